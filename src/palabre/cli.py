@@ -1,0 +1,260 @@
+"""The `palabre` command. Each sub-command is documented in docs/commands.md (a test checks it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def start_embedded_worker(interval: float = 0.5):
+    """One task worker in a thread of the web server process, so a single command runs everything."""
+    from django.utils.crypto import get_random_string
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"embedded-{get_random_string(12)}",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="palabre-worker", daemon=True)
+    thread.start()
+    return worker
+
+
+def run_pending_tasks() -> None:
+    """Run every task waiting in the database, then return (used by `palabre demo` before serving)."""
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*", verbosity=0)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _setup_django()
+    if not args.no_migrate:
+        _migrate()
+    _serve(args.host, args.port, workers=args.workers, threads=args.threads)
+
+
+def _serve(host: str, port: int, *, workers: int, threads: int) -> None:
+    from django.conf import settings
+    from waitress import serve
+
+    from palabre.wsgi import application
+
+    embedded = [start_embedded_worker() for _ in range(workers)]
+    print(f"Palabre is served at http://{host}:{port}/ ({len(embedded)} embedded worker(s))", flush=True)
+    if settings.DEBUG:
+        print("Warning: PALABRE_DEBUG is on; never use it in production.", file=sys.stderr)
+    try:
+        serve(application, host=host, port=port, threads=threads, ident="Palabre")
+    finally:
+        for worker in embedded:
+            worker.running = False
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.core.management import call_command
+
+    options = ["--queue-name", args.queues, "--interval", str(args.interval), "--no-reload"]
+    if args.worker_id:
+        options += ["--worker-id", args.worker_id]
+    if args.batch:
+        options.append("--batch")
+    if args.max_tasks:
+        options += ["--max-tasks", str(args.max_tasks)]
+    call_command("db_worker", *options)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _setup_django()
+    _migrate(verbosity=1)
+
+
+def cmd_createadmin(args: argparse.Namespace) -> None:
+    """Create a person and, with --organisation, the organisation they own."""
+    import getpass
+
+    _setup_django()
+    from django.contrib.auth import get_user_model
+
+    from palabre.orgs.services import create_organisation
+
+    password = args.password or os.environ.get("PALABRE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=args.username).exists():
+        sys.exit(f"A person named {args.username!r} already exists.")
+    user = user_model.objects.create_user(username=args.username, email=args.email, password=password)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    if args.organisation:
+        organisation = create_organisation(name=args.organisation, owner=user)
+        print(f"Created {args.username}, owner of {organisation.name} ({organisation.slug}).")
+    else:
+        print(f"Created {args.username}.")
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> None:
+    _setup_django()
+    from palabre.orgs.services import rotate_credential_keys
+
+    moved = rotate_credential_keys()
+    print(f"Re-encrypted the credentials of {moved} channel(s) with the current secret key.")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """A fresh SQLite database with the demo brand, analysed, then served."""
+    from palabre import config
+
+    demo_dir = Path(args.data_dir).expanduser() if args.data_dir else config.data_dir() / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    database = demo_dir / "demo.sqlite3"
+    for stale in demo_dir.glob("demo.sqlite3*"):
+        stale.unlink()
+    os.environ["PALABRE_DATA_DIR"] = str(demo_dir)
+    os.environ["PALABRE_DATABASE_URL"] = f"sqlite:///{database}"
+    _setup_django()
+    _migrate()
+    from palabre.demo.loader import DEMO_PASSWORD, load_demo
+
+    summary = load_demo()
+    print(f"Demo brand {summary['organisation']}: {summary['items']} conversation items, analysing...", flush=True)
+    run_pending_tasks()
+    print("", flush=True)
+    print("Log in at http://%s:%s/ with one of these (password: %s):" % (args.host, args.port, DEMO_PASSWORD))
+    for username, role in summary["logins"]:
+        print(f"  {username:12s} {role}")
+    print("", flush=True)
+    if args.no_serve:
+        return
+    _serve(args.host, args.port, workers=1, threads=8)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import json
+
+    from palabre.nlp.training import train
+
+    feedback = None
+    if args.include_feedback:
+        _setup_django()
+        from palabre.moderation.services import feedback_for_training
+
+        feedback = feedback_for_training()
+    out_dir = Path(args.out) if args.out else Path(__file__).resolve().parent / "nlp" / "models"
+    report = train(Path(args.datasets), out_dir, feedback=feedback)
+    print(json.dumps(report, indent=1, ensure_ascii=False))
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from palabre.moderation.cli import check_stream
+
+    source = open(args.file, encoding="utf-8", errors="replace") if args.file else sys.stdin
+    with source:
+        check_stream(source, sys.stdout, org_slug=args.organisation)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    import runpy
+
+    script = Path(args.bench_dir) / f"{args.name}.py"
+    if not script.exists():
+        available = sorted(p.stem for p in Path(args.bench_dir).glob("*.py"))
+        sys.exit(f"No benchmark named {args.name!r} in {args.bench_dir}; available: {', '.join(available)}")
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+
+
+def cmd_manage(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["palabre manage", *args.rest])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="palabre", description="Self-hosted community management.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "Serve the web UI and API, with an embedded task worker.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="embedded task workers (0 for none)")
+    serve.add_argument("--threads", type=int, default=8, help="web server threads")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+
+    worker = add("worker", cmd_worker, "Run a task worker (run several, on several machines, on PostgreSQL).")
+    worker.add_argument("--queues", default="*", help="comma-separated queues, * for all")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+    worker.add_argument("--worker-id", default="", help="unique id (default: random)")
+    worker.add_argument("--batch", action="store_true", help="run what is waiting, then exit")
+    worker.add_argument("--max-tasks", type=int, default=0, help="exit after this many tasks")
+
+    add("migrate", cmd_migrate, "Create or upgrade the database tables.")
+
+    admin = add("createadmin", cmd_createadmin, "Create an administrator (and their organisation).")
+    admin.add_argument("username")
+    admin.add_argument("--email", default="")
+    admin.add_argument("--password", default="", help="default: $PALABRE_ADMIN_PASSWORD or prompt")
+    admin.add_argument("--organisation", default="", help="create this organisation, owned by the admin")
+
+    add("rotate-keys", cmd_rotate_keys, "Re-encrypt channel credentials with the current secret key.")
+
+    demo = add("demo", cmd_demo, "Start a fresh demo brand on SQLite and serve it.")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default="", help="where the demo database goes")
+    demo.add_argument("--no-serve", action="store_true", help="load the demo, then exit")
+
+    train = add("train", cmd_train, "Train the classifiers from the labelled data sets.")
+    train.add_argument("--datasets", default=str(Path("..") / "shared" / "datasets"))
+    train.add_argument("--out", default="", help="artifact folder (default: the package's nlp/models)")
+    train.add_argument("--include-feedback", action="store_true", help="add moderators' corrections")
+
+    check = add("check", cmd_check, "Moderate JSON lines from a file or stdin; one JSON line out per input.")
+    check.add_argument("file", nargs="?", default="")
+    check.add_argument("--organisation", default="", help="apply this organisation's rules and thresholds")
+
+    bench = add("bench", cmd_bench, "Run a benchmark from bench/ (prints JSON and a summary line).")
+    bench.add_argument("name")
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.add_argument("--bench-dir", default="bench")
+
+    manage = add("manage", cmd_manage, "Run a Django management command (advanced).")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Palabre's settings read from the environment: one typed declaration each, with its documentation.
+
+`docs/configuration.md` must describe every setting declared here (a test checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    def raw(self) -> str:
+        return os.environ.get(self.name, self.default)
+
+
+SETTINGS: dict[str, Setting] = {}
+
+
+def declare(name: str, default: str, help: str) -> Setting:
+    setting = Setting(name, default, help)
+    SETTINGS[name] = setting
+    return setting
+
+
+DATA_DIR = declare(
+    "PALABRE_DATA_DIR",
+    "",
+    "Folder for the SQLite database, the generated secret key and uploads. "
+    "Default: ~/.local/share/palabre (or $XDG_DATA_HOME/palabre).",
+)
+DATABASE_URL = declare(
+    "PALABRE_DATABASE_URL",
+    "",
+    "Database URL, e.g. postgres://user:password@host:5432/palabre. Default: SQLite in the data folder.",
+)
+SECRET_KEY = declare(
+    "PALABRE_SECRET_KEY",
+    "",
+    "Secret key for sessions and for the key that encrypts channel credentials. "
+    "Default: a random key generated once and kept in the data folder (secret_key).",
+)
+SECRET_KEY_FALLBACKS = declare(
+    "PALABRE_SECRET_KEY_FALLBACKS",
+    "",
+    "Comma-separated former secret keys, still accepted to read old sessions and credentials "
+    "until `palabre rotate-keys` has re-encrypted them.",
+)
+DEBUG = declare("PALABRE_DEBUG", "false", "Django debug mode (never in production).")
+ALLOWED_HOSTS = declare(
+    "PALABRE_ALLOWED_HOSTS",
+    "127.0.0.1,localhost,[::1]",
+    "Comma-separated host names the web server answers to.",
+)
+CSRF_TRUSTED_ORIGINS = declare(
+    "PALABRE_CSRF_TRUSTED_ORIGINS",
+    "",
+    "Comma-separated origins (scheme and host) trusted for form posts behind a reverse proxy.",
+)
+LANGUAGE = declare("PALABRE_LANGUAGE", "fr", "Default interface language (fr or en) before a person chooses.")
+TIME_ZONE = declare("PALABRE_TIME_ZONE", "Europe/Paris", "Default time zone for display and schedules.")
+TASKS_BACKEND = declare(
+    "PALABRE_TASKS_BACKEND",
+    "database",
+    "Background task backend: `database` (tasks stored in the database, run by workers) or "
+    "`immediate` (run inline, for tests and one-off scripts).",
+)
+EMAIL_HOST = declare(
+    "PALABRE_EMAIL_HOST",
+    "",
+    "SMTP server host for outgoing mail; empty writes mails to the console.",
+)
+EMAIL_PORT = declare("PALABRE_EMAIL_PORT", "25", "SMTP server port.")
+EMAIL_FROM = declare("PALABRE_EMAIL_FROM", "palabre@localhost", "Sender address of Palabre's mails.")
+MAX_BODY_BYTES = declare(
+    "PALABRE_MAX_BODY_BYTES",
+    "2621440",
+    "Largest request body accepted, in bytes; larger ones are refused with 413.",
+)
+
+
+def as_bool(setting: Setting) -> bool:
+    return setting.raw().strip().lower() in {"1", "true", "yes", "on"}
+
+
+def as_list(setting: Setting) -> list[str]:
+    return [part.strip() for part in setting.raw().split(",") if part.strip()]
+
+
+def data_dir() -> Path:
+    configured = DATA_DIR.raw()
+    if configured:
+        path = Path(configured).expanduser()
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(base) / "palabre"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key() -> str:
+    """The configured key, or one generated on first run and kept (private) in the data folder."""
+    configured = SECRET_KEY.raw()
+    if configured:
+        return configured
+    key_file = data_dir() / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.orgs.models import Channel, Organisation, Platform
+
+
+class Contact(models.Model):
+    """One person, however many handles they use across the brand's channels."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contacts")
+    display_name = models.CharField(_("name"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_contacts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ContactHandle(models.Model):
+    """An author identity on one platform (an account, an e-mail address, a commenter name)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handles")
+    platform = models.CharField(max_length=32, choices=Platform.choices)
+    handle = models.CharField(max_length=300)
+    display_name = models.CharField(max_length=200, blank=True)
+    profile_url = models.URLField(max_length=500, blank=True)
+    followers = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "platform", "handle"], name="contact_handle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handle} ({self.platform})"
+
+
+class ItemKind(models.TextChoices):
+    POST = "post", _("Post")
+    COMMENT = "comment", _("Comment")
+    REPLY = "reply", _("Reply")
+    MENTION = "mention", _("Mention")
+    DIRECT_MESSAGE = "direct_message", _("Direct message")
+    REVIEW = "review", _("Review")
+
+
+class Item(models.Model):
+    """A normalised conversation item from any channel, keyed by (channel, external id)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="items")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="items")
+    external_id = models.CharField(max_length=300)
+    kind = models.CharField(max_length=32, choices=ItemKind.choices)
+    author = models.ForeignKey(ContactHandle, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    text = models.TextField(blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    # Kept so a reply that arrives before its parent is linked once the parent comes in.
+    parent_external_id = models.CharField(max_length=300, blank=True)
+    thread_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="thread_items"
+    )
+    created_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    metrics = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="item_external_id_unique_per_channel")
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at", "-id"]),
+            models.Index(fields=["channel", "parent_external_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id}: {self.text[:60]}"
+
+    @property
+    def thread(self) -> Item:
+        return self.thread_root or self

@@ -1,0 +1,262 @@
+"""Ingestion and contacts: the one way items enter Palabre, keyed by (channel, external id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from palabre.conversations.models import Contact, ContactHandle, Item, ItemKind
+from palabre.orgs.models import Channel
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor, NotInOrganisation, record
+
+MAX_TEXT_CHARS = 100_000
+
+
+@dataclass
+class IncomingAuthor:
+    handle: str
+    display_name: str = ""
+    profile_url: str = ""
+    followers: int | None = None
+
+
+@dataclass
+class IncomingItem:
+    """An item as a connector or the API hands it over, before it is stored."""
+
+    external_id: str
+    kind: str
+    text: str
+    created_at: datetime
+    author: IncomingAuthor | None = None
+    url: str = ""
+    language: str = ""
+    parent_external_id: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+# Higher floors (moderation, listening, inbox) register what to run on each new or changed item;
+# conversations never imports them.
+ItemAnalyser = Callable[[Item, bool], None]
+_analysers: list[tuple[str, ItemAnalyser]] = []
+
+
+def register_analyser(name: str, analyser: ItemAnalyser) -> None:
+    global _analysers
+    _analysers = [(n, a) for n, a in _analysers if n != name] + [(name, analyser)]
+
+
+def analysers() -> list[tuple[str, ItemAnalyser]]:
+    return list(_analysers)
+
+
+def _validate(channel: Channel, incoming: IncomingItem) -> None:
+    errors = {}
+    if not incoming.external_id or len(incoming.external_id) > 300:
+        errors["external_id"] = _("An item needs an external id of at most 300 characters.")
+    if incoming.kind not in ItemKind.values:
+        errors["kind"] = _("Unknown kind: %(kind)s") % {"kind": incoming.kind}
+    if len(incoming.text) > MAX_TEXT_CHARS:
+        errors["text"] = _("The text is longer than %(n)s characters.") % {"n": MAX_TEXT_CHARS}
+    if "\x00" in incoming.text:
+        errors["text"] = _("The text contains a NUL character.")
+    if timezone.is_naive(incoming.created_at):
+        errors["created_at"] = _("The creation time needs a time zone.")
+    if incoming.author is not None and not incoming.author.handle.strip():
+        errors["author.handle"] = _("An author needs a handle.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _author_handle(channel: Channel, author: IncomingAuthor | None) -> ContactHandle | None:
+    if author is None:
+        return None
+    handle = author.handle.strip()
+    found = (
+        ContactHandle.objects.select_related("contact")
+        .filter(organisation_id=channel.organisation_id, platform=channel.platform, handle=handle)
+        .first()
+    )
+    if found is None:
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(
+                    organisation_id=channel.organisation_id, display_name=author.display_name or handle
+                )
+                found = ContactHandle.objects.create(
+                    organisation_id=channel.organisation_id,
+                    contact=contact,
+                    platform=channel.platform,
+                    handle=handle,
+                )
+        except IntegrityError:  # created meanwhile by a concurrent ingestion
+            found = ContactHandle.objects.select_related("contact").get(
+                organisation_id=channel.organisation_id, platform=channel.platform, handle=handle
+            )
+    changed = []
+    for name in ("display_name", "profile_url", "followers"):
+        value = getattr(author, name)
+        if value not in ("", None) and getattr(found, name) != value:
+            setattr(found, name, value)
+            changed.append(name)
+    if changed:
+        found.save(update_fields=changed)
+    return found
+
+
+def _current_contact(handle: ContactHandle | None) -> Contact | None:
+    if handle is None:
+        return None
+    contact = handle.contact
+    while contact.merged_into_id is not None:
+        contact = contact.merged_into
+    return contact
+
+
+def ingest_item(*, channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
+    """Store an item, or update it when (channel, external id) is known. Returns (item, created).
+
+    Idempotent: a connector may deliver the same item any number of times, concurrently too.
+    Analysis (language, moderation, listening...) is enqueued once the transaction commits.
+    """
+    _validate(channel, incoming)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                item, created = _write(channel, incoming)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            # A concurrent ingestion created it meanwhile: the next attempt updates it.
+    from palabre.conversations.tasks import analyse_item
+
+    transaction.on_commit(lambda: analyse_item.enqueue(item.pk, created))
+    return item, created
+
+
+def _write(channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
+    author = _author_handle(channel, incoming.author)
+    values = {
+        "organisation_id": channel.organisation_id,
+        "kind": incoming.kind,
+        "author": author,
+        "contact": _current_contact(author),
+        "text": incoming.text,
+        "url": incoming.url,
+        "created_at": incoming.created_at,
+        "metrics": incoming.metrics,
+        "raw": incoming.raw,
+        "parent_external_id": incoming.parent_external_id,
+        "updated_at": timezone.now(),
+    }
+    if incoming.language:
+        values["language"] = incoming.language
+    item = Item.objects.select_for_update().filter(channel=channel, external_id=incoming.external_id).first()
+    created = item is None
+    if created:
+        item = Item.objects.create(channel=channel, external_id=incoming.external_id, **values)
+    else:
+        for name, value in values.items():
+            setattr(item, name, value)
+        item.save()
+    _link_thread(channel, item)
+    return item, created
+
+
+def _link_thread(channel: Channel, item: Item) -> None:
+    if item.parent_external_id and item.parent_id is None:
+        parent = Item.objects.filter(channel=channel, external_id=item.parent_external_id).first()
+        if parent is not None:
+            item.parent = parent
+            item.thread_root_id = parent.thread_root_id or parent.pk
+            item.save(update_fields=["parent", "thread_root"])
+    # Replies that came first now find their parent (and the thread root, down the tree).
+    orphans = Item.objects.filter(channel=channel, parent_external_id=item.external_id, parent__isnull=True)
+    root_id = item.thread_root_id or item.pk
+    for orphan in orphans:
+        orphan.parent = item
+        orphan.save(update_fields=["parent"])
+        _set_thread_root(orphan, root_id)
+
+
+def _set_thread_root(item: Item, root_id: int) -> None:
+    pending = [item]
+    while pending:
+        current = pending.pop()
+        Item.objects.filter(pk=current.pk).update(thread_root_id=root_id)
+        pending.extend(current.replies.all())
+
+
+def mark_analysed(item: Item, *, language: str = "") -> None:
+    fields = {"analysed_at": timezone.now()}
+    if language and not item.language:
+        fields["language"] = language
+    Item.objects.filter(pk=item.pk).update(**fields)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def items_for(actor: Actor) -> models.QuerySet[Item]:
+    actor.require(Perm.ITEMS_VIEW)
+    return Item.objects.filter(organisation=actor.organisation).select_related(
+        "channel", "author", "contact"
+    )
+
+
+def get_item(*, actor: Actor, item_id: int) -> Item:
+    item = items_for(actor).filter(pk=item_id).first()
+    if item is None:
+        raise NotInOrganisation
+    return item
+
+
+def channel_for_ingest(*, actor: Actor, channel_id: int) -> Channel:
+    actor.require(Perm.ITEMS_INGEST)
+    channel = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    if channel is None:
+        raise NotInOrganisation
+    return channel
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def merge_contacts(*, actor: Actor, target: Contact, sources: list[Contact]) -> Contact:
+    """Make several contacts one person: handles and items move to the target."""
+    actor.require(Perm.CONTACTS_MANAGE)
+    every = [target, *sources]
+    if any(c.organisation_id != actor.organisation.pk for c in every):
+        raise NotInOrganisation
+    sources = [c for c in sources if c.pk != target.pk]
+    if not sources:
+        raise ValidationError({"sources": _("Choose at least one other contact to merge.")})
+    source_ids = [c.pk for c in sources]
+    before = {"handles": list(ContactHandle.objects.filter(contact_id__in=source_ids).values_list("handle", flat=True))}
+    ContactHandle.objects.filter(contact_id__in=source_ids).update(contact=target)
+    Item.objects.filter(contact_id__in=source_ids).update(contact=target)
+    Contact.objects.filter(merged_into_id__in=source_ids).update(merged_into=target)
+    Contact.objects.filter(pk__in=source_ids).update(merged_into=target)
+    if not target.notes:
+        target.notes = "\n".join(c.notes for c in sources if c.notes)
+    target.tags = sorted({*target.tags, *(t for c in sources for t in c.tags)})
+    target.save(update_fields=["notes", "tags"])
+    record(
+        actor,
+        "contact.merged",
+        target,
+        before=before,
+        after={"merged": [str(c) for c in sources], "into": str(target)},
+    )
+    return target

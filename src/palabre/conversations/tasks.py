@@ -1,0 +1,30 @@
+"""Background analysis of ingested items."""
+
+import logging
+
+from django_tasks import task
+
+from palabre.conversations.models import Item
+from palabre.conversations.services import analysers, mark_analysed
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def analyse_item(item_id: int, created: bool = True) -> dict:
+    """Run every registered analyser on the item (language first). Safe to run twice."""
+    item = Item.objects.select_related("channel", "organisation", "author", "contact").filter(pk=item_id).first()
+    if item is None:
+        return {"item": item_id, "skipped": "gone"}
+    language = item.language
+    if not language and item.text:
+        from palabre.nlp.language import detect_language
+
+        language = detect_language(item.text)
+        item.language = language
+    done = []
+    for name, analyser in analysers():
+        analyser(item, created)
+        done.append(name)
+    mark_analysed(item, language=language)
+    return {"item": item_id, "language": language, "analysers": done}

@@ -1,0 +1,17 @@
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+
+from palabre.orgs.models import LoginSession
+
+
+@receiver(user_logged_in)
+def remember_session(sender, request, user, **kwargs):
+    if request.session.session_key is None:
+        request.session.save()
+    LoginSession.objects.create(user=user, session_key=request.session.session_key)
+
+
+@receiver(user_logged_out)
+def forget_session(sender, request, user, **kwargs):
+    if user is not None and request.session.session_key:
+        LoginSession.objects.filter(user=user, session_key=request.session.session_key).delete()

@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from palabre.api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("palabre.orgs.urls")),
+    path("conversations/", include("palabre.conversations.urls")),
+]
