@@ -1,7 +1,146 @@
-"""The HTTP API (django-ninja): one NinjaAPI, routers from each app, token or session auth."""
+"""The HTTP API (django-ninja): one NinjaAPI, a router per app, organisation token or session auth.
 
-from django.core.exceptions import PermissionDenied, ValidationError
+Every error is JSON: 401 without valid credentials, 403 when the role or token scope does not
+allow the action, 404 for what does not exist in the caller's organisation, 413 for oversized
+bodies, 422 with the fields named for invalid input.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
 
-api = NinjaAPI(title="Palabre API", version="1", urls_namespace="api")
+from palabre.orgs.models import Organisation
+from palabre.orgs.services import Actor, authenticate_token
+
+
+class OrganisationToken(HttpBearer):
+    """`Authorization: Bearer plb_...`: an organisation's API token, limited to its scopes."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        api_token = authenticate_token(token)
+        return Actor.for_token(api_token) if api_token is not None else None
+
+
+class MemberSession(APIKeyCookie):
+    """A signed-in person (the UI's session cookie), acting in their active organisation or the one
+    named by the `X-Palabre-Organisation` header (its short name)."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        if not request.user.is_authenticated:
+            return None
+        slug = request.headers.get("X-Palabre-Organisation")
+        if slug:
+            organisation = Organisation.objects.filter(slug=slug).first()
+        else:
+            membership = getattr(request, "membership", None)
+            organisation = membership.organisation if membership else None
+        if organisation is None:
+            return None
+        try:
+            return Actor.for_user(request.user, organisation)
+        except PermissionDenied:
+            return None
+
+
+api = NinjaAPI(
+    title="Palabre API",
+    version="1",
+    description="Organisations, channels, members, conversations and moderation of a Palabre install.",
+    urls_namespace="api",
+    auth=[OrganisationToken(), MemberSession()],
+)
+
+
+def field_errors(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {
+            field: [str(m) for e in errors for m in e.messages] for field, errors in error.error_dict.items()
+        }
+    return {"__all__": [str(m) for m in error.messages]}
+
+
+@api.exception_handler(ValidationError)
+def django_validation_error(request, error: ValidationError):
+    fields = field_errors(error)
+    detail = [
+        {"loc": ["body", field], "msg": msg, "type": "value_error"}
+        for field, msgs in fields.items()
+        for msg in msgs
+    ]
+    message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
+    return api.create_response(
+        request, {"error": "invalid", "message": message, "fields": fields, "detail": detail}, status=422
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def schema_validation_error(request, error: NinjaValidationError):
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors:
+        location = [str(part) for part in problem.get("loc", ())]
+        # Drop ninja's internal wrapper names so the field reads as the client sent it.
+        readable = [part for part in location if part not in {"body", "payload", "query", "path"}]
+        fields.setdefault(".".join(readable) or "body", []).append(problem.get("msg", "invalid"))
+    message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
+    return api.create_response(
+        request,
+        {"error": "invalid", "message": message, "fields": fields, "detail": error.errors},
+        status=422,
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, error: PermissionDenied):
+    return api.create_response(
+        request, {"error": "forbidden", "message": str(error) or "Forbidden"}, status=403
+    )
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def not_found(request, error: ObjectDoesNotExist):
+    return api.create_response(request, {"error": "not_found", "message": "Not found"}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, error: AuthenticationError):
+    return api.create_response(
+        request,
+        {"error": "unauthenticated", "message": "Give a valid API token (Authorization: Bearer plb_...)."},
+        status=401,
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, error: RequestDataTooBig):
+    return api.create_response(
+        request,
+        {
+            "error": "too_large",
+            "message": f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+        },
+        status=413,
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request, error: HttpError):
+    return api.create_response(request, {"error": "http", "message": str(error)}, status=error.status_code)
+
+
+def _register_routers() -> None:
+    from palabre.conversations.api import router as conversations_router
+    from palabre.orgs.api import router as orgs_router
+
+    api.add_router("", orgs_router)
+    api.add_router("", conversations_router)
+
+
+_register_routers()

@@ -46,7 +46,9 @@ def run_pending_tasks() -> None:
     """Run every task waiting in the database, then return (used by `palabre demo` before serving)."""
     from django.core.management import call_command
 
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*", verbosity=0)
+    call_command(
+        "db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*", verbosity=0
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -139,10 +141,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from palabre.demo.loader import DEMO_PASSWORD, load_demo
 
     summary = load_demo()
-    print(f"Demo brand {summary['organisation']}: {summary['items']} conversation items, analysing...", flush=True)
+    print(
+        f"Demo brand {summary['organisation']}: {summary['items']} conversation items, analysing...",
+        flush=True,
+    )
     run_pending_tasks()
     print("", flush=True)
-    print("Log in at http://%s:%s/ with one of these (password: %s):" % (args.host, args.port, DEMO_PASSWORD))
+    print(f"Log in at http://{args.host}:{args.port}/ with one of these (password: {DEMO_PASSWORD}):")
     for username, role in summary["logins"]:
         print(f"  {username:12s} {role}")
     print("", flush=True)
@@ -170,8 +175,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_check(args: argparse.Namespace) -> None:
     from palabre.moderation.cli import check_stream
 
-    source = open(args.file, encoding="utf-8", errors="replace") if args.file else sys.stdin
-    with source:
+    if not args.file:
+        check_stream(sys.stdin, sys.stdout, org_slug=args.organisation)
+        return
+    with open(args.file, encoding="utf-8", errors="replace") as source:
         check_stream(source, sys.stdout, org_slug=args.organisation)
 
 

@@ -209,9 +209,7 @@ def mark_analysed(item: Item, *, language: str = "") -> None:
 
 def items_for(actor: Actor) -> models.QuerySet[Item]:
     actor.require(Perm.ITEMS_VIEW)
-    return Item.objects.filter(organisation=actor.organisation).select_related(
-        "channel", "author", "contact"
-    )
+    return Item.objects.filter(organisation=actor.organisation).select_related("channel", "author", "contact")
 
 
 def get_item(*, actor: Actor, item_id: int) -> Item:
@@ -243,7 +241,11 @@ def merge_contacts(*, actor: Actor, target: Contact, sources: list[Contact]) -> 
     if not sources:
         raise ValidationError({"sources": _("Choose at least one other contact to merge.")})
     source_ids = [c.pk for c in sources]
-    before = {"handles": list(ContactHandle.objects.filter(contact_id__in=source_ids).values_list("handle", flat=True))}
+    before = {
+        "handles": list(
+            ContactHandle.objects.filter(contact_id__in=source_ids).values_list("handle", flat=True)
+        )
+    }
     ContactHandle.objects.filter(contact_id__in=source_ids).update(contact=target)
     Item.objects.filter(contact_id__in=source_ids).update(contact=target)
     Contact.objects.filter(merged_into_id__in=source_ids).update(merged_into=target)

@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 @task()
 def analyse_item(item_id: int, created: bool = True) -> dict:
     """Run every registered analyser on the item (language first). Safe to run twice."""
-    item = Item.objects.select_related("channel", "organisation", "author", "contact").filter(pk=item_id).first()
+    item = (
+        Item.objects.select_related("channel", "organisation", "author", "contact").filter(pk=item_id).first()
+    )
     if item is None:
         return {"item": item_id, "skipped": "gone"}
     language = item.language

@@ -33,9 +33,9 @@ class CredentialKey:
 
 @lru_cache(maxsize=16)
 def _derive(secret: str) -> CredentialKey:
-    raw = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"palabre-channel-credentials", info=b"v1"
-    ).derive(secret.encode())
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"palabre-channel-credentials", info=b"v1").derive(
+        secret.encode()
+    )
     key_id = hashlib.sha256(raw).hexdigest()[:12]
     return CredentialKey(key_id, Fernet(base64.urlsafe_b64encode(raw)))
 

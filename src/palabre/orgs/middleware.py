@@ -26,7 +26,9 @@ class ActiveOrganisationMiddleware:
     def __call__(self, request):
         request.membership = SimpleLazyObject(lambda: _active_membership(request))
         if request.user.is_authenticated:
-            language = UserPreference.objects.filter(user=request.user).values_list("language", flat=True).first()
+            language = (
+                UserPreference.objects.filter(user=request.user).values_list("language", flat=True).first()
+            )
             if language:
                 # The interface follows the person's own choice, on any device.
                 translation.activate(language)

@@ -82,6 +82,9 @@ class UserPreference(models.Model):
     language = models.CharField(max_length=8, blank=True)
     active_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
 
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"
+
 
 class Platform(models.TextChoices):
     SITE = "site", _("Site comments")
@@ -136,7 +139,9 @@ class Channel(models.Model):
     class Meta:
         ordering = ["organisation", "platform", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "platform", "handle"], name="channel_handle_unique"),
+            models.UniqueConstraint(
+                fields=["organisation", "platform", "handle"], name="channel_handle_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(kind="brand") | Q(spokesperson__isnull=False),
                 name="spokesperson_channel_names_person",
@@ -243,3 +248,6 @@ class LoginSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     session_key = models.CharField(max_length=40, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of {self.user}"

@@ -1,0 +1,141 @@
+"""Moderation classifiers: calibrated scores per label, sentiment, and explanations.
+
+Artifacts are plain numbers (``weights.npz``) and JSON (``config.json``) written by
+:mod:`palabre.nlp.training`; nothing is unpickled, so moving a class never breaks a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from palabre.nlp.features import DENSE_FEATURES, Analysis, FeatureConfig, Featurizer
+from palabre.nlp.lexicon import Span
+
+__all__ = ["LABELS", "SENTIMENTS", "Classifiers", "load_models", "MODELS_DIR"]
+
+MODELS_DIR = Path(__file__).with_name("models")
+LABELS = ("spam", "toxicity", "insult", "identity_attack", "threat", "sexual")
+LEARNED = ("spam", "toxicity", "insult", "identity_attack")
+SENTIMENTS = ("negative", "neutral", "positive")
+_DENSE_INDEX = {name: i for i, name in enumerate(DENSE_FEATURES)}
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def rule_scores(dense: np.ndarray, toxicity: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Threat and sexual scores from lexicon hits (no corpus exists for either).
+
+    ``dense`` holds log1p counts scaled by ``scale``; the weights are set by hand and
+    reported as such in the model card.
+    """
+    def count(name: str) -> np.ndarray:
+        return np.expm1(dense[:, _DENSE_INDEX[name]] / scale)
+
+    threats = count("threat")
+    second = dense[:, _DENSE_INDEX["second_person"]] / scale
+    target = dense[:, _DENSE_INDEX["target"]] / scale > 0
+    threat = np.where(
+        threats > 0.5,
+        np.minimum(0.98, 0.72 + 0.12 * np.minimum(threats, 2) + 0.08 * np.maximum(second, target) + 0.1 * toxicity),
+        0.01 + 0.12 * toxicity,
+    )
+    sexual_z = -2.6 + 1.9 * count("sexual") + 0.35 * np.minimum(count("ldnoobw"), 3) + 0.5 * toxicity
+    return threat, _sigmoid(sexual_z)
+
+
+class Classifiers:
+    """Loaded models; thread-safe for reading (no state changes after load)."""
+
+    def __init__(self, directory: Path = MODELS_DIR):
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        with np.load(directory / "weights.npz") as z:
+            self._W = z["W"].astype(np.float32)  # n_features x n_heads
+            self._b = z["b"].astype(np.float64)
+            self._platt = z["platt"].astype(np.float64)  # heads x 2 (a, c); NaN rows unused
+            self._S = z["S"].astype(np.float32)  # n_features x 3
+            self._sb = z["sb"].astype(np.float64)
+        self.heads: list[str] = config["heads"]
+        self.feature_config = FeatureConfig.from_dict(config["features"])
+        self.featurizer = Featurizer(self.feature_config)
+        digest = hashlib.sha256()
+        for name in ("config.json", "weights.npz"):
+            digest.update((directory / name).read_bytes())
+        for path in sorted((Path(__file__).with_name("lexicons")).iterdir()):
+            digest.update(path.read_bytes())
+        self.version = f"{config.get('name', 'palabre-moderation')}-{digest.hexdigest()[:12]}"
+        self.trained_at = config.get("trained_at")
+
+    # -- scores -------------------------------------------------------------------
+    def _head_scores(self, X, analyses: list[Analysis]) -> list[dict[str, float]]:
+        Z = np.asarray(X @ self._W, dtype=np.float64) + self._b
+        P = _sigmoid(self._platt[:, 0] * Z + self._platt[:, 1])
+        out = {h: P[:, i] for i, h in enumerate(self.heads)}
+        dense = np.vstack([a.dense for a in analyses])
+        threat, sexual = rule_scores(dense, out["toxicity"], self.feature_config.dense_scale)
+        out["threat"], out["sexual"] = threat, sexual
+        # A threat or a slur is toxic whatever the model says.
+        out["toxicity"] = np.maximum(out["toxicity"], np.maximum(threat, out["identity_attack"] * 0.9))
+        cols = [np.clip(out[label], 0.0, 1.0) for label in LABELS]
+        return [{label: float(round(col[i], 4)) for label, col in zip(LABELS, cols)} for i in range(len(analyses))]
+
+    def score_many(self, texts: list[str], langs: list[str | None] | None = None) -> list[dict[str, float]]:
+        """Scores in [0, 1] for every label, one dict per text, in order."""
+        if not texts:
+            return []
+        X, analyses = self.featurizer.transform(list(texts))
+        return self._head_scores(X, analyses)
+
+    def score(self, text: str, lang: str | None = None) -> dict[str, float]:
+        return self.score_many([text], [lang])[0]
+
+    # -- sentiment ----------------------------------------------------------------
+    def sentiment_many(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
+        if not texts:
+            return []
+        X, _ = self.featurizer.transform(list(texts))
+        Z = np.asarray(X @ self._S, dtype=np.float64) + self._sb
+        Z -= Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        P /= P.sum(axis=1, keepdims=True)
+        return [(SENTIMENTS[int(row.argmax())], {s: float(round(p, 4)) for s, p in zip(SENTIMENTS, row)}) for row in P]
+
+    def sentiment(self, text: str, lang: str | None = None) -> tuple[str, dict[str, float]]:
+        """("negative" | "neutral" | "positive", probabilities)."""
+        return self.sentiment_many([text])[0]
+
+    # -- explanations -------------------------------------------------------------
+    def explain(self, text: str, lang: str | None = None) -> list[Span]:
+        """Lexicon hits (insults, slurs, threats, sexual, spam, identity targets) as spans
+        of the original text, in reading order."""
+        analysis = self.featurizer.analyse(text)
+        spans = analysis.hits.spans() + [
+            Span(s.start, s.end, "target", s.term, s.category) for s in analysis.targets.spans()]
+        if lang in ("fr", "en"):
+            other = "en" if lang == "fr" else "fr"
+            spans = [s for s in spans if s.source not in (other, f"ldnoobw_{other}")]
+        return sorted(spans, key=lambda s: (s.start, s.end, s.category))
+
+
+_lock = threading.Lock()
+_models: Classifiers | None = None
+
+
+def load_models() -> Classifiers:
+    """The shipped models, loaded once per process (thread-safe, lazy)."""
+    global _models
+    if _models is None:
+        with _lock:
+            if _models is None:
+                _models = Classifiers(MODELS_DIR)
+    return _models
+
+
+def explain(text: str, lang: str | None = None) -> list[Span]:
+    return load_models().explain(text, lang)

@@ -1,0 +1,120 @@
+"""Features shared by training and inference: hashed n-grams of the normalised text and a
+few dense signals (lexicon hits, identity targets, links, contact details, shouting).
+
+Nothing here is fitted: hashing needs no vocabulary, so the shipped model is a weight
+matrix plus this code, and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from palabre.nlp.lexicon import LexiconHits, load_lexicon
+from palabre.nlp.normalize import normalize
+
+__all__ = ["FeatureConfig", "Featurizer", "DENSE_FEATURES", "Analysis"]
+
+_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(?:\+|00)\d{2,3}[\s.-]?\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b|\b\d{5,}\b")
+_MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:[$€£]|euros?\b|eur\b|dollars?\b|usd\b|k€)", re.I)
+_PERCENT = re.compile(r"\d\s?%")
+_SECOND_PERSON = re.compile(r"\b(?:tu|t|te|toi|ta|ton|tes|vous|you|u|ur|your|youre|yourself)\b")
+_MENTION = re.compile(r"(?<!\w)@\w")
+_HASHTAG = re.compile(r"(?<!\w)#\w")
+
+HATE_CATS = ("insult", "slur", "dehumanizing", "threat")
+DENSE_FEATURES = (
+    "insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity", "ldnoobw",
+    "target", "target_x_hostile", "target_x_dehumanizing", "second_person",
+    "second_person_x_insult", "url", "email", "phone", "money", "percent", "caps_ratio",
+    "exclamations", "length", "digit_ratio", "emoji", "mentions", "hashtags", "bias",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    word_bits: int = 18
+    char_bits: int = 19
+    char_ngrams: tuple[int, int] = (2, 5)
+    dense_scale: float = 1.0
+
+    @property
+    def n_features(self) -> int:
+        return (1 << self.word_bits) + (1 << self.char_bits) + len(DENSE_FEATURES)
+
+    def as_dict(self) -> dict:
+        return {"word_bits": self.word_bits, "char_bits": self.char_bits,
+                "char_ngrams": list(self.char_ngrams), "dense_scale": self.dense_scale}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureConfig":
+        return cls(d["word_bits"], d["char_bits"], tuple(d["char_ngrams"]), d["dense_scale"])
+
+
+@dataclass(slots=True)
+class Analysis:
+    """What the featurizer saw in one text; kept for explanations."""
+
+    hits: LexiconHits
+    targets: LexiconHits
+    dense: np.ndarray
+
+
+class Featurizer:
+    def __init__(self, config: FeatureConfig):
+        self.config = config
+        self._words = HashingVectorizer(
+            analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", lowercase=False,
+            n_features=1 << config.word_bits, alternate_sign=False, norm="l2", dtype=np.float32)
+        self._chars = HashingVectorizer(
+            analyzer="char_wb", ngram_range=config.char_ngrams, lowercase=False,
+            n_features=1 << config.char_bits, alternate_sign=False, norm="l2", dtype=np.float32)
+        self._lexicon = load_lexicon("moderation")
+        self._targets = load_lexicon("targets")
+
+    def analyse(self, text: str) -> Analysis:
+        norm = normalize(text)
+        hits = self._lexicon.match(norm)
+        targets = self._targets.match(norm)
+        return Analysis(hits, targets, self._dense(norm.original, norm.text, hits, targets))
+
+    def _dense(self, original: str, s: str, hits: LexiconHits, targets: LexiconHits) -> np.ndarray:
+        c = hits.counts
+        ldn = sum(1 for h in hits.hits if h[4].startswith("ldnoobw"))
+        prof = c.get("profanity", 0) - ldn
+        n_targets = len(targets.hits)
+        hostile = sum(c.get(k, 0) for k in HATE_CATS)
+        second = 1.0 if _SECOND_PERSON.search(s) else 0.0
+        n = max(len(original), 1)
+        letters = [ch for ch in original[:2000] if ch.isalpha()]
+        caps = sum(ch.isupper() for ch in letters) / len(letters) if len(letters) >= 4 else 0.0
+        emoji = sum(1 for ch in s if ord(ch) >= 0x2190 and not ch.isalnum())
+        lg = math.log1p
+        v = [
+            lg(c.get("insult", 0)), lg(c.get("slur", 0)), lg(c.get("dehumanizing", 0)),
+            lg(c.get("threat", 0)), lg(c.get("sexual", 0)), lg(c.get("spam", 0)), lg(prof), lg(ldn),
+            lg(n_targets), float(n_targets > 0 and hostile > 0),
+            float(n_targets > 0 and c.get("dehumanizing", 0) > 0), second,
+            second * float(c.get("insult", 0) > 0),
+            lg(len(_URL.findall(original))), float(bool(_EMAIL.search(original))),
+            float(bool(_PHONE.search(original))), float(bool(_MONEY.search(original))),
+            float(bool(_PERCENT.search(original))), caps, lg(original.count("!")),
+            lg(len(s)) / 5.0, sum(ch.isdigit() for ch in original[:2000]) / n, lg(emoji),
+            lg(len(_MENTION.findall(original))), lg(len(_HASHTAG.findall(original))), 1.0,
+        ]
+        return np.asarray(v, dtype=np.float32) * self.config.dense_scale
+
+    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, list[Analysis]]:
+        analyses = [self.analyse(t) for t in texts]
+        normed = [a.hits.normalized.text for a in analyses]
+        dense = np.vstack([a.dense for a in analyses]) if analyses else np.zeros((0, len(DENSE_FEATURES)), np.float32)
+        X = sp.hstack([self._words.transform(normed), self._chars.transform(normed),
+                       sp.csr_matrix(dense)], format="csr", dtype=np.float32)
+        return X, analyses

@@ -1,0 +1,244 @@
+"""Lexicon matching on normalised text, with spans in the original text.
+
+Words are compared by their skeleton (runs of one letter cut to one), so elongations
+and doubled-letter misspellings (``conard``, ``salloppe``) still match.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from palabre.nlp.normalize import NormalizedText, normalize
+
+__all__ = ["Span", "Lexicon", "LexiconHits", "load_lexicon", "CATEGORIES"]
+
+LEXICON_DIR = Path(__file__).with_name("lexicons")
+CATEGORIES = ("insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity")
+# ldnoobw entries that are ordinary words in French or English comments.
+_LDNOOBW_SKIP = {
+    "chat", "chronic", "cockerel", "lol", "omg", "mdr", "ptdr", "take off eh", "con",
+    "poule", "vache", "chien", "chienne", "cochon", "canard", "lsr", "h o m", "ygg",
+    "bete", "gras", "gros", "grosse", "nul", "nulle", "bouche", "queue", "pipe", "balle",
+    "boule", "boules", "sucer", "manger", "fesse", "fesses", "sein", "seins", "cul",
+    "black", "white", "asian", "gay", "jew", "arab", "muslim", "homo", "trans", "woman",
+    "les", "des", "sale", "sales", "cons", "tu", "te", "toi", "you", "the", "and", "lait",
+    "meuf", "femme", "fille", "nana", "noir", "arabe", "juif", "sex", "sexy", "hot", "kill",
+}
+_WORD = re.compile(r"[^\W_]+")
+_ENTRY_TOKEN = re.compile(r"[^\W_]+\*?|\*")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A lexicon hit: [start, end) in the original text."""
+
+    start: int
+    end: int
+    category: str
+    term: str
+    source: str
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "category": self.category,
+                "term": self.term, "source": self.source}
+
+
+@lru_cache(maxsize=65536)
+def skeleton(word: str) -> str:
+    if len(word) < 2:
+        return word
+    out = [word[0]]
+    for c in word[1:]:
+        if c != out[-1]:
+            out.append(c)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    tokens: tuple[tuple[str, bool], ...]  # (skeleton, is_prefix); ("", False) = any word
+    category: str
+    term: str
+    source: str
+
+
+@dataclass(slots=True)
+class LexiconHits:
+    """Hits of one text, in normalised offsets, with the normalisation to map them back."""
+
+    normalized: NormalizedText
+    hits: list[tuple[int, int, str, str, str]]  # (start, end, category, term, source)
+    counts: Counter
+
+    def spans(self, *, categories: set[str] | None = None) -> list[Span]:
+        """Hits as original-text spans, overlapping hits of one category merged."""
+        out: list[Span] = []
+        seen: set[tuple[int, int, str]] = set()
+        for s, e, cat, term, source in sorted(self.hits):
+            if categories and cat not in categories:
+                continue
+            a, b = self.normalized.to_original(s, e)
+            key = (a, b, cat)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Span(a, b, cat, term, source))
+        # Drop a hit contained in a longer hit of the same category.
+        out.sort(key=lambda sp: (sp.start, -(sp.end - sp.start)))
+        kept: list[Span] = []
+        for sp in out:
+            if any(k.category == sp.category and k.start <= sp.start and sp.end <= k.end for k in kept):
+                continue
+            kept.append(sp)
+        return kept
+
+
+class Lexicon:
+    """Whole-word matcher over token skeletons, plus regular-expression entries."""
+
+    def __init__(self, entries: list[tuple[str, str, str]]):
+        self._exact: dict[str, list[_Entry]] = {}
+        self._prefix: dict[str, list[_Entry]] = {}
+        self._prefix_lengths: set[int] = set()
+        regexes: dict[tuple[str, str], list[str]] = {}
+        self.size = 0
+        seen: set[tuple] = set()
+        for category, entry, source in entries:
+            if entry.startswith("re:"):
+                regexes.setdefault((category, source), []).append(entry[3:].replace(" ", r"[\W_]+"))
+                self.size += 1
+                continue
+            toks = []
+            for t in _ENTRY_TOKEN.findall(self._fold_entry(entry)):
+                if t == "*":
+                    toks.append(("", False))
+                elif t.endswith("*"):
+                    toks.append((skeleton(t[:-1]), True))
+                else:
+                    toks.append((skeleton(t), False))
+            if not toks or toks[0][0] == "":
+                continue
+            key = (tuple(toks), category)
+            if key in seen:
+                continue
+            seen.add(key)
+            e = _Entry(tuple(toks), category, entry, source)
+            self.size += 1
+            first, is_prefix = toks[0]
+            if is_prefix:
+                self._prefix.setdefault(first, []).append(e)
+                self._prefix_lengths.add(len(first))
+            else:
+                self._exact.setdefault(first, []).append(e)
+        self._regexes = [(cat, src, re.compile("|".join(f"(?:{p})" for p in pats)))
+                         for (cat, src), pats in regexes.items()]
+        self._lengths = sorted(self._prefix_lengths)
+
+    @staticmethod
+    def _fold_entry(entry: str) -> str:
+        # Normalise each word of the entry like text, keeping the * markers.
+        parts = []
+        for raw in entry.split():
+            star = raw.endswith("*") and raw != "*"
+            word = raw[:-1] if star else raw
+            parts.append("*" if word == "*" else normalize(word).text + ("*" if star else ""))
+        return " ".join(parts)
+
+    def _candidates(self, sk: str):
+        found = self._exact.get(sk)
+        if found:
+            yield from found
+        for n in self._lengths:
+            if n > len(sk):
+                break
+            found = self._prefix.get(sk[:n])
+            if found:
+                yield from found
+
+    def match(self, text: str | NormalizedText) -> LexiconHits:
+        norm = text if isinstance(text, NormalizedText) else normalize(text)
+        s = norm.text
+        hits: list[tuple[int, int, str, str, str]] = []
+        counts: Counter = Counter()
+        words = [(m.start(), m.end(), skeleton(m.group(0))) for m in _WORD.finditer(s)]
+        n = len(words)
+        for i, (start, _, sk) in enumerate(words):
+            for e in self._candidates(sk):
+                toks = e.tokens
+                if i + len(toks) > n:
+                    continue
+                ok = True
+                for j in range(1, len(toks)):
+                    want, is_prefix = toks[j]
+                    got = words[i + j][2]
+                    if want == "":
+                        continue
+                    if not (got.startswith(want) if is_prefix else got == want):
+                        ok = False
+                        break
+                if ok:
+                    hits.append((start, words[i + len(toks) - 1][1], e.category, e.term, e.source))
+                    counts[e.category] += 1
+        for cat, src, rx in self._regexes:
+            for m in rx.finditer(s):
+                if m.end() > m.start():
+                    hits.append((m.start(), m.end(), cat, m.group(0), src))
+                    counts[cat] += 1
+        return LexiconHits(norm, hits, counts)
+
+
+def _read_tsv(path: Path, source: str) -> list[tuple[str, str, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        category, _, entry = line.partition("\t")
+        if entry.strip():
+            out.append((category.strip(), entry.strip(), source))
+    return out
+
+
+def _read_ldnoobw(path: Path, source: str) -> list[tuple[str, str, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = line.strip().lower()
+        if not word or word in _LDNOOBW_SKIP or len(word) < 3:
+            continue
+        folded = normalize(word).text
+        if folded in _LDNOOBW_SKIP or len(folded.replace(" ", "")) < 3:
+            continue
+        out.append(("profanity", word.replace("*", ""), source))
+    return out
+
+
+_lock = threading.Lock()
+_cache: dict[str, Lexicon] = {}
+
+
+def load_lexicon(name: str = "moderation") -> Lexicon:
+    """The shipped lexicons, built once per process.
+
+    ``moderation``: fr.tsv, en.tsv and the ldnoobw lists; ``targets``: identity groups.
+    """
+    lex = _cache.get(name)
+    if lex is not None:
+        return lex
+    with _lock:
+        lex = _cache.get(name)
+        if lex is None:
+            if name == "targets":
+                entries = _read_tsv(LEXICON_DIR / "targets.tsv", "targets")
+            elif name == "moderation":
+                entries = (_read_tsv(LEXICON_DIR / "fr.tsv", "fr") + _read_tsv(LEXICON_DIR / "en.tsv", "en")
+                           + _read_ldnoobw(LEXICON_DIR / "ldnoobw_fr.txt", "ldnoobw_fr")
+                           + _read_ldnoobw(LEXICON_DIR / "ldnoobw_en.txt", "ldnoobw_en"))
+            else:
+                raise ValueError(f"unknown lexicon {name!r}")
+            lex = Lexicon(entries)
+            _cache[name] = lex
+    return lex

@@ -1,0 +1,295 @@
+"""API for the organisation, its channels, members, API tokens and audit log. Thin: services decide."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from palabre.orgs import services
+from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
+from palabre.orgs.permissions import Perm
+from palabre.pagination import keyset_page
+
+router = Router(tags=["organisation"])
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    return request.auth
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+    slug: str
+    language: str
+    time_zone: str
+    permissions: list[str]
+
+
+class ChannelOut(Schema):
+    id: int
+    platform: str
+    handle: str
+    name: str
+    status: str
+    kind: str
+    spokesperson: str | None
+    spokesperson_approved_at: datetime | None
+    has_credentials: bool
+    credentials_updated_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_spokesperson(channel: Channel) -> str | None:
+        return channel.spokesperson.get_username() if channel.spokesperson_id else None
+
+
+class ChannelIn(Schema):
+    platform: str = Field(..., max_length=32, examples=["mastodon"])
+    handle: str = Field(..., min_length=1, max_length=200, examples=["@maisonlumiere@mastodon.social"])
+    name: str = Field(..., min_length=1, max_length=200, examples=["Maison Lumière on Mastodon"])
+    credentials: dict[str, str] | None = Field(None, description="Write-only; never returned.")
+    spokesperson: bool = Field(False, description="Connect your own account; an owner must approve it.")
+
+
+class ChannelPatch(Schema):
+    handle: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    status: str | None = None
+
+
+class CredentialsIn(Schema):
+    credentials: dict[str, str]
+
+
+class MemberOut(Schema):
+    id: int
+    username: str
+    email: str
+    role: str
+    created_at: datetime
+    removed_at: datetime | None
+
+    @staticmethod
+    def resolve_username(membership: Membership) -> str:
+        return membership.user.get_username()
+
+    @staticmethod
+    def resolve_email(membership: Membership) -> str:
+        return membership.user.email
+
+
+class MemberIn(Schema):
+    username: str = Field(..., min_length=1, max_length=150)
+    role: str
+    email: str = Field("", max_length=254)
+    password: str | None = Field(None, min_length=8, description="Only when the account is new.")
+
+
+class RolePatch(Schema):
+    role: str
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    scopes: list[str] = Field(..., min_length=1)
+    expires_at: datetime | None = None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(..., description="Shown this once; Palabre keeps only a hash.")
+
+
+class AuditOut(Schema):
+    id: int
+    created_at: datetime
+    actor: str = Field(..., alias="actor_label")
+    action: str
+    target_type: str
+    target_id: str
+    target_label: str
+    before: Any
+    after: Any
+
+
+class AuditPage(Schema):
+    events: list[AuditOut]
+    next_cursor: str | None
+
+
+class AuditFilters(Schema):
+    action: str | None = Field(None, description="Action, or its prefix such as `channel.`")
+    actor: str | None = None
+    target_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+# --- organisation -----------------------------------------------------------------------------
+
+
+@router.get("/organisation", response=OrganisationOut, summary="The organisation the caller acts in")
+def organisation(request):
+    actor = _actor(request)
+    org = actor.organisation
+    return {
+        "id": org.pk,
+        "name": org.name,
+        "slug": org.slug,
+        "language": org.language,
+        "time_zone": org.time_zone,
+        "permissions": sorted(actor.permissions),
+    }
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def _channel(actor: services.Actor, channel_id: int) -> Channel:
+    actor.require(Perm.CHANNELS_VIEW)
+    return Channel.objects.select_related("spokesperson").get(pk=channel_id, organisation=actor.organisation)
+
+
+@router.get("/channels", response=list[ChannelOut])
+def list_channels(request):
+    actor = _actor(request)
+    actor.require(Perm.CHANNELS_VIEW)
+    return Channel.objects.filter(organisation=actor.organisation).select_related("spokesperson")
+
+
+@router.post("/channels", response={201: ChannelOut})
+def create_channel(request, payload: ChannelIn):
+    channel = services.create_channel(actor=_actor(request), **payload.dict())
+    return 201, channel
+
+
+@router.get("/channels/{channel_id}", response=ChannelOut)
+def get_channel(request, channel_id: int):
+    return _channel(_actor(request), channel_id)
+
+
+@router.patch("/channels/{channel_id}", response=ChannelOut)
+def update_channel(request, channel_id: int, payload: ChannelPatch):
+    actor = _actor(request)
+    changes = payload.dict(exclude_none=True)
+    return services.update_channel(actor=actor, channel=_channel(actor, channel_id), **changes)
+
+
+@router.put("/channels/{channel_id}/credentials", response={204: None})
+def replace_credentials(request, channel_id: int, payload: CredentialsIn):
+    actor = _actor(request)
+    services.set_channel_credentials(
+        actor=actor, channel=_channel(actor, channel_id), credentials=payload.credentials
+    )
+    return 204, None
+
+
+@router.post("/channels/{channel_id}/approve-spokesperson", response=ChannelOut)
+def approve_spokesperson(request, channel_id: int):
+    actor = _actor(request)
+    return services.approve_spokesperson_channel(actor=actor, channel=_channel(actor, channel_id))
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def _membership(actor: services.Actor, membership_id: int) -> Membership:
+    actor.require(Perm.MEMBERS_VIEW)
+    return Membership.objects.select_related("user", "organisation").get(
+        pk=membership_id, organisation=actor.organisation
+    )
+
+
+@router.get("/members", response=list[MemberOut])
+def list_members(request, include_former: bool = False):
+    actor = _actor(request)
+    actor.require(Perm.MEMBERS_VIEW)
+    members = Membership.objects.filter(organisation=actor.organisation).select_related("user")
+    return members if include_former else members.active()
+
+
+@router.post("/members", response={201: MemberOut})
+def add_member(request, payload: MemberIn):
+    return 201, services.add_member(actor=_actor(request), **payload.dict())
+
+
+@router.patch("/members/{membership_id}", response=MemberOut)
+def change_role(request, membership_id: int, payload: RolePatch):
+    actor = _actor(request)
+    return services.change_role(actor=actor, membership=_membership(actor, membership_id), role=payload.role)
+
+
+@router.delete("/members/{membership_id}", response=dict[str, Any], summary="Offboard a member")
+def remove_member(request, membership_id: int):
+    """Ends the person's access at once (sessions, their API tokens) and returns what they could reach.
+    Channels, drafts and conversations stay with the organisation."""
+    actor = _actor(request)
+    return services.offboard_member(actor=actor, membership=_membership(actor, membership_id))
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@router.get("/tokens", response=list[TokenOut])
+def list_tokens(request):
+    actor = _actor(request)
+    actor.require(Perm.TOKENS_MANAGE)
+    return ApiToken.objects.filter(organisation=actor.organisation)
+
+
+@router.post("/tokens", response={201: TokenCreated})
+def create_token(request, payload: TokenIn):
+    token, plaintext = services.create_api_token(actor=_actor(request), **payload.dict())
+    return 201, {**TokenOut.from_orm(token).dict(), "token": plaintext}
+
+
+@router.delete("/tokens/{token_id}", response=TokenOut)
+def revoke_token(request, token_id: int):
+    actor = _actor(request)
+    actor.require(Perm.TOKENS_MANAGE)
+    token = ApiToken.objects.get(pk=token_id, organisation=actor.organisation)
+    return services.revoke_api_token(actor=actor, token=token)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@router.get("/audit", response=AuditPage)
+def audit_log(request, filters: Query[AuditFilters]):
+    actor = _actor(request)
+    actor.require(Perm.AUDIT_VIEW)
+    events = AuditEvent.objects.filter(organisation=actor.organisation)
+    if filters.action:
+        events = events.filter(
+            Q(action=filters.action) | Q(action__startswith=filters.action.rstrip(".") + ".")
+        )
+    if filters.actor:
+        events = events.filter(actor_label__icontains=filters.actor)
+    if filters.target_type:
+        events = events.filter(target_type=filters.target_type)
+    if filters.since:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until:
+        events = events.filter(created_at__lt=filters.until)
+    page = keyset_page(events, cursor=filters.cursor, limit=filters.limit)
+    return {"events": page.rows, "next_cursor": page.next_cursor}
