@@ -137,10 +137,12 @@ def http_error(request, error: HttpError):
 
 def _register_routers() -> None:
     from palabre.conversations.api import router as conversations_router
+    from palabre.moderation.api import router as moderation_router
     from palabre.orgs.api import router as orgs_router
 
     api.add_router("", orgs_router)
     api.add_router("", conversations_router)
+    api.add_router("", moderation_router)
 
 
 _register_routers()

@@ -51,6 +51,12 @@ def run_pending_tasks() -> None:
     )
 
 
+def failed_task_count() -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(status="FAILED").count()
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     _setup_django()
     if not args.no_migrate:
@@ -146,6 +152,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         flush=True,
     )
     run_pending_tasks()
+    failed = failed_task_count()
+    if failed:
+        print(f"Warning: {failed} analysis task(s) failed; see the log above.", file=sys.stderr)
     print("", flush=True)
     print(f"Log in at http://{args.host}:{args.port}/ with one of these (password: {DEMO_PASSWORD}):")
     for username, role in summary["logins"]:
@@ -175,6 +184,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_check(args: argparse.Namespace) -> None:
     from palabre.moderation.cli import check_stream
 
+    # Invalid UTF-8 must not stop a stream of thousands of lines: bad bytes become U+FFFD.
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(encoding="utf-8")
     if not args.file:
         check_stream(sys.stdin, sys.stdout, org_slug=args.organisation)
         return

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "palabre.orgs",
     "palabre.conversations",
+    "palabre.moderation",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +112,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Serve static files straight from the package: no collectstatic step for a self-hosted install.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -136,7 +136,7 @@ def list_items(request, filters: Query[ItemFilters]):
     return {"items": page.rows, "next_cursor": page.next_cursor}
 
 
-@router.get("/items/{item_id}", response=ItemDetail)
+@router.get("/items/{int:item_id}", response=ItemDetail)
 def get_item(request, item_id: int):
     return services.get_item(actor=request.auth, item_id=item_id)
 

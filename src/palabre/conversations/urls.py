@@ -1,1 +1,10 @@
-urlpatterns = []
+from django.urls import path
+
+from palabre.conversations import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("", views.items, name="items"),
+    path("<int:item_id>/", views.item_detail, name="item"),
+]

@@ -80,8 +80,11 @@ class Classifiers:
         dense = np.vstack([a.dense for a in analyses])
         threat, sexual = rule_scores(dense, out["toxicity"], self.feature_config.dense_scale)
         out["threat"], out["sexual"] = threat, sexual
-        # A threat or a slur is toxic whatever the model says.
-        out["toxicity"] = np.maximum(out["toxicity"], np.maximum(threat, out["identity_attack"] * 0.9))
+        # Target-aware rules: no train-licensed corpus covers French hate well enough.
+        rule = dense[:, _DENSE_INDEX["identity_rule"]] / self.feature_config.dense_scale
+        out["identity_attack"] = np.maximum(out["identity_attack"], rule)
+        # A threat or an identity attack is toxic whatever the model says.
+        out["toxicity"] = np.maximum(out["toxicity"], np.maximum(threat, out["identity_attack"] * 0.95))
         cols = [np.clip(out[label], 0.0, 1.0) for label in LABELS]
         return [{label: float(round(col[i], 4)) for label, col in zip(LABELS, cols)} for i in range(len(analyses))]
 

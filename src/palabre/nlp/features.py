@@ -32,16 +32,47 @@ _HASHTAG = re.compile(r"(?<!\w)#\w")
 HATE_CATS = ("insult", "slur", "dehumanizing", "threat")
 DENSE_FEATURES = (
     "insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity", "ldnoobw",
-    "target", "target_x_hostile", "target_x_dehumanizing", "second_person",
+    "target", "target_x_hostile", "target_x_dehumanizing", "neg_attribute",
+    "target_x_neg_attribute", "identity_rule", "second_person",
     "second_person_x_insult", "url", "email", "phone", "money", "percent", "caps_ratio",
-    "exclamations", "length", "digit_ratio", "emoji", "mentions", "hashtags", "bias",
+    "exclamations", "length", "digit_ratio", "emoji", "mentions", "hashtags", "positive",
+    "negative", "negation", "negated_positive", "questions", "bias",
 )
+
+
+_GROUP_DETERMINERS = re.compile(
+    r"(?:\b(?:les|des|ces|aux|tous|toutes|sales?|vos|nos|leurs|the|all|these|those|many|most|some|dirty|ils|elles)"
+    r"(?: les| des| ces| de)?|\bd)\W+$")
+
+
+def group_targets(text: str, targets: LexiconHits) -> int:
+    """Identity terms used for a group (plural or after a determiner), not "ma femme"."""
+    n = 0
+    for start, end, *_ in targets.hits:
+        word_end = end
+        while word_end < len(text) and text[word_end].isalnum():
+            word_end += 1
+        if text[word_end - 1] in "sx" or _GROUP_DETERMINERS.search(text, max(0, start - 16), start):
+            n += 1
+    return n
+
+
+def identity_rule(counts, n_targets: int) -> float:
+    """Target-aware hate rule in [0, 1]: a slur, or an identity group named together with
+    an insult, a dehumanising or negative attribute, or a threat."""
+    if counts.get("slur", 0):
+        return 0.9
+    if n_targets and (counts.get("dehumanizing", 0) or counts.get("threat", 0)):
+        return 0.85
+    if n_targets and (counts.get("neg_attribute", 0) or counts.get("insult", 0)):
+        return 0.7
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureConfig:
     word_bits: int = 18
-    char_bits: int = 19
+    char_bits: int = 18
     char_ngrams: tuple[int, int] = (2, 5)
     dense_scale: float = 1.0
 
@@ -78,18 +109,22 @@ class Featurizer:
             n_features=1 << config.char_bits, alternate_sign=False, norm="l2", dtype=np.float32)
         self._lexicon = load_lexicon("moderation")
         self._targets = load_lexicon("targets")
+        self._polarity = load_lexicon("sentiment")
 
     def analyse(self, text: str) -> Analysis:
         norm = normalize(text)
         hits = self._lexicon.match(norm)
         targets = self._targets.match(norm)
-        return Analysis(hits, targets, self._dense(norm.original, norm.text, hits, targets))
+        polarity = self._polarity.match(norm)
+        return Analysis(hits, targets, self._dense(norm.original, norm.text, hits, targets, polarity))
 
-    def _dense(self, original: str, s: str, hits: LexiconHits, targets: LexiconHits) -> np.ndarray:
+    def _dense(self, original: str, s: str, hits: LexiconHits, targets: LexiconHits,
+               polarity: LexiconHits) -> np.ndarray:
         c = hits.counts
+        pc = polarity.counts
         ldn = sum(1 for h in hits.hits if h[4].startswith("ldnoobw"))
         prof = c.get("profanity", 0) - ldn
-        n_targets = len(targets.hits)
+        n_targets = group_targets(s, targets)
         hostile = sum(c.get(k, 0) for k in HATE_CATS)
         second = 1.0 if _SECOND_PERSON.search(s) else 0.0
         n = max(len(original), 1)
@@ -101,13 +136,16 @@ class Featurizer:
             lg(c.get("insult", 0)), lg(c.get("slur", 0)), lg(c.get("dehumanizing", 0)),
             lg(c.get("threat", 0)), lg(c.get("sexual", 0)), lg(c.get("spam", 0)), lg(prof), lg(ldn),
             lg(n_targets), float(n_targets > 0 and hostile > 0),
-            float(n_targets > 0 and c.get("dehumanizing", 0) > 0), second,
+            float(n_targets > 0 and c.get("dehumanizing", 0) > 0), lg(c.get("neg_attribute", 0)),
+            float(n_targets > 0 and c.get("neg_attribute", 0) > 0), identity_rule(c, n_targets), second,
             second * float(c.get("insult", 0) > 0),
             lg(len(_URL.findall(original))), float(bool(_EMAIL.search(original))),
             float(bool(_PHONE.search(original))), float(bool(_MONEY.search(original))),
             float(bool(_PERCENT.search(original))), caps, lg(original.count("!")),
             lg(len(s)) / 5.0, sum(ch.isdigit() for ch in original[:2000]) / n, lg(emoji),
-            lg(len(_MENTION.findall(original))), lg(len(_HASHTAG.findall(original))), 1.0,
+            lg(len(_MENTION.findall(original))), lg(len(_HASHTAG.findall(original))),
+            lg(pc.get("positive", 0)), lg(pc.get("negative", 0)), float(pc.get("negation", 0) > 0),
+            float(pc.get("negation", 0) > 0 and pc.get("positive", 0) > 0), lg(original.count("?")), 1.0,
         ]
         return np.asarray(v, dtype=np.float32) * self.config.dense_scale
 

@@ -18,7 +18,7 @@ from palabre.nlp.normalize import NormalizedText, normalize
 __all__ = ["Span", "Lexicon", "LexiconHits", "load_lexicon", "CATEGORIES"]
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
-CATEGORIES = ("insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity")
+CATEGORIES = ("insult", "slur", "dehumanizing", "neg_attribute", "threat", "sexual", "spam", "profanity")
 # ldnoobw entries that are ordinary words in French or English comments.
 _LDNOOBW_SKIP = {
     "chat", "chronic", "cockerel", "lol", "omg", "mdr", "ptdr", "take off eh", "con",
@@ -29,8 +29,10 @@ _LDNOOBW_SKIP = {
     "les", "des", "sale", "sales", "cons", "tu", "te", "toi", "you", "the", "and", "lait",
     "meuf", "femme", "fille", "nana", "noir", "arabe", "juif", "sex", "sexy", "hot", "kill",
 }
-_WORD = re.compile(r"[^\W_]+")
-_ENTRY_TOKEN = re.compile(r"[^\W_]+\*?|\*")
+_EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
+# Words, and each pictograph as a word of its own.
+_WORD = re.compile(rf"[^\W_]+|[{_EMOJI}]")
+_ENTRY_TOKEN = re.compile(rf"[^\W_]+\*?|[{_EMOJI}]|\*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +225,8 @@ _cache: dict[str, Lexicon] = {}
 def load_lexicon(name: str = "moderation") -> Lexicon:
     """The shipped lexicons, built once per process.
 
-    ``moderation``: fr.tsv, en.tsv and the ldnoobw lists; ``targets``: identity groups.
+    ``moderation``: fr.tsv, en.tsv and the ldnoobw lists; ``targets``: identity groups;
+    ``sentiment``: polarity words, emoji and negations.
     """
     lex = _cache.get(name)
     if lex is not None:
@@ -231,8 +234,8 @@ def load_lexicon(name: str = "moderation") -> Lexicon:
     with _lock:
         lex = _cache.get(name)
         if lex is None:
-            if name == "targets":
-                entries = _read_tsv(LEXICON_DIR / "targets.tsv", "targets")
+            if name in ("targets", "sentiment"):
+                entries = _read_tsv(LEXICON_DIR / f"{name}.tsv", name)
             elif name == "moderation":
                 entries = (_read_tsv(LEXICON_DIR / "fr.tsv", "fr") + _read_tsv(LEXICON_DIR / "en.tsv", "en")
                            + _read_ldnoobw(LEXICON_DIR / "ldnoobw_fr.txt", "ldnoobw_fr")

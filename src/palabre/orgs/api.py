@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from palabre.orgs import services
 from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
@@ -180,31 +180,31 @@ def list_channels(request):
 @router.post("/channels", response={201: ChannelOut})
 def create_channel(request, payload: ChannelIn):
     channel = services.create_channel(actor=_actor(request), **payload.dict())
-    return 201, channel
+    return Status(201, channel)
 
 
-@router.get("/channels/{channel_id}", response=ChannelOut)
+@router.get("/channels/{int:channel_id}", response=ChannelOut)
 def get_channel(request, channel_id: int):
     return _channel(_actor(request), channel_id)
 
 
-@router.patch("/channels/{channel_id}", response=ChannelOut)
+@router.patch("/channels/{int:channel_id}", response=ChannelOut)
 def update_channel(request, channel_id: int, payload: ChannelPatch):
     actor = _actor(request)
     changes = payload.dict(exclude_none=True)
     return services.update_channel(actor=actor, channel=_channel(actor, channel_id), **changes)
 
 
-@router.put("/channels/{channel_id}/credentials", response={204: None})
+@router.put("/channels/{int:channel_id}/credentials", response={204: None})
 def replace_credentials(request, channel_id: int, payload: CredentialsIn):
     actor = _actor(request)
     services.set_channel_credentials(
         actor=actor, channel=_channel(actor, channel_id), credentials=payload.credentials
     )
-    return 204, None
+    return Status(204, None)
 
 
-@router.post("/channels/{channel_id}/approve-spokesperson", response=ChannelOut)
+@router.post("/channels/{int:channel_id}/approve-spokesperson", response=ChannelOut)
 def approve_spokesperson(request, channel_id: int):
     actor = _actor(request)
     return services.approve_spokesperson_channel(actor=actor, channel=_channel(actor, channel_id))
@@ -230,16 +230,16 @@ def list_members(request, include_former: bool = False):
 
 @router.post("/members", response={201: MemberOut})
 def add_member(request, payload: MemberIn):
-    return 201, services.add_member(actor=_actor(request), **payload.dict())
+    return Status(201, services.add_member(actor=_actor(request), **payload.dict()))
 
 
-@router.patch("/members/{membership_id}", response=MemberOut)
+@router.patch("/members/{int:membership_id}", response=MemberOut)
 def change_role(request, membership_id: int, payload: RolePatch):
     actor = _actor(request)
     return services.change_role(actor=actor, membership=_membership(actor, membership_id), role=payload.role)
 
 
-@router.delete("/members/{membership_id}", response=dict[str, Any], summary="Offboard a member")
+@router.delete("/members/{int:membership_id}", response=dict[str, Any], summary="Offboard a member")
 def remove_member(request, membership_id: int):
     """Ends the person's access at once (sessions, their API tokens) and returns what they could reach.
     Channels, drafts and conversations stay with the organisation."""
@@ -260,10 +260,10 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreated})
 def create_token(request, payload: TokenIn):
     token, plaintext = services.create_api_token(actor=_actor(request), **payload.dict())
-    return 201, {**TokenOut.from_orm(token).dict(), "token": plaintext}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": plaintext})
 
 
-@router.delete("/tokens/{token_id}", response=TokenOut)
+@router.delete("/tokens/{int:token_id}", response=TokenOut)
 def revoke_token(request, token_id: int):
     actor = _actor(request)
     actor.require(Perm.TOKENS_MANAGE)

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Palabre's test command: lint, then the whole suite on SQLite (browser tests included),
+# then again on a throwaway PostgreSQL server. Exits non-zero when any part fails.
+#
+# Made for a fresh Debian 12 machine (run as root: it installs the missing Debian packages),
+# and safe to run again and again: it reuses .venv and the installed packages when they are
+# up to date. As a normal user it only needs the packages to be there already.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PYTHON=${PYTHON:-python3}
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+postgres_bin() {
+    # Debian installs each major version under its own folder; take the newest.
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then
+        echo "$dir"
+    elif command -v initdb >/dev/null 2>&1; then
+        dirname "$(command -v initdb)"
+    fi
+}
+
+# --- 1. Debian packages ----------------------------------------------------------------------
+missing=()
+[ -n "$(postgres_bin)" ] || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+"$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    say "Installing Debian packages: ${missing[*]}"
+    apt_log=$(mktemp /tmp/palabre-apt.XXXXXX.log)
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$apt_log" 2>&1 \
+        || ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            "${missing[@]}" >>"$apt_log" 2>&1; then
+        tail -n 30 "$apt_log" >&2
+        die "apt-get failed (full log: $apt_log)"
+    fi
+    rm -f "$apt_log"
+fi
+
+# --- 2. Virtual environment ------------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sys" >/dev/null 2>&1; then
+    say "Creating the virtual environment in .venv"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV" || die "could not create $VENV"
+fi
+# Reinstall only when the declared dependencies changed (the install is editable: code changes
+# need nothing).
+stamp="$VENV/.palabre-test-installed"
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$VENV/bin/python" -c "import palabre, pytest" 2>/dev/null; then
+    say "Installing Palabre and its test dependencies"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip || die "pip upgrade failed"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" || die "pip install failed"
+    echo "$wanted" >"$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
+
+failures=()
+run_part() {
+    local name=$1
+    shift
+    say "$name"
+    if "$@"; then
+        return 0
+    fi
+    failures+=("$name")
+}
+
+# --- 3. Lint ---------------------------------------------------------------------------------
+lint_paths=()
+for path in src tests bench; do
+    [ -e "$path" ] && lint_paths+=("$path")
+done
+run_part "ruff check" ruff check --quiet "${lint_paths[@]}"
+run_part "ruff format --check" ruff format --check --quiet "${lint_paths[@]}"
+
+# --- 4. A throwaway PostgreSQL server --------------------------------------------------------
+PGBIN=$(postgres_bin)
+[ -n "$PGBIN" ] || die "PostgreSQL binaries not found"
+PGTMP=$(mktemp -d /tmp/palabre-pg.XXXXXX)
+PGPORT=${PALABRE_TEST_PGPORT:-54329}
+while "$PYTHON" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', int(sys.argv[1]))) != 0)" "$PGPORT"; do
+    PGPORT=$((PGPORT + 1))
+done
+
+if [ "$(id -u)" -eq 0 ]; then
+    # PostgreSQL refuses to run as root: the server runs as Debian's postgres system user.
+    id postgres >/dev/null 2>&1 || die "no 'postgres' system user to run PostgreSQL as"
+    chown postgres: "$PGTMP"
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    as_pg() { "$@"; }
+fi
+
+stop_postgres() {
+    if [ -f "$PGTMP/data/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1
+    fi
+    rm -rf "$PGTMP"
+}
+trap stop_postgres EXIT
+trap 'exit 130' INT TERM
+
+say "Starting PostgreSQL ($(basename "$(dirname "$PGBIN")")) on 127.0.0.1:$PGPORT"
+if ! as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U palabre -A trust -E UTF8 --locale=C.UTF-8 >"$PGTMP/initdb.log" 2>&1; then
+    cat "$PGTMP/initdb.log" >&2
+    die "initdb failed"
+fi
+# Durability is worthless for a throwaway test server; speed is not.
+if ! as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
+    -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null; then
+    cat "$PGTMP/server.log" >&2
+    die "PostgreSQL did not start"
+fi
+as_pg "$PGBIN/createdb" -h "$PGTMP" -p "$PGPORT" -U palabre palabre || die "createdb failed"
+export PALABRE_TEST_POSTGRES_URL="postgres://palabre@127.0.0.1:$PGPORT/palabre"
+
+# --- 5. The suite, on SQLite then on PostgreSQL ----------------------------------------------
+run_part "pytest on SQLite (all tests, browser included)" \
+    env -u PALABRE_DATABASE_URL pytest -q --durations=10
+run_part "pytest on PostgreSQL (all but browser tests)" \
+    env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" pytest -q --durations=10 -m "not e2e"
+
+if [ ${#failures[@]} -gt 0 ]; then
+    printf '\nFAILED:\n' >&2
+    printf '  - %s\n' "${failures[@]}" >&2
+    exit 1
+fi
+printf '\nAll checks passed.\n'

@@ -1,0 +1,229 @@
+"""Moderation API: check a text, review items, the queue, rules (with simulation) and thresholds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Query, Router, Schema, Status
+
+from palabre.moderation import services
+from palabre.moderation.models import ModerationRule, ModerationStatus
+from palabre.orgs.permissions import Perm
+
+router = Router(tags=["moderation"])
+
+
+class CheckIn(Schema):
+    text: str = Field(..., max_length=100_000)
+    lang: str | None = Field(None, max_length=8)
+    author: str = Field("", max_length=300, description="The commenter's name as they typed it")
+    author_url: str = Field("", max_length=1000)
+    author_email: str = Field("", max_length=254)
+    author_ip: str = Field("", max_length=64)
+
+
+class ReasonOut(Schema):
+    code: str
+    action: str
+    message: str
+    params: dict[str, Any]
+    rule: str | None = None
+
+
+class SpanOut(Schema):
+    start: int
+    end: int
+    label: str
+    source: str
+
+
+class DecisionOut(Schema):
+    action: str
+    scores: dict[str, float]
+    language: str | None
+    reasons: list[ReasonOut]
+    rules_fired: list[str]
+    spans: list[SpanOut]
+    model_version: str
+
+
+class ReviewIn(Schema):
+    action: str = Field(..., description="approve, reject, spam, ham or restore")
+    note: str = Field("", max_length=500)
+
+
+class ReviewOut(Schema):
+    item_id: int
+    action: str
+    status: str = Field(..., alias="status_after")
+    decided_by: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_decided_by(decision) -> str | None:
+        return decision.decided_by.get_username() if decision.decided_by_id else None
+
+
+class QueueEntry(Schema):
+    item_id: int
+    status: str
+    is_spam: bool
+    reports: int
+    text: str
+    channel: str
+    author: str | None
+    reasons: list[dict[str, Any]]
+    scores: dict[str, float]
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_text(state) -> str:
+        return state.item.text
+
+    @staticmethod
+    def resolve_channel(state) -> str:
+        return state.item.channel.name
+
+    @staticmethod
+    def resolve_author(state) -> str | None:
+        return state.item.author.handle if state.item.author_id else None
+
+    @staticmethod
+    def resolve_reasons(state) -> list:
+        return state.last_decision.reasons if state.last_decision else []
+
+    @staticmethod
+    def resolve_scores(state) -> dict:
+        return state.last_decision.scores if state.last_decision else {}
+
+
+class RuleIn(Schema):
+    kind: ModerationRule.Kind
+    pattern: str = Field(..., min_length=1, max_length=500)
+    action: ModerationRule.Action = ModerationRule.Action.HOLD
+    note: str = Field("", max_length=300)
+    enabled: bool = True
+
+
+class RulePatch(Schema):
+    pattern: str | None = Field(None, min_length=1, max_length=500)
+    action: ModerationRule.Action | None = None
+    note: str | None = Field(None, max_length=300)
+    enabled: bool | None = None
+
+
+class RuleOut(Schema):
+    id: int
+    kind: str
+    pattern: str
+    action: str
+    note: str
+    enabled: bool
+    created_at: datetime
+
+
+class SimulationIn(Schema):
+    kind: ModerationRule.Kind
+    pattern: str = Field(..., min_length=1, max_length=500)
+    action: ModerationRule.Action = ModerationRule.Action.HOLD
+    days: int = Field(30, ge=1, le=90)
+
+
+class PolicyIO(Schema):
+    hold_thresholds: dict[str, float] | None = None
+    reject_thresholds: dict[str, float] | None = None
+    max_links: int | None = Field(None, ge=0, le=100)
+    first_time_hold_until: int | None = Field(None, ge=0, le=100)
+    rate_limit_per_hour: int | None = Field(None, ge=0, le=10_000)
+
+
+class PolicyOut(Schema):
+    hold_thresholds: dict[str, float]
+    reject_thresholds: dict[str, float]
+    learned_offsets: dict[str, float]
+    max_links: int
+    first_time_hold_until: int
+    rate_limit_per_hour: int
+
+
+def _policy_out(policy) -> dict:
+    thresholds = policy.thresholds()
+    return {
+        "hold_thresholds": thresholds.hold,
+        "reject_thresholds": thresholds.reject,
+        "learned_offsets": policy.learned_offsets,
+        "max_links": policy.max_links,
+        "first_time_hold_until": policy.first_time_hold_until,
+        "rate_limit_per_hour": policy.rate_limit_per_hour,
+    }
+
+
+@router.post("/moderation/check", response=DecisionOut, summary="Moderate a text (nothing is stored)")
+def check(request, payload: CheckIn):
+    decision = services.check_text(
+        actor=request.auth,
+        text=payload.text,
+        lang=payload.lang,
+        author={"name": payload.author, "url": payload.author_url, "email": payload.author_email, "ip": payload.author_ip},
+    )
+    return decision.as_dict()
+
+
+@router.get("/moderation/queue", response=list[QueueEntry])
+def queue(request, status: ModerationStatus = ModerationStatus.HELD, limit: int = Query(50, ge=1, le=200)):
+    return services.queue(actor=request.auth, status=status)[:limit]
+
+
+@router.post("/moderation/items/{int:item_id}/review", response=ReviewOut)
+def review(request, item_id: int, payload: ReviewIn):
+    return services.review_item(actor=request.auth, item_id=item_id, action=payload.action, note=payload.note)
+
+
+@router.post("/moderation/items/{int:item_id}/report", response={202: None})
+def report(request, item_id: int):
+    services.report_item(actor=request.auth, item_id=item_id)
+    return Status(202, None)
+
+
+@router.get("/moderation/rules", response=list[RuleOut])
+def list_rules(request):
+    actor = request.auth
+    actor.require(Perm.MODERATION_ACT)
+    return ModerationRule.objects.filter(organisation=actor.organisation)
+
+
+@router.post("/moderation/rules", response={201: RuleOut})
+def create_rule(request, payload: RuleIn):
+    return Status(201, services.create_rule(actor=request.auth, **payload.dict()))
+
+
+@router.patch("/moderation/rules/{int:rule_id}", response=RuleOut)
+def update_rule(request, rule_id: int, payload: RulePatch):
+    actor = request.auth
+    rule = ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
+    return services.update_rule(actor=actor, rule=rule, **payload.dict(exclude_none=True))
+
+
+@router.delete("/moderation/rules/{int:rule_id}", response={204: None})
+def delete_rule(request, rule_id: int):
+    actor = request.auth
+    services.delete_rule(actor=actor, rule=ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation))
+    return Status(204, None)
+
+
+@router.post("/moderation/rules/simulate", response=dict[str, Any], summary="What a rule would change on the last days")
+def simulate(request, payload: SimulationIn):
+    return services.simulate_rule(actor=request.auth, **payload.dict())
+
+
+@router.get("/moderation/policy", response=PolicyOut)
+def get_policy(request):
+    actor = request.auth
+    actor.require(Perm.MODERATION_ACT)
+    return _policy_out(services.policy_for(actor.organisation))
+
+
+@router.patch("/moderation/policy", response=PolicyOut)
+def update_policy(request, payload: PolicyIO):
+    return _policy_out(services.update_policy(actor=request.auth, **payload.dict(exclude_none=True)))

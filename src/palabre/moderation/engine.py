@@ -1,0 +1,329 @@
+"""The moderation decision: publish, hold for a person, or reject, with the reasons why.
+
+Pure: no database. Services build a `ModerationContext` (the organisation's rules, thresholds,
+what is known of the author) and store the `Decision`; `palabre check` calls it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from palabre.nlp.classifiers import LABELS, load_models
+from palabre.nlp.lexicon import Lexicon
+from palabre.nlp.normalize import normalize
+
+PUBLISH, HOLD, REJECT = "publish", "hold", "reject"
+SEVERITY = {PUBLISH: 0, HOLD: 1, REJECT: 2}
+
+DEFAULT_HOLD = {
+    "spam": 0.6,
+    "toxicity": 0.6,
+    "insult": 0.6,
+    "identity_attack": 0.5,
+    "threat": 0.45,
+    "sexual": 0.5,
+}
+DEFAULT_REJECT = {
+    "spam": 0.93,
+    "toxicity": 0.95,
+    "insult": 0.95,
+    "identity_attack": 0.9,
+    "threat": 0.85,
+    "sexual": 0.9,
+}
+# How far a trusted author (many approved comments, none rejected) moves the hold thresholds up,
+# and a distrusted one down, in the manner of Coral's karma.
+TRUST_SHIFT = 0.12
+
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|fr|net|org|info|biz|io|shop|store|xyz|online|site|top|be|ch|ca|co)\b(?:/[^\s<>\"']*)?")
+_NAME_URL = re.compile(r"(?i)(?:https?://|www\.|\.(?:com|fr|net|org|info|biz|shop|store|xyz|online|site|top)\b)")
+# Words that make a commenter "name" read as a keyword or a shop rather than a person.
+_SHOP_NAME_WORDS = {
+    "formation", "formations", "ecommerce", "e-commerce", "boutique", "shop", "store", "agence", "seo",
+    "pas cher", "achat", "vente", "promo", "casino", "credit", "pret", "assurance", "immobilier",
+    "piscine", "piscines", "poele", "pellet", "pellets", "climatisation", "plombier", "serrurier",
+    "demenagement", "rachat", "voyance", "marabout", "travaux", "renovation", "isolation", "toiture",
+    "cbd", "vape", "replica", "discount", "cheap", "buy", "best", "online", "loans", "insurance",
+    "marketing", "backlinks", "followers", "crypto", "bitcoin", "forex", "trading", "escort", "dating",
+    "pharmacie", "viagra", "cialis", "rencontre", "devis", "artisan", "expert", "depannage",
+}
+_GENERIC_COMPLIMENT = re.compile(
+    r"(?i)\b(?:great|nice|good|awesome|amazing|excellent|informative|useful|helpful|interesting)\s+"
+    r"(?:post|article|blog|content|read|write-?up|site|website|information|info|share)"
+    r"|\bthanks?\s+(?:you\s+)?for\s+(?:sharing|this|the\s+(?:post|article|info))"
+    r"|\bkeep\s+(?:it\s+up|up\s+the\s+good\s+work)"
+    r"|\b(?:super|tr[eè]s\s+bon|bel|excellent|tr[eè]s\s+bel|chouette)\s+(?:article|billet|post|blog|site)"
+    r"|\bmerci\s+(?:pour|de)\s+(?:cet?|ce|votre|ton|l['’])\s*(?:article|partage|billet|post|info)"
+    r"|\b(?:tr[eè]s\s+)?(?:int[ée]ressant|instructif|enrichissant)\b"
+    r"|\bj['’]adore\s+(?:votre|ton|ce)\s+(?:blog|site|article)"
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One organisation rule, as the engine sees it."""
+
+    id: str
+    kind: str  # banned_word, suspect_word, allowed_word, regex, blocked_domain, allowed_domain, known_spammer
+    pattern: str
+    action: str = HOLD
+    note: str = ""
+
+
+@dataclass
+class RuleSet:
+    """An organisation's rules compiled once for many decisions."""
+
+    rules: list[Rule] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_id = {rule.id: rule for rule in self.rules}
+        words = [
+            (rule.kind, rule.pattern.strip(), rule.id)
+            for rule in self.rules
+            if rule.kind in {"banned_word", "suspect_word", "allowed_word"} and rule.pattern.strip()
+        ]
+        self.words = Lexicon(words) if words else None
+        self.regexes = []
+        for rule in self.rules:
+            if rule.kind == "regex":
+                self.regexes.append((rule, re.compile(rule.pattern, re.IGNORECASE)))
+        self.blocked_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "blocked_domain"}
+        self.allowed_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "allowed_domain"}
+        self.spammers = {r.pattern.strip().lower(): r for r in self.rules if r.kind == "known_spammer"}
+
+
+@dataclass
+class Thresholds:
+    hold: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HOLD))
+    reject: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REJECT))
+    max_links: int = 2
+    first_time_hold_until: int = 0  # hold authors until they have this many approved comments
+    rate_limit_per_hour: int = 0  # 0: no limit
+
+
+@dataclass
+class Author:
+    name: str = ""
+    handle: str = ""
+    url: str = ""
+    email: str = ""
+    ip: str = ""
+    approved: int = 0
+    rejected: int = 0
+    recent_count: int = 0  # items in the last hour, this one excluded
+
+
+@dataclass
+class ModerationContext:
+    lang: str | None = None
+    author: Author = field(default_factory=Author)
+    rules: RuleSet = field(default_factory=RuleSet)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    spam_fingerprints: frozenset[str] = frozenset()  # messages moderators marked as spam
+    ham_fingerprints: frozenset[str] = frozenset()  # messages moderators approved
+
+
+@dataclass
+class Reason:
+    code: str
+    action: str
+    message: str  # English; the UI renders `code` + `params` in the reader's language
+    params: dict[str, Any] = field(default_factory=dict)
+    rule_id: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {"code": self.code, "action": self.action, "message": self.message, "params": self.params}
+        if self.rule_id:
+            data["rule"] = self.rule_id
+        return data
+
+
+@dataclass
+class Decision:
+    action: str
+    scores: dict[str, float]
+    reasons: list[Reason]
+    spans: list[dict[str, Any]]
+    language: str | None
+    model_version: str
+
+    @property
+    def rules_fired(self) -> list[str]:
+        return [reason.rule_id for reason in self.reasons if reason.rule_id]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "scores": self.scores,
+            "language": self.language,
+            "reasons": [reason.as_dict() for reason in self.reasons],
+            "rules_fired": self.rules_fired,
+            "spans": self.spans,
+            "model_version": self.model_version,
+        }
+
+
+def _domain_key(value: str) -> str:
+    value = value.strip().lower()
+    if "//" not in value:
+        value = "//" + value
+    host = urlsplit(value).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _matches_domain(host: str, domains: set[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def fingerprint(text: str) -> str:
+    """Same message modulo case, accents, digits, links and spacing: a spam wave's signature."""
+    folded = normalize(_URL.sub(" ", text)).text
+    core = re.sub(r"[\d\W_]+", " ", folded).strip()
+    return hashlib.sha1(core.encode()).hexdigest()[:16] if len(core) >= 12 else ""
+
+
+def links_in(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), _domain_key(m.group(0))) for m in _URL.finditer(text)]
+
+
+def name_looks_commercial(name: str) -> bool:
+    folded = normalize(name).text
+    words = set(re.findall(r"[a-z0-9-]+", folded))
+    if words & _SHOP_NAME_WORDS:
+        return True
+    return any(" " in w and w in folded for w in _SHOP_NAME_WORDS)
+
+
+def moderate(text: str, context: ModerationContext | None = None) -> Decision:
+    return moderate_many([text], [context or ModerationContext()])[0]
+
+
+def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[Decision]:
+    """Decide for many texts at once (the classifiers score them in one batch)."""
+    models = load_models()
+    clean = [_clean(t) for t in texts]
+    all_scores = models.score_many(clean, [c.lang for c in contexts])
+    return [
+        _decide(text, scores, context, models)
+        for text, scores, context in zip(clean, all_scores, contexts, strict=True)
+    ]
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates (from invalid UTF-16/UTF-8 upstream) cannot be encoded anywhere: replace them.
+    return text.encode("utf-8", "replace").decode("utf-8") if text else ""
+
+
+def _decide(text: str, scores: dict[str, float], context: ModerationContext, models) -> Decision:
+    reasons: list[Reason] = []
+    spans: list[dict[str, Any]] = []
+    rules, thresholds, author = context.rules, context.thresholds, context.author
+    allowed_ranges: list[tuple[int, int]] = []
+
+    def add_span(start: int, end: int, label: str, source: str) -> None:
+        if not any(a <= start and end <= b for a, b in allowed_ranges):
+            spans.append({"start": start, "end": end, "label": label, "source": source})
+
+    if rules.words is not None:
+        hits = rules.words.match(text).spans()
+        allowed_ranges = [(s.start, s.end) for s in hits if s.category == "allowed_word"]
+        for span in hits:
+            if span.category == "allowed_word" or any(a <= span.start and span.end <= b for a, b in allowed_ranges):
+                continue
+            banned = span.category == "banned_word"
+            word = text[span.start : span.end]
+            reasons.append(
+                Reason(
+                    "banned_word" if banned else "suspect_word",
+                    REJECT if banned else HOLD,
+                    f"Contains the {'banned' if banned else 'suspect'} word “{word}”.",
+                    {"word": word},
+                    rule_id=span.source,
+                )
+            )
+            add_span(span.start, span.end, span.category, span.source)
+
+    for rule, pattern in rules.regexes:
+        match = pattern.search(text)
+        if match:
+            reasons.append(
+                Reason("regex", rule.action, f"Matches the pattern “{rule.pattern}”.", {"pattern": rule.pattern}, rule.id)
+            )
+            add_span(match.start(), match.end(), "regex", rule.id)
+
+    _link_reasons(text, rules, thresholds, author, reasons, add_span)
+    _author_reasons(text, rules, thresholds, author, reasons)
+
+    fp = fingerprint(text)
+    if fp and fp in context.spam_fingerprints:
+        reasons.append(Reason("known_spam", REJECT, "Same message as one a moderator marked as spam."))
+    ham = bool(fp and fp in context.ham_fingerprints)
+
+    shift = _trust_shift(author)
+    for label in LABELS:
+        score = scores.get(label, 0.0)
+        reject_at = thresholds.reject.get(label, 1.01)
+        hold_at = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
+        if score >= reject_at:
+            reasons.append(Reason(f"score_{label}", REJECT, f"Very likely {label.replace('_', ' ')} ({score:.2f}).", {"label": label, "score": score}))
+        elif score >= hold_at and not ham:
+            reasons.append(Reason(f"score_{label}", HOLD, f"Possibly {label.replace('_', ' ')} ({score:.2f}).", {"label": label, "score": score}))
+
+    for span in models.explain(text, context.lang):
+        add_span(span.start, span.end, span.category, "lexicon")
+
+    action = max((reason.action for reason in reasons), key=SEVERITY.__getitem__, default=PUBLISH)
+    spans.sort(key=lambda s: (s["start"], s["end"]))
+    return Decision(action, scores, reasons, spans, context.lang, models.version)
+
+
+def _trust_shift(author: Author) -> float:
+    if author.rejected == 0 and author.approved >= 3:
+        return TRUST_SHIFT
+    if author.rejected > author.approved:
+        return -TRUST_SHIFT
+    return 0.0
+
+
+def _link_reasons(text, rules: RuleSet, thresholds: Thresholds, author: Author, reasons, add_span) -> None:
+    links = links_in(text)
+    outside = [link for link in links if not _matches_domain(link[2], rules.allowed_domains)]
+    for start, end, host in outside:
+        if _matches_domain(host, rules.blocked_domains):
+            reasons.append(Reason("blocked_domain", REJECT, f"Links to the blocked site {host}.", {"domain": host}))
+            add_span(start, end, "blocked_domain", "rules")
+    if thresholds.max_links and len(outside) > thresholds.max_links:
+        reasons.append(
+            Reason("too_many_links", HOLD, f"{len(outside)} links (more than {thresholds.max_links}).", {"count": len(outside), "max": thresholds.max_links})
+        )
+        for start, end, _host in outside:
+            add_span(start, end, "link", "rules")
+    if outside and _GENERIC_COMPLIMENT.search(text) and len(text) < 400:
+        reasons.append(Reason("compliment_with_link", HOLD, "A generic compliment followed by a link, as comment spam does."))
+
+
+def _author_reasons(text, rules: RuleSet, thresholds: Thresholds, author: Author, reasons) -> None:
+    for key in (author.handle, author.email, author.ip, author.name):
+        rule = rules.spammers.get(key.strip().lower()) if key else None
+        if rule is not None:
+            reasons.append(Reason("known_spammer", REJECT, f"{key} is listed as a spammer.", {"author": key}, rule.id))
+            break
+    if author.name and _NAME_URL.search(author.name):
+        reasons.append(Reason("url_in_name", HOLD, "The commenter's name is a web address.", {"name": author.name}))
+    elif author.name and name_looks_commercial(author.name):
+        reasons.append(Reason("commercial_name", HOLD, f"The commenter's name “{author.name}” reads as a keyword or a shop.", {"name": author.name}))
+    if author.url and links_in(author.url) and _GENERIC_COMPLIMENT.search(text) and not links_in(text):
+        reasons.append(Reason("compliment_with_link", HOLD, "A generic compliment signed with a website, as comment spam does."))
+    if thresholds.first_time_hold_until and author.approved < thresholds.first_time_hold_until:
+        reasons.append(
+            Reason("first_time_author", HOLD, f"New author: held until {thresholds.first_time_hold_until} approved comment(s).", {"approved": author.approved, "needed": thresholds.first_time_hold_until})
+        )
+    if thresholds.rate_limit_per_hour and author.recent_count >= thresholds.rate_limit_per_hour:
+        reasons.append(
+            Reason("rate_limited", HOLD, f"{author.recent_count + 1} messages within an hour.", {"count": author.recent_count + 1, "limit": thresholds.rate_limit_per_hour})
+        )

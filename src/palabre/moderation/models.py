@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.conversations.models import Contact, Item
+from palabre.moderation import engine
+from palabre.orgs.models import Organisation
+
+
+class ModerationPolicy(models.Model):
+    """An organisation's thresholds and author rules. Defaults are the engine's."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="moderation_policy")
+    hold_thresholds = models.JSONField(default=dict, blank=True)
+    reject_thresholds = models.JSONField(default=dict, blank=True)
+    # Learned from moderators' corrections: added to the hold thresholds, per label.
+    learned_offsets = models.JSONField(default=dict, blank=True)
+    max_links = models.PositiveSmallIntegerField(_("most links per comment"), default=2)
+    first_time_hold_until = models.PositiveSmallIntegerField(
+        _("hold new authors until this many approved comments"), default=0
+    )
+    rate_limit_per_hour = models.PositiveSmallIntegerField(_("most comments per author per hour"), default=0)
+    rules_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"moderation policy of {self.organisation}"
+
+    def thresholds(self) -> engine.Thresholds:
+        hold = {**engine.DEFAULT_HOLD, **self.hold_thresholds}
+        for label, offset in self.learned_offsets.items():
+            if label in hold:
+                hold[label] = min(max(hold[label] + offset, 0.05), 0.99)
+        return engine.Thresholds(
+            hold=hold,
+            reject={**engine.DEFAULT_REJECT, **self.reject_thresholds},
+            max_links=self.max_links,
+            first_time_hold_until=self.first_time_hold_until,
+            rate_limit_per_hour=self.rate_limit_per_hour,
+        )
+
+
+class ModerationRule(models.Model):
+    class Kind(models.TextChoices):
+        BANNED_WORD = "banned_word", _("Banned word (reject)")
+        SUSPECT_WORD = "suspect_word", _("Suspect word (hold)")
+        ALLOWED_WORD = "allowed_word", _("Allowed word")
+        REGEX = "regex", _("Regular expression")
+        BLOCKED_DOMAIN = "blocked_domain", _("Blocked site")
+        ALLOWED_DOMAIN = "allowed_domain", _("Allowed site")
+        KNOWN_SPAMMER = "known_spammer", _("Known spammer (name, handle, e-mail or IP)")
+
+    class Action(models.TextChoices):
+        HOLD = engine.HOLD, _("Hold for review")
+        REJECT = engine.REJECT, _("Reject")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="moderation_rules")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    pattern = models.CharField(_("word, pattern, site or author"), max_length=500)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices, default=Action.HOLD)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "pattern"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.pattern}"
+
+    def as_engine_rule(self) -> engine.Rule:
+        return engine.Rule(id=f"rule:{self.pk}", kind=self.kind, pattern=self.pattern, action=self.action, note=self.note)
+
+
+class ModerationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PUBLISHED = "published", _("Published")
+    HELD = "held", _("Held")
+    REPORTED = "reported", _("Reported")
+    REJECTED = "rejected", _("Rejected")
+    APPROVED = "approved", _("Approved")
+
+
+class ItemModeration(models.Model):
+    """Where an item stands in moderation now; its history is in ModerationDecision."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="moderation")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=ModerationStatus.choices, default=ModerationStatus.PENDING)
+    is_spam = models.BooleanField(default=False)
+    reports = models.PositiveIntegerField(default=0)
+    last_decision = models.ForeignKey("ModerationDecision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "status", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.status}"
+
+
+class ModerationDecision(models.Model):
+    """One decision on one item, automatic or by a person, with everything that led to it."""
+
+    class Source(models.TextChoices):
+        AUTOMATIC = "automatic", _("Automatic")
+        MODERATOR = "moderator", _("Moderator")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="moderation_decisions")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    action = models.CharField(max_length=16)  # publish/hold/reject, or a moderator's approve/reject/spam/ham/restore
+    status_after = models.CharField(max_length=16, choices=ModerationStatus.choices)
+    scores = models.JSONField(default=dict)
+    reasons = models.JSONField(default=list)
+    rules_fired = models.JSONField(default=list)
+    spans = models.JSONField(default=list)
+    model_version = models.CharField(max_length=80, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.action} ({self.source})"
+
+
+class AuthorTrust(models.Model):
+    """What moderators said of a contact's messages (karma, in the manner of Coral)."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="trust")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    approved = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    spam = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"trust of {self.contact}: +{self.approved} -{self.rejected}"
+
+    @property
+    def karma(self) -> int:
+        return self.approved - self.rejected - 2 * self.spam
+
+
+class MessageFingerprint(models.Model):
+    """A message a moderator marked as spam (or as fine): later copies are decided alike."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=16)
+    is_spam = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "fingerprint"], name="one_fingerprint_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint} ({'spam' if self.is_spam else 'ham'})"

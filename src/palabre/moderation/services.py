@@ -1,0 +1,434 @@
+"""Moderation state changes: automatic decisions on items, moderators' reviews, rules and policy."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from palabre.conversations.models import Item
+from palabre.moderation import engine
+from palabre.moderation.models import (
+    AuthorTrust,
+    ItemModeration,
+    MessageFingerprint,
+    ModerationDecision,
+    ModerationPolicy,
+    ModerationRule,
+    ModerationStatus,
+)
+from palabre.orgs.models import Organisation
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor, NotInOrganisation, record, snapshot
+
+STATUS_FOR_ACTION = {
+    engine.PUBLISH: ModerationStatus.PUBLISHED,
+    engine.HOLD: ModerationStatus.HELD,
+    engine.REJECT: ModerationStatus.REJECTED,
+}
+REVIEW_ACTIONS = ("approve", "reject", "spam", "ham", "restore")
+# How much one correction moves a label's hold threshold (per-organisation learning).
+LEARNING_STEP = 0.01
+LEARNING_LIMIT = 0.15
+
+
+# --- context ----------------------------------------------------------------------------------
+
+
+def policy_for(organisation: Organisation) -> ModerationPolicy:
+    policy, _created = ModerationPolicy.objects.get_or_create(organisation=organisation)
+    return policy
+
+
+_ruleset_cache: dict[tuple[int, int], engine.RuleSet] = {}
+_cache_lock = threading.Lock()
+
+
+def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.RuleSet:
+    """Compiled once per rules version: a rule change bumps the version."""
+    key = (organisation.pk, policy.rules_version)
+    ruleset = _ruleset_cache.get(key)
+    if ruleset is None:
+        rules = ModerationRule.objects.filter(organisation=organisation, enabled=True)
+        ruleset = engine.RuleSet([rule.as_engine_rule() for rule in rules])
+        with _cache_lock:
+            for stale in [k for k in _ruleset_cache if k[0] == organisation.pk]:
+                del _ruleset_cache[stale]
+            _ruleset_cache[key] = ruleset
+    return ruleset
+
+
+def organisation_context(organisation: Organisation, *, extra_rules: list[engine.Rule] = ()) -> engine.ModerationContext:
+    policy = policy_for(organisation)
+    rules = ruleset_for(organisation, policy)
+    if extra_rules:
+        rules = engine.RuleSet([*rules.rules, *extra_rules])
+    prints = MessageFingerprint.objects.filter(organisation=organisation).values_list("fingerprint", "is_spam")
+    return engine.ModerationContext(
+        rules=rules,
+        thresholds=policy.thresholds(),
+        spam_fingerprints=frozenset(fp for fp, spam in prints if spam),
+        ham_fingerprints=frozenset(fp for fp, spam in prints if not spam),
+    )
+
+
+def _author_for(item: Item) -> engine.Author:
+    handle = item.author
+    if handle is None:
+        return engine.Author()
+    trust = AuthorTrust.objects.filter(contact_id=item.contact_id).first() if item.contact_id else None
+    hour_ago = item.created_at - timedelta(hours=1)
+    recent = (
+        Item.objects.filter(author=handle, created_at__gte=hour_ago, created_at__lte=item.created_at)
+        .exclude(pk=item.pk)
+        .count()
+    )
+    raw_author = item.raw.get("author") if isinstance(item.raw.get("author"), dict) else {}
+    return engine.Author(
+        name=handle.display_name or handle.handle,
+        handle=handle.handle,
+        url=handle.profile_url or str(raw_author.get("url", "")),
+        email=str(raw_author.get("email", "")),
+        ip=str(raw_author.get("ip", "")),
+        approved=trust.approved if trust else 0,
+        rejected=(trust.rejected + trust.spam) if trust else 0,
+        recent_count=recent,
+    )
+
+
+def context_for_item(item: Item, base: engine.ModerationContext) -> engine.ModerationContext:
+    return engine.ModerationContext(
+        lang=item.language or None,
+        author=_author_for(item),
+        rules=base.rules,
+        thresholds=base.thresholds,
+        spam_fingerprints=base.spam_fingerprints,
+        ham_fingerprints=base.ham_fingerprints,
+    )
+
+
+# --- automatic decisions ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def moderate_item(item: Item) -> ModerationDecision | None:
+    """Decide on a new or changed item. A person's decision is never overridden by the machine."""
+    state, _created = ItemModeration.objects.select_for_update().get_or_create(
+        item=item, defaults={"organisation_id": item.organisation_id}
+    )
+    if state.status in {ModerationStatus.APPROVED} or (
+        state.last_decision_id and state.last_decision.source == ModerationDecision.Source.MODERATOR
+    ):
+        return None
+    context = context_for_item(item, organisation_context(item.organisation))
+    decision = engine.moderate(item.text, context)
+    stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
+    return stored
+
+
+def _store(item, state, decision: engine.Decision | None, *, source, action, user=None, note="", status=None):
+    status = status or STATUS_FOR_ACTION[decision.action]
+    row = ModerationDecision.objects.create(
+        organisation_id=item.organisation_id,
+        item=item,
+        source=source,
+        action=action,
+        status_after=status,
+        scores=decision.scores if decision else {},
+        reasons=[r.as_dict() for r in decision.reasons] if decision else [],
+        rules_fired=decision.rules_fired if decision else [],
+        spans=decision.spans if decision else [],
+        model_version=decision.model_version if decision else "",
+        decided_by=user,
+        note=note,
+    )
+    state.status = status
+    state.last_decision = row
+    state.updated_at = timezone.now()
+    state.save(update_fields=["status", "last_decision", "updated_at", "is_spam"])
+    return row
+
+
+def analyse_for_moderation(item: Item, created: bool) -> None:
+    """Registered with conversations: every new or changed item is moderated by the analysis task."""
+    if item.kind in {"post"} and item.author is None:
+        return  # the brand's own posts are not moderated here (publishing has guardrails)
+    moderate_item(item)
+
+
+def check_text(*, actor: Actor, text: str, lang: str | None = None, author: dict | None = None) -> engine.Decision:
+    """Moderate a text with the organisation's rules without storing anything (API and CLI)."""
+    actor.require(Perm.ITEMS_VIEW)
+    if not text.strip():
+        raise ValidationError({"text": _("The text is empty.")})
+    base = organisation_context(actor.organisation)
+    author = author or {}
+    context = engine.ModerationContext(
+        lang=lang,
+        author=engine.Author(
+            name=author.get("name", ""),
+            url=author.get("url", ""),
+            email=author.get("email", ""),
+            ip=author.get("ip", ""),
+        ),
+        rules=base.rules,
+        thresholds=base.thresholds,
+        spam_fingerprints=base.spam_fingerprints,
+        ham_fingerprints=base.ham_fingerprints,
+    )
+    return engine.moderate(text, context)
+
+
+# --- moderators -------------------------------------------------------------------------------
+
+
+def _item_in_org(actor: Actor, item_id: int) -> Item:
+    item = Item.objects.select_related("organisation", "author", "contact").filter(
+        pk=item_id, organisation=actor.organisation
+    ).first()
+    if item is None:
+        raise NotInOrganisation
+    return item
+
+
+@transaction.atomic
+def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> ModerationDecision:
+    """A moderator's decision: approve, reject, spam, ham (not spam: approve and learn), restore."""
+    actor.require(Perm.MODERATION_ACT)
+    if action not in REVIEW_ACTIONS:
+        raise ValidationError({"action": _("Unknown action: %(a)s") % {"a": action}})
+    item = _item_in_org(actor, item_id)
+    state, _created = ItemModeration.objects.select_for_update().get_or_create(
+        item=item, defaults={"organisation_id": item.organisation_id}
+    )
+    previous = state.last_decision
+    before = {"status": state.status, "is_spam": state.is_spam}
+    status = {
+        "approve": ModerationStatus.APPROVED,
+        "ham": ModerationStatus.APPROVED,
+        "restore": ModerationStatus.APPROVED,
+        "reject": ModerationStatus.REJECTED,
+        "spam": ModerationStatus.REJECTED,
+    }[action]
+    state.is_spam = action == "spam"
+    row = _store(item, state, None, source=ModerationDecision.Source.MODERATOR, action=action, user=actor.user, note=note, status=status)
+    if previous is not None:
+        # Keep the evidence the machine had, so the log shows what was overruled.
+        row.scores, row.reasons, row.spans, row.model_version = previous.scores, previous.reasons, previous.spans, previous.model_version
+        row.save(update_fields=["scores", "reasons", "spans", "model_version"])
+    _learn(item, action, previous)
+    record(actor, f"moderation.{action}", item, before=before, after={"status": status, "is_spam": state.is_spam, "note": note})
+    return row
+
+
+def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None:
+    """Feedback that changes later decisions for this organisation, without retraining."""
+    positive = action in {"approve", "ham", "restore"}
+    if item.contact_id:
+        trust, _created = AuthorTrust.objects.get_or_create(contact_id=item.contact_id, defaults={"organisation_id": item.organisation_id})
+        field = "approved" if positive else ("spam" if action == "spam" else "rejected")
+        AuthorTrust.objects.filter(pk=trust.pk).update(**{field: models.F(field) + 1})
+    fp = engine.fingerprint(item.text)
+    if fp and action in {"spam", "ham"}:
+        MessageFingerprint.objects.update_or_create(
+            organisation_id=item.organisation_id, fingerprint=fp, defaults={"is_spam": action == "spam"}
+        )
+    if previous is None or previous.source != ModerationDecision.Source.AUTOMATIC:
+        return
+    policy = ModerationPolicy.objects.select_for_update().get(organisation_id=item.organisation_id)
+    offsets = dict(policy.learned_offsets)
+    machine_flagged = previous.action in {engine.HOLD, engine.REJECT}
+    if positive and machine_flagged:
+        # A false alarm: the labels that flagged it become a little less eager.
+        for reason in previous.reasons:
+            label = reason.get("params", {}).get("label")
+            if label and reason["code"].startswith("score_"):
+                offsets[label] = min(offsets.get(label, 0.0) + LEARNING_STEP, LEARNING_LIMIT)
+    elif not positive and previous.action == engine.PUBLISH:
+        # A miss: the label the model leaned to most becomes a little more eager.
+        label = "spam" if action == "spam" else max(
+            (k for k in previous.scores if k != "spam"), key=lambda k: previous.scores[k], default=None
+        )
+        if label:
+            offsets[label] = max(offsets.get(label, 0.0) - LEARNING_STEP, -LEARNING_LIMIT)
+    if offsets != policy.learned_offsets:
+        policy.learned_offsets = offsets
+        policy.save(update_fields=["learned_offsets"])
+
+
+@transaction.atomic
+def report_item(*, actor: Actor, item_id: int, note: str = "") -> ItemModeration:
+    """Someone (a member, or a reader through a connector) flagged an item for review."""
+    actor.require(Perm.ITEMS_VIEW)
+    item = _item_in_org(actor, item_id)
+    state, _created = ItemModeration.objects.select_for_update().get_or_create(item=item, defaults={"organisation_id": item.organisation_id})
+    state.reports += 1
+    if state.status in {ModerationStatus.PUBLISHED, ModerationStatus.PENDING}:
+        state.status = ModerationStatus.REPORTED
+    state.save(update_fields=["reports", "status"])
+    record(actor, "moderation.reported", item, after={"reports": state.reports, "note": note})
+    return state
+
+
+def queue(*, actor: Actor, status: str) -> models.QuerySet[ItemModeration]:
+    actor.require(Perm.MODERATION_ACT)
+    if status not in ModerationStatus.values:
+        raise ValidationError({"status": _("Unknown status: %(s)s") % {"s": status}})
+    return (
+        ItemModeration.objects.filter(organisation=actor.organisation, status=status)
+        .select_related("item", "item__channel", "item__author", "item__contact", "last_decision", "last_decision__decided_by")
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def feedback_for_training() -> list[dict[str, Any]]:
+    """Moderators' spam/ham and approve/reject calls, for `palabre train --include-feedback`."""
+    label = {"spam": "spam", "ham": "ham", "reject": "toxic", "approve": "ok"}
+    rows = ModerationDecision.objects.filter(source=ModerationDecision.Source.MODERATOR, action__in=label).select_related("item")
+    return [{"text": row.item.text, "label": label[row.action]} for row in rows if row.item.text]
+
+
+# --- rules and policy -------------------------------------------------------------------------
+
+
+def _validate_rule(kind: str, pattern: str, action: str) -> None:
+    import re
+
+    errors = {}
+    if kind not in ModerationRule.Kind.values:
+        errors["kind"] = _("Unknown kind: %(k)s") % {"k": kind}
+    if not pattern.strip():
+        errors["pattern"] = _("Give a word, a pattern, a site or an author.")
+    elif kind == "regex":
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            errors["pattern"] = _("Invalid regular expression: %(e)s") % {"e": error}
+    if action not in ModerationRule.Action.values:
+        errors["action"] = _("Unknown action: %(a)s") % {"a": action}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _bump_rules_version(organisation: Organisation) -> None:
+    policy = policy_for(organisation)
+    ModerationPolicy.objects.filter(pk=policy.pk).update(rules_version=models.F("rules_version") + 1, updated_at=timezone.now())
+
+
+RULE_FIELDS = ("kind", "pattern", "action", "note", "enabled")
+
+
+@transaction.atomic
+def create_rule(*, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, note: str = "", enabled: bool = True) -> ModerationRule:
+    actor.require(Perm.MODERATION_RULES)
+    if kind == "banned_word":
+        action = engine.REJECT
+    _validate_rule(kind, pattern, action)
+    rule = ModerationRule.objects.create(
+        organisation=actor.organisation, kind=kind, pattern=pattern.strip(), action=action, note=note, enabled=enabled, created_by=actor.user
+    )
+    _bump_rules_version(actor.organisation)
+    record(actor, "moderation.rule_created", rule, after=snapshot(rule, RULE_FIELDS))
+    return rule
+
+
+@transaction.atomic
+def update_rule(*, actor: Actor, rule: ModerationRule, **changes: Any) -> ModerationRule:
+    actor.require(Perm.MODERATION_RULES)
+    if rule.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation
+    before = snapshot(rule, RULE_FIELDS)
+    for name, value in changes.items():
+        if name not in RULE_FIELDS:
+            raise ValidationError({name: _("This field cannot be changed.")})
+        setattr(rule, name, value)
+    _validate_rule(rule.kind, rule.pattern, rule.action)
+    rule.save()
+    _bump_rules_version(actor.organisation)
+    record(actor, "moderation.rule_updated", rule, before=before, after=snapshot(rule, RULE_FIELDS))
+    return rule
+
+
+@transaction.atomic
+def delete_rule(*, actor: Actor, rule: ModerationRule) -> None:
+    actor.require(Perm.MODERATION_RULES)
+    if rule.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation
+    record(actor, "moderation.rule_deleted", rule, before=snapshot(rule, RULE_FIELDS))
+    rule.delete()
+    _bump_rules_version(actor.organisation)
+
+
+POLICY_FIELDS = ("hold_thresholds", "reject_thresholds", "max_links", "first_time_hold_until", "rate_limit_per_hour")
+
+
+@transaction.atomic
+def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
+    actor.require(Perm.MODERATION_RULES)
+    policy = policy_for(actor.organisation)
+    before = snapshot(policy, POLICY_FIELDS)
+    errors = {}
+    for name, value in changes.items():
+        if name not in POLICY_FIELDS:
+            errors[name] = _("This field cannot be changed.")
+        elif name.endswith("_thresholds"):
+            bad = [k for k, v in value.items() if k not in engine.DEFAULT_HOLD or not 0 <= float(v) <= 1]
+            if bad:
+                errors[name] = _("Thresholds are labels (%(labels)s) with values between 0 and 1.") % {"labels": ", ".join(engine.DEFAULT_HOLD)}
+        elif int(value) < 0:
+            errors[name] = _("Give a number of zero or more.")
+    if errors:
+        raise ValidationError(errors)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.updated_at = timezone.now()
+    policy.save()
+    record(actor, "moderation.policy_updated", policy, before=before, after=snapshot(policy, POLICY_FIELDS))
+    return policy
+
+
+def simulate_rule(*, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, days: int = 30) -> dict[str, Any]:
+    """What a new rule would have changed on the organisation's last `days` days, item by item."""
+    actor.require(Perm.MODERATION_RULES)
+    if kind == "banned_word":
+        action = engine.REJECT
+    _validate_rule(kind, pattern, action)
+    since = timezone.now() - timedelta(days=days)
+    items = list(
+        Item.objects.filter(organisation=actor.organisation, created_at__gte=since)
+        .select_related("author", "contact", "moderation__last_decision")
+        .order_by("-created_at")[:5000]
+    )
+    candidate = engine.Rule(id="rule:new", kind=kind, pattern=pattern.strip(), action=action)
+    base = organisation_context(actor.organisation)
+    with_rule = organisation_context(actor.organisation, extra_rules=[candidate])
+    contexts_now = [context_for_item(item, base) for item in items]
+    contexts_new = [engine.ModerationContext(**{**ctx.__dict__, "rules": with_rule.rules}) for ctx in contexts_now]
+    texts = [item.text for item in items]
+    now = engine.moderate_many(texts, contexts_now)
+    new = engine.moderate_many(texts, contexts_new)
+    changes = []
+    for item, before, after in zip(items, now, new, strict=True):
+        if before.action != after.action or "rule:new" in after.rules_fired:
+            changes.append(
+                {
+                    "item": item.pk,
+                    "text": item.text[:280],
+                    "created_at": item.created_at.isoformat(),
+                    "before": before.action,
+                    "after": after.action,
+                    "rule_fired": "rule:new" in after.rules_fired,
+                }
+            )
+    return {
+        "items_checked": len(items),
+        "days": days,
+        "matched": sum(1 for c in changes if c["rule_fired"]),
+        "changed": sum(1 for c in changes if c["before"] != c["after"]),
+        "changes": changes,
+    }

@@ -1,0 +1,502 @@
+"""Pages of the organisation: home, channels, members, audit log, API tokens.
+
+Thin on purpose: each view reads through `queries`, changes through `services`, and renders.
+Another organisation's objects answer 404; a page the role may not use answers 403.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+from django_htmx.http import HttpResponseClientRedirect
+
+from palabre.orgs import queries, services
+from palabre.orgs.forms import (
+    ApiTokenForm,
+    AuditFilterForm,
+    ChannelCreateForm,
+    ChannelEditForm,
+    CredentialsForm,
+    MemberAddForm,
+    OrganisationForm,
+    apply_service_errors,
+    role_choices,
+)
+from palabre.orgs.models import Channel, Membership
+from palabre.orgs.permissions import MATRIX, PERM_LABELS, ROLE_LABELS, Perm, Role
+from palabre.orgs.services import Actor, NotInOrganisation
+
+# --- shared by every page of a member -----------------------------------------------------------
+
+
+def member_view(perm: Perm | None = None):
+    """For a signed-in member of the active organisation: the view receives their Actor.
+
+    Without the permission the answer is 403; another organisation's object (NotInOrganisation) is 404.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                if request.htmx:
+                    query = urlencode({"next": request.get_full_path()})
+                    return HttpResponseClientRedirect(f"{reverse('login')}?{query}")
+                return redirect_to_login(request.get_full_path())
+            if not request.membership:
+                return redirect("no_organisation")
+            actor = Actor.for_user(request.user, request.membership.organisation)
+            if perm is not None:
+                actor.require(perm)
+            try:
+                return view(request, actor, *args, **kwargs)
+            except NotInOrganisation:
+                raise Http404 from None
+
+        return wrapper
+
+    return decorate
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    """An htmx swap gets the fragment; a boosted, restored or plain request gets the page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def paginate(request: HttpRequest, rows, per_page: int) -> Page:
+    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    # Pages that carry a secret (a new token, credentials typed back) stay out of every cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The home page gathers panels that higher apps register (orgs never imports them).
+DashboardPanel = Callable[[HttpRequest, Actor], dict[str, Any] | None]
+_dashboard_panels: dict[str, DashboardPanel] = {}
+
+
+def register_dashboard_panel(name: str, panel: DashboardPanel) -> None:
+    """`panel(request, actor)` returns None, or a dict with optional `counts` ([{label, value, url}])
+    and `template` (rendered with the dict as `panel`)."""
+    _dashboard_panels[name] = panel
+
+
+ACTION_LABELS = {
+    "organisation.created": gettext_lazy("Organisation created"),
+    "member.added": gettext_lazy("Member added"),
+    "member.role_changed": gettext_lazy("Role changed"),
+    "member.removed": gettext_lazy("Member removed"),
+    "channel.created": gettext_lazy("Channel created"),
+    "channel.updated": gettext_lazy("Channel changed"),
+    "channel.credentials_replaced": gettext_lazy("Channel credentials replaced"),
+    "channel.credentials_reencrypted": gettext_lazy("Channel credentials re-encrypted"),
+    "channel.spokesperson_approved": gettext_lazy("Spokesperson channel approved"),
+    "token.created": gettext_lazy("API token created"),
+    "token.revoked": gettext_lazy("API token revoked"),
+    "contact.merged": gettext_lazy("Contacts merged"),
+}
+
+TARGET_LABELS = {
+    "orgs.organisation": gettext_lazy("Organisation"),
+    "orgs.channel": gettext_lazy("Channel"),
+    "orgs.apitoken": gettext_lazy("API token"),
+    "orgs.membership": gettext_lazy("Membership"),
+    "auth.user": gettext_lazy("Person"),
+    "conversations.contact": gettext_lazy("Contact"),
+    "conversations.item": gettext_lazy("Conversation item"),
+}
+
+
+# --- signing in, language, organisation ---------------------------------------------------------
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Remember the person's language (all their devices), and set Django's cookie for this one."""
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        services.set_language(user=request.user, language=code)
+    return set_language(request)
+
+
+@require_POST
+@login_required
+def switch_organisation(request: HttpRequest) -> HttpResponse:
+    chosen = services.memberships_of(request.user).filter(
+        organisation_id=request.POST.get("organisation") or 0
+    )
+    membership = chosen.first()
+    if membership is None:
+        raise Http404
+    services.set_active_organisation(user=request.user, organisation=membership.organisation)
+    # Back home: the page left behind showed the other organisation's objects.
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("home"))
+    return redirect("home")
+
+
+@login_required
+def no_organisation(request: HttpRequest) -> HttpResponse:
+    if request.membership:
+        return redirect("home")
+    form = None
+    if request.user.is_superuser:
+        form = OrganisationForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                organisation = services.create_organisation(
+                    name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=request.user
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                services.set_active_organisation(user=request.user, organisation=organisation)
+                return redirect("home")
+    return render(request, "orgs/no_organisation.html", {"form": form})
+
+
+# --- home ---------------------------------------------------------------------------------------
+
+
+@member_view()
+def home(request: HttpRequest, actor: Actor) -> HttpResponse:
+    counts = queries.dashboard_counts(actor)
+    tiles = []
+    if counts["channels"] is not None:
+        tiles.append({"label": _("Channels"), "value": counts["channels"], "url": reverse("channels")})
+    if counts["members"] is not None:
+        tiles.append({"label": _("Members"), "value": counts["members"], "url": reverse("members")})
+    panels = []
+    for panel in _dashboard_panels.values():
+        result = panel(request, actor)
+        if result:
+            tiles.extend(result.get("counts", []))
+            if result.get("template"):
+                panels.append(result)
+    events = None
+    if actor.can(Perm.AUDIT_VIEW):
+        events = [_audit_row(event) for event in queries.audit_events(actor)[:8]]
+    return render(request, "orgs/home.html", {"tiles": tiles, "panels": panels, "events": events})
+
+
+# --- channels -----------------------------------------------------------------------------------
+
+
+@member_view(Perm.CHANNELS_VIEW)
+def channels(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "orgs/channels.html", {"channels": queries.channels(actor)})
+
+
+@member_view(Perm.CHANNELS_MANAGE)
+def channel_create(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = ChannelCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            channel = services.create_channel(actor=actor, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            if channel.kind == Channel.Kind.SPOKESPERSON:
+                messages.success(request, _("Your account is connected; it waits for an owner's approval."))
+            else:
+                messages.success(request, _("Channel “%(name)s” created.") % {"name": channel.name})
+            return redirect("channels")
+    return render(request, "orgs/channel_form.html", {"form": form, "channel": None})
+
+
+@member_view(Perm.CHANNELS_MANAGE)
+def channel_edit(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
+    channel = queries.channel(actor, channel_id)
+    form = ChannelEditForm(request.POST if request.method == "POST" else None, channel=channel)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_channel(actor=actor, channel=channel, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Channel “%(name)s” saved.") % {"name": channel.name})
+            return redirect("channels")
+    return render(request, "orgs/channel_form.html", {"form": form, "channel": channel})
+
+
+@member_view(Perm.CHANNELS_MANAGE)
+def channel_credentials(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
+    channel = queries.channel(actor, channel_id)
+    form = CredentialsForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_channel_credentials(
+                actor=actor, channel=channel, credentials=form.cleaned_data["credentials"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error, aliases={"credentials": "credentials_json"})
+        else:
+            messages.success(request, _("Credentials of “%(name)s” replaced.") % {"name": channel.name})
+            return redirect("channels")
+    return no_store(render(request, "orgs/channel_credentials.html", {"form": form, "channel": channel}))
+
+
+@require_POST
+@member_view(Perm.SPOKESPERSON_APPROVE)
+def channel_approve(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
+    channel = queries.channel(actor, channel_id)
+    try:
+        services.approve_spokesperson_channel(actor=actor, channel=channel)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("“%(name)s” may now speak for the brand.") % {"name": channel.name})
+    return redirect("channels")
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+def _member_row(
+    actor: Actor, membership: Membership, *, error: str = "", saved: bool = False
+) -> dict[str, Any]:
+    manageable = actor.can(Perm.MEMBERS_MANAGE) and (
+        membership.role != Role.OWNER or actor.can(Perm.OWNERS_MANAGE)
+    )
+    return {"membership": membership, "manageable": manageable, "error": error, "saved": saved}
+
+
+@member_view(Perm.MEMBERS_VIEW)
+def members(request: HttpRequest, actor: Actor) -> HttpResponse:
+    rows = [_member_row(actor, m) for m in queries.members(actor)]
+    context = {
+        "rows": rows,
+        "roles": role_choices(queries.grantable_roles(actor)),
+        "former": queries.former_members(actor),
+    }
+    return render(request, "orgs/members.html", context)
+
+
+@member_view(Perm.MEMBERS_MANAGE)
+def member_add(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = MemberAddForm(
+        request.POST if request.method == "POST" else None, roles=queries.grantable_roles(actor)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = form.cleaned_data
+            membership = services.add_member(
+                actor=actor,
+                username=data["username"],
+                email=data["email"],
+                # An empty password leaves a new account without one (it cannot sign in yet).
+                password=data["password"] or None,
+                role=data["role"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s joined as %(role)s.")
+                % {"name": membership.user.get_username(), "role": membership.role_label},
+            )
+            return redirect("members")
+    return no_store(render(request, "orgs/member_add.html", {"form": form}))
+
+
+def _active_membership(actor: Actor, membership_id: int) -> Membership:
+    membership = queries.membership(actor, membership_id)
+    if not membership.is_active:
+        raise NotInOrganisation
+    return membership
+
+
+@require_POST
+@member_view(Perm.MEMBERS_MANAGE)
+def member_role(request: HttpRequest, actor: Actor, membership_id: int) -> HttpResponse:
+    membership = _active_membership(actor, membership_id)
+    error = ""
+    try:
+        services.change_role(actor=actor, membership=membership, role=request.POST.get("role", ""))
+    except ValidationError as failure:
+        error = " ".join(failure.messages)
+    except PermissionDenied as failure:
+        error = str(failure) or _("Your role does not allow this.")
+    if error:
+        membership.refresh_from_db()
+    if wants_partial(request):
+        context = {"row": _member_row(actor, membership, error=error, saved=not error)}
+        context["roles"] = role_choices(queries.grantable_roles(actor))
+        return render(request, "orgs/_member_row.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {"name": membership.user.get_username(), "role": membership.role_label},
+        )
+    return redirect("members")
+
+
+@member_view(Perm.MEMBERS_MANAGE)
+def member_remove(request: HttpRequest, actor: Actor, membership_id: int) -> HttpResponse:
+    """First the access report (what they could reach), then the removal on confirmation."""
+    membership = _active_membership(actor, membership_id)
+    if membership.role == Role.OWNER:
+        actor.require(Perm.OWNERS_MANAGE)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.offboard_member(actor=actor, membership=membership)
+        except ValidationError as failure:
+            error = " ".join(failure.messages)
+        else:
+            return redirect("member_report", membership_id=membership.pk)
+    report = services.access_report(membership)
+    context = {
+        "membership": membership,
+        "report": report,
+        "permission_labels": _permission_labels(report),
+        "error": error,
+    }
+    return render(request, "orgs/member_remove.html", context)
+
+
+@member_view(Perm.MEMBERS_MANAGE)
+def member_report(request: HttpRequest, actor: Actor, membership_id: int) -> HttpResponse:
+    membership = queries.membership(actor, membership_id)
+    if membership.is_active:
+        raise Http404
+    report = membership.offboarding_report or {}
+    context = {"membership": membership, "report": report, "permission_labels": _permission_labels(report)}
+    return render(request, "orgs/member_report.html", context)
+
+
+def _permission_labels(report: dict[str, Any]) -> list[str]:
+    # Labelled now, in the reader's language, rather than in the one used on the day of removal.
+    known = {perm.value: perm for perm in Perm}
+    return [PERM_LABELS[known[code]] for code in report.get("permissions", []) if code in known]
+
+
+@member_view()
+def permission_matrix(request: HttpRequest, actor: Actor) -> HttpResponse:
+    mine = actor.membership.role
+    rows = [
+        {
+            "perm": perm,
+            "label": PERM_LABELS[perm],
+            "cells": [{"yes": perm in MATRIX[role], "mine": role == mine} for role in Role],
+        }
+        for perm in Perm
+    ]
+    roles = [{"value": role.value, "label": ROLE_LABELS[role]} for role in Role]
+    return render(request, "orgs/permissions.html", {"roles": roles, "rows": rows, "my_role": mine})
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+
+def _readable(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, indent=1 if isinstance(value, dict | list) else None)
+
+
+def _audit_row(event) -> dict[str, Any]:
+    before = (
+        event.before if isinstance(event.before, dict) else ({"value": event.before} if event.before else {})
+    )
+    after = event.after if isinstance(event.after, dict) else ({"value": event.after} if event.after else {})
+    keys = list(dict.fromkeys([*before, *after]))
+    changes = [
+        {
+            "key": key,
+            "before": _readable(before.get(key)) if key in before else "",
+            "after": _readable(after.get(key)) if key in after else "",
+            "changed": before.get(key) != after.get(key) and key in before and key in after,
+        }
+        for key in keys
+    ]
+    return {
+        "event": event,
+        "action": ACTION_LABELS.get(event.action, event.action),
+        "target_type": TARGET_LABELS.get(event.target_type, event.target_type),
+        "changes": changes,
+        "has_before": bool(before),
+    }
+
+
+@member_view(Perm.AUDIT_VIEW)
+def audit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = AuditFilterForm(
+        request.GET or None, facets=queries.audit_facets(actor), action_labels=ACTION_LABELS
+    )
+    page = paginate(request, queries.audit_events(actor, form.as_filter()), 50)
+    context = {"form": form, "page": page, "rows": [_audit_row(event) for event in page]}
+    template = "orgs/_audit_results.html" if wants_partial(request) else "orgs/audit.html"
+    return render(request, template, context)
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+@member_view(Perm.TOKENS_MANAGE)
+def tokens(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "orgs/tokens.html", {"tokens": queries.api_tokens(actor)})
+
+
+@member_view(Perm.TOKENS_MANAGE)
+def token_create(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = ApiTokenForm(
+        request.POST if request.method == "POST" else None, scopes=queries.grantable_scopes(actor)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, plaintext = services.create_api_token(
+                actor=actor,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error, aliases={"expires_at": "expires_on"})
+        else:
+            # Shown in this answer only: no redirect, no copy kept anywhere.
+            context = {"token": token, "plaintext": plaintext}
+            return no_store(render(request, "orgs/token_created.html", context))
+    return render(request, "orgs/token_form.html", {"form": form})
+
+
+@require_POST
+@member_view(Perm.TOKENS_MANAGE)
+def token_revoke(request: HttpRequest, actor: Actor, token_id: int) -> HttpResponse:
+    token = queries.api_token(actor, token_id)
+    services.revoke_api_token(actor=actor, token=token)
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+    return redirect("tokens")

@@ -1,0 +1,234 @@
+"""Shared fixtures. Test data is built with Palabre's own services, never by writing models directly.
+
+The test environment must be in place before Django reads its settings. pytest-django loads the
+settings as soon as it knows DJANGO_SETTINGS_MODULE, which happens before any conftest when the
+module is named in pyproject.toml; so it is named here instead, after the environment is set, and
+Django is set up right away so that the conftests of the test folders may import models.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import django
+import pytest
+
+os.environ.setdefault("PALABRE_TASKS_BACKEND", "immediate")
+# Never the person's real data folder: the secret key and any file the tests write go here.
+# Subprocesses (workers, CLI) inherit it, so they share the generated secret key.
+_DATA_DIR = tempfile.mkdtemp(prefix="palabre-tests-")
+os.environ["PALABRE_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402  (only once Django is set up)
+
+# The production hasher takes a good fraction of a second per password, by design; tests create
+# hundreds of people.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+PASSWORD = "Palabre-tests-2024!"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.db import connection
+
+    on_postgres = bool(os.environ.get("PALABRE_TEST_POSTGRES_URL")) and connection.vendor == "postgresql"
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set PALABRE_TEST_POSTGRES_URL and PALABRE_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+# --- people and organisations ------------------------------------------------------------------
+
+_counter = itertools.count(1)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    """A person with no organisation yet (for owners; members come through `make_member`)."""
+    from django.contrib.auth import get_user_model
+
+    def make(username: str = "", *, email: str = "", password: str = PASSWORD):
+        return get_user_model().objects.create_user(
+            username=username or _unique("person"), email=email, password=password
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_org(db, make_user) -> Callable[..., object]:
+    """An organisation created by `create_organisation`, with its owner (see `owner_of`)."""
+    from palabre.orgs.services import create_organisation
+
+    def make(name: str = "", *, owner=None, slug: str = ""):
+        name = name or _unique("Maison ")
+        owner = owner or make_user(_unique("owner"))
+        return create_organisation(name=name, owner=owner, slug=slug)
+
+    return make
+
+
+@pytest.fixture
+def org_factory(make_org):
+    """Another name for `make_org`."""
+    return make_org
+
+
+@pytest.fixture
+def owner_of() -> Callable[[object], object]:
+    """The (first) owner of an organisation."""
+    from palabre.orgs.models import Membership
+    from palabre.orgs.permissions import Role
+
+    def owner(organisation):
+        return (
+            Membership.objects.active()
+            .filter(organisation=organisation, role=Role.OWNER)
+            .select_related("user")
+            .order_by("created_at", "pk")
+            .first()
+            .user
+        )
+
+    return owner
+
+
+@pytest.fixture
+def org(make_org):
+    return make_org("Maison Dupont", slug="maison-dupont")
+
+
+@pytest.fixture
+def owner(org, owner_of):
+    return owner_of(org)
+
+
+@pytest.fixture
+def actor_for(db) -> Callable[[object, object], object]:
+    """`actor_for(user, organisation)`: the Actor a view would build for this person."""
+    from palabre.orgs.services import Actor
+
+    def actor(user, organisation):
+        return Actor.for_user(user, organisation)
+
+    return actor
+
+
+@pytest.fixture
+def owner_actor(owner, org, actor_for):
+    return actor_for(owner, org)
+
+
+@pytest.fixture
+def make_member(db) -> Callable[..., object]:
+    """`make_member(org, role)`: adds a new person with this role (via `add_member`); returns the Membership."""
+    from palabre.orgs.services import Actor, add_member
+
+    def make(organisation, role: str, *, username: str = "", email: str = "", password: str = PASSWORD):
+        return add_member(
+            actor=Actor.palabre(organisation),
+            username=username or _unique(str(role).replace("_", "-")),
+            role=str(role),
+            email=email,
+            password=password,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_channel(db) -> Callable[..., object]:
+    """`make_channel(org, platform="site", ...)`: a brand channel created by `create_channel`.
+
+    With `spokesperson=<user>`, that person connects their own account (awaiting approval).
+    """
+    from palabre.orgs.services import Actor, create_channel
+
+    def make(
+        organisation,
+        platform: str = "site",
+        *,
+        handle: str = "",
+        name: str = "",
+        credentials: dict | None = None,
+        spokesperson=None,
+    ):
+        actor = Actor.for_user(spokesperson, organisation) if spokesperson else Actor.palabre(organisation)
+        handle = handle or _unique("brand-")
+        return create_channel(
+            actor=actor,
+            platform=platform,
+            handle=handle,
+            name=name or f"Channel {handle}",
+            credentials=credentials,
+            spokesperson=spokesperson is not None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def channel(org, make_channel):
+    return make_channel(org, "site", handle="blog.maison-dupont.fr", name="Blog")
+
+
+# --- conversations -----------------------------------------------------------------------------
+
+BASE_TIME = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def incoming_item() -> Callable[..., object]:
+    """`incoming_item("42", text=..., author="@camille", parent="41")`: an IncomingItem as a connector builds it."""
+    from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+    def make(
+        external_id: str = "",
+        *,
+        text: str = "Bonjour, ma commande n'est toujours pas arrivée.",
+        kind: str = "comment",
+        author: str | IncomingAuthor | None = "camille",
+        parent: str = "",
+        created_at: datetime | None = None,
+        **extra,
+    ):
+        if isinstance(author, str):
+            author = IncomingAuthor(handle=author, display_name=author.title())
+        return IncomingItem(
+            external_id=external_id or _unique("ext-"),
+            kind=kind,
+            text=text,
+            created_at=created_at or BASE_TIME + timedelta(minutes=next(_counter)),
+            author=author,
+            parent_external_id=parent,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def ingest(db, incoming_item) -> Callable[..., object]:
+    """`ingest(channel, "42", text=...)`: runs `ingest_item` and returns the stored Item."""
+    from palabre.conversations.services import ingest_item
+
+    def run(channel, external_id: str = "", **fields):
+        item, _created = ingest_item(channel=channel, incoming=incoming_item(external_id, **fields))
+        return item
+
+    return run

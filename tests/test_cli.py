@@ -1,0 +1,148 @@
+"""The `palabre` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from palabre.cli import build_parser, main
+from palabre.orgs import crypto
+from palabre.orgs.models import Channel, Membership
+from palabre.orgs.permissions import Role
+
+SUBCOMMANDS = [
+    "serve",
+    "worker",
+    "migrate",
+    "createadmin",
+    "rotate-keys",
+    "demo",
+    "train",
+    "check",
+    "bench",
+    "manage",
+]
+
+
+def palabre(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "palabre", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_lists_every_sub_command():
+    result = palabre("--help")
+    assert result.returncode == 0, result.stderr
+    parser_names = set(build_parser()._subparsers._group_actions[0].choices)
+    assert set(SUBCOMMANDS) <= parser_names
+    for name in parser_names:
+        assert f"    {name}" in result.stdout, f"{name} missing from palabre --help"
+
+
+def test_an_unknown_or_missing_sub_command_is_an_error():
+    assert palabre().returncode == 2
+    unknown = palabre("explode")
+    assert unknown.returncode == 2
+    assert "invalid choice" in unknown.stderr
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough"
+)
+def test_migrate_createadmin_and_rotate_keys_on_a_fresh_database(tmp_path):
+    env = {
+        "PALABRE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "PALABRE_DATA_DIR": str(tmp_path),
+        "PALABRE_ADMIN_PASSWORD": "a-long-admin-password",
+    }
+    migrated = palabre("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = palabre("createadmin", "alice", "--organisation", "Maison Lumière", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "Created alice, owner of Maison Lumière (maison-lumiere)." in created.stdout
+    again = palabre("createadmin", "alice", env=env)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    rotated = palabre("rotate-keys", env=env)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "0 channel(s)" in rotated.stdout
+
+
+@pytest.mark.django_db
+def test_createadmin_makes_a_superuser_who_owns_the_organisation(capsys):
+    main(
+        [
+            "createadmin",
+            "bruno",
+            "--email",
+            "bruno@example.com",
+            "--password",
+            "pw-bruno-2024",
+            "--organisation",
+            "Atelier Bruno",
+        ]
+    )
+    user = get_user_model().objects.get(username="bruno")
+    assert user.is_superuser and user.is_staff
+    assert user.email == "bruno@example.com"
+    assert user.check_password("pw-bruno-2024")
+    membership = Membership.objects.get(user=user)
+    assert (membership.organisation.slug, membership.role) == ("atelier-bruno", Role.OWNER)
+    assert "Created bruno, owner of Atelier Bruno (atelier-bruno)." in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_createadmin_reads_the_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PALABRE_ADMIN_PASSWORD", "from-the-env-123")
+    main(["createadmin", "chloe"])
+    chloe = get_user_model().objects.get(username="chloe")
+    assert chloe.check_password("from-the-env-123")
+    assert not Membership.objects.filter(user=chloe).exists()
+
+
+@pytest.mark.django_db
+def test_createadmin_refuses_a_taken_username(make_user):
+    make_user("taken")
+    with pytest.raises(SystemExit) as exit_:
+        main(["createadmin", "taken", "--password", "whatever-123"])
+    assert "already exists" in str(exit_.value.code)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: createadmin creates the person before the organisation, outside a transaction; a taken "
+    "organisation name leaves an orphan superuser and a traceback (cli.py cmd_createadmin)",
+)
+@pytest.mark.django_db
+def test_createadmin_with_a_taken_organisation_creates_nobody(make_org):
+    make_org("Déjà Là")
+    with pytest.raises((SystemExit, ValidationError)):
+        main(["createadmin", "dora", "--password", "pw-dora-2024", "--organisation", "Déjà Là"])
+    assert not get_user_model().objects.filter(username="dora").exists()
+
+
+@pytest.mark.django_db
+def test_rotate_keys_re_encrypts_with_the_new_secret_key(settings, org, make_channel, capsys):
+    settings.SECRET_KEY = "the-former-secret-key-" + "f" * 30
+    settings.SECRET_KEY_FALLBACKS = []
+    channel = make_channel(org, "bluesky", credentials={"app_password": "abcd-efgh"})
+    settings.SECRET_KEY = "the-new-secret-key-" + "n" * 30
+    settings.SECRET_KEY_FALLBACKS = ["the-former-secret-key-" + "f" * 30]
+
+    main(["rotate-keys"])
+
+    assert "Re-encrypted the credentials of 1 channel(s)" in capsys.readouterr().out
+    stored = Channel.objects.get(pk=channel.pk)
+    assert crypto.key_id_of(stored.credentials_ciphertext) == crypto.current_key().key_id
+    settings.SECRET_KEY_FALLBACKS = []
+    assert stored.read_credentials() == {"app_password": "abcd-efgh"}
