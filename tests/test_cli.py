@@ -118,11 +118,6 @@ def test_createadmin_refuses_a_taken_username(make_user):
     assert "already exists" in str(exit_.value.code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: createadmin creates the person before the organisation, outside a transaction; a taken "
-    "organisation name leaves an orphan superuser and a traceback (cli.py cmd_createadmin)",
-)
 @pytest.mark.django_db
 def test_createadmin_with_a_taken_organisation_creates_nobody(make_org):
     make_org("Déjà Là")

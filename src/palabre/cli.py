@@ -106,6 +106,8 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
 
     _setup_django()
     from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
 
     from palabre.orgs.services import create_organisation
 
@@ -113,11 +115,19 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     user_model = get_user_model()
     if user_model.objects.filter(username=args.username).exists():
         sys.exit(f"A person named {args.username!r} already exists.")
-    user = user_model.objects.create_user(username=args.username, email=args.email, password=password)
-    user.is_staff = user.is_superuser = True
-    user.save()
-    if args.organisation:
-        organisation = create_organisation(name=args.organisation, owner=user)
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(username=args.username, email=args.email, password=password)
+            user.is_staff = user.is_superuser = True
+            user.save()
+            organisation = (
+                create_organisation(name=args.organisation, owner=user) if args.organisation else None
+            )
+    except ValidationError as error:
+        sys.exit(
+            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+        )
+    if organisation is not None:
         print(f"Created {args.username}, owner of {organisation.name} ({organisation.slug}).")
     else:
         print(f"Created {args.username}.")

@@ -159,11 +159,6 @@ def test_concurrent_ingestion_of_many_items_loses_none(channel, incoming_item, m
     assert ContactHandle.objects.count() == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a reply ingested while its parent is being linked to the thread keeps a stale "
-    "thread_root (conversations/services.py _link_thread reads the parent without select_for_update)",
-)
 def test_a_reply_ingested_while_its_parent_is_linked_gets_the_right_thread(
     channel, incoming_item, monkeypatch
 ):

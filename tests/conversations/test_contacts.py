@@ -95,12 +95,6 @@ def fail_if_hanging():
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: merging a contact into one already merged into it makes the target point at itself "
-    "(merged_into = itself), and the next ingestion by that person loops forever in _current_contact "
-    "(conversations/services.py merge_contacts)",
-)
 def test_merging_back_into_a_merged_contact_keeps_ingestion_working(
     owner_actor, camille, ingest, channel, fail_if_hanging
 ):

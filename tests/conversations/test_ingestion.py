@@ -110,23 +110,12 @@ def fail_if_hanging():
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Hang,
-    reason="bug: two items naming each other as parent make _set_thread_root loop forever "
-    "(conversations/services.py _link_thread/_set_thread_root)",
-)
 def test_items_replying_to_each_other_do_not_hang_ingestion(channel, ingest, fail_if_hanging):
     ingest(channel, "a", kind="reply", parent="b")
     ingest(channel, "b", kind="reply", parent="a")
     assert Item.objects.count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an item naming itself as parent becomes its own parent "
-    "(conversations/services.py _validate should refuse parent_external_id == external_id)",
-)
 def test_an_item_cannot_be_its_own_parent(channel, incoming_item):
     with pytest.raises(ValidationError) as error:
         ingest_item(channel=channel, incoming=incoming_item("self", kind="reply", parent="self"))
@@ -201,11 +190,6 @@ def test_every_error_is_reported_at_once(channel, incoming_item):
     assert set(error.value.message_dict) == {"external_id", "kind", "created_at"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a created_at that is not a datetime raises AttributeError instead of a ValidationError "
-    "naming created_at (conversations/services.py _validate: check isinstance(created_at, datetime))",
-)
 def test_a_created_at_that_is_not_a_time_is_refused_naming_the_field(channel, incoming_item):
     incoming = incoming_item("t")
     incoming.created_at = "2024-05-06T09:30:00Z"
@@ -252,12 +236,6 @@ def test_the_analysis_runs_without_a_connector_language(
     assert stored(item).analysed_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: analyse_item sets item.language before mark_analysed(item, language=...), whose "
-    "`if language and not item.language` then never saves the detected language "
-    "(conversations/tasks.py + services.py mark_analysed)",
-)
 def test_the_analysis_stores_the_detected_language(
     channel, ingest, only_test_analysers, django_capture_on_commit_callbacks
 ):

@@ -96,11 +96,6 @@ def test_their_spokesperson_channel_is_paused(owner_actor, leaver):
     assert report["spokesperson_channels_paused"] == ["Julie"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: offboard_member keeps spokesperson_approved_at, so update_channel lets anyone with "
-    "channels.manage re-activate the departed person's personal account (orgs/services.py offboard_member)",
-)
 def test_a_departed_spokespersons_channel_cannot_be_reactivated_without_a_new_approval(
     org, make_member, actor_for, owner_actor, leaver
 ):
@@ -110,11 +105,6 @@ def test_a_departed_spokespersons_channel_cannot_be_reactivated_without_a_new_ap
         update_channel(actor=cm, channel=Channel.objects.get(pk=leaver["personal"].pk), status="active")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: approve_spokesperson_channel does not check that the spokesperson is still a member, "
-    "so a departed person's pending personal account can be approved (orgs/services.py)",
-)
 def test_a_departed_persons_pending_account_cannot_be_approved(org, make_member, actor_for, owner_actor):
     cm = make_member(org, Role.COMMUNITY_MANAGER)
     pending = create_channel(

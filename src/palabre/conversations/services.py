@@ -63,13 +63,17 @@ def _validate(channel: Channel, incoming: IncomingItem) -> None:
     errors = {}
     if not incoming.external_id or len(incoming.external_id) > 300:
         errors["external_id"] = _("An item needs an external id of at most 300 characters.")
+    if incoming.parent_external_id and incoming.parent_external_id == incoming.external_id:
+        errors["parent_external_id"] = _("An item cannot reply to itself.")
     if incoming.kind not in ItemKind.values:
         errors["kind"] = _("Unknown kind: %(kind)s") % {"kind": incoming.kind}
     if len(incoming.text) > MAX_TEXT_CHARS:
         errors["text"] = _("The text is longer than %(n)s characters.") % {"n": MAX_TEXT_CHARS}
     if "\x00" in incoming.text:
         errors["text"] = _("The text contains a NUL character.")
-    if timezone.is_naive(incoming.created_at):
+    if not isinstance(incoming.created_at, datetime):
+        errors["created_at"] = _("The creation time must be a date and time.")
+    elif timezone.is_naive(incoming.created_at):
         errors["created_at"] = _("The creation time needs a time zone.")
     if incoming.author is not None and not incoming.author.handle.strip():
         errors["author.handle"] = _("An author needs a handle.")
@@ -113,13 +117,17 @@ def _author_handle(channel: Channel, author: IncomingAuthor | None) -> ContactHa
     return found
 
 
-def _current_contact(handle: ContactHandle | None) -> Contact | None:
-    if handle is None:
-        return None
-    contact = handle.contact
-    while contact.merged_into_id is not None:
+def surviving_contact(contact: Contact) -> Contact:
+    """The contact a merged one now lives in (merges can chain)."""
+    seen = {contact.pk}
+    while contact.merged_into_id is not None and contact.merged_into_id not in seen:
         contact = contact.merged_into
+        seen.add(contact.pk)
     return contact
+
+
+def _current_contact(handle: ContactHandle | None) -> Contact | None:
+    return surviving_contact(handle.contact) if handle is not None else None
 
 
 def ingest_item(*, channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
@@ -175,31 +183,55 @@ def _write(channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
 
 def _link_thread(channel: Channel, item: Item) -> None:
     if item.parent_external_id and item.parent_id is None:
-        parent = Item.objects.filter(channel=channel, external_id=item.parent_external_id).first()
-        if parent is not None:
+        # Locked, so a thread being re-rooted concurrently is seen whole (PostgreSQL).
+        parent = (
+            Item.objects.select_for_update()
+            .filter(channel=channel, external_id=item.parent_external_id)
+            .first()
+        )
+        if parent is not None and not _is_below(parent, item):
             item.parent = parent
             item.thread_root_id = parent.thread_root_id or parent.pk
             item.save(update_fields=["parent", "thread_root"])
     # Replies that came first now find their parent (and the thread root, down the tree).
-    orphans = Item.objects.filter(channel=channel, parent_external_id=item.external_id, parent__isnull=True)
+    orphans = Item.objects.select_for_update().filter(
+        channel=channel, parent_external_id=item.external_id, parent__isnull=True
+    )
     root_id = item.thread_root_id or item.pk
     for orphan in orphans:
+        if orphan.pk == item.pk or _is_below(item, orphan):
+            continue  # two items naming each other as parent: leave the loop unlinked
         orphan.parent = item
         orphan.save(update_fields=["parent"])
         _set_thread_root(orphan, root_id)
 
 
+def _is_below(candidate: Item, ancestor: Item) -> bool:
+    """Whether `candidate` sits in the reply tree under `ancestor` (or is it)."""
+    seen: set[int] = set()
+    current: Item | None = candidate
+    while current is not None and current.pk not in seen:
+        if current.pk == ancestor.pk:
+            return True
+        seen.add(current.pk)
+        current = current.parent
+    return False
+
+
 def _set_thread_root(item: Item, root_id: int) -> None:
-    pending = [item]
+    pending, seen = [item.pk], set()
     while pending:
         current = pending.pop()
-        Item.objects.filter(pk=current.pk).update(thread_root_id=root_id)
-        pending.extend(current.replies.all())
+        if current in seen:
+            continue
+        seen.add(current)
+        Item.objects.filter(pk=current).update(thread_root_id=root_id)
+        pending.extend(Item.objects.filter(parent_id=current).values_list("pk", flat=True))
 
 
 def mark_analysed(item: Item, *, language: str = "") -> None:
     fields = {"analysed_at": timezone.now()}
-    if language and not item.language:
+    if language:
         fields["language"] = language
     Item.objects.filter(pk=item.pk).update(**fields)
 
@@ -237,7 +269,10 @@ def merge_contacts(*, actor: Actor, target: Contact, sources: list[Contact]) -> 
     every = [target, *sources]
     if any(c.organisation_id != actor.organisation.pk for c in every):
         raise NotInOrganisation
-    sources = [c for c in sources if c.pk != target.pk]
+    # Merging into a contact that was itself merged means merging into where it now lives.
+    target = surviving_contact(target)
+    sources = [surviving_contact(c) for c in sources]
+    sources = list({c.pk: c for c in sources if c.pk != target.pk}.values())
     if not sources:
         raise ValidationError({"sources": _("Choose at least one other contact to merge.")})
     source_ids = [c.pk for c in sources]
@@ -248,7 +283,7 @@ def merge_contacts(*, actor: Actor, target: Contact, sources: list[Contact]) -> 
     }
     ContactHandle.objects.filter(contact_id__in=source_ids).update(contact=target)
     Item.objects.filter(contact_id__in=source_ids).update(contact=target)
-    Contact.objects.filter(merged_into_id__in=source_ids).update(merged_into=target)
+    Contact.objects.filter(merged_into_id__in=source_ids).exclude(pk=target.pk).update(merged_into=target)
     Contact.objects.filter(pk__in=source_ids).update(merged_into=target)
     if not target.notes:
         target.notes = "\n".join(c.notes for c in sources if c.notes)

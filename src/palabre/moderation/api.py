@@ -165,7 +165,12 @@ def check(request, payload: CheckIn):
         actor=request.auth,
         text=payload.text,
         lang=payload.lang,
-        author={"name": payload.author, "url": payload.author_url, "email": payload.author_email, "ip": payload.author_ip},
+        author={
+            "name": payload.author,
+            "url": payload.author_url,
+            "email": payload.author_email,
+            "ip": payload.author_ip,
+        },
     )
     return decision.as_dict()
 
@@ -208,11 +213,15 @@ def update_rule(request, rule_id: int, payload: RulePatch):
 @router.delete("/moderation/rules/{int:rule_id}", response={204: None})
 def delete_rule(request, rule_id: int):
     actor = request.auth
-    services.delete_rule(actor=actor, rule=ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation))
+    services.delete_rule(
+        actor=actor, rule=ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
+    )
     return Status(204, None)
 
 
-@router.post("/moderation/rules/simulate", response=dict[str, Any], summary="What a rule would change on the last days")
+@router.post(
+    "/moderation/rules/simulate", response=dict[str, Any], summary="What a rule would change on the last days"
+)
 def simulate(request, payload: SimulationIn):
     return services.simulate_rule(actor=request.auth, **payload.dict())
 

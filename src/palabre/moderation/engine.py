@@ -39,17 +39,75 @@ DEFAULT_REJECT = {
 # and a distrusted one down, in the manner of Coral's karma.
 TRUST_SHIFT = 0.12
 
-_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|fr|net|org|info|biz|io|shop|store|xyz|online|site|top|be|ch|ca|co)\b(?:/[^\s<>\"']*)?")
-_NAME_URL = re.compile(r"(?i)(?:https?://|www\.|\.(?:com|fr|net|org|info|biz|shop|store|xyz|online|site|top)\b)")
+_URL = re.compile(
+    r"(?i)\b(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|fr|net|org|info|biz|io|shop|store|xyz|online|site|top|be|ch|ca|co)\b(?:/[^\s<>\"']*)?"
+)
+_NAME_URL = re.compile(
+    r"(?i)(?:https?://|www\.|\.(?:com|fr|net|org|info|biz|shop|store|xyz|online|site|top)\b)"
+)
 # Words that make a commenter "name" read as a keyword or a shop rather than a person.
 _SHOP_NAME_WORDS = {
-    "formation", "formations", "ecommerce", "e-commerce", "boutique", "shop", "store", "agence", "seo",
-    "pas cher", "achat", "vente", "promo", "casino", "credit", "pret", "assurance", "immobilier",
-    "piscine", "piscines", "poele", "pellet", "pellets", "climatisation", "plombier", "serrurier",
-    "demenagement", "rachat", "voyance", "marabout", "travaux", "renovation", "isolation", "toiture",
-    "cbd", "vape", "replica", "discount", "cheap", "buy", "best", "online", "loans", "insurance",
-    "marketing", "backlinks", "followers", "crypto", "bitcoin", "forex", "trading", "escort", "dating",
-    "pharmacie", "viagra", "cialis", "rencontre", "devis", "artisan", "expert", "depannage",
+    "formation",
+    "formations",
+    "ecommerce",
+    "e-commerce",
+    "boutique",
+    "shop",
+    "store",
+    "agence",
+    "seo",
+    "pas cher",
+    "achat",
+    "vente",
+    "promo",
+    "casino",
+    "credit",
+    "pret",
+    "assurance",
+    "immobilier",
+    "piscine",
+    "piscines",
+    "poele",
+    "pellet",
+    "pellets",
+    "climatisation",
+    "plombier",
+    "serrurier",
+    "demenagement",
+    "rachat",
+    "voyance",
+    "marabout",
+    "travaux",
+    "renovation",
+    "isolation",
+    "toiture",
+    "cbd",
+    "vape",
+    "replica",
+    "discount",
+    "cheap",
+    "buy",
+    "best",
+    "online",
+    "loans",
+    "insurance",
+    "marketing",
+    "backlinks",
+    "followers",
+    "crypto",
+    "bitcoin",
+    "forex",
+    "trading",
+    "escort",
+    "dating",
+    "pharmacie",
+    "viagra",
+    "cialis",
+    "rencontre",
+    "devis",
+    "artisan",
+    "expert",
+    "depannage",
 }
 _GENERIC_COMPLIMENT = re.compile(
     r"(?i)\b(?:great|nice|good|awesome|amazing|excellent|informative|useful|helpful|interesting)\s+"
@@ -233,7 +291,9 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
         hits = rules.words.match(text).spans()
         allowed_ranges = [(s.start, s.end) for s in hits if s.category == "allowed_word"]
         for span in hits:
-            if span.category == "allowed_word" or any(a <= span.start and span.end <= b for a, b in allowed_ranges):
+            if span.category == "allowed_word" or any(
+                a <= span.start and span.end <= b for a, b in allowed_ranges
+            ):
                 continue
             banned = span.category == "banned_word"
             word = text[span.start : span.end]
@@ -252,7 +312,13 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
         match = pattern.search(text)
         if match:
             reasons.append(
-                Reason("regex", rule.action, f"Matches the pattern “{rule.pattern}”.", {"pattern": rule.pattern}, rule.id)
+                Reason(
+                    "regex",
+                    rule.action,
+                    f"Matches the pattern “{rule.pattern}”.",
+                    {"pattern": rule.pattern},
+                    rule.id,
+                )
             )
             add_span(match.start(), match.end(), "regex", rule.id)
 
@@ -270,9 +336,23 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
         reject_at = thresholds.reject.get(label, 1.01)
         hold_at = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
         if score >= reject_at:
-            reasons.append(Reason(f"score_{label}", REJECT, f"Very likely {label.replace('_', ' ')} ({score:.2f}).", {"label": label, "score": score}))
+            reasons.append(
+                Reason(
+                    f"score_{label}",
+                    REJECT,
+                    f"Very likely {label.replace('_', ' ')} ({score:.2f}).",
+                    {"label": label, "score": score},
+                )
+            )
         elif score >= hold_at and not ham:
-            reasons.append(Reason(f"score_{label}", HOLD, f"Possibly {label.replace('_', ' ')} ({score:.2f}).", {"label": label, "score": score}))
+            reasons.append(
+                Reason(
+                    f"score_{label}",
+                    HOLD,
+                    f"Possibly {label.replace('_', ' ')} ({score:.2f}).",
+                    {"label": label, "score": score},
+                )
+            )
 
     for span in models.explain(text, context.lang):
         add_span(span.start, span.end, span.category, "lexicon")
@@ -295,35 +375,73 @@ def _link_reasons(text, rules: RuleSet, thresholds: Thresholds, author: Author, 
     outside = [link for link in links if not _matches_domain(link[2], rules.allowed_domains)]
     for start, end, host in outside:
         if _matches_domain(host, rules.blocked_domains):
-            reasons.append(Reason("blocked_domain", REJECT, f"Links to the blocked site {host}.", {"domain": host}))
+            reasons.append(
+                Reason("blocked_domain", REJECT, f"Links to the blocked site {host}.", {"domain": host})
+            )
             add_span(start, end, "blocked_domain", "rules")
     if thresholds.max_links and len(outside) > thresholds.max_links:
         reasons.append(
-            Reason("too_many_links", HOLD, f"{len(outside)} links (more than {thresholds.max_links}).", {"count": len(outside), "max": thresholds.max_links})
+            Reason(
+                "too_many_links",
+                HOLD,
+                f"{len(outside)} links (more than {thresholds.max_links}).",
+                {"count": len(outside), "max": thresholds.max_links},
+            )
         )
         for start, end, _host in outside:
             add_span(start, end, "link", "rules")
     if outside and _GENERIC_COMPLIMENT.search(text) and len(text) < 400:
-        reasons.append(Reason("compliment_with_link", HOLD, "A generic compliment followed by a link, as comment spam does."))
+        reasons.append(
+            Reason(
+                "compliment_with_link", HOLD, "A generic compliment followed by a link, as comment spam does."
+            )
+        )
 
 
 def _author_reasons(text, rules: RuleSet, thresholds: Thresholds, author: Author, reasons) -> None:
     for key in (author.handle, author.email, author.ip, author.name):
         rule = rules.spammers.get(key.strip().lower()) if key else None
         if rule is not None:
-            reasons.append(Reason("known_spammer", REJECT, f"{key} is listed as a spammer.", {"author": key}, rule.id))
+            reasons.append(
+                Reason("known_spammer", REJECT, f"{key} is listed as a spammer.", {"author": key}, rule.id)
+            )
             break
     if author.name and _NAME_URL.search(author.name):
-        reasons.append(Reason("url_in_name", HOLD, "The commenter's name is a web address.", {"name": author.name}))
+        reasons.append(
+            Reason("url_in_name", HOLD, "The commenter's name is a web address.", {"name": author.name})
+        )
     elif author.name and name_looks_commercial(author.name):
-        reasons.append(Reason("commercial_name", HOLD, f"The commenter's name “{author.name}” reads as a keyword or a shop.", {"name": author.name}))
+        reasons.append(
+            Reason(
+                "commercial_name",
+                HOLD,
+                f"The commenter's name “{author.name}” reads as a keyword or a shop.",
+                {"name": author.name},
+            )
+        )
     if author.url and links_in(author.url) and _GENERIC_COMPLIMENT.search(text) and not links_in(text):
-        reasons.append(Reason("compliment_with_link", HOLD, "A generic compliment signed with a website, as comment spam does."))
+        reasons.append(
+            Reason(
+                "compliment_with_link",
+                HOLD,
+                "A generic compliment signed with a website, as comment spam does.",
+            )
+        )
     if thresholds.first_time_hold_until and author.approved < thresholds.first_time_hold_until:
         reasons.append(
-            Reason("first_time_author", HOLD, f"New author: held until {thresholds.first_time_hold_until} approved comment(s).", {"approved": author.approved, "needed": thresholds.first_time_hold_until})
+            Reason(
+                "first_time_author",
+                HOLD,
+                f"New author: held until {thresholds.first_time_hold_until} approved comment(s).",
+                {"approved": author.approved, "needed": thresholds.first_time_hold_until},
+            )
         )
     if thresholds.rate_limit_per_hour and author.recent_count >= thresholds.rate_limit_per_hour:
         reasons.append(
-            Reason("rate_limited", HOLD, f"{author.recent_count + 1} messages within an hour.", {"count": author.recent_count + 1, "limit": thresholds.rate_limit_per_hour})
+            Reason(
+                "rate_limited",
+                HOLD,
+                f"{author.recent_count + 1} messages within an hour.",
+                {"count": author.recent_count + 1, "limit": thresholds.rate_limit_per_hour},
+            )
         )

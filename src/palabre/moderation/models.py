@@ -13,7 +13,9 @@ from palabre.orgs.models import Organisation
 class ModerationPolicy(models.Model):
     """An organisation's thresholds and author rules. Defaults are the engine's."""
 
-    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="moderation_policy")
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="moderation_policy"
+    )
     hold_thresholds = models.JSONField(default=dict, blank=True)
     reject_thresholds = models.JSONField(default=dict, blank=True)
     # Learned from moderators' corrections: added to the hold thresholds, per label.
@@ -73,7 +75,9 @@ class ModerationRule(models.Model):
         return f"{self.get_kind_display()}: {self.pattern}"
 
     def as_engine_rule(self) -> engine.Rule:
-        return engine.Rule(id=f"rule:{self.pk}", kind=self.kind, pattern=self.pattern, action=self.action, note=self.note)
+        return engine.Rule(
+            id=f"rule:{self.pk}", kind=self.kind, pattern=self.pattern, action=self.action, note=self.note
+        )
 
 
 class ModerationStatus(models.TextChoices):
@@ -90,10 +94,14 @@ class ItemModeration(models.Model):
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="moderation")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=16, choices=ModerationStatus.choices, default=ModerationStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=ModerationStatus.choices, default=ModerationStatus.PENDING
+    )
     is_spam = models.BooleanField(default=False)
     reports = models.PositiveIntegerField(default=0)
-    last_decision = models.ForeignKey("ModerationDecision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_decision = models.ForeignKey(
+        "ModerationDecision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -113,7 +121,9 @@ class ModerationDecision(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="moderation_decisions")
     source = models.CharField(max_length=16, choices=Source.choices)
-    action = models.CharField(max_length=16)  # publish/hold/reject, or a moderator's approve/reject/spam/ham/restore
+    action = models.CharField(
+        max_length=16
+    )  # publish/hold/reject, or a moderator's approve/reject/spam/ham/restore
     status_after = models.CharField(max_length=16, choices=ModerationStatus.choices)
     scores = models.JSONField(default=dict)
     reasons = models.JSONField(default=list)
@@ -157,7 +167,9 @@ class MessageFingerprint(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "fingerprint"], name="one_fingerprint_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "fingerprint"], name="one_fingerprint_per_org")
+        ]
 
     def __str__(self) -> str:
         return f"{self.fingerprint} ({'spam' if self.is_spam else 'ham'})"

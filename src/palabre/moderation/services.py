@@ -63,12 +63,16 @@ def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.
     return ruleset
 
 
-def organisation_context(organisation: Organisation, *, extra_rules: list[engine.Rule] = ()) -> engine.ModerationContext:
+def organisation_context(
+    organisation: Organisation, *, extra_rules: list[engine.Rule] = ()
+) -> engine.ModerationContext:
     policy = policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
-    prints = MessageFingerprint.objects.filter(organisation=organisation).values_list("fingerprint", "is_spam")
+    prints = MessageFingerprint.objects.filter(organisation=organisation).values_list(
+        "fingerprint", "is_spam"
+    )
     return engine.ModerationContext(
         rules=rules,
         thresholds=policy.thresholds(),
@@ -161,7 +165,9 @@ def analyse_for_moderation(item: Item, created: bool) -> None:
     moderate_item(item)
 
 
-def check_text(*, actor: Actor, text: str, lang: str | None = None, author: dict | None = None) -> engine.Decision:
+def check_text(
+    *, actor: Actor, text: str, lang: str | None = None, author: dict | None = None
+) -> engine.Decision:
     """Moderate a text with the organisation's rules without storing anything (API and CLI)."""
     actor.require(Perm.ITEMS_VIEW)
     if not text.strip():
@@ -188,9 +194,11 @@ def check_text(*, actor: Actor, text: str, lang: str | None = None, author: dict
 
 
 def _item_in_org(actor: Actor, item_id: int) -> Item:
-    item = Item.objects.select_related("organisation", "author", "contact").filter(
-        pk=item_id, organisation=actor.organisation
-    ).first()
+    item = (
+        Item.objects.select_related("organisation", "author", "contact")
+        .filter(pk=item_id, organisation=actor.organisation)
+        .first()
+    )
     if item is None:
         raise NotInOrganisation
     return item
@@ -216,13 +224,33 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
         "spam": ModerationStatus.REJECTED,
     }[action]
     state.is_spam = action == "spam"
-    row = _store(item, state, None, source=ModerationDecision.Source.MODERATOR, action=action, user=actor.user, note=note, status=status)
+    row = _store(
+        item,
+        state,
+        None,
+        source=ModerationDecision.Source.MODERATOR,
+        action=action,
+        user=actor.user,
+        note=note,
+        status=status,
+    )
     if previous is not None:
         # Keep the evidence the machine had, so the log shows what was overruled.
-        row.scores, row.reasons, row.spans, row.model_version = previous.scores, previous.reasons, previous.spans, previous.model_version
+        row.scores, row.reasons, row.spans, row.model_version = (
+            previous.scores,
+            previous.reasons,
+            previous.spans,
+            previous.model_version,
+        )
         row.save(update_fields=["scores", "reasons", "spans", "model_version"])
     _learn(item, action, previous)
-    record(actor, f"moderation.{action}", item, before=before, after={"status": status, "is_spam": state.is_spam, "note": note})
+    record(
+        actor,
+        f"moderation.{action}",
+        item,
+        before=before,
+        after={"status": status, "is_spam": state.is_spam, "note": note},
+    )
     return row
 
 
@@ -230,7 +258,9 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
     """Feedback that changes later decisions for this organisation, without retraining."""
     positive = action in {"approve", "ham", "restore"}
     if item.contact_id:
-        trust, _created = AuthorTrust.objects.get_or_create(contact_id=item.contact_id, defaults={"organisation_id": item.organisation_id})
+        trust, _created = AuthorTrust.objects.get_or_create(
+            contact_id=item.contact_id, defaults={"organisation_id": item.organisation_id}
+        )
         field = "approved" if positive else ("spam" if action == "spam" else "rejected")
         AuthorTrust.objects.filter(pk=trust.pk).update(**{field: models.F(field) + 1})
     fp = engine.fingerprint(item.text)
@@ -251,8 +281,12 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
                 offsets[label] = min(offsets.get(label, 0.0) + LEARNING_STEP, LEARNING_LIMIT)
     elif not positive and previous.action == engine.PUBLISH:
         # A miss: the label the model leaned to most becomes a little more eager.
-        label = "spam" if action == "spam" else max(
-            (k for k in previous.scores if k != "spam"), key=lambda k: previous.scores[k], default=None
+        label = (
+            "spam"
+            if action == "spam"
+            else max(
+                (k for k in previous.scores if k != "spam"), key=lambda k: previous.scores[k], default=None
+            )
         )
         if label:
             offsets[label] = max(offsets.get(label, 0.0) - LEARNING_STEP, -LEARNING_LIMIT)
@@ -266,7 +300,9 @@ def report_item(*, actor: Actor, item_id: int, note: str = "") -> ItemModeration
     """Someone (a member, or a reader through a connector) flagged an item for review."""
     actor.require(Perm.ITEMS_VIEW)
     item = _item_in_org(actor, item_id)
-    state, _created = ItemModeration.objects.select_for_update().get_or_create(item=item, defaults={"organisation_id": item.organisation_id})
+    state, _created = ItemModeration.objects.select_for_update().get_or_create(
+        item=item, defaults={"organisation_id": item.organisation_id}
+    )
     state.reports += 1
     if state.status in {ModerationStatus.PUBLISHED, ModerationStatus.PENDING}:
         state.status = ModerationStatus.REPORTED
@@ -281,7 +317,14 @@ def queue(*, actor: Actor, status: str) -> models.QuerySet[ItemModeration]:
         raise ValidationError({"status": _("Unknown status: %(s)s") % {"s": status}})
     return (
         ItemModeration.objects.filter(organisation=actor.organisation, status=status)
-        .select_related("item", "item__channel", "item__author", "item__contact", "last_decision", "last_decision__decided_by")
+        .select_related(
+            "item",
+            "item__channel",
+            "item__author",
+            "item__contact",
+            "last_decision",
+            "last_decision__decided_by",
+        )
         .order_by("-updated_at", "-pk")
     )
 
@@ -289,7 +332,9 @@ def queue(*, actor: Actor, status: str) -> models.QuerySet[ItemModeration]:
 def feedback_for_training() -> list[dict[str, Any]]:
     """Moderators' spam/ham and approve/reject calls, for `palabre train --include-feedback`."""
     label = {"spam": "spam", "ham": "ham", "reject": "toxic", "approve": "ok"}
-    rows = ModerationDecision.objects.filter(source=ModerationDecision.Source.MODERATOR, action__in=label).select_related("item")
+    rows = ModerationDecision.objects.filter(
+        source=ModerationDecision.Source.MODERATOR, action__in=label
+    ).select_related("item")
     return [{"text": row.item.text, "label": label[row.action]} for row in rows if row.item.text]
 
 
@@ -317,20 +362,30 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
 
 def _bump_rules_version(organisation: Organisation) -> None:
     policy = policy_for(organisation)
-    ModerationPolicy.objects.filter(pk=policy.pk).update(rules_version=models.F("rules_version") + 1, updated_at=timezone.now())
+    ModerationPolicy.objects.filter(pk=policy.pk).update(
+        rules_version=models.F("rules_version") + 1, updated_at=timezone.now()
+    )
 
 
 RULE_FIELDS = ("kind", "pattern", "action", "note", "enabled")
 
 
 @transaction.atomic
-def create_rule(*, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, note: str = "", enabled: bool = True) -> ModerationRule:
+def create_rule(
+    *, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, note: str = "", enabled: bool = True
+) -> ModerationRule:
     actor.require(Perm.MODERATION_RULES)
     if kind == "banned_word":
         action = engine.REJECT
     _validate_rule(kind, pattern, action)
     rule = ModerationRule.objects.create(
-        organisation=actor.organisation, kind=kind, pattern=pattern.strip(), action=action, note=note, enabled=enabled, created_by=actor.user
+        organisation=actor.organisation,
+        kind=kind,
+        pattern=pattern.strip(),
+        action=action,
+        note=note,
+        enabled=enabled,
+        created_by=actor.user,
     )
     _bump_rules_version(actor.organisation)
     record(actor, "moderation.rule_created", rule, after=snapshot(rule, RULE_FIELDS))
@@ -364,7 +419,13 @@ def delete_rule(*, actor: Actor, rule: ModerationRule) -> None:
     _bump_rules_version(actor.organisation)
 
 
-POLICY_FIELDS = ("hold_thresholds", "reject_thresholds", "max_links", "first_time_hold_until", "rate_limit_per_hour")
+POLICY_FIELDS = (
+    "hold_thresholds",
+    "reject_thresholds",
+    "max_links",
+    "first_time_hold_until",
+    "rate_limit_per_hour",
+)
 
 
 @transaction.atomic
@@ -379,7 +440,9 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
         elif name.endswith("_thresholds"):
             bad = [k for k, v in value.items() if k not in engine.DEFAULT_HOLD or not 0 <= float(v) <= 1]
             if bad:
-                errors[name] = _("Thresholds are labels (%(labels)s) with values between 0 and 1.") % {"labels": ", ".join(engine.DEFAULT_HOLD)}
+                errors[name] = _("Thresholds are labels (%(labels)s) with values between 0 and 1.") % {
+                    "labels": ", ".join(engine.DEFAULT_HOLD)
+                }
         elif int(value) < 0:
             errors[name] = _("Give a number of zero or more.")
     if errors:
@@ -392,7 +455,9 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
     return policy
 
 
-def simulate_rule(*, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, days: int = 30) -> dict[str, Any]:
+def simulate_rule(
+    *, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, days: int = 30
+) -> dict[str, Any]:
     """What a new rule would have changed on the organisation's last `days` days, item by item."""
     actor.require(Perm.MODERATION_RULES)
     if kind == "banned_word":
@@ -408,7 +473,9 @@ def simulate_rule(*, actor: Actor, kind: str, pattern: str, action: str = engine
     base = organisation_context(actor.organisation)
     with_rule = organisation_context(actor.organisation, extra_rules=[candidate])
     contexts_now = [context_for_item(item, base) for item in items]
-    contexts_new = [engine.ModerationContext(**{**ctx.__dict__, "rules": with_rule.rules}) for ctx in contexts_now]
+    contexts_new = [
+        engine.ModerationContext(**{**ctx.__dict__, "rules": with_rule.rules}) for ctx in contexts_now
+    ]
     texts = [item.text for item in items]
     now = engine.moderate_many(texts, contexts_now)
     new = engine.moderate_many(texts, contexts_new)

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -116,6 +116,10 @@ def record(
     after: dict | None = None,
     label: str = "",
 ) -> AuditEvent:
+    if target is not None and not label:
+        # Stored language-neutral: the log is read in whatever language its reader chose.
+        with translation.override(None):
+            label = str(target)
     return AuditEvent.objects.create(
         organisation=actor.organisation,
         actor=actor.user,
@@ -124,7 +128,7 @@ def record(
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        target_label=label or (str(target) if target is not None else ""),
+        target_label=label,
         before=before,
         after=after,
     )
@@ -284,12 +288,15 @@ def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
         organisation=membership.organisation, created_by=user, revoked_at__isnull=True
     ).update(revoked_at=now)
     # A personal account must not keep speaking for the brand once its owner has left.
+    # The approval goes too: the channel can only speak again after a new owner's approval.
     paused = []
-    for channel in Channel.objects.filter(
-        organisation=membership.organisation, spokesperson=user, status=Channel.Status.ACTIVE
+    for channel in Channel.objects.filter(organisation=membership.organisation, spokesperson=user).exclude(
+        status=Channel.Status.ARCHIVED
     ):
         channel.status = Channel.Status.PAUSED
-        channel.save(update_fields=["status"])
+        channel.spokesperson_approved_at = None
+        channel.spokesperson_approved_by = None
+        channel.save(update_fields=["status", "spokesperson_approved_at", "spokesperson_approved_by"])
         paused.append(channel.name)
     report.update(
         {
@@ -438,6 +445,12 @@ def approve_spokesperson_channel(*, actor: Actor, channel: Channel) -> Channel:
     actor.require(Perm.SPOKESPERSON_APPROVE)
     if channel.kind != Channel.Kind.SPOKESPERSON:
         raise ValidationError({"kind": _("Only a spokesperson channel needs this approval.")})
+    if (
+        not Membership.objects.active()
+        .filter(organisation=channel.organisation, user=channel.spokesperson)
+        .exists()
+    ):
+        raise ValidationError({"spokesperson": _("This person is no longer a member of the organisation.")})
     before = snapshot(channel, ("status",))
     channel.spokesperson_approved_by = actor.user
     channel.spokesperson_approved_at = timezone.now()
