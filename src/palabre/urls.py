@@ -7,4 +7,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("palabre.orgs.urls")),
     path("conversations/", include("palabre.conversations.urls")),
+    path("moderation/", include("palabre.moderation.urls")),
 ]

@@ -40,7 +40,9 @@ class ContactHandle(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "platform", "handle"], name="contact_handle_unique")
+            models.UniqueConstraint(
+                fields=["organisation", "platform", "handle"], name="contact_handle_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -63,12 +65,18 @@ class Item(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="items")
     external_id = models.CharField(max_length=300)
     kind = models.CharField(max_length=32, choices=ItemKind.choices)
-    author = models.ForeignKey(ContactHandle, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    author = models.ForeignKey(
+        ContactHandle, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
     text = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     url = models.URLField(max_length=1000, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
     # Kept so a reply that arrives before its parent is linked once the parent comes in.
     parent_external_id = models.CharField(max_length=300, blank=True)
     thread_root = models.ForeignKey(
@@ -84,7 +92,9 @@ class Item(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "external_id"], name="item_external_id_unique_per_channel")
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="item_external_id_unique_per_channel"
+            )
         ]
         indexes = [
             models.Index(fields=["organisation", "-created_at", "-id"]),

@@ -12,3 +12,25 @@ class ModerationConfig(AppConfig):
         from palabre.moderation.services import analyse_for_moderation
 
         register_analyser("moderation", analyse_for_moderation)
+        from django.utils.translation import gettext_lazy
+
+        from palabre.orgs.views import register_audit_labels
+
+        register_audit_labels(
+            actions={
+                "moderation.approve": gettext_lazy("Item approved"),
+                "moderation.reject": gettext_lazy("Item rejected"),
+                "moderation.spam": gettext_lazy("Item marked as spam"),
+                "moderation.ham": gettext_lazy("Item marked as not spam"),
+                "moderation.restore": gettext_lazy("Item restored"),
+                "moderation.reported": gettext_lazy("Item reported"),
+                "moderation.rule_created": gettext_lazy("Moderation rule created"),
+                "moderation.rule_updated": gettext_lazy("Moderation rule changed"),
+                "moderation.rule_deleted": gettext_lazy("Moderation rule deleted"),
+                "moderation.policy_updated": gettext_lazy("Moderation thresholds changed"),
+            },
+            targets={
+                "moderation.moderationrule": gettext_lazy("Moderation rule"),
+                "moderation.moderationpolicy": gettext_lazy("Moderation thresholds"),
+            },
+        )

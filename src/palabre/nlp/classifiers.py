@@ -74,7 +74,7 @@ class Classifiers:
 
     # -- scores -------------------------------------------------------------------
     def _head_scores(self, X, analyses: list[Analysis]) -> list[dict[str, float]]:
-        Z = np.asarray(X @ self._W, dtype=np.float64) + self._b
+        Z = X.dot(self._W) + self._b
         P = _sigmoid(self._platt[:, 0] * Z + self._platt[:, 1])
         out = {h: P[:, i] for i, h in enumerate(self.heads)}
         dense = np.vstack([a.dense for a in analyses])
@@ -103,7 +103,7 @@ class Classifiers:
         if not texts:
             return []
         X, _ = self.featurizer.transform(list(texts))
-        Z = np.asarray(X @ self._S, dtype=np.float64) + self._sb
+        Z = X.dot(self._S) + self._sb
         Z -= Z.max(axis=1, keepdims=True)
         P = np.exp(Z)
         P /= P.sum(axis=1, keepdims=True)

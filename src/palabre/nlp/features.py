@@ -11,17 +11,19 @@ import math
 import re
 from dataclasses import dataclass
 
+import zlib
+from collections import Counter
+
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from palabre.nlp.lexicon import LexiconHits, load_lexicon
 from palabre.nlp.normalize import normalize
 
-__all__ = ["FeatureConfig", "Featurizer", "DENSE_FEATURES", "Analysis"]
+__all__ = ["FeatureConfig", "Featurizer", "DENSE_FEATURES", "Analysis", "SparseRows"]
 
-_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+# Anchored at token starts with possessive runs: linear time even on a 100k-letter "word".
+_URL = re.compile(r"https?://|www\.|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.]+")
 _PHONE = re.compile(r"(?:\+|00)\d{2,3}[\s.-]?\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b|\b\d{5,}\b")
 _MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:[$€£]|euros?\b|eur\b|dollars?\b|usd\b|k€)", re.I)
 _PERCENT = re.compile(r"\d\s?%")
@@ -29,6 +31,7 @@ _SECOND_PERSON = re.compile(r"\b(?:tu|t|te|toi|ta|ton|tes|vous|you|u|ur|your|you
 _MENTION = re.compile(r"(?<!\w)@\w")
 _HASHTAG = re.compile(r"(?<!\w)#\w")
 
+MAX_CHARS = 20_000
 HATE_CATS = ("insult", "slur", "dehumanizing", "threat")
 DENSE_FEATURES = (
     "insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity", "ldnoobw",
@@ -90,6 +93,61 @@ class FeatureConfig:
 
 
 @dataclass(slots=True)
+class SparseRows:
+    """Rows of a sparse matrix in CSR form (numpy only, so inference needs no scipy)."""
+
+    indices: np.ndarray  # int64 column of every stored value
+    values: np.ndarray  # float32
+    indptr: np.ndarray  # row i holds [indptr[i], indptr[i+1])
+    n_features: int
+
+    def dot(self, W: np.ndarray) -> np.ndarray:
+        """self @ W for a dense (n_features, k) matrix."""
+        n_rows = len(self.indptr) - 1
+        out = np.zeros((n_rows, W.shape[1]), dtype=np.float64)
+        if len(self.indices):
+            contrib = W[self.indices] * self.values[:, None]
+            starts = self.indptr[:-1]
+            nonempty = self.indptr[1:] > starts
+            out[nonempty] = np.add.reduceat(contrib, starts[nonempty], axis=0)
+        return out
+
+    def to_scipy(self):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.values, self.indices, self.indptr),
+                             shape=(len(self.indptr) - 1, self.n_features))
+
+
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_MAX = 400_000
+
+
+def _crc(gram: str) -> int:
+    h = _HASH_CACHE.get(gram)
+    if h is None:
+        h = zlib.crc32(gram.encode("utf-8", "surrogatepass"))
+        if len(_HASH_CACHE) < _HASH_CACHE_MAX:
+            _HASH_CACHE[gram] = h
+    return h
+
+
+def _hashed(grams: list[str], mask: int, offset: int) -> tuple[list[int], list[float]]:
+    """Counts of hashed n-grams (CRC-32: stable across runs and platforms), L2-normalised."""
+    if not grams:
+        return [], []
+    counts: dict[int, int] = {}
+    for g, c in Counter(grams).items():
+        h = (_crc(g) & mask) + offset
+        counts[h] = counts.get(h, 0) + c
+    norm = math.sqrt(sum(v * v for v in counts.values()))
+    return list(counts), [v / norm for v in counts.values()]
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass(slots=True)
 class Analysis:
     """What the featurizer saw in one text; kept for explanations."""
 
@@ -101,17 +159,18 @@ class Analysis:
 class Featurizer:
     def __init__(self, config: FeatureConfig):
         self.config = config
-        self._words = HashingVectorizer(
-            analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", lowercase=False,
-            n_features=1 << config.word_bits, alternate_sign=False, norm="l2", dtype=np.float32)
-        self._chars = HashingVectorizer(
-            analyzer="char_wb", ngram_range=config.char_ngrams, lowercase=False,
-            n_features=1 << config.char_bits, alternate_sign=False, norm="l2", dtype=np.float32)
+        self._word_mask = (1 << config.word_bits) - 1
+        self._char_mask = (1 << config.char_bits) - 1
+        self._char_offset = 1 << config.word_bits
+        self._dense_offset = self._char_offset + (1 << config.char_bits)
         self._lexicon = load_lexicon("moderation")
         self._targets = load_lexicon("targets")
         self._polarity = load_lexicon("sentiment")
 
     def analyse(self, text: str) -> Analysis:
+        # Classifiers read the first MAX_CHARS characters; offsets stay those of the text.
+        if isinstance(text, str) and len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
         norm = normalize(text)
         hits = self._lexicon.match(norm)
         targets = self._targets.match(norm)
@@ -149,10 +208,35 @@ class Featurizer:
         ]
         return np.asarray(v, dtype=np.float32) * self.config.dense_scale
 
-    def transform(self, texts: list[str]) -> tuple[sp.csr_matrix, list[Analysis]]:
+    def ngrams(self, text: str) -> tuple[list[int], list[float]]:
+        """Hashed word 1-2-grams and character n-grams within words (padded by spaces)."""
+        words = _TOKEN.findall(text)
+        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        wi, wv = _hashed(grams, self._word_mask, 0)
+        lo, hi = self.config.char_ngrams
+        chars = []
+        for w in text.split():
+            w = f" {w} "
+            n_w = len(w)
+            for n in range(lo, min(hi, n_w) + 1):
+                chars += [w[i:i + n] for i in range(n_w - n + 1)]
+        ci, cv = _hashed(chars, self._char_mask, self._char_offset)
+        return wi + ci, wv + cv
+
+    def transform(self, texts: list[str]) -> tuple[SparseRows, list[Analysis]]:
         analyses = [self.analyse(t) for t in texts]
-        normed = [a.hits.normalized.text for a in analyses]
-        dense = np.vstack([a.dense for a in analyses]) if analyses else np.zeros((0, len(DENSE_FEATURES)), np.float32)
-        X = sp.hstack([self._words.transform(normed), self._chars.transform(normed),
-                       sp.csr_matrix(dense)], format="csr", dtype=np.float32)
-        return X, analyses
+        n_dense = len(DENSE_FEATURES)
+        dense_idx = list(range(self._dense_offset, self._dense_offset + n_dense))
+        indices: list[int] = []
+        values: list[float] = []
+        indptr = [0]
+        for a in analyses:
+            i, v = self.ngrams(a.hits.normalized.text)
+            indices += i
+            indices += dense_idx
+            values += v
+            values += a.dense.tolist()
+            indptr.append(len(indices))
+        rows = SparseRows(np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float32),
+                          np.asarray(indptr, dtype=np.int64), self.config.n_features)
+        return rows, analyses

@@ -31,6 +31,7 @@ _LDNOOBW_SKIP = {
 }
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
 # Words, and each pictograph as a word of its own.
+_PLAIN = re.compile(r"[a-z]+")
 _WORD = re.compile(rf"[^\W_]+|[{_EMOJI}]")
 _ENTRY_TOKEN = re.compile(rf"[^\W_]+\*?|[{_EMOJI}]|\*")
 
@@ -115,8 +116,11 @@ class Lexicon:
                 regexes.setdefault((category, source), []).append(entry[3:].replace(" ", r"[\W_]+"))
                 self.size += 1
                 continue
+            folded = self._fold_entry(entry)
+            if source.startswith("ldnoobw") and (folded in _LDNOOBW_SKIP or len(folded.replace(" ", "")) < 3):
+                continue
             toks = []
-            for t in _ENTRY_TOKEN.findall(self._fold_entry(entry)):
+            for t in _ENTRY_TOKEN.findall(folded):
                 if t == "*":
                     toks.append(("", False))
                 elif t.endswith("*"):
@@ -140,6 +144,7 @@ class Lexicon:
         self._regexes = [(cat, src, re.compile("|".join(f"(?:{p})" for p in pats)))
                          for (cat, src), pats in regexes.items()]
         self._lengths = sorted(self._prefix_lengths)
+        self._seen: dict[str, tuple[_Entry, ...]] = {}
 
     @staticmethod
     def _fold_entry(entry: str) -> str:
@@ -148,19 +153,28 @@ class Lexicon:
         for raw in entry.split():
             star = raw.endswith("*") and raw != "*"
             word = raw[:-1] if star else raw
-            parts.append("*" if word == "*" else normalize(word).text + ("*" if star else ""))
+            if word == "*":
+                parts.append("*")
+                continue
+            folded = word if _PLAIN.fullmatch(word) else normalize(word).text
+            parts.append(folded + ("*" if star else ""))
         return " ".join(parts)
 
-    def _candidates(self, sk: str):
-        found = self._exact.get(sk)
-        if found:
-            yield from found
+    def _candidates(self, sk: str) -> tuple[_Entry, ...]:
+        found = self._seen.get(sk)
+        if found is not None:
+            return found
+        out = list(self._exact.get(sk, ()))
         for n in self._lengths:
             if n > len(sk):
                 break
-            found = self._prefix.get(sk[:n])
-            if found:
-                yield from found
+            more = self._prefix.get(sk[:n])
+            if more:
+                out += more
+        found = tuple(out)
+        if len(self._seen) < 200_000:  # words repeat; bounded so odd input cannot grow it
+            self._seen[sk] = found
+        return found
 
     def match(self, text: str | NormalizedText) -> LexiconHits:
         norm = text if isinstance(text, NormalizedText) else normalize(text)
@@ -210,9 +224,6 @@ def _read_ldnoobw(path: Path, source: str) -> list[tuple[str, str, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         word = line.strip().lower()
         if not word or word in _LDNOOBW_SKIP or len(word) < 3:
-            continue
-        folded = normalize(word).text
-        if folded in _LDNOOBW_SKIP or len(folded.replace(" ", "")) < 3:
             continue
         out.append(("profanity", word.replace("*", ""), source))
     return out

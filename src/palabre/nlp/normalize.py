@@ -116,8 +116,10 @@ _SPACED = re.compile(
 )
 # Step 3: word-like tokens that may hide leetspeak.
 _TOKEN = re.compile(r"[a-z0-9@$€!|]+")
+# Anchored at token starts with possessive runs, so a 100k-letter "word" stays linear.
 _URLISH = re.compile(
-    r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b[\w-]+\.(?:com|fr|net|org|io|be|ch|ly|co|me|info|biz|xyz)\b\S*"
+    r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]+)+"
+    r"|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|be|ch|ly|co|me|info|biz|xyz)\b\S*"
 )
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
          "@": "a", "$": "s", "€": "e", "!": "i", "|": "l"}
@@ -241,5 +243,9 @@ def normalize(text: str) -> NormalizedText:
         if protected:
             protected = [m.span() for m in _URLISH.finditer(norm)]
         norm, index = _rewrite(norm, index, _TOKEN, _unleet, protected)
-    norm, index = _rewrite(norm, index, _ELONGATED, _shorten)
+        if protected:
+            protected = [m.span() for m in _URLISH.finditer(norm)]
+    else:
+        protected = None
+    norm, index = _rewrite(norm, index, _ELONGATED, _shorten, protected)
     return NormalizedText(text, norm, tuple(index))

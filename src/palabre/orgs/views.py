@@ -128,6 +128,12 @@ TARGET_LABELS = {
 }
 
 
+def register_audit_labels(*, actions: dict[str, Any], targets: dict[str, Any]) -> None:
+    """Higher apps name their own audit actions and target types for the audit log page."""
+    ACTION_LABELS.update(actions)
+    TARGET_LABELS.update(targets)
+
+
 # --- signing in, language, organisation ---------------------------------------------------------
 
 

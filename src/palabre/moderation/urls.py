@@ -1,0 +1,17 @@
+from django.urls import path
+
+from palabre.moderation import views
+
+app_name = "moderation"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("items/<int:item_id>/", views.entry, name="entry"),
+    path("items/<int:item_id>/review/", views.review, name="review"),
+    path("rules/", views.rules, name="rules"),
+    path("rules/simulate/", views.rule_simulate, name="rule_simulate"),
+    path("rules/<int:rule_id>/toggle/", views.rule_toggle, name="rule_toggle"),
+    path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
+    path("settings/", views.policy, name="policy"),
+]
