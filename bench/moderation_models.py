@@ -14,12 +14,28 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def real_texts() -> list[str]:
+    """Short real comments and tweets from the shared data sets, when they are there."""
+    texts: list[str] = []
+    for name in ("youtube_spam_en", "sms_spam_en", "mlma_fr", "sentiment_fr", "tweeteval_offensive_en"):
+        path = DATASETS / name / "test.csv"
+        if path.exists():
+            with path.open(encoding="utf-8", newline="") as f:
+                texts += [row["text"] for row in csv.DictReader(f)][:400]
+    return texts
 
 
 def corpus(n: int, seed: int = 7) -> list[str]:
@@ -37,6 +53,7 @@ def corpus(n: int, seed: int = 7) -> list[str]:
         "Super produit, je recommande 😍👍",
         "T'es vraiment n u l, rembourse moi !!!",
     ]
+    base += real_texts()
     rng = random.Random(seed)
     return [rng.choice(base) for _ in range(n)]
 
@@ -88,6 +105,7 @@ def main() -> None:
         },
         "explain_ms_per_item": round(explain_ms, 3),
         "mean_chars": round(statistics.mean(len(x) for x in texts), 1),
+        "distinct_texts": len(set(texts)),
         "peak_rss_mb": round(rss_kb / 1024, 1) if sys.platform != "darwin" else round(rss_kb / 2**20, 1),
         "python": sys.version.split()[0],
     }

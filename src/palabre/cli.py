@@ -204,6 +204,22 @@ def cmd_check(args: argparse.Namespace) -> None:
         check_stream(source, sys.stdout, org_slug=args.organisation)
 
 
+def cmd_triage(args: argparse.Namespace) -> None:
+    from palabre.jsonlines import answer_stream
+    from palabre.nlp.triage import triage_many
+
+    def handle(batch: list[dict]):
+        return (t.as_dict() for t in triage_many([d["text"] for d in batch], [d.get("lang") for d in batch]))
+
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(encoding="utf-8")
+    if not args.file:
+        answer_stream(sys.stdin, sys.stdout, handle)
+        return
+    with open(args.file, encoding="utf-8", errors="replace") as source:
+        answer_stream(source, sys.stdout, handle)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     import runpy
 
@@ -269,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", cmd_check, "Moderate JSON lines from a file or stdin; one JSON line out per input.")
     check.add_argument("file", nargs="?", default="")
     check.add_argument("--organisation", default="", help="apply this organisation's rules and thresholds")
+
+    triage = add("triage", cmd_triage, "Language, sentiment and intent of JSON lines; one JSON line out per input.")
+    triage.add_argument("file", nargs="?", default="")
 
     bench = add("bench", cmd_bench, "Run a benchmark from bench/ (prints JSON and a summary line).")
     bench.add_argument("name")

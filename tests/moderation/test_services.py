@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from palabre.moderation import services
 from palabre.moderation.models import (
@@ -105,7 +108,7 @@ def test_first_time_authors_are_held_until_approved(owner_actor, ingested):
 
 
 def test_false_alarms_make_the_label_less_eager(org, owner_actor, ingested):
-    services.update_policy(actor=owner_actor, hold_thresholds={"spam": 0.01})
+    services.update_policy(actor=owner_actor, hold_thresholds={"spam": 0.0})
     item = ingested("10", text="Vous avez des promos ce week-end sur les lampes ?")
     assert ItemModeration.objects.get(item=item).status == ModerationStatus.HELD
     services.review_item(actor=owner_actor, item_id=item.pk, action="approve")
@@ -113,8 +116,9 @@ def test_false_alarms_make_the_label_less_eager(org, owner_actor, ingested):
 
 
 def test_simulating_a_rule_lists_what_it_would_change(owner_actor, ingested):
-    ingested("11", text="La lampe Nova chauffe beaucoup trop")
-    ingested("12", text="Superbe table en chêne")
+    ingested("11", text="La lampe Nova chauffe beaucoup trop", created_at=timezone.now())
+    ingested("12", text="Superbe table en chêne", created_at=timezone.now())
+    ingested("old", text="Ma lampe chauffe aussi", created_at=timezone.now() - timedelta(days=45))
     result = services.simulate_rule(actor=owner_actor, kind="suspect_word", pattern="chauffe")
     assert result["items_checked"] == 2
     assert result["matched"] == 1 and result["changed"] == 1

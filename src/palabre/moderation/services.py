@@ -51,7 +51,8 @@ _cache_lock = threading.Lock()
 
 def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.RuleSet:
     """Compiled once per rules version: a rule change bumps the version."""
-    key = (organisation.pk, policy.rules_version)
+    # updated_at too: ids can be reused (a rolled-back test, a restored backup), timestamps not.
+    key = (organisation.pk, policy.rules_version, policy.updated_at)
     ruleset = _ruleset_cache.get(key)
     if ruleset is None:
         rules = ModerationRule.objects.filter(organisation=organisation, enabled=True)
