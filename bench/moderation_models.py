@@ -23,7 +23,6 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
@@ -41,18 +40,22 @@ def real_texts() -> list[str]:
 def corpus(n: int, seed: int = 7) -> list[str]:
     from palabre.nlp.synthetic import french_ham, french_spam
 
-    base = [t for _, t in french_spam(60)] + [t for _, t in french_ham(60)] + [
-        "Merci pour votre réponse, tout est réglé !",
-        "Ferme ta gueule espèce de c0nnard",
-        "Les musulmans sont tous des voleurs",
-        "I love this song so much, thanks for sharing",
-        "shut up you stupid b1tch",
-        "Quand est-ce que vous livrez à Lyon ?",
-        "check out my channel http://bit.ly/abc and subscribe",
-        "je sais où tu habites, je vais te buter",
-        "Super produit, je recommande 😍👍",
-        "T'es vraiment n u l, rembourse moi !!!",
-    ]
+    base = (
+        [t for _, t in french_spam(60)]
+        + [t for _, t in french_ham(60)]
+        + [
+            "Merci pour votre réponse, tout est réglé !",
+            "Ferme ta gueule espèce de c0nnard",
+            "Les musulmans sont tous des voleurs",
+            "I love this song so much, thanks for sharing",
+            "shut up you stupid b1tch",
+            "Quand est-ce que vous livrez à Lyon ?",
+            "check out my channel http://bit.ly/abc and subscribe",
+            "je sais où tu habites, je vais te buter",
+            "Super produit, je recommande 😍👍",
+            "T'es vraiment n u l, rembourse moi !!!",
+        ]
+    )
     base += real_texts()
     rng = random.Random(seed)
     return [rng.choice(base) for _ in range(n)]
@@ -89,7 +92,7 @@ def main() -> None:
     t = time.perf_counter()
     for text in texts[:1000]:
         models.explain(text)
-    explain_ms = (time.perf_counter() - t)
+    explain_ms = time.perf_counter() - t
 
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {
@@ -110,9 +113,11 @@ def main() -> None:
         "python": sys.version.split()[0],
     }
     print(json.dumps(result, indent=1))
-    print(f"moderation models: {result['score_many_items_per_s']:.0f} items/s batched, "
-          f"single p50 {result['single_ms']['p50']} ms p99 {result['single_ms']['p99']} ms, "
-          f"load {result['load_s']} s, peak RSS {result['peak_rss_mb']} MB")
+    print(
+        f"moderation models: {result['score_many_items_per_s']:.0f} items/s batched, "
+        f"single p50 {result['single_ms']['p50']} ms p99 {result['single_ms']['p99']} ms, "
+        f"load {result['load_s']} s, peak RSS {result['peak_rss_mb']} MB"
+    )
 
 
 if __name__ == "__main__":

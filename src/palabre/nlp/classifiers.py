@@ -35,6 +35,7 @@ def rule_scores(dense: np.ndarray, toxicity: np.ndarray, scale: float) -> tuple[
     ``dense`` holds log1p counts scaled by ``scale``; the weights are set by hand and
     reported as such in the model card.
     """
+
     def count(name: str) -> np.ndarray:
         return np.expm1(dense[:, _DENSE_INDEX[name]] / scale)
 
@@ -43,7 +44,9 @@ def rule_scores(dense: np.ndarray, toxicity: np.ndarray, scale: float) -> tuple[
     target = dense[:, _DENSE_INDEX["target"]] / scale > 0
     threat = np.where(
         threats > 0.5,
-        np.minimum(0.98, 0.72 + 0.12 * np.minimum(threats, 2) + 0.08 * np.maximum(second, target) + 0.1 * toxicity),
+        np.minimum(
+            0.98, 0.72 + 0.12 * np.minimum(threats, 2) + 0.08 * np.maximum(second, target) + 0.1 * toxicity
+        ),
         0.01 + 0.12 * toxicity,
     )
     sexual_z = -2.6 + 1.9 * count("sexual") + 0.35 * np.minimum(count("ldnoobw"), 3) + 0.5 * toxicity
@@ -86,7 +89,10 @@ class Classifiers:
         # A threat or an identity attack is toxic whatever the model says.
         out["toxicity"] = np.maximum(out["toxicity"], np.maximum(threat, out["identity_attack"] * 0.95))
         cols = [np.clip(out[label], 0.0, 1.0) for label in LABELS]
-        return [{label: float(round(col[i], 4)) for label, col in zip(LABELS, cols)} for i in range(len(analyses))]
+        return [
+            {label: float(round(col[i], 4)) for label, col in zip(LABELS, cols, strict=False)}
+            for i in range(len(analyses))
+        ]
 
     def score_many(self, texts: list[str], langs: list[str | None] | None = None) -> list[dict[str, float]]:
         """Scores in [0, 1] for every label, one dict per text, in order."""
@@ -107,7 +113,13 @@ class Classifiers:
         Z -= Z.max(axis=1, keepdims=True)
         P = np.exp(Z)
         P /= P.sum(axis=1, keepdims=True)
-        return [(SENTIMENTS[int(row.argmax())], {s: float(round(p, 4)) for s, p in zip(SENTIMENTS, row)}) for row in P]
+        return [
+            (
+                SENTIMENTS[int(row.argmax())],
+                {s: float(round(p, 4)) for s, p in zip(SENTIMENTS, row, strict=False)},
+            )
+            for row in P
+        ]
 
     def sentiment(self, text: str, lang: str | None = None) -> tuple[str, dict[str, float]]:
         """("negative" | "neutral" | "positive", probabilities)."""
@@ -119,7 +131,8 @@ class Classifiers:
         of the original text, in reading order."""
         analysis = self.featurizer.analyse(text)
         spans = analysis.hits.spans() + [
-            Span(s.start, s.end, "target", s.term, s.category) for s in analysis.targets.spans()]
+            Span(s.start, s.end, "target", s.term, s.category) for s in analysis.targets.spans()
+        ]
         if lang in ("fr", "en"):
             other = "en" if lang == "fr" else "fr"
             spans = [s for s in spans if s.source not in (other, f"ldnoobw_{other}")]

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-
 import zlib
-from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,7 +20,9 @@ from palabre.nlp.normalize import normalize
 __all__ = ["FeatureConfig", "Featurizer", "DENSE_FEATURES", "Analysis", "SparseRows"]
 
 # Anchored at token starts with possessive runs: linear time even on a 100k-letter "word".
-_URL = re.compile(r"https?://|www\.|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I)
+_URL = re.compile(
+    r"https?://|www\.|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I
+)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.]+")
 _PHONE = re.compile(r"(?:\+|00)\d{2,3}[\s.-]?\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b|\b\d{5,}\b")
 _MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:[$€£]|euros?\b|eur\b|dollars?\b|usd\b|k€)", re.I)
@@ -34,18 +34,47 @@ _HASHTAG = re.compile(r"(?<!\w)#\w")
 MAX_CHARS = 20_000
 HATE_CATS = ("insult", "slur", "dehumanizing", "threat")
 DENSE_FEATURES = (
-    "insult", "slur", "dehumanizing", "threat", "sexual", "spam", "profanity", "ldnoobw",
-    "target", "target_x_hostile", "target_x_dehumanizing", "neg_attribute",
-    "target_x_neg_attribute", "identity_rule", "second_person",
-    "second_person_x_insult", "url", "email", "phone", "money", "percent", "caps_ratio",
-    "exclamations", "length", "digit_ratio", "emoji", "mentions", "hashtags", "positive",
-    "negative", "negation", "negated_positive", "questions", "bias",
+    "insult",
+    "slur",
+    "dehumanizing",
+    "threat",
+    "sexual",
+    "spam",
+    "profanity",
+    "ldnoobw",
+    "target",
+    "target_x_hostile",
+    "target_x_dehumanizing",
+    "neg_attribute",
+    "target_x_neg_attribute",
+    "identity_rule",
+    "second_person",
+    "second_person_x_insult",
+    "url",
+    "email",
+    "phone",
+    "money",
+    "percent",
+    "caps_ratio",
+    "exclamations",
+    "length",
+    "digit_ratio",
+    "emoji",
+    "mentions",
+    "hashtags",
+    "positive",
+    "negative",
+    "negation",
+    "negated_positive",
+    "questions",
+    "bias",
 )
 
 
 _GROUP_DETERMINERS = re.compile(
     r"(?:\b(?:les|des|ces|aux|tous|toutes|sales?|vos|nos|leurs|the|all|these|those|many|most|some|dirty|ils|elles)"
-    r"(?: les| des| ces| de)?|\bd)\W+$")
+    r"(?: les| des| ces| de)?|\bd)\W+$"
+)
 
 
 def group_targets(text: str, targets: LexiconHits) -> int:
@@ -84,11 +113,15 @@ class FeatureConfig:
         return (1 << self.word_bits) + (1 << self.char_bits) + len(DENSE_FEATURES)
 
     def as_dict(self) -> dict:
-        return {"word_bits": self.word_bits, "char_bits": self.char_bits,
-                "char_ngrams": list(self.char_ngrams), "dense_scale": self.dense_scale}
+        return {
+            "word_bits": self.word_bits,
+            "char_bits": self.char_bits,
+            "char_ngrams": list(self.char_ngrams),
+            "dense_scale": self.dense_scale,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureConfig":
+    def from_dict(cls, d: dict) -> FeatureConfig:
         return cls(d["word_bits"], d["char_bits"], tuple(d["char_ngrams"]), d["dense_scale"])
 
 
@@ -115,33 +148,9 @@ class SparseRows:
     def to_scipy(self):
         import scipy.sparse as sp
 
-        return sp.csr_matrix((self.values, self.indices, self.indptr),
-                             shape=(len(self.indptr) - 1, self.n_features))
-
-
-_HASH_CACHE: dict[str, int] = {}
-_HASH_CACHE_MAX = 400_000
-
-
-def _crc(gram: str) -> int:
-    h = _HASH_CACHE.get(gram)
-    if h is None:
-        h = zlib.crc32(gram.encode("utf-8", "surrogatepass"))
-        if len(_HASH_CACHE) < _HASH_CACHE_MAX:
-            _HASH_CACHE[gram] = h
-    return h
-
-
-def _hashed(grams: list[str], mask: int, offset: int) -> tuple[list[int], list[float]]:
-    """Counts of hashed n-grams (CRC-32: stable across runs and platforms), L2-normalised."""
-    if not grams:
-        return [], []
-    counts: dict[int, int] = {}
-    for g, c in Counter(grams).items():
-        h = (_crc(g) & mask) + offset
-        counts[h] = counts.get(h, 0) + c
-    norm = math.sqrt(sum(v * v for v in counts.values()))
-    return list(counts), [v / norm for v in counts.values()]
+        return sp.csr_matrix(
+            (self.values, self.indices, self.indptr), shape=(len(self.indptr) - 1, self.n_features)
+        )
 
 
 _TOKEN = re.compile(r"\w+")
@@ -177,8 +186,9 @@ class Featurizer:
         polarity = self._polarity.match(norm)
         return Analysis(hits, targets, self._dense(norm.original, norm.text, hits, targets, polarity))
 
-    def _dense(self, original: str, s: str, hits: LexiconHits, targets: LexiconHits,
-               polarity: LexiconHits) -> np.ndarray:
+    def _dense(
+        self, original: str, s: str, hits: LexiconHits, targets: LexiconHits, polarity: LexiconHits
+    ) -> np.ndarray:
         c = hits.counts
         pc = polarity.counts
         ldn = sum(1 for h in hits.hits if h[4].startswith("ldnoobw"))
@@ -192,51 +202,100 @@ class Featurizer:
         emoji = sum(1 for ch in s if ord(ch) >= 0x2190 and not ch.isalnum())
         lg = math.log1p
         v = [
-            lg(c.get("insult", 0)), lg(c.get("slur", 0)), lg(c.get("dehumanizing", 0)),
-            lg(c.get("threat", 0)), lg(c.get("sexual", 0)), lg(c.get("spam", 0)), lg(prof), lg(ldn),
-            lg(n_targets), float(n_targets > 0 and hostile > 0),
-            float(n_targets > 0 and c.get("dehumanizing", 0) > 0), lg(c.get("neg_attribute", 0)),
-            float(n_targets > 0 and c.get("neg_attribute", 0) > 0), identity_rule(c, n_targets), second,
+            lg(c.get("insult", 0)),
+            lg(c.get("slur", 0)),
+            lg(c.get("dehumanizing", 0)),
+            lg(c.get("threat", 0)),
+            lg(c.get("sexual", 0)),
+            lg(c.get("spam", 0)),
+            lg(prof),
+            lg(ldn),
+            lg(n_targets),
+            float(n_targets > 0 and hostile > 0),
+            float(n_targets > 0 and c.get("dehumanizing", 0) > 0),
+            lg(c.get("neg_attribute", 0)),
+            float(n_targets > 0 and c.get("neg_attribute", 0) > 0),
+            identity_rule(c, n_targets),
+            second,
             second * float(c.get("insult", 0) > 0),
-            lg(len(_URL.findall(original))), float(bool(_EMAIL.search(original))),
-            float(bool(_PHONE.search(original))), float(bool(_MONEY.search(original))),
-            float(bool(_PERCENT.search(original))), caps, lg(original.count("!")),
-            lg(len(s)) / 5.0, sum(ch.isdigit() for ch in original[:2000]) / n, lg(emoji),
-            lg(len(_MENTION.findall(original))), lg(len(_HASHTAG.findall(original))),
-            lg(pc.get("positive", 0)), lg(pc.get("negative", 0)), float(pc.get("negation", 0) > 0),
-            float(pc.get("negation", 0) > 0 and pc.get("positive", 0) > 0), lg(original.count("?")), 1.0,
+            lg(len(_URL.findall(original))),
+            float(bool(_EMAIL.search(original))),
+            float(bool(_PHONE.search(original))),
+            float(bool(_MONEY.search(original))),
+            float(bool(_PERCENT.search(original))),
+            caps,
+            lg(original.count("!")),
+            lg(len(s)) / 5.0,
+            sum(ch.isdigit() for ch in original[:2000]) / n,
+            lg(emoji),
+            lg(len(_MENTION.findall(original))),
+            lg(len(_HASHTAG.findall(original))),
+            lg(pc.get("positive", 0)),
+            lg(pc.get("negative", 0)),
+            float(pc.get("negation", 0) > 0),
+            float(pc.get("negation", 0) > 0 and pc.get("positive", 0) > 0),
+            lg(original.count("?")),
+            1.0,
         ]
         return np.asarray(v, dtype=np.float32) * self.config.dense_scale
 
-    def ngrams(self, text: str) -> tuple[list[int], list[float]]:
-        """Hashed word 1-2-grams and character n-grams within words (padded by spaces)."""
+    def _grams(self, text: str) -> tuple[list[str], list[str]]:
+        """Word 1-2-grams and character n-grams within words (padded by spaces)."""
         words = _TOKEN.findall(text)
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-        wi, wv = _hashed(grams, self._word_mask, 0)
+        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
         lo, hi = self.config.char_ngrams
-        chars = []
+        chars: list[str] = []
         for w in text.split():
             w = f" {w} "
             n_w = len(w)
             for n in range(lo, min(hi, n_w) + 1):
-                chars += [w[i:i + n] for i in range(n_w - n + 1)]
-        ci, cv = _hashed(chars, self._char_mask, self._char_offset)
-        return wi + ci, wv + cv
+                chars += [w[i : i + n] for i in range(n_w - n + 1)]
+        return grams, chars
+
+    def _block(self, grams: list[str], lengths: list[int], mask: int, offset: int):
+        """Hashed counts per row (CRC-32: stable across runs and platforms), L2-normalised
+        per row. Vectorised over the whole batch: the only Python-level work is listing
+        the n-grams."""
+        n_rows = len(lengths)
+        if not grams:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        # Normalised text holds no surrogates, so strict UTF-8 encoding cannot fail.
+        h = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.int64, count=len(grams))
+        rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+        keys, counts = np.unique(rows * (mask + 1) + (h & mask), return_counts=True)
+        r = keys // (mask + 1)
+        cols = keys % (mask + 1) + offset
+        c = counts.astype(np.float64)
+        norms = np.sqrt(np.bincount(r, weights=c * c, minlength=n_rows))
+        return r, cols, c / norms[r]
 
     def transform(self, texts: list[str]) -> tuple[SparseRows, list[Analysis]]:
         analyses = [self.analyse(t) for t in texts]
-        n_dense = len(DENSE_FEATURES)
-        dense_idx = list(range(self._dense_offset, self._dense_offset + n_dense))
-        indices: list[int] = []
-        values: list[float] = []
-        indptr = [0]
+        n = len(analyses)
+        words: list[str] = []
+        chars: list[str] = []
+        n_words: list[int] = []
+        n_chars: list[int] = []
         for a in analyses:
-            i, v = self.ngrams(a.hits.normalized.text)
-            indices += i
-            indices += dense_idx
-            values += v
-            values += a.dense.tolist()
-            indptr.append(len(indices))
-        rows = SparseRows(np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float32),
-                          np.asarray(indptr, dtype=np.int64), self.config.n_features)
-        return rows, analyses
+            w, c = self._grams(a.hits.normalized.text)
+            words += w
+            chars += c
+            n_words.append(len(w))
+            n_chars.append(len(c))
+        wr, wc, wv = self._block(words, n_words, self._word_mask, 0)
+        cr, cc, cv = self._block(chars, n_chars, self._char_mask, self._char_offset)
+        n_dense = len(DENSE_FEATURES)
+        dense = np.vstack([a.dense for a in analyses]) if analyses else np.zeros((0, n_dense), np.float32)
+        dr = np.repeat(np.arange(n, dtype=np.int64), n_dense)
+        dc = np.tile(np.arange(self._dense_offset, self._dense_offset + n_dense, dtype=np.int64), n)
+        rows = np.concatenate([wr, cr, dr])
+        order = np.argsort(rows, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        sparse = SparseRows(
+            np.concatenate([wc, cc, dc])[order],
+            np.concatenate([wv, cv, dense.ravel()]).astype(np.float32)[order],
+            indptr,
+            self.config.n_features,
+        )
+        return sparse, analyses

@@ -11,14 +11,151 @@ SUPPORTED = ("fr", "en", "es", "de", "it", "pt", "nl", "ar", "tr", "ru", "pl")
 
 # Cheap path for a few words, where a statistical model guesses: frequent function
 # words that French and English do not share.
-_FR = frozenset("""le la les un une des du de et est je tu il elle nous vous ils elles
-ce cette ces mon ma mes ton ta tes son sa ses pas ne que qui quoi pour avec sur dans
-au aux mais ou donc car tres merci bonjour salut oui non c est j ai suis sont bien
-trop vraiment aussi encore rien tout tous quand comme alors ça ca pourquoi""".split())
-_EN = frozenset("""the a an and is are was were i you he she we they it this that
-these those my your his her our their not no yes to of in on for with at by from but
-or so very thanks thank hello hi please what why how when who all just too really
-do does did have has had be been can will would""".split())
+_FR = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "du",
+        "de",
+        "et",
+        "est",
+        "je",
+        "tu",
+        "il",
+        "elle",
+        "nous",
+        "vous",
+        "ils",
+        "elles",
+        "ce",
+        "cette",
+        "ces",
+        "mon",
+        "ma",
+        "mes",
+        "ton",
+        "ta",
+        "tes",
+        "son",
+        "sa",
+        "ses",
+        "pas",
+        "ne",
+        "que",
+        "qui",
+        "quoi",
+        "pour",
+        "avec",
+        "sur",
+        "dans",
+        "au",
+        "aux",
+        "mais",
+        "ou",
+        "donc",
+        "car",
+        "tres",
+        "merci",
+        "bonjour",
+        "salut",
+        "oui",
+        "non",
+        "c",
+        "est",
+        "j",
+        "ai",
+        "suis",
+        "sont",
+        "bien",
+        "trop",
+        "vraiment",
+        "aussi",
+        "encore",
+        "rien",
+        "tout",
+        "tous",
+        "quand",
+        "comme",
+        "alors",
+        "ça",
+        "ca",
+        "pourquoi",
+    ]
+)
+_EN = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "is",
+        "are",
+        "was",
+        "were",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "not",
+        "no",
+        "yes",
+        "to",
+        "of",
+        "in",
+        "on",
+        "for",
+        "with",
+        "at",
+        "by",
+        "from",
+        "but",
+        "or",
+        "so",
+        "very",
+        "thanks",
+        "thank",
+        "hello",
+        "hi",
+        "please",
+        "what",
+        "why",
+        "how",
+        "when",
+        "who",
+        "all",
+        "just",
+        "too",
+        "really",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "be",
+        "been",
+        "can",
+        "will",
+        "would",
+    ]
+)
 _WORD = re.compile(r"[^\W\d_]+")
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|\S+@\S+")
 
@@ -34,8 +171,11 @@ def _get_detector():
                 from lingua import IsoCode639_1, LanguageDetectorBuilder
 
                 codes = [getattr(IsoCode639_1, c.upper()) for c in SUPPORTED]
-                _detector = (LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
-                             .with_minimum_relative_distance(0.1).build())
+                _detector = (
+                    LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+                    .with_minimum_relative_distance(0.1)
+                    .build()
+                )
     return _detector
 
 

@@ -21,13 +21,76 @@ LEXICON_DIR = Path(__file__).with_name("lexicons")
 CATEGORIES = ("insult", "slur", "dehumanizing", "neg_attribute", "threat", "sexual", "spam", "profanity")
 # ldnoobw entries that are ordinary words in French or English comments.
 _LDNOOBW_SKIP = {
-    "chat", "chronic", "cockerel", "lol", "omg", "mdr", "ptdr", "take off eh", "con",
-    "poule", "vache", "chien", "chienne", "cochon", "canard", "lsr", "h o m", "ygg",
-    "bete", "gras", "gros", "grosse", "nul", "nulle", "bouche", "queue", "pipe", "balle",
-    "boule", "boules", "sucer", "manger", "fesse", "fesses", "sein", "seins", "cul",
-    "black", "white", "asian", "gay", "jew", "arab", "muslim", "homo", "trans", "woman",
-    "les", "des", "sale", "sales", "cons", "tu", "te", "toi", "you", "the", "and", "lait",
-    "meuf", "femme", "fille", "nana", "noir", "arabe", "juif", "sex", "sexy", "hot", "kill",
+    "chat",
+    "chronic",
+    "cockerel",
+    "lol",
+    "omg",
+    "mdr",
+    "ptdr",
+    "take off eh",
+    "con",
+    "poule",
+    "vache",
+    "chien",
+    "chienne",
+    "cochon",
+    "canard",
+    "lsr",
+    "h o m",
+    "ygg",
+    "bete",
+    "gras",
+    "gros",
+    "grosse",
+    "nul",
+    "nulle",
+    "bouche",
+    "queue",
+    "pipe",
+    "balle",
+    "boule",
+    "boules",
+    "sucer",
+    "manger",
+    "fesse",
+    "fesses",
+    "sein",
+    "seins",
+    "cul",
+    "black",
+    "white",
+    "asian",
+    "gay",
+    "jew",
+    "arab",
+    "muslim",
+    "homo",
+    "trans",
+    "woman",
+    "les",
+    "des",
+    "sale",
+    "sales",
+    "cons",
+    "tu",
+    "te",
+    "toi",
+    "you",
+    "the",
+    "and",
+    "lait",
+    "meuf",
+    "femme",
+    "fille",
+    "nana",
+    "noir",
+    "arabe",
+    "juif",
+    "sex",
+    "sexy",
+    "hot",
+    "kill",
 }
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
 # Words, and each pictograph as a word of its own.
@@ -47,8 +110,13 @@ class Span:
     source: str
 
     def as_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "category": self.category,
-                "term": self.term, "source": self.source}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "category": self.category,
+            "term": self.term,
+            "source": self.source,
+        }
 
 
 @lru_cache(maxsize=65536)
@@ -141,8 +209,9 @@ class Lexicon:
                 self._prefix_lengths.add(len(first))
             else:
                 self._exact.setdefault(first, []).append(e)
-        self._regexes = [(cat, src, re.compile("|".join(f"(?:{p})" for p in pats)))
-                         for (cat, src), pats in regexes.items()]
+        self._regexes = [
+            (cat, src, re.compile("|".join(f"(?:{p})" for p in pats))) for (cat, src), pats in regexes.items()
+        ]
         self._lengths = sorted(self._prefix_lengths)
         self._seen: dict[str, tuple[_Entry, ...]] = {}
 
@@ -248,9 +317,12 @@ def load_lexicon(name: str = "moderation") -> Lexicon:
             if name in ("targets", "sentiment"):
                 entries = _read_tsv(LEXICON_DIR / f"{name}.tsv", name)
             elif name == "moderation":
-                entries = (_read_tsv(LEXICON_DIR / "fr.tsv", "fr") + _read_tsv(LEXICON_DIR / "en.tsv", "en")
-                           + _read_ldnoobw(LEXICON_DIR / "ldnoobw_fr.txt", "ldnoobw_fr")
-                           + _read_ldnoobw(LEXICON_DIR / "ldnoobw_en.txt", "ldnoobw_en"))
+                entries = (
+                    _read_tsv(LEXICON_DIR / "fr.tsv", "fr")
+                    + _read_tsv(LEXICON_DIR / "en.tsv", "en")
+                    + _read_ldnoobw(LEXICON_DIR / "ldnoobw_fr.txt", "ldnoobw_fr")
+                    + _read_ldnoobw(LEXICON_DIR / "ldnoobw_en.txt", "ldnoobw_en")
+                )
             else:
                 raise ValueError(f"unknown lexicon {name!r}")
             lex = Lexicon(entries)

@@ -32,19 +32,78 @@ __all__ = ["NormalizedText", "normalize", "fold"]
 # genuine Russian or Greek text is left as written.
 _HOMOGLYPHS = {
     # Cyrillic (lower case; upper case is folded first)
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-    "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y", "ɡ": "g", "ո": "n",
-    "ѡ": "w", "ᴠ": "v", "з": "3", "п": "n", "г": "r", "ь": "b", "л": "n", "и": "u",
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "һ": "h",
+    "ԁ": "d",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ү": "y",
+    "ɡ": "g",
+    "ո": "n",
+    "ѡ": "w",
+    "ᴠ": "v",
+    "з": "3",
+    "п": "n",
+    "г": "r",
+    "ь": "b",
+    "л": "n",
+    "и": "u",
     # Greek
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "c", "σ": "o",
-    "μ": "u", "δ": "d", "λ": "l", "ϲ": "c", "ϳ": "j",
+    "α": "a",
+    "β": "b",
+    "γ": "y",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ς": "c",
+    "σ": "o",
+    "μ": "u",
+    "δ": "d",
+    "λ": "l",
+    "ϲ": "c",
+    "ϳ": "j",
 }
 # Latin letters that NFKD leaves whole.
 _LATIN_EXTRA = {
-    "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
-    "ı": "i", "ŀ": "l", "ħ": "h", "ƒ": "f", "ß": "ss", "ſ": "s", "ɑ": "a", "ɩ": "i",
+    "œ": "oe",
+    "æ": "ae",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ı": "i",
+    "ŀ": "l",
+    "ħ": "h",
+    "ƒ": "f",
+    "ß": "ss",
+    "ſ": "s",
+    "ɑ": "a",
+    "ɩ": "i",
 }
 _SPACES = {"\t", "\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x1f", "\x85"}
 
@@ -58,12 +117,14 @@ def _fold_char(ch: str) -> tuple[str, int, str]:
     if ch in _SPACES or ch.isspace():
         return " ", _SPACE, ""
     cat = unicodedata.category(ch)
-    if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Sk") and not ch.isalnum():
-        # Controls, zero-width and bidi marks, surrogates, private use, unassigned,
-        # combining marks (accents typed separately), skin-tone modifiers.
-        # Sk also covers the spacing accents (`^¨); they carry nothing.
-        if cat != "Sk" or "\U0001f3fb" <= ch <= "\U0001f3ff" or ch in "`^¨´¸˜":
-            return "", _DROP, ""
+    # Controls, zero-width and bidi marks, surrogates, private use, unassigned, combining
+    # marks (accents typed separately), skin-tone modifiers and spacing accents (`^¨)
+    # carry nothing; other modifier symbols (Sk) are kept.
+    droppable = cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me") or (
+        cat == "Sk" and ("\U0001f3fb" <= ch <= "\U0001f3ff" or ch in "`^¨´¸˜")
+    )
+    if droppable and not ch.isalnum():
+        return "", _DROP, ""
     low = ch.lower()
     if low in _LATIN_EXTRA:
         return _LATIN_EXTRA[low], _PLAIN, ""
@@ -77,8 +138,6 @@ def _fold_char(ch: str) -> tuple[str, int, str]:
         name = unicodedata.name(out[0], "")
         if name.startswith(("CYRILLIC", "GREEK")):
             return out, _FOREIGN, ""
-    if low in _LATIN_EXTRA:
-        return _LATIN_EXTRA[low], _PLAIN, ""
     return out, _PLAIN, ""
 
 
@@ -121,8 +180,20 @@ _URLISH = re.compile(
     r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]+)+"
     r"|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|be|ch|ly|co|me|info|biz|xyz)\b\S*"
 )
-_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
-         "@": "a", "$": "s", "€": "e", "!": "i", "|": "l"}
+_LEET = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "@": "a",
+    "$": "s",
+    "€": "e",
+    "!": "i",
+    "|": "l",
+}
 # Numbers that are really numbers: 10h30, 2eme, 1er, 3x, 4k, 20cm, 1e, 12h.
 _NUMERIC = re.compile(r"\d+(?:[a-z]{1,3}\d*)?|\d+(?:eme|ere|ieme|er)s?")
 # Step 4: letter runs of three or more.
@@ -179,14 +250,14 @@ def _unleet(m: re.Match[str]):
     # leet digit after a long word is not (salop3).
     stripped = core.rstrip("0123456789")
     if stripped != core:
-        tail = core[len(stripped):]
+        tail = core[len(stripped) :]
         inner_leet = any(c in _LEET for c in stripped)
         if not inner_leet and not (len(tail) == 1 and len(stripped) >= 4):
             return None
     new = "".join(_LEET.get(c, c) for c in core)
     if new == core:
         return None
-    s = tok[:lead] + new + tok[lead + len(core):]
+    s = tok[:lead] + new + tok[lead + len(core) :]
     return s, list(range(len(tok)))
 
 
