@@ -14,7 +14,11 @@ def test_triage_answers_every_line_in_order():
     ]
     stdin = "\n".join(json.dumps(line) for line in lines) + "\nnot json\n"
     result = subprocess.run(
-        [sys.executable, "-m", "palabre", "triage"], input=stdin.encode(), capture_output=True, timeout=120, env=os.environ.copy()
+        [sys.executable, "-m", "palabre", "triage"],
+        input=stdin.encode(),
+        capture_output=True,
+        timeout=120,
+        env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stderr.decode()
     answers = [json.loads(line) for line in result.stdout.decode().splitlines()]

@@ -286,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", default="")
     check.add_argument("--organisation", default="", help="apply this organisation's rules and thresholds")
 
-    triage = add("triage", cmd_triage, "Language, sentiment and intent of JSON lines; one JSON line out per input.")
+    triage = add(
+        "triage", cmd_triage, "Language, sentiment and intent of JSON lines; one JSON line out per input."
+    )
     triage.add_argument("file", nargs="?", default="")
 
     bench = add("bench", cmd_bench, "Run a benchmark from bench/ (prints JSON and a summary line).")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +20,7 @@ from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record
 
 MAX_TEXT_CHARS = 100_000
+ATTEMPTS = 5
 
 
 @dataclass
@@ -137,19 +140,30 @@ def ingest_item(*, channel: Channel, incoming: IncomingItem) -> tuple[Item, bool
     Analysis (language, moderation, listening...) is enqueued once the transaction commits.
     """
     _validate(channel, incoming)
-    for attempt in range(3):
+    for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
                 item, created = _write(channel, incoming)
             break
         except IntegrityError:
-            if attempt == 2:
+            if attempt == ATTEMPTS - 1:
                 raise
             # A concurrent ingestion created it meanwhile: the next attempt updates it.
+        except OperationalError as error:
+            # Two deliveries of one thread locking its rows in opposite orders: PostgreSQL picks
+            # a victim; its savepoint is rolled back, so it can simply try again.
+            if attempt == ATTEMPTS - 1 or not _is_lock_conflict(error):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     from palabre.conversations.tasks import analyse_item
 
     transaction.on_commit(lambda: analyse_item.enqueue(item.pk, created))
     return item, created
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    # deadlock_detected, serialization_failure (PostgreSQL); "database is locked" (SQLite)
+    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"} or "locked" in str(error)
 
 
 def _write(channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from palabre.nlp.classifiers import LABELS, load_models
+from palabre.nlp.classifiers import LABELS, Assessment, load_models
 from palabre.nlp.lexicon import Lexicon
 from palabre.nlp.normalize import normalize
 
@@ -249,6 +250,7 @@ def links_in(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), _domain_key(m.group(0))) for m in _URL.finditer(text)]
 
 
+@lru_cache(maxsize=4096)
 def name_looks_commercial(name: str) -> bool:
     folded = normalize(name).text
     words = set(re.findall(r"[a-z0-9-]+", folded))
@@ -265,10 +267,10 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
     """Decide for many texts at once (the classifiers score them in one batch)."""
     models = load_models()
     clean = [_clean(t) for t in texts]
-    all_scores = models.score_many(clean, [c.lang for c in contexts])
+    assessments = models.assess_many(clean, [c.lang for c in contexts])
     return [
-        _decide(text, scores, context, models)
-        for text, scores, context in zip(clean, all_scores, contexts, strict=True)
+        _decide(text, assessment, context, models.version)
+        for text, assessment, context in zip(clean, assessments, contexts, strict=True)
     ]
 
 
@@ -277,7 +279,8 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8") if text else ""
 
 
-def _decide(text: str, scores: dict[str, float], context: ModerationContext, models) -> Decision:
+def _decide(text: str, assessment: Assessment, context: ModerationContext, model_version: str) -> Decision:
+    scores = assessment.scores
     reasons: list[Reason] = []
     spans: list[dict[str, Any]] = []
     rules, thresholds, author = context.rules, context.thresholds, context.author
@@ -288,7 +291,7 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
             spans.append({"start": start, "end": end, "label": label, "source": source})
 
     if rules.words is not None:
-        hits = rules.words.match(text).spans()
+        hits = rules.words.match(assessment.normalized).spans()
         allowed_ranges = [(s.start, s.end) for s in hits if s.category == "allowed_word"]
         for span in hits:
             if span.category == "allowed_word" or any(
@@ -325,7 +328,8 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
     _link_reasons(text, rules, thresholds, author, reasons, add_span)
     _author_reasons(text, rules, thresholds, author, reasons)
 
-    fp = fingerprint(text)
+    # Only worth computing when moderators have marked messages.
+    fp = fingerprint(text) if context.spam_fingerprints or context.ham_fingerprints else ""
     if fp and fp in context.spam_fingerprints:
         reasons.append(Reason("known_spam", REJECT, "Same message as one a moderator marked as spam."))
     ham = bool(fp and fp in context.ham_fingerprints)
@@ -354,12 +358,12 @@ def _decide(text: str, scores: dict[str, float], context: ModerationContext, mod
                 )
             )
 
-    for span in models.explain(text, context.lang):
+    for span in assessment.spans:
         add_span(span.start, span.end, span.category, "lexicon")
 
     action = max((reason.action for reason in reasons), key=SEVERITY.__getitem__, default=PUBLISH)
     spans.sort(key=lambda s: (s["start"], s["end"]))
-    return Decision(action, scores, reasons, spans, context.lang, models.version)
+    return Decision(action, scores, reasons, spans, context.lang, model_version)
 
 
 def _trust_shift(author: Author) -> float:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from palabre.nlp.features import DENSE_FEATURES, Analysis, FeatureConfig, Featurizer
 from palabre.nlp.lexicon import Span
+from palabre.nlp.normalize import NormalizedText
 
 __all__ = ["LABELS", "SENTIMENTS", "Classifiers", "load_models", "MODELS_DIR"]
 
@@ -51,6 +53,13 @@ def rule_scores(dense: np.ndarray, toxicity: np.ndarray, scale: float) -> tuple[
     )
     sexual_z = -2.6 + 1.9 * count("sexual") + 0.35 * np.minimum(count("ldnoobw"), 3) + 0.5 * toxicity
     return threat, _sigmoid(sexual_z)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    scores: dict[str, float]
+    spans: list[Span]
+    normalized: NormalizedText
 
 
 class Classifiers:
@@ -126,10 +135,25 @@ class Classifiers:
         return self.sentiment_many([text])[0]
 
     # -- explanations -------------------------------------------------------------
+    def assess_many(self, texts: list[str], langs: list[str | None] | None = None) -> list[Assessment]:
+        """Scores, explanation spans and the normalised text of each text, from one analysis."""
+        if not texts:
+            return []
+        langs = langs or [None] * len(texts)
+        X, analyses = self.featurizer.transform(list(texts))
+        scores = self._head_scores(X, analyses)
+        return [
+            Assessment(score, self._spans(analysis, lang), analysis.hits.normalized)
+            for score, analysis, lang in zip(scores, analyses, langs, strict=True)
+        ]
+
     def explain(self, text: str, lang: str | None = None) -> list[Span]:
         """Lexicon hits (insults, slurs, threats, sexual, spam, identity targets) as spans
         of the original text, in reading order."""
-        analysis = self.featurizer.analyse(text)
+        return self._spans(self.featurizer.analyse(text), lang)
+
+    @staticmethod
+    def _spans(analysis: Analysis, lang: str | None) -> list[Span]:
         spans = analysis.hits.spans() + [
             Span(s.start, s.end, "target", s.term, s.category) for s in analysis.targets.spans()
         ]

@@ -169,6 +169,12 @@ class LexiconHits:
         return kept
 
 
+@lru_cache(maxsize=16)
+def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
+    """Word skeletons of a normalised text; cached because several lexicons match the same text."""
+    return tuple((m.start(), m.end(), skeleton(m.group(0))) for m in _WORD.finditer(s))
+
+
 class Lexicon:
     """Whole-word matcher over token skeletons, plus regular-expression entries."""
 
@@ -250,7 +256,7 @@ class Lexicon:
         s = norm.text
         hits: list[tuple[int, int, str, str, str]] = []
         counts: Counter = Counter()
-        words = [(m.start(), m.end(), skeleton(m.group(0))) for m in _WORD.finditer(s)]
+        words = _tokens(s)
         n = len(words)
         for i, (start, _, sk) in enumerate(words):
             for e in self._candidates(sk):

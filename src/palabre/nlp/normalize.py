@@ -174,7 +174,9 @@ _SPACED = re.compile(
     r"(?<![^\W_])([a-z0-9@$€!])((?:\s|[.\-_*·/+~|,]))(?:[a-z0-9@$€!]\2){1,}[a-z0-9@$€!](?![^\W_])"
 )
 # Step 3: word-like tokens that may hide leetspeak.
-_TOKEN = re.compile(r"[a-z0-9@$€!|]+")
+# Only tokens holding a digit or symbol can hide leetspeak; anchored at token starts so a long
+# run of letters is scanned once.
+_TOKEN = re.compile(r"(?<![a-z0-9@$€!|])[a-z]*+[0-9@$€!|][a-z0-9@$€!|]*+")
 # Anchored at token starts with possessive runs, so a 100k-letter "word" stays linear.
 _URLISH = re.compile(
     r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]+)+"
