@@ -3,6 +3,10 @@ from django.urls import include, path
 from palabre.api import api
 
 urlpatterns = [
+    # Drop-in compatible APIs and the comment form (M3): paths fixed by the protocols they copy.
+    path("", include("palabre.moderation.akismet_urls")),
+    path("", include("palabre.moderation.perspective_urls")),
+    path("widget/", include("palabre.moderation.widget_urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("palabre.orgs.urls")),

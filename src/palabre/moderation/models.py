@@ -173,3 +173,32 @@ class MessageFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fingerprint} ({'spam' if self.is_spam else 'ham'})"
+
+
+class ModerationSite(models.Model):
+    """A website of the organisation whose comments Palabre moderates: through the
+    Akismet-compatible API (its key) or the embeddable comment form (its public id).
+    Comments it sends become items of its site-comments channel."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="moderation_sites")
+    channel = models.ForeignKey("orgs.Channel", on_delete=models.PROTECT, related_name="moderation_sites")
+    name = models.CharField(_("name"), max_length=200)
+    url = models.URLField(_("address"), max_length=500, help_text=_("The blog or forum's home page."))
+    # Akismet clients send the key in clear on every call: only its hash is kept.
+    api_key_hash = models.CharField(max_length=64, unique=True)
+    api_key_hint = models.CharField(max_length=8, blank=True)
+    # Public: written into the page that embeds the comment form.
+    public_id = models.CharField(max_length=32, unique=True)
+    allowed_origins = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -20,6 +20,7 @@ from palabre.moderation.models import (
     ModerationDecision,
     ModerationPolicy,
     ModerationRule,
+    ModerationSite,
     ModerationStatus,
 )
 from palabre.orgs.models import Organisation
@@ -500,3 +501,72 @@ def simulate_rule(
         "changed": sum(1 for c in changes if c["before"] != c["after"]),
         "changes": changes,
     }
+
+
+# --- sites (Akismet-compatible API and comment form) -------------------------------------------
+
+
+def _key_hash(raw: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw.strip().encode()).hexdigest()
+
+
+@transaction.atomic
+def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[ModerationSite, str]:
+    """Register a blog or forum; returns the site and its API key, shown this once.
+
+    Its comments go to the organisation's site-comments channel for that address (created if needed).
+    """
+    import secrets
+    from urllib.parse import urlsplit
+
+    from palabre.orgs.services import create_channel
+
+    actor.require(Perm.MODERATION_RULES)
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("Name the site.")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        errors["url"] = _("Give the site's address, starting with https://")
+    if errors:
+        raise ValidationError(errors)
+    handle = parts.hostname.removeprefix("www.")
+    channel = actor.organisation.channels.filter(platform="site", handle=handle).first()
+    if channel is None:
+        channel = create_channel(actor=actor, platform="site", handle=handle, name=name.strip())
+    key = secrets.token_hex(12)
+    site = ModerationSite.objects.create(
+        organisation=actor.organisation,
+        channel=channel,
+        name=name.strip(),
+        url=url.strip(),
+        api_key_hash=_key_hash(key),
+        api_key_hint=key[-4:],
+        public_id=secrets.token_urlsafe(12),
+    )
+    record(actor, "moderation.site_created", site, after={"name": site.name, "url": site.url})
+    return site, key
+
+
+def site_for_key(raw_key: str) -> ModerationSite | None:
+    if not raw_key or not raw_key.strip():
+        return None
+    return (
+        ModerationSite.objects.select_related("organisation", "channel")
+        .filter(api_key_hash=_key_hash(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def revoke_moderation_site(*, actor: Actor, site: ModerationSite) -> ModerationSite:
+    actor.require(Perm.MODERATION_RULES)
+    if site.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation
+    if site.revoked_at is None:
+        site.revoked_at = timezone.now()
+        site.save(update_fields=["revoked_at"])
+        record(actor, "moderation.site_revoked", site, before={"revoked": False}, after={"revoked": True})
+    return site

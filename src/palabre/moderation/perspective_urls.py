@@ -1,0 +1,3 @@
+"""URLs filled in by the M3 work."""
+
+urlpatterns: list = []
