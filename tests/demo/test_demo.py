@@ -37,7 +37,7 @@ def summary(loaded, db):
 
 @pytest.fixture
 def brand(summary):
-    return Organisation.objects.get(slug="maison-lumiere")
+    return Organisation.objects.get(slug="demo")
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ class TestDemoBrand:
     def test_the_second_organisation_is_isolated(self, brand, other):
         agence = _user("agence")
         assert {m.organisation.slug for m in memberships_of(agence)} == {
-            "maison-lumiere",
+            "demo",
             "brasserie-du-port",
         }
         seen_from_brand = items_for(Actor.for_user(agence, brand))

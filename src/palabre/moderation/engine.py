@@ -36,6 +36,14 @@ DEFAULT_REJECT = {
     "threat": 0.85,
     "sexual": 0.9,
 }
+# Words of Palabre's curated lexicons that put a message before a person, whatever the scores.
+FLAGGED_CATEGORIES = {
+    "insult": "an insult",
+    "slur": "a slur",
+    "dehumanizing": "dehumanising language",
+    "threat": "a threat",
+    "sexual": "sexual content",
+}
 # How far a trusted author (many approved comments, none rejected) moves the hold thresholds up,
 # and a distrusted one down, in the manner of Coral's karma.
 TRUST_SHIFT = 0.12
@@ -183,8 +191,12 @@ class ModerationContext:
     author: Author = field(default_factory=Author)
     rules: RuleSet = field(default_factory=RuleSet)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # A direct message is never published: a score alone holds it for a person, never rejects it.
+    private: bool = False
     spam_fingerprints: frozenset[str] = frozenset()  # messages moderators marked as spam
     ham_fingerprints: frozenset[str] = frozenset()  # messages moderators approved
+    # What the channel saw of how the message was sent (see `signal_reasons`).
+    signals: tuple[Reason, ...] = ()
 
 
 @dataclass
@@ -225,6 +237,32 @@ class Decision:
             "spans": self.spans,
             "model_version": self.model_version,
         }
+
+
+# How a message was sent, as the channel observed it: the comment form's field hidden from people
+# (a honeypot) was filled in, or the form was sent faster than a person writes. The channel stores
+# the codes on the item (raw["palabre_signals"]); the action is decided here, never taken from it.
+SIGNALS = {
+    "honeypot": (REJECT, "A field hidden from people was filled in, as robots do."),
+    "too_fast": (HOLD, "Sent {seconds} s after the form was shown, faster than a person writes."),
+}
+
+
+def signal_reasons(signals: Any) -> tuple[Reason, ...]:
+    """Reasons for the known signals in an item's raw["palabre_signals"]; anything else is ignored."""
+    found = []
+    for signal in signals if isinstance(signals, list) else []:
+        code = signal.get("code") if isinstance(signal, dict) else None
+        if code not in SIGNALS:
+            continue
+        params = signal.get("params") if isinstance(signal.get("params"), dict) else {}
+        action, message = SIGNALS[code]
+        try:
+            message = message.format(**params)
+        except (KeyError, IndexError, ValueError):
+            pass
+        found.append(Reason(code, action, message, params))
+    return tuple(found)
 
 
 def _domain_key(value: str) -> str:
@@ -327,6 +365,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
 
     _link_reasons(text, rules, thresholds, author, reasons, add_span)
     _author_reasons(text, rules, thresholds, author, reasons)
+    reasons.extend(context.signals)
 
     # Only worth computing when moderators have marked messages.
     fp = fingerprint(text) if context.spam_fingerprints or context.ham_fingerprints else ""
@@ -339,7 +378,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
         score = scores.get(label, 0.0)
         reject_at = thresholds.reject.get(label, 1.01)
         hold_at = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
-        if score >= reject_at:
+        if score >= reject_at and not context.private:
             reasons.append(
                 Reason(
                     f"score_{label}",
@@ -348,7 +387,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
                     {"label": label, "score": score},
                 )
             )
-        elif score >= hold_at and not ham:
+        elif (score >= hold_at and not ham) or (score >= reject_at and context.private):
             reasons.append(
                 Reason(
                     f"score_{label}",
@@ -358,8 +397,22 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
                 )
             )
 
+    flagged = set()
     for span in assessment.spans:
+        if span.source.startswith("ldnoobw") or span.category == "target":
+            continue  # features for the model, too noisy to show as a reason
         add_span(span.start, span.end, span.category, "lexicon")
+        if span.category in FLAGGED_CATEGORIES and span.category not in flagged:
+            flagged.add(span.category)
+            word = text[span.start : span.end]
+            reasons.append(
+                Reason(
+                    f"lexicon_{span.category}",
+                    HOLD,
+                    f"Contains “{word}”, listed as {FLAGGED_CATEGORIES[span.category]}.",
+                    {"word": word, "category": span.category},
+                )
+            )
 
     action = max((reason.action for reason in reasons), key=SEVERITY.__getitem__, default=PUBLISH)
     spans.sort(key=lambda s: (s["start"], s["end"]))

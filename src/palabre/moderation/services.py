@@ -111,10 +111,12 @@ def context_for_item(item: Item, base: engine.ModerationContext) -> engine.Moder
     return engine.ModerationContext(
         lang=item.language or None,
         author=_author_for(item),
+        private=item.kind == "direct_message",
         rules=base.rules,
         thresholds=base.thresholds,
         spam_fingerprints=base.spam_fingerprints,
         ham_fingerprints=base.ham_fingerprints,
+        signals=engine.signal_reasons(item.raw.get("palabre_signals")),
     )
 
 
@@ -162,8 +164,8 @@ def _store(item, state, decision: engine.Decision | None, *, source, action, use
 
 def analyse_for_moderation(item: Item, created: bool) -> None:
     """Registered with conversations: every new or changed item is moderated by the analysis task."""
-    if item.kind in {"post"} and item.author is None:
-        return  # the brand's own posts are not moderated here (publishing has guardrails)
+    if item.author is not None and item.author.handle == item.channel.handle:
+        return  # the brand's own posts and replies: publishing has its own guardrails
     moderate_item(item)
 
 

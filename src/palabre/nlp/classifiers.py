@@ -51,7 +51,7 @@ def rule_scores(dense: np.ndarray, toxicity: np.ndarray, scale: float) -> tuple[
         ),
         0.01 + 0.12 * toxicity,
     )
-    sexual_z = -2.6 + 1.9 * count("sexual") + 0.35 * np.minimum(count("ldnoobw"), 3) + 0.5 * toxicity
+    sexual_z = -2.6 + 2.7 * count("sexual") + 0.35 * np.minimum(count("ldnoobw"), 3) + 0.5 * toxicity
     return threat, _sigmoid(sexual_z)
 
 

@@ -91,6 +91,54 @@ _LDNOOBW_SKIP = {
     "sexy",
     "hot",
     "kill",
+    # Ordinary French and English words found in those lists (seen in non-negative training rows).
+    "que",
+    "pas",
+    "bonne",
+    "a/l",
+    "fin",
+    "ils",
+    "faire",
+    "mes",
+    "loin",
+    "bones",
+    "bout",
+    "style",
+    "hate",
+    "hui",
+    "wel",
+    "does",
+    "trois",
+    "mettre",
+    "enfer",
+    "esprit",
+    "tom",
+    "oui",
+    "tard",
+    "cool",
+    "nip",
+    "etoile",
+    "post",
+    "saint",
+    "dix",
+    "danny",
+    "cocktail",
+    "cre",
+    "church",
+    "jerry",
+    "amateur",
+    "menage",
+    "fish",
+    "com",
+    "doc",
+    "bat",
+    "pol",
+    "bos",
+    "rug",
+    "doo",
+    "sacre",
+    "arsenal",
+    "folle",
 }
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
 # Words, and each pictograph as a word of its own.
@@ -133,6 +181,7 @@ def skeleton(word: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     tokens: tuple[tuple[str, bool], ...]  # (skeleton, is_prefix); ("", False) = any word
+    lengths: tuple[int, ...]  # folded length of each token: a shorter word is another word
     category: str
     term: str
     source: str
@@ -194,20 +243,25 @@ class Lexicon:
             if source.startswith("ldnoobw") and (folded in _LDNOOBW_SKIP or len(folded.replace(" ", "")) < 3):
                 continue
             toks = []
+            lengths = []
             for t in _ENTRY_TOKEN.findall(folded):
                 if t == "*":
                     toks.append(("", False))
+                    lengths.append(0)
                 elif t.endswith("*"):
                     toks.append((skeleton(t[:-1]), True))
+                    lengths.append(0)
                 else:
                     toks.append((skeleton(t), False))
+                    # "but" shares the skeleton of "butt": only as long a word (or an elongation) matches.
+                    lengths.append(len(t))
             if not toks or toks[0][0] == "":
                 continue
             key = (tuple(toks), category)
             if key in seen:
                 continue
             seen.add(key)
-            e = _Entry(tuple(toks), category, entry, source)
+            e = _Entry(tuple(toks), tuple(lengths), category, entry, source)
             self.size += 1
             first, is_prefix = toks[0]
             if is_prefix:
@@ -258,18 +312,21 @@ class Lexicon:
         counts: Counter = Counter()
         words = _tokens(s)
         n = len(words)
-        for i, (start, _, sk) in enumerate(words):
+        for i, (start, end, sk) in enumerate(words):
             for e in self._candidates(sk):
                 toks = e.tokens
-                if i + len(toks) > n:
+                if i + len(toks) > n or end - start < e.lengths[0]:
                     continue
                 ok = True
                 for j in range(1, len(toks)):
                     want, is_prefix = toks[j]
-                    got = words[i + j][2]
+                    w_start, w_end, got = words[i + j]
                     if want == "":
                         continue
-                    if not (got.startswith(want) if is_prefix else got == want):
+                    if (
+                        not (got.startswith(want) if is_prefix else got == want)
+                        or w_end - w_start < e.lengths[j]
+                    ):
                         ok = False
                         break
                 if ok:

@@ -157,6 +157,18 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         }
     if code == "known_spam":
         return _("Same message as one a moderator marked as spam.")
+    if code == "honeypot":
+        return _("A field of the comment form hidden from people was filled in, as robots do.")
+    if code == "too_fast":
+        return _("Sent %(seconds)s s after the comment form was shown, faster than a person writes.") % {
+            "seconds": number_format(float(params["seconds"]), 1)
+        }
+    if code.startswith("lexicon_"):
+        category = params.get("category") or code[8:]
+        return _("Contains “%(word)s” (%(category)s).") % {
+            "word": params["word"],
+            "category": label_name(category),
+        }
     return None
 
 
