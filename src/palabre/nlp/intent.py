@@ -201,7 +201,8 @@ class Intent:
 def detect_intent(text: str, sentiment: str = "neutral") -> Intent:
     folded = normalize(text).text
     question = len(QUESTION.findall(folded)) + (1.5 if "?" in text else 0.0)
-    complaint = len(COMPLAINT.findall(folded)) * 1.2 + (0.8 if sentiment == "negative" else 0.0)
+    # Negativity addressed to a brand is a complaint unless something stronger is said.
+    complaint = len(COMPLAINT.findall(folded)) * 1.2 + (1.0 if sentiment == "negative" else 0.0)
     praise = len(PRAISE.findall(folded)) + (0.8 if sentiment == "positive" else 0.0)
     lead = len(LEAD.findall(folded)) * 1.5
     crisis = len(CRISIS.findall(folded)) * 1.3
