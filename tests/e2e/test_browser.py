@@ -2,43 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+from playwright.sync_api import expect
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "Palabre-e2e-2024!"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture
-def browser_page():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM must allow it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -59,7 +28,6 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
     live_server, brand, browser_page
 ):
     page = browser_page
-    expect = playwright.expect
 
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "camille")

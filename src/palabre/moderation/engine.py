@@ -33,7 +33,7 @@ DEFAULT_REJECT = {
     "toxicity": 0.95,
     "insult": 0.95,
     "identity_attack": 0.9,
-    "threat": 0.85,
+    "threat": 0.95,
     "sexual": 0.9,
 }
 # Words of Palabre's curated lexicons that put a message before a person, whatever the scores.
@@ -257,10 +257,8 @@ def signal_reasons(signals: Any) -> tuple[Reason, ...]:
             continue
         params = signal.get("params") if isinstance(signal.get("params"), dict) else {}
         action, message = SIGNALS[code]
-        try:
-            message = message.format(**params)
-        except (KeyError, IndexError, ValueError):
-            pass
+        for name, value in params.items():
+            message = message.replace("{" + str(name) + "}", str(value))
         found.append(Reason(code, action, message, params))
     return tuple(found)
 

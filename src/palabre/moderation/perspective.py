@@ -1,0 +1,754 @@
+"""A Perspective-compatible comment analyzer (Google's `commentanalyzer` v1alpha1), on Palabre's models.
+
+Clients written for Perspective (Coral, forum plugins, googleapiclient) post the same request to
+``/v1alpha1/comments:analyze?key=...``, with a moderation site's API key, and read the same answer.
+The request and answer follow Perspective's documentation and discovery document; errors come in
+Google's shape (``{"error": {"code", "message", "status", "details"}}``) with Perspective's
+``errorType`` values, so a client's error handling keeps working.
+
+Attributes, from Palabre's scores (all in [0, 1], type PROBABILITY):
+
+=================  ==============================================================================
+TOXICITY           toxicity
+SEVERE_TOXICITY    toxicity × max(insult, threat, identity_attack): high only when a toxic comment
+                   also insults, threatens or attacks a group, so a friendly swear word stays low
+INSULT             insult
+PROFANITY          lexicon hits: h = profanity and slur words + ½ per other insult; when h > 0,
+                   0.5 + 0.15 × min(h, 3) + 0.15 × toxicity (at most 0.99); else 0.4 × toxicity
+                   (rude in clean words)
+THREAT             threat
+IDENTITY_ATTACK    identity_attack
+SEXUALLY_EXPLICIT  sexual
+SPAM               spam
+=================  ==============================================================================
+
+Scores are the shared models' only: an organisation's rules and thresholds decide what happens to a
+stored comment (below), never the numbers a client reads.
+
+Languages: French and English, for every attribute. Without ``languages`` the text's language is
+detected (with the lexicons' language as a tie-break for very short texts); when it cannot be told,
+the answer is LANGUAGE_DETECTION_FAILED, as Perspective documents; another language is
+LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE unless ``dropUnsupportedAttributes`` asks to leave them out.
+
+``spanAnnotations``: one span score per sentence, as Perspective does, with ``begin``/``end`` in
+UTF-16 code units (what JavaScript's string indexes count).
+
+``doNotStore`` (Perspective's default is false, storing allowed): when false, the comment becomes an
+item of the site's channel (kind comment, external id ``perspective:<clientToken>``, or a hash of the
+text without one) through ``ingest_item``, so the analysis task moderates it with the organisation's
+rules and it shows in the queue and the inbox; a second request with the same token updates it. When
+true, nothing is written: no item, no decision, no audit entry, no log line with the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from palabre.conversations.services import IncomingItem, ingest_item
+from palabre.moderation import engine
+from palabre.moderation.models import ModerationSite
+from palabre.nlp.classifiers import load_models
+from palabre.nlp.language import detect_language
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "v1alpha1"
+ATTRIBUTES = (
+    "TOXICITY",
+    "SEVERE_TOXICITY",
+    "INSULT",
+    "PROFANITY",
+    "THREAT",
+    "IDENTITY_ATTACK",
+    "SEXUALLY_EXPLICIT",
+    "SPAM",
+)
+SUPPORTED_LANGUAGES = ("fr", "en")
+# Perspective's limit: "The maximum text size per request is 20 KB", counted in UTF-8 bytes.
+MAX_COMMENT_BYTES = 20 * 1024
+PROBABILITY = "PROBABILITY"
+SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
+TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
+PROFANE_LABELS = {"profanity", "slur"}
+EXTERNAL_ID_PREFIX = "perspective:"
+
+_ERROR_DETAIL_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+_BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+_ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
+_MESSAGE_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.{}"
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class PerspectiveError(Exception):
+    """An answer in Google's error shape: {"error": {"code", "message", "status", "details"}}."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 400,
+        status: str = "INVALID_ARGUMENT",
+        details: list[dict[str, Any]] | None = None,
+    ):
+        super().__init__(message)
+        self.code, self.message, self.status, self.details = code, message, status, details or []
+
+    def as_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def analysis_error(error_type: str, message: str, **extra: Any) -> PerspectiveError:
+    """A 400 carrying Perspective's own error detail (errorType COMMENT_EMPTY, ...)."""
+    detail = {"@type": _ERROR_DETAIL_TYPE, "errorType": error_type, **extra}
+    return PerspectiveError(message, details=[detail])
+
+
+def payload_error(message: str, field_path: str = "") -> PerspectiveError:
+    """A 400 for a body that does not parse into the request message, as Google's front end says it."""
+    violation = {"field": field_path, "description": message} if field_path else {"description": message}
+    return PerspectiveError(message, details=[{"@type": _BAD_REQUEST_TYPE, "fieldViolations": [violation]}])
+
+
+def missing_key_error() -> PerspectiveError:
+    return PerspectiveError("The request is missing a valid API key.", code=403, status="PERMISSION_DENIED")
+
+
+def invalid_key_error() -> PerspectiveError:
+    return PerspectiveError(
+        "API key not valid. Please pass a valid API key.",
+        details=[
+            {
+                "@type": _ERROR_INFO_TYPE,
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "commentanalyzer.googleapis.com"},
+            }
+        ],
+    )
+
+
+def body_too_large_error(limit: int) -> PerspectiveError:
+    return PerspectiveError(f"Request payload size exceeds the limit: {limit} bytes.", code=413)
+
+
+# --- the request --------------------------------------------------------------------------------
+
+
+@dataclass
+class AttributeRequest:
+    name: str
+    score_threshold: float | None = None
+
+
+@dataclass
+class AnalyzeCommentRequest:
+    text: str
+    attributes: list[AttributeRequest]
+    languages: list[str] = field(default_factory=list)
+    do_not_store: bool = False
+    span_annotations: bool = False
+    drop_unsupported_attributes: bool = False
+    client_token: str = ""
+    session_id: str = ""
+    community_id: str = ""
+
+
+# Proto field names, which Google's JSON parser accepts as well as the lowerCamel ones.
+_REQUEST_FIELDS = {
+    "comment": "comment",
+    "context": "context",
+    "requested_attributes": "requestedAttributes",
+    "languages": "languages",
+    "do_not_store": "doNotStore",
+    "client_token": "clientToken",
+    "session_id": "sessionId",
+    "community_id": "communityId",
+    "span_annotations": "spanAnnotations",
+    "drop_unsupported_attributes": "dropUnsupportedAttributes",
+}
+_TEXT_ENTRY_FIELDS = {"text": "text", "type": "type"}
+_CONTEXT_FIELDS = {"entries": "entries", "article_and_parent_comment": "articleAndParentComment"}
+_ARTICLE_FIELDS = {"article": "article", "parent_comment": "parentComment"}
+_ATTRIBUTE_FIELDS = {"score_type": "scoreType", "score_threshold": "scoreThreshold"}
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:200]
+
+
+def _message(value: Any, path: str, type_name: str, names: dict[str, str]) -> dict[str, Any]:
+    """A JSON object read as a proto message: snake_case or lowerCamel names, unknown names refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise payload_error(
+            f"Invalid value at '{path}' ({_MESSAGE_TYPE.format(type_name)}), {_show(value)}", path
+        )
+    known = {**names, **{camel: camel for camel in names.values()}}
+    message = {}
+    for name, item in value.items():
+        if name not in known:
+            where = f" at '{path}'" if path else ""
+            raise payload_error(
+                f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
+            )
+        message[known[name]] = item
+    return message
+
+
+def _string(value: Any, path: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise payload_error(f"Invalid value at '{path}' (TYPE_STRING), {_show(value)}", path)
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise payload_error(f"Invalid value at '{path}' (TYPE_BOOL), {_show(value)}", path)
+    return value
+
+
+def _float(value: Any, path: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):  # proto3 JSON takes numbers written as strings too
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise payload_error(f"Invalid value at '{path}' (TYPE_FLOAT), {_show(value)}", path)
+
+
+def _enum(value: Any, path: str, enum_name: str, values: tuple[str, ...]) -> str:
+    if value is None:
+        return values[0]
+    if not isinstance(value, str) or value not in values:
+        raise payload_error(
+            f"Invalid value at '{path}' ({_MESSAGE_TYPE.format(enum_name)}), {_show(value)}", path
+        )
+    return value
+
+
+def _text_entry(value: Any, path: str) -> tuple[str, str]:
+    entry = _message(value, path, "TextEntry", _TEXT_ENTRY_FIELDS)
+    text = _string(entry.get("text"), f"{path}.text")
+    kind = _enum(entry.get("type"), f"{path}.type", "TextEntry.TextType", TEXT_TYPES)
+    return text, kind
+
+
+def _context(value: Any) -> None:
+    """Checked for shape only: like Perspective, the context does not change the scores."""
+    context = _message(value, "context", "Context", _CONTEXT_FIELDS)
+    entries = context.get("entries")
+    if entries is not None and not isinstance(entries, list):
+        raise payload_error(
+            f"Invalid value at 'context.entries' (TYPE_MESSAGE), {_show(entries)}", "context.entries"
+        )
+    for index, entry in enumerate(entries or []):
+        _text_entry(entry, f"context.entries[{index}]")
+    article = _message(
+        context.get("articleAndParentComment"),
+        "context.article_and_parent_comment",
+        "ArticleAndParentComment",
+        _ARTICLE_FIELDS,
+    )
+    for name, path in (("article", "article"), ("parentComment", "parent_comment")):
+        _text_entry(article.get(name), f"context.article_and_parent_comment.{path}")
+    if entries and article:
+        raise analysis_error(
+            "INVALID_REQUEST",
+            "Context can have either entries or article_and_parent_comment, but both fields were populated.",
+        )
+
+
+def parse_analyze_request(payload: Any) -> AnalyzeCommentRequest:
+    """The request, checked in Perspective's order; raises PerspectiveError with Google's messages."""
+    if not isinstance(payload, dict):
+        raise payload_error('Invalid JSON payload received. Unknown name "": Root element must be a message.')
+    body = _message(payload, "", "AnalyzeCommentRequest", _REQUEST_FIELDS)
+    text, text_type = _text_entry(body.get("comment"), "comment")
+    raw_attributes = _message_map(body.get("requestedAttributes"))
+    languages_value = body.get("languages")
+    if languages_value is not None and not isinstance(languages_value, list):
+        raise payload_error(
+            f"Invalid value at 'languages' (TYPE_STRING), {_show(languages_value)}", "languages"
+        )
+    languages = [_string(lang, f"languages[{i}]") for i, lang in enumerate(languages_value or [])]
+    request = AnalyzeCommentRequest(
+        text=text,
+        attributes=[],
+        languages=[lang for lang in languages if lang.strip()],
+        do_not_store=_bool(body.get("doNotStore"), "do_not_store"),
+        span_annotations=_bool(body.get("spanAnnotations"), "span_annotations"),
+        drop_unsupported_attributes=_bool(
+            body.get("dropUnsupportedAttributes"), "drop_unsupported_attributes"
+        ),
+        client_token=_string(body.get("clientToken"), "client_token"),
+        session_id=_string(body.get("sessionId"), "session_id"),
+        community_id=_string(body.get("communityId"), "community_id"),
+    )
+    parsed_attributes = []
+    for name, value in raw_attributes.items():
+        path = f"requested_attributes[{name}]"
+        params = _message(value, path, "AttributeParameters", _ATTRIBUTE_FIELDS)
+        score_type = _enum(
+            params.get("scoreType"), f"{path}.score_type", "AttributeParameters.ScoreType", SCORE_TYPES
+        )
+        threshold = _float(params.get("scoreThreshold"), f"{path}.score_threshold")
+        parsed_attributes.append((name, score_type, threshold))
+    _context(body.get("context"))
+
+    if not text.strip():
+        raise analysis_error("COMMENT_EMPTY", "Comment must be non-empty.")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_COMMENT_BYTES:
+        raise analysis_error("COMMENT_TOO_LONG", "Comment text too long.")
+    if text_type == "HTML":
+        raise analysis_error("INVALID_REQUEST", "Currently, only 'PLAIN_TEXT' comments are supported")
+    if not parsed_attributes:
+        raise analysis_error("NO_REQUESTED_ATTRIBUTES", "Missing requested_attributes")
+    for name, score_type, threshold in parsed_attributes:
+        if name not in ATTRIBUTES:
+            raise analysis_error("INVALID_REQUEST", f"Unknown requested attribute: {name}")
+        if score_type not in ("SCORE_TYPE_UNSPECIFIED", PROBABILITY):
+            raise analysis_error(
+                "INVALID_REQUEST", f"Requested score type {score_type} is not supported by attribute {name}"
+            )
+        request.attributes.append(AttributeRequest(name, threshold))
+    return request
+
+
+def _message_map(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise payload_error(
+            f"Invalid value at 'requested_attributes' (TYPE_MESSAGE), {_show(value)}", "requested_attributes"
+        )
+    return value
+
+
+# --- scores -------------------------------------------------------------------------------------
+
+
+def perspective_scores(scores: dict[str, float], spans: list[dict[str, Any]]) -> dict[str, float]:
+    """Perspective's attributes from Palabre's label scores and explanation spans (see the module doc)."""
+
+    def score(label: str) -> float:
+        return float(scores.get(label, 0.0))
+
+    toxicity = score("toxicity")
+    swearing = {(s["start"], s["end"]) for s in spans if s.get("label") in PROFANE_LABELS}
+    insults = {(s["start"], s["end"]) for s in spans if s.get("label") == "insult"} - swearing
+    # An insult is often, not always, a swear word ("connard" is, "incompetent" is not): half a hit.
+    hits = len(swearing) + 0.5 * len(insults)
+    profanity = min(0.99, 0.5 + 0.15 * min(hits, 3) + 0.15 * toxicity) if hits else 0.4 * toxicity
+    values = {
+        "TOXICITY": toxicity,
+        "SEVERE_TOXICITY": toxicity * max(score("insult"), score("threat"), score("identity_attack")),
+        "INSULT": score("insult"),
+        "PROFANITY": profanity,
+        "THREAT": score("threat"),
+        "IDENTITY_ATTACK": score("identity_attack"),
+        "SEXUALLY_EXPLICIT": score("sexual"),
+        "SPAM": score("spam"),
+    }
+    return {name: round(min(max(value, 0.0), 1.0), 4) for name, value in values.items()}
+
+
+def utf16_offsets(text: str) -> list[int]:
+    """UTF-16 offset of each code-point offset 0..len(text): characters past U+FFFF count two."""
+    offsets = [0] * (len(text) + 1)
+    for index, char in enumerate(text):
+        offsets[index + 1] = offsets[index] + (2 if ord(char) > 0xFFFF else 1)
+    return offsets
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """[start, end) code-point ranges of the sentences, without the spaces between them."""
+    ranges = []
+    start = 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            begin = start + (len(chunk) - len(chunk.lstrip()))
+            ranges.append((begin, begin + len(stripped)))
+        if match:
+            start = match.end()
+    return ranges
+
+
+# --- languages ----------------------------------------------------------------------------------
+
+
+def primary_language(code: str) -> str:
+    """ "fr-FR", "fr_CA", "FR" -> "fr" (Perspective takes ISO 639-1 and BCP-47 codes)."""
+    return re.split(r"[-_]", code.strip(), maxsplit=1)[0].lower()
+
+
+def detect(text: str) -> str:
+    """The text's language, or "und"; a very short text falls back on its lexicon hits' language."""
+    language = detect_language(text)
+    if language != "und":
+        return language
+    found = {
+        span.source.removeprefix("ldnoobw_")
+        for span in load_models().explain(text)
+        if span.category != "target"
+    }
+    found &= set(SUPPORTED_LANGUAGES)
+    return found.pop() if len(found) == 1 else "und"
+
+
+# --- the analysis -------------------------------------------------------------------------------
+
+
+def analyze_comment(request: AnalyzeCommentRequest, *, site: ModerationSite) -> dict[str, Any]:
+    """Scores the comment; stores it unless doNotStore. Raises PerspectiveError for language errors."""
+    detected = detect(request.text)
+    if request.languages:
+        effective = list(request.languages)
+        codes = [primary_language(lang) for lang in request.languages]
+    elif detected == "und":
+        raise analysis_error("LANGUAGE_DETECTION_FAILED", "Unable to detect language")
+    else:
+        effective, codes = [detected], [detected]
+    attributes = list(request.attributes)
+    if any(code not in SUPPORTED_LANGUAGES for code in codes):
+        if not request.drop_unsupported_attributes:
+            first = attributes[0].name
+            about = (
+                {"requestedLanguages": effective} if request.languages else {"detectedLanguages": effective}
+            )
+            raise analysis_error(
+                "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+                f"Attribute {first} does not support request languages: {', '.join(effective)}",
+                languageNotSupportedByAttributeError={**about, "attribute": first},
+            )
+        attributes = []
+    # One language: its lexicon explains the text; several: both do.
+    language = codes[0] if len(set(codes)) == 1 and codes[0] in SUPPORTED_LANGUAGES else None
+
+    answer: dict[str, Any] = {}
+    if attributes:
+        decision = engine.moderate(request.text, engine.ModerationContext(lang=language))
+        summary = perspective_scores(decision.scores, decision.spans)
+        per_span = _span_scores(request.text, language, summary) if request.span_annotations else []
+        scores: dict[str, Any] = {}
+        for attribute in attributes:
+            value = summary[attribute.name]
+            if attribute.score_threshold is not None and value < attribute.score_threshold:
+                continue
+            entry: dict[str, Any] = {}
+            if per_span:
+                entry["spanScores"] = [
+                    {
+                        "begin": begin,
+                        "end": end,
+                        "score": {"value": values[attribute.name], "type": PROBABILITY},
+                    }
+                    for begin, end, values in per_span
+                ]
+            entry["summaryScore"] = {"value": value, "type": PROBABILITY}
+            scores[attribute.name] = entry
+        if scores:
+            answer["attributeScores"] = scores
+    answer["languages"] = effective
+    if detected != "und":
+        answer["detectedLanguages"] = [detected]
+    if request.client_token:
+        answer["clientToken"] = request.client_token
+    if not request.do_not_store:
+        record_comment(request, site=site, language=language or "")
+    return answer
+
+
+def _span_scores(
+    text: str, language: str | None, summary: dict[str, float]
+) -> list[tuple[int, int, dict[str, float]]]:
+    ranges = sentences(text)
+    units = utf16_offsets(text)
+    if len(ranges) <= 1:
+        ranges = ranges or [(0, len(text))]
+        return [(units[ranges[0][0]], units[ranges[0][1]], summary)]
+    parts = [text[start:end] for start, end in ranges]
+    decisions = engine.moderate_many(parts, [engine.ModerationContext(lang=language) for _ in parts])
+    return [
+        (units[start], units[end], perspective_scores(decision.scores, decision.spans))
+        for (start, end), decision in zip(ranges, decisions, strict=True)
+    ]
+
+
+def external_id_for(request: AnalyzeCommentRequest) -> str:
+    """The client's token names the comment (re-analysing it updates the item); else its text does."""
+    token = request.client_token.strip()
+    if token and len(token) <= 250:
+        return EXTERNAL_ID_PREFIX + token
+    source = token or request.text
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"{EXTERNAL_ID_PREFIX}sha256:{digest}"
+
+
+def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, language: str) -> None:
+    """The analysed comment as an item of the site's channel; the analysis task moderates it."""
+    # Lone surrogates (allowed by JSON escapes) cannot be stored: replaced, one character each.
+    text = request.text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    raw = {
+        "via": "perspective",
+        "clientToken": request.client_token,
+        "sessionId": request.session_id,
+        "communityId": request.community_id,
+    }
+    incoming = IncomingItem(
+        external_id=external_id_for(request),
+        kind="comment",
+        text=text,
+        created_at=timezone.now(),
+        language=language,
+        raw={k: v for k, v in raw.items() if v},
+    )
+    try:
+        ingest_item(channel=site.channel, incoming=incoming)
+    except ValidationError as error:
+        # Storing is a courtesy of this API: the scores are answered anyway. No text in the log.
+        logger.warning("Perspective analysis of site %s not stored: %s", site.pk, sorted(error.message_dict))
+
+
+# --- the discovery document ---------------------------------------------------------------------
+
+
+def _text_type_enum() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "enum": list(TEXT_TYPES),
+        "enumDescriptions": ["Read as plain text.", "Plain text.", "HTML (not supported: refused)."],
+    }
+
+
+def _score_type_enum() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "enum": list(SCORE_TYPES),
+        "enumDescriptions": [
+            "Defaults to PROBABILITY.",
+            "A probability in [0, 1].",
+            "Not supported.",
+            "Not supported.",
+            "Not supported.",
+        ],
+    }
+
+
+def discovery_document(root_url: str) -> dict[str, Any]:
+    """Google's discovery document for this API, pointing at this server (googleapiclient reads it)."""
+    string = {"type": "string", "location": "query"}
+    return {
+        "kind": "discovery#restDescription",
+        "discoveryVersion": "v1",
+        "id": f"commentanalyzer:{API_VERSION}",
+        "name": "commentanalyzer",
+        "canonicalName": "Comment Analyzer",
+        "version": API_VERSION,
+        "revision": "20240101",
+        "title": "Palabre: Perspective-compatible Comment Analyzer API",
+        "description": (
+            "Scores a comment for toxicity, insults, profanity, threats, identity attacks, sexual "
+            "content and spam, in French and English, as Perspective's comments:analyze does."
+        ),
+        "ownerDomain": "palabre",
+        "ownerName": "Palabre",
+        "documentationLink": "https://developers.perspectiveapi.com/",
+        "protocol": "rest",
+        "rootUrl": root_url,
+        "servicePath": "",
+        "basePath": "",
+        "baseUrl": root_url,
+        "batchPath": "batch",
+        "parameters": {
+            "key": {**string, "description": "The moderation site's API key."},
+            "alt": {
+                **string,
+                "default": "json",
+                "enum": ["json"],
+                "enumDescriptions": ["Responses with Content-Type of application/json"],
+                "description": "Data format for response.",
+            },
+            "$.xgafv": {
+                **string,
+                "enum": ["1", "2"],
+                "enumDescriptions": ["v1 error format", "v2 error format"],
+                "description": "V1 error format.",
+            },
+            "prettyPrint": {
+                "type": "boolean",
+                "location": "query",
+                "default": "true",
+                "description": "Accepted and ignored.",
+            },
+            "fields": {**string, "description": "Accepted and ignored."},
+            "quotaUser": {**string, "description": "Accepted and ignored."},
+        },
+        "resources": {
+            "comments": {
+                "methods": {
+                    "analyze": {
+                        "id": "commentanalyzer.comments.analyze",
+                        "path": f"{API_VERSION}/comments:analyze",
+                        "flatPath": f"{API_VERSION}/comments:analyze",
+                        "httpMethod": "POST",
+                        "description": "Analyzes the provided text and returns scores for requested attributes.",
+                        "parameters": {},
+                        "parameterOrder": [],
+                        "request": {"$ref": "AnalyzeCommentRequest"},
+                        "response": {"$ref": "AnalyzeCommentResponse"},
+                    }
+                }
+            }
+        },
+        "schemas": _schemas(),
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    def obj(name: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return {"id": name, "type": "object", "description": description, "properties": properties}
+
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {
+        "AnalyzeCommentRequest": obj(
+            "AnalyzeCommentRequest",
+            "The comment analysis request message.",
+            {
+                "comment": {"$ref": "TextEntry", "description": "The comment to analyze (required)."},
+                "context": {"$ref": "Context", "description": "The comment's context (not used in scores)."},
+                "requestedAttributes": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "AttributeParameters"},
+                    "description": "Attributes to score (required): " + ", ".join(ATTRIBUTES) + ".",
+                },
+                "languages": {
+                    **strings,
+                    "description": "Languages of the comment (fr, en); detected when absent.",
+                },
+                "doNotStore": {"type": "boolean", "description": "Do not keep the comment."},
+                "clientToken": {"type": "string", "description": "Echoed in the response."},
+                "sessionId": {"type": "string", "description": "Opaque session id."},
+                "communityId": {"type": "string", "description": "Opaque community id."},
+                "spanAnnotations": {"type": "boolean", "description": "Also score each sentence."},
+                "dropUnsupportedAttributes": {
+                    "type": "boolean",
+                    "description": "Leave out attributes that do not support the language instead of failing.",
+                },
+            },
+        ),
+        "AnalyzeCommentResponse": obj(
+            "AnalyzeCommentResponse",
+            "The comment analysis response message.",
+            {
+                "attributeScores": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "AttributeScores"},
+                    "description": "Scores of the requested attributes.",
+                },
+                "languages": {**strings, "description": "The languages used to score the comment."},
+                "detectedLanguages": {**strings, "description": "The language detected in the text."},
+                "clientToken": {"type": "string", "description": "The request's clientToken."},
+            },
+        ),
+        "AttributeParameters": obj(
+            "AttributeParameters",
+            "Configurable parameters for attribute scoring.",
+            {
+                "scoreType": {**_score_type_enum(), "description": "Only PROBABILITY is supported."},
+                "scoreThreshold": {
+                    "type": "number",
+                    "format": "float",
+                    "description": "Scores below this threshold are not returned.",
+                },
+            },
+        ),
+        "AttributeScores": obj(
+            "AttributeScores",
+            "The scores of one attribute.",
+            {
+                "summaryScore": {"$ref": "Score", "description": "Score of the whole comment."},
+                "spanScores": {
+                    "type": "array",
+                    "items": {"$ref": "SpanScore"},
+                    "description": "Score of each sentence.",
+                },
+            },
+        ),
+        "SpanScore": obj(
+            "SpanScore",
+            "A score for a span of the text.",
+            {
+                "begin": {
+                    "type": "integer",
+                    "format": "int32",
+                    "description": "Start of the span, in UTF-16 code units.",
+                },
+                "end": {
+                    "type": "integer",
+                    "format": "int32",
+                    "description": "End of the span (exclusive), in UTF-16 code units.",
+                },
+                "score": {"$ref": "Score", "description": "The span's score."},
+            },
+        ),
+        "Score": obj(
+            "Score",
+            "A score value and its type.",
+            {
+                "value": {"type": "number", "format": "float", "description": "The score."},
+                "type": {**_score_type_enum(), "description": "The type of the value."},
+            },
+        ),
+        "TextEntry": obj(
+            "TextEntry",
+            "A body of text.",
+            {
+                "text": {"type": "string", "description": "UTF-8 text."},
+                "type": {**_text_type_enum(), "description": "The type of the text."},
+            },
+        ),
+        "Context": obj(
+            "Context",
+            "What the comment replies to; only one of the fields may be set.",
+            {
+                "entries": {"type": "array", "items": {"$ref": "TextEntry"}, "description": "Messages."},
+                "articleAndParentComment": {"$ref": "ArticleAndParentComment", "description": "The article."},
+            },
+        ),
+        "ArticleAndParentComment": obj(
+            "ArticleAndParentComment",
+            "The article a comment is about, and the comment it replies to.",
+            {
+                "article": {"$ref": "TextEntry", "description": "The article."},
+                "parentComment": {"$ref": "TextEntry", "description": "The comment replied to."},
+            },
+        ),
+    }

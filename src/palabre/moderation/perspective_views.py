@@ -1,0 +1,98 @@
+"""HTTP side of the Perspective-compatible API: the key, the JSON body, Google's error answers.
+
+The protocol itself (request, scores, errors, discovery document) lives in `perspective`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from palabre.moderation import perspective
+from palabre.moderation.models import ModerationSite
+from palabre.moderation.services import site_for_key
+
+_JSON = {"ensure_ascii": False}
+
+
+def _error(error: perspective.PerspectiveError, **headers: str) -> JsonResponse:
+    return JsonResponse(error.as_dict(), status=error.code, headers=headers, json_dumps_params=_JSON)
+
+
+def _method_not_allowed(request: HttpRequest, allowed: str) -> JsonResponse:
+    error = perspective.PerspectiveError(
+        f"HTTP method {request.method} is not supported by this URL; use {allowed}.",
+        code=405,
+        status="METHOD_NOT_ALLOWED",
+    )
+    return _error(error, Allow=allowed)
+
+
+def _site(request: HttpRequest) -> ModerationSite:
+    # Google takes the key from the query string or the X-Goog-Api-Key header.
+    key = request.GET.get("key") or request.headers.get("X-Goog-Api-Key", "")
+    if not key.strip():
+        raise perspective.missing_key_error()
+    site = site_for_key(key)
+    if site is None:
+        raise perspective.invalid_key_error()
+    return site
+
+
+def _payload(request: HttpRequest) -> object:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise perspective.body_too_large_error(limit)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise perspective.body_too_large_error(limit) from None
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise perspective.payload_error(f"Invalid JSON payload received. {_json_problem(error)}") from None
+
+
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"Unexpected token at line {error.lineno}, column {error.colno}: {error.msg}."
+    return "The body is not UTF-8 text."
+
+
+@csrf_exempt
+def analyze(request: HttpRequest) -> JsonResponse:
+    """POST /v1alpha1/comments:analyze?key=...: Perspective's AnalyzeComment."""
+    if request.method != "POST":
+        return _method_not_allowed(request, "POST")
+    try:
+        site = _site(request)
+        parsed = perspective.parse_analyze_request(_payload(request))
+        answer = perspective.analyze_comment(parsed, site=site)
+    except perspective.PerspectiveError as error:
+        return _error(error)
+    return JsonResponse(answer, json_dumps_params=_JSON)
+
+
+@csrf_exempt
+def unknown_method(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Anything else under /v1alpha1/ (comments:suggestscore is not offered)."""
+    return _error(perspective.PerspectiveError("Method not found.", code=404, status="NOT_FOUND"))
+
+
+def discovery(request: HttpRequest) -> JsonResponse:
+    """GET /$discovery/rest?version=v1alpha1: what googleapiclient.discovery.build reads."""
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed(request, "GET")
+    if request.GET.get("version", perspective.API_VERSION) != perspective.API_VERSION:
+        return _error(
+            perspective.PerspectiveError("Requested entity was not found.", code=404, status="NOT_FOUND")
+        )
+    document = perspective.discovery_document(request.build_absolute_uri("/"))
+    return JsonResponse(document, json_dumps_params=_JSON)

@@ -1,0 +1,60 @@
+"""Browser tests: Debian's chromium driven by Playwright's sync API, one browser per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which(CHROMIUM):
+        return
+    skip = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM must allow it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _new_page(browser, *, width: int = 1280):
+    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def new_page(browser):
+    """`new_page(width=...)`: a fresh profile (its own cookies and localStorage) with one page."""
+    return lambda width=1280: _new_page(browser, width=width)
+
+
+@pytest.fixture
+def browser_page(browser):
+    page = _new_page(browser)
+    yield page
+    page.context.close()

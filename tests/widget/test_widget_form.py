@@ -1,0 +1,151 @@
+"""The comment page without JavaScript (`/widget/<id>/form`), with Django's test client: it never loses
+what a person typed, tells the outcome, and only the site's pages may frame it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+from widget_world import BANNED, BANNED_TEXT, BLOG, FINE_TEXT, HELD_TEXT, PAGE, status_of
+
+from palabre.conversations.models import Item
+from palabre.moderation.models import ModerationSite
+
+pytestmark = pytest.mark.django_db
+
+
+def _items():
+    return list(Item.objects.filter(external_id__startswith="widget:"))
+
+
+def _post(client, blog, data, **headers):
+    headers.setdefault("HTTP_ORIGIN", "http://testserver")
+    return client.post(f"{blog.form_url}?page={PAGE}", data, **headers)
+
+
+def test_the_page_lists_the_form_and_may_be_framed_by_the_site_only(client, blog):
+    response = client.get(blog.form_url, {"page": PAGE})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<form class="palabre-form" method="post"' in content
+    assert 'name="form_token"' in content and 'name="website"' in content
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {BLOG}"
+
+
+def test_a_fine_comment_is_published_and_listed(client, blog):
+    response = _post(client, blog, blog.comment())
+    assert response.status_code == 303
+    assert "sent=published" in response["Location"]
+    (item,) = _items()
+    assert status_of(item) == "published"
+    assert item.url == PAGE and item.channel_id == blog.site.channel_id
+    assert item.raw["author"]["email"] == "lea.martin@example.org"
+    page = client.get(response["Location"]).content.decode()
+    assert FINE_TEXT.replace("'", "&#x27;") in page or FINE_TEXT in page
+    assert "Léa Martin" in page
+    assert "lea.martin@example.org" not in page  # an e-mail address is never shown
+    assert "Thank you, your comment is published." in page
+
+
+def test_a_held_comment_is_shown_to_its_author_only(client, blog, django_user_model):
+    from django.test import Client
+
+    response = _post(client, blog, blog.comment(text=HELD_TEXT))
+    assert response.status_code == 303 and "sent=held" in response["Location"]
+    (item,) = _items()
+    assert status_of(item) == "held"
+    assert "palabre_widget_author" in response.cookies
+    mine = client.get(response["Location"]).content.decode()
+    assert "Je demande le remboursement" in mine
+    assert "Awaiting moderation: only you can see it." in mine
+    stranger = Client().get(blog.form_url, {"page": PAGE}).content.decode()
+    assert "Je demande le remboursement" not in stranger
+
+
+def test_a_refused_comment_keeps_its_text_and_says_why(client, blog):
+    response = _post(client, blog, blog.comment(text=BANNED_TEXT))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Your comment was not published" in content
+    assert f"“{BANNED}”" in content  # the reason, in plain words
+    assert re.search(r"<textarea[^>]*>\s*Cette boutique est une arnaque.</textarea>", content)
+    (item,) = _items()
+    assert status_of(item) == "rejected"
+    assert "Cette boutique" not in client.get(blog.form_url, {"page": PAGE}).content.decode()
+
+
+def test_an_invalid_email_keeps_everything_typed_and_names_the_field(client, blog):
+    response = _post(client, blog, blog.comment(email="lea.martin@", text="Mon texte\nsur deux lignes"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'id="id_email_error"' in content and "This e-mail address looks wrong" in content
+    assert 'aria-invalid="true"' in content
+    assert re.search(r"<textarea[^>]*>\s*Mon texte\s+sur deux lignes</textarea>", content)
+    assert 'value="lea.martin@"' in content and 'value="Léa Martin"' in content
+    assert _items() == []
+
+
+def test_a_too_long_comment_keeps_all_of_it(client, blog):
+    text = "Très long avis. " * 400  # 6,400 characters
+    response = _post(client, blog, blog.comment(text=text))
+    content = response.content.decode()
+    assert 'id="id_text_error"' in content and "the limit is 5000" in content
+    assert text.strip() in content  # not cut at 5,000
+    assert 'maxlength="5000"' not in content  # the browser must not cut it either
+    assert _items() == []
+
+
+def test_an_empty_comment_is_asked_for(client, blog):
+    content = _post(client, blog, blog.comment(text="   ")).content.decode()
+    assert "Write your comment." in content
+    assert _items() == []
+
+
+def test_a_filled_honeypot_looks_like_moderation_but_is_rejected_as_a_robot(client, blog):
+    response = _post(client, blog, blog.comment(website="https://cheap-pills.example"))
+    assert response.status_code == 303 and "sent=held" in response["Location"]
+    (item,) = _items()
+    assert status_of(item) == "rejected"
+    assert "honeypot" in [r["code"] for r in item.moderation.last_decision.reasons]
+
+
+def test_a_form_sent_too_fast_is_held_not_lost(client, blog):
+    page = client.get(blog.form_url, {"page": PAGE}).content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    response = _post(client, blog, blog.comment(form_token=token))
+    assert response.status_code == 303 and "sent=held" in response["Location"]
+    (item,) = _items()
+    assert status_of(item) == "held"
+    (reason,) = [r for r in item.moderation.last_decision.reasons if r["code"] == "too_fast"]
+    assert reason["action"] == "hold" and reason["params"]["seconds"] < 3
+
+
+def test_a_forged_or_missing_token_keeps_the_text_and_gives_a_new_form(client, blog):
+    response = _post(client, blog, blog.comment(form_token="forged", text="Mon avis compte"))
+    content = response.content.decode()
+    assert "This form is too old or incomplete" in content
+    assert "Mon avis compte" in content
+    new_token = re.search(r'name="form_token" value="([^"]+)"', content).group(1)
+    assert new_token != "forged"
+    assert _items() == []
+
+
+def test_a_post_from_another_origin_is_refused(client, blog):
+    response = _post(client, blog, blog.comment(), HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+    assert _items() == []
+
+
+def test_a_page_outside_the_site_is_refused(client, blog):
+    assert client.get(blog.form_url, {"page": "https://elsewhere.example/post"}).status_code == 400
+    assert client.get(blog.form_url).status_code == 400
+
+
+def test_a_revoked_site_answers_404_everywhere(client, blog):
+    ModerationSite.objects.filter(pk=blog.site.pk).update(revoked_at=timezone.now())
+    assert client.get(blog.form_url, {"page": PAGE}).status_code == 404
+    assert client.get(blog.comments_url, {"page": PAGE}).status_code == 404
+    assert client.get(blog.embed_url).status_code == 404
+    assert _post(client, blog, blog.comment()).status_code == 404
