@@ -141,6 +141,35 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
     print(f"Re-encrypted the credentials of {moved} channel(s) with the current secret key.")
 
 
+def cmd_apikey(args: argparse.Namespace) -> None:
+    """Register a site for the Akismet-compatible API; its key goes to stdout, shown this once."""
+    _setup_django()
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ValidationError
+
+    from palabre.moderation.services import create_moderation_site
+    from palabre.orgs.models import Organisation
+    from palabre.orgs.services import Actor
+
+    organisation = Organisation.objects.filter(slug=args.org).first()
+    if organisation is None:
+        sys.exit(f"No organisation with the slug {args.org!r}.")
+    name = args.name or urlsplit(args.site.strip()).hostname or args.site
+    try:
+        site, key = create_moderation_site(actor=Actor.palabre(organisation), name=name, url=args.site)
+    except ValidationError as error:
+        sys.exit(
+            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+        )
+    print(
+        f"Site {site.name} ({site.url}) of {organisation.slug}, channel {site.channel.name}. "
+        "Its Akismet API key, shown this once:",
+        file=sys.stderr,
+    )
+    print(key)
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """A fresh SQLite database with the demo brand, analysed, then served."""
     from palabre import config
@@ -268,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", default="")
     admin.add_argument("--password", default="", help="default: $PALABRE_ADMIN_PASSWORD or prompt")
     admin.add_argument("--organisation", default="", help="create this organisation, owned by the admin")
+
+    apikey = add("apikey", cmd_apikey, "Create a key of the Akismet-compatible API for a site.")
+    apikey.add_argument("action", choices=["create"])
+    apikey.add_argument("--org", required=True, help="the organisation's slug")
+    apikey.add_argument("--site", required=True, help="the site's address, e.g. https://blog.example.com/")
+    apikey.add_argument("--name", default="", help="the site's name (default: its host name)")
 
     add("rotate-keys", cmd_rotate_keys, "Re-encrypt channel credentials with the current secret key.")
 

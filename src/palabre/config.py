@@ -84,6 +84,12 @@ MAX_BODY_BYTES = declare(
     "2621440",
     "Largest request body accepted, in bytes; larger ones are refused with 413.",
 )
+AKISMET_RATE_LIMIT = declare(
+    "PALABRE_AKISMET_RATE_LIMIT",
+    "600",
+    "Requests per minute accepted from one key of the Akismet-compatible API (0: no limit); "
+    "more are answered 429 with Retry-After.",
+)
 
 
 def as_bool(setting: Setting) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import IO
 
 from palabre.jsonlines import answer_stream
@@ -16,14 +17,7 @@ def _context(data: dict, base: ModerationContext) -> ModerationContext:
         url=str(data.get("author_url") or ""),
         email=str(data.get("author_email") or ""),
     )
-    return ModerationContext(
-        lang=data.get("lang"),
-        author=author,
-        rules=base.rules,
-        thresholds=base.thresholds,
-        spam_fingerprints=base.spam_fingerprints,
-        ham_fingerprints=base.ham_fingerprints,
-    )
+    return replace(base, lang=data.get("lang"), author=author)
 
 
 def check_stream(source: IO[str], sink: IO[str], *, org_slug: str = "") -> int:

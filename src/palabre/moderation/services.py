@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -66,15 +67,18 @@ def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.
 
 
 def organisation_context(
-    organisation: Organisation, *, extra_rules: list[engine.Rule] = ()
+    organisation: Organisation, *, extra_rules: list[engine.Rule] = (), texts: list[str] | None = None
 ) -> engine.ModerationContext:
+    """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
+    those texts could match are loaded (one indexed query, however many messages were marked)."""
     policy = policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
-    prints = MessageFingerprint.objects.filter(organisation=organisation).values_list(
-        "fingerprint", "is_spam"
-    )
+    prints = MessageFingerprint.objects.filter(organisation=organisation)
+    if texts is not None:
+        prints = prints.filter(fingerprint__in={fp for fp in map(engine.fingerprint, texts) if fp})
+    prints = prints.values_list("fingerprint", "is_spam")
     return engine.ModerationContext(
         rules=rules,
         thresholds=policy.thresholds(),
@@ -108,14 +112,11 @@ def _author_for(item: Item) -> engine.Author:
 
 
 def context_for_item(item: Item, base: engine.ModerationContext) -> engine.ModerationContext:
-    return engine.ModerationContext(
+    return replace(
+        base,
         lang=item.language or None,
         author=_author_for(item),
         private=item.kind == "direct_message",
-        rules=base.rules,
-        thresholds=base.thresholds,
-        spam_fingerprints=base.spam_fingerprints,
-        ham_fingerprints=base.ham_fingerprints,
         signals=engine.signal_reasons(item.raw.get("palabre_signals")),
     )
 
@@ -133,7 +134,7 @@ def moderate_item(item: Item) -> ModerationDecision | None:
         state.last_decision_id and state.last_decision.source == ModerationDecision.Source.MODERATOR
     ):
         return None
-    context = context_for_item(item, organisation_context(item.organisation))
+    context = context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
     decision = engine.moderate(item.text, context)
     stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
     return stored
@@ -176,9 +177,9 @@ def check_text(
     actor.require(Perm.ITEMS_VIEW)
     if not text.strip():
         raise ValidationError({"text": _("The text is empty.")})
-    base = organisation_context(actor.organisation)
     author = author or {}
-    context = engine.ModerationContext(
+    context = replace(
+        organisation_context(actor.organisation, texts=[text]),
         lang=lang,
         author=engine.Author(
             name=author.get("name", ""),
@@ -186,10 +187,6 @@ def check_text(
             email=author.get("email", ""),
             ip=author.get("ip", ""),
         ),
-        rules=base.rules,
-        thresholds=base.thresholds,
-        spam_fingerprints=base.spam_fingerprints,
-        ham_fingerprints=base.ham_fingerprints,
     )
     return engine.moderate(text, context)
 
@@ -477,9 +474,7 @@ def simulate_rule(
     base = organisation_context(actor.organisation)
     with_rule = organisation_context(actor.organisation, extra_rules=[candidate])
     contexts_now = [context_for_item(item, base) for item in items]
-    contexts_new = [
-        engine.ModerationContext(**{**ctx.__dict__, "rules": with_rule.rules}) for ctx in contexts_now
-    ]
+    contexts_new = [replace(ctx, rules=with_rule.rules) for ctx in contexts_now]
     texts = [item.text for item in items]
     now = engine.moderate_many(texts, contexts_now)
     new = engine.moderate_many(texts, contexts_new)

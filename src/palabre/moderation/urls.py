@@ -1,6 +1,6 @@
 from django.urls import path
 
-from palabre.moderation import views
+from palabre.moderation import site_views, views
 
 app_name = "moderation"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("rules/<int:rule_id>/toggle/", views.rule_toggle, name="rule_toggle"),
     path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
     path("settings/", views.policy, name="policy"),
+    path("sites/", site_views.sites, name="sites"),
+    path("sites/<int:site_id>/revoke/", site_views.site_revoke, name="site_revoke"),
 ]

@@ -1,0 +1,666 @@
+"""The Akismet-compatible API: blogs, forums and existing Akismet clients plug into Palabre unchanged.
+
+The endpoints, parameters and answers are Akismet's own (https://akismet.com/developers/):
+`/1.1/verify-key`, `/1.1/comment-check`, `/1.1/submit-spam`, `/1.1/submit-ham`, `/1.2/usage-limit`
+and `/1.2/key-sites`. Every answer is HTTP 200 with a plain-text body (`valid`/`invalid`,
+`true`/`false`, the submission thanks) and Akismet's headers, except three refusals Akismet does not
+have: 413 (body too large), 400 (malformed JSON or a field Palabre cannot store) and 429 (this key's
+per-minute limit, with `Retry-After`).
+
+The key of a `ModerationSite` is read from `api_key` (or `key`, as verify-key sends it), or from
+the first label of the host name (the old `{key}.rest.akismet.com` form). `blog` must be that site's
+address. Bodies may be form-encoded (every Akismet client) or JSON (Coral sends submit-spam/ham so).
+
+How Palabre's decision becomes Akismet's answer (Akismet's `true` means spam):
+
+- the engine rejects the comment: `true`; with `X-akismet-pro-tip: discard` when it is blatant
+  spam, that is rejected for a spam reason (spam score over the reject threshold, a message a
+  moderator marked as spam, a known spammer, a blocked site);
+- the engine holds it for review and one of the reasons is about spam (spam score, links, a
+  commercial name, a generic compliment with a link...): `true`, so the site keeps it in its spam
+  queue while Palabre's moderators see it held;
+- it holds it for another reason only (toxicity, a suspect word, a new author): `false`; the
+  site publishes it as Akismet would, and it waits in Palabre's review queue;
+- a person already decided on this comment (approved, rejected): their decision wins
+  (`false` for approved, `true` for rejected);
+- the honeypot field named by `honeypot_field_name` is filled: `true`; the comment is marked as
+  spam by the site (as a moderator would), which teaches its fingerprint to later decisions.
+
+Akismet's documented test triggers answer at once: `comment_author=akismet-guaranteed-spam` (or
+the e-mail `akismet-guaranteed-spam@example.com`, or the older `viagra-test-123`) answers `true`
+and stores nothing; `user_role=administrator` answers `false` (the comment is stored and moderated
+like any other, so the conversation stays whole). `is_test=1` is moderated with the organisation's
+rules but stores nothing and trains nothing; submit calls with it are thanked and ignored.
+
+Each checked comment becomes an item of the site's channel, keyed by a guid derived from the
+comment (permalink, author, e-mail, content, date): a re-check (`recheck_reason`) of the same
+comment updates that item, and submit-spam/submit-ham find it by the `guid` Akismet returned
+(`X-akismet-guid`) or by the same derivation; an unknown comment is stored first, then reviewed.
+
+The per-key limit (`PALABRE_AKISMET_RATE_LIMIT` requests per minute) is counted in Django's cache:
+with the default in-memory cache it is per server process.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from palabre import config
+from palabre.conversations.models import Item
+from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
+from palabre.moderation import engine, services
+from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite, ModerationStatus
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor
+
+THANKS = "Thanks for making the web a better place."
+GUARANTEED_SPAM_AUTHORS = {"akismet-guaranteed-spam", "viagra-test-123"}
+GUARANTEED_SPAM_EMAIL = "akismet-guaranteed-spam@example.com"
+# Reasons that say "spam" rather than "rude": a hold for one of them answers true.
+SPAM_REASONS = {
+    "score_spam",
+    "known_spam",
+    "known_spammer",
+    "blocked_domain",
+    "too_many_links",
+    "compliment_with_link",
+    "url_in_name",
+    "commercial_name",
+}
+# Rejected for one of these: blatant, the site may discard it without keeping it.
+BLATANT_REASONS = {"score_spam", "known_spam", "known_spammer", "blocked_domain"}
+KIND_FOR_TYPE = {
+    "": "comment",
+    "comment": "comment",
+    "trackback": "comment",
+    "pingback": "comment",
+    "signup": "comment",
+    "reply": "reply",
+    "forum-post": "post",
+    "blog-post": "post",
+    "contact-form": "direct_message",
+    "message": "direct_message",
+    "review": "review",
+}
+TRUE_VALUES = {"1", "true", "yes", "on"}
+MAX_URL = 500
+
+
+# --- the protocol, without HTTP ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteActor(Actor):
+    """A site's feedback (submit-spam, submit-ham, a filled honeypot), recorded in its name."""
+
+    site_name: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"akismet:{self.site_name}"
+
+
+def site_actor(site: ModerationSite) -> Actor:
+    return SiteActor(
+        organisation=site.organisation,
+        system=True,
+        permissions=frozenset({Perm.ITEMS_VIEW.value, Perm.MODERATION_ACT.value}),
+        site_name=site.name,
+    )
+
+
+@dataclass
+class Verdict:
+    spam: bool
+    discard: bool = False
+    guid: str = ""
+    item: Item | None = None
+
+
+def verdict_for(action: str, reasons: list[tuple[str, str]]) -> tuple[bool, bool]:
+    """(spam, discard) for an engine decision: its action and its reasons as (code, action)."""
+    if action == engine.REJECT:
+        blatant = any(code in BLATANT_REASONS and act == engine.REJECT for code, act in reasons)
+        return True, blatant
+    if action == engine.HOLD:
+        return any(code in SPAM_REASONS for code, _act in reasons), False
+    return False, False
+
+
+def blog_matches(site: ModerationSite, blog: str) -> bool:
+    """Leniently: same host (scheme, `www.` and port aside) and one path a prefix of the other."""
+
+    def parts(url: str) -> tuple[str, str]:
+        url = url.strip()
+        if "//" not in url:
+            url = "//" + url
+        split = urlsplit(url)
+        host = (split.hostname or "").lower().removeprefix("www.")
+        return host, split.path.rstrip("/").lower()
+
+    site_host, site_path = parts(site.url)
+    blog_host, blog_path = parts(blog)
+    if not blog_host or blog_host != site_host:
+        return False
+    return blog_path.startswith(site_path) or site_path.startswith(blog_path)
+
+
+def is_true(value: str | None) -> bool:
+    return (value or "").strip().lower() in TRUE_VALUES
+
+
+def comment_guid(params: dict[str, str]) -> str:
+    """Stable for one comment: a re-check or a submit of the same comment finds the same item."""
+    parts = [
+        params.get("permalink", "").strip(),
+        params.get("comment_author", "").strip(),
+        params.get("comment_author_email", "").strip().lower(),
+        params.get("comment_content", ""),
+        params.get("comment_date_gmt", "").strip(),
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _external_id(guid: str) -> str:
+    return f"akismet-{guid}"
+
+
+def _created_at(value: str) -> datetime:
+    value = (value or "").strip()
+    if value:
+        try:
+            parsed = datetime.fromisoformat(value.replace(" ", "T", 1).replace("Z", "+00:00"))
+            return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return timezone.now()
+
+
+def _short_url(value: str, limit: int = MAX_URL) -> str:
+    value = (value or "").strip()
+    return value if value.startswith(("http://", "https://")) and len(value) <= limit else ""
+
+
+def _author_handle(params: dict[str, str]) -> str:
+    return (
+        params.get("comment_author_email", "").strip().lower()
+        or params.get("comment_author", "").strip()
+        or params.get("user_ip", "").strip()
+    )[:300]
+
+
+def _incoming(params: dict[str, str], guid: str) -> IncomingItem:
+    handle = _author_handle(params)
+    author = (
+        IncomingAuthor(
+            handle=handle,
+            display_name=params.get("comment_author", "").strip()[:200],
+            profile_url=_short_url(params.get("comment_author_url", "")),
+        )
+        if handle
+        else None
+    )
+    kept = (
+        "permalink",
+        "comment_type",
+        "referrer",
+        "user_role",
+        "blog",
+        "blog_lang",
+        "blog_charset",
+        "comment_context",
+        "comment_post_modified_gmt",
+        "comment_parent",
+        "recheck_reason",
+    )
+    return IncomingItem(
+        external_id=_external_id(guid),
+        kind=KIND_FOR_TYPE.get(params.get("comment_type", "").strip().lower(), "comment"),
+        text=params.get("comment_content", ""),
+        created_at=_created_at(params.get("comment_date_gmt", "")),
+        author=author,
+        url=_short_url(params.get("permalink", ""), 1000),
+        raw={
+            "author": {
+                "email": params.get("comment_author_email", "").strip(),
+                "ip": params.get("user_ip", "").strip(),
+                "url": params.get("comment_author_url", "").strip()[:1000],
+                "user_agent": params.get("user_agent", "")[:1000],
+            },
+            "akismet": {name: params[name][:1000] for name in kept if params.get(name)},
+        },
+    )
+
+
+def _honeypot_filled(params: dict[str, str]) -> bool:
+    name = params.get("honeypot_field_name", "").strip()
+    return bool(name and params.get(name, "").strip())
+
+
+def _test_decision(site: ModerationSite, params: dict[str, str]) -> engine.Decision:
+    """A test call: the organisation's rules, nothing stored nor looked up about the author."""
+    text = params.get("comment_content", "")
+    context = replace(
+        services.organisation_context(site.organisation, texts=[text]),
+        author=engine.Author(
+            name=params.get("comment_author", ""),
+            handle=_author_handle(params),
+            url=params.get("comment_author_url", ""),
+            email=params.get("comment_author_email", ""),
+            ip=params.get("user_ip", ""),
+        ),
+    )
+    return engine.moderate(text, context)
+
+
+def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
+    """comment-check: store the comment as an item of the site's channel, decide, answer."""
+    guid = params.get("guid", "").strip()[:64] or comment_guid(params)
+    author = params.get("comment_author", "").strip().lower()
+    email = params.get("comment_author_email", "").strip().lower()
+    if author in GUARANTEED_SPAM_AUTHORS or email == GUARANTEED_SPAM_EMAIL:
+        return Verdict(spam=True, guid=guid)
+    administrator = params.get("user_role", "").strip().lower() == "administrator"
+    honeypot = _honeypot_filled(params)
+    if is_true(params.get("is_test")):
+        if administrator:
+            return Verdict(spam=False, guid=guid)
+        decision = _test_decision(site, params)
+        spam, discard = verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons])
+        return Verdict(spam=spam or honeypot, discard=discard, guid=guid)
+
+    started = timezone.now()
+    item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid))
+    state = _decided_state(item, since=started)
+    if state is None:
+        decision = services.moderate_item(item)
+        if decision is not None and not honeypot:
+            if administrator:
+                return Verdict(spam=False, guid=guid, item=item)
+            reasons = [(r.get("code", ""), r.get("action", "")) for r in decision.reasons]
+            return Verdict(*verdict_for(decision.action, reasons), guid=guid, item=item)
+        state = ItemModeration.objects.select_related("last_decision").get(item=item)
+    if honeypot and state.status != ModerationStatus.REJECTED:
+        services.review_item(
+            actor=site_actor(site),
+            item_id=item.pk,
+            action="spam",
+            note=f"Honeypot field {params['honeypot_field_name'].strip()[:80]} filled.",
+        )
+        return Verdict(spam=True, guid=guid, item=item)
+    if administrator:
+        return Verdict(spam=False, guid=guid, item=item)
+    return Verdict(*_verdict_from_state(state), guid=guid, item=item)
+
+
+def _decided_state(item: Item, *, since: datetime) -> ItemModeration | None:
+    """The state when the analysis already ran within this request (the immediate task backend)."""
+    state = ItemModeration.objects.select_related("last_decision").filter(item=item).first()
+    if state is None or state.last_decision is None:
+        return None
+    decision = state.last_decision
+    if decision.source == ModerationDecision.Source.MODERATOR or decision.created_at >= since:
+        return state
+    return None
+
+
+def _verdict_from_state(state: ItemModeration) -> tuple[bool, bool]:
+    decision = state.last_decision
+    if decision is None or decision.source == ModerationDecision.Source.MODERATOR:
+        if state.status == ModerationStatus.APPROVED:
+            return False, False
+        if state.status == ModerationStatus.REJECTED:
+            return True, False
+    if decision is None:
+        return False, False
+    return verdict_for(decision.action, [(r.get("code", ""), r.get("action", "")) for r in decision.reasons])
+
+
+def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool) -> Item | None:
+    """submit-spam / submit-ham: the site's moderator says what the comment was; Palabre learns."""
+    if is_true(params.get("is_test")):
+        return None
+    guid = params.get("guid", "").strip()[:64]
+    item = None
+    if guid:
+        item = Item.objects.filter(channel=site.channel, external_id=_external_id(guid)).first()
+    if item is None:
+        guid = comment_guid(params)
+        item = Item.objects.filter(channel=site.channel, external_id=_external_id(guid)).first()
+    if item is None:
+        item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid))
+    action = "spam" if spam else "ham"
+    last = (
+        ItemModeration.objects.filter(item=item)
+        .values_list("last_decision__source", "last_decision__action")
+        .first()
+    )
+    if last == (ModerationDecision.Source.MODERATOR, action):
+        return item  # the same feedback twice teaches nothing more
+    services.review_item(
+        actor=site_actor(site), item_id=item.pk, action=action, note=f"submit-{action} from {site.name}"
+    )
+    return item
+
+
+def month_stats(site: ModerationSite, month_start: datetime, month_end: datetime) -> dict[str, int]:
+    """What this site's channel received through the API in a month, as Akismet counts it."""
+    items = Item.objects.filter(
+        channel=site.channel,
+        external_id__startswith="akismet-",
+        received_at__gte=month_start,
+        received_at__lt=month_end,
+    )
+    counts = items.aggregate(
+        total=Count("pk"),
+        spam=Count("pk", filter=Q(moderation__status=ModerationStatus.REJECTED)),
+    )
+    feedback = ModerationDecision.objects.filter(
+        item__in=items, source=ModerationDecision.Source.MODERATOR
+    ).aggregate(
+        missed_spam=Count("pk", filter=Q(action="spam")),
+        false_positives=Count("pk", filter=Q(action="ham")),
+    )
+    return {
+        "api_calls": counts["total"],
+        "spam": counts["spam"],
+        "ham": counts["total"] - counts["spam"],
+        "missed_spam": feedback["missed_spam"],
+        "false_positives": feedback["false_positives"],
+    }
+
+
+def _month_bounds(month: str) -> tuple[str, datetime, datetime] | None:
+    now = timezone.now()
+    try:
+        year, number = (int(part) for part in month.split("-")) if month else (now.year, now.month)
+        start = datetime(year, number, 1, tzinfo=UTC)
+    except ValueError:
+        return None
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    return f"{year:04d}-{number:02d}", start, end
+
+
+# --- rate limit ----------------------------------------------------------------------------------
+
+
+def rate_limit() -> int:
+    try:
+        return max(int(config.AKISMET_RATE_LIMIT.raw()), 0)
+    except ValueError:
+        return int(config.AKISMET_RATE_LIMIT.default)
+
+
+def _window_key(site: ModerationSite, window: int) -> str:
+    return f"palabre:akismet:{site.api_key_hash[:24]}:{window}"
+
+
+def take_request(site: ModerationSite, *, now: float | None = None) -> int:
+    """Count one request for this key in the current minute; 0 if allowed, else seconds to wait."""
+    limit = rate_limit()
+    if not limit:
+        return 0
+    now = time.time() if now is None else now
+    window = int(now // 60)
+    key = _window_key(site, window)
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count <= limit:
+        return 0
+    return max(1, math.ceil((window + 1) * 60 - now))
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _text(body: str, status: int = 200, **headers: str) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _invalid(help: str) -> HttpResponse:
+    return _text("invalid", **{"X-akismet-debug-help": help})
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
+def read_params(request: HttpRequest) -> dict[str, str]:
+    """The query string and the body, form-encoded or JSON; unknown fields are kept but unused."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise BadRequest(413, f"The request body is larger than {limit} bytes.")
+    params = {key: value for key, value in request.GET.items()}
+    if request.method != "POST":
+        return params
+    try:
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(request.body or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                raise BadRequest(400, "The JSON body could not be parsed.") from None
+            if not isinstance(body, dict):
+                raise BadRequest(400, "The JSON body must be an object of fields.")
+            for key, value in body.items():
+                text = _scalar(value)
+                if text is not None:
+                    params[str(key)] = text
+        else:
+            params.update(request.POST.items())
+    except RequestDataTooBig:
+        raise BadRequest(413, f"The request body is larger than {limit} bytes.") from None
+    return params
+
+
+def _host_key(request: HttpRequest) -> str:
+    """The key of the `{key}.rest.akismet.com` form: the first label of a host of 3+ labels."""
+    host = request.META.get("HTTP_HOST", "").split(":")[0].lower()
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[0]) >= 16 and not labels[-1].isdigit():
+        return labels[0]
+    return ""
+
+
+def authenticate(
+    request: HttpRequest, params: dict[str, str], *, key_field: str = "api_key"
+) -> tuple[ModerationSite | None, HttpResponse | None]:
+    """The key's site, or the answer to give: invalid (with the reason) or 429."""
+    raw = params.get(key_field) or params.get("api_key") or params.get("key") or _host_key(request)
+    if not raw.strip():
+        return None, _invalid(f'Empty "{key_field}" value')
+    site = services.site_for_key(raw)
+    if site is None:
+        return None, _invalid("The API key is unknown or was revoked.")
+    wait = take_request(site, now=None)
+    if wait:
+        message = (
+            f"Too many requests for this key: at most {rate_limit()} a minute. "
+            f"Retry in {wait} second{'s' if wait > 1 else ''}."
+        )
+        response = _text(message, 429, **{"X-akismet-debug-help": message, "X-akismet-alert-msg": message})
+        response["Retry-After"] = str(wait)
+        return None, response
+    return site, None
+
+
+def _check_blog(site: ModerationSite, params: dict[str, str]) -> str:
+    blog = params.get("blog", "").strip()
+    if not blog:
+        return 'Empty "blog" value'
+    if not blog_matches(site, blog):
+        return f"The blog {blog[:200]} is not the site of this key ({site.url})."
+    return ""
+
+
+def _missing(field: str) -> HttpResponse:
+    message = f"Missing required field: {field}."
+    return _text(message, **{"X-akismet-debug-help": message})
+
+
+def protocol_view(view):
+    """csrf-exempt, GET or POST, parameters read once, refusals answered in plain text."""
+
+    @csrf_exempt
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in {"GET", "POST"}:
+            response = _text("Use POST.", 405)
+            response["Allow"] = "GET, POST"
+            return response
+        try:
+            params = read_params(request)
+            return view(request, params)
+        except BadRequest as error:
+            return _text(error.message, error.status, **{"X-akismet-debug-help": error.message})
+        except ValidationError as error:
+            fields = getattr(error, "message_dict", {"": error.messages})
+            message = "; ".join(
+                f"{name}: {' '.join(msgs)}" if name else " ".join(msgs) for name, msgs in fields.items()
+            )
+            return _text(message, 400, **{"X-akismet-debug-help": message})
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+@protocol_view
+def verify_key(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    site, refusal = authenticate(request, params, key_field="key")
+    if refusal is not None:
+        return refusal
+    problem = _check_blog(site, params)
+    if problem:
+        return _invalid(problem)
+    return _text("valid")
+
+
+def _standard(
+    request: HttpRequest, params: dict[str, str]
+) -> tuple[ModerationSite | None, HttpResponse | None]:
+    site, refusal = authenticate(request, params)
+    if refusal is not None:
+        return None, refusal
+    problem = _check_blog(site, params)
+    if problem:
+        return None, _invalid(problem)
+    if not params.get("user_ip", "").strip():
+        return None, _missing("user_ip")
+    return site, None
+
+
+@protocol_view
+def comment_check(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    site, refusal = _standard(request, params)
+    if refusal is not None:
+        return refusal
+    verdict = check_comment(site, params)
+    response = _text("true" if verdict.spam else "false", **{"X-akismet-guid": verdict.guid})
+    if verdict.spam and verdict.discard:
+        response["X-akismet-pro-tip"] = "discard"
+    return response
+
+
+@protocol_view
+def submit_spam(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    site, refusal = _standard(request, params)
+    if refusal is not None:
+        return refusal
+    submit_feedback(site, params, spam=True)
+    return _text(THANKS)
+
+
+@protocol_view
+def submit_ham(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    site, refusal = _standard(request, params)
+    if refusal is not None:
+        return refusal
+    submit_feedback(site, params, spam=False)
+    return _text(THANKS)
+
+
+@protocol_view
+def usage_limit(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    """No monthly quota in Palabre (`limit: none`); `throttled` says the per-minute limit is hit."""
+    site, refusal = authenticate(request, params)
+    if refusal is not None:
+        return refusal
+    _month, start, end = _month_bounds("")
+    usage = month_stats(site, start, end)["api_calls"]
+    limit = rate_limit()
+    throttled = bool(limit) and (cache.get(_window_key(site, int(time.time() // 60))) or 0) > limit
+    return JsonResponse({"limit": "none", "usage": usage, "percentage": "0.00", "throttled": throttled})
+
+
+@protocol_view
+def key_sites(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    """The key's site and its month's counts, in Akismet's JSON or CSV shape."""
+    site, refusal = authenticate(request, params)
+    if refusal is not None:
+        return refusal
+    bounds = _month_bounds(params.get("month", "").strip())
+    if bounds is None:
+        return _invalid('The "month" value must be YYYY-MM.')
+    month, start, end = bounds
+    url_filter = params.get("filter", "").strip().lower()
+    rows = []
+    if not url_filter or url_filter in site.url.lower():
+        host = urlsplit(site.url).hostname or site.url
+        rows.append({"site": host, **month_stats(site, start, end), "is_revoked": not site.is_active})
+    if params.get("format", "json").strip().lower() == "csv":
+        out = io.StringIO()
+        out.write(f"Active sites for your key during {month} (limit:500, offset: 0, total: {len(rows)})\n")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["Site", "Total API Calls", "Spam", "Ham", "Missed Spam", "False Positives", "Is Revoked"]
+        )
+        for row in rows:
+            writer.writerow(
+                [
+                    row["site"],
+                    row["api_calls"],
+                    row["spam"],
+                    row["ham"],
+                    row["missed_spam"],
+                    row["false_positives"],
+                    "true" if row["is_revoked"] else "false",
+                ]
+            )
+        return HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    return JsonResponse({month: rows, "limit": 500, "offset": 0, "total": len(rows)})

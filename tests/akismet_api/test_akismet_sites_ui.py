@@ -1,0 +1,123 @@
+"""The Sites page (keys of the Akismet-compatible API) and `palabre apikey create`."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from palabre.cli import main
+from palabre.moderation import services as moderation
+from palabre.moderation.models import ModerationSite
+from palabre.orgs.models import AuditEvent
+from palabre.orgs.permissions import MATRIX, Perm, Role
+from palabre.orgs.services import Actor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(org, owner, make_member):
+    users = {Role.OWNER: owner}
+    for role in Role:
+        if role != Role.OWNER:
+            users[role] = make_member(org, role.value).user
+    return users
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_sites_page_follows_the_role_matrix(people, client, role):
+    client.force_login(people[role])
+    expected = 200 if Perm.MODERATION_RULES in MATRIX[role] else 403
+    assert client.get(reverse("moderation:sites")).status_code == expected
+    response = client.post(reverse("moderation:sites"), {"name": "Blog", "url": "https://blog.example.com/"})
+    assert response.status_code == expected
+    assert ModerationSite.objects.exists() == (expected == 200)
+
+
+def test_signed_out_people_are_sent_to_the_login_page(client):
+    response = client.get(reverse("moderation:sites"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_a_new_key_is_shown_once_and_only_its_hint_afterwards(org, owner, client):
+    client.force_login(owner)
+    response = client.post(
+        reverse("moderation:sites"), {"name": "Le blog", "url": "https://blog.maison-dupont.fr/"}
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    site = ModerationSite.objects.get(organisation=org)
+    key = response.context["key"]
+    assert key in response.content.decode()
+    assert moderation.site_for_key(key) == site
+
+    listing = client.get(reverse("moderation:sites")).content.decode()
+    assert key not in listing
+    assert f"…{site.api_key_hint}" in listing
+    assert site.public_id in listing and "Le blog" in listing and site.channel.name in listing
+
+
+def test_the_form_keeps_what_was_typed_and_names_the_problem(owner, client):
+    client.force_login(owner)
+    response = client.post(reverse("moderation:sites"), {"name": "Mon forum", "url": "forum sans adresse"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'value="Mon forum"' in page and 'value="forum sans adresse"' in page
+    assert response.context["form"].errors["url"]
+    assert not ModerationSite.objects.exists()
+
+
+def test_revoking_a_key_makes_it_invalid(org, owner, client):
+    site, key = moderation.create_moderation_site(
+        actor=Actor.palabre(org), name="Blog", url="https://blog.maison-dupont.fr/"
+    )
+    client.force_login(owner)
+    response = client.post(reverse("moderation:site_revoke", args=[site.pk]))
+    assert response.status_code == 302
+    assert moderation.site_for_key(key) is None
+    assert AuditEvent.objects.filter(action="moderation.site_revoked").exists()
+    assert 'class="badge revoked"' in client.get(reverse("moderation:sites")).content.decode()
+
+
+def test_another_organisations_site_answers_404(org, owner, make_org, client):
+    other = make_org("Autre")
+    site, key = moderation.create_moderation_site(
+        actor=Actor.palabre(other), name="Forum", url="https://forum.autre.fr/"
+    )
+    client.force_login(owner)
+    assert client.post(reverse("moderation:site_revoke", args=[site.pk])).status_code == 404
+    assert moderation.site_for_key(key) == site
+    assert "Forum" not in client.get(reverse("moderation:sites")).content.decode()
+
+
+def test_the_rules_page_links_to_the_sites(owner, client):
+    client.force_login(owner)
+    assert reverse("moderation:sites") in client.get(reverse("moderation:rules")).content.decode()
+
+
+# --- palabre apikey create ---------------------------------------------------------------------
+
+
+def test_apikey_create_prints_a_working_key(org, capsys):
+    main(
+        ["apikey", "create", "--org", org.slug, "--site", "https://blog.maison-dupont.fr/", "--name", "Blog"]
+    )
+    out, err = capsys.readouterr()
+    key = out.strip()
+    site = moderation.site_for_key(key)
+    assert (site.organisation, site.name, site.url) == (org, "Blog", "https://blog.maison-dupont.fr/")
+    assert "shown this once" in err and key not in err
+
+
+def test_apikey_create_names_the_site_after_its_host(org, capsys):
+    main(["apikey", "create", "--org", org.slug, "--site", "https://forum.maison-dupont.fr/"])
+    assert moderation.site_for_key(capsys.readouterr().out.strip()).name == "forum.maison-dupont.fr"
+
+
+def test_apikey_create_refuses_an_unknown_organisation_or_a_bad_address(org):
+    with pytest.raises(SystemExit, match="No organisation"):
+        main(["apikey", "create", "--org", "nobody", "--site", "https://blog.example.com/"])
+    with pytest.raises(SystemExit, match="url"):
+        main(["apikey", "create", "--org", org.slug, "--site", "blog without scheme"])
+    assert not ModerationSite.objects.exists()
