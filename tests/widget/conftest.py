@@ -10,6 +10,12 @@ from palabre.moderation.models import ModerationSite
 from palabre.orgs.services import Actor
 
 
+@pytest.fixture(autouse=True)
+def english_readers(settings):
+    """Readers whose browser asks for no language get the default: English in these tests."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def make_blog():
     def make(organisation, url: str = BLOG + "/", *, name: str = "Blog", origins: list[str] = ()) -> Blog:

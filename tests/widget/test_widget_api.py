@@ -19,8 +19,8 @@ def _items():
     return list(Item.objects.filter(external_id__startswith="widget:"))
 
 
-def _send(client, blog, data, *, origin=BLOG, token=None):
-    headers = {"HTTP_ORIGIN": origin} if origin else {}
+def _send(client, blog, data, *, origin=BLOG, token=None, **extra_headers):
+    headers = {"HTTP_ORIGIN": origin, **extra_headers} if origin else dict(extra_headers)
     if token:
         headers["HTTP_X_PALABRE_AUTHOR"] = token
     return client.post(blog.comments_url, json.dumps(data), content_type="application/json", **headers)
@@ -46,6 +46,11 @@ def test_a_fine_comment_is_published_and_listed(client, blog):
     assert [c["text"] for c in listed["comments"]] == [FINE_TEXT]
     assert listed["pending"] == [] and listed["form_token"]
     assert "lea.martin@example.org" not in json.dumps(listed)
+
+
+def test_a_french_reader_is_answered_in_french(client, blog):
+    answer = _send(client, blog, blog.comment(), HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9")
+    assert answer.json()["message"] == "Merci, votre commentaire est publié."
 
 
 def test_the_list_takes_three_queries_however_many_comments(client, blog, django_assert_num_queries):
