@@ -167,6 +167,9 @@ def analyse_for_moderation(item: Item, created: bool) -> None:
     """Registered with conversations: every new or changed item is moderated by the analysis task."""
     if item.author is not None and item.author.handle == item.channel.handle:
         return  # the brand's own posts and replies: publishing has its own guardrails
+    decided = ModerationDecision.objects.filter(item=item, created_at__gte=item.updated_at).exists()
+    if decided:
+        return  # decided already on this version, inline (comment form, Akismet API)
     moderate_item(item)
 
 
