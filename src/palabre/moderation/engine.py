@@ -397,7 +397,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
 
     flagged = set()
     for span in assessment.spans:
-        if span.source.startswith("ldnoobw") or span.category == "target":
+        if span.source.startswith("ldnoobw") or span.category in {"target", "neg_attribute"}:
             continue  # features for the model, too noisy to show as a reason
         add_span(span.start, span.end, span.category, "lexicon")
         if span.category in FLAGGED_CATEGORIES and span.category not in flagged:
