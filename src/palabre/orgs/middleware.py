@@ -4,12 +4,8 @@ from django.utils.functional import SimpleLazyObject
 from palabre.orgs.models import Membership, UserPreference
 
 
-def _active_membership(request) -> Membership | None:
-    user = request.user
-    if not user.is_authenticated:
-        return None
+def _active_membership(user, preference: UserPreference | None) -> Membership | None:
     memberships = Membership.objects.active().filter(user=user).select_related("organisation")
-    preference = UserPreference.objects.filter(user=user).first()
     if preference and preference.active_organisation_id:
         chosen = memberships.filter(organisation_id=preference.active_organisation_id).first()
         if chosen is not None:
@@ -18,19 +14,21 @@ def _active_membership(request) -> Membership | None:
 
 
 class ActiveOrganisationMiddleware:
-    """Sets request.membership / request.organisation for the signed-in person, and their language."""
+    """Sets request.membership (the signed-in person's active membership) and their language."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.membership = SimpleLazyObject(lambda: _active_membership(request))
-        if request.user.is_authenticated:
-            language = (
-                UserPreference.objects.filter(user=request.user).values_list("language", flat=True).first()
-            )
-            if language:
-                # The interface follows the person's own choice, on any device.
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+        user = request.user
+        if not user.is_authenticated:
+            request.membership = None
+            return self.get_response(request)
+        # One read of the person's preferences serves both the language and the organisation.
+        preference = UserPreference.objects.filter(user=user).first()
+        request.membership = SimpleLazyObject(lambda: _active_membership(user, preference))
+        if preference and preference.language:
+            # The interface follows the person's own choice, on any device.
+            translation.activate(preference.language)
+            request.LANGUAGE_CODE = preference.language
         return self.get_response(request)
