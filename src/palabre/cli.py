@@ -333,7 +333,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     manage = add("manage", cmd_manage, "Run a Django management command (advanced).")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
+
+    for register_commands in _app_command_registrars():
+        register_commands(add)
     return parser
+
+
+# Capabilities add their own sub-commands: a `palabre.<app>.cli` module with
+# `register_commands(add)`, where `add(name, handler, help)` returns the sub-parser.
+_APPS_WITH_COMMANDS = ("connectors", "inbox", "listening", "publishing")
+
+
+def _app_command_registrars():
+    import importlib
+    import importlib.util
+
+    for app in _APPS_WITH_COMMANDS:
+        name = f"palabre.{app}.cli"
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        yield module.register_commands
 
 
 def main(argv: list[str] | None = None) -> None:

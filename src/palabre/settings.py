@@ -28,6 +28,10 @@ INSTALLED_APPS = [
     "palabre.orgs",
     "palabre.conversations",
     "palabre.moderation",
+    "palabre.connectors",
+    "palabre.inbox",
+    "palabre.listening",
+    "palabre.publishing",
 ]
 
 MIDDLEWARE = [

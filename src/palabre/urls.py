@@ -12,4 +12,8 @@ urlpatterns = [
     path("", include("palabre.orgs.urls")),
     path("conversations/", include("palabre.conversations.urls")),
     path("moderation/", include("palabre.moderation.urls")),
+    path("connectors/", include("palabre.connectors.urls")),
+    path("inbox/", include("palabre.inbox.urls")),
+    path("listening/", include("palabre.listening.urls")),
+    path("publishing/", include("palabre.publishing.urls")),
 ]

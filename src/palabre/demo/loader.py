@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -40,6 +41,17 @@ BRAND_AUTHOR = "@brand"
 
 _AGO = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _AT = re.compile(r"^(\d+) (\d{1,2}):(\d{2})$")
+
+
+# Capabilities add their part of the demo (saved replies, listening queries, drafts...):
+# `extension(organisation, people, channels, now)` runs after the organisation's conversations are
+# loaded, in the same transaction. Registered from an app's ready().
+DemoExtension = Callable[[Organisation, dict[str, Any], dict[str, Channel], datetime], None]
+_extensions: dict[str, DemoExtension] = {}
+
+
+def register_demo_extension(name: str, extension: DemoExtension) -> None:
+    _extensions[name] = extension
 
 
 class DemoError(RuntimeError):
@@ -218,6 +230,8 @@ def _load_organisation(org_spec: dict[str, Any], people: dict, now: datetime) ->
     channels = _connect_channels(org_spec, organisation, people)
     count = _ingest_items(org_spec, organisation, channels, now)
     _merge_contacts(org_spec, organisation, people)
+    for extension in _extensions.values():
+        extension(organisation, people, channels, now)
     return _Loaded(organisation=organisation, channels=channels, items=count)
 
 

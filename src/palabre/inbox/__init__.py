@@ -1,0 +1,1 @@
+"""The unified inbox (M4): threads, triage, assignment, replies, SLA."""

@@ -1,0 +1,1 @@
+"""Listening (M5) and crisis detection (M6)."""

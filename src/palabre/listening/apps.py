@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ListeningConfig(AppConfig):
+    name = "palabre.listening"
+    label = "listening"
+    verbose_name = _("Listening")

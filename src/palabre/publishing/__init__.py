@@ -1,0 +1,1 @@
+"""Publishing (M7): drafts, approvals, scheduling and guardrails."""
