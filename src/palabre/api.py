@@ -143,6 +143,14 @@ def _register_routers() -> None:
     api.add_router("", orgs_router)
     api.add_router("", conversations_router)
     api.add_router("", moderation_router)
+    # Later capabilities: a `palabre.<app>.api` module with a `router`.
+    import importlib
+    import importlib.util
+
+    for app in ("connectors", "inbox", "listening", "publishing"):
+        name = f"palabre.{app}.api"
+        if importlib.util.find_spec(name) is not None:
+            api.add_router("", importlib.import_module(name).router)
 
 
 _register_routers()

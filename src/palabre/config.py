@@ -92,6 +92,15 @@ AKISMET_RATE_LIMIT = declare(
 )
 
 
+# --- connectors settings ---
+
+# --- inbox settings ---
+
+# --- listening settings ---
+
+# --- publishing settings ---
+
+
 def as_bool(setting: Setting) -> bool:
     return setting.raw().strip().lower() in {"1", "true", "yes", "on"}
 
