@@ -339,17 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Capabilities add their own sub-commands: a `palabre.<app>.cli` module with
+# Capabilities add their own sub-commands: a `palabre.<package>.cli` module with
 # `register_commands(add)`, where `add(name, handler, help)` returns the sub-parser.
-_APPS_WITH_COMMANDS = ("connectors", "inbox", "listening", "publishing")
+_PACKAGES_WITH_COMMANDS = ("nlp", "connectors", "inbox", "listening", "publishing")
 
 
 def _app_command_registrars():
     import importlib
     import importlib.util
 
-    for app in _APPS_WITH_COMMANDS:
-        name = f"palabre.{app}.cli"
+    for package in _PACKAGES_WITH_COMMANDS:
+        name = f"palabre.{package}.cli"
         if importlib.util.find_spec(name) is None:
             continue
         module = importlib.import_module(name)
