@@ -6,3 +6,42 @@ class InboxConfig(AppConfig):
     name = "palabre.inbox"
     label = "inbox"
     verbose_name = _("Inbox")
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy
+
+        from palabre.conversations.services import register_analyser
+        from palabre.demo.loader import register_demo_extension
+        from palabre.inbox.demo import load_inbox_demo
+        from palabre.inbox.services import analyse_for_inbox
+        from palabre.orgs.views import register_audit_labels
+
+        register_analyser("inbox", analyse_for_inbox)
+        register_demo_extension("inbox", load_inbox_demo)
+        register_audit_labels(
+            actions={
+                "inbox.assigned": gettext_lazy("Thread assigned"),
+                "inbox.status": gettext_lazy("Thread status changed"),
+                "inbox.note_added": gettext_lazy("Internal note added"),
+                "inbox.replied": gettext_lazy("Reply sent from the inbox"),
+                "inbox.acknowledged": gettext_lazy("Out-of-hours acknowledgement sent"),
+                "inbox.on_call_alerted": gettext_lazy("On-call person alerted"),
+                "inbox.saved_reply_created": gettext_lazy("Saved reply created"),
+                "inbox.saved_reply_updated": gettext_lazy("Saved reply changed"),
+                "inbox.saved_reply_deleted": gettext_lazy("Saved reply deleted"),
+                "inbox.article_created": gettext_lazy("Knowledge article created"),
+                "inbox.article_updated": gettext_lazy("Knowledge article changed"),
+                "inbox.article_deleted": gettext_lazy("Knowledge article deleted"),
+                "inbox.view_saved": gettext_lazy("Inbox view saved"),
+                "inbox.view_deleted": gettext_lazy("Inbox view deleted"),
+                "inbox.settings_updated": gettext_lazy("Business hours and inbox settings changed"),
+                "inbox.profile_updated": gettext_lazy("Inbox profile changed"),
+            },
+            targets={
+                "inbox.conversation": gettext_lazy("Inbox thread"),
+                "inbox.savedreply": gettext_lazy("Saved reply"),
+                "inbox.knowledgearticle": gettext_lazy("Knowledge article"),
+                "inbox.savedview": gettext_lazy("Inbox view"),
+                "inbox.memberprofile": gettext_lazy("Inbox profile"),
+            },
+        )

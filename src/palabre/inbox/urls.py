@@ -1,5 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from palabre.inbox import views
 
 app_name = "inbox"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="list"),
+    path("views/", views.view_save, name="view_save"),
+    path("views/<int:view_id>/delete/", views.view_delete, name="view_delete"),
+    path("t/<int:conversation_id>/", views.thread, name="thread"),
+    path("t/<int:conversation_id>/assign/", views.assign, name="assign"),
+    path("t/<int:conversation_id>/status/", views.status, name="status"),
+    path("t/<int:conversation_id>/notes/", views.note, name="note"),
+    path("t/<int:conversation_id>/reply/", views.reply, name="reply"),
+    path("t/<int:conversation_id>/check/", views.check, name="check"),
+    path("t/<int:conversation_id>/presence/", views.presence, name="presence"),
+    path("t/<int:conversation_id>/saved/<int:saved_id>/", views.fill, name="fill"),
+    path("replies/<int:reply_id>/retry/", views.retry, name="retry"),
+    path("saved-replies/", views.saved_replies, name="saved_replies"),
+    path("saved-replies/<int:saved_id>/", views.saved_replies, name="saved_reply_edit"),
+    path("saved-replies/<int:saved_id>/delete/", views.saved_reply_delete, name="saved_reply_delete"),
+    path("knowledge/", views.articles, name="articles"),
+    path("knowledge/<int:article_id>/", views.articles, name="article_edit"),
+    path("knowledge/<int:article_id>/delete/", views.article_delete, name="article_delete"),
+    path("settings/", views.inbox_settings, name="settings"),
+    path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("digest/", views.digest, name="digest"),
+]

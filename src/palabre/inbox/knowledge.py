@@ -1,0 +1,32 @@
+"""Knowledge-base suggestions: the articles closest to a thread, TF-IDF over French-aware words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import linear_kernel
+
+from palabre.inbox.text import analyzer
+
+MIN_SCORE = 0.05
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    article_id: int
+    score: float
+
+
+def suggest(query: str, articles: list[tuple[int, str]], *, limit: int = 3) -> list[Suggestion]:
+    """`articles`: (id, title and text). The best matches first, only those that share words."""
+    if not articles or not query.strip():
+        return []
+    vectoriser = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
+    try:
+        matrix = vectoriser.fit_transform([text for _id, text in articles])
+    except ValueError:  # no usable word in any article
+        return []
+    scores = linear_kernel(vectoriser.transform([query]), matrix).ravel()
+    ranked = sorted(range(len(articles)), key=lambda i: -scores[i])
+    return [Suggestion(articles[i][0], round(float(scores[i]), 3)) for i in ranked[:limit] if scores[i] >= MIN_SCORE]

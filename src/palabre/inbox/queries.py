@@ -1,0 +1,223 @@
+"""Read-only questions of the inbox pages and API, on behalf of an actor. Nothing here writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from palabre.conversations.models import ContactHandle, Item
+from palabre.inbox.knowledge import suggest
+from palabre.inbox.models import (
+    Conversation,
+    Intent,
+    InternalNote,
+    KnowledgeArticle,
+    Notification,
+    Reply,
+    SavedReply,
+    SavedView,
+    Sentiment,
+    Status,
+)
+from palabre.inbox.priority import URGENT
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor, NotInOrganisation
+from palabre.pagination import Page, keyset_page
+
+PRIORITY_LEVELS = {"urgent": URGENT, "high": 40, "normal": 0}
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The inbox list's filters, as strings (they come from a query string or a saved view)."""
+
+    status: str = "open"
+    channel: str = ""
+    assignee: str = ""  # "me", "none" or a user id
+    language: str = ""
+    sentiment: str = ""
+    intent: str = ""
+    priority: str = ""  # urgent, high
+    sla: str = ""  # "breached"
+    q: str = ""
+
+    @classmethod
+    def from_mapping(cls, data) -> InboxFilter:
+        values = {f.name: str(data.get(f.name) or "").strip() for f in fields(cls)}
+        if "status" not in data:
+            values["status"] = "open"
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    def validate(self) -> None:
+        errors = {}
+        if self.status not in ("", "all", *Status.values):
+            errors["status"] = _("Choose open, pending, closed or all.")
+        if self.channel and not self.channel.isdigit():
+            errors["channel"] = _("Unknown channel.")
+        if self.assignee and self.assignee not in ("me", "none") and not self.assignee.isdigit():
+            errors["assignee"] = _("Choose me, nobody or a member.")
+        if self.sentiment and self.sentiment not in Sentiment.values:
+            errors["sentiment"] = _("Choose positive, neutral or negative.")
+        if self.intent and self.intent not in Intent.values:
+            errors["intent"] = _("Unknown intent.")
+        if self.priority and self.priority not in PRIORITY_LEVELS:
+            errors["priority"] = _("Choose urgent, high or normal.")
+        if self.sla and self.sla != "breached":
+            errors["sla"] = _("Only `breached` is known.")
+        if len(self.q) > 200 or len(self.language) > 8:
+            errors["q" if len(self.q) > 200 else "language"] = _("Too long.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def filtered(actor: Actor, f: InboxFilter, *, now: datetime | None = None) -> QuerySet[Conversation]:
+    actor.require(Perm.ITEMS_VIEW)
+    f.validate()
+    rows = Conversation.objects.filter(organisation=actor.organisation)
+    if f.status and f.status != "all":
+        rows = rows.filter(status=f.status)
+    if f.channel:
+        rows = rows.filter(channel_id=int(f.channel))
+    if f.assignee == "me":
+        rows = rows.filter(assignee_id=actor.user_id)
+    elif f.assignee == "none":
+        rows = rows.filter(assignee__isnull=True)
+    elif f.assignee:
+        rows = rows.filter(assignee_id=int(f.assignee))
+    if f.language:
+        rows = rows.filter(language=f.language)
+    if f.sentiment:
+        rows = rows.filter(sentiment=f.sentiment)
+    if f.intent:
+        rows = rows.filter(intent=f.intent)
+    if f.priority:
+        rows = rows.filter(priority__gte=PRIORITY_LEVELS[f.priority])
+    if f.sla == "breached":
+        rows = rows.filter(awaiting_reply=True, first_response_due_at__lt=now or timezone.now())
+    if f.q:
+        rows = rows.filter(Q(preview__icontains=f.q) | Q(author_label__icontains=f.q))
+    return rows
+
+
+def conversation_page(actor: Actor, f: InboxFilter, *, cursor: str | None, limit: int = 30) -> Page:
+    """One page of threads, newest activity first: a single indexed query (assignee and channel joined)."""
+    rows = filtered(actor, f).select_related("channel", "assignee").defer(
+        "priority_reasons", "channel__options", "channel__credentials_ciphertext"
+    )
+    return keyset_page(rows, cursor=cursor, limit=limit, time_field="last_activity_at")
+
+
+def thread_items(actor: Actor, conversation: Conversation) -> list[Item]:
+    actor.require(Perm.ITEMS_VIEW)
+    root_id = conversation.root_id
+    return list(
+        Item.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id), organisation=actor.organisation)
+        .select_related("author", "channel")
+        .order_by("created_at", "pk")[:500]
+    )
+
+
+def notes(actor: Actor, conversation: Conversation) -> list[InternalNote]:
+    actor.require(Perm.ITEMS_VIEW)
+    return list(InternalNote.objects.filter(conversation=conversation).select_related("author"))
+
+
+def replies(actor: Actor, conversation: Conversation) -> list[Reply]:
+    actor.require(Perm.ITEMS_VIEW)
+    return list(Reply.objects.filter(conversation=conversation).select_related("author"))
+
+
+def contact_history(actor: Actor, conversation: Conversation, *, limit: int = 15) -> dict:
+    """The person across every channel (merged contacts included), tags, notes and trust."""
+    actor.require(Perm.ITEMS_VIEW)
+    contact = conversation.contact
+    if contact is None:
+        return {"contact": None, "handles": [], "items": [], "trust": None}
+    from palabre.moderation.queries import author_histories
+
+    history = author_histories(actor, {contact.pk}).get(contact.pk) if actor.can(Perm.MODERATION_ACT) else None
+    return {
+        "contact": contact,
+        "handles": list(ContactHandle.objects.filter(contact=contact, organisation=actor.organisation)),
+        "items": list(
+            Item.objects.filter(organisation=actor.organisation, contact=contact)
+            .select_related("channel")
+            .order_by("-created_at", "-pk")[:limit]
+        ),
+        "trust": history,
+    }
+
+
+def saved_replies(actor: Actor, *, language: str = "") -> QuerySet[SavedReply]:
+    actor.require(Perm.ITEMS_VIEW)
+    rows = SavedReply.objects.filter(organisation=actor.organisation)
+    if language:
+        rows = rows.filter(Q(language=language) | Q(language=""))
+    return rows
+
+
+def saved_reply(actor: Actor, saved_id: int) -> SavedReply:
+    found = saved_replies(actor).filter(pk=saved_id).first()
+    if found is None:
+        raise NotInOrganisation
+    return found
+
+
+def articles(actor: Actor) -> QuerySet[KnowledgeArticle]:
+    actor.require(Perm.ITEMS_VIEW)
+    return KnowledgeArticle.objects.filter(organisation=actor.organisation)
+
+
+def article(actor: Actor, article_id: int) -> KnowledgeArticle:
+    found = articles(actor).filter(pk=article_id).first()
+    if found is None:
+        raise NotInOrganisation
+    return found
+
+
+def suggested_articles(actor: Actor, text: str, *, limit: int = 3) -> list[tuple[KnowledgeArticle, float]]:
+    every = list(articles(actor))
+    ranked = suggest(text, [(a.pk, f"{a.title}\n{a.title}\n{a.body}") for a in every], limit=limit)
+    by_id = {a.pk: a for a in every}
+    return [(by_id[s.article_id], s.score) for s in ranked]
+
+
+def views_for(actor: Actor) -> QuerySet[SavedView]:
+    actor.require(Perm.ITEMS_VIEW)
+    return SavedView.objects.filter(organisation=actor.organisation).filter(Q(owner_id=actor.user_id) | Q(shared=True))
+
+
+def saved_view(actor: Actor, view_id: int) -> SavedView:
+    found = views_for(actor).filter(pk=view_id).first()
+    if found is None:
+        raise NotInOrganisation
+    return found
+
+
+def notifications(actor: Actor, *, limit: int = 50) -> list[Notification]:
+    actor.require(Perm.ITEMS_VIEW)
+    return list(
+        Notification.objects.filter(organisation=actor.organisation, user_id=actor.user_id).select_related(
+            "conversation"
+        )[:limit]
+    )
+
+
+def unread_count(actor: Actor) -> int:
+    return Notification.objects.filter(organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True).count()
+
+
+def reply_for(actor: Actor, reply_id: int) -> Reply:
+    actor.require(Perm.ITEMS_VIEW)
+    found = Reply.objects.filter(pk=reply_id, organisation=actor.organisation).first()
+    if found is None:
+        raise NotInOrganisation
+    return found

@@ -1,0 +1,96 @@
+/* Palabre inbox: keyboard-first. Vanilla JS, no build step.
+   List: j/k or arrows move, o/Enter open, a assign to me, e/c close. Thread: a, r (reply box),
+   e/c close, u back to the list. ?: help. Off while typing in a field. */
+(function () {
+  "use strict";
+
+  var help = document.getElementById("shortcuts-help");
+  var thread = document.querySelector("[data-inbox-thread]");
+  var current = null;
+
+  function rows() {
+    var list = document.querySelector("[data-inbox-list]");
+    return list ? Array.prototype.slice.call(list.querySelectorAll(".inbox-row")) : [];
+  }
+
+  function select(row) {
+    if (current && current !== row) current.classList.remove("current");
+    current = row || null;
+    if (!current) return;
+    current.classList.add("current");
+    current.focus({ preventScroll: true });
+    current.scrollIntoView({ block: "nearest" });
+  }
+
+  function move(step) {
+    var list = rows();
+    if (!list.length) return;
+    var index = list.indexOf(current);
+    if (index === -1) select(list[step > 0 ? 0 : list.length - 1]);
+    else select(list[Math.min(Math.max(index + step, 0), list.length - 1)]);
+  }
+
+  function isTyping(target) {
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable) return true;
+    var tag = target.tagName.toLowerCase();
+    if (tag === "textarea" || tag === "select") return true;
+    if (tag !== "input") return false;
+    var type = (target.getAttribute("type") || "text").toLowerCase();
+    return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) === -1;
+  }
+
+  function toggleHelp() {
+    if (!help) return;
+    if (help.open) help.close();
+    else if (help.showModal) help.showModal();
+    else help.setAttribute("open", "");
+  }
+
+  function press(scope, key) {
+    var button = scope && scope.querySelector('button[data-shortcut="' + key + '"]');
+    if (button) button.click();
+    return !!button;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    var key = event.key;
+    if (key === "?") { toggleHelp(); event.preventDefault(); return; }
+    if (thread) {
+      if (key === "a") press(thread, "a");
+      else if (key === "e" || key === "c") press(thread, "e");
+      else if (key === "r") {
+        var box = document.getElementById("id_text");
+        if (box) { box.focus(); event.preventDefault(); }
+      } else if (key === "u") window.location.href = thread.getAttribute("data-list-url");
+      return;
+    }
+    if (key === "j" || key === "ArrowDown") { move(1); event.preventDefault(); }
+    else if (key === "k" || key === "ArrowUp") { move(-1); event.preventDefault(); }
+    else if ((key === "o" || key === "Enter") && current) window.location.href = current.getAttribute("data-thread-url");
+    else if (key === "a" && current) press(current, "a");
+    else if ((key === "e" || key === "c") && current) press(current, "e");
+  });
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-shortcuts-toggle]");
+    if (toggle) toggleHelp();
+  });
+
+  // Presence: say "replying" while the reply box is being written in.
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_text") {
+      var state = document.getElementById("presence-state");
+      if (state) state.value = "replying";
+    }
+  });
+
+  // A second click while the first is on its way does nothing (the server ignores a repeated key too).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-reply-form]")) return;
+    if (form.dataset.sending) { event.preventDefault(); return; }
+    form.dataset.sending = "1";
+  });
+})();
