@@ -8,6 +8,11 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
+        from palabre.connectors.registry import register_connector
+        from palabre.connectors.site import SiteConnector
+
+        register_connector("site", SiteConnector)
+
         from django.utils.translation import gettext_lazy
 
         from palabre.orgs.views import register_audit_labels
