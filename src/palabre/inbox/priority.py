@@ -30,7 +30,7 @@ def priority(
 ) -> tuple[int, list[PriorityReason]]:
     reasons: list[PriorityReason] = []
     if intent == "crisis":
-        reasons.append(PriorityReason("crisis", 45, {}))
+        reasons.append(PriorityReason("crisis", 55, {}))
     if sentiment == "negative":
         strength = (sentiment_scores or {}).get("negative", 0.6)
         reasons.append(PriorityReason("negative", int(round(10 + 20 * strength)), {"score": strength}))

@@ -203,7 +203,9 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
         new_item is not None
         and not is_brand_item(new_item)
         and conversation.status != Status.OPEN
-        and (conversation.status_changed_at is None or new_item.created_at > conversation.status_changed_at)
+        and awaiting
+        # Received after the status was set: not the analysis of a message the team already saw.
+        and (conversation.status_changed_at is None or new_item.received_at > conversation.status_changed_at)
     )
     if reopen:
         conversation.status = Status.OPEN  # the person wrote again: the thread needs someone
@@ -274,7 +276,7 @@ def _acknowledge(actor: Actor, conversation: Conversation, item: Item, text: str
         acknowledged_at=timezone.now()
     )
     if claimed:
-        action = queue_reply(actor=actor, item=item, text=text)
+        action = queue_reply(actor=actor, item=item, text=text, idempotency_key=f"ack-{conversation.pk}")
         record(actor, "inbox.acknowledged", conversation, after={"action": action.pk})
 
 
@@ -528,7 +530,7 @@ def send_reply(
             return _same_reply(
                 Reply.objects.get(organisation=actor.organisation, idempotency_key=idempotency_key), conversation
             )
-        action = queue_reply(actor=actor, item=target, text=final)
+        action = queue_reply(actor=actor, item=target, text=final, idempotency_key=f"inbox-{idempotency_key}")
         reply.action_id = action.pk
         reply.save(update_fields=["action_id"])
         now = timezone.now()
