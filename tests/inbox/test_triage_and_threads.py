@@ -121,3 +121,17 @@ def test_the_sla_filter_finds_overdue_threads(channel, post, conversation_of, ow
     assert overdue[0].sla_breached()
     assert services.warn_breaches(channel.organisation) == 1
     assert services.warn_breaches(channel.organisation) == 0  # once
+
+
+def test_a_page_of_the_list_is_one_query(channel, post, owner_actor, django_assert_num_queries):
+    from palabre.inbox.queries import InboxFilter, conversation_page
+
+    for n in range(5):
+        post(channel, f"Question {n} : vous livrez le samedi ?", author=f"p{n}")
+    with django_assert_num_queries(1):
+        page = conversation_page(owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=None, limit=3)
+        [(c.channel.name, c.assignee) for c in page.rows]
+    assert len(page.rows) == 3 and page.next_cursor
+    with django_assert_num_queries(1):
+        rest = conversation_page(owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=page.next_cursor, limit=3)
+    assert {c.pk for c in page.rows}.isdisjoint(c.pk for c in rest.rows)
