@@ -275,9 +275,14 @@ def _acknowledge(actor: Actor, conversation: Conversation, item: Item, text: str
     claimed = Conversation.objects.filter(pk=conversation.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now()
     )
-    if claimed:
+    if not claimed:
+        return
+    try:
         action = queue_reply(actor=actor, item=item, text=text, idempotency_key=f"ack-{conversation.pk}")
-        record(actor, "inbox.acknowledged", conversation, after={"action": action.pk})
+    except ValidationError as refused:  # a channel that cannot reply: nothing to send, say why
+        logger.warning("no out-of-hours acknowledgement on %s: %s", conversation.channel, refused.messages)
+        return
+    record(actor, "inbox.acknowledged", conversation, after={"action": action.pk})
 
 
 # --- assignment and status ---------------------------------------------------------------------

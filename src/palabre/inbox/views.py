@@ -171,13 +171,14 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         "notes": queries.notes(actor, conversation),
         "contact": queries.contact_history(actor, conversation),
         "articles": queries.suggested_articles(actor, text),
-        "saved_replies": queries.saved_replies(actor, language=language),
+        # The thread's language first, then the others.
+        "saved_replies": sorted(queries.saved_replies(actor), key=lambda r: (r.language not in ("", language), r.title)),
         "members": _members(actor),
         "reasons": reason_texts(conversation.priority_reasons),
         "breached": conversation.sla_breached(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
         "reply_form": _reply_form(conversation),
-        "note_form": NoteForm(),
+        "note_form": NoteForm(auto_id="note_%s"),
         "warnings": [],
         "statuses": Status.choices,
         "signature": services.signature_of(actor)
@@ -235,7 +236,7 @@ def status(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResp
 @member_view(Perm.INBOX_REPLY)
 def note(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
     conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, auto_id="note_%s")
     if form.is_valid():
         try:
             services.add_note(actor=actor, conversation=conversation, text=form.cleaned_data["text"])
