@@ -234,11 +234,27 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_triage(args: argparse.Namespace) -> None:
+    from palabre.inbox.priority import priority
     from palabre.jsonlines import answer_stream
     from palabre.nlp.triage import triage_many
 
+    def with_priority(data: dict, found) -> dict:
+        answer = found.as_dict()
+        followers = data.get("followers")
+        waiting = data.get("waiting_minutes")
+        score, reasons = priority(
+            sentiment=found.sentiment,
+            sentiment_scores=found.sentiment_scores,
+            intent=found.intent.label,
+            followers=int(followers) if isinstance(followers, int | float) else None,
+            waiting_minutes=float(waiting) if isinstance(waiting, int | float) else 0.0,
+        )
+        answer["priority"] = {"score": score, "reasons": [r.as_dict() for r in reasons]}
+        return answer
+
     def handle(batch: list[dict]):
-        return (t.as_dict() for t in triage_many([d["text"] for d in batch], [d.get("lang") for d in batch]))
+        found = triage_many([d["text"] for d in batch], [d.get("lang") for d in batch])
+        return (with_priority(data, one) for data, one in zip(batch, found, strict=True))
 
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     sys.stdout.reconfigure(encoding="utf-8")

@@ -33,7 +33,9 @@ def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo,
     expect(page.locator(".inbox-row").first).to_be_visible()
 
     # Filter: the blog's comments, still open.
-    blog = page.locator("#id_channel option", has_text="Le Journal (commentaires du blog)").get_attribute("value")
+    blog = page.locator("#id_channel option", has_text="Le Journal (commentaires du blog)").get_attribute(
+        "value"
+    )
     page.select_option("#id_channel", blog)
     expect(page).to_have_url(re.compile(r"channel=\d+"))
     rows = page.locator("[data-inbox-list] .inbox-row")

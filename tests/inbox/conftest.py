@@ -17,7 +17,17 @@ def post(db, django_capture_on_commit_callbacks):
     return the item."""
     from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
 
-    def run(channel, text, *, author="camille", followers=None, parent="", ago=timedelta(minutes=5), external_id="", language="fr"):
+    def run(
+        channel,
+        text,
+        *,
+        author="camille",
+        followers=None,
+        parent="",
+        ago=timedelta(minutes=5),
+        external_id="",
+        language="fr",
+    ):
         incoming = IncomingItem(
             external_id=external_id or f"it-{next(_ids)}",
             kind="reply" if parent else "comment",

@@ -58,13 +58,17 @@ def world(live_server):
 
 def test_threads_list_filter_and_detail(world):
     question = _comment(world["channel_a"], "c1", "La table Bergen existe-t-elle en 220 cm ?")
-    _comment(world["channel_a"], "c2", "Commande jamais reçue, c'est une honte, remboursez-moi", author="marc")
+    _comment(
+        world["channel_a"], "c2", "Commande jamais reçue, c'est une honte, remboursez-moi", author="marc"
+    )
     listed = world["a"].get("/inbox/threads", params={"limit": 1})
     assert listed.status_code == 200
     page = listed.json()
     assert len(page["items"]) == 1 and page["next_cursor"]
     rest = world["a"].get("/inbox/threads", params={"limit": 1, "cursor": page["next_cursor"]}).json()
-    assert {page["items"][0]["id"], rest["items"][0]["id"]} == set(Conversation.objects.values_list("pk", flat=True))
+    assert {page["items"][0]["id"], rest["items"][0]["id"]} == set(
+        Conversation.objects.values_list("pk", flat=True)
+    )
     complaints = world["a"].get("/inbox/threads", params={"intent": "complaint"}).json()["items"]
     assert [t["author"] for t in complaints] == ["Marc"]
     detail = world["a"].get(f"/inbox/threads/{question.pk}").json()
@@ -77,7 +81,10 @@ def test_assign_status_notes_and_a_reply_sent_once(world):
     thread = _comment(world["channel_a"], "c1", "La table Bergen existe-t-elle en 220 cm ?")
     owner_id = world["owner_a"].user.pk
     a = world["a"]
-    assert a.post(f"/inbox/threads/{thread.pk}/assign", json={"assignee": owner_id}).json()["assignee"] == "owner-alpha"
+    assert (
+        a.post(f"/inbox/threads/{thread.pk}/assign", json={"assignee": owner_id}).json()["assignee"]
+        == "owner-alpha"
+    )
     refused = a.post(f"/inbox/threads/{thread.pk}/assign", json={"assignee": 999999})
     assert refused.status_code == 422 and "assignee" in refused.json()["fields"]
     note = a.post(f"/inbox/threads/{thread.pk}/notes", json={"text": "@owner-alpha à voir"})
@@ -86,8 +93,12 @@ def test_assign_status_notes_and_a_reply_sent_once(world):
     warned = a.post(f"/inbox/threads/{thread.pk}/replies", json=canned)
     assert warned.status_code == 409 and warned.json()["warnings"][0]["code"] == "no_overlap"
     good = {"text": "Oui, la Bergen existe en 220 cm, livrée en 6 semaines."}
-    sent = a.post(f"/inbox/threads/{thread.pk}/replies", json=good, headers={"Idempotency-Key": "api-key-0002"})
-    again = a.post(f"/inbox/threads/{thread.pk}/replies", json=good, headers={"Idempotency-Key": "api-key-0002"})
+    sent = a.post(
+        f"/inbox/threads/{thread.pk}/replies", json=good, headers={"Idempotency-Key": "api-key-0002"}
+    )
+    again = a.post(
+        f"/inbox/threads/{thread.pk}/replies", json=good, headers={"Idempotency-Key": "api-key-0002"}
+    )
     assert sent.status_code == 201 and again.json()["id"] == sent.json()["id"]
     assert sent.json()["delivery_status"] in {"queued", "sending", "sent"}
     detail = a.get(f"/inbox/threads/{thread.pk}").json()
@@ -103,16 +114,30 @@ def test_assign_status_notes_and_a_reply_sent_once(world):
 
 def test_saved_replies_and_knowledge_base(world):
     a = world["a"]
-    created = a.post("/inbox/saved-replies", json={"title": "Délai", "text": "Bonjour {first_name}", "language": "fr"})
+    created = a.post(
+        "/inbox/saved-replies", json={"title": "Délai", "text": "Bonjour {first_name}", "language": "fr"}
+    )
     assert created.status_code == 201
-    assert a.post("/inbox/saved-replies", json={"title": "", "text": ""}).json()["fields"].keys() >= {"title", "text"}
+    assert a.post("/inbox/saved-replies", json={"title": "", "text": ""}).json()["fields"].keys() >= {
+        "title",
+        "text",
+    }
     article = a.post(
         "/inbox/knowledge",
-        json={"title": "Retours et remboursements", "body": "30 jours pour retourner un article.", "category": "policy"},
+        json={
+            "title": "Retours et remboursements",
+            "body": "30 jours pour retourner un article.",
+            "category": "policy",
+        },
     )
     assert article.status_code == 201
-    a.post("/inbox/knowledge", json={"title": "Notre histoire", "body": "Atelier des Vosges depuis 1987.", "category": "history"})
-    found = a.get("/inbox/knowledge/suggest", params={"text": "Je voudrais retourner ma lampe et être remboursée"}).json()
+    a.post(
+        "/inbox/knowledge",
+        json={"title": "Notre histoire", "body": "Atelier des Vosges depuis 1987.", "category": "history"},
+    )
+    found = a.get(
+        "/inbox/knowledge/suggest", params={"text": "Je voudrais retourner ma lampe et être remboursée"}
+    ).json()
     assert [s["article"]["title"] for s in found] == ["Retours et remboursements"]
     assert world["b"].get("/inbox/saved-replies").json() == []
     assert world["b"].delete(f"/inbox/saved-replies/{created.json()['id']}").status_code == 404
@@ -125,6 +150,11 @@ def test_another_organisation_cannot_reach_a_thread(world):
     assert b.get("/inbox/threads", params={"status": "all"}).json()["items"] == []
     assert b.get(f"/inbox/threads/{thread.pk}").status_code == 404
     assert b.post(f"/inbox/threads/{thread.pk}/status", json={"status": "closed"}).status_code == 404
-    assert b.post(f"/inbox/threads/{thread.pk}/replies", json={"text": "x", "idempotency_key": "abcdefgh1"}).status_code == 404
+    assert (
+        b.post(
+            f"/inbox/threads/{thread.pk}/replies", json={"text": "x", "idempotency_key": "abcdefgh1"}
+        ).status_code
+        == 404
+    )
     thread.refresh_from_db()
     assert thread.status == "open"

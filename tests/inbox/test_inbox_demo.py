@@ -24,7 +24,10 @@ def test_the_demo_inbox_is_ready_to_work(django_capture_on_commit_callbacks):
     assert set(rows.values_list("language", flat=True)) >= {"fr", "en"}
     settings = InboxSettings.objects.get(organisation__slug="demo")
     assert settings.time_zone == "Europe/Paris" and settings.on_call.username == "cm"
-    assert set(SavedReply.objects.filter(organisation__slug="demo").values_list("language", flat=True)) == {"fr", "en"}
+    assert set(SavedReply.objects.filter(organisation__slug="demo").values_list("language", flat=True)) == {
+        "fr",
+        "en",
+    }
     assert KnowledgeArticle.objects.filter(organisation__slug="demo").count() >= 4
     skills = {p.user.username: p.skills for p in MemberProfile.objects.filter(organisation__slug="demo")}
     assert "crisis" in skills["cm"] and len(skills) >= 3

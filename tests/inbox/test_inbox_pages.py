@@ -23,8 +23,12 @@ def threads(channel, post, conversation_of, make_channel, org):
     mastodon = make_channel(org, "mastodon", handle="@maison@example.social", name="Mastodon")
     rows = [
         conversation_of(post(channel, "La table Bergen existe-t-elle en 220 cm ?", author="lea")),
-        conversation_of(post(channel, "Commande jamais reçue, une honte, remboursez-moi", author="marc", followers=40_000)),
-        conversation_of(post(mastodon, "Do you ship to Canada?", author="@ann@example.social", language="en")),
+        conversation_of(
+            post(channel, "Commande jamais reçue, une honte, remboursez-moi", author="marc", followers=40_000)
+        ),
+        conversation_of(
+            post(mastodon, "Do you ship to Canada?", author="@ann@example.social", language="en")
+        ),
         conversation_of(post(channel, "Bravo pour la nouvelle collection, magnifique !", author="ines")),
     ]
     return rows
@@ -64,7 +68,7 @@ def test_list_query_count_does_not_grow_with_threads(signed_in, channel, post, t
 def test_keyset_pages_follow_each_other(signed_in, threads):
     from palabre.inbox.views import PER_PAGE
 
-    assert PER_PAGE > len(threads)
+    assert len(threads) < PER_PAGE
     first = signed_in.get("/inbox/", {"status": "all"})
     assert b"inbox-more" not in first.content
 
@@ -97,13 +101,16 @@ def test_replying_twice_with_the_same_form_sends_once(signed_in, threads, django
 def test_a_canned_reply_is_held_back_with_its_reason_and_the_text_kept(signed_in, threads):
     bergen = threads[0]
     canned = "Merci pour votre message, nous transmettons à l'équipe concernée."
-    page = signed_in.post(f"/inbox/t/{bergen.pk}/reply/", {"text": canned, "idempotency_key": "form-key-0002"})
+    page = signed_in.post(
+        f"/inbox/t/{bergen.pk}/reply/", {"text": canned, "idempotency_key": "form-key-0002"}
+    )
     text = page.content.decode()
     assert "data-personalisation-warning" in text and "takes up nothing" in text
     assert canned.replace("'", "&#x27;") in text and "Send anyway" in text
     assert not Reply.objects.exists()
     sent = signed_in.post(
-        f"/inbox/t/{bergen.pk}/reply/", {"text": canned, "idempotency_key": "form-key-0002", "confirmed": "true"}
+        f"/inbox/t/{bergen.pk}/reply/",
+        {"text": canned, "idempotency_key": "form-key-0002", "confirmed": "true"},
     )
     assert sent.status_code == 302 and Reply.objects.count() == 1
     check = signed_in.post(f"/inbox/t/{bergen.pk}/check/", {"text": canned})
@@ -132,7 +139,10 @@ def test_assign_close_and_notes_from_the_page(signed_in, threads, cm):
     assert marc.assignee_id == cm.pk and marc.status == "closed"
     empty = signed_in.post(f"/inbox/t/{marc.pk}/notes/", {"text": ""})
     assert empty.status_code == 422
-    assert signed_in.get("/inbox/", {"assignee": "me", "status": "closed"}).content.count(b'class="inbox-row') == 1
+    assert (
+        signed_in.get("/inbox/", {"assignee": "me", "status": "closed"}).content.count(b'class="inbox-row')
+        == 1
+    )
 
 
 def test_saved_views_are_personal_unless_shared(signed_in, threads, client, org, make_member):
@@ -172,8 +182,18 @@ def test_settings_form_keeps_the_input_on_errors(client, owner, threads):
 def test_articles_and_saved_replies_pages(signed_in):
     bad = signed_in.post("/inbox/knowledge/", {"title": "Retours", "category": "faq", "body": ""})
     assert bad.status_code == 422 and b"Retours" in bad.content
-    assert signed_in.post("/inbox/knowledge/", {"title": "Retours", "category": "faq", "body": "30 jours"}).status_code == 302
-    assert signed_in.post("/inbox/saved-replies/", {"title": "Merci", "text": "Merci {first_name} !"}).status_code == 302
+    assert (
+        signed_in.post(
+            "/inbox/knowledge/", {"title": "Retours", "category": "faq", "body": "30 jours"}
+        ).status_code
+        == 302
+    )
+    assert (
+        signed_in.post(
+            "/inbox/saved-replies/", {"title": "Merci", "text": "Merci {first_name} !"}
+        ).status_code
+        == 302
+    )
     assert b"Merci {first_name}" in signed_in.get("/inbox/saved-replies/").content
 
 
@@ -183,7 +203,10 @@ def test_another_organisation_gets_404(threads, make_org, owner_of, client):
     thread = threads[0]
     assert client.get(f"/inbox/t/{thread.pk}/").status_code == 404
     assert client.post(f"/inbox/t/{thread.pk}/status/", {"status": "closed"}).status_code == 404
-    assert client.post(f"/inbox/t/{thread.pk}/reply/", {"text": "x", "idempotency_key": "abcdefgh1"}).status_code == 404
+    assert (
+        client.post(f"/inbox/t/{thread.pk}/reply/", {"text": "x", "idempotency_key": "abcdefgh1"}).status_code
+        == 404
+    )
     assert b"inbox-row" not in client.get("/inbox/", {"status": "all"}).content
     assert Conversation.objects.get(pk=thread.pk).status == "open"
 

@@ -129,9 +129,13 @@ def test_a_page_of_the_list_is_one_query(channel, post, owner_actor, django_asse
     for n in range(5):
         post(channel, f"Question {n} : vous livrez le samedi ?", author=f"p{n}")
     with django_assert_num_queries(1):
-        page = conversation_page(owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=None, limit=3)
+        page = conversation_page(
+            owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=None, limit=3
+        )
         [(c.channel.name, c.assignee) for c in page.rows]
     assert len(page.rows) == 3 and page.next_cursor
     with django_assert_num_queries(1):
-        rest = conversation_page(owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=page.next_cursor, limit=3)
+        rest = conversation_page(
+            owner_actor, InboxFilter(status="all", sentiment="neutral"), cursor=page.next_cursor, limit=3
+        )
     assert {c.pk for c in page.rows}.isdisjoint(c.pk for c in rest.rows)

@@ -266,10 +266,15 @@ def add_note(request: HttpRequest, thread_id: int, payload: NoteIn):
     return Status(201, services.add_note(actor=request.auth, conversation=c, text=payload.text))
 
 
-@router.post("/inbox/threads/{int:thread_id}/check", response=list[WarningOut], summary="Personalisation check")
+@router.post(
+    "/inbox/threads/{int:thread_id}/check", response=list[WarningOut], summary="Personalisation check"
+)
 def check_reply(request: HttpRequest, thread_id: int, payload: CheckIn):
     c = services.conversation_for(actor=request.auth, conversation_id=thread_id)
-    return [w.as_dict() for w in services.personalisation_warnings(actor=request.auth, conversation=c, text=payload.text)]
+    return [
+        w.as_dict()
+        for w in services.personalisation_warnings(actor=request.auth, conversation=c, text=payload.text)
+    ]
 
 
 @router.post(

@@ -86,7 +86,9 @@ SKILLS = {
 }
 
 
-def load_inbox_demo(organisation: Organisation, people: dict[str, Any], channels: dict[str, Channel], now: datetime) -> None:
+def load_inbox_demo(
+    organisation: Organisation, people: dict[str, Any], channels: dict[str, Channel], now: datetime
+) -> None:
     if organisation.slug != "demo":
         return
     owner = Actor.for_user(people["camille"], organisation)
@@ -108,7 +110,9 @@ def load_inbox_demo(organisation: Organisation, people: dict[str, Any], channels
     )
     for username, (languages, skills) in SKILLS.items():
         actor = Actor.for_user(people[username], organisation)
-        services.update_profile(actor=actor, languages=languages, skills=skills, auto_assign=True, sign_replies=True)
+        services.update_profile(
+            actor=actor, languages=languages, skills=skills, auto_assign=True, sign_replies=True
+        )
     cm = Actor.for_user(people["cm"], organisation)
     for title, language, text in SAVED_REPLIES:
         services.save_saved_reply(actor=cm, title=title, text=text, language=language)
@@ -123,7 +127,9 @@ def load_inbox_demo(organisation: Organisation, people: dict[str, Any], channels
     )
     for root_id in roots:
         services.refresh_conversation(organisation, root_id)
-    threads = list(Conversation.objects.filter(organisation=organisation).order_by("-last_activity_at", "-pk"))
+    threads = list(
+        Conversation.objects.filter(organisation=organisation).order_by("-last_activity_at", "-pk")
+    )
     answered = [c for c in threads if not c.awaiting_reply]
     waiting = [c for c in threads if c.awaiting_reply]
     for conversation in answered[: len(answered) // 2]:

@@ -21,7 +21,9 @@ class InboxFilterForm(forms.Form):
     sentiment = forms.ChoiceField(
         label=_("Sentiment"), required=False, choices=[("", _("Any sentiment")), *Sentiment.choices]
     )
-    intent = forms.ChoiceField(label=_("Intent"), required=False, choices=[("", _("Any intent")), *Intent.choices])
+    intent = forms.ChoiceField(
+        label=_("Intent"), required=False, choices=[("", _("Any intent")), *Intent.choices]
+    )
     priority = forms.ChoiceField(
         label=_("Priority"),
         required=False,
@@ -59,7 +61,9 @@ class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("Internal note"),
         max_length=5_000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Only the team sees this. @name to notify someone.")}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("Only the team sees this. @name to notify someone.")}
+        ),
     )
 
 
@@ -86,7 +90,15 @@ class ArticleForm(forms.Form):
     body = forms.CharField(label=_("Text"), max_length=50_000, widget=forms.Textarea(attrs={"rows": 10}))
 
 
-DAY_LABELS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
+DAY_LABELS = [
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+]
 
 
 class SettingsForm(forms.Form):
@@ -112,7 +124,10 @@ class SettingsForm(forms.Form):
         ]
         for day, label in enumerate(DAY_LABELS):
             self.fields[f"day_{day}"] = forms.CharField(
-                label=label, required=False, max_length=200, help_text=_("e.g. 09:00-12:30, 14:00-18:00; empty: closed")
+                label=label,
+                required=False,
+                max_length=200,
+                help_text=_("e.g. 09:00-12:30, 14:00-18:00; empty: closed"),
             )
         self.channel_fields = []
         for channel in channels:
@@ -136,7 +151,10 @@ class SettingsForm(forms.Form):
 
 class ProfileForm(forms.Form):
     languages = forms.MultipleChoiceField(
-        label=_("Languages I answer in"), required=False, choices=LANGUAGES, widget=forms.CheckboxSelectMultiple
+        label=_("Languages I answer in"),
+        required=False,
+        choices=LANGUAGES,
+        widget=forms.CheckboxSelectMultiple,
     )
     skills = forms.MultipleChoiceField(
         label=_("What I handle"), required=False, choices=Intent.choices, widget=forms.CheckboxSelectMultiple

@@ -93,7 +93,7 @@ class BusinessHours:
         local = moment.astimezone(self.zone)
         day = local.date()
         for _ in range(30):
-            for opens, closes in reversed(self.intervals(day)):
+            for _opens, closes in reversed(self.intervals(day)):
                 if closes <= local:
                     return closes
             day -= timedelta(days=1)

@@ -29,4 +29,8 @@ def suggest(query: str, articles: list[tuple[int, str]], *, limit: int = 3) -> l
         return []
     scores = linear_kernel(vectoriser.transform([query]), matrix).ravel()
     ranked = sorted(range(len(articles)), key=lambda i: -scores[i])
-    return [Suggestion(articles[i][0], round(float(scores[i]), 3)) for i in ranked[:limit] if scores[i] >= MIN_SCORE]
+    return [
+        Suggestion(articles[i][0], round(float(scores[i]), 3))
+        for i in ranked[:limit]
+        if scores[i] >= MIN_SCORE
+    ]

@@ -74,7 +74,9 @@ class Conversation(models.Model):
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         indexes = [
-            models.Index(fields=["organisation", "status", "-last_activity_at", "-id"], name="inbox_conv_status"),
+            models.Index(
+                fields=["organisation", "status", "-last_activity_at", "-id"], name="inbox_conv_status"
+            ),
             models.Index(
                 fields=["organisation", "assignee", "status", "-last_activity_at", "-id"],
                 name="inbox_conv_assignee",
@@ -103,7 +105,9 @@ class InboxSettings(models.Model):
     # {"0": [["09:00", "18:00"]], ...}: Monday is 0; a day without hours is closed.
     weekly_hours = models.JSONField(default=dict, blank=True)
     holidays = models.JSONField(default=list, blank=True)  # ["2024-12-25", ...]
-    first_response_minutes = models.PositiveIntegerField(_("first response target (business minutes)"), default=120)
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response target (business minutes)"), default=120
+    )
     on_call = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -136,7 +140,9 @@ class MemberProfile(models.Model):
 class InternalNote(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = models.TextField()
     mentions = models.JSONField(default=list, blank=True)  # user names
     created_at = models.DateTimeField(default=timezone.now)
@@ -160,7 +166,9 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     text = models.CharField(max_length=500)
-    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -177,7 +185,9 @@ class SavedReply(models.Model):
     title = models.CharField(_("title"), max_length=120)
     language = models.CharField(_("language"), max_length=8, blank=True)
     text = models.TextField(_("text"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -210,10 +220,14 @@ class Reply(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="replies")
     in_reply_to = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = models.TextField()
     idempotency_key = models.CharField(max_length=80)
-    saved_reply = models.ForeignKey(SavedReply, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    saved_reply = models.ForeignKey(
+        SavedReply, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     warnings = models.JSONField(default=list, blank=True)
     action_id = models.PositiveBigIntegerField(null=True, blank=True)  # connectors' OutboundAction
     created_at = models.DateTimeField(default=timezone.now)

@@ -46,7 +46,9 @@ def check_reply(
         warnings.append(Warning("unfilled", {"variables": ", ".join(unfilled)}))
     texts = [text for _label, text in recent if text.strip()]
     if texts:
-        vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode")
+        vectoriser = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode"
+        )
         matrix = vectoriser.fit_transform([reply, *texts])
         similarities = linear_kernel(matrix[0:1], matrix[1:]).ravel()
         best = int(similarities.argmax())

@@ -109,8 +109,10 @@ def filtered(actor: Actor, f: InboxFilter, *, now: datetime | None = None) -> Qu
 
 def conversation_page(actor: Actor, f: InboxFilter, *, cursor: str | None, limit: int = 30) -> Page:
     """One page of threads, newest activity first: a single indexed query (assignee and channel joined)."""
-    rows = filtered(actor, f).select_related("channel", "assignee").defer(
-        "priority_reasons", "channel__options", "channel__credentials_ciphertext"
+    rows = (
+        filtered(actor, f)
+        .select_related("channel", "assignee")
+        .defer("priority_reasons", "channel__options", "channel__credentials_ciphertext")
     )
     return keyset_page(rows, cursor=cursor, limit=limit, time_field="last_activity_at")
 
@@ -143,7 +145,9 @@ def contact_history(actor: Actor, conversation: Conversation, *, limit: int = 15
         return {"contact": None, "handles": [], "items": [], "trust": None}
     from palabre.moderation.queries import author_histories
 
-    history = author_histories(actor, {contact.pk}).get(contact.pk) if actor.can(Perm.MODERATION_ACT) else None
+    history = (
+        author_histories(actor, {contact.pk}).get(contact.pk) if actor.can(Perm.MODERATION_ACT) else None
+    )
     return {
         "contact": contact,
         "handles": list(ContactHandle.objects.filter(contact=contact, organisation=actor.organisation)),
@@ -192,7 +196,9 @@ def suggested_articles(actor: Actor, text: str, *, limit: int = 3) -> list[tuple
 
 def views_for(actor: Actor) -> QuerySet[SavedView]:
     actor.require(Perm.ITEMS_VIEW)
-    return SavedView.objects.filter(organisation=actor.organisation).filter(Q(owner_id=actor.user_id) | Q(shared=True))
+    return SavedView.objects.filter(organisation=actor.organisation).filter(
+        Q(owner_id=actor.user_id) | Q(shared=True)
+    )
 
 
 def saved_view(actor: Actor, view_id: int) -> SavedView:
@@ -212,7 +218,9 @@ def notifications(actor: Actor, *, limit: int = 50) -> list[Notification]:
 
 
 def unread_count(actor: Actor) -> int:
-    return Notification.objects.filter(organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True).count()
+    return Notification.objects.filter(
+        organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True
+    ).count()
 
 
 def reply_for(actor: Actor, reply_id: int) -> Reply:

@@ -67,12 +67,15 @@ def settings_for(organisation: Organisation) -> InboxSettings:
     found = InboxSettings.objects.filter(organisation=organisation).first()
     if found is None:
         found, _created = InboxSettings.objects.get_or_create(
-            organisation=organisation, defaults={"time_zone": organisation.time_zone, "weekly_hours": hours.DEFAULT_WEEK}
+            organisation=organisation,
+            defaults={"time_zone": organisation.time_zone, "weekly_hours": hours.DEFAULT_WEEK},
         )
     return found
 
 
-def business_hours(organisation: Organisation, inbox_settings: InboxSettings | None = None) -> hours.BusinessHours:
+def business_hours(
+    organisation: Organisation, inbox_settings: InboxSettings | None = None
+) -> hours.BusinessHours:
     s = inbox_settings or settings_for(organisation)
     return hours.BusinessHours.of(s.time_zone, s.weekly_hours, s.holidays)
 
@@ -157,7 +160,9 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
             conversation.assignee_id = conversation.assignee_id or old.assignee_id
     replies_sent = []
     if conversation.pk:
-        replies_sent = list(Reply.objects.filter(conversation=conversation).values_list("created_at", flat=True))
+        replies_sent = list(
+            Reply.objects.filter(conversation=conversation).values_list("created_at", flat=True)
+        )
     answered_times = sorted(brand_times + replies_sent)
     last_answer = answered_times[-1] if answered_times else None
     awaiting = last_answer is None or last_answer < last_customer.created_at
@@ -196,7 +201,9 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     first_answer = next((t for t in answered_times if t >= first_customer.created_at), None)
     conversation.first_responded_at = first_answer
     conversation.first_response_due_at = (
-        calendar.add_minutes(first_unanswered.created_at, inbox_settings.first_response_minutes) if awaiting else None
+        calendar.add_minutes(first_unanswered.created_at, inbox_settings.first_response_minutes)
+        if awaiting
+        else None
     )
     conversation.out_of_hours = not calendar.is_open(last_customer.created_at)
     reopen = (
@@ -222,7 +229,9 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
 
 def _after_customer_message(conversation_id: int, item_id: int) -> None:
     """Automatic assignment, the on-call alert and the out-of-hours acknowledgement."""
-    conversation = Conversation.objects.select_related("organisation", "channel").filter(pk=conversation_id).first()
+    conversation = (
+        Conversation.objects.select_related("organisation", "channel").filter(pk=conversation_id).first()
+    )
     if conversation is None:
         return
     organisation = conversation.organisation
@@ -266,7 +275,12 @@ def _alert_on_call(conversation: Conversation, inbox_settings: InboxSettings) ->
             send_mail(_("Palabre: urgent message out of hours"), text, None, [person.email])
         except OSError:
             logger.exception("on-call mail to %s failed", person.email)
-    record(Actor.palabre(conversation.organisation), "inbox.on_call_alerted", conversation, after={"to": person.get_username()})
+    record(
+        Actor.palabre(conversation.organisation),
+        "inbox.on_call_alerted",
+        conversation,
+        after={"to": person.get_username()},
+    )
 
 
 def _acknowledge(actor: Actor, conversation: Conversation, item: Item, text: str) -> None:
@@ -307,7 +321,10 @@ def assign(*, actor: Actor, conversation: Conversation, assignee_id: int | None)
             organisation=actor.organisation,
             user=assignee,
             kind=Notification.Kind.ASSIGNED,
-            text=(_("%(who)s assigned you a thread: %(text)s") % {"who": actor.label, "text": conversation.preview[:200]})[:500],
+            text=(
+                _("%(who)s assigned you a thread: %(text)s")
+                % {"who": actor.label, "text": conversation.preview[:200]}
+            )[:500],
             conversation=conversation,
         )
     record(
@@ -406,7 +423,9 @@ def add_note(*, actor: Actor, conversation: Conversation, text: str) -> Internal
 @transaction.atomic
 def mark_notifications_read(*, actor: Actor, ids: list[int] | None = None) -> int:
     actor.require(Perm.ITEMS_VIEW)
-    rows = Notification.objects.filter(organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True)
+    rows = Notification.objects.filter(
+        organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True
+    )
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(read_at=timezone.now())
@@ -471,7 +490,9 @@ def personalisation_warnings(*, actor: Actor, conversation: Conversation, text: 
         .order_by("-created_at")
         .values_list("text", "conversation__author_label", "created_at")[:RECENT_REPLIES]
     ]
-    message = conversation.last_customer_item.text if conversation.last_customer_item else conversation.preview
+    message = (
+        conversation.last_customer_item.text if conversation.last_customer_item else conversation.preview
+    )
     signature = signature_of(actor)
     stripped = [(label, body.removesuffix(f"\n— {signature}")) for label, body in recent]
     return check_reply(text, message=message, recent=stripped)
@@ -515,7 +536,9 @@ def send_reply(
     with transaction.atomic():
         # One sender at a time per thread: a double click waits here, then finds the first reply.
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-        existing = Reply.objects.filter(organisation=actor.organisation, idempotency_key=idempotency_key).first()
+        existing = Reply.objects.filter(
+            organisation=actor.organisation, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             return _same_reply(existing, conversation)
         final = signed(actor, text)
@@ -533,7 +556,8 @@ def send_reply(
                 )
         except IntegrityError:
             return _same_reply(
-                Reply.objects.get(organisation=actor.organisation, idempotency_key=idempotency_key), conversation
+                Reply.objects.get(organisation=actor.organisation, idempotency_key=idempotency_key),
+                conversation,
             )
         action = queue_reply(actor=actor, item=target, text=final, idempotency_key=f"inbox-{idempotency_key}")
         reply.action_id = action.pk
@@ -628,7 +652,13 @@ def delete_saved_reply(*, actor: Actor, saved: SavedReply) -> None:
 
 @transaction.atomic
 def save_article(
-    *, actor: Actor, title: str, body: str, category: str, language: str = "", article: KnowledgeArticle | None = None
+    *,
+    actor: Actor,
+    title: str,
+    body: str,
+    category: str,
+    language: str = "",
+    article: KnowledgeArticle | None = None,
 ) -> KnowledgeArticle:
     actor.require(Perm.INBOX_REPLY)
     if article is not None:
@@ -813,7 +843,9 @@ def touch_presence(*, actor: Actor, conversation: Conversation, state: str) -> l
             conversation=conversation, user=actor.user, defaults={"state": state, "seen_at": now}
         )
     return list(
-        Presence.objects.filter(conversation=conversation, seen_at__gte=now - timedelta(seconds=PRESENCE_SECONDS))
+        Presence.objects.filter(
+            conversation=conversation, seen_at__gte=now - timedelta(seconds=PRESENCE_SECONDS)
+        )
         .exclude(user_id=actor.user_id)
         .select_related("user")
     )
@@ -856,7 +888,10 @@ def warn_breaches(organisation: Organisation, *, now: datetime | None = None) ->
                 organisation=organisation,
                 user=person,
                 kind=Notification.Kind.SLA,
-                text=(_("Response overdue: %(author)s: %(text)s") % {"author": conversation.author_label, "text": conversation.preview[:200]})[:500],
+                text=(
+                    _("Response overdue: %(author)s: %(text)s")
+                    % {"author": conversation.author_label, "text": conversation.preview[:200]}
+                )[:500],
                 conversation=conversation,
             )
         warned += 1
@@ -876,8 +911,12 @@ def overnight(organisation: Organisation, *, now: datetime | None = None) -> dic
         "since": since,
         "total": sum(by_intent.values()),
         "by_intent": by_intent,
-        "urgent": list(rows.filter(Q(priority__gte=URGENT) | Q(intent=Intent.CRISIS)).order_by("-priority")[:20]),
-        "waiting": list(rows.filter(awaiting_reply=True).exclude(status=Status.CLOSED).order_by("-priority")[:50]),
+        "urgent": list(
+            rows.filter(Q(priority__gte=URGENT) | Q(intent=Intent.CRISIS)).order_by("-priority")[:20]
+        ),
+        "waiting": list(
+            rows.filter(awaiting_reply=True).exclude(status=Status.CLOSED).order_by("-priority")[:50]
+        ),
     }
 
 
@@ -885,7 +924,9 @@ def send_digest(organisation: Organisation, *, now: datetime | None = None) -> i
     """The morning digest: one notification (and mail) per replier, once a day."""
     now = now or timezone.now()
     summary = overnight(organisation, now=now)
-    local_day_start = now.astimezone(business_hours(organisation).zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    local_day_start = now.astimezone(business_hours(organisation).zone).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     sent = 0
     text = _("Overnight: %(total)s threads, %(urgent)s urgent, %(waiting)s waiting for an answer.") % {
         "total": summary["total"],
@@ -894,10 +935,15 @@ def send_digest(organisation: Organisation, *, now: datetime | None = None) -> i
     }
     for membership in _repliers(organisation):
         if Notification.objects.filter(
-            organisation=organisation, user=membership.user, kind=Notification.Kind.DIGEST, created_at__gte=local_day_start
+            organisation=organisation,
+            user=membership.user,
+            kind=Notification.Kind.DIGEST,
+            created_at__gte=local_day_start,
         ).exists():
             continue
-        Notification.objects.create(organisation=organisation, user=membership.user, kind=Notification.Kind.DIGEST, text=text)
+        Notification.objects.create(
+            organisation=organisation, user=membership.user, kind=Notification.Kind.DIGEST, text=text
+        )
         if membership.user.email:
             try:
                 send_mail(_("Palabre: the morning digest"), text, None, [membership.user.email])

@@ -86,7 +86,9 @@ def _members(actor: Actor):
 def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.GET.get("view"):
         view = queries.saved_view(actor, int(request.GET["view"]) if request.GET["view"].isdigit() else 0)
-        return redirect(f"{reverse('inbox:list')}?{urlencode({**view.filters, 'status': view.filters.get('status', 'open')})}")
+        return redirect(
+            f"{reverse('inbox:list')}?{urlencode({**view.filters, 'status': view.filters.get('status', 'open')})}"
+        )
     members = _members(actor)
     data = request.GET.copy()
     if "status" not in data:
@@ -105,7 +107,9 @@ def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = {
         "form": form,
         "rows": rows,
-        "next_url": f"?{urlencode({**params, 'cursor': page.next_cursor})}" if page and page.next_cursor else "",
+        "next_url": f"?{urlencode({**params, 'cursor': page.next_cursor})}"
+        if page and page.next_cursor
+        else "",
         "error": error,
         "views": queries.views_for(actor).select_related("owner"),
         "view_form": SavedViewForm(),
@@ -127,7 +131,10 @@ def view_save(request: HttpRequest, actor: Actor) -> HttpResponse:
     if form.is_valid():
         try:
             view = services.save_view(
-                actor=actor, name=form.cleaned_data["name"], filters=filters, shared=form.cleaned_data["shared"]
+                actor=actor,
+                name=form.cleaned_data["name"],
+                filters=filters,
+                shared=form.cleaned_data["shared"],
             )
             messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
             return redirect(f"{reverse('inbox:list')}?view={view.pk}")
@@ -172,7 +179,9 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         "contact": queries.contact_history(actor, conversation),
         "articles": queries.suggested_articles(actor, text),
         # The thread's language first, then the others.
-        "saved_replies": sorted(queries.saved_replies(actor), key=lambda r: (r.language not in ("", language), r.title)),
+        "saved_replies": sorted(
+            queries.saved_replies(actor), key=lambda r: (r.language not in ("", language), r.title)
+        ),
         "members": _members(actor),
         "reasons": reason_texts(conversation.priority_reasons),
         "breached": conversation.sla_breached(),
@@ -216,7 +225,9 @@ def assign(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResp
     except ValidationError as failure:
         messages.error(request, " ".join(failure.messages))
     target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk]))
+    return redirect(
+        target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk])
+    )
 
 
 @require_POST
@@ -229,7 +240,9 @@ def status(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResp
     except ValidationError as failure:
         messages.error(request, " ".join(failure.messages))
     target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk]))
+    return redirect(
+        target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk])
+    )
 
 
 @require_POST
@@ -244,7 +257,12 @@ def note(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRespon
             return _back_to_thread(request, conversation)
         except ValidationError as failure:
             apply_service_errors(form, failure)
-    return render(request, "inbox/thread.html", _thread_context(request, actor, conversation, note_form=form), status=422)
+    return render(
+        request,
+        "inbox/thread.html",
+        _thread_context(request, actor, conversation, note_form=form),
+        status=422,
+    )
 
 
 @require_POST
@@ -273,7 +291,9 @@ def reply(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRespo
             form.is_valid()
         except ValidationError as failure:
             apply_service_errors(form, failure)
-    context = _thread_context(request, actor, conversation, reply_form=form, warnings=warnings, confirming=bool(warnings))
+    context = _thread_context(
+        request, actor, conversation, reply_form=form, warnings=warnings, confirming=bool(warnings)
+    )
     return render(request, "inbox/thread.html", context, status=200 if warnings else 422)
 
 
@@ -284,7 +304,9 @@ def check(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRespo
     conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
     text = request.POST.get("text", "")[:10_000]
     warnings = services.personalisation_warnings(actor=actor, conversation=conversation, text=text)
-    return render(request, "inbox/_warnings.html", {"warnings": warning_texts([w.as_dict() for w in warnings])})
+    return render(
+        request, "inbox/_warnings.html", {"warnings": warning_texts([w.as_dict() for w in warnings])}
+    )
 
 
 @member_view(Perm.INBOX_REPLY)
@@ -348,7 +370,12 @@ def saved_reply_delete(request: HttpRequest, actor: Actor, saved_id: int) -> Htt
 def articles(request: HttpRequest, actor: Actor, article_id: int | None = None) -> HttpResponse:
     article = queries.article(actor, article_id) if article_id else None
     initial = (
-        {"title": article.title, "body": article.body, "category": article.category, "language": article.language}
+        {
+            "title": article.title,
+            "body": article.body,
+            "category": article.category,
+            "language": article.language,
+        }
         if article
         else None
     )

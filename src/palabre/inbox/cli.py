@@ -1,0 +1,40 @@
+"""`palabre inbox tick|digest`: the inbox's scheduled work, for cron or a systemd timer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def cmd_inbox(args: argparse.Namespace) -> None:
+    from palabre.cli import _setup_django
+
+    _setup_django()
+    from palabre.inbox import services
+    from palabre.orgs.models import Organisation
+
+    organisations = Organisation.objects.all()
+    if args.organisation:
+        organisations = organisations.filter(slug=args.organisation)
+        if not organisations.exists():
+            raise SystemExit(f"No organisation with the short name {args.organisation!r}.")
+    for organisation in organisations:
+        if args.action == "tick":
+            result = {
+                "refreshed": services.refresh_open(organisation),
+                "warned": services.warn_breaches(organisation),
+            }
+        else:
+            result = {"digests": services.send_digest(organisation)}
+        print(json.dumps({"organisation": organisation.slug, **result}))
+
+
+def register_commands(add) -> None:
+    parser = add(
+        "inbox",
+        cmd_inbox,
+        "Inbox upkeep: `tick` re-ranks waiting threads and warns of overdue responses; "
+        "`digest` sends the morning digest.",
+    )
+    parser.add_argument("action", choices=["tick", "digest"])
+    parser.add_argument("--organisation", default="", help="Only this organisation (its short name).")
