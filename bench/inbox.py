@@ -298,7 +298,7 @@ def main() -> None:
 
     rng = random.Random(42)
     world = build(args.items, rng)
-    client = Client()
+    client = Client(HTTP_HOST="localhost")
     client.force_login(world["owner"])
     client.get("/inbox/")  # warm the caches (templates, URL resolver)
     agent = world["agents"][1]
