@@ -8,10 +8,12 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
+        from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.registry import register_connector
         from palabre.connectors.site import SiteConnector
 
         register_connector("site", SiteConnector)
+        register_connector("mastodon", MastodonConnector)
 
         from django.utils.translation import gettext_lazy
 
