@@ -8,12 +8,14 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
+        from palabre.connectors.bluesky import BlueskyConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.registry import register_connector
         from palabre.connectors.site import SiteConnector
 
         register_connector("site", SiteConnector)
         register_connector("mastodon", MastodonConnector)
+        register_connector("bluesky", BlueskyConnector)
 
         from django.utils.translation import gettext_lazy
 
