@@ -11,11 +11,13 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.bluesky import BlueskyConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.registry import register_connector
+        from palabre.connectors.rss import FeedConnector
         from palabre.connectors.site import SiteConnector
 
         register_connector("site", SiteConnector)
         register_connector("mastodon", MastodonConnector)
         register_connector("bluesky", BlueskyConnector)
+        register_connector("rss", FeedConnector)
 
         from django.utils.translation import gettext_lazy
 
