@@ -9,6 +9,7 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.connectors.bluesky import BlueskyConnector
+        from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.registry import register_connector
         from palabre.connectors.rss import FeedConnector
@@ -18,6 +19,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("mastodon", MastodonConnector)
         register_connector("bluesky", BlueskyConnector)
         register_connector("rss", FeedConnector)
+        register_connector("email", EmailConnector)
 
         from django.utils.translation import gettext_lazy
 
