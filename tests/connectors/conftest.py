@@ -51,3 +51,13 @@ def no_rate_limit(settings, monkeypatch):
     """Calls on one channel are not spaced out, unless a test sets the interval."""
     monkeypatch.setenv("PALABRE_CONNECTORS_MIN_INTERVAL", "0")
     monkeypatch.setenv("PALABRE_CONNECTORS_PLATFORM_INTERVALS", "")
+
+
+@pytest.fixture
+def platform_server():
+    """A loopback HTTP server playing a platform from fixture payloads."""
+    from platform_server import PlatformServer
+
+    server = PlatformServer().start()
+    yield server
+    server.stop()
