@@ -12,7 +12,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from palabre.conversations.models import Item
+from palabre.conversations.models import ContactHandle, Item
+from palabre.conversations.services import surviving_contact
 from palabre.moderation import engine
 from palabre.moderation.models import (
     AuthorTrust,
@@ -24,7 +25,7 @@ from palabre.moderation.models import (
     ModerationSite,
     ModerationStatus,
 )
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record, snapshot
 
@@ -87,16 +88,30 @@ def organisation_context(
     )
 
 
+def _author_record(
+    *, handle_id: int, contact_id: int | None, at, exclude_item_id: int | None = None
+) -> tuple[int, int, int]:
+    """(approved, rejected, messages in the hour before `at`) of an author known by their handle."""
+    trust = (
+        AuthorTrust.objects.filter(contact_id=contact_id).values_list("approved", "rejected", "spam").first()
+        if contact_id
+        else None
+    )
+    recent = Item.objects.filter(
+        author_id=handle_id, created_at__gte=at - timedelta(hours=1), created_at__lte=at
+    )
+    if exclude_item_id is not None:
+        recent = recent.exclude(pk=exclude_item_id)
+    approved, rejected, spam = trust or (0, 0, 0)
+    return approved, rejected + spam, recent.count()
+
+
 def _author_for(item: Item) -> engine.Author:
     handle = item.author
     if handle is None:
         return engine.Author()
-    trust = AuthorTrust.objects.filter(contact_id=item.contact_id).first() if item.contact_id else None
-    hour_ago = item.created_at - timedelta(hours=1)
-    recent = (
-        Item.objects.filter(author=handle, created_at__gte=hour_ago, created_at__lte=item.created_at)
-        .exclude(pk=item.pk)
-        .count()
+    approved, rejected, recent = _author_record(
+        handle_id=handle.pk, contact_id=item.contact_id, at=item.created_at, exclude_item_id=item.pk
     )
     raw_author = item.raw.get("author") if isinstance(item.raw.get("author"), dict) else {}
     return engine.Author(
@@ -105,10 +120,31 @@ def _author_for(item: Item) -> engine.Author:
         url=handle.profile_url or str(raw_author.get("url", "")),
         email=str(raw_author.get("email", "")),
         ip=str(raw_author.get("ip", "")),
-        approved=trust.approved if trust else 0,
-        rejected=(trust.rejected + trust.spam) if trust else 0,
+        approved=approved,
+        rejected=rejected,
         recent_count=recent,
     )
+
+
+def author_before_storing(*, channel: Channel, author: engine.Author, at) -> engine.Author:
+    """The author of a message decided before it is stored (a synchronous check such as the
+    Akismet-compatible API): what moderators said of them and how much they wrote in the hour."""
+    if not author.handle:
+        return author
+    known = (
+        ContactHandle.objects.filter(
+            organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle
+        )
+        .select_related("contact")
+        .first()
+    )
+    if known is None:
+        return author
+    contact = surviving_contact(known.contact) if known.contact_id else None
+    approved, rejected, recent = _author_record(
+        handle_id=known.pk, contact_id=contact.pk if contact else None, at=at
+    )
+    return replace(author, approved=approved, rejected=rejected, recent_count=recent)
 
 
 def context_for_item(item: Item, base: engine.ModerationContext) -> engine.ModerationContext:
@@ -125,8 +161,9 @@ def context_for_item(item: Item, base: engine.ModerationContext) -> engine.Moder
 
 
 @transaction.atomic
-def moderate_item(item: Item) -> ModerationDecision | None:
-    """Decide on a new or changed item. A person's decision is never overridden by the machine."""
+def moderate_item(item: Item, decided: engine.Decision | None = None) -> ModerationDecision | None:
+    """Decide on a new or changed item, or store `decided`, the decision a synchronous check
+    already answered for it. A person's decision is never overridden by the machine."""
     state, _created = ItemModeration.objects.select_for_update().get_or_create(
         item=item, defaults={"organisation_id": item.organisation_id}
     )
@@ -134,8 +171,9 @@ def moderate_item(item: Item) -> ModerationDecision | None:
         state.last_decision_id and state.last_decision.source == ModerationDecision.Source.MODERATOR
     ):
         return None
-    context = context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
-    decision = engine.moderate(item.text, context)
+    decision = decided or engine.moderate(
+        item.text, context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
+    )
     stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
     return stored
 
