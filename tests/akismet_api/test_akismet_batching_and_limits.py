@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -109,7 +110,7 @@ def test_the_stored_decision_is_the_one_answered_and_storing_twice_adds_nothing(
     )
     for _ in range(2):
         record_checked_comment.call(
-            blog.site.pk, params, "guid-1", answered.as_dict(), "2026-01-05T10:00:00+00:00"
+            blog.site.pk, params, "guid-1", json.dumps(answered.as_dict()), "2026-01-05T10:00:00+00:00"
         )
     item = Item.objects.get(channel=blog.site.channel, external_id="akismet-guid-1")
     decisions = ModerationDecision.objects.filter(item=item)

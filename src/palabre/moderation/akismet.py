@@ -65,7 +65,7 @@ from django.views.decorators.csrf import csrf_exempt
 from palabre import config
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
-from palabre.moderation import engine, services
+from palabre.moderation import engine, lookups, services
 from palabre.moderation.batching import batcher
 from palabre.moderation.models import (
     ItemModeration,
@@ -297,7 +297,7 @@ def _context(
     )
     if at is not None:
         author = services.author_before_storing(channel=site.channel, author=author, at=at)
-    return replace(services.organisation_context(site.organisation, texts=[text]), author=author)
+    return replace(services.organisation_context(site.organisation, texts=[text], cached=True), author=author)
 
 
 def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
@@ -323,14 +323,9 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
 
     checked_at = timezone.now()
     # The same comment checked again (a retry, `recheck_reason`): a moderator's word stands.
-    state = (
-        ItemModeration.objects.select_related("last_decision")
-        .filter(item__channel_id=site.channel_id, item__external_id=_external_id(guid))
-        .first()
-    )
+    state = lookups.stored_state(site.channel_id, _external_id(guid))
     person_decided = state is not None and (
-        state.status == ModerationStatus.APPROVED
-        or (state.last_decision and state.last_decision.source == ModerationDecision.Source.MODERATOR)
+        state.status == ModerationStatus.APPROVED or state.source == ModerationDecision.Source.MODERATOR
     )
     decision = None
     if not person_decided:
@@ -342,7 +337,7 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         site.pk,
         {name: value for name, value in params.items() if name in STORED_PARAMS or name == _honeypot(params)},
         guid,
-        decision.as_dict() if decision else None,
+        json.dumps(decision.as_dict()) if decision else "",
         checked_at.isoformat(),
     )
     if honeypot and not (person_decided and state.status == ModerationStatus.APPROVED):
@@ -379,16 +374,15 @@ def store_checked_comment(
     return item
 
 
-def _verdict_from_state(state: ItemModeration) -> tuple[bool, bool]:
-    decision = state.last_decision
-    if decision is None or decision.source == ModerationDecision.Source.MODERATOR:
+def _verdict_from_state(state: lookups.StoredState) -> tuple[bool, bool]:
+    if state.source is None or state.source == ModerationDecision.Source.MODERATOR:
         if state.status == ModerationStatus.APPROVED:
             return False, False
         if state.status == ModerationStatus.REJECTED:
             return True, False
-    if decision is None:
+    if state.action is None:
         return False, False
-    return verdict_for(decision.action, [(r.get("code", ""), r.get("action", "")) for r in decision.reasons])
+    return verdict_for(state.action, [(r.get("code", ""), r.get("action", "")) for r in state.reasons])
 
 
 def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool) -> Item | None:
@@ -563,7 +557,7 @@ def authenticate(
     raw = params.get(key_field) or params.get("api_key") or params.get("key") or _host_key(request)
     if not raw.strip():
         return None, _invalid(f'Empty "{key_field}" value')
-    site = services.site_for_key(raw)
+    site = services.site_for_key(raw, cached=True)
     if site is None:
         return None, _invalid("The API key is unknown or was revoked.")
     wait = take_request(site, now=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from palabre.conversations.models import ContactHandle, Item
 from palabre.conversations.services import surviving_contact
-from palabre.moderation import engine
+from palabre.moderation import engine, lookups
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -48,6 +49,26 @@ def policy_for(organisation: Organisation) -> ModerationPolicy:
     return policy
 
 
+# The compatible APIs decide in the request: they read the policy from this process's memory.
+# A change made in this process applies at once; one made in another applies within this delay.
+POLICY_CACHE_SECONDS = 2.0
+_policy_cache: dict[int, tuple[float, ModerationPolicy]] = {}
+
+
+def cached_policy(organisation: Organisation) -> ModerationPolicy:
+    now = time.monotonic()
+    cached = _policy_cache.get(organisation.pk)
+    if cached is not None and now - cached[0] < POLICY_CACHE_SECONDS:
+        return cached[1]
+    policy = policy_for(organisation)
+    _policy_cache[organisation.pk] = (now, policy)
+    return policy
+
+
+def forget_cached_policy(organisation_id: int) -> None:
+    _policy_cache.pop(organisation_id, None)
+
+
 _ruleset_cache: dict[tuple[int, int], engine.RuleSet] = {}
 _cache_lock = threading.Lock()
 
@@ -68,18 +89,27 @@ def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.
 
 
 def organisation_context(
-    organisation: Organisation, *, extra_rules: list[engine.Rule] = (), texts: list[str] | None = None
+    organisation: Organisation,
+    *,
+    extra_rules: list[engine.Rule] = (),
+    texts: list[str] | None = None,
+    cached: bool = False,
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
-    those texts could match are loaded (one indexed query, however many messages were marked)."""
-    policy = policy_for(organisation)
+    those texts could match are loaded (one indexed query, however many messages were marked).
+    `cached`: the policy as this process saw it at most POLICY_CACHE_SECONDS ago."""
+    policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
-    prints = MessageFingerprint.objects.filter(organisation=organisation)
     if texts is not None:
-        prints = prints.filter(fingerprint__in={fp for fp in map(engine.fingerprint, texts) if fp})
-    prints = prints.values_list("fingerprint", "is_spam")
+        prints = lookups.fingerprint_marks(
+            organisation.pk, {fp for fp in map(engine.fingerprint, texts) if fp}
+        )
+    else:
+        prints = MessageFingerprint.objects.filter(organisation=organisation).values_list(
+            "fingerprint", "is_spam"
+        )
     return engine.ModerationContext(
         rules=rules,
         thresholds=policy.thresholds(),
@@ -131,6 +161,15 @@ def author_before_storing(*, channel: Channel, author: engine.Author, at) -> eng
     Akismet-compatible API): what moderators said of them and how much they wrote in the hour."""
     if not author.handle:
         return author
+    record = lookups.author_record(
+        organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle, at=at
+    )
+    if record is None:
+        return author
+    if not record.merged:
+        return replace(
+            author, approved=record.approved, rejected=record.rejected, recent_count=record.recent_count
+        )
     known = (
         ContactHandle.objects.filter(
             organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle
@@ -335,6 +374,7 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
     if offsets != policy.learned_offsets:
         policy.learned_offsets = offsets
         policy.save(update_fields=["learned_offsets"])
+        forget_cached_policy(policy.organisation_id)
 
 
 @transaction.atomic
@@ -404,6 +444,7 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
 
 def _bump_rules_version(organisation: Organisation) -> None:
     policy = policy_for(organisation)
+    forget_cached_policy(organisation.pk)
     ModerationPolicy.objects.filter(pk=policy.pk).update(
         rules_version=models.F("rules_version") + 1, updated_at=timezone.now()
     )
@@ -493,6 +534,7 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
         setattr(policy, name, value)
     policy.updated_at = timezone.now()
     policy.save()
+    forget_cached_policy(policy.organisation_id)
     record(actor, "moderation.policy_updated", policy, before=before, after=snapshot(policy, POLICY_FIELDS))
     return policy
 
@@ -588,14 +630,31 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     return site, key
 
 
-def site_for_key(raw_key: str) -> ModerationSite | None:
+# Sites are read on every call of the compatible APIs: kept in this process's memory for a few
+# seconds. A revocation applies at once in the process that made it, within this delay elsewhere.
+SITE_CACHE_SECONDS = 5.0
+_site_cache: dict[str, tuple[float, ModerationSite]] = {}
+
+
+def site_for_key(raw_key: str, *, cached: bool = False) -> ModerationSite | None:
     if not raw_key or not raw_key.strip():
         return None
-    return (
+    key_hash = _key_hash(raw_key)
+    now = time.monotonic()
+    if cached:
+        hit = _site_cache.get(key_hash)
+        if hit is not None and now - hit[0] < SITE_CACHE_SECONDS:
+            return hit[1]
+    site = (
         ModerationSite.objects.select_related("organisation", "channel")
-        .filter(api_key_hash=_key_hash(raw_key), revoked_at__isnull=True)
+        .filter(api_key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
+    if site is None:
+        _site_cache.pop(key_hash, None)
+    else:
+        _site_cache[key_hash] = (now, site)
+    return site
 
 
 @transaction.atomic
@@ -606,5 +665,6 @@ def revoke_moderation_site(*, actor: Actor, site: ModerationSite) -> ModerationS
     if site.revoked_at is None:
         site.revoked_at = timezone.now()
         site.save(update_fields=["revoked_at"])
+        _site_cache.pop(site.api_key_hash, None)
         record(actor, "moderation.site_revoked", site, before={"revoked": False}, after={"revoked": True})
     return site
