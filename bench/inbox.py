@@ -270,6 +270,31 @@ def build(n_items: int, rng: random.Random) -> dict:
     }
 
 
+def reuse() -> dict:
+    from palabre.conversations.models import Item
+    from palabre.orgs.models import Membership, Organisation
+
+    organisation = Organisation.objects.filter(slug__startswith="bench-").order_by("-pk").first()
+    if organisation is None:
+        sys.exit("No earlier bench data in this database: run without --reuse first.")
+    members = Membership.objects.active().filter(organisation=organisation).order_by("pk")
+    return {
+        "organisation": organisation,
+        "owner": members.filter(role="owner").first().user,
+        "channels": list(organisation.channels.order_by("pk").values_list("pk", flat=True)),
+        "agents": list(members.values_list("user_id", flat=True)),
+        "threads": conversation_count(organisation),
+        "items": Item.objects.filter(organisation=organisation).count(),
+        "generate_seconds": 0,
+    }
+
+
+def conversation_count(organisation) -> int:
+    from palabre.inbox.models import Conversation
+
+    return Conversation.objects.filter(organisation=organisation).count()
+
+
 def timed(client, url: str, repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
@@ -288,6 +313,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--json-out", default="")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure again on the data a previous run left in this database."
+    )
     args = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -297,7 +325,8 @@ def main() -> None:
     from palabre.inbox.models import Conversation
 
     rng = random.Random(42)
-    world = build(args.items, rng)
+    world = reuse() if args.reuse else build(args.items, rng)
+    args.items = world.get("items", args.items)
     client = Client(HTTP_HOST="localhost")
     client.force_login(world["owner"])
     client.get("/inbox/")  # warm the caches (templates, URL resolver)

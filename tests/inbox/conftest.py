@@ -66,3 +66,9 @@ def cm(org, make_member):
 @pytest.fixture
 def cm_actor(cm, org, actor_for):
     return actor_for(cm, org)
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Pages read in English here (the French ones are checked by the translation tests)."""
+    settings.LANGUAGE_CODE = "en"

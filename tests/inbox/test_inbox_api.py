@@ -18,6 +18,11 @@ from palabre.orgs.services import Actor, create_api_token, create_channel, creat
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def english():
+    """JSON answers need no language (and the live server's thread shares no settings override)."""
+
+
 def _org(name: str):
     owner = get_user_model().objects.create_user(username=f"owner-{name}", password="pw-123456789")
     organisation = create_organisation(name=name, owner=owner)

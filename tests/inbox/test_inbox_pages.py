@@ -217,3 +217,32 @@ def test_digest_and_notifications_pages(signed_in, threads, org):
     assert services.send_digest(org) == 0  # once a day
     page = signed_in.get("/inbox/notifications/")
     assert b"Overnight:" in page.content
+
+
+def test_thread_page_queries_do_not_grow_with_the_thread(signed_in, channel, post, conversation_of, cm_actor):
+    root = post(channel, "Ma commande Bergen est en retard", external_id="long")
+    thread = conversation_of(root)
+    with CaptureQueriesContext(connection) as short:
+        signed_in.get(f"/inbox/t/{thread.pk}/")
+    for n in range(8):
+        post(channel, f"Toujours rien, relance {n}", parent="long", author=f"voisin{n}")
+    services.add_note(actor=cm_actor, conversation=thread, text="Vu avec l'entrepôt")
+    with CaptureQueriesContext(connection) as long:
+        page = signed_in.get(f"/inbox/t/{thread.pk}/")
+    assert page.content.count(b'<li class="inbox-item') == 9
+    assert len(long.captured_queries) <= len(short.captured_queries) + 1  # the notes' query only
+
+
+def test_a_colleague_gone_for_a_while_is_no_longer_shown(signed_in, threads, org, make_member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from palabre.inbox.models import Presence
+
+    bergen = threads[0]
+    colleague = make_member(org, Role.MODERATOR, username="nadia").user
+    Presence.objects.create(
+        conversation=bergen, user=colleague, state="replying", seen_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert b"nadia" not in signed_in.post(f"/inbox/t/{bergen.pk}/presence/", {"state": "viewing"}).content

@@ -144,7 +144,7 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     customer = [i for i in thread if not is_brand_item(i)]
     conversation = Conversation.objects.select_for_update().filter(root_id=root_id).first()
     # A reply that arrived before its parent had a row of its own: fold it into the real thread.
-    stale = list(Conversation.objects.select_for_update().filter(root__thread_root_id=root_id))
+    stale = list(Conversation.objects.select_for_update(of=("self",)).filter(root__thread_root_id=root_id))
     if not customer:
         return conversation
     last_customer = customer[-1]
