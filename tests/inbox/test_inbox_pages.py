@@ -246,3 +246,39 @@ def test_a_colleague_gone_for_a_while_is_no_longer_shown(signed_in, threads, org
         conversation=bergen, user=colleague, state="replying", seen_at=timezone.now() - timedelta(minutes=5)
     )
     assert b"nadia" not in signed_in.post(f"/inbox/t/{bergen.pk}/presence/", {"state": "viewing"}).content
+
+
+def test_a_failed_reply_shows_its_error_and_a_retry_button(
+    signed_in, threads, cm_actor, django_capture_on_commit_callbacks
+):
+    from palabre.connectors.models import ActionStatus, OutboundAction
+
+    bergen = threads[0]
+    reply = services.send_reply(
+        actor=cm_actor,
+        conversation=bergen,
+        text="Oui, la Bergen existe en 220 cm.",
+        idempotency_key="k-failed-ui",
+    )
+    OutboundAction.objects.filter(pk=reply.action_id).update(
+        status=ActionStatus.FAILED, last_error="HTTP 503 from the platform"
+    )
+    page = signed_in.get(f"/inbox/t/{bergen.pk}/").content.decode()
+    assert 'data-delivery="failed"' in page and "HTTP 503 from the platform" in page
+    assert f"/inbox/replies/{reply.pk}/retry/" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(f"/inbox/replies/{reply.pk}/retry/")
+    assert OutboundAction.objects.get(pk=reply.action_id).status == ActionStatus.SENT
+
+
+def test_the_contact_panel_follows_merged_contacts(
+    signed_in, channel, post, conversation_of, make_channel, org, owner_actor
+):
+    from palabre.conversations.services import merge_contacts
+
+    mastodon = make_channel(org, "mastodon", handle="@maison@example.social", name="Mastodon")
+    on_blog = post(channel, "Ma commande Bergen est en retard", author="lea")
+    on_mastodon = post(mastodon, "Toujours pas de nouvelles de ma table", author="@lea@example.social")
+    merge_contacts(actor=owner_actor, target=on_mastodon.contact, sources=[on_blog.contact])
+    page = signed_in.get(f"/inbox/t/{conversation_of(on_blog).pk}/").content.decode()
+    assert "Toujours pas de nouvelles de ma table" in page and "@lea@example.social" in page

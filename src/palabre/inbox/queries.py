@@ -140,9 +140,11 @@ def replies(actor: Actor, conversation: Conversation) -> list[Reply]:
 def contact_history(actor: Actor, conversation: Conversation, *, limit: int = 15) -> dict:
     """The person across every channel (merged contacts included), tags, notes and trust."""
     actor.require(Perm.ITEMS_VIEW)
-    contact = conversation.contact
-    if contact is None:
+    if conversation.contact is None:
         return {"contact": None, "handles": [], "items": [], "trust": None}
+    from palabre.conversations.services import surviving_contact
+
+    contact = surviving_contact(conversation.contact)  # merged since: the person as one
     from palabre.moderation.queries import author_histories
 
     history = (
