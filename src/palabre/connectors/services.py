@@ -234,7 +234,7 @@ def update_sync_settings(
     if poll_interval_seconds is not None:
         sync.poll_interval_seconds = poll_interval_seconds
     sync.next_poll_at = timezone.now()
-    sync.save()
+    sync.save(update_fields=["poll_enabled", "poll_interval_seconds", "next_poll_at"])
     after = {"poll_enabled": sync.poll_enabled, "poll_interval_seconds": sync.poll_interval_seconds}
     record(actor, "connectors.sync_updated", channel, before=before, after=after)
     return sync
@@ -759,3 +759,67 @@ def due_action_ids(*, now: datetime | None = None, limit: int = 500) -> list[int
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- channels: checks asked by a person ---------------------------------------------------------
+
+
+def _channel_in_org(actor: Actor, channel_id: int) -> Channel:
+    channel = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    if channel is None:
+        raise NotInOrganisation
+    return channel
+
+
+def get_channel(*, actor: Actor, channel_id: int) -> Channel:
+    actor.require(Perm.CHANNELS_VIEW)
+    return _channel_in_org(actor, channel_id)
+
+
+def refresh_health(channel: Channel) -> ChannelSync:
+    """Ask the platform about the connection (account, token expiry, scopes) and keep the answer."""
+    sync = sync_for(channel)
+    try:
+        info = connector_for(channel).health(channel)
+    except ConnectorError as error:
+        return record_failure(channel, error, counts=not isinstance(error, RateLimited))
+    fields: dict[str, Any] = {"health_checked_at": timezone.now(), "scopes": list(info.scopes)}
+    if info.account:
+        fields["account"] = info.account[:300]
+    if info.token_expires_at is not None:
+        fields["token_expires_at"] = info.token_expires_at
+    elif sync.last_error_code != "token_expired":
+        fields["token_expires_at"] = None
+    ChannelSync.objects.filter(pk=sync.pk).update(**fields)
+    record_success(channel)
+    sync.refresh_from_db()
+    return sync
+
+
+def check_channel(*, actor: Actor, channel: Channel) -> ChannelSync:
+    """A person asks to check the connection now."""
+    _same_org(actor, channel.organisation_id)
+    actor.require(Perm.CHANNELS_MANAGE)
+    sync = refresh_health(channel)
+    record(
+        actor, "connectors.checked", channel, after={"error": sync.last_error_code if sync.is_failing else ""}
+    )
+    return sync
+
+
+@transaction.atomic
+def request_pull(*, actor: Actor, channel: Channel) -> ChannelSync:
+    """Pull the channel as soon as a worker is free, whatever its schedule."""
+    _same_org(actor, channel.organisation_id)
+    actor.require(Perm.CHANNELS_MANAGE)
+    connector_class = connector_class_for(channel.platform)
+    if connector_class is None or Capability.PULL not in connector_class.capabilities:
+        raise ValidationError({"channel": _("This channel has nothing to pull.")})
+    sync = sync_for(channel)
+    ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=timezone.now())
+    record(actor, "connectors.pull_requested", channel)
+    from palabre.connectors.tasks import poll_channel
+
+    channel_id = channel.pk
+    transaction.on_commit(lambda: poll_channel.enqueue(channel_id))
+    return sync
