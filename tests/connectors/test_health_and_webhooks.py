@@ -178,7 +178,7 @@ def test_token_expiry_alert(forum, org, owner, counting):
     ChannelSync.objects.filter(pk=sync.pk).update(token_expires_at=soon)
     assert alerts.check_token_alerts() == 1
     assert alerts.check_token_alerts() == 0  # once per token
-    assert "expires soon" in mail.outbox[0].subject
+    assert "expire bientôt" in mail.outbox[0].subject  # in the organisation's language
     # A new token (another expiry) gets its own alert when its time comes.
     ChannelSync.objects.filter(pk=sync.pk).update(token_expires_at=soon + timedelta(hours=1))
     assert alerts.check_token_alerts() == 1
@@ -340,3 +340,17 @@ def test_webhook_over_real_http(live_server, own_server):
     )
     assert answer.status_code == 202
     assert WebhookDelivery.objects.filter(channel=channel).count() == 1
+
+
+def test_the_tick_keeps_itself_going_on_the_database_backend(db, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert tasks.ensure_ticking() is True
+    assert tasks.ensure_ticking() is False  # one is waiting already
+    waiting = DBTaskResult.objects.get(task_path=tasks.connectors_tick.module_path)
+    assert waiting.status == "READY"
+    waiting.delete()
+    tasks.schedule_next_tick()
+    later = DBTaskResult.objects.get(task_path=tasks.connectors_tick.module_path)
+    assert later.run_after > timezone.now() + timedelta(seconds=30)

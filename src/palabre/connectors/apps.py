@@ -21,6 +21,16 @@ class ConnectorsConfig(AppConfig):
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
 
+        # The periodic tick keeps itself going (each run enqueues the next); a web or worker
+        # process that starts makes sure one is waiting.
+        from django.core.signals import request_started
+        from django_tasks.signals import task_started
+
+        from palabre.connectors.tasks import seed_tick_once
+
+        request_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick")
+        task_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick_worker")
+
         from django.utils.translation import gettext_lazy
 
         from palabre.orgs.views import register_audit_labels

@@ -87,3 +87,18 @@ def ensure_ticking() -> bool:
         return False
     connectors_tick.enqueue()
     return True
+
+
+_seeded = False
+
+
+def seed_tick_once(**_kwargs) -> None:
+    """Make sure the periodic tick runs: once per process, at its first request or task."""
+    global _seeded
+    if _seeded:
+        return
+    _seeded = True
+    try:
+        ensure_ticking()
+    except Exception:  # never break a request for this; the next process tries again
+        logger.exception("connectors: could not start the periodic tick")
