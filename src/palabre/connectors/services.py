@@ -164,7 +164,13 @@ def save_connector_state(channel: Channel, state: dict) -> None:
 
 def _locked(queryset: models.QuerySet) -> models.QuerySet:
     # SQLite locks the whole database for a write transaction; PostgreSQL locks the row.
-    return queryset.select_for_update() if connection.features.has_select_for_update else queryset
+    # Only the row itself: the related rows joined for reading (an item, a person) stay unlocked,
+    # and PostgreSQL refuses FOR UPDATE on the nullable side of an outer join anyway.
+    if not connection.features.has_select_for_update:
+        return queryset
+    if connection.features.has_select_for_update_of:
+        return queryset.select_for_update(of=("self",))
+    return queryset.select_for_update()
 
 
 def take_call_slot(channel: Channel, *, now: datetime | None = None) -> float:
