@@ -354,3 +354,28 @@ def test_the_tick_keeps_itself_going_on_the_database_backend(db, settings):
     tasks.schedule_next_tick()
     later = DBTaskResult.objects.get(task_path=tasks.connectors_tick.module_path)
     assert later.run_after > timezone.now() + timedelta(seconds=30)
+
+
+def test_expired_token_until_the_channel_is_reconnected(counting, forum, owner_actor):
+    from palabre.connectors.base import TokenExpired
+    from palabre.connectors.queries import health_of
+    from palabre.orgs.services import set_channel_credentials
+
+    counting.script = [TokenExpired("401 invalid token")]
+    pull_channel(forum.pk)
+    assert health_of(owner_actor, forum).state == "token_expired"
+    services.save_connector_state(forum, {"session": "old"})
+    set_channel_credentials(actor=owner_actor, channel=forum, credentials={"token": "new"})
+    sync = ChannelSync.objects.get(channel=forum)
+    assert sync.state_ciphertext == "" and sync.next_poll_at <= timezone.now()
+    assert pull_channel(forum.pk)["outcome"] == "pulled"
+    assert health_of(owner_actor, forum).state == "ok"
+
+
+def test_the_tick_checks_connections_now_and_then(counting, forum):
+    from palabre.connectors.services import due_health_ids
+
+    assert forum.pk in due_health_ids()
+    tasks.check_channel_health.call(forum.pk)
+    assert forum.pk not in due_health_ids()
+    assert forum.pk in due_health_ids(now=timezone.now() + timedelta(hours=7))

@@ -29,6 +29,11 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.tasks import seed_tick_once
 
         request_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick")
+        from django.db.models.signals import post_save
+
+        from palabre.orgs.models import Channel
+
+        post_save.connect(_credentials_saved, sender=Channel, dispatch_uid="palabre.connectors.credentials")
         task_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick_worker")
 
         from django.utils.translation import gettext_lazy
@@ -57,3 +62,10 @@ class ConnectorsConfig(AppConfig):
             },
             targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
         )
+
+
+def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields and "credentials_ciphertext" in update_fields:
+        from palabre.connectors.services import credentials_replaced
+
+        credentials_replaced(instance)

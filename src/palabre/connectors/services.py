@@ -196,9 +196,12 @@ def hold_calls(channel: Channel, seconds: float) -> None:
 
 def record_success(channel: Channel) -> None:
     sync = sync_for(channel)
+    now = timezone.now()
     ChannelSync.objects.filter(pk=sync.pk).update(
-        last_success_at=timezone.now(), consecutive_failures=0, failing_alert_sent_at=None
+        last_success_at=now, consecutive_failures=0, failing_alert_sent_at=None
     )
+    # It works: a token marked expired has been replaced.
+    ChannelSync.objects.filter(pk=sync.pk, token_expires_at__lte=now).update(token_expires_at=None)
 
 
 def record_failure(channel: Channel, error: Exception, *, counts: bool = True) -> ChannelSync:
@@ -212,6 +215,9 @@ def record_failure(channel: Channel, error: Exception, *, counts: bool = True) -
     }
     if counts:
         fields["consecutive_failures"] = models.F("consecutive_failures") + 1
+    if isinstance(error, TokenExpired):
+        # Shown as an expired token, and alerted as one, until the channel works again.
+        fields["token_expires_at"] = fields["last_error_at"]
     ChannelSync.objects.filter(pk=sync.pk).update(**fields)
     sync.refresh_from_db()
     if counts:
@@ -691,8 +697,6 @@ def _fail(action: OutboundAction, error: ConnectorError) -> Step:
         last_error=str(error)[:MAX_ERROR_CHARS],
         last_error_code=error.code,
     )
-    if isinstance(error, TokenExpired):
-        ChannelSync.objects.filter(channel_id=action.channel_id).update(token_expires_at=timezone.now())
     record(_palabre(action), f"outbound.{action.kind}_failed", action, after={"error": action.last_error})
     return Step(action.pk, "failed")
 
@@ -754,6 +758,27 @@ def _mark_sent_locked(action: OutboundAction, delivered: Delivered | None, *, fo
     return Step(action.pk, "sent")
 
 
+def credentials_replaced(channel: Channel) -> None:
+    """New credentials: forget the old session, check the connection and fetch at once."""
+    ChannelSync.objects.filter(channel=channel).update(
+        state_ciphertext="", next_poll_at=timezone.now(), next_call_at=None
+    )
+
+
+def due_health_ids(*, now: datetime | None = None, every: timedelta = timedelta(hours=6)) -> list[int]:
+    """Active channels whose connection was not checked for a while (token expiry, account)."""
+    now = now or timezone.now()
+    return list(
+        Channel.objects.filter(status__in=[Channel.Status.ACTIVE, Channel.Status.FAILING])
+        .filter(
+            models.Q(sync__isnull=True)
+            | models.Q(sync__health_checked_at__isnull=True)
+            | models.Q(sync__health_checked_at__lt=now - every)
+        )
+        .values_list("pk", flat=True)[:200]
+    )
+
+
 def due_action_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Queued actions whose time has come, and sending ones whose worker is presumed dead."""
     now = now or timezone.now()
@@ -789,13 +814,14 @@ def refresh_health(channel: Channel) -> ChannelSync:
         info = connector_for(channel).health(channel)
     except ConnectorError as error:
         return record_failure(channel, error, counts=not isinstance(error, RateLimited))
-    fields: dict[str, Any] = {"health_checked_at": timezone.now(), "scopes": list(info.scopes)}
+    fields: dict[str, Any] = {
+        "health_checked_at": timezone.now(),
+        "scopes": list(info.scopes),
+        # The token works; an expiry is kept only when the platform tells one.
+        "token_expires_at": info.token_expires_at,
+    }
     if info.account:
         fields["account"] = info.account[:300]
-    if info.token_expires_at is not None:
-        fields["token_expires_at"] = info.token_expires_at
-    elif sync.last_error_code != "token_expired":
-        fields["token_expires_at"] = None
     ChannelSync.objects.filter(pk=sync.pk).update(**fields)
     record_success(channel)
     sync.refresh_from_db()
