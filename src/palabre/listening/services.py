@@ -19,7 +19,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from palabre.listening import hooks
 from palabre.listening.models import (
@@ -200,12 +200,48 @@ def validate_query_text(text: str) -> str:
     try:
         parse_query(text)
     except QuerySyntaxError as error:
-        message = _("Syntax error at character %(position)s: %(message)s") % {
-            "position": error.position + 1,
-            "message": error.message,
-        }
-        raise QueryTextError(message, error.position) from error
+        raise QueryTextError(query_error_message(error), error.position) from error
     return text
+
+
+def query_error_message(error) -> str:
+    """The parser's error in the reader's language, positions counted from 1 as people do."""
+    params = dict(error.params)
+    for key in ("position", "opened"):
+        if isinstance(params.get(key), int):
+            params[key] = params[key] + 1
+    side = {"left": _("left"), "right": _("right")}
+    if "side" in params:
+        params["side"] = side.get(params["side"], params["side"])
+    template = _QUERY_MESSAGES.get(error.code)
+    try:
+        message = str(template) % params if template else error.message
+    except (KeyError, TypeError, ValueError):
+        message = error.message
+    return _("Character %(position)s: %(message)s") % {"position": error.position + 1, "message": message}
+
+
+_QUERY_MESSAGES = {
+    "empty_query": gettext_lazy("The query is empty: write at least one word, phrase, hashtag or mention."),
+    "too_long": gettext_lazy("The query is longer than %(limit)s characters."),
+    "too_deep": gettext_lazy("The query nests parentheses or operators more than %(limit)s levels deep."),
+    "unbalanced_parenthesis": gettext_lazy("The parenthesis opened at character %(opened)s is never closed."),
+    "unexpected_parenthesis": gettext_lazy("This closing parenthesis has no opening one."),
+    "empty_group": gettext_lazy("Empty parentheses."),
+    "unterminated_phrase": gettext_lazy("The quote opened here is never closed."),
+    "empty_phrase": gettext_lazy("The phrase holds no word."),
+    "empty_term": gettext_lazy("“%(term)s” holds no letter or digit to search for."),
+    "bad_prefix": gettext_lazy("“%(term)s”: a * only goes at the end of a word, as in livrai*."),
+    "short_prefix": gettext_lazy("The prefix “%(term)s” needs at least %(minimum)s letters before the *."),
+    "unexpected_end": gettext_lazy("The query ends after %(operator)s: a term is missing."),
+    "dangling_operator": gettext_lazy("%(operator)s has no term on its %(side)s."),
+    "unknown_field": gettext_lazy("Unknown filter “%(field)s:”; the filters are %(fields)s."),
+    "bad_filter_value": gettext_lazy("“%(value)s” is not a valid %(field)s."),
+    "no_positive_term": gettext_lazy(
+        "This part matches posts that contain none of the query's words (NOT and filters alone "
+        "select almost everything): add a word, phrase, hashtag or mention that must be present."
+    ),
+}
 
 
 def _clean_query_fields(name: str, kind: str) -> tuple[str, str]:
@@ -439,6 +475,17 @@ class IngestResult:
     mention_ids: list[int] = field(default_factory=list)
 
 
+# What a query's `source:` filter names: the platform, whatever the kind of fetch.
+SOURCE_NAMES = {
+    SourceKind.RSS: "rss",
+    SourceKind.MASTODON_HASHTAG: "mastodon",
+    SourceKind.MASTODON_TIMELINE: "mastodon",
+    SourceKind.BLUESKY_JETSTREAM: "bluesky",
+    SourceKind.REDDIT_SEARCH: "reddit",
+    SourceKind.WEB_PAGE: "web",
+}
+
+
 def _domain_of(url: str) -> str:
     host = (urlsplit(url).hostname or "") if url else ""
     return host.removeprefix("www.").lower()[:255]
@@ -470,7 +517,13 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     matched = []
     for candidate in fresh:
         language = candidate.language or (detect_language(candidate.text) if candidate.text else "")
-        matches = matcher.match(candidate.text, lang=language or None, source=source.kind)
+        domain = candidate.domain or _domain_of(candidate.url)
+        matches = matcher.match(
+            candidate.text,
+            lang=language or None,
+            source=candidate.source_name or SOURCE_NAMES.get(source.kind, source.kind),
+            domain=domain if "." in domain else None,
+        )
         if matches:
             matched.append((candidate, language, matches))
         else:
@@ -552,7 +605,8 @@ def analyse_item_for_listening(item, created: bool) -> None:
         author_reach=author.followers if author else None,
         published_at=item.created_at,
         language=item.language or "",
-        domain=item.channel.get_platform_display() if hasattr(item, "channel") else "",
+        domain=_domain_of(item.url),
+        source_name=item.channel.platform,
         item_id=item.pk,
     )
     ingest_candidates(source=source, candidates=[candidate])

@@ -42,6 +42,7 @@ class Candidate:
     language: str = ""
     domain: str = ""
     item_id: int | None = None
+    source_name: str = ""  # what `source:` names, when not the source's platform
 
 
 @dataclass
