@@ -40,6 +40,10 @@ class DetectorConfig:
     z_hour: float = 4.0
     min_count_hour: int = 8
     min_ratio: float = 2.0
+    # -log10 of the chance of such a count under the baseline (6: one in a million buckets)
+    surprise_fine: float = 6.0
+    surprise_hour: float = 5.0
+    cusum_ratio: float = 1.3
     # CUSUM on hourly robust z-scores
     cusum_k: float = 1.0
     cusum_h: float = 7.0
@@ -103,17 +107,20 @@ def _history(hourly: Sequence[int], h: int, config: DetectorConfig) -> list[int]
     values = [hourly[h - HOURS_PER_WEEK * k] for k in weeks if h - HOURS_PER_WEEK * k >= 0]
     if len(values) >= config.min_history:
         return values
-    # Sparse: the neighbouring hours of the same weekly slot...
+    # Sparse (a young query, or weeks missing): the neighbouring hours of the same weekly slot,
+    # and the same hours of the previous days, so the median rests on enough points.
     values += [
         hourly[h - HOURS_PER_WEEK * k + d]
         for k in weeks
         for d in (-1, 1)
         if 0 <= h - HOURS_PER_WEEK * k + d < h
     ]
-    if len(values) >= config.min_history:
-        return values
-    # ...then the same hour of the previous days (a young query has no weeks yet).
-    return values + [hourly[h - 24 * d] for d in range(1, 7 * config.history_weeks + 1) if h - 24 * d >= 0]
+    return values + [
+        hourly[h - 24 * d + offset]
+        for d in range(1, 8)
+        for offset in (-1, 0, 1)
+        if 0 <= h - 24 * d + offset < h and d % 7
+    ]
 
 
 def hourly_baseline(hourly: Sequence[int], h: int, config: DetectorConfig) -> tuple[float, float] | None:
@@ -128,6 +135,35 @@ def hourly_baseline(hourly: Sequence[int], h: int, config: DetectorConfig) -> tu
     return centre, spread
 
 
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean)."""
+    if count <= 0:
+        return 1.0
+    mean = max(mean, 1e-9)
+    term = math.exp(-mean)
+    below = 0.0
+    for k in range(count):
+        below += term
+        term *= mean / (k + 1)
+    if below < 0.999:
+        return max(0.0, 1.0 - below)
+    # 1 - below loses its digits: sum the upper terms directly (term is P(X = count) here).
+    tail, k = 0.0, count
+    while term > 1e-300 and k < count + 1000:
+        tail += term
+        k += 1
+        term *= mean / k
+    return tail
+
+
+def surprise(count: float, expected: float, dispersion: float) -> float:
+    """-log10 of the chance of `count` or more where `expected` is usual; quasi-Poisson, so an
+    over-dispersed history (variance `dispersion` times the mean) needs a larger count."""
+    d = max(dispersion, 1.0)
+    tail = poisson_tail(math.ceil(count / d), expected / d)
+    return -math.log10(max(tail, 1e-300))
+
+
 def volume_alarms(
     hourly: Sequence[int],
     fine: Sequence[int] | None,
@@ -137,17 +173,17 @@ def volume_alarms(
     config: DetectorConfig = DetectorConfig(),
     evaluate_from: int = 0,
 ) -> list[Alarm]:
-    """Volume alarms, on hourly buckets (robust z and CUSUM) and on fine buckets (robust z).
+    """Volume alarms, on hourly buckets (robust z and CUSUM) and on fine buckets.
 
     `hourly[i]` counts mentions in hour i from `start`; `fine[j]` in the j-th fine bucket (so
-    `fine` covers the same period). Only buckets from hour `evaluate_from` on are reported.
+    `fine` covers the same period). Only buckets from hour `evaluate_from` on are reported. A bucket
+    alarms when its robust z-score passes the threshold AND its count is improbable under the
+    baseline (quasi-Poisson tail): z alone is too generous with small counts.
     """
     alarms: list[Alarm] = []
     hour = timedelta(hours=1)
     cusum = 0.0
-    baselines: list[tuple[float, float] | None] = [
-        hourly_baseline(hourly, h, config) for h in range(len(hourly))
-    ]
+    baselines = [hourly_baseline(hourly, h, config) for h in range(len(hourly))]
     for h, count in enumerate(hourly):
         base = baselines[h]
         if base is None:
@@ -157,11 +193,20 @@ def volume_alarms(
         cusum = max(0.0, cusum + min(z, 4.0) - config.cusum_k)  # capped: one hour feeds it, not floods it
         if h < evaluate_from:
             continue
-        big_enough = count >= config.min_count_hour and count >= config.min_ratio * expected
-        if z >= config.z_hour and big_enough:
+        dispersion = spread**2 / max(expected, 1.0)
+        if (
+            z >= config.z_hour
+            and count >= config.min_count_hour
+            and count >= config.min_ratio * expected
+            and surprise(count, expected, dispersion) >= config.surprise_hour
+        ):
             alarms.append(Alarm(h, start + h * hour, hour, "volume", count, expected, round(z, 2), "z"))
             cusum = 0.0
-        elif cusum >= config.cusum_h and big_enough:
+        elif (
+            cusum >= config.cusum_h
+            and count >= config.min_count_hour
+            and count >= config.cusum_ratio * expected
+        ):
             alarms.append(
                 Alarm(h, start + h * hour, hour, "volume", count, expected, round(cusum, 2), "cusum")
             )
@@ -179,11 +224,14 @@ def volume_alarms(
                 continue
             expected_h, spread_h = baselines[h]
             expected = expected_h / fine_per_hour
-            # Poisson spread of a fine bucket, widened by the hour's over-dispersion.
-            dispersion = spread_h / math.sqrt(max(expected_h, 1.0))
-            spread = dispersion * math.sqrt(max(expected, 1.0 / fine_per_hour))
+            dispersion = spread_h**2 / max(expected_h, 1.0)
+            spread = math.sqrt(dispersion * max(expected, 1.0 / fine_per_hour))
             z = (count - expected) / spread
-            if z >= config.z_fine and count >= config.min_ratio * expected:
+            if (
+                z >= config.z_fine
+                and count >= config.min_ratio * expected
+                and surprise(count, expected, dispersion) >= config.surprise_fine
+            ):
                 alarms.append(Alarm(j, start + j * width, width, "volume", count, expected, round(z, 2), "z"))
     return alarms
 
