@@ -277,8 +277,9 @@ def create_query(
     return row
 
 
-def update_query(*, actor: Actor, query: ListeningQuery, **changes: Any) -> ListeningQuery:
+def update_query(*, actor: Actor, listening_query: ListeningQuery, **changes: Any) -> ListeningQuery:
     actor.require(Perm.LISTENING_MANAGE)
+    query = listening_query
     _require_same_organisation(actor, query.organisation_id)
     unknown = set(changes) - set(QUERY_FIELDS)
     if unknown:
@@ -302,8 +303,9 @@ def update_query(*, actor: Actor, query: ListeningQuery, **changes: Any) -> List
     return query
 
 
-def delete_query(*, actor: Actor, query: ListeningQuery) -> None:
+def delete_query(*, actor: Actor, listening_query: ListeningQuery) -> None:
     actor.require(Perm.LISTENING_MANAGE)
+    query = listening_query
     _require_same_organisation(actor, query.organisation_id)
     with transaction.atomic():
         record(actor, "listening.query_deleted", query, before=snapshot(query, QUERY_FIELDS))
