@@ -14,7 +14,6 @@ from django.utils import timezone
 from palabre.listening.models import ListeningQuery, ListeningSource
 from palabre.listening.services import ingest_candidates, is_crisis_active
 from palabre.listening.sources import Candidate
-from tests.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def listened(org, make_query, make_source):
 @pytest.fixture
 def client_of(client):
     def login(user):
-        client.login(username=user.get_username(), password=PASSWORD)
+        client.force_login(user)
         return client
 
     return login
