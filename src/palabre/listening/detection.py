@@ -295,18 +295,23 @@ def negative_alarms(
 
 
 def apply_cooldown(
-    alarms: Iterable[Alarm], *, cooldown: timedelta, last_alert: dict[str, datetime] | None = None
+    alarms: Iterable[Alarm],
+    *,
+    cooldown: timedelta,
+    last_alert: dict[str, datetime] | None = None,
+    per_metric: bool = True,
 ) -> list[Alarm]:
-    """One alert per metric per cooldown period: the first alarm known (the earliest to end: a
+    """One alert per metric (or per series, `per_metric=False`) per cooldown period: the first alarm known (the earliest to end: a
     5-minute bucket is complete long before its hour) speaks for the spike."""
     last = dict(last_alert or {})
     kept = []
     for alarm in sorted(alarms, key=lambda a: (a.end, -a.score)):
-        previous = last.get(alarm.metric)
+        key = alarm.metric if per_metric else "any"
+        previous = last.get(key)
         if previous is not None and previous - cooldown < alarm.start < previous + cooldown:
             continue
         kept.append(alarm)
-        last[alarm.metric] = alarm.start
+        last[key] = alarm.start
     return kept
 
 
