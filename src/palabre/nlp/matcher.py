@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, count
 
 from palabre.nlp.query import (
     HASHTAG,
@@ -49,8 +50,10 @@ Interval = tuple[int, int]
 # A compiled node: (keys present -> positions, keys per position, (lang, source, domain)) ->
 # the intervals that made it true (possibly none, for NOT and filters), or None when false.
 Evaluator = Callable[[dict, list, tuple], "list[Interval] | None"]
+Test = Callable[[dict, list, tuple], bool]
 
 _findall = TOKEN_PATTERN.findall
+_APOSTROPHES = "'’ʼ‘"  # the last character of an elided article, and of no other token
 _CACHE_LIMIT = 200_000
 _ELIDED = ("\x00elided",)  # marks an elided article in the token cache; never a key
 
@@ -83,9 +86,11 @@ class QueryMatcher:
         self._words: set[str] = set()  # keys of words, #tags and @mentions used by some query
         self._prefixes: set[str] = set()
         self._evaluators: list[Evaluator] = []
+        self._tests: list[Test | None] = []
         anchored: dict[str, list[int]] = {}
         for index, query in enumerate(self.queries.values()):
             self._evaluators.append(self._compile(query.root))
+            self._tests.append(self._compile_test(query.root, top=True))
             for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
                 key = _anchor_key(term)
                 entries = anchored.setdefault(key, [])
@@ -111,12 +116,42 @@ class QueryMatcher:
             children = sorted(node.children, key=lambda c: isinstance(c, Not | Filter))
             return _all([self._compile(c) for c in children])
         if isinstance(node, Or):
-            return _any([self._compile(c) for c in node.children])
+            # Terms of an OR share one evaluator: brand spellings, competitors' names.
+            terms = [c for c in node.children if isinstance(c, Term)]
+            others = [self._compile(c) for c in node.children if not isinstance(c, Term)]
+            if terms:
+                for term in terms:
+                    self._compile_term(term)
+                others.insert(0, _keys_any(tuple(dict.fromkeys(t.key for t in terms))))
+            return others[0] if len(others) == 1 else _any(others)
         if isinstance(node, Not):
             return _not(self._compile(node.child))
         if isinstance(node, Filter):
             return _filter(node.field, node.value)
         raise TypeError(f"not a query node: {node!r}")
+
+    def _compile_test(self, node: Node, top: bool = False) -> Test | None:
+        """A yes/no evaluator, cheaper than the one that collects spans; None for "yes".
+
+        A query that is a term or an OR of terms always matches a post that holds one of its
+        anchors (its terms), and only such posts are tested: no test at all."""
+        if isinstance(node, Term):
+            return None if top else _has(node.key)
+        if isinstance(node, Or):
+            terms = tuple(c.key for c in node.children if isinstance(c, Term))
+            others = [self._compile_test(c) for c in node.children if not isinstance(c, Term)]
+            if not others:
+                return None if top else _has_any(frozenset(terms))
+            if terms:
+                others.insert(0, _has_any(frozenset(terms)))
+            return _test_any(others)
+        if isinstance(node, And):
+            children = sorted(node.children, key=lambda c: isinstance(c, Not | Filter))
+            return _test_all([self._compile_test(c) for c in children])
+        if isinstance(node, Not):
+            return _test_not(self._compile_test(node.child))
+        evaluate = self._compile(node)  # phrases, NEAR, filters: the spans are cheap enough
+        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
 
     def _compile_term(self, term: Term) -> Evaluator:
         key = term.key
@@ -180,22 +215,21 @@ class QueryMatcher:
         raws = _findall(text)
         if not raws:
             return []
-        cache = self._cache
-        keys_at = [cache.get(raw) for raw in raws]
+        keys_at = list(map(self._cache.get, raws))
         if None in keys_at:
             describe = self._describe
             keys_at = [k if k is not None else describe(r) for k, r in zip(keys_at, raws, strict=True)]
         if _ELIDED in keys_at:
             keys_at = [k for k in keys_at if k is not _ELIDED]
         occurrences: dict[str, list[int]] = {}
-        for position, keys in enumerate(keys_at):
-            if keys:
-                for key in keys:
-                    found = occurrences.get(key)
-                    if found is None:
-                        occurrences[key] = [position]
-                    else:
-                        found.append(position)
+        # Most tokens hold no key of any query: visit only those that do.
+        for position in compress(count(), keys_at):
+            for key in keys_at[position]:
+                found = occurrences.get(key)
+                if found is None:
+                    occurrences[key] = [position]
+                else:
+                    found.append(position)
         if not occurrences:
             return []
         anchored = self._anchored
@@ -207,15 +241,18 @@ class QueryMatcher:
         if not candidates:
             return []
         meta = (_lang(lang), (source or "").lower() or None, _domain(domain))
-        evaluators = self._evaluators
-        results = []
-        for index in sorted(candidates):
-            intervals = evaluators[index](occurrences, keys_at, meta)
-            if intervals is not None:
-                results.append((index, intervals))
-        if not results:
+        tests = self._tests
+        matched = [
+            index
+            for index in sorted(candidates)
+            if (test := tests[index]) is None or test(occurrences, keys_at, meta)
+        ]
+        if not matched:
             return []
-        bounds = _token_bounds(text)
+        evaluators = self._evaluators
+        results = [(index, evaluators[index](occurrences, keys_at, meta)) for index in matched]
+        needed = {p for _, intervals in results for interval in intervals for p in interval}
+        bounds = _token_bounds(text, raws, needed)
         ids = self._ids
         return [
             Match(ids[index], tuple(sorted({(bounds[a][0], bounds[b][1]) for a, b in intervals})))
@@ -230,8 +267,27 @@ def _anchor_key(term: Term | Phrase) -> str:
     return term.key
 
 
-def _token_bounds(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in TOKEN_PATTERN.finditer(text) if describe_token(m.group()) is not None]
+def _token_bounds(text: str, raws: list[str], needed: set[int]) -> dict[int, tuple[int, int]]:
+    """Character offsets of the tokens at the ``needed`` positions (elided articles skipped).
+
+    ``raws`` are the tokens in order; what lies between two tokens holds no letter or digit and
+    every token starts with one (or with #/@ and one), so searching each token from the end of
+    the previous one finds the place where the pattern found it."""
+    bounds = {}
+    last = max(needed)
+    position = cursor = 0
+    find = text.find
+    for raw in raws:
+        start = find(raw, cursor)
+        cursor = start + len(raw)
+        if raw[-1] in _APOSTROPHES:
+            continue
+        if position in needed:
+            bounds[position] = (start, cursor)
+            if position == last:
+                break
+        position += 1
+    return bounds
 
 
 def _lang(value: str | None) -> str | None:
@@ -243,6 +299,54 @@ def _domain(value: str | None) -> str | None:
         return None
     value = value.lower().rstrip("/.")
     return value.removeprefix("www.")
+
+
+def _has(key: str) -> Test:
+    return lambda occurrences, keys_at, meta: key in occurrences
+
+
+def _has_any(keys: frozenset[str]) -> Test:
+    return lambda occurrences, keys_at, meta: not keys.isdisjoint(occurrences)
+
+
+def _test_all(children: list[Test]) -> Test:
+    # Plain loops: all()/any() over a generator cost more on this hot path.
+    def test(occurrences, keys_at, meta):
+        for child in children:  # noqa: SIM110
+            if not child(occurrences, keys_at, meta):
+                return False
+        return True
+
+    return test
+
+
+def _test_any(children: list[Test]) -> Test:
+    def test(occurrences, keys_at, meta):
+        for child in children:  # noqa: SIM110
+            if child(occurrences, keys_at, meta):
+                return True
+        return False
+
+    return test
+
+
+def _test_not(child: Test) -> Test:
+    return lambda occurrences, keys_at, meta: not child(occurrences, keys_at, meta)
+
+
+def _keys_any(keys: tuple[str, ...]) -> Evaluator:
+    def evaluate(occurrences, keys_at, meta):
+        out = None
+        for key in keys:
+            found = occurrences.get(key)
+            if found:
+                if out is None:
+                    out = [(p, p) for p in found]
+                else:
+                    out.extend([(p, p) for p in found])
+        return out
+
+    return evaluate
 
 
 def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
