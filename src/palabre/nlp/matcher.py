@@ -17,6 +17,7 @@ queries there are. Character offsets are only computed for posts that match.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,7 +55,6 @@ Test = Callable[[dict, list, tuple], bool]
 
 _findall = TOKEN_PATTERN.findall
 _APOSTROPHES = "'’ʼ‘"  # the last character of an elided article, and of no other token
-_CACHE_LIMIT = 200_000
 _ELIDED = ("\x00elided",)  # marks an elided article in the token cache; never a key
 
 
@@ -70,9 +70,11 @@ class Match:
 class QueryMatcher:
     """Compile ``queries`` (id -> text or :class:`Query`) to match many posts against all of them.
 
-    Raises :class:`QuerySyntaxError`, with ``query_id`` set, for the first invalid query."""
+    Raises :class:`QuerySyntaxError`, with ``query_id`` set, for the first invalid query.
+    ``cache_size`` bounds the cache of described tokens (emptied when full). A matcher may be
+    shared between threads: matching only reads it, but for that cache."""
 
-    def __init__(self, queries: Mapping[Hashable, str | Query]):
+    def __init__(self, queries: Mapping[Hashable, str | Query], *, cache_size: int = 200_000):
         self.queries: dict[Hashable, Query] = {}
         for query_id, query in queries.items():
             if isinstance(query, str):
@@ -99,6 +101,7 @@ class QueryMatcher:
         self._anchored = {key: tuple(v) for key, v in anchored.items()}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache_size = cache_size
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -121,7 +124,7 @@ class QueryMatcher:
             others = [self._compile(c) for c in node.children if not isinstance(c, Term)]
             if terms:
                 for term in terms:
-                    self._compile_term(term)
+                    self._register(term)
                 others.insert(0, _keys_any(tuple(dict.fromkeys(t.key for t in terms))))
             return others[0] if len(others) == 1 else _any(others)
         if isinstance(node, Not):
@@ -153,12 +156,15 @@ class QueryMatcher:
         evaluate = self._compile(node)  # phrases, NEAR, filters: the spans are cheap enough
         return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
 
-    def _compile_term(self, term: Term) -> Evaluator:
-        key = term.key
+    def _register(self, term: Term) -> None:
         if term.kind == PREFIX:
             self._prefixes.add(term.value)
         else:
-            self._words.add(key)
+            self._words.add(term.key)
+
+    def _compile_term(self, term: Term) -> Evaluator:
+        key = term.key
+        self._register(term)
 
         def evaluate(occurrences, keys_at, meta):
             found = occurrences.get(key)
@@ -168,7 +174,8 @@ class QueryMatcher:
 
     def _compile_phrase(self, phrase: Phrase) -> Evaluator:
         keys = [t.key for t in phrase.terms]
-        self._words.update(keys)
+        for term in phrase.terms:
+            self._register(term)
         first, rest, last = keys[0], list(enumerate(keys[1:], 1)), len(keys) - 1
 
         def evaluate(occurrences, keys_at, meta):
@@ -200,7 +207,7 @@ class QueryMatcher:
                     if body[:size] in prefixes:
                         found.append("\x00" + body[:size])
             keys = tuple(found)
-        if len(self._cache) >= _CACHE_LIMIT:
+        if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[raw] = keys
         return keys
@@ -357,6 +364,8 @@ def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
         rights = right(occurrences, keys_at, meta)
         if rights is None:
             return None
+        if len(lefts) * len(rights) > 64:
+            return _near_many(lefts, rights, distance)
         used = set()
         for a in lefts:
             for b in rights:
@@ -366,6 +375,25 @@ def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
         return list(used) or None
 
     return evaluate
+
+
+def _near_many(lefts: list[Interval], rights: list[Interval], distance: int) -> list[Interval] | None:
+    """NEAR on long texts: for each left interval, the right ones that start within ``distance``
+    words after it or end within ``distance`` words before it, found by bisection, so that a
+    text repeating both terms thousands of times costs n log n, not n squared."""
+    by_start = sorted(set(rights))
+    starts = [b[0] for b in by_start]
+    by_end = sorted(by_start, key=lambda b: b[1])
+    ends = [b[1] for b in by_end]
+    used: set[Interval] = set()
+    for a in set(lefts):
+        after = by_start[bisect_left(starts, a[1] + 1) : bisect_right(starts, a[1] + 1 + distance)]
+        before = by_end[bisect_left(ends, a[0] - 1 - distance) : bisect_right(ends, a[0] - 1)]
+        if after or before:
+            used.add(a)
+            used.update(after)
+            used.update(before)
+    return list(used) or None
 
 
 def _all(children: list[Evaluator]) -> Evaluator:
@@ -426,9 +454,9 @@ def _filter(name: str, value: str) -> Evaluator:
     return evaluate
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _single(query: str | Query) -> QueryMatcher:
-    return QueryMatcher({0: query})
+    return QueryMatcher({0: query}, cache_size=5_000)
 
 
 def matches(

@@ -440,15 +440,27 @@ class _Parser:
             raise self.error("empty_phrase", position)
         return terms[0] if len(terms) == 1 else Phrase(tuple(terms), position)
 
-    @staticmethod
-    def _terms(text: str, offset: int) -> list[Term]:
+    def _terms(self, text: str, offset: int) -> list[Term]:
+        """The terms of a bare chunk or of a phrase; a word directly followed by * is a prefix."""
         terms = []
+        stars: set[int] = set()
         for m in TOKEN_PATTERN.finditer(text):
             info = describe_token(m.group())
             if info is None:
                 continue
-            value = info.body
-            terms.append(Term(info.kind, value, offset + m.start()))
+            start, end = offset + m.start(), m.end()
+            if text.startswith("*", end):
+                if info.kind != WORD or text[end + 1 : end + 2].isalnum():
+                    raise self.error("bad_prefix", start, term=text[m.start() : end + 2].strip())
+                if len(info.body) < 2:
+                    raise self.error("short_prefix", start, term=m.group() + "*", minimum=2)
+                terms.append(Term(PREFIX, info.body, start))
+                stars.add(end)
+            else:
+                terms.append(Term(info.kind, info.body, start))
+        for index, char in enumerate(text):
+            if char == "*" and index not in stars:
+                raise self.error("bad_prefix", offset + index, term=text.strip())
         return terms
 
     def _chunk(self, chunk: str, position: int) -> _Lex:
@@ -486,15 +498,6 @@ class _Parser:
                     field=_FIELD_NAMES[name],
                 )
             return _Lex("TERM", position, chunk, Filter(name, value, position))
-        star = chunk.find("*")
-        if star != -1:
-            body = chunk.rstrip("*")
-            if "*" in body or not re.fullmatch(_WORD, body):
-                raise self.error("bad_prefix", position, term=chunk)
-            value = fold(body)
-            if len(value) < 2:
-                raise self.error("short_prefix", position, term=chunk, minimum=2)
-            return _Lex("TERM", position, chunk, Term(PREFIX, value, position))
         terms = self._terms(chunk, position)
         if not terms:
             raise self.error("empty_term", position, term=chunk)
