@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from palabre.nlp.query import (
+    ERROR_MESSAGES,
     HASHTAG,
     MENTION,
     PREFIX,
@@ -196,6 +197,7 @@ def test_invalid_queries_are_refused_with_a_position_and_a_code(text, code, posi
     assert isinstance(error, ValueError)
     assert error.message and str(error) == error.message
     assert error.params["position"] == position
+    assert error.template.format(**error.params) == error.message
     assert error.query == text
 
 
@@ -205,6 +207,23 @@ def test_error_messages_are_readable():
     assert caught.value.message == "Missing closing parenthesis for the one opened at position 12"
     assert caught.value.params == {"position": 12, "opened": 12}
     assert caught.value.caret() == "renault AND (clio OR megane\n            ^"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a NEAR b", "no_distance"),
+        ("a NEAR/500 b", "too_far"),
+        ("a NEAR/2 b NEAR/2 c", "chained"),
+        ("a NEAR/2 (b c)", "operand"),
+        ("a NEAR/2 NOT b", "not"),
+    ],
+)
+def test_near_errors_say_which_problem_in_their_params(text, problem):
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    assert caught.value.code == "bad_near" and caught.value.params["problem"] == problem
+    assert caught.value.template == ERROR_MESSAGES[f"bad_near:{problem}"]
 
 
 def test_a_very_long_query_is_refused():

@@ -24,11 +24,8 @@ from functools import lru_cache
 from itertools import compress, count
 
 from palabre.nlp.query import (
-    HASHTAG,
-    MENTION,
     PREFIX,
     TOKEN_PATTERN,
-    WORD,
     And,
     Filter,
     Near,
@@ -470,7 +467,3 @@ def matches(
     """Match one query (text or :class:`Query`) against one text; None when it does not match."""
     found = _single(query).match(text, lang=lang, source=source, domain=domain)
     return found[0] if found else None
-
-
-# Names for the kinds of terms, re-exported for callers that build queries programmatically.
-TERM_KINDS = (WORD, HASHTAG, MENTION, PREFIX)

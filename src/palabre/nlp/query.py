@@ -48,6 +48,7 @@ __all__ = [
     "describe_token",
     "singular",
     "FIELDS",
+    "ERROR_MESSAGES",
     "MAX_NEAR",
 ]
 
@@ -328,7 +329,9 @@ class Query:
 
 # --- errors ---------------------------------------------------------------------------------
 
-_MESSAGES = {
+# English templates of the messages, by code (and, for bad_near, by problem): an application
+# that shows them in another language translates the template, then formats it with ``params``.
+ERROR_MESSAGES = {
     "empty_query": "The query is empty: write at least one word, phrase, hashtag or mention",
     "too_long": "The query is longer than {limit} characters",
     "too_deep": "The query nests parentheses or operators more than {limit} levels deep",
@@ -342,7 +345,17 @@ _MESSAGES = {
     "short_prefix": "The prefix “{term}” at position {position} needs at least {minimum} letters before the *",
     "unexpected_end": "The query ends after {operator}: a term is missing",
     "dangling_operator": "{operator} at position {position} has no term on its {side}",
-    "bad_near": "{reason}",
+    "bad_near:no_distance": "NEAR at position {position} needs a distance, as in NEAR/5",
+    "bad_near:too_far": "The distance of NEAR at position {position} is over {limit} words",
+    "bad_near:chained": (
+        "NEAR at position {position} follows another NEAR: join two NEAR with AND, "
+        "as in (a NEAR/3 b) AND (b NEAR/3 c)"
+    ),
+    "bad_near:operand": (
+        "NEAR at position {near} joins words, phrases, hashtags or mentions (or an OR of them in "
+        "parentheses); the part at position {position} is not one"
+    ),
+    "bad_near:not": "NOT at position {position} cannot follow NEAR; write a NEAR/3 b AND NOT c",
     "unknown_field": "Unknown filter “{field}:” at position {position}; the filters are {fields}",
     "bad_filter_value": "“{value}” at position {position} is not a valid {field}",
     "no_positive_term": (
@@ -360,7 +373,8 @@ class QuerySyntaxError(ValueError):
         self.code = code
         self.position = position
         self.params = {"position": position, **params}
-        self.message = _MESSAGES[code].format(**self.params)
+        self.template = ERROR_MESSAGES[f"{code}:{params['problem']}" if "problem" in params else code]
+        self.message = self.template.format(**self.params)
         self.query = query
         self.query_id = None
         super().__init__(self.message)
@@ -470,16 +484,10 @@ class _Parser:
         if near:
             digits = near.group(1)
             if not digits:
-                raise self.error(
-                    "bad_near", position, reason=f"NEAR at position {position} needs a distance, as in NEAR/5"
-                )
+                raise self.error("bad_near", position, problem="no_distance")
             distance = int(digits)
             if distance > MAX_NEAR:
-                raise self.error(
-                    "bad_near",
-                    position,
-                    reason=f"The distance of NEAR at position {position} is over {MAX_NEAR} words",
-                )
+                raise self.error("bad_near", position, problem="too_far", limit=MAX_NEAR)
             return _Lex("NEAR", position, chunk, distance=distance)
         fielded = _FIELD.fullmatch(chunk)
         if fielded and fielded.group(1).lower() not in ("http", "https"):
@@ -579,12 +587,7 @@ class _Parser:
         self._near_operand(right, item)
         after = self.peek()
         if after is not None and after.kind == "NEAR":
-            raise self.error(
-                "bad_near",
-                after.position,
-                reason=f"NEAR at position {after.position} follows another NEAR: "
-                "join two NEAR with AND, as in (a NEAR/3 b) AND (b NEAR/3 c)",
-            )
+            raise self.error("bad_near", after.position, problem="chained")
         return Near(left, right, item.distance, left.position)
 
     def _near_operand(self, node: Node, near: _Lex) -> None:
@@ -592,12 +595,7 @@ class _Parser:
             isinstance(node, Or) and all(isinstance(c, Term | Phrase) for c in node.children)
         )
         if not ok:
-            raise self.error(
-                "bad_near",
-                node.position,
-                reason=f"NEAR at position {near.position} joins words, phrases, hashtags or mentions "
-                f"(or an OR of them in parentheses); the part at position {node.position} is not one",
-            )
+            raise self.error("bad_near", node.position, problem="operand", near=near.position)
 
     def parse_primary(self) -> Node:
         item = self.peek()
@@ -624,11 +622,7 @@ class _Parser:
         if item.kind == ")":
             raise self.error("unexpected_parenthesis", item.position)
         if item.kind == "NOT":  # only NEAR's right side reaches here with a NOT
-            raise self.error(
-                "bad_near",
-                item.position,
-                reason=f"NOT at position {item.position} cannot follow NEAR; write a NEAR/3 b AND NOT c",
-            )
+            raise self.error("bad_near", item.position, problem="not")
         raise self.error("dangling_operator", item.position, operator=item.text, side="left")
 
 
