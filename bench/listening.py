@@ -121,6 +121,10 @@ class QueryWriter:
         self.common = self.words[150:1500]
         self.medium = self.words[1500:15000] or self.words
         self.rare = self.words[15000:] or self.words
+        # Phrases people listen for hold a content word ("service client", "la poste"), not
+        # only function words ("of the").
+        frequent = set(self.words[:150])
+        self.phrases = [b for b in self.bigrams if not set(b.split()) <= frequent][:20000]
 
     def name(self) -> str:
         roll = self.rng.random()
@@ -134,8 +138,8 @@ class QueryWriter:
 
     def term(self) -> str:
         roll = self.rng.random()
-        if roll < 0.15 and self.bigrams:
-            return f'"{self.rng.choice(self.bigrams[:20000])}"'
+        if roll < 0.15 and self.phrases:
+            return f'"{self.rng.choice(self.phrases)}"'
         if roll < 0.22 and self.tags:
             return "#" + self.rng.choice(self.tags[:3000])
         if roll < 0.26 and self.mentions:

@@ -36,6 +36,7 @@ from palabre.nlp.query import (
     Query,
     QuerySyntaxError,
     Term,
+    anchor_term,
     anchors,
     describe_token,
     parse_query,
@@ -91,7 +92,7 @@ class QueryMatcher:
             self._evaluators.append(self._compile(query.root))
             self._tests.append(self._compile_test(query.root, top=True))
             for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
-                key = _anchor_key(term)
+                key = anchor_term(term).key
                 entries = anchored.setdefault(key, [])
                 if not entries or entries[-1] != index:
                     entries.append(index)
@@ -112,8 +113,7 @@ class QueryMatcher:
         if isinstance(node, Near):
             return _near(self._compile(node.left), self._compile(node.right), node.distance)
         if isinstance(node, And):
-            # Positive parts first: they fail fast on the keys of the post.
-            children = sorted(node.children, key=lambda c: isinstance(c, Not | Filter))
+            children = sorted(node.children, key=_cheap_first)
             return _all([self._compile(c) for c in children])
         if isinstance(node, Or):
             # Terms of an OR share one evaluator: brand spellings, competitors' names.
@@ -146,7 +146,7 @@ class QueryMatcher:
                 others.insert(0, _has_any(frozenset(terms)))
             return _test_any(others)
         if isinstance(node, And):
-            children = sorted(node.children, key=lambda c: isinstance(c, Not | Filter))
+            children = sorted(node.children, key=_cheap_first)
             return _test_all([self._compile_test(c) for c in children])
         if isinstance(node, Not):
             return _test_not(self._compile_test(node.child))
@@ -264,13 +264,6 @@ class QueryMatcher:
         ]
 
 
-def _anchor_key(term: Term | Phrase) -> str:
-    if isinstance(term, Phrase):
-        # The longest word of the phrase: the least frequent one, most likely.
-        return max((t for t in term.terms), key=lambda t: len(t.value)).key
-    return term.key
-
-
 def _token_bounds(text: str, raws: list[str], needed: set[int]) -> dict[int, tuple[int, int]]:
     """Character offsets of the tokens at the ``needed`` positions (elided articles skipped).
 
@@ -303,6 +296,14 @@ def _domain(value: str | None) -> str | None:
         return None
     value = value.lower().rstrip("/.")
     return value.removeprefix("www.")
+
+
+_COST = {Filter: 0, Term: 1, Or: 2, Phrase: 3, Near: 4, And: 5, Not: 6}
+
+
+def _cheap_first(node: Node) -> int:
+    """Order of the parts of an AND: the cheapest tests, most likely to fail, first."""
+    return _COST[type(node)]
 
 
 def _has(key: str) -> Test:

@@ -660,17 +660,47 @@ def anchors(node: Node) -> frozenset[Term | Phrase] | None:
         options = [a for a in (anchors(c) for c in node.children) if a is not None]
         if not options:
             return None
-        return min(options, key=lambda a: (len(a), -sum(_rarity(t) for t in a)))
+        return min(options, key=_cost)
     if isinstance(node, Near):
-        return min((anchors(node.left), anchors(node.right)), key=len)
+        return min((anchors(node.left), anchors(node.right)), key=_cost)
     return None  # Not, Filter
 
 
-def _rarity(term: Term | Phrase) -> int:
-    # Longer words are rarer: a rough guess, without statistics, of the cheaper anchor.
+# Function words of French and English (folded): the most frequent words of any post, so the
+# worst ones to index a phrase on. "service client" is indexed on "client", "la poste" on "poste".
+STOPWORDS = frozenset(
+    """
+    a au aux avec ce ces c cet cette d dans de des du elle elles en est et etait il ils j je l la le
+    les leur lui m ma mais me meme mes moi mon n ne nos notre nous on ou par pas plus pour qu que
+    qui s sa se ses si son sont sur ta te tes toi ton tu un une vos votre vous y ete etre ai as avait
+    about after all also am an and any are as at be been but by can could did do does for from
+    had has have he her him his how i if in into is it its just me my no not of on or our out she so
+    than that the their them then there they this to too up us was we were what when which who will
+    with would you your
+    """.split()  # noqa: SIM905 (a list literal of 170 words reads worse)
+)
+
+
+def _cost(found: frozenset[Term | Phrase]) -> tuple[int, int]:
+    # Fewer anchors first, then the rarer ones (min() keeps the first of equals: the left part).
+    return len(found), -min(rarity(t) for t in found)
+
+
+def rarity(term: Term | Phrase) -> int:
+    """A rough guess, without statistics, of how rare a term is: longer words are rarer,
+    function words are the most common, hashtags and mentions are rarer than words."""
     if isinstance(term, Phrase):
-        return max(len(t.value) for t in term.terms) + 5
+        return rarity(anchor_term(term)) + 5
+    if term.kind == WORD and term.value in STOPWORDS:
+        return 0
     return len(term.value) + (3 if term.kind in (HASHTAG, MENTION) else 0)
+
+
+def anchor_term(term: Term | Phrase) -> Term:
+    """The term a post is looked up by: the term itself, or the rarest word of a phrase."""
+    if isinstance(term, Phrase):
+        return max(term.terms, key=rarity)
+    return term
 
 
 def _unanchored(node: Node) -> Node:
