@@ -150,7 +150,10 @@ class QueryMatcher:
             return _test_all([self._compile_test(c) for c in children])
         if isinstance(node, Not):
             return _test_not(self._compile_test(node.child))
-        evaluate = self._compile(node)  # phrases, NEAR, filters: the spans are cheap enough
+        if isinstance(node, Filter):
+            test = _filter_test(node.field, node.value)
+            return lambda occurrences, keys_at, meta: test(meta)
+        evaluate = self._compile(node)  # phrases, NEAR: the spans are cheap enough
         return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
 
     def _register(self, term: Term) -> None:
@@ -426,25 +429,19 @@ def _not(child: Evaluator) -> Evaluator:
     return evaluate
 
 
-def _filter(name: str, value: str) -> Evaluator:
+def _filter_test(name: str, value: str) -> Callable[[tuple], bool]:
+    """Whether (lang, source, domain) fits ``name:value``."""
     if name == "lang":
         prefix = value + "-"
+        return lambda meta: meta[0] is not None and (meta[0] == value or meta[0].startswith(prefix))
+    if name == "source":
+        return lambda meta: meta[1] == value
+    suffix = "." + value
+    return lambda meta: meta[2] is not None and (meta[2] == value or meta[2].endswith(suffix))
 
-        def test(meta):
-            lang = meta[0]
-            return lang is not None and (lang == value or lang.startswith(prefix))
 
-    elif name == "source":
-
-        def test(meta):
-            return meta[1] == value
-
-    else:
-        suffix = "." + value
-
-        def test(meta):
-            domain = meta[2]
-            return domain is not None and (domain == value or domain.endswith(suffix))
+def _filter(name: str, value: str) -> Evaluator:
+    test = _filter_test(name, value)
 
     def evaluate(occurrences, keys_at, meta):
         return [] if test(meta) else None
