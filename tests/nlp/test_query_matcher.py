@@ -137,6 +137,11 @@ def test_many_queries_at_once_keep_their_order_and_ids():
     assert matcher.match("rien à voir") == []
 
 
+def test_a_matcher_without_queries_matches_nothing():
+    matcher = QueryMatcher({})
+    assert len(matcher) == 0 and matcher.match("renault") == []
+
+
 def test_an_invalid_query_is_refused_with_its_id():
     with pytest.raises(QuerySyntaxError) as caught:
         QueryMatcher({"ok": "renault", "broken": "renault AND (clio"})
