@@ -247,7 +247,11 @@ class QueryMatcher:
                 candidates.update(indexes)
         if not candidates:
             return []
-        meta = (_lang(lang), (source or "").lower() or None, _domain(domain))
+        meta = (
+            lang.lower().replace("_", "-") if lang else None,
+            source.lower() if source else None,
+            _domain(domain) if domain else None,
+        )
         tests = self._tests
         matched = [
             index
@@ -262,7 +266,10 @@ class QueryMatcher:
         bounds = _token_bounds(text, raws, needed)
         ids = self._ids
         return [
-            Match(ids[index], tuple(sorted({(bounds[a][0], bounds[b][1]) for a, b in intervals})))
+            Match(
+                ids[index],
+                tuple(sorted({bounds[a] if a == b else (bounds[a][0], bounds[b][1]) for a, b in intervals})),
+            )
             for index, intervals in results
         ]
 
@@ -288,10 +295,6 @@ def _token_bounds(text: str, raws: list[str], needed: set[int]) -> dict[int, tup
                 break
         position += 1
     return bounds
-
-
-def _lang(value: str | None) -> str | None:
-    return value.lower().replace("_", "-") if value else None
 
 
 def _domain(value: str | None) -> str | None:
