@@ -177,3 +177,31 @@ def test_another_organisation_sees_none_of_it(org, listened, make_org, owner_of,
     assert client.get(reverse("listening:mentions"), {"query": brand.pk}).status_code == 200
     rows = b"".join(client.get(reverse("listening:mentions_csv")).streaming_content).decode()
     assert rows.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "lumiere AND",
+        "(lumiere",
+        "lumiere)",
+        '"lumiere',
+        "lu*miere",
+        "NOT lumiere",
+        "a NEAR b",
+        "a NEAR/3 NOT b",
+        "site:x lumiere",
+        "lang:f lumiere",
+        "a NEAR/3 b NEAR/3 c",
+        "()",
+    ],
+)
+def test_every_query_error_has_a_french_message(org, owner_actor, typed):
+    from django.utils import translation
+
+    from palabre.listening.services import QueryTextError, validate_query_text
+
+    with translation.override("fr"), pytest.raises(QueryTextError) as error:
+        validate_query_text(typed)
+    message = error.value.message_dict["query"][0]
+    assert message.startswith("Caractère ") and "position" not in message, message
