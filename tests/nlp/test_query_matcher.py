@@ -337,6 +337,21 @@ def test_near_on_long_texts_agrees_with_the_plain_evaluator():
             assert got.get(query_id) == naive_match(parse_query(query), text), (query, text)
 
 
+def test_the_deepest_queries_allowed_compile_and_match():
+    words = ["avion", "clio", "panne", "renault", "air"]
+    query = "x"
+    for depth in range(45):
+        operator = ["AND", "OR", "AND NOT"][depth % 3]
+        query = f"{words[depth % 5]} {operator} ({query})"
+    parsed = parse_query(query)
+    matcher = QueryMatcher({0: parsed})
+    rng = random.Random(11)
+    for _ in range(200):
+        text = " ".join(rng.choice(words + ["x"]) for _ in range(rng.randint(1, 8)))
+        got = matcher.match(text)
+        assert (got[0].spans if got else None) == naive_match(parsed, text), text
+
+
 def test_canonical_forms_of_random_queries_parse_back_to_the_same_tree():
     rng = random.Random(7)
     for _ in range(2000):

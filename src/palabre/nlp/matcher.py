@@ -134,27 +134,53 @@ class QueryMatcher:
         """A yes/no evaluator, cheaper than the one that collects spans; None for "yes".
 
         A query that is a term or an OR of terms always matches a post that holds one of its
-        anchors (its terms), and only such posts are tested: no test at all."""
+        anchors (its terms), and only such posts are tested: no test at all. Other queries
+        become one Python expression, compiled: ``'renault' in o and not ('f1' in o or ...)``
+        costs one call per post instead of one per node. Keys and values enter the source only
+        through ``repr()`` of strings."""
+        if top and (
+            isinstance(node, Term)
+            or (isinstance(node, Or) and all(isinstance(c, Term) for c in node.children))
+        ):
+            return None
+        names: dict[str, object] = {"__builtins__": {}}
+        try:
+            source = f"lambda o, k, m: {self._test_source(node, names)}"
+            return eval(compile(source, "<listening query>", "eval"), names)  # noqa: S307
+        except (SyntaxError, RecursionError, MemoryError):  # nesting too deep for the compiler
+            evaluate = self._compile(node)
+            return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+
+    def _test_source(self, node: Node, names: dict[str, object]) -> str:
+        """Python source of the yes/no test of ``node`` over ``o`` (keys present), ``k`` (keys per
+        position) and ``m`` (lang, source, domain)."""
         if isinstance(node, Term):
-            return None if top else _has(node.key)
+            return f"({node.key!r} in o)"
         if isinstance(node, Or):
-            terms = tuple(c.key for c in node.children if isinstance(c, Term))
-            others = [self._compile_test(c) for c in node.children if not isinstance(c, Term)]
-            if not others:
-                return None if top else _has_any(frozenset(terms))
-            if terms:
-                others.insert(0, _has_any(frozenset(terms)))
-            return _test_any(others)
+            keys = list(dict.fromkeys(c.key for c in node.children if isinstance(c, Term)))
+            parts = [self._test_source(c, names) for c in node.children if not isinstance(c, Term)]
+            if len(keys) > 4:
+                name = f"s{len(names)}"
+                names[name] = frozenset(keys)
+                parts.insert(0, f"(not {name}.isdisjoint(o))")
+            else:
+                parts[:0] = [f"({key!r} in o)" for key in keys]
+            return "(" + " or ".join(parts) + ")"
         if isinstance(node, And):
             children = sorted(node.children, key=_cheap_first)
-            return _test_all([self._compile_test(c) for c in children])
+            return "(" + " and ".join(self._test_source(c, names) for c in children) + ")"
         if isinstance(node, Not):
-            return _test_not(self._compile_test(node.child))
+            return f"(not {self._test_source(node.child, names)})"
         if isinstance(node, Filter):
-            test = _filter_test(node.field, node.value)
-            return lambda occurrences, keys_at, meta: test(meta)
-        evaluate = self._compile(node)  # phrases, NEAR: the spans are cheap enough
-        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+            value = node.value
+            if node.field == "lang":
+                return f"(m[0] is not None and (m[0] == {value!r} or m[0].startswith({value + '-'!r})))"
+            if node.field == "source":
+                return f"(m[1] == {value!r})"
+            return f"(m[2] is not None and (m[2] == {value!r} or m[2].endswith({'.' + value!r})))"
+        name = f"f{len(names)}"  # phrases and NEAR: their span evaluator
+        names[name] = self._compile(node)
+        return f"({name}(o, k, m) is not None)"
 
     def _register(self, term: Term) -> None:
         if term.kind == PREFIX:
@@ -310,39 +336,6 @@ _COST = {Filter: 0, Term: 1, Or: 2, Phrase: 3, Near: 4, And: 5, Not: 6}
 def _cheap_first(node: Node) -> int:
     """Order of the parts of an AND: the cheapest tests, most likely to fail, first."""
     return _COST[type(node)]
-
-
-def _has(key: str) -> Test:
-    return lambda occurrences, keys_at, meta: key in occurrences
-
-
-def _has_any(keys: frozenset[str]) -> Test:
-    return lambda occurrences, keys_at, meta: not keys.isdisjoint(occurrences)
-
-
-def _test_all(children: list[Test]) -> Test:
-    # Plain loops: all()/any() over a generator cost more on this hot path.
-    def test(occurrences, keys_at, meta):
-        for child in children:  # noqa: SIM110
-            if not child(occurrences, keys_at, meta):
-                return False
-        return True
-
-    return test
-
-
-def _test_any(children: list[Test]) -> Test:
-    def test(occurrences, keys_at, meta):
-        for child in children:  # noqa: SIM110
-            if child(occurrences, keys_at, meta):
-                return True
-        return False
-
-    return test
-
-
-def _test_not(child: Test) -> Test:
-    return lambda occurrences, keys_at, meta: not child(occurrences, keys_at, meta)
 
 
 def _keys_any(keys: tuple[str, ...]) -> Evaluator:
