@@ -352,6 +352,26 @@ def test_the_deepest_queries_allowed_compile_and_match():
         assert (got[0].spans if got else None) == naive_match(parsed, text), text
 
 
+def test_tests_still_work_when_the_python_compiler_refuses_them(monkeypatch):
+    from palabre.nlp import matcher as matcher_module
+
+    def refuse(*args, **kwargs):
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(matcher_module, "compile", refuse, raising=False)
+    queries = {0: "renault NOT (clio OR panne)", 1: '"air france" lang:fr', 2: "avion NEAR/1 panne"}
+    matcher = QueryMatcher(queries)
+    assert all(test.__code__.co_filename != "<listening queries>" for test in matcher._tests)
+    for text, expected in [
+        ("renault en panne", []),
+        ("renault seule", [0]),
+        ("Air France", []),
+        ("l'avion en panne, Air-France", [2]),
+    ]:
+        assert [m.query_id for m in matcher.match(text)] == expected
+    assert [m.query_id for m in matcher.match("Air France", lang="fr")] == [1]
+
+
 def test_canonical_forms_of_random_queries_parse_back_to_the_same_tree():
     rng = random.Random(7)
     for _ in range(2000):

@@ -87,15 +87,20 @@ class QueryMatcher:
         self._prefixes: set[str] = set()
         self._evaluators: list[Evaluator] = []
         self._tests: list[Test | None] = []
+        names: dict[str, object] = {"__builtins__": {}}  # shared by every compiled test
+        sources: dict[int, str] = {}
         anchored: dict[str, list[int]] = {}
         for index, query in enumerate(self.queries.values()):
             self._evaluators.append(self._compile(query.root))
-            self._tests.append(self._compile_test(query.root, top=True))
+            self._tests.append(None)
+            if not _always_true(query.root):
+                sources[index] = self._test_source(query.root, names)
             for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
                 key = anchor_term(term).key
                 entries = anchored.setdefault(key, [])
                 if not entries or entries[-1] != index:
                     entries.append(index)
+        self._compile_tests(sources, names)
         self._anchored = {key: tuple(v) for key, v in anchored.items()}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
         self._cache: dict[str, tuple[str, ...]] = {}
@@ -130,26 +135,26 @@ class QueryMatcher:
             return _filter(node.field, node.value)
         raise TypeError(f"not a query node: {node!r}")
 
-    def _compile_test(self, node: Node, top: bool = False) -> Test | None:
-        """A yes/no evaluator, cheaper than the one that collects spans; None for "yes".
+    def _compile_tests(self, sources: dict[int, str], names: dict[str, object]) -> None:
+        """Compile the yes/no tests of the queries, all in one go.
 
-        A query that is a term or an OR of terms always matches a post that holds one of its
-        anchors (its terms), and only such posts are tested: no test at all. Other queries
-        become one Python expression, compiled: ``'renault' in o and not ('f1' in o or ...)``
-        costs one call per post instead of one per node. Keys and values enter the source only
-        through ``repr()`` of strings."""
-        if top and (
-            isinstance(node, Term)
-            or (isinstance(node, Or) and all(isinstance(c, Term) for c in node.children))
-        ):
-            return None
-        names: dict[str, object] = {"__builtins__": {}}
+        Each test is one Python expression, ``'renault' in o and not ('f1' in o or ...)``: one
+        call per post instead of one per node of the tree. Keys and values enter the source
+        only through ``repr()`` of strings. (A query that is a term or an OR of terms needs no
+        test: see :func:`_always_true`.)"""
+        if not sources:
+            return
+        lambdas = ",\n".join(f"lambda o, k, m: {source}" for source in sources.values())
         try:
-            source = f"lambda o, k, m: {self._test_source(node, names)}"
-            return eval(compile(source, "<listening query>", "eval"), names)  # noqa: S307
-        except (SyntaxError, RecursionError, MemoryError):  # nesting too deep for the compiler
-            evaluate = self._compile(node)
-            return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+            tests = eval(compile(f"({lambdas},)", "<listening queries>", "eval"), names)  # noqa: S307
+        except (SyntaxError, RecursionError, MemoryError):  # too big or deep for the compiler
+            tests = [self._fallback_test(index) for index in sources]
+        for index, test in zip(sources, tests, strict=True):
+            self._tests[index] = test
+
+    def _fallback_test(self, index: int) -> Test:
+        evaluate = self._evaluators[index]
+        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
 
     def _test_source(self, node: Node, names: dict[str, object]) -> str:
         """Python source of the yes/no test of ``node`` over ``o`` (keys present), ``k`` (keys per
@@ -336,6 +341,14 @@ _COST = {Filter: 0, Term: 1, Or: 2, Phrase: 3, Near: 4, And: 5, Not: 6}
 def _cheap_first(node: Node) -> int:
     """Order of the parts of an AND: the cheapest tests, most likely to fail, first."""
     return _COST[type(node)]
+
+
+def _always_true(root: Node) -> bool:
+    """Whether a query matches every post that holds one of its anchors: a term, or an OR of
+    terms (its anchors are its terms); only such posts are looked at, so it needs no test."""
+    return isinstance(root, Term) or (
+        isinstance(root, Or) and all(isinstance(c, Term) for c in root.children)
+    )
 
 
 def _keys_any(keys: tuple[str, ...]) -> Evaluator:
