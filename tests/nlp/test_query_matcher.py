@@ -137,6 +137,16 @@ def test_many_queries_at_once_keep_their_order_and_ids():
     assert matcher.match("rien à voir") == []
 
 
+def test_a_tree_built_by_hand_needs_a_term_that_must_be_present():
+    from palabre.nlp.query import Query
+
+    with pytest.raises(QuerySyntaxError) as caught:
+        QueryMatcher({"x": Query(Not(Term(WORD, "renault")))})
+    assert (caught.value.code, caught.value.query_id) == ("no_positive_term", "x")
+    matcher = QueryMatcher({"y": Query(And((Term(WORD, "renault"), Not(Term(WORD, "clio")))))})
+    assert [m.query_id for m in matcher.match("Renault !")] == ["y"]
+
+
 def test_a_matcher_without_queries_matches_nothing():
     matcher = QueryMatcher({})
     assert len(matcher) == 0 and matcher.match("renault") == []

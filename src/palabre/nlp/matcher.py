@@ -75,12 +75,14 @@ class QueryMatcher:
     def __init__(self, queries: Mapping[Hashable, str | Query], *, cache_size: int = 200_000):
         self.queries: dict[Hashable, Query] = {}
         for query_id, query in queries.items():
-            if isinstance(query, str):
-                try:
+            try:
+                if isinstance(query, str):
                     query = parse_query(query)
-                except QuerySyntaxError as error:
-                    error.query_id = query_id
-                    raise
+                elif anchors(query.root) is None:  # a tree built by hand, not by parse_query
+                    raise QuerySyntaxError("no_positive_term", 0, str(query))
+            except QuerySyntaxError as error:
+                error.query_id = query_id
+                raise
             self.queries[query_id] = query
         self._ids = list(self.queries)
         self._words: set[str] = set()  # keys of words, #tags and @mentions used by some query
@@ -95,7 +97,7 @@ class QueryMatcher:
             self._tests.append(None)
             if not _always_true(query.root):
                 sources[index] = self._test_source(query.root, names)
-            for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
+            for term in anchors(query.root):
                 key = anchor_term(term).key
                 entries = anchored.setdefault(key, [])
                 if not entries or entries[-1] != index:
