@@ -6,13 +6,14 @@ The queries are compiled once into:
   ``@mentions``) and every prefix;
 - an anchor index, from key to the queries for which that key is an anchor: a term of which
   every matching post holds at least one (see :func:`palabre.nlp.query.anchors`);
-- one small Python closure per query that evaluates its tree on a post's token positions.
+- per query, a yes/no test compiled to one Python expression over the keys of a post, and
+  closures that collect the token positions of the terms that made it match.
 
 A post is tokenised once (one regular expression), each distinct raw token is described once and
 kept in a cache (the vocabulary of a stream of posts is small), tokens outside the vocabulary
-are dropped, and only the queries anchored on one of the remaining keys are evaluated. The
-cost of a post thus depends on its length and on the queries it may match, not on how many
-queries there are. Character offsets are only computed for posts that match.
+are dropped, and only the queries anchored on one of the remaining keys are tested; spans are
+collected, and character offsets computed, only for the queries that match. The cost of a post
+thus depends on its length and on the queries it may match, not on how many queries there are.
 """
 
 from __future__ import annotations
