@@ -249,7 +249,19 @@ SURFACES = {
     "de": ["de", "d'", "De"],
     "la": ["la", "La", "là"],
 }
-FILLERS = ["très", "vite", "!", ",", "🙂", "et", "x", "aujourd'hui", "qu'il", "3,5", "..."]
+FILLERS = ["très", "vite", "!", ",", "🙂", "et", "x", "aujourd'hui", "qu'il", "3,5", "...", "l'", "jusqu’à"]
+# Where a token's text also appears in what lies around it: offsets must still be right.
+TRICKY = [
+    "a#avion",
+    "x.@renault",
+    "##clio",
+    "@@avion",
+    "_panne_",
+    "＃France",
+    "e\u0301te\u0301",
+    "#@",
+    "clio#",
+]
 
 
 def random_atom(rng: random.Random, near_ok: bool = True) -> str:
@@ -293,11 +305,17 @@ def random_query(rng: random.Random, depth: int = 0) -> str:
 def random_text(rng: random.Random) -> str:
     pieces = []
     for _ in range(rng.randint(0, 14)):
-        if rng.random() < 0.7:
+        roll = rng.random()
+        if roll < 0.7:
             pieces.append(rng.choice(SURFACES[rng.choice(WORDS)]))
-        else:
+        elif roll < 0.9:
             pieces.append(rng.choice(FILLERS))
-    return " ".join(pieces)
+        else:
+            pieces.append(rng.choice(TRICKY))
+    text = ""
+    for piece in pieces:
+        text += rng.choice([" "] * 8 + ["", "-", "’", ".", "#", "@"]) + piece
+    return text
 
 
 def test_the_compiled_matcher_agrees_with_the_plain_evaluator():
