@@ -93,6 +93,63 @@ AKISMET_RATE_LIMIT = declare(
 
 
 # --- connectors settings ---
+CONNECTORS_MIN_INTERVAL = declare(
+    "PALABRE_CONNECTORS_MIN_INTERVAL",
+    "1",
+    "Seconds between two calls to a platform for one channel (the per-channel rate limit).",
+)
+CONNECTORS_PLATFORM_INTERVALS = declare(
+    "PALABRE_CONNECTORS_PLATFORM_INTERVALS",
+    "mastodon=1,bluesky=1,email=2,rss=5",
+    "Per-platform overrides of the minimum interval, as platform=seconds pairs separated by commas.",
+)
+CONNECTORS_MAX_ATTEMPTS = declare(
+    "PALABRE_CONNECTORS_MAX_ATTEMPTS",
+    "8",
+    "Automatic delivery attempts of a reply, publication, hide or delete before it is marked failed.",
+)
+CONNECTORS_RETRY_BASE_SECONDS = declare(
+    "PALABRE_CONNECTORS_RETRY_BASE_SECONDS",
+    "30",
+    "First retry delay after a temporary failure; doubled at each attempt, with jitter.",
+)
+CONNECTORS_RETRY_MAX_SECONDS = declare(
+    "PALABRE_CONNECTORS_RETRY_MAX_SECONDS",
+    "3600",
+    "Longest delay between two automatic delivery attempts.",
+)
+CONNECTORS_LEASE_SECONDS = declare(
+    "PALABRE_CONNECTORS_LEASE_SECONDS",
+    "300",
+    "How long a worker may take to deliver one action before it is presumed dead and the "
+    "delivery is checked (never blindly sent again).",
+)
+CONNECTORS_POLL_SECONDS = declare(
+    "PALABRE_CONNECTORS_POLL_SECONDS",
+    "60",
+    "How often the connectors' periodic task runs: pulls due channels, retries due deliveries, "
+    "checks alerts.",
+)
+CONNECTORS_TOKEN_ALERT_DAYS = declare(
+    "PALABRE_CONNECTORS_TOKEN_ALERT_DAYS",
+    "7",
+    "Alert the organisation's owners and administrators this many days before a channel's token expires.",
+)
+CONNECTORS_FAILURE_ALERT_COUNT = declare(
+    "PALABRE_CONNECTORS_FAILURE_ALERT_COUNT",
+    "3",
+    "Alert the owners and administrators when a channel fails this many times in a row.",
+)
+CONNECTORS_HTTP_TIMEOUT = declare(
+    "PALABRE_CONNECTORS_HTTP_TIMEOUT",
+    "20",
+    "Seconds before a call to a platform (HTTP, IMAP, SMTP) is given up.",
+)
+CONNECTORS_WEBHOOK_MAX_BYTES = declare(
+    "PALABRE_CONNECTORS_WEBHOOK_MAX_BYTES",
+    "1048576",
+    "Largest webhook body accepted, in bytes; larger ones are refused with 413.",
+)
 
 # --- inbox settings ---
 

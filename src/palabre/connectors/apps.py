@@ -6,3 +6,31 @@ class ConnectorsConfig(AppConfig):
     name = "palabre.connectors"
     label = "connectors"
     verbose_name = _("Connectors")
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy
+
+        from palabre.orgs.views import register_audit_labels
+
+        register_audit_labels(
+            actions={
+                "outbound.reply_queued": gettext_lazy("Reply queued"),
+                "outbound.publish_queued": gettext_lazy("Publication queued"),
+                "outbound.hide_queued": gettext_lazy("Hiding queued"),
+                "outbound.delete_queued": gettext_lazy("Deletion queued"),
+                "outbound.reply_sent": gettext_lazy("Reply sent"),
+                "outbound.publish_sent": gettext_lazy("Publication sent"),
+                "outbound.hide_sent": gettext_lazy("Item hidden on the platform"),
+                "outbound.delete_sent": gettext_lazy("Item deleted on the platform"),
+                "outbound.reply_failed": gettext_lazy("Reply failed"),
+                "outbound.publish_failed": gettext_lazy("Publication failed"),
+                "outbound.hide_failed": gettext_lazy("Hiding failed"),
+                "outbound.delete_failed": gettext_lazy("Deletion failed"),
+                "outbound.needs_check": gettext_lazy("Delivery to check"),
+                "outbound.retried": gettext_lazy("Delivery retried"),
+                "outbound.cancelled": gettext_lazy("Delivery cancelled"),
+                "outbound.confirmed": gettext_lazy("Delivery confirmed by hand"),
+                "connectors.sync_updated": gettext_lazy("Channel polling changed"),
+            },
+            targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
+        )

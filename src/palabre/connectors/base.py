@@ -1,0 +1,213 @@
+"""The one small interface every platform implements, and what it hands back.
+
+Contract (read by the inbox and publishing apps; keep it short and stable)
+--------------------------------------------------------------------------
+- A connector is a class with `platform` (a `palabre.orgs.models.Platform` value) and
+  `capabilities` (a frozenset of `Capability`) declared once on the class. It holds no state
+  between calls: every method receives the `orgs.Channel` it works for and reads the channel's
+  credentials with `channel.read_credentials()` and its settings from `channel.options`.
+  `registry.connector_for(channel)` gives the connector of a channel.
+- In: `pull(channel, cursor)` returns `PullResult(items, cursor)`: the new items since `cursor`
+  (an opaque string the connector wrote last time; "" the first time) and the cursor to save.
+  Webhooks: `verify_webhook(channel, headers, body)` checks the signature (False: refused with 401),
+  then `parse_webhook(channel, body)` turns the payload into items. Items are
+  `conversations.services.IncomingItem`s; the framework stores them with `ingest_item`, which is
+  idempotent on (channel, external id), so pulling or receiving twice never duplicates.
+- Out: `reply(channel, in_reply_to=item, text=..., idempotency_key=...)` and
+  `publish(channel, text=..., media=..., idempotency_key=...)` return `Delivered(external_id, url)`;
+  `hide(channel, item)` and `delete(channel, item)` return nothing. Never call them directly from
+  a view: queue an `OutboundAction` with `connectors.services.queue_reply` /
+  `queue_publication` / `queue_hide` / `queue_delete`; the delivery task applies the per-channel
+  rate limit, retries with backoff, and delivers exactly once.
+- Exactly once: `idempotent_delivery = True` on a connector whose platform drops a second request
+  carrying the same idempotency key (Mastodon's `Idempotency-Key`). Otherwise a connector may
+  implement `find_delivered(channel, idempotency_key)` (look the message up on the platform);
+  when neither is possible, an attempt that may have reached the platform is marked `needs_check`
+  for a person, never sent twice blindly.
+- Errors: raise a `ConnectorError` subclass. `RateLimited(retry_after)` and `TransientError` are
+  retried later (with `maybe_delivered=True` when the request may have reached the platform);
+  `TokenExpired`, `PermissionMissing`, `PermanentError`, `MalformedPayload` and `BadSignature`
+  are not retried automatically: the action is `failed`, visible, and can be retried by hand.
+- `health(channel)` returns `ChannelHealthInfo` (account, token expiry, granted scopes) where the
+  platform tells; the framework keeps last success/error and failure counts itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from palabre.conversations.models import Item
+    from palabre.conversations.services import IncomingItem
+    from palabre.orgs.models import Channel
+
+
+class Capability(StrEnum):
+    PULL = "pull"
+    WEBHOOK = "webhook"
+    REPLY = "reply"
+    PUBLISH = "publish"
+    HIDE = "hide"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class PullResult:
+    items: list[IncomingItem]
+    cursor: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a reply or publication now lives on the platform."""
+
+    external_id: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelHealthInfo:
+    """What the platform says about the connection (anything it does not tell stays empty)."""
+
+    account: str = ""
+    token_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file to publish with a post: its bytes, type and text alternative."""
+
+    content: bytes
+    mime_type: str
+    description: str = ""
+    filename: str = ""
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class ConnectorError(Exception):
+    """A platform call that did not do what was asked. `retryable`: worth trying again by itself."""
+
+    retryable: ClassVar[bool] = False
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str = "", *, maybe_delivered: bool = False) -> None:
+        super().__init__(message or self.__class__.__name__)
+        # True when the request may have reached the platform before it failed (a timeout after
+        # sending): resending could post twice.
+        self.maybe_delivered = maybe_delivered
+
+
+class RateLimited(ConnectorError):
+    retryable = True
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: float = 60.0, maybe_delivered: bool = False):
+        super().__init__(message, maybe_delivered=maybe_delivered)
+        self.retry_after = max(float(retry_after), 0.0)
+
+
+class TransientError(ConnectorError):
+    """Network trouble, a 5xx, a timeout: try again later."""
+
+    retryable = True
+    code = "transient"
+
+
+class PermanentError(ConnectorError):
+    """The platform refused for good (a deleted parent, a text it rejects)."""
+
+    code = "permanent"
+
+
+class TokenExpired(PermanentError):
+    """The credentials are expired or revoked: someone must reconnect the channel."""
+
+    code = "token_expired"
+
+
+class PermissionMissing(PermanentError):
+    """The token lacks a scope the call needs."""
+
+    code = "permission_missing"
+
+
+class MalformedPayload(PermanentError):
+    """What the platform sent (or a webhook carried) is not what its documentation describes."""
+
+    code = "malformed_payload"
+
+
+class BadSignature(PermanentError):
+    """A webhook whose signature does not match the channel's secret."""
+
+    code = "bad_signature"
+
+
+class NotSupported(PermanentError):
+    """The connector does not declare the capability asked for."""
+
+    code = "not_supported"
+
+
+# --- the interface -------------------------------------------------------------------------------
+
+
+class Connector:
+    """One platform. Subclasses declare `platform` and `capabilities`, and implement those methods."""
+
+    platform: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # The platform itself drops a repeated request carrying the same idempotency key.
+    idempotent_delivery: ClassVar[bool] = False
+    # How often a channel is pulled when nothing says otherwise (seconds).
+    poll_interval: ClassVar[float] = 300.0
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def can_find_delivered(self) -> bool:
+        return type(self).find_delivered is not Connector.find_delivered
+
+    def _unsupported(self, capability: Capability) -> NotSupported:
+        return NotSupported(f"{self.platform} does not support {capability.value}")
+
+    # in
+    def pull(self, channel: Channel, cursor: str) -> PullResult:
+        raise self._unsupported(Capability.PULL)
+
+    def verify_webhook(self, channel: Channel, headers: Mapping[str, str], body: bytes) -> bool:
+        raise self._unsupported(Capability.WEBHOOK)
+
+    def parse_webhook(self, channel: Channel, body: bytes) -> list[IncomingItem]:
+        raise self._unsupported(Capability.WEBHOOK)
+
+    # out
+    def reply(self, channel: Channel, *, in_reply_to: Item, text: str, idempotency_key: str) -> Delivered:
+        raise self._unsupported(Capability.REPLY)
+
+    def publish(
+        self, channel: Channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str
+    ) -> Delivered:
+        raise self._unsupported(Capability.PUBLISH)
+
+    def hide(self, channel: Channel, item: Item) -> None:
+        raise self._unsupported(Capability.HIDE)
+
+    def delete(self, channel: Channel, item: Item) -> None:
+        raise self._unsupported(Capability.DELETE)
+
+    def find_delivered(self, channel: Channel, idempotency_key: str) -> Delivered | None:
+        """The reply or post an earlier attempt with this key made, or None if it made none."""
+        raise NotImplementedError
+
+    def health(self, channel: Channel) -> ChannelHealthInfo:
+        return ChannelHealthInfo()

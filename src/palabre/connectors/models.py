@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.conversations.models import Item
+from palabre.orgs.models import Channel, Organisation
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class ChannelSync(models.Model):
+    """What Palabre knows of a channel's connection: cursor, schedule, health, rate limit.
+
+    One per channel, created on first use; `orgs.Channel` stays the organisation's record.
+    """
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="sync")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # In the webhook address: not guessable, not the database id.
+    public_id = models.CharField(max_length=40, unique=True, default=new_public_id)
+    cursor = models.TextField(blank=True)
+    poll_enabled = models.BooleanField(default=True)
+    poll_interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_alert_sent_at = models.DateTimeField(null=True, blank=True)
+    account = models.CharField(max_length=300, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_alert_sent_for = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    # Per-channel rate limit: no platform call before this time.
+    next_call_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("channel connection")
+
+    def __str__(self) -> str:
+        return f"sync of {self.channel}"
+
+    @property
+    def is_failing(self) -> bool:
+        return self.consecutive_failures > 0
+
+
+class ActionKind(models.TextChoices):
+    REPLY = "reply", _("Reply")
+    PUBLISH = "publish", _("Publication")
+    HIDE = "hide", _("Hide")
+    DELETE = "delete", _("Delete")
+
+
+class ActionStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    NEEDS_CHECK = "needs_check", _("To check")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class OutboundAction(models.Model):
+    """One thing to do on a platform (reply, publish, hide, delete), delivered exactly once.
+
+    Never deleted: a failed action stays visible and can be retried by hand.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="outbound_actions")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="outbound_actions")
+    kind = models.CharField(max_length=16, choices=ActionKind.choices)
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_actions"
+    )
+    text = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=ActionStatus.choices, default=ActionStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    external_id = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    # The brand's reply as stored in the conversation, once sent.
+    result_item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "idempotency_key"], name="outbound_idempotency_key_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["organisation", "-created_at", "-id"]),
+            models.Index(fields=["channel", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {ActionStatus.QUEUED, ActionStatus.SENDING}
+
+
+class WebhookDelivery(models.Model):
+    """A verified webhook body, kept until processed: accepted means never lost."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    body = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    items = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} for {self.channel}"

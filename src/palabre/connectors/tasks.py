@@ -1,0 +1,89 @@
+"""Background work of the connectors: deliveries, pulls, webhooks, and the periodic tick."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from palabre import config
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_at(a_task, when: datetime | None, *args) -> None:
+    """Enqueue now, or at `when` where the backend can defer; otherwise the tick picks it up."""
+    if when is None or when <= timezone.now():
+        a_task.enqueue(*args)
+    elif a_task.get_backend().supports_defer:
+        a_task.using(run_after=when).enqueue(*args)
+
+
+@task()
+def deliver_action(action_id: int) -> dict:
+    from palabre.connectors.services import deliver
+
+    step = deliver(action_id)
+    return {"action": action_id, "outcome": step.outcome}
+
+
+@task()
+def poll_channel(channel_id: int) -> dict:
+    from palabre.connectors.sync import pull_channel
+
+    return pull_channel(channel_id)
+
+
+@task()
+def process_webhook(delivery_id: int) -> dict:
+    from palabre.connectors.sync import process_webhook_delivery
+
+    return process_webhook_delivery(delivery_id)
+
+
+@task()
+def connectors_tick() -> dict:
+    """Runs every PALABRE_CONNECTORS_POLL_SECONDS: due deliveries, due pulls, token alerts."""
+    from palabre.connectors.alerts import check_token_alerts
+    from palabre.connectors.services import due_action_ids
+    from palabre.connectors.sync import due_channel_ids
+
+    actions = due_action_ids()
+    for action_id in actions:
+        deliver_action.enqueue(action_id)
+    channels = due_channel_ids()
+    for channel_id in channels:
+        poll_channel.enqueue(channel_id)
+    alerts = check_token_alerts()
+    schedule_next_tick()
+    return {"actions": len(actions), "channels": len(channels), "token_alerts": alerts}
+
+
+def tick_interval() -> float:
+    try:
+        return max(float(config.CONNECTORS_POLL_SECONDS.raw()), 5.0)
+    except ValueError:
+        return 60.0
+
+
+def schedule_next_tick() -> None:
+    if connectors_tick.get_backend().supports_defer:
+        connectors_tick.using(run_after=timezone.now() + timedelta(seconds=tick_interval())).enqueue()
+
+
+def ensure_ticking() -> bool:
+    """Start the periodic tick if none is waiting (the database backend only). True if started."""
+    backend = default_task_backend
+    if not backend.supports_defer:
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=connectors_tick.module_path, status__in=["READY", "RUNNING"]
+    ).exists()
+    if waiting:
+        return False
+    connectors_tick.enqueue()
+    return True
