@@ -1,0 +1,2 @@
+def load_calendar(organisation, people, channels, now):
+    return None
