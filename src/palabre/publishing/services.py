@@ -403,7 +403,8 @@ def _can_edit(actor: Actor, post: Post) -> None:
     if actor.can(Perm.POSTS_APPROVE):
         return
     actor.require(Perm.POSTS_DRAFT)
-    if post.created_by_id is None or post.created_by_id != actor.user_id:
+    # A person edits their own drafts; an API token (no person) the drafts machines wrote.
+    if post.created_by_id != actor.user_id:
         raise PermissionDenied(_("You can change your own drafts only."))
     if post.status not in {PostStatus.DRAFT, PostStatus.REJECTED}:
         raise PermissionDenied(_("This post is with the approvers; ask them for changes."))
