@@ -761,7 +761,7 @@ def publish_due(variant_id: int, *, now: datetime | None = None) -> str:
         if variant is None:
             return "gone"
         if variant.state != VariantState.SCHEDULED:
-            return variant.state
+            return "unchanged"  # handed over, held, blocked or unscheduled meanwhile
         if variant.scheduled_at is None or variant.scheduled_at > now:
             return "not_due"
         post = variant.post

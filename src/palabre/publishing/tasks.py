@@ -21,41 +21,76 @@ def _defer(a_task, seconds: float, *args) -> None:
 
 @task()
 def publish_variant(variant_id: int) -> dict:
-    """Publish one variant when due. Before working, it leaves a follow-up check behind (committed
-    at once), so that a worker killed in the middle leaves the work to the next one; the follow-up
-    finds the variant settled and stops."""
-    from palabre.connectors.tasks import deliver_action
+    """Publish one variant at its time. Before working, it leaves one follow-up check behind
+    (committed at once), so that a worker killed in the middle leaves the work to the next one."""
     from palabre.publishing.models import PostVariant, VariantState
-    from palabre.publishing.services import _settled, check_seconds, delivery_due, publish_due
 
-    variant = PostVariant.objects.select_related("action").filter(pk=variant_id).first()
+    variant = PostVariant.objects.filter(pk=variant_id).only("state", "scheduled_at").first()
     if variant is None:
         return {"variant": variant_id, "outcome": "gone"}
-    now = timezone.now()
-    if variant.state == VariantState.SCHEDULED and variant.scheduled_at and variant.scheduled_at > now:
+    if (
+        variant.state == VariantState.SCHEDULED
+        and variant.scheduled_at
+        and variant.scheduled_at > timezone.now()
+    ):
         return {"variant": variant_id, "outcome": "not_due"}  # moved later: its own task is waiting
-    if not _settled(variant):
-        _defer(publish_variant, check_seconds(), variant_id)
-    outcome = publish_due(variant_id, now=now)
-    variant.refresh_from_db()
-    action_id = delivery_due(variant)
-    if action_id is not None and outcome != "handed_over":
-        # Handed over earlier and its delivery never finished (the worker died): deliver again;
-        # the outbox locks and re-checks the action, so this never sends twice.
-        deliver_action.enqueue(action_id)
-    return {"variant": variant_id, "outcome": outcome}
+    if variant.state != VariantState.SCHEDULED:
+        return {"variant": variant_id, "outcome": variant.state}
+    _defer(check_publication, _follow_up_delay(1), variant_id, 1)
+    return {"variant": variant_id, "outcome": _work(variant_id)}
+
+
+@task()
+def check_publication(variant_id: int, attempt: int = 1) -> dict:
+    """The follow-up: done when the variant is settled (delivered, failed, held, blocked...);
+    otherwise it leaves its own follow-up (one chain per variant, spaced out), then redoes what was
+    interrupted. Every step is idempotent."""
+    from palabre.publishing.models import PostVariant
+    from palabre.publishing.services import _settled
+
+    variant = PostVariant.objects.select_related("action").filter(pk=variant_id).first()
+    if variant is None or _settled(variant):
+        return {"variant": variant_id, "outcome": "settled"}
+    if attempt < MAX_FOLLOW_UPS:
+        _defer(check_publication, _follow_up_delay(attempt + 1), variant_id, attempt + 1)
+    return {"variant": variant_id, "outcome": _work(variant_id)}
+
+
+MAX_FOLLOW_UPS = 200
+
+
+def _follow_up_delay(attempt: int) -> float:
+    from palabre.publishing.services import check_seconds
+
+    return check_seconds() * min(attempt, 10)
+
+
+def _work(variant_id: int) -> str:
+    from palabre.connectors.tasks import deliver_action
+    from palabre.publishing.models import PostVariant
+    from palabre.publishing.services import delivery_due, publish_due
+
+    outcome = publish_due(variant_id)
+    if outcome != "handed_over":
+        variant = PostVariant.objects.filter(pk=variant_id).first()
+        action_id = delivery_due(variant) if variant is not None else None
+        if action_id is not None:
+            # Handed over earlier and its delivery never finished (a worker died): deliver again;
+            # the outbox locks and re-checks the action, so this never sends twice.
+            deliver_action.enqueue(action_id)
+            outcome = "redelivered"
+    return outcome
 
 
 @task()
 def publishing_tick() -> dict:
-    """Every PALABRE_PUBLISHING_TICK_SECONDS: anything due that no task is taking care of."""
+    """Every PALABRE_PUBLISHING_TICK_SECONDS: anything due that no task took care of."""
     from palabre.publishing.services import due_variant_ids
 
-    due = due_variant_ids()
-    for variant_id in due:
-        publish_variant.enqueue(variant_id)
     _defer(publishing_tick, tick_interval())
-    return {"variants": len(due)}
+    due = due_variant_ids()
+    outcomes = [_work(variant_id) for variant_id in due]
+    return {"variants": len(due), "outcomes": outcomes}
 
 
 def tick_interval() -> float:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from palabre.connectors.models import OutboundAction
 from palabre.orgs.models import AuditEvent
-from palabre.orgs.services import Actor, NotInOrganisation
+from palabre.orgs.services import NotInOrganisation
 from palabre.publishing import services
 from palabre.publishing.models import PostStatus, VariantState
 
@@ -148,7 +148,7 @@ def test_due_variant_is_handed_to_the_outbox_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.publish_due(variant.pk, now=later) == "handed_over"
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.publish_due(variant.pk, now=later) == "handed_over"  # already: nothing more
+        assert services.publish_due(variant.pk, now=later) == "unchanged"  # already: nothing more
     variant.refresh_from_db()
     assert variant.state == VariantState.HANDED_OVER
     assert OutboundAction.objects.filter(idempotency_key=f"post-variant-{variant.pk}").count() == 1
