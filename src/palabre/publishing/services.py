@@ -697,7 +697,7 @@ def schedule_variant(*, actor: Actor, variant: PostVariant, at: datetime | None)
     """Set or change a variant's time (the calendar's drag and drop). On an approved post it is
     scheduled at once; on a draft it is the proposed time. None takes it off the calendar."""
     variant = (
-        PostVariant.objects.select_for_update()
+        PostVariant.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "post__campaign")
         .filter(pk=variant.pk, organisation=actor.organisation)
         .first()
@@ -753,7 +753,7 @@ def publish_due(variant_id: int, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         variant = (
-            PostVariant.objects.select_for_update()
+            PostVariant.objects.select_for_update(of=("self",))
             .select_related("post", "channel", "organisation", "post__campaign")
             .filter(pk=variant_id)
             .first()
@@ -861,7 +861,7 @@ def hold_for_crisis(organisation: Organisation, *, actor: Actor | None = None) -
     held = []
     with transaction.atomic():
         for variant in (
-            PostVariant.objects.select_for_update()
+            PostVariant.objects.select_for_update(of=("self",))
             .select_related("post", "post__campaign", "channel")
             .filter(organisation=organisation, state=VariantState.SCHEDULED)
         ):
@@ -904,7 +904,7 @@ def release_held(
     if crisis_active(actor.organisation):
         raise ValidationError({"crisis": _("The organisation is still in crisis mode.")})
     queryset = (
-        PostVariant.objects.select_for_update()
+        PostVariant.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "post__campaign")
         .filter(organisation=actor.organisation, state=VariantState.HELD)
     )
