@@ -5,75 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fake_platform import CountingConnector
 
-from palabre.connectors.base import Capability, Connector, Delivered, PullResult
+from palabre.connectors.base import Connector
 from palabre.connectors.registry import connector_class_for, register_connector, unregister_connector
-
-
-class CountingConnector(Connector):
-    """A test platform: records every call; `script` says what the next calls do.
-
-    Each entry of `script` is an exception to raise, "crash" (the worker dies after the platform
-    got the message: a BaseException no handler catches), or None (succeed).
-    """
-
-    platform = "discourse"
-    capabilities = frozenset(Capability)
-    calls: list[tuple] = []
-    script: list = []
-    delivered: dict[str, Delivered] = {}
-    pulls: list[PullResult] = []
-
-    def _next(self, call: tuple) -> None:
-        type(self).calls.append(call)
-        step = type(self).script.pop(0) if type(self).script else None
-        if step == "crash":
-            key = call[-1]
-            type(self).delivered[key] = Delivered(f"ext-{len(type(self).calls)}", "https://forum.example/t/1")
-            raise KeyboardInterrupt("worker died")
-        if isinstance(step, BaseException):
-            raise step
-
-    def reply(self, channel, *, in_reply_to, text, idempotency_key):
-        self._next(("reply", in_reply_to.external_id, text, idempotency_key))
-        found = Delivered(
-            f"reply-{len(type(self).calls)}", f"https://forum.example/p/{len(type(self).calls)}"
-        )
-        type(self).delivered[idempotency_key] = found
-        return found
-
-    def publish(self, channel, *, text, media=(), idempotency_key):
-        self._next(("publish", text, len(media), idempotency_key))
-        found = Delivered(f"post-{len(type(self).calls)}", f"https://forum.example/t/{len(type(self).calls)}")
-        type(self).delivered[idempotency_key] = found
-        return found
-
-    def hide(self, channel, item):
-        self._next(("hide", item.external_id))
-
-    def delete(self, channel, item):
-        self._next(("delete", item.external_id))
-
-    def pull(self, channel, cursor):
-        type(self).calls.append(("pull", cursor))
-        step = type(self).script.pop(0) if type(self).script else None
-        if isinstance(step, BaseException):
-            raise step
-        return type(self).pulls.pop(0) if type(self).pulls else PullResult([], cursor)
-
-
-class FindingConnector(CountingConnector):
-    """The same platform, able to look up what an interrupted attempt delivered."""
-
-    def find_delivered(self, channel, idempotency_key):
-        type(self).calls.append(("find", idempotency_key))
-        return type(self).delivered.get(idempotency_key)
-
-
-class IdempotentConnector(CountingConnector):
-    """A platform that drops a repeated request with the same idempotency key (like Mastodon)."""
-
-    idempotent_delivery = True
 
 
 @pytest.fixture
@@ -116,3 +51,13 @@ def no_rate_limit(settings, monkeypatch):
     """Calls on one channel are not spaced out, unless a test sets the interval."""
     monkeypatch.setenv("PALABRE_CONNECTORS_MIN_INTERVAL", "0")
     monkeypatch.setenv("PALABRE_CONNECTORS_PLATFORM_INTERVALS", "")
+
+
+@pytest.fixture
+def platform_server():
+    """A loopback HTTP server playing a platform from fixture payloads."""
+    from platform_server import PlatformServer
+
+    server = PlatformServer().start()
+    yield server
+    server.stop()

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from fake_platform import CountingConnector, FindingConnector, IdempotentConnector
 
-from conftest import CountingConnector, FindingConnector, IdempotentConnector
 from palabre.connectors import services
 from palabre.connectors.base import (
     PermissionMissing,

@@ -53,12 +53,12 @@ def test_a_french_reader_is_answered_in_french(client, blog):
     assert answer.json()["message"] == "Merci, votre commentaire est publié."
 
 
-def test_the_list_takes_three_queries_however_many_comments(client, blog, django_assert_num_queries):
+def test_the_list_takes_four_queries_however_many_comments(client, blog, django_assert_num_queries):
     for number in range(4):
         _send(client, blog, blog.comment(text=f"{FINE_TEXT} ({number})"))
     _send(client, blog, blog.comment(text=HELD_TEXT), token="t" * 32)
-    # the site, the published comments, the reader's awaiting ones
-    with django_assert_num_queries(3):
+    # the site, the published comments, the reader's awaiting ones, the brand's replies
+    with django_assert_num_queries(4):
         body = _list(client, blog, token="t" * 32).json()
     assert len(body["comments"]) == 4 and len(body["pending"]) == 1
 

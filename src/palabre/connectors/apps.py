@@ -8,6 +8,19 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
+        from palabre.connectors.bluesky import BlueskyConnector
+        from palabre.connectors.mail import EmailConnector
+        from palabre.connectors.mastodon import MastodonConnector
+        from palabre.connectors.registry import register_connector
+        from palabre.connectors.rss import FeedConnector
+        from palabre.connectors.site import SiteConnector
+
+        register_connector("site", SiteConnector)
+        register_connector("mastodon", MastodonConnector)
+        register_connector("bluesky", BlueskyConnector)
+        register_connector("rss", FeedConnector)
+        register_connector("email", EmailConnector)
+
         from django.utils.translation import gettext_lazy
 
         from palabre.orgs.views import register_audit_labels

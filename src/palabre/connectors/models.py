@@ -43,6 +43,8 @@ class ChannelSync(models.Model):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-channel rate limit: no platform call before this time.
     next_call_at = models.DateTimeField(null=True, blank=True)
+    # What a connector keeps between calls that is a secret (a session, a refreshed token): encrypted.
+    state_ciphertext = models.TextField(blank=True, editable=False)
 
     class Meta:
         verbose_name = _("channel connection")

@@ -136,6 +136,32 @@ def sync_for(channel: Channel) -> ChannelSync:
     return sync
 
 
+def connector_state(channel: Channel) -> dict:
+    """The connector's private state for this channel (decrypted); {} when none."""
+    from palabre.orgs import crypto
+
+    ciphertext = (
+        ChannelSync.objects.filter(channel=channel).values_list("state_ciphertext", flat=True).first()
+    )
+    if not ciphertext:
+        return {}
+    try:
+        return crypto.decrypt_json(ciphertext)
+    except crypto.CredentialsUnreadable:  # a retired key: the state is only a cache; start afresh
+        logger.warning("connectors: state of channel %s could not be decrypted", channel.pk)
+        return {}
+
+
+def save_connector_state(channel: Channel, state: dict) -> None:
+    """Keep a connector's private state (encrypted like the channel's credentials)."""
+    from palabre.orgs import crypto
+
+    sync = sync_for(channel)
+    ChannelSync.objects.filter(pk=sync.pk).update(
+        state_ciphertext=crypto.encrypt_json(state) if state else ""
+    )
+
+
 def _locked(queryset: models.QuerySet) -> models.QuerySet:
     # SQLite locks the whole database for a write transaction; PostgreSQL locks the row.
     return queryset.select_for_update() if connection.features.has_select_for_update else queryset

@@ -12,6 +12,10 @@ class ModerationConfig(AppConfig):
         from palabre.moderation.services import analyse_for_moderation
 
         register_analyser("moderation", analyse_for_moderation)
+        from palabre.connectors.site import register_site_moderation
+        from palabre.moderation.services import hide_site_comment
+
+        register_site_moderation(hide_site_comment)
         from django.utils.translation import gettext_lazy
 
         from palabre.orgs.views import register_audit_labels

@@ -258,6 +258,11 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
     return row
 
 
+def hide_site_comment(item: Item, note: str) -> None:
+    """The site connector's hide and delete: the widget stops showing the comment (a rejection)."""
+    review_item(actor=Actor.palabre(item.organisation), item_id=item.pk, action="reject", note=note)
+
+
 def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None:
     """Feedback that changes later decisions for this organisation, without retraining."""
     positive = action in {"approve", "ham", "restore"}

@@ -253,7 +253,21 @@ def comments_for_page(site: ModerationSite, page: str, *, author_token: str | No
         if key
         else []
     )
-    return {"published": published[::-1], "pending": pending}
+    return {"published": published[::-1], "pending": pending, "replies": brand_replies(site, published)}
+
+
+def brand_replies(site: ModerationSite, comments: list[Item]) -> dict[int, list[Item]]:
+    """The brand's answers (sent through the connectors' outbox), by the comment they answer."""
+    found: dict[int, list[Item]] = {}
+    replies = Item.objects.filter(
+        channel=site.channel,
+        kind="reply",
+        parent__in=[c.pk for c in comments],
+        raw__has_key="palabre_outbound",
+    ).select_related("author")
+    for reply in replies.order_by("created_at", "pk"):
+        found.setdefault(reply.parent_id, []).append(reply)
+    return found
 
 
 def author_name(item: Item) -> str:
@@ -262,7 +276,7 @@ def author_name(item: Item) -> str:
     return name or (item.author.display_name if item.author else "") or _("Anonymous")
 
 
-def comment_json(item: Item, status: str) -> dict[str, Any]:
+def comment_json(item: Item, status: str, replies: list[Item] = ()) -> dict[str, Any]:
     """What the page shows of a comment: never the e-mail address."""
     return {
         "id": item.external_id.removeprefix("widget:"),
@@ -270,6 +284,14 @@ def comment_json(item: Item, status: str) -> dict[str, Any]:
         "text": item.text,
         "created_at": item.created_at.isoformat(),
         "status": status,
+        "replies": [
+            {
+                "name": reply.author.display_name if reply.author else "",
+                "text": reply.text,
+                "created_at": reply.created_at.isoformat(),
+            }
+            for reply in replies
+        ],
     }
 
 
@@ -420,7 +442,10 @@ def _list(request: HttpRequest, site: ModerationSite) -> JsonResponse:
     return JsonResponse(
         {
             "page": page,
-            "comments": [comment_json(item, PUBLISHED) for item in found["published"]],
+            "comments": [
+                comment_json(item, PUBLISHED, found["replies"].get(item.pk, []))
+                for item in found["published"]
+            ],
             "pending": [comment_json(item, HELD) for item in found["pending"]],
             "form_token": issue_form_token(site),
         }
@@ -587,7 +612,10 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
             "language": language,
             "page": page,
             "form": form,
-            "published": [{"item": i, "name": author_name(i)} for i in found["published"]],
+            "published": [
+                {"item": i, "name": author_name(i), "replies": found["replies"].get(i.pk, [])}
+                for i in found["published"]
+            ],
             "pending": [{"item": i, "name": author_name(i)} for i in found["pending"]],
             "outcome": outcome_status if outcome_status in {PUBLISHED, HELD, REJECTED} else "",
             "outcome_message": outcome_message(outcome_status)

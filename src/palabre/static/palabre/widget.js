@@ -243,6 +243,17 @@
         pending ? el("span", { class: "palabre-badge", text: t.pending }) : null,
       ]),
       el("div", { class: "palabre-text", text: comment.text }),
+      comment.replies && comment.replies.length
+        ? el("ul", { class: "palabre-replies" }, comment.replies.map(function (reply) {
+            return el("li", { class: "palabre-comment palabre-brand-reply" }, [
+              el("p", { class: "palabre-meta" }, [
+                el("strong", { class: "palabre-author", text: reply.name }),
+                el("time", { datetime: reply.created_at, text: when(reply.created_at) }),
+              ]),
+              el("div", { class: "palabre-text", text: reply.text }),
+            ]);
+          }))
+        : null,
     ]);
   }
 

@@ -1,0 +1,283 @@
+"""Bluesky, through the atproto SDK: mentions, replies and quotes in, replies and posts out.
+
+Credentials: `{"identifier": "brand.bsky.social", "app_password": "...", "service": "https://bsky.social"}`
+(an app password, never the account's main password). The session the SDK gets is kept,
+encrypted, in the channel's connection state and refreshed by the SDK, so Palabre does not log in
+again at every call (Bluesky limits `createSession` to 30 per 5 minutes).
+
+Pulling reads `app.bsky.notification.listNotifications` (newest first) down to the newest
+notification seen last time (the cursor is its `indexedAt`). A reply is an
+`app.bsky.feed.post` record created with `com.atproto.repo.createRecord`, with `reply.root` and
+`reply.parent` strong references. Bluesky has no idempotency key: after an interruption,
+`find_delivered` looks for the post among the account's latest records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from atproto import Client, models
+from atproto_client.client.session import Session
+from atproto_client.exceptions import (
+    AtProtocolError,
+    BadRequestError,
+    ModelError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestException,
+    UnauthorizedError,
+)
+
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    Delivered,
+    MalformedPayload,
+    Media,
+    PermanentError,
+    PermissionMissing,
+    PullResult,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+DEFAULT_SERVICE = "https://bsky.social"
+PAGE_SIZE = 50
+MAX_PAGES = 10
+MAX_GRAPHEMES = 300
+REASONS = {"mention": "mention", "reply": "reply", "quote": "mention"}
+POST = "app.bsky.feed.post"
+
+
+def post_url(uri: str, author: str) -> str:
+    """https://bsky.app address of an at:// post URI."""
+    rkey = uri.rsplit("/", 1)[-1]
+    return f"https://bsky.app/profile/{author}/post/{rkey}"
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def translate(error: AtProtocolError, *, sending: bool = False) -> Exception:
+    """The SDK's error as the connector framework's."""
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    code = getattr(content, "error", "") or ""
+    message = getattr(content, "message", "") or str(error)
+    text = f"Bluesky {getattr(response, 'status_code', '')} {code}: {message}".strip()
+    if isinstance(error, RateLimitExceededError):
+        wait = error.retry_after
+        if wait is None and error.reset_at is not None:
+            wait = (error.reset_at - datetime.now(UTC)).total_seconds()
+        return RateLimited(text, retry_after=max(wait or 300.0, 1.0))
+    if isinstance(error, UnauthorizedError):
+        if getattr(response, "status_code", 401) == 403:
+            return PermissionMissing(text)
+        return TokenExpired(text)
+    if isinstance(error, BadRequestError):
+        if code in {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown"}:
+            return TokenExpired(text)
+        return PermanentError(text)
+    if isinstance(error, NetworkError | RequestException):
+        return TransientError(text, maybe_delivered=sending)
+    if isinstance(error, ModelError):
+        return MalformedPayload(text)
+    return TransientError(text, maybe_delivered=sending)
+
+
+class BlueskyConnector(Connector):
+    platform = "bluesky"
+    capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH})
+    poll_interval = 120.0
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def client(self, channel) -> Client:
+        from palabre.connectors.services import connector_state, save_connector_state
+
+        credentials = channel.read_credentials()
+        identifier, password = credentials.get("identifier"), credentials.get("app_password")
+        client = Client(base_url=credentials.get("service") or DEFAULT_SERVICE)
+        client.on_session_change(
+            lambda _event, _session: save_connector_state(
+                channel, {"session": client.export_session_string()}
+            )
+        )
+        session = connector_state(channel).get("session")
+        try:
+            if session:
+                try:
+                    client.login(session_string=session, fetch_bsky_profile=False)
+                    return client
+                except (BadRequestError, UnauthorizedError):
+                    pass  # the saved session is dead: log in again below
+            if not identifier or not password:
+                raise TokenExpired("The channel has no Bluesky identifier and app password.")
+            client.login(identifier, password, fetch_bsky_profile=False)
+        except AtProtocolError as error:
+            raise translate(error) from error
+        return client
+
+    def _call(self, function, *args, sending: bool = False, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except AtProtocolError as error:
+            raise translate(error, sending=sending) from error
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"Unexpected answer from Bluesky: {error!r}") from error
+
+    @staticmethod
+    def session_of(client: Client) -> Session:
+        return Session.decode(client.export_session_string())
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        client = self.client(channel)
+        seen = _parse_time(cursor) if cursor else None
+        items: list[IncomingItem] = []
+        newest = cursor
+        page_cursor = None
+        for _page in range(MAX_PAGES):
+            params = models.AppBskyNotificationListNotifications.Params(
+                limit=PAGE_SIZE, reasons=sorted(REASONS), cursor=page_cursor
+            )
+            page = self._call(client.app.bsky.notification.list_notifications, params)
+            reached_seen = False
+            for notification in page.notifications:
+                indexed = _parse_time(notification.indexed_at)
+                if seen is not None and indexed <= seen:
+                    reached_seen = True
+                    continue
+                if not newest or indexed > _parse_time(newest):
+                    newest = notification.indexed_at
+                items.extend(self.parse_notification(notification))
+            page_cursor = page.cursor
+            if reached_seen or not page_cursor or seen is None or not page.notifications:
+                break
+        return PullResult(items=items, cursor=newest or "")
+
+    def parse_notification(self, notification) -> list[IncomingItem]:
+        try:
+            kind = REASONS.get(notification.reason)
+            if kind is None:
+                return []
+            record = notification.record
+            text = record.text
+            reply = getattr(record, "reply", None)
+            author = notification.author
+            handle = author.handle
+            root = {"uri": reply.root.uri, "cid": reply.root.cid} if reply else None
+            return [
+                IncomingItem(
+                    external_id=notification.uri,
+                    kind="reply" if reply is not None else kind,
+                    text=text,
+                    created_at=_parse_time(record.created_at),
+                    author=IncomingAuthor(
+                        handle=handle,
+                        display_name=author.display_name or handle,
+                        profile_url=f"https://bsky.app/profile/{handle}",
+                    ),
+                    url=post_url(notification.uri, handle),
+                    language=(record.langs or [""])[0][:8],
+                    parent_external_id=reply.parent.uri if reply is not None else "",
+                    raw={
+                        "cid": notification.cid,
+                        "reason": notification.reason,
+                        "author_did": author.did,
+                        "reply_root": root,
+                        "indexed_at": notification.indexed_at,
+                    },
+                )
+            ]
+        except (AttributeError, TypeError, ValueError) as error:
+            raise MalformedPayload(
+                f"A Bluesky notification lacks what its lexicon requires: {error}"
+            ) from error
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def _post(self, channel, client: Client, text: str, reply_to=None, langs=None, embed=None) -> Delivered:
+        if len(text) > MAX_GRAPHEMES:
+            raise PermanentError(f"Bluesky posts are limited to {MAX_GRAPHEMES} characters.")
+        repo = self.session_of(client).did
+        created = self._call(
+            client.send_post,
+            text,
+            profile_identify=repo,
+            reply_to=reply_to,
+            langs=langs,
+            embed=embed,
+            sending=True,
+        )
+        return Delivered(external_id=created.uri, url=post_url(created.uri, channel.handle.lstrip("@")))
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        raw = in_reply_to.raw or {}
+        if not raw.get("cid"):
+            raise PermanentError(
+                "This Bluesky post was stored without its content id: it cannot be answered."
+            )
+        parent = models.ComAtprotoRepoStrongRef.Main(uri=in_reply_to.external_id, cid=raw["cid"])
+        root_ref = raw.get("reply_root") or {"uri": in_reply_to.external_id, "cid": raw["cid"]}
+        root = models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"])
+        client = self.client(channel)
+        langs = [in_reply_to.language] if in_reply_to.language else None
+        return self._post(
+            channel,
+            client,
+            text,
+            reply_to=models.AppBskyFeedPost.ReplyRef(parent=parent, root=root),
+            langs=langs,
+        )
+
+    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        client = self.client(channel)
+        embed = None
+        if media:
+            images = []
+            for one in media[:4]:
+                blob = self._call(client.upload_blob, one.content)
+                images.append(models.AppBskyEmbedImages.Image(alt=one.description or "", image=blob.blob))
+            embed = models.AppBskyEmbedImages.Main(images=images)
+        return self._post(channel, client, text, embed=embed)
+
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """An interrupted attempt's post, found among the account's latest records by its text and parent."""
+        from palabre.connectors.models import OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None:
+            return None
+        client = self.client(channel)
+        repo = self.session_of(client).did
+        listed = self._call(
+            client.com.atproto.repo.list_records,
+            models.ComAtprotoRepoListRecords.Params(repo=repo, collection=POST, limit=50),
+        )
+        parent_uri = action.item.external_id if action.item is not None else None
+        for record in listed.records:
+            value: Any = record.value
+            reply = getattr(value, "reply", None)
+            if getattr(value, "text", None) != action.text:
+                continue
+            if (reply.parent.uri if reply is not None else None) == parent_uri:
+                return Delivered(external_id=record.uri, url=post_url(record.uri, channel.handle.lstrip("@")))
+        return None
+
+    def health(self, channel) -> ChannelHealthInfo:
+        # No expiry to report: with its app password, the channel logs in again whenever the session ends.
+        session = self.session_of(self.client(channel))
+        return ChannelHealthInfo(account=f"@{session.handle}", details={"did": session.did})

@@ -1,0 +1,287 @@
+"""E-mail: messages in over IMAP (imaplib), replies out over SMTP (smtplib), threaded by
+Message-ID, In-Reply-To and References.
+
+The channel's handle is the brand's address. Credentials:
+`{"imap_host", "imap_port", "imap_security": "ssl"|"starttls"|"none", "username", "password",
+"mailbox" (default INBOX), "smtp_host", "smtp_port", "smtp_security", "smtp_username",
+"smtp_password"}` (the SMTP login defaults to the IMAP one).
+
+Pulling reads the mailbox without marking anything read, from the last UID seen (the cursor holds
+the mailbox's UIDVALIDITY too: when the server renumbers its messages, the mailbox is read again,
+and ingestion drops what is already stored). A reply's Message-ID is derived from its idempotency
+key, so a duplicate, if a person sends one again after a check, is recognised by mail clients.
+SMTP cannot say whether an interrupted delivery went out: such a reply waits for a person's check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import imaplib
+import json
+import logging
+import re
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, getaddresses, parsedate_to_datetime
+
+from palabre import config
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    Delivered,
+    MalformedPayload,
+    PermanentError,
+    PullResult,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.text import html_to_text
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+logger = logging.getLogger(__name__)
+
+MAX_PER_PULL = 200
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+_QUOTE_HEADER = re.compile(r"^(On .+ wrote|Le .+ a écrit)\s*:\s*$", re.IGNORECASE)
+
+
+def message_id(value: str | None) -> str:
+    """A Message-ID without its angle brackets (how items are keyed)."""
+    return (value or "").strip().strip("<>").strip()
+
+
+def references_of(message) -> list[str]:
+    return [message_id(part) for part in re.findall(r"<[^>]+>", str(message.get("References", "")))]
+
+
+def strip_quoted(text: str) -> str:
+    """The new part of a reply: quoted lines and the "On ... wrote:" line that opens them go."""
+    kept = []
+    for line in text.splitlines():
+        if _QUOTE_HEADER.match(line.strip()):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def body_text(message) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):  # an unknown charset: read what can be read
+        content = part.get_payload(decode=True).decode("utf-8", errors="replace")
+    if part.get_content_type() == "text/html":
+        content = html_to_text(content)
+    return strip_quoted(content.replace("\r\n", "\n"))
+
+
+def _timeout() -> float:
+    return float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20)
+
+
+class EmailConnector(Connector):
+    platform = "email"
+    capabilities = frozenset({Capability.PULL, Capability.REPLY})
+    poll_interval = 120.0
+
+    # --- IMAP -----------------------------------------------------------------------------------
+
+    def imap(self, channel) -> imaplib.IMAP4:
+        credentials = channel.read_credentials()
+        host = credentials.get("imap_host")
+        if not host or not credentials.get("username"):
+            raise TokenExpired("The channel has no IMAP server or login.")
+        security = credentials.get("imap_security", "ssl")
+        port = int(credentials.get("imap_port") or (993 if security == "ssl" else 143))
+        try:
+            if security == "ssl":
+                client = imaplib.IMAP4_SSL(
+                    host, port, ssl_context=ssl.create_default_context(), timeout=_timeout()
+                )
+            else:
+                client = imaplib.IMAP4(host, port, timeout=_timeout())
+                if security == "starttls":
+                    client.starttls(ssl.create_default_context())
+        except (OSError, imaplib.IMAP4.error) as error:
+            raise TransientError(f"IMAP {host}:{port}: {error}") from error
+        try:
+            client.login(credentials["username"], credentials.get("password", ""))
+        except imaplib.IMAP4.abort as error:
+            raise TransientError(f"IMAP login: {error}") from error
+        except imaplib.IMAP4.error as error:
+            raise TokenExpired(f"IMAP login refused: {error}") from error
+        return client
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        try:
+            state = json.loads(cursor) if cursor else {}
+        except ValueError:
+            state = {}
+        mailbox = channel.read_credentials().get("mailbox") or "INBOX"
+        client = self.imap(channel)
+        try:
+            status, data = client.select(f'"{mailbox}"', readonly=True)
+            if status != "OK":
+                raise PermanentError(f"IMAP: no mailbox {mailbox}")
+            validity = _response_value(client, "UIDVALIDITY")
+            last = int(state.get("last_uid", 0)) if state.get("uidvalidity") == validity else 0
+            status, found = client.uid("SEARCH", None, f"UID {last + 1}:*")
+            if status != "OK":
+                raise MalformedPayload(f"IMAP search failed: {found!r}")
+            uids = sorted(int(u) for u in (found[0] or b"").split() if int(u) > last)[:MAX_PER_PULL]
+            items = []
+            skipped = list(state.get("skipped", []))
+            for uid in uids:
+                raw = self._fetch(client, uid)
+                if raw is not None:
+                    try:
+                        items.append(self.parse_message(raw, uid=uid, validity=validity, channel=channel))
+                    except MalformedPayload:
+                        # One unreadable message must not block the mailbox: it stays on the server,
+                        # its UID is noted in the cursor, and the others come in.
+                        logger.warning("email: message %s of channel %s is unreadable", uid, channel.pk)
+                        skipped.append(uid)
+                last = max(last, uid)
+        except (OSError, imaplib.IMAP4.abort) as error:
+            raise TransientError(f"IMAP: {error}") from error
+        except imaplib.IMAP4.error as error:
+            raise MalformedPayload(f"IMAP: {error}") from error
+        finally:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                client.logout()
+        cursor = {"uidvalidity": validity, "last_uid": last, "skipped": skipped[-100:]}
+        return PullResult(items=items, cursor=json.dumps(cursor))
+
+    def _fetch(self, client: imaplib.IMAP4, uid: int) -> bytes | None:
+        status, data = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        if status != "OK":
+            raise MalformedPayload(f"IMAP fetch of {uid} failed")
+        for part in data:
+            if isinstance(part, tuple) and len(part) == 2:
+                if len(part[1]) > MAX_MESSAGE_BYTES:
+                    return None
+                return part[1]
+        return None  # deleted meanwhile
+
+    def parse_message(self, raw: bytes, *, uid: int, validity: str, channel) -> IncomingItem:
+        message = message_from_bytes(raw, policy=default_policy)
+        if not message.keys():
+            raise MalformedPayload(f"Message {uid} has no headers.")
+        if not message.get("From") and not message.get("Message-ID"):
+            raise MalformedPayload(f"Message {uid} has neither a sender nor a Message-ID.")
+        senders = getaddresses([str(message.get("From", ""))])
+        name, address = senders[0] if senders else ("", "")
+        try:
+            created_at = parsedate_to_datetime(str(message.get("Date")))
+            if created_at.tzinfo is None:
+                created_at = created_at.replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            created_at = datetime.now(UTC)
+        references = references_of(message)
+        parent = message_id(str(message.get("In-Reply-To", ""))) or (references[-1] if references else "")
+        subject = str(message.get("Subject", ""))
+        own_id = message_id(str(message.get("Message-ID", "")))
+        return IncomingItem(
+            external_id=own_id or f"imap:{validity}:{uid}",
+            kind="direct_message",
+            text=body_text(message) or subject,
+            created_at=created_at,
+            author=IncomingAuthor(handle=address.lower(), display_name=name or address)
+            if "@" in address
+            else None,
+            parent_external_id=parent if parent != own_id else "",
+            raw={
+                "subject": subject,
+                "from": str(message.get("From", "")),
+                "to": str(message.get("To", "")),
+                "message_id": own_id,
+                "references": references,
+                "uid": uid,
+            },
+        )
+
+    # --- SMTP -----------------------------------------------------------------------------------
+
+    def build_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> EmailMessage:
+        raw = in_reply_to.raw or {}
+        to = in_reply_to.author.handle if in_reply_to.author else ""
+        if "@" not in to:
+            raise PermanentError("The message to answer has no sender address.")
+        subject = str(raw.get("subject") or "")
+        domain = channel.handle.rsplit("@", 1)[-1] or "palabre.invalid"
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        reply = EmailMessage()
+        reply["From"] = f"{channel.name} <{channel.handle}>" if channel.name else channel.handle
+        reply["To"] = to
+        reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
+        reply["Date"] = format_datetime(datetime.now(UTC))
+        # The same key gives the same Message-ID: a duplicate would be recognised as one.
+        reply["Message-ID"] = f"<palabre.{digest}@{domain}>"
+        parent = message_id(raw.get("message_id") or in_reply_to.external_id)
+        reply["In-Reply-To"] = f"<{parent}>"
+        references = [*(raw.get("references") or []), parent]
+        reply["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(references) if r)
+        reply.set_content(text)
+        return reply
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        message = self.build_reply(
+            channel, in_reply_to=in_reply_to, text=text, idempotency_key=idempotency_key
+        )
+        credentials = channel.read_credentials()
+        host = credentials.get("smtp_host")
+        if not host:
+            raise TokenExpired("The channel has no SMTP server.")
+        security = credentials.get("smtp_security", "starttls")
+        port = int(credentials.get("smtp_port") or {"ssl": 465, "starttls": 587}.get(security, 25))
+        username = credentials.get("smtp_username") or credentials.get("username")
+        password = credentials.get("smtp_password") or credentials.get("password", "")
+        sent_data = False
+        try:
+            if security == "ssl":
+                smtp = smtplib.SMTP_SSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(host, port, timeout=_timeout())
+            with smtp:
+                if security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if username:
+                    smtp.login(username, password)
+                sent_data = True
+                refused = smtp.send_message(message)
+        except smtplib.SMTPAuthenticationError as error:
+            raise TokenExpired(f"SMTP login refused: {error.smtp_code} {error.smtp_error!r}") from error
+        except smtplib.SMTPRecipientsRefused as error:
+            raise PermanentError(f"SMTP refused the recipient: {error.recipients}") from error
+        except smtplib.SMTPResponseException as error:
+            if 400 <= error.smtp_code < 500:
+                raise TransientError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
+            raise PermanentError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
+            # Cut off while sending the message: it may have been accepted.
+            raise TransientError(f"SMTP: {error}", maybe_delivered=sent_data) from error
+        if refused:
+            raise PermanentError(f"SMTP refused: {refused}")
+        return Delivered(external_id=message_id(message["Message-ID"]))
+
+    def health(self, channel) -> ChannelHealthInfo:
+        client = self.imap(channel)
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            client.logout()
+        return ChannelHealthInfo(account=channel.read_credentials().get("username", ""))
+
+
+def _response_value(client: imaplib.IMAP4, name: str) -> str:
+    typ, data = client.response(name)
+    value = data[0] if data and data[0] is not None else b""
+    return value.decode() if isinstance(value, bytes) else str(value)

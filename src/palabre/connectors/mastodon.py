@@ -1,0 +1,258 @@
+"""Mastodon, through Mastodon.py: notifications and mentions in, replies and posts out.
+
+Credentials: `{"access_token": ..., "api_base_url": "https://mastodon.example"}` (the token needs
+`read:notifications`, `read:accounts` and `write:statuses`, plus `write:media` to post pictures).
+Pulling reads `GET /api/v1/notifications?types[]=mention` forward from the last notification id
+seen. Replies go out with `POST /api/v1/statuses` and `in_reply_to_id`, carrying an
+`Idempotency-Key` header: Mastodon drops a repeat of the same key, so a retry never posts twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from palabre import config
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    Delivered,
+    MalformedPayload,
+    Media,
+    PermanentError,
+    PermissionMissing,
+    PullResult,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.text import aware, html_to_text
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+DEFAULT_VERSION = "4.2.0"
+PAGE_SIZE = 40
+MAX_PAGES = 10
+
+
+def _plain(value: Any) -> Any:
+    """Mastodon.py's typed entities as plain JSON-able data (for the item's raw field)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class MastodonConnector(Connector):
+    platform = "mastodon"
+    capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH})
+    idempotent_delivery = True
+    poll_interval = 120.0
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def client(self, channel) -> Mastodon:
+        credentials = channel.read_credentials()
+        token = credentials.get("access_token")
+        base = credentials.get("api_base_url") or channel.options.get("api_base_url")
+        if not token or not base:
+            raise TokenExpired("The channel has no Mastodon access token or server address.")
+        return Mastodon(
+            access_token=token,
+            api_base_url=base,
+            ratelimit_method="throw",
+            request_timeout=float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20),
+            # Known up front, so the client never probes the server (nor trips over one that hides it).
+            mastodon_version=str(credentials.get("mastodon_version") or DEFAULT_VERSION),
+            version_check_mode="created",
+            user_agent="Palabre",
+        )
+
+    def _call(self, api: Mastodon, method: str, *args, sending: bool = False, **kwargs):
+        try:
+            return getattr(api, method)(*args, **kwargs)
+        except MastodonRatelimitError as error:
+            reset = getattr(api, "ratelimit_reset", None)
+            wait = reset - time.time() if reset else 300.0
+            raise RateLimited(str(error), retry_after=max(wait, 1.0)) from error
+        except MastodonUnauthorizedError as error:
+            raise TokenExpired(_message(error)) from error
+        except MastodonNotFoundError as error:
+            raise PermanentError(_message(error)) from error
+        except MastodonServerError as error:
+            raise TransientError(_message(error), maybe_delivered=sending) from error
+        except MastodonNetworkError as error:
+            raise TransientError(str(error), maybe_delivered=sending) from error
+        except MastodonAPIError as error:
+            status = error.args[1] if len(error.args) > 1 else None
+            if status == 403:
+                raise PermissionMissing(_message(error)) from error
+            raise PermanentError(_message(error)) from error
+        except MastodonError as error:
+            raise TransientError(str(error), maybe_delivered=sending) from error
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"Unexpected answer from Mastodon: {error!r}") from error
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        api = self.client(channel)
+        host = urlsplit(api.api_base_url).hostname or ""
+        items: list[IncomingItem] = []
+        newest = cursor
+        for _page in range(MAX_PAGES):
+            kwargs: dict[str, Any] = {"types": ["mention"], "limit": PAGE_SIZE}
+            if newest:
+                kwargs["min_id"] = newest
+            page = self._call(api, "notifications", **kwargs)
+            if not isinstance(page, list):
+                raise MalformedPayload("Mastodon's notifications are not a list.")
+            if not page:
+                break
+            for notification in page:
+                items.extend(self.parse_notification(notification, host=host))
+            newest = max((str(n["id"]) for n in page), key=_id_order)
+            if not cursor and not items:
+                break
+            if len(page) < PAGE_SIZE:
+                break
+        return PullResult(items=items, cursor=newest)
+
+    def parse_notification(self, notification, *, host: str) -> list[IncomingItem]:
+        try:
+            if notification["type"] != "mention" or not notification.get("status"):
+                return []
+            status = notification["status"]
+            account = status["account"]
+            acct = str(account["acct"])
+            handle = acct if "@" in acct else f"{acct}@{host}"
+            if status.get("visibility") == "direct":
+                kind = "direct_message"
+            elif status.get("in_reply_to_id"):
+                kind = "reply"
+            else:
+                kind = "mention"
+            text = html_to_text(str(status.get("content") or ""))
+            if status.get("spoiler_text"):
+                text = f"{status['spoiler_text']}\n\n{text}"
+            return [
+                IncomingItem(
+                    external_id=str(status["id"]),
+                    kind=kind,
+                    text=text,
+                    created_at=aware(status["created_at"]),
+                    author=IncomingAuthor(
+                        handle=handle,
+                        display_name=str(account.get("display_name") or account.get("username") or ""),
+                        profile_url=str(account.get("url") or ""),
+                        followers=account.get("followers_count"),
+                    ),
+                    url=str(status.get("url") or status.get("uri") or ""),
+                    language=str(status.get("language") or "")[:8],
+                    parent_external_id=str(status.get("in_reply_to_id") or ""),
+                    metrics={
+                        "replies": status.get("replies_count", 0),
+                        "reblogs": status.get("reblogs_count", 0),
+                        "favourites": status.get("favourites_count", 0),
+                    },
+                    raw={
+                        "notification_id": str(notification["id"]),
+                        "visibility": status.get("visibility", ""),
+                        "acct": acct,
+                        "status": _plain(dict(status)),
+                    },
+                )
+            ]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise MalformedPayload(f"A Mastodon notification lacks {error}") from error
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        api = self.client(channel)
+        acct = (in_reply_to.raw or {}).get("acct") or (
+            in_reply_to.author.handle if in_reply_to.author else ""
+        )
+        mention = f"@{acct}"
+        if acct and mention.lower() not in text.lower():
+            text = f"{mention} {text}"  # without the mention, the person is not notified
+        visibility = (in_reply_to.raw or {}).get("visibility") or None
+        status = self._call(
+            api,
+            "status_post",
+            text,
+            in_reply_to_id=in_reply_to.external_id,
+            visibility=visibility if visibility in {"direct", "private", "unlisted", "public"} else None,
+            idempotency_key=idempotency_key,
+            sending=True,
+        )
+        return _delivered(status)
+
+    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        api = self.client(channel)
+        media_ids = []
+        for one in media:
+            uploaded = self._call(
+                api, "media_post", one.content, mime_type=one.mime_type, description=one.description or None
+            )
+            media_ids.append(uploaded["id"])
+        status = self._call(
+            api,
+            "status_post",
+            text,
+            media_ids=media_ids or None,
+            idempotency_key=idempotency_key,
+            sending=True,
+        )
+        return _delivered(status)
+
+    def health(self, channel) -> ChannelHealthInfo:
+        api = self.client(channel)
+        account = self._call(api, "account_verify_credentials")
+        host = urlsplit(api.api_base_url).hostname or ""
+        return ChannelHealthInfo(account=f"@{account['acct']}@{host}", details={"id": str(account["id"])})
+
+
+def _delivered(status) -> Delivered:
+    try:
+        return Delivered(external_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+    except (KeyError, TypeError) as error:
+        raise MalformedPayload("Mastodon answered without the status id.", maybe_delivered=True) from error
+
+
+_EXPLAINED = {
+    401: "the access token is invalid or revoked: reconnect the channel",
+    403: "the access token lacks a permission (scope) this needs",
+    404: "the status no longer exists",
+    422: "Mastodon refused the status",
+}
+
+
+def _message(error: MastodonError) -> str:
+    args = error.args
+    status = args[1] if len(args) > 1 else ""
+    detail = (
+        args[3] if len(args) > 3 and args[3] else _EXPLAINED.get(status, args[2] if len(args) > 2 else "")
+    )
+    return f"Mastodon {status}: {detail}".strip()
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    # Mastodon ids are numbers written as strings: compare them as numbers.
+    return (len(value), value)

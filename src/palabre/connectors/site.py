@@ -1,0 +1,57 @@
+"""Site comments: the comment form Palabre serves on the brand's own site (moderation's widget).
+
+Comments are already items of the site's channel when a reader sends them. The platform here is
+Palabre itself, so:
+- reply: the brand's answer is stored in the thread (by the outbox) and the widget shows it under
+  the comment; its external id comes from the idempotency key, so delivering twice stores it once;
+- hide and delete: the comment stops being shown. Moderation owns what the widget shows, so it
+  registers how with `register_site_moderation` (connectors sit below moderation and never import
+  it). A deleted comment is only hidden: nothing a reader wrote is destroyed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from palabre.connectors.base import Capability, Connector, Delivered, NotSupported
+
+if TYPE_CHECKING:
+    from palabre.conversations.models import Item
+    from palabre.orgs.models import Channel
+
+# hide(item, note) -> None, registered by moderation.
+SiteHide = Callable[["Item", str], None]
+_site_hide: list[SiteHide] = []
+
+
+def register_site_moderation(hide: SiteHide) -> None:
+    _site_hide[:] = [hide]
+
+
+def reply_external_id(idempotency_key: str) -> str:
+    return "widget-reply:" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+class SiteConnector(Connector):
+    platform = "site"
+    capabilities = frozenset({Capability.REPLY, Capability.HIDE, Capability.DELETE})
+    # The same key gives the same external id, and ingestion is idempotent on it.
+    idempotent_delivery = True
+
+    def reply(self, channel: Channel, *, in_reply_to: Item, text: str, idempotency_key: str) -> Delivered:
+        external_id = reply_external_id(idempotency_key)
+        url = f"{in_reply_to.url}#palabre-{external_id.split(':')[1][:12]}" if in_reply_to.url else ""
+        return Delivered(external_id=external_id, url=url)
+
+    def _hide(self, item: Item, note: str) -> None:
+        if not _site_hide:
+            raise NotSupported("no moderation is installed to hide site comments")
+        _site_hide[0](item, note)
+
+    def hide(self, channel: Channel, item: Item) -> None:
+        self._hide(item, "hidden through the outbox")
+
+    def delete(self, channel: Channel, item: Item) -> None:
+        self._hide(item, "deleted through the outbox (kept, hidden)")

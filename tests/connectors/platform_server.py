@@ -1,0 +1,103 @@
+"""A real HTTP server on loopback that plays a platform's API from fixture payloads.
+
+Tests declare routes (method, path) -> answer; the server records every request (method, path,
+query, headers, body) so a test can check what the real client library sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes | str | dict | list = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+
+class PlatformServer:
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], list[Answer]] = {}
+        self.requests: list[Request] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet tests
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                server.requests.append(
+                    Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body)
+                )
+                answers = server.routes.get((self.command, parts.path))
+                if not answers:
+                    answer = Answer(404, {"error": "Record not found"})
+                else:
+                    # The last answer repeats; earlier ones are used once each.
+                    answer = answers.pop(0) if len(answers) > 1 else answers[0]
+                payload = answer.body
+                if isinstance(payload, dict | list):
+                    payload = json.dumps(payload).encode()
+                elif isinstance(payload, str):
+                    payload = payload.encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def on(self, method: str, path: str, *answers: Answer) -> None:
+        self.routes[(method, path)] = list(answers)
+
+    def made(self, method: str, path: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def start(self) -> PlatformServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def load_fixture(folder: Path, name: str):
+    text = (folder / name).read_text(encoding="utf-8")
+    return json.loads(text) if name.endswith(".json") else text
