@@ -154,6 +154,17 @@ CONNECTORS_WEBHOOK_MAX_BYTES = declare(
 # --- inbox settings ---
 
 # --- listening settings ---
+LISTENING_PUBLIC_URL = declare(
+    "PALABRE_LISTENING_PUBLIC_URL",
+    "",
+    "Public address of this Palabre (e.g. https://palabre.example.com), used for the links in crisis "
+    "alert mails and webhooks. Empty: alerts carry no link.",
+)
+LISTENING_ALERT_LANGUAGE = declare(
+    "PALABRE_LISTENING_ALERT_LANGUAGE",
+    "",
+    "Language (fr or en) of crisis alert mails. Empty: PALABRE_LANGUAGE.",
+)
 
 # --- publishing settings ---
 PUBLISHING_CHECK_SECONDS = declare(

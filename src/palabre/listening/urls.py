@@ -1,5 +1,32 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from palabre.listening import views
 
 app_name = "listening"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("mentions/", views.mentions, name="mentions"),
+    path("mentions.csv", views.mentions_csv, name="mentions_csv"),
+    path("queries/", views.query_list, name="queries"),
+    path("queries/<int:query_id>/", views.query_edit, name="query_edit"),
+    path("queries/<int:query_id>/delete/", views.query_delete, name="query_delete"),
+    path("sources/", views.source_list, name="sources"),
+    path("sources/<int:source_id>/", views.source_edit, name="source_edit"),
+    path("sources/<int:source_id>/toggle/", views.source_toggle, name="source_toggle"),
+    path("sources/<int:source_id>/poll/", views.source_poll, name="source_poll"),
+    path("sources/<int:source_id>/delete/", views.source_delete, name="source_delete"),
+    path("alerts/", views.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
+    path("alerts/<int:alert_id>/status/", views.alert_status, name="alert_status"),
+    path("crisis/", views.crisis, name="crisis"),
+    path("crisis/switch/", views.crisis_switch, name="crisis_switch"),
+    path("crisis/<int:crisis_id>/steps/<int:index>/", views.crisis_step, name="crisis_step"),
+    path("crisis/playbook/", views.playbook, name="playbook"),
+    path("crisis/recipients/", views.subscription_add, name="subscription_add"),
+    path(
+        "crisis/recipients/<int:subscription_id>/delete/",
+        views.subscription_remove,
+        name="subscription_remove",
+    ),
+]

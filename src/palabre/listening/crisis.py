@@ -1,0 +1,236 @@
+"""Crisis detection on stored mentions, and what publishing's guardrails read from listening.
+
+`detection` holds the statistics (pure functions); this module feeds it the organisation's
+mentions and stores what it finds through `services.raise_alert`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from palabre.listening import detection
+from palabre.listening.models import (
+    AlertMetric,
+    CrisisAlert,
+    ListeningQuery,
+    Mention,
+    MentionMatch,
+    QueryKind,
+    Sentiment,
+)
+from palabre.orgs.models import Organisation
+
+CONFIG = detection.DetectorConfig()
+# How far back an evaluation looks for spikes not yet alerted (a worker that was down catches up).
+LOOKBACK = timedelta(hours=3)
+MAX_EXAMPLES = 5
+
+
+def _events(query: ListeningQuery, since: datetime, until: datetime) -> list[tuple[datetime, bool]]:
+    rows = MentionMatch.objects.filter(
+        query=query, published_at__gte=since, published_at__lt=until
+    ).values_list("published_at", "mention__sentiment")
+    return [(moment, sentiment == Sentiment.NEGATIVE) for moment, sentiment in rows]
+
+
+def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> list[CrisisAlert]:
+    from palabre.listening.services import raise_alert
+
+    now = now or timezone.now()
+    hour = timedelta(hours=1)
+    end = detection.floor_time(now, timedelta(minutes=5))  # complete buckets only
+    start = detection.floor_time(end - timedelta(weeks=CONFIG.history_weeks) - LOOKBACK, hour)
+    events = _events(query, start, end)
+    if not events:
+        return []
+    hourly, hourly_negative = detection.bucket_counts(events, start=start, end=end, width=hour)
+    fine, fine_negative = detection.bucket_counts(events, start=start, end=end, width=timedelta(minutes=5))
+    evaluate_hour = max(0, int((end - LOOKBACK - start) / hour))
+    alarms = detection.volume_alarms(hourly, fine, start=start, config=CONFIG, evaluate_from=evaluate_hour)
+    alarms += detection.negative_alarms(
+        hourly,
+        hourly_negative,
+        start=start,
+        width=hour,
+        history_buckets=CONFIG.history_weeks * detection.HOURS_PER_WEEK,
+        config=CONFIG,
+        evaluate_from=evaluate_hour,
+    )
+    alarms += detection.negative_alarms(
+        fine,
+        fine_negative,
+        start=start,
+        width=timedelta(minutes=5),
+        history_buckets=CONFIG.history_weeks * detection.HOURS_PER_WEEK * 12,
+        config=CONFIG,
+        evaluate_from=evaluate_hour * 12,
+    )
+    # A partial last hour is still counting: its hourly bucket is judged once complete.
+    alarms = [a for a in alarms if a.end <= end]
+    last = {
+        metric: created
+        for metric, created in CrisisAlert.objects.filter(query=query)
+        .order_by("metric", "-window_start")
+        .values_list("metric", "window_start")
+    }
+    raised = []
+    for alarm in detection.apply_cooldown(alarms, cooldown=CONFIG.cooldown, last_alert=last):
+        signal = _Signal(
+            query_id=query.pk,
+            metric=alarm.metric,
+            bucket_minutes=int(alarm.width.total_seconds() // 60),
+            window_start=alarm.start,
+            window_end=alarm.end,
+            observed=float(alarm.observed),
+            expected=float(alarm.expected),
+            score=float(alarm.score),
+        )
+        alert = raise_alert(
+            organisation=query.organisation, signal=signal, explanation=explain(query, alarm, rule=alarm.rule)
+        )
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
+@dataclass
+class _Signal:
+    query_id: int
+    metric: str
+    bucket_minutes: int
+    window_start: datetime
+    window_end: datetime
+    observed: float
+    expected: float
+    score: float
+
+
+def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") -> dict:
+    """Why: the driving messages (most reach, negatives first for a negative spike), the terms that
+    emerged against the baseline weeks, and where the spike comes from."""
+    window = Mention.objects.filter(
+        matches__query=query, published_at__gte=alarm.start, published_at__lt=alarm.end
+    ).select_related("source")
+    mentions = list(window[:500])
+    baseline_texts = list(
+        Mention.objects.filter(
+            matches__query=query,
+            published_at__gte=alarm.start - timedelta(weeks=CONFIG.history_weeks),
+            published_at__lt=alarm.start,
+        )
+        .order_by("-published_at")
+        .values_list("text", flat=True)[:2000]
+    )
+    negative_first = alarm.metric == AlertMetric.NEGATIVE_SHARE
+    driving = sorted(
+        mentions,
+        key=lambda m: (
+            -(m.sentiment == Sentiment.NEGATIVE) if negative_first else 0,
+            -(m.author_reach or 0),
+            -m.negative_score,
+        ),
+    )[:MAX_EXAMPLES]
+    terms = detection.emerging_terms([m.text for m in mentions], baseline_texts, top=8)
+    sources = Counter(m.source.name for m in mentions)
+    domains = Counter(m.domain for m in mentions if m.domain)
+    negatives = sum(m.sentiment == Sentiment.NEGATIVE for m in mentions)
+    return {
+        "rule": rule,
+        "query": query.name,
+        "mentions": len(mentions),
+        "negative": negatives,
+        "driving": [
+            {
+                "id": m.pk,
+                "text": m.text[:400],
+                "author": m.author_name or m.author,
+                "reach": m.author_reach,
+                "url": m.url,
+                "sentiment": m.sentiment,
+                "source": m.source.name,
+            }
+            for m in driving
+        ],
+        "terms": [
+            {"term": t.term, "score": t.score, "recent": t.recent, "baseline": t.baseline} for t in terms
+        ],
+        "sources": [{"name": name, "count": count} for name, count in sources.most_common(5)],
+        "domains": [{"name": name, "count": count} for name, count in domains.most_common(5)],
+    }
+
+
+def detect_for_organisation(organisation: Organisation, *, now: datetime | None = None) -> list[CrisisAlert]:
+    raised = []
+    for query in ListeningQuery.objects.filter(organisation=organisation, active=True):
+        raised += detect_for_query(query, now=now)
+    return raised
+
+
+# --- for publishing's guardrails ----------------------------------------------------------------
+
+
+@dataclass
+class TrendingTerm:
+    """A term (word or #hashtag) emerging in the organisation's mentions against its baseline."""
+
+    term: str
+    score: float
+    mentions: int
+    baseline_mentions: int
+    negative_share: float
+    examples: list[str] = field(default_factory=list)
+
+
+def trending_terms(organisation: Organisation, *, since: datetime, top: int = 20) -> list[TrendingTerm]:
+    """Terms emerging in the mentions since `since`, against the four weeks before it, with their
+    negative share and a few example mentions (publishing warns before riding a sensitive trend)."""
+    recent = list(
+        Mention.objects.filter(organisation=organisation, published_at__gte=since)
+        .order_by("-published_at")
+        .values_list("text", "sentiment")[:5000]
+    )
+    if not recent:
+        return []
+    baseline = list(
+        Mention.objects.filter(
+            organisation=organisation, published_at__lt=since, published_at__gte=since - timedelta(weeks=4)
+        )
+        .order_by("-published_at")
+        .values_list("text", flat=True)[:5000]
+    )
+    terms = detection.emerging_terms([text for text, _s in recent], baseline, top=top)
+    found = []
+    recent_terms = [(detection.terms_of(text), text, sentiment) for text, sentiment in recent]
+    for term in terms:
+        containing = [(text, sentiment) for words, text, sentiment in recent_terms if term.term in words]
+        negative = sum(sentiment == Sentiment.NEGATIVE for _t, sentiment in containing)
+        found.append(
+            TrendingTerm(
+                term=term.term,
+                score=term.score,
+                mentions=term.recent,
+                baseline_mentions=term.baseline,
+                negative_share=round(negative / len(containing), 3) if containing else 0.0,
+                examples=[text[:280] for text, _s in containing[:3]],
+            )
+        )
+    return found
+
+
+def recent_competitor_texts(organisation: Organisation, *, since: datetime, limit: int = 500) -> list[str]:
+    """Texts of the mentions matched by competitor queries since `since`, newest first."""
+    return list(
+        Mention.objects.filter(
+            organisation=organisation,
+            published_at__gte=since,
+            matches__query__kind=QueryKind.COMPETITOR,
+            matches__query__organisation=organisation,
+        )
+        .distinct()
+        .order_by("-published_at")
+        .values_list("text", flat=True)[:limit]
+    )

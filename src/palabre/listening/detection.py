@@ -1,0 +1,460 @@
+"""Spike detection on mention series: pure functions, no Django (the bench replays them too).
+
+A query's mentions become two series, volume and negative share, in 5-minute and hourly buckets.
+Each bucket is compared with a baseline by hour of week (Monday 9h is not Sunday 3h):
+
+- volume: the median of the same hour-of-week slot over the previous weeks, its spread by the
+  median absolute deviation (MAD) floored by Poisson noise, a robust z-score per bucket, and a
+  one-sided CUSUM on hourly z-scores for slow build-ups that no single hour gives away;
+- negative share: a binomial test of the bucket's negative count against the query's share over
+  the previous weeks (with a Beta prior, so a few mentions prove nothing).
+
+Sparse series are handled by pooling neighbouring hours, then the same hour on other days, and by
+minimum counts: 0 -> 2 mentions is not a crisis. Explanations: `emerging_terms` compares the words
+of the spike with those of the baseline (log-odds ratio with an informative Dirichlet prior).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from palabre.nlp.normalize import fold
+
+HOURS_PER_WEEK = 168
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    history_weeks: int = 4
+    min_history: int = 3
+    # volume, 5-minute buckets
+    z_fine: float = 4.5
+    min_count_fine: int = 4
+    # volume, hourly buckets
+    z_hour: float = 4.0
+    min_count_hour: int = 8
+    min_ratio: float = 2.0
+    # -log10 of the chance of such a count under the baseline (6: one in a million buckets)
+    surprise_fine: float = 6.0
+    surprise_hour: float = 5.0
+    cusum_ratio: float = 1.3
+    # CUSUM on hourly robust z-scores
+    cusum_k: float = 1.0
+    cusum_h: float = 7.0
+    # negative share
+    negative_z: float = 3.5
+    negative_lift: float = 0.2
+    negative_min: int = 6
+    prior_negative: float = 0.15
+    prior_weight: float = 20.0
+    cooldown: timedelta = timedelta(hours=3)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    index: int  # bucket index in the series it was found in
+    start: datetime
+    width: timedelta
+    metric: str  # "volume" or "negative_share"
+    observed: float
+    expected: float
+    score: float
+    rule: str  # "z", "cusum" or "binomial"
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.width
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+def floor_time(moment: datetime, width: timedelta) -> datetime:
+    seconds = int(width.total_seconds())
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=moment.tzinfo)
+
+
+def bucket_counts(
+    events: Iterable[tuple[datetime, bool]], *, start: datetime, end: datetime, width: timedelta
+) -> tuple[list[int], list[int]]:
+    """(volume, negatives) per bucket of `width` from `start` (included) to `end` (excluded)."""
+    size = max(0, math.ceil((end - start) / width))
+    volume, negative = [0] * size, [0] * size
+    for moment, is_negative in events:
+        if start <= moment < end:
+            i = int((moment - start) / width)
+            volume[i] += 1
+            negative[i] += bool(is_negative)
+    return volume, negative
+
+
+def slot_of_week(moment: datetime) -> int:
+    return moment.weekday() * 24 + moment.hour
+
+
+# --- volume baseline --------------------------------------------------------------------------
+
+
+def _history(hourly: Sequence[int], h: int, config: DetectorConfig) -> list[int]:
+    weeks = range(1, config.history_weeks + 1)
+    values = [hourly[h - HOURS_PER_WEEK * k] for k in weeks if h - HOURS_PER_WEEK * k >= 0]
+    if len(values) >= config.min_history:
+        return values
+    # Sparse (a young query, or weeks missing): the neighbouring hours of the same weekly slot,
+    # and the same hours of the previous days, so the median rests on enough points.
+    values += [
+        hourly[h - HOURS_PER_WEEK * k + d]
+        for k in weeks
+        for d in (-1, 1)
+        if 0 <= h - HOURS_PER_WEEK * k + d < h
+    ]
+    return values + [
+        hourly[h - 24 * d + offset]
+        for d in range(1, 8)
+        for offset in (-1, 0, 1)
+        if 0 <= h - 24 * d + offset < h and d % 7
+    ]
+
+
+def hourly_baseline(hourly: Sequence[int], h: int, config: DetectorConfig) -> tuple[float, float] | None:
+    """(expected count, robust spread) for hour `h` from the hours before it; None without history."""
+    values = _history(hourly, h, config)
+    if len(values) < config.min_history:
+        return None
+    centre = float(median(values))
+    mad = float(median(abs(v - centre) for v in values))
+    # Never narrower than Poisson noise: a quiet, flat history must not make any blip a spike.
+    spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)))
+    return centre, spread
+
+
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean)."""
+    if count <= 0:
+        return 1.0
+    mean = max(mean, 1e-9)
+    term = math.exp(-mean)
+    below = 0.0
+    for k in range(count):
+        below += term
+        term *= mean / (k + 1)
+    if below < 0.999:
+        return max(0.0, 1.0 - below)
+    # 1 - below loses its digits: sum the upper terms directly (term is P(X = count) here).
+    tail, k = 0.0, count
+    while term > 1e-300 and k < count + 1000:
+        tail += term
+        k += 1
+        term *= mean / k
+    return tail
+
+
+def surprise(count: float, expected: float, dispersion: float) -> float:
+    """-log10 of the chance of `count` or more where `expected` is usual; quasi-Poisson, so an
+    over-dispersed history (variance `dispersion` times the mean) needs a larger count."""
+    d = max(dispersion, 1.0)
+    tail = poisson_tail(math.ceil(count / d), expected / d)
+    return -math.log10(max(tail, 1e-300))
+
+
+def volume_alarms(
+    hourly: Sequence[int],
+    fine: Sequence[int] | None,
+    *,
+    start: datetime,
+    fine_per_hour: int = 12,
+    config: DetectorConfig = DetectorConfig(),
+    evaluate_from: int = 0,
+) -> list[Alarm]:
+    """Volume alarms, on hourly buckets (robust z and CUSUM) and on fine buckets.
+
+    `hourly[i]` counts mentions in hour i from `start`; `fine[j]` in the j-th fine bucket (so
+    `fine` covers the same period). Only buckets from hour `evaluate_from` on are reported. A bucket
+    alarms when its robust z-score passes the threshold AND its count is improbable under the
+    baseline (quasi-Poisson tail): z alone is too generous with small counts.
+    """
+    alarms: list[Alarm] = []
+    hour = timedelta(hours=1)
+    cusum = 0.0
+    baselines = [hourly_baseline(hourly, h, config) for h in range(len(hourly))]
+    for h, count in enumerate(hourly):
+        base = baselines[h]
+        if base is None:
+            continue
+        expected, spread = base
+        z = (count - expected) / spread
+        cusum = max(0.0, cusum + min(z, 4.0) - config.cusum_k)  # capped: one hour feeds it, not floods it
+        if h < evaluate_from:
+            continue
+        dispersion = spread**2 / max(expected, 1.0)
+        if (
+            z >= config.z_hour
+            and count >= config.min_count_hour
+            and count >= config.min_ratio * expected
+            and surprise(count, expected, dispersion) >= config.surprise_hour
+        ):
+            alarms.append(Alarm(h, start + h * hour, hour, "volume", count, expected, round(z, 2), "z"))
+            cusum = 0.0
+        elif (
+            cusum >= config.cusum_h
+            and count >= config.min_count_hour
+            and count >= config.cusum_ratio * expected
+        ):
+            alarms.append(
+                Alarm(h, start + h * hour, hour, "volume", count, expected, round(cusum, 2), "cusum")
+            )
+            cusum = 0.0
+    if fine:
+        width = hour / fine_per_hour
+        for j, count in enumerate(fine):
+            h = j // fine_per_hour
+            if (
+                h < evaluate_from
+                or h >= len(baselines)
+                or baselines[h] is None
+                or count < config.min_count_fine
+            ):
+                continue
+            expected_h, spread_h = baselines[h]
+            expected = expected_h / fine_per_hour
+            dispersion = spread_h**2 / max(expected_h, 1.0)
+            spread = math.sqrt(dispersion * max(expected, 1.0 / fine_per_hour))
+            z = (count - expected) / spread
+            if (
+                z >= config.z_fine
+                and count >= config.min_ratio * expected
+                and surprise(count, expected, dispersion) >= config.surprise_fine
+            ):
+                alarms.append(Alarm(j, start + j * width, width, "volume", count, expected, round(z, 2), "z"))
+    return alarms
+
+
+# --- negative share ---------------------------------------------------------------------------
+
+
+def negative_alarms(
+    volume: Sequence[int],
+    negative: Sequence[int],
+    *,
+    start: datetime,
+    width: timedelta,
+    history_buckets: int,
+    config: DetectorConfig = DetectorConfig(),
+    evaluate_from: int = 0,
+) -> list[Alarm]:
+    """Buckets whose negative count is far above the query's usual negative share.
+
+    The usual share is that of the `history_buckets` before each bucket, shrunk towards a prior.
+    """
+    alarms = []
+    cum_volume = [0]
+    cum_negative = [0]
+    for v, n in zip(volume, negative, strict=True):
+        cum_volume.append(cum_volume[-1] + v)
+        cum_negative.append(cum_negative[-1] + n)
+    for i in range(evaluate_from, len(volume)):
+        total = volume[i]
+        if total < config.negative_min:
+            continue
+        lo = max(0, i - history_buckets)
+        hist_total = cum_volume[i] - cum_volume[lo]
+        hist_negative = cum_negative[i] - cum_negative[lo]
+        p0 = (hist_negative + config.prior_negative * config.prior_weight) / (
+            hist_total + config.prior_weight
+        )
+        share = negative[i] / total
+        z = (negative[i] - total * p0) / math.sqrt(total * p0 * (1 - p0))
+        if z >= config.negative_z and share - p0 >= config.negative_lift:
+            alarms.append(
+                Alarm(
+                    i,
+                    start + i * width,
+                    width,
+                    "negative_share",
+                    round(share, 3),
+                    round(p0, 3),
+                    round(z, 2),
+                    "binomial",
+                )
+            )
+    return alarms
+
+
+# --- alarms to alerts -------------------------------------------------------------------------
+
+
+def apply_cooldown(
+    alarms: Iterable[Alarm], *, cooldown: timedelta, last_alert: dict[str, datetime] | None = None
+) -> list[Alarm]:
+    """One alert per metric per cooldown period: the first alarm of a spike speaks for it."""
+    last = dict(last_alert or {})
+    kept = []
+    for alarm in sorted(alarms, key=lambda a: (a.start, -a.score)):
+        previous = last.get(alarm.metric)
+        if previous is not None and alarm.start < previous + cooldown:
+            continue
+        kept.append(alarm)
+        last[alarm.metric] = alarm.start
+    return kept
+
+
+# --- why: emerging terms ----------------------------------------------------------------------
+
+_WORD = re.compile(r"#?[a-z0-9][a-z0-9_-]{2,}")
+_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+STOPWORDS = frozenset(
+    [
+        "les",
+        "des",
+        "une",
+        "est",
+        "pas",
+        "que",
+        "qui",
+        "pour",
+        "dans",
+        "sur",
+        "avec",
+        "par",
+        "plus",
+        "tout",
+        "tous",
+        "mais",
+        "son",
+        "ses",
+        "aux",
+        "ete",
+        "etre",
+        "avoir",
+        "fait",
+        "faire",
+        "elle",
+        "ils",
+        "nous",
+        "vous",
+        "leur",
+        "leurs",
+        "cette",
+        "ces",
+        "comme",
+        "ont",
+        "sont",
+        "sans",
+        "tres",
+        "bien",
+        "deja",
+        "encore",
+        "aussi",
+        "alors",
+        "donc",
+        "car",
+        "quand",
+        "meme",
+        "apres",
+        "avant",
+        "chez",
+        "entre",
+        "rien",
+        "peu",
+        "trop",
+        "moins",
+        "lui",
+        "oui",
+        "non",
+        "ici",
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "are",
+        "was",
+        "were",
+        "you",
+        "your",
+        "our",
+        "they",
+        "their",
+        "from",
+        "have",
+        "has",
+        "had",
+        "not",
+        "but",
+        "all",
+        "just",
+        "can",
+        "will",
+        "would",
+        "about",
+        "what",
+        "when",
+        "there",
+        "been",
+        "more",
+        "some",
+        "than",
+        "them",
+        "then",
+        "out",
+        "get",
+        "got",
+        "its",
+    ]
+)
+
+
+def terms_of(text: str) -> set[str]:
+    """The distinct terms of a text: folded, elisions cut, hashtags kept, stop words left out."""
+    folded = _ELISION.sub(" ", _URL.sub(" ", fold(text).replace("’", "'")))
+    return {
+        word for word in _WORD.findall(folded) if word.lstrip("#") not in STOPWORDS and not word.isdigit()
+    }
+
+
+@dataclass(frozen=True)
+class EmergingTerm:
+    term: str
+    score: float  # z-score of the log-odds ratio
+    recent: int  # documents of the spike that contain it
+    baseline: int  # documents of the baseline that contain it
+
+
+def emerging_terms(
+    recent: Sequence[str], baseline: Sequence[str], *, top: int = 10, prior: float = 10.0, min_recent: int = 2
+) -> list[EmergingTerm]:
+    """Terms over-represented in `recent` against `baseline`: log-odds ratio with an informative
+    Dirichlet prior (Monroe, Colaresi & Quinn, 2008), counted in documents so one repeated word
+    does not count as a trend."""
+    recent_counts = Counter(term for text in recent for term in terms_of(text))
+    baseline_counts = Counter(term for text in baseline for term in terms_of(text))
+    n_recent = sum(recent_counts.values())
+    n_baseline = sum(baseline_counts.values())
+    if not n_recent:
+        return []
+    vocabulary = recent_counts.keys() | baseline_counts.keys()
+    total = n_recent + n_baseline
+    alpha0 = prior * len(vocabulary)
+    results = []
+    for term, y_r in recent_counts.items():
+        if y_r < min_recent:
+            continue
+        y_b = baseline_counts.get(term, 0)
+        alpha = alpha0 * (y_r + y_b) / total
+        delta = math.log((y_r + alpha) / (n_recent + alpha0 - y_r - alpha)) - math.log(
+            (y_b + alpha) / (n_baseline + alpha0 - y_b - alpha)
+        )
+        z = delta / math.sqrt(1.0 / (y_r + alpha) + 1.0 / (y_b + alpha))
+        if z > 0:
+            results.append(EmergingTerm(term, round(z, 2), y_r, y_b))
+    results.sort(key=lambda t: (-t.score, t.term))
+    return results[:top]

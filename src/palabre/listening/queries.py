@@ -1,0 +1,246 @@
+"""Reads of listening for pages and the API, always within the actor's organisation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from palabre.listening import detection
+from palabre.listening.models import (
+    AlertSubscription,
+    CrisisAlert,
+    CrisisMode,
+    ListeningQuery,
+    ListeningSource,
+    Mention,
+    QueryKind,
+    Sentiment,
+)
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor, NotInOrganisation
+
+VIEW = Perm.ITEMS_VIEW
+
+
+def _get(actor: Actor, model: type[models.Model], pk: int) -> Any:
+    actor.require(VIEW)
+    found = model.objects.filter(pk=pk, organisation=actor.organisation).first()
+    if found is None:
+        raise NotInOrganisation()
+    return found
+
+
+def listening_queries(actor: Actor) -> models.QuerySet[ListeningQuery]:
+    actor.require(VIEW)
+    return ListeningQuery.objects.filter(organisation=actor.organisation).annotate(
+        mention_count=Count("matches"), last_mention_at=Max("matches__published_at")
+    )
+
+
+def listening_query(actor: Actor, query_id: int) -> ListeningQuery:
+    return _get(actor, ListeningQuery, query_id)
+
+
+def sources(actor: Actor) -> models.QuerySet[ListeningSource]:
+    actor.require(VIEW)
+    return ListeningSource.objects.filter(organisation=actor.organisation)
+
+
+def source(actor: Actor, source_id: int) -> ListeningSource:
+    return _get(actor, ListeningSource, source_id)
+
+
+def alerts(actor: Actor) -> models.QuerySet[CrisisAlert]:
+    actor.require(VIEW)
+    return CrisisAlert.objects.filter(organisation=actor.organisation).select_related("query")
+
+
+def alert(actor: Actor, alert_id: int) -> CrisisAlert:
+    return _get(actor, CrisisAlert, alert_id)
+
+
+def crisis_history(actor: Actor) -> models.QuerySet[CrisisMode]:
+    actor.require(VIEW)
+    return CrisisMode.objects.filter(organisation=actor.organisation).select_related("alert", "alert__query")
+
+
+def crisis(actor: Actor, crisis_id: int) -> CrisisMode:
+    return _get(actor, CrisisMode, crisis_id)
+
+
+def subscriptions(actor: Actor) -> models.QuerySet[AlertSubscription]:
+    actor.require(Perm.LISTENING_MANAGE)
+    return AlertSubscription.objects.filter(organisation=actor.organisation)
+
+
+def subscription(actor: Actor, subscription_id: int) -> AlertSubscription:
+    actor.require(Perm.LISTENING_MANAGE)
+    return _get(actor, AlertSubscription, subscription_id)
+
+
+# --- mentions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MentionFilter:
+    query_id: int | None = None
+    source_id: int | None = None
+    language: str = ""
+    sentiment: str = ""
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def mentions(actor: Actor, where: MentionFilter | None = None) -> models.QuerySet[Mention]:
+    actor.require(VIEW)
+    where = where or MentionFilter()
+    rows = Mention.objects.filter(organisation=actor.organisation)
+    if where.query_id:
+        rows = rows.filter(matches__query_id=where.query_id, matches__organisation=actor.organisation)
+    if where.source_id:
+        rows = rows.filter(source_id=where.source_id)
+    if where.language:
+        rows = rows.filter(language=where.language)
+    if where.sentiment:
+        rows = rows.filter(sentiment=where.sentiment)
+    if where.since:
+        rows = rows.filter(published_at__gte=_start_of(where.since))
+    if where.until:
+        rows = rows.filter(published_at__lt=_start_of(where.until + timedelta(days=1)))
+    if where.text:
+        rows = rows.filter(text__icontains=where.text)
+    return rows.select_related("source").prefetch_related("queries")
+
+
+def mention_languages(actor: Actor) -> list[str]:
+    actor.require(VIEW)
+    return list(
+        Mention.objects.filter(organisation=actor.organisation)
+        .exclude(language="")
+        .values_list("language", flat=True)
+        .distinct()
+        .order_by("language")
+    )
+
+
+# --- dashboards -------------------------------------------------------------------------------
+
+
+def _period(where: MentionFilter) -> tuple[datetime, datetime]:
+    now = timezone.now()
+    end = _start_of(where.until + timedelta(days=1)) if where.until else now
+    start = _start_of(where.since) if where.since else end - timedelta(days=30)
+    return start, min(end, now) if not where.until else end
+
+
+def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
+    """Who, where, how and how much: volume and sentiment over time, top authors, sources,
+    domains and terms, and the share of voice of the brand against its competitors."""
+    start, end = _period(where)
+    scoped = MentionFilter(**{**where.__dict__, "since": None, "until": None})
+    rows = mentions(actor, scoped).filter(published_at__gte=start, published_at__lt=end)
+    hourly = (end - start) <= timedelta(days=3)
+    trunc = TruncHour if hourly else TruncDay
+    zone = timezone.get_current_timezone()
+    per_bucket = (
+        rows.order_by()
+        .annotate(bucket=trunc("published_at", tzinfo=zone))
+        .values("bucket", "sentiment")
+        .annotate(n=Count("id", distinct=True))
+    )
+    series: dict[datetime, Counter] = {}
+    for row in per_bucket:
+        series.setdefault(row["bucket"], Counter())[row["sentiment"] or Sentiment.NEUTRAL] += row["n"]
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    buckets = []
+    cursor = (
+        timezone.localtime(start, zone).replace(minute=0, second=0, microsecond=0)
+        if hourly
+        else timezone.localtime(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    while cursor < end:
+        counts = series.get(cursor, Counter())
+        buckets.append(
+            {
+                "start": cursor,
+                **{s: counts.get(s, 0) for s in Sentiment.values},
+                "total": sum(counts.values()),
+            }
+        )
+        cursor = zone.normalize(cursor + step) if hasattr(zone, "normalize") else cursor + step
+    total = sum(b["total"] for b in buckets)
+    sentiment_totals = {s: sum(b[s] for b in buckets) for s in Sentiment.values}
+    top_authors = list(
+        rows.exclude(author="")
+        .order_by()
+        .values("author", "author_name")
+        .annotate(n=Count("id", distinct=True), reach=Max("author_reach"))
+        .order_by("-n", "-reach")[:10]
+    )
+    top_sources = list(
+        rows.order_by()
+        .values("source__name", "source__kind")
+        .annotate(n=Count("id", distinct=True))
+        .order_by("-n")[:10]
+    )
+    top_domains = list(
+        rows.exclude(domain="")
+        .order_by()
+        .values("domain")
+        .annotate(n=Count("id", distinct=True))
+        .order_by("-n")[:10]
+    )
+    texts = list(rows.order_by("-published_at").values_list("text", flat=True)[:2000])
+    term_counts = Counter(term for text in texts for term in detection.terms_of(text))
+    return {
+        "start": start,
+        "end": end,
+        "hourly": hourly,
+        "buckets": buckets,
+        "total": total,
+        "sentiment": sentiment_totals,
+        "top_authors": top_authors,
+        "top_sources": top_sources,
+        "top_domains": top_domains,
+        "top_terms": term_counts.most_common(15),
+        "share_of_voice": share_of_voice(actor, start=start, end=end),
+    }
+
+
+def share_of_voice(actor: Actor, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Mentions per brand and competitor query over the period, with their share of the total."""
+    actor.require(VIEW)
+    counts = list(
+        ListeningQuery.objects.filter(
+            organisation=actor.organisation, kind__in=[QueryKind.BRAND, QueryKind.COMPETITOR]
+        )
+        .annotate(
+            n=Count("matches", filter=Q(matches__published_at__gte=start, matches__published_at__lt=end)),
+            negative=Count(
+                "matches",
+                filter=Q(
+                    matches__published_at__gte=start,
+                    matches__published_at__lt=end,
+                    matches__mention__sentiment=Sentiment.NEGATIVE,
+                ),
+            ),
+        )
+        .values("id", "name", "kind", "n", "negative")
+    )
+    total = sum(row["n"] for row in counts) or 1
+    for row in counts:
+        row["share"] = round(100 * row["n"] / total, 1)
+        row["negative_share"] = round(100 * row["negative"] / row["n"], 1) if row["n"] else 0.0
+    return sorted(counts, key=lambda row: (-row["n"], row["name"]))
