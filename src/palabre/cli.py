@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from pathlib import Path
 
 
@@ -20,26 +19,6 @@ def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
-
-
-def start_embedded_worker(interval: float = 0.5):
-    """One task worker in a thread of the web server process, so a single command runs everything."""
-    from django.utils.crypto import get_random_string
-    from django_tasks_db.management.commands.db_worker import Worker
-
-    worker = Worker(
-        queue_names=["*"],
-        interval=interval,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=f"embedded-{get_random_string(12)}",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, name="palabre-worker", daemon=True)
-    thread.start()
-    return worker
 
 
 def run_pending_tasks() -> None:
@@ -61,24 +40,72 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _setup_django()
     if not args.no_migrate:
         _migrate()
-    _serve(args.host, args.port, workers=args.workers, threads=args.threads)
+    _serve(args.host, args.port, processes=args.processes, workers=args.workers, threads=args.threads)
 
 
-def _serve(host: str, port: int, *, workers: int, threads: int) -> None:
+def default_processes() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) -> None:
+    """gunicorn: `processes` server processes of `threads` threads each, forked once the models
+    are loaded (they share that memory), and `workers` task worker processes beside them."""
+    import subprocess
+
     from django.conf import settings
-    from waitress import serve
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
 
+    from palabre.nlp.classifiers import load_models
     from palabre.wsgi import application
 
-    embedded = [start_embedded_worker() for _ in range(workers)]
-    print(f"Palabre is served at http://{host}:{port}/ ({len(embedded)} embedded worker(s))", flush=True)
+    load_models()
+    connections.close_all()  # every process opens its own connections
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+                "workers": max(1, processes),
+                "threads": max(1, threads),
+                "worker_class": "gthread",
+                "preload_app": True,
+                "proc_name": "palabre",
+                "timeout": 120,
+                "graceful_timeout": 20,
+                "keepalive": 5,
+                "errorlog": "-",
+                "loglevel": "warning",
+            }
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return application
+
+    task_workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "palabre", "worker", "--worker-id", f"serve-{os.getpid()}-{n}"]
+        )
+        for n in range(max(0, workers))
+    ]
+    print(
+        f"Palabre is served at http://{host}:{port}/ ({processes} server process(es) of {threads} threads, "
+        f"{len(task_workers)} task worker(s))",
+        flush=True,
+    )
     if settings.DEBUG:
         print("Warning: PALABRE_DEBUG is on; never use it in production.", file=sys.stderr)
     try:
-        serve(application, host=host, port=port, threads=threads, ident="Palabre")
+        Server().run()
     finally:
-        for worker in embedded:
-            worker.running = False
+        for worker in task_workers:
+            worker.terminate()
+        for worker in task_workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -201,7 +228,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("", flush=True)
     if args.no_serve:
         return
-    _serve(args.host, args.port, workers=1, threads=8)
+    _serve(args.host, args.port, processes=min(2, default_processes()), workers=1, threads=8)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -276,11 +303,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    serve = add("serve", cmd_serve, "Serve the web UI and API, with an embedded task worker.")
+    serve = add("serve", cmd_serve, "Serve the web UI and API (gunicorn), with a task worker beside it.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="embedded task workers (0 for none)")
-    serve.add_argument("--threads", type=int, default=8, help="web server threads")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=default_processes(),
+        help="web server processes (default: one per CPU)",
+    )
+    serve.add_argument("--threads", type=int, default=8, help="threads of each web server process")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="task worker processes started beside (0: none)"
+    )
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
 
     worker = add("worker", cmd_worker, "Run a task worker (run several, on several machines, on PostgreSQL).")

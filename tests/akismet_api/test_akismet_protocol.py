@@ -6,7 +6,6 @@ import asyncio
 
 import akismet
 import pytest
-from django.core.cache import cache
 
 from palabre.conversations.models import Item
 from palabre.moderation.models import ItemModeration, MessageFingerprint, ModerationDecision, ModerationStatus
@@ -16,13 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HAM = "J'ai trouvé ce tutoriel très clair, surtout la partie sur la pâte brisée. Bravo 2024"
 SPAM = "Buy cheap viagra online now!!! Best price, free shipping http://cheap-pills.xyz http://pills.top"
 IP = "203.0.113.7"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counts():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def comment(text: str = HAM, **extra) -> dict:

@@ -37,8 +37,8 @@ comment (permalink, author, e-mail, content, date): a re-check (`recheck_reason`
 comment updates that item, and submit-spam/submit-ham find it by the `guid` Akismet returned
 (`X-akismet-guid`) or by the same derivation; an unknown comment is stored first, then reviewed.
 
-The per-key limit (`PALABRE_AKISMET_RATE_LIMIT` requests per minute) is counted in Django's cache:
-with the default in-memory cache it is per server process.
+The per-key limit (`PALABRE_AKISMET_RATE_LIMIT` requests per minute) is counted in the database,
+so it holds whatever the number of server processes.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -65,8 +65,15 @@ from django.views.decorators.csrf import csrf_exempt
 from palabre import config
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
-from palabre.moderation import engine, services
-from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite, ModerationStatus
+from palabre.moderation import engine, lookups, services
+from palabre.moderation.batching import batcher
+from palabre.moderation.models import (
+    ItemModeration,
+    ModerationDecision,
+    ModerationSite,
+    ModerationStatus,
+    SiteRequestCount,
+)
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 
@@ -101,6 +108,34 @@ KIND_FOR_TYPE = {
 }
 TRUE_VALUES = {"1", "true", "yes", "on"}
 MAX_URL = 500
+# What an item keeps of a call, besides the comment and its author.
+RAW_KEPT = (
+    "permalink",
+    "comment_type",
+    "referrer",
+    "user_role",
+    "blog",
+    "blog_lang",
+    "blog_charset",
+    "comment_context",
+    "comment_post_modified_gmt",
+    "comment_parent",
+    "recheck_reason",
+)
+# What the storing task needs of a comment-check call (WordPress sends many more fields).
+STORED_PARAMS = frozenset(
+    {
+        *RAW_KEPT,
+        "comment_author",
+        "comment_author_email",
+        "comment_author_url",
+        "comment_content",
+        "comment_date_gmt",
+        "user_ip",
+        "user_agent",
+        "honeypot_field_name",
+    }
+)
 
 
 # --- the protocol, without HTTP ------------------------------------------------------------------
@@ -183,7 +218,7 @@ def _external_id(guid: str) -> str:
     return f"akismet-{guid}"
 
 
-def _created_at(value: str) -> datetime:
+def _created_at(value: str, *, default: datetime | None = None) -> datetime:
     value = (value or "").strip()
     if value:
         try:
@@ -191,7 +226,7 @@ def _created_at(value: str) -> datetime:
             return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
         except ValueError:
             pass
-    return timezone.now()
+    return default or timezone.now()
 
 
 def _short_url(value: str, limit: int = MAX_URL) -> str:
@@ -207,7 +242,7 @@ def _author_handle(params: dict[str, str]) -> str:
     )[:300]
 
 
-def _incoming(params: dict[str, str], guid: str) -> IncomingItem:
+def _incoming(params: dict[str, str], guid: str, *, now: datetime | None = None) -> IncomingItem:
     handle = _author_handle(params)
     author = (
         IncomingAuthor(
@@ -218,24 +253,11 @@ def _incoming(params: dict[str, str], guid: str) -> IncomingItem:
         if handle
         else None
     )
-    kept = (
-        "permalink",
-        "comment_type",
-        "referrer",
-        "user_role",
-        "blog",
-        "blog_lang",
-        "blog_charset",
-        "comment_context",
-        "comment_post_modified_gmt",
-        "comment_parent",
-        "recheck_reason",
-    )
     return IncomingItem(
         external_id=_external_id(guid),
         kind=KIND_FOR_TYPE.get(params.get("comment_type", "").strip().lower(), "comment"),
         text=params.get("comment_content", ""),
-        created_at=_created_at(params.get("comment_date_gmt", "")),
+        created_at=_created_at(params.get("comment_date_gmt", ""), default=now),
         author=author,
         url=_short_url(params.get("permalink", ""), 1000),
         raw={
@@ -245,34 +267,46 @@ def _incoming(params: dict[str, str], guid: str) -> IncomingItem:
                 "url": params.get("comment_author_url", "").strip()[:1000],
                 "user_agent": params.get("user_agent", "")[:1000],
             },
-            "akismet": {name: params[name][:1000] for name in kept if params.get(name)},
+            "akismet": {name: params[name][:1000] for name in RAW_KEPT if params.get(name)},
         },
     )
 
 
+def _honeypot(params: dict[str, str]) -> str:
+    """The name of the form field hidden from people, when the site sends one."""
+    return params.get("honeypot_field_name", "").strip()
+
+
 def _honeypot_filled(params: dict[str, str]) -> bool:
-    name = params.get("honeypot_field_name", "").strip()
+    name = _honeypot(params)
     return bool(name and params.get(name, "").strip())
 
 
-def _test_decision(site: ModerationSite, params: dict[str, str]) -> engine.Decision:
-    """A test call: the organisation's rules, nothing stored nor looked up about the author."""
+def _context(
+    site: ModerationSite, params: dict[str, str], *, at: datetime | None
+) -> engine.ModerationContext:
+    """The organisation's rules and marked messages for this text, and what is known of its author
+    (nothing of the author for a test call: `at` is None)."""
     text = params.get("comment_content", "")
-    context = replace(
-        services.organisation_context(site.organisation, texts=[text]),
-        author=engine.Author(
-            name=params.get("comment_author", ""),
-            handle=_author_handle(params),
-            url=params.get("comment_author_url", ""),
-            email=params.get("comment_author_email", ""),
-            ip=params.get("user_ip", ""),
-        ),
+    author = engine.Author(
+        name=params.get("comment_author", ""),
+        handle=_author_handle(params),
+        url=params.get("comment_author_url", ""),
+        email=params.get("comment_author_email", ""),
+        ip=params.get("user_ip", ""),
     )
-    return engine.moderate(text, context)
+    if at is not None:
+        author = services.author_before_storing(channel=site.channel, author=author, at=at)
+    return replace(services.organisation_context(site.organisation, texts=[text], cached=True), author=author)
 
 
 def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
-    """comment-check: store the comment as an item of the site's channel, decide, answer."""
+    """comment-check: decide at once, answer, and store the comment and the decision in a task.
+
+    The answer is the engine's decision on the organisation's rules and what moderators taught it;
+    the item and its decision are written by a background task (in the request itself with the
+    immediate task backend), so a burst of comments costs the site a few milliseconds each.
+    """
     guid = params.get("guid", "").strip()[:64] or comment_guid(params)
     author = params.get("comment_author", "").strip().lower()
     email = params.get("comment_author_email", "").strip().lower()
@@ -283,55 +317,72 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     if is_true(params.get("is_test")):
         if administrator:
             return Verdict(spam=False, guid=guid)
-        decision = _test_decision(site, params)
+        decision = batcher.decide(params.get("comment_content", ""), _context(site, params, at=None))
         spam, discard = verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons])
         return Verdict(spam=spam or honeypot, discard=discard, guid=guid)
 
-    started = timezone.now()
-    item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid))
-    state = _decided_state(item, since=started)
-    if state is None:
-        decision = services.moderate_item(item)
-        if decision is not None and not honeypot:
-            if administrator:
-                return Verdict(spam=False, guid=guid, item=item)
-            reasons = [(r.get("code", ""), r.get("action", "")) for r in decision.reasons]
-            return Verdict(*verdict_for(decision.action, reasons), guid=guid, item=item)
-        state = ItemModeration.objects.select_related("last_decision").get(item=item)
-    if honeypot and state.status != ModerationStatus.REJECTED:
-        services.review_item(
-            actor=site_actor(site),
-            item_id=item.pk,
-            action="spam",
-            note=f"Honeypot field {params['honeypot_field_name'].strip()[:80]} filled.",
-        )
-        return Verdict(spam=True, guid=guid, item=item)
+    checked_at = timezone.now()
+    # The same comment checked again (a retry, `recheck_reason`): a moderator's word stands.
+    state = lookups.stored_state(site.channel_id, _external_id(guid))
+    person_decided = state is not None and (
+        state.status == ModerationStatus.APPROVED or state.source == ModerationDecision.Source.MODERATOR
+    )
+    decision = None
+    if not person_decided:
+        at = _created_at(params.get("comment_date_gmt", ""), default=checked_at)
+        decision = batcher.decide(params.get("comment_content", ""), _context(site, params, at=at))
+    from palabre.moderation.tasks import record_checked_comment
+
+    record_checked_comment.enqueue(
+        site.pk,
+        {name: value for name, value in params.items() if name in STORED_PARAMS or name == _honeypot(params)},
+        guid,
+        json.dumps(decision.as_dict()) if decision else "",
+        checked_at.isoformat(),
+    )
+    if honeypot and not (person_decided and state.status == ModerationStatus.APPROVED):
+        return Verdict(spam=True, guid=guid)
     if administrator:
-        return Verdict(spam=False, guid=guid, item=item)
-    return Verdict(*_verdict_from_state(state), guid=guid, item=item)
+        return Verdict(spam=False, guid=guid)
+    if decision is None:
+        return Verdict(*_verdict_from_state(state), guid=guid)
+    return Verdict(*verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons]), guid=guid)
 
 
-def _decided_state(item: Item, *, since: datetime) -> ItemModeration | None:
-    """The state when the analysis already ran within this request (the immediate task backend)."""
-    state = ItemModeration.objects.select_related("last_decision").filter(item=item).first()
-    if state is None or state.last_decision is None:
-        return None
-    decision = state.last_decision
-    if decision.source == ModerationDecision.Source.MODERATOR or decision.created_at >= since:
-        return state
-    return None
+@transaction.atomic
+def store_checked_comment(
+    site: ModerationSite, params: dict[str, str], guid: str, decision: engine.Decision | None, *, checked_at
+) -> Item:
+    """The comment a check answered, as an item with the decision given (and the honeypot's)."""
+    stored = ModerationDecision.objects.filter(
+        item__channel=site.channel, item__external_id=_external_id(guid), created_at__gte=checked_at
+    ).first()
+    if stored is not None:
+        return stored.item  # this task ran already
+    item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid, now=checked_at))
+    if decision is not None:
+        services.moderate_item(item, decided=decision)
+    if _honeypot_filled(params):
+        state = ItemModeration.objects.filter(item=item).values_list("status", flat=True).first()
+        if state not in {ModerationStatus.REJECTED, ModerationStatus.APPROVED}:
+            services.review_item(
+                actor=site_actor(site),
+                item_id=item.pk,
+                action="spam",
+                note=f"Honeypot field {params['honeypot_field_name'].strip()[:80]} filled.",
+            )
+    return item
 
 
-def _verdict_from_state(state: ItemModeration) -> tuple[bool, bool]:
-    decision = state.last_decision
-    if decision is None or decision.source == ModerationDecision.Source.MODERATOR:
+def _verdict_from_state(state: lookups.StoredState) -> tuple[bool, bool]:
+    if state.source is None or state.source == ModerationDecision.Source.MODERATOR:
         if state.status == ModerationStatus.APPROVED:
             return False, False
         if state.status == ModerationStatus.REJECTED:
             return True, False
-    if decision is None:
+    if state.action is None:
         return False, False
-    return verdict_for(decision.action, [(r.get("code", ""), r.get("action", "")) for r in decision.reasons])
+    return verdict_for(state.action, [(r.get("code", ""), r.get("action", "")) for r in state.reasons])
 
 
 def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool) -> Item | None:
@@ -409,27 +460,28 @@ def rate_limit() -> int:
         return int(config.AKISMET_RATE_LIMIT.default)
 
 
-def _window_key(site: ModerationSite, window: int) -> str:
-    return f"palabre:akismet:{site.api_key_hash[:24]}:{window}"
-
-
 def take_request(site: ModerationSite, *, now: float | None = None) -> int:
-    """Count one request for this key in the current minute; 0 if allowed, else seconds to wait."""
+    """Count one request for this key in the current minute; 0 if allowed, else seconds to wait.
+
+    One atomic upsert in the database, so every server process counts in the same place."""
     limit = rate_limit()
     if not limit:
         return 0
     now = time.time() if now is None else now
-    window = int(now // 60)
-    key = _window_key(site, window)
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    minute = int(now // 60)
+    table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (site_id, minute, count) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (site_id, minute) DO UPDATE SET count = {table}.count + 1 RETURNING count",
+            [site.pk, minute],
+        )
+        count = cursor.fetchone()[0]
+    if count == 1:  # a new minute: forget the old ones
+        SiteRequestCount.objects.filter(site=site, minute__lt=minute - 1).delete()
     if count <= limit:
         return 0
-    return max(1, math.ceil((window + 1) * 60 - now))
+    return max(1, math.ceil((minute + 1) * 60 - now))
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -505,7 +557,7 @@ def authenticate(
     raw = params.get(key_field) or params.get("api_key") or params.get("key") or _host_key(request)
     if not raw.strip():
         return None, _invalid(f'Empty "{key_field}" value')
-    site = services.site_for_key(raw)
+    site = services.site_for_key(raw, cached=True)
     if site is None:
         return None, _invalid("The API key is unknown or was revoked.")
     wait = take_request(site, now=None)
@@ -624,7 +676,8 @@ def usage_limit(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     _month, start, end = _month_bounds("")
     usage = month_stats(site, start, end)["api_calls"]
     limit = rate_limit()
-    throttled = bool(limit) and (cache.get(_window_key(site, int(time.time() // 60))) or 0) > limit
+    this_minute = SiteRequestCount.objects.filter(site=site, minute=int(time.time() // 60))
+    throttled = bool(limit) and (this_minute.values_list("count", flat=True).first() or 0) > limit
     return JsonResponse({"limit": "none", "usage": usage, "percentage": "0.00", "throttled": throttled})
 
 

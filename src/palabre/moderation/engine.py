@@ -227,6 +227,27 @@ class Decision:
     def rules_fired(self) -> list[str]:
         return [reason.rule_id for reason in self.reasons if reason.rule_id]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """The inverse of as_dict (a decision taken in a request, stored by a task)."""
+        return cls(
+            action=data["action"],
+            scores=dict(data["scores"]),
+            reasons=[
+                Reason(
+                    code=r["code"],
+                    action=r["action"],
+                    message=r["message"],
+                    params=dict(r.get("params", {})),
+                    rule_id=r.get("rule", ""),
+                )
+                for r in data["reasons"]
+            ],
+            spans=list(data["spans"]),
+            language=data.get("language"),
+            model_version=data["model_version"],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,

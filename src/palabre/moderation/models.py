@@ -202,3 +202,17 @@ class ModerationSite(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SiteRequestCount(models.Model):
+    """Requests of a site's key in one minute: the rate limit, shared by every server process."""
+
+    site = models.ForeignKey(ModerationSite, on_delete=models.CASCADE, related_name="+")
+    minute = models.BigIntegerField()  # minutes since the Unix epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "minute"], name="one_count_per_site_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.count} requests of site {self.site_id} in minute {self.minute}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -12,8 +13,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from palabre.conversations.models import Item
-from palabre.moderation import engine
+from palabre.conversations.models import ContactHandle, Item
+from palabre.conversations.services import surviving_contact
+from palabre.moderation import engine, lookups
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -24,7 +26,7 @@ from palabre.moderation.models import (
     ModerationSite,
     ModerationStatus,
 )
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record, snapshot
 
@@ -47,6 +49,26 @@ def policy_for(organisation: Organisation) -> ModerationPolicy:
     return policy
 
 
+# The compatible APIs decide in the request: they read the policy from this process's memory.
+# A change made in this process applies at once; one made in another applies within this delay.
+POLICY_CACHE_SECONDS = 2.0
+_policy_cache: dict[int, tuple[float, ModerationPolicy]] = {}
+
+
+def cached_policy(organisation: Organisation) -> ModerationPolicy:
+    now = time.monotonic()
+    cached = _policy_cache.get(organisation.pk)
+    if cached is not None and now - cached[0] < POLICY_CACHE_SECONDS:
+        return cached[1]
+    policy = policy_for(organisation)
+    _policy_cache[organisation.pk] = (now, policy)
+    return policy
+
+
+def forget_cached_policy(organisation_id: int) -> None:
+    _policy_cache.pop(organisation_id, None)
+
+
 _ruleset_cache: dict[tuple[int, int], engine.RuleSet] = {}
 _cache_lock = threading.Lock()
 
@@ -67,18 +89,27 @@ def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.
 
 
 def organisation_context(
-    organisation: Organisation, *, extra_rules: list[engine.Rule] = (), texts: list[str] | None = None
+    organisation: Organisation,
+    *,
+    extra_rules: list[engine.Rule] = (),
+    texts: list[str] | None = None,
+    cached: bool = False,
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
-    those texts could match are loaded (one indexed query, however many messages were marked)."""
-    policy = policy_for(organisation)
+    those texts could match are loaded (one indexed query, however many messages were marked).
+    `cached`: the policy as this process saw it at most POLICY_CACHE_SECONDS ago."""
+    policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
-    prints = MessageFingerprint.objects.filter(organisation=organisation)
     if texts is not None:
-        prints = prints.filter(fingerprint__in={fp for fp in map(engine.fingerprint, texts) if fp})
-    prints = prints.values_list("fingerprint", "is_spam")
+        prints = lookups.fingerprint_marks(
+            organisation.pk, {fp for fp in map(engine.fingerprint, texts) if fp}
+        )
+    else:
+        prints = MessageFingerprint.objects.filter(organisation=organisation).values_list(
+            "fingerprint", "is_spam"
+        )
     return engine.ModerationContext(
         rules=rules,
         thresholds=policy.thresholds(),
@@ -87,16 +118,30 @@ def organisation_context(
     )
 
 
+def _author_record(
+    *, handle_id: int, contact_id: int | None, at, exclude_item_id: int | None = None
+) -> tuple[int, int, int]:
+    """(approved, rejected, messages in the hour before `at`) of an author known by their handle."""
+    trust = (
+        AuthorTrust.objects.filter(contact_id=contact_id).values_list("approved", "rejected", "spam").first()
+        if contact_id
+        else None
+    )
+    recent = Item.objects.filter(
+        author_id=handle_id, created_at__gte=at - timedelta(hours=1), created_at__lte=at
+    )
+    if exclude_item_id is not None:
+        recent = recent.exclude(pk=exclude_item_id)
+    approved, rejected, spam = trust or (0, 0, 0)
+    return approved, rejected + spam, recent.count()
+
+
 def _author_for(item: Item) -> engine.Author:
     handle = item.author
     if handle is None:
         return engine.Author()
-    trust = AuthorTrust.objects.filter(contact_id=item.contact_id).first() if item.contact_id else None
-    hour_ago = item.created_at - timedelta(hours=1)
-    recent = (
-        Item.objects.filter(author=handle, created_at__gte=hour_ago, created_at__lte=item.created_at)
-        .exclude(pk=item.pk)
-        .count()
+    approved, rejected, recent = _author_record(
+        handle_id=handle.pk, contact_id=item.contact_id, at=item.created_at, exclude_item_id=item.pk
     )
     raw_author = item.raw.get("author") if isinstance(item.raw.get("author"), dict) else {}
     return engine.Author(
@@ -105,10 +150,40 @@ def _author_for(item: Item) -> engine.Author:
         url=handle.profile_url or str(raw_author.get("url", "")),
         email=str(raw_author.get("email", "")),
         ip=str(raw_author.get("ip", "")),
-        approved=trust.approved if trust else 0,
-        rejected=(trust.rejected + trust.spam) if trust else 0,
+        approved=approved,
+        rejected=rejected,
         recent_count=recent,
     )
+
+
+def author_before_storing(*, channel: Channel, author: engine.Author, at) -> engine.Author:
+    """The author of a message decided before it is stored (a synchronous check such as the
+    Akismet-compatible API): what moderators said of them and how much they wrote in the hour."""
+    if not author.handle:
+        return author
+    record = lookups.author_record(
+        organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle, at=at
+    )
+    if record is None:
+        return author
+    if not record.merged:
+        return replace(
+            author, approved=record.approved, rejected=record.rejected, recent_count=record.recent_count
+        )
+    known = (
+        ContactHandle.objects.filter(
+            organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle
+        )
+        .select_related("contact")
+        .first()
+    )
+    if known is None:
+        return author
+    contact = surviving_contact(known.contact) if known.contact_id else None
+    approved, rejected, recent = _author_record(
+        handle_id=known.pk, contact_id=contact.pk if contact else None, at=at
+    )
+    return replace(author, approved=approved, rejected=rejected, recent_count=recent)
 
 
 def context_for_item(item: Item, base: engine.ModerationContext) -> engine.ModerationContext:
@@ -125,8 +200,9 @@ def context_for_item(item: Item, base: engine.ModerationContext) -> engine.Moder
 
 
 @transaction.atomic
-def moderate_item(item: Item) -> ModerationDecision | None:
-    """Decide on a new or changed item. A person's decision is never overridden by the machine."""
+def moderate_item(item: Item, decided: engine.Decision | None = None) -> ModerationDecision | None:
+    """Decide on a new or changed item, or store `decided`, the decision a synchronous check
+    already answered for it. A person's decision is never overridden by the machine."""
     state, _created = ItemModeration.objects.select_for_update().get_or_create(
         item=item, defaults={"organisation_id": item.organisation_id}
     )
@@ -134,8 +210,9 @@ def moderate_item(item: Item) -> ModerationDecision | None:
         state.last_decision_id and state.last_decision.source == ModerationDecision.Source.MODERATOR
     ):
         return None
-    context = context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
-    decision = engine.moderate(item.text, context)
+    decision = decided or engine.moderate(
+        item.text, context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
+    )
     stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
     return stored
 
@@ -302,6 +379,7 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
     if offsets != policy.learned_offsets:
         policy.learned_offsets = offsets
         policy.save(update_fields=["learned_offsets"])
+        forget_cached_policy(policy.organisation_id)
 
 
 @transaction.atomic
@@ -371,6 +449,7 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
 
 def _bump_rules_version(organisation: Organisation) -> None:
     policy = policy_for(organisation)
+    forget_cached_policy(organisation.pk)
     ModerationPolicy.objects.filter(pk=policy.pk).update(
         rules_version=models.F("rules_version") + 1, updated_at=timezone.now()
     )
@@ -460,6 +539,7 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
         setattr(policy, name, value)
     policy.updated_at = timezone.now()
     policy.save()
+    forget_cached_policy(policy.organisation_id)
     record(actor, "moderation.policy_updated", policy, before=before, after=snapshot(policy, POLICY_FIELDS))
     return policy
 
@@ -555,14 +635,31 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     return site, key
 
 
-def site_for_key(raw_key: str) -> ModerationSite | None:
+# Sites are read on every call of the compatible APIs: kept in this process's memory for a few
+# seconds. A revocation applies at once in the process that made it, within this delay elsewhere.
+SITE_CACHE_SECONDS = 5.0
+_site_cache: dict[str, tuple[float, ModerationSite]] = {}
+
+
+def site_for_key(raw_key: str, *, cached: bool = False) -> ModerationSite | None:
     if not raw_key or not raw_key.strip():
         return None
-    return (
+    key_hash = _key_hash(raw_key)
+    now = time.monotonic()
+    if cached:
+        hit = _site_cache.get(key_hash)
+        if hit is not None and now - hit[0] < SITE_CACHE_SECONDS:
+            return hit[1]
+    site = (
         ModerationSite.objects.select_related("organisation", "channel")
-        .filter(api_key_hash=_key_hash(raw_key), revoked_at__isnull=True)
+        .filter(api_key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
+    if site is None:
+        _site_cache.pop(key_hash, None)
+    else:
+        _site_cache[key_hash] = (now, site)
+    return site
 
 
 @transaction.atomic
@@ -573,5 +670,6 @@ def revoke_moderation_site(*, actor: Actor, site: ModerationSite) -> ModerationS
     if site.revoked_at is None:
         site.revoked_at = timezone.now()
         site.save(update_fields=["revoked_at"])
+        _site_cache.pop(site.api_key_hash, None)
         record(actor, "moderation.site_revoked", site, before={"revoked": False}, after={"revoked": True})
     return site

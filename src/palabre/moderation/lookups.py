@@ -1,0 +1,142 @@
+"""The reads of a synchronous decision (the Akismet-compatible API), each one SQL statement.
+
+These run on every request of the compatible APIs, where the ORM's building of a query costs
+several times what the query itself costs; so they are written once here, in SQL both SQLite and
+PostgreSQL run, from the models' own table and column names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from palabre.conversations.models import Contact, ContactHandle, Item
+from palabre.moderation.models import AuthorTrust, ItemModeration, MessageFingerprint, ModerationDecision
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def _statement(build) -> str:
+    """A statement built once per database kind (the quoting of names differs)."""
+    key = (build.__name__, connection.vendor)
+    if key not in _statements:
+        _statements[key] = build()
+    return _statements[key]
+
+
+_statements: dict[tuple[str, str], str] = {}
+
+
+def _json(value: Any) -> Any:
+    # PostgreSQL's driver decodes JSON; SQLite hands over the text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _when(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def fingerprint_marks(organisation_id: int, fingerprints: set[str]) -> list[tuple[str, bool]]:
+    """(fingerprint, is_spam) of the given fingerprints that moderators marked."""
+    if not fingerprints:
+        return []
+    marks, org, fp, spam = (
+        _table(MessageFingerprint),
+        _column(MessageFingerprint, "organisation"),
+        _column(MessageFingerprint, "fingerprint"),
+        _column(MessageFingerprint, "is_spam"),
+    )
+    holes = ", ".join(["%s"] * len(fingerprints))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {fp}, {spam} FROM {marks} WHERE {org} = %s AND {fp} IN ({holes})",
+            [organisation_id, *sorted(fingerprints)],
+        )
+        return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """Where a stored item stands: its status and the source, action and reasons of its last decision."""
+
+    status: str
+    source: str | None
+    action: str | None
+    reasons: list[dict[str, Any]]
+
+
+def _stored_state_sql() -> str:
+    state, item, decision = _table(ItemModeration), _table(Item), _table(ModerationDecision)
+    return (
+        f"SELECT s.{_column(ItemModeration, 'status')}, d.{_column(ModerationDecision, 'source')}, "
+        f"d.{_column(ModerationDecision, 'action')}, d.{_column(ModerationDecision, 'reasons')} "
+        f"FROM {state} s JOIN {item} i ON i.id = s.{_column(ItemModeration, 'item')} "
+        f"LEFT JOIN {decision} d ON d.id = s.{_column(ItemModeration, 'last_decision')} "
+        f"WHERE i.{_column(Item, 'channel')} = %s AND i.{_column(Item, 'external_id')} = %s"
+    )
+
+
+def stored_state(channel_id: int, external_id: str) -> StoredState | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(_stored_state_sql), [channel_id, external_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return StoredState(status=row[0], source=row[1], action=row[2], reasons=_json(row[3]) or [])
+
+
+@dataclass(frozen=True)
+class AuthorRecord:
+    approved: int
+    rejected: int  # rejected or spam
+    recent_count: int  # messages in the hour before
+    merged: bool  # the contact was merged into another: its trust lives there
+
+
+def _author_record_sql() -> str:
+    handles, contacts, trust, items = (
+        _table(ContactHandle),
+        _table(Contact),
+        _table(AuthorTrust),
+        _table(Item),
+    )
+    contact_of = _column(ContactHandle, "contact")
+    return (
+        f"SELECT t.{_column(AuthorTrust, 'approved')}, t.{_column(AuthorTrust, 'rejected')}, "
+        f"t.{_column(AuthorTrust, 'spam')}, c.{_column(Contact, 'merged_into')}, "
+        f"(SELECT COUNT(*) FROM {items} i WHERE i.{_column(Item, 'author')} = h.id "
+        f"AND i.{_column(Item, 'created_at')} >= %s AND i.{_column(Item, 'created_at')} <= %s) "
+        f"FROM {handles} h LEFT JOIN {contacts} c ON c.id = h.{contact_of} "
+        f"LEFT JOIN {trust} t ON t.{_column(AuthorTrust, 'contact')} = h.{contact_of} "
+        f"WHERE h.{_column(ContactHandle, 'organisation')} = %s "
+        f"AND h.{_column(ContactHandle, 'platform')} = %s AND h.{_column(ContactHandle, 'handle')} = %s"
+    )
+
+
+def author_record(*, organisation_id: int, platform: str, handle: str, at: datetime) -> AuthorRecord | None:
+    """What moderators said of an author known by this handle, and how much they wrote in the hour."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _statement(_author_record_sql),
+            [_when(at - timedelta(hours=1)), _when(at), organisation_id, platform, handle],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    approved, rejected, spam, merged_into, recent = row
+    return AuthorRecord(
+        approved=approved or 0,
+        rejected=(rejected or 0) + (spam or 0),
+        recent_count=recent,
+        merged=merged_into is not None,
+    )

@@ -1,0 +1,120 @@
+"""The shared per-key rate limit, the decisions scored together, and the comment stored by a task."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from palabre.conversations.models import Item
+from palabre.moderation import akismet, engine
+from palabre.moderation.batching import DecisionBatcher
+from palabre.moderation.models import ModerationDecision, SiteRequestCount
+from palabre.moderation.tasks import record_checked_comment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_limit_counts_every_request_of_a_key_in_the_database(blog, register_site, org, monkeypatch):
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "2")
+    other = register_site(org, url="https://forum.maison-dupont.fr/", name="Forum")
+    minute_start = 1_800_000_000 // 60 * 60
+    assert akismet.take_request(blog.site, now=minute_start + 1) == 0
+    assert akismet.take_request(blog.site, now=minute_start + 2) == 0
+    assert akismet.take_request(blog.site, now=minute_start + 50) == 10  # seconds to the next minute
+    assert akismet.take_request(other.site, now=minute_start + 50) == 0  # each key its own count
+    assert SiteRequestCount.objects.get(site=blog.site, minute=minute_start // 60).count == 3
+    # A new minute starts from zero and forgets the minutes before the last one.
+    assert akismet.take_request(blog.site, now=minute_start + 60) == 0
+    assert akismet.take_request(blog.site, now=minute_start + 181) == 0
+    assert list(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", flat=True)) == [
+        minute_start // 60 + 3
+    ]
+
+
+@pytest.mark.postgres  # SQLite's in-memory test database does not wait for its locks
+def test_the_limit_holds_under_concurrent_requests(blog, monkeypatch):
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "25")
+    now = 1_800_000_030.0
+    answers: list[int] = []
+
+    def hit() -> None:
+        from django.db import connection
+
+        try:
+            answers.append(akismet.take_request(blog.site, now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(0) == 25
+    assert len(answers) == 40
+
+
+def test_texts_sent_together_are_decided_as_one_at_a_time():
+    texts = [
+        "Merci pour cet article très clair, je teste la recette ce soir.",
+        "Buy cheap viagra online now!!! Best price http://cheap-pills.example.xyz",
+        "Espèce de c0nnaaard, vous êtes des voleurs",
+    ] * 8
+    context = engine.ModerationContext()
+    expected = [engine.moderate(text, context) for text in texts]
+    batcher = DecisionBatcher(max_batch=5)
+    results: dict[int, engine.Decision] = {}
+    start = threading.Barrier(len(texts))
+
+    def decide(index: int) -> None:
+        start.wait()
+        results[index] = batcher.decide(texts[index], context)
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[i].action for i in range(len(texts))] == [d.action for d in expected]
+    assert [results[i].scores for i in range(len(texts))] == [d.scores for d in expected]
+    assert batcher.texts == len(texts)
+    assert batcher.batches < len(texts)  # some requests shared a batch
+
+
+def test_an_error_reaches_every_request_of_the_batch(monkeypatch):
+    def broken(texts, contexts):
+        raise RuntimeError("model file unreadable")
+
+    monkeypatch.setattr(engine, "moderate_many", broken)
+    with pytest.raises(RuntimeError, match="unreadable"):
+        DecisionBatcher().decide("bonjour", engine.ModerationContext())
+
+
+def test_the_stored_decision_is_the_one_answered_and_storing_twice_adds_nothing(blog):
+    params = {
+        "comment_content": "Super article, merci ! Je reviendrai.",
+        "comment_author": "Lina",
+        "comment_author_email": "lina@example.org",
+        "user_ip": "203.0.113.9",
+        "permalink": "https://blog.maison-dupont.fr/articles/1",
+    }
+    answered = engine.Decision(
+        action=engine.HOLD,
+        scores={"spam": 0.42},
+        reasons=[engine.Reason(code="first_message", action=engine.HOLD, message="First message")],
+        spans=[],
+        language="fr",
+        model_version="test",
+    )
+    for _ in range(2):
+        record_checked_comment.call(
+            blog.site.pk, params, "guid-1", json.dumps(answered.as_dict()), "2026-01-05T10:00:00+00:00"
+        )
+    item = Item.objects.get(channel=blog.site.channel, external_id="akismet-guid-1")
+    decisions = ModerationDecision.objects.filter(item=item)
+    assert decisions.count() == 1
+    assert decisions.get().action == engine.HOLD
+    assert decisions.get().scores == {"spam": 0.42}
+    assert item.moderation.status == "held"
