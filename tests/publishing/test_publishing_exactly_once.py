@@ -79,10 +79,15 @@ class World:
         return [line.split("\t")[0] for line in self.calls.read_text().splitlines()]
 
     def stop_all(self) -> None:
+        # SIGTERM: gunicorn's master then stops its own processes.
         for process in self.processes:
             if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait(timeout=10)
 
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"
@@ -114,7 +119,19 @@ def scenario(world: World) -> None:
     world.run("palabre", "migrate")
     setup = json.loads(world.run("setup").strip().splitlines()[-1])
     port = _free_port()
-    world.start("serve", "serve", "--no-migrate", "--workers", "0", "--port", str(port), "--threads", "2")
+    world.start(
+        "serve",
+        "serve",
+        "--no-migrate",
+        "--workers",
+        "0",
+        "--processes",
+        "1",
+        "--port",
+        str(port),
+        "--threads",
+        "2",
+    )
     api = httpx.Client(
         base_url=f"http://127.0.0.1:{port}/api",
         headers={"Authorization": f"Bearer {setup['token']}"},

@@ -164,7 +164,7 @@ def save_connector_state(channel: Channel, state: dict) -> None:
 
 def _locked(queryset: models.QuerySet) -> models.QuerySet:
     # SQLite locks the whole database for a write transaction; PostgreSQL locks the row.
-    return queryset.select_for_update() if connection.features.has_select_for_update else queryset
+    return queryset.select_for_update(of=("self",)) if connection.features.has_select_for_update else queryset
 
 
 def take_call_slot(channel: Channel, *, now: datetime | None = None) -> float:

@@ -11,15 +11,11 @@ class PublishingConfig(AppConfig):
         from django.utils.translation import gettext_lazy
 
         from palabre.demo.loader import register_demo_extension
+        from palabre.listening.hooks import register_crisis_listener
         from palabre.orgs.views import register_audit_labels, register_dashboard_panel
         from palabre.publishing import demo, services, views
 
-        try:
-            from palabre.listening.hooks import register_crisis_listener
-        except ImportError:  # a build without listening's crisis mode
-            register_crisis_listener = None
-        if register_crisis_listener is not None:
-            register_crisis_listener("publishing", services.on_crisis_changed)
+        register_crisis_listener("publishing", services.on_crisis_changed)
         register_demo_extension("publishing", demo.load_calendar)
         register_dashboard_panel("publishing", views.dashboard_panel)
         register_audit_labels(

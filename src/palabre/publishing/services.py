@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from palabre import config
 from palabre.connectors.models import ActionStatus, OutboundAction
 from palabre.conversations.models import Item, ItemKind
+from palabre.listening import services as listening
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record
@@ -56,40 +57,20 @@ def check_seconds() -> float:
 # --- listening (crisis, trends, competitors) ---------------------------------------------------
 
 
-def _listening_services():
-    try:
-        from palabre.listening import services as listening
-    except ImportError:  # listening not installed in this build
-        return None
-    return listening
-
-
 def crisis_active(organisation: Organisation) -> bool:
-    listening = _listening_services()
-    check = getattr(listening, "is_crisis_active", None) if listening else None
-    return bool(check(organisation)) if check else False
+    return listening.is_crisis_active(organisation)
 
 
 def _trending(organisation: Organisation, since: datetime) -> list[guardrails.TrendingTopic]:
-    listening = _listening_services()
-    trending_terms = getattr(listening, "trending_terms", None) if listening else None
-    if trending_terms is None:
-        return []
-    topics = []
-    for term in trending_terms(organisation, since=since):
-        text = getattr(term, "term", None) or (term.get("term") if isinstance(term, dict) else "")
-        share = getattr(term, "negative_share", None)
-        if share is None and isinstance(term, dict):
-            share = term.get("negative_share", 0.0)
-        if text:
-            topics.append(guardrails.TrendingTopic(str(text), float(share or 0.0)))
-    return topics
+    return [
+        guardrails.TrendingTopic(term.term, float(term.negative_share))
+        for term in listening.trending_terms(organisation, since=since)
+        if term.term
+    ]
 
 
 def _competitor_texts(organisation: Organisation, since: datetime) -> list[str]:
-    listening = _listening_services()
-    recent = getattr(listening, "recent_competitor_texts", None) if listening else None
-    return list(recent(organisation, since=since)) if recent else []
+    return list(listening.recent_competitor_texts(organisation, since=since, limit=200))
 
 
 # --- policy -------------------------------------------------------------------------------------
