@@ -59,7 +59,18 @@ def _setup() -> dict:
     actor = Actor.for_user(owner, organisation)
     channel = create_channel(actor=actor, platform="discourse", handle="forum.lumiere.fr", name="Forum")
     _token, raw = create_api_token(actor=actor, name="test", scopes=[p.value for p in Perm])
-    return {"token": raw, "channel": channel.pk}
+    answer = {"token": raw, "channel": channel.pk}
+    mastodon = os.environ.get("PALABRE_TEST_MASTODON_URL")
+    if mastodon:
+        toots = create_channel(
+            actor=actor,
+            platform="mastodon",
+            handle="@lumiere@mastodon.example",
+            name="Mastodon",
+            credentials={"access_token": "secret-token", "api_base_url": mastodon},
+        )
+        answer["mastodon"] = toots.pk
+    return answer
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import pytest
 from django.utils import timezone
 
 HARNESS = Path(__file__).resolve().parent / "kill_harness.py"
+CONNECTOR_TESTS = Path(__file__).resolve().parent.parent / "connectors"
 
 
 def _free_port() -> int:
@@ -115,7 +116,7 @@ TEXTS = [
 ]
 
 
-def scenario(world: World) -> None:
+def start_world(world: World) -> tuple[dict, httpx.Client]:
     world.run("palabre", "migrate")
     setup = json.loads(world.run("setup").strip().splitlines()[-1])
     port = _free_port()
@@ -145,28 +146,31 @@ def scenario(world: World) -> None:
             return False
 
     wait_for(up, 60, "palabre serve")
+    return setup, api
 
+
+def schedule(api: httpx.Client, channel: int, text: str, at) -> int:
+    created = api.post(
+        "/publishing/posts",
+        json={
+            "title": text[:40],
+            "variants": [{"channel": channel, "text": text, "scheduled_at": at.isoformat()}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    approved = api.post(f"/publishing/posts/{created.json()['id']}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["variants"][0]["state"] == "scheduled"
+    return approved.json()["variants"][0]["id"]
+
+
+def scenario(world: World) -> None:
+    setup, api = start_world(world)
     start = timezone.now()
-    variants = []
-    for n, delay in enumerate((6, 11)):
-        created = api.post(
-            "/publishing/posts",
-            json={
-                "title": f"Post {n}",
-                "variants": [
-                    {
-                        "channel": setup["channel"],
-                        "text": TEXTS[n],
-                        "scheduled_at": (start + timedelta(seconds=delay)).isoformat(),
-                    }
-                ],
-            },
-        )
-        assert created.status_code == 201, created.text
-        approved = api.post(f"/publishing/posts/{created.json()['id']}/approve", json={})
-        assert approved.status_code == 200, approved.text
-        assert approved.json()["variants"][0]["state"] == "scheduled"
-        variants.append(approved.json()["variants"][0]["id"])
+    variants = [
+        schedule(api, setup["channel"], TEXTS[n], start + timedelta(seconds=delay))
+        for n, delay in enumerate((6, 11))
+    ]
 
     # The first worker is killed while the platform is receiving the first post.
     first = world.worker("w1")
@@ -221,3 +225,47 @@ def test_exactly_once_on_postgresql(tmp_path):
         world.stop_all()
         with psycopg.connect(base, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_end_to_end_through_mastodon_on_loopback(tmp_path):
+    """The real Mastodon connector (Mastodon.py) against a loopback server answering with the
+    documented payloads: the worker is killed just before the time, another one publishes."""
+    sys.path.insert(0, str(CONNECTOR_TESTS))
+    from platform_server import Answer, PlatformServer, load_fixture
+
+    mastodon = PlatformServer().start()
+    created = load_fixture(CONNECTOR_TESTS / "mastodon" / "fixtures", "status_created.json")
+    mastodon.on("POST", "/api/v1/statuses", Answer(body=created))
+    world = World(tmp_path, f"sqlite:///{tmp_path / 'mastodon.sqlite3'}")
+    world.env["PALABRE_TEST_MASTODON_URL"] = mastodon.url
+    try:
+        setup, api = start_world(world)
+        at = timezone.now() + timedelta(seconds=5)
+        variant = schedule(
+            api,
+            setup["mastodon"],
+            "Notre atelier ouvre ses portes samedi : venez voir naître nos lampes.",
+            at,
+        )
+        first = world.worker("m1")
+        wait_for(lambda: timezone.now() >= at - timedelta(seconds=0.3), 30, "just before the time")
+        kill(first)
+        world.worker("m2")
+        state = wait_for(
+            lambda: (
+                (v := api.get(f"/publishing/variants/{variant}").json())["delivery_status"] == "sent" and v
+            ),
+            60,
+            "the toot",
+        )
+        time.sleep(2)
+        posts = mastodon.made("POST", "/api/v1/statuses")
+        assert len(posts) == 1
+        assert posts[0].headers["Idempotency-Key"] == f"post-variant-{variant}"
+        assert posts[0].form()["status"] == [
+            "Notre atelier ouvre ses portes samedi : venez voir naître nos lampes."
+        ]
+        assert state["external_url"] == created["url"]
+    finally:
+        world.stop_all()
+        mastodon.stop()
