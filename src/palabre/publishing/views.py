@@ -278,6 +278,14 @@ def _post_page(request, actor, post, *, forms=None, comment_form=None, reject_fo
         "can_approve": actor.can(Perm.POSTS_APPROVE),
         "has_blocks": any(e["blocks"] for e in entries),
         "has_warnings": any(e["warnings"] for e in entries),
+        "calendar_date": next(
+            (
+                e["variant"].scheduled_at.astimezone(ZoneInfo(actor.organisation.time_zone)).date().isoformat()
+                for e in entries
+                if e["variant"].scheduled_at
+            ),
+            "",
+        ),
     }
     return render(request, "publishing/post.html", context, status=status)
 
