@@ -280,7 +280,10 @@ def _post_page(request, actor, post, *, forms=None, comment_form=None, reject_fo
         "has_warnings": any(e["warnings"] for e in entries),
         "calendar_date": next(
             (
-                e["variant"].scheduled_at.astimezone(ZoneInfo(actor.organisation.time_zone)).date().isoformat()
+                e["variant"]
+                .scheduled_at.astimezone(ZoneInfo(actor.organisation.time_zone))
+                .date()
+                .isoformat()
                 for e in entries
                 if e["variant"].scheduled_at
             ),
