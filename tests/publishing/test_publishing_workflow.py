@@ -267,3 +267,49 @@ def test_best_posting_times_come_from_the_brand_s_own_engagement(cm, forum, inge
     assert (best[0]["weekday"], best[0]["hour"], best[0]["posts"]) == (1, 18, 4)
     assert best[0]["engagement"] == 70.0
     assert {(b["weekday"], b["hour"]) for b in best} == {(1, 18), (0, 9)}
+
+
+def test_listening_crisis_mode_holds_promotion_through_the_hook(
+    publisher, cm, forum, soon, django_capture_on_commit_callbacks
+):
+    from palabre.listening.services import switch_crisis_mode
+
+    promo = services.create_post(
+        actor=cm,
+        title="Promo",
+        variants=[{"channel": forum, "text": "Soldes : -20 % sur tout", "scheduled_at": soon()}],
+    )
+    services.approve_post(actor=cm, post=promo)
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_crisis_mode(actor=cm, on=True, reason="Bad buzz sur la lampe Oslo")
+    variant = promo.variants.get()
+    assert variant.state == VariantState.HELD and variant.held_reason == "crisis"
+    # Due during the crisis: still not published.
+    assert services.publish_due(variant.pk, now=timezone.now() + timedelta(hours=2)) == "unchanged"
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_crisis_mode(actor=cm, on=False)
+    services.release_held(actor=cm)
+    variant.refresh_from_db()
+    assert variant.state == VariantState.SCHEDULED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.publish_due(variant.pk, now=timezone.now() + timedelta(hours=2)) == "handed_over"
+    assert len(publisher.calls) == 1
+
+
+def test_the_calendar_and_the_api_list_in_a_fixed_number_of_queries(
+    cm, forum, x_channel, client, soon, django_assert_max_num_queries
+):
+    for n in range(12):
+        post = services.create_post(
+            actor=cm,
+            title=f"Post {n}",
+            variants=[
+                {"channel": forum, "text": f"Atelier, épisode {n}", "scheduled_at": soon(60 * n)},
+                {"channel": x_channel, "text": f"Atelier, épisode {n}", "scheduled_at": soon(60 * n)},
+            ],
+        )
+        services.approve_post(actor=cm, post=post)
+    client.force_login(cm.user)
+    with django_assert_max_num_queries(25):
+        page = client.get(f"/publishing/?view=week&date={soon().date().isoformat()}")
+    assert page.status_code == 200 and page.content.decode().count("cal-entry state-scheduled") >= 2
