@@ -79,6 +79,24 @@ def wait_until_up(base: str, key: str, server: subprocess.Popen, timeout: float 
     sys.exit("the server did not answer in time")
 
 
+def process_tree_cpu_seconds(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a process and its children, per pid, read from /proc (Linux).
+    The task worker's pid is negated, to tell it from the web server's processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid == root or parent == root:
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            key = -pid if b"worker" in command else pid
+            found[key] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
         return 0.0
@@ -196,7 +214,7 @@ def main() -> None:
             "--no-migrate",
         ],
         env=env,
-        # A file, not a pipe: waitress's warnings would fill a pipe nobody reads and stall the server.
+        # A file, not a pipe: the server's warnings would fill a pipe nobody reads and stall it.
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -243,9 +261,16 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             list(pool.map(check, [body(n) for n in range(-args.warmup, 0)]))
             payloads = [body(n) for n in range(args.requests)]
+            server_cpu_before = process_tree_cpu_seconds(server.pid)
+            client_cpu_before = time.process_time()
             started = time.perf_counter()
             results = list(pool.map(check, payloads))
             seconds = time.perf_counter() - started
+            client_cpu = time.process_time() - client_cpu_before
+            server_cpu_after = process_tree_cpu_seconds(server.pid)
+            spent = {pid: cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in server_cpu_after.items()}
+            server_cpu = sum(cpu for pid, cpu in spent.items() if pid > 0)
+            task_cpu = sum(cpu for pid, cpu in spent.items() if pid < 0)
     finally:
         for each in clients:
             each.close()
@@ -275,6 +300,13 @@ def main() -> None:
         "p90_ms": round(percentile(latencies, 0.90), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(latencies[-1], 2) if latencies else None,
+        # What one request costs in CPU, whatever else the machine was doing: the capacity of
+        # idle cores is about cores * 1000 / (server + client) requests a second.
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / len(results), 3),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / len(results), 3),
+        # The task worker storing the comments meanwhile (and analysing them); it may lag behind.
+        "task_worker_cpu_ms_per_request": round(task_cpu * 1000 / len(results), 3),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "errors": len(errors),
         "error_samples": errors[:5],
         "answers": {answer: answers.count(answer) for answer in sorted(set(answers))},
@@ -287,8 +319,10 @@ def main() -> None:
         Path(args.json_out).write_text(output + "\n")
     print(
         f"api {args.endpoint}: {result['requests_per_second']:.0f} requests/s, p50 {result['p50_ms']} ms, "
-        f"p99 {result['p99_ms']} ms, {result['errors']} errors "
-        f"({args.requests} requests, {args.concurrency} concurrent, {os.cpu_count()} CPUs)"
+        f"p99 {result['p99_ms']} ms, {result['server_cpu_ms_per_request']} ms of server CPU a request, "
+        f"{result['errors']} errors "
+        f"({args.requests} requests, {args.concurrency} concurrent, {os.cpu_count()} CPUs, "
+        f"load average {result['load_average_1min']})"
     )
 
 

@@ -44,7 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def default_processes() -> int:
-    return max(1, os.cpu_count() or 1)
+    # One per CPU, up to 8: each thread of each process may hold a database connection.
+    return min(max(1, os.cpu_count() or 1), 8)
 
 
 def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) -> None:
@@ -310,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--processes",
         type=int,
         default=default_processes(),
-        help="web server processes (default: one per CPU)",
+        help="web server processes (default: one per CPU, at most 8)",
     )
     serve.add_argument("--threads", type=int, default=8, help="threads of each web server process")
     serve.add_argument(

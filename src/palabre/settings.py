@@ -73,9 +73,9 @@ def _database() -> dict:
     url = config.DATABASE_URL.raw() or f"sqlite:///{DATA_DIR / 'palabre.sqlite3'}"
     database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if database["ENGINE"] == "django.db.backends.sqlite3":
-        # WAL and IMMEDIATE transactions let the web server and the embedded worker write
-        # side by side without "database is locked" errors.
-        database["CONN_MAX_AGE"] = 0
+        # WAL and IMMEDIATE transactions let the web server and the task workers write side by
+        # side without "database is locked" errors. Connections are kept, as on PostgreSQL:
+        # opening one runs the pragmas and closing the last one checkpoints the log.
         database["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",

@@ -121,3 +121,63 @@ def test_apikey_create_refuses_an_unknown_organisation_or_a_bad_address(org):
     with pytest.raises(SystemExit, match="url"):
         main(["apikey", "create", "--org", org.slug, "--site", "blog without scheme"])
     assert not ModerationSite.objects.exists()
+
+
+# --- editing a site: its name and the other addresses that may embed its comment form ----------
+
+
+def test_a_site_is_renamed_and_given_other_origins(org, owner, client):
+    site, key = moderation.create_moderation_site(
+        actor=Actor.palabre(org), name="Blog", url="https://blog.maison-dupont.fr/"
+    )
+    moderation.site_for_key(key, cached=True)  # the compatible APIs keep it in memory
+    client.force_login(owner)
+    page = client.get(reverse("moderation:site_edit", args=[site.pk])).content.decode()
+    assert 'value="Blog"' in page
+    response = client.post(
+        reverse("moderation:site_edit", args=[site.pk]),
+        {
+            "name": "Le blog",
+            "allowed_origins": "https://www.maison-dupont.fr/recettes\n\nhttp://staging.maison-dupont.fr:8443",
+        },
+    )
+    assert response.status_code == 302
+    site.refresh_from_db()
+    assert site.name == "Le blog"
+    assert site.allowed_origins == ["https://www.maison-dupont.fr", "http://staging.maison-dupont.fr:8443"]
+    assert moderation.site_for_key(key, cached=True).name == "Le blog"  # not the copy kept before
+    event = AuditEvent.objects.get(action="moderation.site_updated")
+    assert event.before["allowed_origins"] == [] and len(event.after["allowed_origins"]) == 2
+    listing = client.get(reverse("moderation:sites")).content.decode()
+    assert "http://staging.maison-dupont.fr:8443" in listing
+
+
+def test_a_bad_origin_is_named_and_what_was_typed_is_kept(org, owner, client):
+    site, _key = moderation.create_moderation_site(
+        actor=Actor.palabre(org), name="Blog", url="https://blog.maison-dupont.fr/"
+    )
+    client.force_login(owner)
+    typed = "https://www.maison-dupont.fr\nftp://fichiers.maison-dupont.fr"
+    response = client.post(
+        reverse("moderation:site_edit", args=[site.pk]), {"name": "Blog", "allowed_origins": typed}
+    )
+    assert response.status_code == 200
+    assert "ftp://fichiers.maison-dupont.fr" in response.context["form"].errors["allowed_origins"][0]
+    assert typed in response.content.decode()
+    site.refresh_from_db()
+    assert site.allowed_origins == []
+
+
+def test_another_organisations_site_cannot_be_edited(org, owner, make_org, client):
+    other = make_org("Autre")
+    site, _key = moderation.create_moderation_site(
+        actor=Actor.palabre(other), name="Forum", url="https://forum.autre.fr/"
+    )
+    client.force_login(owner)
+    assert client.get(reverse("moderation:site_edit", args=[site.pk])).status_code == 404
+    response = client.post(
+        reverse("moderation:site_edit", args=[site.pk]), {"name": "Pris", "allowed_origins": ""}
+    )
+    assert response.status_code == 404
+    site.refresh_from_db()
+    assert site.name == "Forum"

@@ -70,3 +70,13 @@ class IdempotentConnector(CountingConnector):
     """A platform that drops a repeated request with the same idempotency key (like Mastodon)."""
 
     idempotent_delivery = True
+
+
+class SlowConnector(CountingConnector):
+    """A platform that takes its time to answer, so concurrent workers overlap."""
+
+    def reply(self, channel, *, in_reply_to, text, idempotency_key):
+        import time
+
+        time.sleep(0.3)
+        return super().reply(channel, in_reply_to=in_reply_to, text=text, idempotency_key=idempotency_key)

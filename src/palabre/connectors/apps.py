@@ -21,6 +21,21 @@ class ConnectorsConfig(AppConfig):
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
 
+        # The periodic tick keeps itself going (each run enqueues the next); a web or worker
+        # process that starts makes sure one is waiting.
+        from django.core.signals import request_started
+        from django_tasks.signals import task_started
+
+        from palabre.connectors.tasks import seed_tick_once
+
+        request_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick")
+        from django.db.models.signals import post_save
+
+        from palabre.orgs.models import Channel
+
+        post_save.connect(_credentials_saved, sender=Channel, dispatch_uid="palabre.connectors.credentials")
+        task_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick_worker")
+
         from django.utils.translation import gettext_lazy
 
         from palabre.orgs.views import register_audit_labels
@@ -47,3 +62,10 @@ class ConnectorsConfig(AppConfig):
             },
             targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
         )
+
+
+def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields and "credentials_ciphertext" in update_fields:
+        from palabre.connectors.services import credentials_replaced
+
+        credentials_replaced(instance)

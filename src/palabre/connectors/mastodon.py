@@ -9,8 +9,12 @@ seen. Replies go out with `POST /api/v1/statuses` and `in_reply_to_id`, carrying
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,7 +65,7 @@ def _plain(value: Any) -> Any:
 
 class MastodonConnector(Connector):
     platform = "mastodon"
-    capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH})
+    capabilities = frozenset({Capability.PULL, Capability.WEBHOOK, Capability.REPLY, Capability.PUBLISH})
     idempotent_delivery = True
     poll_interval = 120.0
 
@@ -138,7 +142,14 @@ class MastodonConnector(Connector):
         try:
             if notification["type"] != "mention" or not notification.get("status"):
                 return []
-            status = notification["status"]
+            return [
+                self.parse_status(notification["status"], host=host, notification_id=str(notification["id"]))
+            ]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise MalformedPayload(f"A Mastodon notification lacks {error}") from error
+
+    def parse_status(self, status, *, host: str, notification_id: str = "") -> IncomingItem:
+        try:
             account = status["account"]
             acct = str(account["acct"])
             handle = acct if "@" in acct else f"{acct}@{host}"
@@ -151,36 +162,79 @@ class MastodonConnector(Connector):
             text = html_to_text(str(status.get("content") or ""))
             if status.get("spoiler_text"):
                 text = f"{status['spoiler_text']}\n\n{text}"
-            return [
-                IncomingItem(
-                    external_id=str(status["id"]),
-                    kind=kind,
-                    text=text,
-                    created_at=aware(status["created_at"]),
-                    author=IncomingAuthor(
-                        handle=handle,
-                        display_name=str(account.get("display_name") or account.get("username") or ""),
-                        profile_url=str(account.get("url") or ""),
-                        followers=account.get("followers_count"),
-                    ),
-                    url=str(status.get("url") or status.get("uri") or ""),
-                    language=str(status.get("language") or "")[:8],
-                    parent_external_id=str(status.get("in_reply_to_id") or ""),
-                    metrics={
-                        "replies": status.get("replies_count", 0),
-                        "reblogs": status.get("reblogs_count", 0),
-                        "favourites": status.get("favourites_count", 0),
-                    },
-                    raw={
-                        "notification_id": str(notification["id"]),
-                        "visibility": status.get("visibility", ""),
-                        "acct": acct,
-                        "status": _plain(dict(status)),
-                    },
-                )
-            ]
-        except (KeyError, TypeError, AttributeError) as error:
-            raise MalformedPayload(f"A Mastodon notification lacks {error}") from error
+            return IncomingItem(
+                external_id=str(status["id"]),
+                kind=kind,
+                text=text,
+                created_at=aware(status["created_at"]),
+                author=IncomingAuthor(
+                    handle=handle,
+                    display_name=str(account.get("display_name") or account.get("username") or ""),
+                    profile_url=str(account.get("url") or ""),
+                    followers=account.get("followers_count"),
+                ),
+                url=str(status.get("url") or status.get("uri") or ""),
+                language=str(status.get("language") or "")[:8],
+                parent_external_id=str(status.get("in_reply_to_id") or ""),
+                metrics={
+                    "replies": status.get("replies_count", 0),
+                    "reblogs": status.get("reblogs_count", 0),
+                    "favourites": status.get("favourites_count", 0),
+                },
+                raw={
+                    "notification_id": notification_id,
+                    "visibility": status.get("visibility", ""),
+                    "acct": acct,
+                    "status": _plain(dict(status)),
+                },
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise MalformedPayload(f"A Mastodon status lacks {error}") from error
+
+    # --- webhooks (a brand running its own Mastodon server: Administration > Webhooks) ------
+
+    def verify_webhook(self, channel, headers, body: bytes) -> bool:
+        """`X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body with the webhook's secret>`."""
+        secret = channel.read_credentials().get("webhook_secret") if channel.has_credentials else None
+        signature = str(headers.get("X-Hub-Signature") or headers.get("x-hub-signature") or "")
+        if not secret or not signature.startswith("sha256="):
+            return False
+        expected = hmac.new(str(secret).encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature.removeprefix("sha256=").strip().lower())
+
+    def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
+        """`status.created` and `status.updated` events that mention or answer the brand's account."""
+        try:
+            payload = json.loads(body)
+            event = payload["event"]
+            status = payload["object"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise MalformedPayload(f"Not a Mastodon webhook payload: {error}") from error
+        if event not in {"status.created", "status.updated"}:
+            return []
+        if not isinstance(status, dict):
+            raise MalformedPayload("The webhook's object is not a status.")
+        credentials = channel.read_credentials()
+        base = credentials.get("api_base_url") or channel.options.get("api_base_url") or ""
+        host = urlsplit(base).hostname or ""
+        brand = channel.handle.lstrip("@").split("@")[0].lower()
+        brand_id = str(credentials.get("account_id") or "")
+        mentioned = any(
+            str(m.get("acct", "")).split("@")[0].lower() == brand
+            or (brand_id and str(m.get("id")) == brand_id)
+            for m in status.get("mentions") or []
+            if isinstance(m, dict)
+        )
+        answers_brand = bool(brand_id) and str(status.get("in_reply_to_account_id") or "") == brand_id
+        own = str((status.get("account") or {}).get("acct", "")).lower() == brand
+        if own or not (mentioned or answers_brand):
+            return []
+        if isinstance(status.get("created_at"), str):
+            status = {
+                **status,
+                "created_at": datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")),
+            }
+        return [self.parse_status(status, host=host)]
 
     # --- out ------------------------------------------------------------------------------------
 

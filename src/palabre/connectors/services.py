@@ -164,7 +164,13 @@ def save_connector_state(channel: Channel, state: dict) -> None:
 
 def _locked(queryset: models.QuerySet) -> models.QuerySet:
     # SQLite locks the whole database for a write transaction; PostgreSQL locks the row.
-    return queryset.select_for_update(of=("self",)) if connection.features.has_select_for_update else queryset
+    # Only the row itself: the related rows joined for reading (an item, a person) stay unlocked,
+    # and PostgreSQL refuses FOR UPDATE on the nullable side of an outer join anyway.
+    if not connection.features.has_select_for_update:
+        return queryset
+    if connection.features.has_select_for_update_of:
+        return queryset.select_for_update(of=("self",))
+    return queryset.select_for_update()
 
 
 def take_call_slot(channel: Channel, *, now: datetime | None = None) -> float:
@@ -190,9 +196,12 @@ def hold_calls(channel: Channel, seconds: float) -> None:
 
 def record_success(channel: Channel) -> None:
     sync = sync_for(channel)
+    now = timezone.now()
     ChannelSync.objects.filter(pk=sync.pk).update(
-        last_success_at=timezone.now(), consecutive_failures=0, failing_alert_sent_at=None
+        last_success_at=now, consecutive_failures=0, failing_alert_sent_at=None
     )
+    # It works: a token marked expired has been replaced.
+    ChannelSync.objects.filter(pk=sync.pk, token_expires_at__lte=now).update(token_expires_at=None)
 
 
 def record_failure(channel: Channel, error: Exception, *, counts: bool = True) -> ChannelSync:
@@ -206,6 +215,9 @@ def record_failure(channel: Channel, error: Exception, *, counts: bool = True) -
     }
     if counts:
         fields["consecutive_failures"] = models.F("consecutive_failures") + 1
+    if isinstance(error, TokenExpired):
+        # Shown as an expired token, and alerted as one, until the channel works again.
+        fields["token_expires_at"] = fields["last_error_at"]
     ChannelSync.objects.filter(pk=sync.pk).update(**fields)
     sync.refresh_from_db()
     if counts:
@@ -234,7 +246,7 @@ def update_sync_settings(
     if poll_interval_seconds is not None:
         sync.poll_interval_seconds = poll_interval_seconds
     sync.next_poll_at = timezone.now()
-    sync.save()
+    sync.save(update_fields=["poll_enabled", "poll_interval_seconds", "next_poll_at"])
     after = {"poll_enabled": sync.poll_enabled, "poll_interval_seconds": sync.poll_interval_seconds}
     record(actor, "connectors.sync_updated", channel, before=before, after=after)
     return sync
@@ -685,8 +697,6 @@ def _fail(action: OutboundAction, error: ConnectorError) -> Step:
         last_error=str(error)[:MAX_ERROR_CHARS],
         last_error_code=error.code,
     )
-    if isinstance(error, TokenExpired):
-        ChannelSync.objects.filter(channel_id=action.channel_id).update(token_expires_at=timezone.now())
     record(_palabre(action), f"outbound.{action.kind}_failed", action, after={"error": action.last_error})
     return Step(action.pk, "failed")
 
@@ -748,6 +758,27 @@ def _mark_sent_locked(action: OutboundAction, delivered: Delivered | None, *, fo
     return Step(action.pk, "sent")
 
 
+def credentials_replaced(channel: Channel) -> None:
+    """New credentials: forget the old session, check the connection and fetch at once."""
+    ChannelSync.objects.filter(channel=channel).update(
+        state_ciphertext="", next_poll_at=timezone.now(), next_call_at=None
+    )
+
+
+def due_health_ids(*, now: datetime | None = None, every: timedelta = timedelta(hours=6)) -> list[int]:
+    """Active channels whose connection was not checked for a while (token expiry, account)."""
+    now = now or timezone.now()
+    return list(
+        Channel.objects.filter(status__in=[Channel.Status.ACTIVE, Channel.Status.FAILING])
+        .filter(
+            models.Q(sync__isnull=True)
+            | models.Q(sync__health_checked_at__isnull=True)
+            | models.Q(sync__health_checked_at__lt=now - every)
+        )
+        .values_list("pk", flat=True)[:200]
+    )
+
+
 def due_action_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Queued actions whose time has come, and sending ones whose worker is presumed dead."""
     now = now or timezone.now()
@@ -759,3 +790,68 @@ def due_action_ids(*, now: datetime | None = None, limit: int = 500) -> list[int
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- channels: checks asked by a person ---------------------------------------------------------
+
+
+def _channel_in_org(actor: Actor, channel_id: int) -> Channel:
+    channel = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    if channel is None:
+        raise NotInOrganisation
+    return channel
+
+
+def get_channel(*, actor: Actor, channel_id: int) -> Channel:
+    actor.require(Perm.CHANNELS_VIEW)
+    return _channel_in_org(actor, channel_id)
+
+
+def refresh_health(channel: Channel) -> ChannelSync:
+    """Ask the platform about the connection (account, token expiry, scopes) and keep the answer."""
+    sync = sync_for(channel)
+    try:
+        info = connector_for(channel).health(channel)
+    except ConnectorError as error:
+        return record_failure(channel, error, counts=not isinstance(error, RateLimited))
+    fields: dict[str, Any] = {
+        "health_checked_at": timezone.now(),
+        "scopes": list(info.scopes),
+        # The token works; an expiry is kept only when the platform tells one.
+        "token_expires_at": info.token_expires_at,
+    }
+    if info.account:
+        fields["account"] = info.account[:300]
+    ChannelSync.objects.filter(pk=sync.pk).update(**fields)
+    record_success(channel)
+    sync.refresh_from_db()
+    return sync
+
+
+def check_channel(*, actor: Actor, channel: Channel) -> ChannelSync:
+    """A person asks to check the connection now."""
+    _same_org(actor, channel.organisation_id)
+    actor.require(Perm.CHANNELS_MANAGE)
+    sync = refresh_health(channel)
+    record(
+        actor, "connectors.checked", channel, after={"error": sync.last_error_code if sync.is_failing else ""}
+    )
+    return sync
+
+
+@transaction.atomic
+def request_pull(*, actor: Actor, channel: Channel) -> ChannelSync:
+    """Pull the channel as soon as a worker is free, whatever its schedule."""
+    _same_org(actor, channel.organisation_id)
+    actor.require(Perm.CHANNELS_MANAGE)
+    connector_class = connector_class_for(channel.platform)
+    if connector_class is None or Capability.PULL not in connector_class.capabilities:
+        raise ValidationError({"channel": _("This channel has nothing to pull.")})
+    sync = sync_for(channel)
+    ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=timezone.now())
+    record(actor, "connectors.pull_requested", channel)
+    from palabre.connectors.tasks import poll_channel
+
+    channel_id = channel.pk
+    transaction.on_commit(lambda: poll_channel.enqueue(channel_id))
+    return sync

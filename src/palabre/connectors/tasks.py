@@ -44,10 +44,23 @@ def process_webhook(delivery_id: int) -> dict:
 
 
 @task()
+def check_channel_health(channel_id: int) -> dict:
+    from palabre.connectors.registry import connector_class_for
+    from palabre.connectors.services import refresh_health
+    from palabre.orgs.models import Channel
+
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None or connector_class_for(channel.platform) is None:
+        return {"channel": channel_id, "outcome": "skipped"}
+    sync = refresh_health(channel)
+    return {"channel": channel_id, "outcome": "failed" if sync.health_checked_at is None else "checked"}
+
+
+@task()
 def connectors_tick() -> dict:
     """Runs every PALABRE_CONNECTORS_POLL_SECONDS: due deliveries, due pulls, token alerts."""
     from palabre.connectors.alerts import check_token_alerts
-    from palabre.connectors.services import due_action_ids
+    from palabre.connectors.services import due_action_ids, due_health_ids
     from palabre.connectors.sync import due_channel_ids
 
     actions = due_action_ids()
@@ -56,9 +69,12 @@ def connectors_tick() -> dict:
     channels = due_channel_ids()
     for channel_id in channels:
         poll_channel.enqueue(channel_id)
+    checks = [c for c in due_health_ids() if c not in channels]
+    for channel_id in checks:
+        check_channel_health.enqueue(channel_id)
     alerts = check_token_alerts()
     schedule_next_tick()
-    return {"actions": len(actions), "channels": len(channels), "token_alerts": alerts}
+    return {"actions": len(actions), "channels": len(channels), "checks": len(checks), "token_alerts": alerts}
 
 
 def tick_interval() -> float:
@@ -87,3 +103,18 @@ def ensure_ticking() -> bool:
         return False
     connectors_tick.enqueue()
     return True
+
+
+_seeded = False
+
+
+def seed_tick_once(**_kwargs) -> None:
+    """Make sure the periodic tick runs: once per process, at its first request or task."""
+    global _seeded
+    if _seeded:
+        return
+    _seeded = True
+    try:
+        ensure_ticking()
+    except Exception:  # never break a request for this; the next process tries again
+        logger.exception("connectors: could not start the periodic tick")

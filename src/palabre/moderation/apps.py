@@ -32,9 +32,13 @@ class ModerationConfig(AppConfig):
                 "moderation.rule_updated": gettext_lazy("Moderation rule changed"),
                 "moderation.rule_deleted": gettext_lazy("Moderation rule deleted"),
                 "moderation.policy_updated": gettext_lazy("Moderation thresholds changed"),
+                "moderation.site_created": gettext_lazy("Site registered"),
+                "moderation.site_updated": gettext_lazy("Site changed"),
+                "moderation.site_revoked": gettext_lazy("Site key revoked"),
             },
             targets={
                 "moderation.moderationrule": gettext_lazy("Moderation rule"),
                 "moderation.moderationpolicy": gettext_lazy("Moderation thresholds"),
+                "moderation.moderationsite": gettext_lazy("Site"),
             },
         )

@@ -635,6 +635,53 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     return site, key
 
 
+MAX_ALLOWED_ORIGINS = 20
+
+
+def update_moderation_site(
+    *, actor: Actor, site: ModerationSite, name: str, allowed_origins: list[str]
+) -> ModerationSite:
+    """Rename a site, and set the other addresses whose pages may embed its comment form (a
+    second domain, a staging copy), each written as an origin: https://host[:port]."""
+    from palabre.moderation.widget import origin_of
+
+    actor.require(Perm.MODERATION_RULES)
+    if site.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("Name the site.")
+    origins = []
+    for written in (o.strip() for o in allowed_origins):
+        if not written:
+            continue
+        origin = origin_of(written)
+        if origin is None:
+            errors["allowed_origins"] = _(
+                "“%(value)s” is not an address starting with https:// or http://."
+            ) % {"value": written[:200]}
+            break
+        origins.append(origin)
+    origins = list(dict.fromkeys(origins))
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        errors["allowed_origins"] = _("At most %(n)d addresses.") % {"n": MAX_ALLOWED_ORIGINS}
+    if errors:
+        raise ValidationError(errors)
+    before = {"name": site.name, "allowed_origins": list(site.allowed_origins or [])}
+    site.name = name.strip()
+    site.allowed_origins = origins
+    site.save(update_fields=["name", "allowed_origins"])
+    _site_cache.pop(site.api_key_hash, None)
+    record(
+        actor,
+        "moderation.site_updated",
+        site,
+        before=before,
+        after={"name": site.name, "allowed_origins": origins},
+    )
+    return site
+
+
 # Sites are read on every call of the compatible APIs: kept in this process's memory for a few
 # seconds. A revocation applies at once in the process that made it, within this delay elsewhere.
 SITE_CACHE_SECONDS = 5.0

@@ -34,6 +34,19 @@ class SiteForm(forms.Form):
     )
 
 
+class SiteEditForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    allowed_origins = forms.CharField(
+        label=gettext_lazy("Other addresses allowed to embed the comment form"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy(
+            "One per line, e.g. https://www.example.com or https://staging.example.com:8443. "
+            "The site's own address is always allowed."
+        ),
+    )
+
+
 def sites_of(actor: Actor) -> QuerySet[ModerationSite]:
     return ModerationSite.objects.filter(organisation=actor.organisation).select_related("channel")
 
@@ -59,6 +72,27 @@ def sites(request: HttpRequest, actor: Actor) -> HttpResponse:
             return no_store(render(request, "moderation/sites_created.html", context))
     context = {"sites": sites_of(actor), "form": form, "endpoint": request.build_absolute_uri("/")}
     return render(request, "moderation/sites.html", context)
+
+
+@member_view(Perm.MODERATION_RULES)
+def site_edit(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
+    site = _site(actor, site_id)
+    initial = {"name": site.name, "allowed_origins": "\n".join(site.allowed_origins or [])}
+    form = SiteEditForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_moderation_site(
+                actor=actor,
+                site=site,
+                name=form.cleaned_data["name"],
+                allowed_origins=form.cleaned_data["allowed_origins"].splitlines(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("“%(name)s” is saved.") % {"name": site.name})
+            return redirect(reverse("moderation:sites"))
+    return render(request, "moderation/site_edit.html", {"site": site, "form": form})
 
 
 @require_POST

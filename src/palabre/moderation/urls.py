@@ -15,5 +15,6 @@ urlpatterns = [
     path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
     path("settings/", views.policy, name="policy"),
     path("sites/", site_views.sites, name="sites"),
+    path("sites/<int:site_id>/", site_views.site_edit, name="site_edit"),
     path("sites/<int:site_id>/revoke/", site_views.site_revoke, name="site_revoke"),
 ]
