@@ -69,3 +69,14 @@ def test_parse_prints_the_canonical_form_and_the_anchors():
     ]
     refused = palabre_query("parse", "NOT panne")
     assert refused.returncode == 2 and "[no_positive_term]" in refused.stderr
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_the_stream():
+    done = subprocess.run(
+        [sys.executable, "-m", "palabre", "query", "test", "avion"],
+        input="caf\xe9 l'avion\nun avion\n".encode("latin-1"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines() == ["1\t7-12", "1\t3-8"]

@@ -66,10 +66,12 @@ def storm(org, make_query, make_source):
 
 def test_a_spike_raises_one_explained_alert_and_only_once(storm):
     alerts = detect_for_query(storm)
-    assert alerts, "the burst must be detected"
-    volume = [a for a in alerts if a.metric == "volume"]
-    assert volume and volume[0].bucket_minutes == 5 and volume[0].observed >= 8
-    why = volume[0].explanation
+    (alert,) = alerts  # volume and negative share rose together: one alert tells both
+    assert (
+        alert.bucket_minutes in (5, 60) and alert.observed > alert.expected
+    )  # which one ends first depends on the clock
+    assert {alert.metric} | {a["metric"] for a in alert.explanation["also"]} == {"volume", "negative_share"}
+    why = alert.explanation
     terms = [t["term"] for t in why["terms"]]
     assert "aurore" in terms and "#rappelaurore" in terms
     assert why["driving"][0]["reach"] == max(d["reach"] for d in why["driving"])

@@ -66,7 +66,7 @@ def test_http_errors_rate_limits_and_garbage_are_source_errors(loopback):
     loopback.route("/feed.xml", "<html><body>not a feed", content_type="text/html")
     with pytest.raises(MalformedPayload):
         sources.fetch_rss({"url": url}, {})
-    with pytest.raises(SourceError, match="Could not reach"):
+    with pytest.raises(SourceError, match="127.0.0.1:9"):
         sources.fetch_rss({"url": "http://127.0.0.1:9/feed.xml"}, {})
 
 

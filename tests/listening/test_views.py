@@ -75,10 +75,7 @@ def test_mentions_list_filters_and_keyset_pagination(
     with django_assert_max_num_queries(14):
         assert client.get(reverse("listening:mentions")).status_code == 200
     response = client.get(reverse("listening:mentions"), {"since": "2030-01-02", "until": "2030-01-01"})
-    assert (
-        "The end comes before the start." in response.content.decode()
-        or "La fin" in response.content.decode()
-    )
+    assert "La date de fin précède la date de début." in response.content.decode()  # French by default
 
 
 def test_csv_export_streams_every_filtered_mention_and_defuses_formulas(org, owner, listened, client_of):
@@ -180,3 +177,31 @@ def test_another_organisation_sees_none_of_it(org, listened, make_org, owner_of,
     assert client.get(reverse("listening:mentions"), {"query": brand.pk}).status_code == 200
     rows = b"".join(client.get(reverse("listening:mentions_csv")).streaming_content).decode()
     assert rows.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "lumiere AND",
+        "(lumiere",
+        "lumiere)",
+        '"lumiere',
+        "lu*miere",
+        "NOT lumiere",
+        "a NEAR b",
+        "a NEAR/3 NOT b",
+        "site:x lumiere",
+        "lang:f lumiere",
+        "a NEAR/3 b NEAR/3 c",
+        "()",
+    ],
+)
+def test_every_query_error_has_a_french_message(org, owner_actor, typed):
+    from django.utils import translation
+
+    from palabre.listening.services import QueryTextError, validate_query_text
+
+    with translation.override("fr"), pytest.raises(QueryTextError) as error:
+        validate_query_text(typed)
+    message = error.value.message_dict["query"][0]
+    assert message.startswith("Caractère ") and "position" not in message, message

@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-from palabre.nlp import matcher as matcher_module
 from palabre.nlp.matcher import Match, QueryMatcher, matches
 from palabre.nlp.query import (
     HASHTAG,
@@ -80,6 +79,8 @@ def found(query: str, text: str, **meta) -> list[str] | None:
         ("livr*", "Livraison rapide, livré hier", ["Livraison", "livré"]),
         ("livrai*", "livré hier", None),
         ("mais*", "#MaisonLumière", ["#MaisonLumière"]),
+        ('"air fra*"', "Air-France, air frais", ["Air-France", "air frais"]),
+        ("air-fra*", "l'air de France", None),
         # NEAR: within n words, either order, distinct occurrences
         ("panne NEAR/2 clio", "ma clio est en panne", ["clio", "panne"]),
         ("panne NEAR/1 clio", "ma clio est en panne", None),
@@ -136,6 +137,11 @@ def test_many_queries_at_once_keep_their_order_and_ids():
     assert matcher.match("rien à voir") == []
 
 
+def test_a_matcher_without_queries_matches_nothing():
+    matcher = QueryMatcher({})
+    assert len(matcher) == 0 and matcher.match("renault") == []
+
+
 def test_an_invalid_query_is_refused_with_its_id():
     with pytest.raises(QuerySyntaxError) as caught:
         QueryMatcher({"ok": "renault", "broken": "renault AND (clio"})
@@ -143,9 +149,8 @@ def test_an_invalid_query_is_refused_with_its_id():
     assert caught.value.code == "unbalanced_parenthesis" and caught.value.position == 12
 
 
-def test_the_token_cache_may_be_emptied_at_any_time(monkeypatch):
-    monkeypatch.setattr(matcher_module, "_CACHE_LIMIT", 3)
-    matcher = QueryMatcher({1: '"air france" NEAR/2 retard', 2: "livr*"})
+def test_the_token_cache_may_be_emptied_at_any_time():
+    matcher = QueryMatcher({1: '"air france" NEAR/2 retard', 2: "livr*"}, cache_size=3)
     for _ in range(3):
         result = matcher.match("Air France : livraison en retard, livrée demain")
         assert [(m.query_id, len(m.spans)) for m in result] == [(1, 2), (2, 2)]
@@ -249,7 +254,11 @@ def random_atom(rng: random.Random, near_ok: bool = True) -> str:
     if kind < 0.75:
         return word[: rng.randint(2, len(word))] + "*" if len(word) >= 2 else word
     size = rng.randint(2, 3)
-    return '"' + " ".join(rng.choice(WORDS) for _ in range(size)) + '"'
+    words = [rng.choice(WORDS) for _ in range(size)]
+    if rng.random() < 0.3:
+        index = rng.randrange(size)
+        words[index] = words[index][: rng.randint(2, max(2, len(words[index])))] + "*"
+    return '"' + " ".join(words) + '"'
 
 
 def random_query(rng: random.Random, depth: int = 0) -> str:
@@ -308,6 +317,24 @@ def test_the_compiled_matcher_agrees_with_the_plain_evaluator():
     # The random cases exercise both outcomes in earnest.
     assert compared == 90_000
     assert 0.05 < matched / compared < 0.6
+
+
+def test_near_on_long_texts_agrees_with_the_plain_evaluator():
+    rng = random.Random(3)
+    queries = {
+        0: "panne NEAR/2 clio",
+        1: '"en panne" NEAR/0 (clio OR "la clio")',
+        2: "(panne OR clio) NEAR/5 (clio OR la*)",
+        3: "panne NEAR/100 renault",
+    }
+    matcher = QueryMatcher(queries)
+    for _ in range(30):
+        text = " ".join(
+            rng.choice(["panne", "clio", "la", "en", "x", "l'avion", "renault"]) for _ in range(400)
+        )
+        got = {m.query_id: m.spans for m in matcher.match(text)}
+        for query_id, query in queries.items():
+            assert got.get(query_id) == naive_match(parse_query(query), text), (query, text)
 
 
 def test_canonical_forms_of_random_queries_parse_back_to_the_same_tree():

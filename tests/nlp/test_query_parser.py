@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from palabre.nlp.query import (
+    ERROR_MESSAGES,
     HASHTAG,
     MENTION,
     PREFIX,
@@ -54,6 +55,9 @@ def w(value: str) -> Term:
         ("@Renault_FR", "@renault_fr"),
         ("@user@mastodon.social", "@user@mastodon.social"),
         ("Livrai*", "livrai*"),
+        ('"air fra*"', '"air fra*"'),
+        ("air-fra*", '"air fra*"'),
+        ('"fra* air"', '"fra* air"'),
         ("lang:FR renault", "lang:fr AND renault"),
         ("renault lang:fr_CA", "renault AND lang:fr-ca"),
         ("renault source:Reddit", "renault AND source:reddit"),
@@ -168,6 +172,10 @@ def test_positions_of_terms_point_into_the_query():
         ("a*b", "bad_prefix", 0),
         ("x *a", "bad_prefix", 2),
         ("#a*", "bad_prefix", 0),
+        ("ab**", "bad_prefix", 3),
+        ('x "ab*cd"', "bad_prefix", 3),
+        ('x "ab *"', "bad_prefix", 6),
+        ('x "a* b"', "short_prefix", 3),
         ("x a*", "short_prefix", 2),
         ("é*", "short_prefix", 0),
         ("NOT renault", "no_positive_term", 0),
@@ -189,6 +197,7 @@ def test_invalid_queries_are_refused_with_a_position_and_a_code(text, code, posi
     assert isinstance(error, ValueError)
     assert error.message and str(error) == error.message
     assert error.params["position"] == position
+    assert error.template.format(**error.params) == error.message
     assert error.query == text
 
 
@@ -198,6 +207,23 @@ def test_error_messages_are_readable():
     assert caught.value.message == "Missing closing parenthesis for the one opened at position 12"
     assert caught.value.params == {"position": 12, "opened": 12}
     assert caught.value.caret() == "renault AND (clio OR megane\n            ^"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a NEAR b", "no_distance"),
+        ("a NEAR/500 b", "too_far"),
+        ("a NEAR/2 b NEAR/2 c", "chained"),
+        ("a NEAR/2 (b c)", "operand"),
+        ("a NEAR/2 NOT b", "not"),
+    ],
+)
+def test_near_errors_say_which_problem_in_their_params(text, problem):
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(text)
+    assert caught.value.code == "bad_near" and caught.value.params["problem"] == problem
+    assert caught.value.template == ERROR_MESSAGES[f"bad_near:{problem}"]
 
 
 def test_a_very_long_query_is_refused():

@@ -71,14 +71,28 @@ def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> l
     )
     # A partial last hour is still counting: its hourly bucket is judged once complete.
     alarms = [a for a in alarms if a.end <= end]
-    last = {
-        metric: created
-        for metric, created in CrisisAlert.objects.filter(query=query)
-        .order_by("metric", "-window_start")
-        .values_list("metric", "window_start")
-    }
+    latest = (
+        CrisisAlert.objects.filter(query=query)
+        .order_by("-window_start")
+        .values_list("window_start", flat=True)
+    )
+    last = {"any": latest[0]} if latest else {}
     raised = []
-    for alarm in detection.apply_cooldown(alarms, cooldown=CONFIG.cooldown, last_alert=last):
+    # One alert per spike: volume and negative share usually rise together; the other signals of
+    # the same spike are told in its explanation.
+    kept = detection.apply_cooldown(alarms, cooldown=CONFIG.cooldown, last_alert=last, per_metric=False)
+    for alarm in kept:
+        also = [
+            {
+                "metric": a.metric,
+                "start": a.start.isoformat(),
+                "minutes": int(a.width.total_seconds() // 60),
+                "observed": a.observed,
+                "expected": round(a.expected, 3),
+            }
+            for a in alarms
+            if a is not alarm and abs(a.start - alarm.start) < CONFIG.cooldown
+        ][:5]
         signal = _Signal(
             query_id=query.pk,
             metric=alarm.metric,
@@ -89,9 +103,9 @@ def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> l
             expected=float(alarm.expected),
             score=float(alarm.score),
         )
-        alert = raise_alert(
-            organisation=query.organisation, signal=signal, explanation=explain(query, alarm, rule=alarm.rule)
-        )
+        explanation = explain(query, alarm, rule=alarm.rule)
+        explanation["also"] = also
+        alert = raise_alert(organisation=query.organisation, signal=signal, explanation=explanation)
         if alert is not None:
             raised.append(alert)
     return raised

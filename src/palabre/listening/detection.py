@@ -41,12 +41,13 @@ class DetectorConfig:
     min_count_hour: int = 8
     min_ratio: float = 2.0
     # -log10 of the chance of such a count under the baseline (6: one in a million buckets)
-    surprise_fine: float = 6.0
+    surprise_fine: float = 5.0
     surprise_hour: float = 5.0
-    cusum_ratio: float = 1.3
+    cusum_ratio: float = 1.5
+    relative_spread: float = 0.2
     # CUSUM on hourly robust z-scores
-    cusum_k: float = 1.0
-    cusum_h: float = 7.0
+    cusum_k: float = 1.5
+    cusum_h: float = 8.0
     # negative share
     negative_z: float = 3.5
     negative_lift: float = 0.2
@@ -103,18 +104,20 @@ def slot_of_week(moment: datetime) -> int:
 
 
 def _history(hourly: Sequence[int], h: int, config: DetectorConfig) -> list[int]:
+    """Past counts that say what hour `h` usually holds: the same hour of the week in the previous
+    weeks (counted twice) and its neighbouring hours; for a young query, the same hours of the
+    previous days. Four values alone give a jumpy median; twelve or so steady it."""
     weeks = range(1, config.history_weeks + 1)
-    values = [hourly[h - HOURS_PER_WEEK * k] for k in weeks if h - HOURS_PER_WEEK * k >= 0]
-    if len(values) >= config.min_history:
-        return values
-    # Sparse (a young query, or weeks missing): the neighbouring hours of the same weekly slot,
-    # and the same hours of the previous days, so the median rests on enough points.
-    values += [
+    same = [hourly[h - HOURS_PER_WEEK * k] for k in weeks if h - HOURS_PER_WEEK * k >= 0]
+    near = [
         hourly[h - HOURS_PER_WEEK * k + d]
         for k in weeks
         for d in (-1, 1)
         if 0 <= h - HOURS_PER_WEEK * k + d < h
     ]
+    values = same + same + near
+    if len(same) >= config.min_history:
+        return values
     return values + [
         hourly[h - 24 * d + offset]
         for d in range(1, 8)
@@ -130,8 +133,9 @@ def hourly_baseline(hourly: Sequence[int], h: int, config: DetectorConfig) -> tu
         return None
     centre = float(median(values))
     mad = float(median(abs(v - centre) for v in values))
-    # Never narrower than Poisson noise: a quiet, flat history must not make any blip a spike.
-    spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)))
+    # Never narrower than Poisson noise (a quiet, flat history must not make any blip a spike),
+    # nor than the day-to-day swing every social series has (a busy day is not a crisis).
+    spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)), config.relative_spread * centre)
     return centre, spread
 
 
@@ -291,17 +295,23 @@ def negative_alarms(
 
 
 def apply_cooldown(
-    alarms: Iterable[Alarm], *, cooldown: timedelta, last_alert: dict[str, datetime] | None = None
+    alarms: Iterable[Alarm],
+    *,
+    cooldown: timedelta,
+    last_alert: dict[str, datetime] | None = None,
+    per_metric: bool = True,
 ) -> list[Alarm]:
-    """One alert per metric per cooldown period: the first alarm of a spike speaks for it."""
+    """One alert per metric (or per series, `per_metric=False`) per cooldown period: the first alarm known (the earliest to end: a
+    5-minute bucket is complete long before its hour) speaks for the spike."""
     last = dict(last_alert or {})
     kept = []
-    for alarm in sorted(alarms, key=lambda a: (a.start, -a.score)):
-        previous = last.get(alarm.metric)
-        if previous is not None and alarm.start < previous + cooldown:
+    for alarm in sorted(alarms, key=lambda a: (a.end, -a.score)):
+        key = alarm.metric if per_metric else "any"
+        previous = last.get(key)
+        if previous is not None and previous - cooldown < alarm.start < previous + cooldown:
             continue
         kept.append(alarm)
-        last[alarm.metric] = alarm.start
+        last[key] = alarm.start
     return kept
 
 

@@ -207,13 +207,14 @@ def validate_query_text(text: str) -> str:
 def query_error_message(error) -> str:
     """The parser's error in the reader's language, positions counted from 1 as people do."""
     params = dict(error.params)
-    for key in ("position", "opened"):
+    for key in ("position", "opened", "near"):
         if isinstance(params.get(key), int):
             params[key] = params[key] + 1
     side = {"left": _("left"), "right": _("right")}
     if "side" in params:
         params["side"] = side.get(params["side"], params["side"])
-    template = _QUERY_MESSAGES.get(error.code)
+    key = f"{error.code}:{params['problem']}" if "problem" in params else error.code
+    template = _QUERY_MESSAGES.get(key)
     try:
         message = str(template) % params if template else error.message
     except (KeyError, TypeError, ValueError):
@@ -235,6 +236,16 @@ _QUERY_MESSAGES = {
     "short_prefix": gettext_lazy("The prefix “%(term)s” needs at least %(minimum)s letters before the *."),
     "unexpected_end": gettext_lazy("The query ends after %(operator)s: a term is missing."),
     "dangling_operator": gettext_lazy("%(operator)s has no term on its %(side)s."),
+    "bad_near:no_distance": gettext_lazy("NEAR needs a distance, as in NEAR/5."),
+    "bad_near:too_far": gettext_lazy("The distance of NEAR is over %(limit)s words."),
+    "bad_near:chained": gettext_lazy(
+        "This NEAR follows another NEAR: join two NEAR with AND, as in (a NEAR/3 b) AND (b NEAR/3 c)."
+    ),
+    "bad_near:operand": gettext_lazy(
+        "NEAR at character %(near)s joins words, phrases, hashtags or mentions (or an OR of them in "
+        "parentheses); this part is not one."
+    ),
+    "bad_near:not": gettext_lazy("NOT cannot follow NEAR; write a NEAR/3 b AND NOT c."),
     "unknown_field": gettext_lazy("Unknown filter “%(field)s:”; the filters are %(fields)s."),
     "bad_filter_value": gettext_lazy("“%(value)s” is not a valid %(field)s."),
     "no_positive_term": gettext_lazy(

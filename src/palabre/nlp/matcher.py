@@ -17,16 +17,15 @@ queries there are. Character offsets are only computed for posts that match.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, count
 
 from palabre.nlp.query import (
-    HASHTAG,
-    MENTION,
     PREFIX,
     TOKEN_PATTERN,
-    WORD,
     And,
     Filter,
     Near,
@@ -37,6 +36,7 @@ from palabre.nlp.query import (
     Query,
     QuerySyntaxError,
     Term,
+    anchor_term,
     anchors,
     describe_token,
     parse_query,
@@ -49,9 +49,10 @@ Interval = tuple[int, int]
 # A compiled node: (keys present -> positions, keys per position, (lang, source, domain)) ->
 # the intervals that made it true (possibly none, for NOT and filters), or None when false.
 Evaluator = Callable[[dict, list, tuple], "list[Interval] | None"]
+Test = Callable[[dict, list, tuple], bool]
 
 _findall = TOKEN_PATTERN.findall
-_CACHE_LIMIT = 200_000
+_APOSTROPHES = "'’ʼ‘"  # the last character of an elided article, and of no other token
 _ELIDED = ("\x00elided",)  # marks an elided article in the token cache; never a key
 
 
@@ -67,9 +68,11 @@ class Match:
 class QueryMatcher:
     """Compile ``queries`` (id -> text or :class:`Query`) to match many posts against all of them.
 
-    Raises :class:`QuerySyntaxError`, with ``query_id`` set, for the first invalid query."""
+    Raises :class:`QuerySyntaxError`, with ``query_id`` set, for the first invalid query.
+    ``cache_size`` bounds the cache of described tokens (emptied when full). A matcher may be
+    shared between threads: matching only reads it, but for that cache."""
 
-    def __init__(self, queries: Mapping[Hashable, str | Query]):
+    def __init__(self, queries: Mapping[Hashable, str | Query], *, cache_size: int = 200_000):
         self.queries: dict[Hashable, Query] = {}
         for query_id, query in queries.items():
             if isinstance(query, str):
@@ -83,17 +86,20 @@ class QueryMatcher:
         self._words: set[str] = set()  # keys of words, #tags and @mentions used by some query
         self._prefixes: set[str] = set()
         self._evaluators: list[Evaluator] = []
+        self._tests: list[Test | None] = []
         anchored: dict[str, list[int]] = {}
         for index, query in enumerate(self.queries.values()):
             self._evaluators.append(self._compile(query.root))
+            self._tests.append(self._compile_test(query.root, top=True))
             for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
-                key = _anchor_key(term)
+                key = anchor_term(term).key
                 entries = anchored.setdefault(key, [])
                 if not entries or entries[-1] != index:
                     entries.append(index)
         self._anchored = {key: tuple(v) for key, v in anchored.items()}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache_size = cache_size
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -107,23 +113,58 @@ class QueryMatcher:
         if isinstance(node, Near):
             return _near(self._compile(node.left), self._compile(node.right), node.distance)
         if isinstance(node, And):
-            # Positive parts first: they fail fast on the keys of the post.
-            children = sorted(node.children, key=lambda c: isinstance(c, Not | Filter))
+            children = sorted(node.children, key=_cheap_first)
             return _all([self._compile(c) for c in children])
         if isinstance(node, Or):
-            return _any([self._compile(c) for c in node.children])
+            # Terms of an OR share one evaluator: brand spellings, competitors' names.
+            terms = [c for c in node.children if isinstance(c, Term)]
+            others = [self._compile(c) for c in node.children if not isinstance(c, Term)]
+            if terms:
+                for term in terms:
+                    self._register(term)
+                others.insert(0, _keys_any(tuple(dict.fromkeys(t.key for t in terms))))
+            return others[0] if len(others) == 1 else _any(others)
         if isinstance(node, Not):
             return _not(self._compile(node.child))
         if isinstance(node, Filter):
             return _filter(node.field, node.value)
         raise TypeError(f"not a query node: {node!r}")
 
-    def _compile_term(self, term: Term) -> Evaluator:
-        key = term.key
+    def _compile_test(self, node: Node, top: bool = False) -> Test | None:
+        """A yes/no evaluator, cheaper than the one that collects spans; None for "yes".
+
+        A query that is a term or an OR of terms always matches a post that holds one of its
+        anchors (its terms), and only such posts are tested: no test at all."""
+        if isinstance(node, Term):
+            return None if top else _has(node.key)
+        if isinstance(node, Or):
+            terms = tuple(c.key for c in node.children if isinstance(c, Term))
+            others = [self._compile_test(c) for c in node.children if not isinstance(c, Term)]
+            if not others:
+                return None if top else _has_any(frozenset(terms))
+            if terms:
+                others.insert(0, _has_any(frozenset(terms)))
+            return _test_any(others)
+        if isinstance(node, And):
+            children = sorted(node.children, key=_cheap_first)
+            return _test_all([self._compile_test(c) for c in children])
+        if isinstance(node, Not):
+            return _test_not(self._compile_test(node.child))
+        if isinstance(node, Filter):
+            test = _filter_test(node.field, node.value)
+            return lambda occurrences, keys_at, meta: test(meta)
+        evaluate = self._compile(node)  # phrases, NEAR: the spans are cheap enough
+        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+
+    def _register(self, term: Term) -> None:
         if term.kind == PREFIX:
             self._prefixes.add(term.value)
         else:
-            self._words.add(key)
+            self._words.add(term.key)
+
+    def _compile_term(self, term: Term) -> Evaluator:
+        key = term.key
+        self._register(term)
 
         def evaluate(occurrences, keys_at, meta):
             found = occurrences.get(key)
@@ -133,7 +174,8 @@ class QueryMatcher:
 
     def _compile_phrase(self, phrase: Phrase) -> Evaluator:
         keys = [t.key for t in phrase.terms]
-        self._words.update(keys)
+        for term in phrase.terms:
+            self._register(term)
         first, rest, last = keys[0], list(enumerate(keys[1:], 1)), len(keys) - 1
 
         def evaluate(occurrences, keys_at, meta):
@@ -165,7 +207,7 @@ class QueryMatcher:
                     if body[:size] in prefixes:
                         found.append("\x00" + body[:size])
             keys = tuple(found)
-        if len(self._cache) >= _CACHE_LIMIT:
+        if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[raw] = keys
         return keys
@@ -180,22 +222,21 @@ class QueryMatcher:
         raws = _findall(text)
         if not raws:
             return []
-        cache = self._cache
-        keys_at = [cache.get(raw) for raw in raws]
+        keys_at = list(map(self._cache.get, raws))
         if None in keys_at:
             describe = self._describe
             keys_at = [k if k is not None else describe(r) for k, r in zip(keys_at, raws, strict=True)]
         if _ELIDED in keys_at:
             keys_at = [k for k in keys_at if k is not _ELIDED]
         occurrences: dict[str, list[int]] = {}
-        for position, keys in enumerate(keys_at):
-            if keys:
-                for key in keys:
-                    found = occurrences.get(key)
-                    if found is None:
-                        occurrences[key] = [position]
-                    else:
-                        found.append(position)
+        # Most tokens hold no key of any query: visit only those that do.
+        for position in compress(count(), keys_at):
+            for key in keys_at[position]:
+                found = occurrences.get(key)
+                if found is None:
+                    occurrences[key] = [position]
+                else:
+                    found.append(position)
         if not occurrences:
             return []
         anchored = self._anchored
@@ -206,36 +247,54 @@ class QueryMatcher:
                 candidates.update(indexes)
         if not candidates:
             return []
-        meta = (_lang(lang), (source or "").lower() or None, _domain(domain))
-        evaluators = self._evaluators
-        results = []
-        for index in sorted(candidates):
-            intervals = evaluators[index](occurrences, keys_at, meta)
-            if intervals is not None:
-                results.append((index, intervals))
-        if not results:
+        meta = (
+            lang.lower().replace("_", "-") if lang else None,
+            source.lower() if source else None,
+            _domain(domain) if domain else None,
+        )
+        tests = self._tests
+        matched = [
+            index
+            for index in sorted(candidates)
+            if (test := tests[index]) is None or test(occurrences, keys_at, meta)
+        ]
+        if not matched:
             return []
-        bounds = _token_bounds(text)
+        evaluators = self._evaluators
+        results = [(index, evaluators[index](occurrences, keys_at, meta)) for index in matched]
+        needed = {p for _, intervals in results for interval in intervals for p in interval}
+        bounds = _token_bounds(text, raws, needed)
         ids = self._ids
         return [
-            Match(ids[index], tuple(sorted({(bounds[a][0], bounds[b][1]) for a, b in intervals})))
+            Match(
+                ids[index],
+                tuple(sorted({bounds[a] if a == b else (bounds[a][0], bounds[b][1]) for a, b in intervals})),
+            )
             for index, intervals in results
         ]
 
 
-def _anchor_key(term: Term | Phrase) -> str:
-    if isinstance(term, Phrase):
-        # The longest word of the phrase: the least frequent one, most likely.
-        return max((t for t in term.terms), key=lambda t: len(t.value)).key
-    return term.key
+def _token_bounds(text: str, raws: list[str], needed: set[int]) -> dict[int, tuple[int, int]]:
+    """Character offsets of the tokens at the ``needed`` positions (elided articles skipped).
 
-
-def _token_bounds(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in TOKEN_PATTERN.finditer(text) if describe_token(m.group()) is not None]
-
-
-def _lang(value: str | None) -> str | None:
-    return value.lower().replace("_", "-") if value else None
+    ``raws`` are the tokens in order; what lies between two tokens holds no letter or digit and
+    every token starts with one (or with #/@ and one), so searching each token from the end of
+    the previous one finds the place where the pattern found it."""
+    bounds = {}
+    last = max(needed)
+    position = cursor = 0
+    find = text.find
+    for raw in raws:
+        start = find(raw, cursor)
+        cursor = start + len(raw)
+        if raw[-1] in _APOSTROPHES:
+            continue
+        if position in needed:
+            bounds[position] = (start, cursor)
+            if position == last:
+                break
+        position += 1
+    return bounds
 
 
 def _domain(value: str | None) -> str | None:
@@ -243,6 +302,62 @@ def _domain(value: str | None) -> str | None:
         return None
     value = value.lower().rstrip("/.")
     return value.removeprefix("www.")
+
+
+_COST = {Filter: 0, Term: 1, Or: 2, Phrase: 3, Near: 4, And: 5, Not: 6}
+
+
+def _cheap_first(node: Node) -> int:
+    """Order of the parts of an AND: the cheapest tests, most likely to fail, first."""
+    return _COST[type(node)]
+
+
+def _has(key: str) -> Test:
+    return lambda occurrences, keys_at, meta: key in occurrences
+
+
+def _has_any(keys: frozenset[str]) -> Test:
+    return lambda occurrences, keys_at, meta: not keys.isdisjoint(occurrences)
+
+
+def _test_all(children: list[Test]) -> Test:
+    # Plain loops: all()/any() over a generator cost more on this hot path.
+    def test(occurrences, keys_at, meta):
+        for child in children:  # noqa: SIM110
+            if not child(occurrences, keys_at, meta):
+                return False
+        return True
+
+    return test
+
+
+def _test_any(children: list[Test]) -> Test:
+    def test(occurrences, keys_at, meta):
+        for child in children:  # noqa: SIM110
+            if child(occurrences, keys_at, meta):
+                return True
+        return False
+
+    return test
+
+
+def _test_not(child: Test) -> Test:
+    return lambda occurrences, keys_at, meta: not child(occurrences, keys_at, meta)
+
+
+def _keys_any(keys: tuple[str, ...]) -> Evaluator:
+    def evaluate(occurrences, keys_at, meta):
+        out = None
+        for key in keys:
+            found = occurrences.get(key)
+            if found:
+                if out is None:
+                    out = [(p, p) for p in found]
+                else:
+                    out.extend([(p, p) for p in found])
+        return out
+
+    return evaluate
 
 
 def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
@@ -253,6 +368,8 @@ def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
         rights = right(occurrences, keys_at, meta)
         if rights is None:
             return None
+        if len(lefts) * len(rights) > 64:
+            return _near_many(lefts, rights, distance)
         used = set()
         for a in lefts:
             for b in rights:
@@ -262,6 +379,25 @@ def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
         return list(used) or None
 
     return evaluate
+
+
+def _near_many(lefts: list[Interval], rights: list[Interval], distance: int) -> list[Interval] | None:
+    """NEAR on long texts: for each left interval, the right ones that start within ``distance``
+    words after it or end within ``distance`` words before it, found by bisection, so that a
+    text repeating both terms thousands of times costs n log n, not n squared."""
+    by_start = sorted(set(rights))
+    starts = [b[0] for b in by_start]
+    by_end = sorted(by_start, key=lambda b: b[1])
+    ends = [b[1] for b in by_end]
+    used: set[Interval] = set()
+    for a in set(lefts):
+        after = by_start[bisect_left(starts, a[1] + 1) : bisect_right(starts, a[1] + 1 + distance)]
+        before = by_end[bisect_left(ends, a[0] - 1 - distance) : bisect_right(ends, a[0] - 1)]
+        if after or before:
+            used.add(a)
+            used.update(after)
+            used.update(before)
+    return list(used) or None
 
 
 def _all(children: list[Evaluator]) -> Evaluator:
@@ -296,25 +432,19 @@ def _not(child: Evaluator) -> Evaluator:
     return evaluate
 
 
-def _filter(name: str, value: str) -> Evaluator:
+def _filter_test(name: str, value: str) -> Callable[[tuple], bool]:
+    """Whether (lang, source, domain) fits ``name:value``."""
     if name == "lang":
         prefix = value + "-"
+        return lambda meta: meta[0] is not None and (meta[0] == value or meta[0].startswith(prefix))
+    if name == "source":
+        return lambda meta: meta[1] == value
+    suffix = "." + value
+    return lambda meta: meta[2] is not None and (meta[2] == value or meta[2].endswith(suffix))
 
-        def test(meta):
-            lang = meta[0]
-            return lang is not None and (lang == value or lang.startswith(prefix))
 
-    elif name == "source":
-
-        def test(meta):
-            return meta[1] == value
-
-    else:
-        suffix = "." + value
-
-        def test(meta):
-            domain = meta[2]
-            return domain is not None and (domain == value or domain.endswith(suffix))
+def _filter(name: str, value: str) -> Evaluator:
+    test = _filter_test(name, value)
 
     def evaluate(occurrences, keys_at, meta):
         return [] if test(meta) else None
@@ -322,9 +452,9 @@ def _filter(name: str, value: str) -> Evaluator:
     return evaluate
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _single(query: str | Query) -> QueryMatcher:
-    return QueryMatcher({0: query})
+    return QueryMatcher({0: query}, cache_size=5_000)
 
 
 def matches(
@@ -338,7 +468,3 @@ def matches(
     """Match one query (text or :class:`Query`) against one text; None when it does not match."""
     found = _single(query).match(text, lang=lang, source=source, domain=domain)
     return found[0] if found else None
-
-
-# Names for the kinds of terms, re-exported for callers that build queries programmatically.
-TERM_KINDS = (WORD, HASHTAG, MENTION, PREFIX)
