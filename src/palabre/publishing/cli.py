@@ -26,11 +26,12 @@ def cmd_guardrails(args) -> None:
     from palabre.cli import _setup_django
 
     _setup_django()
+    from django.conf import settings
     from django.utils import translation
 
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     sys.stdout.reconfigure(encoding="utf-8")
-    with translation.override(args.lang or None):
+    with translation.override(args.lang or settings.LANGUAGE_CODE):
         if not args.file:
             check_stream(sys.stdin, sys.stdout, default_org=args.org)
             return
