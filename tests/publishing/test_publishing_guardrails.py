@@ -228,3 +228,11 @@ def test_explanations_are_in_the_reader_s_language():
 
 def test_a_plain_post_passes():
     assert only("Notre atelier de Nantes recrute deux ébénistes : écrivez-nous !").verdict == g.PASS
+
+
+def test_a_word_that_is_a_slur_only_in_the_other_language_stays_quiet():
+    french = "Votre commande a pris sept semaines de retard : nous vous devons des excuses et un geste."
+    assert g.TOXIC not in {f.guardrail for f in only(french).findings}
+    english = "Only a retard would buy a lamp anywhere else, idiots."
+    blocks = [f for f in only(english).findings if f.guardrail == g.TOXIC and f.severity == g.BLOCK]
+    assert blocks

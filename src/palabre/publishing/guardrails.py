@@ -720,9 +720,34 @@ _LEXICON_LABELS = {
 }
 # A brand signs its posts: the bar is lower than for a commenter's words.
 TOXIC_BLOCK = 0.6
-TOXIC_WARN = 0.4
+TOXIC_WARN = 0.5
 # A listed word counts only when the models agree a little: "victime de son succès" is no insult.
 LEXICON_CONFIRM = 0.3
+
+
+def moderate_post(text: str, moderation: Any = None) -> Any:
+    """The moderation engine's decision on a post, read in the post's language: a word that is a
+    slur in the other language only ("retard" is a delay in French) is left out of the scores."""
+    from dataclasses import replace
+
+    from palabre.moderation.engine import ModerationContext, moderate
+    from palabre.nlp.classifiers import explain
+    from palabre.nlp.language import detect_language
+
+    lang = detect_language(text)
+    context = replace(moderation or ModerationContext(), lang=lang if lang in ("fr", "en") else None)
+    if context.lang is None:
+        return moderate(text, context)
+    other = "en" if context.lang == "fr" else "fr"
+    spans = explain(text)
+    own = {(s.start, s.end) for s in spans if s.source in (context.lang, f"ldnoobw_{context.lang}")}
+    foreign = [s for s in spans if s.source in (other, f"ldnoobw_{other}") and (s.start, s.end) not in own]
+    if not foreign:
+        return moderate(text, context)
+    masked = list(text)
+    for span in foreign:
+        masked[span.start : span.end] = " " * (span.end - span.start)
+    return moderate("".join(masked), context)
 
 
 def check_toxic(text: str, context: GuardrailContext, decision: Any = None) -> list[Finding]:
@@ -730,9 +755,7 @@ def check_toxic(text: str, context: GuardrailContext, decision: Any = None) -> l
     if decision is None:
         if not context.run_moderation:
             return []
-        from palabre.moderation.engine import ModerationContext, moderate
-
-        decision = moderate(text, context.moderation or ModerationContext())
+        decision = moderate_post(text, context.moderation)
     findings = []
     scores = decision.scores
     spans: dict[str, tuple[int, int]] = {}
