@@ -267,15 +267,18 @@ def main() -> None:
     print(output)
     if args.json_out:
         Path(args.json_out).write_text(output + "\n", encoding="utf-8")
-    by_size = {r["queries"]: r for r in runs}
-    parts = [f"{r['queries']} queries: {r['posts_per_s']:,} posts/s" for r in runs]
-    verdict = ""
-    if 1000 in by_size:
-        verdict = " (target met)" if by_size[1000]["posts_per_s"] >= 20000 else " (TARGET MISSED)"
+    parts = []
+    for run in runs:
+        part = f"{run['queries']} queries: {run['posts_per_s']:,} posts/s"
+        if run["queries"] == 1000:
+            part += " (target 20,000: " + ("met" if run["posts_per_s"] >= 20000 else "MISSED") + ")"
+        parts.append(part)
     memory = (
-        f", {runs[-1]['memory_with_cache_mib']} MiB at {runs[-1]['queries']}" if not args.no_memory else ""
+        ""
+        if args.no_memory
+        else f"; {runs[-1]['memory_with_cache_mib']} MiB at {runs[-1]['queries']} queries"
     )
-    print(f"listening: {'; '.join(parts)}{verdict}{memory}; peak RSS {result['peak_rss_mib']} MiB")
+    print(f"listening, one core, CPU time: {'; '.join(parts)}{memory}; peak RSS {result['peak_rss_mib']} MiB")
 
 
 if __name__ == "__main__":

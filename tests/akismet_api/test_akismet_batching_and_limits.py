@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_the_limit_holds_under_concurrent_requests(blog, monkeypatch):
     assert len(answers) == 40
 
 
-def test_texts_sent_together_are_decided_as_one_at_a_time():
+def test_texts_sent_together_are_decided_as_one_at_a_time(monkeypatch):
     texts = [
         "Merci pour cet article très clair, je teste la recette ce soir.",
         "Buy cheap viagra online now!!! Best price http://cheap-pills.example.xyz",
@@ -64,23 +65,40 @@ def test_texts_sent_together_are_decided_as_one_at_a_time():
     ] * 8
     context = engine.ModerationContext()
     expected = [engine.moderate(text, context) for text in texts]
+    score_together = engine.moderate_many
+    first_batch_started, everyone_waits = threading.Event(), threading.Event()
+
+    def slow_first_batch(batch_texts, contexts):
+        # The model is busy with the first text until every other request waits for it.
+        if not first_batch_started.is_set():
+            first_batch_started.set()
+            everyone_waits.wait(timeout=10)
+        return score_together(batch_texts, contexts)
+
+    monkeypatch.setattr(engine, "moderate_many", slow_first_batch)
     batcher = DecisionBatcher(max_batch=5)
     results: dict[int, engine.Decision] = {}
-    start = threading.Barrier(len(texts))
 
     def decide(index: int) -> None:
-        start.wait()
         results[index] = batcher.decide(texts[index], context)
 
-    threads = [threading.Thread(target=decide, args=(i,)) for i in range(len(texts))]
-    for thread in threads:
+    first = threading.Thread(target=decide, args=(0,))
+    first.start()
+    first_batch_started.wait(timeout=10)
+    others = [threading.Thread(target=decide, args=(i,)) for i in range(1, len(texts))]
+    for thread in others:
         thread.start()
-    for thread in threads:
+    deadline = time.monotonic() + 10
+    while len(batcher._waiting) < len(texts) - 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    everyone_waits.set()
+    for thread in [first, *others]:
         thread.join()
     assert [results[i].action for i in range(len(texts))] == [d.action for d in expected]
     assert [results[i].scores for i in range(len(texts))] == [d.scores for d in expected]
     assert batcher.texts == len(texts)
-    assert batcher.batches < len(texts)  # some requests shared a batch
+    # One text alone, then the 23 that waited in batches of at most 5.
+    assert batcher.batches == 1 + 5
 
 
 def test_an_error_reaches_every_request_of_the_batch(monkeypatch):

@@ -205,3 +205,21 @@ def test_every_query_error_has_a_french_message(org, owner_actor, typed):
         validate_query_text(typed)
     message = error.value.message_dict["query"][0]
     assert message.startswith("Caractère ") and "position" not in message, message
+
+
+def test_poll_now_polls_through_the_task_and_records_health(
+    org, owner, make_query, make_source, loopback, client_of, django_capture_on_commit_callbacks
+):
+    from .conftest import fixture_text
+
+    make_query(org, '"Maison Lumière"')
+    source = make_source(org, "rss", {"url": f"{loopback.url}/feed.xml"}, name="Flux")
+    loopback.route("/feed.xml", fixture_text("feed.rss"), content_type="application/rss+xml")
+    client = client_of(owner)
+    with django_capture_on_commit_callbacks(execute=True):  # the immediate task backend polls on commit
+        client.post(reverse("listening:source_poll", args=[source.pk]))
+    source.refresh_from_db()
+    assert source.health == "healthy" and source.mentions_ingested == 1
+    client.post(reverse("listening:source_toggle", args=[source.pk]))
+    response = client.post(reverse("listening:source_poll", args=[source.pk]), follow=True)
+    assert "Cette source est en pause." in response.content.decode()

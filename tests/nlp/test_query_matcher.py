@@ -137,6 +137,16 @@ def test_many_queries_at_once_keep_their_order_and_ids():
     assert matcher.match("rien à voir") == []
 
 
+def test_a_tree_built_by_hand_needs_a_term_that_must_be_present():
+    from palabre.nlp.query import Query
+
+    with pytest.raises(QuerySyntaxError) as caught:
+        QueryMatcher({"x": Query(Not(Term(WORD, "renault")))})
+    assert (caught.value.code, caught.value.query_id) == ("no_positive_term", "x")
+    matcher = QueryMatcher({"y": Query(And((Term(WORD, "renault"), Not(Term(WORD, "clio")))))})
+    assert [m.query_id for m in matcher.match("Renault !")] == ["y"]
+
+
 def test_a_matcher_without_queries_matches_nothing():
     matcher = QueryMatcher({})
     assert len(matcher) == 0 and matcher.match("renault") == []
@@ -239,7 +249,19 @@ SURFACES = {
     "de": ["de", "d'", "De"],
     "la": ["la", "La", "là"],
 }
-FILLERS = ["très", "vite", "!", ",", "🙂", "et", "x", "aujourd'hui", "qu'il", "3,5", "..."]
+FILLERS = ["très", "vite", "!", ",", "🙂", "et", "x", "aujourd'hui", "qu'il", "3,5", "...", "l'", "jusqu’à"]
+# Where a token's text also appears in what lies around it: offsets must still be right.
+TRICKY = [
+    "a#avion",
+    "x.@renault",
+    "##clio",
+    "@@avion",
+    "_panne_",
+    "＃France",
+    "e\u0301te\u0301",
+    "#@",
+    "clio#",
+]
 
 
 def random_atom(rng: random.Random, near_ok: bool = True) -> str:
@@ -283,11 +305,17 @@ def random_query(rng: random.Random, depth: int = 0) -> str:
 def random_text(rng: random.Random) -> str:
     pieces = []
     for _ in range(rng.randint(0, 14)):
-        if rng.random() < 0.7:
+        roll = rng.random()
+        if roll < 0.7:
             pieces.append(rng.choice(SURFACES[rng.choice(WORDS)]))
-        else:
+        elif roll < 0.9:
             pieces.append(rng.choice(FILLERS))
-    return " ".join(pieces)
+        else:
+            pieces.append(rng.choice(TRICKY))
+    text = ""
+    for piece in pieces:
+        text += rng.choice([" "] * 8 + ["", "-", "’", ".", "#", "@"]) + piece
+    return text
 
 
 def test_the_compiled_matcher_agrees_with_the_plain_evaluator():
@@ -335,6 +363,41 @@ def test_near_on_long_texts_agrees_with_the_plain_evaluator():
         got = {m.query_id: m.spans for m in matcher.match(text)}
         for query_id, query in queries.items():
             assert got.get(query_id) == naive_match(parse_query(query), text), (query, text)
+
+
+def test_the_deepest_queries_allowed_compile_and_match():
+    words = ["avion", "clio", "panne", "renault", "air"]
+    query = "x"
+    for depth in range(45):
+        operator = ["AND", "OR", "AND NOT"][depth % 3]
+        query = f"{words[depth % 5]} {operator} ({query})"
+    parsed = parse_query(query)
+    matcher = QueryMatcher({0: parsed})
+    rng = random.Random(11)
+    for _ in range(200):
+        text = " ".join(rng.choice(words + ["x"]) for _ in range(rng.randint(1, 8)))
+        got = matcher.match(text)
+        assert (got[0].spans if got else None) == naive_match(parsed, text), text
+
+
+def test_tests_still_work_when_the_python_compiler_refuses_them(monkeypatch):
+    from palabre.nlp import matcher as matcher_module
+
+    def refuse(*args, **kwargs):
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(matcher_module, "compile", refuse, raising=False)
+    queries = {0: "renault NOT (clio OR panne)", 1: '"air france" lang:fr', 2: "avion NEAR/1 panne"}
+    matcher = QueryMatcher(queries)
+    assert all(test.__code__.co_filename != "<listening queries>" for test in matcher._tests)
+    for text, expected in [
+        ("renault en panne", []),
+        ("renault seule", [0]),
+        ("Air France", []),
+        ("l'avion en panne, Air-France", [2]),
+    ]:
+        assert [m.query_id for m in matcher.match(text)] == expected
+    assert [m.query_id for m in matcher.match("Air France", lang="fr")] == [1]
 
 
 def test_canonical_forms_of_random_queries_parse_back_to_the_same_tree():

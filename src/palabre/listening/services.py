@@ -424,6 +424,17 @@ def update_source(*, actor: Actor, source: ListeningSource, **changes: Any) -> L
     return source
 
 
+def request_poll(*, actor: Actor, source: ListeningSource) -> None:
+    """Poll the source as soon as a worker is free (a Jetstream read may take its 20 seconds)."""
+    actor.require(Perm.LISTENING_MANAGE)
+    _require_same_organisation(actor, source.organisation_id)
+    if not source.active or source.kind == SourceKind.OWN_CHANNELS:
+        raise ValidationError({"source": [_("This source is paused.")]})
+    ListeningSource.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
+    source.refresh_from_db(fields=["next_poll_at"])
+    _schedule_poll(source)
+
+
 def delete_source(*, actor: Actor, source: ListeningSource) -> None:
     """Removes the source and its mentions (the audit log keeps who did it)."""
     actor.require(Perm.LISTENING_MANAGE)

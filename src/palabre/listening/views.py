@@ -358,17 +358,12 @@ def source_toggle(request: HttpRequest, actor: Actor, source_id: int) -> HttpRes
 @member_view(Perm.LISTENING_MANAGE)
 def source_poll(request: HttpRequest, actor: Actor, source_id: int) -> HttpResponse:
     source = queries.source(actor, source_id)
-    outcome = services.poll_source(source, force=True)
-    if "error" in outcome:
-        messages.error(request, _("The source failed: %(error)s") % {"error": outcome["error"]})
-    elif "skipped" in outcome:
-        messages.warning(request, _("This source is paused."))
+    try:
+        services.request_poll(actor=actor, source=source)
+    except ValidationError as error:
+        messages.warning(request, " ".join(error.messages))
     else:
-        messages.success(
-            request,
-            _("%(seen)s read, %(created)s new mentions.")
-            % {"seen": outcome["seen"], "created": outcome["created"]},
-        )
+        messages.success(request, _("The source will be polled in a moment; refresh to see its health."))
     return redirect("listening:sources")
 
 

@@ -6,13 +6,14 @@ The queries are compiled once into:
   ``@mentions``) and every prefix;
 - an anchor index, from key to the queries for which that key is an anchor: a term of which
   every matching post holds at least one (see :func:`palabre.nlp.query.anchors`);
-- one small Python closure per query that evaluates its tree on a post's token positions.
+- per query, a yes/no test compiled to one Python expression over the keys of a post, and
+  closures that collect the token positions of the terms that made it match.
 
 A post is tokenised once (one regular expression), each distinct raw token is described once and
 kept in a cache (the vocabulary of a stream of posts is small), tokens outside the vocabulary
-are dropped, and only the queries anchored on one of the remaining keys are evaluated. The
-cost of a post thus depends on its length and on the queries it may match, not on how many
-queries there are. Character offsets are only computed for posts that match.
+are dropped, and only the queries anchored on one of the remaining keys are tested; spans are
+collected, and character offsets computed, only for the queries that match. The cost of a post
+thus depends on its length and on the queries it may match, not on how many queries there are.
 """
 
 from __future__ import annotations
@@ -75,27 +76,34 @@ class QueryMatcher:
     def __init__(self, queries: Mapping[Hashable, str | Query], *, cache_size: int = 200_000):
         self.queries: dict[Hashable, Query] = {}
         for query_id, query in queries.items():
-            if isinstance(query, str):
-                try:
+            try:
+                if isinstance(query, str):
                     query = parse_query(query)
-                except QuerySyntaxError as error:
-                    error.query_id = query_id
-                    raise
+                elif anchors(query.root) is None:  # a tree built by hand, not by parse_query
+                    raise QuerySyntaxError("no_positive_term", 0, str(query))
+            except QuerySyntaxError as error:
+                error.query_id = query_id
+                raise
             self.queries[query_id] = query
         self._ids = list(self.queries)
         self._words: set[str] = set()  # keys of words, #tags and @mentions used by some query
         self._prefixes: set[str] = set()
         self._evaluators: list[Evaluator] = []
         self._tests: list[Test | None] = []
+        names: dict[str, object] = {"__builtins__": {}}  # shared by every compiled test
+        sources: dict[int, str] = {}
         anchored: dict[str, list[int]] = {}
         for index, query in enumerate(self.queries.values()):
             self._evaluators.append(self._compile(query.root))
-            self._tests.append(self._compile_test(query.root, top=True))
-            for term in anchors(query.root) or ():  # parse_query refuses queries without anchors
+            self._tests.append(None)
+            if not _always_true(query.root):
+                sources[index] = self._test_source(query.root, names)
+            for term in anchors(query.root):
                 key = anchor_term(term).key
                 entries = anchored.setdefault(key, [])
                 if not entries or entries[-1] != index:
                     entries.append(index)
+        self._compile_tests(sources, names)
         self._anchored = {key: tuple(v) for key, v in anchored.items()}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
         self._cache: dict[str, tuple[str, ...]] = {}
@@ -130,31 +138,57 @@ class QueryMatcher:
             return _filter(node.field, node.value)
         raise TypeError(f"not a query node: {node!r}")
 
-    def _compile_test(self, node: Node, top: bool = False) -> Test | None:
-        """A yes/no evaluator, cheaper than the one that collects spans; None for "yes".
+    def _compile_tests(self, sources: dict[int, str], names: dict[str, object]) -> None:
+        """Compile the yes/no tests of the queries, all in one go.
 
-        A query that is a term or an OR of terms always matches a post that holds one of its
-        anchors (its terms), and only such posts are tested: no test at all."""
+        Each test is one Python expression, ``'renault' in o and not ('f1' in o or ...)``: one
+        call per post instead of one per node of the tree. Keys and values enter the source
+        only through ``repr()`` of strings. (A query that is a term or an OR of terms needs no
+        test: see :func:`_always_true`.)"""
+        if not sources:
+            return
+        lambdas = ",\n".join(f"lambda o, k, m: {source}" for source in sources.values())
+        try:
+            tests = eval(compile(f"({lambdas},)", "<listening queries>", "eval"), names)  # noqa: S307
+        except (SyntaxError, RecursionError, MemoryError):  # too big or deep for the compiler
+            tests = [self._fallback_test(index) for index in sources]
+        for index, test in zip(sources, tests, strict=True):
+            self._tests[index] = test
+
+    def _fallback_test(self, index: int) -> Test:
+        evaluate = self._evaluators[index]
+        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+
+    def _test_source(self, node: Node, names: dict[str, object]) -> str:
+        """Python source of the yes/no test of ``node`` over ``o`` (keys present), ``k`` (keys per
+        position) and ``m`` (lang, source, domain)."""
         if isinstance(node, Term):
-            return None if top else _has(node.key)
+            return f"({node.key!r} in o)"
         if isinstance(node, Or):
-            terms = tuple(c.key for c in node.children if isinstance(c, Term))
-            others = [self._compile_test(c) for c in node.children if not isinstance(c, Term)]
-            if not others:
-                return None if top else _has_any(frozenset(terms))
-            if terms:
-                others.insert(0, _has_any(frozenset(terms)))
-            return _test_any(others)
+            keys = list(dict.fromkeys(c.key for c in node.children if isinstance(c, Term)))
+            parts = [self._test_source(c, names) for c in node.children if not isinstance(c, Term)]
+            if len(keys) > 4:
+                name = f"s{len(names)}"
+                names[name] = frozenset(keys)
+                parts.insert(0, f"(not {name}.isdisjoint(o))")
+            else:
+                parts[:0] = [f"({key!r} in o)" for key in keys]
+            return "(" + " or ".join(parts) + ")"
         if isinstance(node, And):
             children = sorted(node.children, key=_cheap_first)
-            return _test_all([self._compile_test(c) for c in children])
+            return "(" + " and ".join(self._test_source(c, names) for c in children) + ")"
         if isinstance(node, Not):
-            return _test_not(self._compile_test(node.child))
+            return f"(not {self._test_source(node.child, names)})"
         if isinstance(node, Filter):
-            test = _filter_test(node.field, node.value)
-            return lambda occurrences, keys_at, meta: test(meta)
-        evaluate = self._compile(node)  # phrases, NEAR: the spans are cheap enough
-        return lambda occurrences, keys_at, meta: evaluate(occurrences, keys_at, meta) is not None
+            value = node.value
+            if node.field == "lang":
+                return f"(m[0] is not None and (m[0] == {value!r} or m[0].startswith({value + '-'!r})))"
+            if node.field == "source":
+                return f"(m[1] == {value!r})"
+            return f"(m[2] is not None and (m[2] == {value!r} or m[2].endswith({'.' + value!r})))"
+        name = f"f{len(names)}"  # phrases and NEAR: their span evaluator
+        names[name] = self._compile(node)
+        return f"({name}(o, k, m) is not None)"
 
     def _register(self, term: Term) -> None:
         if term.kind == PREFIX:
@@ -312,37 +346,12 @@ def _cheap_first(node: Node) -> int:
     return _COST[type(node)]
 
 
-def _has(key: str) -> Test:
-    return lambda occurrences, keys_at, meta: key in occurrences
-
-
-def _has_any(keys: frozenset[str]) -> Test:
-    return lambda occurrences, keys_at, meta: not keys.isdisjoint(occurrences)
-
-
-def _test_all(children: list[Test]) -> Test:
-    # Plain loops: all()/any() over a generator cost more on this hot path.
-    def test(occurrences, keys_at, meta):
-        for child in children:  # noqa: SIM110
-            if not child(occurrences, keys_at, meta):
-                return False
-        return True
-
-    return test
-
-
-def _test_any(children: list[Test]) -> Test:
-    def test(occurrences, keys_at, meta):
-        for child in children:  # noqa: SIM110
-            if child(occurrences, keys_at, meta):
-                return True
-        return False
-
-    return test
-
-
-def _test_not(child: Test) -> Test:
-    return lambda occurrences, keys_at, meta: not child(occurrences, keys_at, meta)
+def _always_true(root: Node) -> bool:
+    """Whether a query matches every post that holds one of its anchors: a term, or an OR of
+    terms (its anchors are its terms); only such posts are looked at, so it needs no test."""
+    return isinstance(root, Term) or (
+        isinstance(root, Or) and all(isinstance(c, Term) for c in root.children)
+    )
 
 
 def _keys_any(keys: tuple[str, ...]) -> Evaluator:

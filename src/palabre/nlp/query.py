@@ -43,11 +43,16 @@ __all__ = [
     "Not",
     "Filter",
     "Token",
+    "TokenInfo",
     "parse_query",
+    "anchors",
+    "anchor_term",
+    "rarity",
     "tokenize",
     "describe_token",
     "singular",
     "FIELDS",
+    "STOPWORDS",
     "ERROR_MESSAGES",
     "MAX_NEAR",
 ]
@@ -129,6 +134,7 @@ _INVARIABLE = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def singular(word: str) -> str:
     """The key a folded word is matched on: -s/-x plurals dropped, -al/-aux brought together."""
     if len(word) > 3 and word not in _INVARIABLE:
