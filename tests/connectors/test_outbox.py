@@ -344,3 +344,12 @@ def test_counting_connector_is_registered_like_any_other(counting, forum):
     from palabre.connectors.registry import connector_for
 
     assert isinstance(connector_for(forum), CountingConnector)
+
+
+def test_a_reply_key_used_for_another_item_is_refused(counting, owner_actor, forum_item, ingest):
+    first = _reply(owner_actor, forum_item, idempotency_key="form-123")
+    assert _reply(owner_actor, forum_item, idempotency_key="form-123").pk == first.pk
+    other = ingest(forum_item.channel, "topic-2")
+    with pytest.raises(ValidationError) as error:
+        _reply(owner_actor, other, idempotency_key="form-123")
+    assert "idempotency_key" in error.value.message_dict

@@ -21,10 +21,9 @@ class ConnectorsConfig(AppConfig):
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
 
-        # The periodic tick keeps itself going (each run enqueues the next); a web or worker
-        # process that starts makes sure one is waiting.
+        # The periodic tick keeps itself going (each run enqueues the next); a web process makes
+        # sure one is waiting at its first request (`palabre connectors tick` serves cron set-ups).
         from django.core.signals import request_started
-        from django_tasks.signals import task_started
 
         from palabre.connectors.tasks import seed_tick_once
 
@@ -34,7 +33,6 @@ class ConnectorsConfig(AppConfig):
         from palabre.orgs.models import Channel
 
         post_save.connect(_credentials_saved, sender=Channel, dispatch_uid="palabre.connectors.credentials")
-        task_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick_worker")
 
         from django.utils.translation import gettext_lazy
 

@@ -347,7 +347,7 @@ def _create(
         raise ValidationError({"idempotency_key": _("Give a key of 1 to 200 characters.")})
     existing = OutboundAction.objects.filter(organisation=actor.organisation, idempotency_key=key).first()
     if existing is not None:
-        return _same_request(existing, channel=channel, kind=kind), False
+        return _same_request(existing, channel=channel, kind=kind, item=item), False
     try:
         with transaction.atomic():
             action = OutboundAction.objects.create(
@@ -363,7 +363,7 @@ def _create(
             )
     except IntegrityError:  # the same key, queued concurrently
         existing = OutboundAction.objects.get(organisation=actor.organisation, idempotency_key=key)
-        return _same_request(existing, channel=channel, kind=kind), False
+        return _same_request(existing, channel=channel, kind=kind, item=item), False
     record(
         actor,
         f"outbound.{kind}_queued",
@@ -374,8 +374,14 @@ def _create(
     return action, True
 
 
-def _same_request(existing: OutboundAction, *, channel: Channel, kind: str) -> OutboundAction:
-    if existing.channel_id != channel.pk or existing.kind != kind:
+def _same_request(
+    existing: OutboundAction, *, channel: Channel, kind: str, item: Item | None = None
+) -> OutboundAction:
+    if (
+        existing.channel_id != channel.pk
+        or existing.kind != kind
+        or (item is not None and existing.item_id != item.pk)
+    ):
         raise ValidationError({"idempotency_key": _("This key was already used for another action.")})
     return existing
 

@@ -109,7 +109,7 @@ _seeded = False
 
 
 def seed_tick_once(**_kwargs) -> None:
-    """Make sure the periodic tick runs: once per process, at its first request or task."""
+    """Make sure the periodic tick runs: once per web process, at its first request."""
     global _seeded
     if _seeded:
         return
