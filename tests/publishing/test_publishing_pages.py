@@ -130,3 +130,26 @@ def test_dashboard_tiles(cm_client, cm, forum):
     services.create_post(actor=cm, title="P", variants=[{"channel": forum, "text": "Bonjour"}])
     page = cm_client.get("/").content.decode()
     assert "/publishing/" in page
+
+
+def test_pages_speak_french(cm_client, cm, forum, ingest):
+    from datetime import datetime
+
+    ingest(
+        forum,
+        "p1",
+        kind="post",
+        author=forum.handle,
+        text="Nouveauté",
+        created_at=datetime(2026, 1, 6, 18, tzinfo=ZoneInfo("UTC")),
+        metrics={"likes": 4},
+    )
+    post = services.create_post(
+        actor=cm, title="Soldes", variants=[{"channel": forum, "text": "Soldes : -30 % #IranElection"}]
+    )
+    cm_client.cookies["palabre_language"] = "fr"
+    calendar = cm_client.get("/publishing/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Calendrier éditorial" in calendar and "Meilleurs moments pour publier" in calendar
+    page = cm_client.get(f"/publishing/posts/{post.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Une promotion à côté se lit comme une vente" in page and "Approuver" in page
+    assert "touche à un sujet sensible (élections et crises politiques)" in page

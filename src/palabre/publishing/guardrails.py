@@ -364,13 +364,13 @@ _CATEGORY_LABELS = {
     "war": lambda: _("war"),
     "terrorism": lambda: _("terrorism"),
     "violence": lambda: _("violence"),
-    "disaster": lambda: _("a disaster"),
-    "accident": lambda: _("an accident"),
+    "disaster": lambda: _("disasters"),
+    "accident": lambda: _("accidents"),
     "death": lambda: _("death and mourning"),
     "election": lambda: _("elections and political crises"),
     "unrest": lambda: _("riots and unrest"),
-    "epidemic": lambda: _("an epidemic"),
-    "organisation": lambda: _("a topic your organisation marked as sensitive"),
+    "epidemic": lambda: _("epidemics"),
+    "organisation": lambda: _("marked sensitive by your organisation"),
 }
 
 
@@ -406,15 +406,15 @@ def check_sensitive(
             topic = category_label(term.category)
             if promotional:
                 explanation = _(
-                    "“%(words)s” is about %(topic)s. A promotion next to it reads as selling on a "
-                    "tragedy or a crisis, the classic bad buzz: remove it, or keep the promotion for "
-                    "another day."
+                    "“%(words)s” touches a sensitive topic (%(topic)s). A promotion next to it reads as "
+                    "selling on a tragedy or a crisis, the classic bad buzz: remove it, or keep the "
+                    "promotion for another day."
                 ) % {"words": words, "topic": topic}
                 severity = BLOCK
             else:
                 explanation = _(
-                    "“%(words)s” is about %(topic)s. Check that the brand has something to say on it "
-                    "and that the tone fits; never use it for reach."
+                    "“%(words)s” touches a sensitive topic (%(topic)s). Check that the brand has "
+                    "something to say on it and that the tone fits; never use it for reach."
                 ) % {"words": words, "topic": topic}
                 severity = WARN
             findings.append(Finding(SENSITIVE, severity, explanation, span, params))

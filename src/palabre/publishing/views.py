@@ -246,6 +246,10 @@ def _variant_entries(actor: Actor, post, forms: dict[int, VariantForm] | None = 
             prefix=f"v{variant.pk}",
         )
         findings = variant.guardrail_findings
+        if variant.state != VariantState.HANDED_OVER:
+            # Checked again for the reader: in their language, against today's trends and posts.
+            variant.post = post
+            findings = [f.as_dict() for f in services.check_variant(variant, save=False).findings]
         entries.append(
             {
                 "variant": variant,
