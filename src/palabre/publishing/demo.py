@@ -42,7 +42,9 @@ def load_calendar(
     open_day = services.create_campaign(actor=cm, name="Portes ouvertes de l'atelier", kind="event")
     poll = services.create_campaign(actor=cm, name="La couleur de la prochaine lampe", kind="co_design")
 
-    def approved(title: str, campaign, variants: list[tuple[Channel, str, datetime]], acknowledge=False):
+    # The community manager read the guardrails' warnings and let these go: which ones show depends
+    # on what listening sees trending when the demo loads (the lamp recall, most days).
+    def approved(title: str, campaign, variants: list[tuple[Channel, str, datetime]], acknowledge=True):
         post = services.create_post(
             actor=cm,
             title=title,
