@@ -167,6 +167,18 @@ LISTENING_ALERT_LANGUAGE = declare(
 )
 
 # --- publishing settings ---
+PUBLISHING_CHECK_SECONDS = declare(
+    "PALABRE_PUBLISHING_CHECK_SECONDS",
+    "60",
+    "Seconds after a post's publication time when a follow-up task checks that it was handed to "
+    "the channel and delivered (and picks the work up again when a worker died meanwhile).",
+)
+PUBLISHING_TICK_SECONDS = declare(
+    "PALABRE_PUBLISHING_TICK_SECONDS",
+    "60",
+    "Seconds between two sweeps for scheduled posts whose time has come and that no task is "
+    "publishing (a safety net behind the per-post tasks).",
+)
 
 
 def as_bool(setting: Setting) -> bool:

@@ -209,3 +209,18 @@ def test_loading_is_deterministic(db):
     second = load_demo(now=NOW)
     assert second == first
     assert _fingerprint() == first_items
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        # Four weeks of listening history across the end of summer time, on a late evening.
+        datetime(2026, 11, 22, 22, 40, tzinfo=UTC),
+        # Across its start, early in the morning.
+        datetime(2026, 4, 10, 4, 5, tzinfo=UTC),
+    ],
+    ids=["after-summer-time", "after-winter-time"],
+)
+def test_the_demo_loads_whatever_the_day_and_hour(db, moment):
+    summary = load_demo(now=moment)
+    assert summary["items"] > 0

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 from palabre.nlp.normalize import fold
@@ -77,9 +77,11 @@ class Alarm:
 
 
 def floor_time(moment: datetime, width: timedelta) -> datetime:
+    """The start of the bucket holding `moment`, in UTC: Python subtracts two times of one named
+    zone by their wall clocks, so a series across a change of summer time would lose an hour."""
     seconds = int(width.total_seconds())
     epoch = int(moment.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, tz=moment.tzinfo)
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
 def bucket_counts(
@@ -90,7 +92,7 @@ def bucket_counts(
     volume, negative = [0] * size, [0] * size
     for moment, is_negative in events:
         if start <= moment < end:
-            i = int((moment - start) / width)
+            i = (moment - start) // width  # exact: a float ratio may round up to the last edge
             volume[i] += 1
             negative[i] += bool(is_negative)
     return volume, negative

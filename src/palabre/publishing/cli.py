@@ -1,0 +1,109 @@
+"""`palabre guardrails check`: lint JSON lines (`id`, `text`; optional `org`, `channel`,
+`campaign_kind`, `promotional`) and answer one line per input with the verdict and the findings."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import IO
+
+
+def register_commands(add) -> None:
+    guardrails = add(
+        "guardrails",
+        cmd_guardrails,
+        "Run the publishing guardrails on JSON lines; one JSON line out per input.",
+    )
+    guardrails.add_argument("action", choices=["check"])
+    guardrails.add_argument("file", nargs="?", default="")
+    guardrails.add_argument(
+        "--org", default="", help="organisation slug for lines that name none (its lists, posts, trends)"
+    )
+    guardrails.add_argument("--lang", default="", help="language of the explanations (fr or en)")
+
+
+def cmd_guardrails(args) -> None:
+    from palabre.cli import _setup_django
+
+    _setup_django()
+    from django.conf import settings
+    from django.utils import translation
+
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(encoding="utf-8")
+    with translation.override(args.lang or settings.LANGUAGE_CODE):
+        if not args.file:
+            check_stream(sys.stdin, sys.stdout, default_org=args.org)
+            return
+        with open(args.file, encoding="utf-8", errors="replace") as source:
+            check_stream(source, sys.stdout, default_org=args.org)
+
+
+def check_stream(source: IO[str], sink: IO[str], *, default_org: str = "") -> int:
+    from palabre.jsonlines import answer_stream
+
+    contexts = _Contexts()
+
+    def handle(batch: list[dict]) -> Iterable[dict]:
+        for data in batch:
+            yield contexts.answer(data, default_org)
+
+    return answer_stream(source, sink, handle)
+
+
+class _Contexts:
+    """Organisations and channels looked up once per stream."""
+
+    def __init__(self) -> None:
+        self.organisations: dict[str, object] = {}
+
+    def organisation(self, slug: str):
+        from palabre.orgs.models import Organisation
+
+        if slug not in self.organisations:
+            self.organisations[slug] = Organisation.objects.filter(slug=slug).first()
+        return self.organisations[slug]
+
+    def answer(self, data: dict, default_org: str) -> dict:
+        from django.core.exceptions import ValidationError
+
+        from palabre.orgs.models import Channel
+        from palabre.orgs.services import Actor
+        from palabre.publishing import guardrails, services
+
+        slug = data.get("org") or default_org
+        channel_ref = data.get("channel")
+        promotional = data.get("promotional")
+        campaign_kind = data.get("campaign_kind") or ""
+        if promotional is not None and not isinstance(promotional, bool):
+            return {"error": "field `promotional` must be true or false"}
+        if not isinstance(campaign_kind, str):
+            return {"error": "field `campaign_kind` must be a string"}
+        if not slug:
+            if channel_ref is not None:
+                return {"error": "field `channel` needs `org` (or --org)"}
+            context = guardrails.GuardrailContext(campaign_kind=campaign_kind, promotional=promotional)
+            return guardrails.check(data["text"], context).as_dict()
+        if not isinstance(slug, str) or self.organisation(slug) is None:
+            return {"error": f"no organisation with the slug {slug!r}"}
+        organisation = self.organisation(slug)
+        channel = None
+        if channel_ref is not None:
+            channels = Channel.objects.filter(organisation=organisation)
+            if isinstance(channel_ref, int) and not isinstance(channel_ref, bool):
+                channel = channels.filter(pk=channel_ref).first()
+            elif isinstance(channel_ref, str):
+                channel = channels.filter(handle=channel_ref).first()
+            if channel is None:
+                return {"error": f"no channel {channel_ref!r} in {slug}"}
+        try:
+            verdict = services.check_text(
+                actor=Actor.palabre(organisation),
+                text=data["text"],
+                channel=channel,
+                campaign_kind=campaign_kind,
+                promotional=promotional,
+            )
+        except ValidationError as error:
+            return {"error": "; ".join(error.messages)}
+        return verdict.as_dict()

@@ -1,0 +1,123 @@
+"""What each platform accepts in one post: length (counted the way the platform counts) and media.
+
+Numbers from the platforms' documentation; a Mastodon instance may raise its limit, recorded in the
+channel's options as `max_characters`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from palabre.orgs.models import Channel, Platform
+
+_URL = re.compile(r"(?i)\bhttps?://\S+")
+_CLUSTER_JOIN = {"\u200d", "\ufe0f", "\ufe0e"}
+
+
+@dataclass(frozen=True)
+class PlatformLimits:
+    max_chars: int | None
+    max_media: int
+    media_types: tuple[str, ...] = ("image/", "video/")
+    needs_media: bool = False
+    count: str = "chars"  # chars, graphemes, or x (links count 23)
+    max_videos: int | None = None
+
+
+LIMITS: dict[str, PlatformLimits] = {
+    Platform.X: PlatformLimits(280, 4, count="x", max_videos=1),
+    Platform.MASTODON: PlatformLimits(500, 4),
+    Platform.BLUESKY: PlatformLimits(300, 4, count="graphemes", max_videos=1),
+    Platform.INSTAGRAM: PlatformLimits(2200, 10, needs_media=True),
+    Platform.FACEBOOK: PlatformLimits(63206, 10),
+    Platform.YOUTUBE: PlatformLimits(5000, 1, media_types=("video/",), needs_media=True),
+    Platform.REDDIT: PlatformLimits(40000, 20),
+    Platform.DISCOURSE: PlatformLimits(32000, 10),
+    Platform.EMAIL: PlatformLimits(None, 10, media_types=("",)),
+    Platform.SITE: PlatformLimits(None, 10),
+    Platform.RSS: PlatformLimits(None, 10),
+}
+
+
+def limits_for(channel: Channel) -> PlatformLimits:
+    limits = LIMITS.get(channel.platform, PlatformLimits(None, 10))
+    custom = (channel.options or {}).get("max_characters")
+    if isinstance(custom, int) and custom > 0:
+        limits = PlatformLimits(
+            custom, limits.max_media, limits.media_types, limits.needs_media, limits.count
+        )
+    return limits
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters: a base and its combining marks, an emoji ZWJ sequence, a flag."""
+    count = 0
+    previous = ""
+    regional = False
+    for ch in text:
+        if unicodedata.combining(ch) or ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff":
+            previous = ch
+            continue
+        if previous == "\u200d":
+            previous = ch
+            continue
+        if "\U0001f1e6" <= ch <= "\U0001f1ff":
+            if regional:
+                regional = False
+                previous = ch
+                continue
+            regional = True
+        else:
+            regional = False
+        count += 1
+        previous = ch
+    return count
+
+
+def length(text: str, how: str) -> int:
+    if how == "graphemes":
+        return graphemes(text)
+    if how == "x":
+        # X counts every link as 23 characters, whatever its length.
+        return graphemes(_URL.sub("x" * 23, text))
+    return len(text)
+
+
+def problems(channel: Channel, text: str, media: Sequence[dict]) -> list[tuple[str, dict]]:
+    """(explanation, params) for every limit the variant breaks; empty when it fits."""
+    limits = limits_for(channel)
+    found = []
+    size = length(text, limits.count)
+    name = channel.get_platform_display()
+    if limits.max_chars is not None and size > limits.max_chars:
+        values = {"platform": name, "size": size, "max": limits.max_chars, "over": size - limits.max_chars}
+        found.append(
+            (
+                _(
+                    "%(size)s characters: %(platform)s takes at most %(max)s. Shorten it by %(over)s "
+                    "characters for this channel."
+                )
+                % values,
+                values,
+            )
+        )
+    if len(media) > limits.max_media:
+        values = {"platform": name, "count": len(media), "max": limits.max_media}
+        found.append((_("%(count)s files: %(platform)s takes at most %(max)s per post.") % values, values))
+    wrong = [m for m in media if not str(m.get("mime_type", "")).startswith(limits.media_types)]
+    if wrong:
+        values = {"platform": name, "type": str(wrong[0].get("mime_type", "?"))}
+        found.append((_("%(platform)s does not take files of type %(type)s.") % values, values))
+    videos = [m for m in media if str(m.get("mime_type", "")).startswith("video/")]
+    if limits.max_videos is not None and len(videos) > limits.max_videos:
+        values = {"platform": name, "max": limits.max_videos}
+        found.append((_("%(platform)s takes at most %(max)s video per post.") % values, values))
+    if limits.needs_media and not media:
+        values = {"platform": name}
+        found.append((_("%(platform)s needs at least one picture or video.") % values, values))
+    return found
