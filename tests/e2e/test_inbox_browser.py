@@ -13,14 +13,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def demo(transactional_db):
-    from datetime import UTC, datetime
-
     from palabre.demo.loader import DEMO_PASSWORD, load_demo
 
-    # Analysis runs as each item commits (tests use the immediate task backend). The same fixed
-    # moment as the demo's own tests: listening's demo part fails at some wall-clock times
-    # (reported to its branch); the inbox needs no particular date.
-    load_demo(now=datetime(2025, 3, 14, 10, 30, tzinfo=UTC))
+    load_demo()  # analysis runs as each item commits (tests use the immediate task backend)
     return DEMO_PASSWORD
 
 
