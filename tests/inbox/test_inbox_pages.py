@@ -282,3 +282,11 @@ def test_the_contact_panel_follows_merged_contacts(
     merge_contacts(actor=owner_actor, target=on_mastodon.contact, sources=[on_blog.contact])
     page = signed_in.get(f"/inbox/t/{conversation_of(on_blog).pk}/").content.decode()
     assert "Toujours pas de nouvelles de ma table" in page and "@lea@example.social" in page
+
+
+def test_a_saved_view_is_removed_by_its_owner(signed_in, threads):
+    signed_in.post("/inbox/views/", {"name": "Plaintes", "intent": "complaint"})
+    view = SavedView.objects.get()
+    assert f"/inbox/views/{view.pk}/delete/".encode() in signed_in.get("/inbox/").content
+    signed_in.post(f"/inbox/views/{view.pk}/delete/")
+    assert not SavedView.objects.exists()
