@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +71,43 @@ def settings_for(organisation: Organisation) -> InboxSettings:
             organisation=organisation,
             defaults={"time_zone": organisation.time_zone, "weekly_hours": hours.DEFAULT_WEEK},
         )
+        forget_cached_hours(organisation.pk)
     return found
+
+
+# Moderation asks on every synchronous check (Akismet-compatible API, comment form) whether a moment
+# is out of hours: the calendar is kept in this process's memory for a few seconds. A change made in
+# this process applies at once; one made in another applies within this delay.
+HOURS_CACHE_SECONDS = 5.0
+_hours_cache: dict[int, tuple[float, hours.BusinessHours | None]] = {}
+
+
+def configured_hours(organisation_id: int) -> hours.BusinessHours | None:
+    """The organisation's business hours, or None when its inbox settings were never created
+    (nothing is written here: this is read in requests of the compatible APIs)."""
+    now = time.monotonic()
+    cached = _hours_cache.get(organisation_id)
+    if cached is not None and now - cached[0] < HOURS_CACHE_SECONDS:
+        return cached[1]
+    row = (
+        InboxSettings.objects.filter(organisation_id=organisation_id)
+        .values_list("time_zone", "weekly_hours", "holidays")
+        .first()
+    )
+    calendar = hours.BusinessHours.of(*row) if row else None
+    _hours_cache[organisation_id] = (now, calendar)
+    return calendar
+
+
+def forget_cached_hours(organisation_id: int) -> None:
+    _hours_cache.pop(organisation_id, None)
+
+
+def is_out_of_hours(organisation_id: int, moment: datetime) -> bool:
+    """Registered with moderation (its off-hours hook): True outside the organisation's business
+    hours; False when it has none configured."""
+    calendar = configured_hours(organisation_id)
+    return calendar is not None and not calendar.is_open(moment)
 
 
 def business_hours(
@@ -787,6 +824,7 @@ def update_settings(
     inbox_settings.auto_assign = auto_assign
     inbox_settings.acknowledgements = acknowledgements
     inbox_settings.save()
+    forget_cached_hours(actor.organisation.pk)
     record(
         actor,
         "inbox.settings_updated",

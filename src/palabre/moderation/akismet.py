@@ -283,10 +283,11 @@ def _honeypot_filled(params: dict[str, str]) -> bool:
 
 
 def _context(
-    site: ModerationSite, params: dict[str, str], *, at: datetime | None
+    site: ModerationSite, params: dict[str, str], *, at: datetime | None, checked_at: datetime
 ) -> engine.ModerationContext:
     """The organisation's rules and marked messages for this text, and what is known of its author
-    (nothing of the author for a test call: `at` is None)."""
+    (nothing of the author for a test call: `at` is None). Checked outside business hours
+    (`checked_at`, now: nobody is there to read what the site publishes), the night policy applies."""
     text = params.get("comment_content", "")
     author = engine.Author(
         name=params.get("comment_author", ""),
@@ -297,7 +298,10 @@ def _context(
     )
     if at is not None:
         author = services.author_before_storing(channel=site.channel, author=author, at=at)
-    return replace(services.organisation_context(site.organisation, texts=[text], cached=True), author=author)
+    return replace(
+        services.organisation_context(site.organisation, texts=[text], cached=True, at=checked_at),
+        author=author,
+    )
 
 
 def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
@@ -317,7 +321,9 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     if is_true(params.get("is_test")):
         if administrator:
             return Verdict(spam=False, guid=guid)
-        decision = batcher.decide(params.get("comment_content", ""), _context(site, params, at=None))
+        decision = batcher.decide(
+            params.get("comment_content", ""), _context(site, params, at=None, checked_at=timezone.now())
+        )
         spam, discard = verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons])
         return Verdict(spam=spam or honeypot, discard=discard, guid=guid)
 
@@ -330,7 +336,9 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     decision = None
     if not person_decided:
         at = _created_at(params.get("comment_date_gmt", ""), default=checked_at)
-        decision = batcher.decide(params.get("comment_content", ""), _context(site, params, at=at))
+        decision = batcher.decide(
+            params.get("comment_content", ""), _context(site, params, at=at, checked_at=checked_at)
+        )
     from palabre.moderation.tasks import record_checked_comment
 
     record_checked_comment.enqueue(

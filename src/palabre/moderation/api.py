@@ -136,6 +136,10 @@ class PolicyIO(Schema):
     max_links: int | None = Field(None, ge=0, le=100)
     first_time_hold_until: int | None = Field(None, ge=0, le=100)
     rate_limit_per_hour: int | None = Field(None, ge=0, le=10_000)
+    # Outside the inbox's business hours: hold thresholds lowered by off_hours_tightening (0 to 0.5).
+    off_hours_enabled: bool | None = None
+    off_hours_tightening: float | None = None
+    off_hours_hold_first_messages: bool | None = None
 
 
 class PolicyOut(Schema):
@@ -145,6 +149,9 @@ class PolicyOut(Schema):
     max_links: int
     first_time_hold_until: int
     rate_limit_per_hour: int
+    off_hours_enabled: bool
+    off_hours_tightening: float
+    off_hours_hold_first_messages: bool
 
 
 def _policy_out(policy) -> dict:
@@ -156,6 +163,9 @@ def _policy_out(policy) -> dict:
         "max_links": policy.max_links,
         "first_time_hold_until": policy.first_time_hold_until,
         "rate_limit_per_hour": policy.rate_limit_per_hour,
+        "off_hours_enabled": policy.off_hours_enabled,
+        "off_hours_tightening": policy.off_hours_tightening,
+        "off_hours_hold_first_messages": policy.off_hours_hold_first_messages,
     }
 
 

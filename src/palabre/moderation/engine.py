@@ -44,6 +44,8 @@ FLAGGED_CATEGORIES = {
     "threat": "a threat",
     "sexual": "sexual content",
 }
+# The lowest a hold threshold may go, out of business hours included.
+MIN_HOLD = 0.05
 # How far a trusted author (many approved comments, none rejected) moves the hold thresholds up,
 # and a distrusted one down, in the manner of Coral's karma.
 TRUST_SHIFT = 0.12
@@ -173,6 +175,18 @@ class Thresholds:
     rate_limit_per_hour: int = 0  # 0: no limit
 
 
+@dataclass(frozen=True)
+class OffHours:
+    """The organisation's stricter policy while nobody is there to read (outside business hours).
+
+    `tightening` is taken off every label's hold threshold (never below MIN_HOLD; reject thresholds
+    do not move: at night more waits for a person, nothing more is refused for good).
+    `hold_first_messages` holds a public message whose author has no approved message yet."""
+
+    tightening: float = 0.15
+    hold_first_messages: bool = False
+
+
 @dataclass
 class Author:
     name: str = ""
@@ -197,6 +211,9 @@ class ModerationContext:
     ham_fingerprints: frozenset[str] = frozenset()  # messages moderators approved
     # What the channel saw of how the message was sent (see `signal_reasons`).
     signals: tuple[Reason, ...] = ()
+    # Set when the message arrived outside the organisation's business hours and its policy is
+    # stricter then (see `OffHours`).
+    off_hours: OffHours | None = None
 
 
 @dataclass
@@ -385,6 +402,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
     _link_reasons(text, rules, thresholds, author, reasons, add_span)
     _author_reasons(text, rules, thresholds, author, reasons)
     reasons.extend(context.signals)
+    off_hours = context.off_hours
 
     # Only worth computing when moderators have marked messages.
     fp = fingerprint(text) if context.spam_fingerprints or context.ham_fingerprints else ""
@@ -393,10 +411,15 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
     ham = bool(fp and fp in context.ham_fingerprints)
 
     shift = _trust_shift(author)
+    tightening = off_hours.tightening if off_hours else 0.0
+    tightened: list[str] = []  # labels held only because of the stricter out-of-hours thresholds
     for label in LABELS:
         score = scores.get(label, 0.0)
         reject_at = thresholds.reject.get(label, 1.01)
-        hold_at = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
+        usual_hold = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
+        hold_at = min(usual_hold, max(usual_hold - tightening, MIN_HOLD))
+        if hold_at <= score < usual_hold and score < reject_at and not ham:
+            tightened.append(label)
         if score >= reject_at and not context.private:
             reasons.append(
                 Reason(
@@ -415,6 +438,31 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
                     {"label": label, "score": score},
                 )
             )
+
+    if tightened:
+        reasons.append(
+            Reason(
+                "off_hours",
+                HOLD,
+                f"Outside business hours: held under thresholds lowered by {tightening:.2f} "
+                f"({', '.join(label.replace('_', ' ') for label in tightened)}).",
+                {"labels": tightened, "tightening": tightening},
+            )
+        )
+    if (
+        off_hours
+        and off_hours.hold_first_messages
+        and not context.private
+        and author.approved == 0
+        and not any(reason.code == "first_time_author" for reason in reasons)
+    ):
+        reasons.append(
+            Reason(
+                "off_hours_first_message",
+                HOLD,
+                "Outside business hours: a first message from this author waits for a person.",
+            )
+        )
 
     flagged = set()
     for span in assessment.spans:

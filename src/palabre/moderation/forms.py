@@ -92,6 +92,22 @@ class PolicyForm(forms.Form):
         max_value=32767,
         help_text=_("Beyond this, comments are held; 0 for no limit."),
     )
+    off_hours_enabled = forms.BooleanField(label=_("Stricter outside business hours"), required=False)
+    off_hours_tightening = forms.FloatField(
+        label=_("Lower the hold thresholds by"),
+        required=False,
+        min_value=0,
+        max_value=0.5,
+        help_text=_(
+            "Taken off each label's hold threshold (never below 0.05); rejection thresholds do not move."
+        ),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "0.5"}),
+    )
+    off_hours_hold_first_messages = forms.BooleanField(
+        label=_("Hold the first message of an author with no approved message"),
+        required=False,
+        help_text=_("Private messages are not concerned."),
+    )
 
     def __init__(self, *args, policy: ModerationPolicy, **kwargs):
         hold = {**engine.DEFAULT_HOLD, **policy.hold_thresholds}
@@ -100,6 +116,9 @@ class PolicyForm(forms.Form):
             "max_links": policy.max_links,
             "first_time_hold_until": policy.first_time_hold_until,
             "rate_limit_per_hour": policy.rate_limit_per_hour,
+            "off_hours_enabled": policy.off_hours_enabled,
+            "off_hours_tightening": policy.off_hours_tightening,
+            "off_hours_hold_first_messages": policy.off_hours_hold_first_messages,
         }
         for label in engine.DEFAULT_HOLD:
             initial[f"hold_{label}"] = hold[label]
@@ -150,4 +169,11 @@ class PolicyForm(forms.Form):
             "max_links": data["max_links"],
             "first_time_hold_until": data["first_time_hold_until"],
             "rate_limit_per_hour": data["rate_limit_per_hour"],
-        }
+            "off_hours_enabled": data["off_hours_enabled"],
+            "off_hours_hold_first_messages": data["off_hours_hold_first_messages"],
+        } | (
+            # Left empty: the amount in place stays.
+            {}
+            if data.get("off_hours_tightening") is None
+            else {"off_hours_tightening": round(data["off_hours_tightening"], 3)}
+        )

@@ -25,6 +25,12 @@ class ModerationPolicy(models.Model):
         _("hold new authors until this many approved comments"), default=0
     )
     rate_limit_per_hour = models.PositiveSmallIntegerField(_("most comments per author per hour"), default=0)
+    # Stricter outside the inbox's business hours, while nobody reads (engine.OffHours).
+    off_hours_enabled = models.BooleanField(_("stricter outside business hours"), default=False)
+    off_hours_tightening = models.FloatField(_("lower the hold thresholds by"), default=0.15)
+    off_hours_hold_first_messages = models.BooleanField(
+        _("hold first messages of new authors outside business hours"), default=False
+    )
     rules_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -42,6 +48,14 @@ class ModerationPolicy(models.Model):
             max_links=self.max_links,
             first_time_hold_until=self.first_time_hold_until,
             rate_limit_per_hour=self.rate_limit_per_hour,
+        )
+
+    def off_hours(self) -> engine.OffHours | None:
+        """The stricter policy to apply outside business hours, or None when it is off."""
+        if not self.off_hours_enabled:
+            return None
+        return engine.OffHours(
+            tightening=self.off_hours_tightening, hold_first_messages=self.off_hours_hold_first_messages
         )
 
 

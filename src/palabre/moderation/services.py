@@ -5,17 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from palabre.conversations.models import ContactHandle, Item
 from palabre.conversations.services import surviving_contact
-from palabre.moderation import engine, lookups
+from palabre.moderation import engine, hooks, lookups
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -94,10 +95,12 @@ def organisation_context(
     extra_rules: list[engine.Rule] = (),
     texts: list[str] | None = None,
     cached: bool = False,
+    at: datetime | None = None,
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
     those texts could match are loaded (one indexed query, however many messages were marked).
-    `cached`: the policy as this process saw it at most POLICY_CACHE_SECONDS ago."""
+    `cached`: the policy as this process saw it at most POLICY_CACHE_SECONDS ago.
+    `at`: when the message arrived; outside business hours, the policy's night thresholds apply."""
     policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
@@ -115,7 +118,17 @@ def organisation_context(
         thresholds=policy.thresholds(),
         spam_fingerprints=frozenset(fp for fp, spam in prints if spam),
         ham_fingerprints=frozenset(fp for fp, spam in prints if not spam),
+        off_hours=off_hours_policy(policy, at),
     )
+
+
+def off_hours_policy(policy: ModerationPolicy, at: datetime | None) -> engine.OffHours | None:
+    """The policy's stricter night rules when `at` is outside the organisation's business hours
+    (as the inbox, through its hook, tells); asked only when the organisation turned them on."""
+    night = policy.off_hours()
+    if night is None or at is None or not hooks.is_off_hours(policy.organisation_id, at):
+        return None
+    return night
 
 
 def _author_record(
@@ -211,7 +224,10 @@ def moderate_item(item: Item, decided: engine.Decision | None = None) -> Moderat
     ):
         return None
     decision = decided or engine.moderate(
-        item.text, context_for_item(item, organisation_context(item.organisation, texts=[item.text]))
+        item.text,
+        context_for_item(
+            item, organisation_context(item.organisation, texts=[item.text], at=item.created_at)
+        ),
     )
     stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
     return stored
@@ -251,15 +267,21 @@ def analyse_for_moderation(item: Item, created: bool) -> None:
 
 
 def check_text(
-    *, actor: Actor, text: str, lang: str | None = None, author: dict | None = None
+    *,
+    actor: Actor,
+    text: str,
+    lang: str | None = None,
+    author: dict | None = None,
+    at: datetime | None = None,
 ) -> engine.Decision:
-    """Moderate a text with the organisation's rules without storing anything (API and CLI)."""
+    """Moderate a text with the organisation's rules without storing anything (API and CLI), as if
+    it arrived `at` (now by default: outside business hours, the night policy applies)."""
     actor.require(Perm.ITEMS_VIEW)
     if not text.strip():
         raise ValidationError({"text": _("The text is empty.")})
     author = author or {}
     context = replace(
-        organisation_context(actor.organisation, texts=[text]),
+        organisation_context(actor.organisation, texts=[text], at=at or timezone.now()),
         lang=lang,
         author=engine.Author(
             name=author.get("name", ""),
@@ -513,7 +535,12 @@ POLICY_FIELDS = (
     "max_links",
     "first_time_hold_until",
     "rate_limit_per_hour",
+    "off_hours_enabled",
+    "off_hours_tightening",
+    "off_hours_hold_first_messages",
 )
+# How far the night policy may lower the hold thresholds.
+MAX_OFF_HOURS_TIGHTENING = 0.5
 
 
 @transaction.atomic
@@ -530,6 +557,18 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
             if bad:
                 errors[name] = _("Thresholds are labels (%(labels)s) with values between 0 and 1.") % {
                     "labels": ", ".join(engine.DEFAULT_HOLD)
+                }
+        elif name in {"off_hours_enabled", "off_hours_hold_first_messages"}:
+            if not isinstance(value, bool):
+                errors[name] = _("Give true or false.")
+        elif name == "off_hours_tightening":
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= MAX_OFF_HOURS_TIGHTENING
+            ):
+                errors[name] = _("Give a number between 0 and %(max)s.") % {
+                    "max": number_format(MAX_OFF_HOURS_TIGHTENING, 1)
                 }
         elif int(value) < 0:
             errors[name] = _("Give a number of zero or more.")

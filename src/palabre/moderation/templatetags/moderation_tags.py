@@ -163,6 +163,15 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         return _("Sent %(seconds)s s after the comment form was shown, faster than a person writes.") % {
             "seconds": number_format(float(params["seconds"]), 1)
         }
+    if code == "off_hours":
+        return _(
+            "Outside business hours: held under hold thresholds lowered by %(tightening)s (%(labels)s)."
+        ) % {
+            "tightening": _score(params["tightening"]),
+            "labels": ", ".join(label_name(str(label)) for label in params["labels"]),
+        }
+    if code == "off_hours_first_message":
+        return _("Outside business hours: a first message from this author waits for a person.")
     if code.startswith("lexicon_"):
         category = params.get("category") or code[8:]
         return _("Contains “%(word)s” (%(category)s).") % {

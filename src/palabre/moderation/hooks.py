@@ -1,0 +1,33 @@
+"""What moderation asks of the apps above it, without importing them (DESIGN.md's floors).
+
+The inbox knows the organisation's business hours; it registers the provider below in its
+AppConfig.ready(). Without a provider, no moment is out of hours and the night policy never applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+logger = logging.getLogger(__name__)
+
+OffHoursProvider = Callable[[int, datetime], bool]
+_off_hours_provider: OffHoursProvider | None = None
+
+
+def register_off_hours_provider(provider: OffHoursProvider | None) -> None:
+    """`provider(organisation_id, moment)` says whether the moment is outside the organisation's
+    business hours (False when it has none configured). None removes it."""
+    global _off_hours_provider
+    _off_hours_provider = provider
+
+
+def is_off_hours(organisation_id: int, moment: datetime) -> bool:
+    if _off_hours_provider is None:
+        return False
+    try:
+        return bool(_off_hours_provider(organisation_id, moment))
+    except Exception:  # a broken calendar must not stop moderation: decide with the usual thresholds
+        logger.exception("off-hours provider failed for organisation %s", organisation_id)
+        return False
