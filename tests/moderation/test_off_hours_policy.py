@@ -401,3 +401,17 @@ def test_the_policy_api_reads_and_writes_the_night_policy(live_server, make_org)
         assert good.json()["off_hours_enabled"] is True and good.json()["off_hours_tightening"] == 0.25
     assert ModerationPolicy.objects.get(organisation=organisation).off_hours_tightening == 0.25
     assert not ModerationPolicy.objects.filter(organisation=other, off_hours_enabled=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_calendar_is_read_once_for_many_synchronous_checks(org, django_assert_num_queries):
+    set_hours(org)
+    with django_assert_num_queries(1):
+        assert inbox.is_out_of_hours(org.pk, NIGHT)
+    with django_assert_num_queries(0):
+        assert inbox.is_out_of_hours(org.pk, NIGHT) and not inbox.is_out_of_hours(org.pk, DAY)
+    # Off, the policy asks nothing of the calendar.
+    policy = services.policy_for(org)
+    inbox.forget_cached_hours(org.pk)
+    with django_assert_num_queries(0):
+        assert services.off_hours_policy(policy, NIGHT) is None
