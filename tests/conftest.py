@@ -232,3 +232,18 @@ def ingest(db, incoming_item) -> Callable[..., object]:
         return item
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _forget_recent_reads():
+    """Ids are reused from one rolled-back test to the next: what the hot paths keep in memory for
+    a few seconds (moderation policies, sites, business hours) must not leak into the next test."""
+    from palabre.inbox import services as inbox
+    from palabre.moderation import services as moderation
+
+    kept = [moderation._recent_policies, moderation._recent_sites, inbox._recent_hours]
+    for reads in kept:
+        reads.clear()
+    yield
+    for reads in kept:
+        reads.clear()

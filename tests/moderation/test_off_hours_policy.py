@@ -35,11 +35,11 @@ NIGHT = datetime(2024, 5, 6, 23, 30, tzinfo=UTC)  # 01:30 on Tuesday in Paris
 @pytest.fixture(autouse=True)
 def fresh_caches():
     # Organisation ids are reused from one rolled-back test to the next: start from nothing.
-    inbox._hours_cache.clear()
-    services._policy_cache.clear()
+    inbox._recent_hours.clear()
+    services._recent_policies.clear()
     yield
-    inbox._hours_cache.clear()
-    services._policy_cache.clear()
+    inbox._recent_hours.clear()
+    services._recent_policies.clear()
 
 
 def set_hours(organisation, weekly=OFFICE_WEEK, holidays=()):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +39,7 @@ from palabre.inbox.priority import URGENT, priority
 from palabre.orgs.models import Membership, Organisation
 from palabre.orgs.permissions import Perm, role_has
 from palabre.orgs.services import Actor, NotInOrganisation, record
+from palabre.recent import RecentReads
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -77,30 +77,27 @@ def settings_for(organisation: Organisation) -> InboxSettings:
 
 # Moderation asks on every synchronous check (Akismet-compatible API, comment form) whether a moment
 # is out of hours: the calendar is kept in this process's memory for a few seconds. A change made in
-# this process applies at once; one made in another applies within this delay.
-HOURS_CACHE_SECONDS = 5.0
-_hours_cache: dict[int, tuple[float, hours.BusinessHours | None]] = {}
+# this process applies at once; one made in another applies within 5 seconds.
+_recent_hours = RecentReads(seconds=5.0, keep_missing=True)
 
 
 def configured_hours(organisation_id: int) -> hours.BusinessHours | None:
     """The organisation's business hours, or None when its inbox settings were never created
     (nothing is written here: this is read in requests of the compatible APIs)."""
-    now = time.monotonic()
-    cached = _hours_cache.get(organisation_id)
-    if cached is not None and now - cached[0] < HOURS_CACHE_SECONDS:
-        return cached[1]
-    row = (
-        InboxSettings.objects.filter(organisation_id=organisation_id)
-        .values_list("time_zone", "weekly_hours", "holidays")
-        .first()
-    )
-    calendar = hours.BusinessHours.of(*row) if row else None
-    _hours_cache[organisation_id] = (now, calendar)
-    return calendar
+
+    def read() -> hours.BusinessHours | None:
+        row = (
+            InboxSettings.objects.filter(organisation_id=organisation_id)
+            .values_list("time_zone", "weekly_hours", "holidays")
+            .first()
+        )
+        return hours.BusinessHours.of(*row) if row else None
+
+    return _recent_hours.get(organisation_id, read)
 
 
 def forget_cached_hours(organisation_id: int) -> None:
-    _hours_cache.pop(organisation_id, None)
+    _recent_hours.forget(organisation_id)
 
 
 def is_out_of_hours(organisation_id: int, moment: datetime) -> bool:

@@ -51,33 +51,31 @@ class DecisionBatcher:
         return mine.decision
 
     def _lead(self, mine: _Waiting) -> None:
-        while True:
-            with self._lock:
-                batch = self._waiting[: self.max_batch]
-                del self._waiting[: self.max_batch]
-            try:
-                decisions = engine.moderate_many([w.text for w in batch], [w.context for w in batch])
-            except BaseException as error:  # each waiting request answers its own error
-                for waiting in batch:
-                    waiting.error = error
-            else:
-                for waiting, decision in zip(batch, decisions, strict=True):
-                    waiting.decision = decision
-            with self._lock:
-                self.batches += 1
-                self.texts += len(batch)
-                if not self._waiting:
-                    self._led = False
-                elif mine.decision is not None or mine.error is not None:
-                    # Done with our own text: the next waiting thread leads, we answer our client.
-                    successor = self._waiting[0]
-                    successor.leads = True
-                    successor.woken.set()
+        # The leader is first in line, so its own text is in the batch it takes.
+        with self._lock:
+            batch = self._waiting[: self.max_batch]
+            del self._waiting[: self.max_batch]
+        try:
+            decisions = engine.moderate_many([w.text for w in batch], [w.context for w in batch])
+        except BaseException as error:  # each waiting request answers its own error
             for waiting in batch:
-                if waiting is not mine:
-                    waiting.woken.set()
-            if not self._led or mine.decision is not None or mine.error is not None:
-                return
+                waiting.error = error
+        else:
+            for waiting, decision in zip(batch, decisions, strict=True):
+                waiting.decision = decision
+        with self._lock:
+            self.batches += 1
+            self.texts += len(batch)
+            if self._waiting:
+                # The next waiting thread leads; this one answers its client.
+                successor = self._waiting[0]
+                successor.leads = True
+                successor.woken.set()
+            else:
+                self._led = False
+        for waiting in batch:
+            if waiting is not mine:
+                waiting.woken.set()
 
 
 batcher = DecisionBatcher()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from palabre.moderation.models import (
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record, snapshot
+from palabre.recent import RecentReads
 
 STATUS_FOR_ACTION = {
     engine.PUBLISH: ModerationStatus.PUBLISHED,
@@ -51,23 +51,16 @@ def policy_for(organisation: Organisation) -> ModerationPolicy:
 
 
 # The compatible APIs decide in the request: they read the policy from this process's memory.
-# A change made in this process applies at once; one made in another applies within this delay.
-POLICY_CACHE_SECONDS = 2.0
-_policy_cache: dict[int, tuple[float, ModerationPolicy]] = {}
+# A change made in this process applies at once; one made in another applies within 2 seconds.
+_recent_policies = RecentReads(seconds=2.0)
 
 
 def cached_policy(organisation: Organisation) -> ModerationPolicy:
-    now = time.monotonic()
-    cached = _policy_cache.get(organisation.pk)
-    if cached is not None and now - cached[0] < POLICY_CACHE_SECONDS:
-        return cached[1]
-    policy = policy_for(organisation)
-    _policy_cache[organisation.pk] = (now, policy)
-    return policy
+    return _recent_policies.get(organisation.pk, lambda: policy_for(organisation))
 
 
 def forget_cached_policy(organisation_id: int) -> None:
-    _policy_cache.pop(organisation_id, None)
+    _recent_policies.forget(organisation_id)
 
 
 _ruleset_cache: dict[tuple[int, int], engine.RuleSet] = {}
@@ -99,7 +92,7 @@ def organisation_context(
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
     those texts could match are loaded (one indexed query, however many messages were marked).
-    `cached`: the policy as this process saw it at most POLICY_CACHE_SECONDS ago.
+    `cached`: the policy as this process saw it at most 2 seconds ago.
     `at`: when the message arrived; outside business hours, the policy's night thresholds apply."""
     policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
@@ -710,7 +703,7 @@ def update_moderation_site(
     site.name = name.strip()
     site.allowed_origins = origins
     site.save(update_fields=["name", "allowed_origins"])
-    _site_cache.pop(site.api_key_hash, None)
+    _recent_sites.forget(site.api_key_hash)
     record(
         actor,
         "moderation.site_updated",
@@ -722,30 +715,25 @@ def update_moderation_site(
 
 
 # Sites are read on every call of the compatible APIs: kept in this process's memory for a few
-# seconds. A revocation applies at once in the process that made it, within this delay elsewhere.
-SITE_CACHE_SECONDS = 5.0
-_site_cache: dict[str, tuple[float, ModerationSite]] = {}
+# seconds. A revocation applies at once in the process that made it, within 5 seconds elsewhere.
+_recent_sites = RecentReads(seconds=5.0)
 
 
 def site_for_key(raw_key: str, *, cached: bool = False) -> ModerationSite | None:
     if not raw_key or not raw_key.strip():
         return None
     key_hash = _key_hash(raw_key)
-    now = time.monotonic()
-    if cached:
-        hit = _site_cache.get(key_hash)
-        if hit is not None and now - hit[0] < SITE_CACHE_SECONDS:
-            return hit[1]
-    site = (
-        ModerationSite.objects.select_related("organisation", "channel")
-        .filter(api_key_hash=key_hash, revoked_at__isnull=True)
-        .first()
-    )
-    if site is None:
-        _site_cache.pop(key_hash, None)
-    else:
-        _site_cache[key_hash] = (now, site)
-    return site
+
+    def read() -> ModerationSite | None:
+        return (
+            ModerationSite.objects.select_related("organisation", "channel")
+            .filter(api_key_hash=key_hash, revoked_at__isnull=True)
+            .first()
+        )
+
+    if not cached:
+        _recent_sites.forget(key_hash)
+    return _recent_sites.get(key_hash, read)
 
 
 @transaction.atomic
@@ -756,6 +744,6 @@ def revoke_moderation_site(*, actor: Actor, site: ModerationSite) -> ModerationS
     if site.revoked_at is None:
         site.revoked_at = timezone.now()
         site.save(update_fields=["revoked_at"])
-        _site_cache.pop(site.api_key_hash, None)
+        _recent_sites.forget(site.api_key_hash)
         record(actor, "moderation.site_revoked", site, before={"revoked": False}, after={"revoked": True})
     return site

@@ -30,21 +30,10 @@
     else select(list[Math.min(Math.max(index + step, 0), list.length - 1)]);
   }
 
-  function isTyping(target) {
-    if (!target || !target.tagName) return false;
-    if (target.isContentEditable) return true;
-    var tag = target.tagName.toLowerCase();
-    if (tag === "textarea" || tag === "select") return true;
-    if (tag !== "input") return false;
-    var type = (target.getAttribute("type") || "text").toLowerCase();
-    return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) === -1;
-  }
+  var isTyping = window.PalabreShortcuts.isTyping;
 
   function toggleHelp() {
-    if (!help) return;
-    if (help.open) help.close();
-    else if (help.showModal) help.showModal();
-    else help.setAttribute("open", "");
+    window.PalabreShortcuts.toggleHelp(help);
   }
 
   function press(scope, key) {
