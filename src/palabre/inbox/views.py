@@ -273,6 +273,12 @@ def _back_to_thread(request: HttpRequest, conversation) -> HttpResponse:
     return redirect("inbox:thread", conversation_id=conversation.pk)
 
 
+def _back_to_next(request: HttpRequest, conversation) -> HttpResponse:
+    """To the inbox page the form came from (`next`, inside the inbox only), else to the thread."""
+    target = request.POST.get("next") or ""
+    return redirect(target) if target.startswith("/inbox/") else _back_to_thread(request, conversation)
+
+
 @require_POST
 @member_view(Perm.INBOX_REPLY)
 def assign(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
@@ -289,10 +295,7 @@ def assign(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResp
             messages.success(request, _("Assignment saved."))
     except ValidationError as failure:
         messages.error(request, " ".join(failure.messages))
-    target = request.POST.get("next") or ""
-    return redirect(
-        target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk])
-    )
+    return _back_to_next(request, conversation)
 
 
 @require_POST
@@ -304,10 +307,7 @@ def status(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResp
         messages.success(request, _("Status: %(status)s.") % {"status": conversation.get_status_display()})
     except ValidationError as failure:
         messages.error(request, " ".join(failure.messages))
-    target = request.POST.get("next") or ""
-    return redirect(
-        target if target.startswith("/inbox/") else reverse("inbox:thread", args=[conversation.pk])
-    )
+    return _back_to_next(request, conversation)
 
 
 @require_POST
