@@ -1,6 +1,6 @@
 """Akismet-compatible API throughput: comment-check over loopback against the production server.
 
-    palabre bench api [--requests 5000] [--concurrency 16] [--processes N] [--threads 8]
+    palabre bench api [--requests 5000] [--concurrency 16] [--rate R] [--processes N] [--threads 8]
                       [--workers 1] [--database-url URL] [--json-out FILE]
 
 Starts `palabre serve` (gunicorn: one process per CPU by default, and a task worker) on a fresh
@@ -9,6 +9,8 @@ SQLite database in a temporary folder, or on an empty PostgreSQL database given 
 keep-alive connections from a pool of threads and stops. Every request is a new comment: it is
 decided with the organisation's rules and what moderators taught, answered, and stored (item and
 decision) by the task worker; the per-key rate limit is on (set high enough never to refuse).
+After the burst it waits until every comment answered is stored, and reports how long that took
+and what it cost (the task worker's CPU, and the local PostgreSQL server's when there is one).
 The load generator writes pre-encoded requests on raw sockets so that it takes as little of the
 machine's CPU as possible from the server it measures. Prints a JSON object and a one-line
 summary. Target: >= 500 requests/s and p99 < 50 ms on 2 cores.
@@ -80,21 +82,56 @@ def wait_until_up(base: str, key: str, server: subprocess.Popen, timeout: float 
 
 
 def process_tree_cpu_seconds(root: int) -> dict[int, float]:
-    """CPU seconds (user + system) of a process and its children, per pid, read from /proc (Linux).
-    The task worker's pid is negated, to tell it from the web server's processes."""
+    """CPU seconds (user + system) of a process and all its descendants, per pid, read from /proc
+    (Linux). Task workers' pids are negated, to tell them from the web server's processes."""
     ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
+    stats: dict[int, tuple[int, float, bool]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        pid, parent = int(stat.parent.name), int(fields[1])
-        if pid == root or parent == root:
-            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
-            key = -pid if b"worker" in command else pid
-            found[key] = (int(fields[11]) + int(fields[12])) / ticks
+        cpu = (int(fields[11]) + int(fields[12])) / ticks
+        stats[int(stat.parent.name)] = (int(fields[1]), cpu, b"worker" in command)
+    found: dict[int, float] = {}
+    for pid, (_parent, cpu, task_worker) in stats.items():
+        ancestor = pid
+        while ancestor in stats and ancestor != root:
+            ancestor = stats[ancestor][0]
+        if ancestor == root:
+            found[-pid if task_worker else pid] = cpu
     return found
+
+
+def database_cpu_seconds() -> float:
+    """CPU seconds of the local PostgreSQL server's processes (0 when there is none here)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if name in {"postgres", "postmaster"}:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def waiting_to_store(env: dict[str, str]) -> int:
+    """Checked comments the task worker has not stored yet."""
+    url = env["PALABRE_DATABASE_URL"]
+    query = "SELECT COUNT(*) FROM moderation_checkedcomment WHERE error = ''"
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+            return db.execute(query).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return db.execute(query).fetchone()[0]
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -161,7 +198,14 @@ class KeepAliveClient:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=16, help="connections (and client threads)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="send this many requests a second, each at its time (open loop), and measure the "
+        "latency at that load; default: as fast as the server answers on --concurrency connections",
+    )
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="web server processes")
     parser.add_argument("--threads", type=int, default=8, help="threads of each web server process")
     parser.add_argument("--workers", type=int, default=1, help="task workers started beside the server")
@@ -176,6 +220,9 @@ def main() -> None:
         choices=["comment-check", "verify-key"],
         default="comment-check",
         help="verify-key measures the stack alone (key, rate limit), with no storage",
+    )
+    parser.add_argument(
+        "--store-timeout", type=float, default=600, help="seconds to wait for the storing to catch up"
     )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
@@ -218,6 +265,15 @@ def main() -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+    def wait_until_stored(env: dict[str, str], timeout: float) -> float:
+        started = time.perf_counter()
+        while waiting_to_store(env) and time.perf_counter() - started < timeout:
+            if server.poll() is not None:
+                sys.exit(f"the server stopped (exit code {server.returncode})")
+            time.sleep(0.2)
+        return time.perf_counter() - started
+
     local = threading.local()
     clients: list[KeepAliveClient] = []
     lock = threading.Lock()
@@ -248,8 +304,17 @@ def main() -> None:
 
     path = f"/1.1/{args.endpoint}"
 
-    def check(payload: bytes) -> tuple[float, int, str]:
+    schedule = {"start": 0.0}
+
+    def check(payload: bytes, number: int | None = None) -> tuple[float, int, str]:
         start = time.perf_counter()
+        if args.rate and number is not None:
+            # Open loop: each request has its time; it counts from then, so a request that waited
+            # for a free connection counts its wait too (no coordinated omission).
+            due = schedule["start"] + number / args.rate
+            if due > start:
+                time.sleep(due - start)
+            start = due
         try:
             status, text = client().post(path, payload)
         except (OSError, ValueError) as error:
@@ -259,18 +324,32 @@ def main() -> None:
     try:
         wait_until_up(base, key, server)
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-            list(pool.map(check, [body(n) for n in range(-args.warmup, 0)]))
+            # Warm up every server thread's connections; let the task worker store those comments;
+            # then warm up again briefly (the pause let the server's threads go idle).
+            list(pool.map(check, [body(n) for n in range(-args.warmup - 200, -200)]))
             payloads = [body(n) for n in range(args.requests)]
+            wait_until_stored(env, timeout=120 if args.workers else 0)
+            list(pool.map(check, [body(n) for n in range(-200, 0)]))
             server_cpu_before = process_tree_cpu_seconds(server.pid)
+            database_cpu_before = database_cpu_seconds()
             client_cpu_before = time.process_time()
-            started = time.perf_counter()
-            results = list(pool.map(check, payloads))
+            started = schedule["start"] = time.perf_counter() + 0.05
+            results = list(pool.map(check, payloads, range(len(payloads))))
             seconds = time.perf_counter() - started
             client_cpu = time.process_time() - client_cpu_before
             server_cpu_after = process_tree_cpu_seconds(server.pid)
+            database_cpu = database_cpu_seconds() - database_cpu_before
+            # Then the task worker catches up: every comment answered is stored.
+            left_after_burst = waiting_to_store(env)
+            storing_seconds = wait_until_stored(env, timeout=args.store_timeout)
+            left_unstored = waiting_to_store(env)
+            stored_cpu_after = process_tree_cpu_seconds(server.pid)
+            database_cpu_all = database_cpu_seconds() - database_cpu_before
             spent = {pid: cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in server_cpu_after.items()}
             server_cpu = sum(cpu for pid, cpu in spent.items() if pid > 0)
-            task_cpu = sum(cpu for pid, cpu in spent.items() if pid < 0)
+            task_cpu = sum(
+                cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in stored_cpu_after.items() if pid < 0
+            )
     finally:
         for each in clients:
             each.close()
@@ -290,6 +369,7 @@ def main() -> None:
         "endpoint": f"/1.1/{args.endpoint}",
         "requests": len(results),
         "concurrency": args.concurrency,
+        "offered_rate": args.rate or None,
         "server_processes": args.processes,
         "server_threads": args.threads,
         "task_workers": args.workers,
@@ -304,8 +384,16 @@ def main() -> None:
         # idle cores is about cores * 1000 / (server + client) requests a second.
         "server_cpu_ms_per_request": round(server_cpu * 1000 / len(results), 3),
         "client_cpu_ms_per_request": round(client_cpu * 1000 / len(results), 3),
-        # The task worker storing the comments meanwhile (and analysing them); it may lag behind.
+        # The task worker storing the comments (items, decisions, analysis), burst and catch-up.
         "task_worker_cpu_ms_per_request": round(task_cpu * 1000 / len(results), 3),
+        # The local PostgreSQL server's processes, during the burst and until all was stored.
+        "database_cpu_ms_per_request": round(database_cpu * 1000 / len(results), 3),
+        "database_cpu_ms_per_request_with_storing": round(database_cpu_all * 1000 / len(results), 3),
+        "waiting_to_store_after_burst": left_after_burst,
+        "seconds_to_store_the_rest": round(storing_seconds, 2),
+        "left_unstored": left_unstored,
+        # Requests a second the whole pipeline sustains: answered and stored.
+        "stored_per_second": round(len(results) / (seconds + storing_seconds), 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "errors": len(errors),
         "error_samples": errors[:5],
@@ -320,8 +408,10 @@ def main() -> None:
     print(
         f"api {args.endpoint}: {result['requests_per_second']:.0f} requests/s, p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, {result['server_cpu_ms_per_request']} ms of server CPU a request, "
-        f"{result['errors']} errors "
-        f"({args.requests} requests, {args.concurrency} concurrent, {os.cpu_count()} CPUs, "
+        f"{result['errors']} errors; all stored {result['seconds_to_store_the_rest']} s after the burst "
+        f"({result['stored_per_second']:.0f} stored/s) "
+        f"({args.requests} requests, {args.concurrency} connections"
+        f"{f', offered at {args.rate:.0f}/s' if args.rate else ''}, {os.cpu_count()} CPUs, "
         f"load average {result['load_average_1min']})"
     )
 

@@ -237,11 +237,17 @@ def ingest(db, incoming_item) -> Callable[..., object]:
 @pytest.fixture(autouse=True)
 def _forget_recent_reads():
     """Ids are reused from one rolled-back test to the next: what the hot paths keep in memory for
-    a few seconds (moderation policies, sites, business hours) must not leak into the next test."""
+    a few seconds (moderation policies, sites, business hours, request counts) must not leak into the next test."""
     from palabre.inbox import services as inbox
+    from palabre.moderation import akismet
     from palabre.moderation import services as moderation
 
-    kept = [moderation._recent_policies, moderation._recent_sites, inbox._recent_hours]
+    kept = [
+        moderation._recent_policies,
+        moderation._recent_sites,
+        inbox._recent_hours,
+        akismet.request_counter,
+    ]
     for reads in kept:
         reads.clear()
     yield

@@ -48,45 +48,63 @@ def default_processes() -> int:
     return min(max(1, os.cpu_count() or 1), 8)
 
 
+def default_threads() -> int:
+    # Enough for requests that wait on the database to overlap (and be scored in one batch),
+    # not so many that they fight over the interpreter: twice the CPUs plus one, at most 8.
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+# The task workers `palabre serve` starts give way to the requests when the CPU is short: storing
+# what an API call answered can wait a little, the caller cannot.
+SERVE_WORKER_NICENESS = 10
+
+
 def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) -> None:
-    """gunicorn: `processes` server processes of `threads` threads each, forked once the models
-    are loaded (they share that memory), and `workers` task worker processes beside them."""
+    """granian: `processes` server processes, forked once the models are loaded (they share that
+    memory), each running requests in `threads` threads; and `workers` task worker processes."""
+    import gc
     import subprocess
 
     from django.conf import settings
     from django.db import connections
-    from gunicorn.app.base import BaseApplication
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
+    import palabre.wsgi  # noqa: F401  (set up once, before the fork)
     from palabre.nlp.classifiers import load_models
-    from palabre.wsgi import application
 
     load_models()
     connections.close_all()  # every process opens its own connections
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            options = {
-                "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
-                "workers": max(1, processes),
-                "threads": max(1, threads),
-                "worker_class": "gthread",
-                "preload_app": True,
-                "proc_name": "palabre",
-                "timeout": 120,
-                "graceful_timeout": 20,
-                "keepalive": 5,
-                "errorlog": "-",
-                "loglevel": "warning",
-            }
-            for name, value in options.items():
-                self.cfg.set(name, value)
-
-        def load(self):
-            return application
-
+    # What is loaded now lives as long as the processes: out of the collector's sight, it is neither
+    # walked by every full collection nor copied into each forked process when the collector
+    # touches it.
+    gc.collect()
+    gc.freeze()
+    server = Granian(
+        "palabre.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=max(1, processes),
+        blocking_threads=max(1, threads),
+        websockets=False,
+        log_level=LogLevels.warning,
+        respawn_failed_workers=True,
+        workers_kill_timeout=20,
+    )
     task_workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "palabre", "worker", "--worker-id", f"serve-{os.getpid()}-{n}"]
+            [
+                sys.executable,
+                "-m",
+                "palabre",
+                "worker",
+                "--worker-id",
+                f"serve-{os.getpid()}-{n}",
+                "--nice",
+                str(SERVE_WORKER_NICENESS),
+            ]
         )
         for n in range(max(0, workers))
     ]
@@ -98,7 +116,7 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
     if settings.DEBUG:
         print("Warning: PALABRE_DEBUG is on; never use it in production.", file=sys.stderr)
     try:
-        Server().run()
+        server.serve()
     finally:
         for worker in task_workers:
             worker.terminate()
@@ -110,8 +128,15 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    if args.nice:
+        os.nice(args.nice)
     _setup_django()
     from django.core.management import call_command
+
+    from palabre.moderation import journal
+
+    if journal.waiting_count():  # checked comments a stopped worker left unstored
+        journal.ask_for_storing(now=True)
 
     options = ["--queue-name", args.queues, "--interval", str(args.interval), "--no-reload"]
     if args.worker_id:
@@ -229,7 +254,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("", flush=True)
     if args.no_serve:
         return
-    _serve(args.host, args.port, processes=min(2, default_processes()), workers=1, threads=8)
+    _serve(args.host, args.port, processes=min(2, default_processes()), workers=1, threads=default_threads())
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -320,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    serve = add("serve", cmd_serve, "Serve the web UI and API (gunicorn), with a task worker beside it.")
+    serve = add("serve", cmd_serve, "Serve the web UI and API (granian), with a task worker beside it.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
@@ -329,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=default_processes(),
         help="web server processes (default: one per CPU, at most 8)",
     )
-    serve.add_argument("--threads", type=int, default=8, help="threads of each web server process")
+    serve.add_argument(
+        "--threads", type=int, default=default_threads(), help="threads of each web server process"
+    )
     serve.add_argument(
         "--workers", type=int, default=1, help="task worker processes started beside (0: none)"
     )
@@ -340,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
     worker.add_argument("--worker-id", default="", help="unique id (default: random)")
     worker.add_argument("--batch", action="store_true", help="run what is waiting, then exit")
+    worker.add_argument(
+        "--nice", type=int, default=0, help="lower the worker's CPU priority by this much (Unix nice)"
+    )
     worker.add_argument("--max-tasks", type=int, default=0, help="exit after this many tasks")
 
     add("migrate", cmd_migrate, "Create or upgrade the database tables.")

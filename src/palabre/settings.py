@@ -81,6 +81,10 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # The ORM binds on the client and never prepares; the API's few hot statements
+        # (`moderation.lookups.run`) ask to be prepared, which psycopg only does with a threshold.
+        database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return database
 
 

@@ -38,7 +38,7 @@ comment updates that item, and submit-spam/submit-ham find it by the `guid` Akis
 (`X-akismet-guid`) or by the same derivation; an unknown comment is stored first, then reviewed.
 
 The per-key limit (`PALABRE_AKISMET_RATE_LIMIT` requests per minute) is counted in the database,
-so it holds whatever the number of server processes.
+so it holds whatever the number of server processes (`KeyRequestCounter`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ import hashlib
 import io
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -65,7 +66,7 @@ from django.views.decorators.csrf import csrf_exempt
 from palabre import config
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
-from palabre.moderation import engine, lookups, services
+from palabre.moderation import engine, journal, lookups, services
 from palabre.moderation.batching import batcher
 from palabre.moderation.models import (
     ItemModeration,
@@ -283,11 +284,17 @@ def _honeypot_filled(params: dict[str, str]) -> bool:
 
 
 def _context(
-    site: ModerationSite, params: dict[str, str], *, at: datetime | None, checked_at: datetime
+    site: ModerationSite,
+    params: dict[str, str],
+    *,
+    checked_at: datetime,
+    reads: lookups.CheckReads | None = None,
+    at: datetime | None = None,
 ) -> engine.ModerationContext:
-    """The organisation's rules and marked messages for this text, and what is known of its author
-    (nothing of the author for a test call: `at` is None). Checked outside business hours
-    (`checked_at`, now: nobody is there to read what the site publishes), the night policy applies."""
+    """The organisation's rules and marked messages for this text, and what `reads` found of its
+    author (written `at`; nothing for a test call, which reads nothing). Checked outside business
+    hours (`checked_at`, now: nobody is there to read what the site publishes), the night policy
+    applies."""
     text = params.get("comment_content", "")
     author = engine.Author(
         name=params.get("comment_author", ""),
@@ -296,10 +303,18 @@ def _context(
         email=params.get("comment_author_email", ""),
         ip=params.get("user_ip", ""),
     )
-    if at is not None:
-        author = services.author_before_storing(channel=site.channel, author=author, at=at)
+    if reads is not None and reads.author is not None:
+        author = services.author_before_storing(
+            channel=site.channel, author=author, at=at, record=reads.author
+        )
     return replace(
-        services.organisation_context(site.organisation, texts=[text], cached=True, at=checked_at),
+        services.organisation_context(
+            site.organisation,
+            texts=[text],
+            marks=reads.marks if reads is not None else None,
+            cached=True,
+            at=checked_at,
+        ),
         author=author,
     )
 
@@ -308,8 +323,9 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     """comment-check: decide at once, answer, and store the comment and the decision in a task.
 
     The answer is the engine's decision on the organisation's rules and what moderators taught it;
-    the item and its decision are written by a background task (in the request itself with the
-    immediate task backend), so a burst of comments costs the site a few milliseconds each.
+    the item and its decision are written by a background task from one row this request writes
+    (`moderation.journal`; in the request itself with the immediate task backend), so a burst of
+    comments costs the site a few milliseconds each.
     """
     guid = params.get("guid", "").strip()[:64] or comment_guid(params)
     author = params.get("comment_author", "").strip().lower()
@@ -322,31 +338,37 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         if administrator:
             return Verdict(spam=False, guid=guid)
         decision = batcher.decide(
-            params.get("comment_content", ""), _context(site, params, at=None, checked_at=timezone.now())
+            params.get("comment_content", ""), _context(site, params, checked_at=timezone.now())
         )
         spam, discard = verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons])
         return Verdict(spam=spam or honeypot, discard=discard, guid=guid)
 
     checked_at = timezone.now()
+    at = _created_at(params.get("comment_date_gmt", ""), default=checked_at)
+    text = params.get("comment_content", "")
+    reads = lookups.check_reads(
+        channel_id=site.channel_id,
+        external_id=_external_id(guid),
+        organisation_id=site.organisation_id,
+        platform=site.channel.platform,
+        handle=_author_handle(params),
+        at=at,
+        fingerprint=engine.fingerprint(text),
+    )
     # The same comment checked again (a retry, `recheck_reason`): a moderator's word stands.
-    state = lookups.stored_state(site.channel_id, _external_id(guid))
+    state = reads.state
     person_decided = state is not None and (
         state.status == ModerationStatus.APPROVED or state.source == ModerationDecision.Source.MODERATOR
     )
     decision = None
     if not person_decided:
-        at = _created_at(params.get("comment_date_gmt", ""), default=checked_at)
-        decision = batcher.decide(
-            params.get("comment_content", ""), _context(site, params, at=at, checked_at=checked_at)
-        )
-    from palabre.moderation.tasks import record_checked_comment
-
-    record_checked_comment.enqueue(
+        decision = batcher.decide(text, _context(site, params, checked_at=checked_at, reads=reads, at=at))
+    journal.record(
         site.pk,
         {name: value for name, value in params.items() if name in STORED_PARAMS or name == _honeypot(params)},
         guid,
         json.dumps(decision.as_dict()) if decision else "",
-        checked_at.isoformat(),
+        checked_at,
     )
     if honeypot and not (person_decided and state.status == ModerationStatus.APPROVED):
         return Verdict(spam=True, guid=guid)
@@ -468,28 +490,81 @@ def rate_limit() -> int:
         return int(config.AKISMET_RATE_LIMIT.default)
 
 
-def take_request(site: ModerationSite, *, now: float | None = None) -> int:
-    """Count one request for this key in the current minute; 0 if allowed, else seconds to wait.
+@dataclass
+class _MinuteCount:
+    minute: int
+    known: int = 0  # the database's count at this process's last write
+    pending: int = 0  # this process's requests not written yet
+    written_at: float = -math.inf
 
-    One atomic upsert in the database, so every server process counts in the same place."""
+
+class KeyRequestCounter:
+    """Requests per key and minute, counted in the database so that every server process counts
+    in the same place, with one atomic upsert per write.
+
+    Far from the limit, a process adds up its requests and writes them at most every
+    `WRITE_EVERY` seconds (a round trip a request costs more than the rest of the counting).
+    Within `_margin(limit)` of the limit, and on the first request of a minute, every request
+    writes: there, the limit holds as exactly as when each request wrote, give or take what other
+    processes counted in their last second."""
+
+    WRITE_EVERY = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[int, _MinuteCount] = {}
+
+    @staticmethod
+    def _margin(limit: int) -> int:
+        return max(limit // 10, 50)
+
+    def take(self, site_id: int, limit: int, *, now: float) -> int:
+        """Count one request; 0 if allowed, else the seconds to wait."""
+        minute = int(now // 60)
+        clock = time.monotonic()
+        with self._lock:
+            entry = self._counts.get(site_id)
+            if entry is None or entry.minute != minute:
+                entry = self._counts[site_id] = _MinuteCount(minute)
+            entry.pending += 1
+            seen = entry.known + entry.pending
+            adding = 0
+            if seen >= limit - self._margin(limit) or clock - entry.written_at >= self.WRITE_EVERY:
+                adding, entry.pending, entry.written_at = entry.pending, 0, clock
+        if adding:
+            seen = self._write(site_id, minute, adding)
+            with self._lock:
+                entry.known = max(entry.known, seen)
+        if seen <= limit:
+            return 0
+        return max(1, math.ceil((minute + 1) * 60 - now))
+
+    @staticmethod
+    def _write(site_id: int, minute: int, adding: int) -> int:
+        table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
+        [(count,)] = lookups.run(
+            f"INSERT INTO {table} (site_id, minute, count) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (site_id, minute) DO UPDATE SET count = {table}.count + %s RETURNING count",
+            [site_id, minute, adding, adding],
+        )
+        if count == adding:  # this minute's first write: forget the minutes before the last
+            SiteRequestCount.objects.filter(site_id=site_id, minute__lt=minute - 1).delete()
+        return count
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+request_counter = KeyRequestCounter()
+
+
+def take_request(site: ModerationSite, *, now: float | None = None) -> int:
+    """Count one request for this key in the current minute; 0 if allowed, else seconds to wait."""
     limit = rate_limit()
     if not limit:
         return 0
-    now = time.time() if now is None else now
-    minute = int(now // 60)
-    table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (site_id, minute, count) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (site_id, minute) DO UPDATE SET count = {table}.count + 1 RETURNING count",
-            [site.pk, minute],
-        )
-        count = cursor.fetchone()[0]
-    if count == 1:  # a new minute: forget the old ones
-        SiteRequestCount.objects.filter(site=site, minute__lt=minute - 1).delete()
-    if count <= limit:
-        return 0
-    return max(1, math.ceil((minute + 1) * 60 - now))
+    return request_counter.take(site.pk, limit, now=time.time() if now is None else now)
 
 
 # --- HTTP ----------------------------------------------------------------------------------------

@@ -37,6 +37,25 @@ def _statement(build) -> str:
 _statements: dict[tuple[str, str], str] = {}
 
 
+def run(sql: str, params: list[Any]) -> list[tuple]:
+    """Run one of the hot statements and return its rows. On PostgreSQL it is bound on the server
+    and prepared once per connection: planning the combined reads costs the server about 1 ms,
+    ten times running them. (A pooler in transaction mode needs prepared statements enabled.)"""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        with connection.wrap_database_errors:
+            prepared = ServerBindingCursor(connection.connection)
+            try:
+                prepared.execute(sql, params, prepare=True)
+                return prepared.fetchall() if prepared.description else []
+            finally:
+                prepared.close()
+
+
 def _json(value: Any) -> Any:
     # PostgreSQL's driver decodes JSON; SQLite hands over the text.
     return json.loads(value) if isinstance(value, str) else value
@@ -140,3 +159,76 @@ def author_record(*, organisation_id: int, platform: str, handle: str, at: datet
         recent_count=recent,
         merged=merged_into is not None,
     )
+
+
+@dataclass(frozen=True)
+class CheckReads:
+    """All a comment-check reads of the database before deciding, fetched in one statement."""
+
+    state: StoredState | None  # the comment, when it was stored before (a re-check)
+    author: AuthorRecord | None  # its author, when known by this handle
+    marks: list[tuple[str, bool]]  # (fingerprint, is_spam) when moderators marked this message
+
+
+def _check_reads_sql() -> str:
+    fingerprints, org, fp, spam = (
+        _table(MessageFingerprint),
+        _column(MessageFingerprint, "organisation"),
+        _column(MessageFingerprint, "fingerprint"),
+        _column(MessageFingerprint, "is_spam"),
+    )
+    # Each part yields at most one row (unique keys); LEFT JOINs to a one-row base keep the
+    # parts that found nothing as NULLs.
+    return (
+        "SELECT st.*, au.*, mk.* FROM (SELECT 1 AS one) base "
+        f"LEFT JOIN ({_stored_state_sql()}) st ON 1 = 1 "
+        f"LEFT JOIN ({_author_record_sql()}) au ON 1 = 1 "
+        f"LEFT JOIN (SELECT {fp}, {spam} FROM {fingerprints} WHERE {org} = %s AND {fp} = %s) mk ON 1 = 1"
+    )
+
+
+def check_reads(
+    *,
+    channel_id: int,
+    external_id: str,
+    organisation_id: int,
+    platform: str,
+    handle: str,
+    at: datetime,
+    fingerprint: str,
+) -> CheckReads:
+    """`stored_state`, `author_record` and `fingerprint_marks` for one comment, in one round trip.
+    An empty `handle` or `fingerprint` looks nothing up (no row has one)."""
+    [row] = run(
+        _statement(_check_reads_sql),
+        [
+            channel_id,
+            external_id,
+            _when(at - timedelta(hours=1)),
+            _when(at),
+            organisation_id,
+            platform,
+            handle,
+            organisation_id,
+            fingerprint,
+        ],
+    )
+    status, source, action, reasons, approved, rejected, spam, merged_into, recent, mark_fp, mark_spam = row
+    state = (
+        StoredState(status=status, source=source, action=action, reasons=_json(reasons) or [])
+        if status is not None
+        else None
+    )
+    # The author subquery always counts: a handle is known when its recent count came back.
+    author = (
+        AuthorRecord(
+            approved=approved or 0,
+            rejected=(rejected or 0) + (spam or 0),
+            recent_count=recent,
+            merged=merged_into is not None,
+        )
+        if recent is not None
+        else None
+    )
+    marks = [(mark_fp, bool(mark_spam))] if mark_fp is not None else []
+    return CheckReads(state=state, author=author, marks=marks)

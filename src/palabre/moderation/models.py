@@ -230,3 +230,21 @@ class SiteRequestCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} requests of site {self.site_id} in minute {self.minute}"
+
+
+class CheckedComment(models.Model):
+    """A comment the Akismet-compatible API answered for, not stored yet.
+
+    The request writes this one row, with one INSERT, before it answers; a task stores such rows in
+    batches as items with the very decision answered (`palabre.moderation.journal`), then deletes
+    them. A row that could not be stored stays, with its error."""
+
+    site = models.ForeignKey(ModerationSite, on_delete=models.CASCADE, related_name="+")
+    guid = models.CharField(max_length=64)
+    params = models.TextField()  # the call's fields the item needs, as JSON
+    decision = models.TextField(blank=True)  # the engine's decision as JSON; "" when a moderator's stood
+    checked_at = models.DateTimeField()
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"comment {self.guid} checked for site {self.site_id}, not stored yet"

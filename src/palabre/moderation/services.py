@@ -89,16 +89,20 @@ def organisation_context(
     texts: list[str] | None = None,
     cached: bool = False,
     at: datetime | None = None,
+    marks: list[tuple[str, bool]] | None = None,
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
-    those texts could match are loaded (one indexed query, however many messages were marked).
+    those texts could match are loaded (one indexed query, however many messages were marked);
+    `marks`, those marks already read, as (fingerprint, is_spam).
     `cached`: the policy as this process saw it at most 2 seconds ago.
     `at`: when the message arrived; outside business hours, the policy's night thresholds apply."""
     policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
-    if texts is not None:
+    if marks is not None:
+        prints = marks
+    elif texts is not None:
         prints = lookups.fingerprint_marks(
             organisation.pk, {fp for fp in map(engine.fingerprint, texts) if fp}
         )
@@ -162,14 +166,18 @@ def _author_for(item: Item) -> engine.Author:
     )
 
 
-def author_before_storing(*, channel: Channel, author: engine.Author, at) -> engine.Author:
+def author_before_storing(
+    *, channel: Channel, author: engine.Author, at, record: lookups.AuthorRecord | None = None
+) -> engine.Author:
     """The author of a message decided before it is stored (a synchronous check such as the
-    Akismet-compatible API): what moderators said of them and how much they wrote in the hour."""
+    Akismet-compatible API): what moderators said of them and how much they wrote in the hour.
+    `record`: that author's record, when already read."""
     if not author.handle:
         return author
-    record = lookups.author_record(
-        organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle, at=at
-    )
+    if record is None:
+        record = lookups.author_record(
+            organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle, at=at
+        )
     if record is None:
         return author
     if not record.merged:

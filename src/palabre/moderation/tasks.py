@@ -12,10 +12,19 @@ from palabre.moderation.models import ModerationSite
 
 
 @task()
+def store_checked_comments() -> dict:
+    """Store the comments the Akismet-compatible API answered for (see `moderation.journal`)."""
+    from palabre.moderation.journal import store_waiting
+
+    return store_waiting()
+
+
+@task()
 def record_checked_comment(
     site_id: int, params: dict[str, str], guid: str, decision: str, checked_at: str
 ) -> dict:
     """Store a comment the Akismet-compatible API answered for, with the decision it answered.
+    Checks are now kept in `CheckedComment` rows; this task stays for those queued before.
     `decision` is the engine's decision as JSON ("" when a moderator's decision stands): one string
     for the task queue to store, not a tree to walk. Safe to run twice: the item is keyed by the
     comment's guid and a stored decision is kept."""

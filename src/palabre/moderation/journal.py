@@ -1,0 +1,151 @@
+"""Comments the Akismet-compatible API answered for: written in the request, stored in batches.
+
+comment-check answers before its comment is stored. The request writes one `CheckedComment` row
+(a single INSERT: the cheapest write that survives a crash) and a task turns the waiting rows into
+items carrying the very decision answered, a batch per transaction, then deletes them.
+
+Asking for that task costs a task row, so each server process asks at most once every
+`ASK_EVERY` seconds, for a task that starts `STORE_DELAY` seconds later. A row written while a
+task is already asked for was committed before that task starts (`ASK_EVERY` < `STORE_DELAY`,
+with room for the clocks of two machines), and the task stores until nothing waits. A task worker
+that starts asks for one too, for rows a crashed worker left.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from palabre.moderation import lookups
+from palabre.moderation.models import CheckedComment, ModerationSite
+
+logger = logging.getLogger(__name__)
+
+STORE_DELAY = 0.5  # seconds between a first comment and the task that stores it
+ASK_EVERY = 0.25
+# Rows a task stores before it hands over to a new one (other queued work gets its turn).
+MAX_PER_TASK = 1000
+
+_ask_lock = threading.Lock()
+_asked_until = 0.0
+
+
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(CheckedComment._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(CheckedComment._meta.get_field(name).column)
+        for name in ("site", "guid", "params", "decision", "checked_at", "error")
+    )
+    return f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, '')"
+
+
+_statements: dict[str, str] = {}
+
+
+def record(site_id: int, params: dict[str, str], guid: str, decision: str, checked_at: datetime) -> None:
+    """Keep a checked comment until it is stored: `decision` is the engine's decision as JSON, or
+    "" when a moderator's decision stood. The row is committed when this returns."""
+    sql = _statements.get(connection.vendor)
+    if sql is None:
+        sql = _statements[connection.vendor] = _insert_sql()
+    lookups.run(
+        sql,
+        [
+            site_id,
+            guid,
+            json.dumps(params, ensure_ascii=False),
+            decision,
+            connection.ops.adapt_datetimefield_value(checked_at),
+        ],
+    )
+    ask_for_storing()
+
+
+def ask_for_storing(*, now: bool = False) -> None:
+    """Make sure a task will store the waiting rows. With a backend that runs tasks at once (the
+    tests' immediate backend), they are stored before this returns."""
+    global _asked_until
+    from palabre.moderation.tasks import store_checked_comments
+
+    if not store_checked_comments.get_backend().supports_defer:
+        store_checked_comments.enqueue()
+        return
+    if not now:
+        clock = time.monotonic()
+        with _ask_lock:
+            if clock < _asked_until:
+                return
+            _asked_until = clock + ASK_EVERY
+    store_checked_comments.using(run_after=timezone.now() + timedelta(seconds=STORE_DELAY)).enqueue()
+
+
+def waiting_count() -> int:
+    """Checked comments not stored yet (errors aside)."""
+    return CheckedComment.objects.filter(error="").count()
+
+
+def _batch_size() -> int:
+    # SQLite has one writer: short transactions keep the requests' writes waiting little.
+    return 25 if connection.vendor == "sqlite" else 100
+
+
+def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
+    """Store waiting checked comments, a batch per transaction, until none waits or `limit` were
+    handled; then, if some still wait, ask for another task. Several workers share the rows
+    (locked, skipped by the others). A row that fails keeps its error and is not tried again."""
+    from palabre.moderation.akismet import store_checked_comment
+
+    stored = failed = 0
+    sites: dict[int, ModerationSite | None] = {}
+    while stored + failed < limit:
+        with transaction.atomic():
+            rows = list(
+                CheckedComment.objects.select_for_update(skip_locked=True)
+                .filter(error="")
+                .order_by("pk")[: min(_batch_size(), limit - stored - failed)]
+            )
+            if not rows:
+                break
+            missing = {row.site_id for row in rows} - sites.keys()
+            if missing:
+                found = ModerationSite.objects.select_related("organisation", "channel").in_bulk(missing)
+                sites.update({site_id: found.get(site_id) for site_id in missing})
+            done = []
+            for row in rows:
+                site = sites[row.site_id]
+                try:
+                    if site is not None:
+                        store_checked_comment(
+                            site,
+                            json.loads(row.params),
+                            row.guid,
+                            _decision(row.decision),
+                            checked_at=row.checked_at,
+                        )
+                except Exception as error:  # one bad row must not hold the others back
+                    logger.exception(
+                        "Checked comment %s of site %s could not be stored", row.guid, row.site_id
+                    )
+                    CheckedComment.objects.filter(pk=row.pk).update(
+                        error=f"{type(error).__name__}: {error}"[:2000]
+                    )
+                    failed += 1
+                else:
+                    done.append(row.pk)
+            CheckedComment.objects.filter(pk__in=done).delete()
+            stored += len(done)
+    if stored + failed >= limit:
+        ask_for_storing(now=True)
+    return {"stored": stored, "failed": failed}
+
+
+def _decision(text: str):
+    from palabre.moderation import engine
+
+    return engine.Decision.from_dict(json.loads(text)) if text else None
