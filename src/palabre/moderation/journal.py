@@ -69,19 +69,20 @@ def record(site_id: int, params: dict[str, str], guid: str, decision: str, check
 
 def ask_for_storing(*, now: bool = False) -> None:
     """Make sure a task will store the waiting rows. With a backend that runs tasks at once (the
-    tests' immediate backend), they are stored before this returns."""
+    tests' immediate backend), they are stored before this returns.
+    `now`: for rows already committed (a worker starting, a task handing over): a task ready at
+    once, whenever the last one was asked for; `palabre worker --batch` runs only tasks ready."""
     global _asked_until
     from palabre.moderation.tasks import store_checked_comments
 
-    if not store_checked_comments.get_backend().supports_defer:
+    if now or not store_checked_comments.get_backend().supports_defer:
         store_checked_comments.enqueue()
         return
-    if not now:
-        clock = time.monotonic()
-        with _ask_lock:
-            if clock < _asked_until:
-                return
-            _asked_until = clock + ASK_EVERY
+    clock = time.monotonic()
+    with _ask_lock:
+        if clock < _asked_until:
+            return
+        _asked_until = clock + ASK_EVERY
     store_checked_comments.using(run_after=timezone.now() + timedelta(seconds=STORE_DELAY)).enqueue()
 
 
