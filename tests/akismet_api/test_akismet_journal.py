@@ -81,7 +81,10 @@ def test_a_check_writes_one_row_and_checks_close_together_ask_for_one_task(db, b
 
 
 def test_storing_writes_the_decision_answered_deletes_the_rows_and_runs_once(db, blog, database_tasks):
-    verdicts = [akismet.check_comment(blog.site, comment(HAM)), akismet.check_comment(blog.site, comment(SPAM))]
+    verdicts = [
+        akismet.check_comment(blog.site, comment(HAM)),
+        akismet.check_comment(blog.site, comment(SPAM)),
+    ]
     answered = {row.guid: json.loads(row.decision) for row in CheckedComment.objects.all()}
     assert [v.spam for v in verdicts] == [False, True]
 
@@ -195,7 +198,9 @@ def test_asking_now_gives_a_worker_a_task_it_can_run_at_once(db, database_tasks)
     assert DBTaskResult.objects.ready().filter(pk=task.pk).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough"
+)
 def test_a_starting_worker_stores_what_a_stopped_one_left(tmp_path: Path):
     env = {
         **os.environ,

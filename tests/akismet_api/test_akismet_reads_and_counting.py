@@ -1,0 +1,248 @@
+"""What a comment-check reads in one statement (`lookups.check_reads`, `lookups.run`) and how it
+counts its key's requests (`akismet.KeyRequestCounter`), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from palabre.conversations.models import Contact, ContactHandle
+from palabre.moderation import akismet, engine, lookups
+from palabre.moderation.models import MessageFingerprint, SiteRequestCount
+from palabre.moderation.services import review_item
+from palabre.orgs.services import Actor
+
+pytestmark = pytest.mark.django_db
+
+SPAM = "Achetez nos montres de luxe pas cheres sur notre boutique en ligne aujourd'hui"
+HAM = "Merci pour cette recette de tarte aux pommes, toute la famille a adoré"
+
+
+def check(registered, text: str, *, author: str = "Camille", email: str = "camille@example.org", **extra):
+    params = {
+        "comment_content": text,
+        "comment_author": author,
+        "comment_author_email": email,
+        "user_ip": "203.0.113.7",
+        **extra,
+    }
+    return akismet.check_comment(registered.site, params)  # stored at once: immediate task backend
+
+
+def item_of(registered, verdict):
+    return registered.site.channel.items.get(external_id=f"akismet-{verdict.guid}")
+
+
+def reads_both_ways(registered, *, external_id: str, handle: str, text: str, at=None):
+    """check_reads, and the three reads it replaces made one by one."""
+    site = registered.site
+    at = at or timezone.now()
+    fingerprint = engine.fingerprint(text)
+    together = lookups.check_reads(
+        channel_id=site.channel_id,
+        external_id=external_id,
+        organisation_id=site.organisation_id,
+        platform=site.channel.platform,
+        handle=handle,
+        at=at,
+        fingerprint=fingerprint,
+    )
+    apart = lookups.CheckReads(
+        state=lookups.stored_state(site.channel_id, external_id),
+        author=lookups.author_record(
+            organisation_id=site.organisation_id, platform=site.channel.platform, handle=handle, at=at
+        ),
+        marks=lookups.fingerprint_marks(site.organisation_id, {fingerprint} if fingerprint else set()),
+    )
+    assert together == apart
+    return together
+
+
+def test_nothing_known_reads_nothing(blog):
+    reads = reads_both_ways(blog, external_id="akismet-unknown", handle="nobody@example.org", text=HAM)
+    assert reads == lookups.CheckReads(state=None, author=None, marks=[])
+    # An empty handle and a text too short for a fingerprint look nothing up.
+    assert reads_both_ways(blog, external_id="", handle="", text="ok") == reads
+
+
+def test_a_comment_a_moderator_decided_its_author_and_its_spam_mark(blog):
+    verdict = check(blog, SPAM)
+    item = item_of(blog, verdict)
+    review_item(actor=Actor.palabre(blog.site.organisation), item_id=item.pk, action="spam")
+    reads = reads_both_ways(blog, external_id=item.external_id, handle="camille@example.org", text=SPAM)
+    assert (reads.state.status, reads.state.source, reads.state.action) == ("rejected", "moderator", "spam")
+    assert reads.author == lookups.AuthorRecord(approved=0, rejected=1, recent_count=1, merged=False)
+    assert reads.marks == [(engine.fingerprint(SPAM), True)]
+
+
+def test_an_author_with_a_history_and_recent_messages_and_a_ham_mark(blog):
+    at = timezone.now()
+    actor = Actor.palabre(blog.site.organisation)
+    texts = [
+        ("Le gâteau au chocolat était délicieux, merci du partage", at - timedelta(minutes=10), "ham"),
+        (
+            "Vos livraisons arrivent toujours en retard, quelle déception",
+            at - timedelta(minutes=50),
+            "reject",
+        ),
+        ("Je reviendrai lire vos articles sur la pâtisserie française", at - timedelta(hours=3), "approve"),
+    ]
+    for text, written, action in texts:
+        verdict = check(blog, text, comment_date_gmt=written.isoformat())
+        review_item(actor=actor, item_id=item_of(blog, verdict).pk, action=action)
+    reads = reads_both_ways(
+        blog, external_id="akismet-new", handle="camille@example.org", text=texts[0][0], at=at
+    )
+    assert reads.state is None
+    # Two approvals (ham counts as one), one rejection; two messages in the hour before `at`.
+    assert reads.author == lookups.AuthorRecord(approved=2, rejected=1, recent_count=2, merged=False)
+    assert reads.marks == [(engine.fingerprint(texts[0][0]), False)]
+
+
+def test_a_handle_whose_contact_was_merged(blog):
+    check(blog, HAM, author="Lou", email="lou@example.org")
+    check(blog, HAM, author="Louise", email="louise@example.org")
+    handle = ContactHandle.objects.get(organisation=blog.site.organisation, handle="lou@example.org")
+    other = ContactHandle.objects.get(organisation=blog.site.organisation, handle="louise@example.org")
+    # merge_contacts moves the handles too; a handle left on the merged contact is what an
+    # ingestion racing the merge leaves behind, and must read as merged.
+    Contact.objects.filter(pk=handle.contact_id).update(merged_into=other.contact_id)
+    reads = reads_both_ways(blog, external_id="akismet-x", handle="lou@example.org", text=HAM)
+    assert reads.author.merged is True
+
+
+def test_one_organisations_authors_and_marks_never_reach_another(blog, make_org, register_site):
+    other = register_site(make_org("Maison Martin"), url="https://blog.maison-martin.fr/")
+    mine = check(blog, SPAM)
+    review_item(actor=Actor.palabre(blog.site.organisation), item_id=item_of(blog, mine).pk, action="spam")
+    theirs = check(other, SPAM)  # the same author, the same message, the other organisation
+    review_item(actor=Actor.palabre(other.site.organisation), item_id=item_of(other, theirs).pk, action="ham")
+    assert MessageFingerprint.objects.filter(fingerprint=engine.fingerprint(SPAM)).count() == 2
+
+    assert mine.guid == theirs.guid  # derived from the same fields
+
+    for registered, spam, trust in ((blog, True, (0, 1)), (other, False, (1, 0))):
+        reads = reads_both_ways(
+            registered, external_id=f"akismet-{mine.guid}", handle="camille@example.org", text=SPAM
+        )
+        assert reads.state.action == ("spam" if spam else "ham")
+        assert reads.marks == [(engine.fingerprint(SPAM), spam)]
+        assert (reads.author.approved, reads.author.rejected) == trust
+        assert reads.author.recent_count == 1
+
+
+def test_run_returns_rows_and_prepares_on_postgresql(blog):
+    table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
+    sql = f"SELECT site_id, count FROM {table} WHERE site_id = %s ORDER BY minute"
+    assert lookups.run(sql, [blog.site.pk]) == []
+    akismet.KeyRequestCounter().take(blog.site.pk, 100, now=600.0)
+    for _ in range(2):
+        assert lookups.run(sql, [blog.site.pk]) == [(blog.site.pk, 1)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert any(SiteRequestCount._meta.db_table in text and "ORDER BY minute" in text for text in prepared)
+
+
+# --- the per-key request counter ---------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(akismet, "time", SimpleNamespace(monotonic=clock.monotonic, time=time.time))
+    return clock
+
+
+MINUTE = 1_800_000_000 // 60  # a minute number; its first second is MINUTE * 60
+
+
+def counted(registered, minute: int = MINUTE) -> int:
+    row = SiteRequestCount.objects.filter(site=registered.site, minute=minute).first()
+    return row.count if row else 0
+
+
+def test_far_from_the_limit_requests_are_written_in_batches(blog, clock):
+    counter = akismet.KeyRequestCounter()
+    seen = set()
+    for n in range(100):
+        assert counter.take(blog.site.pk, 10_000, now=MINUTE * 60 + n / 100) == 0
+        seen.add(counted(blog))
+    assert seen == {1}  # the minute's first request wrote; the 99 others wait
+    clock.now += counter.WRITE_EVERY
+    assert counter.take(blog.site.pk, 10_000, now=MINUTE * 60 + 2) == 0
+    assert counted(blog) == 101
+
+
+def test_near_the_limit_every_request_writes_and_the_sixth_is_refused(blog, clock):
+    counter = akismet.KeyRequestCounter()
+    for n in range(1, 6):
+        assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 40) == 0
+        assert counted(blog) == n
+    assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 40) == 20  # seconds to the next minute
+    assert counted(blog) == 6
+
+
+def test_a_new_minute_starts_from_zero_and_forgets_older_ones(blog, clock):
+    counter = akismet.KeyRequestCounter()
+    for minute in (MINUTE, MINUTE + 1):
+        for _ in range(5):
+            counter.take(blog.site.pk, 5, now=minute * 60)
+    assert counter.take(blog.site.pk, 5, now=(MINUTE + 1) * 60 + 1) > 0
+    assert counter.take(blog.site.pk, 5, now=(MINUTE + 2) * 60) == 0
+    assert dict(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", "count")) == {
+        MINUTE + 1: 6,
+        MINUTE + 2: 1,
+    }
+    # Far from the limit too, the first request of a minute writes at once.
+    assert counter.take(blog.site.pk, 10_000, now=(MINUTE + 3) * 60) == 0
+    assert sorted(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", flat=True)) == [
+        MINUTE + 2,
+        MINUTE + 3,
+    ]
+
+
+@pytest.mark.parametrize("limit", [5, 100])
+def test_two_server_processes_share_one_limit(blog, clock, limit):
+    processes = [akismet.KeyRequestCounter(), akismet.KeyRequestCounter()]
+    answers = [processes[n % 2].take(blog.site.pk, limit, now=MINUTE * 60 + 30) for n in range(limit + 20)]
+    assert answers.count(0) == limit
+    assert answers[:limit] == [0] * limit
+    assert set(answers[limit:]) == {30}
+    assert counted(blog) == limit + 20
+
+
+def test_clear_forgets_what_the_process_had_not_written(blog, clock):
+    counter = akismet.KeyRequestCounter()
+    for _ in range(10):
+        counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
+    assert counted(blog) == 1
+    counter.clear()  # as tests/conftest.py does between tests
+    counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
+    assert counted(blog) == 2  # a fresh start: the first request writes at once
+    assert akismet.request_counter is not counter and isinstance(
+        akismet.request_counter, akismet.KeyRequestCounter
+    )
+
+
+def test_take_request_counts_with_the_configured_limit(blog, monkeypatch):
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "3")
+    answers = [akismet.take_request(blog.site, now=MINUTE * 60 + 45) for _ in range(4)]
+    assert answers == [0, 0, 0, 15]
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "0")  # no limit: nothing counted
+    assert akismet.take_request(blog.site, now=MINUTE * 60 + 45) == 0
+    assert counted(blog) == 4
