@@ -1,0 +1,168 @@
+"""`palabre serve` as run in production: granian and a task worker beside it, on a file database.
+
+A comment-check is answered at once, stored by the task worker a moment later, and SIGTERM stops
+the server and its worker, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+from palabre.conversations.models import Item
+from palabre.moderation.models import CheckedComment
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough"
+)
+
+SITE_URL = "https://blog.serve.example/"
+SETUP = f"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from django.contrib.auth import get_user_model
+from palabre.moderation.services import create_moderation_site
+from palabre.orgs.services import Actor, create_organisation
+owner = get_user_model().objects.create_user(username="owner", password="Serve-tests-2024!")
+organisation = create_organisation(name="Maison Serve", owner=owner)
+site, key = create_moderation_site(actor=Actor.palabre(organisation), name="Blog", url={SITE_URL!r})
+print(key)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Live processes below `root`, with their command lines (Linux /proc)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+            commands[int(stat.parent.name)] = command
+    found = {}
+    for pid in parents:
+        ancestor = parents[pid]
+        while ancestor in parents and ancestor != root:
+            ancestor = parents[ancestor]
+        if ancestor == root:
+            found[pid] = commands[pid]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_serve_answers_stores_through_its_worker_and_stops_cleanly(tmp_path: Path):
+    database = tmp_path / "palabre.sqlite3"
+    env = {
+        **os.environ,
+        "PALABRE_DATA_DIR": str(tmp_path / "data"),
+        "PALABRE_DATABASE_URL": f"sqlite:///{database}",
+        "PALABRE_TASKS_BACKEND": "database",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SETUP)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    key = done.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "palabre", "serve", "--no-migrate", "--processes", "1"]
+            + ["--threads", "2", "--workers", "1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: nothing of it outlives the test
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            try:
+                return (
+                    httpx.post(f"{base}/1.1/verify-key", data={"key": key, "blog": SITE_URL}).text == "valid"
+                )
+            except httpx.TransportError:
+                return False
+
+        _wait_for(up, 60, "palabre serve")
+        answer = httpx.post(
+            f"{base}/1.1/comment-check",
+            data={
+                "api_key": key,
+                "blog": SITE_URL,
+                "user_ip": "203.0.113.7",
+                "comment_type": "comment",
+                "comment_author": "Camille",
+                "comment_author_email": "camille@example.org",
+                "comment_content": "Merci pour la recette de la tarte, elle était parfaite !",
+            },
+        )
+        assert answer.status_code == 200 and answer.text in {"true", "false"}
+        assert answer.text == "false"
+        assert answer.headers["Content-Length"] == "5"
+        guid = answer.headers["X-akismet-guid"]
+
+        def stored() -> bool:
+            with sqlite3.connect(database, timeout=30) as db:
+                items = db.execute(
+                    f"SELECT COUNT(*) FROM {Item._meta.db_table} WHERE external_id = ?", [f"akismet-{guid}"]
+                ).fetchone()[0]
+                waiting = db.execute(f"SELECT COUNT(*) FROM {CheckedComment._meta.db_table}").fetchone()[0]
+            return items == 1 and waiting == 0
+
+        _wait_for(stored, 15, "the task worker storing the comment")
+
+        processes = _descendants(server.pid)
+        workers = [pid for pid, command in processes.items() if " worker " in f"{command} "]
+        assert len(workers) == 1 and len(processes) >= 2, processes  # granian's process and the worker
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) is not None
+        _wait_for(lambda: not any(_alive(pid) for pid in processes), 30, "every process of palabre serve")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # what is left of it when the test failed half-way
+            os.killpg(server.pid, signal.SIGKILL)
+        if server.poll() is None:
+            server.wait(timeout=10)
