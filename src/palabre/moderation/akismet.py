@@ -93,7 +93,7 @@ SPAM_REASONS = {
     "commercial_name",
 }
 # Rejected for one of these: blatant, the site may discard it without keeping it.
-BLATANT_REASONS = {"score_spam", "known_spam", "known_spammer", "blocked_domain"}
+BLATANT_REASONS = engine.BLATANT_SPAM_REASONS
 KIND_FOR_TYPE = {
     "": "comment",
     "comment": "comment",
