@@ -133,11 +133,12 @@ def _current_contact(handle: ContactHandle | None) -> Contact | None:
     return surviving_contact(handle.contact) if handle is not None else None
 
 
-def ingest_item(*, channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
+def ingest_item(*, channel: Channel, incoming: IncomingItem, analyse: bool = True) -> tuple[Item, bool]:
     """Store an item, or update it when (channel, external id) is known. Returns (item, created).
 
     Idempotent: a connector may deliver the same item any number of times, concurrently too.
-    Analysis (language, moderation, listening...) is enqueued once the transaction commits.
+    Analysis (language, moderation, listening...) is enqueued once the transaction commits, unless
+    `analyse` is False: the caller then runs `analyse_item` itself (a batch, after its commit).
     """
     _validate(channel, incoming)
     for attempt in range(ATTEMPTS):
@@ -155,9 +156,10 @@ def ingest_item(*, channel: Channel, incoming: IncomingItem) -> tuple[Item, bool
             if attempt == ATTEMPTS - 1 or not _is_lock_conflict(error):
                 raise
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-    from palabre.conversations.tasks import analyse_item
+    if analyse:
+        from palabre.conversations.tasks import analyse_item
 
-    transaction.on_commit(lambda: analyse_item.enqueue(item.pk, created))
+        transaction.on_commit(lambda: analyse_item.enqueue(item.pk, created))
     return item, created
 
 

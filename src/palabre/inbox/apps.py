@@ -13,12 +13,13 @@ class InboxConfig(AppConfig):
         from palabre.conversations.services import register_analyser
         from palabre.demo.loader import register_demo_extension
         from palabre.inbox.demo import load_inbox_demo
-        from palabre.inbox.services import analyse_for_inbox, is_out_of_hours
-        from palabre.moderation.hooks import register_off_hours_provider
+        from palabre.inbox.services import analyse_for_inbox, is_out_of_hours, refresh_after_review
+        from palabre.moderation.hooks import register_off_hours_provider, register_review_listener
         from palabre.orgs.views import register_audit_labels
 
         register_analyser("inbox", analyse_for_inbox)
         register_off_hours_provider(is_out_of_hours)
+        register_review_listener("inbox", refresh_after_review)
         register_demo_extension("inbox", load_inbox_demo)
         register_audit_labels(
             actions={

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -155,11 +155,15 @@ def is_brand_item(item: Item) -> bool:
 
 
 def analyse_for_inbox(item: Item, created: bool) -> None:
-    """Registered with conversations: every new or changed item refreshes its thread's row."""
+    """Registered with conversations: every new or changed item refreshes its thread's row.
+    Spam that moderation rejected stays out of the inbox: nobody answers it. (Other rejected
+    messages stay: a rude customer may still need an answer, and a model can be wrong.)"""
     root_id = item.thread_root_id or item.pk
+    if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
+        return  # spam that starts no thread: nothing to show, nothing to compute
     with transaction.atomic():
         conversation = refresh_conversation(item.organisation, root_id, new_item=item if created else None)
-    if conversation is not None and created and not is_brand_item(item):
+    if conversation is not None and created and not is_brand_item(item) and not _spam(item):
         transaction.on_commit(lambda: _after_customer_message(conversation.pk, item.pk))
 
 
@@ -169,17 +173,25 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
 
     thread = list(
         Item.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id), organisation=organisation)
-        .select_related("author", "channel")
+        .select_related("author", "channel", "moderation__last_decision")
         .order_by("created_at", "pk")
     )
     root = next((i for i in thread if i.pk == root_id), None)
     if root is None:
         return None
-    customer = [i for i in thread if not is_brand_item(i)]
+    customer = [i for i in thread if not is_brand_item(i) and not _spam(i)]
     conversation = Conversation.objects.select_for_update().filter(root_id=root_id).first()
     # A reply that arrived before its parent had a row of its own: fold it into the real thread.
     stale = list(Conversation.objects.select_for_update(of=("self",)).filter(root__thread_root_id=root_id))
     if not customer:
+        if conversation is not None and conversation.awaiting_reply:
+            # Every message of the thread was rejected as spam since: nothing waits for an answer.
+            conversation.awaiting_reply = False
+            conversation.first_response_due_at = None
+            conversation.priority = 0
+            conversation.priority_reasons = []
+            conversation.updated_at = timezone.now()
+            conversation.save()
         return conversation
     last_customer = customer[-1]
     brand_times = [i.created_at for i in thread if is_brand_item(i)]
@@ -243,6 +255,7 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     reopen = (
         new_item is not None
         and not is_brand_item(new_item)
+        and not _spam(new_item)
         and conversation.status != Status.OPEN
         and awaiting
         # Received after the status was set: not the analysis of a message the team already saw.
@@ -259,6 +272,23 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
             Reply.objects.filter(conversation=old).update(conversation=conversation)
             old.delete()
     return conversation
+
+
+def _spam(item: Item) -> bool:
+    try:
+        return item.moderation.rejected_as_spam
+    except ObjectDoesNotExist:
+        return False  # not moderated (yet)
+
+
+def refresh_after_review(item_id: int) -> None:
+    """Registered with moderation: a moderator rejected a message (as spam, maybe), or brought one
+    back."""
+    item = Item.objects.select_related("organisation", "channel", "author").filter(pk=item_id).first()
+    if item is None:
+        return
+    with transaction.atomic():
+        refresh_conversation(item.organisation, item.thread_root_id or item.pk)
 
 
 def _after_customer_message(conversation_id: int, item_id: int) -> None:

@@ -93,7 +93,7 @@ SPAM_REASONS = {
     "commercial_name",
 }
 # Rejected for one of these: blatant, the site may discard it without keeping it.
-BLATANT_REASONS = {"score_spam", "known_spam", "known_spammer", "blocked_domain"}
+BLATANT_REASONS = engine.BLATANT_SPAM_REASONS
 KIND_FOR_TYPE = {
     "": "comment",
     "comment": "comment",
@@ -381,15 +381,25 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
 
 @transaction.atomic
 def store_checked_comment(
-    site: ModerationSite, params: dict[str, str], guid: str, decision: engine.Decision | None, *, checked_at
-) -> Item:
-    """The comment a check answered, as an item with the decision given (and the honeypot's)."""
+    site: ModerationSite,
+    params: dict[str, str],
+    guid: str,
+    decision: engine.Decision | None,
+    *,
+    checked_at,
+    analyse: bool = True,
+) -> tuple[Item, bool | None]:
+    """The comment a check answered, as an item with the decision given (and the honeypot's).
+    Returns (item, created), created None when it was stored already. With `analyse` False the
+    caller runs the item's analysis (`analyse_item`) once this is committed."""
     stored = ModerationDecision.objects.filter(
         item__channel=site.channel, item__external_id=_external_id(guid), created_at__gte=checked_at
     ).first()
     if stored is not None:
-        return stored.item  # this task ran already
-    item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid, now=checked_at))
+        return stored.item, None  # this task ran already
+    item, created = ingest_item(
+        channel=site.channel, incoming=_incoming(params, guid, now=checked_at), analyse=analyse
+    )
     if decision is not None:
         services.moderate_item(item, decided=decision)
     if _honeypot_filled(params):
@@ -401,7 +411,7 @@ def store_checked_comment(
                 action="spam",
                 note=f"Honeypot field {params['honeypot_field_name'].strip()[:80]} filled.",
             )
-    return item
+    return item, created
 
 
 def _verdict_from_state(state: lookups.StoredState) -> tuple[bool, bool]:

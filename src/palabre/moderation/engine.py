@@ -18,6 +18,8 @@ from palabre.nlp.lexicon import Lexicon
 from palabre.nlp.normalize import normalize
 
 PUBLISH, HOLD, REJECT = "publish", "hold", "reject"
+# Reasons that make a rejection blatant spam (not a rude message from a real person).
+BLATANT_SPAM_REASONS = frozenset({"score_spam", "known_spam", "known_spammer", "blocked_domain"})
 SEVERITY = {PUBLISH: 0, HOLD: 1, REJECT: 2}
 
 DEFAULT_HOLD = {
@@ -569,3 +571,10 @@ def _author_reasons(text, rules: RuleSet, thresholds: Thresholds, author: Author
                 {"count": author.recent_count + 1, "limit": thresholds.rate_limit_per_hour},
             )
         )
+
+
+def is_blatant_spam(action: str, reasons: list[dict[str, Any]]) -> bool:
+    """Rejected for one of BLATANT_SPAM_REASONS (reasons as stored: dicts with code and action)."""
+    return action == REJECT and any(
+        r.get("code") in BLATANT_SPAM_REASONS and r.get("action") == REJECT for r in reasons
+    )

@@ -2,6 +2,7 @@
 
 The inbox knows the organisation's business hours; it registers the provider below in its
 AppConfig.ready(). Without a provider, no moment is out of hours and the night policy never applies.
+It also listens for moderators' reviews that take an item out of sight (rejected) or bring it back.
 """
 
 from __future__ import annotations
@@ -31,3 +32,21 @@ def is_off_hours(organisation_id: int, moment: datetime) -> bool:
     except Exception:  # a broken calendar must not stop moderation: decide with the usual thresholds
         logger.exception("off-hours provider failed for organisation %s", organisation_id)
         return False
+
+
+ReviewListener = Callable[[int], None]
+_review_listeners: dict[str, ReviewListener] = {}
+
+
+def register_review_listener(name: str, listener: ReviewListener) -> None:
+    """`listener(item_id)` runs once a moderator's review that rejected an item, or brought a rejected
+    one back, is committed."""
+    _review_listeners[name] = listener
+
+
+def item_reviewed(item_id: int) -> None:
+    for name, listener in list(_review_listeners.items()):
+        try:
+            listener(item_id)
+        except Exception:  # the review stands whatever a listener does
+            logger.exception("review listener %s failed for item %s", name, item_id)

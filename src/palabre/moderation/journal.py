@@ -2,7 +2,8 @@
 
 comment-check answers before its comment is stored. The request writes one `CheckedComment` row
 (a single INSERT: the cheapest write that survives a crash) and a task turns the waiting rows into
-items carrying the very decision answered, a batch per transaction, then deletes them.
+items carrying the very decision answered, a batch per transaction, deletes them, and analyses the
+new items (language, inbox, listening) itself.
 
 Asking for that task costs a task row, so each server process asks at most once every
 `ASK_EVERY` seconds, for a task that starts `STORE_DELAY` seconds later. A row written while a
@@ -100,11 +101,13 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     """Store waiting checked comments, a batch per transaction, until none waits or `limit` were
     handled; then, if some still wait, ask for another task. Several workers share the rows
     (locked, skipped by the others). A row that fails keeps its error and is not tried again."""
+    from palabre.conversations.tasks import analyse_item
     from palabre.moderation.akismet import store_checked_comment
 
     stored = failed = 0
     sites: dict[int, ModerationSite | None] = {}
     while stored + failed < limit:
+        to_analyse: list[tuple[int, bool]] = []
         with transaction.atomic():
             rows = list(
                 CheckedComment.objects.select_for_update(skip_locked=True)
@@ -122,13 +125,16 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                 site = sites[row.site_id]
                 try:
                     if site is not None:
-                        store_checked_comment(
+                        item, created = store_checked_comment(
                             site,
                             json.loads(row.params),
                             row.guid,
                             _decision(row.decision),
                             checked_at=row.checked_at,
+                            analyse=False,
                         )
+                        if created is not None:
+                            to_analyse.append((item.pk, created))
                 except Exception as error:  # one bad row must not hold the others back
                     logger.exception(
                         "Checked comment %s of site %s could not be stored", row.guid, row.site_id
@@ -141,6 +147,13 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                     done.append(row.pk)
             CheckedComment.objects.filter(pk__in=done).delete()
             stored += len(done)
+        # Analysed here, once committed, rather than by a task per item: same work, less queue.
+        for item_id, created in to_analyse:
+            try:
+                analyse_item.call(item_id, created)
+            except Exception:
+                logger.exception("Analysis of item %s failed; queued to try again", item_id)
+                analyse_item.enqueue(item_id, created)
     if stored + failed >= limit:
         ask_for_storing(now=True)
     return {"stored": stored, "failed": failed}

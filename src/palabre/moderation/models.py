@@ -124,6 +124,16 @@ class ItemModeration(models.Model):
     def __str__(self) -> str:
         return f"{self.item_id}: {self.status}"
 
+    @property
+    def rejected_as_spam(self) -> bool:
+        """Rejected as spam, by a moderator or blatantly by the machine: nobody answers it."""
+        if self.status != ModerationStatus.REJECTED:
+            return False
+        if self.is_spam:
+            return True
+        decision = self.last_decision
+        return decision is not None and engine.is_blatant_spam(decision.action, decision.reasons)
+
 
 class ModerationDecision(models.Model):
     """One decision on one item, automatic or by a person, with everything that led to it."""

@@ -320,6 +320,7 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
     )
     previous = state.last_decision
     before = {"status": state.status, "is_spam": state.is_spam}
+    was_spam = state.rejected_as_spam
     status = {
         "approve": ModerationStatus.APPROVED,
         "ham": ModerationStatus.APPROVED,
@@ -355,6 +356,8 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
         before=before,
         after={"status": status, "is_spam": state.is_spam, "note": note},
     )
+    if was_spam != state.rejected_as_spam:  # out of the inbox, or back in it
+        transaction.on_commit(lambda: hooks.item_reviewed(item.pk))
     return row
 
 

@@ -33,7 +33,7 @@ def record_checked_comment(
     site = ModerationSite.objects.select_related("organisation", "channel").filter(pk=site_id).first()
     if site is None:
         return {"site": site_id, "skipped": "gone"}
-    item = store_checked_comment(
+    item, _created = store_checked_comment(
         site,
         params,
         guid,
