@@ -276,6 +276,17 @@ def test_unknown_fields_are_ignored(blog, http):
     assert "POST_comment_post_ID" not in str(item.raw)
 
 
+def test_nul_characters_are_dropped_so_the_comment_is_answered_and_stored(blog, http):
+    fields = form(blog, **comment(HAM))
+    fields["comment_author"] = "Lé\x00a"
+    fields["comment_content"] = HAM.replace(" ", " \x00", 1)
+    answer = http.post("/1.1/comment-check", data=fields)
+    assert answer.status_code == 200 and answer.text == "false"
+    (item,) = items_of(blog)
+    assert item.text == HAM
+    assert item.author.display_name == "Léa"
+
+
 def test_the_key_may_be_the_first_label_of_the_host(blog, live_server, settings):
     import httpx
 

@@ -607,7 +607,12 @@ def _scalar(value: Any) -> str | None:
 
 
 def read_params(request: HttpRequest) -> dict[str, str]:
-    """The query string and the body, form-encoded or JSON; unknown fields are kept but unused."""
+    """The query string and the body, form-encoded or JSON; unknown fields are kept but unused.
+    NUL characters are dropped: no database stores them, and no comment needs them."""
+    return {key: value.replace("\x00", "") for key, value in _raw_params(request).items()}
+
+
+def _raw_params(request: HttpRequest) -> dict[str, str]:
     length = request.META.get("CONTENT_LENGTH") or "0"
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length.isdigit() and int(length) > limit:
