@@ -408,9 +408,14 @@ def main() -> None:
     print(
         f"api {args.endpoint}: {result['requests_per_second']:.0f} requests/s, p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, {result['server_cpu_ms_per_request']} ms of server CPU a request, "
-        f"{result['errors']} errors; all stored {result['seconds_to_store_the_rest']} s after the burst "
-        f"({result['stored_per_second']:.0f} stored/s) "
-        f"({args.requests} requests, {args.concurrency} connections"
+        f"{result['errors']} errors; "
+        + (
+            f"{left_unstored} not stored yet {result['seconds_to_store_the_rest']} s after the burst "
+            if left_unstored
+            else f"all stored {result['seconds_to_store_the_rest']} s after the burst "
+            f"({result['stored_per_second']:.0f} stored/s) "
+        )
+        + f"({args.requests} requests, {args.concurrency} connections"
         f"{f', offered at {args.rate:.0f}/s' if args.rate else ''}, {os.cpu_count()} CPUs, "
         f"load average {result['load_average_1min']})"
     )
