@@ -92,8 +92,6 @@ SPAM_REASONS = {
     "url_in_name",
     "commercial_name",
 }
-# Rejected for one of these: blatant, the site may discard it without keeping it.
-BLATANT_REASONS = engine.BLATANT_SPAM_REASONS
 KIND_FOR_TYPE = {
     "": "comment",
     "comment": "comment",
@@ -173,7 +171,7 @@ class Verdict:
 def verdict_for(action: str, reasons: list[tuple[str, str]]) -> tuple[bool, bool]:
     """(spam, discard) for an engine decision: its action and its reasons as (code, action)."""
     if action == engine.REJECT:
-        blatant = any(code in BLATANT_REASONS and act == engine.REJECT for code, act in reasons)
+        blatant = any(code in engine.BLATANT_SPAM_REASONS and act == engine.REJECT for code, act in reasons)
         return True, blatant
     if action == engine.HOLD:
         return any(code in SPAM_REASONS for code, _act in reasons), False
@@ -551,12 +549,7 @@ class KeyRequestCounter:
 
     @staticmethod
     def _write(site_id: int, minute: int, adding: int) -> int:
-        table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
-        [(count,)] = lookups.run(
-            f"INSERT INTO {table} (site_id, minute, count) VALUES (%s, %s, %s) "
-            f"ON CONFLICT (site_id, minute) DO UPDATE SET count = {table}.count + %s RETURNING count",
-            [site_id, minute, adding, adding],
-        )
+        [(count,)] = lookups.run(lookups.statement(_count_sql), [site_id, minute, adding, adding])
         if count == adding:  # this minute's first write: forget the minutes before the last
             SiteRequestCount.objects.filter(site_id=site_id, minute__lt=minute - 1).delete()
         return count
@@ -564,6 +557,14 @@ class KeyRequestCounter:
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+
+
+def _count_sql() -> str:
+    table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
+    return (
+        f"INSERT INTO {table} (site_id, minute, count) VALUES (%s, %s, %s) "
+        f"ON CONFLICT (site_id, minute) DO UPDATE SET count = {table}.count + %s RETURNING count"
+    )
 
 
 request_counter = KeyRequestCounter()

@@ -46,17 +46,11 @@ def _insert_sql() -> str:
     return f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, '')"
 
 
-_statements: dict[str, str] = {}
-
-
 def record(site_id: int, params: dict[str, str], guid: str, decision: str, checked_at: datetime) -> None:
     """Keep a checked comment until it is stored: `decision` is the engine's decision as JSON, or
     "" when a moderator's decision stood. The row is committed when this returns."""
-    sql = _statements.get(connection.vendor)
-    if sql is None:
-        sql = _statements[connection.vendor] = _insert_sql()
     lookups.run(
-        sql,
+        lookups.statement(_insert_sql),
         [
             site_id,
             guid,

@@ -8,6 +8,7 @@ PostgreSQL run, from the models' own table and column names.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,15 +27,15 @@ def _column(model, field: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(field).column)
 
 
-def _statement(build) -> str:
-    """A statement built once per database kind (the quoting of names differs)."""
-    key = (build.__name__, connection.vendor)
+def statement(build: Callable[[], str]) -> str:
+    """A statement built once per database kind (the quoting of names differs), by `build()`."""
+    key = (build, connection.vendor)
     if key not in _statements:
         _statements[key] = build()
     return _statements[key]
 
 
-_statements: dict[tuple[str, str], str] = {}
+_statements: dict[tuple[Callable[[], str], str], str] = {}
 
 
 def run(sql: str, params: list[Any]) -> list[tuple]:
@@ -76,12 +77,11 @@ def fingerprint_marks(organisation_id: int, fingerprints: set[str]) -> list[tupl
         _column(MessageFingerprint, "is_spam"),
     )
     holes = ", ".join(["%s"] * len(fingerprints))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {fp}, {spam} FROM {marks} WHERE {org} = %s AND {fp} IN ({holes})",
-            [organisation_id, *sorted(fingerprints)],
-        )
-        return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+    rows = run(
+        f"SELECT {fp}, {spam} FROM {marks} WHERE {org} = %s AND {fp} IN ({holes})",
+        [organisation_id, *sorted(fingerprints)],
+    )
+    return [(found, bool(is_spam)) for found, is_spam in rows]
 
 
 @dataclass(frozen=True)
@@ -105,13 +105,15 @@ def _stored_state_sql() -> str:
     )
 
 
-def stored_state(channel_id: int, external_id: str) -> StoredState | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(_stored_state_sql), [channel_id, external_id])
-        row = cursor.fetchone()
-    if row is None:
+def _state_from(status, source, action, reasons) -> StoredState | None:
+    if status is None:
         return None
-    return StoredState(status=row[0], source=row[1], action=row[2], reasons=_json(row[3]) or [])
+    return StoredState(status=status, source=source, action=action, reasons=_json(reasons) or [])
+
+
+def stored_state(channel_id: int, external_id: str) -> StoredState | None:
+    rows = run(statement(_stored_state_sql), [channel_id, external_id])
+    return _state_from(*rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -142,23 +144,25 @@ def _author_record_sql() -> str:
     )
 
 
-def author_record(*, organisation_id: int, platform: str, handle: str, at: datetime) -> AuthorRecord | None:
-    """What moderators said of an author known by this handle, and how much they wrote in the hour."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _statement(_author_record_sql),
-            [_when(at - timedelta(hours=1)), _when(at), organisation_id, platform, handle],
-        )
-        row = cursor.fetchone()
-    if row is None:
+def _author_from(approved, rejected, spam, merged_into, recent) -> AuthorRecord | None:
+    # The recent count always comes back for a known handle: None means no such handle.
+    if recent is None:
         return None
-    approved, rejected, spam, merged_into, recent = row
     return AuthorRecord(
         approved=approved or 0,
         rejected=(rejected or 0) + (spam or 0),
         recent_count=recent,
         merged=merged_into is not None,
     )
+
+
+def author_record(*, organisation_id: int, platform: str, handle: str, at: datetime) -> AuthorRecord | None:
+    """What moderators said of an author known by this handle, and how much they wrote in the hour."""
+    rows = run(
+        statement(_author_record_sql),
+        [_when(at - timedelta(hours=1)), _when(at), organisation_id, platform, handle],
+    )
+    return _author_from(*rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ def check_reads(
     """`stored_state`, `author_record` and `fingerprint_marks` for one comment, in one round trip.
     An empty `handle` or `fingerprint` looks nothing up (no row has one)."""
     [row] = run(
-        _statement(_check_reads_sql),
+        statement(_check_reads_sql),
         [
             channel_id,
             external_id,
@@ -213,22 +217,8 @@ def check_reads(
             fingerprint,
         ],
     )
-    status, source, action, reasons, approved, rejected, spam, merged_into, recent, mark_fp, mark_spam = row
-    state = (
-        StoredState(status=status, source=source, action=action, reasons=_json(reasons) or [])
-        if status is not None
-        else None
-    )
-    # The author subquery always counts: a handle is known when its recent count came back.
-    author = (
-        AuthorRecord(
-            approved=approved or 0,
-            rejected=(rejected or 0) + (spam or 0),
-            recent_count=recent,
-            merged=merged_into is not None,
-        )
-        if recent is not None
-        else None
-    )
-    marks = [(mark_fp, bool(mark_spam))] if mark_fp is not None else []
+    mark_fingerprint, mark_spam = row[9:]
+    state = _state_from(*row[:4])
+    author = _author_from(*row[4:9])
+    marks = [(mark_fingerprint, bool(mark_spam))] if mark_fingerprint is not None else []
     return CheckReads(state=state, author=author, marks=marks)
