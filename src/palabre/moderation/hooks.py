@@ -2,7 +2,7 @@
 
 The inbox knows the organisation's business hours; it registers the provider below in its
 AppConfig.ready(). Without a provider, no moment is out of hours and the night policy never applies.
-It also listens for moderators' reviews that take an item out of sight (rejected) or bring it back.
+The inbox also listens for moderators' reviews that mark an item as spam or take it back from spam.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ _review_listeners: dict[str, ReviewListener] = {}
 
 
 def register_review_listener(name: str, listener: ReviewListener) -> None:
-    """`listener(item_id)` runs once a moderator's review that rejected an item, or brought a rejected
-    one back, is committed."""
+    """`listener(item_id)` runs once a moderator's review that marked an item as spam, or took it
+    back from spam, is committed."""
     _review_listeners[name] = listener
 
 
