@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -141,3 +142,36 @@ def test_rotate_keys_re_encrypts_with_the_new_secret_key(settings, org, make_cha
     assert crypto.key_id_of(stored.credentials_ciphertext) == crypto.current_key().key_id
     settings.SECRET_KEY_FALLBACKS = []
     assert stored.read_credentials() == {"app_password": "abcd-efgh"}
+
+
+def _refused(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+@pytest.mark.parametrize("command", [["check"], ["triage"], ["guardrails", "check"]])
+def test_a_json_lines_command_answers_every_line_and_a_missing_file_in_one_line(tmp_path, command):
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(
+        b'{"id": "first", "text": "Merci pour votre aide"}\n'
+        + b"[" * 200_000
+        + b"\n\n"
+        + b'{"id": NaN, "text": "x"}\n'
+        + b'{"id": 5,\r "text": "Bonjour"}\r\n'
+        + b'{"id": "last", "text": "Tr\xe8s bien"}\n'
+    )
+    result = palabre(*command, str(lines))
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line, parse_constant=_refused) for line in result.stdout.splitlines()]
+    assert [answer["id"] for answer in answers] == ["first", 2, 3, 4, 5, "last"]
+    assert "error" not in answers[0] and "error" not in answers[4] and "error" not in answers[5]
+    assert answers[1]["error"] == "invalid JSON: nested too deep"
+    assert answers[2]["error"].startswith("empty line")
+    assert answers[3]["error"] == "invalid JSON: NaN is not a JSON number"
+
+    missing = palabre(*command, str(tmp_path / "absent.jsonl"))
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    assert (
+        missing.stderr
+        == f"palabre {' '.join(command)}: cannot read {tmp_path / 'absent.jsonl'}: No such file or directory\n"
+    )

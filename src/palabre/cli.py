@@ -312,21 +312,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
+    from palabre.jsonlines import opened
     from palabre.moderation.cli import check_stream
 
-    # Invalid UTF-8 must not stop a stream of thousands of lines: bad bytes become U+FFFD.
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    sys.stdout.reconfigure(encoding="utf-8")
-    if not args.file:
-        check_stream(sys.stdin, sys.stdout, org_slug=args.organisation)
-        return
-    with open(args.file, encoding="utf-8", errors="replace") as source:
+    with opened(args.file, command="check") as source:
         check_stream(source, sys.stdout, org_slug=args.organisation)
 
 
 def cmd_triage(args: argparse.Namespace) -> None:
     from palabre.inbox.priority import priority
-    from palabre.jsonlines import answer_stream
+    from palabre.jsonlines import answer_stream, opened
     from palabre.nlp.triage import triage_many
 
     def with_priority(data: dict, found) -> dict:
@@ -347,12 +342,7 @@ def cmd_triage(args: argparse.Namespace) -> None:
         found = triage_many([d["text"] for d in batch], [d.get("lang") for d in batch])
         return (with_priority(data, one) for data, one in zip(batch, found, strict=True))
 
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    sys.stdout.reconfigure(encoding="utf-8")
-    if not args.file:
-        answer_stream(sys.stdin, sys.stdout, handle)
-        return
-    with open(args.file, encoding="utf-8", errors="replace") as source:
+    with opened(args.file, command="triage") as source:
         answer_stream(source, sys.stdout, handle)
 
 

@@ -29,14 +29,13 @@ def cmd_guardrails(args) -> None:
     from django.conf import settings
     from django.utils import translation
 
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    sys.stdout.reconfigure(encoding="utf-8")
-    with translation.override(args.lang or settings.LANGUAGE_CODE):
-        if not args.file:
-            check_stream(sys.stdin, sys.stdout, default_org=args.org)
-            return
-        with open(args.file, encoding="utf-8", errors="replace") as source:
-            check_stream(source, sys.stdout, default_org=args.org)
+    from palabre.jsonlines import opened
+
+    with (
+        translation.override(args.lang or settings.LANGUAGE_CODE),
+        opened(args.file, command="guardrails check") as source,
+    ):
+        check_stream(source, sys.stdout, default_org=args.org)
 
 
 def check_stream(source: IO[str], sink: IO[str], *, default_org: str = "") -> int:
