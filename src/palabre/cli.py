@@ -63,7 +63,6 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
     """granian: `processes` server processes, forked once the models are loaded (they share that
     memory), each running requests in `threads` threads; and `workers` task worker processes."""
     import gc
-    import subprocess
 
     from django.conf import settings
     from django.db import connections
@@ -93,9 +92,12 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
         respawn_failed_workers=True,
         workers_kill_timeout=20,
     )
-    task_workers = [
-        subprocess.Popen(
-            [
+    from palabre.worker import WorkerSupervisor
+
+    # Started again when they exit (killed, crashed): accepted comments are stored by them.
+    supervisor = WorkerSupervisor(
+        {
+            f"serve-{os.getpid()}-{n}": [
                 sys.executable,
                 "-m",
                 "palabre",
@@ -105,12 +107,13 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
                 "--nice",
                 str(SERVE_WORKER_NICENESS),
             ]
-        )
-        for n in range(max(0, workers))
-    ]
+            for n in range(max(0, workers))
+        }
+    )
+    supervisor.start()
     print(
         f"Palabre is served at http://{host}:{port}/ ({processes} server process(es) of {threads} threads, "
-        f"{len(task_workers)} task worker(s))",
+        f"{len(supervisor.slots)} task worker(s))",
         flush=True,
     )
     if settings.DEBUG:
@@ -118,34 +121,23 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
     try:
         server.serve()
     finally:
-        for worker in task_workers:
-            worker.terminate()
-        for worker in task_workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        supervisor.stop(timeout=20)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
     if args.nice:
         os.nice(args.nice)
     _setup_django()
-    from django.core.management import call_command
+    from palabre.worker import TaskWorker
 
-    from palabre.moderation import journal
-
-    if journal.waiting_count():  # checked comments a stopped worker left unstored
-        journal.ask_for_storing(now=True)
-
-    options = ["--queue-name", args.queues, "--interval", str(args.interval), "--no-reload"]
-    if args.worker_id:
-        options += ["--worker-id", args.worker_id]
-    if args.batch:
-        options.append("--batch")
-    if args.max_tasks:
-        options += ["--max-tasks", str(args.max_tasks)]
-    call_command("db_worker", *options)
+    # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
+    TaskWorker(
+        worker_id=args.worker_id,
+        queues=args.queues,
+        interval=args.interval,
+        batch=args.batch,
+        max_tasks=args.max_tasks,
+    ).run()
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

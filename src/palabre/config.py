@@ -72,6 +72,18 @@ TASKS_BACKEND = declare(
     "Background task backend: `database` (tasks stored in the database, run by workers) or "
     "`immediate` (run inline, for tests and one-off scripts).",
 )
+ANALYSIS_SWEEP_SECONDS = declare(
+    "PALABRE_ANALYSIS_SWEEP_SECONDS",
+    "60",
+    "How often each task worker looks for items stored and not analysed (a worker died between "
+    "the two), and how old such an item must be to be analysed by this sweep.",
+)
+WORKER_HEARTBEAT_SECONDS = declare(
+    "PALABRE_WORKER_HEARTBEAT_SECONDS",
+    "5",
+    "How often a task worker writes its heartbeat file (workers/<id>.json in the data folder); "
+    "a heartbeat older than three times this says the worker is gone or stuck.",
+)
 EMAIL_HOST = declare(
     "PALABRE_EMAIL_HOST",
     "",

@@ -99,6 +99,10 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["organisation", "-created_at", "-id"]),
             models.Index(fields=["channel", "parent_external_id"]),
+            # The workers' sweep looks for items stored and never analysed: few rows, read often.
+            models.Index(
+                fields=["received_at"], condition=models.Q(analysed_at__isnull=True), name="item_unanalysed"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,8 @@ from palabre.conversations.models import Contact, ContactHandle, Item, ItemKind
 from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000
 ATTEMPTS = 5
@@ -250,6 +253,37 @@ def mark_analysed(item: Item, *, language: str = "") -> None:
     if language:
         fields["language"] = language
     Item.objects.filter(pk=item.pk).update(**fields)
+
+
+def unanalysed_item_ids(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Items stored more than `older_than` ago and never analysed: a worker died between storing
+    them and analysing them (or their analysis failed). Oldest first."""
+    before = (now or timezone.now()) - older_than
+    return list(
+        Item.objects.filter(analysed_at__isnull=True, received_at__lte=before)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def analyse_unanalysed(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> dict:
+    """Analyse what `unanalysed_item_ids` finds, each item once (analysis is idempotent: an item
+    analysed meanwhile by its own task is left as it is). Returns the counts, and logs them."""
+    from palabre.conversations.tasks import analyse_item
+
+    found = unanalysed_item_ids(older_than=older_than, now=now, limit=limit)
+    analysed = failed = 0
+    for item_id in found:
+        try:
+            result = analyse_item.call(item_id, True, only_unanalysed=True)
+        except Exception:  # one item must not hold the others back; the next sweep tries again
+            logger.exception("Analysis of item %s (left unanalysed) failed", item_id)
+            failed += 1
+        else:
+            analysed += "skipped" not in result
+    if found:
+        logger.warning("Analysed %s item(s) stored without analysis (%s failed)", analysed, failed)
+    return {"found": len(found), "analysed": analysed, "failed": failed}
 
 
 # --- reading ---------------------------------------------------------------------------------

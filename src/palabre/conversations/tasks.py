@@ -11,13 +11,17 @@ logger = logging.getLogger(__name__)
 
 
 @task()
-def analyse_item(item_id: int, created: bool = True) -> dict:
-    """Run every registered analyser on the item (language first). Safe to run twice."""
+def analyse_item(item_id: int, created: bool = True, only_unanalysed: bool = False) -> dict:
+    """Run every registered analyser on the item (language first). Safe to run twice.
+    `only_unanalysed`: leave it as it is if it was analysed meanwhile (the sweep of what a worker
+    that died left)."""
     item = (
         Item.objects.select_related("channel", "organisation", "author", "contact").filter(pk=item_id).first()
     )
     if item is None:
         return {"item": item_id, "skipped": "gone"}
+    if only_unanalysed and item.analysed_at is not None:
+        return {"item": item_id, "skipped": "analysed"}
     language = item.language
     if not language and item.text:
         from palabre.nlp.language import detect_language

@@ -1,0 +1,392 @@
+"""Task workers that lose nothing: the loop of `palabre worker`, and what `palabre serve` runs to
+keep its own workers alive.
+
+`TaskWorker` runs django-tasks-db's worker in passes (every task ready, then a pause of
+`--interval`), and around them what the library does not do:
+
+- the database refusing (down, read-only, disk full, not migrated yet) is logged and waited out,
+  with a backoff of 1, 2, 4... up to 60 seconds, never a traceback and an exit; once it answers
+  again, the worker first picks up what was interrupted;
+- at its start and after such a wait, the checked comments a stopped worker left are asked for
+  storing, and every `PALABRE_ANALYSIS_SWEEP_SECONDS` the items stored and never analysed (a
+  worker killed between the two) are analysed;
+- it writes a heartbeat file, `workers/<worker id>.json` in the data folder, every
+  `PALABRE_WORKER_HEARTBEAT_SECONDS`: its state (`running`, `waiting_for_database`), the last
+  database error, the tasks it ran. `worker_states()` reads them for a health check.
+
+`WorkerSupervisor` starts the worker processes of `palabre serve` and starts again one that
+exits (killed, crashed, out of memory), after a backoff that grows while it keeps dying; it logs
+each exit and restart, and writes `workers/supervisor-<pid>.json` (each worker's pid, restarts,
+last exit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from palabre import config
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+# A beat older than this many intervals says the worker is gone or stuck.
+STALE_BEATS = 3
+
+
+def backoff(failures: int, *, base: float = 1.0, cap: float = MAX_BACKOFF) -> float:
+    """Seconds to wait after `failures` failures in a row: 1, 2, 4... up to `cap`."""
+    return min(cap, base * 2 ** max(0, min(failures, 32) - 1))
+
+
+def _seconds(setting: config.Setting, minimum: float) -> float:
+    try:
+        return max(float(setting.raw()), minimum)
+    except ValueError:
+        return max(float(setting.default), minimum)
+
+
+def heartbeat_seconds() -> float:
+    return _seconds(config.WORKER_HEARTBEAT_SECONDS, 0.5)
+
+
+def sweep_seconds() -> float:
+    return _seconds(config.ANALYSIS_SWEEP_SECONDS, 1.0)
+
+
+def heartbeat_dir() -> Path:
+    path = config.data_dir() / "workers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:100] + ".json"
+
+
+def write_state(name: str, state: dict) -> None:
+    """Replace the file at once (a reader never sees half of it)."""
+    folder = heartbeat_dir()
+    path = folder / _file_name(name)
+    partial = folder / f".{path.name}.{os.getpid()}.tmp"
+    partial.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def remove_state(name: str) -> None:
+    (heartbeat_dir() / _file_name(name)).unlink(missing_ok=True)
+
+
+def worker_states(*, now: float | None = None) -> list[dict]:
+    """What the task workers and supervisors of this data folder last wrote, each with `stale`:
+    True when its heartbeat is older than three heartbeat intervals (the process is gone or
+    stuck). A worker that stopped cleanly removed its file."""
+    now = time.time() if now is None else now
+    limit = STALE_BEATS * heartbeat_seconds()
+    states = []
+    for path in sorted(heartbeat_dir().glob("*.json")):
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # removed or replaced while read
+        if isinstance(state, dict):
+            state["stale"] = now - float(state.get("beat_at") or 0) > limit
+            states.append(state)
+    return states
+
+
+class TaskWorker:
+    """One `palabre worker` process (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: str = "",
+        queues: str = "*",
+        interval: float = 1.0,
+        batch: bool = False,
+        max_tasks: int = 0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        from django.utils.crypto import get_random_string
+        from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.worker_id = worker_id or get_random_string(32)
+        self.batch = batch
+        self.max_tasks = max_tasks
+        self.interval = interval
+        self.sleep = sleep
+        # The library's loop, one pass at a time: it runs the tasks ready and returns.
+        self.library = Worker(
+            queue_names=queues.split(","),
+            interval=interval,
+            batch=True,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=max_tasks or None,
+            worker_id=self.worker_id,
+            excluded_queue_names=[],
+        )
+        self.started_at = time.time()
+        self.tasks_run = 0
+        self.failures = 0
+        self.state = "starting"
+        self.error = ""
+        self._last_beat = 0.0
+        self._last_sweep = 0.0
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        from django_tasks.signals import task_finished, task_started
+
+        self.library.configure_signals()
+        task_started.connect(self._task_started, weak=False, dispatch_uid=f"palabre.worker.{id(self)}")
+        task_finished.connect(self._task_finished, weak=False, dispatch_uid=f"palabre.worker.{id(self)}")
+        try:
+            self._loop()
+        finally:
+            task_started.disconnect(dispatch_uid=f"palabre.worker.{id(self)}")
+            task_finished.disconnect(dispatch_uid=f"palabre.worker.{id(self)}")
+            remove_state(self.worker_id)
+
+    def _loop(self) -> None:
+        from django.db import DatabaseError, connections
+
+        recover = True
+        while self.library.running:
+            try:
+                if recover:
+                    self.recover()
+                    recover = False
+                self.library.run()
+                self.periodic()
+            except DatabaseError as error:
+                self.failures += 1
+                delay = backoff(self.failures)
+                self.state, self.error = "waiting_for_database", f"{type(error).__name__}: {error}"[:500]
+                logger.warning(
+                    "Task worker %s: the database refused (%s); trying again in %.0f s",
+                    self.worker_id,
+                    self.error,
+                    delay,
+                )
+                self._beat_quietly()
+                connections.close_all()  # a broken connection is opened anew
+                self.sleep(delay)
+                recover = True  # a task may have been cut short: pick up what it left
+                continue
+            if self.failures:
+                logger.warning(
+                    "Task worker %s: the database answers again after %s failure(s)",
+                    self.worker_id,
+                    self.failures,
+                )
+                self.failures, self.error = 0, ""
+            self.state = "running"
+            if self.batch or (self.max_tasks and self.tasks_run >= self.max_tasks):
+                return
+            self.sleep(self.interval)
+
+    def recover(self) -> None:
+        """What a worker that stopped (or this one, cut off from the database) left undone."""
+        from palabre.moderation import journal
+
+        if journal.waiting_count():  # checked comments answered for and not stored yet
+            journal.ask_for_storing(now=True)
+        self._last_sweep = 0.0  # and a sweep for items stored without analysis, now
+        self.periodic()
+
+    def periodic(self) -> None:
+        clock = time.time()
+        if clock - self._last_sweep >= sweep_seconds():
+            from palabre.conversations.services import analyse_unanalysed
+
+            self._last_sweep = clock
+            analyse_unanalysed(older_than=timedelta(seconds=sweep_seconds()))
+        if clock - self._last_beat >= heartbeat_seconds():
+            self.beat()
+
+    # --- between tasks ---------------------------------------------------------------------------
+
+    def _task_started(self, **_kwargs) -> None:
+        self.tasks_run += 1
+
+    def _task_finished(self, **_kwargs) -> None:
+        # A busy queue never ends a pass: beat and sweep between its tasks too.
+        from django.db import DatabaseError
+
+        try:
+            self.periodic()
+        except DatabaseError:
+            pass  # the loop meets the same refusal at its next read and waits it out
+        except Exception:
+            logger.exception("Task worker %s: the periodic work failed", self.worker_id)
+
+    # --- the heartbeat ---------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        self._last_beat = time.time()
+        write_state(
+            self.worker_id,
+            {
+                "kind": "worker",
+                "worker_id": self.worker_id,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started_at": self.started_at,
+                "beat_at": self._last_beat,
+                "state": self.state,
+                "error": self.error,
+                "database_failures": self.failures,
+                "tasks_run": self.tasks_run,
+            },
+        )
+
+    def _beat_quietly(self) -> None:
+        try:
+            self.beat()
+        except OSError:
+            logger.exception("Task worker %s: could not write its heartbeat", self.worker_id)
+
+
+@dataclass
+class _Slot:
+    command: list[str]
+    name: str
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    failures: int = 0
+    last_exit_code: int | None = None
+    last_exit_at: float | None = None
+    next_start_at: float | None = None
+
+
+class WorkerSupervisor:
+    """Keeps the task worker processes of `palabre serve` running (see the module's docstring).
+    A worker that ran `stable_after` seconds before it exited starts again after one second;
+    one that keeps dying waits 2, 4... up to 60 seconds."""
+
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        *,
+        poll: float = 0.5,
+        stable_after: float = 60.0,
+        start: Callable[[list[str]], subprocess.Popen] = subprocess.Popen,
+    ) -> None:
+        self.slots = [_Slot(command=command, name=name) for name, command in commands.items()]
+        self.poll = poll
+        self.stable_after = stable_after
+        self._start = start
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="palabre-worker-supervisor", daemon=True)
+        self.name = f"supervisor-{os.getpid()}"
+        self._last_written = 0.0
+
+    def start(self) -> None:
+        for slot in self.slots:
+            self._launch(slot)
+        self._write()
+        self._thread.start()
+
+    def _launch(self, slot: _Slot) -> None:
+        slot.process = self._start(slot.command)
+        slot.started_at = time.time()
+        slot.next_start_at = None
+
+    def check(self, now: float | None = None) -> None:
+        """One look at the workers: note those that exited, start those whose wait is over."""
+        now = time.time() if now is None else now
+        changed = False
+        for slot in self.slots:
+            if slot.process is not None and slot.process.poll() is not None:
+                code = slot.process.returncode
+                slot.failures = 1 if now - slot.started_at >= self.stable_after else slot.failures + 1
+                delay = backoff(slot.failures)
+                slot.process, slot.last_exit_code, slot.last_exit_at = None, code, now
+                slot.next_start_at = now + delay
+                logger.error(
+                    "Task worker %s exited (code %s); starting it again in %.0f s",
+                    slot.name,
+                    code,
+                    delay,
+                )
+                changed = True
+            if slot.process is None and slot.next_start_at is not None and now >= slot.next_start_at:
+                if self._stopping.is_set():
+                    continue
+                self._launch(slot)
+                slot.restarts += 1
+                logger.warning(
+                    "Task worker %s started again (pid %s, restart %s)",
+                    slot.name,
+                    slot.process.pid,
+                    slot.restarts,
+                )
+                changed = True
+        if changed or now - self._last_written >= heartbeat_seconds():
+            self._write(now)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.poll):
+            try:
+                self.check()
+            except Exception:  # the supervisor itself must not die of a passing fault
+                logger.exception("The task worker supervisor failed to check its workers")
+
+    def _write(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self._last_written = now
+        try:
+            write_state(
+                self.name,
+                {
+                    "kind": "supervisor",
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "beat_at": now,
+                    "workers": [
+                        {
+                            "worker_id": slot.name,
+                            "pid": slot.process.pid if slot.process is not None else None,
+                            "running": slot.process is not None,
+                            "restarts": slot.restarts,
+                            "last_exit_code": slot.last_exit_code,
+                            "last_exit_at": slot.last_exit_at,
+                            "next_start_at": slot.next_start_at,
+                        }
+                        for slot in self.slots
+                    ],
+                },
+            )
+        except OSError:
+            logger.exception("The task worker supervisor could not write its state")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop watching, then stop the workers (SIGTERM: each finishes its task), killing those
+        still there after `timeout`."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        running = [slot.process for slot in self.slots if slot.process is not None]
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        remove_state(self.name)
