@@ -7,15 +7,19 @@ what is known of the author) and store the `Decision`; `palabre check` calls it 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from palabre.moderation.patterns import WORD_REGEX_PREFIX, PatternRefused, compile_rule_pattern
 from palabre.nlp.classifiers import LABELS, Assessment, load_models
 from palabre.nlp.lexicon import Lexicon
 from palabre.nlp.normalize import normalize
+
+log = logging.getLogger(__name__)
 
 PUBLISH, HOLD, REJECT = "publish", "hold", "reject"
 # Reasons that make a rejection blatant spam (not a rude message from a real person).
@@ -153,16 +157,26 @@ class RuleSet:
 
     def __post_init__(self) -> None:
         self.by_id = {rule.id: rule for rule in self.rules}
-        words = [
-            (rule.kind, rule.pattern.strip(), rule.id)
-            for rule in self.rules
-            if rule.kind in {"banned_word", "suspect_word", "allowed_word"} and rule.pattern.strip()
-        ]
+        # Rules stored before RE2 ran them may hold a pattern it refuses: skipped, and said so.
+        self.refused: dict[str, PatternRefused] = {}
+        words = []
+        for rule in self.rules:
+            if rule.kind in {"banned_word", "suspect_word", "allowed_word"} and rule.pattern.strip():
+                if rule.pattern.strip().startswith(WORD_REGEX_PREFIX):
+                    # The lexicon would run it with Python's backtracking `re`.
+                    self.refused[rule.id] = PatternRefused("word_regex")
+                    log.warning("Word rule %s skipped: %r is a pattern, not a word", rule.id, rule.pattern)
+                    continue
+                words.append((rule.kind, rule.pattern.strip(), rule.id))
         self.words = Lexicon(words) if words else None
         self.regexes = []
         for rule in self.rules:
             if rule.kind == "regex":
-                self.regexes.append((rule, re.compile(rule.pattern, re.IGNORECASE)))
+                try:
+                    self.regexes.append((rule, compile_rule_pattern(rule.pattern)))
+                except PatternRefused as refusal:
+                    self.refused[rule.id] = refusal
+                    log.warning("Regex rule %s skipped: RE2 refuses %r (%s)", rule.id, rule.pattern, refusal)
         self.blocked_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "blocked_domain"}
         self.allowed_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "allowed_domain"}
         self.spammers = {r.pattern.strip().lower(): r for r in self.rules if r.kind == "known_spammer"}
@@ -389,7 +403,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
 
     for rule, pattern in rules.regexes:
         match = pattern.search(text)
-        if match:
+        if match is not None:
             reasons.append(
                 Reason(
                     "regex",
@@ -399,7 +413,7 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
                     rule.id,
                 )
             )
-            add_span(match.start(), match.end(), "regex", rule.id)
+            add_span(match[0], match[1], "regex", rule.id)
 
     _link_reasons(text, rules, thresholds, author, reasons, add_span)
     _author_reasons(text, rules, thresholds, author, reasons)

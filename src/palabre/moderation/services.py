@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from palabre.conversations.models import ContactHandle, Item
 from palabre.conversations.services import surviving_contact
-from palabre.moderation import engine, hooks, lookups
+from palabre.moderation import engine, hooks, lookups, patterns
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -454,9 +454,38 @@ def feedback_for_training() -> list[dict[str, Any]]:
 # --- rules and policy -------------------------------------------------------------------------
 
 
-def _validate_rule(kind: str, pattern: str, action: str) -> None:
-    import re
+def pattern_refusal_message(refusal: patterns.PatternRefused) -> str:
+    """Why a pattern is refused, in the reader's language."""
+    messages = {
+        "backreference": _(
+            "Back-references (\\1, (?P=name)) are not accepted: patterns run on an engine that "
+            "never backtracks, so that no pattern can slow the server down."
+        ),
+        "lookaround": _(
+            "Lookarounds ((?=…), (?!…), (?<=…), (?<!…)) are not accepted: patterns run on an engine "
+            "that never backtracks, so that no pattern can slow the server down."
+        ),
+        "atomic": _(
+            "Atomic groups and possessive quantifiers ((?>…), a++) are not accepted: patterns run on "
+            "an engine that never backtracks, so that no pattern can slow the server down."
+        ),
+        "too_large": _("This pattern is too large: repeat counts go up to 1000. (%(e)s)")
+        % {"e": refusal.detail},
+        "word_regex": _("A word cannot start with “re:”: write a regular-expression rule instead."),
+    }
+    return messages.get(refusal.code) or _("Invalid regular expression: %(e)s") % {"e": refusal.detail}
 
+
+def rule_refusal(rule: ModerationRule) -> str:
+    """Why the engine skips this stored rule (written before patterns ran on RE2), or ""."""
+    try:
+        _validate_rule(rule.kind, rule.pattern, rule.action)
+    except ValidationError as error:
+        return " ".join(error.message_dict.get("pattern", []))
+    return ""
+
+
+def _validate_rule(kind: str, pattern: str, action: str) -> None:
     errors = {}
     if kind not in ModerationRule.Kind.values:
         errors["kind"] = _("Unknown kind: %(k)s") % {"k": kind}
@@ -464,9 +493,13 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
         errors["pattern"] = _("Give a word, a pattern, a site or an author.")
     elif kind == "regex":
         try:
-            re.compile(pattern)
-        except re.error as error:
-            errors["pattern"] = _("Invalid regular expression: %(e)s") % {"e": error}
+            patterns.compile_rule_pattern(pattern)
+        except patterns.PatternRefused as refusal:
+            errors["pattern"] = pattern_refusal_message(refusal)
+    elif kind in {"banned_word", "suspect_word", "allowed_word"} and pattern.strip().startswith(
+        patterns.WORD_REGEX_PREFIX
+    ):
+        errors["pattern"] = pattern_refusal_message(patterns.PatternRefused("word_regex"))
     if action not in ModerationRule.Action.values:
         errors["action"] = _("Unknown action: %(a)s") % {"a": action}
     if errors:
@@ -516,7 +549,9 @@ def update_rule(*, actor: Actor, rule: ModerationRule, **changes: Any) -> Modera
         if name not in RULE_FIELDS:
             raise ValidationError({name: _("This field cannot be changed.")})
         setattr(rule, name, value)
-    _validate_rule(rule.kind, rule.pattern, rule.action)
+    # A stored rule the engine now refuses can still be switched off without being rewritten.
+    if changes.keys() & {"kind", "pattern", "action"}:
+        _validate_rule(rule.kind, rule.pattern, rule.action)
     rule.save()
     _bump_rules_version(actor.organisation)
     record(actor, "moderation.rule_updated", rule, before=before, after=snapshot(rule, RULE_FIELDS))

@@ -238,6 +238,7 @@ def entry(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
 def _rule_groups(actor: Actor) -> list[dict[str, Any]]:
     by_kind: dict[str, list[ModerationRule]] = {}
     for rule in queries.rules(actor):
+        rule.refusal = services.rule_refusal(rule)
         by_kind.setdefault(rule.kind, []).append(rule)
     return [
         {"kind": kind, "label": label, "rules": by_kind[kind]}
