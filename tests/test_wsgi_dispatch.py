@@ -159,3 +159,22 @@ def test_verify_key_answers_alike_through_the_lean_handler_and_the_whole_stack(k
         b"invalid",
         b"invalid",
     ]
+
+
+@pytest.mark.parametrize(
+    "path", ["/1.1/verify-key", "/1.2/usage-limit", "/1.1/comment-check", "/v1alpha1/comments:analyze"]
+)
+def test_a_host_outside_the_allowed_hosts_is_refused_on_protocol_paths_as_on_the_site(key, path):
+    site = call("GET", "/login/", headers={"Host": "attacker.example"})
+    assert site.status == 400
+    answer = call(
+        "POST", path, {"key": key, "api_key": key, "blog": SITE_URL}, headers={"Host": "attacker.example"}
+    )
+    assert (answer.status, answer.body) == (site.status, site.body)
+    assert answer.header("Content-Type") == site.header("Content-Type")
+    assert answer.header("X-akismet-debug-help") is None  # no view ran
+    # The same request for an allowed host is answered by the view.
+    allowed = call(
+        "POST", path, {"key": key, "api_key": key, "blog": SITE_URL}, headers={"Host": "localhost:8000"}
+    )
+    assert allowed.body != site.body

@@ -3,7 +3,7 @@
 The drop-in protocol APIs (Akismet's and Perspective's paths) are called by machines, many times
 a second, with a key: they skip the middleware the site's pages need (session, user, CSRF,
 language, messages, htmx, organisation), which cost them a good share of a request for nothing.
-They keep the security headers.
+They keep the security headers and the check of the host against `PALABRE_ALLOWED_HOSTS`.
 """
 
 import os
@@ -19,7 +19,8 @@ PROTOCOL_PREFIXES = ("/1.1/", "/1.2/", "/v1alpha1/", "/$discovery/")
 
 
 class ProtocolHandler(WSGIHandler):
-    """Django's request handling with the security middleware alone, and a Content-Length."""
+    """Django's request handling with the security middleware and the host check alone, and a
+    Content-Length."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         from django.middleware.security import SecurityMiddleware
@@ -28,7 +29,8 @@ class ProtocolHandler(WSGIHandler):
         self._template_response_middleware = []
         self._exception_middleware = []
         views = convert_exception_to_response(self._get_response)
-        self._middleware_chain = convert_exception_to_response(SecurityMiddleware(views))
+        checked = convert_exception_to_response(_allowed_host(views))
+        self._middleware_chain = convert_exception_to_response(SecurityMiddleware(checked))
 
     def get_response(self, request):
         response = super().get_response(request)
@@ -36,6 +38,17 @@ class ProtocolHandler(WSGIHandler):
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         return response
+
+
+def _allowed_host(get_response):
+    """`PALABRE_ALLOWED_HOSTS` holds here too: a request for another host is refused as the site
+    refuses it (Django's DisallowedHost: 400, through the site's handler), before any view runs."""
+
+    def check(request):
+        request.get_host()
+        return get_response(request)
+
+    return check
 
 
 class PalabreApplication:
