@@ -7,8 +7,11 @@ bodies, 422 with the fields named for invalid input.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -17,6 +20,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from palabre.orgs.models import Organisation
 from palabre.orgs.services import Actor, authenticate_token
+
+logger = logging.getLogger(__name__)
 
 
 class OrganisationToken(HttpBearer):
@@ -133,6 +138,20 @@ def too_big(request, error: RequestDataTooBig):
 @api.exception_handler(HttpError)
 def http_error(request, error: HttpError):
     return api.create_response(request, {"error": "http", "message": str(error)}, status=error.status_code)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, error: OperationalError | InterfaceError):
+    """The database refuses (down, read-only, disk full): a JSON 503 the client can retry."""
+    logger.warning("API: the database refused (%s); answered 503", error)
+    response = api.create_response(
+        request,
+        {"error": "unavailable", "message": "The database cannot be written now; try again later."},
+        status=503,
+    )
+    response["Retry-After"] = "30"
+    return response
 
 
 def _register_routers() -> None:

@@ -4,8 +4,9 @@ The endpoints, parameters and answers are Akismet's own (https://akismet.com/dev
 `/1.1/verify-key`, `/1.1/comment-check`, `/1.1/submit-spam`, `/1.1/submit-ham`, `/1.2/usage-limit`
 and `/1.2/key-sites`. Every answer is HTTP 200 with a plain-text body (`valid`/`invalid`,
 `true`/`false`, the submission thanks) and Akismet's headers, except three refusals Akismet does not
-have: 413 (body too large), 400 (malformed JSON or a field Palabre cannot store) and 429 (this key's
-per-minute limit, with `Retry-After`).
+have: 413 (body too large), 400 (malformed JSON or a field Palabre cannot store), 429 (this key's
+per-minute limit, with `Retry-After`) and 503 (the database refuses to write, with `Retry-After`:
+nothing is answered for that would not be kept).
 
 The key of a `ModerationSite` is read from `api_key` (or `key`, as verify-key sends it), or from
 the first label of the host name (the old `{key}.rest.akismet.com` form). `blog` must be that site's
@@ -47,6 +48,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import math
 import threading
 import time
@@ -57,7 +59,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -78,7 +80,11 @@ from palabre.moderation.models import (
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 
+logger = logging.getLogger(__name__)
+
 THANKS = "Thanks for making the web a better place."
+# Seconds a client waits before it sends again a call the database could not keep.
+UNAVAILABLE_RETRY_AFTER = 30
 GUARANTEED_SPAM_AUTHORS = {"akismet-guaranteed-spam", "viagra-test-123"}
 GUARANTEED_SPAM_EMAIL = "akismet-guaranteed-spam@example.com"
 # Reasons that say "spam" rather than "rude": a hold for one of them answers true.
@@ -705,6 +711,14 @@ def protocol_view(view):
                 f"{name}: {' '.join(msgs)}" if name else " ".join(msgs) for name, msgs in fields.items()
             )
             return _text(message, 400, **{"X-akismet-debug-help": message})
+        except (OperationalError, InterfaceError) as error:
+            # The database refuses (down, read-only, disk full): nothing could be kept, so nothing
+            # is answered for; the client keeps the comment and tries again.
+            logger.warning("Akismet API: the database refused (%s); answered 503", error)
+            message = "The service cannot store the comment now; try again later."
+            response = _text(message, 503, **{"X-akismet-debug-help": message})
+            response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+            return response
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
