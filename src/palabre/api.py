@@ -12,7 +12,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -91,8 +91,13 @@ def schema_validation_error(request, error: NinjaValidationError):
     fields: dict[str, list[str]] = {}
     for problem in error.errors:
         location = [str(part) for part in problem.get("loc", ())]
-        # Drop ninja's internal wrapper names so the field reads as the client sent it.
-        readable = [part for part in location if part not in {"body", "payload", "query", "path"}]
+        # Drop ninja's wrappers (where the value came from, the body parameter's name) so the field
+        # reads as the client sent it; a query parameter may well be called `query`.
+        if location and location[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
+            source, location = location[0], location[1:]
+            if source == "body" and location[:1] == ["payload"]:
+                location = location[1:]
+        readable = location
         fields.setdefault(".".join(readable) or "body", []).append(problem.get("msg", "invalid"))
     message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
     return api.create_response(
@@ -110,7 +115,8 @@ def permission_denied(request, error: PermissionDenied):
 
 
 @api.exception_handler(ObjectDoesNotExist)
-def not_found(request, error: ObjectDoesNotExist):
+@api.exception_handler(Http404)
+def not_found(request, error: ObjectDoesNotExist | Http404):
     return api.create_response(request, {"error": "not_found", "message": "Not found"}, status=404)
 
 

@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 from palabre.connectors import queries, services
 from palabre.connectors.models import ActionStatus
 from palabre.conversations.services import get_item
+from palabre.identifiers import RowId
 from palabre.pagination import keyset_page
 
 router = Router(tags=["connectors"])
@@ -93,12 +94,12 @@ class ActionPage(Schema):
 
 class OutboxFilters(Schema):
     status: ActionStatus | None = None
-    channel: int | None = None
+    channel: RowId | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
-class ReplyIn(Schema):
+class ItemReplyIn(Schema):
     text: str = Field(..., min_length=1, max_length=20_000)
     idempotency_key: str = Field(
         "",
@@ -115,13 +116,13 @@ def list_channels(request):
 
 
 @router.get("/connectors/channels/{int:channel_id}", response=ChannelHealthOut)
-def channel_health(request, channel_id: int):
+def channel_health(request, channel_id: RowId):
     channel = services.get_channel(actor=request.auth, channel_id=channel_id)
     return _health_out(queries.health_of(request.auth, channel))
 
 
 @router.post("/connectors/channels/{int:channel_id}/pull", response={202: ChannelHealthOut})
-def pull(request, channel_id: int):
+def pull(request, channel_id: RowId):
     channel = services.get_channel(actor=request.auth, channel_id=channel_id)
     services.request_pull(actor=request.auth, channel=channel)
     return Status(202, _health_out(queries.health_of(request.auth, channel)))
@@ -135,20 +136,20 @@ def list_outbox(request, filters: Query[OutboxFilters]):
 
 
 @router.get("/connectors/outbox/{int:action_id}", response=ActionOut)
-def get_action(request, action_id: int):
+def get_action(request, action_id: RowId):
     return services.get_action(actor=request.auth, action_id=action_id)
 
 
 @router.post(
     "/connectors/outbox/{int:action_id}/retry", response=ActionOut, summary="Send a failed action again"
 )
-def retry(request, action_id: int):
+def retry(request, action_id: RowId):
     action = services.get_action(actor=request.auth, action_id=action_id)
     return services.retry_action(actor=request.auth, action=action)
 
 
 @router.post("/connectors/outbox/{int:action_id}/cancel", response=ActionOut)
-def cancel(request, action_id: int):
+def cancel(request, action_id: RowId):
     action = services.get_action(actor=request.auth, action_id=action_id)
     return services.cancel_action(actor=request.auth, action=action)
 
@@ -158,7 +159,7 @@ def cancel(request, action_id: int):
     response={202: ActionOut},
     summary="Answer an item on its channel",
 )
-def reply(request, item_id: int, payload: ReplyIn):
+def reply(request, item_id: RowId, payload: ItemReplyIn):
     item = get_item(actor=request.auth, item_id=item_id)
     action = services.queue_reply(
         actor=request.auth, item=item, text=payload.text, idempotency_key=payload.idempotency_key

@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from palabre.conversations import services
 from palabre.conversations.models import Contact, ItemKind
+from palabre.identifiers import RowId, StoredInt
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
 
@@ -54,11 +55,11 @@ class ItemPage(Schema):
 
 
 class ItemFilters(Schema):
-    channel: int | None = None
+    channel: RowId | None = None
     kind: ItemKind | None = None
     language: str | None = Field(None, max_length=8)
-    contact: int | None = None
-    thread: int | None = Field(None, description="Items of the thread started by this item")
+    contact: RowId | None = None
+    thread: RowId | None = Field(None, description="Items of the thread started by this item")
     q: str | None = Field(None, max_length=200, description="Text contains (case-insensitive)")
     since: datetime | None = None
     until: datetime | None = None
@@ -70,7 +71,7 @@ class AuthorIn(Schema):
     handle: str = Field(..., min_length=1, max_length=300)
     display_name: str = Field("", max_length=200)
     profile_url: str = Field("", max_length=500)
-    followers: int | None = Field(None, ge=0)
+    followers: StoredInt | None = None
 
 
 class ItemIn(Schema):
@@ -87,7 +88,7 @@ class ItemIn(Schema):
 
 
 class IngestIn(Schema):
-    channel_id: int
+    channel_id: RowId
     items: list[ItemIn] = Field(..., min_length=1, max_length=MAX_BATCH)
 
 
@@ -110,8 +111,8 @@ class ContactOut(Schema):
 
 
 class MergeIn(Schema):
-    target: int
-    sources: list[int] = Field(..., min_length=1)
+    target: RowId
+    sources: list[RowId] = Field(..., min_length=1)
 
 
 @router.get("/items", response=ItemPage)
@@ -137,7 +138,7 @@ def list_items(request, filters: Query[ItemFilters]):
 
 
 @router.get("/items/{int:item_id}", response=ItemDetail)
-def get_item(request, item_id: int):
+def get_item(request, item_id: RowId):
     return services.get_item(actor=request.auth, item_id=item_id)
 
 

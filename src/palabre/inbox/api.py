@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from palabre.identifiers import RowId
 from palabre.inbox import queries, services
 from palabre.inbox.models import Conversation
 from palabre.inbox.queries import InboxFilter
@@ -55,7 +56,7 @@ class ThreadPage(Schema):
 
 class ThreadFilters(Schema):
     status: Literal["open", "pending", "closed", "all"] = "open"
-    channel: int | None = None
+    channel: RowId | None = None
     assignee: str | None = Field(None, max_length=20, description="me, none or a user id")
     language: str | None = Field(None, max_length=8)
     sentiment: Literal["positive", "neutral", "negative"] | None = None
@@ -67,7 +68,7 @@ class ThreadFilters(Schema):
     limit: int = Field(30, ge=1, le=100)
 
 
-class ItemOut(Schema):
+class ThreadItemOut(Schema):
     id: int
     kind: str
     text: str
@@ -116,14 +117,14 @@ class SuggestionOut(Schema):
 
 class ThreadDetail(ThreadOut):
     priority_reasons: list[dict[str, Any]]
-    items: list[ItemOut]
+    items: list[ThreadItemOut]
     notes: list[NoteOut]
     replies: list[ReplyOut]
     suggestions: list[SuggestionOut]
 
 
 class AssignIn(Schema):
-    assignee: int | Literal["me", "auto"] | None = Field(..., description="A user id, `me`, `auto` or null")
+    assignee: RowId | Literal["me", "auto"] | None = Field(..., description="A user id, `me`, `auto` or null")
 
 
 class StatusIn(Schema):
@@ -134,14 +135,14 @@ class NoteIn(Schema):
     text: str = Field(..., max_length=5000)
 
 
-class ReplyIn(Schema):
+class ThreadReplyIn(Schema):
     text: str = Field(..., max_length=10_000)
     idempotency_key: str | None = Field(None, max_length=80, description="Or the Idempotency-Key header")
-    saved_reply_id: int | None = None
+    saved_reply_id: RowId | None = None
     confirmed: bool = Field(False, description="Send even when the personalisation check warns")
 
 
-class CheckIn(Schema):
+class ReplyCheckIn(Schema):
     text: str = Field(..., max_length=10_000)
 
 
@@ -211,7 +212,7 @@ def list_threads(request: HttpRequest, filters: Query[ThreadFilters]):
 
 
 @router.get("/inbox/threads/{int:thread_id}", response=ThreadDetail)
-def get_thread(request: HttpRequest, thread_id: int):
+def get_thread(request: HttpRequest, thread_id: RowId):
     actor = request.auth
     c = services.conversation_for(actor=actor, conversation_id=thread_id)
     items = queries.thread_items(actor, c)
@@ -240,7 +241,7 @@ def get_thread(request: HttpRequest, thread_id: int):
 
 
 @router.post("/inbox/threads/{int:thread_id}/assign", response=ThreadOut)
-def assign_thread(request: HttpRequest, thread_id: int, payload: AssignIn):
+def assign_thread(request: HttpRequest, thread_id: RowId, payload: AssignIn):
     actor = request.auth
     c = services.conversation_for(actor=actor, conversation_id=thread_id)
     if payload.assignee == "auto":
@@ -255,13 +256,13 @@ def assign_thread(request: HttpRequest, thread_id: int, payload: AssignIn):
 
 
 @router.post("/inbox/threads/{int:thread_id}/status", response=ThreadOut)
-def set_status(request: HttpRequest, thread_id: int, payload: StatusIn):
+def set_status(request: HttpRequest, thread_id: RowId, payload: StatusIn):
     c = services.conversation_for(actor=request.auth, conversation_id=thread_id)
     return services.set_status(actor=request.auth, conversation=c, status=payload.status)
 
 
 @router.post("/inbox/threads/{int:thread_id}/notes", response={201: NoteOut})
-def add_note(request: HttpRequest, thread_id: int, payload: NoteIn):
+def add_note(request: HttpRequest, thread_id: RowId, payload: NoteIn):
     c = services.conversation_for(actor=request.auth, conversation_id=thread_id)
     return Status(201, services.add_note(actor=request.auth, conversation=c, text=payload.text))
 
@@ -269,7 +270,7 @@ def add_note(request: HttpRequest, thread_id: int, payload: NoteIn):
 @router.post(
     "/inbox/threads/{int:thread_id}/check", response=list[WarningOut], summary="Personalisation check"
 )
-def check_reply(request: HttpRequest, thread_id: int, payload: CheckIn):
+def check_reply(request: HttpRequest, thread_id: RowId, payload: ReplyCheckIn):
     c = services.conversation_for(actor=request.auth, conversation_id=thread_id)
     return [
         w.as_dict()
@@ -282,7 +283,7 @@ def check_reply(request: HttpRequest, thread_id: int, payload: CheckIn):
     response={201: ReplyOut, 409: NeedsConfirmation},
     summary="Reply (once per idempotency key); 409 lists the personalisation warnings to confirm",
 )
-def send_reply(request: HttpRequest, thread_id: int, payload: ReplyIn):
+def send_reply(request: HttpRequest, thread_id: RowId, payload: ThreadReplyIn):
     actor = request.auth
     c = services.conversation_for(actor=actor, conversation_id=thread_id)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key", "")
@@ -319,13 +320,13 @@ def create_saved_reply(request: HttpRequest, payload: SavedReplyIn):
 
 
 @router.put("/inbox/saved-replies/{int:saved_id}", response=SavedReplyOut)
-def update_saved_reply(request: HttpRequest, saved_id: int, payload: SavedReplyIn):
+def update_saved_reply(request: HttpRequest, saved_id: RowId, payload: SavedReplyIn):
     saved = queries.saved_reply(request.auth, saved_id)
     return services.save_saved_reply(actor=request.auth, saved=saved, **payload.dict())
 
 
 @router.delete("/inbox/saved-replies/{int:saved_id}", response={204: None})
-def delete_saved_reply(request: HttpRequest, saved_id: int):
+def delete_saved_reply(request: HttpRequest, saved_id: RowId):
     services.delete_saved_reply(actor=request.auth, saved=queries.saved_reply(request.auth, saved_id))
     return Status(204, None)
 
@@ -346,12 +347,12 @@ def create_article(request: HttpRequest, payload: ArticleIn):
 
 
 @router.put("/inbox/knowledge/{int:article_id}", response=ArticleOut)
-def update_article(request: HttpRequest, article_id: int, payload: ArticleIn):
+def update_article(request: HttpRequest, article_id: RowId, payload: ArticleIn):
     article = queries.article(request.auth, article_id)
     return services.save_article(actor=request.auth, article=article, **payload.dict())
 
 
 @router.delete("/inbox/knowledge/{int:article_id}", response={204: None})
-def delete_article(request: HttpRequest, article_id: int):
+def delete_article(request: HttpRequest, article_id: RowId):
     services.delete_article(actor=request.auth, article=queries.article(request.auth, article_id))
     return Status(204, None)

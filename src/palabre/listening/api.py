@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
+from palabre.identifiers import RowId
 from palabre.listening import queries, services
 from palabre.listening.models import CrisisAlert, QueryKind, Sentiment, SourceKind
 from palabre.orgs.permissions import Perm
@@ -100,8 +101,8 @@ class MentionPage(Schema):
 
 
 class MentionFilters(Schema):
-    query: int | None = None
-    source: int | None = None
+    query: RowId | None = None
+    source: RowId | None = None
     language: str = Field("", max_length=8)
     sentiment: Sentiment | None = None
     since: date | None = None
@@ -144,7 +145,7 @@ class AlertStatusIn(Schema):
 class CrisisIn(Schema):
     on: bool
     reason: str = Field("", max_length=2000)
-    alert_id: int | None = None
+    alert_id: RowId | None = None
 
 
 class CrisisOut(Schema):
@@ -187,14 +188,14 @@ def create_query(request, payload: QueryIn):
 
 
 @router.patch("/listening/queries/{int:query_id}", response=QueryOut)
-def update_query(request, query_id: int, payload: QueryPatch):
+def update_query(request, query_id: RowId, payload: QueryPatch):
     actor = request.auth
     row = queries.listening_query(actor, query_id)
     return services.update_query(actor=actor, listening_query=row, **payload.dict(exclude_none=True))
 
 
 @router.delete("/listening/queries/{int:query_id}", response={204: None})
-def delete_query(request, query_id: int):
+def delete_query(request, query_id: RowId):
     actor = request.auth
     services.delete_query(actor=actor, listening_query=queries.listening_query(actor, query_id))
     return Status(204, None)
@@ -214,14 +215,14 @@ def create_source(request, payload: SourceIn):
 
 
 @router.patch("/listening/sources/{int:source_id}", response=SourceOut)
-def update_source(request, source_id: int, payload: SourcePatch):
+def update_source(request, source_id: RowId, payload: SourcePatch):
     actor = request.auth
     source = queries.source(actor, source_id)
     return services.update_source(actor=actor, source=source, **payload.dict(exclude_none=True))
 
 
 @router.delete("/listening/sources/{int:source_id}", response={204: None})
-def delete_source(request, source_id: int):
+def delete_source(request, source_id: RowId):
     actor = request.auth
     services.delete_source(actor=actor, source=queries.source(actor, source_id))
     return Status(204, None)
@@ -262,7 +263,7 @@ def list_alerts(request, status: CrisisAlert.Status | None = None, limit: int = 
 
 
 @router.post("/listening/alerts/{int:alert_id}/status", response=AlertOut)
-def alert_status(request, alert_id: int, payload: AlertStatusIn):
+def alert_status(request, alert_id: RowId, payload: AlertStatusIn):
     actor = request.auth
     return services.set_alert_status(actor=actor, alert=queries.alert(actor, alert_id), status=payload.status)
 

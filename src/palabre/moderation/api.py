@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
+from palabre.identifiers import RowId
 from palabre.moderation import services
 from palabre.moderation.models import ModerationRule, ModerationStatus
 from palabre.orgs.permissions import Perm
 
 router = Router(tags=["moderation"])
 
+# The enum's own name, "Kind", is also the campaigns' kind: the schema names this one in full.
+RuleKind = Annotated[
+    ModerationRule.Kind,
+    WithJsonSchema({"title": "RuleKind", "type": "string", "enum": list(ModerationRule.Kind.values)}),
+]
 
-class CheckIn(Schema):
+
+class ModerationCheckIn(Schema):
     text: str = Field(..., max_length=100_000)
     lang: str | None = Field(None, max_length=8)
     author: str = Field("", max_length=300, description="The commenter's name as they typed it")
@@ -99,7 +107,7 @@ class QueueEntry(Schema):
 
 
 class RuleIn(Schema):
-    kind: ModerationRule.Kind
+    kind: RuleKind
     pattern: str = Field(..., min_length=1, max_length=500)
     action: ModerationRule.Action = ModerationRule.Action.HOLD
     note: str = Field("", max_length=300)
@@ -124,13 +132,13 @@ class RuleOut(Schema):
 
 
 class SimulationIn(Schema):
-    kind: ModerationRule.Kind
+    kind: RuleKind
     pattern: str = Field(..., min_length=1, max_length=500)
     action: ModerationRule.Action = ModerationRule.Action.HOLD
     days: int = Field(30, ge=1, le=90)
 
 
-class PolicyIO(Schema):
+class ModerationPolicyIn(Schema):
     hold_thresholds: dict[str, float] | None = None
     reject_thresholds: dict[str, float] | None = None
     max_links: int | None = Field(None, ge=0, le=100)
@@ -142,7 +150,7 @@ class PolicyIO(Schema):
     off_hours_hold_first_messages: bool | None = None
 
 
-class PolicyOut(Schema):
+class ModerationPolicyOut(Schema):
     hold_thresholds: dict[str, float]
     reject_thresholds: dict[str, float]
     learned_offsets: dict[str, float]
@@ -170,7 +178,7 @@ def _policy_out(policy) -> dict:
 
 
 @router.post("/moderation/check", response=DecisionOut, summary="Moderate a text (nothing is stored)")
-def check(request, payload: CheckIn):
+def check(request, payload: ModerationCheckIn):
     decision = services.check_text(
         actor=request.auth,
         text=payload.text,
@@ -191,12 +199,12 @@ def queue(request, status: ModerationStatus = ModerationStatus.HELD, limit: int 
 
 
 @router.post("/moderation/items/{int:item_id}/review", response=ReviewOut)
-def review(request, item_id: int, payload: ReviewIn):
+def review(request, item_id: RowId, payload: ReviewIn):
     return services.review_item(actor=request.auth, item_id=item_id, action=payload.action, note=payload.note)
 
 
 @router.post("/moderation/items/{int:item_id}/report", response={202: None})
-def report(request, item_id: int):
+def report(request, item_id: RowId):
     services.report_item(actor=request.auth, item_id=item_id)
     return Status(202, None)
 
@@ -214,14 +222,14 @@ def create_rule(request, payload: RuleIn):
 
 
 @router.patch("/moderation/rules/{int:rule_id}", response=RuleOut)
-def update_rule(request, rule_id: int, payload: RulePatch):
+def update_rule(request, rule_id: RowId, payload: RulePatch):
     actor = request.auth
     rule = ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
     return services.update_rule(actor=actor, rule=rule, **payload.dict(exclude_none=True))
 
 
 @router.delete("/moderation/rules/{int:rule_id}", response={204: None})
-def delete_rule(request, rule_id: int):
+def delete_rule(request, rule_id: RowId):
     actor = request.auth
     services.delete_rule(
         actor=actor, rule=ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
@@ -236,13 +244,13 @@ def simulate(request, payload: SimulationIn):
     return services.simulate_rule(actor=request.auth, **payload.dict())
 
 
-@router.get("/moderation/policy", response=PolicyOut)
+@router.get("/moderation/policy", response=ModerationPolicyOut)
 def get_policy(request):
     actor = request.auth
     actor.require(Perm.MODERATION_ACT)
     return _policy_out(services.policy_for(actor.organisation))
 
 
-@router.patch("/moderation/policy", response=PolicyOut)
-def update_policy(request, payload: PolicyIO):
+@router.patch("/moderation/policy", response=ModerationPolicyOut)
+def update_policy(request, payload: ModerationPolicyIn):
     return _policy_out(services.update_policy(actor=request.auth, **payload.dict(exclude_none=True)))

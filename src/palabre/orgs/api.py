@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from palabre.identifiers import RowId
 from palabre.orgs import services
 from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
 from palabre.orgs.permissions import Perm
@@ -184,19 +185,19 @@ def create_channel(request, payload: ChannelIn):
 
 
 @router.get("/channels/{int:channel_id}", response=ChannelOut)
-def get_channel(request, channel_id: int):
+def get_channel(request, channel_id: RowId):
     return _channel(_actor(request), channel_id)
 
 
 @router.patch("/channels/{int:channel_id}", response=ChannelOut)
-def update_channel(request, channel_id: int, payload: ChannelPatch):
+def update_channel(request, channel_id: RowId, payload: ChannelPatch):
     actor = _actor(request)
     changes = payload.dict(exclude_none=True)
     return services.update_channel(actor=actor, channel=_channel(actor, channel_id), **changes)
 
 
 @router.put("/channels/{int:channel_id}/credentials", response={204: None})
-def replace_credentials(request, channel_id: int, payload: CredentialsIn):
+def replace_credentials(request, channel_id: RowId, payload: CredentialsIn):
     actor = _actor(request)
     services.set_channel_credentials(
         actor=actor, channel=_channel(actor, channel_id), credentials=payload.credentials
@@ -205,7 +206,7 @@ def replace_credentials(request, channel_id: int, payload: CredentialsIn):
 
 
 @router.post("/channels/{int:channel_id}/approve-spokesperson", response=ChannelOut)
-def approve_spokesperson(request, channel_id: int):
+def approve_spokesperson(request, channel_id: RowId):
     actor = _actor(request)
     return services.approve_spokesperson_channel(actor=actor, channel=_channel(actor, channel_id))
 
@@ -234,13 +235,13 @@ def add_member(request, payload: MemberIn):
 
 
 @router.patch("/members/{int:membership_id}", response=MemberOut)
-def change_role(request, membership_id: int, payload: RolePatch):
+def change_role(request, membership_id: RowId, payload: RolePatch):
     actor = _actor(request)
     return services.change_role(actor=actor, membership=_membership(actor, membership_id), role=payload.role)
 
 
 @router.delete("/members/{int:membership_id}", response=dict[str, Any], summary="Offboard a member")
-def remove_member(request, membership_id: int):
+def remove_member(request, membership_id: RowId):
     """Ends the person's access at once (sessions, their API tokens) and returns what they could reach.
     Channels, drafts and conversations stay with the organisation."""
     actor = _actor(request)
@@ -264,7 +265,7 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{int:token_id}", response=TokenOut)
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: RowId):
     actor = _actor(request)
     actor.require(Perm.TOKENS_MANAGE)
     token = ApiToken.objects.get(pk=token_id, organisation=actor.organisation)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
+from palabre.identifiers import RowId, StoredInt
 from palabre.orgs.models import Channel
 from palabre.orgs.services import NotInOrganisation
 from palabre.pagination import keyset_page
@@ -14,6 +16,12 @@ from palabre.publishing import services
 from palabre.publishing.models import Campaign, Post, PostVariant
 
 router = Router(tags=["publishing"])
+
+# The enum's own name, "Kind", is also the moderation rules' kind: the schema names this one in full.
+CampaignKind = Annotated[
+    Campaign.Kind,
+    WithJsonSchema({"title": "CampaignKind", "type": "string", "enum": list(Campaign.Kind.values)}),
+]
 
 
 class MediaIn(Schema):
@@ -28,7 +36,7 @@ class MediaIn(Schema):
 
 class GuardrailCheckIn(Schema):
     text: str = Field(..., max_length=63_206)
-    channel: int | None = Field(None, description="Channel id: adds its limits, recent posts and kind")
+    channel: RowId | None = Field(None, description="Channel id: adds its limits, recent posts and kind")
     campaign_kind: str = Field("", max_length=32)
     promotional: bool | None = None
     media: list[MediaIn] = Field(default_factory=list, max_length=20)
@@ -48,7 +56,7 @@ class VerdictOut(Schema):
 
 
 class VariantIn(Schema):
-    channel: int
+    channel: RowId
     text: str = Field("", max_length=63_206)
     media: list[MediaIn] = Field(default_factory=list, max_length=20)
     scheduled_at: datetime | None = None
@@ -56,14 +64,14 @@ class VariantIn(Schema):
 
 class PostIn(Schema):
     title: str = Field(..., max_length=200)
-    campaign: int | None = None
+    campaign: RowId | None = None
     promotional: bool | None = None
     variants: list[VariantIn] = Field(..., min_length=1, max_length=20)
 
 
 class PostPatch(Schema):
     title: str | None = Field(None, max_length=200)
-    campaign: int | None = None
+    campaign: RowId | None = None
     promotional: bool | None = None
     variants: list[VariantIn] | None = Field(None, min_length=1, max_length=20)
 
@@ -166,7 +174,7 @@ class ScheduleIn(Schema):
 
 class CampaignIn(Schema):
     name: str = Field(..., max_length=200)
-    kind: Campaign.Kind
+    kind: CampaignKind
     description: str = Field("", max_length=5000)
     starts_on: datetime | None = None
     ends_on: datetime | None = None
@@ -179,15 +187,15 @@ class CampaignOut(Schema):
     description: str
 
 
-class PolicyIO(Schema):
+class PublishingPolicyIn(Schema):
     sensitive_terms: list[str] | None = Field(None, max_length=500)
     charter_words: list[str] | None = Field(None, max_length=500)
     competitor_texts: list[str] | None = Field(None, max_length=500)
-    promotion_window: int | None = None
+    promotion_window: StoredInt | None = None
     promotion_share: float | None = None
 
 
-class PolicyOut(Schema):
+class PublishingPolicyOut(Schema):
     sensitive_terms: list[str]
     charter_words: list[str]
     competitor_texts: list[str]
@@ -284,12 +292,12 @@ def create_post(request, payload: PostIn):
 
 
 @router.get("/publishing/posts/{int:post_id}", response=PostOut)
-def get_post(request, post_id: int):
+def get_post(request, post_id: RowId):
     return _post(request.auth, post_id)
 
 
 @router.patch("/publishing/posts/{int:post_id}", response=PostOut)
-def update_post(request, post_id: int, payload: PostPatch):
+def update_post(request, post_id: RowId, payload: PostPatch):
     actor = request.auth
     post = services.get_post(actor=actor, post_id=post_id)
     changes: dict[str, Any] = {"title": payload.title, "variants": _variants(actor, payload.variants)}
@@ -303,21 +311,21 @@ def update_post(request, post_id: int, payload: PostPatch):
 
 
 @router.post("/publishing/posts/{int:post_id}/comments", response={201: CommentOut})
-def comment(request, post_id: int, payload: CommentIn):
+def comment(request, post_id: RowId, payload: CommentIn):
     actor = request.auth
     post = services.get_post(actor=actor, post_id=post_id)
     return Status(201, services.add_comment(actor=actor, post=post, text=payload.text))
 
 
 @router.post("/publishing/posts/{int:post_id}/submit", response=PostOut)
-def submit(request, post_id: int):
+def submit(request, post_id: RowId):
     actor = request.auth
     services.submit_post(actor=actor, post=services.get_post(actor=actor, post_id=post_id))
     return _post(actor, post_id)
 
 
 @router.post("/publishing/posts/{int:post_id}/approve", response=PostOut)
-def approve(request, post_id: int, payload: ApproveIn):
+def approve(request, post_id: RowId, payload: ApproveIn):
     actor = request.auth
     post = services.get_post(actor=actor, post_id=post_id)
     services.approve_post(actor=actor, post=post, acknowledge_warnings=payload.acknowledge_warnings)
@@ -325,7 +333,7 @@ def approve(request, post_id: int, payload: ApproveIn):
 
 
 @router.post("/publishing/posts/{int:post_id}/reject", response=PostOut)
-def reject(request, post_id: int, payload: RejectIn):
+def reject(request, post_id: RowId, payload: RejectIn):
     actor = request.auth
     services.reject_post(
         actor=actor, post=services.get_post(actor=actor, post_id=post_id), reason=payload.reason
@@ -334,7 +342,7 @@ def reject(request, post_id: int, payload: RejectIn):
 
 
 @router.put("/publishing/variants/{int:variant_id}/schedule", response=VariantOut)
-def schedule(request, variant_id: int, payload: ScheduleIn):
+def schedule(request, variant_id: RowId, payload: ScheduleIn):
     actor = request.auth
     variant = services.get_variant(actor=actor, variant_id=variant_id)
     services.schedule_variant(actor=actor, variant=variant, at=payload.scheduled_at)
@@ -342,7 +350,7 @@ def schedule(request, variant_id: int, payload: ScheduleIn):
 
 
 @router.get("/publishing/variants/{int:variant_id}", response=VariantOut)
-def get_variant(request, variant_id: int):
+def get_variant(request, variant_id: RowId):
     return services.get_variant(actor=request.auth, variant_id=variant_id)
 
 
@@ -389,12 +397,12 @@ def list_campaigns(request):
     return Campaign.objects.filter(organisation=request.auth.organisation)
 
 
-@router.get("/publishing/policy", response=PolicyOut)
+@router.get("/publishing/policy", response=PublishingPolicyOut)
 def get_policy(request):
     services.posts_for(request.auth)
     return services.policy_for(request.auth.organisation)
 
 
-@router.patch("/publishing/policy", response=PolicyOut)
-def update_policy(request, payload: PolicyIO):
+@router.patch("/publishing/policy", response=PublishingPolicyOut)
+def update_policy(request, payload: PublishingPolicyIn):
     return services.update_policy(actor=request.auth, **payload.dict(exclude_none=True))

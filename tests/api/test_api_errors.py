@@ -1,0 +1,176 @@
+"""Error shapes of the API: oversized integers, unknown paths and methods, server errors (logged, JSON)."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from palabre.identifiers import MAX_ROW_ID
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import create_api_token
+
+pytestmark = pytest.mark.django_db
+TOO_BIG = "99999999999999999999"
+
+
+@pytest.fixture
+def token(owner_actor):
+    _token, plaintext = create_api_token(actor=owner_actor, name="everything", scopes=[p.value for p in Perm])
+    return plaintext
+
+
+@pytest.fixture
+def api(client, token):
+    """The Django test client through the whole middleware stack, with the organisation's token."""
+    client.raise_request_exception = False
+
+    def call(method: str, path: str, **kwargs):
+        return getattr(client, method)(
+            path, HTTP_AUTHORIZATION=f"Bearer {token}", content_type="application/json", **kwargs
+        )
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/api/items?channel={TOO_BIG}", "channel"),
+        (f"/api/items?contact={TOO_BIG}", "contact"),
+        (f"/api/items?thread={TOO_BIG}", "thread"),
+        (f"/api/items/{TOO_BIG}", "item_id"),
+        (f"/api/inbox/threads?channel={TOO_BIG}", "channel"),
+        (f"/api/inbox/threads/{TOO_BIG}", "thread_id"),
+        (f"/api/listening/mentions?query={TOO_BIG}", "query"),
+        (f"/api/listening/mentions?source={TOO_BIG}", "source"),
+        (f"/api/listening/dashboard?source={TOO_BIG}", "source"),
+        (f"/api/connectors/outbox?channel={TOO_BIG}", "channel"),
+        (f"/api/connectors/outbox/{TOO_BIG}", "action_id"),
+        (f"/api/channels/{TOO_BIG}", "channel_id"),
+        (f"/api/publishing/posts/{TOO_BIG}", "post_id"),
+    ],
+)
+def test_an_oversized_integer_in_a_query_or_path_gets_422_naming_the_field(api, path, field):
+    response = api("get", path)
+    assert response.status_code == 422, response.content[:300]
+    assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/contacts/merge", {"target": int(TOO_BIG), "sources": [1]}, "target"),
+        ("/api/contacts/merge", {"target": 1, "sources": [MAX_ROW_ID + 1]}, "sources.0"),
+        ("/api/items/ingest", {"channel_id": int(TOO_BIG), "items": []}, "channel_id"),
+        ("/api/publishing/check", {"text": "Bonjour", "channel": int(TOO_BIG)}, "channel"),
+        ("/api/inbox/threads/1/assign", {"assignee": int(TOO_BIG)}, "assignee"),
+        ("/api/listening/crisis", {"on": True, "alert_id": int(TOO_BIG)}, "alert_id"),
+    ],
+)
+def test_an_oversized_integer_in_a_body_gets_422_naming_the_field(api, path, body, field):
+    response = api("post", path, data=body)
+    assert response.status_code == 422, response.content[:300]
+    assert any(name.startswith(field) for name in response.json()["fields"]), response.json()
+
+
+def test_the_largest_row_id_is_simply_not_found(api):
+    response = api("get", f"/api/items/{MAX_ROW_ID}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/items/abc", "/api/items/12/nope", "/api/"])
+def test_an_unknown_api_path_gets_a_json_404(api, path):
+    response = api("get", path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "not_found"
+
+
+def test_an_unknown_api_path_is_json_without_credentials_too(client):
+    response = client.get("/api/does-not-exist")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": "Not found: no such path or object in this API.",
+    }
+
+
+def test_a_method_the_route_does_not_take_gets_a_json_405_with_allow(api):
+    response = api("delete", "/api/items")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
+    assert "GET" in response.json()["message"]
+
+
+def test_pages_keep_their_html_404(client, owner):
+    client.force_login(owner)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+# --- server errors ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_log():
+    """What the handlers configured by settings.LOGGING write for django.request, read back.
+
+    Only the handlers Palabre configures (plain stream handlers), not pytest's capture: the point is
+    that the server's own log gets the error when DEBUG is off.
+    """
+    logger, handlers = logging.getLogger("django.request"), []
+    while logger is not None:
+        handlers += [h for h in logger.handlers if type(h) is logging.StreamHandler]
+        logger = logger.parent if logger.propagate else None
+    buffer = io.StringIO()
+    streams = [handler.setStream(buffer) for handler in handlers]
+    yield buffer
+    for handler, stream in zip(handlers, streams, strict=True):
+        handler.setStream(stream)
+
+
+class ListeningStoreDown(RuntimeError):
+    pass
+
+
+def _break_listening(monkeypatch):
+    from palabre.listening import queries
+
+    def broken(actor):
+        raise ListeningStoreDown("the listening store is down")
+
+    monkeypatch.setattr(queries, "listening_queries", broken)
+
+
+def test_an_api_server_error_is_logged_with_its_traceback_and_answered_in_json(
+    api, settings, monkeypatch, server_log
+):
+    settings.DEBUG = False
+    _break_listening(monkeypatch)
+    response = api("get", "/api/listening/queries")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "server_error"
+    logged = server_log.getvalue()
+    assert "Internal Server Error: /api/listening/queries" in logged
+    assert "Traceback (most recent call last)" in logged
+    assert "ListeningStoreDown: the listening store is down" in logged
+    assert "the listening store is down" not in response.content.decode(), "no detail leaks to the client"
+
+
+def test_a_page_server_error_is_logged_and_keeps_its_html_page(
+    client, owner, settings, monkeypatch, server_log
+):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    client.force_login(owner)
+    _break_listening(monkeypatch)
+    response = client.get("/listening/")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    assert "ListeningStoreDown: the listening store is down" in server_log.getvalue()
