@@ -144,6 +144,7 @@ class TaskWorker:
         self.error = ""
         self._last_beat = 0.0
         self._last_sweep = 0.0
+        self._recover_pending = False
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -166,9 +167,11 @@ class TaskWorker:
         recover = True
         while self.library.running:
             try:
-                if recover:
+                if recover or self._recover_pending:
+                    self._recover_pending = False
                     self.recover()
                     recover = False
+                self._answered()
                 self.library.run()
                 self.periodic()
             except DatabaseError as error:
@@ -186,17 +189,21 @@ class TaskWorker:
                 self.sleep(delay)
                 recover = True  # a task may have been cut short: pick up what it left
                 continue
-            if self.failures:
-                logger.warning(
-                    "Task worker %s: the database answers again after %s failure(s)",
-                    self.worker_id,
-                    self.failures,
-                )
-                self.failures, self.error = 0, ""
-            self.state = "running"
             if self.batch or (self.max_tasks and self.tasks_run >= self.max_tasks):
                 return
             self.sleep(self.interval)
+
+    def _answered(self) -> None:
+        if self.failures:
+            logger.warning(
+                "Task worker %s: the database answers again after %s failure(s)",
+                self.worker_id,
+                self.failures,
+            )
+            self.failures, self.error = 0, ""
+        if self.state != "running":
+            self.state = "running"
+            self.beat()
 
     def recover(self) -> None:
         """What a worker that stopped (or this one, cut off from the database) left undone."""
@@ -222,10 +229,19 @@ class TaskWorker:
     def _task_started(self, **_kwargs) -> None:
         self.tasks_run += 1
 
-    def _task_finished(self, **_kwargs) -> None:
-        # A busy queue never ends a pass: beat and sweep between its tasks too.
-        from django.db import DatabaseError
+    def _task_finished(self, task_result=None, **_kwargs) -> None:
+        from django.db import DatabaseError, InterfaceError, OperationalError
 
+        if task_result is not None and task_result.errors:
+            try:
+                refused = issubclass(
+                    task_result.errors[-1].exception_class, (OperationalError, InterfaceError)
+                )
+            except (ImportError, ValueError):
+                refused = False
+            if refused:  # the task was cut short by the database: what it left is picked up again
+                self._recover_pending = True
+        # A busy queue never ends a pass: beat and sweep between its tasks too.
         try:
             self.periodic()
         except DatabaseError:

@@ -20,7 +20,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from palabre.moderation import lookups
@@ -129,6 +129,10 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                         )
                         if created is not None:
                             to_analyse.append((item.pk, created))
+                except (OperationalError, InterfaceError):
+                    # The database refuses (read-only, disk full, gone): not this row's fault. The
+                    # batch is rolled back and waits; the worker asks again once the database answers.
+                    raise
                 except Exception as error:  # one bad row must not hold the others back
                     logger.exception(
                         "Checked comment %s of site %s could not be stored", row.guid, row.site_id
