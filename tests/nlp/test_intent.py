@@ -31,3 +31,55 @@ def test_thanks_in_advance_is_not_praise():
 def test_scores_are_shares():
     scores = detect_intent("Merci, mais toujours pas reçu ma commande ?", "negative").scores
     assert abs(sum(scores.values()) - 1.0) < 0.01 or sum(scores.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment", "intent"),
+    [
+        # Questions with a kind word are questions (the inbox tagged them as praise).
+        ("Super la nouvelle collection ! Vous livrez en Suisse ?", "positive", "question"),
+        ("Top ces baskets, elles taillent comment ?", "positive", "question"),
+        ("Great jacket! Do you ship to Canada?", "positive", "question"),
+        # A wish to buy is a lead, whatever the emoji.
+        ("😭 would love to order", "negative", "lead"),
+        ("J'aimerais vraiment commander 😭 mais le site ne livre pas en Corse ?", "negative", "lead"),
+        # Idioms are not crises, and a negated complaint word is not a complaint.
+        ("Je suis mort de rire devant votre dernière vidéo 😂", "negative", "praise"),
+        ("Ça fait dix ans que je suis cliente et je ne suis jamais déçue.", "negative", "praise"),
+        ("Votre livraison est en retard depuis 3 semaines, c'est inadmissible.", "neutral", "complaint"),
+        (
+            "Un livreur m'a traité de connard au téléphone, je veux porter réclamation",
+            "negative",
+            "complaint",
+        ),
+        ("Pourquoi personne ne répond à mes mails depuis dix jours ?", "negative", "complaint"),
+        ("Merci pour rien, toujours pas de nouvelles de ma commande.", "positive", "complaint"),
+        ("Est-ce que vos steaks hachés sont concernés par le rappel sanitaire ?", "neutral", "crisis"),
+        ("Le chargeur a pris feu pendant la nuit, on aurait pu mourir.", "neutral", "crisis"),
+    ],
+)
+def test_known_defects(text, sentiment, intent):
+    assert detect_intent(text, sentiment).label == intent
+
+
+def test_french_brand_messages_figures():
+    """The French set written and labelled for Palabre (tests/data/intent_fr.csv): every intent
+    keeps an F1 of at least 0.8 through the real triage (sentiment model included). The rules
+    were revised while reading this set's errors, so these are development figures."""
+    import csv
+    from pathlib import Path
+
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from palabre.nlp.triage import triage_many
+
+    path = Path(__file__).resolve().parents[1] / "data" / "intent_fr.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert len(rows) >= 300
+    found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
+    labels = ["question", "complaint", "praise", "lead", "crisis"]
+    _, _, f1, support = precision_recall_fscore_support(
+        [r["intent"] for r in rows], [t.intent.label for t in found], labels=labels, zero_division=0
+    )
+    assert min(support) >= 50
+    assert min(f1) >= 0.8, dict(zip(labels, f1, strict=True))

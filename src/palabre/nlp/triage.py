@@ -27,12 +27,12 @@ class Triage:
 def triage_many(texts: list[str], langs: list[str | None] | None = None) -> list[Triage]:
     langs = langs or [None] * len(texts)
     sentiments = load_models().sentiment_many(texts)
-    return [
-        Triage(
-            language=lang or detect_language(text),
-            sentiment=label,
-            sentiment_scores=scores,
-            intent=detect_intent(text, label),
-        )
-        for text, lang, (label, scores) in zip(texts, langs, sentiments, strict=True)
-    ]
+    found = []
+    for text, lang, (label, scores) in zip(texts, langs, sentiments, strict=True):
+        intent = detect_intent(text, label, scores)
+        if label == "negative" and intent.label in ("lead", "praise"):
+            # "😭 would love to order": a wish to buy or a compliment is not a negative message,
+            # whatever the emoji taught the model; it must not page anyone at night.
+            label = "positive" if scores.get("positive", 0.0) >= scores.get("neutral", 0.0) else "neutral"
+        found.append(Triage(lang or detect_language(text), label, scores, intent))
+    return found

@@ -1,0 +1,31 @@
+"""Triage: the intent corrects a sentiment the model got from an emoji."""
+
+from palabre.inbox.priority import URGENT, priority
+from palabre.nlp.triage import triage_many
+
+
+def test_crying_wish_to_buy_is_not_negative_nor_urgent():
+    [found] = triage_many(["😭 would love to order"], ["en"])
+    assert found.intent.label == "lead"
+    assert found.sentiment != "negative"
+    # The worst case of the night it paged someone: a big account, waiting for hours.
+    score, _ = priority(
+        sentiment=found.sentiment,
+        sentiment_scores=found.sentiment_scores,
+        intent=found.intent.label,
+        followers=2_000_000,
+        waiting_minutes=600,
+    )
+    assert score < URGENT
+
+
+def test_question_with_praise_is_a_question():
+    found = triage_many(
+        ["Super, vous livrez en Belgique ?", "Love it! Is it available in blue?"], ["fr", "en"]
+    )
+    assert [t.intent.label for t in found] == ["question", "question"]
+
+
+def test_a_real_complaint_stays_negative():
+    [found] = triage_many(["Toujours pas reçu ma commande, aucune réponse du SAV, inadmissible"], ["fr"])
+    assert found.intent.label == "complaint"
