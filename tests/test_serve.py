@@ -166,3 +166,51 @@ def test_serve_answers_stores_through_its_worker_and_stops_cleanly(tmp_path: Pat
             os.killpg(server.pid, signal.SIGKILL)
         if server.poll() is None:
             server.wait(timeout=10)
+
+
+def test_the_supervisor_starts_again_a_worker_that_exits_waiting_longer_while_it_keeps_dying(caplog):
+    from palabre.worker import WorkerSupervisor, worker_states
+
+    supervisor = WorkerSupervisor({"serve-test-0": [sys.executable, "-c", "import sys; sys.exit(3)"]})
+    (slot,) = supervisor.slots
+    start = time.time()
+    supervisor.start(watch=False)  # checked by hand here, at chosen instants
+    try:
+        first = slot.process
+        first.wait(timeout=30)
+        with caplog.at_level("WARNING", logger="palabre.worker"):
+            supervisor.check(now=start + 0.1)
+            assert slot.process is None and slot.last_exit_code == 3
+            assert "Task worker serve-test-0 exited (code 3); starting it again in 1 s" in caplog.text
+            supervisor.check(now=start + 0.5)
+            assert slot.process is None  # not before its wait is over
+            supervisor.check(now=start + 1.2)
+            assert slot.process is not None and slot.process.pid != first.pid and slot.restarts == 1
+            assert "Task worker serve-test-0 started again" in caplog.text
+
+            (mine,) = [s for s in worker_states(now=start + 1.2) if s.get("pid") == os.getpid()]
+            assert mine["kind"] == "supervisor" and mine["stale"] is False
+            assert mine["workers"] == [
+                {
+                    "worker_id": "serve-test-0",
+                    "pid": slot.process.pid,
+                    "running": True,
+                    "restarts": 1,
+                    "last_exit_code": 3,
+                    "last_exit_at": start + 0.1,
+                    "next_start_at": None,
+                }
+            ]
+            # Dying again at once: it waits twice as long.
+            slot.process.wait(timeout=30)
+            supervisor.check(now=start + 1.3)
+            assert slot.next_start_at == pytest.approx(start + 1.3 + 2)
+            supervisor.check(now=start + 3.4)
+            # A worker that ran a long while before it died is started again after one second.
+            slot.process.wait(timeout=30)
+            slot.started_at = start + 3.4 - 600
+            supervisor.check(now=start + 3.5)
+            assert slot.next_start_at == pytest.approx(start + 3.5 + 1) and slot.restarts == 2
+    finally:
+        supervisor.stop(timeout=10)
+    assert not [s for s in worker_states() if s.get("pid") == os.getpid() and s["kind"] == "supervisor"]

@@ -311,11 +311,13 @@ class WorkerSupervisor:
         self.name = f"supervisor-{os.getpid()}"
         self._last_written = 0.0
 
-    def start(self) -> None:
+    def start(self, *, watch: bool = True) -> None:
+        """Start the workers and, with `watch`, a thread that checks them every `poll` seconds."""
         for slot in self.slots:
             self._launch(slot)
         self._write()
-        self._thread.start()
+        if watch:
+            self._thread.start()
 
     def _launch(self, slot: _Slot) -> None:
         slot.process = self._start(slot.command)
