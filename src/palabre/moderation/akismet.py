@@ -55,19 +55,21 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import BadRequest as DjangoBadRequest
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from palabre import config
 from palabre.conversations.models import Item
-from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
+from palabre.conversations.services import MAX_TEXT_CHARS, IncomingAuthor, IncomingItem, ingest_item
 from palabre.moderation import engine, journal, lookups, services
 from palabre.moderation.batching import batcher
 from palabre.moderation.models import (
@@ -79,6 +81,7 @@ from palabre.moderation.models import (
 )
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
+from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +115,8 @@ KIND_FOR_TYPE = {
     "review": "review",
 }
 TRUE_VALUES = {"1", "true", "yes", "on"}
+# Bodies read as forms (decoded with `blog_charset`); no type at all is read as a form too.
+FORM_TYPES = {"application/x-www-form-urlencoded", "", "text/plain"}
 MAX_URL = 500
 # What an item keeps of a call, besides the comment and its author.
 RAW_KEPT = (
@@ -624,26 +629,82 @@ def _raw_params(request: HttpRequest) -> dict[str, str]:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length.isdigit() and int(length) > limit:
         raise BadRequest(413, f"The request body is larger than {limit} bytes.")
-    params = {key: value for key, value in request.GET.items()}
-    if request.method != "POST":
-        return params
+    query = request.META.get("QUERY_STRING", "")
     try:
-        if request.content_type == "application/json":
+        query_pairs = _form_pairs(query.encode("latin-1"))
+    except UnicodeEncodeError:  # a test client's str rather than a server's bytes as latin-1
+        query_pairs = _form_pairs(query.encode("utf-8"))
+    body_pairs: list[tuple[bytes, bytes]] = []
+    posted: dict[str, str] = {}
+    try:
+        if request.method != "POST":
+            pass
+        elif request.content_type == "application/json":
             try:
                 body = json.loads(request.body or b"{}")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise BadRequest(400, "The JSON body could not be parsed.") from None
             if not isinstance(body, dict):
                 raise BadRequest(400, "The JSON body must be an object of fields.")
             for key, value in body.items():
                 text = _scalar(value)
                 if text is not None:
-                    params[str(key)] = text
+                    posted[str(key)] = text
+        elif request.content_type in FORM_TYPES:
+            body_pairs = _form_pairs(request.body)
         else:
-            params.update(request.POST.items())
+            try:
+                posted = dict(request.POST.items())
+            except (SuspiciousOperation, DjangoBadRequest, MultiPartParserError) as error:
+                raise BadRequest(400, f"The form body could not be read: {error}") from None
     except RequestDataTooBig:
         raise BadRequest(413, f"The request body is larger than {limit} bytes.") from None
+    charset = _charset(body_pairs, query_pairs, request.content_params.get("charset", ""))
+    params = {_decoded(key, charset): _decoded(value, charset) for key, value in query_pairs}
+    params.update((_decoded(key, charset), _decoded(value, charset)) for key, value in body_pairs)
+    params.update(posted)
     return params
+
+
+def _form_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (name, value) pairs of a form-encoded body or query string, as bytes: their encoding is
+    only known once `blog_charset` is read. (Latin-1 maps each byte to one character and back.)"""
+    most = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    try:
+        pairs = parse_qsl(
+            data.decode("latin-1"), keep_blank_values=True, encoding="latin-1", max_num_fields=most
+        )
+    except ValueError:
+        raise BadRequest(400, f"Too many fields: at most {most}.") from None
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+
+
+def _charset(body: list[tuple[bytes, bytes]], query: list[tuple[bytes, bytes]], declared: str) -> str:
+    """The encoding of the form's values, as Akismet reads it: `blog_charset` (in the body, else in
+    the query string), else the Content-Type's charset, else UTF-8. An unknown one is refused."""
+    for pairs, field in ((body, "blog_charset"), (query, "blog_charset"), ([], "")):
+        named = [value for name, value in pairs if name == b"blog_charset"]
+        name = named[-1].decode("latin-1").strip() if named else ""
+        if not field:
+            name, field = declared.strip(), "the Content-Type charset"
+        if not name:
+            continue
+        try:
+            b"a".decode(name)  # also refuses bytes-to-bytes codecs (base64, zlib...)
+        except UnicodeDecodeError:
+            pass  # a text encoding in which one byte means nothing (UTF-16)
+        except LookupError:
+            raise BadRequest(400, f'{field}: unknown character encoding "{name[:40]}".') from None
+        return name
+    return "utf-8"
+
+
+def _decoded(value: bytes, charset: str) -> str:
+    # Bytes the declared encoding cannot read become U+FFFD, as Django does for UTF-8 forms.
+    try:
+        return value.decode(charset)
+    except UnicodeDecodeError:
+        return value.decode(charset, "replace")
 
 
 def _host_key(request: HttpRequest) -> str:
@@ -662,8 +723,12 @@ def authenticate(
     raw = params.get(key_field) or params.get("api_key") or params.get("key") or _host_key(request)
     if not raw.strip():
         return None, _invalid(f'Empty "{key_field}" value')
+    guessing = key_guess_wait(request)
+    if guessing:
+        return None, _too_many(key_guess_message(guessing), guessing)
     site = services.site_for_key(raw, cached=True)
     if site is None:
+        key_guess_failed(request)
         return None, _invalid("The API key is unknown or was revoked.")
     wait = take_request(site, now=None)
     if wait:
@@ -671,10 +736,14 @@ def authenticate(
             f"Too many requests for this key: at most {rate_limit()} a minute. "
             f"Retry in {wait} second{'s' if wait > 1 else ''}."
         )
-        response = _text(message, 429, **{"X-akismet-debug-help": message, "X-akismet-alert-msg": message})
-        response["Retry-After"] = str(wait)
-        return None, response
+        return None, _too_many(message, wait)
     return site, None
+
+
+def _too_many(message: str, wait: int) -> HttpResponse:
+    response = _text(message, 429, **{"X-akismet-debug-help": message, "X-akismet-alert-msg": message})
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _check_blog(site: ModerationSite, params: dict[str, str]) -> str:
@@ -755,6 +824,13 @@ def comment_check(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     site, refusal = _standard(request, params)
     if refusal is not None:
         return refusal
+    if len(params.get("comment_content", "")) > MAX_TEXT_CHARS:
+        # Palabre keeps no item of that size: no verdict for what would not be kept. Akismet
+        # clients hold a comment answered `invalid` for a person (and check it again later).
+        return _invalid(
+            f"comment_content is longer than {MAX_TEXT_CHARS} characters: "
+            "Palabre neither checks nor stores it."
+        )
     verdict = check_comment(site, params)
     response = _text("true" if verdict.spam else "false", **{"X-akismet-guid": verdict.guid})
     if verdict.spam and verdict.discard:
