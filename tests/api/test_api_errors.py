@@ -75,6 +75,29 @@ def test_an_oversized_integer_in_a_body_gets_422_naming_the_field(api, path, bod
     assert any(name.startswith(field) for name in response.json()["fields"]), response.json()
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/listening/dashboard?since=0001-01-01", "since"),
+        ("/api/listening/mentions?until=9999-12-31", "until"),
+        ("/api/listening/dashboard?until=9999-12-31", "until"),
+        ("/api/listening/mentions?since=2026-03-02&until=2026-03-01", "until"),
+    ],
+)
+def test_a_mention_period_that_cannot_be_drawn_gets_422_naming_the_field(api, path, field):
+    """Found by the fuzzing: centuries of daily bars took minutes, the calendar's last day overflowed."""
+    response = api("get", path)
+    assert response.status_code == 422, response.content[:300]
+    assert field in response.json()["fields"]
+
+
+def test_the_mentions_page_says_what_is_wrong_with_the_period(client, owner):
+    client.force_login(owner)
+    response = client.get("/listening/mentions/", {"until": "9999-12-31"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["until"]
+
+
 def test_the_largest_row_id_is_simply_not_found(api):
     response = api("get", f"/api/items/{MAX_ROW_ID}")
     assert response.status_code == 404

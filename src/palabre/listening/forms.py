@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.listening.models import AlertSubscription, QueryKind, Sentiment, SourceKind
+from palabre.listening.queries import period_errors
 
 
 class QueryForm(forms.Form):
@@ -112,8 +114,9 @@ class MentionFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", _("The end comes before the start."))
+        errors = period_errors(data.get("since"), data.get("until"), today=timezone.localdate())
+        for field, message in errors.items():
+            self.add_error(field, message)
         return data
 
 

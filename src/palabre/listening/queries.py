@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from palabre.listening import detection
 from palabre.listening.models import (
@@ -99,6 +101,38 @@ class MentionFilter:
     text: str = ""
 
 
+# The dashboard draws a bar per day: a period of centuries took minutes to draw, and the calendar's
+# last day has no day after it. Filters beyond these bounds are refused, naming the field.
+MAX_PERIOD_DAYS = 5 * 366
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def period_errors(since: date | None, until: date | None, *, today: date) -> dict[str, str]:
+    """What is wrong with a mention filter's period (field -> message); empty when it can be drawn."""
+    errors = {}
+    for name, day in (("since", since), ("until", until)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            errors[name] = _("Give a date between %(first)s and %(last)s.") % {
+                "first": FIRST_DAY.isoformat(),
+                "last": LAST_DAY.isoformat(),
+            }
+    if errors:
+        return errors
+    if since and until and since > until:
+        return {"until": _("The end comes before the start.")}
+    last = until or max(today, since or today)
+    if since and (last - since).days > MAX_PERIOD_DAYS:
+        return {"since": _("A period lasts at most %(days)s days.") % {"days": MAX_PERIOD_DAYS}}
+    return {}
+
+
+def check_period(where: MentionFilter) -> None:
+    errors = period_errors(where.since, where.until, today=timezone.localdate())
+    if errors:
+        raise ValidationError(errors)
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -106,6 +140,7 @@ def _start_of(day: date) -> datetime:
 def mentions(actor: Actor, where: MentionFilter | None = None) -> models.QuerySet[Mention]:
     actor.require(VIEW)
     where = where or MentionFilter()
+    check_period(where)
     rows = Mention.objects.filter(organisation=actor.organisation)
     if where.query_id:
         rows = rows.filter(matches__query_id=where.query_id, matches__organisation=actor.organisation)
@@ -148,6 +183,7 @@ def _period(where: MentionFilter) -> tuple[datetime, datetime]:
 def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
     """Who, where, how and how much: volume and sentiment over time, top authors, sources,
     domains and terms, and the share of voice of the brand against its competitors."""
+    check_period(where)
     start, end = _period(where)
     scoped = MentionFilter(**{**where.__dict__, "since": None, "until": None})
     rows = mentions(actor, scoped).filter(published_at__gte=start, published_at__lt=end)
