@@ -235,6 +235,18 @@ def ingest(db, incoming_item) -> Callable[..., object]:
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_counts():
+    """Django's caches (the key-guess counts per address among them) start empty in each test."""
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    yield
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_recent_reads():
     """Ids are reused from one rolled-back test to the next: what the hot paths keep in memory for
     a few seconds (moderation policies, sites, business hours, request counts) must not leak into the next test."""

@@ -14,22 +14,33 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Request
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from palabre.orgs.models import Organisation
 from palabre.orgs.services import Actor, authenticate_token
+from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
 
 logger = logging.getLogger(__name__)
+
+
+class KeyGuessing(Throttled):
+    """The caller's address sent too many unknown tokens: refused before its token is looked up."""
 
 
 class OrganisationToken(HttpBearer):
     """`Authorization: Bearer plb_...`: an organisation's API token, limited to its scopes."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        guessing = key_guess_wait(request)
+        if guessing:
+            raise KeyGuessing(wait=guessing)
         api_token = authenticate_token(token)
-        return Actor.for_token(api_token) if api_token is not None else None
+        if api_token is None:
+            key_guess_failed(request)
+            return None
+        return Actor.for_token(api_token)
 
 
 class MemberSession(APIKeyCookie):
@@ -139,6 +150,15 @@ def too_big(request, error: RequestDataTooBig):
         },
         status=413,
     )
+
+
+@api.exception_handler(KeyGuessing)
+def key_guessing(request, error: KeyGuessing):
+    response = api.create_response(
+        request, {"error": "throttled", "message": key_guess_message(error.wait or 1)}, status=429
+    )
+    response["Retry-After"] = str(error.wait or 1)
+    return response
 
 
 @api.exception_handler(HttpError)

@@ -160,6 +160,13 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     user_model = get_user_model()
     if user_model.objects.filter(username=args.username).exists():
         sys.exit(f"A person named {args.username!r} already exists.")
+    from django.contrib.auth.password_validation import validate_password
+
+    try:
+        # The install's password rules (AUTH_PASSWORD_VALIDATORS), as on every page that sets one.
+        validate_password(password, user_model(username=args.username, email=args.email))
+    except ValidationError as error:
+        sys.exit("password: " + " ".join(error.messages))
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=args.username, email=args.email, password=password)
@@ -176,6 +183,17 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
         print(f"Created {args.username}, owner of {organisation.name} ({organisation.slug}).")
     else:
         print(f"Created {args.username}.")
+
+
+def cmd_unlock(args: argparse.Namespace) -> None:
+    """Lift the sign-in lock of accounts or of an address, and an address's API key block."""
+    if not args.usernames and not args.address:
+        sys.exit("Name the accounts to unlock, or give --address.")
+    _setup_django()
+    from palabre.orgs.throttle import unlock
+
+    for line in unlock(usernames=args.usernames, address=args.address):
+        print(line)
 
 
 def cmd_rotate_keys(args: argparse.Namespace) -> None:
@@ -405,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     apikey.add_argument("--org", required=True, help="the organisation's slug")
     apikey.add_argument("--site", required=True, help="the site's address, e.g. https://blog.example.com/")
     apikey.add_argument("--name", default="", help="the site's name (default: its host name)")
+
+    unlock = add("unlock", cmd_unlock, "Lift a sign-in lock (wrong passwords) or an address's API key block.")
+    unlock.add_argument("usernames", nargs="*", metavar="USERNAME", help="accounts to unlock")
+    unlock.add_argument("--address", default="", help="also unlock this IP address (sign-in and API keys)")
 
     add("rotate-keys", cmd_rotate_keys, "Re-encrypt channel credentials with the current secret key.")
 

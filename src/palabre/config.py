@@ -103,6 +103,46 @@ AKISMET_RATE_LIMIT = declare(
     "more are answered 429 with Retry-After.",
 )
 
+# --- accounts and security settings ---
+LOGIN_FAILURE_LIMIT = declare(
+    "PALABRE_LOGIN_FAILURE_LIMIT",
+    "10",
+    "Wrong passwords in a row, for one account or from one address, before sign-in is refused "
+    "for that account or address until the cool-off ends (or `palabre unlock`).",
+)
+LOGIN_COOLOFF_MINUTES = declare(
+    "PALABRE_LOGIN_COOLOFF_MINUTES",
+    "15",
+    "Minutes a locked account or address waits before it may sign in again.",
+)
+KEY_FAILURE_LIMIT = declare(
+    "PALABRE_KEY_FAILURE_LIMIT",
+    "20",
+    "Unknown API tokens or keys (organisation API, Akismet, Perspective) sent from one address "
+    "before its calls are refused (429) until the cool-off ends; 0: no limit.",
+)
+KEY_COOLOFF_MINUTES = declare(
+    "PALABRE_KEY_COOLOFF_MINUTES",
+    "15",
+    "Minutes an address that sent too many unknown keys waits before its calls are answered again.",
+)
+PROXY_COUNT = declare(
+    "PALABRE_PROXY_COUNT",
+    "0",
+    "Reverse proxies in front of Palabre that add the client's address to X-Forwarded-For "
+    "(0: the connection's own address is the client's). Also makes X-Forwarded-Proto trusted.",
+)
+HTTPS = declare(
+    "PALABRE_HTTPS",
+    "false",
+    "Served over HTTPS: secure cookies, HSTS, plain HTTP redirected to HTTPS.",
+)
+HSTS_SECONDS = declare(
+    "PALABRE_HSTS_SECONDS",
+    "31536000",
+    "With PALABRE_HTTPS: how long browsers must use HTTPS only (Strict-Transport-Security max-age).",
+)
+
 
 # --- connectors settings ---
 CONNECTORS_MIN_INTERVAL = declare(

@@ -1,5 +1,6 @@
 """Django settings, computed from the typed environment settings in `palabre.config`."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "palabre.orgs",
     "palabre.conversations",
     "palabre.moderation",
@@ -38,6 +41,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside the rest: whatever answers an error under /api/ (resolver, middleware, 500 page), JSON.
     "palabre.api_errors.JsonApiErrorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -48,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "palabre.orgs.middleware.ActiveOrganisationMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "palabre.urls"
@@ -107,7 +113,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The throttle first: it refuses a locked account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "palabre.orgs.throttle.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): failures counted per account and, separately, per address,
+# in the database (every web process sees them); `palabre unlock` lifts a lock.
+AXES_FAILURE_LIMIT = int(config.LOGIN_FAILURE_LIMIT.raw())
+AXES_COOLOFF_TIME = timedelta(minutes=float(config.LOGIN_COOLOFF_MINUTES.raw()))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "palabre.orgs.throttle.sign_in_locked"
+AXES_CLIENT_IP_CALLABLE = "palabre.orgs.throttle.client_address"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Unknown keys on the machine APIs, counted per address (palabre.orgs.throttle), in a cache that
+# every process of the machine shares (and `palabre unlock` can clear); the default stays in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache" / "throttle",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
+}
+KEY_GUESS_LIMIT = int(config.KEY_FAILURE_LIMIT.raw())
+KEY_GUESS_COOLOFF_SECONDS = max(1, int(float(config.KEY_COOLOFF_MINUTES.raw()) * 60))
+CLIENT_PROXY_COUNT = int(config.PROXY_COUNT.raw())
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -135,6 +172,35 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+
+# Served over HTTPS (PALABRE_HTTPS): cookies only travel encrypted, browsers remember to use HTTPS,
+# plain HTTP is redirected. Behind reverse proxies (PALABRE_PROXY_COUNT), their X-Forwarded-Proto
+# says whether the client used HTTPS.
+HTTPS = config.as_bool(config.HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(config.HSTS_SECONDS.raw()) if HTTPS else 0
+if CLIENT_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy of the pages (django-csp): scripts and styles from Palabre's own static
+# files only, no inline script; inline style attributes stay allowed (bar widths, thread depths).
+# Pages that must be framed (the comment widget) set their own header, which is kept.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "upgrade-insecure-requests": HTTPS,
+    },
+}
 
 EMAIL_HOST = config.EMAIL_HOST.raw()
 EMAIL_PORT = int(config.EMAIL_PORT.raw())

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from palabre.moderation.patterns import WORD_REGEX_PREFIX, PatternRefused, compile_rule_pattern
 from palabre.nlp.classifiers import LABELS, Assessment, load_models
-from palabre.nlp.lexicon import Lexicon
+from palabre.nlp.features import group_targets
+from palabre.nlp.lexicon import ContextReading, Lexicon, load_lexicon, masked_text, read_context
 from palabre.nlp.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ FLAGGED_CATEGORIES = {
     "threat": "a threat",
     "sexual": "sexual content",
 }
+# A hostile generalisation or call to exclusion said of a group (lexicons/context_*.tsv, kind
+# group_hostile, with a group of targets.tsv) scores at least this much as an identity attack and
+# as toxicity: over the hold thresholds, under the reject ones (a person reads it).
+GROUP_HOSTILE_SCORES = {"identity_attack": 0.75, "toxicity": 0.7}
 # The lowest a hold threshold may go, out of business hours included.
 MIN_HOLD = 0.05
 # How far a trusted author (many approved comments, none rejected) moves the hold thresholds up,
@@ -357,11 +362,73 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
     """Decide for many texts at once (the classifiers score them in one batch)."""
     models = load_models()
     clean = [_clean(t) for t in texts]
-    assessments = models.assess_many(clean, [c.lang for c in contexts])
+    langs = [c.lang for c in contexts]
+    assessments = models.assess_many(clean, langs)
+    readings = []
+    for assessment, context in zip(assessments, contexts, strict=True):
+        lowest = _lowest_hold(context)
+        scores = assessment.scores
+        if any(s.category in FLAGGED_CATEGORIES or s.category == "target" for s in assessment.spans) or max(
+            scores.values(), default=0.0
+        ) >= min(lowest.values(), default=1.0):
+            reading = read_context(
+                assessment.normalized,
+                assessment.spans,
+                context.lang,
+                references=scores.get("spam", 0.0) >= lowest.get("spam", 1.0),
+            )
+        else:
+            reading = _NOTHING_TO_READ
+        readings.append(reading)
+    assessments = _in_context(models, clean, langs, assessments, readings)
     return [
-        _decide(text, assessment, context, models.version)
-        for text, assessment, context in zip(clean, assessments, contexts, strict=True)
+        _decide(text, assessment, reading, context, models.version)
+        for text, assessment, reading, context in zip(clean, assessments, readings, contexts, strict=True)
     ]
+
+
+_NOTHING_TO_READ = ContextReading("und")
+
+
+def _lowest_hold(context: ModerationContext) -> dict[str, float]:
+    """The lowest hold threshold of each label this context may apply (a distrusted author, out of
+    business hours). Below all of them, reading the context cannot change a decision: it only
+    lowers scores, except for hostile statements about a group, which need a group named."""
+    tightening = TRUST_SHIFT + (context.off_hours.tightening if context.off_hours else 0.0)
+    return {label: max(value - tightening, MIN_HOLD) for label, value in context.thresholds.hold.items()}
+
+
+def _in_context(models, texts, langs, assessments, readings: list[ContextReading]) -> list[Assessment]:
+    """Scores of the words that are the author's own: a text with words its context excuses
+    (a quoted or reported insult, "en retard", counter-speech, an order number) is scored again
+    without them, and each label keeps the lower score; a hostile statement about a group
+    scores at least GROUP_HOSTILE_SCORES."""
+    out = list(assessments)
+    again = [i for i, reading in enumerate(readings) if reading.masked]
+    if again:
+        rescored = models.assess_many(
+            [masked_text(texts[i], readings[i].masked) for i in again], [langs[i] for i in again]
+        )
+        for i, second in zip(again, rescored, strict=True):
+            first = out[i]
+            scores = {
+                label: min(value, second.scores.get(label, value)) for label, value in first.scores.items()
+            }
+            out[i] = Assessment(scores, first.spans, first.normalized)
+    for i, reading in enumerate(readings):
+        if reading.group_hostile and _names_a_group(out[i]):
+            scores = dict(out[i].scores)
+            for label, floor in GROUP_HOSTILE_SCORES.items():
+                scores[label] = max(scores.get(label, 0.0), floor)
+            out[i] = Assessment(scores, out[i].spans, out[i].normalized)
+    return out
+
+
+def _names_a_group(assessment: Assessment) -> bool:
+    if not any(span.category == "target" for span in assessment.spans):
+        return False
+    targets = load_lexicon("targets").match(assessment.normalized)
+    return group_targets(assessment.normalized.text, targets) > 0
 
 
 def _clean(text: str) -> str:
@@ -369,7 +436,9 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8") if text else ""
 
 
-def _decide(text: str, assessment: Assessment, context: ModerationContext, model_version: str) -> Decision:
+def _decide(
+    text: str, assessment: Assessment, reading: ContextReading, context: ModerationContext, model_version: str
+) -> Decision:
     scores = assessment.scores
     reasons: list[Reason] = []
     spans: list[dict[str, Any]] = []
@@ -484,6 +553,8 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
     for span in assessment.spans:
         if span.source.startswith("ldnoobw") or span.category in {"target", "neg_attribute"}:
             continue  # features for the model, too noisy to show as a reason
+        if reading.is_excused(span):
+            continue  # quoted, reported, harmless in this phrase or an ordinary word of this language
         add_span(span.start, span.end, span.category, "lexicon")
         if span.category in FLAGGED_CATEGORIES and span.category not in flagged:
             flagged.add(span.category)
@@ -494,6 +565,20 @@ def _decide(text: str, assessment: Assessment, context: ModerationContext, model
                     HOLD,
                     f"Contains “{word}”, listed as {FLAGGED_CATEGORIES[span.category]}.",
                     {"word": word, "category": span.category},
+                )
+            )
+
+    if reading.group_hostile and _names_a_group(assessment):
+        predicate = reading.group_hostile[0]
+        word = text[predicate.start : predicate.end]
+        add_span(predicate.start, predicate.end, "identity_attack", "lexicon")
+        if "identity_attack" not in flagged:
+            reasons.append(
+                Reason(
+                    "lexicon_group_hostile",
+                    HOLD,
+                    f"Says “{word}” of a group of people, as hate speech does.",
+                    {"word": word, "category": "identity_attack"},
                 )
             )
 

@@ -15,11 +15,14 @@ from django.views.decorators.csrf import csrf_exempt
 from palabre.moderation import perspective
 from palabre.moderation.models import ModerationSite
 from palabre.moderation.services import site_for_key
+from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
 
 _JSON = {"ensure_ascii": False}
 
 
 def _error(error: perspective.PerspectiveError, **headers: str) -> JsonResponse:
+    if getattr(error, "retry_after", 0):
+        headers["Retry-After"] = str(error.retry_after)
     return JsonResponse(error.as_dict(), status=error.code, headers=headers, json_dumps_params=_JSON)
 
 
@@ -37,8 +40,20 @@ def _site(request: HttpRequest) -> ModerationSite:
     key = request.GET.get("key") or request.headers.get("X-Goog-Api-Key", "")
     if not key.strip():
         raise perspective.missing_key_error()
+    guessing = key_guess_wait(request)
+    if guessing:
+        # Google's shape for a quota refusal: RESOURCE_EXHAUSTED with a RetryInfo detail.
+        error = perspective.PerspectiveError(
+            key_guess_message(guessing),
+            code=429,
+            status="RESOURCE_EXHAUSTED",
+            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{guessing}s"}],
+        )
+        error.retry_after = guessing
+        raise error
     site = site_for_key(key)
     if site is None:
+        key_guess_failed(request)
         raise perspective.invalid_key_error()
     return site
 

@@ -11,6 +11,16 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(template_name="orgs/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="orgs/password_change_done.html"),
+        name="password_change_done",
+    ),
     path("language/", views.language, name="language"),
     path("organisation/switch/", views.switch_organisation, name="switch_organisation"),
     path("welcome/", views.no_organisation, name="no_organisation"),

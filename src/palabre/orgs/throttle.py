@@ -1,0 +1,141 @@
+"""Brakes on guessing: wrong passwords on the sign-in form, unknown keys on the machine APIs.
+
+Sign-in is throttled by django-axes (settings `AXES_*`, computed in `palabre.settings`): it
+counts failures per account and per address in the database, so every web process sees them.
+
+Keys are throttled here, by the address that sends them: the organisation API's tokens
+(`/api/`), the Akismet-compatible keys (`/1.1/`, `/1.2/`) and the Perspective-compatible keys
+(`/v1alpha1/`). Each protocol calls `key_guess_wait` before it looks a key up (a blocked address
+is refused before its key is even read, so guessing on cannot succeed) and `key_guess_failed`
+when the key is unknown; each answers the wait in its own error shape. The counter lives in
+Django's cache (the `throttle` cache: files in the data folder, shared by every process of the
+machine): two small entries per guessing address, each expiring with its cool-off, and a cap on
+the entries, so it stays bounded. Palabre on several machines counts per machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+_PREFIX = "palabre:key-guesses"
+
+
+def _cache():
+    # A cache of its own (files in the data folder, see settings.CACHES): shared by the web
+    # processes and by `palabre unlock` on this machine.
+    return caches["throttle"]
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address: the connection's, or the one the trusted reverse proxies saw.
+
+    With `PALABRE_PROXY_COUNT` proxies in front, each appends the address it received the
+    request from to X-Forwarded-For, so the client is that many entries from the right; what a
+    client wrote further left is its own claim and never trusted.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = settings.CLIENT_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            remote = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(remote))
+    except ValueError:
+        return remote[:64] or "unknown"
+
+
+def _keys(address: str) -> tuple[str, str]:
+    return f"{_PREFIX}:count:{address}", f"{_PREFIX}:until:{address}"
+
+
+def key_guess_wait(request: HttpRequest) -> int:
+    """Seconds before this address may send a key again; 0 when it may now."""
+    if settings.KEY_GUESS_LIMIT <= 0:
+        return 0
+    until = _cache().get(_keys(client_address(request))[1])
+    if until is None:
+        return 0
+    left = until - time.time()
+    return max(1, int(left + 0.999)) if left > 0 else 0
+
+
+def key_guess_failed(request: HttpRequest) -> int:
+    """Count an unknown key from this address; the seconds it must now wait (0: not yet blocked)."""
+    limit = settings.KEY_GUESS_LIMIT
+    if limit <= 0:
+        return 0
+    cooloff = settings.KEY_GUESS_COOLOFF_SECONDS
+    count_key, until_key = _keys(client_address(request))
+    # The window of the count starts at the first failure and lasts one cool-off.
+    cache = _cache()
+    cache.add(count_key, 0, timeout=cooloff)
+    try:
+        failures = cache.incr(count_key)
+    except ValueError:  # expired between the two calls
+        cache.add(count_key, 1, timeout=cooloff)
+        failures = 1
+    if failures < limit:
+        return 0
+    cache.set(until_key, time.time() + cooloff, timeout=cooloff)
+    cache.delete(count_key)
+    return cooloff
+
+
+def key_guess_message(wait: int) -> str:
+    return (
+        "Too many unknown API keys from this address. "
+        f"Retry in {wait} second{'s' if wait != 1 else ''}, with a valid key."
+    )
+
+
+def clear_key_guesses(address: str) -> bool:
+    """Lift the block and forget the failures of one address; whether it was blocked."""
+    count_key, until_key = _keys(address)
+    cache = _cache()
+    blocked = cache.get(until_key) is not None
+    cache.delete_many([count_key, until_key])
+    return blocked
+
+
+def unlock(*, usernames: list[str] = (), address: str = "") -> list[str]:
+    """Lift sign-in locks (accounts, an address) and the key block of an address; what was done."""
+    from axes.utils import reset
+
+    done = []
+    for username in usernames:
+        done.append(f"{username}: {reset(username=username)} failed sign-in(s) forgotten")
+    if address:
+        done.append(f"{address}: {reset(ip=address)} failed sign-in(s) forgotten")
+        blocked = clear_key_guesses(address)
+        done.append(f"{address}: API keys {'unblocked' if blocked else 'were not blocked'}")
+    return done
+
+
+class SignInThrottleBackend(AxesStandaloneBackend):
+    """django-axes' check, on the sign-ins that come with a request (the form, the API).
+
+    `authenticate()` without a request (a script, a test client's `login`) has no address to
+    count and no form to lock: it goes on to the password check as before.
+    """
+
+    def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def sign_in_locked(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """The page a locked account or address gets instead of the sign-in form (429)."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(request, "orgs/locked_out.html", {"minutes": minutes}, status=429)

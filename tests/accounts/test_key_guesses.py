@@ -1,0 +1,138 @@
+"""Unknown keys on the machine APIs: after the limit, the guessing address is refused for a while,
+in each protocol's own shape, while other addresses and valid keys elsewhere go on."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.utils import timezone
+
+from palabre.cli import main as palabre
+from palabre.moderation.services import create_moderation_site
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor, create_api_token
+
+ATTACKER = "203.0.113.7"
+NEIGHBOUR = "198.51.100.20"
+BLOG = "https://blog.maison-dupont.fr/"
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def site_key(org):
+    _site, key = create_moderation_site(actor=Actor.palabre(org), name="Blog", url=BLOG)
+    return key
+
+
+@pytest.fixture
+def api_token(org, owner):
+    _token, value = create_api_token(
+        actor=Actor.for_user(owner, org), name="CRM", scopes=[p.value for p in Perm]
+    )
+    return value
+
+
+def verify(client, key: str, address: str):
+    return client.post("/1.1/verify-key", {"key": key, "blog": BLOG}, REMOTE_ADDR=address)
+
+
+def analyze(client, key: str, address: str):
+    body = {"comment": {"text": "Bonjour"}, "requestedAttributes": {"TOXICITY": {}}}
+    return client.post(
+        f"/v1alpha1/comments:analyze?key={key}",
+        json.dumps(body),
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+
+
+def organisation(client, token: str, address: str):
+    return client.get("/api/organisation", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=address)
+
+
+def test_akismet_key_guesses_are_refused_after_the_limit_until_the_cool_off(client, site_key, frozen):
+    limit = settings.KEY_GUESS_LIMIT
+    assert limit == 20
+    for attempt in range(limit):
+        answer = verify(client, f"guess{attempt:012d}", ATTACKER)
+        assert answer.content == b"invalid"
+
+    refused = verify(client, site_key, ATTACKER)  # even the right key: guessing must not go on
+    assert refused.status_code == 429
+    assert refused["Content-Type"].startswith("text/plain")
+    assert int(refused["Retry-After"]) == settings.KEY_GUESS_COOLOFF_SECONDS
+    assert "Too many unknown API keys" in refused["X-akismet-debug-help"]
+
+    assert verify(client, site_key, NEIGHBOUR).content == b"valid"
+
+    frozen.shift(timedelta(seconds=settings.KEY_GUESS_COOLOFF_SECONDS - 10))
+    assert int(verify(client, site_key, ATTACKER)["Retry-After"]) == 10
+    frozen.shift(timedelta(seconds=11))
+    assert verify(client, site_key, ATTACKER).content == b"valid"
+
+
+def test_valid_keys_are_never_counted(client, site_key, frozen):
+    for _ in range(settings.KEY_GUESS_LIMIT * 2):
+        assert verify(client, site_key, ATTACKER).content == b"valid"
+
+
+def test_perspective_key_guesses_get_googles_quota_error(client, site_key, frozen):
+    for attempt in range(settings.KEY_GUESS_LIMIT):
+        answer = analyze(client, f"guess-{attempt}", ATTACKER)
+        assert answer.status_code == 400
+        assert answer.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+
+    refused = analyze(client, site_key, ATTACKER)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    assert error["details"][0]["retryDelay"] == f"{settings.KEY_GUESS_COOLOFF_SECONDS}s"
+    assert refused["Retry-After"] == str(settings.KEY_GUESS_COOLOFF_SECONDS)
+    assert analyze(client, site_key, NEIGHBOUR).status_code == 200
+
+
+def test_api_token_guesses_get_a_json_429(client, api_token, frozen):
+    for attempt in range(settings.KEY_GUESS_LIMIT):
+        answer = organisation(client, f"plb_guess{attempt}_secret", ATTACKER)
+        assert answer.status_code == 401
+
+    refused = organisation(client, api_token, ATTACKER)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "throttled"
+    assert refused["Retry-After"] == str(settings.KEY_GUESS_COOLOFF_SECONDS)
+    assert organisation(client, api_token, NEIGHBOUR).status_code == 200
+
+
+def test_guesses_on_one_protocol_count_for_all(client, site_key, api_token, frozen):
+    half = settings.KEY_GUESS_LIMIT // 2
+    for attempt in range(half):
+        verify(client, f"guess{attempt:012d}", ATTACKER)
+    for attempt in range(settings.KEY_GUESS_LIMIT - half):
+        organisation(client, f"plb_guess{attempt}_secret", ATTACKER)
+    assert analyze(client, site_key, ATTACKER).status_code == 429
+
+
+def test_palabre_unlock_lifts_an_address_block(client, site_key, frozen, capsys):
+    for attempt in range(settings.KEY_GUESS_LIMIT):
+        verify(client, f"guess{attempt:012d}", ATTACKER)
+    assert verify(client, site_key, ATTACKER).status_code == 429
+
+    palabre(["unlock", "--address", ATTACKER])
+    assert "API keys unblocked" in capsys.readouterr().out
+    assert verify(client, site_key, ATTACKER).content == b"valid"
+
+
+def test_no_limit_when_the_setting_is_zero(client, site_key, frozen, settings):
+    settings.KEY_GUESS_LIMIT = 0
+    for attempt in range(30):
+        verify(client, f"guess{attempt:012d}", ATTACKER)
+    assert verify(client, site_key, ATTACKER).content == b"valid"

@@ -1,0 +1,195 @@
+"""Ordinary French gets the right answer through the real engine and the shipped models (issue 13):
+words that hurt in one language or one phrase and not in another, quoted and reported insults,
+counter-speech, neutral mentions of groups, hate against groups without slurs, order numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from palabre.moderation import services
+from palabre.moderation.engine import HOLD, PUBLISH, REJECT, ModerationContext, moderate_many
+from palabre.moderation.models import ItemModeration, ModerationStatus
+
+# The sentences of the issue.
+ISSUE_PUBLISHED = [
+    "Votre livraison est en retard depuis 3 semaines, c'est inadmissible.",
+    "Ma commande est en retard",
+    "Encore un train en retard",
+    "Je vais tuer le temps en magasin samedi",
+    "Un livreur m'a traité de connard au téléphone, je veux porter réclamation",
+    "Bonjour, où en est ma commande ML-47002 ?",
+    "Bonjour, ma commande n° 47002-B n'est toujours pas arrivée.",
+]
+ISSUE_HELD = ["Les juifs contrôlent tout, il faudrait tous les virer."]
+
+# What a French brand receives every day: complaints, delays, questions, praise. None is toxic.
+BRAND_MESSAGES = [
+    "Bonjour, ma commande 47002 n'est pas arrivée, pouvez-vous vérifier ?",
+    "Commande ML-47002 : toujours rien reçu, c'est la troisième fois que j'écris.",
+    "Colis n°8837261 bloqué au dépôt depuis lundi, que se passe-t-il ?",
+    "Ma facture FA-2024-0012 comporte une erreur de TVA.",
+    "Ticket #48213 : aucune réponse depuis 10 jours.",
+    "Je n'ai pas reçu le remboursement de la commande 1029384.",
+    "Le retard de livraison est inacceptable, j'attends depuis un mois.",
+    "Encore du retard sur ma livraison, c'est la troisième fois !",
+    "Désolé pour le retard de paiement, le virement part aujourd'hui.",
+    "Le bus avait 20 minutes de retard, j'ai raté le retrait en magasin.",
+    "Votre service client est nul, personne ne répond au téléphone.",
+    "C'est honteux, trois semaines sans nouvelles de ma commande.",
+    "Je suis très déçue par la qualité du canapé, le tissu est déjà abîmé.",
+    "Le livreur a laissé le colis sous la pluie, tout est mouillé.",
+    "Pouvez-vous me dire quand le magasin de Lyon rouvre ?",
+    "Est-ce que le canapé Oslo existe en vert ?",
+    "Bonjour, est-il possible de modifier l'adresse de livraison ?",
+    "Merci pour votre réponse rapide, le problème est réglé !",
+    "Ce nouveau parfum, c'est une bombe !",
+    "Cette robe est une bombe, je l'adore.",
+    "Le concert d'hier soir, c'était mortel !",
+    "Franchement ça tue, bravo à l'équipe.",
+    "Ce gâteau est une tuerie.",
+    "Je vais le tuer de rire avec ce cadeau.",
+    "Mort de rire en lisant votre dernière pub 😂",
+    "On a tué le temps au café en attendant l'ouverture.",
+    "Je suis crevé après cette journée de soldes.",
+    "C'est con, j'ai raté la fin des soldes.",
+    "Un client m'a traité de salope à la caisse, que fait la direction ?",
+    "Le vendeur nous a traités d'abrutis devant tout le monde, inadmissible.",
+    "Votre conseiller m'a dit « espèce d'idiote » au téléphone, je porte plainte.",
+    "Sur le colis quelqu'un avait écrit « connard », c'est inadmissible.",
+    "Je suis noir et je n'ai trouvé aucun fond de teint à ma teinte.",
+    "Mon fils est autiste, avez-vous des horaires calmes en magasin ?",
+    "Je suis musulmane, vos plats contiennent-ils de la gélatine de porc ?",
+    "En tant que femme, je trouve vos tailles mal adaptées.",
+    "Ma fille est sourde : le service client répond-il par écrit ?",
+    "Dire que les immigrés volent nos emplois est faux.",
+    "Arrêtez de dire que les femmes conduisent mal, c'est juste un cliché.",
+    "Les immigrés ne volent pas nos emplois, ils les créent souvent.",
+    "Le racisme n'a pas sa place dans vos magasins, merci de réagir.",
+    "Vendredi noir : vos promotions du Black Friday commencent quand ?",
+    "J'ai utilisé une bombe de peinture pour repeindre la chaise.",
+    "Le couteau de cuisine offert coupe très mal.",
+    "Pros and cons of your new sofa?",
+    "My pet loves the new cat tree, thanks!",
+    "Mosquito bite cream is out of stock in your Lyon store.",
+    "I was killing time in your shop on Saturday, lovely staff.",
+    "Your delivery is late again, order #4821930, please help.",
+]
+
+# Insults, threats and hate, as people write them to a brand: held or rejected.
+HARMFUL_MESSAGES = [
+    "Ferme ta gueule connard",
+    "Espèce de connard, vous êtes des voleurs",
+    "Bande d'abrutis, rendez-moi mon argent",
+    "Quel con ce livreur",
+    "Ce con de livreur a jeté mon colis",
+    "T'es vraiment qu'une salope",
+    "Va te faire enculer avec ta promo",
+    "Je vais te tuer",
+    "Je vais te retrouver et te buter",
+    "On va te retrouver, on sait où tu habites",
+    "Je vais poser une bombe dans votre magasin",
+    "T'es mort si je te croise",
+    "Le vendeur de Lyon, je vais lui casser la gueule",
+    "Tu vas le regretter, sale pute",
+    "Les juifs contrôlent tout, il faudrait tous les virer.",
+    "Les immigrés volent nos emplois, dehors les étrangers",
+    "Les musulmans sont tous des terroristes",
+    "Les arabes n'ont rien à faire en France",
+    "Les noirs sont des sous-hommes",
+    "Les femmes sont toutes les mêmes, des menteuses",
+    "Les homosexuels sont une plaie pour ce pays",
+    "Renvoyez les migrants chez eux, ils nous envahissent",
+    "Sale bougnoule",
+    'Tu es un "connard"',
+    "Il faut tous les exterminer",
+    "You are a retard",
+    "I will kill you",
+    "Go back to your country, immigrants are ruining everything",
+    "Women are inferior and should not be allowed to vote",
+]
+
+
+def _decide(texts, lang=None):
+    return moderate_many(texts, [ModerationContext(lang=lang) for _ in texts])
+
+
+def test_the_issue_sentences():
+    for text, decision in zip(ISSUE_PUBLISHED, _decide(ISSUE_PUBLISHED), strict=True):
+        assert decision.action == PUBLISH, (text, decision.as_dict())
+    for text, decision in zip(ISSUE_HELD, _decide(ISSUE_HELD), strict=True):
+        assert decision.action in {HOLD, REJECT}, (text, decision.as_dict())
+        assert decision.scores["identity_attack"] >= 0.5
+
+
+@pytest.mark.parametrize("lang", [None, "fr"])
+def test_brand_messages_are_published(lang):
+    wrong = []
+    for text, decision in zip(BRAND_MESSAGES, _decide(BRAND_MESSAGES, lang), strict=True):
+        if decision.action != PUBLISH:
+            wrong.append((text, decision.action, [r.message for r in decision.reasons]))
+    assert not wrong
+
+
+def test_harmful_messages_are_held_or_rejected():
+    wrong = [
+        (text, decision.scores)
+        for text, decision in zip(HARMFUL_MESSAGES, _decide(HARMFUL_MESSAGES), strict=True)
+        if decision.action == PUBLISH
+    ]
+    assert not wrong
+
+
+def test_the_issue_sentences_through_palabre_check():
+    lines = [{"id": i, "text": text} for i, text in enumerate(ISSUE_PUBLISHED + ISSUE_HELD)]
+    result = subprocess.run(
+        [sys.executable, "-m", "palabre", "check"],
+        input="".join(json.dumps(line) + "\n" for line in lines).encode(),
+        capture_output=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    actions = [json.loads(line)["action"] for line in result.stdout.decode().splitlines()]
+    assert actions == [PUBLISH] * len(ISSUE_PUBLISHED) + [HOLD] * len(ISSUE_HELD)
+
+
+@pytest.mark.django_db
+def test_the_issue_sentences_through_the_moderation_service(owner_actor):
+    for text in ISSUE_PUBLISHED:
+        assert services.check_text(actor=owner_actor, text=text).action == PUBLISH, text
+    held = services.check_text(actor=owner_actor, text=ISSUE_HELD[0])
+    assert held.action == HOLD
+    assert "lexicon_group_hostile" in {reason.code for reason in held.reasons}
+
+
+@pytest.fixture
+def ingested(channel, ingest, django_capture_on_commit_callbacks):
+    def run(external_id: str, text: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            item = ingest(channel, external_id, text=text)
+        item.refresh_from_db()
+        return item
+
+    return run
+
+
+@pytest.mark.django_db
+def test_ingested_messages_are_decided_in_their_detected_language(ingested):
+    """Items are analysed (language detected, then moderated) as connectors bring them in."""
+    late = ingested("late", "Votre livraison est en retard depuis 3 semaines, c'est inadmissible.")
+    assert late.language == "fr"
+    assert ItemModeration.objects.get(item=late).status == ModerationStatus.PUBLISHED
+    reported = ingested(
+        "reported", "Un livreur m'a traité de connard au téléphone, je veux porter réclamation"
+    )
+    assert ItemModeration.objects.get(item=reported).status == ModerationStatus.PUBLISHED
+    hate = ingested("hate", "Les juifs contrôlent tout, il faudrait tous les virer.")
+    assert ItemModeration.objects.get(item=hate).status != ModerationStatus.PUBLISHED
+    insult = ingested("insult", "You are a retard")
+    assert insult.language == "en"
+    assert ItemModeration.objects.get(item=insult).status != ModerationStatus.PUBLISHED

@@ -1,0 +1,100 @@
+"""The context lexicons (context_fr.tsv, context_en.tsv): each kind of entry, read by read_context."""
+
+from __future__ import annotations
+
+from palabre.nlp.lexicon import Span, load_lexicon, masked_text, read_context
+from palabre.nlp.normalize import normalize
+
+
+def reading(text: str, lang: str | None = None, **options):
+    norm = normalize(text)
+    spans = load_lexicon().match(norm).spans() + [
+        Span(s.start, s.end, "target", s.term, s.category)
+        for s in load_lexicon("targets").match(norm).spans()
+    ]
+    return read_context(norm, spans, lang, **options)
+
+
+def excused(text: str, lang: str | None = None) -> dict[str, str]:
+    """Excused words (as written) and why."""
+    return {text[span.start : span.end]: why for span, why in reading(text, lang).excused}
+
+
+def test_a_word_is_an_insult_in_its_own_language_only():
+    assert excused("Ma commande est en retard", "fr")["retard"] in {"other_language", "harmless"}
+    assert excused("Toujours du retard chez vous")["retard"] in {"other_language", "harmless"}
+    assert "retard" not in excused("You are a retard")
+    assert "retard" not in excused("You are a retard", "en")
+    # "bite" is French vulgar slang, an ordinary English word.
+    assert excused("The dog gave me a nasty bite yesterday", "en")["bite"] == "other_language"
+    assert "bite" not in excused("suce ma bite", "fr")
+    assert excused("I love my pet so much") == {"pet": "other_language"}  # detected as English
+    assert excused("pros and cons")["cons"] == "other_language"
+    assert "con" in str(load_lexicon().match("Quel con ce livreur").spans())
+
+
+def test_the_language_is_detected_when_not_given():
+    assert reading("The mosquito bite on my arm is itching a lot today").language == "en"
+    assert reading("Le retard de ma commande est inadmissible").language in {"fr", "und"}
+
+
+def test_harmless_phrases_and_their_threatening_counterparts():
+    assert excused("Je vais tuer le temps en magasin samedi") == {"Je vais tuer": "harmless"}
+    assert "je vais le tuer" in excused("je vais le tuer de rire avec cette blague")
+    assert not excused("Je vais te tuer")
+    assert not excused("Je vais poser une bombe dans votre magasin")
+    assert not excused("on va te retrouver")
+    # The harmless phrase is left out of scoring.
+    text = "Ce parfum est une bombe"
+    assert masked_text(text, reading(text).masked).strip() == "Ce parfum est"
+
+
+def test_reported_and_quoted_insults_are_mentions():
+    assert excused("Un livreur m'a traité de connard au téléphone")["connard"] == "reported"
+    assert excused("He called me an idiot on the phone")["idiot"] == "reported"
+    assert excused("Il m'a dit « espèce d'idiot » devant tout le monde")["idiot"] == "quoted"
+    assert excused('Quelqu\'un a écrit "connard" sur mon colis')["connard"] == "quoted"
+    # Quotes around a word said to someone, or a quoted insult alone, are still insults.
+    assert "connard" not in excused('T\'es un "connard"')
+    assert "connard" not in excused("« connard »")
+    # The frame reaches a few words in its clause, not the next sentence.
+    assert "connard" not in excused("Il m'a traité de menteur. Connard.")
+    assert "connard" not in excused("on m'a traité de menteur mais toi t'es un vrai connard")
+
+
+def test_counter_speech_and_negated_hate():
+    found = reading("Dire que les immigrés volent nos emplois est faux.")
+    assert {why for _span, why in found.excused} == {"counter_speech"}
+    assert not found.group_hostile
+    assert reading("Les immigrés ne volent pas nos emplois").masked
+    # A negation that denies humanity is no counter-speech.
+    assert reading("Les juifs ne sont pas des humains").group_hostile
+
+
+def test_neutral_mentions_of_groups():
+    assert excused("je suis noir") == {"noir": "neutral_mention"}
+    assert excused("Mon fils est autiste") == {"autiste": "neutral_mention"}
+    assert excused("I am a muslim and proud") == {"muslim": "neutral_mention"}
+    assert "noirs" not in excused("je suis contre les noirs")
+
+
+def test_hostile_statements_about_groups_without_slurs():
+    found = reading("Les juifs contrôlent tout, il faudrait tous les virer.")
+    said = {
+        "Les juifs contrôlent tout, il faudrait tous les virer."[s.start : s.end] for s in found.group_hostile
+    }
+    assert said == {"contrôlent tout", "tous les virer"}
+    assert reading("Go back to your country, immigrants").group_hostile
+
+
+def test_order_references_are_masked_only_when_asked():
+    text = "Bonjour, où en est ma commande ML-47002 ?"
+    assert masked_text(text, reading(text).masked) == "Bonjour, où en est ma   ?"
+    assert reading(text, references=False).masked == ()
+    assert reading("Colis n°8837261 bloqué").masked
+    assert reading("Your order #4821930 is late").masked
+
+
+def test_nothing_to_read_costs_no_detection():
+    found = reading("Bonjour, le canapé Oslo existe-t-il en vert ?")
+    assert found.excused == () and found.masked == () and found.group_hostile == ()
