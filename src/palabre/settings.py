@@ -223,6 +223,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        # Wrong passwords and locks (usernames and addresses masked).
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
     },
 }
