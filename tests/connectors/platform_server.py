@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +21,9 @@ class Answer:
     body: bytes | str | dict | list = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json; charset=utf-8"
+    # Seconds to wait before answering (what was asked is done already): a client that gives up
+    # sooner sees a timeout after its request reached the platform.
+    delay: float = 0.0
 
 
 @dataclass
@@ -60,18 +64,23 @@ class PlatformServer:
                 else:
                     # The last answer repeats; earlier ones are used once each.
                     answer = answers.pop(0) if len(answers) > 1 else answers[0]
+                if answer.delay:
+                    time.sleep(answer.delay)
                 payload = answer.body
                 if isinstance(payload, dict | list):
                     payload = json.dumps(payload).encode()
                 elif isinstance(payload, str):
                     payload = payload.encode()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", answer.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", answer.content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a client that gave up waiting (a delayed answer)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 

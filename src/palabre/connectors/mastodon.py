@@ -4,7 +4,10 @@ Credentials: `{"access_token": ..., "api_base_url": "https://mastodon.example"}`
 `read:notifications`, `read:accounts` and `write:statuses`, plus `write:media` to post pictures).
 Pulling reads `GET /api/v1/notifications?types[]=mention` forward from the last notification id
 seen. Replies go out with `POST /api/v1/statuses` and `in_reply_to_id`, carrying an
-`Idempotency-Key` header: Mastodon drops a repeat of the same key, so a retry never posts twice.
+`Idempotency-Key` header: Mastodon drops a repeat of the same key. It keeps a key one hour only,
+and some servers of its API ignore it: after an attempt whose outcome is unknown (a timeout once
+the status was sent), `find_delivered` looks for the status among the account's latest before
+anything is sent again.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +52,8 @@ from palabre.connectors.text import aware, html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 DEFAULT_VERSION = "4.2.0"
+# A status created this long before its action was queued is not that action's (clocks differ).
+FIND_SKEW = timedelta(minutes=5)
 PAGE_SIZE = 40
 MAX_PAGES = 10
 
@@ -276,6 +282,52 @@ class MastodonConnector(Connector):
         )
         return _delivered(status)
 
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """The status an interrupted attempt created, among the account's latest: the same text
+        (mentions aside: Mastodon shows a remote `@name@server` as `@name`), the same parent (none
+        for a post), created since the action was queued, and no other action's."""
+        from palabre.connectors.models import ActionKind, OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None:
+            return None
+        api = self.client(channel)
+        account_id = str(channel.read_credentials().get("account_id") or "")
+        if not account_id:
+            account_id = str(self._call(api, "account_verify_credentials")["id"])
+        statuses = self._call(api, "account_statuses", account_id, limit=PAGE_SIZE)
+        if not isinstance(statuses, list):
+            raise MalformedPayload("Mastodon's statuses of an account are not a list.")
+        parent = action.item.external_id if action.kind == ActionKind.REPLY and action.item else ""
+        wanted = _without_mentions(action.text)
+        if not all(isinstance(status, dict) for status in statuses):
+            raise MalformedPayload("Mastodon's statuses of an account are not all statuses.")
+        taken = set(
+            OutboundAction.objects.filter(
+                channel=channel, external_id__in=[str(status.get("id")) for status in statuses]
+            )
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        try:
+            for status in statuses:
+                if (
+                    str(status["account"]["id"]) == account_id
+                    and not status.get("reblog")
+                    and str(status.get("in_reply_to_id") or "") == parent
+                    and aware(status["created_at"]) >= action.created_at - FIND_SKEW
+                    and str(status["id"]) not in taken
+                    and _without_mentions(html_to_text(str(status.get("content") or ""))) == wanted
+                ):
+                    return _delivered(status)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise MalformedPayload(f"A Mastodon status lacks {error}") from error
+        return None
+
     def health(self, channel) -> ChannelHealthInfo:
         api = self.client(channel)
         account = self._call(api, "account_verify_credentials")
@@ -305,6 +357,15 @@ def _message(error: MastodonError) -> str:
         args[3] if len(args) > 3 and args[3] else _EXPLAINED.get(status, args[2] if len(args) > 2 else "")
     )
     return f"Mastodon {status}: {detail}".strip()
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:@[\w.-]+(?:@[\w.-]+)?\s+)+")
+
+
+def _without_mentions(text: str) -> str:
+    """The text with its leading mentions dropped and its spaces collapsed, to compare a status
+    with what was sent."""
+    return _LEADING_MENTIONS.sub("", " ".join(text.split()) + " ").strip()
 
 
 def _id_order(value: str) -> tuple[int, str]:

@@ -6,8 +6,9 @@ once:
 
 1. lock the row and re-check it (another worker may have taken it); a `sending` row whose lease
    has run out means a worker died mid-call: the platform may or may not have it. It is sent
-   again only when that is safe (the platform drops repeats of the idempotency key), looked up
-   with `find_delivered` when the connector can, and otherwise marked `needs_check` for a person;
+   again only after `find_delivered` did not find it (when the connector can look), or when that
+   is safe (the platform drops repeats of the idempotency key), and otherwise marked
+   `needs_check` for a person;
 2. take the channel's rate-limit slot (or come back when it frees);
 3. mark `sending` with a lease, commit, call the connector outside any transaction;
 4. `sent` (a reply is ingested into its thread as the brand's item), or a retry later with
@@ -713,15 +714,18 @@ def _resolve_uncertain(action: OutboundAction, *, reason: str, error: ConnectorE
         connector = connector_for(action.channel)
     except NotSupported as missing:
         return _fail(action, missing)
-    if connector.idempotent_delivery:
-        # The platform drops a repeat of the same key: sending again is safe.
-        if error is not None and not error.retryable:
-            return _fail(action, error)
-        return _retry_later(action, error or TransientError(reason))
+    # Looked up first even where the platform drops a repeated idempotency key: it may keep the
+    # key a short while only (Mastodon: one hour) or not at all (servers of the same API).
     if connector.can_find_delivered and action.kind in {ActionKind.REPLY, ActionKind.PUBLISH}:
         try:
             found = connector.find_delivered(action.channel, action.idempotency_key)
         except ConnectorError as lookup_error:
+            if connector.idempotent_delivery:
+                # Cannot look: the idempotency key is the platform's own guard against a repeat.
+                logger.warning("connectors: action %s could not be looked up: %s", action.pk, lookup_error)
+                if error is not None and not error.retryable:
+                    return _fail(action, error)
+                return _retry_later(action, error or TransientError(reason))
             # Cannot tell now: look again later, still without sending.
             when = timezone.now() + timedelta(seconds=backoff_seconds(action.attempts))
             _set(action, status=ActionStatus.SENDING, lease_until=when, last_error=str(lookup_error)[:2000])
@@ -729,6 +733,11 @@ def _resolve_uncertain(action: OutboundAction, *, reason: str, error: ConnectorE
             return Step(action.pk, "lookup_failed", when)
         if found is not None:
             return _mark_sent_locked(action, found, found=True)
+        if error is not None and not error.retryable:
+            return _fail(action, error)
+        return _retry_later(action, error or TransientError(reason))
+    if connector.idempotent_delivery:
+        # The platform drops a repeat of the same key: sending again is safe.
         if error is not None and not error.retryable:
             return _fail(action, error)
         return _retry_later(action, error or TransientError(reason))

@@ -21,6 +21,8 @@ from palabre.conversations.models import Item
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTIFICATIONS = "/api/v1/notifications"
 STATUSES = "/api/v1/statuses"
+VERIFY = "/api/v1/accounts/verify_credentials"
+ACCOUNT_STATUSES = "/api/v1/accounts/14715/statuses"
 
 
 def fixture(name):
@@ -118,8 +120,12 @@ def test_a_server_error_is_retried_with_the_same_key(toots, platform_server, own
         Answer(503, {"error": "Service Unavailable"}),
         Answer(body=fixture("status_created.json")),
     )
+    # The 503 may have come after the status was created: it is looked for first, not found.
+    platform_server.on("GET", VERIFY, Answer(body=fixture("verify_credentials.json")))
+    platform_server.on("GET", ACCOUNT_STATUSES, Answer(body=[]))
     action = services.queue_reply(actor=owner_actor, item=question, text="Bonjour !")
     assert services.deliver(action.pk).outcome == "retry"
+    assert len(platform_server.made("GET", ACCOUNT_STATUSES)) == 1
     action.refresh_from_db()
     services.OutboundAction.objects.filter(pk=action.pk).update(next_attempt_at=action.created_at)
     assert services.deliver(action.pk).outcome == "sent"
