@@ -84,7 +84,9 @@ def build(n_items: int, rng: random.Random) -> dict:
     organisation = create_organisation(name=f"Bench {suffix}", owner=owner, slug=f"bench-{suffix}")
     actor = Actor.for_user(owner, organisation)
     agents = [owner.pk] + [
-        add_member(actor=actor, username=f"bench-cm{i}-{suffix}", role="community_manager").user_id
+        add_member(
+            actor=Actor.palabre(organisation), username=f"bench-cm{i}-{suffix}", role="community_manager"
+        ).user_id
         for i in range(4)
     ]
     platforms = [

@@ -11,7 +11,14 @@ from django.contrib.auth import get_user_model
 from palabre.conversations.models import Item
 from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm, Role
-from palabre.orgs.services import Actor, add_member, create_api_token, create_channel, create_organisation
+from palabre.orgs.services import (
+    Actor,
+    accept_invitation,
+    add_member,
+    create_api_token,
+    create_channel,
+    create_organisation,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ALL_SCOPES = [p.value for p in Perm]
@@ -132,8 +139,10 @@ def test_invalid_input_names_the_field(world):
     assert second_bad.status_code == 422
     assert "items.1.created_at" in second_bad.json()["fields"]
     assert not Item.objects.exists(), "a rejected batch stores nothing"
-    role = a.post("/members", json={"username": "zoe", "role": "emperor", "password": "long-enough-pw"})
+    role = a.post("/invitations", json={"email": "zoe@example.com", "role": "emperor"})
     assert role.status_code == 422 and "role" in role.json()["fields"]
+    email = a.post("/invitations", json={"email": "zoe at example", "role": "analyst"})
+    assert email.status_code == 422 and "email" in email.json()["fields"]
 
 
 def test_malformed_and_oversized_bodies_get_a_json_4xx(world, settings):
@@ -220,16 +229,17 @@ def test_credentials_are_write_only(world):
 
 def test_offboarding_through_the_api_revokes_the_members_tokens(world):
     a = world["a"]
-    member = a.post("/members", json={"username": "marc", "role": "admin", "password": "long-enough-pw"})
-    assert member.status_code == 201
-    marc = get_user_model().objects.get(username="marc")
+    invited = a.post("/invitations", json={"email": "marc@example.com", "role": "admin"})
+    assert invited.status_code == 201
+    marc = get_user_model().objects.create_user(username="marc", password="long-enough-pw")
+    member = {"id": accept_invitation(user=marc, code=invited.json()["code"]).pk}
     organisation = world["owner_a"].organisation
     _token, marc_token = create_api_token(
         actor=Actor.for_user(marc, organisation), name="marc's script", scopes=["items.view"]
     )
     marc_client = httpx.Client(base_url=world["base"], headers={"Authorization": f"Bearer {marc_token}"})
     assert marc_client.get("/items").status_code == 200
-    report = a.delete(f"/members/{member.json()['id']}")
+    report = a.delete(f"/members/{member['id']}")
     assert report.status_code == 200
     assert report.json()["api_tokens_revoked"] == 1
     assert marc_client.get("/items").status_code == 401
@@ -240,7 +250,9 @@ def test_offboarding_through_the_api_revokes_the_members_tokens(world):
 
 def test_session_auth_acts_in_the_members_organisation(world, live_server):
     organisation = world["owner_a"].organisation
-    add_member(actor=world["owner_a"], username="nina", role=Role.MODERATOR, password="long-enough-pw")
+    add_member(
+        actor=Actor.palabre(organisation), username="nina", role=Role.MODERATOR, password="long-enough-pw"
+    )
     browser = httpx.Client(base_url=live_server.url, follow_redirects=True)
     login_page = browser.get("/login/")
     assert login_page.status_code == 200

@@ -19,8 +19,9 @@ def brand(transactional_db):
 
     owner = get_user_model().objects.create_user("camille", password=PASSWORD)
     organisation = services.create_organisation(name="Maison Dupont", owner=owner)
-    actor = Actor.for_user(owner, organisation)
-    membership = services.add_member(actor=actor, username="hugo", password=PASSWORD, role="contributor")
+    membership = services.add_member(
+        actor=Actor.palabre(organisation), username="hugo", password=PASSWORD, role="contributor"
+    )
     return {"organisation": organisation, "owner": owner, "hugo": membership}
 
 

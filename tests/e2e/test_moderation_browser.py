@@ -26,7 +26,9 @@ def held_items(transactional_db, django_capture_on_commit_callbacks):
     owner = get_user_model().objects.create_user("camille", password=PASSWORD)
     organisation = services.create_organisation(name="Maison Dupont", owner=owner)
     boss = Actor.for_user(owner, organisation)
-    services.add_member(actor=boss, username="nadia", password=PASSWORD, role="moderator")
+    services.add_member(
+        actor=Actor.palabre(organisation), username="nadia", password=PASSWORD, role="moderator"
+    )
     channel = services.create_channel(actor=boss, platform="site", handle="blog.dupont.fr", name="Blog")
     moderation.create_rule(actor=boss, kind="suspect_word", pattern="remboursement")
     items = []

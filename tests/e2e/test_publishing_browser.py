@@ -24,8 +24,12 @@ def team(transactional_db):
     owner = get_user_model().objects.create_user("camille", password=PASSWORD)
     organisation = services.create_organisation(name="Maison Lumière", owner=owner)
     boss = Actor.for_user(owner, organisation)
-    services.add_member(actor=boss, username="lea", password=PASSWORD, role="contributor")
-    services.add_member(actor=boss, username="hugo", password=PASSWORD, role="community_manager")
+    services.add_member(
+        actor=Actor.palabre(organisation), username="lea", password=PASSWORD, role="contributor"
+    )
+    services.add_member(
+        actor=Actor.palabre(organisation), username="hugo", password=PASSWORD, role="community_manager"
+    )
     channel = services.create_channel(
         actor=boss, platform="facebook", handle="maisonlumiere", name="Facebook"
     )

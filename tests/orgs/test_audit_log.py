@@ -10,14 +10,15 @@ from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Perm, Role
 from palabre.orgs.services import (
     Actor,
-    add_member,
     approve_spokesperson_channel,
     change_role,
     create_api_token,
     create_channel,
+    invite_member,
     offboard_member,
     record,
     revoke_api_token,
+    revoke_invitation,
     set_channel_credentials,
     update_channel,
 )
@@ -34,18 +35,28 @@ def scene(org, owner_actor, make_member, make_channel, ingest):
         "channel": channel,
         "personal": make_channel(org, "x", handle="@marc", name="Marc", spokesperson=cm.user),
         "token": create_api_token(actor=owner_actor, name="old", scopes=[Perm.ITEMS_VIEW.value])[0],
+        "invitation": invite_member(
+            actor=owner_actor, email="ines@example.com", role=Role.MODERATOR, site_url="http://x"
+        ).invitation,
         "contacts": (ingest(channel, "1", author="ana").contact, ingest(channel, "2", author="ana2").contact),
     }
 
 
 # (service call, action, target label, before, after); None means "not checked here".
 CHANGES = {
-    "add member": (
-        lambda a, s: add_member(actor=a, username="zoe", role=Role.ANALYST),
-        "member.added",
-        "zoe",
+    "invite member": (
+        lambda a, s: invite_member(actor=a, email="zoe@example.com", role=Role.ANALYST, site_url="http://x"),
+        "invitation.created",
+        "zoe@example.com",
         None,
-        {"role": "analyst"},
+        None,
+    ),
+    "withdraw invitation": (
+        lambda a, s: revoke_invitation(actor=a, invitation=s["invitation"]),
+        "invitation.revoked",
+        "ines@example.com",
+        {"status": "pending"},
+        {"status": "revoked"},
     ),
     "change role": (
         lambda a, s: change_role(actor=a, membership=s["cm"], role=Role.MODERATOR),

@@ -12,6 +12,7 @@ from palabre.orgs.models import ApiToken, Channel, Membership, Organisation
 from palabre.orgs.permissions import Perm, Role
 from palabre.orgs.services import (
     Actor,
+    accept_invitation,
     access_report,
     add_member,
     approve_spokesperson_channel,
@@ -20,6 +21,7 @@ from palabre.orgs.services import (
     create_api_token,
     create_channel,
     create_organisation,
+    invite_member,
     memberships_of,
     revoke_api_token,
     set_active_organisation,
@@ -69,20 +71,22 @@ def test_adding_a_member_creates_the_account_once(org, make_org, owner_of):
 
 
 @pytest.mark.parametrize(
-    ("username", "role", "field"),
-    [("", Role.ANALYST, "username"), ("x", "overlord", "role")],
+    ("email", "role", "field"),
+    [("", Role.ANALYST, "email"), ("pas-un-mail", Role.ANALYST, "email"), ("a@b.fr", "overlord", "role")],
 )
-def test_adding_a_member_validates_the_fields(org, owner_actor, username, role, field):
+def test_an_invitation_validates_the_fields(org, owner_actor, email, role, field):
     with pytest.raises(ValidationError) as error:
-        add_member(actor=owner_actor, username=username, role=role)
+        invite_member(actor=owner_actor, email=email, role=role, site_url="http://x")
     assert fields_of(error.value) == {field}
 
 
 def test_a_person_is_a_member_once(org, owner_actor, make_member):
-    make_member(org, Role.ANALYST, username="dup")
+    member = make_member(org, Role.ANALYST, username="dup")
+    issued = invite_member(actor=owner_actor, email="dup@x.fr", role=Role.MODERATOR, site_url="http://x")
     with pytest.raises(ValidationError) as error:
-        add_member(actor=owner_actor, username="dup", role=Role.MODERATOR)
-    assert fields_of(error.value) == {"username"}
+        accept_invitation(user=member.user, code=issued.code)
+    assert fields_of(error.value) == {"code"}
+    assert Membership.objects.get(organisation=org, user=member.user).role == Role.ANALYST
 
 
 def test_the_last_owner_keeps_their_role(org, owner, owner_actor):

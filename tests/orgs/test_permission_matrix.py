@@ -9,13 +9,14 @@ from palabre.conversations.services import channel_for_ingest, items_for, merge_
 from palabre.orgs.permissions import MATRIX, Perm, Role, role_has, roles_with
 from palabre.orgs.services import (
     Actor,
-    add_member,
     approve_spokesperson_channel,
     change_role,
     create_api_token,
     create_channel,
+    invite_member,
     offboard_member,
     revoke_api_token,
+    revoke_invitation,
     set_channel_credentials,
     update_channel,
 )
@@ -38,6 +39,9 @@ def world(org, owner, make_member, make_channel, ingest):
         "contacts": (first, second),
         "token": token,
         "victim": make_member(org, Role.CONTRIBUTOR),
+        "invitation": invite_member(
+            actor=Actor.palabre(org), email="soon@x.fr", role=Role.ANALYST, site_url="http://x"
+        ).invitation,
     }
 
 
@@ -52,12 +56,19 @@ SERVICES = {
         (lambda a, w: set_channel_credentials(actor=a, channel=w["brand"], credentials={"k": "v"}), set()),
     ],
     Perm.MEMBERS_MANAGE: [
-        (lambda a, w: add_member(actor=a, username="new-analyst", role=Role.ANALYST), set()),
+        (
+            lambda a, w: invite_member(actor=a, email="new@x.fr", role=Role.ANALYST, site_url="http://x"),
+            set(),
+        ),
+        (lambda a, w: revoke_invitation(actor=a, invitation=w["invitation"]), set()),
         (lambda a, w: change_role(actor=a, membership=w["victim"], role=Role.MODERATOR), set()),
         (lambda a, w: offboard_member(actor=a, membership=w["victim"]), set()),
     ],
     Perm.OWNERS_MANAGE: [
-        (lambda a, w: add_member(actor=a, username="co-owner", role=Role.OWNER), {Perm.MEMBERS_MANAGE}),
+        (
+            lambda a, w: invite_member(actor=a, email="co@x.fr", role=Role.OWNER, site_url="http://x"),
+            {Perm.MEMBERS_MANAGE},
+        ),
         (lambda a, w: change_role(actor=a, membership=w["victim"], role=Role.OWNER), {Perm.MEMBERS_MANAGE}),
     ],
     Perm.SPOKESPERSON_APPROVE: [
@@ -173,4 +184,4 @@ def test_an_admin_cannot_make_or_unmake_owners(org, owner, make_member, actor_fo
     with pytest.raises(PermissionDenied):
         change_role(actor=admin, membership=second_owner, role=Role.ADMIN)
     with pytest.raises(PermissionDenied):
-        add_member(actor=admin, username="boss", role=Role.OWNER)
+        invite_member(actor=admin, email="boss@x.fr", role=Role.OWNER, site_url="http://x")

@@ -85,7 +85,7 @@ def world(db) -> World:
     for role in Role:
         if role != Role.OWNER:
             services.add_member(
-                actor=boss,
+                actor=Actor.palabre(organisation),
                 username=username_for(role),
                 email=f"{username_for(role)}@dupont.example",
                 password=PASSWORD,
@@ -108,7 +108,7 @@ def world(db) -> World:
     rival = Actor.for_user(other_owner, other)
     other_channel = services.create_channel(actor=rival, platform="x", handle="@autre", name="Autre X")
     other_membership = services.add_member(
-        actor=rival, username="rival-cm", password=PASSWORD, role="moderator"
+        actor=Actor.palabre(other), username="rival-cm", password=PASSWORD, role="moderator"
     )
     other_token, _plain = services.create_api_token(actor=rival, name="Rival", scopes=[Perm.ITEMS_VIEW.value])
     other_item = _make_item(other_channel, "9", "Un message d'ailleurs")

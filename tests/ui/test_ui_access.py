@@ -19,7 +19,7 @@ PAGES = [
     ("channel_edit", Perm.CHANNELS_MANAGE, lambda w: [w.channel.pk]),
     ("channel_credentials", Perm.CHANNELS_MANAGE, lambda w: [w.channel.pk]),
     ("members", Perm.MEMBERS_VIEW, lambda w: []),
-    ("member_add", Perm.MEMBERS_MANAGE, lambda w: []),
+    ("member_invite", Perm.MEMBERS_MANAGE, lambda w: []),
     ("member_remove", Perm.MEMBERS_MANAGE, lambda w: [w.memberships[Role.CONTRIBUTOR].pk]),
     ("audit", Perm.AUDIT_VIEW, lambda w: []),
     ("tokens", Perm.TOKENS_MANAGE, lambda w: []),

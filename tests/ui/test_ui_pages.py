@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from palabre.orgs import services
-from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership, UserPreference
+from palabre.orgs.models import ApiToken, AuditEvent, Channel, Invitation, Membership, UserPreference
 from palabre.orgs.permissions import MATRIX, Perm, Role
 from palabre.orgs.services import Actor
 
@@ -58,8 +59,7 @@ def test_anonymous_language_choice_uses_the_cookie(world, client):
 
 
 def test_switching_organisation(world, login):
-    rival = Actor.for_user(world.other_owner, world.other)
-    services.add_member(actor=rival, username="analyst", role="analyst")
+    services.add_member(actor=Actor.palabre(world.other), username="analyst", role="analyst")
     client = login(world.users[Role.ANALYST])
     assert "Maison Dupont" in page(client.get(reverse("home")))
     response = client.post(reverse("switch_organisation"), {"organisation": world.other.pk})
@@ -72,8 +72,7 @@ def test_switching_organisation(world, login):
 
 
 def test_switching_organisation_with_htmx_redirects_home(world, login):
-    rival = Actor.for_user(world.other_owner, world.other)
-    services.add_member(actor=rival, username="analyst", role="analyst")
+    services.add_member(actor=Actor.palabre(world.other), username="analyst", role="analyst")
     client = login(world.users[Role.ANALYST])
     response = client.post(reverse("switch_organisation"), {"organisation": world.other.pk}, headers=HTMX)
     assert response.headers["HX-Redirect"] == reverse("home")
@@ -244,44 +243,71 @@ def test_empty_credentials_form_is_refused(world, owner_client):
 # --- members ------------------------------------------------------------------------------------
 
 
-def test_add_a_member(world, owner_client):
+def test_invite_a_member_who_joins_with_a_new_account(world, owner_client, mailoutbox):
     response = owner_client.post(
-        reverse("member_add"),
-        {
-            "username": "nouvelle",
-            "email": "nouvelle@dupont.example",
-            "password": PASSWORD,
-            "role": "moderator",
-        },
+        reverse("member_invite"), {"email": "nouvelle@dupont.example", "role": "moderator"}
     )
+    content = page(response)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    link = next(line for line in mailoutbox[0].body.splitlines() if line.startswith("http"))
+    assert link.startswith("http://testserver/invitations/plbinv_") and link in content
+    assert not Membership.objects.filter(user__username="nouvelle").exists()
+
+    path = link.removeprefix("http://testserver")
+    client = Client()  # the invited person, not signed in
+    assert "Maison Dupont" in page(client.get(path))
+    response = client.post(
+        path, {"username": "nouvelle", "email": "nouvelle@dupont.example", "password": "court"}
+    )
+    assert response.status_code == 200 and 'value="nouvelle"' in page(response)
+    response = client.post(path, {"username": "nouvelle", "email": "", "password": PASSWORD})
     assert response.status_code == 302
     membership = Membership.objects.active().get(organisation=world.organisation, user__username="nouvelle")
     assert membership.role == "moderator"
-    assert membership.user.check_password(PASSWORD)
+    assert "Maison Dupont" in page(client.get(reverse("home")))
+    # Used up.
+    assert "already been used" in page(client.get(path))
 
 
-def test_add_member_form_keeps_the_input_on_errors(world, owner_client):
-    response = owner_client.post(
-        reverse("member_add"),
-        {"username": "analyst", "email": "pas-un-email", "password": "", "role": "analyst"},
+def test_a_signed_in_person_joins_with_a_code(world, login):
+    issued = services.invite_member(
+        actor=world.actor(), email="rival-cm@autre.example", role="analyst", site_url="http://testserver/"
     )
+    client = login(world.other_membership.user)
+    response = client.get(reverse("invitation_code"), {"code": issued.code})
+    assert response.status_code == 302
+    assert "Join" in page(client.get(response["Location"]))
+    assert client.post(response["Location"]).status_code == 302
+    assert Membership.objects.active().filter(organisation=world.organisation, role="analyst").count() == 2
+    assert client.get(reverse("invitation", args=["plbinv_nothing"])).status_code == 404
+
+
+def test_invite_form_keeps_the_input_on_errors(world, owner_client):
+    response = owner_client.post(reverse("member_invite"), {"email": "pas-un-email", "role": "analyst"})
     content = page(response)
-    assert response.status_code == 200 and 'value="analyst"' in content and 'value="pas-un-email"' in content
-    response = owner_client.post(
-        reverse("member_add"), {"username": "analyst", "email": "", "password": "", "role": "analyst"}
-    )
-    content = page(response)
-    assert 'class="error"' in content.split('for="id_username"')[1].split('<div class="field')[0]
+    assert response.status_code == 200 and 'value="pas-un-email"' in content
+    assert 'class="error"' in content.split('for="id_email"')[1].split('<div class="field')[0]
     assert '<option value="analyst" selected>' in content
 
 
-def test_an_administrator_cannot_grant_the_owner_role(world, login):
+def test_an_administrator_cannot_invite_an_owner(world, login):
     client = login(world.users[Role.ADMIN])
-    form = page(client.get(reverse("member_add")))
+    form = page(client.get(reverse("member_invite")))
     assert 'value="owner"' not in form
-    response = client.post(reverse("member_add"), {"username": "boss2", "role": "owner"})
+    response = client.post(reverse("member_invite"), {"email": "boss2@example.com", "role": "owner"})
     assert response.status_code == 200 and 'class="error"' in page(response)
-    assert not Membership.objects.filter(user__username="boss2").exists()
+    assert not Invitation.objects.exists()
+
+
+def test_pending_invitations_are_listed_and_withdrawn(world, owner_client):
+    issued = services.invite_member(
+        actor=world.actor(), email="bientot@dupont.example", role="analyst", site_url="http://testserver/"
+    )
+    assert "<td>bientot@dupont.example</td>" in page(owner_client.get(reverse("members")))
+    response = owner_client.post(reverse("invitation_revoke", args=[issued.invitation.pk]))
+    assert response.status_code == 302
+    assert "<td>bientot@dupont.example</td>" not in page(owner_client.get(reverse("members")))
+    assert "withdrawn" in page(owner_client.get(reverse("invitation", args=[issued.code])))
 
 
 def test_change_role_inline_with_htmx(world, owner_client):
@@ -497,6 +523,11 @@ def test_list_pages_do_not_query_per_row(world, owner_client, name, make_item):
             actor=actor, platform="rss", handle=f"https://f{number}.example", name=f"F{number}"
         )
         make_item(channel, f"n{number}", f"Encore {number}")
-        services.add_member(actor=actor, username=f"extra{number}", role="analyst")
+        services.add_member(
+            actor=Actor.palabre(world.organisation), username=f"extra{number}", role="analyst"
+        )
+        services.invite_member(
+            actor=actor, email=f"extra{number}@example.com", role="analyst", site_url="http://testserver/"
+        )
         services.create_api_token(actor=actor, name=f"T{number}", scopes=["items.view"])
     assert _queries(owner_client, reverse(name)) == before

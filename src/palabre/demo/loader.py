@@ -94,7 +94,7 @@ def when(spec: dict[str, Any], *, now: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _create_person(spec: dict[str, Any]) -> AbstractBaseUser:
-    # Django's own account creation: the membership itself goes through add_member.
+    # Django's own account creation: the membership itself goes through add_member (Palabre's set-up).
     return get_user_model().objects.create_user(
         username=spec["username"],
         email=spec["email"],
@@ -223,10 +223,11 @@ def _merge_contacts(org_spec: dict[str, Any], organisation: Organisation, people
 def _load_organisation(org_spec: dict[str, Any], people: dict, now: datetime) -> _Loaded:
     owner = people[org_spec["owner"]]
     organisation = create_organisation(name=org_spec["name"], owner=owner, slug=org_spec["slug"])
-    owner_actor = Actor.for_user(owner, organisation)
+    # Set-up by Palabre itself: in use, people join by accepting an invitation.
+    palabre = Actor.palabre(organisation)
     for username, role in org_spec["members"].items():
         person = people[username]
-        add_member(actor=owner_actor, username=username, role=role, email=person.email)
+        add_member(actor=palabre, username=username, role=role, email=person.email)
     channels = _connect_channels(org_spec, organisation, people)
     count = _ingest_items(org_spec, organisation, channels, now)
     _merge_contacts(org_spec, organisation, people)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from ninja.security import APIKeyCookie
 
 from palabre.identifiers import RowId
-from palabre.orgs import services
+from palabre.orgs import queries, services
 from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
@@ -87,11 +89,35 @@ class MemberOut(Schema):
         return membership.user.email
 
 
-class MemberIn(Schema):
-    username: str = Field(..., min_length=1, max_length=150)
+class InvitationOut(Schema):
+    id: int
+    email: str
     role: str
-    email: str = Field("", max_length=254)
-    password: str | None = Field(None, min_length=8, description="Only when the account is new.")
+    status: str
+    mailed: bool
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+
+class InvitationIn(Schema):
+    email: str = Field(..., min_length=3, max_length=254, examples=["camille@example.com"])
+    role: str = Field(..., max_length=32, examples=["moderator"])
+
+
+class InvitationCreated(InvitationOut):
+    code: str = Field(..., description="Shown this once; Palabre keeps only a hash. Single use.")
+    link: str = Field(..., description="Where the invited person accepts (the code is in it).")
+
+
+class InvitationAccept(Schema):
+    code: str = Field(..., min_length=1, max_length=100)
+
+
+class JoinedOut(Schema):
+    organisation: str = Field(..., description="The short name of the organisation joined.")
+    role: str
 
 
 class RolePatch(Schema):
@@ -229,11 +255,6 @@ def list_members(request, include_former: bool = False):
     return members if include_former else members.active()
 
 
-@router.post("/members", response={201: MemberOut})
-def add_member(request, payload: MemberIn):
-    return Status(201, services.add_member(actor=_actor(request), **payload.dict()))
-
-
 @router.patch("/members/{int:membership_id}", response=MemberOut)
 def change_role(request, membership_id: RowId, payload: RolePatch):
     actor = _actor(request)
@@ -242,10 +263,59 @@ def change_role(request, membership_id: RowId, payload: RolePatch):
 
 @router.delete("/members/{int:membership_id}", response=dict[str, Any], summary="Offboard a member")
 def remove_member(request, membership_id: RowId):
-    """Ends the person's access at once (sessions, their API tokens) and returns what they could reach.
+    """Ends the person's access to this organisation at once (and the API tokens acting for them
+    here) and returns what they could reach. Their access to other organisations is untouched.
     Channels, drafts and conversations stay with the organisation."""
     actor = _actor(request)
     return services.offboard_member(actor=actor, membership=_membership(actor, membership_id))
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+class SignedInPerson(APIKeyCookie):
+    """A signed-in person, member of an organisation or not yet (accepting an invitation)."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return request.user if request.user.is_authenticated else None
+
+
+@router.get("/invitations", response=list[InvitationOut])
+def list_invitations(request):
+    return queries.invitations(_actor(request))
+
+
+@router.post("/invitations", response={201: InvitationCreated}, summary="Invite someone by e-mail")
+def invite_member(request, payload: InvitationIn):
+    """The person joins once they accept (signed in) with the link mailed to them, or with the code
+    handed over where the install sends no mail. Nothing about existing accounts is revealed."""
+    issued = services.invite_member(
+        actor=_actor(request),
+        email=payload.email,
+        role=payload.role,
+        site_url=request.build_absolute_uri("/"),
+    )
+    out = InvitationOut.from_orm(issued.invitation).dict()
+    return Status(201, {**out, "code": issued.code, "link": issued.link})
+
+
+@router.delete("/invitations/{int:invitation_id}", response=InvitationOut, summary="Withdraw an invitation")
+def revoke_invitation(request, invitation_id: RowId):
+    actor = _actor(request)
+    return services.revoke_invitation(actor=actor, invitation=queries.invitation(actor, invitation_id))
+
+
+@router.post(
+    "/invitations/accept",
+    response={201: JoinedOut},
+    auth=SignedInPerson(),
+    summary="Accept an invitation (signed-in person)",
+)
+def accept_invitation(request, payload: InvitationAccept):
+    membership = services.accept_invitation(user=request.auth, code=payload.code)
+    return Status(201, {"organisation": membership.organisation.slug, "role": membership.role})
 
 
 # --- API tokens -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 from datetime import datetime, time
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -154,15 +153,11 @@ class CredentialsForm(forms.Form):
 # --- members ----------------------------------------------------------------------------------
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(label=_("User name"), max_length=150)
-    email = forms.EmailField(label=_("E-mail"), required=False)
-    password = forms.CharField(
-        label=_("Initial password"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
-        help_text=_("For a new account only; leave empty when the person already has one."),
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        help_text=_("The invitation goes to this address; the person joins once they accept it."),
     )
     role = forms.ChoiceField(label=_("Role"))
 
@@ -171,11 +166,25 @@ class MemberAddForm(forms.Form):
         self.fields["role"].choices = role_choices(roles)
         self.fields["role"].initial = Role.CONTRIBUTOR.value
 
-    def clean_password(self):
-        password = self.cleaned_data.get("password")
-        if password:
-            password_validation.validate_password(password)
-        return password
+
+class InvitationCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Invitation code"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class JoinForm(forms.Form):
+    """A new account, created through an invitation."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"), required=False, max_length=254)
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
 
 class RoleForm(forms.Form):

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
+from palabre.orgs.models import ApiToken, AuditEvent, Channel, Invitation, Membership
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
 
@@ -64,6 +64,27 @@ def membership(actor: Actor, membership_id: int) -> Membership:
         .select_related("user", "organisation", "removed_by")
         .first()
     )
+    if found is None:
+        raise NotInOrganisation
+    return found
+
+
+def invitations(actor: Actor) -> models.QuerySet[Invitation]:
+    """The organisation's invitations, newest first, whatever their state."""
+    actor.require(Perm.MEMBERS_MANAGE)
+    return Invitation.objects.filter(organisation=actor.organisation).select_related(
+        "invited_by", "accepted_by"
+    )
+
+
+def pending_invitations(actor: Actor) -> models.QuerySet[Invitation]:
+    return invitations(actor).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def invitation(actor: Actor, invitation_id: int) -> Invitation:
+    found = invitations(actor).filter(pk=invitation_id).first()
     if found is None:
         raise NotInOrganisation
     return found

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -27,6 +32,7 @@ from palabre.orgs.models import (
     ApiToken,
     AuditEvent,
     Channel,
+    Invitation,
     LoginSession,
     Membership,
     Organisation,
@@ -36,6 +42,7 @@ from palabre.orgs.models import (
 from palabre.orgs.permissions import MATRIX, Perm, Role
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 TOKEN_PREFIX = "plb"
 
 
@@ -75,9 +82,16 @@ class Actor:
 
     @classmethod
     def for_token(cls, token: ApiToken) -> Actor:
+        """The token's scopes, capped at each use by the current role of the person behind it."""
         if not token.is_usable:
             raise PermissionDenied(_("This API token is revoked or expired."))
-        return cls(organisation=token.organisation, token=token, permissions=frozenset(token.scopes))
+        scopes = frozenset(token.scopes)
+        if token.on_behalf_of_id is not None:
+            role = _human_role(token)
+            if role is None:
+                raise PermissionDenied(_("The person behind this API token is no longer a member."))
+            scopes &= frozenset(p.value for p in MATRIX[Role(role)])
+        return cls(organisation=token.organisation, token=token, permissions=scopes)
 
     @classmethod
     def palabre(cls, organisation: Organisation) -> Actor:
@@ -102,6 +116,31 @@ class Actor:
     @property
     def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
+
+    @property
+    def human_id(self) -> int | None:
+        """The person behind the change: the member, or the one a token acts for."""
+        if self.user is not None:
+            return self.user.pk
+        if self.token is not None:
+            return self.token.on_behalf_of_id
+        return None
+
+
+_UNREAD = object()
+
+
+def _human_role(token: ApiToken) -> str | None:
+    """The current role of the person behind a token; read with the token when it was authenticated."""
+    role = getattr(token, "human_role", _UNREAD)
+    if role is _UNREAD:
+        role = (
+            Membership.objects.active()
+            .filter(organisation_id=token.organisation_id, user_id=token.on_behalf_of_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return role
 
 
 # --- audit ------------------------------------------------------------------------------------
@@ -188,7 +227,14 @@ def add_member(
     email: str = "",
     password: str | None = None,
 ) -> Membership:
-    """Add an existing person to the organisation, or create their account first."""
+    """Palabre's own way in (demo, set-up, test fixtures): add an account by user name, creating it
+    when missing.
+
+    Never reachable by a member or a token: it names an existing account, so an organisation's people
+    join through an invitation they accept (`invite_member`, `accept_invitation`).
+    """
+    if not actor.system:
+        raise PermissionDenied(_("Members join by accepting an invitation."))
     _check_role_change_allowed(actor, role)
     username = username.strip()
     if not username:
@@ -241,9 +287,9 @@ def access_report(membership: Membership) -> dict[str, Any]:
         .values("id", "name", "platform")
     )
     tokens = list(
-        ApiToken.objects.filter(organisation=organisation, created_by=membership.user).values(
-            "id", "name", "prefix", "revoked_at"
-        )
+        ApiToken.objects.filter(organisation=organisation)
+        .filter(models.Q(on_behalf_of=membership.user) | models.Q(created_by=membership.user))
+        .values("id", "name", "prefix", "revoked_at")
     )
     spokesperson_channels = list(
         Channel.objects.filter(organisation=organisation, spokesperson=membership.user).values("id", "name")
@@ -269,6 +315,17 @@ def revoke_sessions(user: AbstractBaseUser) -> int:
     return deleted
 
 
+def _end_sessions_if_no_organisation_left(membership: Membership) -> int:
+    """Leaving one organisation ends that organisation's access only: every request checks the
+    person's active memberships, so their sessions stay good for their other organisations. A person
+    left with none (and no install-wide role) is signed out everywhere."""
+    user = membership.user
+    others = Membership.objects.active().filter(user=user).exclude(pk=membership.pk)
+    if others.exists() or user.is_superuser or user.is_staff:
+        return 0
+    return revoke_sessions(user)
+
+
 @transaction.atomic
 def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
     """Remove a member: access ends at once, everything they worked on stays with the organisation."""
@@ -284,9 +341,19 @@ def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
     now = timezone.now()
     report = access_report(membership)
     user = membership.user
-    revoked_tokens = ApiToken.objects.filter(
-        organisation=membership.organisation, created_by=user, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    # Every token acting for the person in this organisation, also those made by their tokens.
+    revoked_tokens = (
+        ApiToken.objects.filter(organisation=membership.organisation, revoked_at__isnull=True)
+        .filter(models.Q(on_behalf_of=user) | models.Q(created_by=user))
+        .update(revoked_at=now)
+    )
+    revoked_invitations = Invitation.objects.filter(
+        organisation=membership.organisation,
+        invited_by=user,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).update(revoked_at=now, revoked_by=actor.user)
     # A personal account must not keep speaking for the brand once its owner has left.
     # The approval goes too: the channel can only speak again after a new owner's approval.
     paused = []
@@ -301,7 +368,8 @@ def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
     report.update(
         {
             "api_tokens_revoked": revoked_tokens,
-            "sessions_revoked": revoke_sessions(user),
+            "invitations_revoked": revoked_invitations,
+            "sessions_revoked": _end_sessions_if_no_organisation_left(membership),
             "spokesperson_channels_paused": paused,
             "removed_at": now.isoformat(),
         }
@@ -312,6 +380,187 @@ def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
     membership.save(update_fields=["removed_at", "removed_by", "offboarding_report"])
     record(actor, "member.removed", user, before={"role": membership.role}, after=report)
     return report
+
+
+# --- invitations --------------------------------------------------------------------------------
+
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_PREFIX = "plbinv"
+
+
+@dataclass(frozen=True)
+class InvitationIssued:
+    """A new invitation, its code and link: shown this once, only the code's hash is kept."""
+
+    invitation: Invitation
+    code: str
+    link: str
+    mailed: bool
+
+
+def invitation_path(code: str) -> str:
+    return reverse("invitation", args=[code])
+
+
+def _invitation_mail(invitation: Invitation, link: str, inviter: str) -> tuple[str, str]:
+    with translation.override(invitation.organisation.language):
+        subject = _("Invitation to join %(organisation)s on Palabre") % {
+            "organisation": invitation.organisation.name
+        }
+        body = _(
+            "%(inviter)s invites you to join %(organisation)s on Palabre as %(role)s.\n\n"
+            "Accept the invitation here (sign in, or create your account):\n%(link)s\n\n"
+            "The link works once, until %(expires)s (UTC). "
+            "If you did not expect this invitation, ignore this message."
+        ) % {
+            "inviter": inviter,
+            "organisation": invitation.organisation.name,
+            "role": invitation.role_label,
+            "link": link,
+            "expires": invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        }
+    return subject, body
+
+
+def invite_member(*, actor: Actor, email: str, role: str, site_url: str) -> InvitationIssued:
+    """Invite someone by e-mail: they join once they accept, signed in. `site_url` is this install's
+    public address (the link in the mail is absolute).
+
+    Nothing about existing accounts is read: the inviter learns nothing of who has one.
+    """
+    _check_role_change_allowed(actor, role)
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid e-mail address.")}) from None
+    email = User.objects.normalize_email(email)
+    code = f"{INVITATION_PREFIX}_{secrets.token_urlsafe(24)}"
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            organisation=actor.organisation,
+            email=email,
+            role=role,
+            code_hash=_hash_secret(code),
+            invited_by_id=actor.human_id,
+            expires_at=timezone.now() + INVITATION_LIFETIME,
+        )
+        record(
+            actor,
+            "invitation.created",
+            invitation,
+            label=email,
+            after={"email": email, "role": role, "expires_at": invitation.expires_at.isoformat()},
+        )
+    link = site_url.rstrip("/") + invitation_path(code)
+    subject, body = _invitation_mail(invitation, link, actor.label)
+    try:
+        send_mail(subject, body, None, [email])
+    except (OSError, smtplib.SMTPException):
+        # The invitation stands: the inviter hands the code over instead.
+        logger.warning("The invitation mail to %s could not be sent.", email, exc_info=True)
+        mailed = False
+    else:
+        mailed = True
+        Invitation.objects.filter(pk=invitation.pk).update(mailed=True)
+        invitation.mailed = True
+    return InvitationIssued(invitation=invitation, code=code, link=link, mailed=mailed)
+
+
+def find_invitation(code: str) -> Invitation | None:
+    """The invitation a code opens, whatever its state; None for a code that opens nothing."""
+    code = (code or "").strip()
+    if not code.startswith(f"{INVITATION_PREFIX}_") or len(code) > 100:
+        return None
+    return Invitation.objects.select_related("organisation").filter(code_hash=_hash_secret(code)).first()
+
+
+def _open_invitation(code: str) -> Invitation:
+    found = find_invitation(code)
+    if found is None:
+        raise ValidationError({"code": _("This invitation code is not valid.")})
+    invitation = Invitation.objects.select_for_update().select_related("organisation").get(pk=found.pk)
+    status = invitation.status
+    if status == Invitation.Status.ACCEPTED:
+        raise ValidationError({"code": _("This invitation has already been used.")})
+    if status == Invitation.Status.REVOKED:
+        raise ValidationError({"code": _("This invitation has been withdrawn.")})
+    if status == Invitation.Status.EXPIRED:
+        raise ValidationError({"code": _("This invitation has expired; ask for a new one.")})
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, user: AbstractBaseUser, code: str) -> Membership:
+    """The signed-in person joins the organisation with the invitation's role; the code is used up."""
+    if not user.is_authenticated:
+        raise PermissionDenied(_("Sign in to accept an invitation."))
+    invitation = _open_invitation(code)
+    organisation = invitation.organisation
+    if Membership.objects.active().filter(organisation=organisation, user=user).exists():
+        raise ValidationError(
+            {"code": _("You are already a member of %(name)s.") % {"name": organisation.name}}
+        )
+    now = timezone.now()
+    membership = Membership.objects.create(organisation=organisation, user=user, role=invitation.role)
+    invitation.accepted_at = now
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    actor = Actor(organisation=organisation, user=user, membership=membership)
+    record(actor, "invitation.accepted", invitation, label=invitation.email, after={"role": invitation.role})
+    record(actor, "member.added", user, after={"role": invitation.role, "invitation": invitation.pk})
+    return membership
+
+
+@transaction.atomic
+def join_with_new_account(*, code: str, username: str, password: str, email: str = "") -> Membership:
+    """Create one's account through an invitation, and join at once."""
+    _open_invitation(code)  # a bad code creates no account
+    username = username.strip()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = [_("Choose a user name.")]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("This user name is taken; sign in if it is yours.")]
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    candidate = User(username=username, email=email)
+    try:
+        password_validation.validate_password(password, candidate)
+    except ValidationError as error:
+        errors["password"] = list(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    user = User.objects.create_user(
+        username=username, email=User.objects.normalize_email(email), password=password
+    )
+    return accept_invitation(user=user, code=code)
+
+
+@transaction.atomic
+def revoke_invitation(*, actor: Actor, invitation: Invitation) -> Invitation:
+    _require_same_organisation(actor, invitation.organisation_id)
+    actor.require(Perm.MEMBERS_MANAGE)
+    if invitation.role == Role.OWNER and not actor.can(Perm.OWNERS_MANAGE):
+        raise PermissionDenied(_("Only an owner can withdraw an invitation to become an owner."))
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError({"invitation": _("Only a pending invitation can be withdrawn.")})
+    invitation.revoked_at = timezone.now()
+    invitation.revoked_by_id = actor.user_id
+    invitation.save(update_fields=["revoked_at", "revoked_by"])
+    record(
+        actor,
+        "invitation.revoked",
+        invitation,
+        label=invitation.email,
+        before={"status": Invitation.Status.PENDING.value},
+        after={"status": Invitation.Status.REVOKED.value},
+    )
+    return invitation
 
 
 def set_language(*, user: AbstractBaseUser, language: str) -> None:
@@ -515,6 +764,8 @@ def create_api_token(
         secret_hash=_hash_secret(secret),
         scopes=sorted(set(scopes)),
         created_by=actor.user,
+        # A token made by a token acts for the same person, so it leaves with them.
+        on_behalf_of_id=actor.human_id,
         expires_at=expires_at,
     )
     record(actor, "token.created", token, after={"scopes": token.scopes, "name": token.name})
@@ -528,10 +779,24 @@ def authenticate_token(raw: str) -> ApiToken | None:
         return None
     if kind != TOKEN_PREFIX:
         return None
-    token = ApiToken.objects.select_related("organisation").filter(prefix=prefix).first()
+    # The role of the person behind the token comes in the same read: it caps the token's scopes.
+    human_role = (
+        Membership.objects.active()
+        .filter(organisation=models.OuterRef("organisation"), user=models.OuterRef("on_behalf_of"))
+        .values("role")[:1]
+    )
+    token = (
+        ApiToken.objects.select_related("organisation")
+        .annotate(human_role=models.Subquery(human_role))
+        .filter(prefix=prefix)
+        .first()
+    )
     if token is None or not hmac.compare_digest(token.secret_hash, _hash_secret(secret)):
         return None
     if not token.is_usable:
+        return None
+    if token.on_behalf_of_id is not None and token.human_role is None:
+        # The person behind it has left: the token is as good as revoked.
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

@@ -30,7 +30,12 @@ urlpatterns = [
     path("channels/<int:channel_id>/credentials/", views.channel_credentials, name="channel_credentials"),
     path("channels/<int:channel_id>/approve/", views.channel_approve, name="channel_approve"),
     path("members/", views.members, name="members"),
-    path("members/new/", views.member_add, name="member_add"),
+    path("members/invite/", views.member_invite, name="member_invite"),
+    path(
+        "members/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
+    ),
+    path("invitations/", views.invitation_code, name="invitation_code"),
+    path("invitations/<str:code>/", views.invitation, name="invitation"),
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("members/<int:membership_id>/report/", views.member_report, name="member_report"),

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +35,9 @@ from palabre.orgs.forms import (
     ChannelCreateForm,
     ChannelEditForm,
     CredentialsForm,
-    MemberAddForm,
+    InvitationCodeForm,
+    InvitationForm,
+    JoinForm,
     OrganisationForm,
     apply_service_errors,
     role_choices,
@@ -107,6 +110,9 @@ ACTION_LABELS = {
     "member.added": gettext_lazy("Member added"),
     "member.role_changed": gettext_lazy("Role changed"),
     "member.removed": gettext_lazy("Member removed"),
+    "invitation.created": gettext_lazy("Invitation sent"),
+    "invitation.accepted": gettext_lazy("Invitation accepted"),
+    "invitation.revoked": gettext_lazy("Invitation withdrawn"),
     "channel.created": gettext_lazy("Channel created"),
     "channel.updated": gettext_lazy("Channel changed"),
     "channel.credentials_replaced": gettext_lazy("Channel credentials replaced"),
@@ -122,6 +128,7 @@ TARGET_LABELS = {
     "orgs.channel": gettext_lazy("Channel"),
     "orgs.apitoken": gettext_lazy("API token"),
     "orgs.membership": gettext_lazy("Membership"),
+    "orgs.invitation": gettext_lazy("Invitation"),
     "auth.user": gettext_lazy("Person"),
     "conversations.contact": gettext_lazy("Contact"),
     "conversations.item": gettext_lazy("Conversation item"),
@@ -295,36 +302,95 @@ def members(request: HttpRequest, actor: Actor) -> HttpResponse:
         "rows": rows,
         "roles": role_choices(queries.grantable_roles(actor)),
         "former": queries.former_members(actor),
+        "invitations": queries.pending_invitations(actor) if actor.can(Perm.MEMBERS_MANAGE) else None,
     }
     return render(request, "orgs/members.html", context)
 
 
 @member_view(Perm.MEMBERS_MANAGE)
-def member_add(request: HttpRequest, actor: Actor) -> HttpResponse:
-    form = MemberAddForm(
+def member_invite(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = InvitationForm(
         request.POST if request.method == "POST" else None, roles=queries.grantable_roles(actor)
     )
     if request.method == "POST" and form.is_valid():
         try:
-            data = form.cleaned_data
-            membership = services.add_member(
+            issued = services.invite_member(
                 actor=actor,
-                username=data["username"],
-                email=data["email"],
-                # An empty password leaves a new account without one (it cannot sign in yet).
-                password=data["password"] or None,
-                role=data["role"],
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("%(name)s joined as %(role)s.")
-                % {"name": membership.user.get_username(), "role": membership.role_label},
-            )
-            return redirect("members")
-    return no_store(render(request, "orgs/member_add.html", {"form": form}))
+            # The code is in this answer only: no redirect, no copy kept anywhere.
+            return no_store(render(request, "orgs/invitation_created.html", {"issued": issued}))
+    return render(request, "orgs/member_invite.html", {"form": form})
+
+
+@require_POST
+@member_view(Perm.MEMBERS_MANAGE)
+def invitation_revoke(request: HttpRequest, actor: Actor, invitation_id: int) -> HttpResponse:
+    invitation = queries.invitation(actor, invitation_id)
+    try:
+        services.revoke_invitation(actor=actor, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("The invitation of %(email)s is withdrawn.") % {"email": invitation.email}
+        )
+    return redirect("members")
+
+
+def invitation_code(request: HttpRequest) -> HttpResponse:
+    """Where a person types the code they were handed (installs that send no mail)."""
+    form = InvitationCodeForm(request.GET or None)
+    if form.is_valid():
+        return redirect("invitation", code=form.cleaned_data["code"].strip())
+    return render(request, "orgs/invitation_code.html", {"form": form})
+
+
+def invitation(request: HttpRequest, code: str) -> HttpResponse:
+    """An invitation's page: what it offers, then acceptance, signed in or with a new account.
+
+    The code is used up on POST only (a mail scanner that opens the link accepts nothing)."""
+    found = services.find_invitation(code)
+    join_form = None
+    error = ""
+    membership = None
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.accept_invitation(user=request.user, code=code)
+        except ValidationError as failure:
+            error = " ".join(failure.messages)
+    elif request.method == "POST":
+        join_form = JoinForm(request.POST)
+        if join_form.is_valid():
+            try:
+                membership = services.join_with_new_account(code=code, **join_form.cleaned_data)
+            except ValidationError as failure:
+                apply_service_errors(join_form, failure)
+            else:
+                auth_login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+    if membership is not None:
+        services.set_active_organisation(user=membership.user, organisation=membership.organisation)
+        messages.success(
+            request,
+            _("Welcome to %(name)s, as %(role)s.")
+            % {"name": membership.organisation.name, "role": membership.role_label},
+        )
+        return redirect("home")
+    if join_form is None and not request.user.is_authenticated:
+        join_form = JoinForm(initial={"email": found.email} if found is not None else None)
+    context = {
+        "invitation": found,
+        "status": found.status if found is not None else "",
+        "join_form": join_form,
+        "error": error,
+        "code": code,
+    }
+    return no_store(render(request, "orgs/invitation.html", context, status=200 if found else 404))
 
 
 def _active_membership(actor: Actor, membership_id: int) -> Membership:
