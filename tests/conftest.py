@@ -265,3 +265,10 @@ def _forget_recent_reads():
     yield
     for reads in kept:
         reads.clear()
+
+
+@pytest.fixture
+def allow_loopback(monkeypatch):
+    """Palabre's address guard refuses loopback; the fake platforms of a test listen there. Only a
+    test that asks for this fixture (or for a fixture that starts such a server) may reach them."""
+    monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,::1")

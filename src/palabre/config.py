@@ -197,6 +197,13 @@ CONNECTORS_HTTP_TIMEOUT = declare(
     "20",
     "Seconds before a call to a platform (HTTP, IMAP, SMTP) is given up.",
 )
+OUTBOUND_ALLOWED_HOSTS = declare(
+    "PALABRE_OUTBOUND_ALLOWED_HOSTS",
+    "",
+    "Comma-separated host names (`.example.org` for a domain), addresses or networks Palabre may "
+    "connect to although they are loopback, private, link-local or reserved (an intranet feed, a "
+    "test server). Default: none.",
+)
 CONNECTORS_WEBHOOK_MAX_BYTES = declare(
     "PALABRE_CONNECTORS_WEBHOOK_MAX_BYTES",
     "1048576",

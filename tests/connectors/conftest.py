@@ -54,7 +54,7 @@ def no_rate_limit(settings, monkeypatch):
 
 
 @pytest.fixture
-def platform_server():
+def platform_server(allow_loopback):
     """A loopback HTTP server playing a platform from fixture payloads."""
     from platform_server import PlatformServer
 

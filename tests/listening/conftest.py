@@ -70,7 +70,7 @@ class Loopback:
 
 
 @pytest.fixture
-def loopback():
+def loopback(allow_loopback):
     server = Loopback()
     yield server
     server.close()

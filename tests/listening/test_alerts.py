@@ -178,3 +178,15 @@ def test_a_failing_webhook_stays_pending_and_visible(org, storm, loopback):
         delivery.deliver_alert(alert.pk, pause=0)
     row.refresh_from_db()
     assert row.status == "failed" and row.attempts == delivery.MAX_ATTEMPTS
+
+
+def test_a_webhook_inside_is_not_called_when_the_alert_is_sent(org, storm, loopback, monkeypatch):
+    """Added while an intranet receiver was allowed; the allowance is gone: nothing leaves."""
+    add_subscription(actor=Actor.palabre(org), kind="webhook", target=f"{loopback.url}/hook")
+    loopback.route("/hook", "", status=204, content_type="text/plain")
+    monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "")
+    (alert, *_rest) = detect_for_query(storm)
+    outcome = delivery.deliver_alert(alert.pk, pause=0)
+    assert outcome["sent"] == 0 and outcome["retry"] == 1
+    assert "AddressRefused" in AlertDelivery.objects.get(alert=alert).last_error
+    assert loopback.requests == []

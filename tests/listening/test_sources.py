@@ -132,7 +132,7 @@ def test_malformed_jetstream_frames_are_refused(frame):
         sources.parse_jetstream_frames([frame])
 
 
-def test_jetstream_over_a_real_websocket_resumes_from_its_cursor():
+def test_jetstream_over_a_real_websocket_resumes_from_its_cursor(allow_loopback):
     from websockets.sync.server import serve
 
     frames = fixture_text("jetstream_frames.jsonl").splitlines()
@@ -159,7 +159,7 @@ def test_jetstream_over_a_real_websocket_resumes_from_its_cursor():
     assert "wantedCollections=app.bsky.feed.post" in paths[0] and "cursor=1725911162000000" in paths[0]
 
 
-def test_jetstream_unreachable_is_a_source_error():
+def test_jetstream_unreachable_is_a_source_error(allow_loopback):
     config = validate_config(
         "bluesky_jetstream", {"endpoint": "ws://127.0.0.1:9/subscribe", "max_seconds": 2}
     )

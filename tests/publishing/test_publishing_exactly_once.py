@@ -238,6 +238,7 @@ def test_end_to_end_through_mastodon_on_loopback(tmp_path):
     mastodon.on("POST", "/api/v1/statuses", Answer(body=created))
     world = World(tmp_path, f"sqlite:///{tmp_path / 'mastodon.sqlite3'}")
     world.env["PALABRE_TEST_MASTODON_URL"] = mastodon.url
+    world.env["PALABRE_OUTBOUND_ALLOWED_HOSTS"] = "127.0.0.1"  # the fake Mastodon, on loopback
     try:
         setup, api = start_world(world)
         at = timezone.now() + timedelta(seconds=5)

@@ -33,6 +33,9 @@ class ConnectorsConfig(AppConfig):
         from palabre.orgs.models import Channel
 
         post_save.connect(_credentials_saved, sender=Channel, dispatch_uid="palabre.connectors.credentials")
+        from django.db.models.signals import pre_save
+
+        pre_save.connect(_check_addresses, sender=Channel, dispatch_uid="palabre.connectors.addresses")
 
         from django.utils.translation import gettext_lazy
 
@@ -60,6 +63,21 @@ class ConnectorsConfig(AppConfig):
             },
             targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
         )
+
+
+def _check_addresses(sender, instance, update_fields=None, **kwargs) -> None:
+    """A channel whose address (feed, server) is one Palabre does not connect to is refused when it
+    is entered, whichever service saves it (orgs cannot import connectors: this is its hook)."""
+    if not instance._state.adding and not ({"handle", "credentials_ciphertext"} & set(update_fields or ())):
+        return
+    from palabre.connectors import outbound
+    from palabre.connectors.registry import connector_class_for
+
+    connector_class = connector_class_for(instance.platform)
+    if connector_class is None:
+        return
+    credentials = instance.read_credentials() if instance.has_credentials else {}
+    outbound.refuse_addresses(connector_class().addresses(instance, credentials))
 
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:

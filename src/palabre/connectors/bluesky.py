@@ -29,7 +29,9 @@ from atproto_client.exceptions import (
     RequestException,
     UnauthorizedError,
 )
+from atproto_client.request import Request
 
+from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -99,12 +101,18 @@ class BlueskyConnector(Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
+    def addresses(self, channel, credentials) -> dict[str, str]:
+        return {"credentials": str(credentials["service"])} if credentials.get("service") else {}
+
     def client(self, channel) -> Client:
         from palabre.connectors.services import connector_state, save_connector_state
 
         credentials = channel.read_credentials()
         identifier, password = credentials.get("identifier"), credentials.get("app_password")
-        client = Client(base_url=credentials.get("service") or DEFAULT_SERVICE)
+        # atproto speaks httpx: its client is given Palabre's guarded transport, so every request
+        # (the PDS its session points to and redirects included) goes to a checked, pinned address.
+        request = Request(transport=outbound.GuardedTransport(), max_redirects=outbound.MAX_REDIRECTS)
+        client = Client(base_url=credentials.get("service") or DEFAULT_SERVICE, request=request)
         client.on_session_change(
             lambda _event, _session: save_connector_state(
                 channel, {"session": client.export_session_string()}
@@ -123,6 +131,8 @@ class BlueskyConnector(Connector):
             client.login(identifier, password, fetch_bsky_profile=False)
         except AtProtocolError as error:
             raise translate(error) from error
+        except outbound.AddressRefused as error:
+            raise PermanentError(str(error)) from error
         return client
 
     def _call(self, function, *args, sending: bool = False, **kwargs):
@@ -130,6 +140,8 @@ class BlueskyConnector(Connector):
             return function(*args, **kwargs)
         except AtProtocolError as error:
             raise translate(error, sending=sending) from error
+        except outbound.AddressRefused as error:  # nothing left: refused before any connection
+            raise PermanentError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedPayload(f"Unexpected answer from Bluesky: {error!r}") from error
 

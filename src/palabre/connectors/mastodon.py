@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -34,6 +35,7 @@ from mastodon.errors import (
 )
 
 from palabre import config
+from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -77,12 +79,26 @@ class MastodonConnector(Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
+    def addresses(self, channel, credentials) -> dict[str, str]:
+        base = credentials.get("api_base_url") or (channel.options or {}).get("api_base_url")
+        return {"credentials": str(base)} if base else {}
+
     def client(self, channel) -> Mastodon:
         credentials = channel.read_credentials()
         token = credentials.get("access_token")
         base = credentials.get("api_base_url") or channel.options.get("api_base_url")
         if not token or not base:
             raise TokenExpired("The channel has no Mastodon access token or server address.")
+        # Mastodon.py connects through its own `requests` session, which Palabre's transport
+        # cannot pin: the server's name is resolved and checked here. What remains is in
+        # `outbound.checked_base_url` (a DNS answer that changes between this check and the
+        # connection, and redirects that requests follows unchecked).
+        try:
+            base = outbound.checked_base_url(base)
+        except outbound.AddressRefused as error:
+            raise PermanentError(str(error)) from error
+        except httpx.HTTPError as error:
+            raise TransientError(str(error)) from error
         return Mastodon(
             access_token=token,
             api_base_url=base,

@@ -18,6 +18,7 @@ import feedparser
 import httpx
 
 from palabre import config
+from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     Connector,
@@ -67,6 +68,10 @@ class FeedConnector(Connector):
     capabilities = frozenset({Capability.PULL})
     poll_interval = 900.0
 
+    def addresses(self, channel, credentials) -> dict[str, str]:
+        url = (channel.options or {}).get("feed_url") or channel.handle
+        return {"handle": str(url)} if str(url).startswith(("http://", "https://")) else {}
+
     def feed_url(self, channel) -> str:
         url = (channel.options or {}).get("feed_url") or channel.handle
         if not str(url).startswith(("http://", "https://")):
@@ -87,10 +92,14 @@ class FeedConnector(Connector):
             else None
         )
         try:
-            with httpx.Client(
-                timeout=float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20), follow_redirects=True, auth=auth
+            # Through the address guard: each redirect is checked (httpx drops the credentials
+            # when a redirect leaves the feed's host).
+            with outbound.client(
+                timeout=float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20), auth=auth
             ) as client:
                 response = client.get(url, headers=headers)
+        except outbound.AddressRefused as error:
+            raise PermanentError(f"{url}: {error}") from error
         except httpx.HTTPError as error:
             raise TransientError(f"{url}: {error}") from error
         status = response.status_code

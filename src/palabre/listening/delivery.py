@@ -14,7 +14,6 @@ import logging
 import time
 from datetime import timedelta
 
-import httpx
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -22,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from palabre import config
+from palabre.connectors import outbound
 from palabre.listening.models import AlertDelivery, AlertSubscription, CrisisAlert
 
 logger = logging.getLogger(__name__)
@@ -72,19 +72,20 @@ def send_email(alert: CrisisAlert, subscription: AlertSubscription) -> None:
 def send_webhook(alert: CrisisAlert, subscription: AlertSubscription) -> None:
     body = json.dumps(alert_payload(alert), ensure_ascii=False, sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    response = httpx.post(
-        subscription.target,
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Palabre-Webhook/1",
-            "X-Palabre-Event": "crisis.alert",
-            "X-Palabre-Delivery": f"{alert.pk}-{subscription.pk}",
-            "X-Palabre-Timestamp": timestamp,
-            "X-Palabre-Signature": sign(subscription.secret, timestamp, body),
-        },
-        timeout=WEBHOOK_TIMEOUT,
-    )
+    # Through the address guard; a webhook is not followed to another address (a 3xx fails).
+    with outbound.client(follow_redirects=False, timeout=WEBHOOK_TIMEOUT) as client:
+        response = client.post(
+            subscription.target,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Palabre-Webhook/1",
+                "X-Palabre-Event": "crisis.alert",
+                "X-Palabre-Delivery": f"{alert.pk}-{subscription.pk}",
+                "X-Palabre-Timestamp": timestamp,
+                "X-Palabre-Signature": sign(subscription.secret, timestamp, body),
+            },
+        )
     if response.status_code >= 300:
         raise RuntimeError(f"HTTP {response.status_code}")
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from palabre.connectors import outbound
 from palabre.listening import hooks
 from palabre.listening.models import (
     AlertDelivery,
@@ -710,6 +711,9 @@ def add_subscription(*, actor: Actor, kind: str, target: str) -> AlertSubscripti
             URLValidator(schemes=["http", "https"])(target)
         except ValidationError:
             raise ValidationError({"target": [_("Enter a valid http(s) URL.")]}) from None
+        refusal = outbound.refusal_for_url(target)
+        if refusal is not None:
+            raise ValidationError({"target": [refusal.explain()]})
     else:
         raise ValidationError({"kind": [_("Unknown kind: %(kind)s") % {"kind": kind}]})
     if AlertSubscription.objects.filter(organisation=actor.organisation, kind=kind, target=target).exists():

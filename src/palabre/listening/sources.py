@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
+from palabre.connectors import outbound
+
 USER_AGENT = "Palabre/0.1 (self-hosted listening; +https://palabre.invalid)"
 TIMEOUT = 20.0
 MAX_BYTES = 5_000_000
@@ -78,6 +80,10 @@ def _url(config: dict, key: str, errors: dict, *, schemes=("http", "https"), req
         URLValidator(schemes=list(schemes))(value)
     except ValidationError:
         errors[f"config.{key}"] = [_("Enter a valid URL.")]
+        return value
+    refusal = outbound.refusal_for_url(value)
+    if refusal is not None:
+        errors[f"config.{key}"] = [refusal.explain()]
     return value
 
 
@@ -188,8 +194,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 def http_get(url: str, *, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
     """GET with Palabre's user agent and limits; HTTP failures become SourceError / RateLimited."""
     try:
-        with httpx.Client(
-            timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT, **(headers or {})}
+        # Through the address guard: each redirect is checked and followed by Palabre itself.
+        with outbound.client(
+            timeout=TIMEOUT, headers={"User-Agent": USER_AGENT, **(headers or {})}
         ) as client:
             response = client.get(url, params=params)
     except httpx.HTTPError as error:
@@ -311,8 +318,16 @@ def status_candidate(status: dict, instance: str) -> Candidate:
 def fetch_mastodon(kind: str, config: dict, cursor: dict) -> Fetched:
     from mastodon import Mastodon, MastodonError, MastodonRatelimitError
 
+    try:
+        # Mastodon.py makes its own connections (requests): the host is checked first; see
+        # `outbound.checked_base_url` for what remains.
+        instance = outbound.checked_base_url(config["instance"])
+    except httpx.HTTPError as error:
+        raise SourceError(
+            _("Could not reach %(url)s: %(error)s") % {"url": config["instance"], "error": error}
+        ) from error
     client = Mastodon(
-        api_base_url=config["instance"],
+        api_base_url=instance,
         access_token=config.get("access_token") or None,
         version_check_mode="none",
         ratelimit_method="throw",
@@ -405,6 +420,11 @@ def fetch_jetstream(config: dict, cursor: dict) -> Fetched:
     if cursor.get("time_us"):
         params["cursor"] = str(cursor["time_us"])
     url = f"{config['endpoint']}?{urlencode(params)}"
+    try:
+        # websockets connects by itself: the host is checked first (see `outbound.checked_base_url`).
+        outbound.checked_base_url(url)
+    except httpx.HTTPError as error:
+        raise SourceError(_("Could not read the Jetstream: %(error)s") % {"error": error}) from error
     frames: list[str] = []
     deadline = time.monotonic() + config.get("max_seconds", 20)
     try:

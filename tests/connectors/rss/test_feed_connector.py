@@ -142,7 +142,7 @@ def test_failures(org, make_channel, platform_server, answer, error):
     assert sync.last_error_code == error.code and sync.last_error
 
 
-def test_unreachable_server(org, make_channel):
+def test_unreachable_server(org, make_channel, allow_loopback):
     channel = make_channel(org, "rss", handle="http://127.0.0.1:9/feed/")
     with pytest.raises(TransientError):
         FeedConnector().pull(channel, "")

@@ -1,0 +1,281 @@
+"""Palabre's one address guard for outbound connections: no request to the install's own network.
+
+An organisation types addresses (a listening source, an alert webhook, a Mastodon instance, a
+Bluesky service, a feed). Without a guard, `http://169.254.169.254/` (a cloud's metadata service),
+`http://127.0.0.1:5432/` or a router's page would be fetched from inside the install and shown
+back to that organisation. So every outbound connection:
+
+- resolves the host and refuses it when any of its addresses is loopback, private, link-local,
+  shared (CGNAT), reserved, multicast or unspecified, IPv4 or IPv6, including IPv4 addresses
+  embedded in IPv6 (IPv4-mapped `::ffff:127.0.0.1`, IPv4-compatible, 6to4, Teredo, NAT64);
+- connects to the very address it checked (`GuardedTransport` puts it in the URL and keeps the
+  name in the Host header and in TLS SNI and certificate checks): no second DNS answer (DNS
+  rebinding) can slip between the check and the connection;
+- does it again at each redirect, itself (`MAX_REDIRECTS` at most), since each hop goes through
+  the same transport.
+
+`PALABRE_OUTBOUND_ALLOWED_HOSTS` names what is let through all the same (an intranet feed, a
+test server on loopback): host names (`feeds.intranet`, or `.intranet` for a domain), addresses
+or networks (`10.1.2.0/24`, `127.0.0.1`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from palabre import config
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAX_REDIRECTS = 5
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+# Why an address is refused, in the reader's language (forms show it next to the field).
+REASONS = {
+    "loopback": gettext_lazy("a loopback address"),
+    "link_local": gettext_lazy("a link-local address"),
+    "multicast": gettext_lazy("a multicast address"),
+    "unspecified": gettext_lazy("an unspecified address"),
+    "private": gettext_lazy("a private address"),
+    "reserved": gettext_lazy("a reserved address"),
+    "local_name": gettext_lazy("a local name"),
+    "no_host": gettext_lazy("no host in the address"),
+}
+
+
+class AddressRefused(httpx.TransportError):
+    """The host is, or resolves to, an address Palabre does not connect to.
+
+    A subclass of httpx's TransportError, so callers that already handle network failures handle
+    this one too; its message names the host, the address and why, in the active language."""
+
+    def __init__(self, host: str, reason: str, address: str = ""):
+        self.host = host
+        self.address = address
+        self.reason = reason  # a key of REASONS
+        super().__init__(self.explain())
+
+    def _where(self) -> str:
+        return f"{self.host} ({self.address})" if self.address and self.address != self.host else self.host
+
+    def explain(self) -> str:
+        return _("Palabre does not connect to %(host)s: %(why)s.") % {
+            "host": self._where(),
+            "why": REASONS[self.reason],
+        }
+
+
+@dataclass(frozen=True)
+class Allowance:
+    names: frozenset[str]
+    suffixes: tuple[str, ...]
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    def allows_name(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return host in self.names or any(host.endswith(suffix) for suffix in self.suffixes)
+
+    def allows_address(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.networks if network.version == address.version)
+
+
+def allowance() -> Allowance:
+    """What PALABRE_OUTBOUND_ALLOWED_HOSTS lets through (read at each call: tests change it)."""
+    names, suffixes, networks = set(), [], []
+    for entry in (part.strip().lower() for part in config.OUTBOUND_ALLOWED_HOSTS.raw().split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            if entry.startswith("."):
+                suffixes.append(entry)
+            else:
+                names.add(entry.rstrip("."))
+    return Allowance(frozenset(names), tuple(suffixes), tuple(networks))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    found = []
+    if address.ipv4_mapped:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour:
+        found.append(address.sixtofour)
+    if address.teredo:
+        found.extend(address.teredo)
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def why_refused(address: IPAddress) -> str:
+    """Why Palabre does not connect to this address (a key of REASONS), or "" when it does."""
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link_local"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_unspecified:
+        return "unspecified"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:  # the connection goes to the IPv4 address: it alone decides
+            return why_refused(address.ipv4_mapped)
+        for inner in _embedded_ipv4(address):
+            reason = why_refused(inner)
+            if reason:
+                return reason
+    if address.is_reserved:
+        return "reserved"
+    if address.is_private:
+        return "private"
+    if not address.is_global:  # shared (CGNAT), documentation and the like
+        return "reserved"
+    return ""
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host` (in the resolver's order), each one checked; raise AddressRefused."""
+    host = host.strip("[]")
+    allowed = allowance()
+    named = allowed.allows_name(host)
+    literal = _literal(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            raise httpx.ConnectError(f"{host}: cannot resolve the name ({error})") from error
+        addresses = []
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            raise httpx.ConnectError(f"{host}: the name has no address")
+    if not named:
+        # Every address is checked, not only the first: a name may answer a public and a private one.
+        for address in addresses:
+            reason = why_refused(address)
+            if reason and not allowed.allows_address(address):
+                raise AddressRefused(host, reason, str(address))
+    return [str(address) for address in addresses]
+
+
+def _default_port(scheme: str) -> int:
+    return {"https": 443, "wss": 443, "http": 80, "ws": 80}.get(scheme, 443)
+
+
+def check_url(url: str) -> str:
+    """Resolve and check the URL's host now; answer the first address; raise AddressRefused.
+
+    For clients that make their own connections (Mastodon.py, atproto, websockets), see
+    `checked_base_url`."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise AddressRefused(url, "no_host")
+    return resolve(parts.hostname, parts.port or _default_port(parts.scheme))[0]
+
+
+def checked_base_url(url: str) -> str:
+    """The URL, once its host was checked; for clients Palabre cannot give its transport to.
+
+    What remains: such a client resolves the name again when it connects, so a name whose DNS
+    answer changes in between (rebinding, seconds-long TTL) could still reach a refused address;
+    and redirects it follows are not checked. Literal addresses and names that resolve to a
+    refused address are stopped here."""
+    check_url(url)
+    return url
+
+
+def refusal_for_url(url: str) -> AddressRefused | None:
+    """Why an address typed in a form is refused now, or None. A name that does not resolve here
+    passes (it is checked again, and for good, at each connection), unless it is a local one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return AddressRefused(url, "no_host")
+    try:
+        check_url(url)
+    except AddressRefused as refused:
+        return refused
+    except httpx.ConnectError:
+        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+        if local and not allowance().allows_name(host):
+            return AddressRefused(host, "local_name")
+    return None
+
+
+def refuse_addresses(urls_by_field: dict[str, str]) -> None:
+    """Raise a ValidationError naming each field whose URL is refused (for services and forms)."""
+    errors = {}
+    for field, url in urls_by_field.items():
+        refusal = refusal_for_url(url)
+        if refusal is not None:
+            errors[field] = [refusal.explain()]
+    if errors:
+        raise ValidationError(errors)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport that connects only to checked addresses, pinned for the connection."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        addresses = resolve(host, request.url.port or _default_port(request.url.scheme))
+        if _literal(host) is not None:
+            return super().handle_request(request)
+        # A copy goes out, so that redirects and the response still see the name: the copy carries
+        # the Host header set from the name, and TLS checks the certificate against the name.
+        extensions = dict(request.extensions)
+        if request.url.scheme == "https":
+            extensions["sni_hostname"] = host
+        failure: httpx.ConnectError | None = None
+        for address in addresses:  # each one checked; the next when one does not answer (IPv6)
+            pinned = httpx.Request(
+                request.method,
+                request.url.copy_with(host=address),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=extensions,
+            )
+            try:
+                return super().handle_request(pinned)
+            except httpx.ConnectError as error:
+                failure = error
+        raise failure
+
+
+def client(*, follow_redirects: bool = True, **options) -> httpx.Client:
+    """An httpx client whose every request, redirects included, goes through the address guard."""
+    verify = options.pop("verify", True)
+    return httpx.Client(
+        transport=GuardedTransport(verify=verify),
+        follow_redirects=follow_redirects,
+        max_redirects=MAX_REDIRECTS,
+        **options,
+    )
+
+
+def request(method: str, url: str, **options) -> httpx.Response:
+    """One guarded request, redirects followed and checked (at most MAX_REDIRECTS)."""
+    client_options = {key: options.pop(key) for key in ("timeout", "auth", "headers") if key in options}
+    with client(**client_options) as session:
+        return session.request(method, url, **options)
