@@ -197,3 +197,50 @@ def test_a_page_server_error_is_logged_and_keeps_its_html_page(
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
     assert "ListeningStoreDown: the listening store is down" in server_log.getvalue()
+
+
+# --- page URLs -------------------------------------------------------------------------------
+
+
+def _routes(patterns=None, prefix=""):
+    from django.urls import URLResolver, get_resolver
+
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern))
+        else:
+            yield prefix + str(entry.pattern), entry
+
+
+def test_page_urls_take_ids_through_the_bounded_converter():
+    """(The API's paths keep Django's int: their handlers' bounded types answer 422 naming the field.)"""
+    from django.urls.converters import IntConverter
+
+    plain = [
+        route
+        for route, entry in _routes()
+        if not route.startswith("api/")
+        and any(type(c) is IntConverter for c in getattr(entry.pattern, "converters", {}).values())
+    ]
+    assert plain == []
+
+
+def test_a_page_id_beyond_64_bits_is_not_found_before_any_view_runs(client, owner, channel):
+    import re
+
+    from django.urls import Resolver404, resolve
+
+    client.force_login(owner)
+    client.raise_request_exception = False
+    with_ids = [route for route, _entry in _routes() if "<id:" in route]
+    assert len(with_ids) > 40
+    for route in with_ids:
+        for number in (MAX_ROW_ID + 1, int(TOO_BIG)):
+            url = "/" + re.sub(r"<id:\w+>", str(number), route)
+            url = re.sub(r"<\w+:\w+>|<\w+>", "x", url)
+            with pytest.raises(Resolver404):
+                resolve(url)
+            response = client.post(url) if "delete" in url or "revoke" in url else client.get(url)
+            assert response.status_code == 404, url
+    largest = "/" + re.sub(r"<id:\w+>", str(MAX_ROW_ID), with_ids[0])
+    assert resolve(re.sub(r"<\w+:\w+>|<\w+>", "x", largest))

@@ -6,13 +6,13 @@ app_name = "connectors"
 
 urlpatterns = [
     path("", views.health, name="health"),
-    path("channels/<int:channel_id>/", views.channel, name="channel"),
-    path("channels/<int:channel_id>/settings/", views.channel_settings, name="channel_settings"),
-    path("channels/<int:channel_id>/pull/", views.channel_pull, name="channel_pull"),
-    path("channels/<int:channel_id>/check/", views.channel_check, name="channel_check"),
+    path("channels/<id:channel_id>/", views.channel, name="channel"),
+    path("channels/<id:channel_id>/settings/", views.channel_settings, name="channel_settings"),
+    path("channels/<id:channel_id>/pull/", views.channel_pull, name="channel_pull"),
+    path("channels/<id:channel_id>/check/", views.channel_check, name="channel_check"),
     path("outbox/", views.outbox, name="outbox"),
-    path("outbox/<int:action_id>/retry/", views.action_retry, name="action_retry"),
-    path("outbox/<int:action_id>/cancel/", views.action_cancel, name="action_cancel"),
-    path("outbox/<int:action_id>/confirm/", views.action_confirm, name="action_confirm"),
+    path("outbox/<id:action_id>/retry/", views.action_retry, name="action_retry"),
+    path("outbox/<id:action_id>/cancel/", views.action_cancel, name="action_cancel"),
+    path("outbox/<id:action_id>/confirm/", views.action_confirm, name="action_confirm"),
     path("webhooks/<str:public_id>/", views.webhook, name="webhook"),
 ]

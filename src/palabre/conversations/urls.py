@@ -6,5 +6,5 @@ app_name = "conversations"
 
 urlpatterns = [
     path("", views.items, name="items"),
-    path("<int:item_id>/", views.item_detail, name="item"),
+    path("<id:item_id>/", views.item_detail, name="item"),
 ]
