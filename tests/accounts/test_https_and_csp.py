@@ -106,7 +106,7 @@ def test_no_page_needs_what_the_policy_blocks(client, org, owner):
     assert any("htmx" in src for src in seen_scripts)
 
 
-def test_the_widget_page_keeps_its_own_framing_policy(client, org):
+def test_the_widget_page_is_framed_by_its_site_only_under_the_pages_policy(client, org):
     from palabre.moderation.services import create_moderation_site
     from palabre.orgs.services import Actor
 
@@ -114,8 +114,10 @@ def test_the_widget_page_keeps_its_own_framing_policy(client, org):
     response = client.get(
         reverse("widget_form", args=[site.public_id]), {"page": "https://blog.example.fr/article"}
     )
-    assert "https://blog.example.fr" in response[HEADER]
-    assert "frame-ancestors 'none'" not in response[HEADER]
+    policy = directives(response)
+    assert policy["frame-ancestors"] == ["'self'", "https://blog.example.fr"]
+    assert policy["script-src"] == ["'self'"]  # and the rest of the pages' policy
+    assert policy["form-action"] == ["'self'"]
 
 
 HTTPS_PROBE = """
