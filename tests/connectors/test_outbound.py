@@ -15,6 +15,7 @@ from platform_server import Answer
 from palabre.connectors import outbound
 from palabre.connectors.base import PermanentError
 from palabre.connectors.bluesky import BlueskyConnector
+from palabre.connectors.mail import EmailConnector
 from palabre.connectors.mastodon import MastodonConnector
 from palabre.connectors.rss import FeedConnector
 from palabre.orgs.services import set_channel_credentials
@@ -193,3 +194,24 @@ def test_connectors_refuse_at_fetch_time_an_address_allowed_when_entered(
         with translation.override("en"), pytest.raises(PermanentError, match="loopback address"):
             connector.pull(channel, "")
     assert platform_server.requests == []
+
+
+def test_a_mail_server_inside_is_refused_when_entered_and_when_used(org, make_channel, monkeypatch):
+    with pytest.raises(ValidationError) as error:
+        make_channel(
+            org,
+            "email",
+            handle="contact@maison.example",
+            credentials={"imap_host": "10.0.0.25", "username": "u", "smtp_host": "mail.maison.example"},
+        )
+    assert len(error.value.message_dict["credentials"]) == 1
+    monkeypatch.setenv(ALLOWED, "127.0.0.1")
+    channel = make_channel(
+        org,
+        "email",
+        handle="contact@maison.example",
+        credentials={"imap_host": "127.0.0.1", "imap_port": 9, "imap_security": "none", "username": "u"},
+    )
+    monkeypatch.setenv(ALLOWED, "")
+    with translation.override("en"), pytest.raises(PermanentError, match="loopback address"):
+        EmailConnector().pull(channel, "")

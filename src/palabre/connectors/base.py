@@ -177,10 +177,10 @@ class Connector:
     def can_find_delivered(self) -> bool:
         return type(self).find_delivered is not Connector.find_delivered
 
-    def addresses(self, channel: Channel, credentials: Mapping[str, Any]) -> dict[str, str]:
-        """The URLs this channel makes Palabre connect to, by the field they are typed in
+    def addresses(self, channel: Channel, credentials: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The URLs this channel makes Palabre connect to, each with the field it is typed in
         ("handle", "credentials"): checked by the address guard when they are entered."""
-        return {}
+        return []
 
     def _unsupported(self, capability: Capability) -> NotSupported:
         return NotSupported(f"{self.platform} does not support {capability.value}")

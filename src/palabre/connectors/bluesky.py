@@ -101,8 +101,8 @@ class BlueskyConnector(Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
-    def addresses(self, channel, credentials) -> dict[str, str]:
-        return {"credentials": str(credentials["service"])} if credentials.get("service") else {}
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
+        return [("credentials", str(credentials["service"]))] if credentials.get("service") else []
 
     def client(self, channel) -> Client:
         from palabre.connectors.services import connector_state, save_connector_state

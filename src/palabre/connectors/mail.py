@@ -29,7 +29,10 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
+import httpx
+
 from palabre import config
+from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -96,6 +99,25 @@ class EmailConnector(Connector):
 
     # --- IMAP -----------------------------------------------------------------------------------
 
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
+        found = []
+        for protocol in ("imap", "smtp"):
+            host = str(credentials.get(f"{protocol}_host") or "").strip()
+            if host:
+                port = credentials.get(f"{protocol}_port")
+                found.append(("credentials", f"{protocol}://{host}" + (f":{port}" if port else "")))
+        return found
+
+    def _checked(self, host: str, port: int) -> None:
+        """imaplib and smtplib connect by themselves: the server is checked first (what remains:
+        see `outbound.checked_base_url`)."""
+        try:
+            outbound.resolve(host, port)
+        except outbound.AddressRefused as error:
+            raise PermanentError(str(error)) from error
+        except httpx.ConnectError as error:  # the name does not resolve, for now
+            raise TransientError(f"{host}:{port}: {error}") from error
+
     def imap(self, channel) -> imaplib.IMAP4:
         credentials = channel.read_credentials()
         host = credentials.get("imap_host")
@@ -103,6 +125,7 @@ class EmailConnector(Connector):
             raise TokenExpired("The channel has no IMAP server or login.")
         security = credentials.get("imap_security", "ssl")
         port = int(credentials.get("imap_port") or (993 if security == "ssl" else 143))
+        self._checked(host, port)
         try:
             if security == "ssl":
                 client = imaplib.IMAP4_SSL(
@@ -246,6 +269,7 @@ class EmailConnector(Connector):
         port = int(credentials.get("smtp_port") or {"ssl": 465, "starttls": 587}.get(security, 25))
         username = credentials.get("smtp_username") or credentials.get("username")
         password = credentials.get("smtp_password") or credentials.get("password", "")
+        self._checked(host, port)
         sent_data = False
         try:
             if security == "ssl":

@@ -79,9 +79,9 @@ class MastodonConnector(Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
-    def addresses(self, channel, credentials) -> dict[str, str]:
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
         base = credentials.get("api_base_url") or (channel.options or {}).get("api_base_url")
-        return {"credentials": str(base)} if base else {}
+        return [("credentials", str(base))] if base else []
 
     def client(self, channel) -> Mastodon:
         credentials = channel.read_credentials()

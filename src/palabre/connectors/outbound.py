@@ -223,13 +223,13 @@ def refusal_for_url(url: str) -> AddressRefused | None:
     return None
 
 
-def refuse_addresses(urls_by_field: dict[str, str]) -> None:
-    """Raise a ValidationError naming each field whose URL is refused (for services and forms)."""
-    errors = {}
-    for field, url in urls_by_field.items():
+def refuse_addresses(urls: list[tuple[str, str]]) -> None:
+    """Raise a ValidationError naming each field (of `(field, url)` pairs) whose URL is refused."""
+    errors: dict[str, list[str]] = {}
+    for field, url in urls:
         refusal = refusal_for_url(url)
         if refusal is not None:
-            errors[field] = [refusal.explain()]
+            errors.setdefault(field, []).append(refusal.explain())
     if errors:
         raise ValidationError(errors)
 

@@ -68,9 +68,9 @@ class FeedConnector(Connector):
     capabilities = frozenset({Capability.PULL})
     poll_interval = 900.0
 
-    def addresses(self, channel, credentials) -> dict[str, str]:
-        url = (channel.options or {}).get("feed_url") or channel.handle
-        return {"handle": str(url)} if str(url).startswith(("http://", "https://")) else {}
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
+        url = str((channel.options or {}).get("feed_url") or channel.handle)
+        return [("handle", url)] if url.startswith(("http://", "https://")) else []
 
     def feed_url(self, channel) -> str:
         url = (channel.options or {}).get("feed_url") or channel.handle

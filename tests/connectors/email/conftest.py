@@ -53,7 +53,7 @@ def smtp_server():
 
 
 @pytest.fixture
-def mail_channel(org, make_channel, dovecot, smtp_server):
+def mail_channel(org, make_channel, dovecot, smtp_server, allow_loopback):
     return make_channel(
         org,
         "email",

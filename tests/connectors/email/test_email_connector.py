@@ -118,7 +118,7 @@ def test_an_unreadable_message_does_not_block_the_mailbox(mailbox, mail_channel)
     assert len(cursor["skipped"]) == 1
 
 
-def test_wrong_imap_password(mailbox, org, make_channel, dovecot):
+def test_wrong_imap_password(mailbox, org, make_channel, dovecot, allow_loopback):
     channel = make_channel(
         org,
         "email",
