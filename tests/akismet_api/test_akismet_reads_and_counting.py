@@ -176,16 +176,35 @@ def counted(registered, minute: int = MINUTE) -> int:
     return row.count if row else 0
 
 
-def test_far_from_the_limit_requests_are_written_in_batches(blog, clock):
+def test_a_busy_process_claims_about_a_second_of_its_requests_at_once(blog, clock):
     counter = akismet.KeyRequestCounter()
-    seen = set()
-    for n in range(100):
-        assert counter.take(blog.site.pk, 10_000, now=MINUTE * 60 + n / 100) == 0
-        seen.add(counted(blog))
-    assert seen == {1}  # the minute's first request wrote; the 99 others wait
-    clock.now += counter.WRITE_EVERY
-    assert counter.take(blog.site.pk, 10_000, now=MINUTE * 60 + 2) == 0
-    assert counted(blog) == 101
+    start = MINUTE * 60
+    assert counter.take(blog.site.pk, 10_000, now=start) == 0
+    assert counted(blog) == 1  # the first request claims one token
+    clock.now += 0.01  # 100 requests a second
+    assert counter.take(blog.site.pk, 10_000, now=start + 1) == 0
+    assert counted(blog) == 1 + 100  # a second of them
+    for _ in range(99):
+        assert counter.take(blog.site.pk, 10_000, now=start + 2) == 0
+    assert counted(blog) == 101  # spent from the block, no write
+    clock.now += 0.5  # the block lasted half a second: 200 a second now
+    assert counter.take(blog.site.pk, 10_000, now=start + 3) == 0
+    assert counted(blog) == 101 + 200
+
+
+def test_blocks_shrink_near_the_limit_and_every_request_claims_one_token(blog, clock):
+    counter = akismet.KeyRequestCounter()
+    counter.take(blog.site.pk, 100, now=MINUTE * 60)
+    sizes = []
+    for _ in range(99):
+        before = counted(blog)
+        assert counter.take(blog.site.pk, 100, now=MINUTE * 60 + 1) == 0
+        if counted(blog) != before:
+            sizes.append(counted(blog) - before)
+    # Each block at most an eighth of what is left, one token each in the last eight.
+    assert sizes[0] == (100 - 1) // 8
+    assert sizes[-8:] == [1] * 8
+    assert counted(blog) == 100 and sum(sizes) == 99
 
 
 def test_near_the_limit_every_request_writes_and_the_sixth_is_refused(blog, clock):
@@ -193,7 +212,12 @@ def test_near_the_limit_every_request_writes_and_the_sixth_is_refused(blog, cloc
     for n in range(1, 6):
         assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 40) == 0
         assert counted(blog) == n
+    # The fifth claim reached the limit: this process refuses without asking the database again.
     assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 40) == 20  # seconds to the next minute
+    assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 59.5) == 1
+    assert counted(blog) == 5
+    # Another process learns it from its first claim, which gets no token.
+    assert akismet.KeyRequestCounter().take(blog.site.pk, 5, now=MINUTE * 60 + 41) == 19
     assert counted(blog) == 6
 
 
@@ -205,10 +229,10 @@ def test_a_new_minute_starts_from_zero_and_forgets_older_ones(blog, clock):
     assert counter.take(blog.site.pk, 5, now=(MINUTE + 1) * 60 + 1) > 0
     assert counter.take(blog.site.pk, 5, now=(MINUTE + 2) * 60) == 0
     assert dict(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", "count")) == {
-        MINUTE + 1: 6,
+        MINUTE + 1: 5,  # the refused request asked nothing: the limit was reached
         MINUTE + 2: 1,
     }
-    # Far from the limit too, the first request of a minute writes at once.
+    # Far from the limit too, a minute's first claim forgets the minutes before the last.
     assert counter.take(blog.site.pk, 10_000, now=(MINUTE + 3) * 60) == 0
     assert sorted(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", flat=True)) == [
         MINUTE + 2,
@@ -216,24 +240,30 @@ def test_a_new_minute_starts_from_zero_and_forgets_older_ones(blog, clock):
     ]
 
 
-@pytest.mark.parametrize("limit", [5, 100])
-def test_two_server_processes_share_one_limit(blog, clock, limit):
+@pytest.mark.parametrize("limit", [5, 100, 600])
+def test_two_server_processes_share_one_limit_exactly(blog, clock, limit):
     processes = [akismet.KeyRequestCounter(), akismet.KeyRequestCounter()]
-    answers = [processes[n % 2].take(blog.site.pk, limit, now=MINUTE * 60 + 30) for n in range(limit + 20)]
+    answers = []
+    for n in range(3 * limit):
+        clock.now += 0.001
+        answers.append(processes[n % 2].take(blog.site.pk, limit, now=MINUTE * 60 + 30))
     assert answers.count(0) == limit
-    assert answers[:limit] == [0] * limit
-    assert set(answers[limit:]) == {30}
-    assert counted(blog) == limit + 20
+    assert set(answers) == {0, 30}
+    # Once both have been refused, neither asks the database again this minute.
+    writes = counted(blog)
+    assert [process.take(blog.site.pk, limit, now=MINUTE * 60 + 31) for process in processes] == [29, 29]
+    assert counted(blog) == writes
 
 
-def test_clear_forgets_what_the_process_had_not_written(blog, clock):
+def test_clear_forgets_what_the_process_held(blog, clock):
     counter = akismet.KeyRequestCounter()
-    for _ in range(10):
-        counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
-    assert counted(blog) == 1
+    counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
+    clock.now += 0.01
+    counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
+    assert counted(blog) == 101
     counter.clear()  # as tests/conftest.py does between tests
     counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
-    assert counted(blog) == 2  # a fresh start: the first request writes at once
+    assert counted(blog) == 102  # a fresh start: one token, the 99 held before are lost
     assert akismet.request_counter is not counter and isinstance(
         akismet.request_counter, akismet.KeyRequestCounter
     )
@@ -245,4 +275,4 @@ def test_take_request_counts_with_the_configured_limit(blog, monkeypatch):
     assert answers == [0, 0, 0, 15]
     monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "0")  # no limit: nothing counted
     assert akismet.take_request(blog.site, now=MINUTE * 60 + 45) == 0
-    assert counted(blog) == 4
+    assert counted(blog) == 3  # the fourth was refused without asking: the third reached the limit

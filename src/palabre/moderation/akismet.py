@@ -4,7 +4,7 @@ The endpoints, parameters and answers are Akismet's own (https://akismet.com/dev
 `/1.1/verify-key`, `/1.1/comment-check`, `/1.1/submit-spam`, `/1.1/submit-ham`, `/1.2/usage-limit`
 and `/1.2/key-sites`. Every answer is HTTP 200 with a plain-text body (`valid`/`invalid`,
 `true`/`false`, the submission thanks) and Akismet's headers, except three refusals Akismet does not
-have: 413 (body too large), 400 (malformed JSON or a field Palabre cannot store), 429 (this key's
+have: 413 (body too large), 400 (a body that cannot be read, or a field Palabre cannot store), 429 (this key's
 per-minute limit, with `Retry-After`) and 503 (the database refuses to write, with `Retry-After`:
 nothing is answered for that would not be kept).
 
@@ -510,64 +510,110 @@ def rate_limit() -> int:
 
 
 @dataclass
-class _MinuteCount:
+class _KeyTokens:
+    """What one process holds of a key's current minute."""
+
     minute: int
-    known: int = 0  # the database's count at this process's last write
-    pending: int = 0  # this process's requests not written yet
-    written_at: float = -math.inf
+    tokens: int = 0  # requests this process may still accept: claimed, not used yet
+    claimed: int = 0  # the database's count after this process's last claim
+    full: bool = False  # the minute's `limit` tokens are all handed out: refuse without asking
+    # For the size of the next block (kept from one minute to the next):
+    used: int = 0  # tokens used since the last claim
+    claimed_at: float = -math.inf  # when (monotonic) the last claim was made
 
 
 class KeyRequestCounter:
-    """Requests per key and minute, counted in the database so that every server process counts
-    in the same place, with one atomic upsert per write.
+    """Requests per key and minute, held exactly across threads, processes and machines.
 
-    Far from the limit, a process adds up its requests and writes them at most every
-    `WRITE_EVERY` seconds (a round trip a request costs more than the rest of the counting).
-    Within `_margin(limit)` of the limit, and on the first request of a minute, every request
-    writes: there, the limit holds as exactly as when each request wrote, give or take what other
-    processes counted in their last second."""
+    The database counts the tokens handed out for a key and minute, one atomic upsert per claim;
+    a process accepts a request only with a token it claimed, so no more than `limit` requests
+    are ever accepted in a minute, whatever the number of processes. A claim asks for a block:
+    about `WRITE_EVERY` seconds of this process's own traffic, at most a `SHARE`th of what is
+    left of the limit, at least one token. Far from the limit, a busy process claims about once
+    a second; near it, blocks shrink to one token, so every request writes. A claim that goes
+    past the limit gets only the tokens below it; once the limit is reached, the process refuses
+    without asking again until the next minute. Tokens a process claimed and did not use before
+    the minute ends are lost to the others: a few fewer requests than the limit may be accepted
+    in that minute, never more."""
 
     WRITE_EVERY = 1.0
+    SHARE = 8
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[int, _MinuteCount] = {}
+        self._keys: dict[int, _KeyTokens] = {}
+        self._claiming: dict[int, threading.Lock] = {}
+
+    def _entry(self, site_id: int, minute: int) -> _KeyTokens:
+        entry = self._keys.get(site_id)
+        if entry is None or entry.minute != minute:
+            entry = _KeyTokens(minute)
+            previous = self._keys.get(site_id)
+            if previous is not None:
+                entry.used, entry.claimed_at = previous.used, previous.claimed_at
+            self._keys[site_id] = entry
+        return entry
+
+    def _block(self, entry: _KeyTokens, limit: int, clock: float) -> int:
+        if entry.claimed_at == -math.inf:  # this process's first request for the key
+            return 1
+        # Tokens used per second since the last claim (at most one per millisecond measured).
+        elapsed = max(clock - entry.claimed_at, 0.001)
+        wanted = math.ceil(entry.used * self.WRITE_EVERY / elapsed)
+        return max(1, min(wanted, (limit - entry.claimed) // self.SHARE))
 
     @staticmethod
-    def _margin(limit: int) -> int:
-        return max(limit // 10, 50)
+    def _spend(entry: _KeyTokens) -> bool:
+        if entry.tokens <= 0:
+            return False
+        entry.tokens -= 1
+        entry.used += 1
+        return True
 
     def take(self, site_id: int, limit: int, *, now: float) -> int:
         """Count one request; 0 if allowed, else the seconds to wait."""
         minute = int(now // 60)
-        clock = time.monotonic()
+        wait = max(1, math.ceil((minute + 1) * 60 - now))
         with self._lock:
-            entry = self._counts.get(site_id)
-            if entry is None or entry.minute != minute:
-                entry = self._counts[site_id] = _MinuteCount(minute)
-            entry.pending += 1
-            seen = entry.known + entry.pending
-            adding = 0
-            if seen >= limit - self._margin(limit) or clock - entry.written_at >= self.WRITE_EVERY:
-                adding, entry.pending, entry.written_at = entry.pending, 0, clock
-        if adding:
-            seen = self._write(site_id, minute, adding)
+            entry = self._entry(site_id, minute)
+            if self._spend(entry):
+                return 0
+            if entry.full:
+                return wait
+            claiming = self._claiming.setdefault(site_id, threading.Lock())
+        # One claim at a time per key in a process: the threads waiting share its block.
+        with claiming:
             with self._lock:
-                entry.known = max(entry.known, seen)
-        if seen <= limit:
-            return 0
-        return max(1, math.ceil((minute + 1) * 60 - now))
+                entry = self._entry(site_id, minute)
+                if self._spend(entry):
+                    return 0
+                if entry.full:
+                    return wait
+                clock = time.monotonic()
+                size = self._block(entry, limit, clock)
+            total = self._claim(site_id, minute, size)
+            granted = max(0, min(size, limit - (total - size)))
+            with self._lock:
+                entry.claimed = max(entry.claimed, total)
+                entry.full = entry.full or total >= limit
+                entry.tokens += granted
+                entry.used, entry.claimed_at = 0, clock
+                if self._spend(entry):
+                    return 0
+        return wait
 
     @staticmethod
-    def _write(site_id: int, minute: int, adding: int) -> int:
-        [(count,)] = lookups.run(lookups.statement(_count_sql), [site_id, minute, adding, adding])
-        if count == adding:  # this minute's first write: forget the minutes before the last
+    def _claim(site_id: int, minute: int, size: int) -> int:
+        """Add `size` tokens to the key's minute; the count after them (tokens `total - size` to
+        `total` are this claim's: the upsert is atomic)."""
+        [(total,)] = lookups.run(lookups.statement(_count_sql), [site_id, minute, size, size])
+        if total == size:  # this minute's first claim: forget the minutes before the last
             SiteRequestCount.objects.filter(site_id=site_id, minute__lt=minute - 1).delete()
-        return count
+        return total
 
     def clear(self) -> None:
         with self._lock:
-            self._counts.clear()
+            self._keys.clear()
 
 
 def _count_sql() -> str:
@@ -858,15 +904,17 @@ def submit_ham(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
 
 @protocol_view
 def usage_limit(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
-    """No monthly quota in Palabre (`limit: none`); `throttled` says the per-minute limit is hit."""
+    """No monthly quota in Palabre (`limit: none`); `usage` is the month's comment-check calls, as
+    Akismet counts them (not the comments stored: a re-check is a call too); `throttled` says this
+    minute's requests have reached the per-minute limit."""
     site, refusal = authenticate(request, params)
     if refusal is not None:
         return refusal
     _month, start, end = _month_bounds("")
-    usage = month_stats(site, start, end)["api_calls"]
+    usage = journal.month_usage(site.pk, start, end)
     limit = rate_limit()
     this_minute = SiteRequestCount.objects.filter(site=site, minute=int(time.time() // 60))
-    throttled = bool(limit) and (this_minute.values_list("count", flat=True).first() or 0) > limit
+    throttled = bool(limit) and (this_minute.values_list("count", flat=True).first() or 0) >= limit
     return JsonResponse({"limit": "none", "usage": usage, "percentage": "0.00", "throttled": throttled})
 
 

@@ -18,13 +18,14 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from palabre.moderation import lookups
-from palabre.moderation.models import CheckedComment, ModerationSite
+from palabre.moderation.models import CheckedComment, ModerationSite, SiteMonthlyUsage
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,11 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                 found = ModerationSite.objects.select_related("organisation", "channel").in_bulk(missing)
                 sites.update({site_id: found.get(site_id) for site_id in missing})
             done = []
+            calls: Counter[tuple[int, int]] = Counter()
             for row in rows:
                 site = sites[row.site_id]
+                if site is not None:  # each row is one call answered, stored or not
+                    calls[row.site_id, usage_month(row.checked_at)] += 1
                 try:
                     if site is not None:
                         item, created = store_checked_comment(
@@ -144,6 +148,7 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                 else:
                     done.append(row.pk)
             CheckedComment.objects.filter(pk__in=done).delete()
+            _add_usage(calls)  # in the same transaction: each row counted once
             stored += len(done)
         # Analysed here, once committed, rather than by a task per item: same work, less queue.
         for item_id, created in to_analyse:
@@ -155,6 +160,38 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     if stored + failed >= limit:
         ask_for_storing(now=True)
     return {"stored": stored, "failed": failed}
+
+
+def usage_month(when: datetime) -> int:
+    """The month (UTC) a call counts in, as `SiteMonthlyUsage.month`: 202612 for December 2026."""
+    when = when.astimezone(UTC)
+    return when.year * 100 + when.month
+
+
+def _usage_sql() -> str:
+    table = connection.ops.quote_name(SiteMonthlyUsage._meta.db_table)
+    return (
+        f"INSERT INTO {table} (site_id, month, calls) VALUES (%s, %s, %s) "
+        f"ON CONFLICT (site_id, month) DO UPDATE SET calls = {table}.calls + %s"
+    )
+
+
+def _add_usage(calls: Counter[tuple[int, int]]) -> None:
+    for (site_id, month), count in sorted(calls.items()):
+        lookups.run(lookups.statement(_usage_sql), [site_id, month, count, count])
+
+
+def month_usage(site_id: int, month_start: datetime, month_end: datetime) -> int:
+    """comment-check calls of a site's key in a month: those stored, and those still waiting."""
+    counted = (
+        SiteMonthlyUsage.objects.filter(site_id=site_id, month=usage_month(month_start))
+        .values_list("calls", flat=True)
+        .first()
+    )
+    waiting = CheckedComment.objects.filter(
+        site_id=site_id, error="", checked_at__gte=month_start, checked_at__lt=month_end
+    ).count()
+    return (counted or 0) + waiting
 
 
 def _decision(text: str):

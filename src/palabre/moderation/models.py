@@ -242,6 +242,22 @@ class SiteRequestCount(models.Model):
         return f"{self.count} requests of site {self.site_id} in minute {self.minute}"
 
 
+class SiteMonthlyUsage(models.Model):
+    """comment-check calls of a site's key in one month (UTC), as Akismet's usage-limit counts
+    them: each call answered for, re-checks included, counted once when its journal row is stored
+    (the rows still waiting are added at reading)."""
+
+    site = models.ForeignKey(ModerationSite, on_delete=models.CASCADE, related_name="+")
+    month = models.PositiveIntegerField()  # year * 100 + month, e.g. 202612
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "month"], name="one_usage_per_site_month")]
+
+    def __str__(self) -> str:
+        return f"{self.calls} calls of site {self.site_id} in {self.month}"
+
+
 class CheckedComment(models.Model):
     """A comment the Akismet-compatible API answered for, not stored yet.
 
