@@ -7,7 +7,10 @@ keep its own workers alive.
 - the database refusing (down, read-only, disk full, not migrated yet) is logged and waited out,
   with a backoff of 1, 2, 4... up to 60 seconds, never a traceback and an exit; once it answers
   again, the worker first picks up what was interrupted;
-- at its start and after such a wait, the checked comments a stopped worker left are asked for
+- at its start and after such a wait, the tasks a dead worker left `RUNNING` (its own earlier
+  self, under the same `--worker-id`, or a worker of this host whose heartbeat stopped and whose
+  process is gone) are made ready again (tasks are idempotent; one that took its worker down
+  three times is marked failed instead), the checked comments a stopped worker left are asked for
   storing, and every `PALABRE_ANALYSIS_SWEEP_SECONDS` the items stored and never analysed (a
   worker killed between the two) are analysed;
 - it writes a heartbeat file, `workers/<worker id>.json` in the data folder, every
@@ -39,6 +42,14 @@ from palabre import config
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
+# A task claimed this many times by workers that died is not run again: it may be what kills them.
+MAX_CLAIMS = 3
+
+
+class WorkerLost(Exception):
+    """The worker running a task died (killed, out of memory) before the task ended."""
+
+
 # A beat older than this many intervals says the worker is gone or stuck.
 STALE_BEATS = 3
 
@@ -209,10 +220,63 @@ class TaskWorker:
         """What a worker that stopped (or this one, cut off from the database) left undone."""
         from palabre.moderation import journal
 
+        self.requeue_orphans()
         if journal.waiting_count():  # checked comments answered for and not stored yet
             journal.ask_for_storing(now=True)
         self._last_sweep = 0.0  # and a sweep for items stored without analysis, now
         self.periodic()
+
+    def requeue_orphans(self) -> dict[str, int]:
+        """Tasks left `RUNNING` by a worker that is gone: ready again, or failed after
+        `MAX_CLAIMS` claims. Gone: this worker's own id (nothing of it runs while it recovers),
+        or a worker of this host whose heartbeat is stale and whose process no longer exists."""
+        from django.utils import timezone
+        from django_tasks_db.models import DBTaskResult
+
+        dead = self._dead_workers_here()
+        gone = {self.worker_id} | set(dead)
+        requeued = failed = 0
+        running = DBTaskResult.objects.filter(status="RUNNING").only("pk", "worker_ids", "task_path")
+        for task in running:
+            if not task.worker_ids or task.worker_ids[-1] not in gone:
+                continue
+            still = DBTaskResult.objects.filter(pk=task.pk, status="RUNNING")
+            if len(task.worker_ids) >= MAX_CLAIMS:
+                failed += still.update(
+                    status="FAILED",
+                    finished_at=timezone.now(),
+                    exception_class_path=f"{__name__}.WorkerLost",
+                    traceback=f"{len(task.worker_ids)} workers died running this task; not run again.",
+                )
+            else:
+                requeued += still.update(status="READY")
+        if requeued or failed:
+            logger.warning(
+                "Task worker %s: %s task(s) left running by a dead worker made ready again, %s failed",
+                self.worker_id,
+                requeued,
+                failed,
+            )
+        for name in dead:
+            remove_state(name)
+        return {"requeued": requeued, "failed": failed}
+
+    @staticmethod
+    def _dead_workers_here() -> list[str]:
+        host, dead = socket.gethostname(), []
+        for state in worker_states():
+            if state.get("kind") != "worker" or state.get("host") != host or not state["stale"]:
+                continue
+            pid = state.get("pid")
+            if not isinstance(pid, int) or pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                dead.append(str(state.get("worker_id")))
+            except PermissionError:
+                pass  # a live process (another user's): not ours to judge
+        return dead
 
     def periodic(self) -> None:
         clock = time.time()

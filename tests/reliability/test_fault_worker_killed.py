@@ -84,7 +84,7 @@ def _wait_for(condition, timeout: float, what: str, log: Path):
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{log.read_text()[-4000:]}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{log.read_text()[-4000:]}")
 
 
 def _postgres_url() -> str:
@@ -161,7 +161,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
             except httpx.TransportError:
                 return False
 
-        _wait_for(up, 60, "palabre serve", log_path)
+        _wait_for(up, 120, "palabre serve", log_path)
         _wait_for(lambda: len(_worker_pids(server)) == 1, 30, "its task worker", log_path)
         (first_worker,) = _worker_pids(server)
 
@@ -204,7 +204,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
 
         # The supervisor said so, and started a new worker.
         _wait_for(
-            lambda: [pid for pid in _worker_pids(server) if pid != first_worker], 30, "a new worker", log_path
+            lambda: [pid for pid in _worker_pids(server) if pid != first_worker], 60, "a new worker", log_path
         )
         text = log_path.read_text()
         assert "exited (code -9)" in text and "started again" in text, text[-3000:]
@@ -222,7 +222,8 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
             ((stored,),) = query(f"SELECT COUNT(*) FROM {items} WHERE {akismet}")
             return waiting == 0 and unanalysed == 0 and stored >= COMMENTS
 
-        _wait_for(all_done, 90, "every comment stored and analysed", log_path)
+        # Generous: the worker runs at a lower CPU priority, and a busy machine starves it.
+        _wait_for(all_done, 300, "every comment stored and analysed", log_path)
 
         # Stored exactly once: each answered guid is one item, and there is nothing else.
         stored = [row[0] for row in query(f"SELECT external_id FROM {items} WHERE {akismet}")]

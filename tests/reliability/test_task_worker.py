@@ -185,3 +185,65 @@ def test_a_worker_waits_for_a_database_that_refuses_then_stores_what_was_left(tm
         if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=10)
+
+
+# --- tasks a dead worker left running ------------------------------------------------------------
+
+
+def test_tasks_a_dead_worker_left_running_are_made_ready_again(db, settings):
+    import socket
+
+    from django_tasks_db.models import DBTaskResult
+
+    from palabre.conversations.tasks import analyse_item
+    from palabre.worker import TaskWorker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)  # a process that has exited
+    write_state(
+        "w-dead",
+        {
+            "kind": "worker",
+            "worker_id": "w-dead",
+            "pid": dead_pid,
+            "host": socket.gethostname(),
+            "beat_at": 0.0,
+        },
+    )
+    write_state(
+        "w-alive",
+        {
+            "kind": "worker",
+            "worker_id": "w-alive",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "beat_at": 0.0,
+        },
+    )
+
+    def running(worker_ids: list[str]) -> DBTaskResult:
+        result = analyse_item.enqueue(1)
+        DBTaskResult.objects.filter(pk=result.id).update(status="RUNNING", worker_ids=worker_ids)
+        return DBTaskResult.objects.get(pk=result.id)
+
+    of_dead = running(["w-dead"])
+    of_my_former_self = running(["serve-1-0"])
+    of_a_live_worker = running(["w-alive"])
+    thrice_lost = running(["serve-1-0", "w-dead", "serve-1-0"])
+    try:
+        assert TaskWorker(worker_id="serve-1-0").requeue_orphans() == {"requeued": 2, "failed": 1}
+        status = dict(DBTaskResult.objects.values_list("pk", "status"))
+        assert status[of_dead.pk] == "READY" and status[of_my_former_self.pk] == "READY"
+        assert status[of_a_live_worker.pk] == "RUNNING"  # its process still runs it
+        assert status[thrice_lost.pk] == "FAILED"
+        lost = DBTaskResult.objects.get(pk=thrice_lost.pk)
+        assert lost.exception_class_path == "palabre.worker.WorkerLost"
+        assert DBTaskResult.objects.ready().filter(pk__in=[of_dead.pk, of_my_former_self.pk]).count() == 2
+        names = {s.get("worker_id") for s in worker_states()}
+        assert "w-dead" not in names and "w-alive" in names  # the dead one's file is gone
+    finally:
+        remove_state("w-dead")
+        remove_state("w-alive")
