@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import translation
 
 from palabre.listening import sources
-from palabre.listening.models import Mention
+from palabre.listening.models import ListeningSource, Mention
 from palabre.listening.services import add_subscription, create_source, poll_source
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, create_api_token
@@ -86,3 +87,18 @@ def test_a_webhook_inside_is_refused_when_added(org):
         with pytest.raises(ValidationError) as error:
             add_subscription(actor=Actor.palabre(org), kind="webhook", target=target)
         assert "target" in error.value.message_dict
+
+
+def test_the_sources_page_shows_the_refusal_next_to_the_address_and_keeps_it(org, owner, client):
+    client.force_login(owner)
+    url = "http://169.254.169.254/latest/meta-data/"
+    response = client.post(
+        reverse("listening:sources"),
+        {"name": "Métadonnées", "kind": "web_page", "interval_minutes": 30, "url": url},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    content = response.content.decode()
+    assert response.status_code == 400 and f'value="{url}"' in content
+    field = content[content.index('name="url"') - 2000 :]
+    assert "Palabre ne se connecte pas à 169.254.169.254" in field and "adresse locale de lien" in field
+    assert not ListeningSource.objects.exists()
