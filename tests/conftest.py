@@ -239,11 +239,15 @@ def _forget_cached_counts():
     """Django's caches (the key-guess counts per address among them) start empty in each test."""
     from django.core.cache import caches
 
+    from palabre.orgs import throttle
+
     for alias in settings.CACHES:
         caches[alias].clear()
+    throttle._recent_blocks.clear()
     yield
     for alias in settings.CACHES:
         caches[alias].clear()
+    throttle._recent_blocks.clear()
 
 
 @pytest.fixture(autouse=True)

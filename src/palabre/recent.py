@@ -12,9 +12,10 @@ from typing import Any
 
 
 class RecentReads:
-    def __init__(self, seconds: float, *, keep_missing: bool = False):
+    def __init__(self, seconds: float, *, keep_missing: bool = False, max_items: int = 0):
         self.seconds = seconds
         self.keep_missing = keep_missing  # also keep None, so a missing row is not looked up again
+        self.max_items = max_items  # when keys come from outside (addresses): start again past this many
         self._kept: dict[Hashable, tuple[float, Any]] = {}
 
     def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
@@ -26,6 +27,8 @@ class RecentReads:
         if value is None and not self.keep_missing:
             self._kept.pop(key, None)
         else:
+            if self.max_items and len(self._kept) >= self.max_items and key not in self._kept:
+                self._kept.clear()
             self._kept[key] = (now, value)
         return value
 

@@ -4,11 +4,13 @@ in each protocol's own shape, while other addresses and valid keys elsewhere go 
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.cache import caches
 from django.utils import timezone
 
 from palabre.cli import main as palabre
@@ -136,3 +138,25 @@ def test_no_limit_when_the_setting_is_zero(client, site_key, frozen, settings):
     for attempt in range(30):
         verify(client, f"guess{attempt:012d}", ATTACKER)
     assert verify(client, site_key, ATTACKER).content == b"valid"
+
+
+def test_an_ipv6_guesser_is_counted_by_its_64_prefix(client, site_key, frozen):
+    for attempt in range(settings.KEY_GUESS_LIMIT):
+        verify(client, f"guess{attempt:012d}", f"2001:db8:1:2::{attempt + 1:x}")
+    assert verify(client, site_key, "2001:db8:1:2:ffff::9").status_code == 429
+    assert verify(client, site_key, "2001:db8:1:3::1").content == b"valid"
+
+    palabre(["unlock", "--address", "2001:db8:1:2::abc"])
+    assert verify(client, site_key, "2001:db8:1:2:ffff::9").content == b"valid"
+
+
+def test_a_block_written_by_another_process_is_seen(client, site_key, frozen):
+    from palabre.orgs import throttle
+
+    assert verify(client, site_key, ATTACKER).content == b"valid"
+    # Another web process reached the limit: it wrote the block in the shared files, where a
+    # separate `palabre` process finds it too.
+    _count_key, until_key = throttle._keys(ATTACKER)
+    caches["throttle"].set(until_key, time.time() + 600, timeout=600)
+    throttle._recent_blocks.clear()  # this process's second of memory has passed
+    assert verify(client, site_key, ATTACKER).status_code == 429

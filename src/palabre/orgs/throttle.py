@@ -25,6 +25,8 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from palabre.recent import RecentReads
+
 _PREFIX = "palabre:key-guesses"
 
 
@@ -49,21 +51,43 @@ def client_address(request: HttpRequest) -> str:
         ]
         if len(forwarded) >= proxies:
             remote = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(remote))
-    except ValueError:
+    remote = remote.strip()
+    if ":" not in remote:  # IPv4 as the server or the proxies write it: no parsing on the hot path
         return remote[:64] or "unknown"
+    try:
+        address = ipaddress.IPv6Address(remote)
+    except ValueError:
+        return remote[:64]
+    return str(address.ipv4_mapped or address)
+
+
+def _guesser(address: str) -> str:
+    """Who is counted for key guesses: the address, or for IPv6 its /64, which one customer holds
+    whole (an attacker changing addresses within it is still one guesser)."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    except ValueError:
+        return address
 
 
 def _keys(address: str) -> tuple[str, str]:
     return f"{_PREFIX}:count:{address}", f"{_PREFIX}:until:{address}"
 
 
+# Whether an address is blocked, as this process last read it: every call of the hot paths asks,
+# the files are read at most once a second per address (a block set by another process applies
+# within that second; one set or lifted here, at once).
+_recent_blocks = RecentReads(seconds=1.0, keep_missing=True, max_items=10_000)
+
+
 def key_guess_wait(request: HttpRequest) -> int:
     """Seconds before this address may send a key again; 0 when it may now."""
     if settings.KEY_GUESS_LIMIT <= 0:
         return 0
-    until = _cache().get(_keys(client_address(request))[1])
+    address = _guesser(client_address(request))
+    until = _recent_blocks.get(address, lambda: _cache().get(_keys(address)[1]))
     if until is None:
         return 0
     left = until - time.time()
@@ -76,7 +100,8 @@ def key_guess_failed(request: HttpRequest) -> int:
     if limit <= 0:
         return 0
     cooloff = settings.KEY_GUESS_COOLOFF_SECONDS
-    count_key, until_key = _keys(client_address(request))
+    address = _guesser(client_address(request))
+    count_key, until_key = _keys(address)
     # The window of the count starts at the first failure and lasts one cool-off.
     cache = _cache()
     cache.add(count_key, 0, timeout=cooloff)
@@ -89,6 +114,7 @@ def key_guess_failed(request: HttpRequest) -> int:
         return 0
     cache.set(until_key, time.time() + cooloff, timeout=cooloff)
     cache.delete(count_key)
+    _recent_blocks.forget(address)
     return cooloff
 
 
@@ -101,10 +127,12 @@ def key_guess_message(wait: int) -> str:
 
 def clear_key_guesses(address: str) -> bool:
     """Lift the block and forget the failures of one address; whether it was blocked."""
+    address = _guesser(address)
     count_key, until_key = _keys(address)
     cache = _cache()
     blocked = cache.get(until_key) is not None
     cache.delete_many([count_key, until_key])
+    _recent_blocks.forget(address)
     return blocked
 
 
