@@ -102,3 +102,8 @@ def test_the_sources_page_shows_the_refusal_next_to_the_address_and_keeps_it(org
     field = content[content.index('name="url"') - 2000 :]
     assert "Palabre ne se connecte pas à 169.254.169.254" in field and "adresse locale de lien" in field
     assert not ListeningSource.objects.exists()
+
+
+def test_a_jetstream_inside_is_never_connected_to():
+    with translation.override("en"), pytest.raises(sources.SourceError, match="loopback address"):
+        sources.fetch_jetstream({"endpoint": "ws://localhost:9/subscribe", "max_seconds": 1}, {})

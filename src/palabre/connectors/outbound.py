@@ -194,6 +194,22 @@ def check_url(url: str) -> str:
     return resolve(parts.hostname, parts.port or _default_port(parts.scheme))[0]
 
 
+def open_socket(url: str, *, timeout: float) -> socket.socket:
+    """A TCP connection to the URL's host, made to an address that was checked (for clients that
+    take a ready socket, as websockets does); the caller keeps the name for TLS and Host."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise AddressRefused(url, "no_host")
+    port = parts.port or _default_port(parts.scheme)
+    failure: OSError | None = None
+    for address in resolve(parts.hostname, port):
+        try:
+            return socket.create_connection((address, port), timeout=timeout)
+        except OSError as error:
+            failure = error
+    raise httpx.ConnectError(f"{parts.hostname}:{port}: {failure}")
+
+
 def checked_base_url(url: str) -> str:
     """The URL, once its host was checked; for clients Palabre cannot give its transport to.
 

@@ -421,14 +421,17 @@ def fetch_jetstream(config: dict, cursor: dict) -> Fetched:
         params["cursor"] = str(cursor["time_us"])
     url = f"{config['endpoint']}?{urlencode(params)}"
     try:
-        # websockets connects by itself: the host is checked first (see `outbound.checked_base_url`).
-        outbound.checked_base_url(url)
+        # websockets is handed a connection the address guard opened to a checked address (it keeps
+        # the name for TLS and the Host header).
+        sock = outbound.open_socket(url, timeout=TIMEOUT)
     except httpx.HTTPError as error:
         raise SourceError(_("Could not read the Jetstream: %(error)s") % {"error": error}) from error
     frames: list[str] = []
     deadline = time.monotonic() + config.get("max_seconds", 20)
     try:
-        with connect(url, open_timeout=TIMEOUT, user_agent_header=USER_AGENT, max_size=2**20) as socket:
+        with connect(
+            url, sock=sock, open_timeout=TIMEOUT, user_agent_header=USER_AGENT, max_size=2**20
+        ) as socket:
             while len(frames) < config.get("max_events", 5000):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
