@@ -15,6 +15,7 @@ the entries, so it stays bounded. Palabre on several machines counts per machine
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -54,6 +55,12 @@ def client_address(request: HttpRequest) -> str:
     remote = remote.strip()
     if ":" not in remote:  # IPv4 as the server or the proxies write it: no parsing on the hot path
         return remote[:64] or "unknown"
+    return _canonical_ipv6(remote)
+
+
+# Parsing IPv6 costs tens of microseconds: the few addresses of the moment are remembered.
+@functools.lru_cache(maxsize=4096)
+def _canonical_ipv6(remote: str) -> str:
     try:
         address = ipaddress.IPv6Address(remote)
     except ValueError:
@@ -61,6 +68,7 @@ def client_address(request: HttpRequest) -> str:
     return str(address.ipv4_mapped or address)
 
 
+@functools.lru_cache(maxsize=4096)
 def _guesser(address: str) -> str:
     """Who is counted for key guesses: the address, or for IPv6 its /64, which one customer holds
     whole (an attacker changing addresses within it is still one guesser)."""
