@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -365,12 +365,16 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
     langs = [c.lang for c in contexts]
     assessments = models.assess_many(clean, langs)
     readings = []
+    lowest_of: dict[int, tuple[dict[str, float], float]] = {}  # a batch often shares one context
     for assessment, context in zip(assessments, contexts, strict=True):
-        lowest = _lowest_hold(context)
+        lowest, lowest_any = lowest_of.get(id(context)) or lowest_of.setdefault(
+            id(context), _lowest_hold(context)
+        )
         scores = assessment.scores
-        if any(s.category in FLAGGED_CATEGORIES or s.category == "target" for s in assessment.spans) or max(
-            scores.values(), default=0.0
-        ) >= min(lowest.values(), default=1.0):
+        if (
+            any(s.category in FLAGGED_CATEGORIES or s.category == "target" for s in assessment.spans)
+            or max(scores.values(), default=0.0) >= lowest_any
+        ):
             reading = read_context(
                 assessment.normalized,
                 assessment.spans,
@@ -379,6 +383,8 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
             )
         else:
             reading = _NOTHING_TO_READ
+        if reading.masked and max(scores.values(), default=0.0) < lowest_any:
+            reading = replace(reading, masked=())  # scoring again could only lower low scores
         readings.append(reading)
     assessments = _in_context(models, clean, langs, assessments, readings)
     return [
@@ -390,12 +396,13 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
 _NOTHING_TO_READ = ContextReading("und")
 
 
-def _lowest_hold(context: ModerationContext) -> dict[str, float]:
+def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
     """The lowest hold threshold of each label this context may apply (a distrusted author, out of
     business hours). Below all of them, reading the context cannot change a decision: it only
     lowers scores, except for hostile statements about a group, which need a group named."""
     tightening = TRUST_SHIFT + (context.off_hours.tightening if context.off_hours else 0.0)
-    return {label: max(value - tightening, MIN_HOLD) for label, value in context.thresholds.hold.items()}
+    lowest = {label: max(value - tightening, MIN_HOLD) for label, value in context.thresholds.hold.items()}
+    return lowest, min(lowest.values(), default=1.0)
 
 
 def _in_context(models, texts, langs, assessments, readings: list[ContextReading]) -> list[Assessment]:

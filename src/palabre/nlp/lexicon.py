@@ -543,9 +543,11 @@ def read_context(
 
     excused: list[tuple[Span, str]] = []
     masked: list[tuple[int, int]] = []
-    quotes = [(m.start(), m.end()) for m in _QUOTE.finditer(text)]
-    outside_quotes = len(_TEXT_WORD.findall(text)) - sum(
-        len(_TEXT_WORD.findall(text, a, b)) for a, b in quotes
+    quotes = [(m.start(), m.end()) for m in _QUOTE.finditer(text)] if hostile else []
+    outside_quotes = (
+        len(_TEXT_WORD.findall(text)) - sum(len(_TEXT_WORD.findall(text, a, b)) for a, b in quotes)
+        if quotes
+        else 0
     )
     other_sources = _OTHER_SOURCES.get(language, frozenset())
 
