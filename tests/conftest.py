@@ -38,6 +38,62 @@ TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "Palabre-tests-2024!"
 
 
+# --- the clock ---------------------------------------------------------------------------------
+# Tests never read the wall clock: each one starts at the same instant, which then runs at normal
+# speed (servers, timeouts and sleeps still work). `--clock` (or PALABRE_TEST_NOW) moves that
+# instant; scripts/test.sh runs the tests marked `clock` again at the instants that have broken
+# date code before (a Sunday night, the nights the clocks change, New Year's Eve).
+# Past instants only: processes the tests start (palabre serve, palabre worker) read the real
+# clock, and must find due what the tests scheduled.
+DEFAULT_TEST_NOW = "2026-06-17T10:15:00+02:00"  # a Wednesday morning in Paris, in business hours
+CLOCK_INSTANTS = {
+    "sunday-night": "2025-11-30T23:30:00+01:00",
+    "spring-forward": "2026-03-29T01:45:00+01:00",
+    "fall-back": "2025-10-26T02:30:00+01:00",
+    "new-year-eve": "2025-12-31T23:59:00+01:00",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("PALABRE_TEST_NOW", DEFAULT_TEST_NOW),
+        help="the instant every test starts at: an ISO 8601 date-time with its offset, or one of "
+        + ", ".join(CLOCK_INSTANTS),
+    )
+
+
+def start_instant(config: pytest.Config) -> datetime:
+    value = config.getoption("--clock")
+    instant = datetime.fromisoformat(CLOCK_INSTANTS.get(value, value))
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"--clock {value}: give the offset too (for example +01:00)")
+    return instant
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock(pytestconfig):
+    """Session fixtures (the live server, the browser) start at the instant too."""
+    import time_machine
+
+    with time_machine.travel(start_instant(pytestconfig), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clock(pytestconfig, _session_clock):
+    """The test's clock: at the instant when the test starts, then ticking. `clock.move_to(...)` or
+    `clock.shift(...)` to travel (time-machine's traveller)."""
+    import time_machine
+
+    with time_machine.travel(start_instant(pytestconfig), tick=True) as traveller:
+        yield traveller
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"clock: every test starts at {start_instant(config).isoformat()}"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.db import connection
 

@@ -8,6 +8,8 @@ import shutil
 import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
+# A machine busy with other work answers slower than Playwright's five seconds for `expect`.
+playwright.expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

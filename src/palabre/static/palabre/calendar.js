@@ -12,6 +12,18 @@
     return calendar.dataset.moveUrl.replace(/\/0\/move\/$/, "/" + id + "/move/");
   }
 
+  // Reload to show the truth; when the post left the days on screen (moved past the end of the
+  // week or month), follow it to the period that holds its new day.
+  function showDay(isoDate) {
+    if (!isoDate || calendar.querySelector('.cal-day[data-date="' + isoDate + '"]')) {
+      window.location.reload();
+      return;
+    }
+    var url = new URL(window.location.href);
+    url.searchParams.set("date", isoDate);
+    window.location.assign(url.toString());
+  }
+
   function send(id, fields, focusAfter) {
     var body = new URLSearchParams(fields);
     return fetch(moveUrl(id), {
@@ -27,7 +39,7 @@
           return;
         }
         if (focusAfter) sessionStorage.setItem("palabre-focus-variant", id);
-        window.location.reload();
+        showDay(data.date);
       });
     });
   }
