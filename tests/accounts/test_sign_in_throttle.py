@@ -129,3 +129,25 @@ def test_the_address_behind_trusted_proxies_is_the_one_counted(client, camille, 
         HTTP_X_FORWARDED_FOR=OFFICE,
     )
     assert signed_in(response)
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "proxies", "counted"),
+    [
+        ("203.0.113.7", "", 0, "203.0.113.7"),
+        ("203.0.113.7", "1.2.3.4", 0, "203.0.113.7"),  # no proxy: the header is the client's own
+        ("10.0.0.2", "1.2.3.4, 198.51.100.20", 1, "198.51.100.20"),
+        ("10.0.0.2", "198.51.100.20, 10.0.0.1", 2, "198.51.100.20"),
+        ("10.0.0.2", "", 1, "10.0.0.2"),  # fewer entries than proxies: the connection's
+        ("::ffff:203.0.113.7", "", 0, "203.0.113.7"),
+        ("2001:DB8::0:1", "", 0, "2001:db8::1"),
+        ("", "", 0, "0.0.0.0"),  # a Unix socket
+        ("10.0.0.2", "<script>", 1, "0.0.0.0"),
+    ],
+)
+def test_the_address_counted(rf, settings, remote, forwarded, proxies, counted):
+    from palabre.orgs.throttle import client_address
+
+    settings.CLIENT_PROXY_COUNT = proxies
+    request = rf.get("/login/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == counted

@@ -29,6 +29,7 @@ from django.shortcuts import render
 from palabre.recent import RecentReads
 
 _PREFIX = "palabre:key-guesses"
+UNKNOWN_ADDRESS = "0.0.0.0"
 
 
 def _cache():
@@ -52,20 +53,21 @@ def client_address(request: HttpRequest) -> str:
         ]
         if len(forwarded) >= proxies:
             remote = forwarded[-proxies]
-    remote = remote.strip()
-    if ":" not in remote:  # IPv4 as the server or the proxies write it: no parsing on the hot path
-        return remote[:64] or "unknown"
-    return _canonical_ipv6(remote)
+    return _canonical(remote.strip()[:64])
 
 
-# Parsing IPv6 costs tens of microseconds: the few addresses of the moment are remembered.
+# Parsing an address costs microseconds (tens for IPv6): the few addresses of the moment are
+# remembered. What is not an address (no REMOTE_ADDR on a Unix socket, a proxy count set too high
+# that reads a client's own text) counts as 0.0.0.0, one address for all of them: it must still
+# be stored (the database column is an IP address) and must not let each request be a new client.
 @functools.lru_cache(maxsize=4096)
-def _canonical_ipv6(remote: str) -> str:
+def _canonical(remote: str) -> str:
     try:
-        address = ipaddress.IPv6Address(remote)
+        address = ipaddress.ip_address(remote)
     except ValueError:
-        return remote[:64]
-    return str(address.ipv4_mapped or address)
+        return UNKNOWN_ADDRESS
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 @functools.lru_cache(maxsize=4096)
