@@ -14,14 +14,21 @@ address. Bodies may be form-encoded (every Akismet client) or JSON (Coral sends 
 
 How Palabre's decision becomes Akismet's answer (Akismet's `true` means spam):
 
-- the engine rejects the comment: `true`; with `X-akismet-pro-tip: discard` when it is blatant
-  spam, that is rejected for a spam reason (spam score over the reject threshold, a message a
-  moderator marked as spam, a known spammer, a blocked site);
-- the engine holds it for review and one of the reasons is about spam (spam score, links, a
-  commercial name, a generic compliment with a link...): `true`, so the site keeps it in its spam
-  queue while Palabre's moderators see it held;
-- it holds it for another reason only (toxicity, a suspect word, a new author): `false`; the
-  site publishes it as Akismet would, and it waits in Palabre's review queue;
+- the engine holds or rejects the comment and one of the reasons is about spam (spam score,
+  links, a commercial name, a generic compliment with a link, a known spammer, a blocked site...):
+  `true`, with `X-akismet-pro-tip: discard` when it is blatant spam, that is rejected for a spam
+  reason (spam score over the reject threshold, a message a moderator marked as spam, a known
+  spammer, a blocked site); a held one stays in the site's spam queue while Palabre's moderators
+  see it held;
+- it holds or rejects it as toxic and not as spam (a toxicity, insult, identity-attack, threat or
+  sexual score, a listed insult or threat, the organisation's banned or suspect words and
+  patterns): as the site chose (`ModerationSite.toxic_answer`): by default `false` with the
+  header `X-Palabre-Held: toxic`, and the comment waits in Palabre's review queue (held, not
+  rejected: the site may publish it, so a person must see it); or `true`, so that the site files
+  it with its spam;
+- it holds it for another reason only (a new author, a rate limit, the night policy): `false`
+  with `X-Palabre-Held: review`; the site publishes it as Akismet would, and it waits in Palabre's
+  review queue;
 - a person already decided on this comment (approved, rejected): their decision wins
   (`false` for approved, `true` for rejected);
 - the honeypot field named by `honeypot_field_name` is filled: `true`; the comment is marked as
@@ -78,6 +85,7 @@ from palabre.moderation.models import (
     ModerationSite,
     ModerationStatus,
     SiteRequestCount,
+    ToxicAnswer,
 )
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
@@ -177,16 +185,41 @@ class Verdict:
     discard: bool = False
     guid: str = ""
     item: Item | None = None
+    held: str = ""  # answered `false` and held in Palabre: why ("toxic", "review"), sent as X-Palabre-Held
 
 
-def verdict_for(action: str, reasons: list[tuple[str, str]]) -> tuple[bool, bool]:
-    """(spam, discard) for an engine decision: its action and its reasons as (code, action)."""
-    if action == engine.REJECT:
-        blatant = any(code in engine.BLATANT_SPAM_REASONS and act == engine.REJECT for code, act in reasons)
-        return True, blatant
-    if action == engine.HOLD:
-        return any(code in SPAM_REASONS for code, _act in reasons), False
-    return False, False
+# Reasons that say "rude" or "against the organisation's rules" rather than "spam".
+TOXIC_REASONS = frozenset(
+    {f"score_{label}" for label in ("toxicity", "insult", "identity_attack", "threat", "sexual")}
+    | {f"lexicon_{category}" for category in engine.FLAGGED_CATEGORIES}
+    | {"lexicon_group_hostile", "banned_word", "suspect_word", "regex"}
+)
+
+
+def verdict_for(
+    action: str, reasons: list[tuple[str, str]], toxic_answer: str = ToxicAnswer.HOLD
+) -> tuple[bool, bool, str]:
+    """(spam, discard, held) for an engine decision: its action and its reasons as (code, action),
+    and the site's choice for toxic comments that are not spam (see the module's docstring)."""
+    if action not in (engine.REJECT, engine.HOLD):
+        return False, False, ""
+    if any(code in SPAM_REASONS or code in engine.SIGNALS for code, _act in reasons):
+        blatant = action == engine.REJECT and any(
+            code in engine.BLATANT_SPAM_REASONS and act == engine.REJECT for code, act in reasons
+        )
+        return True, blatant, ""
+    toxic = any(code in TOXIC_REASONS for code, _act in reasons)
+    if toxic and toxic_answer == ToxicAnswer.SPAM:
+        return True, False, ""
+    return False, False, "toxic" if toxic else "review"
+
+
+def _held_in_palabre(decision: engine.Decision, held: str) -> engine.Decision:
+    """A comment answered `false` is published by the site: in Palabre it waits for a person,
+    held rather than rejected."""
+    if held and decision.action == engine.REJECT:
+        return replace(decision, action=engine.HOLD)
+    return decision
 
 
 def blog_matches(site: ModerationSite, blog: str) -> bool:
@@ -349,8 +382,10 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         decision = batcher.decide(
             params.get("comment_content", ""), _context(site, params, checked_at=timezone.now())
         )
-        spam, discard = verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons])
-        return Verdict(spam=spam or honeypot, discard=discard, guid=guid)
+        spam, discard, held = verdict_for(
+            decision.action, [(r.code, r.action) for r in decision.reasons], site.toxic_answer
+        )
+        return Verdict(spam=spam or honeypot, discard=discard, guid=guid, held="" if honeypot else held)
 
     checked_at = timezone.now()
     at = _created_at(params.get("comment_date_gmt", ""), default=checked_at)
@@ -370,8 +405,13 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         state.status == ModerationStatus.APPROVED or state.source == ModerationDecision.Source.MODERATOR
     )
     decision = None
+    verdict = None
     if not person_decided:
         decision = batcher.decide(text, _context(site, params, checked_at=checked_at, reads=reads, at=at))
+        verdict = verdict_for(
+            decision.action, [(r.code, r.action) for r in decision.reasons], site.toxic_answer
+        )
+        decision = _held_in_palabre(decision, verdict[2])
     journal.record(
         site.pk,
         {name: value for name, value in params.items() if name in STORED_PARAMS or name == _honeypot(params)},
@@ -383,9 +423,10 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         return Verdict(spam=True, guid=guid)
     if administrator:
         return Verdict(spam=False, guid=guid)
-    if decision is None:
-        return Verdict(*_verdict_from_state(state), guid=guid)
-    return Verdict(*verdict_for(decision.action, [(r.code, r.action) for r in decision.reasons]), guid=guid)
+    if verdict is None:
+        verdict = _verdict_from_state(state, site.toxic_answer)
+    spam, discard, held = verdict
+    return Verdict(spam=spam, discard=discard, guid=guid, held=held)
 
 
 @transaction.atomic
@@ -423,15 +464,17 @@ def store_checked_comment(
     return item, created
 
 
-def _verdict_from_state(state: lookups.StoredState) -> tuple[bool, bool]:
+def _verdict_from_state(state: lookups.StoredState, toxic_answer: str) -> tuple[bool, bool, str]:
     if state.source is None or state.source == ModerationDecision.Source.MODERATOR:
         if state.status == ModerationStatus.APPROVED:
-            return False, False
+            return False, False, ""
         if state.status == ModerationStatus.REJECTED:
-            return True, False
+            return True, False, ""
     if state.action is None:
-        return False, False
-    return verdict_for(state.action, [(r.get("code", ""), r.get("action", "")) for r in state.reasons])
+        return False, False, ""
+    return verdict_for(
+        state.action, [(r.get("code", ""), r.get("action", "")) for r in state.reasons], toxic_answer
+    )
 
 
 def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool) -> Item | None:
@@ -881,6 +924,8 @@ def comment_check(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     response = _text("true" if verdict.spam else "false", **{"X-akismet-guid": verdict.guid})
     if verdict.spam and verdict.discard:
         response["X-akismet-pro-tip"] = "discard"
+    if verdict.held:
+        response["X-Palabre-Held"] = verdict.held
     return response
 
 

@@ -10,7 +10,7 @@ from pydantic import WithJsonSchema
 
 from palabre.identifiers import RowId
 from palabre.moderation import services
-from palabre.moderation.models import ModerationRule, ModerationStatus
+from palabre.moderation.models import ModerationRule, ModerationSite, ModerationStatus, ToxicAnswer
 from palabre.orgs.permissions import Perm
 
 router = Router(tags=["moderation"])
@@ -242,6 +242,50 @@ def delete_rule(request, rule_id: RowId):
 )
 def simulate(request, payload: SimulationIn):
     return services.simulate_rule(actor=request.auth, **payload.dict())
+
+
+class SiteOut(Schema):
+    id: int
+    name: str
+    url: str
+    allowed_origins: list[str]
+    toxic_answer: str = Field(
+        ..., description="What comment-check answers for a toxic comment that is not spam: hold or spam"
+    )
+    key_hint: str = Field(..., alias="api_key_hint", description="The last characters of the site's key")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SitePatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    allowed_origins: list[Annotated[str, Field(max_length=500)]] | None = Field(None, max_length=100)
+    toxic_answer: ToxicAnswer | None = Field(
+        None,
+        description="hold: hold it in Palabre, answer false with X-Palabre-Held: toxic (default); "
+        "spam: answer true",
+    )
+
+
+@router.get("/moderation/sites", response=list[SiteOut], summary="Sites that use the Akismet-compatible API")
+def list_sites(request):
+    actor = request.auth
+    actor.require(Perm.MODERATION_RULES)
+    return ModerationSite.objects.filter(organisation=actor.organisation)
+
+
+@router.patch("/moderation/sites/{int:site_id}", response=SiteOut)
+def update_site(request, site_id: RowId, payload: SitePatch):
+    actor = request.auth
+    actor.require(Perm.MODERATION_RULES)
+    site = ModerationSite.objects.get(pk=site_id, organisation=actor.organisation)
+    return services.update_moderation_site(
+        actor=actor,
+        site=site,
+        name=site.name if payload.name is None else payload.name,
+        allowed_origins=site.allowed_origins if payload.allowed_origins is None else payload.allowed_origins,
+        toxic_answer=payload.toxic_answer,
+    )
 
 
 @router.get("/moderation/policy", response=ModerationPolicyOut)

@@ -199,6 +199,13 @@ class MessageFingerprint(models.Model):
         return f"{self.fingerprint} ({'spam' if self.is_spam else 'ham'})"
 
 
+class ToxicAnswer(models.TextChoices):
+    """How the Akismet-compatible API answers a comment held or rejected as toxic, not as spam."""
+
+    HOLD = "hold", _("Hold it in Palabre and answer “not spam”, with the header X-Palabre-Held: toxic")
+    SPAM = "spam", _("Answer “spam”, so that the site files it with its spam")
+
+
 class ModerationSite(models.Model):
     """A website of the organisation whose comments Palabre moderates: through the
     Akismet-compatible API (its key) or the embeddable comment form (its public id).
@@ -214,6 +221,13 @@ class ModerationSite(models.Model):
     # Public: written into the page that embeds the comment form.
     public_id = models.CharField(max_length=32, unique=True)
     allowed_origins = models.JSONField(default=list, blank=True)
+    # Akismet's `true` means spam: what a comment that is toxic and not spam is answered.
+    toxic_answer = models.CharField(
+        _("toxic comments that are not spam"),
+        max_length=8,
+        choices=ToxicAnswer.choices,
+        default=ToxicAnswer.HOLD,
+    )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

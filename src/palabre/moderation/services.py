@@ -25,6 +25,7 @@ from palabre.moderation.models import (
     ModerationRule,
     ModerationSite,
     ModerationStatus,
+    ToxicAnswer,
 )
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
@@ -717,10 +718,16 @@ MAX_ALLOWED_ORIGINS = 20
 
 
 def update_moderation_site(
-    *, actor: Actor, site: ModerationSite, name: str, allowed_origins: list[str]
+    *,
+    actor: Actor,
+    site: ModerationSite,
+    name: str,
+    allowed_origins: list[str],
+    toxic_answer: str | None = None,
 ) -> ModerationSite:
-    """Rename a site, and set the other addresses whose pages may embed its comment form (a
-    second domain, a staging copy), each written as an origin: https://host[:port]."""
+    """Rename a site, set the other addresses whose pages may embed its comment form (a
+    second domain, a staging copy), each written as an origin: https://host[:port], and what
+    the Akismet-compatible API answers for a toxic comment that is not spam (`ToxicAnswer`)."""
     from palabre.moderation.widget import origin_of
 
     actor.require(Perm.MODERATION_RULES)
@@ -743,19 +750,30 @@ def update_moderation_site(
     origins = list(dict.fromkeys(origins))
     if len(origins) > MAX_ALLOWED_ORIGINS:
         errors["allowed_origins"] = _("At most %(n)d addresses.") % {"n": MAX_ALLOWED_ORIGINS}
+    toxic_answer = site.toxic_answer if toxic_answer is None else toxic_answer
+    if toxic_answer not in ToxicAnswer.values:
+        errors["toxic_answer"] = _("Choose “%(hold)s” or “%(spam)s”.") % {
+            "hold": ToxicAnswer.HOLD.value,
+            "spam": ToxicAnswer.SPAM.value,
+        }
     if errors:
         raise ValidationError(errors)
-    before = {"name": site.name, "allowed_origins": list(site.allowed_origins or [])}
+    before = {
+        "name": site.name,
+        "allowed_origins": list(site.allowed_origins or []),
+        "toxic_answer": site.toxic_answer,
+    }
     site.name = name.strip()
     site.allowed_origins = origins
-    site.save(update_fields=["name", "allowed_origins"])
+    site.toxic_answer = toxic_answer
+    site.save(update_fields=["name", "allowed_origins", "toxic_answer"])
     _recent_sites.forget(site.api_key_hash)
     record(
         actor,
         "moderation.site_updated",
         site,
         before=before,
-        after={"name": site.name, "allowed_origins": origins},
+        after={"name": site.name, "allowed_origins": origins, "toxic_answer": toxic_answer},
     )
     return site
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from palabre.moderation import services
-from palabre.moderation.models import ModerationSite
+from palabre.moderation.models import ModerationSite, ToxicAnswer
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
@@ -43,6 +43,16 @@ class SiteEditForm(forms.Form):
         help_text=gettext_lazy(
             "One per line, e.g. https://www.example.com or https://staging.example.com:8443. "
             "The site's own address is always allowed."
+        ),
+    )
+    toxic_answer = forms.ChoiceField(
+        label=gettext_lazy("Toxic comments that are not spam, through the Akismet API"),
+        choices=ToxicAnswer.choices,
+        widget=forms.RadioSelect,
+        required=False,  # not sent: the choice stays as it was
+        help_text=gettext_lazy(
+            "Akismet's “spam” answer is for spam: by default an insult, a threat or hate is held in "
+            "Palabre's review queue and the site is told it is not spam."
         ),
     )
 
@@ -77,7 +87,11 @@ def sites(request: HttpRequest, actor: Actor) -> HttpResponse:
 @member_view(Perm.MODERATION_RULES)
 def site_edit(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
     site = _site(actor, site_id)
-    initial = {"name": site.name, "allowed_origins": "\n".join(site.allowed_origins or [])}
+    initial = {
+        "name": site.name,
+        "allowed_origins": "\n".join(site.allowed_origins or []),
+        "toxic_answer": site.toxic_answer,
+    }
     form = SiteEditForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -86,6 +100,7 @@ def site_edit(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
                 site=site,
                 name=form.cleaned_data["name"],
                 allowed_origins=form.cleaned_data["allowed_origins"].splitlines(),
+                toxic_answer=form.cleaned_data["toxic_answer"] or None,
             )
         except ValidationError as error:
             apply_service_errors(form, error)
