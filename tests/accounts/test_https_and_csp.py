@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -161,3 +162,26 @@ def test_palabre_https_turns_on_secure_cookies_hsts_and_the_redirect(proxies):
     assert seen["plain"] == 301 and seen["plain_location"] == "https://testserver/login/"
     # Behind a proxy, its X-Forwarded-Proto says the client used HTTPS; otherwise it is ignored.
     assert seen["proxied"] == (200 if proxies == "1" else 301)
+
+
+def deploy_warnings(**environment: str) -> set[str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "palabre.settings",
+        "PALABRE_SECRET_KEY": "k" * 20 + "-a-long-and-random-enough-secret-key-for-the-check",
+        **environment,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "check", "--deploy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return set(re.findall(r"\(security\.(W\d+)\)", done.stdout + done.stderr))
+
+
+def test_with_palabre_https_djangos_deployment_check_only_asks_about_subdomains():
+    # HSTS for the subdomains and the browsers' preload list are the domain owner's call.
+    assert deploy_warnings(PALABRE_HTTPS="1") == {"W005", "W021"}
+    assert {"W004", "W008", "W012", "W016"} <= deploy_warnings(PALABRE_HTTPS="0")
