@@ -66,6 +66,8 @@ for line in sys.stdin:
     print(sum(accepted) if len(accepted) == threads else -1, flush=True)
 """
 MINUTE_START = 1_800_000_000 // 60 * 60
+# On PostgreSQL the processes read the test database: they must see what the test commits.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _postgres_url() -> str:
@@ -82,7 +84,6 @@ def shared_database(request, tmp_path: Path):
     """(environment of the server processes, the site's id, a function reading its counts)."""
     env = {**os.environ, "PALABRE_DATA_DIR": str(tmp_path / "data")}
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")  # the processes see what the test commits
         from palabre.moderation.services import create_moderation_site
         from palabre.orgs.services import Actor
 
