@@ -215,3 +215,27 @@ def test_a_mail_server_inside_is_refused_when_entered_and_when_used(org, make_ch
     monkeypatch.setenv(ALLOWED, "")
     with translation.override("en"), pytest.raises(PermanentError, match="loopback address"):
         EmailConnector().pull(channel, "")
+
+
+def test_the_requests_session_of_mastodon_py_is_guarded_the_same_way(platform_server, monkeypatch):
+    port = _port(platform_server)
+    platform_server.on("GET", "/hello", Answer(body="bonjour", content_type="text/plain"))
+    platform_server.on("GET", "/inner", Answer(302, headers={"Location": f"http://127.0.0.1:{port}/hello"}))
+    platform_server.on("GET", "/relative", Answer(302, headers={"Location": "/hello"}))
+    monkeypatch.setenv(ALLOWED, "localhost")
+    resolved = []
+    real = socket.getaddrinfo
+
+    def spy(host, *args, **kwargs):
+        resolved.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy)
+    with outbound.requests_session() as session:
+        response = session.get(f"http://localhost:{port}/relative")
+        assert response.text == "bonjour" and response.url == f"http://localhost:{port}/hello"
+        with pytest.raises(outbound.AddressRefused):
+            session.get(f"http://localhost:{port}/inner")
+    assert resolved.count("localhost") == 3  # one per request sent, redirects included
+    assert [r.path for r in platform_server.requests] == ["/relative", "/hello", "/inner"]
+    assert all(r.headers["Host"] == f"localhost:{port}" for r in platform_server.requests)

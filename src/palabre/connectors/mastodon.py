@@ -89,10 +89,8 @@ class MastodonConnector(Connector):
         base = credentials.get("api_base_url") or channel.options.get("api_base_url")
         if not token or not base:
             raise TokenExpired("The channel has no Mastodon access token or server address.")
-        # Mastodon.py connects through its own `requests` session, which Palabre's transport
-        # cannot pin: the server's name is resolved and checked here. What remains is in
-        # `outbound.checked_base_url` (a DNS answer that changes between this check and the
-        # connection, and redirects that requests follows unchecked).
+        # Checked here for a clear, permanent refusal; the session then pins each request (and
+        # each redirect) to a checked address.
         try:
             base = outbound.checked_base_url(base)
         except outbound.AddressRefused as error:
@@ -108,6 +106,7 @@ class MastodonConnector(Connector):
             mastodon_version=str(credentials.get("mastodon_version") or DEFAULT_VERSION),
             version_check_mode="created",
             user_agent="Palabre",
+            session=outbound.requests_session(),
         )
 
     def _call(self, api: Mastodon, method: str, *args, sending: bool = False, **kwargs):

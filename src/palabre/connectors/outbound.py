@@ -24,9 +24,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import requests
+import requests.adapters
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -186,8 +188,7 @@ def _default_port(scheme: str) -> int:
 def check_url(url: str) -> str:
     """Resolve and check the URL's host now; answer the first address; raise AddressRefused.
 
-    For clients that make their own connections (Mastodon.py, atproto, websockets), see
-    `checked_base_url`."""
+    See `checked_base_url` for clients that make their own connections."""
     parts = urlsplit(url)
     if not parts.hostname:
         raise AddressRefused(url, "no_host")
@@ -211,12 +212,13 @@ def open_socket(url: str, *, timeout: float) -> socket.socket:
 
 
 def checked_base_url(url: str) -> str:
-    """The URL, once its host was checked; for clients Palabre cannot give its transport to.
+    """The URL, once its host was checked: an early, clear refusal before a client is built.
 
-    What remains: such a client resolves the name again when it connects, so a name whose DNS
-    answer changes in between (rebinding, seconds-long TTL) could still reach a refused address;
-    and redirects it follows are not checked. Literal addresses and names that resolve to a
-    refused address are stopped here."""
+    Alone it would leave a window: a client that connects by itself resolves the name again (a
+    DNS answer that changes in between, rebinding, could reach a refused address) and follows
+    redirects unchecked. So clients get the guard too: httpx ones `GuardedTransport` (atproto),
+    requests ones `requests_session()` (Mastodon.py), websockets a socket from `open_socket`.
+    imaplib and smtplib (e-mail channels) connect by name after this check: that window remains."""
     check_url(url)
     return url
 
@@ -277,6 +279,45 @@ class GuardedTransport(httpx.HTTPTransport):
             except httpx.ConnectError as error:
                 failure = error
         raise failure
+
+
+class GuardedAdapter(requests.adapters.HTTPAdapter):
+    """The `requests` counterpart of GuardedTransport, for Mastodon.py: each request, each redirect
+    included, goes to a checked address; the name stays in the Host header, SNI and certificate check."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        address = resolve(host, parts.port or _default_port(parts.scheme))[0]
+        if _literal(host) is not None:
+            return super().send(request, **kwargs)
+        port = f":{parts.port}" if parts.port else ""
+        pinned = request.copy()
+        pinned.url = urlunsplit(parts._replace(netloc=(f"[{address}]" if ":" in address else address) + port))
+        pinned.headers["Host"] = host + port
+        pinned.palabre_server_name = host
+        response = super().send(pinned, **kwargs)
+        response.url, response.request = request.url, request  # redirects resolve against the name
+        return response
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        name = getattr(request, "palabre_server_name", None)
+        if name and host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = name
+            pool_kwargs["assert_hostname"] = name
+        return host_params, pool_kwargs
+
+
+def requests_session() -> requests.Session:
+    """A `requests` session that only reaches checked addresses (environment proxies ignored)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.max_redirects = MAX_REDIRECTS
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def client(*, follow_redirects: bool = True, **options) -> httpx.Client:

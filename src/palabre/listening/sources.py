@@ -319,8 +319,7 @@ def fetch_mastodon(kind: str, config: dict, cursor: dict) -> Fetched:
     from mastodon import Mastodon, MastodonError, MastodonRatelimitError
 
     try:
-        # Mastodon.py makes its own connections (requests): the host is checked first; see
-        # `outbound.checked_base_url` for what remains.
+        # Checked first for a clear refusal; the guarded session pins every request and redirect.
         instance = outbound.checked_base_url(config["instance"])
     except httpx.HTTPError as error:
         raise SourceError(
@@ -333,6 +332,7 @@ def fetch_mastodon(kind: str, config: dict, cursor: dict) -> Fetched:
         ratelimit_method="throw",
         request_timeout=TIMEOUT,
         user_agent=USER_AGENT,
+        session=outbound.requests_session(),
     )
     since_id = cursor.get("since_id")
     try:
