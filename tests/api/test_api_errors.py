@@ -98,6 +98,25 @@ def test_the_mentions_page_says_what_is_wrong_with_the_period(client, owner):
     assert response.context["form"].errors["until"]
 
 
+@pytest.mark.parametrize("text", ["Voir http://[promo/ ici", "www.[x", "https://a]b.fr/oslo"])
+def test_a_link_with_a_broken_host_is_moderated_not_a_server_error(api, text):
+    """Found by the fuzzing: an unclosed IPv6 bracket in a link made the moderation of the comment
+    raise (Python's urlsplit), whoever posted it."""
+    response = api("post", "/api/moderation/check", data={"text": text})
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["action"] in {"publish", "hold", "reject"}
+
+
+@pytest.mark.parametrize("kind", ["blocked_domain", "allowed_domain"])
+@pytest.mark.parametrize("path", ["/api/moderation/rules", "/api/moderation/rules/simulate"])
+def test_a_site_rule_that_names_no_site_is_refused_naming_the_pattern(api, kind, path):
+    """Found by the fuzzing: such a rule, once stored, broke every moderation of its organisation."""
+    response = api("post", path, data={"kind": kind, "pattern": "[", "action": "hold"})
+    assert response.status_code == 422, response.content[:300]
+    assert "pattern" in response.json()["fields"]
+    assert api("post", "/api/moderation/check", data={"text": "Bonjour"}).status_code == 200
+
+
 def test_the_largest_row_id_is_simply_not_found(api):
     response = api("get", f"/api/items/{MAX_ROW_ID}")
     assert response.status_code == 404

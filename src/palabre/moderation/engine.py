@@ -182,8 +182,14 @@ class RuleSet:
                 except PatternRefused as refusal:
                     self.refused[rule.id] = refusal
                     log.warning("Regex rule %s skipped: RE2 refuses %r (%s)", rule.id, rule.pattern, refusal)
-        self.blocked_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "blocked_domain"}
-        self.allowed_domains = {_domain_key(r.pattern) for r in self.rules if r.kind == "allowed_domain"}
+        # A rule naming no site (stored before such patterns were refused) must not match every
+        # link that names none either.
+        self.blocked_domains = {domain_key(r.pattern) for r in self.rules if r.kind == "blocked_domain"} - {
+            ""
+        }
+        self.allowed_domains = {domain_key(r.pattern) for r in self.rules if r.kind == "allowed_domain"} - {
+            ""
+        }
         self.spammers = {r.pattern.strip().lower(): r for r in self.rules if r.kind == "known_spammer"}
 
 
@@ -322,11 +328,15 @@ def signal_reasons(signals: Any) -> tuple[Reason, ...]:
     return tuple(found)
 
 
-def _domain_key(value: str) -> str:
+def domain_key(value: str) -> str:
+    """The site a link or a site rule names: its host, lower case, without `www.`; "" for none."""
     value = value.strip().lower()
     if "//" not in value:
         value = "//" + value
-    host = urlsplit(value).hostname or ""
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:  # an unclosed IPv6 bracket, "http://[promo": anyone may write one in a comment
+        return ""
     return host.removeprefix("www.")
 
 
@@ -342,7 +352,7 @@ def fingerprint(text: str) -> str:
 
 
 def links_in(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), _domain_key(m.group(0))) for m in _URL.finditer(text)]
+    return [(m.start(), m.end(), domain_key(m.group(0))) for m in _URL.finditer(text)]
 
 
 @lru_cache(maxsize=4096)

@@ -501,6 +501,8 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
         patterns.WORD_REGEX_PREFIX
     ):
         errors["pattern"] = pattern_refusal_message(patterns.PatternRefused("word_regex"))
+    elif kind in {"blocked_domain", "allowed_domain"} and not engine.domain_key(pattern):
+        errors["pattern"] = _("Give a site, as in example.com or https://example.com/.")
     if action not in ModerationRule.Action.values:
         errors["action"] = _("Unknown action: %(a)s") % {"a": action}
     if errors:
