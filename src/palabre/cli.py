@@ -192,7 +192,11 @@ def cmd_unlock(args: argparse.Namespace) -> None:
     _setup_django()
     from palabre.orgs.throttle import unlock
 
-    for line in unlock(usernames=args.usernames, address=args.address):
+    try:
+        done = unlock(usernames=args.usernames, address=args.address)
+    except ValueError:
+        sys.exit(f"--address: {args.address!r} is not an IP address.")
+    for line in done:
         print(line)
 
 

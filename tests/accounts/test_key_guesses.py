@@ -160,3 +160,27 @@ def test_a_block_written_by_another_process_is_seen(client, site_key, frozen):
     caches["throttle"].set(until_key, time.time() + 600, timeout=600)
     throttle._recent_blocks.clear()  # this process's second of memory has passed
     assert verify(client, site_key, ATTACKER).status_code == 429
+
+
+def test_failures_are_forgotten_a_cool_off_after_the_last_one(client, site_key, frozen):
+    limit = settings.KEY_GUESS_LIMIT
+    for attempt in range(limit - 1):
+        verify(client, f"guess{attempt:012d}", ATTACKER)
+        frozen.shift(timedelta(seconds=30))
+    frozen.shift(timedelta(seconds=settings.KEY_GUESS_COOLOFF_SECONDS))
+    verify(client, "one-more-guess-0000", ATTACKER)  # counts as the first again
+    assert verify(client, site_key, ATTACKER).content == b"valid"
+
+
+def test_failures_close_together_add_up_over_the_cache_default_timeout(client, site_key, frozen):
+    for attempt in range(settings.KEY_GUESS_LIMIT):
+        verify(client, f"guess{attempt:012d}", ATTACKER)
+        # Further apart than the cache's default timeout (300 s), closer than the cool-off.
+        frozen.shift(timedelta(seconds=400))
+    assert verify(client, site_key, ATTACKER).status_code == 429
+
+
+def test_palabre_unlock_refuses_what_is_not_an_address(db):
+    with pytest.raises(SystemExit) as exit_:
+        palabre(["unlock", "--address", "not-an-address"])
+    assert "is not an IP address" in str(exit_.value.code)

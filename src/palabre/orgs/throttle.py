@@ -112,15 +112,12 @@ def key_guess_failed(request: HttpRequest) -> int:
     cooloff = settings.KEY_GUESS_COOLOFF_SECONDS
     address = _guesser(client_address(request))
     count_key, until_key = _keys(address)
-    # The window of the count starts at the first failure and lasts one cool-off.
+    # The count is forgotten one cool-off after the last failure. Not atomic across processes (a
+    # few failures may be lost when two write at once): a bound, not an exact count.
     cache = _cache()
-    cache.add(count_key, 0, timeout=cooloff)
-    try:
-        failures = cache.incr(count_key)
-    except ValueError:  # expired between the two calls
-        cache.add(count_key, 1, timeout=cooloff)
-        failures = 1
+    failures = (cache.get(count_key) or 0) + 1
     if failures < limit:
+        cache.set(count_key, failures, timeout=cooloff)
         return 0
     cache.set(until_key, time.time() + cooloff, timeout=cooloff)
     cache.delete(count_key)
@@ -147,9 +144,13 @@ def clear_key_guesses(address: str) -> bool:
 
 
 def unlock(*, usernames: list[str] = (), address: str = "") -> list[str]:
-    """Lift sign-in locks (accounts, an address) and the key block of an address; what was done."""
+    """Lift sign-in locks (accounts, an address) and the key block of an address; what was done.
+    Raises ValueError for an address that is not an IP address."""
     from axes.utils import reset
 
+    if address:
+        parsed = ipaddress.ip_address(address.strip())
+        address = str(getattr(parsed, "ipv4_mapped", None) or parsed)
     done = []
     for username in usernames:
         done.append(f"{username}: {reset(username=username)} failed sign-in(s) forgotten")
@@ -161,7 +162,7 @@ def unlock(*, usernames: list[str] = (), address: str = "") -> list[str]:
 
 
 class SignInThrottleBackend(AxesStandaloneBackend):
-    """django-axes' check, on the sign-ins that come with a request (the form, the API).
+    """django-axes' check, on the sign-ins that come with a request (the sign-in page).
 
     `authenticate()` without a request (a script, a test client's `login`) has no address to
     count and no form to lock: it goes on to the password check as before.
