@@ -11,7 +11,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from palabre.orgs.models import ApiToken, AuditEvent, Invitation, Membership
 from palabre.orgs.permissions import Perm, Role
@@ -32,6 +32,13 @@ pytestmark = pytest.mark.django_db
 
 SITE = "https://palabre.example.org/"
 GOOD_PASSWORD = "Vingt-deux-caracteres!"
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    # The messages are matched in English; they are translated like every other.
+    with translation.override("en"):
+        yield
 
 
 def fields_of(error: ValidationError) -> set[str]:
@@ -118,6 +125,9 @@ def test_joining_with_a_new_account_checks_the_password(org, owner_actor, make_u
     with pytest.raises(ValidationError) as error:
         join_with_new_account(code=issued.code, username="prise", password="12345678")
     assert fields_of(error.value) == {"username", "password"}
+    with pytest.raises(ValidationError) as error:
+        join_with_new_account(code=issued.code, username="léa <b>", password=GOOD_PASSWORD)
+    assert fields_of(error.value) == {"username"}
     membership = join_with_new_account(code=issued.code, username="lea", password=GOOD_PASSWORD)
     assert membership.user.check_password(GOOD_PASSWORD) and membership.organisation == org
     # A bad code creates no account.
@@ -268,3 +278,9 @@ def test_the_link_accepts_nothing_until_posted(org, owner_actor, make_user, clie
     assert not Membership.objects.filter(user__username="lea").exists()
     assert client.post(path).status_code == 302
     assert Membership.objects.filter(user__username="lea", organisation=org).exists()
+
+
+@pytest.mark.parametrize("typed", ["a/b", "../../admin", "plbinv_x y", "x" * 101])
+def test_a_mistyped_code_is_answered_on_the_form(client, typed):
+    response = client.get(reverse("invitation_code"), {"code": typed})
+    assert response.status_code == 200 and 'class="error"' in response.content.decode()

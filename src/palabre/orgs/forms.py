@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -171,6 +172,8 @@ class InvitationCodeForm(forms.Form):
     code = forms.CharField(
         label=_("Invitation code"),
         max_length=100,
+        # The characters of a code (URL-safe base64); anything else cannot open an invitation.
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", _("This invitation code is not valid."))],
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 

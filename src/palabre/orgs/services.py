@@ -520,8 +520,14 @@ def join_with_new_account(*, code: str, username: str, password: str, email: str
     errors: dict[str, list[str]] = {}
     if not username:
         errors["username"] = [_("Choose a user name.")]
-    elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = [_("This user name is taken; sign in if it is yours.")]
+    else:
+        try:
+            User._meta.get_field(User.USERNAME_FIELD).clean(username, None)
+        except ValidationError as error:
+            errors["username"] = list(error.messages)
+        else:
+            if User.objects.filter(username__iexact=username).exists():
+                errors["username"] = [_("This user name is taken; sign in if it is yours.")]
     email = email.strip()
     if email:
         try:
