@@ -239,3 +239,74 @@ def test_the_requests_session_of_mastodon_py_is_guarded_the_same_way(platform_se
     assert resolved.count("localhost") == 3  # one per request sent, redirects included
     assert [r.path for r in platform_server.requests] == ["/relative", "/hello", "/inner"]
     assert all(r.headers["Host"] == f"localhost:{port}" for r in platform_server.requests)
+
+
+@pytest.fixture
+def tls_server(tmp_path, allow_loopback):
+    """An HTTPS server on 127.0.0.1 whose certificate names only `localhost`."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=36500))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "7")
+            self.end_headers()
+            self.wfile.write(b"bonjour")
+
+        def log_message(self, *args):
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    names = []
+    context.sni_callback = lambda sock, server_name, _context: names.append(server_name)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], cert_file, names
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_tls_checks_the_name_while_connecting_to_the_checked_address(tls_server):
+    import ssl
+
+    port, cert_file, names = tls_server
+    url = f"https://localhost:{port}/"
+    with outbound.client(verify=ssl.create_default_context(cafile=str(cert_file))) as client:
+        assert client.get(url).text == "bonjour"
+    with outbound.requests_session() as session:
+        assert session.get(url, verify=str(cert_file)).text == "bonjour"
+    assert names == ["localhost", "localhost"]
