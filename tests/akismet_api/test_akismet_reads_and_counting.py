@@ -17,7 +17,7 @@ from palabre.moderation.models import MessageFingerprint, SiteRequestCount
 from palabre.moderation.services import review_item
 from palabre.orgs.services import Actor
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 SPAM = "Achetez nos montres de luxe pas cheres sur notre boutique en ligne aujourd'hui"
 HAM = "Merci pour cette recette de tarte aux pommes, toute la famille a adoré"

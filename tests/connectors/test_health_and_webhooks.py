@@ -22,6 +22,8 @@ from palabre.connectors.sync import pull_channel
 from palabre.conversations.models import Item
 from palabre.orgs.permissions import Role
 
+pytestmark = pytest.mark.clock
+
 FIXTURES = Path(__file__).parent / "mastodon" / "fixtures"
 SECRET = "whsec-maison-dupont"
 

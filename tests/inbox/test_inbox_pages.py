@@ -11,6 +11,8 @@ from palabre.inbox import services
 from palabre.inbox.models import Conversation, Reply, SavedView
 from palabre.orgs.permissions import Role
 
+pytestmark = pytest.mark.clock
+
 
 @pytest.fixture
 def signed_in(client, cm):

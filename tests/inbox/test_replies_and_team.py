@@ -16,6 +16,8 @@ from palabre.inbox.personalisation import check_reply
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Role
 
+pytestmark = pytest.mark.clock
+
 
 @pytest.fixture
 def question(channel, post, conversation_of):

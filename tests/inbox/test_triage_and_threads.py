@@ -11,6 +11,8 @@ from palabre.inbox.hours import BusinessHours
 from palabre.inbox.models import Conversation, Status
 from palabre.inbox.priority import priority
 
+pytestmark = pytest.mark.clock
+
 
 def test_a_new_comment_opens_a_thread_with_triage(channel, post, conversation_of):
     item = post(channel, "Ma commande n'est toujours pas arrivée, c'est inadmissible !", followers=25_000)

@@ -19,6 +19,8 @@ from palabre.listening.services import add_subscription, ingest_candidates
 from palabre.listening.sources import Candidate
 from palabre.orgs.services import Actor
 
+pytestmark = pytest.mark.clock
+
 CALM = [
     "Très joli canapé Maison Lumière",
     "Commande Maison Lumière reçue, merci",

@@ -23,6 +23,8 @@ from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, create_api_token
 
+pytestmark = pytest.mark.clock
+
 # Spam score about 0.5: under the usual hold threshold (0.6), over the night one (0.6 - 0.15).
 BORDERLINE = "Profitez de nos offres exceptionnelles, livraison gratuite"
 HARMLESS = "Bonjour, le canapé Oslo existe-t-il en vert ?"

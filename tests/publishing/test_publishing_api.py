@@ -13,7 +13,7 @@ from django.utils import timezone
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, create_api_token, create_channel, create_organisation
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock]
 
 
 def _org(name: str):

@@ -12,6 +12,8 @@ from palabre.orgs.permissions import Role
 from palabre.publishing import services
 from palabre.publishing.models import Post, PostStatus, VariantState
 
+pytestmark = pytest.mark.clock
+
 
 @pytest.fixture
 def contributor_client(client, contributor):

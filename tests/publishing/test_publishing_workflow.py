@@ -14,6 +14,8 @@ from palabre.orgs.services import NotInOrganisation
 from palabre.publishing import services
 from palabre.publishing.models import PostStatus, VariantState
 
+pytestmark = pytest.mark.clock
+
 
 def test_contributor_drafts_sees_coaching_fixes_and_a_cm_approves(contributor, cm, forum, x_channel, soon):
     post = services.create_post(
