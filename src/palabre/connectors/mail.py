@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -92,6 +93,39 @@ def _timeout() -> float:
     return float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20)
 
 
+def _pinned_socket(protocol: str, host: str, port: int, timeout: float | None) -> socket.socket:
+    """A connection to a checked address of the server (no second DNS answer between the check and
+    the connection); TLS, wrapped by the callers below, keeps the server's name."""
+    try:
+        return outbound.open_socket(
+            f"{protocol}://{f'[{host}]' if ':' in host else host}:{port}", timeout=timeout
+        )
+    except httpx.HTTPError as error:  # seen by imaplib's and smtplib's callers as a network failure
+        raise ConnectionRefusedError(str(error)) from error
+
+
+class _PinnedIMAP4(imaplib.IMAP4):
+    def _create_socket(self, timeout):
+        return _pinned_socket("imap", self.host, self.port, timeout)
+
+
+class _PinnedIMAP4SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout):
+        sock = _pinned_socket("imap", self.host, self.port, timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    def _get_socket(self, host, port, timeout):
+        return _pinned_socket("smtp", host, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    def _get_socket(self, host, port, timeout):
+        sock = _pinned_socket("smtp", host, port, timeout)
+        return self.context.wrap_socket(sock, server_hostname=self._host)
+
+
 class EmailConnector(Connector):
     platform = "email"
     capabilities = frozenset({Capability.PULL, Capability.REPLY})
@@ -109,8 +143,8 @@ class EmailConnector(Connector):
         return found
 
     def _checked(self, host: str, port: int) -> None:
-        """imaplib and smtplib connect by themselves: the server is checked first (what remains:
-        see `outbound.checked_base_url`)."""
+        """A server inside the install is refused for good here; the clients below then connect
+        to a checked address themselves (`_pinned_socket`)."""
         try:
             outbound.resolve(host, port)
         except outbound.AddressRefused as error:
@@ -128,11 +162,11 @@ class EmailConnector(Connector):
         self._checked(host, port)
         try:
             if security == "ssl":
-                client = imaplib.IMAP4_SSL(
+                client = _PinnedIMAP4SSL(
                     host, port, ssl_context=ssl.create_default_context(), timeout=_timeout()
                 )
             else:
-                client = imaplib.IMAP4(host, port, timeout=_timeout())
+                client = _PinnedIMAP4(host, port, timeout=_timeout())
                 if security == "starttls":
                     client.starttls(ssl.create_default_context())
         except (OSError, imaplib.IMAP4.error) as error:
@@ -273,9 +307,9 @@ class EmailConnector(Connector):
         sent_data = False
         try:
             if security == "ssl":
-                smtp = smtplib.SMTP_SSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
+                smtp = _PinnedSMTPSSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
             else:
-                smtp = smtplib.SMTP(host, port, timeout=_timeout())
+                smtp = _PinnedSMTP(host, port, timeout=_timeout())
             with smtp:
                 if security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())

@@ -217,8 +217,8 @@ def checked_base_url(url: str) -> str:
     Alone it would leave a window: a client that connects by itself resolves the name again (a
     DNS answer that changes in between, rebinding, could reach a refused address) and follows
     redirects unchecked. So clients get the guard too: httpx ones `GuardedTransport` (atproto),
-    requests ones `requests_session()` (Mastodon.py), websockets a socket from `open_socket`.
-    imaplib and smtplib (e-mail channels) connect by name after this check: that window remains."""
+    requests ones `requests_session()` (Mastodon.py), websockets, imaplib and smtplib a socket
+    from `open_socket`."""
     check_url(url)
     return url
 
