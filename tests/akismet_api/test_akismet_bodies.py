@@ -264,14 +264,25 @@ def requests(draw, key: str):
             if draw(st.booleans())
             else json.dumps(dict.fromkeys(("a",), 1)).encode()
         )
-    return draw(st.sampled_from(PATHS)), body, draw(st.sampled_from(CONTENT_TYPES))
+    # The query string as a WSGI server hands it over: its bytes as latin-1 characters.
+    query = draw(
+        st.one_of(
+            st.just(""),
+            st.just(f"api_key={key}&blog={SITE_URL}&user_ip=203.0.113.7"),
+            st.binary(max_size=40).map(lambda raw: raw.decode("latin-1")),
+            st.builds(lambda name, value: f"{name}={value}", _name, _text).map(
+                lambda text: text.encode("utf-8", "surrogatepass").decode("latin-1")
+            ),
+        )
+    )
+    return draw(st.sampled_from(PATHS)), body, draw(st.sampled_from(CONTENT_TYPES)), query
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_body_gets_a_documented_answer_never_a_page_nor_a_500(key, data):
-    path, body, content_type = data.draw(requests(key))
-    answer = call(body, content_type, path=path)
+    path, body, content_type, query = data.draw(requests(key))
+    answer = call(body, content_type, path=path, query=query)
     assert answer.status in (200, 400, 413, 429, 503), answer
     kind = answer.headers["Content-Type"]
     if path == "/1.2/usage-limit" and answer.status == 200 and answer.body != b"invalid":
@@ -281,6 +292,8 @@ def test_any_body_gets_a_documented_answer_never_a_page_nor_a_500(key, data):
     text = answer.body.decode()
     if answer.status != 200 or text == "invalid":
         assert answer.headers["X-akismet-debug-help"]
+    elif text == "Missing required field: user_ip.":  # Akismet's own answer
+        assert answer.headers["X-akismet-debug-help"] == text
     elif path == "/1.1/comment-check":
         assert text in ("true", "false")
     elif path == "/1.1/verify-key":
