@@ -51,6 +51,17 @@ def test_a_token_made_by_a_token_acts_for_the_same_person(org, julie, actor_for)
     assert grandchild.on_behalf_of == julie.user
 
 
+def test_the_token_list_names_the_person_behind_each_token(org, julie, actor_for, owner, client):
+    _parent, parent_raw = create_api_token(actor=actor_for(julie.user, org), name="script", scopes=SCOPES)
+    create_api_token(actor=_token_actor(parent_raw), name="child", scopes=["items.view"])
+    create_api_token(actor=Actor.palabre(org), name="set-up", scopes=["items.view"])
+    client.force_login(owner)
+    listed = {t["name"]: t["acts_for"] for t in client.get("/api/tokens").json()}
+    assert listed == {"script": "julie", "child": "julie", "set-up": None}
+    page = client.get("/tokens/").content.decode()
+    assert page.count('<div class="muted">julie</div>') == 2
+
+
 def test_tokens_made_by_tokens_leave_with_their_person(org, julie, actor_for, owner_actor):
     _parent, parent_raw = create_api_token(actor=actor_for(julie.user, org), name="script", scopes=SCOPES)
     child, child_raw = create_api_token(actor=_token_actor(parent_raw), name="child", scopes=["items.view"])

@@ -129,10 +129,17 @@ class TokenOut(Schema):
     name: str
     prefix: str
     scopes: list[str]
+    acts_for: str | None = Field(
+        None, description="The person behind the token; its scopes are capped by their current role."
+    )
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+    @staticmethod
+    def resolve_acts_for(token: ApiToken) -> str | None:
+        return token.on_behalf_of.get_username() if token.on_behalf_of_id else None
 
 
 class TokenIn(Schema):
@@ -325,7 +332,7 @@ def accept_invitation(request, payload: InvitationAccept):
 def list_tokens(request):
     actor = _actor(request)
     actor.require(Perm.TOKENS_MANAGE)
-    return ApiToken.objects.filter(organisation=actor.organisation)
+    return ApiToken.objects.filter(organisation=actor.organisation).select_related("on_behalf_of")
 
 
 @router.post("/tokens", response={201: TokenCreated})

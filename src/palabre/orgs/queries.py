@@ -104,7 +104,7 @@ def grantable_roles(actor: Actor) -> list[str]:
 
 def api_tokens(actor: Actor) -> models.QuerySet[ApiToken]:
     actor.require(Perm.TOKENS_MANAGE)
-    return ApiToken.objects.filter(organisation=actor.organisation).select_related("created_by")
+    return ApiToken.objects.filter(organisation=actor.organisation).select_related("on_behalf_of")
 
 
 def api_token(actor: Actor, token_id: int) -> ApiToken:
