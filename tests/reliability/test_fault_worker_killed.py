@@ -108,7 +108,6 @@ def served_database(request, tmp_path: Path):
         "PALABRE_WORKER_HEARTBEAT_SECONDS": "0.5",
     }
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")  # the server sees what the test commits
         from palabre.moderation.services import create_moderation_site
         from palabre.orgs.services import Actor
 
@@ -136,6 +135,7 @@ def served_database(request, tmp_path: Path):
     return env, done.stdout.strip().splitlines()[-1], query
 
 
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL, the server sees what the test commits
 def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(served_database, tmp_path):
     env, key, query = served_database
     port = _free_port()
