@@ -78,6 +78,8 @@ BRAND_MESSAGES = [
     "Mosquito bite cream is out of stock in your Lyon store.",
     "I was killing time in your shop on Saturday, lovely staff.",
     "Your delivery is late again, order #4821930, please help.",
+    "Mon vol est retardé de deux heures, je serai en retard au retrait.",
+    "Je ne déteste pas les immigrés, mon mari en est un.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -111,6 +113,14 @@ HARMFUL_MESSAGES = [
     "I will kill you",
     "Go back to your country, immigrants are ruining everything",
     "Women are inferior and should not be allowed to vote",
+    # Quotes, negations and counter-speech frames do not hide what is said around them.
+    "Espèce de retardé",
+    "« connard », c'est ce que tu es",
+    "Les immigrés ne sont pas les bienvenus ici",
+    "Je ne déteste pas les femmes, je veux juste les tuer",
+    "Arrêtez de dire que je suis raciste, sales bougnoules",
+    "Le racisme est normal, les noirs sont des singes",
+    "Il m'a traité de menteur, mais toi t'es un vrai connard",
 ]
 
 

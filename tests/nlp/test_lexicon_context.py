@@ -66,7 +66,16 @@ def test_counter_speech_and_negated_hate():
     found = reading("Dire que les immigrés volent nos emplois est faux.")
     assert {why for _span, why in found.excused} == {"counter_speech"}
     assert not found.group_hostile
-    assert reading("Les immigrés ne volent pas nos emplois").masked
+    assert not reading("Les immigrés ne volent pas nos emplois").group_hostile
+    assert reading("Les immigrés volent nos emplois").group_hostile
+    # A negation excuses the attributes it denies, never a threat or an insult, and ends with its clause.
+    text = "Je ne déteste pas les femmes, je veux juste les tuer"
+    assert [text[a:b] for a, b in reading(text).masked] == ["Je ne déteste pas les femmes"]
+    assert set(excused(text).values()) == {"counter_speech"}
+    assert "connard" not in excused("Les immigrés ne sont pas des voleurs, connard")
+    assert excused("Les immigrés ne sont pas des voleurs") == {"voleurs": "negated"}
+    # A claim negated with no listed word is left to the models: "ne sont pas capables" is no counter-speech.
+    assert reading("Les femmes ne sont pas capables de réfléchir").masked == ()
     # A negation that denies humanity is no counter-speech.
     assert reading("Les juifs ne sont pas des humains").group_hostile
 

@@ -392,14 +392,16 @@ def load_lexicon(name: str = "moderation") -> Lexicon:
             elif name.startswith("context"):
                 # Three lexicons of the same files, so that each runs only when it may matter:
                 # the word entries, the counter-speech patterns, the reference patterns.
-                kinds = {"context_counter": {"counter"}, "context_reference": {"reference"}}.get(name)
+                kinds = {"context_counter": {"counter", "negated"}, "context_reference": {"reference"}}.get(
+                    name
+                )
                 if kinds is None and name != "context":
                     raise ValueError(f"unknown lexicon {name!r}")
                 entries = [
                     entry
                     for language in CONTEXT_LANGUAGES
                     for entry in _read_tsv(LEXICON_DIR / f"context_{language}.tsv", language)
-                    if (entry[0] in kinds if kinds else entry[0] not in {"counter", "reference"})
+                    if (entry[0] in kinds if kinds else entry[0] not in {"counter", "negated", "reference"})
                 ]
             elif name == "moderation":
                 entries = (
@@ -424,6 +426,7 @@ CONTEXT_KINDS = (
     "reported",
     "direct",
     "counter",
+    "negated",
     "neutral",
     "group_hostile",
     "reference",
@@ -432,6 +435,11 @@ CONTEXT_KINDS = (
 HOSTILE_CATEGORIES = frozenset(
     {"insult", "slur", "dehumanizing", "threat", "sexual", "profanity", "neg_attribute"}
 )
+# What counter-speech may excuse inside its region: never an insult (said to someone present), and
+# a negation never a threat ("je ne déteste pas les X, je veux juste...").
+COUNTER_EXCUSES = HOSTILE_CATEGORIES - {"insult"}
+NEGATED_EXCUSES = HOSTILE_CATEGORIES - {"insult", "threat"}
+_NEGATIVE_TERM = re.compile(r"\b(?:ne|n|pas|jamais|rien|not|never|no|nt)\b")
 CONTEXT_LANGUAGES = ("fr", "en")
 _OTHER_SOURCES = {"fr": frozenset({"en", "ldnoobw_en"}), "en": frozenset({"fr", "ldnoobw_fr"})}
 # Quoted text: « », “ ”, „ “, straight double quotes.
@@ -448,7 +456,7 @@ class ContextReading:
     """What the context of a text says of its lexicon hits, in original-text offsets.
 
     `excused`: hits that are mentions, not uses (span, why: other_language, harmless, quoted,
-    reported, counter_speech, neutral_mention); `masked`: ranges of the text that classifiers
+    reported, counter_speech, negated, neutral_mention); `masked`: ranges of the text that classifiers
     should not read as the author's own words (excused hits, harmless expressions, counter-speech,
     self-descriptions, order references); `group_hostile`: hostile statements about a group
     that need no slur ("contrôlent tout", "il faudrait tous les virer"), to be combined with a
@@ -556,8 +564,13 @@ def read_context(
             return False  # a quoted insult alone is still an insult
         for a, b in quotes:
             if a <= hit.start and hit.end <= b:
-                # 'T'es un "connard"': quotes around a word said to someone do not make it a mention.
-                addressed = any(d.end <= a and not text[d.end : a].strip() for d in kinds["direct"])
+                # 'T'es un "connard"', '« connard », c'est ce que tu es': quotes around a word said
+                # to someone do not make it a mention.
+                addressed = any(
+                    (d.end <= a and not text[d.end : a].strip())
+                    or (d.start >= b and not text[b : d.start].strip(" ,.:;!?-–—"))
+                    for d in kinds["direct"]
+                )
                 return not addressed
         return False
 
@@ -582,8 +595,14 @@ def read_context(
             # "je vais le tuer de rire": the phrase reaches past the hit; "poser une bombe" is
             # a threat around the harmless "une bombe", not in it.
             why = "harmless"
-        elif any(_inside(hit, c) for c in kinds["counter"]):
+        elif hit.category in COUNTER_EXCUSES and any(_inside(hit, c) for c in kinds["counter"]):
             why = "counter_speech"
+        elif (
+            hit.category in NEGATED_EXCUSES
+            and not _NEGATIVE_TERM.search(hit.term)  # "ne sont pas capables" says the negative itself
+            and any(_inside(hit, c) for c in kinds["negated"])
+        ):
+            why = "negated"
         elif quoted(hit):
             why = "quoted"
         elif reported(hit):
@@ -605,13 +624,19 @@ def read_context(
     masked += [(r.start, r.end) for r in kinds["reference"]]
     group_hostile = []
     for predicate in kinds["group_hostile"]:
-        if any(_inside(predicate, c) for c in kinds["counter"]):
+        if any(_inside(predicate, c) for c in kinds["counter"] + kinds["negated"]):
             excused.append((predicate, "counter_speech"))
+            masked.append((predicate.start, predicate.end))
         else:
             group_hostile.append(predicate)
+    excused_at = {(span.start, span.end, span.category) for span, _why in excused}
+    used = [h for h in hostile if (h.start, h.end, h.category) not in excused_at]
     for region in kinds["counter"]:
-        # Counter-speech quotes the claim it refutes: none of it is the author's own claim.
-        if any(_overlaps(region, s) for s in hostile + targets + kinds["group_hostile"]):
+        # Counter-speech quotes the claim it refutes: none of it is the author's own claim, unless
+        # a word it may not excuse (an insult) is in it.
+        if any(_overlaps(region, s) for s in hostile + targets + kinds["group_hostile"]) and not any(
+            _overlaps(region, h) for h in used
+        ):
             masked.append((region.start, region.end))
     return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile))
 
