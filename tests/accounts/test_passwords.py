@@ -107,3 +107,26 @@ def test_the_password_page_speaks_french(client, signed_in):
         {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
     ).content.decode()
     assert "Ce mot de passe est entièrement numérique." in weak
+
+
+def test_wrong_current_passwords_lock_the_account_as_on_the_sign_in_page(client, signed_in):
+    from django.test import Client
+
+    address = {"REMOTE_ADDR": "203.0.113.7"}
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        wrong = {
+            "old_password": f"guess-{attempt}",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        }
+        client.post(reverse("password_change"), wrong, **address)
+    right = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    refused = client.post(reverse("password_change"), right, **address)
+    assert refused.status_code == 429
+    signed_in.refresh_from_db()
+    assert signed_in.check_password(PASSWORD)
+    # Signing in to that account is refused too, from anywhere.
+    elsewhere = Client().post(
+        reverse("login"), {"username": "lea", "password": PASSWORD}, REMOTE_ADDR="198.51.100.20"
+    )
+    assert elsewhere.status_code == 429

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from palabre.orgs import views
+from palabre.orgs.passwords import PasswordChangeView
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,7 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "account/password/",
-        auth_views.PasswordChangeView.as_view(template_name="orgs/password_change.html"),
+        PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
