@@ -1,16 +1,17 @@
 """Palabre's one address guard for outbound connections: no request to the install's own network.
 
 An organisation types addresses (a listening source, an alert webhook, a Mastodon instance, a
-Bluesky service, a feed). Without a guard, `http://169.254.169.254/` (a cloud's metadata service),
+Bluesky service, a feed, a mail server). Without a guard, `http://169.254.169.254/` (a cloud's metadata service),
 `http://127.0.0.1:5432/` or a router's page would be fetched from inside the install and shown
 back to that organisation. So every outbound connection:
 
 - resolves the host and refuses it when any of its addresses is loopback, private, link-local,
   shared (CGNAT), reserved, multicast or unspecified, IPv4 or IPv6, including IPv4 addresses
   embedded in IPv6 (IPv4-mapped `::ffff:127.0.0.1`, IPv4-compatible, 6to4, Teredo, NAT64);
-- connects to the very address it checked (`GuardedTransport` puts it in the URL and keeps the
-  name in the Host header and in TLS SNI and certificate checks): no second DNS answer (DNS
-  rebinding) can slip between the check and the connection;
+- connects to the very address it checked (`GuardedTransport` for httpx, `GuardedAdapter` for
+  requests, `open_socket` for the rest put it in place of the name, and keep the name in the Host
+  header and in TLS SNI and certificate checks): no second DNS answer (DNS rebinding) can slip
+  between the check and the connection;
 - does it again at each redirect, itself (`MAX_REDIRECTS` at most), since each hop goes through
   the same transport.
 
@@ -329,10 +330,3 @@ def client(*, follow_redirects: bool = True, **options) -> httpx.Client:
         max_redirects=MAX_REDIRECTS,
         **options,
     )
-
-
-def request(method: str, url: str, **options) -> httpx.Response:
-    """One guarded request, redirects followed and checked (at most MAX_REDIRECTS)."""
-    client_options = {key: options.pop(key) for key in ("timeout", "auth", "headers") if key in options}
-    with client(**client_options) as session:
-        return session.request(method, url, **options)
