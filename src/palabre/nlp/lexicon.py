@@ -227,10 +227,20 @@ class LexiconHits:
         return kept
 
 
-@lru_cache(maxsize=16)
-def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
-    """Word skeletons of a normalised text; cached because several lexicons match the same text."""
+def _scan(s: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((m.start(), m.end(), skeleton(m.group(0))) for m in _WORD.finditer(s))
+
+
+# Several lexicons match the same text: the featurizer's three, then an organisation's rules and the
+# context, after the whole batch (up to 256 texts) is scored. Short texts are kept for a batch;
+# a long one is scanned again (bounded memory: 256 texts of at most 1,000 characters).
+_cached_scan = lru_cache(maxsize=256)(_scan)
+_CACHED_CHARS = 1000
+
+
+def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
+    """Word skeletons of a normalised text."""
+    return _cached_scan(s) if len(s) <= _CACHED_CHARS else _scan(s)
 
 
 class Lexicon:
