@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from palabre import identifiers  # noqa: F401  (registers the <id:...> converter the apps' URLs use)
+from palabre import storable  # noqa: F401  (registers the <id:...> converter the apps' URLs use)
 from palabre.api import api
 
 urlpatterns = [

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from palabre.identifiers import MAX_ROW_ID
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import create_api_token
+from palabre.storable import MAX_ROW_ID
 
 pytestmark = pytest.mark.django_db
 TOO_BIG = "99999999999999999999"
@@ -115,6 +115,23 @@ def test_a_site_rule_that_names_no_site_is_refused_naming_the_pattern(api, kind,
     assert response.status_code == 422, response.content[:300]
     assert "pattern" in response.json()["fields"]
     assert api("post", "/api/moderation/check", data={"text": "Bonjour"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("get", "/api/publishing/schedule?start=2000-01-01T00:00:01Z&end=0001-01-01T00:00:00%2B00:01", None, "end"),
+        ("get", "/api/items?since=9999-12-31T23:59:59-01:00", None, "since"),
+        ("get", "/api/audit?until=0001-01-01T00:00:00%2B05:00", None, "until"),
+        ("post", "/api/tokens", {"name": "t", "scopes": ["items.view"], "expires_at": "9999-12-31T23:00:00-05:00"}, "expires_at"),
+        ("post", "/api/publishing/campaigns", {"name": "Soldes", "kind": "contest", "starts_on": "0001-01-01T00:00:00+01:00"}, "starts_on"),
+    ],
+)  # fmt: skip
+def test_a_moment_at_the_ends_of_the_calendar_gets_422_naming_the_field(api, method, path, body, field):
+    """Found by the fuzzing: year 1 or 9999 with an offset overflowed once converted to UTC (500)."""
+    response = api(method, path, **({"data": body} if body else {}))
+    assert response.status_code == 422, response.content[:300]
+    assert field in response.json()["fields"]
 
 
 def test_the_largest_row_id_is_simply_not_found(api):

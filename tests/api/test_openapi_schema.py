@@ -8,7 +8,7 @@ from typing import Any
 from ninja.openapi.schema import OpenAPISchema
 
 from palabre.api import api
-from palabre.identifiers import MAX_ROW_ID
+from palabre.storable import MAX_ROW_ID
 
 
 class CollisionRecorder(OpenAPISchema):

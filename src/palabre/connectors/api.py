@@ -9,8 +9,8 @@ from ninja import Field, Query, Router, Schema, Status
 from palabre.connectors import queries, services
 from palabre.connectors.models import ActionStatus
 from palabre.conversations.services import get_item
-from palabre.identifiers import RowId
 from palabre.pagination import keyset_page
+from palabre.storable import RowId
 
 router = Router(tags=["connectors"])
 

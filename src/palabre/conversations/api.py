@@ -12,9 +12,9 @@ from ninja import Field, Query, Router, Schema
 
 from palabre.conversations import services
 from palabre.conversations.models import Contact, ItemKind
-from palabre.identifiers import RowId, StoredInt
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
+from palabre.storable import Moment, RowId, StoredInt
 
 router = Router(tags=["conversations"])
 MAX_BATCH = 500
@@ -61,8 +61,8 @@ class ItemFilters(Schema):
     contact: RowId | None = None
     thread: RowId | None = Field(None, description="Items of the thread started by this item")
     q: str | None = Field(None, max_length=200, description="Text contains (case-insensitive)")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -78,7 +78,7 @@ class ItemIn(Schema):
     external_id: str = Field(..., min_length=1, max_length=300)
     kind: ItemKind
     text: str = Field("", max_length=services.MAX_TEXT_CHARS)
-    created_at: datetime
+    created_at: Moment
     author: AuthorIn | None = None
     url: str = Field("", max_length=1000)
     language: str = Field("", max_length=8)

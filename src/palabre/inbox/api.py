@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from palabre.identifiers import RowId
 from palabre.inbox import queries, services
 from palabre.inbox.models import Conversation
 from palabre.inbox.queries import InboxFilter
+from palabre.storable import RowId
 
 router = Router(tags=["inbox"])
 

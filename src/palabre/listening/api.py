@@ -7,11 +7,11 @@ from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
-from palabre.identifiers import RowId
 from palabre.listening import queries, services
 from palabre.listening.models import CrisisAlert, QueryKind, Sentiment, SourceKind
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
+from palabre.storable import RowId
 
 router = Router(tags=["listening"])
 

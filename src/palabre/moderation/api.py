@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
-from palabre.identifiers import RowId
 from palabre.moderation import services
 from palabre.moderation.models import ModerationRule, ModerationSite, ModerationStatus, ToxicAnswer
 from palabre.orgs.permissions import Perm
+from palabre.storable import RowId
 
 router = Router(tags=["moderation"])
 

@@ -11,11 +11,11 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import APIKeyCookie
 
-from palabre.identifiers import RowId
 from palabre.orgs import queries, services
 from palabre.orgs.models import ApiToken, AuditEvent, Channel, Membership
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
+from palabre.storable import Moment, RowId
 
 router = Router(tags=["organisation"])
 
@@ -145,7 +145,7 @@ class TokenOut(Schema):
 class TokenIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     scopes: list[str] = Field(..., min_length=1)
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
 
 
 class TokenCreated(TokenOut):
@@ -173,8 +173,8 @@ class AuditFilters(Schema):
     action: str | None = Field(None, description="Action, or its prefix such as `channel.`")
     actor: str | None = None
     target_type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
-from palabre.identifiers import RowId, StoredInt
 from palabre.orgs.models import Channel
 from palabre.orgs.services import NotInOrganisation
 from palabre.pagination import keyset_page
 from palabre.publishing import services
 from palabre.publishing.models import Campaign, Post, PostVariant
+from palabre.storable import Moment, RowId, StoredInt
 
 router = Router(tags=["publishing"])
 
@@ -59,7 +59,7 @@ class VariantIn(Schema):
     channel: RowId
     text: str = Field("", max_length=63_206)
     media: list[MediaIn] = Field(default_factory=list, max_length=20)
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
 
 
 class PostIn(Schema):
@@ -169,15 +169,15 @@ class RejectIn(Schema):
 
 
 class ScheduleIn(Schema):
-    scheduled_at: datetime | None
+    scheduled_at: Moment | None
 
 
 class CampaignIn(Schema):
     name: str = Field(..., max_length=200)
     kind: CampaignKind
     description: str = Field("", max_length=5000)
-    starts_on: datetime | None = None
-    ends_on: datetime | None = None
+    starts_on: Moment | None = None
+    ends_on: Moment | None = None
 
 
 class CampaignOut(Schema):
@@ -357,7 +357,7 @@ def get_variant(request, variant_id: RowId):
 @router.get(
     "/publishing/schedule", response=list[ScheduleEntry], summary="Variants on the calendar in a period"
 )
-def schedule_list(request, start: datetime, end: datetime, limit: int = Query(500, ge=1, le=2000)):
+def schedule_list(request, start: Moment, end: Moment, limit: int = Query(500, ge=1, le=2000)):
     services.posts_for(request.auth)
     return (
         PostVariant.objects.filter(
