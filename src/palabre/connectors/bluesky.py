@@ -15,7 +15,7 @@ notification seen last time (the cursor is its `indexedAt`). A reply is an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from atproto import Client, models
@@ -54,6 +54,8 @@ MAX_PAGES = 10
 MAX_GRAPHEMES = 300
 REASONS = {"mention": "mention", "reply": "reply", "quote": "mention"}
 POST = "app.bsky.feed.post"
+# A post created this long before its action was queued is not that action's (clocks differ).
+FIND_SKEW = timedelta(minutes=5)
 
 
 def post_url(uri: str, author: str) -> str:
@@ -263,7 +265,8 @@ class BlueskyConnector(Connector):
         return self._post(channel, client, text, embed=embed)
 
     def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
-        """An interrupted attempt's post, found among the account's latest records by its text and parent."""
+        """An interrupted attempt's post, found among the account's latest records by its text and
+        parent, created since the action was queued and no other action's."""
         from palabre.connectors.models import OutboundAction
 
         action = (
@@ -280,11 +283,26 @@ class BlueskyConnector(Connector):
             models.ComAtprotoRepoListRecords.Params(repo=repo, collection=POST, limit=50),
         )
         parent_uri = action.item.external_id if action.item is not None else None
+        # Not a twin: the same words said earlier to the same post, or another action's post.
+        taken = set(
+            OutboundAction.objects.filter(
+                channel=channel, external_id__in=[record.uri for record in listed.records]
+            )
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        since = action.created_at - FIND_SKEW
         for record in listed.records:
             value: Any = record.value
             reply = getattr(value, "reply", None)
-            if getattr(value, "text", None) != action.text:
+            if getattr(value, "text", None) != action.text or record.uri in taken:
                 continue
+            created = getattr(value, "created_at", None)
+            try:
+                if created and _parse_time(str(created)) < since:
+                    continue
+            except ValueError as error:
+                raise MalformedPayload(f"A Bluesky record has an unreadable date: {error}") from error
             if (reply.parent.uri if reply is not None else None) == parent_uri:
                 return Delivered(external_id=record.uri, url=post_url(record.uri, channel.handle.lstrip("@")))
         return None

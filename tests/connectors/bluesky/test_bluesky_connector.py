@@ -4,7 +4,7 @@ payloads shaped as the app.bsky / com.atproto lexicons and Bluesky's API docs sh
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,13 +120,41 @@ def test_after_a_crash_the_reply_is_found_not_sent_again(sky, platform_server, o
     OutboundAction.objects.filter(pk=action.pk).update(
         status=ActionStatus.SENDING, attempts=1, lease_until=datetime(2024, 1, 1, tzinfo=UTC)
     )
-    platform_server.on("GET", RECORDS, Answer(body=fixture("list_records.json")))
+    platform_server.on("GET", RECORDS, Answer(body=records_since(action)))
     assert services.deliver(action.pk).outcome == "sent"
     assert platform_server.made("POST", CREATE) == []
     listed = platform_server.made("GET", RECORDS)[0]
     assert listed.query["repo"] == ["did:plc:maisondupont7x2k"]
     action.refresh_from_db()
     assert action.external_id == "at://did:plc:maisondupont7x2k/app.bsky.feed.post/3ksknewreply01"
+
+
+def test_the_same_words_said_before_the_action_are_not_taken_for_its_post(
+    sky, platform_server, owner_actor, ingest
+):
+    platform_server.on("GET", NOTIFICATIONS, Answer(body=fixture("list_notifications.json")))
+    pull_channel(sky.pk)
+    question = Item.objects.get(channel=sky, external_id=LEA_REPLY)
+    action = services.queue_reply(actor=owner_actor, item=question, text=ANSWER)
+    OutboundAction.objects.filter(pk=action.pk).update(
+        status=ActionStatus.SENDING, attempts=1, lease_until=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    # The account's records hold this very answer to this very post, written in 2024: a twin
+    # said long before this action was queued, not what its interrupted attempt posted.
+    platform_server.on("GET", RECORDS, Answer(body=fixture("list_records.json")))
+    platform_server.on("POST", CREATE, Answer(body=fixture("create_record.json")))
+    assert services.deliver(action.pk).outcome == "retry"
+    OutboundAction.objects.filter(pk=action.pk).update(next_attempt_at=datetime(2024, 1, 1, tzinfo=UTC))
+    assert services.deliver(action.pk).outcome == "sent"
+    assert len(platform_server.made("POST", CREATE)) == 1
+
+
+def records_since(action) -> dict:
+    """The account's records, the newest written just after the action was queued."""
+    listed = fixture("list_records.json")
+    created = action.created_at.astimezone(UTC) + timedelta(seconds=2)
+    listed["records"][0]["value"]["createdAt"] = created.isoformat().replace("+00:00", "Z")
+    return listed
 
 
 def test_after_a_crash_before_posting_it_is_sent(sky, platform_server, owner_actor, ingest):
