@@ -43,6 +43,10 @@ def test_a_pattern_sees_only_the_first_characters_of_a_message():
         (r"prix\s:", "prix\u00a0: 10 €", (0, 6)),
         (r"[\w.]+@exemple\.fr", "écrire à zoé.d@exemple.fr", (9, 25)),
         (r"\bfoo|bar\b", "xfoo bar", (5, 8)),
+        (r"\bcafé\b|\bthé\b", "un thé !", (3, 6)),
+        (r"\bcafé\b|\bthé\b", "des thés", None),
+        (r"x|\bpromo\d+\b", "PROMO12 x", (0, 7)),
+        (r"(a|b)\bc", "ac", None),
         (r"\d{2}\b", "12ème 34", (6, 8)),
     ],
 )

@@ -7,7 +7,7 @@ groups, possessive quantifiers); those patterns are refused when a rule is writt
 
 RE2's `\\w`, `\\d`, `\\s` and `\\b` are ASCII-only; French text needs the Unicode meaning Python gives
 them, so the classes are rewritten to Unicode properties, and a `\\b` at either end of the pattern
-(`\\bcafé\\b`, the common case) is rewritten to a Unicode boundary. A `\\b` inside a pattern keeps
+or of a top-level alternative (`\\bcafé\\b`, the common case) is rewritten to a Unicode boundary. A `\\b` inside a pattern keeps
 RE2's ASCII meaning (documented in docs/moderation-rules.md).
 
 Pure: no database.
@@ -64,22 +64,27 @@ class RulePattern:
 
     source: str
     regexp: Any
-    group: int  # 1 when a rewritten boundary consumed a character around the match
+    # The groups that hold the match when rewritten boundaries consume a character around it (one
+    # per top-level alternative); none: the whole match.
+    groups: tuple[int, ...] = ()
 
     def search(self, text: str) -> tuple[int, int] | None:
         match = self.regexp.search(text[:MAX_PATTERN_TEXT])
         if match is None:
             return None
-        return match.span(self.group)
+        for group in self.groups:
+            start, end = match.span(group)
+            if start != -1:
+                return start, end
+        return match.span()
 
 
-def _tokens(pattern: str) -> tuple[list[tuple[str, str]], bool]:
-    """The pattern as (RE2 text, kind) tokens, with Unicode classes, and whether a `|` is top-level.
+def _tokens(pattern: str) -> list[tuple[str, str]]:
+    """The pattern as (RE2 text, kind) tokens, with Unicode classes.
 
     kind: "word" (an atom that always consumes a word character), "boundary" (`\\b`), "plus" (a
-    quantifier that repeats at least once), "other"."""
+    quantifier that repeats at least once), "or" (a top-level `|`), "other"."""
     tokens: list[tuple[str, str]] = []
-    top_level_alternation = False
     depth = 0
     i, n = 0, len(pattern)
     while i < n:
@@ -118,11 +123,12 @@ def _tokens(pattern: str) -> tuple[list[tuple[str, str]], bool]:
                 depth += 1
             elif char == ")":
                 depth = max(depth - 1, 0)
-            elif char == "|" and depth == 0:
-                top_level_alternation = True
-            tokens.append((char, "word" if (char.isalnum() or char == "_") else "other"))
+            if char == "|" and depth == 0:
+                tokens.append((char, "or"))
+            else:
+                tokens.append((char, "word" if (char.isalnum() or char == "_") else "other"))
             i += 1
-    return tokens, top_level_alternation
+    return tokens
 
 
 def _char_class(pattern: str, start: int) -> tuple[int, str]:
@@ -155,26 +161,40 @@ def _char_class(pattern: str, start: int) -> tuple[int, str]:
     return i, "".join(out)  # unclosed: RE2 says so
 
 
-def _rewrite(pattern: str) -> tuple[str, int]:
-    tokens, alternation = _tokens(pattern)
+def _alternative(tokens: list[tuple[str, str]], name: str) -> tuple[str, bool]:
+    """One top-level alternative, its edge `\\b` made Unicode where the atom next to it surely is
+    a word character; the match itself in group `name`. Answers (RE2 text, rewritten)."""
     texts = [text for text, _kind in tokens]
     kinds = [kind for _text, kind in tokens]
-    if not alternation and len(tokens) >= 2:
-        # `\b` then an atom that surely consumes a word character (not made optional by `*`, `?`).
-        leading = (
-            kinds[0] == "boundary"
-            and kinds[1] == "word"
-            and not (len(kinds) > 2 and texts[2][:1] in "*?{" and kinds[2] != "plus")
-        )
-        trailing = kinds[-1] == "boundary" and (
-            kinds[-2] == "word" or (kinds[-2] == "plus" and len(kinds) >= 3 and kinds[-3] == "word")
-        )
-        if leading or trailing:
-            body = texts[1 if leading else 0 : -1 if trailing else None]
-            prefix = _START_BOUNDARY if leading else ""
-            suffix = _END_BOUNDARY if trailing else ""
-            return f"{prefix}({''.join(body)}){suffix}", 1
-    return "".join(texts), 0
+    if len(tokens) < 2:
+        return f"(?P<{name}>{''.join(texts)})", False
+    # `\b` then an atom that surely consumes a word character (not made optional by `*`, `?`).
+    leading = (
+        kinds[0] == "boundary"
+        and kinds[1] == "word"
+        and not (len(kinds) > 2 and texts[2][:1] in "*?{" and kinds[2] != "plus")
+    )
+    trailing = kinds[-1] == "boundary" and (
+        kinds[-2] == "word" or (kinds[-2] == "plus" and len(kinds) >= 3 and kinds[-3] == "word")
+    )
+    body = "".join(texts[1 if leading else 0 : -1 if trailing else None])
+    prefix = _START_BOUNDARY if leading else ""
+    suffix = _END_BOUNDARY if trailing else ""
+    return f"(?:{prefix}(?P<{name}>{body}){suffix})", leading or trailing
+
+
+def _rewrite(pattern: str) -> tuple[str, tuple[str, ...]]:
+    alternatives: list[list[tuple[str, str]]] = [[]]
+    for token in _tokens(pattern):
+        if token[1] == "or":
+            alternatives.append([])
+        else:
+            alternatives[-1].append(token)
+    names = tuple(f"palabre_match_{index}" for index in range(len(alternatives)))
+    rewritten = [_alternative(tokens, name) for tokens, name in zip(alternatives, names, strict=True)]
+    if not any(changed for _text, changed in rewritten):
+        return "|".join("".join(text for text, _kind in tokens) for tokens in alternatives), ()
+    return "|".join(text for text, _changed in rewritten), names
 
 
 def _options() -> Any:
@@ -187,11 +207,11 @@ def _options() -> Any:
 def compile_rule_pattern(pattern: str) -> RulePattern:
     """Compile an organisation's pattern for RE2, ignoring case; raise PatternRefused if it cannot."""
     try:
-        rewritten, group = _rewrite(pattern)
+        rewritten, groups = _rewrite(pattern)
         regexp = re2.compile(rewritten, _options())
     except re2.error as error:
         raise _refusal(pattern, error) from None
-    return RulePattern(pattern, regexp, group)
+    return RulePattern(pattern, regexp, tuple(regexp.groupindex[name] for name in groups))
 
 
 def _refusal(pattern: str, error: Exception) -> PatternRefused:
