@@ -310,3 +310,20 @@ def test_tls_checks_the_name_while_connecting_to_the_checked_address(tls_server)
     with outbound.requests_session() as session:
         assert session.get(url, verify=str(cert_file)).text == "bonjour"
     assert names == ["localhost", "localhost"]
+
+
+def test_the_api_refuses_a_feed_inside_naming_the_field(org, client):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import Actor, create_api_token
+
+    _token, plain = create_api_token(
+        actor=Actor.palabre(org), name="ops", scopes=[Perm.CHANNELS_MANAGE.value]
+    )
+    response = client.post(
+        "/api/channels",
+        {"platform": "rss", "handle": "http://[::ffff:127.0.0.1]:5432/", "name": "Base"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plain}",
+    )
+    assert 400 <= response.status_code < 500
+    assert "handle" in response.json()["fields"]
