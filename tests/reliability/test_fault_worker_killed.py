@@ -32,7 +32,7 @@ from palabre.inbox.models import Conversation
 from palabre.moderation.models import CheckedComment, ModerationDecision
 
 COMMENTS = 1000
-KILL_AFTER = 300  # answered comments before the worker is killed
+KILL_AFTER = 300  # answered comments before the worker is killed, once it has stored some
 SITE_URL = "https://blog.fault.example/"
 SETUP = f"""
 import django
@@ -185,19 +185,38 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
             assert answer.status_code == 200 and answer.text in {"true", "false"}, answer.text
             with lock:
                 answered.append((n, answer.headers["X-akismet-guid"]))
-                if len(answered) == KILL_AFTER and not killed.is_set():
-                    os.kill(first_worker, signal.SIGKILL)  # mid-burst, while it stores batches
-                    killed.set()
 
         def sender(numbers: range) -> None:
             with httpx.Client(timeout=60) as client:
                 for n in numbers:
                     check(n, client)
 
+        items, checked = Item._meta.db_table, CheckedComment._meta.db_table
+        akismet = f"{items}.external_id LIKE 'akismet-%'"
+
+        def killer() -> None:
+            # Mid-burst, once the worker is storing (and analysing) batches: a storing task is
+            # running, and items may be stored without their analysis yet.
+            try:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    if (
+                        len(answered) >= KILL_AFTER
+                        and query(f"SELECT COUNT(*) FROM {items} WHERE {akismet}")[0][0]
+                    ):
+                        os.kill(first_worker, signal.SIGKILL)
+                        killed.set()
+                        return
+                    time.sleep(0.05)
+            finally:
+                connection.close()  # this thread's own, on PostgreSQL
+
         threads = 6
-        with ThreadPoolExecutor(threads) as pool:
+        with ThreadPoolExecutor(threads + 1) as pool:
+            kill = pool.submit(killer)
             for future in [pool.submit(sender, range(t, COMMENTS, threads)) for t in range(threads)]:
                 future.result()
+            kill.result()
         assert killed.is_set() and len(answered) == COMMENTS
         guids = {guid for _n, guid in answered}
         assert len(guids) == COMMENTS  # 1,000 different comments
@@ -208,12 +227,11 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
         )
         text = log_path.read_text()
         assert "exited (code -9)" in text and "started again" in text, text[-3000:]
+        # The storing task it was running is taken back by the new worker.
+        _wait_for(lambda: "made ready again" in log_path.read_text(), 60, "the task taken back", log_path)
         (state_file,) = (tmp_path / "data" / "workers").glob("supervisor-*.json")
         state = json.loads(state_file.read_text())
         assert state["workers"][0]["restarts"] == 1 and state["workers"][0]["last_exit_code"] == -9
-
-        items, checked = Item._meta.db_table, CheckedComment._meta.db_table
-        akismet = f"{items}.external_id LIKE 'akismet-%'"
 
         def all_done() -> bool:
             assert server.poll() is None, log_path.read_text()[-3000:]

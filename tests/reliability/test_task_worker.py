@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from palabre.conversations.models import Item
 from palabre.conversations.services import analyse_unanalysed, ingest_item, unanalysed_item_ids
@@ -46,6 +47,7 @@ def test_a_heartbeat_older_than_three_intervals_is_stale(settings, monkeypatch):
 
 def test_the_sweep_analyses_what_a_killed_worker_left_each_item_once(org, make_channel, incoming_item, clock):
     channel = make_channel(org, "discourse", handle="forum.maison-dupont.fr", name="Forum")
+    start = timezone.now()  # the sweeps are given their instant: the analysis takes real time
     # What a worker killed between storing a batch and analysing it leaves: items, no analysis.
     left = [
         ingest_item(channel=channel, incoming=incoming_item(f"topic-{n}", author=f"lou{n}"), analyse=False)[0]
@@ -55,19 +57,19 @@ def test_the_sweep_analyses_what_a_killed_worker_left_each_item_once(org, make_c
     recent = ingest_item(channel=channel, incoming=incoming_item("topic-9"), analyse=False)[0]
     assert not Conversation.objects.filter(root__in=left).exists()
 
-    clock.shift(timedelta(seconds=45))
+    grace = timedelta(seconds=60)
+    then = start + timedelta(seconds=75)
     # `recent` may still have its analysis task queued: the sweep leaves it to that task for now.
-    assert unanalysed_item_ids(older_than=timedelta(seconds=60)) == [item.pk for item in left]
-    assert analyse_unanalysed(older_than=timedelta(seconds=60)) == {"found": 3, "analysed": 3, "failed": 0}
+    assert unanalysed_item_ids(older_than=grace, now=then) == [item.pk for item in left]
+    assert analyse_unanalysed(older_than=grace, now=then) == {"found": 3, "analysed": 3, "failed": 0}
 
     for item in Item.objects.filter(pk__in=[i.pk for i in left]):
         assert item.analysed_at is not None and item.language == "fr"
         assert Conversation.objects.filter(root=item).count() == 1  # its inbox thread
     assert Item.objects.get(pk=recent.pk).analysed_at is None
     # Idempotent: a second sweep finds nothing left; the recent one is swept once old enough.
-    assert analyse_unanalysed(older_than=timedelta(seconds=60))["found"] == 0
-    clock.shift(timedelta(seconds=60))
-    assert analyse_unanalysed(older_than=timedelta(seconds=60))["analysed"] == 1
+    assert analyse_unanalysed(older_than=grace, now=then)["found"] == 0
+    assert analyse_unanalysed(older_than=grace, now=start + timedelta(seconds=150))["analysed"] == 1
     assert Conversation.objects.filter(root__in=[*left, recent]).count() == 4
 
 
