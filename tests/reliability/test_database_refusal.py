@@ -87,3 +87,30 @@ def test_the_json_api_answers_503_in_json_when_the_database_refuses(client, org,
     assert answer.json()["error"] == "unavailable"
     assert answer["Retry-After"] == "30"
     assert not Item.objects.filter(channel=channel).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the refused write rolls back the request's transaction
+def test_perspective_answers_503_in_googles_shape_when_the_database_refuses(client, org):
+    _site, key = create_moderation_site(actor=Actor.palabre(org), name="Blog", url=SITE_URL)
+    body = {
+        "comment": {"text": "Merci pour la recette, elle était parfaite !"},
+        "languages": ["fr"],
+        "requestedAttributes": {"TOXICITY": {}},
+    }
+    analyze = f"/v1alpha1/comments:analyze?key={key}"
+    assert client.post(analyze, body, content_type="application/json").status_code == 200  # site cached
+    stored = Item.objects.count()
+
+    with database_refusing_writes():
+        answer = client.post(analyze, body, content_type="application/json")
+
+    assert answer.status_code == 503, answer.content
+    assert answer.json() == {
+        "error": {
+            "code": 503,
+            "message": "The service cannot store the comment now; try again later.",
+            "status": "UNAVAILABLE",
+        }
+    }
+    assert answer["Retry-After"] == "30"
+    assert Item.objects.count() == stored

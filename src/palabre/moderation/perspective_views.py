@@ -6,9 +6,11 @@ The protocol itself (request, scores, errors, discovery document) lives in `pers
 from __future__ import annotations
 
 import json
+import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -16,6 +18,8 @@ from palabre.moderation import perspective
 from palabre.moderation.models import ModerationSite
 from palabre.moderation.services import site_for_key
 from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
+
+logger = logging.getLogger(__name__)
 
 _JSON = {"ensure_ascii": False}
 
@@ -95,6 +99,13 @@ def analyze(request: HttpRequest) -> JsonResponse:
         answer = perspective.analyze_comment(parsed, site=site)
     except perspective.PerspectiveError as error:
         return _error(error)
+    except (OperationalError, InterfaceError) as error:
+        # The database refuses (down, read-only, disk full): Google's shape for a passing outage.
+        logger.warning("Perspective API: the database refused (%s); answered 503", error)
+        unavailable = perspective.PerspectiveError(
+            "The service cannot store the comment now; try again later.", code=503, status="UNAVAILABLE"
+        )
+        return _error(unavailable, **{"Retry-After": "30"})
     return JsonResponse(answer, json_dumps_params=_JSON)
 
 
