@@ -66,4 +66,3 @@ class JsonApiErrorsMiddleware:
             if response.has_header(header):
                 answer[header] = response[header]
         return answer
-
