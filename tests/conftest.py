@@ -13,6 +13,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -71,22 +72,40 @@ def start_instant(config: pytest.Config) -> datetime:
     return instant
 
 
+# Python processes the tests start follow the same clock (see tests/clockshim/sitecustomize.py).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(
+        None,
+        [os.path.join(os.path.dirname(os.path.abspath(__file__)), "clockshim"), os.environ.get("PYTHONPATH")],
+    )
+)
+
+
+def _tell_subprocesses_the_clock() -> None:
+    from time_machine import escape_hatch
+
+    os.environ["PALABRE_TEST_CLOCK_OFFSET"] = repr(time.time() - escape_hatch.time.time())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _session_clock(pytestconfig):
     """Session fixtures (the live server, the browser) start at the instant too."""
     import time_machine
 
     with time_machine.travel(start_instant(pytestconfig), tick=True):
+        _tell_subprocesses_the_clock()
         yield
 
 
 @pytest.fixture(autouse=True)
 def clock(pytestconfig, _session_clock):
     """The test's clock: at the instant when the test starts, then ticking. `clock.move_to(...)` or
-    `clock.shift(...)` to travel (time-machine's traveller)."""
+    `clock.shift(...)` to travel (time-machine's traveller; processes started afterwards do not
+    follow such a jump)."""
     import time_machine
 
     with time_machine.travel(start_instant(pytestconfig), tick=True) as traveller:
+        _tell_subprocesses_the_clock()
         yield traveller
 
 
