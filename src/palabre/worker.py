@@ -25,6 +25,7 @@ last exit).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -170,7 +171,8 @@ class TaskWorker:
         finally:
             task_started.disconnect(dispatch_uid=f"palabre.worker.{id(self)}")
             task_finished.disconnect(dispatch_uid=f"palabre.worker.{id(self)}")
-            remove_state(self.worker_id)
+            with contextlib.suppress(OSError):
+                remove_state(self.worker_id)
 
     def _loop(self) -> None:
         from django.db import DatabaseError, connections
@@ -195,7 +197,7 @@ class TaskWorker:
                     self.error,
                     delay,
                 )
-                self._beat_quietly()
+                self.beat()
                 connections.close_all()  # a broken connection is opened anew
                 self.sleep(delay)
                 recover = True  # a task may have been cut short: pick up what it left
@@ -258,13 +260,18 @@ class TaskWorker:
                 failed,
             )
         for name in dead:
-            remove_state(name)
+            with contextlib.suppress(OSError):
+                remove_state(name)
         return {"requeued": requeued, "failed": failed}
 
     @staticmethod
     def _dead_workers_here() -> list[str]:
         host, dead = socket.gethostname(), []
-        for state in worker_states():
+        try:
+            states = worker_states()
+        except OSError:  # no heartbeat folder to read (a full or read-only disk): nobody to judge
+            return []
+        for state in states:
             if state.get("kind") != "worker" or state.get("host") != host or not state["stale"]:
                 continue
             pid = state.get("pid")
@@ -316,28 +323,25 @@ class TaskWorker:
     # --- the heartbeat ---------------------------------------------------------------------------
 
     def beat(self) -> None:
+        """Write the heartbeat file. A full or read-only disk must not stop the work: the failure
+        is logged, and the heartbeat goes stale, which is what a health check should see."""
         self._last_beat = time.time()
-        write_state(
-            self.worker_id,
-            {
-                "kind": "worker",
-                "worker_id": self.worker_id,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started_at": self.started_at,
-                "beat_at": self._last_beat,
-                "state": self.state,
-                "error": self.error,
-                "database_failures": self.failures,
-                "tasks_run": self.tasks_run,
-            },
-        )
-
-    def _beat_quietly(self) -> None:
+        state = {
+            "kind": "worker",
+            "worker_id": self.worker_id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started_at,
+            "beat_at": self._last_beat,
+            "state": self.state,
+            "error": self.error,
+            "database_failures": self.failures,
+            "tasks_run": self.tasks_run,
+        }
         try:
-            self.beat()
-        except OSError:
-            logger.exception("Task worker %s: could not write its heartbeat", self.worker_id)
+            write_state(self.worker_id, state)
+        except OSError as error:
+            logger.warning("Task worker %s: could not write its heartbeat (%s)", self.worker_id, error)
 
 
 @dataclass

@@ -249,3 +249,14 @@ def test_tasks_a_dead_worker_left_running_are_made_ready_again(db, settings):
     finally:
         remove_state("w-dead")
         remove_state("w-alive")
+
+
+def test_a_heartbeat_that_cannot_be_written_does_not_stop_the_worker(db, tmp_path, monkeypatch, caplog):
+    from palabre.worker import TaskWorker
+
+    (tmp_path / "workers").write_text("not a folder")  # as a full or read-only disk would refuse it
+    monkeypatch.setenv("PALABRE_DATA_DIR", str(tmp_path))
+    worker = TaskWorker(worker_id="w-no-disk")
+    worker.beat()
+    assert worker.requeue_orphans() == {"requeued": 0, "failed": 0}
+    assert "could not write its heartbeat" in caplog.text
