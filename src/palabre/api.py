@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -168,8 +168,10 @@ def http_error(request, error: HttpError):
 
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
-def database_unavailable(request, error: OperationalError | InterfaceError):
-    """The database refuses (down, read-only, disk full): a JSON 503 the client can retry."""
+@api.exception_handler(InternalError)
+def database_unavailable(request, error: OperationalError | InterfaceError | InternalError):
+    """The database refuses (down, read-only, disk full; PostgreSQL says read-only with an
+    InternalError): a JSON 503 the client can retry."""
     logger.warning("API: the database refused (%s); answered 503", error)
     response = api.create_response(
         request,

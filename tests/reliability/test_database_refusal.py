@@ -1,7 +1,8 @@
 """The database refuses to write (read-only, disk full): the APIs answer their documented errors.
 
 SQLite's `query_only` pragma makes the very connection the request uses refuse every write with
-"attempt to write a readonly database", as a read-only file or a full disk would.
+"attempt to write a readonly database", as a read-only file or a full disk would; on PostgreSQL,
+`transaction_read_only` does the same.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from palabre.moderation.models import CheckedComment
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_api_token
 
-pytestmark = pytest.mark.skipif(
+sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="SQLite's query_only pragma stands for a read-only database"
 )
 
@@ -34,6 +35,7 @@ def database_refusing_writes():
             cursor.execute("PRAGMA query_only = OFF")
 
 
+@sqlite_only
 def test_comment_check_answers_503_and_keeps_nothing_when_the_database_refuses(client, org):
     _site, key = create_moderation_site(actor=Actor.palabre(org), name="Blog", url=SITE_URL)
     comment = {
@@ -62,6 +64,7 @@ def test_comment_check_answers_503_and_keeps_nothing_when_the_database_refuses(c
     assert Item.objects.filter(external_id=f"akismet-{again['X-akismet-guid']}").count() == 1
 
 
+@sqlite_only
 @pytest.mark.django_db(transaction=True)  # the refused write rolls back the request's transaction
 def test_the_json_api_answers_503_in_json_when_the_database_refuses(client, org, owner_actor, make_channel):
     channel = make_channel(org, "discourse", handle="forum.maison-dupont.fr", name="Forum")
@@ -89,6 +92,7 @@ def test_the_json_api_answers_503_in_json_when_the_database_refuses(client, org,
     assert not Item.objects.filter(channel=channel).exists()
 
 
+@sqlite_only
 @pytest.mark.django_db(transaction=True)  # the refused write rolls back the request's transaction
 def test_perspective_answers_503_in_googles_shape_when_the_database_refuses(client, org):
     _site, key = create_moderation_site(actor=Actor.palabre(org), name="Blog", url=SITE_URL)
@@ -114,3 +118,21 @@ def test_perspective_answers_503_in_googles_shape_when_the_database_refuses(clie
     }
     assert answer["Retry-After"] == "30"
     assert Item.objects.count() == stored
+
+
+@pytest.mark.postgres
+def test_comment_check_answers_503_when_postgresql_is_read_only(client, org):
+    from django.db import connection as pg
+
+    _site, key = create_moderation_site(actor=Actor.palabre(org), name="Blog", url=SITE_URL)
+    client.post("/1.1/verify-key", {"key": key, "blog": SITE_URL})
+    with pg.cursor() as cursor:
+        # As a standby promoted the wrong way round, or `default_transaction_read_only`: every
+        # write fails with "cannot execute INSERT in a read-only transaction" (an InternalError).
+        cursor.execute("SET transaction_read_only = on")
+    answer = client.post(
+        "/1.1/comment-check",
+        {"api_key": key, "blog": SITE_URL, "user_ip": "203.0.113.7", "comment_content": "Merci !"},
+    )
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "30" and "try again later" in answer["X-akismet-debug-help"]

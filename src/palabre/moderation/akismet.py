@@ -67,7 +67,7 @@ from urllib.parse import parse_qsl, urlsplit
 from django.conf import settings
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, ValidationError
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, InternalError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -869,7 +869,7 @@ def protocol_view(view):
                 f"{name}: {' '.join(msgs)}" if name else " ".join(msgs) for name, msgs in fields.items()
             )
             return _text(message, 400, **{"X-akismet-debug-help": message})
-        except (OperationalError, InterfaceError) as error:
+        except (OperationalError, InterfaceError, InternalError) as error:
             # The database refuses (down, read-only, disk full): nothing could be kept, so nothing
             # is answered for; the client keeps the comment and tries again.
             logger.warning("Akismet API: the database refused (%s); answered 503", error)

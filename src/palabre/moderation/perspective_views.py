@@ -10,7 +10,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -99,7 +99,7 @@ def analyze(request: HttpRequest) -> JsonResponse:
         answer = perspective.analyze_comment(parsed, site=site)
     except perspective.PerspectiveError as error:
         return _error(error)
-    except (OperationalError, InterfaceError) as error:
+    except (OperationalError, InterfaceError, InternalError) as error:
         # The database refuses (down, read-only, disk full): Google's shape for a passing outage.
         logger.warning("Perspective API: the database refused (%s); answered 503", error)
         unavailable = perspective.PerspectiveError(
