@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, InternalError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from palabre.moderation import lookups
@@ -133,7 +133,7 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
                         )
                         if created is not None:
                             to_analyse.append((item.pk, created))
-                except (OperationalError, InterfaceError):
+                except (OperationalError, InterfaceError, InternalError):
                     # The database refuses (read-only, disk full, gone): not this row's fault. The
                     # batch is rolled back and waits; the worker asks again once the database answers.
                     raise
