@@ -223,3 +223,25 @@ def test_poll_now_polls_through_the_task_and_records_health(
     client.post(reverse("listening:source_toggle", args=[source.pk]))
     response = client.post(reverse("listening:source_poll", args=[source.pk]), follow=True)
     assert "Cette source est en pause." in response.content.decode()
+
+
+def test_french_dashboard_writes_machine_numbers_into_the_chart_and_bars(org, owner, listened, client_of):
+    """In French, 60.0 must stay 60.0 in a CSS width and an SVG attribute (a decimal comma empties
+    the chart and makes every bar 100 %), while the share read by people is written "60,0"."""
+    from lxml import html as lxml_html
+
+    client = client_of(owner)
+    client.cookies["django_language"] = "fr"
+    response = client.get(reverse("listening:overview"), HTTP_ACCEPT_LANGUAGE="fr")
+    tree = lxml_html.fromstring(response.content)
+    rects = tree.xpath("//svg//rect")
+    assert rects
+    for rect in rects:
+        for name in ("x", "y", "width", "height"):
+            float(rect.get(name))  # a "12,5" would raise
+    float(tree.xpath("//svg")[0].get("viewbox").split()[-1])
+    widths = [el.get("style") for el in tree.xpath("//ul[@class='hbars']//span[@style]")]
+    assert widths and all("," not in style for style in widths)
+    assert "width: 60.0%" in widths and "width: 40.0%" in widths
+    shown = [el.text_content() for el in tree.xpath("//ul[@class='hbars']//span[@class='n']")]
+    assert "60,0%" in shown and "40,0%" in shown
