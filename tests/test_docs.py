@@ -81,3 +81,32 @@ def test_every_command_is_documented_with_its_options(name):
 def test_the_documentation_describes_no_command_that_does_not_exist():
     documented = {t.removeprefix("palabre ") for t in sections(COMMANDS, "##") if t.startswith("palabre ")}
     assert documented == set(subcommands())
+
+
+def unclosed_fences(text: str) -> list[str]:
+    """Where a ``` code block swallows a heading, or is still open at the end of the file."""
+    problems = []
+    opened_at = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(r" {0,3}```", line):
+            opened_at = 0 if opened_at else number
+        elif opened_at and re.match(r"#{2,6} \S", line):
+            problems.append(f"line {number}: heading inside the code block opened at line {opened_at}")
+    if opened_at:
+        problems.append(f"the code block opened at line {opened_at} is never closed")
+    return problems
+
+
+def test_the_fence_check_finds_a_block_left_open():
+    assert unclosed_fences("## a\n\n```sh\nls\n```\n") == []
+    assert unclosed_fences("```sh\nls\n## b\n\n```\ncat\n```\n") == [
+        "line 3: heading inside the code block opened at line 1",
+        "the code block opened at line 7 is never closed",
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*(ROOT / "docs").rglob("*.md"), ROOT / "README.md"]), ids=lambda p: p.name
+)
+def test_every_code_block_of_the_documentation_is_closed(path):
+    assert unclosed_fences(path.read_text(encoding="utf-8")) == [], path
