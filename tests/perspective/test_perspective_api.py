@@ -272,9 +272,9 @@ def test_language_detection_failure(client, site_and_key):
             "Missing requested_attributes",
         ),
         (
-            {"comment": {"text": "Bonjour"}, "requestedAttributes": {"TOXICITY_EXPERIMENTAL": {}}},
+            {"comment": {"text": "Bonjour"}, "requestedAttributes": {"FLIRTATION": {}}},
             "INVALID_REQUEST",
-            "Unknown requested attribute: TOXICITY_EXPERIMENTAL",
+            "Unknown requested attribute: FLIRTATION",
         ),
     ],
 )
@@ -352,7 +352,7 @@ def test_wrong_method_and_unknown_methods(client, site_and_key):
     answer = client.get(ANALYZE, params={"key": key})
     assert answer.status_code == 405 and answer.headers["allow"] == "POST"
     assert answer.json()["error"]["code"] == 405
-    answer = client.post("/v1alpha1/comments:suggestscore", params={"key": key}, json={})
+    answer = client.post("/v1alpha1/comments:classify", params={"key": key}, json={})
     assert answer.status_code == 404
     assert answer.json() == {"error": {"code": 404, "message": "Method not found.", "status": "NOT_FOUND"}}
 

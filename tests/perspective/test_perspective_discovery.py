@@ -41,6 +41,10 @@ def test_discovery_document_points_at_this_server(live_server):
     document = answer.json()
     assert document["rootUrl"] == live_server.url + "/"
     assert document["resources"]["comments"]["methods"]["analyze"]["path"] == "v1alpha1/comments:analyze"
+    methods = document["resources"]["comments"]["methods"]
+    assert methods["suggestscore"]["path"] == "v1alpha1/comments:suggestscore"
+    assert document["supportedLanguages"] == ["fr", "en"]
+    assert "INSULT_EXPERIMENTAL" in document["supportedAttributes"]
     assert httpx.get(live_server.url + "/$discovery/rest", params={"version": "v1"}).status_code == 404
 
 
@@ -76,3 +80,23 @@ def test_googles_client_sees_perspective_errors(live_server, key):
         caught.value.status_code == 400
         and caught.value.reason == "API key not valid. Please pass a valid API key."
     )
+
+
+def test_googles_client_suggests_a_score(live_server, key):
+    from palabre.moderation.models import ModerationDecision
+
+    client = build(live_server, key)
+    body = {
+        "comment": {"text": "You are a stupid idiot, shut up."},
+        "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}},
+        "languages": ["en"],
+        "clientToken": "t-2",
+    }
+    answer = client.comments().suggestscore(body=body).execute()
+    assert answer == {"detectedLanguages": ["en"], "requestedLanguages": ["en"], "clientToken": "t-2"}
+    decision = ModerationDecision.objects.get(source="moderator", item__external_id="perspective:t-2")
+    assert decision.action == "reject"
+    with pytest.raises(googleapiclient_errors.HttpError) as caught:
+        client.comments().suggestscore(body={**body, "attributeScores": {}}).execute()
+    assert caught.value.status_code == 400
+    assert caught.value.error_details[0]["errorType"] == "INVALID_REQUEST"

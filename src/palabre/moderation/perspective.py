@@ -22,6 +22,16 @@ SEXUALLY_EXPLICIT  sexual
 SPAM               spam
 =================  ==============================================================================
 
+Perspective's documented experimental names (``TOXICITY_EXPERIMENTAL``, ``INSULT_EXPERIMENTAL``...,
+for the six attributes that have one) and versioned names (``TOXICITY@6``) are scored by the same
+attribute; the answer uses the name the client asked for.
+
+``comments:suggestscore`` (Coral's feedback when a moderator approves or rejects a comment): the
+suggested ``summaryScore.value`` (1: the attribute holds, 0: it does not) becomes a moderator's
+decision on the comment (reject, approve; spam, ham for SPAM), found by ``clientToken`` or by its
+text, stored then if it was analysed with ``doNotStore``. Like any moderator's decision it changes
+later decisions at once and feeds ``palabre train --include-feedback``.
+
 Scores are the shared models' only: an organisation's rules and thresholds decide what happens to a
 stored comment (below), never the numbers a client reads.
 
@@ -50,13 +60,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingItem, ingest_item
-from palabre.moderation import engine
-from palabre.moderation.models import ModerationSite
+from palabre.moderation import engine, services
+from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite
 from palabre.nlp.classifiers import load_models
 from palabre.nlp.language import detect_language
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +85,13 @@ ATTRIBUTES = (
     "SEXUALLY_EXPLICIT",
     "SPAM",
 )
+# Perspective's documented experimental names of the same attributes: answered with the same scores.
+EXPERIMENTAL_ATTRIBUTES = {
+    f"{name}_EXPERIMENTAL": name
+    for name in ("TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY", "THREAT")
+}
+# "TOXICITY@6": a model version pinned by the client; Palabre has one version of each attribute.
+_VERSIONED = re.compile(r"^(?P<name>[A-Z_]+)@\d+$")
 SUPPORTED_LANGUAGES = ("fr", "en")
 # Perspective's limit: "The maximum text size per request is 20 KB", counted in UTF-8 bytes.
 MAX_COMMENT_BYTES = 20 * 1024
@@ -149,8 +170,21 @@ def body_too_large_error(limit: int) -> PerspectiveError:
 
 @dataclass
 class AttributeRequest:
-    name: str
+    name: str  # as the client asked for it, and as the answer names it
     score_threshold: float | None = None
+    model: str = ""  # the attribute of ATTRIBUTES that scores it
+
+    def __post_init__(self) -> None:
+        self.model = self.model or resolve_attribute(self.name) or self.name
+
+
+def resolve_attribute(name: str) -> str | None:
+    """The attribute scoring `name`: itself, an experimental name's, a versioned name's; else None."""
+    versioned = _VERSIONED.match(name)
+    base = versioned["name"] if versioned else name
+    if base in ATTRIBUTES:
+        return base
+    return EXPERIMENTAL_ATTRIBUTES.get(base)
 
 
 @dataclass
@@ -326,13 +360,14 @@ def parse_analyze_request(payload: Any) -> AnalyzeCommentRequest:
     if not parsed_attributes:
         raise analysis_error("NO_REQUESTED_ATTRIBUTES", "Missing requested_attributes")
     for name, score_type, threshold in parsed_attributes:
-        if name not in ATTRIBUTES:
+        model = resolve_attribute(name)
+        if model is None:
             raise analysis_error("INVALID_REQUEST", f"Unknown requested attribute: {name}")
         if score_type not in ("SCORE_TYPE_UNSPECIFIED", PROBABILITY):
             raise analysis_error(
                 "INVALID_REQUEST", f"Requested score type {score_type} is not supported by attribute {name}"
             )
-        request.attributes.append(AttributeRequest(name, threshold))
+        request.attributes.append(AttributeRequest(name, threshold, model))
     return request
 
 
@@ -423,30 +458,40 @@ def detect(text: str) -> str:
     return found.pop() if len(found) == 1 else "und"
 
 
+def scoring_languages(text: str, languages: list[str]) -> tuple[str, list[str], list[str]]:
+    """(detected, the languages answered, their primary codes); LANGUAGE_DETECTION_FAILED when
+    none is given and none can be told."""
+    detected = detect(text)
+    if languages:
+        return detected, list(languages), [primary_language(lang) for lang in languages]
+    if detected == "und":
+        raise analysis_error("LANGUAGE_DETECTION_FAILED", "Unable to detect language")
+    return detected, [detected], [detected]
+
+
+def language_not_supported_error(
+    attribute: str, languages: list[str], *, requested: bool
+) -> PerspectiveError:
+    """Perspective's answer for a language an attribute does not score (Palabre scores fr and en)."""
+    about = {"requestedLanguages": languages} if requested else {"detectedLanguages": languages}
+    return analysis_error(
+        "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+        f"Attribute {attribute} does not support request languages: {', '.join(languages)}",
+        languageNotSupportedByAttributeError={**about, "attribute": attribute},
+    )
+
+
 # --- the analysis -------------------------------------------------------------------------------
 
 
 def analyze_comment(request: AnalyzeCommentRequest, *, site: ModerationSite) -> dict[str, Any]:
     """Scores the comment; stores it unless doNotStore. Raises PerspectiveError for language errors."""
-    detected = detect(request.text)
-    if request.languages:
-        effective = list(request.languages)
-        codes = [primary_language(lang) for lang in request.languages]
-    elif detected == "und":
-        raise analysis_error("LANGUAGE_DETECTION_FAILED", "Unable to detect language")
-    else:
-        effective, codes = [detected], [detected]
+    detected, effective, codes = scoring_languages(request.text, request.languages)
     attributes = list(request.attributes)
     if any(code not in SUPPORTED_LANGUAGES for code in codes):
         if not request.drop_unsupported_attributes:
-            first = attributes[0].name
-            about = (
-                {"requestedLanguages": effective} if request.languages else {"detectedLanguages": effective}
-            )
-            raise analysis_error(
-                "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
-                f"Attribute {first} does not support request languages: {', '.join(effective)}",
-                languageNotSupportedByAttributeError={**about, "attribute": first},
+            raise language_not_supported_error(
+                attributes[0].name, effective, requested=bool(request.languages)
             )
         attributes = []
     # One language: its lexicon explains the text; several: both do.
@@ -459,7 +504,7 @@ def analyze_comment(request: AnalyzeCommentRequest, *, site: ModerationSite) -> 
         per_span = _span_scores(request.text, language, summary) if request.span_annotations else []
         scores: dict[str, Any] = {}
         for attribute in attributes:
-            value = summary[attribute.name]
+            value = summary[attribute.model]
             if attribute.score_threshold is not None and value < attribute.score_threshold:
                 continue
             entry: dict[str, Any] = {}
@@ -468,7 +513,7 @@ def analyze_comment(request: AnalyzeCommentRequest, *, site: ModerationSite) -> 
                     {
                         "begin": begin,
                         "end": end,
-                        "score": {"value": values[attribute.name], "type": PROBABILITY},
+                        "score": {"value": values[attribute.model], "type": PROBABILITY},
                     }
                     for begin, end, values in per_span
                 ]
@@ -512,8 +557,7 @@ def external_id_for(request: AnalyzeCommentRequest) -> str:
     return f"{EXTERNAL_ID_PREFIX}sha256:{digest}"
 
 
-def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, language: str) -> None:
-    """The analysed comment as an item of the site's channel; the analysis task moderates it."""
+def _incoming(request: AnalyzeCommentRequest, language: str) -> IncomingItem:
     # Lone surrogates (allowed by JSON escapes) cannot be stored: replaced, one character each.
     text = request.text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
     raw = {
@@ -522,7 +566,7 @@ def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, lang
         "sessionId": request.session_id,
         "communityId": request.community_id,
     }
-    incoming = IncomingItem(
+    return IncomingItem(
         external_id=external_id_for(request),
         kind="comment",
         text=text,
@@ -530,11 +574,223 @@ def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, lang
         language=language,
         raw={k: v for k, v in raw.items() if v},
     )
+
+
+def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, language: str) -> None:
+    """The analysed comment as an item of the site's channel; the analysis task moderates it."""
     try:
-        ingest_item(channel=site.channel, incoming=incoming)
+        ingest_item(channel=site.channel, incoming=_incoming(request, language))
     except ValidationError as error:
         # Storing is a courtesy of this API: the scores are answered anyway. No text in the log.
         logger.warning("Perspective analysis of site %s not stored: %s", site.pk, sorted(error.message_dict))
+
+
+# --- score suggestions (moderators' corrections) ------------------------------------------------
+
+
+@dataclass
+class SuggestCommentScoreRequest:
+    text: str
+    scores: dict[str, float]  # attribute name as sent -> summaryScore.value
+    languages: list[str] = field(default_factory=list)
+    client_token: str = ""
+    session_id: str = ""
+    community_id: str = ""
+
+
+_SUGGEST_FIELDS = {
+    "comment": "comment",
+    "context": "context",
+    "attribute_scores": "attributeScores",
+    "languages": "languages",
+    "client_token": "clientToken",
+    "session_id": "sessionId",
+    "community_id": "communityId",
+}
+_ATTRIBUTE_SCORES_FIELDS = {"summary_score": "summaryScore", "span_scores": "spanScores"}
+_SCORE_FIELDS = {"value": "value", "type": "type"}
+_SPAN_SCORE_FIELDS = {"begin": "begin", "end": "end", "score": "score"}
+
+
+def _score(value: Any, path: str, attribute: str) -> float:
+    """A Score message: its value must be set, a probability in [0, 1]."""
+    score = _message(value, path, "Score", _SCORE_FIELDS)
+    score_type = _enum(score.get("type"), f"{path}.type", "Score.ScoreType", SCORE_TYPES)
+    number = _float(score.get("value"), f"{path}.value")
+    if score_type not in ("SCORE_TYPE_UNSPECIFIED", PROBABILITY):
+        raise analysis_error(
+            "INVALID_REQUEST", f"Score type {score_type} is not supported by attribute {attribute}"
+        )
+    if number is None or not 0.0 <= number <= 1.0:
+        raise analysis_error(
+            "INVALID_REQUEST", f"Score of attribute {attribute} must be set, between 0 and 1 ({path}.value)"
+        )
+    return number
+
+
+def _int(value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    raise payload_error(f"Invalid value at '{path}' (TYPE_INT32), {_show(value)}", path)
+
+
+def parse_suggest_request(payload: Any) -> SuggestCommentScoreRequest:
+    """SuggestCommentScore, checked as Perspective documents it: `attributeScores` not empty, each
+    with a set score; span scores with begin and end."""
+    if not isinstance(payload, dict):
+        raise payload_error('Invalid JSON payload received. Unknown name "": Root element must be a message.')
+    body = _message(payload, "", "SuggestCommentScoreRequest", _SUGGEST_FIELDS)
+    text, text_type = _text_entry(body.get("comment"), "comment")
+    raw_scores = body.get("attributeScores")
+    if raw_scores is not None and not isinstance(raw_scores, dict):
+        raise payload_error(
+            f"Invalid value at 'attribute_scores' (TYPE_MESSAGE), {_show(raw_scores)}", "attribute_scores"
+        )
+    languages_value = body.get("languages")
+    if languages_value is not None and not isinstance(languages_value, list):
+        raise payload_error(
+            f"Invalid value at 'languages' (TYPE_STRING), {_show(languages_value)}", "languages"
+        )
+    languages = [_string(lang, f"languages[{i}]") for i, lang in enumerate(languages_value or [])]
+    request = SuggestCommentScoreRequest(
+        text=text,
+        scores={},
+        languages=[lang for lang in languages if lang.strip()],
+        client_token=_string(body.get("clientToken"), "client_token"),
+        session_id=_string(body.get("sessionId"), "session_id"),
+        community_id=_string(body.get("communityId"), "community_id"),
+    )
+    _context(body.get("context"))
+    if not text.strip():
+        raise analysis_error("COMMENT_EMPTY", "Comment must be non-empty.")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_COMMENT_BYTES:
+        raise analysis_error("COMMENT_TOO_LONG", "Comment text too long.")
+    if text_type == "HTML":
+        raise analysis_error("INVALID_REQUEST", "Currently, only 'PLAIN_TEXT' comments are supported")
+    if not raw_scores:
+        raise analysis_error("INVALID_REQUEST", "attribute_scores must not be empty.")
+    for name, value in raw_scores.items():
+        path = f"attribute_scores[{name}]"
+        if resolve_attribute(name) is None:
+            raise analysis_error("INVALID_REQUEST", f"Unknown attribute: {name}")
+        scores = _message(value, path, "AttributeScores", _ATTRIBUTE_SCORES_FIELDS)
+        if not scores:
+            raise analysis_error("INVALID_REQUEST", f"The scores of attribute {name} must not be empty.")
+        spans = scores.get("spanScores")
+        if spans is not None and not isinstance(spans, list):
+            raise payload_error(f"Invalid value at '{path}.span_scores' (TYPE_MESSAGE), {_show(spans)}")
+        span_values = []
+        for index, span_value in enumerate(spans or []):
+            span_path = f"{path}.span_scores[{index}]"
+            span = _message(span_value, span_path, "SpanScore", _SPAN_SCORE_FIELDS)
+            begin, end = (
+                _int(span.get("begin"), f"{span_path}.begin"),
+                _int(span.get("end"), f"{span_path}.end"),
+            )
+            if begin is None or end is None or not 0 <= begin <= end:
+                raise analysis_error("INVALID_REQUEST", f"Span score {span_path} must have begin <= end set.")
+            span_values.append(_score(span.get("score"), f"{span_path}.score", name))
+        if scores.get("summaryScore") is not None:
+            request.scores[name] = _score(scores["summaryScore"], f"{path}.summary_score", name)
+        else:  # only spans: the comment is as bad as its worst part
+            request.scores[name] = max(span_values)
+    return request
+
+
+def correction_for(scores: dict[str, float]) -> str:
+    """The moderator's action a suggestion stands for: 1 means the attribute holds, 0 that it does not
+    (Coral sends its model's attribute, 0 for a comment approved, 1 for one rejected)."""
+    by_model: dict[str, float] = {}
+    for name, value in scores.items():
+        model = resolve_attribute(name) or name
+        by_model[model] = max(value, by_model.get(model, 0.0))
+    spam = by_model.pop("SPAM", None)
+    if spam is not None and spam >= 0.5:
+        return "spam"
+    if any(value >= 0.5 for value in by_model.values()):
+        return "reject"
+    if spam is not None and not by_model:
+        return "ham"
+    return "approve"
+
+
+@dataclass(frozen=True)
+class PerspectiveSiteActor(Actor):
+    """A site's suggestions, recorded as its moderators' decisions in its name."""
+
+    site_name: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"perspective:{self.site_name}"
+
+
+def _site_actor(site: ModerationSite) -> Actor:
+    return PerspectiveSiteActor(
+        organisation=site.organisation,
+        system=True,
+        permissions=frozenset({Perm.ITEMS_VIEW.value, Perm.MODERATION_ACT.value}),
+        site_name=site.name,
+    )
+
+
+def suggest_score(request: SuggestCommentScoreRequest, *, site: ModerationSite) -> dict[str, Any]:
+    """Records the suggestion as a moderator's decision on the comment (stored now if it was analysed
+    with doNotStore), which `palabre train --include-feedback` learns from. Raises PerspectiveError."""
+    detected, effective, codes = scoring_languages(request.text, request.languages)
+    if any(code not in SUPPORTED_LANGUAGES for code in codes):
+        raise language_not_supported_error(
+            next(iter(request.scores)), effective, requested=bool(request.languages)
+        )
+    language = codes[0] if len(set(codes)) == 1 else ""
+    action = correction_for(request.scores)
+    with transaction.atomic():
+        item = _suggested_item(request, site=site, language=language)
+        last = (
+            ItemModeration.objects.select_for_update()
+            .filter(item=item)
+            .values_list("last_decision__source", "last_decision__action")
+            .first()
+        )
+        if last != (ModerationDecision.Source.MODERATOR, action):  # the same suggestion twice: once
+            services.review_item(
+                actor=_site_actor(site), item_id=item.pk, action=action, note=f"suggestscore from {site.name}"
+            )
+    answer: dict[str, Any] = {}
+    if detected != "und":
+        answer["detectedLanguages"] = [detected]
+    if request.languages:
+        answer["requestedLanguages"] = list(request.languages)
+    if request.client_token:
+        answer["clientToken"] = request.client_token
+    return answer
+
+
+def _suggested_item(request: SuggestCommentScoreRequest, *, site: ModerationSite, language: str) -> Item:
+    """The comment the suggestion is about: by its token, else by its text (an analysis without a
+    token), else stored now."""
+    by_token = external_id_for(_as_analyze(request))
+    by_text = external_id_for(_as_analyze(request, token=""))
+    for external_id in dict.fromkeys((by_token, by_text)):
+        item = Item.objects.filter(channel=site.channel, external_id=external_id).first()
+        if item is not None:
+            return item
+    item, _created = ingest_item(channel=site.channel, incoming=_incoming(_as_analyze(request), language))
+    return item
+
+
+def _as_analyze(request: SuggestCommentScoreRequest, *, token: str | None = None) -> AnalyzeCommentRequest:
+    return AnalyzeCommentRequest(
+        text=request.text,
+        attributes=[],
+        client_token=request.client_token if token is None else token,
+        session_id=request.session_id,
+        community_id=request.community_id,
+    )
 
 
 # --- the discovery document ---------------------------------------------------------------------
@@ -576,7 +832,9 @@ def discovery_document(root_url: str) -> dict[str, Any]:
         "title": "Palabre: Perspective-compatible Comment Analyzer API",
         "description": (
             "Scores a comment for toxicity, insults, profanity, threats, identity attacks, sexual "
-            "content and spam, in French and English, as Perspective's comments:analyze does."
+            "content and spam, as Perspective's comments:analyze does. Languages: "
+            + ", ".join(SUPPORTED_LANGUAGES)
+            + " (every attribute); others are answered LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE."
         ),
         "ownerDomain": "palabre",
         "ownerName": "Palabre",
@@ -624,12 +882,35 @@ def discovery_document(root_url: str) -> dict[str, Any]:
                         "parameterOrder": [],
                         "request": {"$ref": "AnalyzeCommentRequest"},
                         "response": {"$ref": "AnalyzeCommentResponse"},
-                    }
+                    },
+                    "suggestscore": {
+                        "id": "commentanalyzer.comments.suggestscore",
+                        "path": f"{API_VERSION}/comments:suggestscore",
+                        "flatPath": f"{API_VERSION}/comments:suggestscore",
+                        "httpMethod": "POST",
+                        "description": (
+                            "Suggest comment scores as training data: recorded as a moderator's "
+                            "decision on the comment (1 = the attribute holds, 0 = it does not)."
+                        ),
+                        "parameters": {},
+                        "parameterOrder": [],
+                        "request": {"$ref": "SuggestCommentScoreRequest"},
+                        "response": {"$ref": "SuggestCommentScoreResponse"},
+                    },
                 }
             }
         },
+        "supportedLanguages": list(SUPPORTED_LANGUAGES),
+        "supportedAttributes": [*ATTRIBUTES, *EXPERIMENTAL_ATTRIBUTES],
         "schemas": _schemas(),
     }
+
+
+_LANGUAGES_DESCRIPTION = (
+    "Languages of the comment, ISO 639-1 or BCP-47 (supported: "
+    + ", ".join(SUPPORTED_LANGUAGES)
+    + "); detected when absent."
+)
 
 
 def _schemas() -> dict[str, Any]:
@@ -647,12 +928,11 @@ def _schemas() -> dict[str, Any]:
                 "requestedAttributes": {
                     "type": "object",
                     "additionalProperties": {"$ref": "AttributeParameters"},
-                    "description": "Attributes to score (required): " + ", ".join(ATTRIBUTES) + ".",
+                    "description": "Attributes to score (required): "
+                    + ", ".join([*ATTRIBUTES, *EXPERIMENTAL_ATTRIBUTES])
+                    + "; a version suffix (TOXICITY@6) is accepted. The answer uses the names asked for.",
                 },
-                "languages": {
-                    **strings,
-                    "description": "Languages of the comment (fr, en); detected when absent.",
-                },
+                "languages": {**strings, "description": _LANGUAGES_DESCRIPTION},
                 "doNotStore": {"type": "boolean", "description": "Do not keep the comment."},
                 "clientToken": {"type": "string", "description": "Echoed in the response."},
                 "sessionId": {"type": "string", "description": "Opaque session id."},
@@ -675,6 +955,35 @@ def _schemas() -> dict[str, Any]:
                 },
                 "languages": {**strings, "description": "The languages used to score the comment."},
                 "detectedLanguages": {**strings, "description": "The language detected in the text."},
+                "clientToken": {"type": "string", "description": "The request's clientToken."},
+            },
+        ),
+        "SuggestCommentScoreRequest": obj(
+            "SuggestCommentScoreRequest",
+            "The comment score suggestion request message.",
+            {
+                "comment": {"$ref": "TextEntry", "description": "The comment (required)."},
+                "context": {"$ref": "Context", "description": "The comment's context (not used)."},
+                "attributeScores": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "AttributeScores"},
+                    "description": "Suggested scores (required, not empty): 1 when the attribute holds, 0 when not.",
+                },
+                "languages": {**strings, "description": _LANGUAGES_DESCRIPTION},
+                "clientToken": {
+                    "type": "string",
+                    "description": "Echoed; names the comment analysed with the same token.",
+                },
+                "sessionId": {"type": "string", "description": "Opaque session id."},
+                "communityId": {"type": "string", "description": "Opaque community id."},
+            },
+        ),
+        "SuggestCommentScoreResponse": obj(
+            "SuggestCommentScoreResponse",
+            "The comment score suggestion response message.",
+            {
+                "detectedLanguages": {**strings, "description": "The language detected in the text."},
+                "requestedLanguages": {**strings, "description": "The request's languages."},
                 "clientToken": {"type": "string", "description": "The request's clientToken."},
             },
         ),

@@ -91,12 +91,22 @@ def _json_problem(error: Exception) -> str:
 @csrf_exempt
 def analyze(request: HttpRequest) -> JsonResponse:
     """POST /v1alpha1/comments:analyze?key=...: Perspective's AnalyzeComment."""
+    return _answer(request, perspective.parse_analyze_request, perspective.analyze_comment)
+
+
+@csrf_exempt
+def suggestscore(request: HttpRequest) -> JsonResponse:
+    """POST /v1alpha1/comments:suggestscore?key=...: Perspective's SuggestCommentScore (feedback)."""
+    return _answer(request, perspective.parse_suggest_request, perspective.suggest_score)
+
+
+def _answer(request: HttpRequest, parse, run) -> JsonResponse:
     if request.method != "POST":
         return _method_not_allowed(request, "POST")
     try:
         site = _site(request)
-        parsed = perspective.parse_analyze_request(_payload(request))
-        answer = perspective.analyze_comment(parsed, site=site)
+        parsed = parse(_payload(request))
+        answer = run(parsed, site=site)
     except perspective.PerspectiveError as error:
         return _error(error)
     except (OperationalError, InterfaceError, InternalError) as error:
@@ -111,7 +121,7 @@ def analyze(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 def unknown_method(request: HttpRequest, rest: str = "") -> JsonResponse:
-    """Anything else under /v1alpha1/ (comments:suggestscore is not offered)."""
+    """Anything else under /v1alpha1/."""
     return _error(perspective.PerspectiveError("Method not found.", code=404, status="NOT_FOUND"))
 
 
