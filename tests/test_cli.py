@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -131,7 +132,9 @@ def test_createadmin_with_a_taken_organisation_creates_nobody(make_org):
 def test_rotate_keys_re_encrypts_with_the_new_secret_key(settings, org, make_channel, capsys):
     settings.SECRET_KEY = "the-former-secret-key-" + "f" * 30
     settings.SECRET_KEY_FALLBACKS = []
-    channel = make_channel(org, "bluesky", credentials={"app_password": "abcd-efgh"})
+    channel = make_channel(
+        org, "bluesky", credentials={"identifier": "b.bsky.social", "app_password": "abcd-efgh"}
+    )
     settings.SECRET_KEY = "the-new-secret-key-" + "n" * 30
     settings.SECRET_KEY_FALLBACKS = ["the-former-secret-key-" + "f" * 30]
 
@@ -141,7 +144,7 @@ def test_rotate_keys_re_encrypts_with_the_new_secret_key(settings, org, make_cha
     stored = Channel.objects.get(pk=channel.pk)
     assert crypto.key_id_of(stored.credentials_ciphertext) == crypto.current_key().key_id
     settings.SECRET_KEY_FALLBACKS = []
-    assert stored.read_credentials() == {"app_password": "abcd-efgh"}
+    assert stored.read_credentials() == {"identifier": "b.bsky.social", "app_password": "abcd-efgh"}
 
 
 def _refused(name: str):
@@ -175,3 +178,49 @@ def test_a_json_lines_command_answers_every_line_and_a_missing_file_in_one_line(
         missing.stderr
         == f"palabre {' '.join(command)}: cannot read {tmp_path / 'absent.jsonl'}: No such file or directory\n"
     )
+
+
+def _option_parsers(parser: argparse.ArgumentParser, path: str = "palabre"):
+    """Every parser of the command tree, sub-commands' included, with its command line."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _option_parsers(sub, f"{path} {name}")
+
+
+def test_every_command_spells_the_organisation_option_the_same_way():
+    spellings: dict[str, list[str]] = {}
+    for path, parser in _option_parsers(build_parser()):
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            for option in action.option_strings:
+                if option.startswith("--org"):
+                    spellings.setdefault(option, []).append(path)
+    assert set(spellings) == {"--organisation"}, spellings
+    assert len(spellings["--organisation"]) >= 7
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apikey", "create", "--site", "https://blog.example.com/"],
+        ["check"],
+        ["connectors", "status"],
+        ["inbox", "tick"],
+        ["listening", "run"],
+        ["guardrails", "check"],
+    ],
+)
+def test_the_former_org_spelling_is_still_accepted(argv):
+    parser = build_parser()
+    assert parser.parse_args([*argv, "--org", "demo"]).organisation == "demo"
+    assert parser.parse_args([*argv, "--organisation", "demo"]).organisation == "demo"
+
+
+def test_apikey_still_requires_an_organisation(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["apikey", "create", "--site", "https://blog.example.com/"])
+    assert stopped.value.code == 2
+    assert "--organisation" in capsys.readouterr().err

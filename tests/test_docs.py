@@ -72,7 +72,7 @@ def test_every_command_is_documented_with_its_options(name):
         option
         for action in subcommands()[name]._actions
         for option in action.option_strings
-        if option.startswith("--") and option != "--help"
+        if option.startswith("--") and option != "--help" and action.help != argparse.SUPPRESS
     ]
     missing = [option for option in options if option not in section]
     assert missing == [], f"palabre {name}: options not described in docs/commands.md: {missing}"

@@ -219,9 +219,9 @@ def cmd_apikey(args: argparse.Namespace) -> None:
     from palabre.orgs.models import Organisation
     from palabre.orgs.services import Actor
 
-    organisation = Organisation.objects.filter(slug=args.org).first()
+    organisation = Organisation.objects.filter(slug=args.organisation).first()
     if organisation is None:
-        sys.exit(f"No organisation with the slug {args.org!r}.")
+        sys.exit(f"No organisation with the short name {args.organisation!r}.")
     name = args.name or urlsplit(args.site.strip()).hostname or args.site
     try:
         site, key = create_moderation_site(actor=Actor.palabre(organisation), name=name, url=args.site)
@@ -378,6 +378,16 @@ def cmd_manage(args: argparse.Namespace) -> None:
     execute_from_command_line(["palabre manage", *args.rest])
 
 
+def add_organisation_option(
+    parser: argparse.ArgumentParser, help: str, *, required: bool = False, metavar: str = "SLUG"
+) -> None:
+    """Every command names an organisation with `--organisation`; `--org`, the spelling some commands
+    used before, is still accepted (hidden from the help) so that scripts keep working."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--organisation", dest="organisation", default="", metavar=metavar, help=help)
+    group.add_argument("--org", dest="organisation", default="", metavar=metavar, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="palabre", description="Self-hosted community management.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -420,11 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("username")
     admin.add_argument("--email", default="")
     admin.add_argument("--password", default="", help="default: $PALABRE_ADMIN_PASSWORD or prompt")
-    admin.add_argument("--organisation", default="", help="create this organisation, owned by the admin")
+    add_organisation_option(admin, "create this organisation, owned by the admin", metavar="NAME")
 
     apikey = add("apikey", cmd_apikey, "Create a key of the Akismet-compatible API for a site.")
     apikey.add_argument("action", choices=["create"])
-    apikey.add_argument("--org", required=True, help="the organisation's slug")
+    add_organisation_option(apikey, "the organisation's short name (slug)", required=True)
     apikey.add_argument("--site", required=True, help="the site's address, e.g. https://blog.example.com/")
     apikey.add_argument("--name", default="", help="the site's name (default: its host name)")
 
@@ -454,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = add("check", cmd_check, "Moderate JSON lines from a file or stdin; one JSON line out per input.")
     check.add_argument("file", nargs="?", default="")
-    check.add_argument("--organisation", default="", help="apply this organisation's rules and thresholds")
+    add_organisation_option(check, "apply this organisation's rules and thresholds (its short name)")
 
     triage = add(
         "triage", cmd_triage, "Language, sentiment and intent of JSON lines; one JSON line out per input."

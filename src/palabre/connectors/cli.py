@@ -8,13 +8,15 @@ import sys
 
 
 def register_commands(add) -> None:
+    from palabre.cli import add_organisation_option
+
     parser = add(
         "connectors",
         cmd_connectors,
         "Channels' connections: health, and pulling and delivering what is due (for cron or by hand).",
     )
     parser.add_argument("action", choices=["status", "tick", "pull"], help="what to do")
-    parser.add_argument("--org", default="", help="status: only this organisation (its slug)")
+    add_organisation_option(parser, "status: only this organisation (its short name)")
     parser.add_argument("--channel", type=int, default=0, help="pull: the channel's id")
 
 
@@ -23,7 +25,7 @@ def cmd_connectors(args: argparse.Namespace) -> None:
 
     _setup_django()
     if args.action == "status":
-        _status(args.org)
+        _status(args.organisation)
     elif args.action == "tick":
         _tick()
     else:

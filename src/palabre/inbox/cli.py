@@ -30,6 +30,8 @@ def cmd_inbox(args: argparse.Namespace) -> None:
 
 
 def register_commands(add) -> None:
+    from palabre.cli import add_organisation_option
+
     parser = add(
         "inbox",
         cmd_inbox,
@@ -37,4 +39,4 @@ def register_commands(add) -> None:
         "`digest` sends the morning digest.",
     )
     parser.add_argument("action", choices=["tick", "digest"])
-    parser.add_argument("--organisation", default="", help="Only this organisation (its short name).")
+    add_organisation_option(parser, "only this organisation (its short name)")

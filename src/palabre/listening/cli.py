@@ -7,6 +7,8 @@ import json
 
 
 def register_commands(add) -> None:
+    from palabre.cli import add_organisation_option
+
     listening = add(
         "listening",
         cmd_listening,
@@ -18,7 +20,7 @@ def register_commands(add) -> None:
         help="poll: due sources; detect: spikes of every organisation; deliver: pending alerts; run: all three",
     )
     listening.add_argument("--force", action="store_true", help="poll every active source, due or not")
-    listening.add_argument("--organisation", default="", help="only this organisation (its short name)")
+    add_organisation_option(listening, "only this organisation (its short name)")
 
 
 def cmd_listening(args: argparse.Namespace) -> None:

@@ -9,6 +9,8 @@ from typing import IO
 
 
 def register_commands(add) -> None:
+    from palabre.cli import add_organisation_option
+
     guardrails = add(
         "guardrails",
         cmd_guardrails,
@@ -16,8 +18,8 @@ def register_commands(add) -> None:
     )
     guardrails.add_argument("action", choices=["check"])
     guardrails.add_argument("file", nargs="?", default="")
-    guardrails.add_argument(
-        "--org", default="", help="organisation slug for lines that name none (its lists, posts, trends)"
+    add_organisation_option(
+        guardrails, "the organisation (short name) of lines that name none (its lists, posts, trends)"
     )
     guardrails.add_argument("--lang", default="", help="language of the explanations (fr or en)")
 
@@ -35,7 +37,7 @@ def cmd_guardrails(args) -> None:
         translation.override(args.lang or settings.LANGUAGE_CODE),
         opened(args.file, command="guardrails check") as source,
     ):
-        check_stream(source, sys.stdout, default_org=args.org)
+        check_stream(source, sys.stdout, default_org=args.organisation)
 
 
 def check_stream(source: IO[str], sink: IO[str], *, default_org: str = "") -> int:
@@ -80,7 +82,7 @@ class _Contexts:
             return {"error": "field `campaign_kind` must be a string"}
         if not slug:
             if channel_ref is not None:
-                return {"error": "field `channel` needs `org` (or --org)"}
+                return {"error": "field `channel` needs `org` (or --organisation)"}
             context = guardrails.GuardrailContext(campaign_kind=campaign_kind, promotional=promotional)
             return guardrails.check(data["text"], context).as_dict()
         if not isinstance(slug, str) or self.organisation(slug) is None:
