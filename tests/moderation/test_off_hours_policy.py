@@ -26,7 +26,7 @@ from palabre.orgs.services import Actor, create_api_token
 pytestmark = pytest.mark.clock
 
 # Spam score about 0.5: under the usual hold threshold (0.6), over the night one (0.6 - 0.15).
-BORDERLINE = "Profitez de nos offres exceptionnelles, livraison gratuite"
+BORDERLINE = "Profitez de la livraison gratuite"  # spam about 0.57: held only when tightened
 HARMLESS = "Bonjour, le canapé Oslo existe-t-il en vert ?"
 OFFICE_WEEK = {str(day): [["09:00", "18:00"]] for day in range(5)}
 ALWAYS_OPEN = {str(day): [["00:00", "24:00"]] for day in range(7)}
@@ -210,7 +210,7 @@ def test_the_night_lowers_hold_thresholds_only_and_never_below_the_floor():
     assert engine.MIN_HOLD < day.scores["spam"] < 0.3
     assert (day.action, night.action) == (engine.PUBLISH, engine.HOLD)
     # Between hold and reject by day: held, never rejected at night (reject thresholds do not move).
-    over = "Offre spéciale : -50% sur tout le catalogue ce week-end seulement"
+    over = "Profitez de nos offres, livraison gratuite"  # spam about 0.78
     tight_reject = engine.Thresholds(reject={**engine.DEFAULT_REJECT, "spam": 0.8})
     at_night = engine.moderate(over, engine.ModerationContext(thresholds=tight_reject, off_hours=strict))
     assert 0.6 <= at_night.scores["spam"] < 0.8

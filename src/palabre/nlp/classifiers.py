@@ -24,6 +24,9 @@ MODELS_DIR = Path(__file__).with_name("models")
 LABELS = ("spam", "toxicity", "insult", "identity_attack", "threat", "sexual")
 LEARNED = ("spam", "toxicity", "insult", "identity_attack")
 SENTIMENTS = ("negative", "neutral", "positive")
+# Below this top probability the three classes are a coin toss: say "neutral" rather than call a
+# plain question negative (measured on the dev splits: French macro-F1 +0.003, English -0.008).
+SENTIMENT_UNSURE = 0.4
 _DENSE_INDEX = {name: i for i, name in enumerate(DENSE_FEATURES)}
 
 
@@ -73,9 +76,10 @@ class Classifiers:
             self._platt = z["platt"].astype(np.float64)  # heads x 2 (a, c); NaN rows unused
             self._S = z["S"].astype(np.float32)  # n_features x 3
             self._sb = z["sb"].astype(np.float64)
+            idf = z["idf"].astype(np.float64) if "idf" in z.files else None
         self.heads: list[str] = config["heads"]
         self.feature_config = FeatureConfig.from_dict(config["features"])
-        self.featurizer = Featurizer(self.feature_config)
+        self.featurizer = Featurizer(self.feature_config, idf)
         digest = hashlib.sha256()
         for name in ("config.json", "weights.npz"):
             digest.update((directory / name).read_bytes())
@@ -124,7 +128,7 @@ class Classifiers:
         P /= P.sum(axis=1, keepdims=True)
         return [
             (
-                SENTIMENTS[int(row.argmax())],
+                SENTIMENTS[int(row.argmax())] if row.max() >= SENTIMENT_UNSURE else "neutral",
                 {s: float(round(p, 4)) for s, p in zip(SENTIMENTS, row, strict=False)},
             )
             for row in P

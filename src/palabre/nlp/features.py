@@ -107,6 +107,8 @@ class FeatureConfig:
     char_bits: int = 18
     char_ngrams: tuple[int, int] = (2, 5)
     dense_scale: float = 1.0
+    # 1 + log(count) instead of the count: a word said five times is not five times the evidence.
+    sublinear: bool = False
 
     @property
     def n_features(self) -> int:
@@ -118,11 +120,18 @@ class FeatureConfig:
             "char_bits": self.char_bits,
             "char_ngrams": list(self.char_ngrams),
             "dense_scale": self.dense_scale,
+            "sublinear": self.sublinear,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureConfig:
-        return cls(d["word_bits"], d["char_bits"], tuple(d["char_ngrams"]), d["dense_scale"])
+        return cls(
+            d["word_bits"],
+            d["char_bits"],
+            tuple(d["char_ngrams"]),
+            d["dense_scale"],
+            d.get("sublinear", False),
+        )
 
 
 @dataclass(slots=True)
@@ -166,8 +175,12 @@ class Analysis:
 
 
 class Featurizer:
-    def __init__(self, config: FeatureConfig):
+    """``idf``: one weight per hashed column (inverse document frequency in the training texts,
+    shipped with the model), applied before each block is L2-normalised; None = all ones."""
+
+    def __init__(self, config: FeatureConfig, idf: np.ndarray | None = None):
         self.config = config
+        self.idf = None if idf is None else np.asarray(idf, dtype=np.float64)
         self._word_mask = (1 << config.word_bits) - 1
         self._char_mask = (1 << config.char_bits) - 1
         self._char_offset = 1 << config.word_bits
@@ -266,6 +279,10 @@ class Featurizer:
         r = keys // (mask + 1)
         cols = keys % (mask + 1) + offset
         c = counts.astype(np.float64)
+        if self.config.sublinear:
+            c = 1.0 + np.log(c)
+        if self.idf is not None:
+            c *= self.idf[cols]
         norms = np.sqrt(np.bincount(r, weights=c * c, minlength=n_rows))
         return r, cols, c / norms[r]
 
