@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    # django-ninja's templates and static files: /api/docs serves Swagger UI from the package, not a CDN.
+    "ninja",
     "palabre.orgs",
     "palabre.conversations",
     "palabre.moderation",
@@ -185,9 +187,9 @@ if CLIENT_PROXY_COUNT > 0:
 
 # Content-Security-Policy of the pages (django-csp): scripts and styles from Palabre's own static
 # files only, no inline script; inline style attributes stay allowed (bar widths, thread depths).
-# Pages that must be framed (the comment widget) set their own header, which is kept.
+# Pages that must be framed (the comment widget) set their own header, which is kept. /api/docs
+# is covered too: Swagger UI comes from django-ninja's static files, started by a script file.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
