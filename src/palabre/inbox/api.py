@@ -64,6 +64,11 @@ class ThreadFilters(Schema):
     priority: Literal["urgent", "high", "normal"] | None = None
     sla: Literal["breached"] | None = None
     q: str | None = Field(None, max_length=200)
+    sort: Literal["recent", "priority", "oldest"] | None = Field(
+        None,
+        description="recent (newest activity), priority (highest first) or oldest (waiting longest "
+        "for an answer first); without it, a priority filter sorts by priority, else by recent",
+    )
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(30, ge=1, le=100)
 
@@ -202,7 +207,11 @@ def _reply_out(reply, action) -> dict[str, Any]:
     }
 
 
-@router.get("/inbox/threads", response=ThreadPage, summary="Threads, newest activity first")
+@router.get(
+    "/inbox/threads",
+    response=ThreadPage,
+    summary="Threads, newest activity, priority or longest waiting first",
+)
 def list_threads(request: HttpRequest, filters: Query[ThreadFilters]):
     data = filters.dict(exclude={"cursor", "limit"}, exclude_none=True)
     page = queries.conversation_page(

@@ -38,6 +38,16 @@ class InboxFilterForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search…")}),
     )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("", _("Automatic (priority when filtered by priority, else newest)")),
+            ("recent", _("Newest activity")),
+            ("priority", _("Priority")),
+            ("oldest", _("Waiting longest")),
+        ],
+    )
 
     def __init__(self, *args, channels, members, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +49,7 @@ class InboxFilter:
     priority: str = ""  # urgent, high
     sla: str = ""  # "breached"
     q: str = ""
+    sort: str = ""  # "" (newest activity), "priority", "oldest" (longest waiting first)
 
     @classmethod
     def from_mapping(cls, data) -> InboxFilter:
@@ -72,6 +77,8 @@ class InboxFilter:
             errors["priority"] = _("Choose urgent, high or normal.")
         if self.sla and self.sla != "breached":
             errors["sla"] = _("Only `breached` is known.")
+        if self.sort and self.sort not in SORTS:
+            errors["sort"] = _("Choose recent, priority or oldest.")
         if len(self.q) > 200 or len(self.language) > 8:
             errors["q" if len(self.q) > 200 else "language"] = _("Too long.")
         if errors:
@@ -107,14 +114,88 @@ def filtered(actor: Actor, f: InboxFilter, *, now: datetime | None = None) -> Qu
     return rows
 
 
+# Each sort is a keyset: (field, descending) pairs ending with the primary key, so that a cursor
+# stays stable while new threads arrive. "oldest" puts the threads waiting for an answer first, the
+# one waiting longest on top (waiting since the customer's last message).
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "recent": (("last_activity_at", True), ("pk", True)),
+    "priority": (("priority", True), ("last_activity_at", True), ("pk", True)),
+    "oldest": (("waiting", True), ("waiting_since", False), ("pk", False)),
+}
+
+
+def sort_of(f: InboxFilter) -> str:
+    """The sort asked for; without one, a priority filter lists the most urgent threads first."""
+    if f.sort:
+        return f.sort
+    return "priority" if f.priority else "recent"
+
+
+def _encode_keys(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_keys(cursor: str, keys: tuple[tuple[str, bool], ...], sample: dict[str, type]) -> list:
+    try:
+        values = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError(cursor)
+        decoded = []
+        for (name, _desc), value in zip(keys, values, strict=True):
+            kind = sample[name]
+            if kind is datetime:
+                decoded.append(datetime.fromisoformat(value))
+            elif kind is bool:
+                decoded.append(bool(value))
+            else:
+                decoded.append(int(value))
+        return decoded
+    except (ValueError, TypeError, json.JSONDecodeError, binascii.Error) as error:
+        raise ValidationError({"cursor": _("This cursor is not one Palabre gave.")}) from error
+
+
+_KEY_TYPES = {
+    "last_activity_at": datetime,
+    "waiting_since": datetime,
+    "priority": int,
+    "waiting": bool,
+    "pk": int,
+}
+
+
 def conversation_page(actor: Actor, f: InboxFilter, *, cursor: str | None, limit: int = 30) -> Page:
-    """One page of threads, newest activity first: a single indexed query (assignee and channel joined)."""
+    """One page of threads in the asked order (newest activity, priority or longest waiting): a
+    single query, assignee and channel joined, continued by a keyset cursor."""
     rows = (
         filtered(actor, f)
         .select_related("channel", "assignee")
         .defer("priority_reasons", "channel__options", "channel__credentials_ciphertext")
     )
-    return keyset_page(rows, cursor=cursor, limit=limit, time_field="last_activity_at")
+    sort = sort_of(f)
+    if sort == "recent":
+        return keyset_page(rows, cursor=cursor, limit=limit, time_field="last_activity_at")
+    keys = SORTS[sort]
+    if sort == "oldest":
+        rows = rows.annotate(
+            waiting=F("awaiting_reply"),
+            waiting_since=Coalesce("last_customer_message_at", "last_activity_at"),
+        )
+    rows = rows.order_by(*[f"-{name}" if desc else name for name, desc in keys])
+    if cursor:
+        values = _decode_keys(cursor, keys, _KEY_TYPES)
+        after = Q(pk__in=[])
+        for i, (name, desc) in enumerate(keys):
+            step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+            for prior, value in zip(keys[:i], values[:i], strict=True):
+                step &= Q(**{prior[0]: value})
+            after |= step
+        rows = rows.filter(after)
+    page = list(rows[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = _encode_keys([getattr(page[-1], name) for name, _desc in keys]) if more and page else None
+    return Page(rows=page, next_cursor=next_cursor)
 
 
 def thread_items(actor: Actor, conversation: Conversation) -> list[Item]:
