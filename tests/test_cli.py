@@ -224,3 +224,23 @@ def test_apikey_still_requires_an_organisation(capsys):
         build_parser().parse_args(["apikey", "create", "--site", "https://blog.example.com/"])
     assert stopped.value.code == 2
     assert "--organisation" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+def test_serving_beyond_this_machine_without_allowed_hosts_says_why_others_get_400(host, monkeypatch):
+    from palabre.cli import allowed_hosts_hint
+
+    monkeypatch.delenv("PALABRE_ALLOWED_HOSTS", raising=False)
+    hint = allowed_hosts_hint(host)
+    assert "PALABRE_ALLOWED_HOSTS" in hint
+    assert "400" in hint
+    assert "127.0.0.1, localhost" in hint
+
+
+def test_no_allowed_hosts_note_on_localhost_or_once_the_setting_is_given(monkeypatch):
+    from palabre.cli import allowed_hosts_hint
+
+    monkeypatch.delenv("PALABRE_ALLOWED_HOSTS", raising=False)
+    assert allowed_hosts_hint("127.0.0.1") == ""
+    monkeypatch.setenv("PALABRE_ALLOWED_HOSTS", "palabre.example.com")
+    assert allowed_hosts_hint("0.0.0.0") == ""

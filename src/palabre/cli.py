@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -36,6 +37,19 @@ def failed_task_count() -> int:
     return DBTaskResult.objects.filter(status="FAILED").count()
 
 
+def allowed_hosts_hint(host: str) -> str:
+    """What `palabre serve` says when it listens beyond this machine but answers only its local names."""
+    if host in ("127.0.0.1", "localhost", "::1", "[::1]") or os.environ.get("PALABRE_ALLOWED_HOSTS"):
+        return ""
+    from django.conf import settings
+
+    return (
+        f"Note: only requests addressed to {', '.join(settings.ALLOWED_HOSTS)} are answered; "
+        "from other machines every page is 400 Bad Request until PALABRE_ALLOWED_HOSTS names this server, "
+        "e.g. PALABRE_ALLOWED_HOSTS=palabre.example.com,192.168.1.20"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     _setup_django()
     if not args.no_migrate:
@@ -59,7 +73,7 @@ def default_threads() -> int:
 SERVE_WORKER_NICENESS = 10
 
 
-def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) -> None:
+def _serve(host: str, port: int, *, processes: int, workers: int, threads: int, banner: str = "") -> None:
     """granian: `processes` server processes, forked once the models are loaded (they share that
     memory), each running requests in `threads` threads; and `workers` task worker processes."""
     import gc
@@ -118,6 +132,12 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int) 
     )
     if settings.DEBUG:
         print("Warning: PALABRE_DEBUG is on; never use it in production.", file=sys.stderr)
+    hint = allowed_hosts_hint(host)
+    if hint:
+        print(hint, file=sys.stderr, flush=True)
+    if banner:
+        # Last, so that what a person needs (the demo's logins) is on screen once the server is up.
+        print(banner, flush=True)
     try:
         server.serve()
     finally:
@@ -239,15 +259,14 @@ def cmd_apikey(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     """A fresh SQLite database with the demo brand, analysed, then served."""
-    from palabre import config
-
-    demo_dir = Path(args.data_dir).expanduser() if args.data_dir else config.data_dir() / "demo"
+    demo_dir = (Path(args.data_dir).expanduser() if args.data_dir else demo_data_dir()).resolve()
     demo_dir.mkdir(parents=True, exist_ok=True)
-    database = demo_dir / "demo.sqlite3"
-    for stale in demo_dir.glob("demo.sqlite3*"):
+    # The default database of that data folder: `PALABRE_DATA_DIR=<it>` is all another command needs.
+    for stale in [*demo_dir.glob("palabre.sqlite3*"), *demo_dir.glob("demo.sqlite3*")]:
         stale.unlink()
-    os.environ["PALABRE_DATA_DIR"] = str(demo_dir)
-    os.environ["PALABRE_DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ.update(demo_environment(demo_dir))
+    # Alerts and digests to files, not the console: they would bury the logins.
+    os.environ.setdefault("PALABRE_EMAIL_DIR", str(demo_dir / "mails"))
     _setup_django()
     _migrate()
     from palabre.demo.loader import DEMO_PASSWORD, load_demo
@@ -261,14 +280,44 @@ def cmd_demo(args: argparse.Namespace) -> None:
     failed = failed_task_count()
     if failed:
         print(f"Warning: {failed} analysis task(s) failed; see the log above.", file=sys.stderr)
-    print("", flush=True)
-    print(f"Log in at http://{args.host}:{args.port}/ with one of these (password: {DEMO_PASSWORD}):")
-    for username, role in summary["logins"]:
-        print(f"  {username:12s} {role}")
-    print("", flush=True)
+    lines = [
+        "",
+        f"Log in at http://{args.host}:{args.port}/ with one of these (password: {DEMO_PASSWORD}):",
+        *(f"  {username:12s} {role}" for username, role in summary["logins"]),
+        "",
+        "Other palabre commands work on this demo in a shell where you first run:",
+        "  export "
+        + " ".join(f"{name}={shlex.quote(value)}" for name, value in demo_environment(demo_dir).items()),
+    ]
+    if not os.environ.get("PALABRE_EMAIL_HOST"):
+        lines.append(f"The mails the demo sends are written to {os.environ['PALABRE_EMAIL_DIR']}")
+    banner = "\n".join([*lines, ""])
     if args.no_serve:
+        print(banner, flush=True)
         return
-    _serve(args.host, args.port, processes=min(2, default_processes()), workers=1, threads=default_threads())
+    _serve(
+        args.host,
+        args.port,
+        processes=min(2, default_processes()),
+        workers=1,
+        threads=default_threads(),
+        banner=banner,
+    )
+
+
+def demo_data_dir() -> Path:
+    """Where `palabre demo` keeps its data folder (database, secret key, mails) by default."""
+    from palabre import config
+
+    return config.data_dir() / "demo"
+
+
+def demo_environment(demo_dir: Path) -> dict[str, str]:
+    """The environment that points a command at the demo's data folder and database."""
+    return {
+        "PALABRE_DATA_DIR": str(demo_dir),
+        "PALABRE_DATABASE_URL": f"sqlite:///{demo_dir / 'palabre.sqlite3'}",
+    }
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -503,7 +552,34 @@ def _app_command_registrars():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    args.handler(args)
+    try:
+        args.handler(args)
+    except Exception as error:
+        if not _is_missing_table(error):
+            raise
+        sys.exit(_missing_tables_message())
+
+
+def _is_missing_table(error: Exception) -> bool:
+    """SQLite's "no such table" or PostgreSQL's "relation ... does not exist": a database never migrated."""
+    text = str(error)
+    return type(error).__name__ in ("OperationalError", "ProgrammingError") and (
+        "no such table" in text or ("relation" in text and "does not exist" in text)
+    )
+
+
+def _missing_tables_message() -> str:
+    from django.db import connection
+
+    name = connection.settings_dict.get("NAME")
+    lines = [f"palabre: the database {name} has no Palabre tables: run `palabre migrate` to create them."]
+    demo = demo_data_dir() / "palabre.sqlite3"
+    if demo.exists() and str(demo) != str(name):
+        lines.append(
+            "To work on the demo's database instead, first run:\n  export "
+            + " ".join(f"{k}={shlex.quote(v)}" for k, v in demo_environment(demo.parent).items())
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,12 @@ EMAIL_HOST = declare(
 )
 EMAIL_PORT = declare("PALABRE_EMAIL_PORT", "25", "SMTP server port.")
 EMAIL_FROM = declare("PALABRE_EMAIL_FROM", "palabre@localhost", "Sender address of Palabre's mails.")
+EMAIL_DIR = declare(
+    "PALABRE_EMAIL_DIR",
+    "",
+    "Without PALABRE_EMAIL_HOST: a folder where mails are written, one file each, instead of being "
+    "printed on the console (`palabre demo` uses the mails folder of its data folder).",
+)
 MAX_BODY_BYTES = declare(
     "PALABRE_MAX_BODY_BYTES",
     "2621440",

@@ -210,8 +210,12 @@ DEFAULT_FROM_EMAIL = config.EMAIL_FROM.raw()
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
+    if config.EMAIL_DIR.raw()
     else "django.core.mail.backends.console.EmailBackend"
 )
+if config.EMAIL_DIR.raw():
+    EMAIL_FILE_PATH = str(Path(config.EMAIL_DIR.raw()).expanduser())
 
 LOGGING = {
     "version": 1,
