@@ -209,7 +209,7 @@ def test_credentials_are_write_only(world):
             "platform": "bluesky",
             "handle": "brand.bsky.social",
             "name": "Bluesky",
-            "credentials": {"app_password": "s3cret-abcd"},
+            "credentials": {"identifier": "brand.bsky.social", "app_password": "s3cret-abcd"},
         },
     )
     assert created.status_code == 201
@@ -218,10 +218,14 @@ def test_credentials_are_write_only(world):
     listing = a.get("/channels")
     assert "s3cret" not in listing.text
     replaced = a.put(
-        f"/channels/{created.json()['id']}/credentials", json={"credentials": {"app_password": "n3w-one"}}
+        f"/channels/{created.json()['id']}/credentials",
+        json={"credentials": {"identifier": "brand.bsky.social", "app_password": "n3w-one"}},
     )
     assert replaced.status_code == 204
-    assert Channel.objects.get(pk=created.json()["id"]).read_credentials() == {"app_password": "n3w-one"}
+    assert Channel.objects.get(pk=created.json()["id"]).read_credentials() == {
+        "identifier": "brand.bsky.social",
+        "app_password": "n3w-one",
+    }
     audit = a.get("/audit", params={"action": "channel."}).json()["events"]
     assert {e["action"] for e in audit} >= {"channel.created", "channel.credentials_replaced"}
     assert "n3w-one" not in str(audit)

@@ -152,7 +152,7 @@ def test_a_channel_pointing_inside_is_refused_when_entered(org, make_channel, ow
             "mastodon",
             handle="@maison@mastodon.example",
             name="Mastodon",
-            credentials={"access_token": "t", "api_base_url": "http://[::ffff:169.254.169.254]"},
+            credentials={"access_token": "t", "api_base_url": "https://[::ffff:169.254.169.254]"},
         )
     assert "credentials" in error.value.message_dict
     sky = make_channel(org, "bluesky", handle="maison.bsky.social", name="Bluesky")
@@ -160,7 +160,7 @@ def test_a_channel_pointing_inside_is_refused_when_entered(org, make_channel, ow
         set_channel_credentials(
             actor=owner_actor,
             channel=sky,
-            credentials={"identifier": "maison", "app_password": "x", "service": "http://10.0.0.1"},
+            credentials={"identifier": "maison", "app_password": "x", "service": "https://10.0.0.1"},
         )
     assert "credentials" in error.value.message_dict
 

@@ -40,11 +40,12 @@ def test_replacing_credentials_is_audited_without_the_secret(org, owner_actor, m
     channel = make_channel(org, "mastodon", handle="@maison@piaille.fr")
     assert not channel.has_credentials
     assert channel.read_credentials() == {}
-    set_channel_credentials(actor=owner_actor, channel=channel, credentials={"access_token": SECRET})
-    assert Channel.objects.get(pk=channel.pk).read_credentials() == {"access_token": SECRET}
+    credentials = {"access_token": SECRET, "api_base_url": "https://piaille.fr"}
+    set_channel_credentials(actor=owner_actor, channel=channel, credentials=credentials)
+    assert Channel.objects.get(pk=channel.pk).read_credentials() == credentials
     event = AuditEvent.objects.filter(action="channel.credentials_replaced").get()
     assert event.before == {"credentials": False}
-    assert event.after == {"credentials": True, "fields": ["access_token"]}
+    assert event.after == {"credentials": True, "fields": ["access_token", "api_base_url"]}
     assert SECRET not in str(event.before) + str(event.after) + event.target_label
 
 

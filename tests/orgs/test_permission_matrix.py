@@ -53,7 +53,12 @@ SERVICES = {
             set(),
         ),
         (lambda a, w: update_channel(actor=a, channel=w["brand"], name="Boutique"), set()),
-        (lambda a, w: set_channel_credentials(actor=a, channel=w["brand"], credentials={"k": "v"}), set()),
+        (
+            lambda a, w: set_channel_credentials(
+                actor=a, channel=w["spokesperson_channel"], credentials={"k": "v"}
+            ),
+            set(),
+        ),
     ],
     Perm.MEMBERS_MANAGE: [
         (

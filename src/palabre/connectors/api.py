@@ -165,3 +165,40 @@ def reply(request, item_id: RowId, payload: ItemReplyIn):
         actor=request.auth, item=item, text=payload.text, idempotency_key=payload.idempotency_key
     )
     return Status(202, action)
+
+
+class CredentialFieldOut(Schema):
+    name: str
+    label: str
+    help: str = Field(..., description="What the field is and where to find it on the platform")
+    kind: str = Field(..., description="text, secret, url, integer or choice")
+    secret: bool
+    required: bool
+    choices: list[str]
+
+
+class PlatformOut(Schema):
+    platform: str
+    capabilities: list[str]
+    credentials: list[CredentialFieldOut] | None = Field(
+        ..., description="The fields a channel's credentials may carry; null: not declared (unchecked)"
+    )
+
+
+@router.get(
+    "/connectors/platforms",
+    response=list[PlatformOut],
+    summary="Each platform's connector and the credentials it takes",
+)
+def list_platforms(request):
+    from palabre.connectors.credentials import schema
+    from palabre.connectors.registry import registered
+
+    return [
+        {
+            "platform": platform,
+            "capabilities": sorted(capability.value for capability in connector_class.capabilities),
+            "credentials": None if connector_class.credential_fields is None else schema(connector_class),
+        }
+        for platform, connector_class in sorted(registered().items())
+    ]

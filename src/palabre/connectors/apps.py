@@ -36,6 +36,9 @@ class ConnectorsConfig(AppConfig):
         from django.db.models.signals import pre_save
 
         pre_save.connect(_check_addresses, sender=Channel, dispatch_uid="palabre.connectors.addresses")
+        from palabre.orgs.signals import credentials_entered
+
+        credentials_entered.connect(_check_credentials, dispatch_uid="palabre.connectors.credentials_entered")
 
         from django.utils.translation import gettext_lazy
 
@@ -78,6 +81,13 @@ def _check_addresses(sender, instance, update_fields=None, **kwargs) -> None:
         return
     credentials = instance.read_credentials() if instance.has_credentials else {}
     outbound.refuse_addresses(connector_class().addresses(instance, credentials))
+
+
+def _check_credentials(sender, platform: str, credentials: dict, **kwargs) -> dict:
+    """Credentials entered for a channel, checked against its connector's declared fields."""
+    from palabre.connectors.credentials import clean
+
+    return clean(platform, credentials)
 
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:

@@ -28,6 +28,10 @@ Contract (read by the inbox and publishing apps; keep it short and stable)
   retried later (with `maybe_delivered=True` when the request may have reached the platform);
   `TokenExpired`, `PermissionMissing`, `PermanentError`, `MalformedPayload` and `BadSignature`
   are not retried automatically: the action is `failed`, visible, and can be retried by hand.
+- Credentials: `credential_fields` declares each field a channel's credentials may carry (name,
+  kind, secret or not, required or not, help saying where to find it on the platform); what a
+  person types is checked against it (`connectors.credentials.clean`) before it is stored, and
+  the API and the forms show it. `()` declares that it takes none.
 - `health(channel)` returns `ChannelHealthInfo` (account, token expiry, granted scopes) where the
   platform tells; the framework keeps last success/error and failure counts itself.
 """
@@ -87,6 +91,31 @@ class Media:
     mime_type: str
     description: str = ""
     filename: str = ""
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    SECRET = "secret"
+    URL = "url"
+    INTEGER = "integer"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One field of a channel's credentials. `label` and `help` are lazy translations; `help` says
+    where to find the value on the platform."""
+
+    name: str
+    label: Any
+    help: Any = ""
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == FieldKind.SECRET
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -169,6 +198,9 @@ class Connector:
     idempotent_delivery: ClassVar[bool] = False
     # How often a channel is pulled when nothing says otherwise (seconds).
     poll_interval: ClassVar[float] = 300.0
+    # What its credentials may carry: () takes none; None (a connector that declares nothing)
+    # stores what it is given unchecked.
+    credential_fields: ClassVar[tuple[CredentialField, ...] | None] = None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -30,13 +30,16 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 from atproto_client.request import Request
+from django.utils.translation import gettext_lazy as _
 
 from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
     Connector,
+    CredentialField,
     Delivered,
+    FieldKind,
     MalformedPayload,
     Media,
     PermanentError,
@@ -100,6 +103,33 @@ class BlueskyConnector(Connector):
     platform = "bluesky"
     capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH})
     poll_interval = 120.0
+    credential_fields = (
+        CredentialField(
+            "identifier",
+            _("Handle"),
+            _("The account's handle (e.g. brand.bsky.social or brand.example.com) or its DID."),
+            required=True,
+        ),
+        CredentialField(
+            "app_password",
+            _("App password"),
+            _(
+                "Settings > Privacy and security > App passwords > Add app password (never the "
+                "account's own password); tick direct messages only if the channel must read them."
+            ),
+            kind=FieldKind.SECRET,
+            required=True,
+        ),
+        CredentialField(
+            "service",
+            _("Server (PDS) address"),
+            _(
+                "Only when the account is not hosted by Bluesky: its PDS, e.g. https://pds.example.com. "
+                "Empty: https://bsky.social."
+            ),
+            kind=FieldKind.URL,
+        ),
+    )
 
     # --- the client ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from palabre import config
 from palabre.connectors import outbound
@@ -38,7 +39,9 @@ from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
     Connector,
+    CredentialField,
     Delivered,
+    FieldKind,
     MalformedPayload,
     PermanentError,
     PullResult,
@@ -130,6 +133,53 @@ class EmailConnector(Connector):
     platform = "email"
     capabilities = frozenset({Capability.PULL, Capability.REPLY})
     poll_interval = 120.0
+    credential_fields = (
+        CredentialField(
+            "imap_host",
+            _("IMAP server"),
+            _(
+                "The incoming mail server's name, from the mail provider's settings page (e.g. imap.example.com)."
+            ),
+            required=True,
+        ),
+        CredentialField(
+            "imap_port", _("IMAP port"), _("Empty: 993 with ssl, 143 otherwise."), kind=FieldKind.INTEGER
+        ),
+        CredentialField(
+            "imap_security",
+            _("IMAP security"),
+            _("ssl (default), starttls, or none (only on a trusted network)."),
+            kind=FieldKind.CHOICE,
+            choices=("ssl", "starttls", "none"),
+        ),
+        CredentialField("username", _("Login"), _("The mailbox's login, often its address."), required=True),
+        CredentialField(
+            "password",
+            _("Password"),
+            _("The mailbox's password, or an app password where the provider asks for one."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField("mailbox", _("Folder"), _("The folder to read. Empty: INBOX.")),
+        CredentialField(
+            "smtp_host",
+            _("SMTP server"),
+            _("The outgoing mail server's name, needed to reply (e.g. smtp.example.com)."),
+        ),
+        CredentialField(
+            "smtp_port", _("SMTP port"), _("Empty: 465 with ssl, 587 with starttls."), kind=FieldKind.INTEGER
+        ),
+        CredentialField(
+            "smtp_security",
+            _("SMTP security"),
+            _("starttls (default), ssl, or none (only on a trusted network)."),
+            kind=FieldKind.CHOICE,
+            choices=("starttls", "ssl", "none"),
+        ),
+        CredentialField("smtp_username", _("SMTP login"), _("Empty: the IMAP login.")),
+        CredentialField(
+            "smtp_password", _("SMTP password"), _("Empty: the IMAP password."), kind=FieldKind.SECRET
+        ),
+    )
 
     # --- IMAP -----------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -40,7 +41,9 @@ from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
     Connector,
+    CredentialField,
     Delivered,
+    FieldKind,
     MalformedPayload,
     Media,
     PermanentError,
@@ -76,6 +79,42 @@ class MastodonConnector(Connector):
     capabilities = frozenset({Capability.PULL, Capability.WEBHOOK, Capability.REPLY, Capability.PUBLISH})
     idempotent_delivery = True
     poll_interval = 120.0
+    credential_fields = (
+        CredentialField(
+            "api_base_url",
+            _("Server address"),
+            _("The address of the brand account's Mastodon server, e.g. https://mastodon.social."),
+            kind=FieldKind.URL,
+            required=True,
+        ),
+        CredentialField(
+            "access_token",
+            _("Access token"),
+            _(
+                "On the server: Preferences > Development > New application, with the scopes "
+                "read:accounts, read:notifications and write:statuses (write:media to post pictures); "
+                "then copy “Your access token”."
+            ),
+            kind=FieldKind.SECRET,
+            required=True,
+        ),
+        CredentialField(
+            "webhook_secret",
+            _("Webhook secret"),
+            _("Only for a server the brand runs: Administration > Webhooks, the secret of the webhook."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "account_id",
+            _("Account id"),
+            _("Optional: the account's numeric id; Palabre asks the server when it is missing."),
+        ),
+        CredentialField(
+            "mastodon_version",
+            _("Server version"),
+            _("Optional: the Mastodon API version the server speaks (default 4.2.0)."),
+        ),
+    )
 
     # --- the client ---------------------------------------------------------------------------
 

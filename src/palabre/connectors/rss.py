@@ -16,12 +16,15 @@ from email.utils import parsedate_to_datetime
 
 import feedparser
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from palabre import config
 from palabre.connectors import outbound
 from palabre.connectors.base import (
     Capability,
     Connector,
+    CredentialField,
+    FieldKind,
     MalformedPayload,
     PermanentError,
     PermissionMissing,
@@ -67,6 +70,12 @@ class FeedConnector(Connector):
     platform = "rss"
     capabilities = frozenset({Capability.PULL})
     poll_interval = 900.0
+    credential_fields = (
+        CredentialField(
+            "username", _("Login"), _("Only for a feed behind a login (HTTP Basic authentication).")
+        ),
+        CredentialField("password", _("Password"), _("The password of that login."), kind=FieldKind.SECRET),
+    )
 
     def addresses(self, channel, credentials) -> list[tuple[str, str]]:
         url = str((channel.options or {}).get("feed_url") or channel.handle)

@@ -39,6 +39,7 @@ class SiteConnector(Connector):
     capabilities = frozenset({Capability.REPLY, Capability.HIDE, Capability.DELETE})
     # The same key gives the same external id, and ingestion is idempotent on it.
     idempotent_delivery = True
+    credential_fields = ()  # Palabre itself: nothing to log in with
 
     def reply(self, channel: Channel, *, in_reply_to: Item, text: str, idempotency_key: str) -> Delivered:
         external_id = reply_external_id(idempotency_key)

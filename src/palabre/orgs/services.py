@@ -602,6 +602,18 @@ def _validate_channel_fields(platform: str, handle: str, name: str) -> None:
         raise ValidationError(errors)
 
 
+def _checked_credentials(platform: str, credentials: dict) -> dict:
+    """The credentials as the platform's connector accepts them (its hook, `credentials_entered`)."""
+    from palabre.orgs.signals import credentials_entered
+
+    for _receiver, tidied in credentials_entered.send(
+        sender=Channel, platform=platform, credentials=credentials
+    ):
+        if tidied is not None:
+            credentials = tidied
+    return credentials
+
+
 def _check_handle_free(organisation: Organisation, platform: str, handle: str, exclude_pk=None) -> None:
     clash = Channel.objects.filter(organisation=organisation, platform=platform, handle=handle)
     if exclude_pk is not None:
@@ -637,6 +649,7 @@ def create_channel(
         channel.spokesperson = actor.user
         channel.status = Channel.Status.AWAITING_APPROVAL
     if credentials:
+        credentials = _checked_credentials(platform, credentials)
         channel.credentials_ciphertext = crypto.encrypt_json(credentials)
         channel.credentials_updated_at = timezone.now()
     channel.save()
@@ -680,6 +693,7 @@ def set_channel_credentials(*, actor: Actor, channel: Channel, credentials: dict
     actor.require(Perm.CHANNELS_MANAGE)
     if not isinstance(credentials, dict) or not credentials:
         raise ValidationError({"credentials": _("Give at least one credential field.")})
+    credentials = _checked_credentials(channel.platform, credentials)
     had = channel.has_credentials
     channel.credentials_ciphertext = crypto.encrypt_json(credentials)
     channel.credentials_updated_at = timezone.now()

@@ -1,5 +1,5 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from palabre.orgs.models import LoginSession
 
@@ -15,3 +15,9 @@ def remember_session(sender, request, user, **kwargs):
 def forget_session(sender, request, user, **kwargs):
     if user is not None and request.session.session_key:
         LoginSession.objects.filter(user=user, session_key=request.session.session_key).delete()
+
+
+# Sent with `platform` and `credentials` (a dict) when a person enters a channel's credentials,
+# before they are stored. A receiver (the connectors app: orgs cannot import it) raises a
+# ValidationError naming the wrong fields, or returns the credentials tidied.
+credentials_entered = Signal()

@@ -1,0 +1,138 @@
+"""Credentials are checked against each connector's declared fields before they are stored: a
+misspelled, missing or ill-typed field is refused with its name, in the API (422) and the form
+(which keeps what was typed); addresses must be https unless the install allows the host."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from palabre.connectors.credentials import clean
+from palabre.connectors.registry import registered
+from palabre.orgs.models import Channel
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import create_api_token, set_channel_credentials
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(org, owner_actor):
+    _token, plaintext = create_api_token(actor=owner_actor, name="t", scopes=[p.value for p in Perm])
+    client = Client(headers={"Authorization": f"Bearer {plaintext}"})
+
+    def call(method: str, path: str, body=None):
+        return getattr(client, method)(
+            "/api" + path,
+            data=json.dumps(body) if body is not None else None,
+            content_type="application/json",
+        )
+
+    return call
+
+
+def test_every_built_in_connector_declares_its_credentials():
+    for platform, connector_class in registered().items():
+        assert connector_class.credential_fields is not None, platform
+        for field in connector_class.credential_fields:
+            assert str(field.label) and (field.help or not field.required), (platform, field.name)
+
+
+def test_a_misspelled_bluesky_service_is_refused_never_defaulted_to_bsky_social(api):
+    answer = api(
+        "post",
+        "/channels",
+        {
+            "platform": "bluesky",
+            "handle": "maison.example.com",
+            "name": "Bluesky",
+            "credentials": {
+                "identifier": "maison.example.com",
+                "app_password": "abcd",
+                "servcie": "https://pds.maison.example",
+            },
+        },
+    )
+    assert answer.status_code == 422
+    fields = answer.json()["fields"]
+    assert list(fields) == ["credentials.servcie"]
+    assert "service" in fields["credentials.servcie"][0]  # the field it was probably meant to be
+    assert not Channel.objects.filter(handle="maison.example.com").exists()
+
+
+def test_a_missing_field_is_named(api):
+    answer = api(
+        "post",
+        "/channels",
+        {
+            "platform": "mastodon",
+            "handle": "@maison@piaille.fr",
+            "name": "M",
+            "credentials": {"access_token": "t"},
+        },
+    )
+    assert answer.status_code == 422
+    assert list(answer.json()["fields"]) == ["credentials.api_base_url"]
+
+
+def test_replacing_credentials_is_checked_too(api, org, make_channel, owner_actor):
+    channel = make_channel(org, "bluesky", handle="maison.bsky.social")
+    answer = api("put", f"/channels/{channel.pk}/credentials", {"credentials": {"app_password": "x"}})
+    assert answer.status_code == 422
+    assert "credentials.identifier" in answer.json()["fields"]
+    assert not Channel.objects.get(pk=channel.pk).has_credentials
+    with pytest.raises(ValidationError) as error:
+        set_channel_credentials(
+            actor=owner_actor, channel=channel, credentials={"identifier": "m", "password": "x"}
+        )
+    assert set(error.value.message_dict) == {"credentials.password", "credentials.app_password"}
+
+
+def test_addresses_must_be_https_unless_the_install_allows_the_host(monkeypatch):
+    monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "")
+    with pytest.raises(ValidationError) as error:
+        clean("mastodon", {"access_token": "t", "api_base_url": "http://piaille.fr"})
+    assert list(error.value.message_dict) == ["credentials.api_base_url"]
+    with pytest.raises(ValidationError) as error:
+        clean("mastodon", {"access_token": "t", "api_base_url": "piaille.fr"})
+    assert list(error.value.message_dict) == ["credentials.api_base_url"]
+    assert clean("mastodon", {"access_token": " t ", "api_base_url": "https://piaille.fr/"}) == {
+        "access_token": "t",
+        "api_base_url": "https://piaille.fr",
+    }
+    monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "pds.intranet")
+    assert (
+        clean("bluesky", {"identifier": "m", "app_password": "x", "service": "http://pds.intranet:2583"})[
+            "service"
+        ]
+        == "http://pds.intranet:2583"
+    )
+
+
+def test_numbers_and_choices_are_checked():
+    base = {"imap_host": "imap.example.com", "username": "u"}
+    with pytest.raises(ValidationError) as error:
+        clean("email", {**base, "imap_port": "nine", "smtp_security": "tls"})
+    assert set(error.value.message_dict) == {"credentials.imap_port", "credentials.smtp_security"}
+    assert clean("email", {**base, "imap_port": "993", "smtp_security": "ssl"})["imap_port"] == 993
+
+
+def test_a_site_channel_takes_no_credentials_and_an_undeclared_platform_is_unchecked():
+    with pytest.raises(ValidationError) as error:
+        clean("site", {"widget_secret": "x"})
+    assert "credentials" in error.value.message_dict
+    assert clean("x", {"bearer": "b"}) == {"bearer": "b"}  # no connector registered for it
+
+
+def test_the_api_lists_each_platforms_credential_fields(api):
+    answer = api("get", "/connectors/platforms")
+    assert answer.status_code == 200
+    platforms = {row["platform"]: row for row in answer.json()}
+    bluesky = {field["name"]: field for field in platforms["bluesky"]["credentials"]}
+    assert bluesky["app_password"]["secret"] is True and bluesky["app_password"]["required"] is True
+    assert bluesky["service"]["kind"] == "url" and bluesky["service"]["required"] is False
+    assert "Mots de passe d’application" in bluesky["app_password"]["help"]  # the organisation speaks French
+    assert platforms["site"]["credentials"] == []
