@@ -74,6 +74,11 @@ def load_posts(root: Path, limit: int, rng: random.Random) -> list[tuple[str, st
                         seen.add(text)
                         posts.append((text, lang))
     if not posts:
+        print(
+            f"No data sets in {root} (--datasets): timing {len(SAMPLES)} built-in sample posts instead.",
+            file=sys.stderr,
+            flush=True,
+        )
         posts = list(SAMPLES)
     rng.shuffle(posts)
     while len(posts) < limit:
@@ -119,7 +124,8 @@ class QueryWriter:
         self.rng = rng
         self.words, self.bigrams, self.tags, self.mentions = vocabulary(posts)
         # Skip the 150 most frequent words (articles, pronouns): nobody listens for "the".
-        self.common = self.words[150:1500]
+        # (The built-in samples have a few dozen words only: then every band is the whole list.)
+        self.common = self.words[150:1500] or self.words
         self.medium = self.words[1500:15000] or self.words
         self.rare = self.words[15000:] or self.words
         # Phrases people listen for hold a content word ("service client", "la poste"), not

@@ -323,8 +323,14 @@ def demo_environment(demo_dir: Path) -> dict[str, str]:
 def cmd_train(args: argparse.Namespace) -> None:
     import json
 
-    from palabre.nlp.training import train
+    from palabre.nlp.training import TRAIN_SETS, train
 
+    datasets = Path(args.datasets)
+    if not any((datasets / name / "train.csv").is_file() for name in TRAIN_SETS):
+        sys.exit(
+            f"palabre train: no labelled data sets in {datasets} (such as {datasets / TRAIN_SETS[0] / 'train.csv'}); "
+            "give the folder with --datasets."
+        )
     feedback = None
     if args.include_feedback:
         _setup_django()
@@ -332,7 +338,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
         feedback = feedback_for_training()
     out_dir = Path(args.out) if args.out else Path(__file__).resolve().parent / "nlp" / "models"
-    report = train(Path(args.datasets), out_dir, feedback=feedback)
+    report = train(datasets, out_dir, feedback=feedback)
     print(json.dumps(report, indent=1, ensure_ascii=False))
 
 
