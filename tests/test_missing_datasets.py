@@ -58,3 +58,19 @@ def test_the_listening_benchmark_runs_on_its_samples_without_data_sets(tmp_path)
     report = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert report["corpus_posts"] == 200
     assert [run["queries"] for run in report["runs"]] == [10, 100]
+
+
+def test_eval_without_data_sets_fails_with_one_clear_line(tmp_path):
+    result = palabre("eval", "--datasets", str(tmp_path / "absent"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"palabre eval: no data sets folder {tmp_path / 'absent'}; give it with --datasets."
+    )
+
+
+def test_bench_outside_a_clone_says_where_the_benchmarks_are(tmp_path):
+    result = palabre("bench", "listening", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no benchmarks folder bench" in result.stderr
+    assert "--bench-dir" in result.stderr

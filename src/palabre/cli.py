@@ -356,6 +356,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     def triage(texts: list[str], lang: str) -> list[tuple[str, str]]:
         return [(t.sentiment, t.intent.label) for t in triage_many(texts, [lang] * len(texts))]
 
+    if not Path(args.datasets).is_dir():
+        sys.exit(f"palabre eval: no data sets folder {args.datasets}; give it with --datasets.")
     only = set(args.only.split(",")) if args.only else None
     reports = evaluate(
         Path(args.datasets),
@@ -418,6 +420,11 @@ def cmd_triage(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     import runpy
 
+    if not Path(args.bench_dir).is_dir():
+        sys.exit(
+            f"palabre bench: no benchmarks folder {args.bench_dir}: run it from a clone of Palabre, "
+            "or give the folder with --bench-dir."
+        )
     script = Path(args.bench_dir) / f"{args.name}.py"
     if not script.exists():
         available = sorted(p.stem for p in Path(args.bench_dir).glob("*.py"))
