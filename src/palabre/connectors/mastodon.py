@@ -383,10 +383,59 @@ class MastodonConnector(Connector):
         return None
 
     def health(self, channel) -> ChannelHealthInfo:
+        """The account, named as people know it, and the token's permissions: a token that lacks
+        one the channel needs (a read-only token) fails here, before the first reply does."""
         api = self.client(channel)
         account = self._call(api, "account_verify_credentials")
-        host = urlsplit(api.api_base_url).hostname or ""
-        return ChannelHealthInfo(account=f"@{account['acct']}@{host}", details={"id": str(account["id"])})
+        try:
+            acct, account_id = str(account["acct"]), str(account["id"])
+        except (KeyError, TypeError) as error:
+            raise MalformedPayload(f"Mastodon's account lacks {error}") from error
+        # The account's own domain (its `url`), which may differ from the API's host
+        # (mastodon.example.com serving @brand@example.com).
+        domain = urlsplit(str(account.get("url") or "")).hostname or urlsplit(api.api_base_url).hostname or ""
+        handle = f"@{acct}" if "@" in acct else f"@{acct}@{domain}"
+        scopes = self.granted_scopes(api)
+        if scopes is not None:
+            missing = missing_scopes(scopes)
+            if missing:
+                raise PermissionMissing(
+                    "Mastodon: the access token lacks the permission(s) "
+                    + ", ".join(missing)
+                    + " (it has: "
+                    + (", ".join(scopes) or "none")
+                    + "). Create a token with them and replace the channel's credentials."
+                )
+        return ChannelHealthInfo(
+            account=handle,
+            scopes=tuple(scopes or ()),
+            details={"id": account_id, "url": str(account.get("url") or "")},
+        )
+
+    def granted_scopes(self, api: Mastodon) -> list[str] | None:
+        """The scopes of the token's application (`GET /api/v1/apps/verify_credentials`, which
+        names them since Mastodon 4.3), or None where the server does not tell."""
+        try:
+            application = self._call(api, "app_verify_credentials")
+        except PermanentError as error:
+            if isinstance(error, TokenExpired | PermissionMissing):
+                raise
+            return None  # a server of Mastodon's API without this endpoint
+        scopes = application.get("scopes") if isinstance(application, dict) else None
+        if not isinstance(scopes, list):
+            return None
+        return [str(scope) for scope in scopes]
+
+
+# What the channel is asked to do, and the scope each needs: reading mentions, naming the
+# account, replying and posting.
+NEEDED_SCOPES = ("read:notifications", "read:accounts", "write:statuses")
+
+
+def missing_scopes(granted: Sequence[str]) -> list[str]:
+    """The needed scopes that `granted` does not cover (`read` covers every `read:...`)."""
+    have = set(granted)
+    return [scope for scope in NEEDED_SCOPES if scope not in have and scope.split(":")[0] not in have]
 
 
 def _delivered(status) -> Delivered:

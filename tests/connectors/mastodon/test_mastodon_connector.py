@@ -220,5 +220,9 @@ def test_health_names_the_account(toots, platform_server):
     platform_server.on(
         "GET", "/api/v1/accounts/verify_credentials", Answer(body=fixture("verify_credentials.json"))
     )
+    platform_server.on(
+        "GET", "/api/v1/apps/verify_credentials", Answer(body=fixture("app_verify_credentials.json"))
+    )
     info = MastodonConnector().health(toots)
-    assert info.account == "@maisondupont@127.0.0.1"
+    # The account's own domain (from its `url`), not the API's host.
+    assert info.account == "@maisondupont@mastodon.example"
