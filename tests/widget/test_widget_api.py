@@ -240,3 +240,42 @@ def test_the_embed_snippet_gives_the_code_to_paste(rf, blog):
     assert f"http://testserver/widget/{blog.site.public_id}/embed.js" in html
     assert "&lt;noscript&gt;&lt;iframe" in html
     assert f"http://testserver/widget/{blog.site.public_id}/form?page=" in html
+
+
+def test_one_form_token_serves_one_comment(client, blog):
+    data = blog.comment()
+    assert _send(client, blog, data).status_code == 201
+    again = _send(client, blog, dict(data, text="Un autre avis."))
+    assert again.status_code == 400
+    body = again.json()
+    assert list(body["errors"]) == ["form_token"]
+    assert body["message"] == "This form was already sent once. Send it again: your text is kept."
+    assert body["form_token"] and body["form_token"] != data["form_token"]
+    assert len(_items()) == 1
+    assert _send(client, blog, dict(data, form_token=body["form_token"])).status_code == 201
+    assert len(_items()) == 2
+
+
+def test_each_answer_carries_a_new_unused_token(client, blog):
+    first = _send(client, blog, blog.comment()).json()["form_token"]
+    second = _send(client, blog, blog.comment()).json()["form_token"]
+    listed = _list(client, blog).json()["form_token"]
+    assert len({first, second, listed}) == 3
+
+
+def test_a_token_is_claimed_once_per_site_and_old_claims_are_forgotten(blog, make_blog, org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from palabre.moderation import widget
+    from palabre.moderation.models import UsedFormToken
+
+    token = blog.token()
+    assert widget.claim_form_token(blog.site, token) is True
+    assert widget.claim_form_token(blog.site, token) is False
+    other = make_blog(org, "https://forum.maison-dupont.fr/", name="Forum")
+    assert widget.claim_form_token(other.site, token) is True  # (its signature names the blog anyway)
+    UsedFormToken.objects.update(used_at=timezone.now() - timedelta(seconds=widget.FORM_TOKEN_MAX_AGE + 1))
+    assert widget.claim_form_token(blog.site, blog.token()) is True
+    assert UsedFormToken.objects.filter(site=blog.site).count() == 1

@@ -149,3 +149,53 @@ def test_a_revoked_site_answers_404_everywhere(client, blog):
     assert client.get(blog.comments_url, {"page": PAGE}).status_code == 404
     assert client.get(blog.embed_url).status_code == 404
     assert _post(client, blog, blog.comment()).status_code == 404
+
+
+def _token_in(content: str) -> str:
+    return re.search(r'name="form_token" value="([^"]+)"', content).group(1)
+
+
+def test_one_form_token_serves_one_comment(client, blog):
+    data = blog.comment()
+    assert _post(client, blog, data).status_code == 303
+    again = _post(client, blog, dict(data, text="Et un deuxième avis avec le même formulaire."))
+    assert again.status_code == 200
+    content = again.content.decode()
+    assert "This form was already sent once" in content
+    assert "Et un deuxième avis avec le même formulaire." in content  # the text is kept
+    fresh = _token_in(content)
+    assert fresh != data["form_token"]
+    assert len(_items()) == 1
+    # The fresh form works (once).
+    assert _post(client, blog, dict(data, text="Un deuxième avis.", form_token=fresh)).status_code == 303
+    assert len(_items()) == 2
+
+
+def test_a_refused_comment_can_be_changed_and_sent_again(client, blog):
+    data = blog.comment(text=BANNED_TEXT)
+    content = _post(client, blog, data).content.decode()
+    fresh = _token_in(content)
+    assert fresh != data["form_token"]  # the used token is replaced: the corrected text can be sent
+    assert _post(client, blog, dict(data, text=FINE_TEXT, form_token=fresh)).status_code == 303
+    assert sorted(status_of(item) for item in _items()) == ["published", "rejected"]
+
+
+def test_a_post_saying_neither_origin_nor_referer_is_refused_with_the_text_kept(client, blog):
+    data = blog.comment(text="Mon avis, tapé sans JavaScript")
+    response = client.post(f"{blog.form_url}?page={PAGE}", data)  # no Origin, no Referer
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert "Your browser did not say which page sent this comment." in content
+    assert re.search(r"<textarea[^>]*>\s*Mon avis, tapé sans JavaScript</textarea>", content)
+    assert 'value="Léa Martin"' in content
+    assert _token_in(content) != data["form_token"]
+    assert _items() == []
+    # A browser without JavaScript sends Origin (its own page, the form's host) or at least Referer.
+    assert (
+        client.post(f"{blog.form_url}?page={PAGE}", data, HTTP_ORIGIN="http://testserver").status_code == 303
+    )
+    referer = f"http://testserver{blog.form_url}?page={PAGE}"
+    assert (
+        client.post(f"{blog.form_url}?page={PAGE}", blog.comment(), HTTP_REFERER=referer).status_code == 303
+    )
+    assert len(_items()) == 2

@@ -133,3 +133,19 @@ def test_the_script_is_served_with_the_sites_endpoint(live_server, blog):
     assert re.search(
         r'"comments": "http://[^"]+/widget/' + re.escape(blog.site.public_id) + '/comments"', script.text
     )
+
+
+@pytest.mark.postgres  # SQLite's in-memory test database shares one connection between the server's threads
+def test_concurrent_posts_with_one_token_store_one_comment(live_server, blog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = blog.comment()
+
+    def send(text):
+        with httpx.Client(base_url=live_server.url, timeout=30, headers={"Origin": BLOG}) as client:
+            return client.post(blog.comments_url, json=dict(data, text=text)).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = sorted(pool.map(send, [f"Avis numéro {n}, tous avec le même jeton." for n in range(4)]))
+    assert codes == [201, 400, 400, 400]
+    assert len(_items()) == 1

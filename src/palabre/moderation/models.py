@@ -288,3 +288,19 @@ class CheckedComment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.guid} checked for site {self.site_id}, not stored yet"
+
+
+class UsedFormToken(models.Model):
+    """A comment form's token that served its comment: a token serves one (widget.claim_form_token).
+    The unique constraint makes two concurrent posts with one token store one comment. Rows older
+    than a token's lifetime are deleted as new ones come: such a token is refused as expired anyway."""
+
+    site = models.ForeignKey(ModerationSite, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)  # sha256 of the token
+    used_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "digest"], name="one_use_per_form_token")]
+
+    def __str__(self) -> str:
+        return f"form token {self.digest[:8]} of site {self.site_id}, used {self.used_at}"

@@ -750,11 +750,13 @@ def suggest_score(request: SuggestCommentScoreRequest, *, site: ModerationSite) 
     action = correction_for(request.scores)
     with transaction.atomic():
         item = _suggested_item(request, site=site, language=language)
+        state = ItemModeration.objects.select_for_update().filter(item=item).first()
         last = (
-            ItemModeration.objects.select_for_update()
-            .filter(item=item)
-            .values_list("last_decision__source", "last_decision__action")
+            ModerationDecision.objects.filter(pk=state.last_decision_id)
+            .values_list("source", "action")
             .first()
+            if state is not None
+            else None
         )
         if last != (ModerationDecision.Source.MODERATOR, action):  # the same suggestion twice: once
             services.review_item(

@@ -15,7 +15,9 @@ task agrees with the answer given here.
 Neither endpoint uses Django's CSRF cookie: in a blog's iframe it is a third-party cookie, which
 browsers drop, and the reader would get a 403 page instead of their comment. There is no session to
 abuse here (the reader is anonymous); what CSRF would add is done by the signed form token (it must
-come from a page Palabre served for this site) and by checking Origin (or Referer).
+come from a page Palabre served for this site, and serves one comment: `claim_form_token`) and by
+checking Origin (or Referer), which both endpoints require: every browser sends Origin with a POST,
+forms without JavaScript included.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -51,7 +55,7 @@ from django.views.decorators.http import require_GET
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
 from palabre.moderation import engine
-from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus
+from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus, UsedFormToken
 from palabre.moderation.widget_forms import MAX_PAGE_CHARS, MAX_TEXT_CHARS, WidgetCommentForm
 
 logger = logging.getLogger(__name__)
@@ -139,9 +143,25 @@ def _own_host(request: HttpRequest, origin: str) -> bool:
 
 
 def issue_form_token(site: ModerationSite, *, issued_at: float | None = None) -> str:
-    """Signed: which site's form was shown, and when (for the time to submit)."""
+    """Signed: which site's form was shown, and when (for the time to submit); the nonce makes each
+    token unique, as it serves one comment."""
     issued_at = time.time() if issued_at is None else issued_at
-    return signing.dumps({"site": site.public_id, "at": issued_at}, salt=FORM_TOKEN_SALT, compress=True)
+    payload = {"site": site.public_id, "at": issued_at, "n": secrets.token_urlsafe(9)}
+    return signing.dumps(payload, salt=FORM_TOKEN_SALT, compress=True)
+
+
+def claim_form_token(site: ModerationSite, token: str) -> bool:
+    """Marks a (valid) token used; False if it already served a comment. Race-safe: of two posts
+    with one token, the unique constraint lets one insert win."""
+    now = timezone.now()
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    UsedFormToken.objects.filter(site=site, used_at__lt=now - timedelta(seconds=FORM_TOKEN_MAX_AGE)).delete()
+    try:
+        with transaction.atomic():
+            UsedFormToken.objects.create(site=site, digest=digest, used_at=now)
+    except IntegrityError:
+        return False
+    return True
 
 
 def form_token_age(site: ModerationSite, token: str) -> float | None:
@@ -477,7 +497,7 @@ def _post(request: HttpRequest, site: ModerationSite) -> JsonResponse:
     if data is None:
         return _json_error({"body": [_("Send the comment as a JSON object or as form fields.")]}, 400)
     form = WidgetCommentForm(data, site=site)
-    if not form.is_valid():
+    if not (form.is_valid() and form.claim_token()):
         extra = {"form_token": issue_form_token(site)} if form.token_expired else {}
         return _json_error({k: [str(e) for e in v] for k, v in form.errors.items()}, 400, **extra)
     outcome = _submit(request, site, form, data.get("author_token") or request.headers.get(AUTHOR_HEADER))
@@ -578,6 +598,7 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
         )
     author_token = request.COOKIES.get(AUTHOR_COOKIE)
     outcome_status, reasons = request.GET.get("sent", ""), []
+    status = 200
     if request.method == "POST":
         origin = _request_origin(request)
         if origin is not None and not (origin in site_origins(site) or _own_host(request, origin)):
@@ -590,7 +611,14 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
         data = request.POST.copy()
         data["page"] = page
         form = WidgetCommentForm(data, site=site)
-        if form.is_valid():
+        if origin is None:
+            # Browsers send Origin with every POST form (Referer too, unless the page forbids it):
+            # without either, it is not a person's browser. The text stays, with a fresh form.
+            form.is_valid()
+            form.add_error(None, _("Your browser did not say which page sent this comment. Send it again."))
+            data["form_token"] = issue_form_token(site)
+            status = 403
+        elif form.is_valid() and form.claim_token():
             outcome = _submit(request, site, form, author_token)
             if outcome.status != REJECTED:
                 query = urlencode({"page": page, "lang": language, "sent": outcome.status})
@@ -598,8 +626,10 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
                 response.status_code = 303
                 _remember_author(request, response, site, outcome.author_token)
                 return response
-            # Refused: the text stays in the form, with the reasons, to be changed.
+            # Refused: the text stays in the form, with the reasons, to be changed and sent with a new token.
             outcome_status, reasons = REJECTED, outcome.reasons
+            # (shown when the first was: the time to write it still counts)
+            data["form_token"] = issue_form_token(site, issued_at=time.time() - (form.seconds_to_submit or 0))
         elif form.token_expired:
             data["form_token"] = issue_form_token(site)  # the form shows its errors with a fresh token
     else:
@@ -625,6 +655,7 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
             "reasons": reasons,
             "max_text": MAX_TEXT_CHARS,
         },
+        status=status,
     )
 
 

@@ -86,3 +86,18 @@ class WidgetCommentForm(forms.Form):
             )
         self.seconds_to_submit = age
         return token
+
+    def claim_token(self) -> bool:
+        """After is_valid(): the token serves this comment, or, already used, the form is refused."""
+        from palabre.moderation import widget
+
+        if widget.claim_form_token(self.site, self.cleaned_data["form_token"]):
+            return True
+        self.token_expired = True
+        self.add_error(
+            "form_token",
+            forms.ValidationError(
+                _("This form was already sent once. Send it again: your text is kept."), code="used"
+            ),
+        )
+        return False
