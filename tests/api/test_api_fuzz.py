@@ -14,12 +14,14 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
+from palabre.connectors import outbound
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import create_api_token
 
@@ -45,7 +47,19 @@ class Caller:
 
 
 @pytest.fixture
-def caller(owner_actor, channel, ingest, settings):
+def offline(monkeypatch):
+    """The run creates feeds, sources, webhooks and channels at addresses it makes up, and the tasks
+    run at once: the install must fetch none of them from the internet. Every outbound connection
+    goes through the address guard's resolver; here no name or address resolves, as without network."""
+
+    def no_network(host: str, port: int) -> list[str]:
+        raise httpx.ConnectError(f"{host}: no network during the API fuzz run")
+
+    monkeypatch.setattr(outbound, "resolve", no_network)
+
+
+@pytest.fixture
+def caller(owner_actor, channel, ingest, settings, offline):
     # Invalid credentials are part of what is generated: counted as key guesses, they would soon
     # have loopback refused (429) for everything else. The throttle has tests of its own.
     settings.KEY_GUESS_LIMIT = 0
