@@ -173,3 +173,28 @@ def test_a_held_comment_is_shown_to_its_author_only_even_after_a_reload(embedded
     expect(other.locator("#palabre-comments .palabre-empty")).to_be_visible()
     expect(other.locator("#palabre-comments")).not_to_contain_text("remboursement")
     other.context.close()
+
+
+def test_without_javascript_the_framed_form_publishes(embedded, browser, blog_server, live_server):
+    """The page without JavaScript, framed by the blog: a browser sends Origin with the form's POST (a
+    post without Origin or Referer is refused), so a person's comment goes through."""
+    site, post = embedded["site"], embedded["post"]
+    form_url = f"{live_server.url}/widget/{site.public_id}/form?page={post}"
+    blog_server.html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Le canapé Oslo</title></head>
+<body><h1>Le canapé Oslo</h1><iframe src="{form_url}" width="600" height="900" title="Comments"></iframe>
+</body></html>"""
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(post)
+    frame = page.frame_locator("iframe")
+    frame.get_by_label("Name", exact=True).fill("Inès")
+    frame.get_by_label("E-mail", exact=True).fill("ines@example.org")
+    frame.get_by_label("Comment", exact=True).fill("Sans JavaScript, mon avis arrive quand même.")
+    page.wait_for_timeout(1100)
+    frame.get_by_role("button", name="Send").click()
+    expect(frame.locator("body")).to_contain_text("Thank you, your comment is published.")
+    expect(frame.locator("body")).to_contain_text("Sans JavaScript, mon avis arrive quand même.")
+
+    context.close()
