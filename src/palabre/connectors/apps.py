@@ -42,7 +42,9 @@ class ConnectorsConfig(AppConfig):
 
         from django.utils.translation import gettext_lazy
 
-        from palabre.orgs.views import register_audit_labels
+        from palabre.orgs.views import register_audit_labels, register_channel_reach
+
+        register_channel_reach(_reach)
 
         register_audit_labels(
             actions={
@@ -66,6 +68,14 @@ class ConnectorsConfig(AppConfig):
             },
             targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
         )
+
+
+def _reach(platform: str) -> frozenset[str]:
+    """The capabilities the platform's registered connector declares (none without a connector)."""
+    from palabre.connectors.registry import connector_class_for
+
+    connector_class = connector_class_for(platform)
+    return frozenset(c.value for c in connector_class.capabilities) if connector_class else frozenset()
 
 
 def _check_addresses(sender, instance, update_fields=None, **kwargs) -> None:

@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from palabre.connectors.base import Capability
+from palabre.connectors.registry import connector_class_for
 from palabre.conversations.models import ContactHandle, Item
 from palabre.inbox.knowledge import suggest
 from palabre.inbox.models import (
@@ -312,3 +314,9 @@ def reply_for(actor: Actor, reply_id: int) -> Reply:
     if found is None:
         raise NotInOrganisation
     return found
+
+
+def can_reply_on(channel) -> bool:
+    """Whether Palabre can deliver a reply on this channel: its connector declares `reply`."""
+    connector_class = connector_class_for(channel.platform)
+    return connector_class is not None and Capability.REPLY in connector_class.capabilities

@@ -224,6 +224,37 @@ def view_delete(request: HttpRequest, actor: Actor, view_id: int) -> HttpRespons
 # --- one thread --------------------------------------------------------------------------------
 
 
+# What a delivery error means, in the person's language: the platform's own message (often
+# English) is kept below it as a detail.
+DELIVERY_ERRORS = {
+    "rate_limited": gettext_lazy("The platform limits how often Palabre may call it."),
+    "transient": gettext_lazy("The platform could not be reached."),
+    "permanent": gettext_lazy("The platform refused this reply."),
+    "token_expired": gettext_lazy("The channel's credentials are expired or revoked: reconnect the channel."),
+    "permission_missing": gettext_lazy("The channel's credentials lack a permission this reply needs."),
+    "not_supported": gettext_lazy("Palabre has no connector able to reply on this channel."),
+    "needs_check": gettext_lazy("The reply may or may not have reached the platform: check there first."),
+}
+
+
+def _delivery(action) -> dict[str, Any]:
+    """How a reply's delivery reads on the thread: a state, a label, and why it failed."""
+    if action is None:
+        return {"state": "", "label": _("not queued"), "reason": "", "detail": ""}
+    status = action.status
+    reason = ""
+    if action.last_error and status in ("queued", "failed", "needs_check"):
+        reason = str(DELIVERY_ERRORS.get(action.last_error_code, _("The delivery failed.")))
+    if status == "queued" and action.attempts:
+        label = _("Retrying (attempt %(n)s failed)") % {"n": action.attempts}
+        state = "retrying"
+    elif status == "failed":
+        label, state = _("Not delivered"), "failed"
+    else:
+        label, state = action.get_status_display(), status
+    return {"state": state, "label": label, "reason": reason, "detail": action.last_error if reason else ""}
+
+
 def _reply_form(conversation, data=None) -> ReplyForm:
     if data is not None:
         return ReplyForm(data)
@@ -239,7 +270,10 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
     context = {
         "conversation": conversation,
         "items": [{"item": i, "brand": services.is_brand_item(i)} for i in items],
-        "replies": [{"reply": r, "action": deliveries.get(r.pk)} for r in replies],
+        "replies": [
+            {"reply": r, "action": deliveries.get(r.pk), "delivery": _delivery(deliveries.get(r.pk))}
+            for r in replies
+        ],
         "notes": queries.notes(actor, conversation),
         "contact": queries.contact_history(actor, conversation),
         "articles": queries.suggested_articles(actor, text),
@@ -251,6 +285,7 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         "reasons": reason_texts(conversation.priority_reasons),
         "breached": conversation.sla_breached(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
+        "channel_replies": queries.can_reply_on(conversation.channel),
         "reply_form": _reply_form(conversation),
         "note_form": NoteForm(auto_id="note_%s"),
         "warnings": [],

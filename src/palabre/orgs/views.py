@@ -141,6 +141,33 @@ def register_audit_labels(*, actions: dict[str, Any], targets: dict[str, Any]) -
     TARGET_LABELS.update(targets)
 
 
+# What Palabre can do on a platform (capability names: pull, webhook, reply, publish, hide,
+# delete), told by the app that owns the connectors (orgs cannot import it).
+_CHANNEL_REACH: list[Callable[[str], frozenset[str]]] = []
+REACH_LABELS = {
+    "pull": gettext_lazy("read"),
+    "webhook": gettext_lazy("receive"),
+    "reply": gettext_lazy("reply"),
+    "publish": gettext_lazy("publish"),
+    "hide": gettext_lazy("hide"),
+    "delete": gettext_lazy("delete"),
+}
+
+
+def register_channel_reach(provider: Callable[[str], frozenset[str]]) -> None:
+    """A higher app tells, for a platform, the capabilities its connector declares."""
+    if provider not in _CHANNEL_REACH:
+        _CHANNEL_REACH.append(provider)
+
+
+def channel_reach(platform: str) -> list[str]:
+    """What Palabre can do on this platform, as translated verbs in a fixed order ([] = nothing)."""
+    names: set[str] = set()
+    for provider in _CHANNEL_REACH:
+        names |= set(provider(platform))
+    return [str(label) for name, label in REACH_LABELS.items() if name in names]
+
+
 # --- signing in, language, organisation ---------------------------------------------------------
 
 
@@ -218,7 +245,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @member_view(Perm.CHANNELS_VIEW)
 def channels(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(request, "orgs/channels.html", {"channels": queries.channels(actor)})
+    rows = [(channel, channel_reach(channel.platform)) for channel in queries.channels(actor)]
+    return render(request, "orgs/channels.html", {"channels": rows})
 
 
 @member_view(Perm.CHANNELS_MANAGE)
