@@ -4,11 +4,12 @@ README work beside it with the environment it prints (real processes, as a perso
 from __future__ import annotations
 
 import os
+import queue
 import shlex
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,16 @@ def test_the_readme_commands_work_beside_a_running_demo(tmp_path):
     )
     lines: list[str] = []
     try:
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline:
-            line = demo.stdout.readline()
-            if not line:
-                break
+        # Read in a thread, so that a demo that hangs fails the test instead of blocking it.
+        received: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [received.put(x) for x in demo.stdout], daemon=True).start()
+        for _line_or_idle_second in range(600):
+            try:
+                line = received.get(timeout=1)
+            except queue.Empty:
+                if demo.poll() is not None:
+                    break  # it stopped: what it printed says why
+                continue
             lines.append(line.rstrip("\n"))
             if line.startswith("The mails the demo sends"):
                 break
