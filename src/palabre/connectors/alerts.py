@@ -17,11 +17,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from palabre import config
+from palabre.connectors.explain import explain
 from palabre.connectors.models import ChannelSync
 from palabre.orgs.models import Membership
 from palabre.orgs.permissions import Role
 
 logger = logging.getLogger(__name__)
+
+# Errors after which the outbox tries again by itself (the others wait for a person).
+RETRIED_BY_ITSELF = {"transient", "rate_limited"}
 
 
 def _int(setting: config.Setting) -> int:
@@ -61,8 +65,22 @@ def _send(sync: ChannelSync, subject: str, body: str) -> bool:
     return True
 
 
+def public_base_url() -> str:
+    """This Palabre's public address, for links in mails: PALABRE_LISTENING_PUBLIC_URL, else the
+    first host it answers to (https when PALABRE_HTTPS is on); "" when neither tells."""
+    base = config.LISTENING_PUBLIC_URL.raw().strip().rstrip("/")
+    if base:
+        return base
+    hosts = [h for h in settings.ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
+    if not hosts:
+        return ""
+    scheme = "https" if config.as_bool(config.HTTPS) else "http"
+    return f"{scheme}://{hosts[0]}"
+
+
 def _health_path(sync: ChannelSync) -> str:
-    return reverse("connectors:channel", args=[sync.channel_id])
+    """The absolute address of the channel's health page (the path alone when none is known)."""
+    return public_base_url() + reverse("connectors:channel", args=[sync.channel_id])
 
 
 def alert_if_failing(sync_id: int) -> bool:
@@ -76,15 +94,24 @@ def alert_if_failing(sync_id: int) -> bool:
     sync = ChannelSync.objects.select_related("channel", "organisation").get(pk=sync_id)
     with translation.override(sync.organisation.language or settings.LANGUAGE_CODE):
         subject = _("Palabre: the channel %(channel)s is failing") % {"channel": sync.channel.name}
+        retried = sync.last_error_code in RETRIED_BY_ITSELF
         body = _(
             "The channel %(channel)s failed %(count)s times in a row.\n"
-            "Last error: %(error)s\n\n"
-            "Replies and publications waiting for it are kept and will be retried. "
+            "%(explanation)s\n"
+            "Detail: %(error)s\n\n"
+            "%(waiting)s\n"
             "See the channel's health: %(path)s"
         ) % {
             "channel": sync.channel.name,
             "count": sync.consecutive_failures,
+            "explanation": explain(sync.last_error_code),
             "error": sync.last_error or "-",
+            "waiting": _("Replies and publications waiting for it are kept; Palabre retries them by itself.")
+            if retried
+            else _(
+                "Palabre will not retry by itself: replies and publications that failed are kept, "
+                "marked failed; retry them by hand from the outbox once the channel works again."
+            ),
             "path": _health_path(sync),
         }
     return _send(sync, subject, body)
@@ -117,10 +144,19 @@ def check_token_alerts() -> int:
                 if expired
                 else _("Palabre: the token of %(channel)s expires soon")
             ) % {"channel": sync.channel.name}
-            body = _(
-                "The access token of the channel %(channel)s expires on %(date)s.\n"
-                "Reconnect the channel before then, or its replies, publications and new messages "
-                "will stop. See the channel's health: %(path)s"
+            body = (
+                _(
+                    "The access token of the channel %(channel)s expired on %(date)s.\n"
+                    "Palabre cannot read or answer on this channel until new credentials are entered "
+                    "on its page; replies that failed meanwhile must be retried by hand. "
+                    "See the channel's health: %(path)s"
+                )
+                if expired
+                else _(
+                    "The access token of the channel %(channel)s expires on %(date)s.\n"
+                    "Reconnect the channel before then, or its replies, publications and new messages "
+                    "will stop. See the channel's health: %(path)s"
+                )
             ) % {
                 "channel": sync.channel.name,
                 "date": timezone.localtime(sync.token_expires_at).strftime("%Y-%m-%d %H:%M"),

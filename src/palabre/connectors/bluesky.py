@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from atproto import Client, models
 from atproto_client.client.session import Session
 from atproto_client.exceptions import (
@@ -49,6 +50,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 DEFAULT_SERVICE = "https://bsky.social"
@@ -77,8 +79,11 @@ def translate(error: AtProtocolError, *, sending: bool = False) -> Exception:
     response = getattr(error, "response", None)
     content = getattr(response, "content", None)
     code = getattr(content, "error", "") or ""
-    message = getattr(content, "message", "") or str(error)
-    text = f"Bluesky {getattr(response, 'status_code', '')} {code}: {message}".strip()
+    network = isinstance(error, NetworkError | RequestException) and response is None
+    # The SDK's network errors carry no message: say what happened from the exception chain.
+    message = getattr(content, "message", "") or str(error).strip() or network_reason(error)
+    head = " ".join(str(part) for part in ("Bluesky", getattr(response, "status_code", ""), code) if part)
+    text = f"{head}: {message}" if not network else f"Bluesky: {network_reason(error)}"
     if isinstance(error, RateLimitExceededError):
         wait = error.retry_after
         if wait is None and error.reset_at is not None:
@@ -165,6 +170,8 @@ class BlueskyConnector(Connector):
             raise translate(error) from error
         except outbound.AddressRefused as error:
             raise PermanentError(str(error)) from error
+        except httpx.HTTPError as error:
+            raise TransientError(f"Bluesky: {network_reason(error)}") from error
         return client
 
     def _call(self, function, *args, sending: bool = False, **kwargs):
@@ -174,6 +181,8 @@ class BlueskyConnector(Connector):
             raise translate(error, sending=sending) from error
         except outbound.AddressRefused as error:  # nothing left: refused before any connection
             raise PermanentError(str(error)) from error
+        except httpx.HTTPError as error:  # one the SDK let through unwrapped
+            raise TransientError(f"Bluesky: {network_reason(error)}", maybe_delivered=sending) from error
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedPayload(f"Unexpected answer from Bluesky: {error!r}") from error
 

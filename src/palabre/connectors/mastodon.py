@@ -53,6 +53,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.connectors.explain import network_reason
 from palabre.connectors.text import aware, html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -162,7 +163,11 @@ class MastodonConnector(Connector):
         except MastodonServerError as error:
             raise TransientError(_message(error), maybe_delivered=sending) from error
         except MastodonNetworkError as error:
-            raise TransientError(str(error), maybe_delivered=sending) from error
+            # Not Mastodon.py's text (a urllib3 dump): the host and the cause in a few words.
+            host = urlsplit(api.api_base_url).hostname or api.api_base_url
+            raise TransientError(
+                f"Mastodon {host}: {network_reason(error)}", maybe_delivered=sending
+            ) from error
         except MastodonAPIError as error:
             status = error.args[1] if len(error.args) > 1 else None
             if status == 403:

@@ -53,6 +53,19 @@ class ChannelHealth:
         return "ok"
 
     @property
+    def explanation(self) -> str:
+        """What the last error means and what to do, in the active language, while it is the
+        latest news of the channel ("" once a success came after it)."""
+        sync = self.sync
+        if sync is None or not sync.last_error_at or not sync.last_error_code:
+            return ""
+        if sync.last_success_at and sync.last_success_at > sync.last_error_at:
+            return ""
+        from palabre.connectors.explain import explain
+
+        return explain(sync.last_error_code)
+
+    @property
     def needs_attention(self) -> bool:
         return self.state in {"failing", "token_expired", "token_expiring", "attention"}
 

@@ -775,9 +775,13 @@ def _mark_sent_locked(action: OutboundAction, delivered: Delivered | None, *, fo
 
 def credentials_replaced(channel: Channel) -> None:
     """New credentials: forget the old session, check the connection and fetch at once."""
+    now = timezone.now()
     ChannelSync.objects.filter(channel=channel).update(
-        state_ciphertext="", next_poll_at=timezone.now(), next_call_at=None
+        state_ciphertext="", next_poll_at=now, next_call_at=None, health_checked_at=None
     )
+    # The expiry shown was the old token's (an expired one: the refusal that marked it): the new
+    # credentials are not "expired" before anything has tried them.
+    ChannelSync.objects.filter(channel=channel, token_expires_at__lte=now).update(token_expires_at=None)
 
 
 def due_health_ids(*, now: datetime | None = None, every: timedelta = timedelta(hours=6)) -> list[int]:
