@@ -185,6 +185,7 @@ def _error(answer, error_type=None, code=400):
     [
         ({}, "attribute_scores must not be empty."),
         ({"TOXICITY": {}}, "The scores of attribute TOXICITY must not be empty."),
+        ({"TOXICITY": {"spanScores": []}}, "The scores of attribute TOXICITY must not be empty."),
         ({"FLIRTATION": {"summaryScore": {"value": 1}}}, "Unknown attribute: FLIRTATION"),
         (
             {"TOXICITY": {"summaryScore": {"value": 1.5}}},

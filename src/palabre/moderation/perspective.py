@@ -696,8 +696,10 @@ def parse_suggest_request(payload: Any) -> SuggestCommentScoreRequest:
             span_values.append(_score(span.get("score"), f"{span_path}.score", name))
         if scores.get("summaryScore") is not None:
             request.scores[name] = _score(scores["summaryScore"], f"{path}.summary_score", name)
-        else:  # only spans: the comment is as bad as its worst part
+        elif span_values:  # only spans: the comment is as bad as its worst part
             request.scores[name] = max(span_values)
+        else:
+            raise analysis_error("INVALID_REQUEST", f"The scores of attribute {name} must not be empty.")
     return request
 
 
