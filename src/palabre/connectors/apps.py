@@ -39,6 +39,9 @@ class ConnectorsConfig(AppConfig):
         from palabre.orgs.signals import credentials_entered
 
         credentials_entered.connect(_check_credentials, dispatch_uid="palabre.connectors.credentials_entered")
+        from palabre.orgs.forms import register_credential_fields
+
+        register_credential_fields(_credential_fields)
 
         from django.utils.translation import gettext_lazy
 
@@ -98,6 +101,17 @@ def _check_credentials(sender, platform: str, credentials: dict, **kwargs) -> di
     from palabre.connectors.credentials import clean
 
     return clean(platform, credentials)
+
+
+def _credential_fields(platform: str) -> list[dict] | None:
+    """The platform's declared credential fields, for the forms (None: not declared)."""
+    from palabre.connectors.credentials import schema
+    from palabre.connectors.registry import connector_class_for
+
+    connector_class = connector_class_for(platform)
+    if connector_class is None or connector_class.credential_fields is None:
+        return None
+    return schema(connector_class)
 
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:

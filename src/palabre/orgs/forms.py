@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, time
 
 from django import forms
@@ -86,9 +87,30 @@ class ChannelEditForm(forms.Form):
 
 CREDENTIAL_ROWS = 4
 
+# platform -> its connector's credential fields as plain dicts (name, label, help, kind, secret,
+# required, choices), or None where none are declared. Registered by the connectors app (orgs
+# cannot import it).
+_credential_fields: list[Callable[[str], list[dict] | None]] = []
+
+
+def register_credential_fields(provider: Callable[[str], list[dict] | None]) -> None:
+    _credential_fields[:] = [provider]
+
+
+def credential_fields(platform: str) -> list[dict] | None:
+    return _credential_fields[0](platform) if _credential_fields else None
+
+
+def field_name(credential: str) -> str:
+    """The form field that carries a declared credential."""
+    return f"credential_{credential}"
+
 
 class CredentialsForm(forms.Form):
-    """Write-only: credentials are typed here and never shown again, not even their names' values."""
+    """Write-only: credentials are typed here and never shown again, not even their names' values.
+
+    With `declared` (the platform's fields), one form field per declared credential, labelled and
+    explained; otherwise free name/value rows. A JSON box takes the place of either."""
 
     credentials_json = forms.CharField(
         label=_("Credentials as JSON"),
@@ -97,8 +119,16 @@ class CredentialsForm(forms.Form):
         help_text=_('An object, e.g. {"access_token": "…"}. Takes the place of the fields above.'),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, declared: list[dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.declared = declared
+        if declared is not None:
+            for spec in declared:
+                field = self._declared_field(spec)
+                field.credential_required = spec["required"]  # shown without "(optional)"
+                self.fields[field_name(spec["name"])] = field
+            self.order_fields([field_name(spec["name"]) for spec in declared])
+            return
         for row in range(1, CREDENTIAL_ROWS + 1):
             self.fields[f"key_{row}"] = forms.CharField(
                 label=_("Field name"),
@@ -117,7 +147,35 @@ class CredentialsForm(forms.Form):
         # The JSON box comes last on the page.
         self.order_fields([*(f"{p}_{r}" for r in range(1, CREDENTIAL_ROWS + 1) for p in ("key", "value"))])
 
+    @staticmethod
+    def _declared_field(spec: dict) -> forms.Field:
+        label = f"{spec['label']} ({spec['name']})"
+        # Not required here: the JSON box may carry it; the service names a missing one.
+        options = {"label": label, "help_text": spec["help"], "required": False}
+        if spec["kind"] == "choice":
+            return forms.ChoiceField(choices=[("", "—"), *((c, c) for c in spec["choices"])], **options)
+        if spec["secret"]:
+            # Kept masked when the form comes back with an error, so nothing is typed twice.
+            widget = forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"})
+            return forms.CharField(max_length=4000, strip=False, widget=widget, **options)
+        attrs = {"autocomplete": "off", "spellcheck": "false"}
+        if spec["kind"] == "url":
+            attrs["placeholder"] = "https://"
+        return forms.CharField(max_length=4000, widget=forms.TextInput(attrs=attrs), **options)
+
+    def typed_fields(self):
+        return [self[field_name(spec["name"])] for spec in self.declared or ()]
+
+    def aliases(self) -> dict[str, str]:
+        """Where the service's errors go: `credentials.<name>` next to its field."""
+        aliases = {"credentials": "credentials_json"}
+        for spec in self.declared or ():
+            aliases[f"credentials.{spec['name']}"] = field_name(spec["name"])
+        return aliases
+
     def rows(self):
+        if self.declared is not None:
+            return []
         return [(self[f"key_{r}"], self[f"value_{r}"]) for r in range(1, CREDENTIAL_ROWS + 1)]
 
     def clean(self):
@@ -132,6 +190,14 @@ class CredentialsForm(forms.Form):
             if not isinstance(credentials, dict) or not credentials:
                 self.add_error("credentials_json", _("Give a JSON object with at least one field."))
                 return cleaned
+        elif self.declared is not None:
+            credentials = {}
+            for spec in self.declared:
+                value = cleaned.get(field_name(spec["name"])) or ""
+                if value.strip():
+                    credentials[spec["name"]] = value
+            if not credentials and not self.errors:
+                raise ValidationError(_("Give at least one credential field."))
         else:
             credentials = {}
             for row in range(1, CREDENTIAL_ROWS + 1):

@@ -40,6 +40,7 @@ from palabre.orgs.forms import (
     JoinForm,
     OrganisationForm,
     apply_service_errors,
+    credential_fields,
     role_choices,
 )
 from palabre.orgs.models import Channel, Membership
@@ -284,14 +285,16 @@ def channel_edit(request: HttpRequest, actor: Actor, channel_id: int) -> HttpRes
 @member_view(Perm.CHANNELS_MANAGE)
 def channel_credentials(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
     channel = queries.channel(actor, channel_id)
-    form = CredentialsForm(request.POST if request.method == "POST" else None)
+    form = CredentialsForm(
+        request.POST if request.method == "POST" else None, declared=credential_fields(channel.platform)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.set_channel_credentials(
                 actor=actor, channel=channel, credentials=form.cleaned_data["credentials"]
             )
         except ValidationError as error:
-            apply_service_errors(form, error, aliases={"credentials": "credentials_json"})
+            apply_service_errors(form, error, aliases=form.aliases())
         else:
             messages.success(request, _("Credentials of “%(name)s” replaced.") % {"name": channel.name})
             return redirect("channels")
