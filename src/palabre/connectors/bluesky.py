@@ -63,10 +63,19 @@ POST = "app.bsky.feed.post"
 FIND_SKEW = timedelta(minutes=5)
 
 
-def post_url(uri: str, author: str) -> str:
-    """https://bsky.app address of an at:// post URI."""
+DEFAULT_WEB = "https://bsky.app"
+
+
+def post_url(uri: str, author: str, web: str = DEFAULT_WEB) -> str:
+    """The address, on the web app `web`, of an at:// post URI."""
     rkey = uri.rsplit("/", 1)[-1]
-    return f"https://bsky.app/profile/{author}/post/{rkey}"
+    return f"{web.rstrip('/')}/profile/{author}/post/{rkey}"
+
+
+def web_of(channel) -> str:
+    """The web app where the channel's posts are read (its `web_url`; bsky.app by default)."""
+    credentials = channel.read_credentials() if channel.has_credentials else {}
+    return str(credentials.get("web_url") or DEFAULT_WEB).rstrip("/")
 
 
 def _parse_time(value: str) -> datetime:
@@ -134,6 +143,15 @@ class BlueskyConnector(Connector):
             ),
             kind=FieldKind.URL,
         ),
+        CredentialField(
+            "web_url",
+            _("Web app address"),
+            _(
+                "Where people read the brand's posts, for the links Palabre shows: the web app of the "
+                "network the brand uses. Empty: https://bsky.app."
+            ),
+            kind=FieldKind.URL,
+        ),
     )
 
     # --- the client ---------------------------------------------------------------------------
@@ -194,6 +212,7 @@ class BlueskyConnector(Connector):
 
     def pull(self, channel, cursor: str) -> PullResult:
         client = self.client(channel)
+        web = web_of(channel)
         seen = _parse_time(cursor) if cursor else None
         items: list[IncomingItem] = []
         newest = cursor
@@ -211,13 +230,13 @@ class BlueskyConnector(Connector):
                     continue
                 if not newest or indexed > _parse_time(newest):
                     newest = notification.indexed_at
-                items.extend(self.parse_notification(notification))
+                items.extend(self.parse_notification(notification, web=web))
             page_cursor = page.cursor
             if reached_seen or not page_cursor or seen is None or not page.notifications:
                 break
         return PullResult(items=items, cursor=newest or "")
 
-    def parse_notification(self, notification) -> list[IncomingItem]:
+    def parse_notification(self, notification, *, web: str = DEFAULT_WEB) -> list[IncomingItem]:
         try:
             kind = REASONS.get(notification.reason)
             if kind is None:
@@ -237,9 +256,9 @@ class BlueskyConnector(Connector):
                     author=IncomingAuthor(
                         handle=handle,
                         display_name=author.display_name or handle,
-                        profile_url=f"https://bsky.app/profile/{handle}",
+                        profile_url=f"{web}/profile/{handle}",
                     ),
-                    url=post_url(notification.uri, handle),
+                    url=post_url(notification.uri, handle, web),
                     language=(record.langs or [""])[0][:8],
                     parent_external_id=reply.parent.uri if reply is not None else "",
                     raw={
@@ -271,7 +290,9 @@ class BlueskyConnector(Connector):
             embed=embed,
             sending=True,
         )
-        return Delivered(external_id=created.uri, url=post_url(created.uri, channel.handle.lstrip("@")))
+        return Delivered(
+            external_id=created.uri, url=post_url(created.uri, channel.handle.lstrip("@"), web_of(channel))
+        )
 
     def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
         raw = in_reply_to.raw or {}
@@ -343,7 +364,10 @@ class BlueskyConnector(Connector):
             except ValueError as error:
                 raise MalformedPayload(f"A Bluesky record has an unreadable date: {error}") from error
             if (reply.parent.uri if reply is not None else None) == parent_uri:
-                return Delivered(external_id=record.uri, url=post_url(record.uri, channel.handle.lstrip("@")))
+                return Delivered(
+                    external_id=record.uri,
+                    url=post_url(record.uri, channel.handle.lstrip("@"), web_of(channel)),
+                )
         return None
 
     def health(self, channel) -> ChannelHealthInfo:
