@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -69,9 +70,22 @@ def warning_texts(warnings: list[dict[str, Any]]) -> list[str]:
     return [str(WARNING_TEXTS[w["code"]]) % w["params"] for w in warnings if w["code"] in WARNING_TEXTS]
 
 
+def _localised(params: dict[str, Any]) -> dict[str, Any]:
+    """Numbers written the reader's way ("72,4 h" and "48 200" in French), through Django's formats."""
+    return {
+        name: number_format(value, force_grouping=True)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+        for name, value in params.items()
+    }
+
+
 def reason_texts(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"text": str(REASON_TEXTS.get(r["code"], r["code"])) % r.get("params", {}), "points": r["points"]}
+        {
+            "text": str(REASON_TEXTS.get(r["code"], r["code"])) % _localised(r.get("params", {})),
+            "points": r["points"],
+        }
         for r in reasons
     ]
 
