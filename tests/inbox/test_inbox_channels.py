@@ -44,7 +44,9 @@ def test_channels_page_shows_which_channels_palabre_can_reach(french, channel, m
     tree = lxml_html.fromstring(_get(french, "/channels/"))
     rows = {row.xpath("string(td[1])").strip(): row for row in tree.xpath("//tbody/tr")}
     insta, site = rows["Insta"], rows[channel.name]
-    assert "Non relié" in insta.text_content() and "ni lire ni répondre" in insta.text_content()
+    assert "Non relié" in insta.text_content()
+    assert "ni lire ni répondre" in insta.xpath(".//span[contains(@class, 'warn')]")[0].get("title")
+    assert "ni lire ni répondre" in tree.xpath("string(//p[@id='unreachable-note'])")
     assert not insta.xpath(".//span[contains(@class, 'badge') and contains(@class, 'active')]")
     assert (
         "répondre" in site.xpath("string(td[@data-reach])")

@@ -247,7 +247,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 @member_view(Perm.CHANNELS_VIEW)
 def channels(request: HttpRequest, actor: Actor) -> HttpResponse:
     rows = [(channel, channel_reach(channel.platform)) for channel in queries.channels(actor)]
-    return render(request, "orgs/channels.html", {"channels": rows})
+    unreachable = any(not reach for _channel, reach in rows)
+    return render(request, "orgs/channels.html", {"channels": rows, "unreachable": unreachable})
 
 
 @member_view(Perm.CHANNELS_MANAGE)
