@@ -136,3 +136,27 @@ def test_the_api_lists_each_platforms_credential_fields(api):
     assert bluesky["service"]["kind"] == "url" and bluesky["service"]["required"] is False
     assert "Mots de passe d’application" in bluesky["app_password"]["help"]  # the organisation speaks French
     assert platforms["site"]["credentials"] == []
+
+
+VALID = {
+    "mastodon": {"access_token": "t", "api_base_url": "https://piaille.fr"},
+    "bluesky": {"identifier": "maison.bsky.social", "app_password": "x"},
+    "email": {"imap_host": "imap.example.com", "username": "u", "password": "p"},
+    "rss": {"username": "u", "password": "p"},
+}
+
+
+@pytest.mark.parametrize("platform", sorted(VALID))
+def test_every_connector_refuses_a_misspelled_or_missing_field(platform):
+    good = VALID[platform]
+    assert clean(platform, good)  # accepted as it is
+    name = next(iter(good))
+    misspelled = {**{k: v for k, v in good.items() if k != name}, name[:-1] + "x" + name[-1]: good[name]}
+    with pytest.raises(ValidationError) as error:
+        clean(platform, misspelled)
+    assert f"credentials.{name[:-1]}x{name[-1]}" in error.value.message_dict
+    required = [f.name for f in registered()[platform].credential_fields if f.required]
+    for field in required:
+        with pytest.raises(ValidationError) as error:
+            clean(platform, {k: v for k, v in good.items() if k != field})
+        assert f"credentials.{field}" in error.value.message_dict

@@ -48,6 +48,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.connectors.explain import network_reason
 from palabre.connectors.text import html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -345,14 +346,9 @@ class EmailConnector(Connector):
         message = self.build_reply(
             channel, in_reply_to=in_reply_to, text=text, idempotency_key=idempotency_key
         )
-        credentials = channel.read_credentials()
-        host = credentials.get("smtp_host")
+        host, port, security, username, password = _smtp_settings(channel.read_credentials())
         if not host:
             raise TokenExpired("The channel has no SMTP server.")
-        security = credentials.get("smtp_security", "starttls")
-        port = int(credentials.get("smtp_port") or {"ssl": 465, "starttls": 587}.get(security, 25))
-        username = credentials.get("smtp_username") or credentials.get("username")
-        password = credentials.get("smtp_password") or credentials.get("password", "")
         self._checked(host, port)
         sent_data = False
         try:
@@ -383,10 +379,47 @@ class EmailConnector(Connector):
         return Delivered(external_id=message_id(message["Message-ID"]))
 
     def health(self, channel) -> ChannelHealthInfo:
+        """Logs in to IMAP (reading) and to SMTP (replying; nothing is sent), so wrong SMTP
+        credentials show when the channel is connected, not at its first reply."""
         client = self.imap(channel)
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
+        self.check_smtp(channel)
         return ChannelHealthInfo(account=channel.read_credentials().get("username", ""))
+
+    def check_smtp(self, channel) -> None:
+        host, port, security, username, password = _smtp_settings(channel.read_credentials())
+        if not host:
+            return  # a channel that only reads
+        self._checked(host, port)
+        try:
+            if security == "ssl":
+                smtp = _PinnedSMTPSSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
+            else:
+                smtp = _PinnedSMTP(host, port, timeout=_timeout())
+            with smtp:
+                if security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if username:
+                    smtp.login(username, password)
+        except smtplib.SMTPAuthenticationError as error:
+            raise TokenExpired(f"SMTP login refused: {error.smtp_code} {error.smtp_error!r}") from error
+        except smtplib.SMTPResponseException as error:
+            if 400 <= error.smtp_code < 500:
+                raise TransientError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
+            raise PermanentError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise TransientError(f"SMTP {host}:{port}: {network_reason(error)}") from error
+
+
+def _smtp_settings(credentials) -> tuple[str, int, str, str, str]:
+    """(host, port, security, login, password) of the channel's SMTP server ("" host: none)."""
+    host = str(credentials.get("smtp_host") or "")
+    security = credentials.get("smtp_security", "starttls")
+    port = int(credentials.get("smtp_port") or {"ssl": 465, "starttls": 587}.get(security, 25))
+    username = credentials.get("smtp_username") or credentials.get("username") or ""
+    password = credentials.get("smtp_password") or credentials.get("password", "")
+    return host, port, security, username, password
 
 
 def _response_value(client: imaplib.IMAP4, name: str) -> str:
