@@ -171,3 +171,26 @@ def test_new_credentials_clear_an_expired_token_status_at_once(forum, counting, 
     set_channel_credentials(actor=owner_actor, channel=forum, credentials={"token": "new"})
     assert health_of(owner_actor, forum).state != "token_expired"
     assert forum.pk in services.due_health_ids()  # checked at the next tick
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ["lack a permission", "write:statuses", "retry them by hand"]),
+        ("fr", ["Il manque aux identifiants une autorisation", "write:statuses", "relancez-les à la main"]),
+    ],
+)
+def test_a_permission_failure_alert_in_each_language(
+    counting, forum, owner, org, language, expected, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setenv("PALABRE_LISTENING_PUBLIC_URL", "https://palabre.maison-dupont.fr")
+    owner.email = "patronne@maison-dupont.fr"
+    owner.save()
+    org.language = language
+    org.save()
+    error = PermissionMissing("Mastodon: the access token lacks the permission(s) write:statuses")
+    _fail(counting, forum, error, 4, django_capture_on_commit_callbacks)
+    body = mail.outbox[-1].body
+    for words in expected:
+        assert words in body
+    assert "https://palabre.maison-dupont.fr/" in body
