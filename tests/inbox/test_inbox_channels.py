@@ -38,6 +38,21 @@ def test_no_reply_box_where_no_connector_delivers_replies(
     assert 'id="reply-form"' in _get(french, f"/inbox/t/{on_site.pk}/")
 
 
+def test_the_thread_api_says_whether_palabre_can_reply(
+    channel, post, conversation_of, make_channel, org, owner_actor, client
+):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import create_api_token
+
+    youtube = make_channel(org, "youtube", handle="@MaisonDupontTV", name="YouTube")
+    on_youtube = conversation_of(post(youtube, "Quel est le modèle de la lampe ?", author="max"))
+    on_site = conversation_of(post(channel, "Livrez-vous en Belgique ?", author="eva"))
+    _token, secret = create_api_token(actor=owner_actor, name="reach", scopes=[p.value for p in Perm])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get(f"/api/inbox/threads/{on_youtube.pk}", **auth).json()["can_reply"] is False
+    assert client.get(f"/api/inbox/threads/{on_site.pk}", **auth).json()["can_reply"] is True
+
+
 def test_channels_page_shows_which_channels_palabre_can_reach(french, channel, make_channel, org, owner):
     make_channel(org, "instagram", handle="maisondupont", name="Insta")
     french.force_login(owner)

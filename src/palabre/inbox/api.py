@@ -126,6 +126,10 @@ class ThreadDetail(ThreadOut):
     notes: list[NoteOut]
     replies: list[ReplyOut]
     suggestions: list[SuggestionOut]
+    can_reply: bool = Field(
+        description="Whether Palabre can deliver a reply on this thread's channel (its connector "
+        "declares `reply`); when false, answer on the platform itself"
+    )
 
 
 class AssignIn(Schema):
@@ -246,6 +250,7 @@ def get_thread(request: HttpRequest, thread_id: RowId):
         notes=queries.notes(actor, c),
         replies=[_reply_out(r, deliveries.get(r.pk)) for r in replies],
         suggestions=[{"article": a, "score": s} for a, s in queries.suggested_articles(actor, text)],
+        can_reply=queries.can_reply_on(c.channel),
     )
 
 
