@@ -244,4 +244,4 @@ def test_french_dashboard_writes_machine_numbers_into_the_chart_and_bars(org, ow
     assert widths and all("," not in style for style in widths)
     assert "width: 60.0%" in widths and "width: 40.0%" in widths
     shown = [el.text_content() for el in tree.xpath("//ul[@class='hbars']//span[@class='n']")]
-    assert "60,0%" in shown and "40,0%" in shown
+    assert "60,0\u00a0%" in shown and "40,0\u00a0%" in shown  # French typography: a space before %
