@@ -29,3 +29,8 @@ def test_question_with_praise_is_a_question():
 def test_a_real_complaint_stays_negative():
     [found] = triage_many(["Toujours pas reçu ma commande, aucune réponse du SAV, inadmissible"], ["fr"])
     assert found.intent.label == "complaint"
+
+
+def test_an_idiom_with_an_unsure_negative_tone_is_no_complaint():
+    [found] = triage_many(["Je vais tuer le temps en magasin samedi"], ["fr"])
+    assert found.intent.label not in ("complaint", "crisis")

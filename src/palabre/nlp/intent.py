@@ -448,8 +448,8 @@ def detect_intent(
         best = "question"  # "Super ! Vous livrez en Suisse ?" is a question, not praise
     elif n_praise:
         best = "praise"  # "merci pour rien" is not counted as praise (PRAISE's lookahead)
-    elif negative:
-        best = "complaint"  # negativity addressed to a brand, without a cue
+    elif negative and p_negative >= 0.5:
+        best = "complaint"  # clear negativity addressed to a brand, without a cue
     else:
         best = "other"
     total = sum(scores.values()) or 1.0
