@@ -83,3 +83,31 @@
     form.dataset.sending = "1";
   });
 })();
+
+/* Phones: the rarer filters fold under a "More filters" button, so the first screen shows threads.
+   Without JavaScript, or with a rare filter set, every filter stays in view. */
+(function () {
+  "use strict";
+  var form = document.getElementById("inbox-filters");
+  if (!form || !window.matchMedia || !window.matchMedia("(max-width: 800px)").matches) return;
+  var kept = ["status", "priority", "sort", "q"];
+  var rare = Array.prototype.slice.call(form.querySelectorAll("[data-field]")).filter(function (field) {
+    return kept.indexOf(field.getAttribute("data-field")) === -1;
+  });
+  var inUse = rare.some(function (field) {
+    var input = field.querySelector("select, input");
+    return (input && input.value) || field.classList.contains("has-error");
+  });
+  if (inUse) return;
+  form.classList.add("folded");
+  var more = document.createElement("button");
+  more.type = "button";
+  more.className = "secondary small fold-toggle";
+  more.textContent = form.getAttribute("data-fold-label");
+  more.setAttribute("aria-expanded", "false");
+  more.addEventListener("click", function () {
+    form.classList.remove("folded");
+    more.remove();
+  });
+  form.insertBefore(more, form.querySelector("button[type=submit]"));
+})();
