@@ -70,7 +70,12 @@ def test_inbox_and_a_thread_fit_the_screen_in_french(live_server, demo, new_page
     page.locator(".inbox-row a.inbox-open").first.click()
     expect(page.locator("[data-inbox-thread]")).to_be_visible()
     _fits(page, "thread", width)
-    for name, path in [("listening", "/listening/"), ("channels", "/channels/")]:
+    for name, path in [
+        ("listening", "/listening/"),
+        ("channels", "/channels/"),
+        ("moderation", "/moderation/"),
+        ("publishing", "/publishing/"),
+    ]:
         page.goto(f"{live_server.url}{path}")
         _fits(page, name, width)
     page.context.close()
