@@ -58,7 +58,14 @@ class ChannelIn(Schema):
     platform: str = Field(..., max_length=32, examples=["mastodon"])
     handle: str = Field(..., min_length=1, max_length=200, examples=["@maisonlumiere@mastodon.social"])
     name: str = Field(..., min_length=1, max_length=200, examples=["Maison Lumière on Mastodon"])
-    credentials: dict[str, str] | None = Field(None, description="Write-only; never returned.")
+    credentials: dict[str, str] | None = Field(
+        None,
+        description=(
+            "Write-only; never returned. The fields each platform takes (names, kinds, which are secret, "
+            "where to find them): GET /api/connectors/platforms; a field unknown to the platform, "
+            "missing or ill-typed is refused with 422 naming it (`credentials.<field>`)."
+        ),
+    )
     spokesperson: bool = Field(False, description="Connect your own account; an owner must approve it.")
 
 
@@ -69,7 +76,14 @@ class ChannelPatch(Schema):
 
 
 class CredentialsIn(Schema):
-    credentials: dict[str, str]
+    credentials: dict[str, str] = Field(
+        ...,
+        description=(
+            "Write-only; never returned. The fields each platform takes (names, kinds, which are secret, "
+            "where to find them): GET /api/connectors/platforms; a field unknown to the platform, "
+            "missing or ill-typed is refused with 422 naming it (`credentials.<field>`)."
+        ),
+    )
 
 
 class MemberOut(Schema):
