@@ -93,3 +93,11 @@ def test_a_reply_that_failed_for_good_says_so_in_french(french, channel, post, c
     assert badge.text_content() == "Non distribuée" and "danger" in badge.get("class")
     assert "En file d" not in failed
     assert "La plateforme n’a pas pu être jointe." in failed and "HTTP 503 from the platform" in failed
+
+
+def test_the_contact_trust_reads_in_french(french, channel, post, conversation_of):
+    thread = conversation_of(post(channel, "Bonjour, une question sur la garantie", author="noe"))
+    tree = lxml_html.fromstring(_get(french, f"/inbox/t/{thread.pk}/"))
+    trust = tree.xpath("//*[@data-trust]")
+    assert trust and trust[0].get("data-trust") == "new"
+    assert trust[0].text_content().strip() == "Nouvel auteur"
