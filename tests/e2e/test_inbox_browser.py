@@ -48,6 +48,8 @@ def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo,
     expect(rows.first).to_have_class(re.compile("current"))
     page.keyboard.press("o")
     expect(page.locator("[data-inbox-thread]")).to_be_visible()
+    # The thread shows before its scripts have run: keys pressed earlier reach no handler.
+    page.wait_for_load_state("load")
     thread_id = int(re.search(r"/inbox/t/(\d+)/", page.url).group(1))
     page.keyboard.press("a")
     expect(page.locator("#assignee-select option:checked")).to_have_text("Sarah Lemoine")
