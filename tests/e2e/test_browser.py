@@ -55,6 +55,7 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
 
     # A role, changed inline (htmx swaps the row).
     page.click("nav.sidenav >> text=Membres")
+    page.wait_for_load_state("load")  # htmx must be listening before the select changes
     row = page.locator(f"#member-{brand['hugo'].pk}")
     row.locator("select[name=role]").select_option("moderator")
     expect(row.locator(".saved")).to_contain_text("Enregistré")
