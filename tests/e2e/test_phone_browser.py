@@ -74,6 +74,9 @@ def test_inbox_and_a_thread_fit_the_screen_in_french(live_server, demo, new_page
         ("listening", "/listening/"),
         ("channels", "/channels/"),
         ("moderation", "/moderation/"),
+        ("moderation rules", "/moderation/rules/"),
+        ("members", "/members/"),
+        ("password", "/account/password/"),
         ("publishing", "/publishing/"),
     ]:
         page.goto(f"{live_server.url}{path}")
