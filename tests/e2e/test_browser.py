@@ -44,6 +44,7 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
 
     # A channel.
     page.click("nav.sidenav >> text=Canaux")
+    page.wait_for_load_state("load")  # its scripts run before we press or change
     page.click("text=Connecter un canal")
     page.select_option("#id_platform", "mastodon")
     page.fill("#id_handle", "@dupont@piaille.fr")
@@ -63,6 +64,7 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
 
     # The audit log tells who did it, and the filter narrows it in place.
     page.click("nav.sidenav >> text=Journal d'audit")
+    page.wait_for_load_state("load")  # its scripts run before we press or change
     expect(page.locator("#audit-results")).to_contain_text("Rôle modifié")
     page.select_option("#id_action", "member.role_changed")
     expect(page.locator("#audit-results")).not_to_contain_text("Canal créé")

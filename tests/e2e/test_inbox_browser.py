@@ -30,6 +30,7 @@ def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo,
     page.click("form.lang button[value=en]")
 
     page.click("nav.sidenav a[href='/inbox/']")
+    page.wait_for_load_state("load")  # its scripts run before we press or change
     expect(page.locator(".inbox-row").first).to_be_visible()
 
     # Filter: the blog's comments, still open.

@@ -32,6 +32,7 @@ def test_a_query_with_a_mistake_is_shown_where_it_goes_wrong_then_crisis_mode(
     page.fill("#id_password", PASSWORD)
     page.click("form.stacked button[type=submit]")
     page.click("nav.sidenav >> a[href='/listening/']")
+    page.wait_for_load_state("load")  # its scripts run before we press or change
     page.click("nav.subnav >> a[href='/listening/queries/']")
 
     typed = '"Maison Lumière" AND (lampe OR luminaire'

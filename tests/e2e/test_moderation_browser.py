@@ -62,6 +62,7 @@ def test_a_moderator_approves_a_held_item_with_the_keyboard(live_server, held_it
     expect(page.locator("nav.sidenav #moderation-badge")).to_have_text("3")
 
     page.click("nav.sidenav >> text=Moderation")
+    page.wait_for_load_state("load")  # its scripts run before we press or change
     tabs = page.locator("#queue-tabs")
     expect(tabs.locator("a[aria-current=page]")).to_contain_text("Held")
     expect(tabs.locator("a[aria-current=page] .count")).to_have_text("3")

@@ -58,6 +58,7 @@ def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team,
     writer = new_page()
     login(writer, base, "lea")
     writer.click("nav.sidenav >> text=Publishing")
+    writer.wait_for_load_state("load")  # its scripts run before we press or change
     writer.click(".subnav >> text=New post")
     writer.fill("#id_title", "Nouvelle collection")
     writer.check(f"input[name=channels][value='{channel.pk}']")
@@ -88,6 +89,7 @@ def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team,
     expect(approver.locator("#post-status")).to_have_text("Approved")
 
     approver.click("text=See the calendar")
+    approver.wait_for_load_state("load")  # calendar.js must hear the keyboard move below
     entry = approver.locator(f".cal-day[data-date='{when.date().isoformat()}'] .cal-entry")
     expect(entry).to_contain_text("18:30")
     expect(entry).to_contain_text("Nouvelle collection")
