@@ -32,9 +32,7 @@ urlpatterns = [
     path("channels/<id:channel_id>/approve/", views.channel_approve, name="channel_approve"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
-    path(
-        "members/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
-    ),
+    path("members/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/", views.invitation_code, name="invitation_code"),
     path("invitations/<str:code>/", views.invitation, name="invitation"),
     path("members/<id:membership_id>/role/", views.member_role, name="member_role"),
