@@ -352,15 +352,7 @@ class EmailConnector(Connector):
         self._checked(host, port)
         sent_data = False
         try:
-            if security == "ssl":
-                smtp = _PinnedSMTPSSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
-            else:
-                smtp = _PinnedSMTP(host, port, timeout=_timeout())
-            with smtp:
-                if security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if username:
-                    smtp.login(username, password)
+            with _smtp_session(host, port, security, username, password) as smtp:
                 sent_data = True
                 refused = smtp.send_message(message)
         except smtplib.SMTPAuthenticationError as error:
@@ -393,15 +385,8 @@ class EmailConnector(Connector):
             return  # a channel that only reads
         self._checked(host, port)
         try:
-            if security == "ssl":
-                smtp = _PinnedSMTPSSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
-            else:
-                smtp = _PinnedSMTP(host, port, timeout=_timeout())
-            with smtp:
-                if security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if username:
-                    smtp.login(username, password)
+            with _smtp_session(host, port, security, username, password):
+                pass  # logged in: nothing is sent
         except smtplib.SMTPAuthenticationError as error:
             raise TokenExpired(f"SMTP login refused: {error.smtp_code} {error.smtp_error!r}") from error
         except smtplib.SMTPResponseException as error:
@@ -410,6 +395,24 @@ class EmailConnector(Connector):
             raise PermanentError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
         except (smtplib.SMTPException, OSError) as error:
             raise TransientError(f"SMTP {host}:{port}: {network_reason(error)}") from error
+
+
+def _smtp_session(host: str, port: int, security: str, username: str, password: str) -> smtplib.SMTP:
+    """An SMTP connection pinned to the checked address, with TLS as asked and logged in; used as a
+    context manager (it says QUIT on leaving)."""
+    if security == "ssl":
+        smtp = _PinnedSMTPSSL(host, port, timeout=_timeout(), context=ssl.create_default_context())
+    else:
+        smtp = _PinnedSMTP(host, port, timeout=_timeout())
+    try:
+        if security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if username:
+            smtp.login(username, password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def _smtp_settings(credentials) -> tuple[str, int, str, str, str]:
