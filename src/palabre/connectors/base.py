@@ -33,7 +33,10 @@ Contract (read by the inbox and publishing apps; keep it short and stable)
   person types is checked against it (`connectors.credentials.clean`) before it is stored, and
   the API and the forms show it. `()` declares that it takes none.
 - `health(channel)` returns `ChannelHealthInfo` (account, token expiry, granted scopes) where the
-  platform tells; the framework keeps last success/error and failure counts itself.
+  platform tells; the framework keeps last success/error and failure counts itself. It is the
+  connection check run when credentials are saved: it raises `PermissionMissing` naming what the
+  credentials cannot do of what the channel will be asked to do, and says when it could check
+  that only in part (`permissions_checked="partial"`) rather than claim success.
 """
 
 from __future__ import annotations
@@ -81,6 +84,12 @@ class ChannelHealthInfo:
     token_expires_at: datetime | None = None
     scopes: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    # How far the check covered what the channel will be asked to do: "verified" (the platform
+    # told what the credentials may do, and it is enough), "partial" (it told only part of it:
+    # `permissions_note` says which, in English, as a stored error's detail), "" (nothing to check
+    # beyond the login: a feed, the site's own comments).
+    permissions_checked: str = ""
+    permissions_note: str = ""
 
 
 @dataclass(frozen=True)

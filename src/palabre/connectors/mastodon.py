@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import requests
 from django.utils.translation import gettext_lazy as _
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -400,22 +401,83 @@ class MastodonConnector(Connector):
         # (mastodon.example.com serving @brand@example.com).
         domain = urlsplit(str(account.get("url") or "")).hostname or urlsplit(api.api_base_url).hostname or ""
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{domain}"
-        scopes = self.granted_scopes(api)
+        scopes, source = self.token_scopes(api)
         if scopes is not None:
             missing = missing_scopes(scopes)
             if missing:
+                whose = "access token" if source == TOKEN else "access token's application"
                 raise PermissionMissing(
-                    "Mastodon: the access token lacks the permission(s) "
+                    f"Mastodon: the {whose} lacks the permission(s) "
                     + ", ".join(missing)
                     + " (it has: "
                     + (", ".join(scopes) or "none")
                     + "). Create a token with them and replace the channel's credentials."
                 )
+        if source == TOKEN:
+            checked, note = "verified", ""
+        elif source == APPLICATION:
+            checked = "partial"
+            note = (
+                "The server does not tell the token's own permissions (no /oauth/token/info), only its "
+                "application's, which allow what the channel needs: a token authorised with fewer "
+                "would still fail at the first reply."
+            )
+        else:
+            checked = "partial"
+            note = "The server tells neither the token's permissions nor its application's."
         return ChannelHealthInfo(
             account=handle,
             scopes=tuple(scopes or ()),
             details={"id": account_id, "url": str(account.get("url") or "")},
+            permissions_checked=checked,
+            permissions_note=note,
         )
+
+    def token_scopes(self, api: Mastodon) -> tuple[list[str] | None, str]:
+        """The scopes the access token itself carries, and where they were read (TOKEN,
+        APPLICATION, or "" when the server tells neither).
+
+        A token may carry fewer scopes than its application (the authorisation asks for a subset):
+        the application's list says what a token *could* do, the token's what it *can*. Mastodon's
+        OAuth provider is Doorkeeper, mounted with `use_doorkeeper` (config/routes.rb), whose
+        token-info route `GET /oauth/token/info` answers, for the bearer token,
+        `{"resource_owner_id": ..., "scope": ["read", "write:statuses"], "expires_in": null,
+        "application": {"uid": ...}, "created_at": ...}` (Doorkeeper::AccessTokenMixin#as_json).
+        Mastodon's API docs do not list that route; where a server of Mastodon's API lacks it, the
+        application's scopes (`GET /api/v1/apps/verify_credentials`, `scopes` since Mastodon 4.3,
+        docs.joinmastodon.org/methods/apps/#verify_credentials) are the best left, and the check
+        says it is partial."""
+        scopes = self._token_info_scopes(api)
+        if scopes is not None:
+            return scopes, TOKEN
+        scopes = self.granted_scopes(api)
+        return (scopes, APPLICATION) if scopes is not None else (None, "")
+
+    def _token_info_scopes(self, api: Mastodon) -> list[str] | None:
+        url = api.api_base_url.rstrip("/") + "/oauth/token/info"
+        try:
+            response = api.session.get(
+                url,
+                headers={"Authorization": f"Bearer {api.access_token}", "User-Agent": "Palabre"},
+                timeout=api.request_timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            host = urlsplit(api.api_base_url).hostname or api.api_base_url
+            raise TransientError(f"Mastodon {host}: {network_reason(error)}") from error
+        if response.status_code == 401:
+            raise TokenExpired("Mastodon 401: the access token is invalid or revoked: reconnect the channel")
+        if response.status_code != 200:
+            return None  # no such route on this server
+        try:
+            scope = response.json().get("scope")
+        except (ValueError, AttributeError):
+            return None
+        if isinstance(scope, str):  # the space-separated form of RFC 6749
+            return scope.split()
+        if isinstance(scope, list) and all(isinstance(one, str) for one in scope):
+            return list(scope)
+        return None
 
     def granted_scopes(self, api: Mastodon) -> list[str] | None:
         """The scopes of the token's application (`GET /api/v1/apps/verify_credentials`, which
@@ -431,6 +493,9 @@ class MastodonConnector(Connector):
             return None
         return [str(scope) for scope in scopes]
 
+
+TOKEN = "token"
+APPLICATION = "application"
 
 # What the channel is asked to do, and the scope each needs: reading mentions, naming the
 # account, replying and posting.

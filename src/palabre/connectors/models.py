@@ -40,6 +40,10 @@ class ChannelSync(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_alert_sent_for = models.DateTimeField(null=True, blank=True)
     scopes = models.JSONField(default=list, blank=True)
+    # How far the last successful check covered the channel's permissions ("verified", "partial",
+    # "": nothing to check), and, when partial, why (English detail, as `last_error`).
+    permissions_checked = models.CharField(max_length=16, blank=True)
+    permissions_note = models.TextField(blank=True)
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-channel rate limit: no platform call before this time.
     next_call_at = models.DateTimeField(null=True, blank=True)

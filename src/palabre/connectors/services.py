@@ -836,6 +836,8 @@ def refresh_health(channel: Channel) -> ChannelSync:
     fields: dict[str, Any] = {
         "health_checked_at": timezone.now(),
         "scopes": list(info.scopes),
+        "permissions_checked": info.permissions_checked,
+        "permissions_note": info.permissions_note,
         # The token works; an expiry is kept only when the platform tells one.
         "token_expires_at": info.token_expires_at,
     }
