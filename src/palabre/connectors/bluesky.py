@@ -31,6 +31,7 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 from atproto_client.request import Request
+from atproto_server.auth.jwt import TokenDecodeError, get_jwt_payload
 from django.utils.translation import gettext_lazy as _
 
 from palabre.connectors import outbound
@@ -129,7 +130,7 @@ class BlueskyConnector(Connector):
             _("App password"),
             _(
                 "Settings > Privacy and security > App passwords > Add app password (never the "
-                "account's own password); tick direct messages only if the channel must read them."
+                "account's own password); leave direct messages unticked: Palabre does not read them."
             ),
             kind=FieldKind.SECRET,
             required=True,
@@ -371,6 +372,90 @@ class BlueskyConnector(Connector):
         return None
 
     def health(self, channel) -> ChannelHealthInfo:
-        # No expiry to report: with its app password, the channel logs in again whenever the session ends.
+        """The account and what its app password may do. No expiry to report: with its app
+        password, the channel logs in again whenever the session ends.
+
+        `com.atproto.server.createSession` answers no list of permissions; the session's access
+        token says what kind of password opened it, in its `scope` claim (the PDS's legacy auth
+        scopes): `com.atproto.appPass` for an app password, `com.atproto.appPassPrivileged` for one
+        that may also reach direct messages (chat.bsky.*), `com.atproto.access` for the account's
+        own password, `com.atproto.signupQueued` for an account still waiting to be let in, and
+        `com.atproto.takendown` for one taken down. The token is only read here, not trusted for
+        anything: the PDS checks it on every call."""
         session = self.session_of(self.client(channel))
-        return ChannelHealthInfo(account=f"@{session.handle}", details={"did": session.did})
+        scope = session_scope(session.access_jwt)
+        account = f"@{session.handle}"
+        if scope == MAIN_PASSWORD:
+            raise PermanentError(
+                "Bluesky: these credentials are the account's own password, not an app password. "
+                "Create an app password (Settings > Privacy and security > App passwords) and "
+                "replace the channel's credentials with it."
+            )
+        if scope == TAKEN_DOWN:
+            raise PermanentError(
+                "Bluesky: the account is taken down by its server; it can neither read nor post."
+            )
+        asked = asked_permissions(self)
+        if scope is None or scope not in PASSWORD_GRANTS:
+            return ChannelHealthInfo(
+                account=account,
+                details={"did": session.did},
+                permissions_checked="partial",
+                permissions_note=(
+                    f"The server's session does not say what these credentials may do (scope: {scope or 'none'})."
+                ),
+            )
+        missing = [permission for permission in asked if permission not in PASSWORD_GRANTS[scope]]
+        if missing:
+            raise PermissionMissing(
+                "Bluesky: the session ("
+                + scope
+                + ") does not allow "
+                + ", ".join(missing)
+                + "."
+                + (
+                    " The account is still waiting to be let in by its server."
+                    if scope == SIGNUP_QUEUED
+                    else ""
+                )
+            )
+        return ChannelHealthInfo(
+            account=account,
+            scopes=(scope,),
+            details={"did": session.did},
+            permissions_checked="verified",
+        )
+
+
+# What a password of each kind may do, as the PDS grants it (see `BlueskyConnector.health`).
+MAIN_PASSWORD = "com.atproto.access"
+APP_PASSWORD = "com.atproto.appPass"
+PRIVILEGED_APP_PASSWORD = "com.atproto.appPassPrivileged"
+SIGNUP_QUEUED = "com.atproto.signupQueued"
+TAKEN_DOWN = "com.atproto.takendown"
+PASSWORD_GRANTS: dict[str, frozenset[str]] = {
+    APP_PASSWORD: frozenset({"read", "reply", "publish"}),
+    PRIVILEGED_APP_PASSWORD: frozenset({"read", "reply", "publish", "direct_messages"}),
+    SIGNUP_QUEUED: frozenset(),
+}
+# The permission each capability needs. Direct messages (chat.bsky.*, only with a privileged app
+# password) are not among them: Palabre does not read Bluesky's direct messages, so an ordinary
+# app password is the right one.
+CAPABILITY_PERMISSIONS = {Capability.PULL: "read", Capability.REPLY: "reply", Capability.PUBLISH: "publish"}
+
+
+def asked_permissions(connector: Connector) -> list[str]:
+    """What the channel will be asked to do, from what its connector declares."""
+    return [
+        permission
+        for capability, permission in CAPABILITY_PERMISSIONS.items()
+        if connector.supports(capability)
+    ]
+
+
+def session_scope(access_jwt: str) -> str | None:
+    """The `scope` claim of a session's access token (None when it cannot be read)."""
+    try:
+        return get_jwt_payload(access_jwt).scope or None
+    except (TokenDecodeError, ValueError):
+        return None
