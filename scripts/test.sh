@@ -38,6 +38,12 @@ command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 # The e-mail connector's tests run a private IMAP server.
 [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
+# The WordPress tests (marked `wordpress`) serve Debian's WordPress with PHP's built-in server on
+# a private MariaDB server of their own (not the system's services).
+[ -f /usr/share/wordpress/wp-settings.php ] || missing+=(wordpress)
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+php -m 2>/dev/null | grep -qx mysqli || missing+=(php-mysql)
+[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 if [ ${#missing[@]} -gt 0 ]; then
     say "Installing Debian packages: ${missing[*]}"
     apt_log=$(mktemp /tmp/palabre-apt.XXXXXX.log)
