@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +91,8 @@ class Item(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # Deleting the item deletes what people corrected about it (and the copy of its text).
+    corrections = GenericRelation("Correction")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -111,3 +116,46 @@ class Item(models.Model):
     @property
     def thread(self) -> Item:
         return self.thread_root or self
+
+
+class CorrectedField(models.TextChoices):
+    SENTIMENT = "sentiment", _("Sentiment")
+    INTENT = "intent", _("Intent")
+
+
+class Correction(models.Model):
+    """A person's correction of what the analysis said about a text (its sentiment or its intent).
+
+    The subject is an inbox item or a listening mention (any model that declares a
+    ``GenericRelation`` to this one, so that deleting the subject deletes its corrections). The text
+    and its language are copied so that `palabre train --include-feedback` learns from them; the
+    copy lives exactly as long as the subject and its organisation.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=16, choices=CorrectedField.choices)
+    old_value = models.CharField(max_length=16, blank=True)
+    new_value = models.CharField(max_length=16)
+    text = models.TextField(blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_by_label = models.CharField(max_length=200, blank=True)
+    corrected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-corrected_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "field", "-corrected_at", "-id"],
+                name="correction_subject_latest",
+            ),
+            models.Index(fields=["organisation", "-corrected_at"], name="correction_org_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value or '?'} -> {self.new_value}"

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from palabre.conversations.schemas import CorrectionIn, TriageOut, triage_out
+from palabre.inbox import corrections as item_corrections
 from palabre.inbox import queries, services
 from palabre.inbox.models import Conversation
 from palabre.inbox.queries import InboxFilter
@@ -370,3 +372,28 @@ def update_article(request: HttpRequest, article_id: RowId, payload: ArticleIn):
 def delete_article(request: HttpRequest, article_id: RowId):
     services.delete_article(actor=request.auth, article=queries.article(request.auth, article_id))
     return Status(204, None)
+
+
+def _item_triage(item) -> dict[str, Any]:
+    [shown] = item_corrections.triage_of([item])
+    return triage_out(item, shown.sentiment, shown.intent)
+
+
+@router.get(
+    "/inbox/items/{int:item_id}/triage",
+    response=TriageOut,
+    summary="A message's sentiment and intent, as detected and as people corrected them",
+)
+def get_item_triage(request: HttpRequest, item_id: RowId):
+    return _item_triage(item_corrections.item_of(actor=request.auth, item_id=item_id))
+
+
+@router.post(
+    "/inbox/items/{int:item_id}/corrections",
+    response={201: TriageOut},
+    summary="Correct a message's sentiment or intent (recomputes its thread; learnt by the next training)",
+)
+def correct_item(request: HttpRequest, item_id: RowId, payload: CorrectionIn):
+    item = item_corrections.item_of(actor=request.auth, item_id=item_id)
+    item_corrections.correct_item(actor=request.auth, item=item, field=payload.field, value=payload.value)
+    return Status(201, _item_triage(item))

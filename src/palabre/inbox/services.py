@@ -169,6 +169,7 @@ def analyse_for_inbox(item: Item, created: bool) -> None:
 
 def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: Item | None = None):
     """Recompute a thread's row from its items (idempotent; safe to run twice)."""
+    from palabre.inbox.corrections import corrected_triage
     from palabre.nlp.triage import triage_many
 
     thread = list(
@@ -216,12 +217,14 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
         (i for i in customer if last_answer is None or i.created_at > last_answer), last_customer
     )
     [triage] = triage_many([last_customer.text], [last_customer.language or None])
+    # A person's correction of the last message wins over the models (and sets the priority).
+    sentiment, intent, _by = corrected_triage(last_customer, triage.sentiment, triage.intent.label)
     waiting = (now - first_unanswered.created_at).total_seconds() / 60 if awaiting else 0
     followers = last_customer.author.followers if last_customer.author else None
     score, reasons = priority(
-        sentiment=triage.sentiment,
-        sentiment_scores=triage.sentiment_scores,
-        intent=triage.intent.label,
+        sentiment=sentiment,
+        sentiment_scores=triage.sentiment_scores if sentiment == triage.sentiment else None,
+        intent=intent,
         followers=followers,
         waiting_minutes=waiting,
         answered=not awaiting,
@@ -236,8 +239,8 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     conversation.preview = last_customer.text[:280]
     conversation.item_count = len(thread)
     conversation.language = last_customer.language or triage.language
-    conversation.sentiment = triage.sentiment
-    conversation.intent = triage.intent.label
+    conversation.sentiment = sentiment
+    conversation.intent = intent
     conversation.priority = score
     conversation.priority_reasons = [r.as_dict() for r in reasons]
     conversation.last_customer_item = last_customer

@@ -15,6 +15,7 @@ urlpatterns = [
     path("t/<id:conversation_id>/reply/", views.reply, name="reply"),
     path("t/<id:conversation_id>/check/", views.check, name="check"),
     path("t/<id:conversation_id>/presence/", views.presence, name="presence"),
+    path("t/<id:conversation_id>/items/<id:item_id>/correct/", views.correct, name="correct"),
     path("t/<id:conversation_id>/saved/<id:saved_id>/", views.fill, name="fill"),
     path("replies/<id:reply_id>/retry/", views.retry, name="retry"),
     path("saved-replies/", views.saved_replies, name="saved_replies"),

@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from palabre.conversations import corrections as shared_corrections
+from palabre.inbox import corrections as item_corrections
 from palabre.inbox import queries, services
 from palabre.inbox.forms import (
     ArticleForm,
@@ -281,9 +283,14 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
     deliveries = services.delivery_of(replies)
     text = " ".join(i.text for i in items if not services.is_brand_item(i))[-4000:]
     language = conversation.language if conversation.language in ("fr", "en") else ""
+    triage = {
+        t.item.pk: t for t in item_corrections.triage_of([i for i in items if not services.is_brand_item(i)])
+    }
     context = {
         "conversation": conversation,
-        "items": [{"item": i, "brand": services.is_brand_item(i)} for i in items],
+        "items": [{"item": i, "brand": services.is_brand_item(i), "triage": triage.get(i.pk)} for i in items],
+        "head_triage": triage.get(conversation.last_customer_item_id),
+        **_correction_choices(actor),
         "replies": [
             {"reply": r, "action": deliveries.get(r.pk), "delivery": _delivery(deliveries.get(r.pk))}
             for r in replies
@@ -316,6 +323,43 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
 def thread(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
     conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
     return render(request, "inbox/thread.html", _thread_context(request, actor, conversation))
+
+
+def _correction_choices(actor: Actor) -> dict[str, Any]:
+    return {
+        "can_correct": actor.can(Perm.MODERATION_ACT),
+        "sentiments": shared_corrections.choices("sentiment"),
+        "intents": shared_corrections.choices("intent"),
+    }
+
+
+@require_POST
+@member_view(Perm.MODERATION_ACT)
+def correct(request: HttpRequest, actor: Actor, conversation_id: int, item_id: int) -> HttpResponse:
+    """Correct a message's sentiment and/or intent: the fields whose value changed are recorded."""
+    conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
+    item = item_corrections.item_of(actor=actor, item_id=item_id, conversation=conversation)
+    [current] = item_corrections.triage_of([item])
+    errors: list[str] = []
+    changed = 0
+    for field, shown in (("sentiment", current.sentiment), ("intent", current.intent)):
+        value = request.POST.get(field)
+        if value is None or value == shown.value:
+            continue
+        try:
+            item_corrections.correct_item(actor=actor, item=item, field=field, value=value)
+            changed += 1
+        except ValidationError as failure:
+            errors += failure.messages
+    if wants_partial(request):
+        [current] = item_corrections.triage_of([item])
+        context = {"t": current, "conversation": conversation, "errors": errors, **_correction_choices(actor)}
+        return render(request, "inbox/_item_triage.html", context, status=422 if errors else 200)
+    if errors:
+        messages.error(request, " ".join(errors))
+    elif changed:
+        messages.success(request, _("Correction saved: the next training learns from it."))
+    return _back_to_thread(request, conversation)
 
 
 def _back_to_thread(request: HttpRequest, conversation) -> HttpResponse:

@@ -7,6 +7,8 @@ from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
+from palabre.conversations.schemas import CorrectionIn, TriageOut, triage_out
+from palabre.listening import corrections as mention_corrections
 from palabre.listening import queries, services
 from palabre.listening.models import CrisisAlert, QueryKind, Sentiment, SourceKind
 from palabre.orgs.permissions import Perm
@@ -281,3 +283,30 @@ def switch_crisis(request, payload: CrisisIn):
     alert = queries.alert(actor, payload.alert_id) if payload.alert_id else None
     crisis = services.switch_crisis_mode(actor=actor, on=payload.on, reason=payload.reason, alert=alert)
     return _crisis_out(crisis)
+
+
+def _mention_triage(mention) -> dict[str, Any]:
+    [shown] = mention_corrections.triage_of([mention])
+    return triage_out(mention, shown.sentiment, shown.intent)
+
+
+@router.get(
+    "/listening/mentions/{int:mention_id}/triage",
+    response=TriageOut,
+    summary="A mention's sentiment and intent, as detected and as people corrected them",
+)
+def get_mention_triage(request, mention_id: RowId):
+    return _mention_triage(mention_corrections.mention_of(actor=request.auth, mention_id=mention_id))
+
+
+@router.post(
+    "/listening/mentions/{int:mention_id}/corrections",
+    response={201: TriageOut},
+    summary="Correct a mention's sentiment or intent (learnt by the next training)",
+)
+def correct_mention(request, mention_id: RowId, payload: CorrectionIn):
+    mention = mention_corrections.mention_of(actor=request.auth, mention_id=mention_id)
+    mention_corrections.correct_mention(
+        actor=request.auth, mention=mention, field=payload.field, value=payload.value
+    )
+    return Status(201, _mention_triage(mention))

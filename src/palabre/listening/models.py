@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -117,6 +118,8 @@ class Mention(models.Model):
     published_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     queries = models.ManyToManyField(ListeningQuery, through="MentionMatch", related_name="mentions")
+    # Deleting the mention deletes what people corrected about it (and the copy of its text).
+    corrections = GenericRelation("conversations.Correction")
 
     class Meta:
         ordering = ["-published_at", "-id"]

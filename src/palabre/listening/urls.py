@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("mentions/", views.mentions, name="mentions"),
     path("mentions.csv", views.mentions_csv, name="mentions_csv"),
+    path("mentions/<id:mention_id>/correct/", views.mention_correct, name="mention_correct"),
     path("queries/", views.query_list, name="queries"),
     path("queries/<id:query_id>/", views.query_edit, name="query_edit"),
     path("queries/<id:query_id>/delete/", views.query_delete, name="query_delete"),

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from palabre.conversations import corrections as shared_corrections
+from palabre.listening import corrections as mention_corrections
 from palabre.listening import queries, services
 from palabre.listening.forms import (
     CONFIG_ALIASES,
@@ -31,7 +33,7 @@ from palabre.listening.models import CrisisAlert, Sentiment
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, register_dashboard_panel
+from palabre.orgs.views import member_view, register_dashboard_panel, wants_partial
 from palabre.pagination import keyset_page
 
 PER_PAGE = 50
@@ -141,10 +143,49 @@ def mentions(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "mention_rows": mention_corrections.triage_of(list(page.rows)),
+        **_correction_choices(actor),
         "filters": params.urlencode(),
         "next_query": f"{params.urlencode()}&cursor={page.next_cursor}" if page.next_cursor else "",
     }
     return render(request, "listening/mentions.html", context)
+
+
+def _correction_choices(actor: Actor) -> dict[str, Any]:
+    return {
+        "can_correct": actor.can(Perm.MODERATION_ACT),
+        "sentiments": shared_corrections.choices("sentiment"),
+        "intents": shared_corrections.choices("intent"),
+    }
+
+
+@require_POST
+@member_view(Perm.MODERATION_ACT)
+def mention_correct(request: HttpRequest, actor: Actor, mention_id: int) -> HttpResponse:
+    """Correct a mention's sentiment and/or intent: the fields whose value changed are recorded."""
+    mention = mention_corrections.mention_of(actor=actor, mention_id=mention_id)
+    [current] = mention_corrections.triage_of([mention])
+    errors: list[str] = []
+    changed = 0
+    for field, shown in (("sentiment", current.sentiment), ("intent", current.intent)):
+        value = request.POST.get(field)
+        if value is None or value == shown.value:
+            continue
+        try:
+            mention_corrections.correct_mention(actor=actor, mention=mention, field=field, value=value)
+            changed += 1
+        except ValidationError as failure:
+            errors += failure.messages
+    if wants_partial(request):
+        [current] = mention_corrections.triage_of([mention])
+        context = {"t": current, "errors": errors, **_correction_choices(actor)}
+        return render(request, "listening/_mention_triage.html", context, status=422 if errors else 200)
+    if errors:
+        messages.error(request, " ".join(errors))
+    elif changed:
+        messages.success(request, _("Correction saved: the next training learns from it."))
+    target = request.POST.get("next") or ""
+    return redirect(target if target.startswith("/listening/") else "listening:mentions")
 
 
 class _Echo:
