@@ -396,20 +396,36 @@ class WordPressSite:
             return out
 
     def create_post(self, title: str, content: str, *, date: str = "", author: str = ADMIN) -> dict:
-        """Publishes a post; returns its id, link and comment feed address. `date`: local time,
-        'YYYY-MM-DD HH:MM:SS' (the site's zone is Europe/Paris)."""
+        """Publishes a post as the editor does: a draft first, then published, so that its guid is
+        `?p=<id>` as on any real site (not its permalink). Returns its id, guid, link and comment
+        feed address. `date`: local time, 'YYYY-MM-DD HH:MM:SS' (the site's zone is Europe/Paris)."""
         return self.php(
             """
             $user = get_user_by('login', $args['author']);
             $post = ['post_title' => $args['title'], 'post_content' => $args['content'],
-                     'post_status' => 'publish', 'post_author' => $user->ID, 'comment_status' => 'open'];
-            if ($args['date']) { $post['post_date'] = $args['date']; }
+                     'post_status' => 'draft', 'post_author' => $user->ID, 'comment_status' => 'open'];
             $id = wp_insert_post(wp_slash($post), true);
             if (is_wp_error($id)) { fwrite(STDERR, $id->get_error_message()); exit(1); }
-            echo json_encode(['id' => $id, 'link' => get_permalink($id),
-                              'comment_feed' => get_post_comments_feed_link($id)]);
+            $publish = ['ID' => $id, 'post_status' => 'publish'];
+            if ($args['date']) { $publish['post_date'] = $args['date']; $publish['edit_date'] = true; }
+            $done = wp_update_post($publish, true);
+            if (is_wp_error($done)) { fwrite(STDERR, $done->get_error_message()); exit(1); }
+            echo json_encode(['id' => $id, 'guid' => get_the_guid($id), 'link' => get_permalink($id),
+                              'comment_feed' => get_post_comments_feed_link($id),
+                              'atom_comment_feed' => get_post_comments_feed_link($id, 'atom')]);
             """,
             {"title": title, "content": content, "date": date, "author": author},
+        )
+
+    def set_comment_date(self, comment_id: int, local: str) -> None:
+        """Moves a comment in time ('YYYY-MM-DD HH:MM:SS', the site's zone), as an editor can."""
+        self.php(
+            """
+            $gmt = get_gmt_from_date($args['local']);
+            wp_update_comment(['comment_ID' => $args['id'], 'comment_date' => $args['local'],
+                               'comment_date_gmt' => $gmt]);
+            """,
+            {"id": comment_id, "local": local},
         )
 
     def create_user(self, login: str, display_name: str, role: str = "author") -> int:

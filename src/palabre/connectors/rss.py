@@ -1,16 +1,25 @@
 """RSS and Atom feeds (feedparser): a blog's posts, and their comments where the blog publishes a
-comment feed per post (WordPress's `wfw:commentRss`).
+comment feed per post (WordPress's `wfw:commentRss` in RSS, its `replies` link in Atom).
 
 The channel's handle is the feed's address (or `options["feed_url"]`); optional credentials
-`{"username": ..., "password": ...}` are sent as HTTP basic authentication. Feeds are fetched with
-conditional requests (ETag, Last-Modified) and the cursor remembers the entries already stored, so
-an unchanged feed costs one `304 Not Modified` and nothing is analysed twice.
+`{"username": ..., "password": ...}` are sent as HTTP basic authentication. Every feed (the post
+feed and each followed comment feed) is fetched with its own conditional request (its ETag and
+Last-Modified are kept in the cursor), on every pull: WordPress keeps the post feed's validators
+when only comments are added, so comment feeds are never read only when the post feed changed.
+The cursor also remembers the entries already stored, so nothing is analysed twice.
+
+Comments hang under what they answer (see feed_threads): Atom's `thr:in-reply-to`, or in RSS
+WordPress's comment ids. A channel may also be a comment feed itself, such as WordPress's site-wide
+`/comments/feed/`: each comment is then threaded under its post, stored from what the comments say
+of it (title and address).
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import logging
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -19,7 +28,7 @@ import httpx
 from django.utils.translation import gettext_lazy as _
 
 from palabre import config
-from palabre.connectors import outbound
+from palabre.connectors import feed_threads, outbound
 from palabre.connectors.base import (
     Capability,
     Connector,
@@ -35,6 +44,8 @@ from palabre.connectors.base import (
 )
 from palabre.connectors.text import html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+logger = logging.getLogger(__name__)
 
 MAX_SEEN = 2000
 MAX_COMMENT_FEEDS = 20
@@ -61,9 +72,7 @@ def _entry_time(entry) -> datetime:
 
 
 def _entry_text(entry) -> str:
-    contents = entry.get("content") or []
-    html = contents[0].get("value", "") if contents else entry.get("summary", "")
-    return html_to_text(html or entry.get("title", ""))
+    return html_to_text(_entry_html(entry) or entry.get("title", ""))
 
 
 class FeedConnector(Connector):
@@ -144,67 +153,192 @@ class FeedConnector(Connector):
             state = json.loads(cursor) if cursor else {}
         except ValueError:
             state = {}
+        if not isinstance(state, dict):
+            state = {}
         feed_state = state.setdefault("feed", {})
         seen = list(state.get("seen", []))
-        seen_set = set(seen)
-        comment_states = state.setdefault("comments", {})
-        items: list[IncomingItem] = []
+        batch = _Batch(set(seen))
+        followed: dict[str, dict] = dict(state.get("comments") or {})
         url = self.feed_url(channel)
         parsed = self.fetch(channel, url, feed_state)
         if parsed is not None:
-            for position, entry in enumerate(parsed.entries):
-                post = self.post_item(entry, parsed)
-                if post.external_id not in seen_set:
-                    items.append(post)
-                    seen_set.add(post.external_id)
-                    seen.append(post.external_id)
-                comment_feed = entry.get("wfw_commentrss")
-                # The newest posts' comment feeds are followed; the oldest followed ones give way.
-                if comment_feed and position < MAX_COMMENT_FEEDS:
-                    comment_states.setdefault(comment_feed, {"post": post.external_id})
-            for comment_url, comment_state in list(comment_states.items())[-MAX_COMMENT_FEEDS:]:
-                comments = self.fetch(channel, comment_url, comment_state)
-                if comments is None:
+            language = _language(parsed)
+            for entry in parsed.entries:
+                external_id = _external_id(entry)
+                if feed_threads.is_comment(entry, external_id):
+                    # A comment feed as the channel (one post's, or the site-wide /comments/feed/).
+                    batch.add_comment(self.comment_item(entry, language=language), with_post=True)
                     continue
-                for entry in comments.entries:
-                    comment = self.comment_item(entry, comment_state["post"])
-                    if comment.external_id not in seen_set:
-                        items.append(comment)
-                        seen_set.add(comment.external_id)
-                        seen.append(comment.external_id)
+                post = self.post_item(entry, parsed)
+                batch.add(post)
+                comment_feed = _comment_feed(entry)
+                if comment_feed:
+                    known = followed.setdefault(comment_feed, {})
+                    known.update(post=post.external_id, at=post.created_at.isoformat())
+        # The newest posts' comment feeds are followed, each with its own conditional request and
+        # on every pull: WordPress answers 304 for the post feed when only comments were added.
+        followed = dict(
+            sorted(followed.items(), key=lambda pair: pair[1].get("at", ""), reverse=True)[:MAX_COMMENT_FEEDS]
+        )
+        for comment_url, comment_state in list(followed.items()):
+            try:
+                comments = self.fetch(channel, comment_url, comment_state)
+            except (TokenExpired, PermissionMissing, RateLimited, TransientError):
+                raise
+            except PermanentError as error:
+                # The post was deleted or its comments closed: stop following that feed only.
+                logger.info("rss: channel %s stops following %s: %s", channel.pk, comment_url, error)
+                del followed[comment_url]
+                continue
+            if comments is None:
+                continue
+            language = _language(comments)
+            for entry in comments.entries:
+                batch.add_comment(
+                    self.comment_item(entry, post_id=comment_state.get("post", ""), language=language)
+                )
+        seen.extend(batch.new_ids)
         state["seen"] = seen[-MAX_SEEN:]
-        state["comments"] = dict(list(comment_states.items())[-MAX_COMMENT_FEEDS:])
-        return PullResult(items=items, cursor=json.dumps(state, sort_keys=True))
+        state["comments"] = followed
+        return PullResult(items=batch.items(), cursor=json.dumps(state, sort_keys=True))
 
     def post_item(self, entry, parsed) -> IncomingItem:
-        external_id = entry.get("id") or entry.get("link")
+        external_id = _external_id(entry)
         if not external_id:
             raise MalformedPayload("A feed entry has neither an id nor a link.")
         author = entry.get("author") or parsed.feed.get("author") or parsed.feed.get("title") or ""
+        comments = entry.get("slash_comments") or entry.get("thr_total") or 0
         return IncomingItem(
-            external_id=str(external_id)[:300],
+            external_id=external_id[:300],
             kind="post",
             text=_entry_text(entry),
             created_at=_entry_time(entry),
-            author=IncomingAuthor(handle=author[:300], display_name=author[:200]) if author else None,
+            author=_author(entry, author),
             url=str(entry.get("link", ""))[:1000],
-            language=str(parsed.feed.get("language", ""))[:2],
-            metrics={"comments": int(entry.get("slash_comments") or 0)},
-            raw={"title": entry.get("title", ""), "comment_feed": entry.get("wfw_commentrss", "")},
+            language=_language(parsed),
+            metrics={"comments": int(comments) if str(comments).isdigit() else 0},
+            raw={"title": entry.get("title", ""), "comment_feed": _comment_feed(entry)},
         )
 
-    def comment_item(self, entry, post_id: str) -> IncomingItem:
-        external_id = entry.get("id") or entry.get("link")
+    def comment_item(self, entry, post_id: str = "", language: str = "") -> IncomingItem:
+        """A comment, placed under the comment it answers (else its post)."""
+        external_id = _external_id(entry)
         if not external_id:
             raise MalformedPayload("A comment entry has neither an id nor a link.")
-        author = entry.get("author") or ""
+        placement = feed_threads.place(entry, external_id, _entry_html(entry), post_id=post_id)
         return IncomingItem(
-            external_id=str(external_id)[:300],
+            external_id=external_id[:300],
             kind="comment",
-            text=_entry_text(entry),
+            text=html_to_text(placement.html or entry.get("title", "")),
             created_at=_entry_time(entry),
-            author=IncomingAuthor(handle=author[:300], display_name=author[:200]) if author else None,
+            author=_author(entry, entry.get("author") or ""),
             url=str(entry.get("link", ""))[:1000],
-            parent_external_id=post_id,
-            raw={"title": entry.get("title", "")},
+            language=language,
+            parent_external_id=placement.parent_id[:300],
+            raw={"title": entry.get("title", ""), "post": placement.post_id, "post_url": _post_url(entry)},
         )
+
+
+class _Batch:
+    """The items of one pull: each once, posts first, then comments oldest first (a parent is
+    stored before its replies)."""
+
+    def __init__(self, seen: set[str]) -> None:
+        self.seen = seen
+        self.new_ids: list[str] = []
+        self.posts: list[IncomingItem] = []
+        self.comments: list[IncomingItem] = []
+
+    def _new(self, item: IncomingItem) -> bool:
+        if item.external_id in self.seen:
+            return False
+        self.seen.add(item.external_id)
+        self.new_ids.append(item.external_id)
+        return True
+
+    def add(self, post: IncomingItem) -> None:
+        if self._new(post):
+            self.posts.append(post)
+
+    def add_comment(self, comment: IncomingItem, *, with_post: bool = False) -> None:
+        """`with_post`: the feed carries comments only (the site-wide comments feed); their post
+        is stored too, from what the comment says of it (title, address), as the thread's root."""
+        if not self._new(comment):
+            return
+        self.comments.append(comment)
+        post_id = comment.raw.get("post", "")
+        if with_post and post_id and post_id not in self.seen:
+            self.seen.add(post_id)
+            self.new_ids.append(post_id)
+            title = _post_title(comment)
+            self.posts.append(
+                IncomingItem(
+                    external_id=post_id[:300],
+                    kind="post",
+                    text=title or comment.raw.get("post_url", "") or post_id,
+                    created_at=comment.created_at,
+                    url=comment.raw.get("post_url", "")[:1000],
+                    language=comment.language,
+                    raw={"title": title, "from_comment_feed": True},
+                )
+            )
+
+    def items(self) -> list[IncomingItem]:
+        return self.posts + sorted(self.comments, key=lambda item: item.created_at)
+
+
+def _external_id(entry) -> str:
+    return str(entry.get("id") or entry.get("link") or "")
+
+
+def _entry_html(entry) -> str:
+    contents = entry.get("content") or []
+    return (contents[0].get("value", "") if contents else entry.get("summary", "")) or ""
+
+
+def _language(parsed) -> str:
+    return str(parsed.feed.get("language", ""))[:2].lower()
+
+
+def _author(entry, name: str) -> IncomingAuthor | None:
+    if not name:
+        return None
+    detail = entry.get("author_detail") or {}
+    return IncomingAuthor(
+        handle=name[:300], display_name=name[:200], profile_url=str(detail.get("href", ""))[:1000]
+    )
+
+
+def _comment_feed(entry) -> str:
+    """A post's own comment feed: `wfw:commentRss` in RSS, the Atom `replies` link in Atom."""
+    if entry.get("wfw_commentrss"):
+        return str(entry["wfw_commentrss"])
+    for link in entry.get("links") or []:
+        if link.get("rel") == "replies" and "atom" in str(link.get("type", "")):
+            return str(link.get("href", ""))
+    return ""
+
+
+def _post_url(entry) -> str:
+    """The address of the post a comment is on."""
+    answered = entry.get("thr_in-reply-to") or {}
+    href = str(answered.get("href", ""))
+    if href and "#comment-" not in href:
+        return href
+    link = str(entry.get("link", "")).split("#", 1)[0]
+    return re.sub(r"comment-page-\d+/?$", "", link)
+
+
+# WordPress titles the entries of its site-wide comment feed "Comment on <post> by <author>",
+# in the site's language (the French one shown; others keep the whole title).
+_COMMENT_TITLE = re.compile(
+    r"^(?:Comment on|Commentaires? sur)\s+(?P<title>.+?)\s+(?:by|par)\s+(?P<author>.+)$", re.S
+)
+
+
+def _post_title(comment: IncomingItem) -> str:
+    title = " ".join(str(comment.raw.get("title", "")).split())
+    found = _COMMENT_TITLE.match(title)
+    if found and comment.author and found.group("author") == comment.author.display_name:
+        return found.group("title")
+    return ""
