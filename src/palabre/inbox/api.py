@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from palabre.conversations.schemas import CorrectionIn, TriageOut, triage_out
+from palabre.inbox import bulk, queries, services
 from palabre.inbox import corrections as item_corrections
-from palabre.inbox import queries, services
 from palabre.inbox.models import Conversation
 from palabre.inbox.queries import InboxFilter
 from palabre.storable import RowId
@@ -28,6 +28,7 @@ class ThreadOut(Schema):
     status: str
     assignee: str | None
     priority: int
+    tags: list[str]
     sentiment: str
     intent: str
     language: str
@@ -275,6 +276,57 @@ def assign_thread(request: HttpRequest, thread_id: RowId, payload: AssignIn):
 def set_status(request: HttpRequest, thread_id: RowId, payload: StatusIn):
     c = services.conversation_for(actor=request.auth, conversation_id=thread_id)
     return services.set_status(actor=request.auth, conversation=c, status=payload.status)
+
+
+class BulkIn(Schema):
+    action: Literal["assign", "close", "reopen", "tag", "untag", "priority", "spam"]
+    ids: list[RowId] = Field(..., min_length=1, max_length=bulk.MAX_THREADS, description="Thread ids")
+    value: str | int | None = Field(
+        None,
+        description="assign: a user id, `me` or `none`; tag/untag: the tag; "
+        "priority: `urgent`, `high`, `normal` or `auto` (back to the computed priority)",
+    )
+
+
+class RestoreOut(Schema):
+    field: str
+    values: dict[str, Any]
+
+
+class BulkOut(Schema):
+    action: str
+    count: int
+    message: str
+    restore: RestoreOut | None = Field(None, description="POST it to /inbox/threads/bulk/restore to undo")
+
+
+class RestoreIn(Schema):
+    field: Literal["status", "assignee", "tags", "priority"]
+    values: dict[str, Any] = Field(..., description="Thread id -> the value to put back")
+
+
+class RestoredOut(Schema):
+    count: int
+
+
+@router.post(
+    "/inbox/threads/bulk",
+    response=BulkOut,
+    summary="One action on several threads, all or none (a thread of another organisation: 404)",
+)
+def bulk_action(request: HttpRequest, payload: BulkIn):
+    result = bulk.apply(actor=request.auth, action=payload.action, ids=payload.ids, value=payload.value)
+    restore = (
+        {"field": result.restore_field, "values": {str(k): v for k, v in result.before.items()}}
+        if result.restore_field
+        else None
+    )
+    return {"action": result.action, "count": result.count, "message": result.message, "restore": restore}
+
+
+@router.post("/inbox/threads/bulk/restore", response=RestoredOut, summary="Undo a bulk action")
+def bulk_restore(request: HttpRequest, payload: RestoreIn):
+    return {"count": bulk.restore(actor=request.auth, restore_field=payload.field, values=payload.values)}
 
 
 @router.post("/inbox/threads/{int:thread_id}/notes", response={201: NoteOut})

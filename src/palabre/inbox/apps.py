@@ -25,6 +25,8 @@ class InboxConfig(AppConfig):
             actions={
                 "inbox.assigned": gettext_lazy("Thread assigned"),
                 "inbox.status": gettext_lazy("Thread status changed"),
+                "inbox.tagged": gettext_lazy("Thread tags changed"),
+                "inbox.priority_set": gettext_lazy("Thread priority set by hand"),
                 "inbox.note_added": gettext_lazy("Internal note added"),
                 "inbox.replied": gettext_lazy("Reply sent from the inbox"),
                 "inbox.acknowledged": gettext_lazy("Out-of-hours acknowledgement sent"),

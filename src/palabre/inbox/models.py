@@ -50,6 +50,9 @@ class Conversation(models.Model):
     )
     priority = models.PositiveSmallIntegerField(default=0)
     priority_reasons = models.JSONField(default=list, blank=True)
+    # A priority the team set by hand (bulk action): it wins over the computed one until cleared.
+    manual_priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)  # the team's labels: ["refund", "vip"]
     sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
     intent = models.CharField(max_length=16, choices=Intent.choices, blank=True)
     language = models.CharField(max_length=8, blank=True)

@@ -241,7 +241,7 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     conversation.language = last_customer.language or triage.language
     conversation.sentiment = sentiment
     conversation.intent = intent
-    conversation.priority = score
+    conversation.priority = score if conversation.manual_priority is None else conversation.manual_priority
     conversation.priority_reasons = [r.as_dict() for r in reasons]
     conversation.last_customer_item = last_customer
     conversation.last_customer_message_at = last_customer.created_at

@@ -6,6 +6,8 @@ app_name = "inbox"
 
 urlpatterns = [
     path("", views.inbox, name="list"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("bulk/restore/", views.bulk_restore, name="bulk_restore"),
     path("views/", views.view_save, name="view_save"),
     path("views/<id:view_id>/delete/", views.view_delete, name="view_delete"),
     path("t/<id:conversation_id>/", views.thread, name="thread"),

@@ -6,6 +6,7 @@ Thin on purpose: reads through `queries`, every change through `services`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -19,10 +20,11 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from palabre.conversations import corrections as shared_corrections
+from palabre.inbox import bulk as bulk_actions
 from palabre.inbox import corrections as item_corrections
 from palabre.inbox import queries, services
 from palabre.inbox.forms import (
@@ -158,6 +160,7 @@ def _list_rows(conversations: list) -> list[dict[str, Any]]:
                 if c.awaiting_reply and c.first_response_due_at and not breached
                 else "",
                 "assignee": (assignee.get_full_name() or assignee.get_username()) if assignee else "",
+                "tags": c.tags,
             }
         )
     return rows
@@ -196,7 +199,10 @@ def inbox(request: HttpRequest, actor: Actor) -> HttpResponse:
         "view_form": SavedViewForm(),
         "filters": f.as_dict(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
+        "can_moderate": actor.can(Perm.MODERATION_ACT),
         "appending": bool(request.GET.get("cursor")),
+        "bulk_done": request.session.pop(BULK_DONE, None),
+        "members": members,
     }
     if wants_partial(request):
         template = "inbox/_rows.html" if context["appending"] else "inbox/_results.html"
@@ -235,6 +241,69 @@ def view_delete(request: HttpRequest, actor: Actor, view_id: int) -> HttpRespons
     except ValidationError as failure:
         messages.error(request, " ".join(failure.messages))
     return redirect("inbox:list")
+
+
+# --- bulk actions ------------------------------------------------------------------------------
+
+BULK_DONE = "inbox_bulk_done"
+
+
+def _list_url(request: HttpRequest) -> str:
+    """Back to the list as the person sees it: the filters htmx sent along, else the page's `next`."""
+    if "status" in request.POST:
+        return f"{reverse('inbox:list')}?{urlencode(InboxFilter.from_mapping(request.POST).as_dict())}"
+    target = request.POST.get("next") or ""
+    return target if target.startswith("/inbox/") else reverse("inbox:list")
+
+
+def _bulk_value(request: HttpRequest, action: str) -> str:
+    field = {"assign": "assign_to", "tag": "tag", "untag": "tag", "priority": "level"}.get(action)
+    return request.POST.get(field, "") if field else ""
+
+
+@require_POST
+@member_view(Perm.INBOX_REPLY)
+def bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The list's bulk bar. The result and its undo show above the list it redirects to (htmx
+    follows the redirect and swaps the list; without JavaScript the whole page comes back)."""
+    action = request.POST.get("action", "")
+    try:
+        result = bulk_actions.apply(
+            actor=actor, action=action, ids=request.POST.getlist("ids"), value=_bulk_value(request, action)
+        )
+    except ValidationError as failure:
+        request.session[BULK_DONE] = {"error": " ".join(failure.messages)}
+    else:
+        request.session[BULK_DONE] = {
+            "message": result.message,
+            "field": result.restore_field,
+            "values": json.dumps({str(k): v for k, v in result.before.items()})
+            if result.restore_field
+            else "",
+        }
+    return redirect(_list_url(request))
+
+
+@require_POST
+@member_view(Perm.INBOX_REPLY)
+def bulk_restore(request: HttpRequest, actor: Actor) -> HttpResponse:
+    try:
+        values = json.loads(request.POST.get("values") or "{}")
+        count = bulk_actions.restore(actor=actor, restore_field=request.POST.get("field", ""), values=values)
+    except json.JSONDecodeError:
+        request.session[BULK_DONE] = {"error": _("Nothing to put back.")}
+    except ValidationError as failure:
+        request.session[BULK_DONE] = {"error": " ".join(failure.messages)}
+    else:
+        request.session[BULK_DONE] = {
+            "message": ngettext(
+                "%(count)s conversation put back as it was",
+                "%(count)s conversations put back as they were",
+                count,
+            )
+            % {"count": count}
+        }
+    return redirect(_list_url(request))
 
 
 # --- one thread --------------------------------------------------------------------------------

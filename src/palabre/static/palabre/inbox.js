@@ -60,6 +60,10 @@
     else if ((key === "o" || key === "Enter") && current) window.location.href = current.getAttribute("data-thread-url");
     else if (key === "a" && current) press(current, "a");
     else if ((key === "e" || key === "c") && current) press(current, "e");
+    else if (key === "x" && current) {
+      var pick = current.querySelector("input.inbox-pick");
+      if (pick) { pick.checked = !pick.checked; pick.dispatchEvent(new Event("change", { bubbles: true })); }
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -110,4 +114,46 @@
     more.remove();
   });
   form.insertBefore(more, form.querySelector("button[type=submit]"));
+})();
+
+/* Bulk bar: select all on the page, a live count, and only the value field the chosen action needs.
+   Without JavaScript every field shows and the form posts as it is. */
+(function () {
+  "use strict";
+  var form = document.getElementById("inbox-bulk");
+  if (!form) return;
+  var all = form.querySelector("[data-select-all]");
+  var count = form.querySelector("[data-selected-count]");
+  var action = document.getElementById("bulk-action");
+
+  function picks() {
+    return Array.prototype.slice.call(document.querySelectorAll('input.inbox-pick[form="inbox-bulk"]'));
+  }
+
+  function refresh() {
+    var list = picks();
+    var chosen = list.filter(function (p) { return p.checked; }).length;
+    count.textContent = count.getAttribute("data-template").replace("{count}", String(chosen));
+    all.checked = list.length > 0 && chosen === list.length;
+    all.indeterminate = chosen > 0 && chosen < list.length;
+  }
+
+  function showValue() {
+    Array.prototype.forEach.call(form.querySelectorAll(".bulk-value"), function (span) {
+      span.hidden = span.getAttribute("data-for").split(" ").indexOf(action.value) === -1;
+    });
+  }
+
+  all.closest("label").hidden = false;
+  all.addEventListener("change", function () {
+    picks().forEach(function (p) { p.checked = all.checked; });
+    refresh();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input.inbox-pick")) refresh();
+  });
+  action.addEventListener("change", showValue);
+  document.body.addEventListener("htmx:afterSwap", refresh);
+  showValue();
+  refresh();
 })();
