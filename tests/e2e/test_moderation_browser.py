@@ -30,7 +30,7 @@ def held_items(transactional_db, django_capture_on_commit_callbacks):
         actor=Actor.palabre(organisation), username="nadia", password=PASSWORD, role="moderator"
     )
     channel = services.create_channel(actor=boss, platform="site", handle="blog.dupont.fr", name="Blog")
-    moderation.create_rule(actor=boss, kind="suspect_word", pattern="remboursement")
+    moderation.create_rule(actor=boss, kind="suspect_word", pattern="remboursement", enabled=True)
     items = []
     for n, text in enumerate(
         ["Je veux un remboursement, vite", "Toujours pas de remboursement ?", "Remboursement refusé, bravo"]

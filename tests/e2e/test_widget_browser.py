@@ -61,7 +61,10 @@ def embedded(transactional_db, live_server, blog_server, monkeypatch):
         actor=Actor.for_user(owner, organisation), name="Blog", url="https://blog.maison-dupont.fr/"
     )
     moderation.create_rule(
-        actor=Actor.for_user(owner, organisation), kind="suspect_word", pattern="remboursement"
+        actor=Actor.for_user(owner, organisation),
+        kind="suspect_word",
+        pattern="remboursement",
+        enabled=True,
     )
     origin = f"http://127.0.0.1:{blog_server.server_address[1]}"
     ModerationSite.objects.filter(pk=site.pk).update(allowed_origins=[origin])

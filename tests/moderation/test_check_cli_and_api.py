@@ -65,7 +65,7 @@ def test_api_check_applies_the_organisations_rules(live_server, make_user):
 
     organisation = create_organisation(name="Maison Test", owner=make_user("boss"))
     owner = Actor.for_user(organisation.memberships.get().user, organisation)
-    create_rule(actor=owner, kind="banned_word", pattern="casanova")
+    create_rule(actor=owner, kind="banned_word", pattern="casanova", enabled=True)
     _token, plain = create_api_token(actor=owner, name="site", scopes=[Perm.ITEMS_VIEW.value])
     client = httpx.Client(base_url=live_server.url + "/api", headers={"Authorization": f"Bearer {plain}"})
     answer = client.post("/moderation/check", json={"text": "Achetez chez CasaNova", "lang": "fr"})

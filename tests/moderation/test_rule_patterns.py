@@ -137,7 +137,7 @@ def test_the_rules_page_shows_a_stored_rule_the_engine_skips(org, owner, client)
 def test_an_organisation_rule_with_nested_quantifiers_checks_long_comments_at_once(owner_actor):
     """The reported case: `(a+)+$` is a valid pattern (RE2 runs it in linear time), so it is
     accepted, and checking twelve comments of 35 "a" and a "!" answers (Python's re: hours each)."""
-    services.create_rule(actor=owner_actor, kind="regex", pattern="(a+)+$", action="reject")
+    services.create_rule(actor=owner_actor, kind="regex", pattern="(a+)+$", action="reject", enabled=True)
     for _ in range(12):
         decision = services.check_text(actor=owner_actor, text="a" * 35 + "!")
         assert not any(reason.code == "regex" for reason in decision.reasons)

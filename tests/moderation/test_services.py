@@ -49,7 +49,7 @@ def test_every_ingested_item_gets_a_decision_with_its_log(ingested):
 
 
 def test_rules_apply_to_new_items_once_created(org, owner_actor, ingested):
-    services.create_rule(actor=owner_actor, kind="banned_word", pattern="dupré")
+    services.create_rule(actor=owner_actor, kind="banned_word", pattern="dupré", enabled=True)
     item = ingested("2", text="Allez plutôt chez Dupre, ils sont moins chers")
     state = ItemModeration.objects.get(item=item)
     assert state.status == ModerationStatus.REJECTED
@@ -58,7 +58,7 @@ def test_rules_apply_to_new_items_once_created(org, owner_actor, ingested):
 
 
 def test_a_rejected_item_is_restored_in_one_click_and_logged(owner_actor, ingested):
-    services.create_rule(actor=owner_actor, kind="banned_word", pattern="nul")
+    services.create_rule(actor=owner_actor, kind="banned_word", pattern="nul", enabled=True)
     item = ingested("3", text="Service nul")
     assert ItemModeration.objects.get(item=item).status == ModerationStatus.REJECTED
     decision = services.review_item(actor=owner_actor, item_id=item.pk, action="restore")

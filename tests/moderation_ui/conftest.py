@@ -75,8 +75,8 @@ def brand(db, make_org, make_member, make_channel, owner_of, ingest_moderated) -
             users[role] = make_member(organisation, role.value, username=role.value.replace("_", "-")).user
     channel = make_channel(organisation, "site", handle="blog.maison-dupont.fr", name="Blog")
     boss = Actor.for_user(users[Role.OWNER], organisation)
-    moderation.create_rule(actor=boss, kind="suspect_word", pattern=SUSPECT, note="à vérifier")
-    moderation.create_rule(actor=boss, kind="banned_word", pattern=BANNED)
+    moderation.create_rule(actor=boss, kind="suspect_word", pattern=SUSPECT, note="à vérifier", enabled=True)
+    moderation.create_rule(actor=boss, kind="banned_word", pattern=BANNED, enabled=True)
 
     other = make_org("Autre Marque", slug="autre-marque")
     other_channel = make_channel(other, "site", handle="autre.example", name="Autre blog")

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from palabre.moderation import services as moderation
 from palabre.moderation.models import ModerationDecision, ModerationPolicy, ModerationRule, ModerationStatus
+from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Perm, Role, role_has
 from palabre.orgs.services import Actor, set_language
 
@@ -52,7 +53,7 @@ def test_signed_out_people_are_sent_to_the_login_page(brand, client):
 def test_another_organisations_items_and_rules_answer_404(brand, client_for):
     client = client_for(brand.users[Role.OWNER])
     other_rule = moderation.create_rule(
-        actor=Actor.palabre(brand.other), kind="suspect_word", pattern="ailleurs"
+        actor=Actor.palabre(brand.other), kind="suspect_word", pattern="ailleurs", enabled=True
     )
     foreign = brand.other_item.pk
     before = brand.status(brand.other_item)
@@ -257,7 +258,7 @@ def test_rules_are_listed_by_kind(brand, client_for):
     assert f"<code>{SUSPECT}</code>" in content and "à vérifier" in content
 
 
-def test_a_rule_is_added_and_applies_to_the_next_items(brand, client_for, ingest_moderated):
+def test_a_rule_is_added_in_simulation_and_applies_once_enabled(brand, client_for, ingest_moderated):
     client = client_for(brand.users[Role.COMMUNITY_MANAGER])
     response = client.post(
         reverse("moderation:rules"),
@@ -266,8 +267,21 @@ def test_a_rule_is_added_and_applies_to_the_next_items(brand, client_for, ingest
     assert response.status_code == 302
     rule = ModerationRule.objects.get(organisation=brand.organisation, kind="regex")
     assert rule.created_by == brand.users[Role.COMMUNITY_MANAGER]
+    assert rule.state == "simulating" and not rule.enabled
+    # The page it lands on shows what the rule would have done, and the button that enables it.
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="stored-rule-simulation"' in page
+    assert reverse("moderation:rule_toggle", args=[rule.pk]) in page
     item = ingest_moderated(brand.channel, "n1", "Code promo42 chez nous")
+    assert brand.status(item) != ModerationStatus.REJECTED, "a simulated rule decides nothing"
+    assert client.post(reverse("moderation:rule_toggle", args=[rule.pk])).status_code == 302
+    rule.refresh_from_db()
+    assert rule.state == "enabled" and rule.enabled_at is not None
+    item = ingest_moderated(brand.channel, "n2", "Code promo43 chez nous")
     assert brand.status(item) == ModerationStatus.REJECTED
+    assert AuditEvent.objects.filter(
+        organisation=brand.organisation, action="moderation.rule_enabled", target_id=str(rule.pk)
+    ).exists()
 
 
 def test_an_invalid_regex_keeps_the_input_and_shows_the_error_next_to_the_pattern(brand, client_for):

@@ -32,6 +32,6 @@ def make_blog():
 @pytest.fixture
 def blog(org, make_blog) -> Blog:
     found = make_blog(org)
-    moderation.create_rule(actor=found.actor, kind="suspect_word", pattern=SUSPECT)
-    moderation.create_rule(actor=found.actor, kind="banned_word", pattern=BANNED)
+    moderation.create_rule(actor=found.actor, kind="suspect_word", pattern=SUSPECT, enabled=True)
+    moderation.create_rule(actor=found.actor, kind="banned_word", pattern=BANNED, enabled=True)
     return found

@@ -10,7 +10,10 @@ nothing is answered for that would not be kept).
 
 The key of a `ModerationSite` is read from `api_key` (or `key`, as verify-key sends it), or from
 the first label of the host name (the old `{key}.rest.akismet.com` form). `blog` must be that site's
-address. Bodies may be form-encoded (every Akismet client) or JSON (Coral sends submit-spam/ham so).
+address or one of its other addresses (`blog_matches`). Bodies may be form-encoded (every Akismet
+client) or JSON (Coral sends submit-spam/ham so). What WordPress's plugin sends is read as WordPress
+means it (`akismet_wordpress`); its other calls (`/1.1/test`, `get-subscription`, `get-stats`,
+`deactivate`) are answered by `akismet_account`.
 
 How Palabre's decision becomes Akismet's answer (Akismet's `true` means spam):
 
@@ -57,6 +60,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -77,6 +81,7 @@ from django.views.decorators.csrf import csrf_exempt
 from palabre import config
 from palabre.conversations.models import Item
 from palabre.conversations.services import MAX_TEXT_CHARS, IncomingAuthor, IncomingItem, ingest_item
+from palabre.moderation import akismet_wordpress as wordpress
 from palabre.moderation import engine, journal, lookups, services
 from palabre.moderation.batching import batcher
 from palabre.moderation.models import (
@@ -126,6 +131,8 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 # Bodies read as forms (decoded with `blog_charset`); no type at all is read as a form too.
 FORM_TYPES = {"application/x-www-form-urlencoded", "", "text/plain"}
 MAX_URL = 500
+# A key in a host name (`{key}.rest.akismet.com`): 12 hexadecimal characters, or 24 (older keys).
+HOST_KEY = re.compile(r"[0-9a-f]{12}|[0-9a-f]{24}")
 # What an item keeps of a call, besides the comment and its author.
 RAW_KEPT = (
     "permalink",
@@ -137,8 +144,8 @@ RAW_KEPT = (
     "blog_charset",
     "comment_context",
     "comment_post_modified_gmt",
-    "comment_parent",
     "recheck_reason",
+    *wordpress.KEPT_FIELDS,
 )
 # What the storing task needs of a comment-check call (WordPress sends many more fields).
 STORED_PARAMS = frozenset(
@@ -223,7 +230,13 @@ def _held_in_palabre(decision: engine.Decision, held: str) -> engine.Decision:
 
 
 def blog_matches(site: ModerationSite, blog: str) -> bool:
-    """Leniently: same host (scheme, `www.` and port aside) and one path a prefix of the other."""
+    """`blog` is the site's address or one of its other addresses (`allowed_origins`, listed on
+    the site's page), leniently: same host (scheme, `www.` and port aside) and one path a prefix
+    of the other (an other address is an origin: any path of its host)."""
+    return any(_address_matches(address, blog) for address in [site.url, *(site.allowed_origins or [])])
+
+
+def _address_matches(address: str, blog: str) -> bool:
 
     def parts(url: str) -> tuple[str, str]:
         url = url.strip()
@@ -233,7 +246,7 @@ def blog_matches(site: ModerationSite, blog: str) -> bool:
         host = (split.hostname or "").lower().removeprefix("www.")
         return host, split.path.rstrip("/").lower()
 
-    site_host, site_path = parts(site.url)
+    site_host, site_path = parts(str(address))
     blog_host, blog_path = parts(blog)
     if not blog_host or blog_host != site_host:
         return False
@@ -245,14 +258,24 @@ def is_true(value: str | None) -> bool:
 
 
 def comment_guid(params: dict[str, str]) -> str:
-    """Stable for one comment: a re-check or a submit of the same comment finds the same item."""
-    parts = [
-        params.get("permalink", "").strip(),
-        params.get("comment_author", "").strip(),
-        params.get("comment_author_email", "").strip().lower(),
-        params.get("comment_content", ""),
-        params.get("comment_date_gmt", "").strip(),
-    ]
+    """Stable for one comment: a re-check or a submit of the same comment finds the same item.
+    A WordPress comment is known by its post rather than its date, which its check lacks."""
+    if wordpress.is_wordpress(params):
+        parts = [
+            "wordpress",
+            params.get("comment_post_ID", "").strip(),
+            params.get("comment_author", "").strip(),
+            params.get("comment_author_email", "").strip().lower(),
+            params.get("comment_content", ""),
+        ]
+    else:
+        parts = [
+            params.get("permalink", "").strip(),
+            params.get("comment_author", "").strip(),
+            params.get("comment_author_email", "").strip().lower(),
+            params.get("comment_content", ""),
+            params.get("comment_date_gmt", "").strip(),
+        ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
@@ -285,7 +308,9 @@ def _author_handle(params: dict[str, str]) -> str:
     )[:300]
 
 
-def _incoming(params: dict[str, str], guid: str, *, now: datetime | None = None) -> IncomingItem:
+def _incoming(
+    params: dict[str, str], guid: str, *, now: datetime | None = None, parent: str = ""
+) -> IncomingItem:
     handle = _author_handle(params)
     author = (
         IncomingAuthor(
@@ -303,6 +328,7 @@ def _incoming(params: dict[str, str], guid: str, *, now: datetime | None = None)
         created_at=_created_at(params.get("comment_date_gmt", ""), default=now),
         author=author,
         url=_short_url(params.get("permalink", ""), 1000),
+        parent_external_id=parent if parent != _external_id(guid) else "",
         raw={
             "author": {
                 "email": params.get("comment_author_email", "").strip(),
@@ -369,7 +395,7 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     (`moderation.journal`; in the request itself with the immediate task backend), so a burst of
     comments costs the site a few milliseconds each.
     """
-    guid = params.get("guid", "").strip()[:64] or comment_guid(params)
+    guid = params.get("guid", "").strip()[:64] or _stored_guid(site, params)
     author = params.get("comment_author", "").strip().lower()
     email = params.get("comment_author_email", "").strip().lower()
     if author in GUARANTEED_SPAM_AUTHORS or email == GUARANTEED_SPAM_EMAIL:
@@ -448,7 +474,9 @@ def store_checked_comment(
     if stored is not None:
         return stored.item, None  # this task ran already
     item, created = ingest_item(
-        channel=site.channel, incoming=_incoming(params, guid, now=checked_at), analyse=analyse
+        channel=site.channel,
+        incoming=_incoming(params, guid, now=checked_at, parent=_parent_external_id(site, params)),
+        analyse=analyse,
     )
     if decision is not None:
         services.moderate_item(item, decided=decision)
@@ -477,8 +505,82 @@ def _verdict_from_state(state: lookups.StoredState, toxic_answer: str) -> tuple[
     )
 
 
+def _wordpress_items(site: ModerationSite, params: dict[str, str]):
+    """The site's stored comments on the same WordPress post."""
+    return Item.objects.filter(
+        channel=site.channel,
+        external_id__startswith="akismet-",
+        raw__akismet__comment_post_ID=wordpress.wordpress_id(params.get("comment_post_ID", "")),
+    )
+
+
+def _reported_item(site: ModerationSite, params: dict[str, str]) -> Item | None:
+    """The stored WordPress comment a report (or a re-check) is about, when its fields differ from
+    the check's (WordPress filtered the stored text, the plugin lost what it sent): the comment of
+    the same post with the same WordPress id, else by the same author with the same text (HTML,
+    entities, spacing and case aside) and no other id."""
+    if not wordpress.is_wordpress(params):
+        return None
+    items = _wordpress_items(site, params)
+    comment_id = wordpress.wordpress_id(params.get("comment_ID", ""))
+    if comment_id:
+        found = items.filter(raw__akismet__comment_ID=comment_id).first()
+        if found is not None:
+            return found
+    handle = _author_handle(params)
+    text = wordpress.comparable(params.get("comment_content", ""))
+    for item in items.filter(author__handle__iexact=handle).order_by("-pk")[:50]:
+        known_id = (item.raw.get("akismet") or {}).get("comment_ID", "")
+        if wordpress.comparable(item.text) == text and (not known_id or not comment_id):
+            return item
+    return None
+
+
+def _stored_guid(site: ModerationSite, params: dict[str, str]) -> str:
+    """The guid of a comment: derived from its fields; for a re-check of a stored WordPress
+    comment whose fields changed, the guid of the item it is about."""
+    guid = comment_guid(params)
+    if wordpress.wordpress_id(params.get("comment_ID", "")) and not (
+        Item.objects.filter(channel=site.channel, external_id=_external_id(guid)).exists()
+    ):
+        found = _reported_item(site, params)
+        if found is not None:
+            return found.external_id.removeprefix("akismet-")
+    return guid
+
+
+def _parent_external_id(site: ModerationSite, params: dict[str, str]) -> str:
+    """The item a reply answers: the guid its site sent for the parent (`comment_parent_guid`,
+    sent by Palabre's WordPress companion plugin), else the stored comment carrying the WordPress
+    id in `comment_parent`."""
+    guid = params.get("comment_parent_guid", "").strip()[:64]
+    if guid:
+        return _external_id(guid)
+    parent = wordpress.wordpress_id(params.get("comment_parent", ""))
+    if not parent or not wordpress.is_wordpress(params):
+        return ""
+    found = _wordpress_items(site, params).filter(raw__akismet__comment_ID=parent)
+    return found.values_list("external_id", flat=True).first() or ""
+
+
+def _remember_wordpress_id(item: Item, params: dict[str, str]) -> None:
+    """Keep the WordPress id a report carries: later reports and replies find the item by it."""
+    comment_id = wordpress.wordpress_id(params.get("comment_ID", ""))
+    kept = dict(item.raw.get("akismet") or {})
+    if not comment_id or kept.get("comment_ID") == comment_id:
+        return
+    kept["comment_ID"] = comment_id
+    if params.get("comment_post_ID", "").strip():
+        kept.setdefault("comment_post_ID", params["comment_post_ID"].strip()[:1000])
+    item.raw = {**item.raw, "akismet": kept}
+    Item.objects.filter(pk=item.pk).update(raw=item.raw)
+
+
 def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool) -> Item | None:
-    """submit-spam / submit-ham: the site's moderator says what the comment was; Palabre learns."""
+    """submit-spam / submit-ham: the site's moderator says what the comment was; Palabre learns.
+    The report updates the item its check stored: found by the `guid` the check answered, by the
+    same derivation, or (WordPress) by its post, id, author and text; only a comment never checked
+    is stored here."""
     if is_true(params.get("is_test")):
         return None
     guid = params.get("guid", "").strip()[:64]
@@ -489,7 +591,13 @@ def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool)
         guid = comment_guid(params)
         item = Item.objects.filter(channel=site.channel, external_id=_external_id(guid)).first()
     if item is None:
-        item, _created = ingest_item(channel=site.channel, incoming=_incoming(params, guid))
+        item = _reported_item(site, params)
+    if item is None:
+        item, _created = ingest_item(
+            channel=site.channel,
+            incoming=_incoming(params, guid, parent=_parent_external_id(site, params)),
+        )
+    _remember_wordpress_id(item, params)
     action = "spam" if spam else "ham"
     last = (
         ItemModeration.objects.filter(item=item)
@@ -800,7 +908,7 @@ def _host_key(request: HttpRequest) -> str:
     """The key of the `{key}.rest.akismet.com` form: the first label of a host of 3+ labels."""
     host = request.META.get("HTTP_HOST", "").split(":")[0].lower()
     labels = host.split(".")
-    if len(labels) >= 3 and len(labels[0]) >= 16 and not labels[-1].isdigit():
+    if len(labels) >= 3 and HOST_KEY.fullmatch(labels[0]) and not labels[-1].isdigit():
         return labels[0]
     return ""
 
@@ -842,11 +950,6 @@ def _check_blog(site: ModerationSite, params: dict[str, str]) -> str:
     if not blog_matches(site, blog):
         return f"The blog {blog[:200]} is not the site of this key ({site.url})."
     return ""
-
-
-def _missing(field: str) -> HttpResponse:
-    message = f"Missing required field: {field}."
-    return _text(message, **{"X-akismet-debug-help": message})
 
 
 def protocol_view(view):
@@ -904,12 +1007,16 @@ def _standard(
     if problem:
         return None, _invalid(problem)
     if not params.get("user_ip", "").strip():
-        return None, _missing("user_ip")
+        # Akismet's own answer: this body, and the reason in its debug header.
+        return None, _text(
+            "Missing required field: user_ip.", **{"X-akismet-debug-help": 'Empty "user_ip" value'}
+        )
     return site, None
 
 
 @protocol_view
 def comment_check(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    params = wordpress.normalised(request, params)
     site, refusal = _standard(request, params)
     if refusal is not None:
         return refusal
@@ -931,6 +1038,7 @@ def comment_check(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
 
 @protocol_view
 def submit_spam(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    params = wordpress.normalised(request, params)
     site, refusal = _standard(request, params)
     if refusal is not None:
         return refusal
@@ -940,6 +1048,7 @@ def submit_spam(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
 
 @protocol_view
 def submit_ham(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
+    params = wordpress.normalised(request, params)
     site, refusal = _standard(request, params)
     if refusal is not None:
         return refusal

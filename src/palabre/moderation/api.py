@@ -62,15 +62,30 @@ class ReviewIn(Schema):
 
 
 class ReviewOut(Schema):
+    id: int = Field(..., description="The decision's id: POST it to .../undo to take the decision back")
     item_id: int
     action: str
     status: str = Field(..., alias="status_after")
     decided_by: str | None
     created_at: datetime
+    undoes: int | None = Field(None, alias="undoes_id", description="For an undo: the decision taken back")
+    cannot_undo: list[str] = Field(
+        default_factory=list, description="What an undo does not take back (a site already answered)"
+    )
 
     @staticmethod
     def resolve_decided_by(decision) -> str | None:
         return decision.decided_by.get_username() if decision.decided_by_id else None
+
+    @staticmethod
+    def resolve_cannot_undo(decision) -> list[str]:
+        return services.undo_limits(decision.item)
+
+
+class UndoIn(Schema):
+    decision_id: RowId | None = Field(
+        None, description="The decision to take back; refused (422) when another came since"
+    )
 
 
 class QueueEntry(Schema):
@@ -111,7 +126,14 @@ class RuleIn(Schema):
     pattern: str = Field(..., min_length=1, max_length=500)
     action: ModerationRule.Action = ModerationRule.Action.HOLD
     note: str = Field("", max_length=300)
-    enabled: bool = True
+    enabled: bool = Field(
+        False,
+        description="False (default): the rule is created in simulation and decides nothing until "
+        "enabled (PATCH enabled: true), after POST /moderation/rules/simulate",
+    )
+    exact_match: bool = Field(
+        False, description="Word rules: match the word as written only, not its plurals and inflections"
+    )
 
 
 class RulePatch(Schema):
@@ -119,6 +141,7 @@ class RulePatch(Schema):
     action: ModerationRule.Action | None = None
     note: str | None = Field(None, max_length=300)
     enabled: bool | None = None
+    exact_match: bool | None = None
 
 
 class RuleOut(Schema):
@@ -128,6 +151,9 @@ class RuleOut(Schema):
     action: str
     note: str
     enabled: bool
+    exact_match: bool
+    state: str = Field(..., description="simulating (never enabled), enabled or disabled")
+    enabled_at: datetime | None
     created_at: datetime
 
 
@@ -136,6 +162,7 @@ class SimulationIn(Schema):
     pattern: str = Field(..., min_length=1, max_length=500)
     action: ModerationRule.Action = ModerationRule.Action.HOLD
     days: int = Field(30, ge=1, le=90)
+    exact_match: bool = False
 
 
 class ModerationPolicyIn(Schema):
@@ -201,6 +228,17 @@ def queue(request, status: ModerationStatus = ModerationStatus.HELD, limit: int 
 @router.post("/moderation/items/{int:item_id}/review", response=ReviewOut)
 def review(request, item_id: RowId, payload: ReviewIn):
     return services.review_item(actor=request.auth, item_id=item_id, action=payload.action, note=payload.note)
+
+
+@router.post(
+    "/moderation/items/{int:item_id}/undo",
+    response=ReviewOut,
+    summary="Take back the latest moderator's decision on an item",
+)
+def undo(request, item_id: RowId, payload: UndoIn | None = None):
+    return services.undo_review(
+        actor=request.auth, item_id=item_id, decision_id=payload.decision_id if payload else None
+    )
 
 
 @router.post("/moderation/items/{int:item_id}/report", response={202: None})

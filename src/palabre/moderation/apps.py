@@ -35,6 +35,7 @@ class ModerationConfig(AppConfig):
                 "moderation.site_created": gettext_lazy("Site registered"),
                 "moderation.site_updated": gettext_lazy("Site changed"),
                 "moderation.site_revoked": gettext_lazy("Site key revoked"),
+                "moderation.site_plugin_deactivated": gettext_lazy("Akismet plugin deactivated on the site"),
             },
             targets={
                 "moderation.moderationrule": gettext_lazy("Moderation rule"),

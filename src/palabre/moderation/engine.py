@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from palabre.moderation.patterns import WORD_REGEX_PREFIX, PatternRefused, compile_rule_pattern
 from palabre.nlp.classifiers import LABELS, Assessment, load_models
 from palabre.nlp.features import group_targets
+from palabre.nlp.inflection import word_forms
 from palabre.nlp.lexicon import ContextReading, Lexicon, load_lexicon, masked_text, read_context
 from palabre.nlp.normalize import normalize
 
@@ -152,6 +153,8 @@ class Rule:
     pattern: str
     action: str = HOLD
     note: str = ""
+    # Word rules: False catches plurals and simple inflections too (nlp.inflection).
+    exact: bool = False
 
 
 @dataclass
@@ -172,7 +175,7 @@ class RuleSet:
                     self.refused[rule.id] = PatternRefused("word_regex")
                     log.warning("Word rule %s skipped: %r is a pattern, not a word", rule.id, rule.pattern)
                     continue
-                words.append((rule.kind, rule.pattern.strip(), rule.id))
+                words.extend((rule.kind, form, rule.id) for form in _word_rule_forms(rule))
         self.words = Lexicon(words) if words else None
         self.regexes = []
         for rule in self.rules:
@@ -191,6 +194,17 @@ class RuleSet:
             ""
         }
         self.spammers = {r.pattern.strip().lower(): r for r in self.rules if r.kind == "known_spammer"}
+
+
+def _word_rule_forms(rule: Rule) -> list[str]:
+    """The entries a word rule adds to the lexicon: the words as written, or, unless the rule
+    is exact, with the last word's plurals and simple inflections ("escroc" → "escrocs")."""
+    written = rule.pattern.strip()
+    words = written.split()
+    if rule.exact or not words or words[-1].endswith("*"):
+        return [written]
+    head = " ".join(words[:-1])
+    return [f"{head} {form}" if head else form for form in sorted(word_forms(words[-1]))]
 
 
 @dataclass

@@ -33,6 +33,14 @@ class RuleForm(forms.Form):
         help_text=_("A banned word always rejects."),
     )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    exact_match = forms.BooleanField(
+        label=_("This exact word only"),
+        required=False,
+        help_text=_(
+            "Unticked, a word also catches its plurals and simple inflections "
+            "(escroc: escrocs; voleur: voleuse, voleurs)."
+        ),
+    )
 
 
 class ReviewForm(forms.Form):

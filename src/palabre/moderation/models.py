@@ -73,12 +73,22 @@ class ModerationRule(models.Model):
         HOLD = engine.HOLD, _("Hold for review")
         REJECT = engine.REJECT, _("Reject")
 
+    class State(models.TextChoices):
+        SIMULATING = "simulating", _("Simulation")
+        ENABLED = "enabled", _("Enabled")
+        DISABLED = "disabled", _("Disabled")
+
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="moderation_rules")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     pattern = models.CharField(_("word, pattern, site or author"), max_length=500)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices, default=Action.HOLD)
     note = models.CharField(_("note"), max_length=300, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    # Word rules catch plurals and simple inflections ("escroc" → "escrocs", "voleur" → "voleuse")
+    # unless the rule asks for the word exactly as written.
+    exact_match = models.BooleanField(_("exact word only"), default=False)
+    # When the rule was first enabled: a rule never enabled is still being simulated.
+    enabled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -88,9 +98,24 @@ class ModerationRule(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.pattern}"
 
+    @property
+    def state(self) -> str:
+        """simulating (created, never enabled: it decides nothing yet), enabled or disabled."""
+        if self.enabled:
+            return self.State.ENABLED
+        return self.State.SIMULATING if self.enabled_at is None else self.State.DISABLED
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)
+
     def as_engine_rule(self) -> engine.Rule:
         return engine.Rule(
-            id=f"rule:{self.pk}", kind=self.kind, pattern=self.pattern, action=self.action, note=self.note
+            id=f"rule:{self.pk}",
+            kind=self.kind,
+            pattern=self.pattern,
+            action=self.action,
+            note=self.note,
+            exact=self.exact_match,
         )
 
 
@@ -156,6 +181,15 @@ class ModerationDecision(models.Model):
     model_version = models.CharField(max_length=80, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     note = models.CharField(max_length=500, blank=True)
+    # Where the item stood before a moderator's decision, so that it can be undone exactly
+    # (a reported or pending item has no decision of its own to go back to).
+    status_before = models.CharField(max_length=16, choices=ModerationStatus.choices, blank=True)
+    spam_before = models.BooleanField(null=True, blank=True)
+    replaced = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A moderator's "undo": the decision this one took back (this row's action is "undo").
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -340,6 +341,7 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
         note=note,
         status=status,
     )
+    row.status_before, row.spam_before, row.replaced = before["status"], before["is_spam"], previous
     if previous is not None:
         # Keep the evidence the machine had, so the log shows what was overruled.
         row.scores, row.reasons, row.spans, row.model_version = (
@@ -348,7 +350,17 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
             previous.spans,
             previous.model_version,
         )
-        row.save(update_fields=["scores", "reasons", "spans", "model_version"])
+    row.save(
+        update_fields=[
+            "scores",
+            "reasons",
+            "spans",
+            "model_version",
+            "status_before",
+            "spam_before",
+            "replaced",
+        ]
+    )
     _learn(item, action, previous)
     record(
         actor,
@@ -362,25 +374,125 @@ def review_item(*, actor: Actor, item_id: int, action: str, note: str = "") -> M
     return row
 
 
+UNDO = "undo"
+
+
+def undoable(decision: ModerationDecision | None, state: ItemModeration | None) -> bool:
+    """A moderator's decision that is still the item's latest and was not undone already."""
+    return (
+        decision is not None
+        and state is not None
+        and decision.source == ModerationDecision.Source.MODERATOR
+        and decision.action in REVIEW_ACTIONS
+        and bool(decision.status_before)
+        and state.last_decision_id == decision.pk
+    )
+
+
+def undo_limits(item: Item) -> list[str]:
+    """What an undo cannot take back, in the reader's language: a site that asked through the
+    Akismet-compatible API was answered at once and acted on that answer itself."""
+    sites = [
+        site.name
+        for site in ModerationSite.objects.filter(channel_id=item.channel_id, revoked_at__isnull=True)
+        if site.api_key_hash
+    ]
+    if not sites or item.raw.get("source") == "widget":
+        return []
+    return [
+        _(
+            "%(site)s was answered when it checked this comment: undoing changes Palabre's queue "
+            "and log, not what the site did with the comment."
+        )
+        % {"site": ", ".join(sites)}
+    ]
+
+
+@transaction.atomic
+def undo_review(*, actor: Actor, item_id: int, decision_id: int | None = None) -> ModerationDecision:
+    """Take back a moderator's latest decision on an item (`decision_id`: the one the person saw,
+    refused if another came since): the item goes back where it stood, with its former decision,
+    and what the decision taught (author trust, spam marks, learned thresholds) is taken back."""
+    actor.require(Perm.MODERATION_ACT)
+    item = _item_in_org(actor, item_id)
+    state = (
+        ItemModeration.objects.select_for_update().select_related("last_decision").filter(item=item).first()
+    )
+    decision = state.last_decision if state else None
+    if decision_id is not None and (decision is None or decision.pk != decision_id):
+        raise ValidationError(
+            {"decision": _("Another decision was taken on this item since: it is the one to undo.")}
+        )
+    if not undoable(decision, state):
+        raise ValidationError({"decision": _("There is no moderator's decision to undo on this item.")})
+    was_spam = state.rejected_as_spam
+    after = {"status": decision.status_before, "is_spam": bool(decision.spam_before)}
+    before = {"status": state.status, "is_spam": state.is_spam}
+    row = ModerationDecision.objects.create(
+        organisation_id=item.organisation_id,
+        item=item,
+        source=ModerationDecision.Source.MODERATOR,
+        action=UNDO,
+        status_after=decision.status_before,
+        status_before=state.status,
+        spam_before=state.is_spam,
+        replaced=decision,
+        undoes=decision,
+        scores=decision.scores,
+        reasons=decision.reasons,
+        spans=decision.spans,
+        model_version=decision.model_version,
+        decided_by=actor.user,
+    )
+    state.status = decision.status_before
+    state.is_spam = bool(decision.spam_before)
+    # The item shows its former decision again (the machine's evidence, or a colleague's call).
+    state.last_decision = decision.replaced
+    state.updated_at = timezone.now()
+    state.save(update_fields=["status", "is_spam", "last_decision", "updated_at"])
+    _learn(item, decision.action, decision.replaced, sign=-1)
+    record(
+        actor,
+        "moderation.undo",
+        item,
+        before={**before, "action": decision.action},
+        after=after,
+    )
+    if was_spam != state.rejected_as_spam:
+        transaction.on_commit(lambda: hooks.item_reviewed(item.pk))
+    return row
+
+
 def hide_site_comment(item: Item, note: str) -> None:
     """The site connector's hide and delete: the widget stops showing the comment (a rejection)."""
     review_item(actor=Actor.palabre(item.organisation), item_id=item.pk, action="reject", note=note)
 
 
-def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None:
-    """Feedback that changes later decisions for this organisation, without retraining."""
+def _learn(item: Item, action: str, previous: ModerationDecision | None, sign: int = 1) -> None:
+    """Feedback that changes later decisions for this organisation, without retraining.
+    `sign` -1 takes back what the same decision taught (an undo)."""
     positive = action in {"approve", "ham", "restore"}
     if item.contact_id:
         trust, _created = AuthorTrust.objects.get_or_create(
             contact_id=item.contact_id, defaults={"organisation_id": item.organisation_id}
         )
         field = "approved" if positive else ("spam" if action == "spam" else "rejected")
-        AuthorTrust.objects.filter(pk=trust.pk).update(**{field: models.F(field) + 1})
+        if sign > 0:
+            AuthorTrust.objects.filter(pk=trust.pk).update(**{field: models.F(field) + 1})
+        else:
+            AuthorTrust.objects.filter(pk=trust.pk, **{f"{field}__gt": 0}).update(
+                **{field: models.F(field) - 1}
+            )
     fp = engine.fingerprint(item.text)
     if fp and action in {"spam", "ham"}:
-        MessageFingerprint.objects.update_or_create(
-            organisation_id=item.organisation_id, fingerprint=fp, defaults={"is_spam": action == "spam"}
-        )
+        if sign > 0:
+            MessageFingerprint.objects.update_or_create(
+                organisation_id=item.organisation_id, fingerprint=fp, defaults={"is_spam": action == "spam"}
+            )
+        else:
+            MessageFingerprint.objects.filter(
+                organisation_id=item.organisation_id, fingerprint=fp, is_spam=action == "spam"
+            ).delete()
     if previous is None or previous.source != ModerationDecision.Source.AUTOMATIC:
         return
     policy = ModerationPolicy.objects.select_for_update().get(organisation_id=item.organisation_id)
@@ -391,7 +503,7 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
         for reason in previous.reasons:
             label = reason.get("params", {}).get("label")
             if label and reason["code"].startswith("score_"):
-                offsets[label] = min(offsets.get(label, 0.0) + LEARNING_STEP, LEARNING_LIMIT)
+                offsets[label] = _bounded(offsets.get(label, 0.0) + sign * LEARNING_STEP)
     elif not positive and previous.action == engine.PUBLISH:
         # A miss: the label the model leaned to most becomes a little more eager.
         label = (
@@ -402,11 +514,15 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None) -> None
             )
         )
         if label:
-            offsets[label] = max(offsets.get(label, 0.0) - LEARNING_STEP, -LEARNING_LIMIT)
+            offsets[label] = _bounded(offsets.get(label, 0.0) - sign * LEARNING_STEP)
     if offsets != policy.learned_offsets:
         policy.learned_offsets = offsets
         policy.save(update_fields=["learned_offsets"])
         forget_cached_policy(policy.organisation_id)
+
+
+def _bounded(offset: float) -> float:
+    return round(min(max(offset, -LEARNING_LIMIT), LEARNING_LIMIT), 6)
 
 
 @transaction.atomic
@@ -425,30 +541,47 @@ def report_item(*, actor: Actor, item_id: int, note: str = "") -> ItemModeration
     return state
 
 
-def queue(*, actor: Actor, status: str) -> models.QuerySet[ItemModeration]:
+_REASON_FILTER = re.compile(r"rule:\d{1,12}|[a-z][a-z_]{1,59}")
+
+
+def queue(
+    *, actor: Actor, status: str, channel: int | None = None, reason: str = ""
+) -> models.QuerySet[ItemModeration]:
+    """The items of one queue tab, newest first; `channel` (an id) and `reason` (``rule:<id>``,
+    or a reason code such as ``score_toxicity``, ``banned_word``, ``first_time_author``) narrow it
+    to the items whose latest decision came on that channel or gave that reason."""
     actor.require(Perm.MODERATION_ACT)
     if status not in ModerationStatus.values:
         raise ValidationError({"status": _("Unknown status: %(s)s") % {"s": status}})
-    return (
-        ItemModeration.objects.filter(organisation=actor.organisation, status=status)
-        .select_related(
-            "item",
-            "item__channel",
-            "item__author",
-            "item__contact",
-            "last_decision",
-            "last_decision__decided_by",
-        )
-        .order_by("-updated_at", "-pk")
-    )
+    if reason and not _REASON_FILTER.fullmatch(reason):
+        raise ValidationError({"reason": _("Unknown reason: %(r)s") % {"r": reason[:80]}})
+    rows = ItemModeration.objects.filter(organisation=actor.organisation, status=status)
+    if channel is not None:
+        rows = rows.filter(item__channel_id=channel)
+    if reason.startswith("rule:"):
+        # The JSON text holds the id quoted: "rule:1" does not match "rule:12".
+        rows = rows.filter(last_decision__rules_fired__icontains=f'"{reason}"')
+    elif reason:
+        rows = rows.filter(last_decision__reasons__icontains=f'"{reason}"')
+    return rows.select_related(
+        "item",
+        "item__channel",
+        "item__author",
+        "item__contact",
+        "last_decision",
+        "last_decision__decided_by",
+    ).order_by("-updated_at", "-pk")
 
 
-def feedback_for_training() -> list[dict[str, Any]]:
-    """Moderators' spam/ham and approve/reject calls, for `palabre train --include-feedback`."""
+def feedback_for_training(*, organisation: Organisation | None = None) -> list[dict[str, Any]]:
+    """Moderators' spam/ham and approve/reject calls, for `palabre train --include-feedback` (one
+    organisation's, or every one's)."""
     label = {"spam": "spam", "ham": "ham", "reject": "toxic", "approve": "ok"}
     rows = ModerationDecision.objects.filter(
         source=ModerationDecision.Source.MODERATOR, action__in=label
     ).select_related("item")
+    if organisation is not None:
+        rows = rows.filter(organisation=organisation)
     return [{"text": row.item.text, "label": label[row.action]} for row in rows if row.item.text]
 
 
@@ -517,13 +650,22 @@ def _bump_rules_version(organisation: Organisation) -> None:
     )
 
 
-RULE_FIELDS = ("kind", "pattern", "action", "note", "enabled")
+RULE_FIELDS = ("kind", "pattern", "action", "note", "enabled", "exact_match")
 
 
 @transaction.atomic
 def create_rule(
-    *, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, note: str = "", enabled: bool = True
+    *,
+    actor: Actor,
+    kind: str,
+    pattern: str,
+    action: str = engine.HOLD,
+    note: str = "",
+    enabled: bool = False,
+    exact_match: bool = False,
 ) -> ModerationRule:
+    """A new rule starts as a simulation (`enabled` False): it decides nothing until someone has
+    seen what it would have done (`simulate_rule`) and enables it."""
     actor.require(Perm.MODERATION_RULES)
     if kind == "banned_word":
         action = engine.REJECT
@@ -535,6 +677,8 @@ def create_rule(
         action=action,
         note=note,
         enabled=enabled,
+        exact_match=exact_match,
+        enabled_at=timezone.now() if enabled else None,
         created_by=actor.user,
     )
     _bump_rules_version(actor.organisation)
@@ -555,9 +699,15 @@ def update_rule(*, actor: Actor, rule: ModerationRule, **changes: Any) -> Modera
     # A stored rule the engine now refuses can still be switched off without being rewritten.
     if changes.keys() & {"kind", "pattern", "action"}:
         _validate_rule(rule.kind, rule.pattern, rule.action)
+    if rule.enabled and rule.enabled_at is None:
+        rule.enabled_at = timezone.now()  # out of simulation
     rule.save()
     _bump_rules_version(actor.organisation)
-    record(actor, "moderation.rule_updated", rule, before=before, after=snapshot(rule, RULE_FIELDS))
+    after = snapshot(rule, RULE_FIELDS)
+    verb = "rule_updated"
+    if set(changes) == {"enabled"} and before["enabled"] != after["enabled"]:
+        verb = "rule_enabled" if rule.enabled else "rule_disabled"
+    record(actor, f"moderation.{verb}", rule, before=before, after=after)
     return rule
 
 
@@ -626,7 +776,13 @@ def update_policy(*, actor: Actor, **changes: Any) -> ModerationPolicy:
 
 
 def simulate_rule(
-    *, actor: Actor, kind: str, pattern: str, action: str = engine.HOLD, days: int = 30
+    *,
+    actor: Actor,
+    kind: str,
+    pattern: str,
+    action: str = engine.HOLD,
+    days: int = 30,
+    exact_match: bool = False,
 ) -> dict[str, Any]:
     """What a new rule would have changed on the organisation's last `days` days, item by item."""
     actor.require(Perm.MODERATION_RULES)
@@ -639,7 +795,9 @@ def simulate_rule(
         .select_related("author", "contact", "moderation__last_decision")
         .order_by("-created_at")[:5000]
     )
-    candidate = engine.Rule(id="rule:new", kind=kind, pattern=pattern.strip(), action=action)
+    candidate = engine.Rule(
+        id="rule:new", kind=kind, pattern=pattern.strip(), action=action, exact=exact_match
+    )
     base = organisation_context(actor.organisation)
     with_rule = organisation_context(actor.organisation, extra_rules=[candidate])
     contexts_now = [context_for_item(item, base) for item in items]
@@ -673,9 +831,10 @@ def simulate_rule(
 
 
 def _key_hash(raw: str) -> str:
+    """Keys are hexadecimal; WordPress's Akismet plugin keeps the case a person typed."""
     import hashlib
 
-    return hashlib.sha256(raw.strip().encode()).hexdigest()
+    return hashlib.sha256(raw.strip().lower().encode()).hexdigest()
 
 
 @transaction.atomic
@@ -702,7 +861,8 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     channel = actor.organisation.channels.filter(platform="site", handle=handle).first()
     if channel is None:
         channel = create_channel(actor=actor, platform="site", handle=handle, name=name.strip())
-    key = secrets.token_hex(12)
+    # 12 hexadecimal characters: the only keys WordPress's Akismet plugin sends (docs/security.md).
+    key = secrets.token_hex(6)
     site = ModerationSite.objects.create(
         organisation=actor.organisation,
         channel=channel,

@@ -37,12 +37,13 @@ class SiteForm(forms.Form):
 class SiteEditForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     allowed_origins = forms.CharField(
-        label=gettext_lazy("Other addresses allowed to embed the comment form"),
+        label=gettext_lazy("Other addresses of the site"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=gettext_lazy(
             "One per line, e.g. https://www.example.com or https://staging.example.com:8443. "
-            "The site's own address is always allowed."
+            "Their pages may embed the comment form, and the Akismet API accepts them as the blog "
+            "of this site's key. The site's own address is always allowed."
         ),
     )
     toxic_answer = forms.ChoiceField(

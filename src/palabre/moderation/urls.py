@@ -9,6 +9,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("items/<id:item_id>/", views.entry, name="entry"),
     path("items/<id:item_id>/review/", views.review, name="review"),
+    path("items/<id:item_id>/undo/", views.undo, name="undo"),
     path("rules/", views.rules, name="rules"),
     path("rules/simulate/", views.rule_simulate, name="rule_simulate"),
     path("rules/<id:rule_id>/toggle/", views.rule_toggle, name="rule_toggle"),

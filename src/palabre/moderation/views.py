@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -26,6 +26,7 @@ from palabre.moderation import queries, services
 from palabre.moderation.forms import BulkForm, PolicyForm, ReviewForm, RuleForm
 from palabre.moderation.models import ItemModeration, ModerationRule, ModerationStatus
 from palabre.moderation.queries import QUEUE_TABS
+from palabre.moderation.templatetags.moderation_tags import label_name
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
@@ -53,6 +54,24 @@ _BULK_BUTTONS = {
     "approve": (gettext_lazy("Approve selected"), "ok"),
     "reject": (gettext_lazy("Reject selected"), "danger"),
     "spam": (gettext_lazy("Spam selected"), "danger"),
+}
+# How long the "Undo" of the queue's confirmation stays; afterwards, the item's log offers it.
+UNDO_TOAST_SECONDS = 10
+UNDO_SESSION_KEY = "moderation_undo"
+# Reason codes without a rule or a classifier label, as people call them (the queue's filter).
+REASON_CODE_NAMES = {
+    "too_many_links": gettext_lazy("Too many links"),
+    "compliment_with_link": gettext_lazy("Compliment with a link"),
+    "known_spammer": gettext_lazy("Known spammer"),
+    "url_in_name": gettext_lazy("Address as a name"),
+    "commercial_name": gettext_lazy("Commercial name"),
+    "first_time_author": gettext_lazy("New author"),
+    "rate_limited": gettext_lazy("Too many messages"),
+    "known_spam": gettext_lazy("Known spam"),
+    "honeypot": gettext_lazy("Robot (hidden field)"),
+    "too_fast": gettext_lazy("Sent too fast"),
+    "off_hours": gettext_lazy("Outside business hours"),
+    "off_hours_first_message": gettext_lazy("First message outside business hours"),
 }
 DONE_MESSAGES = {
     "approve": gettext_lazy("Approved."),
@@ -99,13 +118,62 @@ def _tab(request: HttpRequest) -> str:
     return tab if tab in QUEUE_TABS else DEFAULT_TAB
 
 
-def _tabs(actor: Actor, current: str) -> list[dict[str, Any]]:
+def _tabs(actor: Actor, current: str, filters: str = "") -> list[dict[str, Any]]:
     counts = queries.queue_counts(actor)
     labels = dict(ModerationStatus.choices)
     return [
-        {"status": status, "label": labels[status], "count": counts[status], "current": status == current}
+        {
+            "status": status,
+            "label": labels[status],
+            "count": counts[status],
+            "current": status == current,
+            "filters": filters,
+        }
         for status in TAB_ORDER
     ]
+
+
+def _filters(request: HttpRequest) -> tuple[int | None, str]:
+    """The queue's channel and reason filters from the address; a malformed one is ignored."""
+    raw_channel = request.GET.get("channel") or request.POST.get("channel") or ""
+    channel = int(raw_channel) if raw_channel.isdigit() and len(raw_channel) < 12 else None
+    reason = (request.GET.get("reason") or request.POST.get("reason") or "").strip()[:80]
+    return channel, reason
+
+
+def _filter_query(channel: int | None, reason: str) -> str:
+    return urlencode({k: v for k, v in (("channel", channel), ("reason", reason)) if v})
+
+
+def _reason_label(key: str, patterns: dict[str, str]) -> str:
+    if key.startswith("rule:"):
+        pattern = patterns.get(key)
+        return _("Rule “%(pattern)s”") % {"pattern": pattern} if pattern else _("A deleted rule")
+    if key.startswith("score_"):
+        return label_name(key[6:])
+    return str(REASON_CODE_NAMES.get(key) or label_name(key.removeprefix("lexicon_")))
+
+
+def _facets(actor: Actor, tab: str, channel: int | None, reason: str) -> dict[str, Any]:
+    facets = queries.queue_facets(actor, tab, channel)
+    return {
+        "channels": [
+            {"value": pk, "label": name, "count": count, "selected": pk == channel}
+            for pk, name, count in facets.channels
+        ],
+        "reasons": [
+            {
+                "value": key,
+                "label": _reason_label(key, facets.rule_patterns),
+                "count": count,
+                "selected": key == reason,
+            }
+            for key, count in facets.reasons
+        ],
+        "channel": channel,
+        "reason": reason,
+        "active": channel is not None or bool(reason),
+    }
 
 
 def _entry(state: ItemModeration, history) -> dict[str, Any]:
@@ -124,19 +192,42 @@ def _entry(state: ItemModeration, history) -> dict[str, Any]:
 @member_view(Perm.MODERATION_ACT)
 def queue(request: HttpRequest, actor: Actor) -> HttpResponse:
     tab = _tab(request)
-    page = paginate(request, services.queue(actor=actor, status=tab), PER_PAGE)
+    channel, reason = _filters(request)
+    try:
+        rows = services.queue(actor=actor, status=tab, channel=channel, reason=reason)
+    except ValidationError:
+        reason = ""  # an unknown reason in a hand-written address: the whole tab
+        rows = services.queue(actor=actor, status=tab, channel=channel)
+    page = paginate(request, rows, PER_PAGE)
     states = list(page.object_list)
     histories = queries.author_histories(actor, {state.item.contact_id for state in states})
+    filters = _filter_query(channel, reason)
     context = {
         "tab": tab,
-        "tabs": _tabs(actor, tab),
+        "tabs": _tabs(actor, tab, filters),
+        "facets": _facets(actor, tab, channel, reason),
+        "filters": filters,
         "page": page,
         "entries": [_entry(state, histories.get(state.item.contact_id)) for state in states],
         "thresholds": services.policy_for(actor.organisation).thresholds(),
         "bulk_actions": bulk_actions_for(tab),
         "here": request.get_full_path(),
+        "last_action": _last_action(request, actor),
     }
     return render(request, "moderation/queue.html", context)
+
+
+def _last_action(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+    """The decision this person took last without htmx (a full page), while it can be undone."""
+    remembered = request.session.get(UNDO_SESSION_KEY)
+    if not isinstance(remembered, dict):
+        return None
+    state = queries.moderation_of(actor, int(remembered.get("item") or 0))
+    if state is None or state.last_decision_id != remembered.get("decision"):
+        return None
+    if not services.undoable(state.last_decision, state):
+        return None
+    return {"item": state.item_id, "decision": state.last_decision}
 
 
 @require_POST
@@ -159,25 +250,67 @@ def review(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
     if wants_partial(request):
         tab = _tab(request)
         state = queries.moderation_of(actor, item_id)
+        item = get_item(actor=actor, item_id=item_id)
         context = {
             "entry": {
                 "state": state,
-                "item": get_item(actor=actor, item_id=item_id),
+                "item": item,
                 "decision": decision,
                 "actions": actions_for(state.status, state.is_spam) if state else [],
             },
             "done": DONE_MESSAGES.get(action) if decision else "",
+            "undo_seconds": UNDO_TOAST_SECONDS,
+            "cannot_undo": services.undo_limits(item) if decision else [],
             "error": error,
             "tab": tab,
-            "tabs": _tabs(actor, tab),
+            "tabs": _tabs(actor, tab, _filter_query(*_filters(request))),
             "attention": queries.attention_count(actor.organisation),
+            "here": _safe_next(request, reverse("moderation:queue")),
         }
         return render(request, "moderation/_entry_done.html", context)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, DONE_MESSAGES[action])
+        request.session[UNDO_SESSION_KEY] = {"item": item_id, "decision": decision.pk}
     return redirect(_safe_next(request, reverse("moderation:queue")))
+
+
+@require_POST
+@member_view(Perm.MODERATION_ACT)
+def undo(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
+    """Take back the latest moderator's decision on an item: in the queue (htmx), the entry comes
+    back as it stood; elsewhere, the page the person came from."""
+    raw = request.POST.get("decision", "")
+    decision_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
+    error = ""
+    try:
+        services.undo_review(actor=actor, item_id=item_id, decision_id=decision_id)
+    except ValidationError as failure:
+        error = " ".join(failure.messages)
+    request.session.pop(UNDO_SESSION_KEY, None)
+    if wants_partial(request):
+        tab = _tab(request)
+        state = queries.moderation_of(actor, item_id)
+        item = get_item(actor=actor, item_id=item_id)
+        histories = queries.author_histories(actor, {item.contact_id})
+        entry_context = _entry(state, histories.get(item.contact_id)) if state else None
+        context = {
+            "entry": entry_context,
+            "undone": not error,
+            "error": error,
+            "thresholds": services.policy_for(actor.organisation).thresholds(),
+            "tab": tab,
+            "tabs": _tabs(actor, tab, _filter_query(*_filters(request))),
+            "attention": queries.attention_count(actor.organisation),
+            "here": _safe_next(request, reverse("moderation:queue")),
+        }
+        return render(request, "moderation/_entry_undone.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Undone: the item is back where it stood."))
+    return redirect(_safe_next(request, reverse("moderation:entry", args=[item_id])))
 
 
 @require_POST
@@ -228,6 +361,10 @@ def entry(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
         "actions": actions_for(state.status, state.is_spam) if state else actions_for("pending", False),
         "thresholds": services.policy_for(actor.organisation).thresholds(),
         "here": request.get_full_path(),
+        "undo_decision": state.last_decision
+        if state and services.undoable(state.last_decision, state)
+        else None,
+        "cannot_undo": services.undo_limits(item),
     }
     return render(request, "moderation/entry.html", context)
 
@@ -254,9 +391,35 @@ def _simulation(result: dict[str, Any]) -> dict[str, Any]:
     return {**result, "changes": changes}
 
 
-def _rules_page(request: HttpRequest, actor: Actor, form: RuleForm, simulation=None) -> HttpResponse:
-    context = {"form": form, "groups": _rule_groups(actor), "simulation": simulation}
+def _rules_page(
+    request: HttpRequest, actor: Actor, form: RuleForm, simulation=None, simulated_rule=None
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "groups": _rule_groups(actor),
+        "simulation": None if simulated_rule else simulation,
+        "simulated_rule": simulated_rule,
+        "stored_simulation": simulation if simulated_rule else None,
+    }
     return render(request, "moderation/rules.html", context)
+
+
+def _stored_rule_simulation(actor: Actor, raw_id: str) -> tuple[ModerationRule | None, dict | None]:
+    """A rule still in simulation, and what it would have done on the last 30 days."""
+    if not raw_id.isdigit() or len(raw_id) > 12:
+        return None, None
+    rule = queries.rules(actor).filter(pk=int(raw_id)).first()
+    if rule is None or rule.state != ModerationRule.State.SIMULATING:
+        return None, None
+    result = services.simulate_rule(
+        actor=actor,
+        kind=rule.kind,
+        pattern=rule.pattern,
+        action=rule.action,
+        days=30,
+        exact_match=rule.exact_match,
+    )
+    return rule, _simulation(result)
 
 
 @member_view(Perm.MODERATION_RULES)
@@ -268,9 +431,17 @@ def rules(request: HttpRequest, actor: Actor) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, _("Rule “%(pattern)s” added.") % {"pattern": rule.pattern})
-            return redirect("moderation:rules")
-    return _rules_page(request, actor, form)
+            messages.success(
+                request,
+                _(
+                    "Rule “%(pattern)s” added in simulation: it decides nothing until you enable it. "
+                    "Below, what it would have done on the last 30 days."
+                )
+                % {"pattern": rule.pattern},
+            )
+            return redirect(f"{reverse('moderation:rules')}?simulate={rule.pk}#stored-rule-simulation")
+    simulated_rule, simulation = _stored_rule_simulation(actor, request.GET.get("simulate", ""))
+    return _rules_page(request, actor, form, simulation, simulated_rule)
 
 
 @require_POST
@@ -283,7 +454,12 @@ def rule_simulate(request: HttpRequest, actor: Actor) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = services.simulate_rule(
-                actor=actor, kind=data["kind"], pattern=data["pattern"], action=data["action"], days=30
+                actor=actor,
+                kind=data["kind"],
+                pattern=data["pattern"],
+                action=data["action"],
+                days=30,
+                exact_match=data["exact_match"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)

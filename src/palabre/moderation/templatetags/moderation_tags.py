@@ -49,6 +49,7 @@ ACTION_NAMES = {
     "spam": gettext_lazy("Marked as spam"),
     "ham": gettext_lazy("Marked as not spam"),
     "restore": gettext_lazy("Restored"),
+    "undo": gettext_lazy("Undone"),
 }
 
 TRUST_NAMES = {

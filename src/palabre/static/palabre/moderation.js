@@ -73,6 +73,12 @@
         event.preventDefault();
         act(event.key);
         break;
+      case "u":
+        var undo = latestUndo();
+        if (!undo) return;
+        event.preventDefault();
+        undo.click();
+        break;
       case "x":
         if (!current) return;
         event.preventDefault();
@@ -118,6 +124,25 @@
     current = null;
     if (next) focusEntry(next);
     else decided.focus({ preventScroll: true });
+  });
+
+  // The "Undo" of a decision stays a few seconds; afterwards the item's log offers it.
+  function latestUndo() {
+    var buttons = document.querySelectorAll(".undo-toast:not([hidden]) button[data-undo]");
+    return buttons.length ? buttons[buttons.length - 1] : null;
+  }
+
+  function expireToasts(root) {
+    root.querySelectorAll("form.undo-toast[data-undo-seconds]:not([data-timed])").forEach(function (form) {
+      form.setAttribute("data-timed", "");
+      var seconds = parseInt(form.getAttribute("data-undo-seconds"), 10) || 10;
+      window.setTimeout(function () {
+        form.hidden = true;
+      }, seconds * 1000);
+    });
+  }
+  document.body.addEventListener("htmx:afterSettle", function () {
+    expireToasts(document);
   });
 
   var all = document.querySelector("[data-select-all]");
