@@ -331,14 +331,31 @@ def cmd_train(args: argparse.Namespace) -> None:
             f"palabre train: no labelled data sets in {datasets} (such as {datasets / TRAIN_SETS[0] / 'train.csv'}); "
             "give the folder with --datasets."
         )
-    feedback = None
+    feedback = corrections = None
+    if args.organisation and not args.include_feedback:
+        sys.exit("palabre train: --organisation chooses whose feedback to learn from; add --include-feedback.")
     if args.include_feedback:
         _setup_django()
+        from palabre.conversations.corrections import for_training
         from palabre.moderation.services import feedback_for_training
+        from palabre.orgs.models import Organisation
 
-        feedback = feedback_for_training()
+        organisation = None
+        if args.organisation:
+            organisation = Organisation.objects.filter(slug=args.organisation).first()
+            if organisation is None:
+                sys.exit(f"No organisation with the short name {args.organisation!r}.")
+        feedback = feedback_for_training(organisation=organisation)
+        corrections = for_training(organisation=organisation)
+        print(
+            f"palabre train: {len(feedback)} moderation decisions, "
+            f"{sum(r['field'] == 'sentiment' for r in corrections)} sentiment and "
+            f"{sum(r['field'] == 'intent' for r in corrections)} intent corrections "
+            f"({args.organisation or 'every organisation'}).",
+            file=sys.stderr,
+        )
     out_dir = Path(args.out) if args.out else Path(__file__).resolve().parent / "nlp" / "models"
-    report = train(datasets, out_dir, feedback=feedback)
+    report = train(datasets, out_dir, feedback=feedback, corrections=corrections)
     print(json.dumps(report, indent=1, ensure_ascii=False))
 
 
@@ -515,7 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = add("train", cmd_train, "Train the classifiers from the labelled data sets.")
     train.add_argument("--datasets", default=str(Path("..") / "shared" / "datasets"))
     train.add_argument("--out", default="", help="artifact folder (default: the package's nlp/models)")
-    train.add_argument("--include-feedback", action="store_true", help="add moderators' corrections")
+    train.add_argument(
+        "--include-feedback",
+        action="store_true",
+        help="add moderators' decisions and people's corrections of sentiment and intent",
+    )
+    add_organisation_option(train, "learn only from this organisation's feedback (default: every one)")
 
     evaluation = add("eval", cmd_eval, "Score the classifiers on every labelled set beside a plain baseline.")
     evaluation.add_argument("--datasets", default=str(Path("..") / "shared" / "datasets"))

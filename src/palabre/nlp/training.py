@@ -28,6 +28,8 @@ from palabre.nlp.synthetic import french_ham, french_spam
 __all__ = ["train"]
 
 SEED = 1234
+# A person's reading of a real message of the brand's weighs more than one tweet of a public set.
+CORRECTION_WEIGHT = 3.0
 TRAIN_SETS = (
     "youtube_spam_en",
     "sms_spam_en",
@@ -93,7 +95,9 @@ def _labels(source: str, row: dict) -> dict[str, int]:
     return {}
 
 
-def _collect(datasets_dir: Path, feedback: list[dict] | None) -> dict[tuple[str, str], list[dict]]:
+def _collect(
+    datasets_dir: Path, feedback: list[dict] | None, corrections: list[dict] | None = None
+) -> dict[tuple[str, str], list[dict]]:
     parts: dict[tuple[str, str], list[dict]] = {}
     for name in TRAIN_SETS:
         for split in ("train", "dev", "test"):
@@ -116,7 +120,21 @@ def _collect(datasets_dir: Path, feedback: list[dict] | None) -> dict[tuple[str,
         ]
         if rows:
             parts[("feedback", "train")] = rows
+    rows = correction_rows(corrections, "sentiment")
+    if rows:
+        parts[("corrections", "train")] = rows
     return parts
+
+
+def correction_rows(corrections: list[dict] | None, field: str) -> list[dict]:
+    """People's corrections of one field (the latest per message, as the caller gives them), as
+    training rows: text, language and the corrected label."""
+    allowed = SENTIMENTS if field == "sentiment" else INTENTS_SCORED
+    return [
+        {"text": str(r["text"]), "language": str(r.get("language") or ""), "label": str(r["label"])}
+        for r in corrections or ()
+        if r.get("field") == field and r.get("label") in allowed and str(r.get("text") or "").strip()
+    ]
 
 
 def _metrics_binary(y: np.ndarray, p: np.ndarray) -> dict:
@@ -182,13 +200,23 @@ def _f1_threshold(z: np.ndarray, y: np.ndarray) -> float:
     return float(np.median(good))
 
 
-def train(datasets_dir: Path, out_dir: Path, *, feedback: list[dict] | None = None) -> dict:
-    """Fit every head, write the artifacts to ``out_dir`` and return the metrics report."""
+def train(
+    datasets_dir: Path,
+    out_dir: Path,
+    *,
+    feedback: list[dict] | None = None,
+    corrections: list[dict] | None = None,
+) -> dict:
+    """Fit every head, write the artifacts to ``out_dir`` and return the metrics report.
+
+    ``corrections`` are people's corrections of sentiment and intent (``palabre train
+    --include-feedback``): sentiment ones join the sentiment model's training rows with
+    ``CORRECTION_WEIGHT``; intent ones (intent is rule-based) score the rules."""
     t0 = time.time()
     datasets_dir, out_dir = Path(datasets_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = FEATURES
-    parts = _collect(datasets_dir, feedback)
+    parts = _collect(datasets_dir, feedback, corrections)
     idf = _idf(config, [r["text"] for (name, split), rows in parts.items() if split == "train" for r in rows])
     featurizer = Featurizer(config, idf)
 
@@ -289,20 +317,23 @@ def train(datasets_dir: Path, out_dir: Path, *, feedback: list[dict] | None = No
 
     # Sentiment: one multinomial model over French and English tweets.
     def sent_xy(split):
-        keys = [(n, split) for n in ("sentiment_fr", "sentiment_en") if (n, split) in parts]
+        keys = [(n, split) for n in ("sentiment_fr", "sentiment_en", "corrections") if (n, split) in parts]
         Xs = sp.vstack([sparse[k] for k in keys], format="csr")
         ys = np.concatenate([[SENTIMENTS.index(r["label"]) for r in parts[k]] for k in keys])
         french = np.concatenate([np.full(len(parts[k]), k[0] == "sentiment_fr") for k in keys])
-        return Xs, ys, french
+        weight = np.concatenate(
+            [np.full(len(parts[k]), CORRECTION_WEIGHT if k[0] == "corrections" else 1.0) for k in keys]
+        )
+        return Xs, ys, french, weight
 
-    Xs, ys, fr_tr = sent_xy("train")
-    Xsd, ysd, fr_dv = sent_xy("dev")
+    Xs, ys, fr_tr, w_tr = sent_xy("train")
+    Xsd, ysd, fr_dv, _ = sent_xy("dev")
     best = None
     for alpha in SENTIMENT_ALPHAS:
         m = SGDClassifier(
             loss="log_loss", alpha=alpha, max_iter=30, tol=None, average=True, random_state=SEED
         )
-        m.fit(Xs, ys, sample_weight=np.where(fr_tr, FRENCH_SENTIMENT_WEIGHT, 1.0))
+        m.fit(Xs, ys, sample_weight=np.where(fr_tr, FRENCH_SENTIMENT_WEIGHT, 1.0) * w_tr)
         pred = m.predict(Xsd)
         # Each language counts the same, whatever the size of its dev split.
         f = np.mean([f1_score(ysd[lang], pred[lang], average="macro") for lang in (fr_dv, ~fr_dv)])
@@ -328,6 +359,8 @@ def train(datasets_dir: Path, out_dir: Path, *, feedback: list[dict] | None = No
         "seed": SEED,
         "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "feedback_rows": len(parts.get(("feedback", "train"), [])),
+        "sentiment_train_rows": int(len(ys)),
+        "correction_rows": len(parts.get(("corrections", "train"), [])),
     }
     (out_dir / "config.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
@@ -336,6 +369,7 @@ def train(datasets_dir: Path, out_dir: Path, *, feedback: list[dict] | None = No
     model = Classifiers(out_dir)
     report = _report(model, parts, X, analyses)
     report["intent"] = intent_report(datasets_dir)
+    report["corrections"] = corrections_report(parts.get(("corrections", "train"), []), corrections)
     report["model"] = {
         "version": model.version,
         **meta,
@@ -398,10 +432,46 @@ def intent_report(datasets_dir: Path) -> dict:
     return out
 
 
+def corrections_report(sentiment_rows: list[dict], corrections: list[dict] | None) -> dict:
+    """How many corrections the run used, and how the intent rules fare on the corrected messages
+    (precision and recall per intent, the corrected intent as the truth)."""
+    from palabre.nlp.triage import triage_many
+
+    labels: dict[str, int] = defaultdict(int)
+    for r in sentiment_rows:
+        labels[r["label"]] += 1
+    out: dict = {
+        "sentiment": {
+            "rows": len(sentiment_rows),
+            "weight": CORRECTION_WEIGHT,
+            "labels": dict(sorted(labels.items())),
+        },
+    }
+    rows = correction_rows(corrections, "intent")
+    intent: dict = {"rows": len(rows)}
+    if rows:
+        found = triage_many([r["text"] for r in rows], [r["language"] or None for r in rows])
+        gold = [r["label"] for r in rows]
+        pred = [t.intent.label for t in found]
+        p, r_, f, n = precision_recall_fscore_support(
+            gold, pred, labels=list(INTENTS_SCORED), zero_division=0
+        )
+        intent["rules"] = {
+            label: {"precision": round(float(a), 3), "recall": round(float(b), 3), "n": int(d)}
+            for label, a, b, c, d in zip(INTENTS_SCORED, p, r_, f, n, strict=True)
+            if d or (np.array(pred) == label).any()
+        }
+        intent["rules"]["accuracy"] = round(
+            float(np.mean([a == b for a, b in zip(gold, pred, strict=True)])), 3
+        )
+    out["intent"] = intent
+    return out
+
+
 def _report(model: Classifiers, parts, X, analyses) -> dict:
     scores = {}
     for key in parts:
-        if key[0] == "feedback":
+        if key[0] in ("feedback", "corrections"):
             continue
         scores[key] = model._head_scores(X[key], analyses[key])
 
