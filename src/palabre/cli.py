@@ -333,7 +333,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         )
     feedback = corrections = None
     if args.organisation and not args.include_feedback:
-        sys.exit("palabre train: --organisation chooses whose feedback to learn from; add --include-feedback.")
+        sys.exit(
+            "palabre train: --organisation chooses whose feedback to learn from; add --include-feedback."
+        )
     if args.include_feedback:
         _setup_django()
         from palabre.conversations.corrections import for_training
