@@ -39,6 +39,9 @@ class ConnectorsConfig(AppConfig):
         from palabre.orgs.signals import credentials_entered
 
         credentials_entered.connect(_check_credentials, dispatch_uid="palabre.connectors.credentials_entered")
+        from palabre.orgs.signals import connection_check
+
+        connection_check.connect(_try_credentials, dispatch_uid="palabre.connectors.connection_check")
         from palabre.orgs.forms import register_credential_fields
 
         register_credential_fields(_credential_fields)
@@ -101,6 +104,13 @@ def _check_credentials(sender, platform: str, credentials: dict, **kwargs) -> di
     from palabre.connectors.credentials import clean
 
     return clean(platform, credentials)
+
+
+def _try_credentials(sender, actor, channel, **kwargs) -> dict | None:
+    """Credentials just stored, tried on the platform (orgs cannot import connectors: its hook)."""
+    from palabre.connectors.services import try_credentials
+
+    return try_credentials(actor=actor, channel=channel)
 
 
 def _credential_fields(platform: str) -> list[dict] | None:

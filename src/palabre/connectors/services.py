@@ -44,6 +44,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.connectors.explain import explain
 from palabre.connectors.models import (
     ActionKind,
     ActionStatus,
@@ -858,6 +859,61 @@ def check_channel(*, actor: Actor, channel: Channel) -> ChannelSync:
         actor, "connectors.checked", channel, after={"error": sync.last_error_code if sync.is_failing else ""}
     )
     return sync
+
+
+def check_worked(sync: ChannelSync) -> bool:
+    """The last call on the channel succeeded (nothing failed since)."""
+    return bool(sync.last_success_at) and (
+        sync.last_error_at is None or sync.last_success_at >= sync.last_error_at
+    )
+
+
+def connection_result(sync: ChannelSync) -> dict[str, str]:
+    """A check's outcome as the person reads it (their language) and the API answers it."""
+    account = sync.account
+    if not check_worked(sync):
+        return {
+            "status": "failed",
+            "code": sync.last_error_code,
+            "account": account,
+            "message": explain(sync.last_error_code),
+            "detail": sync.last_error,
+        }
+    named = {"account": account}
+    if sync.permissions_checked == "partial":
+        message = (
+            _(
+                "Connected as %(account)s, but what these credentials may do could be checked only in part "
+                "(see the detail): the first reply will tell."
+            )
+            if account
+            else _(
+                "Connected, but what these credentials may do could be checked only in part (see the detail): "
+                "the first reply will tell."
+            )
+        )
+        return {
+            "status": "partial",
+            "code": "",
+            "account": account,
+            "message": message % named,
+            "detail": sync.permissions_note,
+        }
+    if sync.permissions_checked == "verified":
+        message = _("Connected as %(account)s: the credentials allow what the channel will be asked to do.")
+    elif account:
+        message = _("Connected as %(account)s.")
+    else:
+        message = _("The connection works.")
+    return {"status": "connected", "code": "", "account": account, "message": message % named, "detail": ""}
+
+
+def try_credentials(*, actor: Actor, channel: Channel) -> dict[str, str] | None:
+    """New credentials tried at once (`check_channel`, within the connectors' HTTP timeout and
+    address guard): what was found, or None for a channel without a connector or credentials."""
+    if connector_class_for(channel.platform) is None or not channel.has_credentials:
+        return None
+    return connection_result(check_channel(actor=actor, channel=channel))
 
 
 @transaction.atomic

@@ -54,6 +54,27 @@ class ChannelOut(Schema):
         return channel.spokesperson.get_username() if channel.spokesperson_id else None
 
 
+class ConnectionOut(Schema):
+    status: str = Field(..., description="connected, partial (permissions checked only in part) or failed")
+    code: str = Field(
+        ...,
+        description="the error's code when failed: transient (network), token_expired "
+        "(authentication), permission_missing, permanent, ...; empty otherwise",
+    )
+    account: str
+    message: str = Field(..., description="what it means and the next step, in the request's language")
+    detail: str = Field(..., description="the platform's answer or what could not be checked (English)")
+
+
+class ChannelSavedOut(ChannelOut):
+    connection: ConnectionOut | None = Field(
+        None,
+        description=(
+            "The connection check run on the new credentials (none without credentials, or with check=false)."
+        ),
+    )
+
+
 class ChannelIn(Schema):
     platform: str = Field(..., max_length=32, examples=["mastodon"])
     handle: str = Field(..., min_length=1, max_length=200, examples=["@maisonlumiere@mastodon.social"])
@@ -225,10 +246,25 @@ def list_channels(request):
     return Channel.objects.filter(organisation=actor.organisation).select_related("spokesperson")
 
 
-@router.post("/channels", response={201: ChannelOut})
-def create_channel(request, payload: ChannelIn):
-    channel = services.create_channel(actor=_actor(request), **payload.dict())
-    return Status(201, channel)
+CHECK_DESCRIPTION = (
+    "Try the credentials on the platform at once and answer what was found (`connection`); "
+    "false skips it (bulk imports, automation): the periodic check tries them later."
+)
+
+
+def _saved(actor: services.Actor, channel: Channel, *, check: bool, credentials: bool) -> Channel:
+    """The channel, with the outcome of the connection check run on its new credentials."""
+    channel.connection = (
+        services.check_connection(actor=actor, channel=channel) if check and credentials else None
+    )
+    return channel
+
+
+@router.post("/channels", response={201: ChannelSavedOut})
+def create_channel(request, payload: ChannelIn, check: bool = Query(True, description=CHECK_DESCRIPTION)):
+    actor = _actor(request)
+    channel = services.create_channel(actor=actor, **payload.dict())
+    return Status(201, _saved(actor, channel, check=check, credentials=bool(payload.credentials)))
 
 
 @router.get("/channels/{int:channel_id}", response=ChannelOut)
@@ -243,13 +279,18 @@ def update_channel(request, channel_id: RowId, payload: ChannelPatch):
     return services.update_channel(actor=actor, channel=_channel(actor, channel_id), **changes)
 
 
-@router.put("/channels/{int:channel_id}/credentials", response={204: None})
-def replace_credentials(request, channel_id: RowId, payload: CredentialsIn):
+@router.put("/channels/{int:channel_id}/credentials", response=ChannelSavedOut)
+def replace_credentials(
+    request,
+    channel_id: RowId,
+    payload: CredentialsIn,
+    check: bool = Query(True, description=CHECK_DESCRIPTION),
+):
     actor = _actor(request)
-    services.set_channel_credentials(
+    channel = services.set_channel_credentials(
         actor=actor, channel=_channel(actor, channel_id), credentials=payload.credentials
     )
-    return Status(204, None)
+    return _saved(actor, channel, check=check, credentials=True)
 
 
 @router.post("/channels/{int:channel_id}/approve-spokesperson", response=ChannelOut)

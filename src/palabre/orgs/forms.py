@@ -119,9 +119,11 @@ class CredentialsForm(forms.Form):
         help_text=_('An object, e.g. {"access_token": "…"}. Takes the place of the fields above.'),
     )
 
-    def __init__(self, *args, declared: list[dict] | None = None, **kwargs):
+    def __init__(self, *args, declared: list[dict] | None = None, optional: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.declared = declared
+        # On a new channel the credentials may come later (or the platform takes none).
+        self.optional = optional
         if declared is not None:
             for spec in declared:
                 field = self._declared_field(spec)
@@ -196,7 +198,7 @@ class CredentialsForm(forms.Form):
                 value = cleaned.get(field_name(spec["name"])) or ""
                 if value.strip():
                     credentials[spec["name"]] = value
-            if not credentials and not self.errors:
+            if not credentials and not self.errors and not self.optional:
                 raise ValidationError(_("Give at least one credential field."))
         else:
             credentials = {}
@@ -211,7 +213,7 @@ class CredentialsForm(forms.Form):
                     self.add_error(f"key_{row}", _("This field name is given twice."))
                 elif key:
                     credentials[key] = value
-            if not credentials and not self.errors:
+            if not credentials and not self.errors and not self.optional:
                 raise ValidationError(_("Give at least one credential field."))
         cleaned["credentials"] = credentials
         return cleaned

@@ -708,6 +708,20 @@ def set_channel_credentials(*, actor: Actor, channel: Channel, credentials: dict
     return channel
 
 
+def check_connection(*, actor: Actor, channel: Channel) -> dict | None:
+    """Try the channel's stored credentials on its platform now (the connectors app's hook,
+    `connection_check`): what it found as plain data, or None where nothing could be tried.
+    Called once the credentials are committed, outside any transaction: it waits for the platform."""
+    from palabre.orgs.signals import connection_check
+
+    _require_same_organisation(actor, channel.organisation_id)
+    actor.require(Perm.CHANNELS_MANAGE)
+    for _receiver, result in connection_check.send(sender=Channel, actor=actor, channel=channel):
+        if result is not None:
+            return result
+    return None
+
+
 @transaction.atomic
 def approve_spokesperson_channel(*, actor: Actor, channel: Channel) -> Channel:
     _require_same_organisation(actor, channel.organisation_id)

@@ -21,3 +21,9 @@ def forget_session(sender, request, user, **kwargs):
 # before they are stored. A receiver (the connectors app: orgs cannot import it) raises a
 # ValidationError naming the wrong fields, or returns the credentials tidied.
 credentials_entered = Signal()
+
+# Sent with `actor` and `channel` once a channel's new credentials are stored: a receiver (the
+# connectors app) tries them on the platform at once and returns what it found as plain data
+# (`status`: connected / partial / failed, `code`, `account`, `message` in the active language,
+# `detail`), or None when it has nothing to try.
+connection_check = Signal()
