@@ -56,6 +56,7 @@ def test_a_moderator_corrects_the_intent_with_one_select_and_the_thread_follows(
     assert "crisis" in [r["code"] for r in conversation.priority_reasons]
     audit = AuditEvent.objects.get(action="intent.corrected")
     assert audit.before == {"intent": "question"} and audit.after["intent"] == "crisis"
+    assert "livrez" not in audit.target_label  # the log outlives the message: no copy of its text
     # The thread page says a person corrected it; the next analysis keeps the correction.
     page = client.get(f"/inbox/t/{conversation.pk}/")
     assert b"Intent corrected by nora" in page.content and b"intent-crisis" in page.content
@@ -148,3 +149,17 @@ def test_deleting_the_item_or_the_organisation_removes_its_corrections(client, o
     assert Correction.objects.count() == 1
     item.delete()
     assert Correction.objects.count() == 0
+
+
+def test_in_french_the_controls_and_the_mark_read_in_french(client, moderator, thread, settings):
+    settings.LANGUAGE_CODE = "fr"
+    item, conversation = thread
+    client.force_login(moderator)
+    answer = client.post(
+        f"/inbox/t/{conversation.pk}/items/{item.pk}/correct/",
+        {"intent": "complaint"},
+        HTTP_HX_REQUEST="true",
+    )
+    page = answer.content.decode()
+    assert "Corriger" in page and "Intention corrigée par nora (lu\u00a0: Question)" in page
+    assert '<option value="complaint" selected>Réclamation</option>' in page or "Réclamation" in page

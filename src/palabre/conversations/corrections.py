@@ -113,6 +113,8 @@ def record_correction(
         subject,
         before={field: previous or ""},
         after={field: value, "correction": correction.pk},
+        # Not the text: the log outlives the message, the copy of its text must not.
+        label=f"{subject._meta.model_name} {subject.pk}",
     )
     return correction
 
