@@ -47,3 +47,10 @@ def test_the_akismet_plugin_ships_with_debians_wordpress(wordpress):
         assert "akismet/akismet.php" in wordpress.get_option("active_plugins")
     finally:
         wordpress.deactivate_plugin("akismet/akismet.php")
+
+
+def test_the_administrator_reaches_wp_admin(wordpress):
+    with httpx.Client(timeout=60) as client:
+        wordpress.login(client)
+        page = client.get(f"{wordpress.url}/wp-admin/options-general.php")
+    assert page.status_code == 200 and 'id="blogname"' in page.text
