@@ -237,6 +237,11 @@ class Connector:
         raise self._unsupported(Capability.WEBHOOK)
 
     # out
+    def reply_text(self, in_reply_to: Item, text: str) -> str:
+        """The text a reply carries once on the platform (a connector may add a mention), so its
+        length can be checked before it is queued."""
+        return text
+
     def reply(self, channel: Channel, *, in_reply_to: Item, text: str, idempotency_key: str) -> Delivered:
         raise self._unsupported(Capability.REPLY)
 

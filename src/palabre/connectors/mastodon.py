@@ -304,14 +304,18 @@ class MastodonConnector(Connector):
 
     # --- out ------------------------------------------------------------------------------------
 
-    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
-        api = self.client(channel)
+    def reply_text(self, in_reply_to, text: str) -> str:
         acct = (in_reply_to.raw or {}).get("acct") or (
             in_reply_to.author.handle if in_reply_to.author else ""
         )
         mention = f"@{acct}"
         if acct and mention.lower() not in text.lower():
             text = f"{mention} {text}"  # without the mention, the person is not notified
+        return text
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        api = self.client(channel)
+        text = self.reply_text(in_reply_to, text)
         visibility = (in_reply_to.raw or {}).get("visibility") or None
         status = self._call(
             api,

@@ -123,6 +123,22 @@ class SuggestionOut(Schema):
     score: float
 
 
+class ReplyLimitOut(Schema):
+    max_chars: int
+    counting: str = Field(..., description="mastodon (links 23, mentions by name), graphemes or x (weighted)")
+    prefix: str = Field(..., description="What the connector adds before the text (the mention)")
+    suffix: str = Field(..., description="What is added after it (the signature)")
+
+
+class AnsweredPostOut(Schema):
+    stored: bool
+    item_id: int | None
+    external_id: str
+    text: str
+    url: str
+    created_at: datetime | None
+
+
 class ThreadDetail(ThreadOut):
     priority_reasons: list[dict[str, Any]]
     items: list[ThreadItemOut]
@@ -132,6 +148,14 @@ class ThreadDetail(ThreadOut):
     can_reply: bool = Field(
         description="Whether Palabre can deliver a reply on this thread's channel (its connector "
         "declares `reply`); when false, answer on the platform itself"
+    )
+    reply_limit: ReplyLimitOut | None = Field(
+        None, description="The platform's length limit for a reply; null where there is none"
+    )
+    answers_post: AnsweredPostOut | None = Field(
+        None,
+        description="The brand's post this thread answers (stored=false: only its platform id is "
+        "known, Palabre never collected the post)",
     )
 
 
@@ -254,7 +278,20 @@ def get_thread(request: HttpRequest, thread_id: RowId):
         replies=[_reply_out(r, deliveries.get(r.pk)) for r in replies],
         suggestions=[{"article": a, "score": s} for a, s in queries.suggested_articles(actor, text)],
         can_reply=queries.can_reply_on(c.channel),
+        reply_limit=_reply_limit(services.reply_length(actor=actor, conversation=c, text="")),
+        answers_post=services.answered_post(items),
     )
+
+
+def _reply_limit(found: services.ReplyLength | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "max_chars": found.limit.max_chars,
+        "counting": found.limit.counting,
+        "prefix": found.prefix,
+        "suffix": found.suffix,
+    }
 
 
 @router.post("/inbox/threads/{int:thread_id}/assign", response=ThreadOut)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from palabre.connectors.lengths import TextLimit, limit_for
+from palabre.connectors.registry import connector_class_for
 from palabre.conversations.models import Item
 from palabre.inbox import hours
 from palabre.inbox.models import (
@@ -149,6 +152,33 @@ def _repliers(organisation: Organisation):
 
 def is_brand_item(item: Item) -> bool:
     return item.author is not None and item.author.handle == item.channel.handle
+
+
+def answered_post(items: list[Item]) -> dict[str, Any] | None:
+    """The brand's post a thread answers: the thread's root when the brand wrote it, or, when the
+    post was never collected, the reference ingestion kept (`parent_external_id`)."""
+    if not items:
+        return None
+    root = items[0]
+    if is_brand_item(root):
+        return {
+            "stored": True,
+            "item_id": root.pk,
+            "external_id": root.external_id,
+            "text": root.text,
+            "url": root.url,
+            "created_at": root.created_at,
+        }
+    if root.parent_external_id and root.parent_id is None:
+        return {
+            "stored": False,
+            "item_id": None,
+            "external_id": root.parent_external_id,
+            "text": "",
+            "url": "",
+            "created_at": None,
+        }
+    return None
 
 
 # --- the analyser: one row per thread ----------------------------------------------------------
@@ -547,6 +577,51 @@ def signed(actor: Actor, text: str) -> str:
     return f"{text}\n— {signature}" if signature else text
 
 
+@dataclass(frozen=True)
+class ReplyLength:
+    """A reply as the platform will count it: its own words plus what is added around them."""
+
+    size: int
+    limit: TextLimit
+    prefix: str  # the mention the connector adds, when the text does not name the person
+    suffix: str  # the signature
+
+    @property
+    def over(self) -> int:
+        return max(0, self.size - self.limit.max_chars)
+
+
+def reply_length(*, actor: Actor, conversation: Conversation, text: str) -> ReplyLength | None:
+    """The reply's length as its platform counts it, signature and mention included; None where the
+    platform sets no limit or Palabre cannot reply there."""
+    limit = limit_for(conversation.channel)
+    connector_class = connector_class_for(conversation.channel.platform)
+    target = conversation.last_customer_item
+    if limit is None or connector_class is None or target is None:
+        return None
+    connector = connector_class()
+    marker = "\u0000"
+    around = connector.reply_text(target, signed(actor, marker))
+    prefix, _marker, suffix = around.partition(marker)
+    sent = connector.reply_text(target, signed(actor, text))
+    return ReplyLength(size=limit.length(sent), limit=limit, prefix=prefix, suffix=suffix)
+
+
+def _too_long(actor: Actor, conversation: Conversation, text: str) -> str:
+    found = reply_length(actor=actor, conversation=conversation, text=text)
+    if found is None or not found.over:
+        return ""
+    return _(
+        "%(size)s characters with the signature and the mention: %(platform)s takes at most %(max)s. "
+        "Shorten the reply by %(over)s."
+    ) % {
+        "size": found.size,
+        "platform": conversation.channel.get_platform_display(),
+        "max": found.limit.max_chars,
+        "over": found.over,
+    }
+
+
 def personalisation_warnings(*, actor: Actor, conversation: Conversation, text: str) -> list[Warning]:
     actor.require(Perm.ITEMS_VIEW)
     _own(actor, conversation)
@@ -585,6 +660,8 @@ def send_reply(
         errors["text"] = _("Write the reply first.")
     elif len(text) > MAX_REPLY_CHARS:
         errors["text"] = _("A reply holds at most %(n)s characters.") % {"n": MAX_REPLY_CHARS}
+    elif too_long := _too_long(actor, conversation, text):
+        errors["text"] = too_long
     if not re.fullmatch(r"[A-Za-z0-9_.:-]{8,80}", idempotency_key or ""):
         errors["idempotency_key"] = _("Give a key of 8 to 80 letters, digits or -_.: to send the reply once.")
     if errors:

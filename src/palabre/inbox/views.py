@@ -355,9 +355,14 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
     triage = {
         t.item.pk: t for t in item_corrections.triage_of([i for i in items if not services.is_brand_item(i)])
     }
+    answered = services.answered_post(items)
     context = {
         "conversation": conversation,
-        "items": [{"item": i, "brand": services.is_brand_item(i), "triage": triage.get(i.pk)} for i in items],
+        "items": [
+            {"item": i, "brand": services.is_brand_item(i), "triage": triage.get(i.pk)}
+            for i in (items[1:] if answered and answered["stored"] else items)
+        ],
+        "answered": answered,
         "head_triage": triage.get(conversation.last_customer_item_id),
         **_correction_choices(actor),
         "replies": [
@@ -376,6 +381,11 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         "breached": conversation.sla_breached(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
         "channel_replies": queries.can_reply_on(conversation.channel),
+        "reply_length": services.reply_length(
+            actor=actor,
+            conversation=conversation,
+            text=str(extra["reply_form"].data.get("text") or "") if "reply_form" in extra else "",
+        ),
         "reply_form": _reply_form(conversation),
         "note_form": NoteForm(auto_id="note_%s"),
         "warnings": [],

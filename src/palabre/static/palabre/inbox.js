@@ -157,3 +157,65 @@
   showValue();
   refresh();
 })();
+
+/* Reply box: a live count of the reply as its platform counts it, signature and mention included
+   (the server's numbers in data attributes; the server checks again on sending). */
+(function () {
+  "use strict";
+  var counter = document.getElementById("reply-counter");
+  if (!counter) return;
+  var max = parseInt(counter.getAttribute("data-max"), 10);
+  var counting = counter.getAttribute("data-counting");
+  var prefix = counter.getAttribute("data-prefix") || "";
+  var suffix = counter.getAttribute("data-suffix") || "";
+  var url = /\bhttps?:\/\/[^\s<>"]+/gi;
+  var segmenter = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+  var pictographic = /\p{Extended_Pictographic}/u;
+
+  function clusters(text) {
+    if (segmenter) return Array.from(segmenter.segment(text), function (s) { return s.segment; });
+    return Array.from(text);
+  }
+
+  // twitter-text's weights: these ranges count 1, everything else 2; an emoji 2; a link 23.
+  function xWeight(cluster) {
+    if (pictographic.test(cluster)) return 2;
+    var weight = 0;
+    Array.from(cluster).forEach(function (ch) {
+      var c = ch.codePointAt(0);
+      var light = c <= 4351 || (c >= 8192 && c <= 8205) || (c >= 8208 && c <= 8223) || (c >= 8242 && c <= 8247);
+      weight += light ? 1 : 2;
+    });
+    return weight;
+  }
+
+  function length(text) {
+    var links = 0;
+    text = text.replace(url, function () { links += 1; return ""; });
+    if (counting === "mastodon") text = text.replace(/(^|[^\w@\/])@([\w.+-]+)@[\w.-]+\w/g, "$1@$2");
+    var parts = clusters(text);
+    if (counting === "x") return parts.reduce(function (sum, c) { return sum + xWeight(c); }, 0) + links * 23;
+    return parts.length + links * 23;
+  }
+
+  function refresh() {
+    var box = document.getElementById("id_text");
+    if (!box) return;
+    var text = box.value.trim();
+    var mention = prefix.trim().toLowerCase();
+    var full = (mention && text.toLowerCase().indexOf(mention) !== -1 ? "" : prefix) + text + suffix;
+    var size = length(full);
+    var over = size - max;
+    counter.querySelector("[data-count]").textContent = counter.getAttribute("data-template")
+      .replace("{count}", String(size)).replace("{max}", String(max));
+    counter.querySelector("[data-over]").textContent = over > 0
+      ? " · " + counter.getAttribute("data-over-template").replace("{over}", String(over)) : "";
+    counter.classList.toggle("over", over > 0);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_text") refresh();
+  });
+  document.body.addEventListener("htmx:afterSwap", refresh);
+  refresh();
+})();
