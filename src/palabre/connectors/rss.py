@@ -284,6 +284,13 @@ class _Batch:
             )
 
     def items(self) -> list[IncomingItem]:
+        for comment in self.comments:
+            # A reply whose parent Palabre never saw (older than what the feed lists, on a first
+            # pull): it hangs under its post rather than alone, and keeps what it answered.
+            parent, post = comment.parent_external_id, comment.raw.get("post", "")
+            if post and parent != post and parent not in self.seen:
+                comment.raw["in_reply_to"] = parent
+                comment.parent_external_id = post[:300]
         return self.posts + sorted(self.comments, key=lambda item: item.created_at)
 
 

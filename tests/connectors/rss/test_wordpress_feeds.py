@@ -149,3 +149,16 @@ def test_a_comment_opening_with_a_link_to_another_is_not_taken_for_a_reply():
     placement = feed_threads.place(entry, "https://blog.example/?p=6#comment-9", html)
     assert placement.parent_id == placement.post_id == "https://blog.example/?p=6"
     assert placement.html == html
+
+
+def test_a_reply_whose_parent_the_feed_no_longer_lists_hangs_under_the_post(org, make_channel, blog):
+    # More comments than the feed lists: Léa's question (comment 2) has dropped out of it.
+    feed = fixture("oslo_comments_rss.xml")
+    start = feed.index("<item>", feed.index("#comment-3</guid>"))
+    blog.publish(OSLO, feed[:start] + feed[feed.index("</item>", start) + len("</item>") :], RSS)
+    channel = make_channel(org, "rss", handle=blog.url + "/feed/")
+    assert pull_channel(channel.pk)["items"] == 5
+    elodie = comment(channel, 3)
+    assert elodie.parent.external_id == f"{blog.url}/?p=6"
+    assert elodie.raw["in_reply_to"] == f"{blog.url}/?p=6#comment-2"
+    assert comment(channel, 5).parent == elodie
