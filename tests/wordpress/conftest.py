@@ -29,7 +29,8 @@ def wordpress():
     if reason:
         pytest.skip(reason)
     # A short path: MariaDB's socket path must stay under 108 bytes.
-    root = Path(tempfile.mkdtemp(prefix="palabre-wp-"))
+    parent = tempfile.gettempdir()
+    root = Path(tempfile.mkdtemp(prefix="palabre-wp-", dir=parent if len(parent) < 40 else "/tmp"))
     site = start_wordpress(root)
     yield site
     site.stop()
