@@ -5,11 +5,13 @@ misspelled, missing or ill-typed field is refused with its name, in the API (422
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from palabre.connectors.base import Capability
 from palabre.connectors.credentials import clean
 from palabre.connectors.registry import registered
 from palabre.orgs.models import Channel
@@ -160,3 +162,35 @@ def test_every_connector_refuses_a_misspelled_or_missing_field(platform):
         with pytest.raises(ValidationError) as error:
             clean(platform, {k: v for k, v in good.items() if k != field})
         assert f"credentials.{field}" in error.value.message_dict
+
+
+def test_every_registered_connector_is_covered_here():
+    # The site connector takes no credentials (refused above); every other one has its set here.
+    assert set(registered()) == set(VALID) | {"site"}
+
+
+# Where a channel writes with its credentials (replies, posts), the connection check catches
+# credentials that may not write, before the first reply fails: the test that shows it, per platform.
+WRITE_CHECKS = {
+    "mastodon": "mastodon/test_mastodon_permissions.py::test_a_token_with_fewer_scopes_than_its_application_is_caught",
+    "bluesky": "bluesky/test_bluesky_permissions.py::test_an_account_waiting_for_sign_up_cannot_post_and_the_check_says_what_is_missing",
+    "email": "email/test_email_connection_check.py::test_the_connection_check_logs_in_to_smtp",
+}
+# The others hold no write permission to check.
+NOTHING_TO_WRITE_WITH = {
+    # Reads feeds only (no reply, no publish); its optional login is a feed's HTTP Basic login.
+    "rss",
+    # Palabre's own comments: a reply is stored by Palabre itself, with no credentials at all.
+    "site",
+}
+
+
+def test_every_connector_that_writes_has_its_write_permission_checked_at_connection():
+    here = Path(__file__).parent
+    for platform, connector_class in registered().items():
+        writes = {Capability.REPLY, Capability.PUBLISH} & connector_class.capabilities
+        if writes and connector_class.credential_fields:
+            path, name = WRITE_CHECKS[platform].split("::")
+            assert f"def {name}(" in (here / path).read_text(encoding="utf-8"), platform
+        else:
+            assert platform in NOTHING_TO_WRITE_WITH, platform

@@ -376,13 +376,21 @@ class EmailConnector(Connector):
         client = self.imap(channel)
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
-        self.check_smtp(channel)
-        return ChannelHealthInfo(account=channel.read_credentials().get("username", ""))
+        account = channel.read_credentials().get("username", "")
+        if not self.check_smtp(channel):
+            # Reading works; replying was not tried: there is nothing to send with.
+            return ChannelHealthInfo(
+                account=account,
+                permissions_checked="partial",
+                permissions_note="No SMTP server in the credentials: the channel reads mail but cannot send replies.",
+            )
+        return ChannelHealthInfo(account=account, permissions_checked="verified")
 
-    def check_smtp(self, channel) -> None:
+    def check_smtp(self, channel) -> bool:
+        """Log in to SMTP (nothing sent); False for a channel without an SMTP server (it only reads)."""
         host, port, security, username, password = _smtp_settings(channel.read_credentials())
         if not host:
-            return  # a channel that only reads
+            return False
         self._checked(host, port)
         try:
             with _smtp_session(host, port, security, username, password):
@@ -395,6 +403,7 @@ class EmailConnector(Connector):
             raise PermanentError(f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
         except (smtplib.SMTPException, OSError) as error:
             raise TransientError(f"SMTP {host}:{port}: {network_reason(error)}") from error
+        return True
 
 
 def _smtp_session(host: str, port: int, security: str, username: str, password: str) -> smtplib.SMTP:
