@@ -13,10 +13,18 @@ class InboxConfig(AppConfig):
         from palabre.conversations.services import register_analyser
         from palabre.demo.loader import register_demo_extension
         from palabre.inbox.demo import load_inbox_demo
+        from palabre.inbox.handover import hand_over_threads
         from palabre.inbox.services import analyse_for_inbox, is_out_of_hours, refresh_after_review
         from palabre.moderation.hooks import register_off_hours_provider, register_review_listener
+        from palabre.orgs.signals import member_leaving
         from palabre.orgs.views import register_audit_labels
 
+        member_leaving.connect(hand_over_threads, dispatch_uid="inbox.hand_over_threads")
+        register_audit_labels(
+            actions={},
+            targets={},
+            sentences={"inbox.assigned": gettext_lazy("%(who)s assigned the thread “%(target)s”")},
+        )
         register_analyser("inbox", analyse_for_inbox)
         register_off_hours_provider(is_out_of_hours)
         register_review_listener("inbox", refresh_after_review)

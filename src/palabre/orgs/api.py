@@ -324,12 +324,18 @@ def change_role(request, membership_id: RowId, payload: RolePatch):
 
 
 @router.delete("/members/{int:membership_id}", response=dict[str, Any], summary="Offboard a member")
-def remove_member(request, membership_id: RowId):
+def remove_member(request, membership_id: RowId, successor: RowId | None = None):
     """Ends the person's access to this organisation at once (and the API tokens acting for them
     here) and returns what they could reach. Their access to other organisations is untouched.
-    Channels, drafts and conversations stay with the organisation."""
+    Channels, drafts and conversations stay with the organisation. `successor` (a membership id
+    of this organisation) takes over their open threads and drafts; without it they are left
+    unassigned. Either way `handover` lists them."""
     actor = _actor(request)
-    return services.offboard_member(actor=actor, membership=_membership(actor, membership_id))
+    return services.offboard_member(
+        actor=actor,
+        membership=_membership(actor, membership_id),
+        successor=_membership(actor, successor) if successor is not None else None,
+    )
 
 
 # --- invitations ------------------------------------------------------------------------------

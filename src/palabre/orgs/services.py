@@ -40,6 +40,7 @@ from palabre.orgs.models import (
     UserPreference,
 )
 from palabre.orgs.permissions import MATRIX, Perm, Role
+from palabre.orgs.signals import member_leaving
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -327,12 +328,22 @@ def _end_sessions_if_no_organisation_left(membership: Membership) -> int:
 
 
 @transaction.atomic
-def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
-    """Remove a member: access ends at once, everything they worked on stays with the organisation."""
+def offboard_member(
+    *, actor: Actor, membership: Membership, successor: Membership | None = None
+) -> dict[str, Any]:
+    """Remove a member: access ends at once, everything they worked on stays with the organisation.
+    Their open threads and drafts go to `successor` (another active member), or are left
+    unassigned, listed in the report for someone to pick up."""
     _require_same_organisation(actor, membership.organisation_id)
     actor.require(Perm.MEMBERS_MANAGE)
     if not membership.is_active:
         raise ValidationError({"membership": _("This person has already left.")})
+    if successor is not None and (
+        successor.organisation_id != membership.organisation_id
+        or not successor.is_active
+        or successor.pk == membership.pk
+    ):
+        raise ValidationError({"successor": _("Choose another active member of this organisation.")})
     if membership.role == Role.OWNER:
         if not actor.can(Perm.OWNERS_MANAGE):
             raise PermissionDenied(_("Only an owner can remove an owner."))
@@ -365,8 +376,19 @@ def offboard_member(*, actor: Actor, membership: Membership) -> dict[str, Any]:
         channel.spokesperson_approved_by = None
         channel.save(update_fields=["status", "spokesperson_approved_at", "spokesperson_approved_by"])
         paused.append(channel.name)
+    handed_over = [
+        work
+        for _receiver, answer in member_leaving.send(
+            sender=Membership, actor=actor, membership=membership, successor=successor
+        )
+        for work in (answer or [])
+    ]
     report.update(
         {
+            "handover": {
+                "to": successor.user.get_username() if successor else None,
+                "work": handed_over,
+            },
             "api_tokens_revoked": revoked_tokens,
             "invitations_revoked": revoked_invitations,
             "sessions_revoked": _end_sessions_if_no_organisation_left(membership),

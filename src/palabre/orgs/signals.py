@@ -27,3 +27,10 @@ credentials_entered = Signal()
 # (`status`: connected / partial / failed, `code`, `account`, `message` in the active language,
 # `detail`), or None when it has nothing to try.
 connection_check = Signal()
+
+# Sent with `actor`, `membership` (the member leaving) and `successor` (the active Membership chosen
+# to take over their work, or None) while a member is removed, inside the removal's transaction.
+# Each receiver (inbox: open threads; publishing: drafts) hands over what it holds and returns a
+# list of {"kind", "id", "label", "to"} dicts (`to`: the successor's user name, or None when left
+# unassigned), which the offboarding report lists.
+member_leaving = Signal()

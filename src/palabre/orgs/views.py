@@ -136,10 +136,47 @@ TARGET_LABELS = {
 }
 
 
-def register_audit_labels(*, actions: dict[str, Any], targets: dict[str, Any]) -> None:
-    """Higher apps name their own audit actions and target types for the audit log page."""
+# How an entry of the audit log reads, in words: %(who)s is the person (or token), %(target)s
+# what they acted on. An action without a sentence reads "who: label, target".
+AUDIT_SENTENCES: dict[str, Any] = {
+    "organisation.created": gettext_lazy("%(who)s created the organisation %(target)s"),
+    "member.added": gettext_lazy("%(who)s added %(target)s to the team"),
+    "member.role_changed": gettext_lazy("%(who)s changed the role of %(target)s"),
+    "member.removed": gettext_lazy("%(who)s removed %(target)s from the team"),
+    "invitation.created": gettext_lazy("%(who)s invited %(target)s"),
+    "invitation.accepted": gettext_lazy("%(who)s accepted the invitation %(target)s"),
+    "invitation.revoked": gettext_lazy("%(who)s withdrew the invitation %(target)s"),
+    "channel.created": gettext_lazy("%(who)s connected the channel %(target)s"),
+    "channel.updated": gettext_lazy("%(who)s changed the channel %(target)s"),
+    "channel.credentials_replaced": gettext_lazy("%(who)s replaced the credentials of %(target)s"),
+    "channel.spokesperson_approved": gettext_lazy("%(who)s approved %(target)s as a spokesperson channel"),
+    "token.created": gettext_lazy("%(who)s created the API token %(target)s"),
+    "token.revoked": gettext_lazy("%(who)s revoked the API token %(target)s"),
+    "contact.merged": gettext_lazy("%(who)s merged the contact %(target)s"),
+}
+
+
+def register_audit_labels(
+    *, actions: dict[str, Any], targets: dict[str, Any], sentences: dict[str, Any] | None = None
+) -> None:
+    """Higher apps name their own audit actions and target types for the audit log page, and
+    may say how an entry reads in words (`sentences`, see AUDIT_SENTENCES)."""
     ACTION_LABELS.update(actions)
     TARGET_LABELS.update(targets)
+    AUDIT_SENTENCES.update(sentences or {})
+
+
+def audit_sentence(event) -> str:
+    """One entry in words, in the reader's language: "Marie rejected “Comment 12: …”"."""
+    who = event.actor_label or _("Palabre")
+    if event.actor_label and event.actor_label.startswith("token:"):
+        who = _("the API token %(name)s") % {"name": event.actor_label[6:]}
+    target = event.target_label or str(TARGET_LABELS.get(event.target_type, "")) or "—"
+    sentence = AUDIT_SENTENCES.get(event.action)
+    if sentence is None:
+        action = ACTION_LABELS.get(event.action, event.action)
+        return _("%(who)s: %(action)s, %(target)s") % {"who": who, "action": action, "target": target}
+    return str(sentence) % {"who": who, "target": target}
 
 
 # What Palabre can do on a platform (capability names: pull, webhook, reply, publish, hide,
@@ -565,19 +602,34 @@ def member_remove(request: HttpRequest, actor: Actor, membership_id: int) -> Htt
     if membership.role == Role.OWNER:
         actor.require(Perm.OWNERS_MANAGE)
     error = ""
+    # Who takes over their open threads and drafts: another active member, or nobody (listed).
+    colleagues = list(
+        Membership.objects.active()
+        .filter(organisation=actor.organisation)
+        .exclude(pk=membership.pk)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    chosen = request.POST.get("successor", "")
     if request.method == "POST":
+        successor = next((m for m in colleagues if str(m.pk) == chosen), None)
         try:
-            services.offboard_member(actor=actor, membership=membership)
+            if chosen and successor is None:
+                raise ValidationError({"successor": _("Choose another active member of this organisation.")})
+            services.offboard_member(actor=actor, membership=membership, successor=successor)
         except ValidationError as failure:
             error = " ".join(failure.messages)
         else:
             return redirect("member_report", membership_id=membership.pk)
     report = services.access_report(membership)
     context = {
-        "membership": membership,
+        # Not "membership": that name is the signed-in person's own, which the header shows.
+        "member": membership,
         "report": report,
         "permission_labels": _permission_labels(report),
         "error": error,
+        "colleagues": colleagues,
+        "chosen": chosen,
     }
     return render(request, "orgs/member_remove.html", context)
 
@@ -588,7 +640,15 @@ def member_report(request: HttpRequest, actor: Actor, membership_id: int) -> Htt
     if membership.is_active:
         raise Http404
     report = membership.offboarding_report or {}
-    context = {"membership": membership, "report": report, "permission_labels": _permission_labels(report)}
+    handover = report.get("handover") or {}
+    context = {
+        "member": membership,
+        "report": report,
+        "permission_labels": _permission_labels(report),
+        "handover_to": handover.get("to"),
+        "threads": [w for w in handover.get("work", []) if w.get("kind") == "thread"],
+        "drafts": [w for w in handover.get("work", []) if w.get("kind") == "draft"],
+    }
     return render(request, "orgs/member_report.html", context)
 
 
@@ -647,6 +707,7 @@ def _audit_row(event) -> dict[str, Any]:
     ]
     return {
         "event": event,
+        "sentence": audit_sentence(event),
         "action": ACTION_LABELS.get(event.action, event.action),
         "target_type": TARGET_LABELS.get(event.target_type, event.target_type),
         "changes": changes,

@@ -12,9 +12,19 @@ class PublishingConfig(AppConfig):
 
         from palabre.demo.loader import register_demo_extension
         from palabre.listening.hooks import register_crisis_listener
+        from palabre.orgs.signals import member_leaving
         from palabre.orgs.views import register_audit_labels, register_dashboard_panel
         from palabre.publishing import demo, services, views
+        from palabre.publishing.handover import hand_over_drafts
 
+        member_leaving.connect(hand_over_drafts, dispatch_uid="publishing.hand_over_drafts")
+        register_audit_labels(
+            actions={"post.handed_over_to_member": gettext_lazy("Draft handed over to a colleague")},
+            targets={},
+            sentences={
+                "post.handed_over_to_member": gettext_lazy("%(who)s handed the draft “%(target)s” over")
+            },
+        )
         register_crisis_listener("publishing", services.on_crisis_changed)
         register_demo_extension("publishing", demo.load_calendar)
         register_dashboard_panel("publishing", views.dashboard_panel)
