@@ -35,6 +35,9 @@ HATE = [
     "Il n'existe pas de musulmans honnêtes.",
     "Je n'ai aucune compassion pour les réfugiés.",
     "Les homos ne seront jamais des gens normaux.",
+    "Les immigrés ne sont pas des voleurs mais des parasites",
+    "Les immigrés ne sont pas des voleurs, connard",
+    "Arrête d'insulter les gens sale connard",
 ]
 
 

@@ -24,9 +24,25 @@ _URL = re.compile(
     r"https?://|www\.|(?<![\w-])[\w-]++\.(?:com|fr|net|org|io|ly|be|ch|co|me|info|biz|xyz|tk|ru)\b", re.I
 )
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.]+")
-_PHONE = re.compile(r"(?:\+|00)\d{2,3}[\s.-]?\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b|\b\d{5,}\b")
+# A telephone number as people write one to be called, not any long number: a postcode ("Paris
+# 75011"), an order number ("#47002") or an amount is none. International (+33 6 12 34 56 78,
+# 0044 20 7946 0958), French (06 12 34 56 78), other national numbers with a trunk 0 (UK
+# 0870 443 9680, 0207-083-6089), North American ((555) 123-4567, 555-123-4567), and a short
+# number after a word that asks to call or text it ("txt WIN to 87121", "appelez le 3615").
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}[\s.-]?(?:\(0\)[\s.-]?)?\d(?:[\s.-]?\d){5,12}(?!\d)"
+    r"|(?<![\w.,])0[1-9](?:[\s.-]?\d{2}){4}(?![\d.,]\d|\d)"
+    r"|(?<![\w.,])0\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\d.,]\d|\d)"
+    r"|(?<![\w.,])(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\d.,]\d|\d)"
+    r"|\b(?:call|ring|text|txt|sms|tel|phone|appel(?:le[rz]?|ez)|t[eé]l[eé]phone[rz]?|composez)\b"
+    r"(?:\W{1,3}\w{1,12}){0,3}?\W{1,3}\d{4,6}(?!\d|[.,]\d)",
+    re.I,
+)
 _MONEY = re.compile(r"[$€£]\s?\d|\d\s?(?:[$€£]|euros?\b|eur\b|dollars?\b|usd\b|k€)", re.I)
 _PERCENT = re.compile(r"\d\s?%")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_HIGH_CHAR = re.compile("[\u2190-\U0010ffff]")  # arrows, symbols, pictographs, and other scripts' letters
 _SECOND_PERSON = re.compile(r"\b(?:tu|t|te|toi|ta|ton|tes|vous|you|u|ur|your|youre|yourself)\b")
 _MENTION = re.compile(r"(?<!\w)@\w")
 _HASHTAG = re.compile(r"(?<!\w)#\w")
@@ -72,7 +88,7 @@ DENSE_FEATURES = (
 
 
 _GROUP_DETERMINERS = re.compile(
-    r"(?:\b(?:les|des|ces|aux|tous|toutes|sales?|vos|nos|leurs|the|all|these|those|many|most|some|dirty|ils|elles)"
+    r"(?:\b(?:les|des|ces|aux|tous|toutes|aucun|aucune|chaque|sales?|vos|nos|leurs|the|all|these|those|many|most|some|every|no|dirty|ils|elles)"
     r"(?: les| des| ces| de)?|\bd)\W+$"
 )
 
@@ -210,9 +226,12 @@ class Featurizer:
         hostile = sum(c.get(k, 0) for k in HATE_CATS)
         second = 1.0 if _SECOND_PERSON.search(s) else 0.0
         n = max(len(original), 1)
-        letters = [ch for ch in original[:2000] if ch.isalpha()]
-        caps = sum(ch.isupper() for ch in letters) / len(letters) if len(letters) >= 4 else 0.0
-        emoji = sum(1 for ch in s if ord(ch) >= 0x2190 and not ch.isalnum())
+        head = original[:2000]
+        # Character classes counted by the regex engine and str methods mapped in C: these loops
+        # ran in Python per character and were a tenth of a decision's time.
+        letters = _LETTER.findall(head)
+        caps = sum(map(str.isupper, letters)) / len(letters) if len(letters) >= 4 else 0.0
+        emoji = sum(1 for ch in _HIGH_CHAR.findall(s) if not ch.isalnum())
         lg = math.log1p
         v = [
             lg(c.get("insult", 0)),
@@ -239,7 +258,7 @@ class Featurizer:
             caps,
             lg(original.count("!")),
             lg(len(s)) / 5.0,
-            sum(ch.isdigit() for ch in original[:2000]) / n,
+            len(_DIGIT.findall(head)) / n,
             lg(emoji),
             lg(len(_MENTION.findall(original))),
             lg(len(_HASHTAG.findall(original))),

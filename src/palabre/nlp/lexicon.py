@@ -455,6 +455,8 @@ _OTHER_SOURCES = {"fr": frozenset({"en", "ldnoobw_en"}), "en": frozenset({"fr", 
 # Quoted text: « », “ ”, „ “, straight double quotes.
 _QUOTE = re.compile(r"«([^«»]{1,300})»|“([^“”]{1,300})”|„([^„“]{1,300})“|\"([^\"]{1,300})\"")
 _CLAUSE_END = re.compile(r"[.;!?:\n]")
+# Words after which a negated claim goes on to assert something ("pas des X mais des Y").
+_CONTRAST = re.compile(r"\b(?:mais|plut[oô]t|juste|seulement|sinon|que|qu|but|just|only|rather|than)\b", re.I)
 _TEXT_WORD = re.compile(r"[^\W_]+")
 # How far a reported-speech frame ("il m'a traité de") reaches, and a self-description ("je suis").
 REPORTED_REACH = 4
@@ -597,6 +599,11 @@ def read_context(
             return True
         return False
 
+    def said_of_group(hit: Span, region: Span) -> bool:
+        """An insult inside a counter-speech region, predicated of an identity group named
+        before it in the region (not said to someone: 'arrête d'insulter les gens, connard')."""
+        return _inside(hit, region) and any(region.start <= t.start and t.end <= hit.start for t in targets)
+
     for hit in hostile:
         why = ""
         if hit.source in other_sources and any(_inside(hit, o) for o in kinds["ordinary"]):
@@ -607,6 +614,15 @@ def read_context(
             why = "harmless"
         elif hit.category in COUNTER_EXCUSES and any(_inside(hit, c) for c in kinds["counter"]):
             why = "counter_speech"
+        elif hit.category == "insult" and any(said_of_group(hit, c) for c in kinds["counter"]):
+            # 'arrêtez de dire que les immigrés sont des parasites': the insult is the claim refuted.
+            why = "counter_speech"
+        elif hit.category == "insult" and any(
+            said_of_group(hit, c) and not _CONTRAST.search(text, c.start, hit.start) for c in kinds["negated"]
+        ):
+            # 'les immigrés ne sont pas des voleurs' denies the insult; '... pas des voleurs mais
+            # des parasites' asserts the second one.
+            why = "negated"
         elif (
             hit.category in NEGATED_EXCUSES
             and not _NEGATIVE_TERM.search(hit.term)  # "ne sont pas capables" says the negative itself
@@ -647,6 +663,14 @@ def read_context(
         if any(_overlaps(region, s) for s in hostile + targets + kinds["group_hostile"]) and not any(
             _overlaps(region, h) for h in used
         ):
+            masked.append((region.start, region.end))
+    excused_ranges = {(span.start, span.end) for span, _why in excused}
+    for region in kinds["negated"]:
+        # A negated claim whose every listed word is excused ('les immigrés ne sont pas des
+        # voleurs': the word is both an insult and an attribute, excused as the attribute) says
+        # nothing hostile: the whole claim is left out of scoring, as counter-speech is.
+        inside = [h for h in hostile if _overlaps(region, h)]
+        if inside and all((h.start, h.end) in excused_ranges for h in inside):
             masked.append((region.start, region.end))
     return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile))
 
