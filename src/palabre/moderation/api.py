@@ -286,7 +286,11 @@ class SiteOut(Schema):
     id: int
     name: str
     url: str
-    allowed_origins: list[str]
+    allowed_origins: list[str] = Field(
+        ...,
+        description="The site's other addresses (origins): their pages may embed the comment form, "
+        "and the Akismet API accepts them as the blog of the site's key",
+    )
     toxic_answer: str = Field(
         ..., description="What comment-check answers for a toxic comment that is not spam: hold or spam"
     )
@@ -297,7 +301,12 @@ class SiteOut(Schema):
 
 class SitePatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
-    allowed_origins: list[Annotated[str, Field(max_length=500)]] | None = Field(None, max_length=100)
+    allowed_origins: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        None,
+        max_length=100,
+        description="The site's other addresses, each https://host[:port]: they may embed the comment "
+        "form, and the Akismet API accepts them as blog",
+    )
     toxic_answer: ToxicAnswer | None = Field(
         None,
         description="hold: hold it in Palabre, answer false with X-Palabre-Held: toxic (default); "
