@@ -31,6 +31,7 @@ from palabre import config
 from palabre.connectors import feed_threads, outbound
 from palabre.connectors.base import (
     Capability,
+    ChannelHealthInfo,
     Connector,
     CredentialField,
     FieldKind,
@@ -95,6 +96,13 @@ class FeedConnector(Connector):
         if not str(url).startswith(("http://", "https://")):
             raise PermanentError("The channel's feed address must start with http:// or https://.")
         return str(url)
+
+    def health(self, channel) -> ChannelHealthInfo:
+        """The feed fetched once, with its login if it has one: a refused login (401) or a gone
+        feed shows when the channel is connected. A feed only reads: no permission to check."""
+        parsed = self.fetch(channel, self.feed_url(channel), {})
+        title = str(((parsed or {}).get("feed") or {}).get("title") or "")
+        return ChannelHealthInfo(account=title[:300])
 
     def fetch(self, channel, url: str, state: dict) -> feedparser.FeedParserDict | None:
         """The parsed feed, or None when unchanged since `state` (its ETag and Last-Modified)."""
