@@ -327,3 +327,20 @@ def test_without_the_companion_a_reply_finds_a_parent_wordpress_reported(blog, w
     orphan = new_comment(blog, "Moi aussi je me demandais.", comment_author="Noé", parent="999")
     assert wp.post("/1.1/comment-check", data=orphan).text == "false"
     assert items_of(blog).get(text="Moi aussi je me demandais.").parent_id is None
+
+
+@pytest.mark.parametrize(
+    ("slashed", "typed"),
+    [
+        ("d\\'avance", "d'avance"),
+        ('\\"guillemets\\"', '"guillemets"'),
+        ("C:\\\\tarte", "C:\\tarte"),
+        ("nul\\0", "nul"),  # addslashes writes NUL as \0; Palabre stores no NUL
+        ("\\\\0", "\\0"),  # a typed backslash before a zero
+        ("fin\\", "fin"),  # PHP's stripslashes drops a lone trailing backslash
+    ],
+)
+def test_unslash_is_phps_stripslashes(slashed, typed):
+    from palabre.moderation.akismet_wordpress import unslash
+
+    assert unslash(slashed) == typed
