@@ -259,3 +259,12 @@ def test_a_created_channel_whose_check_fails_opens_its_credentials_with_what_was
     assert 'value="read-only-token"' in html
     channel = Channel.objects.get(platform="mastodon")
     assert reverse("channel_credentials", args=[channel.pk]) in html or "credential_access_token" in html
+
+
+def test_a_connector_without_a_check_of_its_own_is_not_said_connected(counting, forum, owner_actor):
+    from palabre.connectors.services import try_credentials
+    from palabre.orgs.services import set_channel_credentials
+
+    set_channel_credentials(actor=owner_actor, channel=forum, credentials={"token": "t"})
+    assert try_credentials(actor=owner_actor, channel=forum) is None
+    assert counting.calls == []  # nothing was asked of the platform

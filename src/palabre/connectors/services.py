@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from palabre import config
 from palabre.connectors.base import (
     Capability,
+    Connector,
     ConnectorError,
     Delivered,
     Media,
@@ -910,8 +911,10 @@ def connection_result(sync: ChannelSync) -> dict[str, str]:
 
 def try_credentials(*, actor: Actor, channel: Channel) -> dict[str, str] | None:
     """New credentials tried at once (`check_channel`, within the connectors' HTTP timeout and
-    address guard): what was found, or None for a channel without a connector or credentials."""
-    if connector_class_for(channel.platform) is None or not channel.has_credentials:
+    address guard): what was found, or None where nothing can be tried (no connector, no
+    credentials, or a connector with no check of its own: saying "connected" would be a guess)."""
+    connector_class = connector_class_for(channel.platform)
+    if connector_class is None or not channel.has_credentials or connector_class.health is Connector.health:
         return None
     return connection_result(check_channel(actor=actor, channel=channel))
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from palabre.connectors import outbound
-from palabre.listening import hooks
+from palabre.listening import backfill, hooks
 from palabre.listening.models import (
     AlertDelivery,
     AlertSubscription,
@@ -286,6 +286,8 @@ def create_query(
             organisation=actor.organisation, name=name, query=text, kind=kind, active=active
         )
         record(actor, "listening.query_created", row, after=snapshot(row, QUERY_FIELDS))
+        # What was already collected is searched too, so a new query does not start at 0.
+        backfill.start_after_save(actor=actor, listening_query=row, text_changed=True)
     return row
 
 
@@ -312,6 +314,8 @@ def update_query(*, actor: Actor, listening_query: ListeningQuery, **changes: An
     with transaction.atomic():
         query.save()
         record(actor, "listening.query_updated", query, before=before, after=snapshot(query, QUERY_FIELDS))
+        changed = text != before["query"] or (query.active and not before["active"])
+        backfill.start_after_save(actor=actor, listening_query=query, text_changed=changed)
     return query
 
 
