@@ -8,8 +8,8 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from palabre.conversations.schemas import CorrectionIn, TriageOut, triage_out
+from palabre.listening import backfill, queries, services
 from palabre.listening import corrections as mention_corrections
-from palabre.listening import queries, services
 from palabre.listening.models import CrisisAlert, QueryKind, Sentiment, SourceKind
 from palabre.orgs.permissions import Perm
 from palabre.pagination import keyset_page
@@ -204,6 +204,75 @@ def delete_query(request, query_id: RowId):
 
 
 # --- sources ----------------------------------------------------------------------------------
+
+
+class PreviewIn(Schema):
+    query: str = Field(..., max_length=2000)
+    days: int = Field(30, ge=1, le=90)
+
+
+class PreviewSampleOut(Schema):
+    text: str
+    spans: list[list[int]]
+    source: str
+    published_at: datetime
+    url: str
+
+
+class PreviewOut(Schema):
+    count: int
+    scanned: int
+    days: int
+    samples: list[PreviewSampleOut]
+
+
+class BackfillIn(Schema):
+    days: int = Field(30, ge=1, le=90)
+
+
+class BackfillOut(Schema):
+    id: int
+    query_id: int
+    status: str
+    days: int
+    total: int
+    scanned: int
+    matched: int
+    percent: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.post(
+    "/listening/queries/preview",
+    response=PreviewOut,
+    summary="What a query would match in recent stored posts (a syntax error: 422 naming query)",
+)
+def preview_query(request, payload: PreviewIn):
+    return backfill.preview(actor=request.auth, text=payload.query, days=payload.days)
+
+
+@router.post(
+    "/listening/queries/{int:query_id}/backfill",
+    response={202: BackfillOut},
+    summary="Run the query over what was already collected, in the background",
+)
+def start_backfill(request, query_id: RowId, payload: BackfillIn):
+    row = queries.listening_query(request.auth, query_id)
+    return Status(202, backfill.start(actor=request.auth, listening_query=row, days=payload.days))
+
+
+@router.get(
+    "/listening/queries/{int:query_id}/backfill",
+    response={200: BackfillOut, 404: None},
+    summary="The query's latest backfill and its progress",
+)
+def get_backfill(request, query_id: RowId):
+    found = backfill.latest(queries.listening_query(request.auth, query_id))
+    if found is None:
+        return Status(404, None)
+    return found
 
 
 @router.get("/listening/sources", response=list[SourceOut])

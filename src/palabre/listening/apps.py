@@ -18,6 +18,7 @@ class ListeningConfig(AppConfig):
         register_audit_labels(
             actions={
                 "listening.query_created": _("Listening query created"),
+                "listening.backfill_started": _("Listening query run over what was already collected"),
                 "listening.query_updated": _("Listening query changed"),
                 "listening.query_deleted": _("Listening query deleted"),
                 "listening.source_created": _("Listening source added"),

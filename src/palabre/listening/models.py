@@ -288,3 +288,40 @@ class CrisisPlaybook(models.Model):
 
     def step_list(self) -> list[str]:
         return [line.strip() for line in self.steps.splitlines() if line.strip()]
+
+
+class QueryBackfill(models.Model):
+    """A query run over what was already collected (the organisation's stored mentions and its own
+    channels' items of the last days), in the background, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Searching")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    query = models.ForeignKey(ListeningQuery, on_delete=models.CASCADE, related_name="backfills")
+    query_text = models.TextField()  # the text it ran, so an edit since does not mislabel it
+    days = models.PositiveSmallIntegerField(default=30)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    scanned = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["query", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"backfill of {self.query_id}: {self.status}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, round(100 * self.scanned / self.total)) if self.total else 0

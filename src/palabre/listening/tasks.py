@@ -53,3 +53,14 @@ def deliver_alert_task(alert_id: int) -> dict:
     from palabre.listening.delivery import deliver_alert
 
     return deliver_alert(alert_id)
+
+
+@task()
+def backfill_query_task(backfill_id: int) -> dict:
+    """Run a query over what was already collected (see listening.backfill)."""
+    from palabre.listening.backfill import run
+
+    row = run(backfill_id)
+    if row is None:
+        return {"backfill": backfill_id, "skipped": "gone"}
+    return {"backfill": row.pk, "scanned": row.scanned, "matched": row.matched}

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from palabre.conversations import corrections as shared_corrections
+from palabre.listening import backfill, queries, services
 from palabre.listening import corrections as mention_corrections
-from palabre.listening import queries, services
 from palabre.listening.forms import (
     CONFIG_ALIASES,
     CrisisForm,
@@ -281,8 +281,12 @@ def query_list(request: HttpRequest, actor: Actor) -> HttpResponse:
                 apply_service_errors(form, error)
                 extra = _query_error_context(form, error)
             else:
-                messages.success(request, _("Query “%(name)s” created.") % {"name": created.name})
-                return redirect("listening:queries")
+                messages.success(
+                    request,
+                    _("Query “%(name)s” created: it is being run over what was already collected.")
+                    % {"name": created.name},
+                )
+                return redirect("listening:query_edit", query_id=created.pk)
     context = {"queries": queries.listening_queries(actor), "form": form, **extra}
     return render(request, "listening/queries.html", context, status=400 if form.errors else 200)
 
@@ -305,9 +309,48 @@ def query_edit(request: HttpRequest, actor: Actor, query_id: int) -> HttpRespons
     return render(
         request,
         "listening/query_edit.html",
-        {"row": row, "form": form, **extra},
+        {"row": row, "form": form, "backfill": backfill.latest(row), "days": backfill.DEFAULT_DAYS, **extra},
         status=400 if form.errors else 200,
     )
+
+
+@member_view(Perm.ITEMS_VIEW)
+def query_backfill(request: HttpRequest, actor: Actor, query_id: int) -> HttpResponse:
+    """The backfill's progress (polled by htmx while it runs); POST starts a new one."""
+    row = queries.listening_query(actor, query_id)
+    if request.method == "POST":
+        try:
+            backfill.start(
+                actor=actor, listening_query=row, days=request.POST.get("days", backfill.DEFAULT_DAYS)
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        if not wants_partial(request):
+            return redirect("listening:query_edit", query_id=row.pk)
+    return render(request, "listening/_backfill.html", {"row": row, "backfill": backfill.latest(row)})
+
+
+@member_view(Perm.ITEMS_VIEW)
+def query_preview(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """What the query being written would match in recent stored posts (htmx, debounced)."""
+    data = request.POST if request.method == "POST" else request.GET
+    text = data.get("query", "")
+    context: dict[str, Any] = {"empty": not text.strip()}
+    if text.strip():
+        try:
+            context["preview"] = backfill.preview(
+                actor=actor, text=text, days=data.get("days") or backfill.DEFAULT_DAYS
+            )
+        except ValidationError as error:
+            context["errors"] = error.messages
+            position = getattr(error, "position", None)
+            if position is not None:
+                context["caret"] = {
+                    "before": text[:position],
+                    "at": text[position : position + 1] or " ",
+                    "after": text[position + 1 :],
+                }
+    return render(request, "listening/_query_preview.html", context)
 
 
 @require_POST
