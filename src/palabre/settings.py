@@ -164,6 +164,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded files (pictures of posts) live in the data directory; served only through views that
+# check the organisation, never as public URLs.
+MEDIA_ROOT = DATA_DIR / "media"
 # Serve static files straight from the package: no collectstatic step for a self-hosted install.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -15,7 +15,29 @@ pytestmark = [pytest.mark.e2e, pytest.mark.clock]
 
 
 @pytest.fixture
-def team(transactional_db):
+def publisher():
+    """Facebook has no connector yet (the post page would say "Not connected"): a test one."""
+    from palabre.connectors.base import Capability, Connector, Delivered
+    from palabre.connectors.registry import connector_class_for, register_connector, unregister_connector
+
+    class FacebookPublisher(Connector):
+        platform = "facebook"
+        capabilities = frozenset({Capability.PUBLISH})
+
+        def publish(self, channel, *, text, media=(), idempotency_key):
+            return Delivered("1_2", "https://www.facebook.com/maisonlumiere/posts/2")
+
+    previous = connector_class_for("facebook")
+    register_connector("facebook", FacebookPublisher)
+    yield FacebookPublisher
+    if previous is None:
+        unregister_connector("facebook")
+    else:
+        register_connector("facebook", previous)
+
+
+@pytest.fixture
+def team(transactional_db, publisher):
     from django.contrib.auth import get_user_model
 
     from palabre.orgs import services
@@ -71,7 +93,7 @@ def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team,
     # The saved draft shows the warning and highlights the words it concerns.
     expect(writer.locator(".coaching .finding.warn")).to_contain_text("reads as shouting")
     expect(writer.locator(".post-text mark.warn")).to_be_visible()
-    variant_form = writer.locator("section.variant form")
+    variant_form = writer.locator("section.variant form.variant-form")
     variant_form.locator("textarea").fill(
         "Notre nouvelle collection est arrivée en boutique : venez la découvrir !"
     )

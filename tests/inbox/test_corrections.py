@@ -53,6 +53,9 @@ def test_a_moderator_corrects_the_intent_with_one_select_and_the_thread_follows(
     assert correction.text == QUESTION and correction.organisation_id == item.organisation_id
     conversation.refresh_from_db()
     assert conversation.intent == "crisis" and conversation.priority > before
+    # The thread's head comes along out of band, with the new priority and why.
+    assert 'id="thread-triage" hx-swap-oob="true"' in answer.content.decode()
+    assert f"Priority {conversation.priority}" in answer.content.decode() and b"crisis words" in answer.content
     assert "crisis" in [r["code"] for r in conversation.priority_reasons]
     audit = AuditEvent.objects.get(action="intent.corrected")
     assert audit.before == {"intent": "question"} and audit.after["intent"] == "crisis"

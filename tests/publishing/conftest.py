@@ -44,12 +44,30 @@ def no_rate_limit(monkeypatch):
 
 
 @pytest.fixture
-def forum(org, make_channel):
+def forum(org, make_channel, publisher):
     return make_channel(org, "discourse", handle="forum.maison-dupont.fr", name="Forum")
 
 
+class XPublisher(CountingPublisher):
+    """X has no built-in connector: the tests that need an X channel able to publish bring one."""
+
+    platform = "x"
+
+
 @pytest.fixture
-def x_channel(org, make_channel):
+def x_publisher():
+    previous = connector_class_for("x")
+    XPublisher.calls = []
+    register_connector("x", XPublisher)
+    yield XPublisher
+    if previous is None:
+        unregister_connector("x")
+    else:
+        register_connector("x", previous)
+
+
+@pytest.fixture
+def x_channel(org, make_channel, x_publisher):
     return make_channel(org, "x", handle="@maisondupont", name="X")
 
 

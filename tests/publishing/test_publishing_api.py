@@ -25,7 +25,7 @@ def _org(name: str):
 
 
 @pytest.fixture
-def world(live_server):
+def world(live_server, x_publisher):
     org_a, owner_a, channel_a = _org("alpha")
     org_b, owner_b, channel_b = _org("beta")
     _t, token_a = create_api_token(actor=owner_a, name="A", scopes=[p.value for p in Perm])

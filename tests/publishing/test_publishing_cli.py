@@ -57,7 +57,7 @@ def test_organisation_lines_use_its_lists_and_channels(org, owner_actor, make_ch
     check_stream(io.StringIO("\n".join(json.dumps(line) for line in lines)), sink)
     answers = [json.loads(line) for line in sink.getvalue().splitlines()]
     assert answers[0]["verdict"] == "block" and answers[0]["findings"][0]["guardrail"] == "off_charter"
-    assert answers[1]["findings"][0]["guardrail"] == "channel_limits"
+    assert "channel_limits" in {f["guardrail"] for f in answers[1]["findings"]}
     assert "no organisation" in answers[2]["error"]
     assert "no channel" in answers[3]["error"]
     assert "needs `org`" in answers[4]["error"]

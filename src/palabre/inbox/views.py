@@ -431,8 +431,19 @@ def correct(request: HttpRequest, actor: Actor, conversation_id: int, item_id: i
         except ValidationError as failure:
             errors += failure.messages
     if wants_partial(request):
-        [current] = item_corrections.triage_of([item])
-        context = {"t": current, "conversation": conversation, "errors": errors, **_correction_choices(actor)}
+        # The message's controls, and the thread's head out of band: its priority may have moved.
+        conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
+        last = conversation.last_customer_item
+        shown = {t.item.pk: t for t in item_corrections.triage_of([item] + ([last] if last else []))}
+        context = {
+            "t": shown[item.pk],
+            "conversation": conversation,
+            "errors": errors,
+            "oob": True,
+            "head_triage": shown.get(conversation.last_customer_item_id),
+            "reasons": reason_texts(conversation.priority_reasons),
+            **_correction_choices(actor),
+        }
         return render(request, "inbox/_item_triage.html", context, status=422 if errors else 200)
     if errors:
         messages.error(request, " ".join(errors))

@@ -802,9 +802,57 @@ def raise_alert(*, organisation: Organisation, signal: Any, explanation: dict) -
 
 from palabre.listening.crisis import TrendingTerm, recent_competitor_texts, trending_terms  # noqa: E402
 
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An open crisis alert as publishing's guardrails read it: what it is about (the query's
+    terms not under a NOT) and how to name it."""
+
+    alert_id: int
+    name: str
+    metric: str
+    terms: tuple[str, ...]
+
+
+def open_alerts(organisation: Organisation) -> list[OpenAlert]:
+    """The organisation's open crisis alerts, newest first, one per query, with what each is
+    about: a topic query's own terms (a product, a recall); for the brand's query, the terms that
+    emerged in the spike (the brand itself is in every post). A competitor's crisis is not ours."""
+    from palabre.nlp.query import QuerySyntaxError, parse_query
+
+    def valid(term: str) -> bool:
+        try:
+            parse_query(term)
+        except QuerySyntaxError:
+            return False
+        return len(term.strip('#@*"')) >= 3
+
+    found, seen = [], set()
+    rows = CrisisAlert.objects.filter(organisation=organisation, status=CrisisAlert.Status.OPEN).exclude(
+        query__kind=QueryKind.COMPETITOR
+    )
+    for alert in rows.select_related("query").order_by("-created_at", "-pk")[:50]:
+        if alert.query_id in seen:
+            continue
+        seen.add(alert.query_id)
+        if alert.query.kind == QueryKind.BRAND:
+            emerging = (alert.explanation or {}).get("terms") or []
+            candidates = [str(t.get("term", "")) for t in emerging if isinstance(t, dict)]
+        else:
+            try:
+                candidates = [str(term) for term in parse_query(alert.query.query).terms]
+            except QuerySyntaxError:
+                candidates = []
+        terms = tuple(t for t in candidates if valid(t))
+        found.append(OpenAlert(alert.pk, alert.query.name, str(alert.get_metric_display()), terms))
+    return found
+
+
 __all__ = [
+    "OpenAlert",
     "TrendingTerm",
     "is_crisis_active",
+    "open_alerts",
     "recent_competitor_texts",
     "switch_crisis_mode",
     "trending_terms",

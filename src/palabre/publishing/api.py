@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import WithJsonSchema
 
 from palabre.orgs.models import Channel
 from palabre.orgs.services import NotInOrganisation
 from palabre.pagination import keyset_page
+from palabre.publishing import media as post_media
 from palabre.publishing import services
 from palabre.publishing.models import Campaign, Post, PostVariant
 from palabre.storable import Moment, RowId, StoredInt
@@ -114,6 +116,17 @@ class VariantOut(Schema):
         return variant.action.last_error if variant.action_id and variant.action else ""
 
 
+class AttachmentOut(Schema):
+    id: int
+    variant: int | None = Field(None, alias="variant_id")
+    filename: str = Field("", alias="original_name")
+    mime_type: str
+    size: int
+    width: int | None
+    height: int | None
+    description: str
+
+
 class CommentOut(Schema):
     author: str = Field(..., alias="author_label")
     text: str
@@ -193,6 +206,7 @@ class PublishingPolicyIn(Schema):
     competitor_texts: list[str] | None = Field(None, max_length=500)
     promotion_window: StoredInt | None = None
     promotion_share: float | None = None
+    reschedule_keeps_approval: bool | None = None
 
 
 class PublishingPolicyOut(Schema):
@@ -201,6 +215,7 @@ class PublishingPolicyOut(Schema):
     competitor_texts: list[str]
     promotion_window: int
     promotion_share: float
+    reschedule_keeps_approval: bool
 
 
 class ScheduleEntry(Schema):
@@ -406,3 +421,74 @@ def get_policy(request):
 @router.patch("/publishing/policy", response=PublishingPolicyOut)
 def update_policy(request, payload: PublishingPolicyIn):
     return services.update_policy(actor=request.auth, **payload.dict(exclude_none=True))
+
+
+# --- files, dropping a channel, deleting a post -------------------------------------------------
+
+
+@router.post("/publishing/posts/{int:post_id}/media", response={201: AttachmentOut})
+def attach_media(
+    request,
+    post_id: RowId,
+    file: File[UploadedFile],
+    description: Form[str] = "",
+    variant: Form[int | None] = None,
+):
+    """Attach a picture or video (multipart) to the post, or to one of its variants."""
+    actor = request.auth
+    post = services.get_post(actor=actor, post_id=post_id)
+    target = None
+    if variant is not None:
+        target = services.get_variant(actor=actor, variant_id=variant)
+    if file.size and file.size > post_media.MAX_BYTES:
+        from django.core.exceptions import ValidationError
+        from django.utils.translation import gettext as _
+
+        raise ValidationError(
+            {"file": _("The file weighs more than %(mb)s MB: make it lighter.") % {"mb": 8}}
+        )
+    attached = post_media.attach_media(
+        actor=actor,
+        post=post,
+        content=file.read(),
+        filename=file.name or "",
+        description=description,
+        variant=target,
+    )
+    return Status(201, attached)
+
+
+class DescribeIn(Schema):
+    description: str = Field("", max_length=1500)
+
+
+@router.patch("/publishing/media/{int:media_id}", response=AttachmentOut)
+def describe_media(request, media_id: RowId, payload: DescribeIn):
+    actor = request.auth
+    found = post_media.get_media(actor=actor, media_id=media_id)
+    return post_media.describe_media(actor=actor, media=found, description=payload.description)
+
+
+@router.delete("/publishing/media/{int:media_id}", response={204: None})
+def remove_media(request, media_id: RowId):
+    actor = request.auth
+    post_media.remove_media(actor=actor, media=post_media.get_media(actor=actor, media_id=media_id))
+    return Status(204, None)
+
+
+@router.delete("/publishing/variants/{int:variant_id}", response=PostOut)
+def drop_variant(request, variant_id: RowId):
+    """Drop a channel from its post (not the last one, not a scheduled or published one)."""
+    actor = request.auth
+    post = services.remove_variant(
+        actor=actor, variant=services.get_variant(actor=actor, variant_id=variant_id)
+    )
+    return _post(actor, post.pk)
+
+
+@router.delete("/publishing/posts/{int:post_id}", response={204: None})
+def delete_post(request, post_id: RowId):
+    """Delete a draft or a rejected post (audited)."""
+    actor = request.auth
+    services.delete_post(actor=actor, post=services.get_post(actor=actor, post_id=post_id))
+    return Status(204, None)

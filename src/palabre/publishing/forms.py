@@ -67,6 +67,34 @@ class VariantForm(forms.Form):
         )
 
 
+class MediaForm(forms.Form):
+    file = forms.FileField(
+        label=_("Picture or video"),
+        help_text=_("JPEG, PNG, GIF, WebP or MP4, at most 8 MB; checked by its content."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp,video/mp4"}
+        ),
+    )
+    description = forms.CharField(
+        label=_("Alternative text"),
+        required=False,
+        max_length=1500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "What the picture shows, for people who cannot see it. The platforms show it to screen readers."
+        ),
+    )
+    scope = forms.ChoiceField(
+        label=_("For"),
+        choices=[("post", _("every channel of the post")), ("variant", _("this channel only"))],
+        initial="post",
+    )
+
+
+class DescribeForm(forms.Form):
+    description = forms.CharField(label=_("Alternative text"), required=False, max_length=1500)
+
+
 class CommentForm(forms.Form):
     text = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
@@ -101,4 +129,12 @@ class PolicyForm(forms.Form):
     )
     promotion_share = forms.FloatField(
         label=_("Most promotional share (0 to 1)"), min_value=0.05, max_value=1
+    )
+    reschedule_keeps_approval = forms.BooleanField(
+        label=_("An approver who only changes the time keeps the approval"),
+        required=False,
+        help_text=_(
+            "On: an approver moves an approved post without a new approval (the change is in the "
+            "audit log). Off: any new time sends the post back for approval."
+        ),
     )

@@ -38,6 +38,7 @@ TOXIC = "toxic_words"
 CHARTER = "off_charter"
 SPOKESPERSON = "spokesperson_unapproved"
 CHANNEL_LIMITS = "channel_limits"
+OPEN_ALERT = "open_alert"
 
 GUARDRAILS = (
     SENSITIVE,
@@ -53,6 +54,7 @@ GUARDRAILS = (
     CHARTER,
     SPOKESPERSON,
     CHANNEL_LIMITS,
+    OPEN_ALERT,
 )
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
@@ -122,6 +124,16 @@ class TrendingTopic:
     negative_share: float = 0.0
 
 
+@dataclass(frozen=True)
+class AlertSubject:
+    """An open crisis alert: its name, what it is about (query terms), and where to read it."""
+
+    alert_id: int
+    name: str
+    terms: tuple[str, ...]
+    url: str = ""
+
+
 @dataclass
 class GuardrailContext:
     """What the guardrails know beyond the text. Every field has a harmless default, so
@@ -140,6 +152,7 @@ class GuardrailContext:
     promotion_window: int = 10
     promotion_share: float = 0.5
     moderation: Any = None  # a moderation engine context; None: the default thresholds
+    open_alerts: Sequence[AlertSubject] = ()
     run_moderation: bool = True
 
 
@@ -843,6 +856,65 @@ def check_spokesperson(text: str, context: GuardrailContext) -> list[Finding]:
     return [Finding(SPOKESPERSON, BLOCK, explanation, None, {})]
 
 
+def _alert_spans(alert: AlertSubject, text: str) -> list[tuple[int, int]]:
+    """Where the text speaks of what the alert is about, matched as listening matches (accents,
+    case, elision, plurals folded)."""
+    from palabre.nlp.matcher import matches
+    from palabre.nlp.query import QuerySyntaxError
+
+    if not alert.terms:
+        return []
+    # A link's words (maison-lumiere.fr/lampes) are an address, not what the post speaks of.
+    text = _URL.sub(lambda m: " " * len(m.group()), text)
+    try:
+        found = matches(" OR ".join(alert.terms), text)
+    except QuerySyntaxError:
+        return []
+    return list(found.spans) if found else []
+
+
+def check_open_alerts(text: str, context: GuardrailContext) -> list[Finding]:
+    """A post on the subject of an open crisis alert is held; a promotion while one is open is
+    flagged (the bad buzz of selling during a recall)."""
+    findings: list[Finding] = []
+    promotional = _promotional(text, context)
+    for alert in context.open_alerts:
+        spans = _alert_spans(alert, text)
+        if spans:
+            words = text[spans[0][0] : spans[0][1]]
+            params = {"alert": alert.alert_id, "name": alert.name, "url": alert.url, "words": words}
+            findings.append(
+                Finding(
+                    OPEN_ALERT,
+                    BLOCK,
+                    _(
+                        "Open alert: %(name)s. “%(words)s” is what this crisis is about: hold the post "
+                        "until the alert is closed, and answer the people concerned first."
+                    )
+                    % params,
+                    spans[0],
+                    params,
+                )
+            )
+    if promotional and context.open_alerts and not findings:
+        alert = context.open_alerts[0]
+        params = {"alert": alert.alert_id, "name": alert.name, "url": alert.url, "words": ""}
+        findings.append(
+            Finding(
+                OPEN_ALERT,
+                WARN,
+                _(
+                    "A promotion while a crisis alert is open (%(name)s) reads as ignoring the people "
+                    "concerned: check the alert before it goes out, or keep the promotion for later."
+                )
+                % params,
+                None,
+                params,
+            )
+        )
+    return findings
+
+
 def check(text: str, context: GuardrailContext | None = None, *, moderation_decision: Any = None) -> Verdict:
     """Every guardrail on one text."""
     context = context or GuardrailContext()
@@ -857,6 +929,7 @@ def check(text: str, context: GuardrailContext | None = None, *, moderation_deci
     findings += check_promotion_ratio(text, context)
     findings += check_stuffing(text, context)
     findings += check_shouting(text, context)
+    findings += check_open_alerts(text, context)
     return verdict_of(findings)
 
 

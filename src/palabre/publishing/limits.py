@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from palabre.orgs.models import Channel, Platform
 
@@ -25,13 +26,13 @@ class PlatformLimits:
     max_media: int
     media_types: tuple[str, ...] = ("image/", "video/")
     needs_media: bool = False
-    count: str = "chars"  # chars, graphemes, or x (links count 23)
+    count: str = "chars"  # chars, graphemes, mastodon (links 23, @user@domain as @user), x (weighted)
     max_videos: int | None = None
 
 
 LIMITS: dict[str, PlatformLimits] = {
     Platform.X: PlatformLimits(280, 4, count="x", max_videos=1),
-    Platform.MASTODON: PlatformLimits(500, 4),
+    Platform.MASTODON: PlatformLimits(500, 4, count="mastodon"),
     Platform.BLUESKY: PlatformLimits(300, 4, count="graphemes", max_videos=1),
     Platform.INSTAGRAM: PlatformLimits(2200, 10, needs_media=True),
     Platform.FACEBOOK: PlatformLimits(63206, 10),
@@ -49,7 +50,7 @@ def limits_for(channel: Channel) -> PlatformLimits:
     custom = (channel.options or {}).get("max_characters")
     if isinstance(custom, int) and custom > 0:
         limits = PlatformLimits(
-            custom, limits.max_media, limits.media_types, limits.needs_media, limits.count
+            custom, limits.max_media, limits.media_types, limits.needs_media, limits.count, limits.max_videos
         )
     return limits
 
@@ -79,13 +80,80 @@ def graphemes(text: str) -> int:
     return count
 
 
+_MENTION_DOMAIN = re.compile(r"(?<![\w@])(@[\w.]+)@[\w.-]+\w")
+# twitter-text's configuration (v3): these code points weigh 1, every other 2; an emoji weighs 2.
+_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+
+
+def _x_weight(cluster: str) -> int:
+    first = ord(cluster[0])
+    if len(cluster) > 1 and any(ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff" for ch in cluster):
+        return 2
+    return 1 if any(low <= first <= high for low, high in _X_LIGHT) else 2
+
+
+def clusters(text: str) -> list[str]:
+    """The text cut where `graphemes` counts: one piece per user-perceived character."""
+    pieces: list[str] = []
+    previous = ""
+    regional = False
+    for ch in text:
+        joined = unicodedata.combining(ch) or ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff"
+        if pieces and (joined or previous == "\u200d"):
+            pieces[-1] += ch
+            previous = ch
+            continue
+        if "\U0001f1e6" <= ch <= "\U0001f1ff":
+            if regional and pieces:
+                pieces[-1] += ch
+                regional = False
+                previous = ch
+                continue
+            regional = True
+        else:
+            regional = False
+        pieces.append(ch)
+        previous = ch
+    return pieces
+
+
 def length(text: str, how: str) -> int:
     if how == "graphemes":
         return graphemes(text)
     if how == "x":
-        # X counts every link as 23 characters, whatever its length.
-        return graphemes(_URL.sub("x" * 23, text))
+        # X counts every link as 23 characters, whatever its length, and weighs characters: most
+        # Latin ones 1, CJK and emoji 2.
+        return sum(_x_weight(c) for c in clusters(_URL.sub("x" * 23, text)))
+    if how == "mastodon":
+        # Mastodon counts a link as 23 characters and a remote mention by its user name only.
+        return len(_MENTION_DOMAIN.sub(r"\1", _URL.sub("x" * 23, text)))
     return len(text)
+
+
+COUNTING_RULES = {
+    "x": gettext_lazy("Links count as 23 characters; emoji and CJK characters count double."),
+    "mastodon": gettext_lazy("Links count as 23 characters; a mention counts its user name only."),
+    "graphemes": gettext_lazy(
+        "Counted as people see characters: an emoji or an accented letter counts once."
+    ),
+}
+
+
+def counter(channel: Channel, text: str) -> dict:
+    """What the editor's counter shows: the size as the platform counts it, its limit, what is left."""
+    limits = limits_for(channel)
+    size = length(text, limits.count)
+    left = None if limits.max_chars is None else limits.max_chars - size
+    return {
+        "size": size,
+        "max": limits.max_chars,
+        "left": left,
+        "over": left is not None and left < 0,
+        "over_by": -left if left is not None and left < 0 else 0,
+        "rule": str(COUNTING_RULES.get(limits.count, "")),
+        "max_media": limits.max_media,
+        "needs_media": limits.needs_media,
+    }
 
 
 def problems(channel: Channel, text: str, media: Sequence[dict]) -> list[tuple[str, dict]]:

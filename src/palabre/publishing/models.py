@@ -22,6 +22,11 @@ class PublishingPolicy(models.Model):
         _("posts looked at for the promotion ratio"), default=10
     )
     promotion_share = models.FloatField(_("most promotional share"), default=0.5)
+    # An approver who only moves an approved post keeps its approval (as Hootsuite and Agorapulse
+    # do); off, any new time sends the post back for approval.
+    reschedule_keeps_approval = models.BooleanField(
+        _("an approver's new time keeps the approval"), default=True
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -160,3 +165,46 @@ class PostComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_label}: {self.text[:40]}"
+
+
+def _media_path(instance: PostMedia, filename: str) -> str:
+    return f"publishing/{instance.organisation_id}/{instance.post_id}/{filename}"
+
+
+class PostMedia(models.Model):
+    """A picture or video attached to a post: to every variant, or to one (`variant` set).
+
+    Stored under the data directory through Django's storage, checked by its content when
+    uploaded; `description` is the alternative text the platforms show to screen readers."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="attachments")
+    variant = models.ForeignKey(
+        PostVariant, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=_media_path, max_length=300)
+    thumbnail = models.FileField(upload_to=_media_path, max_length=300, blank=True)
+    original_name = models.CharField(max_length=200, blank=True)
+    mime_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    description = models.TextField(_("alternative text"), blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime_type.startswith("video/")
+
+    def as_limits_entry(self) -> dict:
+        return {"mime_type": self.mime_type, "description": self.description, "filename": self.original_name}

@@ -26,7 +26,8 @@ from palabre.listening import services as listening
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record
-from palabre.publishing import guardrails, limits
+from palabre.publishing import guardrails, limits, readiness
+from palabre.publishing import media as post_media
 from palabre.publishing.models import (
     Campaign,
     Post,
@@ -73,6 +74,20 @@ def _competitor_texts(organisation: Organisation, since: datetime) -> list[str]:
     return list(listening.recent_competitor_texts(organisation, since=since, limit=200))
 
 
+def _open_alerts(organisation: Organisation) -> list[guardrails.AlertSubject]:
+    from django.urls import reverse
+
+    return [
+        guardrails.AlertSubject(
+            alert.alert_id,
+            alert.name,
+            alert.terms,
+            reverse("listening:alert", kwargs={"alert_id": alert.alert_id}),
+        )
+        for alert in listening.open_alerts(organisation)
+    ]
+
+
 # --- policy -------------------------------------------------------------------------------------
 
 
@@ -98,7 +113,13 @@ def update_policy(*, actor: Actor, **changes: Any) -> PublishingPolicy:
     policy = policy_for(actor.organisation)
     before = {
         k: getattr(policy, k)
-        for k in ("sensitive_terms", "charter_words", "promotion_window", "promotion_share")
+        for k in (
+            "sensitive_terms",
+            "charter_words",
+            "promotion_window",
+            "promotion_share",
+            "reschedule_keeps_approval",
+        )
     }
     unknown = set(changes) - {*before, "competitor_texts"}
     if unknown:
@@ -116,6 +137,11 @@ def update_policy(*, actor: Actor, **changes: Any) -> PublishingPolicy:
         if not isinstance(share, int | float) or not 0 < share <= 1:
             raise ValidationError({"promotion_share": _("A share between 0 and 1.")})
         policy.promotion_share = float(share)
+    if changes.get("reschedule_keeps_approval") is not None:
+        keeps = changes["reschedule_keeps_approval"]
+        if not isinstance(keeps, bool):
+            raise ValidationError({"reschedule_keeps_approval": _("Say yes or no (true or false).")})
+        policy.reschedule_keeps_approval = keeps
     policy.updated_at = timezone.now()
     policy.save()
     after = {k: getattr(policy, k) for k in before}
@@ -183,6 +209,7 @@ def guardrail_context(
         promotion_window=policy.promotion_window,
         promotion_share=policy.promotion_share,
         moderation=organisation_context(organisation),
+        open_alerts=_open_alerts(organisation),
     )
     if channel is not None:
         context.channel_kind = channel.kind
@@ -194,10 +221,38 @@ def guardrail_context(
     return context
 
 
-def _limit_findings(channel: Channel, text: str, media: Sequence[dict]) -> list[guardrails.Finding]:
+MEDIA_ALT_TEXT = "media_alt_text"
+
+
+def _alt_text_findings(media: Sequence[dict]) -> list[guardrails.Finding]:
+    missing = [m for m in media if m.get("mime_type", "").startswith("image/") and not m.get("description")]
+    if not missing:
+        return []
+    names = ", ".join(str(m.get("filename") or "?") for m in missing[:5])
     return [
-        guardrails.Finding(guardrails.CHANNEL_LIMITS, guardrails.BLOCK, explanation, None, params)
-        for explanation, params in limits.problems(channel, text, media)
+        guardrails.Finding(
+            MEDIA_ALT_TEXT,
+            guardrails.WARN,
+            _(
+                "No alternative text on %(names)s: people who use a screen reader will not know what "
+                "the picture shows. Describe it in a sentence."
+            )
+            % {"names": names},
+            None,
+            {"files": len(missing)},
+        )
+    ]
+
+
+def _limit_findings(channel: Channel, text: str, media: Sequence[dict]) -> list[guardrails.Finding]:
+    """What the channel cannot take (length, files) and why it could not publish at all."""
+    return [
+        *_alt_text_findings(media),
+        *readiness.problems(channel, media),
+        *(
+            guardrails.Finding(guardrails.CHANNEL_LIMITS, guardrails.BLOCK, explanation, None, params)
+            for explanation, params in limits.problems(channel, text, media)
+        ),
     ]
 
 
@@ -211,8 +266,9 @@ def check_variant(variant: PostVariant, *, save: bool = True) -> guardrails.Verd
         exclude_variant=variant.pk,
     )
     verdict = guardrails.check(variant.text, context)
+    files = post_media.limits_entries(variant) if variant.pk else list(variant.media or [])
     verdict = guardrails.verdict_of(
-        [*_limit_findings(variant.channel, variant.text, variant.media), *verdict.findings]
+        [*_limit_findings(variant.channel, variant.text, files), *verdict.findings]
     )
     if save:
         variant.guardrail_verdict = verdict.verdict
@@ -402,6 +458,7 @@ def _snapshot(post: Post) -> dict[str, Any]:
                 "text": v.text,
                 "scheduled_at": v.scheduled_at.isoformat() if v.scheduled_at else None,
                 "state": v.state,
+                "media": len(v.media or []),
             }
             for v in post.variants.all().order_by("channel_id")
         ],
@@ -496,18 +553,84 @@ def update_post(
             )
             variant.save()
     changed = before != _snapshot(post) or title is not None
-    if post.status == PostStatus.APPROVED and before["variants"] != _snapshot(post)["variants"]:
-        # What was approved is no longer what would go out.
-        post.status = PostStatus.PENDING
-        post.variants.filter(state=VariantState.SCHEDULED).update(state=VariantState.DRAFT)
     post.updated_at = timezone.now()
     post.save()
+    if post.status == PostStatus.APPROVED:
+        after = _snapshot(post)
+        content = _content(before) != _content(after)
+        times = _times(before) != _times(after)
+        if content or (times and not keeps_approval_on_reschedule(actor)):
+            # What was approved is no longer what would go out.
+            _send_back(actor, post, "content" if content else "time")
+        elif times:
+            _reschedule_approved(actor, post, before)
     for variant in post.variants.select_related("channel", "post__campaign"):
         if variant.state != VariantState.HANDED_OVER:
             check_variant(variant)
     if changed:
         record(actor, "post.updated", post, before=before, after=_snapshot(post))
     return post
+
+
+def _content(snapshot: dict[str, Any]) -> list[tuple]:
+    return [(v["channel"], v["text"], v["media"]) for v in snapshot["variants"]]
+
+
+def _times(snapshot: dict[str, Any]) -> dict[int, str | None]:
+    return {v["channel"]: v["scheduled_at"] for v in snapshot["variants"]}
+
+
+def keeps_approval_on_reschedule(actor: Actor) -> bool:
+    """Whether a new time on an approved post keeps its approval: the actor approves posts and the
+    organisation's policy says so (the default, as Hootsuite and Agorapulse do)."""
+    return actor.can(Perm.POSTS_APPROVE) and policy_for(actor.organisation).reschedule_keeps_approval
+
+
+def _send_back(actor: Actor, post: Post, why: str) -> None:
+    before = {"status": post.status}
+    post.status = PostStatus.PENDING
+    post.save(update_fields=["status"])
+    post.variants.filter(state__in=[VariantState.SCHEDULED, VariantState.HELD]).update(
+        state=VariantState.DRAFT, held_reason="", held_at=None
+    )
+    record(actor, "post.sent_back", post, before=before, after={"status": post.status, "changed": why})
+
+
+def after_content_change(actor: Actor, post: Post) -> None:
+    """A file added, described or removed: the guardrails look again, and an approved post goes
+    back to its approvers (what they approved is no longer what would go out)."""
+    if post.status == PostStatus.APPROVED:
+        _send_back(actor, post, "media")
+    for variant in post.variants.select_related("channel", "post__campaign"):
+        if variant.state != VariantState.HANDED_OVER:
+            check_variant(variant)
+
+
+def _reschedule_approved(actor: Actor, post: Post, before: dict[str, Any]) -> None:
+    """Only times changed on an approved post, by an approver: the approval stays, each moved
+    variant is scheduled at its new time (or taken off the calendar), and the audit says so."""
+    old = _times(before)
+    for variant in post.variants.select_related("channel", "post__campaign"):
+        if variant.state == VariantState.HANDED_OVER or old.get(variant.channel_id) == (
+            variant.scheduled_at.isoformat() if variant.scheduled_at else None
+        ):
+            continue
+        if variant.scheduled_at is None:
+            variant.state, variant.held_reason, variant.held_at = VariantState.DRAFT, "", None
+            variant.save(update_fields=["state", "held_reason", "held_at"])
+        else:
+            _schedule(actor, variant, variant.scheduled_at)
+        record(
+            actor,
+            "post.rescheduled",
+            post,
+            before={"channel": str(variant.channel), "scheduled_at": old.get(variant.channel_id)},
+            after={
+                "channel": str(variant.channel),
+                "scheduled_at": variant.scheduled_at.isoformat() if variant.scheduled_at else None,
+                "approval_kept": True,
+            },
+        )
 
 
 @transaction.atomic
@@ -523,6 +646,90 @@ def add_comment(*, actor: Actor, post: Post, text: str) -> PostComment:
     )
     record(actor, "post.commented", post, after={"text": text[:500]})
     return comment
+
+
+def _storage_cleanup(files: list) -> None:
+    """Delete stored files once the rows that named them are gone for good (on commit)."""
+    names = [(f.storage, f.name) for f in files if f]
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+
+
+def _attachment_files(attachments) -> list:
+    return [f for one in attachments for f in (one.file, one.thumbnail)]
+
+
+@transaction.atomic
+def remove_variant(*, actor: Actor, variant: PostVariant) -> Post:
+    """Drop a channel from a post. A published variant stays; a scheduled one is taken off the
+    calendar first; the last channel goes with the post (delete it instead)."""
+    variant = (
+        PostVariant.objects.select_for_update(of=("self",))
+        .select_related("post", "channel")
+        .filter(pk=variant.pk, organisation=actor.organisation)
+        .first()
+    )
+    if variant is None:
+        raise NotInOrganisation
+    post = Post.objects.select_for_update().get(pk=variant.post_id)
+    _can_edit(actor, post)
+    if variant.state == VariantState.HANDED_OVER:
+        raise ValidationError({"variant": _("A published variant cannot be removed.")})
+    if variant.state in {VariantState.SCHEDULED, VariantState.HELD}:
+        raise ValidationError(
+            {
+                "variant": _(
+                    "This channel is scheduled: take it off the calendar first (clear its publication "
+                    "time), then drop it."
+                )
+            }
+        )
+    if post.variants.count() == 1:
+        raise ValidationError({"variant": _("This is the post's only channel: delete the post instead.")})
+    files = _attachment_files(variant.attachments.all())
+    before = _snapshot(post)
+    label = str(variant.channel)
+    variant.delete()
+    _storage_cleanup(files)
+    post.updated_at = timezone.now()
+    post.save(update_fields=["updated_at"])
+    record(actor, "post.channel_dropped", post, before=before, after={**_snapshot(post), "dropped": label})
+    return post
+
+
+@transaction.atomic
+def delete_post(*, actor: Actor, post: Post) -> None:
+    """Delete a draft or a rejected post, its variants and files; the audit keeps what it was."""
+    post = Post.objects.select_for_update().filter(pk=post.pk, organisation=actor.organisation).first()
+    if post is None:
+        raise NotInOrganisation
+    _can_edit(actor, post)
+    if post.variants.filter(state=VariantState.HANDED_OVER).exists():
+        raise ValidationError({"status": _("This post is already published on a channel: it stays.")})
+    if post.variants.filter(state__in=[VariantState.SCHEDULED, VariantState.HELD]).exists():
+        raise ValidationError(
+            {
+                "status": _(
+                    "This post is scheduled: take it off the calendar first (send it back, or clear "
+                    "its publication times), then delete it."
+                )
+            }
+        )
+    if post.status not in {PostStatus.DRAFT, PostStatus.REJECTED}:
+        raise ValidationError(
+            {"status": _("Only drafts and rejected posts can be deleted: send this one back first.")}
+        )
+    files = _attachment_files(post.attachments.all())
+    snapshot = _snapshot(post)
+    record(actor, "post.deleted", post, before=snapshot)
+    post.delete()
+    _storage_cleanup(files)
+
+
+def _require_content(post: Post) -> None:
+    shared = post.attachments.filter(variant__isnull=True).exists()
+    for variant in post.variants.filter(text="", media=[]):
+        if not shared and not variant.attachments.exists():
+            raise ValidationError({"variants": _("Every variant needs a text or a file.")})
 
 
 def _blocks(post: Post) -> list[tuple[PostVariant, dict]]:
@@ -549,8 +756,7 @@ def submit_post(*, actor: Actor, post: Post) -> Post:
         raise ValidationError({"status": _("This post is not a draft.")})
     if not post.variants.exists():
         raise ValidationError({"variants": _("Choose at least one channel.")})
-    if post.variants.filter(text="", media=[]).exists():
-        raise ValidationError({"variants": _("Every variant needs a text or a file.")})
+    _require_content(post)
     blocks = _blocks(post)
     if blocks:
         raise _block_error(blocks)
@@ -580,8 +786,7 @@ def approve_post(*, actor: Actor, post: Post, acknowledge_warnings: bool = False
     post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
     if post.status not in {PostStatus.PENDING, PostStatus.DRAFT, PostStatus.REJECTED}:
         raise ValidationError({"status": _("This post is already approved.")})
-    if post.variants.filter(text="", media=[]).exists():
-        raise ValidationError({"variants": _("Every variant needs a text or a file.")})
+    _require_content(post)
     blocks = _blocks(post)
     if blocks:
         raise _block_error(blocks)
@@ -697,7 +902,7 @@ def schedule_variant(*, actor: Actor, variant: PostVariant, at: datetime | None)
             raise ValidationError({"scheduled_at": _("Give a date and time with its time zone.")})
         if at < timezone.now() - timedelta(minutes=1):
             raise ValidationError({"scheduled_at": _("This time is in the past.")})
-    if post.status == PostStatus.APPROVED and at is not None:
+    if post.status == PostStatus.APPROVED and at is not None and keeps_approval_on_reschedule(actor):
         return _schedule(actor, variant, at)
     before = {
         "scheduled_at": variant.scheduled_at.isoformat() if variant.scheduled_at else None,
@@ -710,6 +915,8 @@ def schedule_variant(*, actor: Actor, variant: PostVariant, at: datetime | None)
     record(
         actor, "post.rescheduled", post, before=before, after={"scheduled_at": at.isoformat() if at else None}
     )
+    if post.status == PostStatus.APPROVED and at is not None:
+        _send_back(actor, post, "time")  # the organisation asks for a new approval on a new time
     return variant
 
 
@@ -759,6 +966,21 @@ def publish_due(variant_id: int, *, now: datetime | None = None) -> str:
             )
             return "held"
         verdict = check_variant(variant)
+        if verdict.blocks and all(f.guardrail == guardrails.OPEN_ALERT for f in verdict.blocks):
+            # The post speaks of what an open crisis alert is about: it waits, like crisis holds.
+            variant.state, variant.held_reason, variant.held_at = VariantState.HELD, "alert", now
+            variant.save(update_fields=["state", "held_reason", "held_at"])
+            record(
+                palabre_actor,
+                "post.held",
+                post,
+                after={
+                    "channel": str(variant.channel),
+                    "reason": "alert",
+                    "alerts": [f.params.get("name") for f in verdict.blocks],
+                },
+            )
+            return "held"
         if verdict.blocks:
             variant.state = VariantState.BLOCKED
             variant.save(update_fields=["state"])
@@ -775,7 +997,7 @@ def publish_due(variant_id: int, *, now: datetime | None = None) -> str:
                 channel=variant.channel,
                 text=variant.text,
                 idempotency_key=variant.idempotency_key,
-                media=[m for m in variant.media if m.get("content_b64")],
+                media=[*post_media.to_send(variant), *(m for m in variant.media if m.get("content_b64"))],
             )
         except ValidationError as error:
             variant.state = VariantState.BLOCKED

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +26,18 @@ from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view
-from palabre.publishing import services
-from palabre.publishing.forms import CommentForm, PolicyForm, PostForm, RejectForm, VariantForm, local_input
+from palabre.publishing import limits, services
+from palabre.publishing import media as post_media
+from palabre.publishing.forms import (
+    CommentForm,
+    DescribeForm,
+    MediaForm,
+    PolicyForm,
+    PostForm,
+    RejectForm,
+    VariantForm,
+    local_input,
+)
 from palabre.publishing.models import PostStatus, PostVariant, VariantState
 
 STATE_STYLES = {
@@ -236,15 +246,41 @@ def post_new(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "publishing/post_new.html", {"form": form})
 
 
-def _variant_entries(actor: Actor, post, forms: dict[int, VariantForm] | None = None) -> list[dict]:
+def preview_context(variant: PostVariant, text: str, files: list) -> dict[str, Any]:
+    """The variant as its network will show it: the text as sent, its pictures, the counter."""
+    return {
+        "variant": variant,
+        "channel": variant.channel,
+        "text": text,
+        "files": files,
+        "counter": limits.counter(variant.channel, text),
+    }
+
+
+def _variant_entries(
+    actor: Actor, post, forms: dict[int, VariantForm] | None = None, media_forms: dict | None = None
+) -> list[dict]:
     zone = actor.organisation.time_zone
     entries = []
+    attachments = list(post.attachments.all())
     for variant in post.variants.select_related("channel", "action").order_by("channel__name"):
         form = (forms or {}).get(variant.pk) or VariantForm(
             initial={"text": variant.text, "scheduled_at": local_input(variant.scheduled_at, zone)},
             organisation=actor.organisation,
             prefix=f"v{variant.pk}",
         )
+        form.fields["text"].widget.attrs.update(
+            {
+                "hx-post": reverse(
+                    "publishing:preview", kwargs={"post_id": post.pk, "variant_id": variant.pk}
+                ),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": f"#preview-{variant.pk}",
+                "hx-swap": "outerHTML",
+                "aria-describedby": f"counter-{variant.pk}",
+            }
+        )
+        files = [m for m in attachments if m.variant_id in (None, variant.pk)]
         findings = variant.guardrail_findings
         if variant.state != VariantState.HANDED_OVER:
             # Checked again for the reader: in their language, against today's trends and posts.
@@ -255,10 +291,19 @@ def _variant_entries(actor: Actor, post, forms: dict[int, VariantForm] | None = 
                 "variant": variant,
                 "form": form,
                 "pieces": highlight(variant.text, findings),
-                "blocks": [f for f in findings if f["severity"] == "block"],
+                # A channel that cannot publish is said once, above the text, not among the coaching.
+                "blocks": [
+                    f for f in findings if f["severity"] == "block" and f["guardrail"] != "channel_ready"
+                ],
                 "warnings": [f for f in findings if f["severity"] == "warn"],
                 "style": STATE_STYLES.get(variant.state, "draft"),
                 "editable": variant.state != VariantState.HANDED_OVER,
+                "cannot_publish": [f for f in findings if f["guardrail"] == "channel_ready"],
+                "files": files,
+                "preview": preview_context(variant, variant.text, files),
+                "media_form": (media_forms or {}).get(variant.pk) or MediaForm(prefix=f"m{variant.pk}"),
+                "droppable": variant.state
+                not in {VariantState.HANDED_OVER, VariantState.SCHEDULED, VariantState.HELD},
             }
         )
     return entries
@@ -270,9 +315,33 @@ def _can_edit(actor: Actor, post) -> bool:
     return post.created_by_id == actor.user_id and post.status in {PostStatus.DRAFT, PostStatus.REJECTED}
 
 
-def _post_page(request, actor, post, *, forms=None, comment_form=None, reject_form=None, status=200):
-    entries = _variant_entries(actor, post, forms)
+def _time_notice(actor: Actor, post) -> dict[str, str]:
+    """What saving a variant of an approved post does to its approval, said before saving."""
+    if post.status != PostStatus.APPROVED:
+        return {}
+    if services.keeps_approval_on_reschedule(actor):
+        return {
+            "notice": _(
+                "This post is approved. A new time keeps the approval (you approve posts; the change "
+                "is recorded). A change to the text sends the post back for approval."
+            ),
+            "confirm_text": _("Changing the text will send the post back for approval. Save anyway?"),
+        }
+    return {
+        "notice": _("This post is approved. Changing the time or the text sends it back for approval."),
+        "confirm_time": _("Changing the time will send the post back for approval. Save anyway?"),
+        "confirm_text": _("Changing the text will send the post back for approval. Save anyway?"),
+    }
+
+
+def _post_page(
+    request, actor, post, *, forms=None, comment_form=None, reject_form=None, media_forms=None, status=200
+):
+    entries = _variant_entries(actor, post, forms, media_forms)
     context = {
+        "time_notice": _time_notice(actor, post),
+        "can_delete": _can_edit(actor, post) and post.status in {PostStatus.DRAFT, PostStatus.REJECTED},
+        "cannot_publish": any(e["cannot_publish"] for e in entries),
         "post": post,
         "entries": entries,
         "comments": post.comments.all(),
@@ -280,7 +349,7 @@ def _post_page(request, actor, post, *, forms=None, comment_form=None, reject_fo
         "reject_form": reject_form or RejectForm(),
         "can_edit": _can_edit(actor, post),
         "can_approve": actor.can(Perm.POSTS_APPROVE),
-        "has_blocks": any(e["blocks"] for e in entries),
+        "has_blocks": any(e["blocks"] or e["cannot_publish"] for e in entries),
         "has_warnings": any(e["warnings"] for e in entries),
         "calendar_date": next(
             (
@@ -342,6 +411,133 @@ def _act(request, actor, post_id, action):
     except PermissionDenied as error:
         messages.error(request, str(error))
     return found
+
+
+@require_POST
+@member_view()
+def preview(request: HttpRequest, actor: Actor, post_id: int, variant_id: int) -> HttpResponse:
+    """The editor's live preview and counter (htmx), for the text being typed."""
+    found = services.get_post(actor=actor, post_id=post_id)
+    variant = services.get_variant(actor=actor, variant_id=variant_id)
+    if variant.post_id != found.pk:
+        raise services.NotInOrganisation
+    text = (request.POST.get(f"v{variant.pk}-text") or request.POST.get("text") or "")[:63_206]
+    return render(
+        request,
+        "publishing/_preview.html",
+        preview_context(variant, text.strip(), post_media.media_of(variant)),
+    )
+
+
+@require_POST
+@member_view()
+def media_upload(request: HttpRequest, actor: Actor, post_id: int, variant_id: int) -> HttpResponse:
+    found = services.get_post(actor=actor, post_id=post_id)
+    variant = services.get_variant(actor=actor, variant_id=variant_id)
+    if variant.post_id != found.pk:
+        raise services.NotInOrganisation
+    form = MediaForm(request.POST, request.FILES, prefix=f"m{variant.pk}")
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > post_media.MAX_BYTES:
+                raise ValidationError(
+                    {"file": _("The file weighs more than %(mb)s MB: make it lighter.") % {"mb": 8}}
+                )
+            post_media.attach_media(
+                actor=actor,
+                post=found,
+                content=upload.read(),
+                filename=upload.name,
+                description=form.cleaned_data["description"],
+                variant=variant if form.cleaned_data["scope"] == "variant" else None,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("File attached; the guardrails have checked the post again."))
+            return redirect(
+                reverse("publishing:post", kwargs={"post_id": found.pk}) + f"#variant-{variant.pk}"
+            )
+    return _post_page(request, actor, found, media_forms={variant.pk: form}, status=422)
+
+
+@member_view()
+def media_file(request: HttpRequest, actor: Actor, media_id: int) -> HttpResponse:
+    """A post's picture (or its thumbnail), to members of its organisation only."""
+    found = post_media.get_media(actor=actor, media_id=media_id)
+    stored = found.thumbnail if request.GET.get("size") == "thumb" and found.thumbnail else found.file
+    content_type = "image/jpeg" if stored is found.thumbnail else found.mime_type
+    response = FileResponse(stored.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_POST
+@member_view()
+def media_describe(request: HttpRequest, actor: Actor, media_id: int) -> HttpResponse:
+    found = post_media.get_media(actor=actor, media_id=media_id)
+    form = DescribeForm(request.POST)
+    if form.is_valid():
+        try:
+            post_media.describe_media(actor=actor, media=found, description=form.cleaned_data["description"])
+        except (ValidationError, PermissionDenied) as error:
+            for message in getattr(error, "messages", [str(error)]):
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Alternative text saved."))
+    return redirect(reverse("publishing:post", kwargs={"post_id": found.post_id}) + "#media-" + str(found.pk))
+
+
+@require_POST
+@member_view()
+def media_remove(request: HttpRequest, actor: Actor, media_id: int) -> HttpResponse:
+    found = post_media.get_media(actor=actor, media_id=media_id)
+    post_id = found.post_id
+    try:
+        post_media.remove_media(actor=actor, media=found)
+    except (ValidationError, PermissionDenied) as error:
+        for message in getattr(error, "messages", [str(error)]):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("File removed."))
+    return redirect("publishing:post", post_id=post_id)
+
+
+@require_POST
+@member_view()
+def variant_remove(request: HttpRequest, actor: Actor, post_id: int, variant_id: int) -> HttpResponse:
+    found = services.get_post(actor=actor, post_id=post_id)
+    variant = services.get_variant(actor=actor, variant_id=variant_id)
+    if variant.post_id != found.pk:
+        raise services.NotInOrganisation
+    try:
+        services.remove_variant(actor=actor, variant=variant)
+    except (ValidationError, PermissionDenied) as error:
+        for message in getattr(error, "messages", [str(error)]):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("%(channel)s dropped from the post.") % {"channel": variant.channel.name})
+    return redirect("publishing:post", post_id=found.pk)
+
+
+@require_POST
+@member_view()
+def post_delete(request: HttpRequest, actor: Actor, post_id: int) -> HttpResponse:
+    found = services.get_post(actor=actor, post_id=post_id)
+    if request.POST.get("confirm") != "on":
+        messages.error(request, _("Tick the box to confirm that the post is deleted."))
+        return redirect("publishing:post", post_id=found.pk)
+    try:
+        services.delete_post(actor=actor, post=found)
+    except (ValidationError, PermissionDenied) as error:
+        for message in getattr(error, "messages", [str(error)]):
+            messages.error(request, message)
+        return redirect("publishing:post", post_id=found.pk)
+    messages.success(request, _("Post “%(title)s” deleted.") % {"title": found.title})
+    return redirect("publishing:calendar")
 
 
 @require_POST
@@ -442,6 +638,7 @@ def policy(request: HttpRequest, actor: Actor) -> HttpResponse:
         "competitor_texts": "\n".join(current.competitor_texts),
         "promotion_window": current.promotion_window,
         "promotion_share": current.promotion_share,
+        "reschedule_keeps_approval": current.reschedule_keeps_approval,
     }
     form = PolicyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
