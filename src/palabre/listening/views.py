@@ -65,8 +65,15 @@ def _filter_form(request: HttpRequest, actor: Actor) -> tuple[MentionFilterForm,
     return form, where
 
 
-def _bars(buckets: list[dict[str, Any]], hourly: bool) -> dict[str, Any]:
-    """Stacked bars (negative, neutral, positive) as SVG rectangles, computed here, drawn by the template."""
+def _bars(buckets: list[dict[str, Any]], hourly: bool, *, trim: bool = False) -> dict[str, Any]:
+    """Stacked bars (negative, neutral, positive) as SVG rectangles, computed here, drawn by the template.
+
+    With `trim` (no start date asked), the empty periods before the first mention are left out
+    (keeping a week at least), so the bars are wide enough for a one-day spike to stand out; the
+    highest bar is named under the chart."""
+    if trim:
+        first = next((i for i, b in enumerate(buckets) if b["total"]), len(buckets))
+        buckets = buckets[min(first, max(len(buckets) - 7, 0)) :]
     peak = max((b["total"] for b in buckets), default=0) or 1
     width = 100 / max(len(buckets), 1)
     bars = []
@@ -90,7 +97,12 @@ def _bars(buckets: list[dict[str, Any]], hourly: bool) -> dict[str, Any]:
                 else 0,
             }
         )
-    return {"bars": bars, "peak": peak, "height": CHART_HEIGHT}
+    highest = max(bars, key=lambda bar: bar["bucket"]["total"], default=None)
+    if highest is not None and highest["bucket"]["total"]:
+        highest["peak"] = True
+    else:
+        highest = None
+    return {"bars": bars, "peak": peak, "height": CHART_HEIGHT, "peak_bar": highest, "hourly": hourly}
 
 
 def _ranked(rows: list[dict], key: str = "n") -> list[dict]:
@@ -108,7 +120,7 @@ def overview(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = {
         "form": form,
         "data": data,
-        "chart": _bars(data["buckets"], data["hourly"]),
+        "chart": _bars(data["buckets"], data["hourly"], trim=where.since is None),
         "top_authors": _ranked(data["top_authors"]),
         "top_sources": _ranked(data["top_sources"]),
         "top_domains": _ranked(data["top_domains"]),
