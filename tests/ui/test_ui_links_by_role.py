@@ -39,16 +39,17 @@ def _internal(href: str) -> str | None:
     return parts.path
 
 
-def crawl(client) -> dict[str, tuple[int, str]]:
-    """Every page reachable from "/" (by path, query strings aside): its status and a page
-    that links to it."""
-    seen: dict[str, tuple[int, str]] = {}
+def _walk(client):
+    """(path, response, the page that links to it) for every page reachable from "/" (by path,
+    query strings aside)."""
     queue = deque([("/", "(start)")])
     queued = {"/"}
-    while queue and len(seen) < MOST_PAGES:
+    visited = 0
+    while queue and visited < MOST_PAGES:
         path, source = queue.popleft()
         response = client.get(path)
-        seen[path] = (response.status_code, source)
+        visited += 1
+        yield path, response, source
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         parser = _Links()
@@ -58,7 +59,20 @@ def crawl(client) -> dict[str, tuple[int, str]]:
             if target and target not in queued:
                 queued.add(target)
                 queue.append((target, path))
-    return seen
+
+
+def crawl(client) -> dict[str, tuple[int, str]]:
+    """Every page reachable from "/": its status and a page that links to it."""
+    return {path: (response.status_code, source) for path, response, source in _walk(client)}
+
+
+def crawl_pages(client) -> list[tuple[str, str]]:
+    """(path, HTML) of every page reachable from "/" that answers 200 with HTML."""
+    return [
+        (path, response.content.decode())
+        for path, response, _source in _walk(client)
+        if response.status_code == 200 and "text/html" in response.get("Content-Type", "")
+    ]
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
