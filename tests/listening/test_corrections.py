@@ -70,6 +70,8 @@ def test_a_moderator_corrects_a_mention_in_one_select(client, org, moderator, me
     assert mention.sentiment == wrong  # the dashboards count the person's reading
     assert AuditEvent.objects.filter(organisation=org, action="sentiment.corrected").count() == 1
     assert "data-corrected" in answer.content.decode()
+    # The sentiment badge of the mention's line follows, out of band.
+    assert f'id="mention-tone-{mention.pk}" hx-swap-oob="true"' in answer.content.decode()
 
 
 def test_no_javascript_fallback_redirects_back_to_the_list(client, org, moderator, mention):

@@ -190,7 +190,7 @@ def mention_correct(request: HttpRequest, actor: Actor, mention_id: int) -> Http
             errors += failure.messages
     if wants_partial(request):
         [current] = mention_corrections.triage_of([mention])
-        context = {"t": current, "errors": errors, **_correction_choices(actor)}
+        context = {"t": current, "errors": errors, "oob": True, **_correction_choices(actor)}
         return render(request, "listening/_mention_triage.html", context, status=422 if errors else 200)
     if errors:
         messages.error(request, " ".join(errors))
