@@ -107,3 +107,35 @@ def test_order_references_are_masked_only_when_asked():
 def test_nothing_to_read_costs_no_detection():
     found = reading("Bonjour, le canapé Oslo existe-t-il en vert ?")
     assert found.excused == () and found.masked == () and found.group_hostile == ()
+
+
+def test_counter_speech_excuses_an_insult_said_of_a_group_not_to_someone():
+    text = "Vous devez arrêter de dire que les musulmans sont des parasites."
+    assert excused(text)["parasites"] == "counter_speech"
+    assert [text[a:b] for a, b in reading(text).masked] == [
+        "arrêter de dire que les musulmans sont des parasites"
+    ]
+    # Said to someone, in the same region: still an insult.
+    text = "Arrête d'insulter les gens sale connard"
+    assert not [s for s, _why in reading(text).excused if s.category == "insult"]
+
+
+def test_a_negated_claim_with_every_word_excused_is_left_out_of_scoring():
+    text = "Les immigrés ne sont pas des voleurs"
+    assert [text[a:b] for a, b in reading(text).masked] == [text]
+    # A contrast word after the denial asserts what follows it.
+    text = "Les immigrés ne sont pas des voleurs mais des parasites"
+    insults = {text[s.start : s.end] for s, _why in reading(text).excused if s.category == "insult"}
+    assert insults == {"voleurs"}
+    assert text not in [text[a:b] for a, b in reading(text).masked]
+
+
+def test_denials_of_worth_about_a_group_are_hostile():
+    for text in (
+        "Les femmes ne seront jamais aussi intelligentes que les hommes",
+        "Je n'ai aucune compassion pour les réfugiés",
+        "Il n'existe pas de musulmans honnêtes",
+    ):
+        assert reading(text).group_hostile, text
+    # Saying nobody deserves harm is no hostility.
+    assert reading("Aucun réfugié ne mérite de mourir en mer").group_hostile == ()

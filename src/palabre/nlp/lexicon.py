@@ -664,13 +664,12 @@ def read_context(
             _overlaps(region, h) for h in used
         ):
             masked.append((region.start, region.end))
-    excused_ranges = {(span.start, span.end) for span, _why in excused}
     for region in kinds["negated"]:
         # A negated claim whose every listed word is excused ('les immigrés ne sont pas des
         # voleurs': the word is both an insult and an attribute, excused as the attribute) says
         # nothing hostile: the whole claim is left out of scoring, as counter-speech is.
         inside = [h for h in hostile if _overlaps(region, h)]
-        if inside and all((h.start, h.end) in excused_ranges for h in inside):
+        if inside and not any(_overlaps(region, h) for h in used):
             masked.append((region.start, region.end))
     return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile))
 
