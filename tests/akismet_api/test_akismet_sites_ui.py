@@ -181,3 +181,21 @@ def test_another_organisations_site_cannot_be_edited(org, owner, make_org, clien
     assert response.status_code == 404
     site.refresh_from_db()
     assert site.name == "Forum"
+
+
+def test_the_new_key_page_says_how_a_wordpress_blog_uses_it(org, owner, client):
+    client.force_login(owner)
+    response = client.post(
+        reverse("moderation:sites"),
+        {"name": "WP", "url": "https://wp.maison-dupont.fr/"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    page = response.content.decode()
+    assert len(response.context["key"]) == 12
+    assert "Palabre for Akismet" in page and "Settings › Akismet Anti-Spam" in page
+    response = client.post(
+        reverse("moderation:sites"),
+        {"name": "WP2", "url": "https://wp2.maison-dupont.fr/"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert "Réglages › Akismet Anti-Spam" in response.content.decode()
