@@ -507,3 +507,14 @@ def test_api_files_drop_and_delete_name_fields_and_keep_organisations_apart(
     assert last.status_code == 422 and "variant" in last.json()["fields"]
     assert client.delete(f"/api/publishing/posts/{post.pk}", **mine).status_code == 204
     assert not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_the_calendar_asks_before_a_move_sends_an_approved_post_back(client, contributor, cm, forum, soon):
+    post = _approved(contributor, cm, forum, soon)
+    client.force_login(cm.user)
+    assert "data-confirm-approved" not in client.get("/publishing/").content.decode()
+    services.update_policy(actor=cm, reschedule_keeps_approval=False)
+    page = client.get("/publishing/?view=week", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Changer l’heure renverra la publication en validation" in page
+    variant = post.variants.get()
+    assert f'data-variant="{variant.pk}" data-post-status="approved"' in page

@@ -183,6 +183,7 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
         "crisis": services.crisis_active(actor.organisation),
         "best": [{**b, "weekday_name": WEEKDAYS[b["weekday"]]} for b in best],
         "can_approve": actor.can(Perm.POSTS_APPROVE),
+        "keeps_approval": services.keeps_approval_on_reschedule(actor),
     }
     return render(request, "publishing/calendar.html", context)
 

@@ -24,7 +24,16 @@
     window.location.assign(url.toString());
   }
 
+  // Moving an approved post sends it back for approval when the organisation asks so: say it first.
+  function agreed(id) {
+    var question = calendar.dataset.confirmApproved;
+    var entry = calendar.querySelector('.cal-entry[data-variant="' + id + '"]');
+    if (!question || !entry || entry.dataset.postStatus !== "approved") return true;
+    return window.confirm(question);
+  }
+
   function send(id, fields, focusAfter) {
+    if (!agreed(id)) return Promise.resolve();
     var body = new URLSearchParams(fields);
     return fetch(moveUrl(id), {
       method: "POST",
