@@ -55,7 +55,9 @@ def test_a_moderator_corrects_the_intent_with_one_select_and_the_thread_follows(
     assert conversation.intent == "crisis" and conversation.priority > before
     # The thread's head comes along out of band, with the new priority and why.
     assert 'id="thread-triage" hx-swap-oob="true"' in answer.content.decode()
-    assert f"Priority {conversation.priority}" in answer.content.decode() and b"crisis words" in answer.content
+    assert (
+        f"Priority {conversation.priority}" in answer.content.decode() and b"crisis words" in answer.content
+    )
     assert "crisis" in [r["code"] for r in conversation.priority_reasons]
     audit = AuditEvent.objects.get(action="intent.corrected")
     assert audit.before == {"intent": "question"} and audit.after["intent"] == "crisis"
@@ -142,6 +144,8 @@ def test_the_api_corrects_and_reads_back_with_the_field_named_on_bad_input(clien
     assert read["intent"] == "lead" and len(read["corrections"]) == 2
     conversation.refresh_from_db()
     assert conversation.intent == "lead"
+    [listed] = client.get(f"/api/inbox/threads/{conversation.pk}", headers=auth).json()["items"]
+    assert (listed["intent"], listed["corrected"]) == ("lead", True)
 
 
 def test_deleting_the_item_or_the_organisation_removes_its_corrections(client, org, owner, thread):

@@ -84,6 +84,15 @@ class ThreadItemOut(Schema):
     brand: bool
     created_at: datetime
     url: str
+    sentiment: str | None = Field(
+        None, description="A customer message's sentiment, as corrected by a person if one did"
+    )
+    intent: str | None = Field(
+        None, description="A customer message's intent, as corrected by a person if one did"
+    )
+    corrected: bool = Field(
+        False, description="Whether a person corrected this message's sentiment or intent"
+    )
 
 
 class NoteOut(Schema):
@@ -259,6 +268,9 @@ def get_thread(request: HttpRequest, thread_id: RowId):
     replies = queries.replies(actor, c)
     deliveries = services.delivery_of(replies)
     text = " ".join(i.text for i in items if not services.is_brand_item(i))[-4000:]
+    shown = {
+        t.item.pk: t for t in item_corrections.triage_of([i for i in items if not services.is_brand_item(i)])
+    }
     listed = [
         {
             "id": i.pk,
@@ -268,6 +280,15 @@ def get_thread(request: HttpRequest, thread_id: RowId):
             "brand": services.is_brand_item(i),
             "created_at": i.created_at,
             "url": i.url,
+            **(
+                {
+                    "sentiment": shown[i.pk].sentiment.value,
+                    "intent": shown[i.pk].intent.value,
+                    "corrected": shown[i.pk].sentiment.corrected or shown[i.pk].intent.corrected,
+                }
+                if i.pk in shown
+                else {}
+            ),
         }
         for i in items
     ]
