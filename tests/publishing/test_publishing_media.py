@@ -497,6 +497,8 @@ def test_api_files_drop_and_delete_name_fields_and_keep_organisations_apart(
     made = client.post(url, {"file": picture, "description": "Le canapé"}, **mine)
     assert made.status_code == 201, made.content
     assert made.json()["mime_type"] == "image/png" and made.json()["description"] == "Le canapé"
+    listed = client.get(f"/api/publishing/posts/{post.pk}", **mine).json()
+    assert [a["filename"] for a in listed["attachments"]] == ["oslo.png"]
     theirs = api(make_org("Maison Martin", slug="maison-martin"))
     assert client.delete(f"/api/publishing/media/{made.json()['id']}", **theirs).status_code == 404
     assert client.delete(f"/api/publishing/posts/{post.pk}", **theirs).status_code == 404

@@ -145,6 +145,7 @@ class PostOut(Schema):
     rejection_reason: str
     acknowledged: list
     variants: list[VariantOut]
+    attachments: list[AttachmentOut]
     comments: list[CommentOut]
 
     @staticmethod
@@ -158,6 +159,10 @@ class PostOut(Schema):
     @staticmethod
     def resolve_variants(post) -> list:
         return list(post.variants.all())
+
+    @staticmethod
+    def resolve_attachments(post) -> list:
+        return list(post.attachments.all())
 
     @staticmethod
     def resolve_comments(post) -> list:
@@ -238,7 +243,7 @@ class ScheduleEntry(Schema):
 
 def _with_related(queryset):
     return queryset.select_related("created_by", "decided_by", "campaign").prefetch_related(
-        "variants__channel", "variants__action", "comments"
+        "variants__channel", "variants__action", "comments", "attachments"
     )
 
 
