@@ -16,14 +16,17 @@ from palabre.orgs.permissions import Role
 from palabre.orgs.services import set_language
 
 PO = Path(palabre.__file__).resolve().parent / "locale" / "fr" / "LC_MESSAGES" / "django.po"
-# Short msgids ("Post", "Date") are French words or names too: only phrases of two words or more.
 # Raw codes and errors that once reached French pages ("Confiance: new", "neutral/negative",
 # "[Errno -2] ..."): English words no French sentence holds.
 RAW_CODES = re.compile(
     r"\b(?:neutral|negative|positive|trusted|watched|pending|published|rejected|approved|complaint"
     r"|praise|crisis|Errno|Traceback|None|True|False)\b"
 )
-PHRASE = re.compile(r"^[A-Z][a-z’']+(?: [a-z’'][a-z’']*)+[.:]?$")
+# Phrases of two words or more, and single capitalised words of five letters or more (a heading
+# such as "Drafts"); shorter ones ("Post", "Date") are French words or names too.
+# English msgids that are French words as well, translated otherwise in one place.
+FRENCH_TOO = {"Sources", "Messages", "Mentions", "Questions", "Actions", "Permissions", "Options"}
+PHRASE = re.compile(r"^(?:[A-Z][a-z’']+(?: [a-z’'][a-z’']*)+|[A-Z][a-z]{4,})[.:]?$")
 
 
 def english_phrases() -> set[str]:
@@ -32,7 +35,7 @@ def english_phrases() -> set[str]:
         msgid = entry.msgid
         if not msgid or "%" in msgid or "{" in msgid or entry.plural is not None:
             continue
-        if entry.strings[0] == msgid or not PHRASE.match(msgid):
+        if entry.strings[0] == msgid or not PHRASE.match(msgid) or msgid.rstrip(".:") in FRENCH_TOO:
             continue
         phrases.add(msgid.rstrip(".:"))
     return phrases

@@ -168,7 +168,7 @@ def register_audit_labels(
 
 def audit_sentence(event) -> str:
     """One entry in words, in the reader's language: "Marie rejected “Comment 12: …”"."""
-    who = event.actor_label or _("Palabre")
+    who = event.actor_label or "Palabre"
     if event.actor_label and event.actor_label.startswith("token:"):
         who = _("the API token %(name)s") % {"name": event.actor_label[6:]}
     target = event.target_label or str(TARGET_LABELS.get(event.target_type, "")) or "—"
