@@ -37,6 +37,10 @@ class InstagramPublisher(Connector):
     def publish(self, channel, *, text, media=(), idempotency_key):
         return Delivered("ig-1", "https://www.instagram.com/p/ig-1/")
 
+    @classmethod
+    def with_platform(cls, platform: str) -> type[Connector]:
+        return type(f"{platform.title()}Publisher", (cls,), {"platform": platform})
+
 
 @pytest.fixture(autouse=True)
 def english():
@@ -520,3 +524,50 @@ def test_the_calendar_asks_before_a_move_sends_an_approved_post_back(client, con
     assert "Changer l’heure renverra la publication en validation" in page
     variant = post.variants.get()
     assert f'data-variant="{variant.pk}" data-post-status="approved"' in page
+
+
+def mp4() -> bytes:
+    # The first box of an MP4 file: its size, "ftyp", then the brand.
+    return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64
+
+
+def test_a_video_goes_where_the_connector_sends_videos(contributor, cm, org, make_channel, forum):
+    from palabre.connectors.registry import connector_class_for, register_connector
+
+    previous = connector_class_for("bluesky")
+    register_connector("bluesky", InstagramPublisher.with_platform("bluesky"))
+    try:
+        sky = make_channel(org, "bluesky", handle="dupont.bsky.social", name="Bluesky")
+        post = draft(contributor, forum, sky)
+        attached = post_media.attach_media(actor=contributor, post=post, content=mp4(), filename="visite.mp4")
+        assert attached.mime_type == "video/mp4" and attached.width is None and not attached.thumbnail
+        reasons = [
+            f.params.get("reason") for f in services.check_variant(post.variants.get(channel=sky)).findings
+        ]
+        assert "media_type" in reasons  # Palabre sends pictures only to Bluesky
+        assert "media_type" not in [
+            f.params.get("reason") for f in services.check_variant(post.variants.get(channel=forum)).findings
+        ]
+    finally:
+        register_connector("bluesky", previous)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [("archived", "archived"), ("awaiting_approval", "awaiting_approval")]
+)
+def test_an_archived_or_unapproved_channel_says_so_before_approval(contributor, forum, status, reason):
+    forum.status = status
+    forum.save(update_fields=["status"])
+    post = draft(contributor, forum)
+    assert reason in [f["params"].get("reason") for f in post.variants.get().guardrail_findings]
+
+
+def test_the_delete_button_needs_its_confirmation(client, contributor, forum):
+    post = draft(contributor, forum)
+    client.force_login(contributor.user)
+    page = client.get(f"/publishing/posts/{post.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Oui, supprimer définitivement cette publication" in page
+    client.post(f"/publishing/posts/{post.pk}/delete/")
+    assert Post.objects.filter(pk=post.pk).exists()  # not without the box ticked
+    answer = client.post(f"/publishing/posts/{post.pk}/delete/", {"confirm": "on"})
+    assert answer.status_code == 302 and not Post.objects.filter(pk=post.pk).exists()
