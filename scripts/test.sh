@@ -136,16 +136,22 @@ as_pg "$PGBIN/createdb" -h "$PGTMP" -p "$PGPORT" -U palabre palabre || die "crea
 export PALABRE_TEST_POSTGRES_URL="postgres://palabre@127.0.0.1:$PGPORT/palabre"
 
 # --- 5. The suite, on SQLite then on PostgreSQL ----------------------------------------------
-run_part "pytest on SQLite (all tests, browser included)" \
-    env -u PALABRE_DATABASE_URL pytest -q --durations=10
+# Tests run in one process per core (pytest-xdist, a test file per process at a time), but
+# browser tests and the real WordPress run alone: they time pages, and starve on a busy machine.
+PROCESSES=${PALABRE_TEST_PROCESSES:-auto}
+run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES processes)" \
+    env -u PALABRE_DATABASE_URL pytest -q --durations=10 -n "$PROCESSES" --dist loadfile -m "not e2e and not wordpress"
+run_part "browser and WordPress tests on SQLite" \
+    env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress"
 # Date code breaks on some days only: the tests marked `clock` run again at the instants that
 # have broken it before (tests/conftest.py names them), so a Friday never blocks anyone.
 for instant in sunday-night spring-forward fall-back new-year-eve; do
     run_part "date-sensitive tests at $instant (SQLite)" \
         env -u PALABRE_DATABASE_URL pytest -q -m clock --clock "$instant"
 done
-run_part "pytest on PostgreSQL (all but browser tests)" \
-    env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" pytest -q --durations=10 -m "not e2e"
+run_part "pytest on PostgreSQL (all but browser and WordPress tests, $PROCESSES processes)" \
+    env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" pytest -q --durations=10 -n "$PROCESSES" --dist loadfile \
+    -m "not e2e and not wordpress"
 
 if [ ${#failures[@]} -gt 0 ]; then
     printf '\nFAILED:\n' >&2

@@ -109,6 +109,16 @@ def clock(pytestconfig, _session_clock):
         yield traveller
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs) -> None:
+    """With `-n`, each worker process must get its own data folder (caches, media, secret key).
+
+    A worker that inherits the settings module's name lets pytest-django load the settings before
+    this file runs, in the parent's data folder; without it, the worker's own copy of this file
+    sets the folder first, as a single process does."""
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"clock: every test starts at {start_instant(config).isoformat()}"
 

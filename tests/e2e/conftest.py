@@ -23,7 +23,14 @@ ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    # Every test of this folder is a browser test, marked or not: the test command runs them
+    # apart, alone, since they starve beside other work.
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.path).startswith(here + os.sep):
+            item.add_marker(pytest.mark.e2e)
     if shutil.which(CHROMIUM):
         return
     skip = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium")
