@@ -123,3 +123,22 @@ def test_broad_scopes_cover_the_narrow_ones():
     assert missing_scopes(["read", "write"]) == []
     assert missing_scopes(["read:accounts", "write"]) == ["read:notifications"]
     assert missing_scopes(["profile", "write:statuses"]) == ["read:notifications", "read:accounts"]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "Permissions partly checked"), ("fr", "Autorisations vérifiées en partie")],
+)
+def test_the_health_list_says_when_the_permissions_were_checked_only_in_part(
+    toots, platform_server, owner_actor, client, owner, language, words
+):
+    from django.urls import reverse
+
+    platform_server.on("GET", APP, Answer(body=fixture("app_verify_credentials.json")))
+    services.check_channel(actor=owner_actor, channel=toots)
+    client.force_login(owner)
+    client.post(reverse("language"), {"language": language, "next": "/"})
+    assert words in client.get(reverse("connectors:health")).content.decode()
+    platform_server.on("GET", TOKEN_INFO, Answer(body=fixture("token_info.json")))
+    services.check_channel(actor=owner_actor, channel=toots)  # a server that tells the token's
+    assert words not in client.get(reverse("connectors:health")).content.decode()
