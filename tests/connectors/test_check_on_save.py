@@ -269,3 +269,27 @@ def test_a_connector_without_a_check_of_its_own_is_not_said_connected(counting, 
     set_channel_credentials(actor=owner_actor, channel=forum, credentials={"token": "t"})
     assert try_credentials(actor=owner_actor, channel=forum) is None
     assert counting.calls == []  # nothing was asked of the platform
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "The credentials lack a permission the channel needs"),
+        ("fr", "Il manque aux identifiants une autorisation"),
+    ],
+)
+def test_checking_again_on_the_channels_page_says_what_is_missing(
+    signed_in, org, make_channel, mastodon, language, words
+):
+    read_only(mastodon)
+    channel = make_channel(
+        org,
+        "mastodon",
+        handle="@maisondupont@mastodon.example",
+        name="Maison Dupont",
+        credentials=credentials(mastodon),
+    )
+    _language(signed_in, language)
+    page = signed_in.post(reverse("connectors:channel_check", args=[channel.pk]), follow=True)
+    html = page.content.decode().replace("&#x27;", "'")
+    assert words in html and "write:statuses" in html

@@ -107,11 +107,11 @@ def channel_pull(request: HttpRequest, actor: Actor, channel_id: int) -> HttpRes
 @member_view(Perm.CHANNELS_MANAGE)
 def channel_check(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
     found = services.get_channel(actor=actor, channel_id=channel_id)
-    sync = services.check_channel(actor=actor, channel=found)
-    if sync.last_success_at and (sync.last_error_at is None or sync.last_success_at >= sync.last_error_at):
-        messages.success(request, _("The connection works."))
-    else:
-        messages.error(request, _("The connection failed: %(error)s") % {"error": sync.last_error})
+    result = services.connection_result(services.check_channel(actor=actor, channel=found))
+    text = " ".join(part for part in (result["message"], result["detail"]) if part)
+    {"connected": messages.success, "partial": messages.warning}.get(result["status"], messages.error)(
+        request, text
+    )
     return redirect("connectors:channel", found.pk)
 
 
