@@ -124,3 +124,19 @@ def test_the_audit_log_reads_in_words_with_the_raw_values_behind_details(owner, 
     details = page[page.index('<details class="audit-details">') :]
     assert details.index("<summary>Détails</summary>") < details.index("<pre>")
     assert page.index("audit-sentence") < page.index("<pre>"), "the raw values only behind Détails"
+
+
+def test_the_channels_page_shows_the_health_page_state(owner, client, org, make_channel):
+    from palabre.connectors.queries import health_of
+    from palabre.orgs.services import Actor
+
+    instagram = make_channel(org, "instagram", handle="maisondupont", name="Insta")
+    client.force_login(owner)
+    page = client.get(reverse("channels"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    state = health_of(Actor.for_user(owner, org), instagram).state
+    assert state == "no_connector"
+    row = page[page.index("<strong>Insta</strong>") :]
+    assert f'data-health="{state}"' in row[: row.index("</tr>")]
+    assert "No connector yet" in row[: row.index("</tr>")]
+    health_page = client.get(reverse("connectors:health"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No connector yet" in health_page

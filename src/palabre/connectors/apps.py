@@ -48,9 +48,10 @@ class ConnectorsConfig(AppConfig):
 
         from django.utils.translation import gettext_lazy
 
-        from palabre.orgs.views import register_audit_labels, register_channel_reach
+        from palabre.orgs.views import register_audit_labels, register_channel_health, register_channel_reach
 
         register_channel_reach(_reach)
+        register_channel_health(_health)
 
         register_audit_labels(
             actions={
@@ -129,3 +130,10 @@ def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
         from palabre.connectors.services import credentials_replaced
 
         credentials_replaced(instance)
+
+
+def _health(actor) -> dict[int, object]:
+    """Each channel's health row, the very one the health page shows (for the channels page)."""
+    from palabre.connectors.queries import channel_health
+
+    return {row.channel.pk: row for row in channel_health(actor)}

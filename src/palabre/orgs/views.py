@@ -198,6 +198,24 @@ def register_channel_reach(provider: Callable[[str], frozenset[str]]) -> None:
         _CHANNEL_REACH.append(provider)
 
 
+# The health of each channel's connection, as the health page shows it (the connectors app tells:
+# orgs cannot import it), so that the channels page says the same thing.
+_CHANNEL_HEALTH: list[Callable[[Actor], dict[int, Any]]] = []
+
+
+def register_channel_health(provider: Callable[[Actor], dict[int, Any]]) -> None:
+    """`provider(actor)` answers {channel id: its health row} for the organisation's channels."""
+    if provider not in _CHANNEL_HEALTH:
+        _CHANNEL_HEALTH.append(provider)
+
+
+def channel_health(actor: Actor) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for provider in _CHANNEL_HEALTH:
+        found.update(provider(actor))
+    return found
+
+
 def channel_reach(platform: str) -> list[str]:
     """What Palabre can do on this platform, as translated verbs in a fixed order ([] = nothing)."""
     names: set[str] = set()
@@ -283,8 +301,12 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @member_view(Perm.CHANNELS_VIEW)
 def channels(request: HttpRequest, actor: Actor) -> HttpResponse:
-    rows = [(channel, channel_reach(channel.platform)) for channel in queries.channels(actor)]
-    unreachable = any(not reach for _channel, reach in rows)
+    health = channel_health(actor)
+    rows = [
+        (channel, channel_reach(channel.platform), health.get(channel.pk))
+        for channel in queries.channels(actor)
+    ]
+    unreachable = any(not reach for _channel, reach, _health in rows)
     return render(request, "orgs/channels.html", {"channels": rows, "unreachable": unreachable})
 
 
