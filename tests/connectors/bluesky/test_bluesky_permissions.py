@@ -96,3 +96,8 @@ def test_a_session_that_does_not_say_is_a_partial_check(platform_server, sky, ow
 
 def test_an_unreadable_token_is_no_scope():
     assert session_scope("not-a-jwt") is None
+
+
+def test_a_taken_down_account_is_refused_with_words(platform_server, sky, owner_actor):
+    sync = _check(platform_server, sky, owner_actor, "com.atproto.takendown")
+    assert sync.last_error_code == "permanent" and "taken down" in sync.last_error
