@@ -43,7 +43,7 @@ WORDS = {
         "no_alt": "Pas de texte alternatif",
         "submit": "Soumettre à validation",
         "pending": "En attente de validation",
-        "approved": "Approuvé",
+        "approved": "Validée",
         "calendar": "Voir le calendrier",
         "scheduled": "Programmée",
         "left": "caractères restants",

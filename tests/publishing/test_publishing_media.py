@@ -251,6 +251,7 @@ def test_the_page_says_before_saving_what_a_new_time_does(client, contributor, c
     client.force_login(cm.user)
     page = client.get(f"/publishing/posts/{post.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Une nouvelle heure garde la validation" in page
+    assert 'id="post-status">Validée<' in page  # "une publication": the status agrees with it
     services.update_policy(actor=cm, reschedule_keeps_approval=False)
     page = client.get(f"/publishing/posts/{post.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Changer l’heure renverra la publication en validation" in page

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from palabre.conversations.models import Item, ItemKind
@@ -47,6 +48,16 @@ STATE_STYLES = {
     VariantState.BLOCKED: "blocked",
     VariantState.HANDED_OVER: "published",
     VariantState.CANCELLED: "draft",
+}
+
+
+# A post is "une publication" in French: its statuses agree with it (the model's labels are shared
+# with moderation's decisions, masculine there).
+POST_STATUS_LABELS = {
+    PostStatus.DRAFT: pgettext_lazy("post status", "Draft"),
+    PostStatus.PENDING: pgettext_lazy("post status", "Awaiting approval"),
+    PostStatus.APPROVED: pgettext_lazy("post status", "Approved"),
+    PostStatus.REJECTED: pgettext_lazy("post status", "Rejected"),
 }
 
 
@@ -341,6 +352,7 @@ def _post_page(
     entries = _variant_entries(actor, post, forms, media_forms)
     context = {
         "time_notice": _time_notice(actor, post),
+        "status_label": POST_STATUS_LABELS.get(post.status, post.get_status_display()),
         "can_delete": _can_edit(actor, post) and post.status in {PostStatus.DRAFT, PostStatus.REJECTED},
         "cannot_publish": any(e["cannot_publish"] for e in entries),
         "post": post,
