@@ -84,6 +84,12 @@ WORKER_HEARTBEAT_SECONDS = declare(
     "How often a task worker writes its heartbeat file (workers/<id>.json in the data folder); "
     "a heartbeat older than three times this says the worker is gone or stuck.",
 )
+READY_TASK_DELAY_SECONDS = declare(
+    "PALABRE_READY_TASK_DELAY_SECONDS",
+    "300",
+    "`/readyz` answers 503 when a task has been due this long without a worker taking it "
+    "(the queue is stalled).",
+)
 EMAIL_HOST = declare(
     "PALABRE_EMAIL_HOST",
     "",

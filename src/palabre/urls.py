@@ -1,9 +1,12 @@
 from django.urls import include, path
 
-from palabre import storable  # noqa: F401  (registers the <id:...> converter the apps' URLs use)
+from palabre import health, storable  # noqa: F401  (storable registers the <id:...> converter the apps' URLs use)
 from palabre.api import api
 
 urlpatterns = [
+    # For load balancers and monitoring (docs/operations.md).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Drop-in compatible APIs and the comment form (M3): paths fixed by the protocols they copy.
     path("", include("palabre.moderation.akismet_urls")),
     path("", include("palabre.moderation.perspective_urls")),
