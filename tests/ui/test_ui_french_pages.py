@@ -91,3 +91,14 @@ def test_french_pages_show_no_english_sentence(world, login, role):
         if found:
             leaks[path] = found
     assert leaks == {}
+
+
+def test_all_agrees_with_what_it_stands_for_in_french(world, login):
+    set_language(user=world.users[Role.OWNER], language="fr")
+    page = login(world.users[Role.OWNER]).get("/listening/mentions/").content.decode()
+    for name in ("query", "source", "language"):
+        select = page[page.index(f'name="{name}"') :]
+        select = select[: select.index("</select>")]
+        assert ">Toutes</option>" in select, name
+    sentiment = page[page.index('name="sentiment"') :]
+    assert ">Tous</option>" in sentiment[: sentiment.index("</select>")]

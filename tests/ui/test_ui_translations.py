@@ -28,6 +28,7 @@ class Entry:
     strings: list[str]
     flags: set[str]
     line: int
+    context: str | None = None
 
 
 ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -58,7 +59,8 @@ def parse_po(path: Path) -> list[Entry]:
             continue
         strings = [_unquote(v) for k, v in sorted(fields.items()) if k.startswith("msgstr")]
         plural = _unquote(fields["msgid_plural"]) if "msgid_plural" in fields else None
-        entries.append(Entry(_unquote(fields["msgid"]), plural, strings, flags, block_start))
+        context = _unquote(fields["msgctxt"]) if "msgctxt" in fields else None
+        entries.append(Entry(_unquote(fields["msgid"]), plural, strings, flags, block_start, context))
     return entries
 
 
@@ -108,7 +110,10 @@ def test_the_compiled_catalogue_matches_the_po_file():
     for entry in parse_po(PO):
         if not entry.msgid:
             continue
-        if entry.plural is None:
+        if entry.context is not None:
+            if catalogue.pgettext(entry.context, entry.msgid) != entry.strings[0]:
+                stale.append(entry.msgid)
+        elif entry.plural is None:
             if catalogue.gettext(entry.msgid) != entry.strings[0]:
                 stale.append(entry.msgid)
         elif catalogue.ngettext(entry.msgid, entry.plural, 2) != entry.strings[1]:

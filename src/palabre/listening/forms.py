@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from palabre.listening.models import AlertSubscription, QueryKind, Sentiment, SourceKind
 from palabre.listening.queries import period_errors
@@ -108,9 +109,19 @@ class MentionFilterForm(forms.Form):
 
     def __init__(self, *args, queries=(), sources=(), languages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["query"].choices = [("", _("All")), *[(q.pk, q.name) for q in queries]]
-        self.fields["source"].choices = [("", _("All")), *[(s.pk, s.name) for s in sources]]
-        self.fields["language"].choices = [("", _("All")), *[(code, code) for code in languages]]
+        # "All" agrees with what it stands for: in French, a query, a source, a language are feminine.
+        self.fields["query"].choices = [
+            ("", pgettext_lazy("all queries", "All")),
+            *[(q.pk, q.name) for q in queries],
+        ]
+        self.fields["source"].choices = [
+            ("", pgettext_lazy("all sources", "All")),
+            *[(s.pk, s.name) for s in sources],
+        ]
+        self.fields["language"].choices = [
+            ("", pgettext_lazy("all languages", "All")),
+            *[(code, code) for code in languages],
+        ]
 
     def clean(self):
         data = super().clean()
