@@ -42,6 +42,7 @@ from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
     Connector,
+    ConnectorError,
     CredentialField,
     Delivered,
     FieldKind,
@@ -429,13 +430,30 @@ class MastodonConnector(Connector):
         else:
             checked = "partial"
             note = "The server tells neither the token's permissions nor its application's."
+        details: dict[str, Any] = {"id": account_id, "url": str(account.get("url") or "")}
+        limit = self.status_limit(api)
+        if limit:
+            details["max_characters"] = limit
         return ChannelHealthInfo(
             account=handle,
             scopes=tuple(scopes or ()),
-            details={"id": account_id, "url": str(account.get("url") or "")},
+            details=details,
             permissions_checked=checked,
             permissions_note=note,
         )
+
+    def status_limit(self, api: Mastodon) -> int | None:
+        """The instance's own length limit for a status (`configuration.statuses.max_characters`,
+        instance API v2, else v1); None when the server does not say (then 500 applies)."""
+        for method in ("instance_v2", "instance_v1"):
+            try:
+                instance = self._call(api, method)
+                value = instance["configuration"]["statuses"]["max_characters"]
+            except (ConnectorError, KeyError, TypeError):
+                continue
+            if isinstance(value, int) and 0 < value <= 1_000_000:
+                return value
+        return None
 
     def token_scopes(self, api: Mastodon) -> tuple[list[str] | None, str]:
         """The scopes the access token itself carries, and where they were read (TOKEN,

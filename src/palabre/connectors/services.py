@@ -846,6 +846,12 @@ def refresh_health(channel: Channel) -> ChannelSync:
     if info.account:
         fields["account"] = info.account[:300]
     ChannelSync.objects.filter(pk=sync.pk).update(**fields)
+    limit = info.details.get("max_characters")
+    if isinstance(limit, int) and limit != (channel.options or {}).get("max_characters"):
+        # The instance's own length limit (a Mastodon server may raise 500): what replies and
+        # posts are checked against.
+        channel.options = {**(channel.options or {}), "max_characters": limit}
+        type(channel).objects.filter(pk=channel.pk).update(options=channel.options)
     record_success(channel)
     sync.refresh_from_db()
     return sync

@@ -226,3 +226,35 @@ def test_health_names_the_account(toots, platform_server):
     info = MastodonConnector().health(toots)
     # The account's own domain (from its `url`), not the API's host.
     assert info.account == "@maisondupont@mastodon.example"
+
+
+def test_health_keeps_the_instance_length_limit_for_replies(toots, platform_server):
+    platform_server.on(
+        "GET", "/api/v1/accounts/verify_credentials", Answer(body=fixture("verify_credentials.json"))
+    )
+    platform_server.on(
+        "GET", "/api/v1/apps/verify_credentials", Answer(body=fixture("app_verify_credentials.json"))
+    )
+    platform_server.on(
+        # Mastodon.py asks with a trailing slash, which Mastodon accepts.
+        "GET",
+        "/api/v2/instance/",
+        Answer(body={"configuration": {"statuses": {"max_characters": 1000}}}),
+    )
+    from palabre.connectors.lengths import limit_for
+
+    assert limit_for(toots).max_chars == 500
+    services.refresh_health(toots)
+    toots.refresh_from_db()
+    assert toots.options["max_characters"] == 1000 and limit_for(toots).max_chars == 1000
+
+
+def test_an_instance_that_does_not_tell_its_limit_keeps_500(toots, platform_server):
+    platform_server.on(
+        "GET", "/api/v1/accounts/verify_credentials", Answer(body=fixture("verify_credentials.json"))
+    )
+    platform_server.on(
+        "GET", "/api/v1/apps/verify_credentials", Answer(body=fixture("app_verify_credentials.json"))
+    )
+    info = MastodonConnector().health(toots)
+    assert "max_characters" not in info.details
