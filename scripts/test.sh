@@ -92,6 +92,8 @@ for path in src tests bench; do
 done
 run_part "ruff check" ruff check --quiet "${lint_paths[@]}"
 run_part "ruff format --check" ruff format --check --quiet "${lint_paths[@]}"
+# The architecture of DESIGN.md: the import contracts of pyproject.toml (docs/architecture.md).
+run_part "import contracts" lint-imports --no-cache
 
 # --- 4. A throwaway PostgreSQL server --------------------------------------------------------
 PGBIN=$(postgres_bin)
