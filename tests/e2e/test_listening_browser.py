@@ -46,7 +46,9 @@ def test_a_query_with_a_mistake_is_shown_where_it_goes_wrong_then_crisis_mode(
 
     page.fill("#id_query", typed + ")")
     page.click("form:has(#id_query) button[type=submit]")
-    expect(page.locator("table")).to_contain_text("Marque")
+    # A new query opens on its page, where it searches what was already collected.
+    expect(page.locator("h1")).to_have_text("Marque")
+    expect(page.locator("#backfill")).to_be_visible()
 
     page.click("nav.subnav >> a[href='/listening/crisis/']")
     page.fill("#id_reason", "Rappel des lampes Nova")

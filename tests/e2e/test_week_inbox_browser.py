@@ -132,7 +132,7 @@ def _write_and_preview_a_query(page, url, lang, width):
     page.fill("#id_query", "livraison AND (retard")
     preview = page.locator("#query-preview")
     expect(preview).to_contain_text(words["error"])
-    expect(preview.locator(".query-caret")).to_be_visible()
+    expect(preview.locator(".query-caret-preview mark")).to_have_text("(")
     page.fill("#id_query", "livraison OR livré*")
     expect(preview).to_contain_text(words["matches"])
     expect(preview.locator("mark").first).to_be_visible()

@@ -134,7 +134,7 @@ def test_pages_in_french_preview_and_progress(
     wrong = client.post(
         reverse("listening:query_preview"), {"query": "livraison AND (retard"}
     ).content.decode()
-    assert "Caractère 15" in wrong and 'class="query-caret"' in wrong
+    assert "Caractère 15" in wrong and 'class="query-caret-preview"' in wrong
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("listening:queries"),
