@@ -269,9 +269,15 @@ def test_a_report_updates_the_item_its_check_stored(blog, wp):
 def test_a_report_with_the_text_wordpress_stored_finds_its_check(blog, wp):
     # No copy of what was checked: WordPress's filters changed the text it stored (links get rel
     # attributes, spacing) and the report sends that.
-    checked = 'Voyez <a href="https://example.org/pate">ma pâte</a>,   bien  reposée.'
+    checked = (
+        'J\'ai suivi votre recette et voyez <a href="https://example.org/pate">ma pâte</a>,   bien  reposée, '
+        "elle a levé toute la nuit."
+    )
     assert wp.post("/1.1/comment-check", data=new_comment(blog, checked)).text == "false"
-    stored = 'Voyez <a href="https://example.org/pate" rel="nofollow ugc">ma pâte</a>, bien reposée.'
+    stored = (
+        'J\'ai suivi votre recette et voyez <a href="https://example.org/pate" rel="nofollow ugc">ma pâte</a>, '
+        "bien reposée, elle a levé toute la nuit."
+    )
     response = wp.post(
         "/1.1/submit-spam", data=report(blog, stored, comment_id="44", user_ip="", comment_approved="spam")
     )

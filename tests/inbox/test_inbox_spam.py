@@ -21,7 +21,7 @@ def test_blatant_spam_starts_no_conversation(channel, post):
 
 
 def test_a_message_rejected_for_another_reason_stays_in_the_inbox(channel, post, conversation_of):
-    item = post(channel, "Espèce de c0nnaaard, vous êtes des voleurs", author="furieux")
+    item = post(channel, "Espèce de c0nnaaard, vous êtes des voleurs, bande d'enculés", author="furieux")
     state = _status(item)
     assert state.status == "rejected" and not state.rejected_as_spam
     conversation = conversation_of(item)

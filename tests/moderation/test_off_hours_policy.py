@@ -26,7 +26,7 @@ from palabre.orgs.services import Actor, create_api_token
 pytestmark = pytest.mark.clock
 
 # Spam score about 0.5: under the usual hold threshold (0.6), over the night one (0.6 - 0.15).
-BORDERLINE = "Profitez de la livraison gratuite"  # spam about 0.57: held only when tightened
+BORDERLINE = "Profitez des soldes maintenant"  # spam about 0.47: held only when tightened
 HARMLESS = "Bonjour, le canapé Oslo existe-t-il en vert ?"
 OFFICE_WEEK = {str(day): [["09:00", "18:00"]] for day in range(5)}
 ALWAYS_OPEN = {str(day): [["00:00", "24:00"]] for day in range(7)}
@@ -210,7 +210,7 @@ def test_the_night_lowers_hold_thresholds_only_and_never_below_the_floor():
     assert engine.MIN_HOLD < day.scores["spam"] < 0.3
     assert (day.action, night.action) == (engine.PUBLISH, engine.HOLD)
     # Between hold and reject by day: held, never rejected at night (reject thresholds do not move).
-    over = "Profitez de nos offres, livraison gratuite"  # spam about 0.78
+    over = "Profitez vite de la livraison gratuite"  # spam about 0.65
     tight_reject = engine.Thresholds(reject={**engine.DEFAULT_REJECT, "spam": 0.8})
     at_night = engine.moderate(over, engine.ModerationContext(thresholds=tight_reject, off_hours=strict))
     assert 0.6 <= at_night.scores["spam"] < 0.8
@@ -235,10 +235,10 @@ def test_the_reasons_read_in_french_and_english():
     first = {"code": "off_hours_first_message", "action": "hold", "message": "…", "params": {}}
     with translation.override("fr"):
         assert reason_text(reason) == (
-            "Hors des heures ouvrées : retenu par des seuils de rétention abaissés de 0,15 (Spam, Insulte)."
+            "Hors des heures ouvrées\u202f: retenu par des seuils de rétention abaissés de 0,15 (Spam, Insulte)."
         )
         assert reason_text(first) == (
-            "Hors des heures ouvrées : le premier message de cet auteur attend une personne."
+            "Hors des heures ouvrées\u202f: le premier message de cet auteur attend une personne."
         )
     with translation.override("en"):
         assert reason_text(reason) == (
