@@ -43,6 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from palabre.listening import detection  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import crisis_nab  # noqa: E402
+
 FINE = timedelta(minutes=5)
 PER_HOUR = 12
 WARMUP_WEEKS = 4
@@ -128,9 +131,16 @@ def hourly_of(fine: list[int]) -> list[int]:
 
 
 def palabre_alarms(fine: list[int]) -> list[tuple[datetime, datetime]]:
-    alarms = detection.volume_alarms(hourly_of(fine), fine, start=START, evaluate_from=WARMUP_WEEKS * 168)
-    kept = detection.apply_cooldown(alarms, cooldown=detection.DetectorConfig().cooldown)
-    return [(a.start, a.end) for a in kept]
+    """The streaming detector of `palabre listening detect`, fed every bucket; alarms after the
+    warm-up weeks are scored."""
+    detector = detection.StreamingDetector()
+    evaluated = START + timedelta(weeks=WARMUP_WEEKS)
+    found = []
+    for j, count in enumerate(fine):
+        for _known, alarm, _warmup in detector.push(START + j * FINE, count):
+            if alarm.start >= evaluated:
+                found.append((alarm.start, alarm.end))
+    return found
 
 
 def threshold_alarms(fine: list[int], sigmas: float = 3.0) -> list[tuple[datetime, datetime]]:
@@ -213,7 +223,9 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json-out")
+    parser.add_argument("--nab", type=Path, default=crisis_nab.DEFAULT_DATA, help="the nab_tweets folder")
     args = parser.parse_args()
+    nab = crisis_nab.evaluate(args.nab)  # exits with one line when the folder is missing
     if args.weeks <= WARMUP_WEEKS:
         sys.exit(f"--weeks must be more than the {WARMUP_WEEKS} warm-up weeks")
     rng = random.Random(args.seed)
@@ -246,6 +258,7 @@ def main() -> None:
         "palabre": ours_summary,
         "fixed_threshold": summarise(fixed, series_weeks),
         "fixed_threshold_at_equal_false_alarms": {"sigmas": sigmas, **calibrated},
+        "nab_tweets": nab,
         "seconds": round(time.perf_counter() - began, 2),
     }
     text = json.dumps(result, indent=2)
@@ -262,6 +275,7 @@ def main() -> None:
         f"false alarms/week {c['false_alarms_per_week']} | {p['spikes']} spikes, {series_weeks} series-weeks, "
         f"{result['seconds']} s"
     )
+    print(crisis_nab.summary_line(nab))
 
 
 if __name__ == "__main__":

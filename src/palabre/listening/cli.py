@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import sys
+from datetime import datetime, timedelta
 
 
 def register_commands(add) -> None:
@@ -17,7 +20,17 @@ def register_commands(add) -> None:
     listening.add_argument(
         "action",
         choices=["poll", "detect", "deliver", "run"],
-        help="poll: due sources; detect: spikes of every organisation; deliver: pending alerts; run: all three",
+        help="poll: due sources; detect: spikes of every organisation (or of FILE); deliver: pending alerts; "
+        "run: all three",
+    )
+    listening.add_argument(
+        "file",
+        nargs="?",
+        help="with detect: a CSV of timestamp,value rows in time order ('-': standard input); "
+        "writes one JSON line per alarm",
+    )
+    listening.add_argument(
+        "--lang", help="with FILE: the language of the explanations (default: PALABRE_LANGUAGE)"
     )
     listening.add_argument("--force", action="store_true", help="poll every active source, due or not")
     add_organisation_option(listening, "only this organisation (its short name)")
@@ -27,6 +40,11 @@ def cmd_listening(args: argparse.Namespace) -> None:
     from palabre.cli import _setup_django
 
     _setup_django()
+    if args.file is not None:
+        if args.action != "detect":
+            sys.exit("palabre listening: FILE goes with detect only")
+        detect_file(args.file, language=args.lang)
+        return
     from palabre.listening.crisis import detect_for_organisation
     from palabre.listening.delivery import retry_pending_deliveries
     from palabre.listening.models import ListeningSource
@@ -50,3 +68,51 @@ def cmd_listening(args: argparse.Namespace) -> None:
     if args.action in ("deliver", "run"):
         report["deliveries_retried"] = retry_pending_deliveries()
     print(json.dumps(report, default=str, ensure_ascii=False))
+
+
+def detect_file(name: str, *, language: str | None = None) -> None:
+    """Stream a `timestamp,value` CSV through the crisis detector: one JSON line per alarm, written
+    as soon as it is known (at the end of the row that completes it)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from palabre.listening.detection import StreamingDetector
+    from palabre.listening.explanations import describe
+
+    if language and language not in dict(settings.LANGUAGES):
+        sys.exit(f"palabre listening detect: --lang must be one of {', '.join(dict(settings.LANGUAGES))}")
+    try:
+        handle = sys.stdin if name == "-" else open(name, encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as error:
+        sys.exit(f"palabre listening detect: cannot read {name}: {error.strerror}")
+    detector = StreamingDetector()
+    with translation.override(language or settings.LANGUAGE_CODE), handle:
+        reader = csv.reader(handle)
+        for number, row in enumerate(reader, start=1):
+            if not row or (number == 1 and row[0].strip().lower() == "timestamp"):
+                continue
+            try:
+                moment = datetime.fromisoformat(row[0].strip())
+                value = float(row[1])
+                if value < 0 or value != value:
+                    raise ValueError
+                alarms = detector.push(moment, round(value))
+            except (ValueError, IndexError):
+                sys.exit(
+                    f"palabre listening detect: line {number}: expected timestamp,value in time order "
+                    f"(an ISO 8601 time and a count >= 0), got {','.join(row)[:80]!r}"
+                )
+            except TypeError:
+                sys.exit(f"palabre listening detect: line {number}: times with and without a zone are mixed")
+            for known, alarm, warmup in alarms:
+                record = {
+                    "timestamp": known.isoformat(sep=" "),
+                    "score": alarm.score,
+                    "explanation": describe(alarm, warmup),
+                    "start": alarm.start.isoformat(sep=" "),
+                    "minutes": int(alarm.width / timedelta(minutes=1)),
+                    "observed": alarm.observed,
+                    "expected": alarm.expected,
+                    "warmup": warmup,
+                }
+                print(json.dumps(record, ensure_ascii=False), flush=True)

@@ -470,3 +470,160 @@ def emerging_terms(
             results.append(EmergingTerm(term, round(z, 2), y_r, y_b))
     results.sort(key=lambda t: (-t.score, t.term))
     return results[:top]
+
+
+# --- streaming: one 5-minute count at a time ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """The streaming detector's settings; chosen on the generated series of `bench/crisis_detection`
+    and from first principles (see docs/listening-alerts.md), never fitted on an evaluation set."""
+
+    fine: timedelta = timedelta(minutes=5)
+    per_hour: int = 12
+    # a spike must hold over this many fine buckets: one busy 5-minute bucket is a blip, not a crisis
+    persist: int = 3
+    # runs of fine buckets judged together: 15 minutes (a burst) and 2 hours (a build-up)
+    runs: tuple[int, ...] = (3, 12)
+    # -log10 chance of the run of `persist` buckets under the baseline
+    surprise: float = 5.0
+    min_ratio: float = 2.0
+    min_count: int = 6  # mentions in the run, at least
+    # history for young queries: the hours before, when no day has passed yet
+    recent_hours: int = 6
+    first_hours: int = 2  # no alarm before this many complete hours
+    relative_spread: float = 0.25
+    relative_spread_warmup: float = 0.6
+    surprise_warmup: float = 7.0  # less history, a higher bar
+    level_floor: float = 0.5
+    level_cap: float = 2.0
+    silence: timedelta = timedelta(hours=3)  # an alarm within this of the previous is the same event
+
+
+class StreamingDetector:
+    """Reads one count per fine bucket, in time order, and says at each bucket's end whether a spike
+    is known. Only what came before is used, so a prefix of a series gives exactly the alarms of the
+    whole run up to its end (a test pins it).
+
+    Baseline for the hour being counted: the same hour of the previous weeks once three weeks exist,
+    the same hour of the previous days once a day exists, the hours just before before that (the
+    warm-up, told in every alarm). Its level follows slow growth: the last day's counts against
+    their own baseline rescale it. A run of `persist` fine buckets must together be improbable
+    (quasi-Poisson tail) and at least `min_ratio` times the usual: a single busy bucket never alarms.
+    """
+
+    def __init__(self, config: StreamConfig = StreamConfig(), detector: DetectorConfig = DetectorConfig()):
+        self.config = config
+        self.detector = detector
+        self.start: datetime | None = None
+        self.fine: list[int] = []
+        self.hourly: list[int] = []
+        self._baseline: tuple[float, float, str] | None = None
+        self._baseline_hour = -1
+        self._last_alarm: datetime | None = None
+        self._raw: float | None = None
+        self._centres: list[float | None] = []  # each hour's baseline, for the level of the last day
+
+    # history depth, in words the explanation uses
+    def warmup(self, h: int) -> str:
+        if h >= HOURS_PER_WEEK * self.detector.min_history:
+            return "weeks"
+        if h >= HOURS_PER_WEEK:
+            return "week"
+        if h >= 24:
+            return "day"
+        return "hours"
+
+    def _hour_baseline(self, h: int) -> tuple[float, float, str] | None:
+        hourly = self.hourly
+        if h < self.config.first_hours:
+            return None
+        kind = self.warmup(h)
+        if kind == "hours":
+            values = hourly[max(0, h - self.config.recent_hours) : h]
+        else:
+            values = _history(hourly, h, self.detector)
+        if len(values) < self.config.first_hours:
+            return None
+        centre = float(median(values))
+        mad = float(median(abs(v - centre) for v in values))
+        self._raw = centre
+        relative = self.config.relative_spread
+        if kind == "hours":  # the daily rhythm is not known yet: a morning rise is no spike
+            relative = self.config.relative_spread_warmup
+        else:
+            centre *= self._level(h)
+        spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)), relative * centre)
+        return centre, spread, kind
+
+    def _level(self, h: int) -> float:
+        """How the last day ran against its own baselines (slow growth, a quiet holiday), each hour
+        capped at twice its baseline so a spike does not lift the next day's."""
+        pairs = [(self.hourly[i], c) for i in range(max(0, h - 24), h) if (c := self._centres[i]) is not None]
+        usual = sum(c for _a, c in pairs)
+        if len(pairs) < 12 or usual < 12:
+            return 1.0
+        seen = sum(min(a, 2 * c) for a, c in pairs)
+        return min(max(seen / usual, self.config.level_floor), self.config.level_cap)
+
+    def push(self, moment: datetime, count: int) -> list[tuple[datetime, Alarm, str]]:
+        """Add the count of the fine bucket starting at `moment`; return the alarms known at its end
+        as (known at, alarm, warm-up)."""
+        config = self.config
+        if self.start is None:
+            self.start = moment
+        j = (moment - self.start) // config.fine
+        if j < len(self.fine):
+            raise ValueError(f"rows out of time order at {moment.isoformat()}")
+        found = []
+        while len(self.fine) <= j:  # a gap counts as empty buckets
+            found = self._add(0 if len(self.fine) < j else int(count))
+        return found
+
+    def _add(self, count: int) -> list[tuple[datetime, Alarm, str]]:
+        config = self.config
+        j = len(self.fine)
+        self.fine.append(count)
+        h, k = divmod(j, config.per_hour)
+        if k == 0:
+            if h:
+                self.hourly.append(sum(self.fine[-config.per_hour - 1 : -1]))
+            self._raw = None
+            self._baseline = self._hour_baseline(h)
+            self._centres.append(self._raw)
+        base = self._baseline
+        if base is None or j + 1 < config.persist:
+            return []
+        expected_h, spread_h, kind = base
+        per_fine = max(expected_h, 0.5) / config.per_hour
+        dispersion = spread_h**2 / max(expected_h, 1.0)
+        best = None
+        for length in config.runs:
+            if j + 1 < length:
+                continue
+            window = self.fine[j + 1 - length :]
+            run, expected = sum(window), per_fine * length
+            if (
+                run < config.min_count
+                or run < config.min_ratio * expected
+                or min(window[-config.persist :]) <= per_fine
+            ):
+                continue
+            score = surprise(run, expected, dispersion)
+            bar = config.surprise_warmup if kind == "hours" else config.surprise
+            if score >= bar and (best is None or score > best[0]):
+                best = (score, length, run, expected)
+        if best is None:
+            return []
+        score, length, run, expected = best
+        assert self.start is not None
+        begins = self.start + (j + 1 - length) * config.fine
+        known = self.start + (j + 1) * config.fine
+        previous, self._last_alarm = self._last_alarm, known
+        if previous is not None and known - previous < config.silence:
+            return []
+        alarm = Alarm(
+            j, begins, config.fine * length, "volume", run, round(expected, 2), round(score, 2), "run"
+        )
+        return [(known, alarm, kind)]

@@ -1,0 +1,148 @@
+"""Crisis detection on real mention series: nab_tweets, scored as ../shared/datasets/README.md says.
+
+    palabre bench crisis_nab [--data DIR] [--json-out FILE]
+    (also run by `palabre bench crisis_detection`)
+
+Six companies' Twitter mentions in 5-minute counts (Numenta Anomaly Benchmark, realTweets) with
+19 labelled windows. Palabre's streaming detector reads each series row by row, as
+`palabre listening detect` does; the published detectors' alarms come from `anchor_alarms.json`.
+Alarm events: an alarm after at least 3 hours of silence starts an event. A window is caught when
+an event starts inside it; events outside every window are false alarms; the delay runs from the
+labelled instant to the first event of its window. An alarm is dated by the row that completes
+it (the anchors' convention: a row's timestamp is the start of its 5 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from palabre.listening import detection  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "nab_tweets"
+SILENCE = timedelta(hours=3)
+WEEK = timedelta(weeks=1)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.strip())
+
+
+def read_series(path: Path) -> list[tuple[datetime, int]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [(_time(row["timestamp"]), int(float(row["value"]))) for row in csv.DictReader(handle)]
+
+
+def palabre_alarms(rows: list[tuple[datetime, int]]) -> list[datetime]:
+    detector = detection.StreamingDetector()
+    found = []
+    for moment, value in rows:
+        found += [moment for _known, _alarm, _warmup in detector.push(moment, value)]
+    return found
+
+
+def score(
+    alarms: dict[str, list[datetime]],
+    windows: dict[str, list[tuple[datetime, datetime]]],
+    labels: dict[str, list[datetime]],
+    spans: dict[str, timedelta],
+) -> dict:
+    caught, events_in, false_alarms, delays = 0, 0, 0, []
+    total_windows = sum(len(w) for w in windows.values())
+    for name, series_windows in windows.items():
+        events, last = [], None
+        for moment in sorted(alarms.get(name, [])):
+            if last is None or moment - last >= SILENCE:
+                events.append(moment)
+            last = moment
+        first_in = {}
+        for event in events:
+            hit = next((i for i, (a, b) in enumerate(series_windows) if a <= event <= b), None)
+            if hit is None:
+                false_alarms += 1
+                continue
+            events_in += 1
+            first_in.setdefault(hit, event)
+        caught += len(first_in)
+        for i, event in first_in.items():
+            label = next((t for t in labels[name] if series_windows[i][0] <= t <= series_windows[i][1]), None)
+            if label is not None:
+                delays.append((event - label).total_seconds() / 60)
+    weeks = sum(spans.values(), timedelta()) / WEEK
+    events_total = events_in + false_alarms
+    return {
+        "windows_caught": caught,
+        "windows": total_windows,
+        "recall": round(caught / total_windows, 3) if total_windows else None,
+        "false_alarms": false_alarms,
+        "false_alarms_per_week": round(false_alarms / weeks, 3) if weeks else None,
+        "precision": round(events_in / events_total, 3) if events_total else None,
+        "median_delay_minutes": round(statistics.median(delays), 1) if delays else None,
+        "events": events_total,
+    }
+
+
+def evaluate(data: Path) -> dict:
+    """Palabre and every anchor detector on the series of `data`; exits with one line when absent."""
+    if not (data / "windows.json").is_file():
+        sys.exit(
+            f"crisis_detection: no nab_tweets data set at {data} (windows.json missing); give it with --nab"
+        )
+    raw_windows = json.loads((data / "windows.json").read_text(encoding="utf-8"))
+    raw_labels = json.loads((data / "labels.json").read_text(encoding="utf-8"))
+    anchors_path = data / "anchor_alarms.json"
+    raw_anchors = json.loads(anchors_path.read_text(encoding="utf-8")) if anchors_path.is_file() else {}
+    windows, labels, spans, ours = {}, {}, {}, {}
+    for name in sorted(raw_windows):
+        path = data / name
+        if not path.is_file():
+            continue
+        rows = read_series(path)
+        windows[name] = [(_time(a), _time(b)) for a, b in raw_windows[name]]
+        labels[name] = [_time(t) for t in raw_labels.get(name, [])]
+        spans[name] = rows[-1][0] - rows[0][0] + timedelta(minutes=5) if rows else timedelta()
+        ours[name] = palabre_alarms(rows)
+    result = {"series": len(windows), "weeks": round(sum(spans.values(), timedelta()) / WEEK, 2)}
+    result["palabre"] = score(ours, windows, labels, spans)
+    result["anchors"] = {
+        detector: score(
+            {name: [_time(t) for t in alarms.get(name, [])] for name in windows}, windows, labels, spans
+        )
+        for detector, alarms in sorted(raw_anchors.items())
+    }
+    return result
+
+
+def summary_line(result: dict) -> str:
+    def part(name: str, s: dict) -> str:
+        return (
+            f"{name} {s['windows_caught']}/{s['windows']} windows, {s['false_alarms_per_week']} false alarms/week, "
+            f"precision {s['precision']}, median delay {s['median_delay_minutes']} min"
+        )
+
+    anchors = "; ".join(part(name, s) for name, s in result["anchors"].items())
+    return f"nab_tweets: {part('palabre', result['palabre'])} | {anchors}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json-out")
+    args = parser.parse_args()
+    result = {"benchmark": "crisis_nab", **evaluate(args.data)}
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+    print(summary_line(result))
+
+
+if __name__ == "__main__":
+    main()

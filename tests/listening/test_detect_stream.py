@@ -1,0 +1,181 @@
+"""The streaming crisis detector of `palabre listening detect` and `palabre bench crisis_detection`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from palabre.cli import main
+from palabre.listening.detection import StreamingDetector
+from palabre.listening.explanations import describe
+
+START = datetime(2015, 3, 2, 0, 2, 53)  # a Monday, off the hour as real series are
+FIVE = timedelta(minutes=5)
+
+
+def series(days: int, *, seed: int = 1, level: float = 20.0) -> list[int]:
+    """5-minute counts with a daily rhythm and Poisson noise."""
+    rng = random.Random(seed)
+    counts = []
+    for j in range(days * 288):
+        hour = (j // 12) % 24
+        lam = level * (0.3 + math.exp(-((hour - 14) ** 2) / 20)) / 12
+        limit, k, p = math.exp(-lam), 0, 1.0
+        while True:
+            p *= rng.random()
+            if p <= limit:
+                break
+            k += 1
+        counts.append(k)
+    return counts
+
+
+def run(counts: list[int]) -> list[tuple[datetime, object, str]]:
+    detector = StreamingDetector()
+    found = []
+    for j, count in enumerate(counts):
+        found += detector.push(START + j * FIVE, count)
+    return found
+
+
+def with_spike(counts: list[int], at: int, length: int, factor: float) -> list[int]:
+    out = list(counts)
+    usual = max(sum(counts[at - 288 : at - 288 + length]) / length, 0.5) if at >= 288 else 2.0
+    for j in range(at, at + length):
+        out[j] += round(usual * factor)
+    return out
+
+
+BASE = with_spike(with_spike(series(9), 4 * 288 + 150, 6, 10), 8 * 288 + 170, 4, 12)
+FULL = run(BASE)
+
+
+def test_the_spikes_of_the_fixture_are_found():
+    known = [moment for moment, _a, _w in FULL]
+    assert any(START + (4 * 288 + 150) * FIVE <= t <= START + (4 * 288 + 160) * FIVE for t in known)
+    assert any(START + (8 * 288 + 170) * FIVE <= t <= START + (8 * 288 + 180) * FIVE for t in known)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=1, max_value=len(BASE)))
+def test_a_prefix_gives_exactly_the_alarms_of_the_full_run_up_to_its_end(n):
+    end = START + n * FIVE  # the end of row n
+    assert run(BASE[:n]) == [alarm for alarm in FULL if alarm[0] <= end]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=400), st.data())
+def test_the_prefix_property_holds_on_any_counts(counts, data):
+    n = data.draw(st.integers(min_value=1, max_value=len(counts)))
+    end = START + n * FIVE
+    assert run(counts[:n]) == [alarm for alarm in run(counts) if alarm[0] <= end]
+
+
+def test_alerts_work_from_the_first_day_and_say_it_is_a_warm_up():
+    counts = with_spike(series(1, seed=4), 14 * 12, 4, 12)
+    found = run(counts)
+    assert found, "a burst in the first day raises an alarm"
+    known, alarm, warmup = found[0]
+    assert warmup == "hours"
+    assert START + 14 * 12 * FIVE < known <= START + (14 * 12 + 5) * FIVE
+    assert alarm.observed > 3 * alarm.expected
+
+
+def test_one_busy_bucket_alone_is_a_blip_not_a_crisis():
+    counts = series(9, seed=5)
+    counts[5 * 288 + 160] += 60  # one bucket, many times its usual few mentions
+    assert [a for a in run(counts) if a[0] >= START + (5 * 288 + 150) * FIVE] == []
+
+
+def test_slow_growth_over_days_raises_no_alarm():
+    rng = random.Random(6)
+    grown = [round(c * (1 + 0.08 * (j // 288)) + rng.random()) for j, c in enumerate(series(14, seed=6))]
+    assert run(grown) == []
+
+
+def test_rows_out_of_time_order_are_refused():
+    detector = StreamingDetector()
+    detector.push(START + FIVE, 1)
+    with pytest.raises(ValueError, match="time order"):
+        detector.push(START, 1)
+
+
+def test_the_explanation_is_in_english_and_in_french():
+    _known, alarm, warmup = FULL[0]
+    with translation.override("en"):
+        english = describe(alarm, warmup)
+    with translation.override("fr"):
+        french = describe(alarm, warmup)
+    assert f"{int(alarm.observed)} mentions in {int(alarm.width.total_seconds() // 60)} minutes" in english
+    assert "Warm-up" in english or "Compared with" in english
+    assert f"{int(alarm.observed)} mentions en {int(alarm.width.total_seconds() // 60)} minutes" in french
+    assert "Warm-up" not in french and "Compared" not in french
+    assert "\u202f" in french or "\xa0" in french  # French typography: the translation is used
+
+
+def write_csv(path: Path, counts: list[int]) -> None:
+    rows = ["timestamp,value"] + [
+        f"{(START + j * FIVE).isoformat(sep=' ')},{c}" for j, c in enumerate(counts)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_the_command_writes_one_json_line_per_alarm(tmp_path, capsys):
+    path = tmp_path / "series.csv"
+    write_csv(path, BASE)
+    main(["listening", "detect", str(path), "--lang", "en"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["timestamp"] for line in lines] == [known.isoformat(sep=" ") for known, _a, _w in FULL]
+    assert [line["score"] for line in lines] == [alarm.score for _k, alarm, _w in FULL]
+    assert all("usual" in line["explanation"] for line in lines)
+
+
+def test_the_command_names_the_bad_line(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,value\n2015-03-02 00:02:53,4\n2015-03-02 00:07:53,many\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main(["listening", "detect", str(path)])
+    assert "line 3" in str(stop.value.code)
+
+
+def load_bench():
+    path = Path(__file__).resolve().parents[2] / "bench" / "crisis_nab.py"
+    spec = importlib.util.spec_from_file_location("crisis_nab", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bench_scores_palabre_and_the_anchors_on_a_tiny_series(tmp_path):
+    bench = load_bench()
+    write_csv(tmp_path / "tiny.csv", BASE)
+    spike = START + (8 * 288 + 170) * FIVE
+    fmt = "%Y-%m-%d %H:%M:%S"
+    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
+    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
+    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
+    anchors = {"late": {"tiny.csv": [(spike + timedelta(minutes=20)).strftime(fmt), START.strftime(fmt)]}}
+    (tmp_path / "anchor_alarms.json").write_text(json.dumps(anchors))
+    result = bench.evaluate(tmp_path)
+    late = result["anchors"]["late"]
+    assert (late["windows_caught"], late["false_alarms"], late["median_delay_minutes"]) == (1, 1, 20.0)
+    assert late["precision"] == 0.5
+    ours = result["palabre"]
+    assert ours["windows_caught"] == 1 and ours["windows"] == 1
+    assert ours["median_delay_minutes"] <= 15
+    assert "palabre 1/1 windows" in bench.summary_line(result)
+
+
+def test_the_bench_says_in_one_line_that_the_data_set_is_missing(tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        load_bench().evaluate(tmp_path / "nowhere")
+    assert "no nab_tweets data set" in str(stop.value.code)
