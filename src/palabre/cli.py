@@ -12,8 +12,12 @@ from pathlib import Path
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    # Once is enough: setting up again would rebuild the log handlers on whatever sys.stderr is
+    # at that moment (a command run in-process, by a test or a script, with its output captured).
+    if not apps.ready:
+        django.setup()
 
 
 def _migrate(verbosity: int = 0) -> None:
