@@ -50,7 +50,7 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
     page.fill("#id_handle", "@dupont@piaille.fr")
     page.fill("#id_name", "Piaille")
     page.click("form.stacked button[type=submit]")
-    expect(page.locator(".messages")).to_contain_text("Canal « Piaille » créé.")
+    expect(page.locator(".messages")).to_contain_text("Canal «\u202fPiaille\u202f» créé.")
     expect(page.locator("table")).to_contain_text("@dupont@piaille.fr")
     expect(page.locator("table")).to_contain_text("Non configurés")
 

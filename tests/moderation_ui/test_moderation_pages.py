@@ -84,7 +84,7 @@ def test_the_queue_shows_tabs_with_counts_reasons_scores_and_the_author(brand, c
     assert f'id="entry-{brand.items["rejected"].pk}"' not in content
     # The span, the reason in the reader's language (French by default), the scores, the author.
     assert f'<mark class="label-suspect_word" title="Mot suspect">{SUSPECT}</mark>' in content
-    assert f"Contient le mot suspect « {SUSPECT} »." in content
+    assert f"Contient le mot suspect «\u202f{SUSPECT}\u202f»." in content
     assert 'class="score-name">Toxicité<' in content
     assert "@camille" in content and "Nouvel auteur" in content
     assert 'data-shortcut="a"' in content and "palabre/moderation.js" in content
@@ -203,7 +203,7 @@ def test_the_log_shows_who_when_the_model_version_and_the_reasons(brand, client_
     automatic = ModerationDecision.objects.filter(item=item, source="automatic").get()
     assert automatic.model_version and f"<code>{automatic.model_version}</code>" in content
     assert "community-manager" in content
-    assert content.count(f"Contient le mot suspect « {SUSPECT} ».") >= 2
+    assert content.count(f"Contient le mot suspect «\u202f{SUSPECT}\u202f».") >= 2
 
 
 def test_bulk_actions_apply_to_every_selected_item(brand, client_for):

@@ -102,3 +102,16 @@ def test_all_agrees_with_what_it_stands_for_in_french(world, login):
         assert ">Toutes</option>" in select, name
     sentiment = page[page.index('name="sentiment"') :]
     assert ">Tous</option>" in sentiment[: sentiment.index("</select>")]
+
+
+def test_french_punctuation_is_kept_with_its_word():
+    """French typography: a narrow no-break space (or a no-break space) before : ; ? ! » and after
+    «, never a space a line can break at."""
+    breakable = re.compile(r"\S [:;?!»]|« ")
+    wrong = [
+        (entry.line, text)
+        for entry in parse_po(PO)
+        for text in entry.strings
+        if breakable.search(text.replace("https://", "").replace("http://", ""))
+    ]
+    assert wrong == []
