@@ -230,6 +230,7 @@ class Featurizer:
         # Character classes counted by the regex engine and str methods mapped in C: these loops
         # ran in Python per character and were a tenth of a decision's time.
         letters = _LETTER.findall(head)
+        n_digits = len(_DIGIT.findall(head))
         caps = sum(map(str.isupper, letters)) / len(letters) if len(letters) >= 4 else 0.0
         emoji = sum(1 for ch in _HIGH_CHAR.findall(s) if not ch.isalnum())
         lg = math.log1p
@@ -251,14 +252,15 @@ class Featurizer:
             second,
             second * float(c.get("insult", 0) > 0),
             lg(len(_URL.findall(original))),
-            float(bool(_EMAIL.search(original))),
-            float(bool(_PHONE.search(original))),
+            # Cheap guards first: no address without "@", no phone number under four digits.
+            float("@" in original and bool(_EMAIL.search(original))),
+            float((n_digits >= 4 or len(original) > len(head)) and bool(_PHONE.search(original))),
             float(bool(_MONEY.search(original))),
             float(bool(_PERCENT.search(original))),
             caps,
             lg(original.count("!")),
             lg(len(s)) / 5.0,
-            len(_DIGIT.findall(head)) / n,
+            n_digits / n,
             lg(emoji),
             lg(len(_MENTION.findall(original))),
             lg(len(_HASHTAG.findall(original))),

@@ -331,8 +331,13 @@ class Lexicon:
         counts: Counter = Counter()
         words = _tokens(s) if self._exact or self._prefix else ()
         n = len(words)
+        seen = self._seen
         for i, (start, end, sk) in enumerate(words):
-            for e in self._candidates(sk):
+            # Most words are in no entry: the cache lookup inline spares a call per word.
+            found = seen.get(sk)
+            if found is None:
+                found = self._candidates(sk)
+            for e in found:
                 toks = e.tokens
                 if i + len(toks) > n or end - start < e.lengths[0]:
                     continue
