@@ -213,3 +213,18 @@ def test_a_rule_made_through_the_api_starts_in_simulation(brand, client):
         .values_list("action", flat=True)
     )
     assert actions == ["moderation.rule_created", "moderation.rule_enabled", "moderation.rule_disabled"]
+
+
+def test_the_api_queue_filters_by_channel_and_reason(brand, client):
+    _token, plain = create_api_token(
+        actor=Actor.palabre(brand.organisation), name="ops", scopes=[Perm.MODERATION_ACT.value]
+    )
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+    rule = ModerationRule.objects.get(organisation=brand.organisation, pattern=SUSPECT)
+    rows = client.get(
+        "/api/moderation/queue", {"status": "held", "reason": f"rule:{rule.pk}"}, **headers
+    ).json()
+    assert {row["item_id"] for row in rows} == {brand.items["held"].pk, brand.items["held2"].pk}
+    assert client.get("/api/moderation/queue", {"channel": brand.channel.pk + 999}, **headers).json() == []
+    refused = client.get("/api/moderation/queue", {"reason": "not a reason"}, **headers)
+    assert refused.status_code == 422 and "reason" in refused.json()["fields"]

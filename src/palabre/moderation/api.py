@@ -221,8 +221,14 @@ def check(request, payload: ModerationCheckIn):
 
 
 @router.get("/moderation/queue", response=list[QueueEntry])
-def queue(request, status: ModerationStatus = ModerationStatus.HELD, limit: int = Query(50, ge=1, le=200)):
-    return services.queue(actor=request.auth, status=status)[:limit]
+def queue(
+    request,
+    status: ModerationStatus = ModerationStatus.HELD,
+    limit: int = Query(50, ge=1, le=200),
+    channel: RowId | None = None,
+    reason: str = Query("", max_length=80, description="rule:<id>, or a reason code such as score_toxicity"),
+):
+    return services.queue(actor=request.auth, status=status, channel=channel, reason=reason)[:limit]
 
 
 @router.post("/moderation/items/{int:item_id}/review", response=ReviewOut)
