@@ -228,3 +228,17 @@ def test_the_api_queue_filters_by_channel_and_reason(brand, client):
     assert client.get("/api/moderation/queue", {"channel": brand.channel.pk + 999}, **headers).json() == []
     refused = client.get("/api/moderation/queue", {"reason": "not a reason"}, **headers)
     assert refused.status_code == 422 and "reason" in refused.json()["fields"]
+
+
+def test_the_undo_says_what_a_site_already_answered_cannot_take_back(brand, client_for):
+    moderation.create_moderation_site(actor=brand.actor(), name="Blog", url="https://blog.maison-dupont.fr/")
+    item = brand.items["held"]
+    client = client_for(brand.users[Role.MODERATOR])
+    toast = client.post(
+        reverse("moderation:review", args=[item.pk]), {"action": "reject", "tab": "held"}, **HX
+    ).content.decode()
+    assert "a reçu sa réponse quand il a vérifié ce commentaire" in toast
+    decision = ModerationDecision.objects.get(item=item, action="reject")
+    assert moderation.undo_limits(item) and decision.pk
+    other = brand.other_item
+    assert moderation.undo_limits(other) == [], "another organisation's site says nothing here"
