@@ -572,3 +572,28 @@ def test_the_delete_button_needs_its_confirmation(client, contributor, forum):
     assert Post.objects.filter(pk=post.pk).exists()  # not without the box ticked
     answer = client.post(f"/publishing/posts/{post.pk}/delete/", {"confirm": "on"})
     assert answer.status_code == 302 and not Post.objects.filter(pk=post.pk).exists()
+
+
+def test_a_picture_too_heavy_for_bluesky_is_said_before_approval(contributor, org, make_channel, forum):
+    import os
+
+    from palabre.connectors.registry import connector_class_for, register_connector
+
+    previous = connector_class_for("bluesky")
+    register_connector("bluesky", InstagramPublisher.with_platform("bluesky"))
+    try:
+        sky = make_channel(org, "bluesky", handle="dupont.bsky.social", name="Bluesky")
+        post = draft(contributor, forum, sky)
+        # Noise does not compress: a 1,200 × 1,000 PNG of it weighs more than Bluesky's 1 MB.
+        heavy = Image.frombytes("RGB", (1200, 1000), os.urandom(1200 * 1000 * 3))
+        out = io.BytesIO()
+        heavy.save(out, "PNG")
+        post_media.attach_media(
+            actor=contributor, post=post, content=out.getvalue(), filename="bruit.png", description="Du bruit"
+        )
+        sky_findings = services.check_variant(post.variants.get(channel=sky)).findings
+        assert any("bruit.png is too heavy for Bluesky" in f.explanation for f in sky_findings)
+        forum_findings = services.check_variant(post.variants.get(channel=forum)).findings
+        assert not any("too heavy" in f.explanation for f in forum_findings)
+    finally:
+        register_connector("bluesky", previous)

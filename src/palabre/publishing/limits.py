@@ -28,13 +28,15 @@ class PlatformLimits:
     needs_media: bool = False
     count: str = "chars"  # chars, graphemes, mastodon (links 23, @user@domain as @user), x (weighted)
     max_videos: int | None = None
+    max_image_bytes: int | None = None  # what the platform takes for one picture
 
 
 LIMITS: dict[str, PlatformLimits] = {
-    Platform.X: PlatformLimits(280, 4, count="x", max_videos=1),
+    Platform.X: PlatformLimits(280, 4, count="x", max_videos=1, max_image_bytes=5_000_000),
     Platform.MASTODON: PlatformLimits(500, 4, count="mastodon"),
-    Platform.BLUESKY: PlatformLimits(300, 4, count="graphemes", max_videos=1),
-    Platform.INSTAGRAM: PlatformLimits(2200, 10, needs_media=True),
+    # Bluesky's blob limit for an image is 1,000,000 bytes.
+    Platform.BLUESKY: PlatformLimits(300, 4, count="graphemes", max_videos=1, max_image_bytes=1_000_000),
+    Platform.INSTAGRAM: PlatformLimits(2200, 10, needs_media=True, max_image_bytes=8_000_000),
     Platform.FACEBOOK: PlatformLimits(63206, 10),
     Platform.YOUTUBE: PlatformLimits(5000, 1, media_types=("video/",), needs_media=True),
     Platform.REDDIT: PlatformLimits(40000, 20),
@@ -50,7 +52,13 @@ def limits_for(channel: Channel) -> PlatformLimits:
     custom = (channel.options or {}).get("max_characters")
     if isinstance(custom, int) and custom > 0:
         limits = PlatformLimits(
-            custom, limits.max_media, limits.media_types, limits.needs_media, limits.count, limits.max_videos
+            custom,
+            limits.max_media,
+            limits.media_types,
+            limits.needs_media,
+            limits.count,
+            limits.max_videos,
+            limits.max_image_bytes,
         )
     return limits
 
@@ -185,6 +193,26 @@ def problems(channel: Channel, text: str, media: Sequence[dict]) -> list[tuple[s
     if limits.max_videos is not None and len(videos) > limits.max_videos:
         values = {"platform": name, "max": limits.max_videos}
         found.append((_("%(platform)s takes at most %(max)s video per post.") % values, values))
+    heavy = [
+        m
+        for m in media
+        if limits.max_image_bytes
+        and str(m.get("mime_type", "")).startswith("image/")
+        and int(m.get("size") or 0) > limits.max_image_bytes
+    ]
+    if heavy:
+        values = {
+            "platform": name,
+            "name": str(heavy[0].get("filename") or "?"),
+            "max": f"{limits.max_image_bytes / 1_000_000:g}",
+        }
+        found.append(
+            (
+                _("%(name)s is too heavy for %(platform)s, which takes pictures of at most %(max)s MB.")
+                % values,
+                values,
+            )
+        )
     if limits.needs_media and not media:
         values = {"platform": name}
         found.append((_("%(platform)s needs at least one picture or video.") % values, values))

@@ -207,4 +207,9 @@ class PostMedia(models.Model):
         return self.mime_type.startswith("video/")
 
     def as_limits_entry(self) -> dict:
-        return {"mime_type": self.mime_type, "description": self.description, "filename": self.original_name}
+        return {
+            "mime_type": self.mime_type,
+            "description": self.description,
+            "filename": self.original_name,
+            "size": self.size,
+        }
