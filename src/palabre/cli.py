@@ -166,7 +166,68 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     _setup_django()
+    if args.check:
+        from palabre.backup import pending_migrations
+
+        pending = pending_migrations()
+        for name in pending:
+            print(name)
+        print(f"{len(pending)} migration(s) to apply." if pending else "No migrations to apply.")
+        sys.exit(1 if pending else 0)
     _migrate(verbosity=1)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    _setup_django()
+    from palabre.backup import BackupError, backup
+
+    if args.with_secret_key:
+        print(
+            "Warning: the archive holds the secret key: whoever has it can read the channel credentials "
+            "and sign in as anyone. Keep it as safe as the server.",
+            file=sys.stderr,
+        )
+    try:
+        result = backup(args.file, with_secret_key=args.with_secret_key)
+    except BackupError as error:
+        sys.exit(f"palabre backup: {error}")
+    for warning in result.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    print(
+        f"Wrote {result.path}: {sum(result.counts.values())} row(s) of {len(result.counts)} model(s), "
+        f"{result.media_files} media file(s), "
+        + (
+            "the secret key included."
+            if result.with_secret_key
+            else "without the secret key (keep it apart)."
+        )
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    _setup_django()
+    from palabre.backup import BackupError, restore
+
+    try:
+        result = restore(args.file)
+    except BackupError as error:
+        sys.exit(f"palabre restore: {error}")
+    for label, (expected, restored) in result.counts.items():
+        if expected or restored:
+            mark = "" if expected == restored else "  MISMATCH"
+            print(f"{label}: {restored} restored, {expected} in the backup{mark}")
+    print(f"{result.media_files} media file(s) restored.")
+    for note in result.notes:
+        print(f"Note: {note}")
+    if result.unreadable_credentials:
+        print(
+            f"Warning: the credentials of {result.unreadable_credentials} channel(s) cannot be decrypted with "
+            "this secret key: set PALABRE_SECRET_KEY (or the data folder's secret_key) to the key of the "
+            "installation the backup came from.",
+            file=sys.stderr,
+        )
+    if result.mismatches:
+        sys.exit(f"palabre restore: {len(result.mismatches)} model(s) do not have the backup's row counts")
 
 
 def cmd_createadmin(args: argparse.Namespace) -> None:
@@ -509,7 +570,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--max-tasks", type=int, default=0, help="exit after this many tasks")
 
-    add("migrate", cmd_migrate, "Create or upgrade the database tables.")
+    migrate = add("migrate", cmd_migrate, "Create or upgrade the database tables.")
+    migrate.add_argument(
+        "--check", action="store_true", help="list the migrations to apply and exit 1 if any; apply nothing"
+    )
+
+    backup = add("backup", cmd_backup, "Write the database, media files and manifest to one tar.gz archive.")
+    backup.add_argument("file", help="the archive to write, e.g. palabre-2026-12-05.tar.gz")
+    backup.add_argument(
+        "--with-secret-key",
+        action="store_true",
+        help="also put the secret key in the archive (off by default)",
+    )
+
+    restore = add("restore", cmd_restore, "Load a backup archive into an empty, migrated database.")
+    restore.add_argument("file", help="the archive written by palabre backup")
 
     admin = add("createadmin", cmd_createadmin, "Create an administrator (and their organisation).")
     admin.add_argument("username")
