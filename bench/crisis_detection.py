@@ -5,16 +5,18 @@
 Each series is a query's mentions in 5-minute buckets over `--weeks` weeks, drawn from a
 non-homogeneous Poisson process whose rate has the daily and weekly shape of social media
 activity (quiet nights, a lunch and an evening peak, calmer weekends), a base level from 0.3 to
-40 mentions an hour depending on the series, and day-to-day multiplicative noise (some days are
-simply busier: over-dispersion). No data set with real timestamps ships with Palabre, so the
-shape is a documented profile, not a copy of real data.
+1,200 mentions an hour depending on the series, day-to-day multiplicative noise (some days are
+simply busier: over-dispersion), bursty 5-minute counts (a gamma-mixed rate), a slow trend
+(-8 % to +15 % a week) and single-bucket blips about every two days, which are not spikes (an
+alarm on one alone is a false alarm). The shape is a documented profile, not a copy of real data:
+the real series of nab_tweets are evaluation-only, so this is where the detector is tuned.
 
 Into the weeks after the first four (the warm-up the hour-of-week baseline needs), spikes are
 injected at random times: bursts of several sizes (x3, x6, x12 the usual rate, 30 to 120
 minutes long) and slow build-ups (x2 rising over 4 hours). Both detectors see the same series:
 
-- Palabre's detector (`palabre.listening.detection`): hour-of-week median/MAD baseline, robust
-  z-score with a quasi-Poisson tail test on 5-minute and hourly buckets, CUSUM on hourly z-scores;
+- Palabre's streaming detector (`palabre.listening.detection.StreamingDetector`, the one alerts
+  and `palabre listening detect` use), fed every bucket in order, scored after the warm-up weeks;
 - a fixed-threshold baseline: mean + 3 standard deviations of the warm-up weeks' counts, on the
   same 5-minute and hourly buckets, without seasonality; and the same threshold raised (more
   standard deviations) until it false-alarms no more often than Palabre's detector, to compare
@@ -23,7 +25,8 @@ minutes long) and slow build-ups (x2 rising over 4 hours). Both detectors see th
 An alarm is a true positive when its bucket overlaps a spike (or the hour after it); others are
 false alarms. Both get the same 3-hour cooldown. Reported: precision, recall (overall and per
 spike kind), false alarms per week (per series), median detection delay (from the spike's start
-to the end of the first alarming bucket). Prints JSON and a one-line summary.
+to the end of the first alarming bucket). Then the real series of nab_tweets (`--nab DIR`),
+scored beside the published detectors by `crisis_nab.py`. Prints JSON and two summary lines.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def daily_shape(hour: float) -> float:
     return night + lunch + evening + morning
 
 
+BURST_SHAPE = 3.0
 WEEKDAY = [1.0, 1.05, 1.0, 1.05, 0.95, 0.7, 0.6]
 _MEAN_SHAPE = sum(daily_shape(h + 0.5) * WEEKDAY[d] for d in range(7) for h in range(24)) / 168
 
@@ -97,10 +101,16 @@ class Spike:
 def make_series(rng: random.Random, level: float, weeks: int) -> tuple[list[int], list[Spike]]:
     size = weeks * 7 * 24 * PER_HOUR
     day_noise = [rng.lognormvariate(0, 0.25) for _ in range(weeks * 7)]
+    growth = rng.uniform(-0.08, 0.15)  # per week: a brand gains or loses attention slowly
     rates = []
     for j in range(size):
         moment = START + j * FINE
-        rates.append(rate_per_hour(moment, level) * day_noise[j // (24 * PER_HOUR)] / PER_HOUR)
+        trend = math.exp(growth * j / (7 * 24 * PER_HOUR))
+        # 5-minute counts are burstier than Poisson (retweet cascades): a gamma-mixed rate
+        burst = rng.gammavariate(BURST_SHAPE, 1 / BURST_SHAPE)
+        rates.append(
+            rate_per_hour(moment, level) * trend * day_noise[j // (24 * PER_HOUR)] * burst / PER_HOUR
+        )
     spikes = []
     first = WARMUP_WEEKS * 7 * 24 * PER_HOUR
     # About one spike every four days, never overlapping, each kind in turn.
@@ -123,6 +133,13 @@ def make_series(rng: random.Random, level: float, weeks: int) -> tuple[list[int]
         spikes.append(Spike(kind, position, length))
         n += 1
         position += rng.randrange(3 * 24 * PER_HOUR, 5 * 24 * PER_HOUR)
+    # Single-bucket blips (a bot, one viral retweet), about one every two days: not spikes, so an
+    # alarm on one alone is a false alarm.
+    blip = first + rng.randrange(2 * 24 * PER_HOUR)
+    while blip < size:
+        if not any(s.start - PER_HOUR <= blip < s.start + s.length + PER_HOUR for s in spikes):
+            rates[blip] += max(rates[blip], 1.0 / PER_HOUR) * rng.uniform(4, 8) + 3
+        blip += rng.randrange(24 * PER_HOUR, 3 * 24 * PER_HOUR)
     return [poisson(rng, r) for r in rates], spikes
 
 
@@ -229,7 +246,7 @@ def main() -> None:
     if args.weeks <= WARMUP_WEEKS:
         sys.exit(f"--weeks must be more than the {WARMUP_WEEKS} warm-up weeks")
     rng = random.Random(args.seed)
-    levels = [0.3 * (40 / 0.3) ** (i / max(args.series - 1, 1)) for i in range(args.series)]
+    levels = [0.3 * (1200 / 0.3) ** (i / max(args.series - 1, 1)) for i in range(args.series)]
     ours, fixed, replayed = [], [], []
     began = time.perf_counter()
     for level in levels:

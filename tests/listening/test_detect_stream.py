@@ -179,3 +179,48 @@ def test_the_bench_says_in_one_line_that_the_data_set_is_missing(tmp_path):
     with pytest.raises(SystemExit) as stop:
         load_bench().evaluate(tmp_path / "nowhere")
     assert "no nab_tweets data set" in str(stop.value.code)
+
+
+@pytest.mark.clock
+def test_a_query_of_a_few_hours_alerts_and_its_page_states_the_warm_up(
+    org, owner, make_query, make_source, client
+):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from palabre.listening.crisis import detect_for_query
+    from palabre.listening.services import ingest_candidates
+    from palabre.listening.sources import Candidate
+    from palabre.orgs.services import set_language
+
+    query = make_query(org, '"Maison Lumière"', name="Marque")
+    source = make_source(org, "rss", {"url": "https://example.org/feed"}, name="Flux")
+    now = timezone.now()
+    rng = random.Random(8)
+    calm = [
+        Candidate(
+            external_id=f"calm-{k}",
+            text="Joli canapé Maison Lumière",
+            published_at=now - timedelta(hours=6) + timedelta(minutes=rng.randrange(330)),
+            author=f"client{k}",
+        )
+        for k in range(12)
+    ]
+    storm = [
+        Candidate(
+            external_id=f"storm-{k}",
+            text="Lampe Aurore Maison Lumière qui surchauffe, scandale #RappelAurore",
+            published_at=now - timedelta(minutes=16) + timedelta(seconds=25 * k),
+            author=f"angry{k}",
+        )
+        for k in range(30)
+    ]
+    ingest_candidates(source=source, candidates=calm + storm)
+    (alert,) = detect_for_query(query)  # volume and negative share rose together: one alert
+    metrics = {alert.metric} | {a["metric"] for a in alert.explanation["also"]}
+    assert "volume" in metrics, "a query six hours old already alerts on volume"
+    assert alert.explanation["warmup"] == "hours"
+    set_language(user=owner, language="fr")
+    client.force_login(owner)
+    page = client.get(reverse("listening:alert", args=[alert.pk])).content.decode()
+    assert "Période de rodage\u00a0: moins d’un jour d’historique" in page

@@ -50,7 +50,7 @@ def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> l
     hourly, hourly_negative = detection.bucket_counts(events, start=start, end=end, width=hour)
     fine, fine_negative = detection.bucket_counts(events, start=start, end=end, width=timedelta(minutes=5))
     evaluate_hour = max(0, int((end - LOOKBACK - start) / hour))
-    alarms = detection.volume_alarms(hourly, fine, start=start, config=CONFIG, evaluate_from=evaluate_hour)
+    alarms, warmups = volume_alarms(fine, start=start, first=min(moment for moment, _n in events), end=end)
     alarms += detection.negative_alarms(
         hourly,
         hourly_negative,
@@ -104,11 +104,36 @@ def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> l
             score=float(alarm.score),
         )
         explanation = explain(query, alarm, rule=alarm.rule)
+        # the history the volume baseline stood on (a young query's warm-up), told by the page
+        stage = next(
+            (warmups[a] for a in alarms if a in warmups and abs(a.start - alarm.start) < CONFIG.cooldown),
+            None,
+        )
+        if stage:
+            explanation["warmup"] = stage
         explanation["also"] = also
         alert = raise_alert(organisation=query.organisation, signal=signal, explanation=explanation)
         if alert is not None:
             raised.append(alert)
     return raised
+
+
+def volume_alarms(
+    fine: list[int], *, start: datetime, first: datetime, end: datetime
+) -> tuple[list[detection.Alarm], dict[detection.Alarm, str]]:
+    """Volume alarms known in the last `LOOKBACK` before `end`, from the streaming detector that
+    `palabre listening detect` runs: fed the 5-minute counts from the query's first mention in the
+    window (a young query is in its warm-up, and its alarms say so)."""
+    five = timedelta(minutes=5)
+    stream = detection.StreamingDetector()
+    skip = max(0, (detection.floor_time(first, five) - start) // five)
+    alarms, warmups = [], {}
+    for j in range(skip, len(fine)):
+        for known, alarm, warmup in stream.push(start + j * five, fine[j]):
+            if end - LOOKBACK < known <= end:
+                alarms.append(alarm)
+                warmups[alarm] = warmup
+    return alarms, warmups
 
 
 @dataclass

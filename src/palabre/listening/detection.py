@@ -482,13 +482,12 @@ class StreamConfig:
 
     fine: timedelta = timedelta(minutes=5)
     per_hour: int = 12
-    # a spike must hold over this many fine buckets: one busy 5-minute bucket is a blip, not a crisis
-    persist: int = 3
-    # runs of fine buckets judged together: 15 minutes (a burst) and 2 hours (a build-up)
+    # runs of fine buckets judged together: 15 minutes (a burst) and an hour (a build-up); each is
+    # judged without its busiest bucket, so one busy 5 minutes alone is a blip, not a crisis
     runs: tuple[int, ...] = (3, 12)
-    # -log10 chance of the run of `persist` buckets under the baseline
-    surprise: float = 5.0
-    min_ratio: float = 2.0
+    # -log10 chance of the run (less its busiest bucket) under the baseline
+    surprise: float = 4.0
+    min_ratio: float = 3.0
     min_count: int = 6  # mentions in the run, at least
     # history for young queries: the hours before, when no day has passed yet
     recent_hours: int = 6
@@ -496,6 +495,7 @@ class StreamConfig:
     relative_spread: float = 0.25
     relative_spread_warmup: float = 0.6
     surprise_warmup: float = 7.0  # less history, a higher bar
+    burst_hours: int = 168
     level_floor: float = 0.5
     level_cap: float = 2.0
     silence: timedelta = timedelta(hours=3)  # an alarm within this of the previous is the same event
@@ -507,10 +507,11 @@ class StreamingDetector:
     whole run up to its end (a test pins it).
 
     Baseline for the hour being counted: the same hour of the previous weeks once three weeks exist,
-    the same hour of the previous days once a day exists, the hours just before before that (the
-    warm-up, told in every alarm). Its level follows slow growth: the last day's counts against
-    their own baseline rescale it. A run of `persist` fine buckets must together be improbable
-    (quasi-Poisson tail) and at least `min_ratio` times the usual: a single busy bucket never alarms.
+    the same hour of the previous days once a day exists, the hours just before until then (the
+    warm-up, told in every alarm, with a higher bar). Its level follows slow growth: the last day's
+    counts against their own baseline rescale it. A run of fine buckets (15 minutes, an hour) less
+    its busiest bucket must be improbable (quasi-Poisson tail) and at least `min_ratio` times the
+    usual: a single busy bucket never alarms.
     """
 
     def __init__(self, config: StreamConfig = StreamConfig(), detector: DetectorConfig = DetectorConfig()):
@@ -520,10 +521,10 @@ class StreamingDetector:
         self.fine: list[int] = []
         self.hourly: list[int] = []
         self._baseline: tuple[float, float, str] | None = None
-        self._baseline_hour = -1
         self._last_alarm: datetime | None = None
         self._raw: float | None = None
-        self._centres: list[float | None] = []  # each hour's baseline, for the level of the last day
+        self._centres: list[float | None] = []
+        self._bursts: list[float] = []  # each hour's baseline, for the level of the last day
 
     # history depth, in words the explanation uses
     def warmup(self, h: int) -> str:
@@ -557,6 +558,21 @@ class StreamingDetector:
         spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)), relative * centre)
         return centre, spread, kind
 
+    def _note_burstiness(self, buckets: list[int]) -> None:
+        """Variance over mean of the fine buckets of a complete hour (1 for Poisson counts)."""
+        mean = sum(buckets) / len(buckets)
+        if mean >= 0.5:
+            variance = sum((b - mean) ** 2 for b in buckets) / (len(buckets) - 1)
+            self._bursts.append(variance / mean)
+            del self._bursts[: -self.config.burst_hours]
+
+    def burstiness(self) -> float:
+        """How much busier than Poisson 5-minute counts run within an hour: the median over the
+        last `burst_hours` hours that had mentions (1 until some have)."""
+        if len(self._bursts) < 3:
+            return 1.0
+        return max(1.0, float(median(self._bursts)))
+
     def _level(self, h: int) -> float:
         """How the last day ran against its own baselines (slow growth, a quiet holiday), each hour
         capped at twice its baseline so a spike does not lift the next day's."""
@@ -588,29 +604,33 @@ class StreamingDetector:
         h, k = divmod(j, config.per_hour)
         if k == 0:
             if h:
-                self.hourly.append(sum(self.fine[-config.per_hour - 1 : -1]))
+                last = self.fine[-config.per_hour - 1 : -1]
+                self.hourly.append(sum(last))
+                self._note_burstiness(last)
             self._raw = None
             self._baseline = self._hour_baseline(h)
             self._centres.append(self._raw)
         base = self._baseline
-        if base is None or j + 1 < config.persist:
+        if base is None:
             return []
         expected_h, spread_h, kind = base
         per_fine = max(expected_h, 0.5) / config.per_hour
         dispersion = spread_h**2 / max(expected_h, 1.0)
+        bursty = self.burstiness()
         best = None
         for length in config.runs:
             if j + 1 < length:
                 continue
             window = self.fine[j + 1 - length :]
             run, expected = sum(window), per_fine * length
-            if (
-                run < config.min_count
-                or run < config.min_ratio * expected
-                or min(window[-config.persist :]) <= per_fine
-            ):
+            # judged without its busiest bucket: one busy 5 minutes alone is a blip, not a crisis
+            rest, rest_expected = run - max(window), per_fine * (length - 1)
+            if run < config.min_count or rest < config.min_ratio * rest_expected:
                 continue
-            score = surprise(run, expected, dispersion)
+            # Two sources of extra variance: the 5-minute burstiness measured within past hours, and
+            # the rate's drift from hour to hour, of which a run shorter than an hour shows its share.
+            drift = max(dispersion - bursty, 0.0) * length / config.per_hour
+            score = surprise(rest, rest_expected, bursty + drift)
             bar = config.surprise_warmup if kind == "hours" else config.surprise
             if score >= bar and (best is None or score > best[0]):
                 best = (score, length, run, expected)
