@@ -6,18 +6,14 @@ channel's options as `max_characters`.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from palabre.connectors import lengths
 from palabre.orgs.models import Channel, Platform
-
-_URL = re.compile(r"(?i)\bhttps?://\S+")
-_CLUSTER_JOIN = {"\u200d", "\ufe0f", "\ufe0e"}
 
 
 @dataclass(frozen=True)
@@ -63,78 +59,12 @@ def limits_for(channel: Channel) -> PlatformLimits:
     return limits
 
 
-def graphemes(text: str) -> int:
-    """User-perceived characters: a base and its combining marks, an emoji ZWJ sequence, a flag."""
-    count = 0
-    previous = ""
-    regional = False
-    for ch in text:
-        if unicodedata.combining(ch) or ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff":
-            previous = ch
-            continue
-        if previous == "\u200d":
-            previous = ch
-            continue
-        if "\U0001f1e6" <= ch <= "\U0001f1ff":
-            if regional:
-                regional = False
-                previous = ch
-                continue
-            regional = True
-        else:
-            regional = False
-        count += 1
-        previous = ch
-    return count
-
-
-_MENTION_DOMAIN = re.compile(r"(?<![\w@])(@[\w.]+)@[\w.-]+\w")
-# twitter-text's configuration (v3): these code points weigh 1, every other 2; an emoji weighs 2.
-_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-
-
-def _x_weight(cluster: str) -> int:
-    first = ord(cluster[0])
-    if len(cluster) > 1 and any(ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff" for ch in cluster):
-        return 2
-    return 1 if any(low <= first <= high for low, high in _X_LIGHT) else 2
-
-
-def clusters(text: str) -> list[str]:
-    """The text cut where `graphemes` counts: one piece per user-perceived character."""
-    pieces: list[str] = []
-    previous = ""
-    regional = False
-    for ch in text:
-        joined = unicodedata.combining(ch) or ch in _CLUSTER_JOIN or "\U0001f3fb" <= ch <= "\U0001f3ff"
-        if pieces and (joined or previous == "\u200d"):
-            pieces[-1] += ch
-            previous = ch
-            continue
-        if "\U0001f1e6" <= ch <= "\U0001f1ff":
-            if regional and pieces:
-                pieces[-1] += ch
-                regional = False
-                previous = ch
-                continue
-            regional = True
-        else:
-            regional = False
-        pieces.append(ch)
-        previous = ch
-    return pieces
-
-
 def length(text: str, how: str) -> int:
-    if how == "graphemes":
-        return graphemes(text)
-    if how == "x":
-        # X counts every link as 23 characters, whatever its length, and weighs characters: most
-        # Latin ones 1, CJK and emoji 2.
-        return sum(_x_weight(c) for c in clusters(_URL.sub("x" * 23, text)))
-    if how == "mastodon":
-        # Mastodon counts a link as 23 characters and a remote mention by its user name only.
-        return len(_MENTION_DOMAIN.sub(r"\1", _URL.sub("x" * 23, text)))
+    """The text's length as the platform counts it: one counting for posts and replies, the
+    connectors' (`palabre.connectors.lengths`: twitter-text for X, grapheme clusters, Mastodon's
+    links and mentions)."""
+    if how in {"graphemes", "mastodon", "x"}:
+        return lengths.length(text, how)
     return len(text)
 
 
