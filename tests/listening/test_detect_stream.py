@@ -224,3 +224,16 @@ def test_a_query_of_a_few_hours_alerts_and_its_page_states_the_warm_up(
     client.force_login(owner)
     page = client.get(reverse("listening:alert", args=[alert.pk])).content.decode()
     assert "Période de rodage\u00a0: moins d’un jour d’historique" in page
+
+
+def test_the_command_reads_standard_input_and_explains_in_french(monkeypatch, capsys):
+    import io
+
+    rows = "timestamp,value\n" + "".join(
+        f"{(START + j * FIVE).isoformat(sep=' ')},{c}\n" for j, c in enumerate(BASE)
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(rows))
+    main(["listening", "detect", "-", "--lang", "fr"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == len(FULL)
+    assert all("d’habitude" in line["explanation"] for line in lines)

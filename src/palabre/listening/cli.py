@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 
@@ -115,4 +116,8 @@ def detect_file(name: str, *, language: str | None = None) -> None:
                     "expected": alarm.expected,
                     "warmup": warmup,
                 }
-                print(json.dumps(record, ensure_ascii=False), flush=True)
+                try:
+                    print(json.dumps(record, ensure_ascii=False), flush=True)
+                except BrokenPipeError:  # the reader has had enough (`| head`): stop quietly
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
+                    return
