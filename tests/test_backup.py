@@ -75,8 +75,11 @@ from palabre.conversations.models import Item
 from palabre.moderation.models import ModerationDecision
 from palabre.orgs.models import AuditEvent, Channel, Organisation
 
+def text(value):  # JSON the same whatever the database's key order (PostgreSQL's jsonb sorts)
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+
 def rows(queryset, *fields):
-    return [[str(value) for value in row] for row in queryset.order_by("pk").values_list("pk", *fields)]
+    return [[text(value) for value in row] for row in queryset.order_by("pk").values_list("pk", *fields)]
 
 media = Path(settings.MEDIA_ROOT)
 print(json.dumps({
