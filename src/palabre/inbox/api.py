@@ -339,7 +339,7 @@ def set_status(request: HttpRequest, thread_id: RowId, payload: StatusIn):
 class BulkIn(Schema):
     action: Literal["assign", "close", "reopen", "tag", "untag", "priority", "spam"]
     ids: list[RowId] = Field(..., min_length=1, max_length=bulk.MAX_THREADS, description="Thread ids")
-    value: str | int | None = Field(
+    value: str | RowId | None = Field(
         None,
         description="assign: a user id, `me` or `none`; tag/untag: the tag; "
         "priority: `urgent`, `high`, `normal` or `auto` (back to the computed priority)",

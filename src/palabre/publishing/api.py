@@ -437,7 +437,7 @@ def attach_media(
     post_id: RowId,
     file: File[UploadedFile],
     description: Form[str] = "",
-    variant: Form[int | None] = None,
+    variant: Form[RowId | None] = None,
 ):
     """Attach a picture or video (multipart) to the post, or to one of its variants."""
     actor = request.auth
