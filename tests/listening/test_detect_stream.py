@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from palabre.cli import main
@@ -65,14 +66,14 @@ def test_the_spikes_of_the_fixture_are_found():
     assert any(START + (8 * 288 + 170) * FIVE <= t <= START + (8 * 288 + 180) * FIVE for t in known)
 
 
-@settings(max_examples=25, deadline=None)
+@examples(max_examples=25, deadline=None)
 @given(st.integers(min_value=1, max_value=len(BASE)))
 def test_a_prefix_gives_exactly_the_alarms_of_the_full_run_up_to_its_end(n):
     end = START + n * FIVE  # the end of row n
     assert run(BASE[:n]) == [alarm for alarm in FULL if alarm[0] <= end]
 
 
-@settings(max_examples=15, deadline=None)
+@examples(max_examples=15, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=400), st.data())
 def test_the_prefix_property_holds_on_any_counts(counts, data):
     n = data.draw(st.integers(min_value=1, max_value=len(counts)))
@@ -183,7 +184,7 @@ def test_the_bench_says_in_one_line_that_the_data_set_is_missing(tmp_path):
 
 @pytest.mark.clock
 def test_a_query_of_a_few_hours_alerts_and_its_page_states_the_warm_up(
-    org, owner, make_query, make_source, client
+    org, owner, make_query, make_source, client, settings
 ):
     from django.urls import reverse
     from django.utils import timezone
@@ -224,6 +225,24 @@ def test_a_query_of_a_few_hours_alerts_and_its_page_states_the_warm_up(
     client.force_login(owner)
     page = client.get(reverse("listening:alert", args=[alert.pk])).content.decode()
     assert "Période de rodage\u00a0: moins d’un jour d’historique" in page
+    # the e-mail alert says it too
+    from django.core import mail
+
+    from palabre.listening import delivery
+    from palabre.listening.explanations import warmup_sentence
+    from palabre.listening.services import add_subscription
+    from palabre.orgs.services import Actor
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    subscription = add_subscription(actor=Actor.palabre(org), kind="email", target="cm@maison.example")
+    delivery.send_email(alert, subscription)
+    sentences = []
+    for language in ("en", "fr"):
+        with translation.override(language):
+            sentences.append(warmup_sentence("hours"))
+    (message,) = mail.outbox
+    assert any(sentence in message.body for sentence in sentences)
+    assert any(sentence in message.alternatives[0][0] for sentence in sentences)
 
 
 def test_the_command_reads_standard_input_and_explains_in_french(monkeypatch, capsys):

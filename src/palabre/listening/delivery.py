@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 
 from palabre import config
 from palabre.connectors import outbound
+from palabre.listening.explanations import warmup_sentence
 from palabre.listening.models import AlertDelivery, AlertSubscription, CrisisAlert
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,14 @@ def send_email(alert: CrisisAlert, subscription: AlertSubscription) -> None:
     with translation.override(
         config.LISTENING_ALERT_LANGUAGE.raw() or config.LANGUAGE.raw() or settings.LANGUAGE_CODE
     ):
-        context = {"alert": alert, "payload": payload, "why": alert.explanation}
+        warmup = alert.explanation.get("warmup")
+        context = {
+            "alert": alert,
+            "payload": payload,
+            "why": alert.explanation,
+            # a young query's baseline, said in the alert as on its page
+            "warmup": warmup_sentence(warmup) if warmup else "",
+        }
         subject = render_to_string("listening/email/alert_subject.txt", context).strip()
         text = render_to_string("listening/email/alert.txt", context)
         html = render_to_string("listening/email/alert.html", context)
