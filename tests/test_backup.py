@@ -365,3 +365,53 @@ def test_sqlite_to_postgresql_and_postgresql_to_postgresql(source, archive, tmp_
     assert restored.returncode == 0, restored.stderr
     assert snapshot(second) == snapshot(first)
     assert len(snapshot(second)["organisations"]) == 3
+
+
+# One read transaction: what is written meanwhile (by a request, a worker) is not in the backup,
+# and is not held up by it either.
+CONSISTENT = r"""
+import django, json, threading
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection
+from palabre.backup import read_snapshot, row_counts
+
+errors = []
+
+def write():
+    from django.db import connection as own
+    try:
+        get_user_model().objects.create_user(username="written-meanwhile")
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        own.close()
+
+with read_snapshot(connection):
+    before = row_counts()["auth.user"]
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(60)
+    during = row_counts()["auth.user"]
+print(json.dumps({"before": before, "during": during, "after": row_counts()["auth.user"], "errors": errors}))
+"""
+
+
+def _consistent(env: dict) -> None:
+    seen = json.loads(python(CONSISTENT, env).stdout)
+    assert seen["errors"] == []
+    assert seen["during"] == seen["before"] and seen["after"] == seen["before"] + 1
+
+
+@sqlite_run
+def test_the_backup_reads_one_snapshot_while_others_write_on_sqlite(fresh_sqlite, tmp_path):
+    _consistent(empty_installation(tmp_path / "data", fresh_sqlite))
+
+
+@pytest.mark.postgres
+def test_the_backup_reads_one_snapshot_while_others_write_on_postgresql(tmp_path):
+    env = installation(
+        tmp_path / "pg", database_url=_postgres_database(os.environ["PALABRE_TEST_POSTGRES_URL"])
+    )
+    assert palabre("migrate", env=env).returncode == 0
+    _consistent(env)

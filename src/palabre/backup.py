@@ -120,7 +120,7 @@ def pending_migrations(connection=None) -> list[str]:
     return [f"{migration.app_label}.{migration.name}" for migration, backwards in plan if not backwards]
 
 
-class _snapshot:
+class read_snapshot:
     """One read transaction: REPEATABLE READ on PostgreSQL; on SQLite a deferred transaction, which
     in WAL mode reads one snapshot without holding the write lock (writers go on meanwhile)."""
 
@@ -133,6 +133,7 @@ class _snapshot:
 
     def __enter__(self):
         if self.connection.vendor == "sqlite":
+            self.connection.ensure_connection()  # opening it sets the configured mode again
             self.mode = getattr(self.connection, "transaction_mode", None)
             self.connection.transaction_mode = "DEFERRED"
         self.atomic.__enter__()
@@ -195,7 +196,7 @@ def backup(path: str | Path, *, with_secret_key: bool = False, now: datetime | N
     with tempfile.TemporaryDirectory(prefix="palabre-backup-") as work:
         dump = Path(work) / DATABASE
         _register_serialization()
-        with _snapshot(connection):
+        with read_snapshot(connection):
             counts = row_counts()
             migrations = applied_migrations(connection)
             key_ids = sorted(
