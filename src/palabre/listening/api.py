@@ -66,6 +66,10 @@ class SourceOut(Schema):
     health: str
     last_success_at: datetime | None
     last_error: str
+    last_error_code: str = Field(
+        "",
+        description="Why the last fetch failed: unreachable, http_error, rate_limited, malformed or refused",
+    )
     consecutive_failures: int
     next_poll_at: datetime
     mentions_ingested: int

@@ -65,6 +65,9 @@ class ListeningSource(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Why the last fetch failed, as a word (sources.SourceError.code): the page says it in the
+    # reader's language; `last_error` keeps the technical detail.
+    last_error_code = models.CharField(max_length=20, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     mentions_ingested = models.PositiveIntegerField(default=0)
@@ -91,6 +94,33 @@ class ListeningSource(models.Model):
         if self.last_success_at is None:
             return "pending"
         return "healthy"
+
+    @property
+    def error_words(self) -> str:
+        """The last failure in a sentence of the reader's language, with what to do."""
+        return source_error_words(self.last_error_code)
+
+
+def source_error_words(code: str) -> str:
+    texts = {
+        "unreachable": _(
+            "The source could not be reached (unknown address, connection refused or no answer in "
+            "time). Palabre tries again by itself; check the address if it lasts."
+        ),
+        "http_error": _(
+            "The source answered with an error. Palabre tries again by itself; check the address "
+            "and the settings if it lasts."
+        ),
+        "rate_limited": _(
+            "The source asked Palabre to slow down: Palabre waits as long as asked, then tries again."
+        ),
+        "malformed": _(
+            "The source answered something Palabre cannot read (not a feed, too large or broken). "
+            "Check that the address leads to what this kind of source expects."
+        ),
+        "refused": _("The platform refused the request. Check the source's settings and its access."),
+    }
+    return str(texts.get(code, _("The last fetch failed.")))
 
 
 class Sentiment(models.TextChoices):

@@ -670,6 +670,7 @@ def poll_source(
         ListeningSource.objects.filter(pk=source.pk).update(
             consecutive_failures=failures,
             last_error=str(error)[:2000],
+            last_error_code=error.code,
             last_error_at=now,
             next_poll_at=now + wait,
         )
@@ -682,6 +683,7 @@ def poll_source(
             consecutive_failures=0,
             last_success_at=now,
             last_error="",
+            last_error_code="",
             next_poll_at=now + timedelta(minutes=source.interval_minutes),
         )
     return {

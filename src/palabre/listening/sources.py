@@ -54,17 +54,24 @@ class Fetched:
 
 
 class SourceError(Exception):
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    """A fetch that failed. `code` says why in a word the interface turns into a sentence in the
+    reader's language (`models.source_error_words`); the message is the technical detail."""
+
+    code = "unreachable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, code: str = ""):
         super().__init__(message)
         self.retry_after = retry_after
+        if code:
+            self.code = code
 
 
 class RateLimited(SourceError):
-    pass
+    code = "rate_limited"
 
 
 class MalformedPayload(SourceError):
-    pass
+    code = "malformed"
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -213,6 +220,7 @@ def http_get(url: str, *, params: dict | None = None, headers: dict | None = Non
             _("%(host)s answered HTTP %(status)s.")
             % {"host": urlsplit(url).hostname, "status": response.status_code},
             retry_after=_retry_after(response) if response.status_code == 503 else None,
+            code="http_error",
         )
     if len(response.content) > MAX_BYTES:
         raise MalformedPayload(_("The answer is larger than %(n)s bytes.") % {"n": MAX_BYTES})
@@ -345,7 +353,9 @@ def fetch_mastodon(kind: str, config: dict, cursor: dict) -> Fetched:
         wait = max(reset - time.time(), 1.0) if reset else None
         raise RateLimited(_("Rate limited by the Mastodon instance."), retry_after=wait) from error
     except MastodonError as error:
-        raise SourceError(_("The Mastodon instance refused: %(error)s") % {"error": error}) from error
+        raise SourceError(
+            _("The Mastodon instance refused: %(error)s") % {"error": error}, code="refused"
+        ) from error
     except ValueError as error:  # an answer that is not JSON
         raise MalformedPayload(str(error)) from error
     if not isinstance(statuses, list):
