@@ -9,6 +9,7 @@ import io
 import sys
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -521,9 +522,13 @@ def test_the_calendar_asks_before_a_move_sends_an_approved_post_back(client, con
     client.force_login(cm.user)
     assert "data-confirm-approved" not in client.get("/publishing/").content.decode()
     services.update_policy(actor=cm, reschedule_keeps_approval=False)
-    page = client.get("/publishing/?view=week", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert "Changer l’heure renverra la publication en validation" in page
     variant = post.variants.get()
+    # The week that holds the post (an hour from now may be next week, on a Sunday night).
+    day = variant.scheduled_at.astimezone(ZoneInfo(forum.organisation.time_zone)).date()
+    page = client.get(
+        f"/publishing/?view=week&date={day.isoformat()}", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Changer l’heure renverra la publication en validation" in page
     assert f'data-variant="{variant.pk}" data-post-status="approved"' in page
 
 
