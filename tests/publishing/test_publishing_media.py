@@ -602,3 +602,28 @@ def test_a_picture_too_heavy_for_bluesky_is_said_before_approval(contributor, or
         assert not any("too heavy" in f.explanation for f in forum_findings)
     finally:
         register_connector("bluesky", previous)
+
+
+def test_a_brand_alert_holds_posts_on_the_terms_that_clearly_rose_only(org):
+    """The brand is in every post: its alert is about the terms that emerged with the spike, and
+    only those that clearly rose (a weak one, "jour", would hold every post that says it)."""
+    from palabre.listening.models import CrisisAlert, ListeningQuery
+    from palabre.listening.services import open_alerts
+
+    query = ListeningQuery.objects.create(organisation=org, name="Marque", query="lumiere", kind="brand")
+    now = timezone.now()
+    terms = [("nova", 3.45), ("lampe", 3.25), ("#rappelnova", 2.56), ("surchauffe", 1.98), ("jour", 1.2)]
+    CrisisAlert.objects.create(
+        organisation=org,
+        query=query,
+        metric="volume",
+        bucket_minutes=60,
+        window_start=now - timedelta(hours=1),
+        window_end=now,
+        observed=40,
+        expected=3,
+        score=9,
+        explanation={"terms": [{"term": t, "score": s, "recent": 5, "baseline": 0} for t, s in terms]},
+    )
+    (alert,) = open_alerts(org)
+    assert alert.terms == ("nova", "lampe", "#rappelnova")

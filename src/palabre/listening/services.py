@@ -816,6 +816,10 @@ class OpenAlert:
     terms: tuple[str, ...]
 
 
+EMERGING_TERM_MIN_SCORE = 1.96
+EMERGING_TERMS_FOR_GUARDRAILS = 3
+
+
 def open_alerts(organisation: Organisation) -> list[OpenAlert]:
     """The organisation's open crisis alerts, newest first, one per query, with what each is
     about: a topic query's own terms (a product, a recall); for the brand's query, the terms that
@@ -838,8 +842,14 @@ def open_alerts(organisation: Organisation) -> list[OpenAlert]:
             continue
         seen.add(alert.query_id)
         if alert.query.kind == QueryKind.BRAND:
+            # Only terms that clearly rose with the spike (z of the log-odds ratio at 1.96 or
+            # more), a few at most: a weak one ("jour") would hold every post that says it.
             emerging = (alert.explanation or {}).get("terms") or []
-            candidates = [str(t.get("term", "")) for t in emerging if isinstance(t, dict)]
+            candidates = [
+                str(t.get("term", ""))
+                for t in emerging
+                if isinstance(t, dict) and float(t.get("score") or 0) >= EMERGING_TERM_MIN_SCORE
+            ][:EMERGING_TERMS_FOR_GUARDRAILS]
         else:
             try:
                 candidates = [str(term) for term in parse_query(alert.query.query).terms]
