@@ -76,6 +76,24 @@ def _entry_text(entry) -> str:
     return html_to_text(_entry_html(entry) or entry.get("title", ""))
 
 
+def _validators_settled(response: httpx.Response) -> bool:
+    """False when the feed changed in the very second it was read: a comment later in that second
+    keeps the same Last-Modified (and WordPress's ETag, made from it), so a conditional request
+    would be answered 304 and the comment never read. Such validators are not kept."""
+    modified = response.headers.get("Last-Modified")
+    if not modified:
+        return True
+    try:
+        changed = parsedate_to_datetime(modified)
+        date = response.headers.get("Date")
+        answered = parsedate_to_datetime(date) if date else datetime.now(UTC)
+    except (TypeError, ValueError, IndexError):
+        return True
+    if changed.tzinfo is None or answered.tzinfo is None:
+        changed, answered = changed.replace(tzinfo=UTC), answered.replace(tzinfo=UTC)
+    return (answered - changed).total_seconds() >= 1
+
+
 class FeedConnector(Connector):
     platform = "rss"
     capabilities = frozenset({Capability.PULL})
@@ -152,8 +170,11 @@ class FeedConnector(Connector):
             raise MalformedPayload(f"{url}: not a feed ({parsed.get('bozo_exception')})")
         if not parsed.version and not parsed.entries:
             raise MalformedPayload(f"{url}: not an RSS or Atom feed")
-        state["etag"] = response.headers.get("ETag", "")
-        state["modified"] = response.headers.get("Last-Modified", "")
+        if _validators_settled(response):
+            state["etag"] = response.headers.get("ETag", "")
+            state["modified"] = response.headers.get("Last-Modified", "")
+        else:
+            state["etag"] = state["modified"] = ""
         return parsed
 
     def pull(self, channel, cursor: str) -> PullResult:
