@@ -415,8 +415,12 @@ def undo_review(*, actor: Actor, item_id: int, decision_id: int | None = None) -
     and what the decision taught (author trust, spam marks, learned thresholds) is taken back."""
     actor.require(Perm.MODERATION_ACT)
     item = _item_in_org(actor, item_id)
+    # Only the item's own row is locked: PostgreSQL cannot lock the nullable side of the join.
     state = (
-        ItemModeration.objects.select_for_update().select_related("last_decision").filter(item=item).first()
+        ItemModeration.objects.select_for_update(of=("self",))
+        .select_related("last_decision")
+        .filter(item=item)
+        .first()
     )
     decision = state.last_decision if state else None
     if decision_id is not None and (decision is None or decision.pk != decision_id):
