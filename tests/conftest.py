@@ -128,9 +128,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     on_postgres = bool(os.environ.get("PALABRE_TEST_POSTGRES_URL")) and connection.vendor == "postgresql"
     skip = pytest.mark.skip(reason="needs PostgreSQL: set PALABRE_TEST_POSTGRES_URL and PALABRE_DATABASE_URL")
+    once = pytest.mark.skip(reason="runs on its own SQLite file: once per suite, in the SQLite pass")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+        if "own_sqlite" in item.keywords and connection.vendor != "sqlite":
+            item.add_marker(once)
 
 
 # --- people and organisations ------------------------------------------------------------------

@@ -201,6 +201,7 @@ def scenario(world: World) -> None:
     assert Counter(world.calls_made()) == keys
 
 
+@pytest.mark.own_sqlite
 def test_exactly_once_on_sqlite(tmp_path):
     world = World(tmp_path, f"sqlite:///{tmp_path / 'kill.sqlite3'}")
     try:
@@ -227,6 +228,7 @@ def test_exactly_once_on_postgresql(tmp_path):
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.own_sqlite
 def test_end_to_end_through_mastodon_on_loopback(tmp_path):
     """The real Mastodon connector (Mastodon.py) against a loopback server answering with the
     documented payloads: the worker is killed just before the time, another one publishes."""
