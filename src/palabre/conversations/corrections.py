@@ -79,6 +79,23 @@ def clean(field: str, value: str) -> tuple[str, str]:
     return field, value
 
 
+def apply_posted(posted, shown, correct) -> tuple[int, list[str]]:
+    """Record, through `correct(field, value)`, each field of a posted form whose value differs
+    from what the page showed (`shown.sentiment`, `shown.intent`): how many changed, and the
+    errors in words."""
+    changed, errors = 0, []
+    for field, current in (("sentiment", shown.sentiment), ("intent", shown.intent)):
+        value = posted.get(field)
+        if value is None or value == current.value:
+            continue
+        try:
+            correct(field, value)
+            changed += 1
+        except ValidationError as failure:
+            errors += failure.messages
+    return changed, errors
+
+
 def record_correction(
     *,
     actor: Actor,

@@ -419,17 +419,11 @@ def correct(request: HttpRequest, actor: Actor, conversation_id: int, item_id: i
     conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)
     item = item_corrections.item_of(actor=actor, item_id=item_id, conversation=conversation)
     [current] = item_corrections.triage_of([item])
-    errors: list[str] = []
-    changed = 0
-    for field, shown in (("sentiment", current.sentiment), ("intent", current.intent)):
-        value = request.POST.get(field)
-        if value is None or value == shown.value:
-            continue
-        try:
-            item_corrections.correct_item(actor=actor, item=item, field=field, value=value)
-            changed += 1
-        except ValidationError as failure:
-            errors += failure.messages
+    changed, errors = shared_corrections.apply_posted(
+        request.POST,
+        current,
+        lambda field, value: item_corrections.correct_item(actor=actor, item=item, field=field, value=value),
+    )
     if wants_partial(request):
         # The message's controls, and the thread's head out of band: its priority may have moved.
         conversation = services.conversation_for(actor=actor, conversation_id=conversation_id)

@@ -178,17 +178,13 @@ def mention_correct(request: HttpRequest, actor: Actor, mention_id: int) -> Http
     """Correct a mention's sentiment and/or intent: the fields whose value changed are recorded."""
     mention = mention_corrections.mention_of(actor=actor, mention_id=mention_id)
     [current] = mention_corrections.triage_of([mention])
-    errors: list[str] = []
-    changed = 0
-    for field, shown in (("sentiment", current.sentiment), ("intent", current.intent)):
-        value = request.POST.get(field)
-        if value is None or value == shown.value:
-            continue
-        try:
-            mention_corrections.correct_mention(actor=actor, mention=mention, field=field, value=value)
-            changed += 1
-        except ValidationError as failure:
-            errors += failure.messages
+    changed, errors = shared_corrections.apply_posted(
+        request.POST,
+        current,
+        lambda field, value: mention_corrections.correct_mention(
+            actor=actor, mention=mention, field=field, value=value
+        ),
+    )
     if wants_partial(request):
         [current] = mention_corrections.triage_of([mention])
         context = {"t": current, "errors": errors, "oob": True, **_correction_choices(actor)}
