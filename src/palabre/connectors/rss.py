@@ -76,6 +76,10 @@ def _entry_text(entry) -> str:
     return html_to_text(_entry_html(entry) or entry.get("title", ""))
 
 
+# How often a feed is read in full, without its validators (see FeedConnector.fetch).
+FULL_READ_SECONDS = 3600
+
+
 def _validators_settled(response: httpx.Response) -> bool:
     """False when the feed changed in the very second it was read: a comment later in that second
     keeps the same Last-Modified (and WordPress's ETag, made from it), so a conditional request
@@ -123,11 +127,17 @@ class FeedConnector(Connector):
         return ChannelHealthInfo(account=title[:300])
 
     def fetch(self, channel, url: str, state: dict) -> feedparser.FeedParserDict | None:
-        """The parsed feed, or None when unchanged since `state` (its ETag and Last-Modified)."""
+        """The parsed feed, or None when unchanged since `state` (its ETag and Last-Modified).
+
+        At most every `FULL_READ_SECONDS` the feed is read without its validators: WordPress's
+        Last-Modified is its newest approved comment's date, so a comment held for moderation and
+        approved after newer ones changes neither it nor the ETag, and only a full read finds it."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, */*;q=0.5"}
-        if state.get("etag"):
+        now = datetime.now(UTC).timestamp()
+        conditional = now - float(state.get("read_fully_at") or 0) < FULL_READ_SECONDS
+        if conditional and state.get("etag"):
             headers["If-None-Match"] = state["etag"]
-        if state.get("modified"):
+        if conditional and state.get("modified"):
             headers["If-Modified-Since"] = state["modified"]
         credentials = channel.read_credentials() if channel.has_credentials else {}
         auth = (
@@ -170,6 +180,8 @@ class FeedConnector(Connector):
             raise MalformedPayload(f"{url}: not a feed ({parsed.get('bozo_exception')})")
         if not parsed.version and not parsed.entries:
             raise MalformedPayload(f"{url}: not an RSS or Atom feed")
+        if not conditional:
+            state["read_fully_at"] = now
         if _validators_settled(response):
             state["etag"] = response.headers.get("ETag", "")
             state["modified"] = response.headers.get("Last-Modified", "")
