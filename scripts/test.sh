@@ -75,14 +75,22 @@ fi
 export PATH="$VENV/bin:$PATH"
 
 failures=()
+failed_tests=()
+PART_LOG=$(mktemp /tmp/palabre-test-part.XXXXXX.log)
 run_part() {
     local name=$1
     shift
     say "$name"
-    if "$@"; then
+    # The output is kept so that the failing tests' names can be repeated at the very end, where a
+    # CI log that keeps only its tail still shows them.
+    if "$@" 2>&1 | tee "$PART_LOG"; then
         return 0
     fi
     failures+=("$name")
+    local line
+    while IFS= read -r line; do
+        failed_tests+=("$name: $line")
+    done < <(grep -E '^(FAILED|ERROR) ' "$PART_LOG" | cut -c1-300)
 }
 
 # --- 3. Lint ---------------------------------------------------------------------------------
@@ -118,6 +126,7 @@ stop_postgres() {
         as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1
     fi
     rm -rf "$PGTMP"
+    rm -f "$PART_LOG"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT TERM
@@ -158,6 +167,10 @@ run_part "pytest on PostgreSQL (all but browser and WordPress tests, $PROCESSES 
 if [ ${#failures[@]} -gt 0 ]; then
     printf '\nFAILED:\n' >&2
     printf '  - %s\n' "${failures[@]}" >&2
+    if [ ${#failed_tests[@]} -gt 0 ]; then
+        printf '\nFailing tests:\n' >&2
+        printf '  - %s\n' "${failed_tests[@]}" >&2
+    fi
     exit 1
 fi
 printf '\nAll checks passed.\n'
