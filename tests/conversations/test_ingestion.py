@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from palabre.conversations import services
+from palabre.conversations import pipeline
 from palabre.conversations.models import Contact, ContactHandle, Item
 from palabre.conversations.services import (
     MAX_TEXT_CHARS,
@@ -204,9 +204,13 @@ def test_a_created_at_that_is_not_a_time_is_refused_naming_the_field(channel, in
 @pytest.fixture
 def only_test_analysers(monkeypatch):
     """The registered analysers of the other apps are theirs to test; these tests register their own."""
-    monkeypatch.setattr(services, "_analysers", [])
+    monkeypatch.setattr(pipeline, "_stages", {"language": pipeline._stages["language"]})
     seen = []
-    services.register_analyser("recorder", lambda item, created: seen.append((item.external_id, created)))
+    pipeline.register_stage(
+        "recorder",
+        pipeline.per_item(lambda item, created: seen.append((item.external_id, created))),
+        order=100,
+    )
     return seen
 
 
@@ -256,12 +260,18 @@ def test_analysing_a_vanished_item_is_harmless():
     assert analyse_item.call(987654) == {"item": 987654, "skipped": "gone"}
 
 
-def test_a_registered_analyser_replaces_one_of_the_same_name(monkeypatch):
-    monkeypatch.setattr(services, "_analysers", [])
-    services.register_analyser("a", print)
-    services.register_analyser("b", print)
-    services.register_analyser("a", repr)
-    assert services.analysers() == [("b", print), ("a", repr)]
+def test_a_registered_stage_replaces_one_of_the_same_name_and_runs_in_its_declared_order(monkeypatch):
+    monkeypatch.setattr(pipeline, "_stages", {})
+    pipeline.register_stage("a", print, order=60)
+    pipeline.register_stage("b", print, order=50)
+    pipeline.register_stage("a", repr, order=70)
+    assert [(s.name, s.run) for s in pipeline.stages()] == [("b", print), ("a", repr)]
+
+
+def test_the_apps_stages_run_in_the_declared_order():
+    assert [s.name for s in pipeline.stages()] == ["language", "moderation", "inbox", "listening"]
+    with pytest.raises(ValueError):
+        pipeline.register_stage("inbox", print, order=5)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,21 +45,6 @@ class IncomingItem:
     parent_external_id: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-# Higher floors (moderation, listening, inbox) register what to run on each new or changed item;
-# conversations never imports them.
-ItemAnalyser = Callable[[Item, bool], None]
-_analysers: list[tuple[str, ItemAnalyser]] = []
-
-
-def register_analyser(name: str, analyser: ItemAnalyser) -> None:
-    global _analysers
-    _analysers = [(n, a) for n, a in _analysers if n != name] + [(name, analyser)]
-
-
-def analysers() -> list[tuple[str, ItemAnalyser]]:
-    return list(_analysers)
 
 
 def _validate(channel: Channel, incoming: IncomingItem) -> None:
@@ -139,26 +121,14 @@ def _current_contact(handle: ContactHandle | None) -> Contact | None:
 def ingest_item(*, channel: Channel, incoming: IncomingItem, analyse: bool = True) -> tuple[Item, bool]:
     """Store an item, or update it when (channel, external id) is known. Returns (item, created).
 
-    Idempotent: a connector may deliver the same item any number of times, concurrently too.
-    Analysis (language, moderation, listening...) is enqueued once the transaction commits, unless
-    `analyse` is False: the caller then runs `analyse_item` itself (a batch, after its commit).
+    A batch of one (`pipeline.ingest_items`). Idempotent: a connector may deliver the same item any
+    number of times, concurrently too. Analysis (the pipeline's stages) is enqueued once the
+    transaction commits, unless `analyse` is False: the caller then runs it itself (a batch, after
+    its commit).
     """
-    _validate(channel, incoming)
-    for attempt in range(ATTEMPTS):
-        try:
-            with transaction.atomic():
-                item, created = _write(channel, incoming)
-            break
-        except IntegrityError:
-            if attempt == ATTEMPTS - 1:
-                raise
-            # A concurrent ingestion created it meanwhile: the next attempt updates it.
-        except OperationalError as error:
-            # Two deliveries of one thread locking its rows in opposite orders: PostgreSQL picks
-            # a victim; its savepoint is rolled back, so it can simply try again.
-            if attempt == ATTEMPTS - 1 or not _is_lock_conflict(error):
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    from palabre.conversations.pipeline import ingest_items
+
+    [(item, created)] = ingest_items(channel=channel, incoming=[incoming], analyse=False).items
     if analyse:
         from palabre.conversations.tasks import analyse_item
 
@@ -267,20 +237,16 @@ def unanalysed_item_ids(*, older_than: timedelta, now: datetime | None = None, l
 
 
 def analyse_unanalysed(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> dict:
-    """Analyse what `unanalysed_item_ids` finds, each item once (analysis is idempotent: an item
-    analysed meanwhile by its own task is left as it is). Returns the counts, and logs them."""
-    from palabre.conversations.tasks import analyse_item
+    """Analyse what `unanalysed_item_ids` finds, as one batch, each item once (analysis is
+    idempotent: an item analysed meanwhile by its own task is left as it is). Returns the counts,
+    and logs them."""
+    from palabre.conversations.pipeline import analyse_items_or_each
 
     found = unanalysed_item_ids(older_than=older_than, now=now, limit=limit)
-    analysed = failed = 0
-    for item_id in found:
-        try:
-            result = analyse_item.call(item_id, True, only_unanalysed=True)
-        except Exception:  # one item must not hold the others back; the next sweep tries again
-            logger.exception("Analysis of item %s (left unanalysed) failed", item_id)
-            failed += 1
-        else:
-            analysed += "skipped" not in result
+    result = (
+        analyse_items_or_each(found, found, only_unanalysed=True) if found else {"items": [], "failed": []}
+    )
+    analysed, failed = len(result["items"]), len(result.get("failed", []))
     if found:
         logger.warning("Analysed %s item(s) stored without analysis (%s failed)", analysed, failed)
     return {"found": len(found), "analysed": analysed, "failed": failed}

@@ -10,7 +10,7 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy
 
-        from palabre.conversations.services import register_analyser
+        from palabre.conversations.pipeline import ORDER, per_item, register_stage
         from palabre.demo.loader import register_demo_extension
         from palabre.inbox.demo import load_inbox_demo
         from palabre.inbox.handover import hand_over_threads
@@ -25,7 +25,7 @@ class InboxConfig(AppConfig):
             targets={},
             sentences={"inbox.assigned": gettext_lazy("%(who)s assigned the thread “%(target)s”")},
         )
-        register_analyser("inbox", analyse_for_inbox)
+        register_stage("inbox", per_item(analyse_for_inbox), order=ORDER["inbox"])
         register_off_hours_provider(is_out_of_hours)
         register_review_listener("inbox", refresh_after_review)
         register_demo_extension("inbox", load_inbox_demo)

@@ -8,10 +8,10 @@ class ListeningConfig(AppConfig):
     verbose_name = _("Listening")
 
     def ready(self) -> None:
-        from palabre.conversations.services import register_analyser
+        from palabre.conversations.pipeline import ORDER, per_item, register_stage
         from palabre.listening.services import analyse_item_for_listening
 
-        register_analyser("listening", analyse_item_for_listening)
+        register_stage("listening", per_item(analyse_item_for_listening), order=ORDER["listening"])
 
         from palabre.orgs.views import register_audit_labels
 

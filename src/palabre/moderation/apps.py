@@ -8,10 +8,10 @@ class ModerationConfig(AppConfig):
     verbose_name = _("Moderation")
 
     def ready(self) -> None:
-        from palabre.conversations.services import register_analyser
+        from palabre.conversations.pipeline import ORDER, per_item, register_stage
         from palabre.moderation.services import analyse_for_moderation
 
-        register_analyser("moderation", analyse_for_moderation)
+        register_stage("moderation", per_item(analyse_for_moderation), order=ORDER["moderation"])
         from palabre.connectors.site import register_site_moderation
         from palabre.moderation.services import hide_site_comment
 

@@ -1,0 +1,447 @@
+"""The one pipeline: items are stored in batches, then analysed per batch, stage by stage, in the
+order declared here.
+
+Stages (a stage runs on the whole batch before the next one starts):
+
+====  ============  ==============================================================  ==============
+order name          what it does                                                    registered by
+====  ============  ==============================================================  ==============
+10    language      detects the language of items the connector left without one     conversations
+20    moderation    classifiers on the whole batch at once, then the rules: a        moderation
+                    decision per item (publish, hold, reject)
+30    inbox         projects each touched thread into its inbox row                  inbox
+40    listening     matches the organisation's own items against listening queries  listening
+====  ============  ==============================================================  ==============
+
+A higher floor registers its stage with `register_stage` from its `AppConfig.ready()`; the order
+number it gives must be the one in `ORDER` (conversations knows no feature, only the names and
+their order), so the order is stated once, here, and not by the order apps happen to load.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from palabre.conversations.models import Contact, ContactHandle, Item
+from palabre.conversations.services import (
+    ATTEMPTS,
+    IncomingAuthor,
+    IncomingItem,
+    _current_contact,
+    _is_lock_conflict,
+    _validate,
+    _write,
+)
+from palabre.orgs.models import Channel
+
+logger = logging.getLogger(__name__)
+
+# The declared order of the analysis stages (see the module's docstring).
+ORDER: dict[str, int] = {"language": 10, "moderation": 20, "inbox": 30, "listening": 40}
+
+# A stage gets the batch's items (channel, organisation, author and contact loaded) and the ids of
+# those that were created (the others were changed: a re-delivery, an edit).
+StageRun = Callable[[list[Item], frozenset[int]], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    order: int
+    run: StageRun
+
+
+_stages: dict[str, Stage] = {}
+
+
+def register_stage(name: str, run: StageRun, *, order: int) -> None:
+    """Add (or replace) the stage `name`. `order` must be the one `ORDER` declares for it; a name
+    that `ORDER` does not know may be registered by tests and plugins with their own order."""
+    if name in ORDER and ORDER[name] != order:
+        raise ValueError(f"Stage {name!r} runs at {ORDER[name]} (conversations.pipeline.ORDER), not {order}")
+    _stages[name] = Stage(name=name, order=order, run=run)
+
+
+def stages() -> list[Stage]:
+    return sorted(_stages.values(), key=lambda stage: (stage.order, stage.name))
+
+
+def per_item(analyse: Callable[[Item, bool], None]) -> StageRun:
+    """A stage from a function that analyses one item at a time (its queries grow with the batch)."""
+
+    def run(items: list[Item], created: frozenset[int]) -> None:
+        for item in items:
+            analyse(item, item.pk in created)
+
+    return run
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Refused:
+    incoming: IncomingItem
+    error: ValidationError
+
+
+@dataclass
+class Stored:
+    items: list[tuple[Item, bool]] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+    @property
+    def created_ids(self) -> frozenset[int]:
+        return frozenset(item.pk for item, created in self.items if created)
+
+
+def ingest_items(
+    *, channel: Channel, incoming: Iterable[IncomingItem], analyse: bool = True, skip_invalid: bool = False
+) -> Stored:
+    """Store a batch of items of one channel, or update those whose (channel, external id) is known.
+
+    Same result as storing them one after the other with `ingest_item`, in a few queries for the
+    whole batch: contacts and handles, items and thread links are written in bulk. Idempotent and
+    safe under concurrent workers: a batch that meets a row a concurrent one wrote meanwhile is
+    rolled back to its savepoint and tried again (it then updates that row).
+
+    An invalid item raises ValidationError before anything is written, unless `skip_invalid`: it
+    is then left out and returned in `refused`. An item delivered twice in one batch is stored
+    once, with the values of its last delivery. Analysis of the batch is enqueued as one task once
+    the transaction commits, unless `analyse` is False (the caller then calls `analyse_items`).
+    """
+    result = Stored()
+    valid: dict[str, IncomingItem] = {}
+    for one in incoming:
+        try:
+            _validate(channel, one)
+        except ValidationError as error:
+            if not skip_invalid:
+                raise
+            result.refused.append(Refused(one, error))
+            continue
+        valid.pop(one.external_id, None)  # a later delivery in the batch wins, in its own place
+        valid[one.external_id] = one
+    if not valid:
+        return result
+    batch = list(valid.values())
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction.atomic():
+                result.items = _write_batch(channel, batch)
+            break
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+            # A concurrent ingestion created one of them meanwhile: the next attempt updates it.
+        except OperationalError as error:
+            if attempt == ATTEMPTS - 1 or not _is_lock_conflict(error):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    if analyse:
+        from palabre.conversations.tasks import analyse_batch
+
+        ids = [item.pk for item, _created in result.items]
+        created_ids = sorted(result.created_ids)
+        transaction.on_commit(lambda: analyse_batch.enqueue(ids, created_ids))
+    return result
+
+
+def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item, bool]]:
+    external_ids = [one.external_id for one in batch]
+    existing = {
+        item.external_id: item
+        for item in Item.objects.select_for_update().filter(channel=channel, external_id__in=external_ids)
+    }
+    # Replies stored before these items, waiting for them as their parent: rare (a reply delivered
+    # before what it answers, or a re-delivered item whose thread is still open), and re-rooting
+    # their subtrees is what the one-at-a-time path does best. So is a known item still unlinked.
+    waiting_orphans = (
+        Item.objects.filter(channel=channel, parent_external_id__in=external_ids, parent__isnull=True)
+        .exclude(external_id__in=list(existing))
+        .exists()
+    )
+    if waiting_orphans or any(i.parent_external_id and i.parent_id is None for i in existing.values()):
+        return [_write(channel, one) for one in batch]
+
+    handles = _author_handles(channel, [one.author for one in batch])
+    now = timezone.now()
+    result: list[tuple[Item, bool]] = []
+    new: list[Item] = []
+    changed: list[Item] = []
+    fields = [
+        "kind",
+        "author",
+        "contact",
+        "text",
+        "url",
+        "created_at",
+        "metrics",
+        "raw",
+        "parent_external_id",
+        "updated_at",
+    ]
+    for one in batch:
+        author = handles.get(one.author.handle.strip()) if one.author is not None else None
+        values = {
+            "organisation_id": channel.organisation_id,
+            "kind": one.kind,
+            "author": author,
+            "contact": _current_contact(author),
+            "text": one.text,
+            "url": one.url,
+            "created_at": one.created_at,
+            "metrics": one.metrics,
+            "raw": one.raw,
+            "parent_external_id": one.parent_external_id,
+            "updated_at": now,
+        }
+        if one.language:
+            values["language"] = one.language
+        item = existing.get(one.external_id)
+        if item is None:
+            item = Item(channel=channel, external_id=one.external_id, **values)
+            new.append(item)
+            result.append((item, True))
+        else:
+            for name, value in values.items():
+                setattr(item, name, value)
+            changed.append(item)
+            result.append((item, False))
+    if new:
+        Item.objects.bulk_create(new)
+    if changed:
+        languages = {one.external_id for one in batch if one.language}
+        with_language = [i for i in changed if i.external_id in languages]
+        Item.objects.bulk_update(changed, fields)
+        if with_language:
+            Item.objects.bulk_update(with_language, ["language"])
+    _link_threads(channel, [item for item, created in result if created])
+    return result
+
+
+def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> dict[str, ContactHandle]:
+    """The handles of the batch's authors, created (with their contact) when new, their profile
+    brought up to date with the last non-empty value delivered; a few queries in all."""
+    wanted: dict[str, list[IncomingAuthor]] = {}
+    for author in authors:
+        if author is not None:
+            wanted.setdefault(author.handle.strip(), []).append(author)
+    if not wanted:
+        return {}
+    found = {
+        handle.handle: handle
+        for handle in ContactHandle.objects.select_related("contact").filter(
+            organisation_id=channel.organisation_id, platform=channel.platform, handle__in=list(wanted)
+        )
+    }
+    missing = [handle for handle in wanted if handle not in found]
+    if missing:
+        # A concurrent ingestion creating one of them makes this raise IntegrityError: the whole
+        # batch is then tried again, and finds it.
+        contacts = Contact.objects.bulk_create(
+            [
+                Contact(
+                    organisation_id=channel.organisation_id,
+                    display_name=wanted[handle][0].display_name or handle,
+                )
+                for handle in missing
+            ]
+        )
+        created = ContactHandle.objects.bulk_create(
+            [
+                ContactHandle(
+                    organisation_id=channel.organisation_id,
+                    contact=contact,
+                    platform=channel.platform,
+                    handle=handle,
+                )
+                for handle, contact in zip(missing, contacts, strict=True)
+            ]
+        )
+        found.update({handle.handle: handle for handle in created})
+    changed: dict[str, set[str]] = {}
+    for handle, delivered in wanted.items():
+        row = found[handle]
+        for author in delivered:
+            for name in ("display_name", "profile_url", "followers"):
+                value = getattr(author, name)
+                if value not in ("", None) and getattr(row, name) != value:
+                    setattr(row, name, value)
+                    changed.setdefault(handle, set()).add(name)
+    by_fields: dict[tuple[str, ...], list[ContactHandle]] = {}
+    for handle, names in changed.items():
+        by_fields.setdefault(tuple(sorted(names)), []).append(found[handle])
+    for names, rows in by_fields.items():
+        ContactHandle.objects.bulk_update(rows, list(names))
+    return found
+
+
+def _link_threads(channel: Channel, new: list[Item]) -> None:
+    """Thread links of items created in this batch, as storing them one after the other would
+    leave them: a reply finds its parent (stored before, or earlier in the batch), an earlier reply
+    of the batch finds the parent that comes later in it, and two items naming each other as parent
+    stay unlinked where linking would close a loop. Known items outside the batch are read once."""
+    if not new:
+        return
+    position = {item.external_id: index for index, item in enumerate(new)}
+    outside = {
+        i.parent_external_id for i in new if i.parent_external_id and i.parent_external_id not in position
+    }
+    stored = {
+        parent.external_id: parent
+        for parent in Item.objects.select_for_update()
+        .filter(channel=channel, external_id__in=outside)
+        .only("pk", "external_id", "thread_root_id")
+    }
+    parent_of: dict[int, Item] = {}  # within the batch, by the child's pk
+
+    def below(candidate: Item, ancestor: Item) -> bool:
+        # Items stored before this batch never sit under one of its new items: only links made
+        # here can put them there, and those are in `parent_of`.
+        seen: set[int] = set()
+        current: Item | None = candidate
+        while current is not None and current.pk not in seen:
+            if current.pk == ancestor.pk:
+                return True
+            seen.add(current.pk)
+            current = parent_of.get(current.pk)
+        return False
+
+    waiting: dict[str, list[Item]] = {}  # earlier items of the batch, by the parent they name
+    for index, item in enumerate(new):
+        wanted = item.parent_external_id
+        if wanted:
+            if wanted in stored:
+                parent_of[item.pk] = stored[wanted]
+            elif wanted in position and position[wanted] < index:
+                parent = new[position[wanted]]
+                if not below(parent, item):
+                    parent_of[item.pk] = parent
+            else:
+                waiting.setdefault(wanted, []).append(item)
+        for orphan in waiting.pop(item.external_id, []):
+            if orphan.pk not in parent_of and not below(item, orphan):
+                parent_of[orphan.pk] = item
+    if not parent_of:
+        return
+
+    def root_of(item: Item) -> int:
+        seen: set[int] = set()
+        current = item
+        while current.pk in parent_of and current.pk not in seen:
+            seen.add(current.pk)
+            current = parent_of[current.pk]
+        # The top of the batch's links: an item stored before keeps its thread's root.
+        return current.thread_root_id or current.pk
+
+    linked = [item for item in new if item.pk in parent_of]
+    for item in linked:
+        item.parent = parent_of[item.pk]
+        item.thread_root_id = root_of(item)
+    Item.objects.bulk_update(linked, ["parent", "thread_root"])
+
+
+# --- analysing -------------------------------------------------------------------------------
+
+
+def _detect_languages(items: list[Item], created: frozenset[int]) -> None:
+    from palabre.nlp.language import detect_language
+
+    for item in items:
+        if not item.language and item.text:
+            item.language = detect_language(item.text)
+            item._detected_language = True  # written with the analysis time, by mark_batch_analysed
+
+
+register_stage("language", _detect_languages, order=ORDER["language"])
+
+
+def analyse_items(
+    item_ids: Iterable[int], created_ids: Iterable[int] = (), *, only_unanalysed: bool = False
+) -> dict:
+    """Run every stage, in order, on these items (one read of the items for the whole batch).
+    Safe to run twice. `only_unanalysed`: leave out those analysed meanwhile (the sweep of what a
+    worker that died left). Returns what was done, and what was skipped and why."""
+    wanted = list(dict.fromkeys(item_ids))
+    rows = Item.objects.select_related("channel", "organisation", "author", "contact").in_bulk(wanted)
+    skipped = {pk: "gone" for pk in wanted if pk not in rows}
+    items = [rows[pk] for pk in wanted if pk in rows]
+    if only_unanalysed:
+        skipped.update({item.pk: "analysed" for item in items if item.analysed_at is not None})
+        items = [item for item in items if item.analysed_at is None]
+    created = frozenset(created_ids) & {item.pk for item in items}
+    done = []
+    if items:
+        for stage in stages():
+            stage.run(items, created)
+            done.append(stage.name)
+        mark_batch_analysed(items)
+    return {
+        "items": [item.pk for item in items],
+        "languages": {item.pk: item.language for item in items},
+        "stages": done,
+        "skipped": skipped,
+    }
+
+
+def mark_batch_analysed(items: list[Item]) -> None:
+    """The analysis time, and the languages detected, in one query per language."""
+    now = timezone.now()
+    by_language: dict[str, list[int]] = {}
+    for item in items:
+        if getattr(item, "_detected_language", False):
+            by_language.setdefault(item.language, []).append(item.pk)
+        item.analysed_at = now
+    for language, pks in by_language.items():
+        Item.objects.filter(pk__in=pks).update(language=language, analysed_at=now)
+    rest = [item.pk for item in items if not getattr(item, "_detected_language", False)]
+    if rest:
+        Item.objects.filter(pk__in=rest).update(analysed_at=now)
+
+
+def analyse_items_or_each(item_ids: list[int], created_ids: Iterable[int] = (), **options) -> dict:
+    """`analyse_items` on the batch; if it fails, each item alone, so that one item that breaks a
+    stage does not hold the others back (it stays unanalysed; the workers' sweep tries it again)."""
+    created = frozenset(created_ids)
+    try:
+        with transaction.atomic():
+            return analyse_items(item_ids, created, **options)
+    except Exception:
+        logger.exception("Analysis of a batch of %s item(s) failed; analysing them one by one", len(item_ids))
+    result: dict = {"items": [], "languages": {}, "stages": [], "skipped": {}, "failed": []}
+    for pk in item_ids:
+        try:
+            with transaction.atomic():
+                one = analyse_items([pk], created & {pk}, **options)
+        except Exception:
+            logger.exception("Analysis of item %s failed", pk)
+            result["failed"].append(pk)
+            continue
+        result["items"] += one["items"]
+        result["languages"].update(one["languages"])
+        result["stages"] = one["stages"] or result["stages"]
+        result["skipped"].update(one["skipped"])
+    return result
+
+
+__all__ = [
+    "ORDER",
+    "Refused",
+    "Stage",
+    "Stored",
+    "analyse_items",
+    "analyse_items_or_each",
+    "ingest_items",
+    "per_item",
+    "register_stage",
+    "stages",
+]
