@@ -10,11 +10,11 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy
 
-        from palabre.conversations.pipeline import ORDER, per_item, register_stage
+        from palabre.conversations.pipeline import ORDER, register_stage
         from palabre.demo.loader import register_demo_extension
         from palabre.inbox.demo import load_inbox_demo
         from palabre.inbox.handover import hand_over_threads
-        from palabre.inbox.services import analyse_for_inbox, is_out_of_hours, refresh_after_review
+        from palabre.inbox.services import analyse_batch_for_inbox, is_out_of_hours, refresh_after_review
         from palabre.moderation.hooks import register_off_hours_provider, register_review_listener
         from palabre.orgs.signals import member_leaving
         from palabre.orgs.views import register_audit_labels
@@ -25,7 +25,7 @@ class InboxConfig(AppConfig):
             targets={},
             sentences={"inbox.assigned": gettext_lazy("%(who)s assigned the thread “%(target)s”")},
         )
-        register_stage("inbox", per_item(analyse_for_inbox), order=ORDER["inbox"])
+        register_stage("inbox", analyse_batch_for_inbox, order=ORDER["inbox"])
         register_off_hours_provider(is_out_of_hours)
         register_review_listener("inbox", refresh_after_review)
         register_demo_extension("inbox", load_inbox_demo)

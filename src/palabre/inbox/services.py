@@ -197,6 +197,31 @@ def analyse_for_inbox(item: Item, created: bool) -> None:
         transaction.on_commit(lambda: _after_customer_message(conversation.pk, item.pk))
 
 
+def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
+    """The pipeline's inbox stage: `analyse_for_inbox` on a batch, each touched thread's row
+    computed once, however many of its items the batch holds."""
+    threads: dict[int, list[Item]] = {}
+    for item in items:
+        root_id = item.thread_root_id or item.pk
+        if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
+            continue  # spam that starts no thread: nothing to show, nothing to compute
+        threads.setdefault(root_id, []).append(item)
+    for root_id, thread_items in threads.items():
+        new = [item for item in thread_items if item.pk in created]
+        customer = [item for item in new if not is_brand_item(item) and not _spam(item)]
+        reopening = (customer or new or [None])[-1]
+        with transaction.atomic():
+            conversation = refresh_conversation(thread_items[0].organisation, root_id, new_item=reopening)
+        if conversation is None:
+            continue
+        for item in customer:
+            transaction.on_commit(
+                lambda conversation_id=conversation.pk, item_id=item.pk: _after_customer_message(
+                    conversation_id, item_id
+                )
+            )
+
+
 def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: Item | None = None):
     """Recompute a thread's row from its items (idempotent; safe to run twice)."""
     from palabre.inbox.corrections import corrected_triage

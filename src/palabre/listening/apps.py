@@ -8,10 +8,10 @@ class ListeningConfig(AppConfig):
     verbose_name = _("Listening")
 
     def ready(self) -> None:
-        from palabre.conversations.pipeline import ORDER, per_item, register_stage
-        from palabre.listening.services import analyse_item_for_listening
+        from palabre.conversations.pipeline import ORDER, register_stage
+        from palabre.listening.services import analyse_items_for_listening
 
-        register_stage("listening", per_item(analyse_item_for_listening), order=ORDER["listening"])
+        register_stage("listening", analyse_items_for_listening, order=ORDER["listening"])
 
         from palabre.orgs.views import register_audit_labels
 

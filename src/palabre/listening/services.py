@@ -614,41 +614,63 @@ def _enqueue_detection(organisation_id: int) -> None:
 
 def analyse_item_for_listening(item, created: bool) -> None:
     """Analyser registered with conversations: the organisation's own channels are a source too."""
+    analyse_items_for_listening([item], frozenset({item.pk} if created else ()))
+
+
+def analyse_items_for_listening(items: list, created: frozenset[int]) -> None:
+    """The pipeline's listening stage: a batch of the organisation's own items matched against its
+    active queries, in one pass per organisation (`ingest_candidates` on all of them at once)."""
     from palabre.listening.sources import Candidate
 
-    if (
-        not item.text
-        or not ListeningQuery.objects.filter(organisation_id=item.organisation_id, active=True).exists()
-    ):
-        return
-    source = own_channels_source(item.organisation)
-    if not source.active:
-        return
-    author = item.author
-    candidate = Candidate(
-        external_id=f"item:{item.pk}",
-        text=item.text,
-        url=item.url,
-        author=author.handle if author else "",
-        author_name=(author.display_name if author else "") or "",
-        author_reach=author.followers if author else None,
-        published_at=item.created_at,
-        language=item.language or "",
-        domain=_domain_of(item.url),
-        source_name=item.channel.platform,
-        item_id=item.pk,
+    by_org: dict[int, list] = {}
+    for item in items:
+        if item.text:
+            by_org.setdefault(item.organisation_id, []).append(item)
+    listening = (
+        set(
+            ListeningQuery.objects.filter(organisation_id__in=list(by_org), active=True)
+            .values_list("organisation_id", flat=True)
+            .distinct()
+        )
+        if by_org
+        else set()
     )
-    ingest_candidates(source=source, candidates=[candidate])
+    for organisation_id, org_items in by_org.items():
+        if organisation_id not in listening:
+            continue
+        source = own_channels_source(org_items[0].organisation)
+        if not source.active:
+            continue
+        candidates = []
+        for item in org_items:
+            author = item.author
+            candidates.append(
+                Candidate(
+                    external_id=f"item:{item.pk}",
+                    text=item.text,
+                    url=item.url,
+                    author=author.handle if author else "",
+                    author_name=(author.display_name if author else "") or "",
+                    author_reach=author.followers if author else None,
+                    published_at=item.created_at,
+                    language=item.language or "",
+                    domain=_domain_of(item.url),
+                    source_name=item.channel.platform,
+                    item_id=item.pk,
+                )
+            )
+        ingest_candidates(source=source, candidates=candidates)
 
 
 def poll_source(
     source: ListeningSource, *, now: datetime | None = None, force: bool = False
 ) -> dict[str, Any]:
-    """Fetch a due source from its cursor and ingest what it returns; record its health.
+    """Search a due source from its cursor (its connector fetches) and ingest what it brings; record
+    its health.
 
     Claims the poll first (a conditional update), so two workers never poll one source at once.
     """
-    from palabre.listening import sources as fetchers
+    from palabre.connectors import search
 
     now = now or timezone.now()
     claim = ListeningSource.objects.filter(pk=source.pk, active=True)

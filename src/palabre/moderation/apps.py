@@ -8,10 +8,10 @@ class ModerationConfig(AppConfig):
     verbose_name = _("Moderation")
 
     def ready(self) -> None:
-        from palabre.conversations.pipeline import ORDER, per_item, register_stage
-        from palabre.moderation.services import analyse_for_moderation
+        from palabre.conversations.pipeline import ORDER, register_stage
+        from palabre.moderation.services import moderate_batch
 
-        register_stage("moderation", per_item(analyse_for_moderation), order=ORDER["moderation"])
+        register_stage("moderation", moderate_batch, order=ORDER["moderation"])
         from palabre.connectors.site import register_site_moderation
         from palabre.moderation.services import hide_site_comment
 

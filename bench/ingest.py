@@ -1,0 +1,209 @@
+"""The one pipeline's throughput: items stored and analysed per second, on the configured database.
+
+    palabre bench ingest [--items 2000] [--batch 200] [--stages all|store] [--json-out FILE]
+    PALABRE_DATABASE_URL=postgres://.../throwaway taskset -c 1 palabre bench ingest
+
+Needs a THROWAWAY database (migrated, filled, nothing cleaned up): PostgreSQL when
+PALABRE_DATABASE_URL names one, else a fresh SQLite file in a temporary folder. Builds one
+organisation with a site channel and a listening query, then feeds a realistic mix (comments,
+replies in threads, direct messages, French and English, some spam and insults) through
+`conversations.pipeline.ingest_items` and `analyse_items`, batch after batch, as a worker does.
+Prints a JSON object (items/s stored, items/s stored and analysed, queries and CPU time per item,
+per stage) and a one-line summary. Target of issue 15: 1,000 items/s stored and analysed on one
+core on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+FRENCH = [
+    "Bonjour, ma commande n'est toujours pas arrivée, pouvez-vous m'aider ?",
+    "Le canapé Oslo existe-t-il en vert ? Merci d'avance",
+    "Livraison en retard de trois semaines, personne ne répond au service client, c'est honteux",
+    "Super article, merci pour ces conseils de décoration !",
+    "Espèce de c0nnaaard, vous êtes des voleurs",
+    "J'adore ma nouvelle lampe, la qualité est au rendez-vous",
+    "Quel est le délai de livraison pour la table en chêne ?",
+]
+ENGLISH = [
+    "Where is my refund? I returned the chair two weeks ago.",
+    "Great post, thanks for sharing! Check my shop www.cheap-watches.example.com",
+    "Love the new collection, the colours are beautiful",
+    "Your customer service is useless, nobody answers the phone",
+    "Do you ship to Belgium? Thanks",
+]
+SPAM = [
+    "Cheap watches!!! buy now http://spam.example/x",
+    "Gagnez 1000 euros par jour depuis chez vous, cliquez ici http://argent-facile.example",
+]
+
+
+def setup_django() -> str:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
+    os.environ.setdefault("PALABRE_TASKS_BACKEND", "immediate")
+    if not os.environ.get("PALABRE_DATABASE_URL"):
+        folder = tempfile.mkdtemp(prefix="palabre-bench-ingest-")
+        os.environ["PALABRE_DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from django.db import connection
+
+    return connection.vendor
+
+
+def build():
+    from django.contrib.auth import get_user_model
+
+    from palabre.listening.services import create_query
+    from palabre.orgs.services import Actor, create_channel, create_organisation
+
+    suffix = f"{time.time_ns():x}"
+    owner = get_user_model().objects.create_user(
+        username=f"bench-ingest-{suffix}", password="bench-password-2024"
+    )
+    organisation = create_organisation(
+        name=f"Bench ingest {suffix}", owner=owner, slug=f"bench-ingest-{suffix}"
+    )
+    actor = Actor.palabre(organisation)
+    channel = create_channel(
+        actor=actor, platform="site", handle=f"blog-{suffix}.example.fr", name="Blog", credentials=None
+    )
+    create_query(actor=actor, name="Livraison", query="livraison OR commande OR refund OR delivery")
+    return channel
+
+
+def mix(count: int, start: int, rng: random.Random, at: datetime) -> list:
+    """Comments (60 %), replies in their threads (25 %), direct messages (10 %), spam (5 %);
+    about two thirds French; 400 people, some writing several times."""
+    from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+    items = []
+    for n in range(start, start + count):
+        roll = rng.random()
+        text = rng.choice(FRENCH if rng.random() < 0.65 else ENGLISH)
+        kind, parent = "comment", ""
+        if roll < 0.25 and n > start:
+            kind, parent = "reply", f"c{rng.randrange(max(start - 200, 0), n)}"
+        elif roll < 0.35:
+            kind = "direct_message"
+        elif roll < 0.40:
+            text = rng.choice(SPAM)
+        person = rng.randrange(400)
+        items.append(
+            IncomingItem(
+                external_id=f"c{n}",
+                kind=kind,
+                text=f"{text} ({n})",
+                created_at=at + timedelta(seconds=n),
+                author=IncomingAuthor(handle=f"person{person}", display_name=f"Person {person}"),
+                parent_external_id=parent,
+            )
+        )
+    return items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--json-out", default="")
+    args = parser.parse_args()
+
+    vendor = setup_django()
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from palabre.conversations import pipeline
+    from palabre.nlp.classifiers import load_models
+
+    channel = build()
+    load_models()  # loaded once per worker process, as in production
+    rng = random.Random(args.seed)
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    wall = {"store": 0.0, "analyse": 0.0}
+    cpu = {"store": 0.0, "analyse": 0.0}
+    stage_cpu: dict[str, float] = {}
+    queries = {"store": 0, "analyse": 0}
+
+    def timed(stage: pipeline.Stage) -> pipeline.StageRun:
+        def run(items, created):
+            started = time.process_time()
+            stage.run(items, created)
+            stage_cpu[stage.name] = stage_cpu.get(stage.name, 0.0) + time.process_time() - started
+
+        return run
+
+    for stage in pipeline.stages():
+        pipeline.register_stage(stage.name, timed(stage), order=stage.order)
+    # A first small batch warms the caches a worker keeps (policy, rules, models, the source row).
+    warm = pipeline.ingest_items(channel=channel, incoming=mix(20, 10_000_000, rng, at), analyse=False)
+    pipeline.analyse_items([i.pk for i, _c in warm.items], warm.created_ids)
+    stage_cpu.clear()
+    done = 0
+    while done < args.items:
+        size = min(args.batch, args.items - done)
+        batch = mix(size, done, rng, at)
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            stored = pipeline.ingest_items(channel=channel, incoming=batch, analyse=False)
+            wall1, cpu1 = time.perf_counter(), time.process_time()
+            queries["store"] += len(captured)
+            before = len(captured)
+            pipeline.analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
+            wall2, cpu2 = time.perf_counter(), time.process_time()
+            queries["analyse"] += len(captured) - before
+        wall["store"] += wall1 - wall0
+        wall["analyse"] += wall2 - wall1
+        cpu["store"] += cpu1 - cpu0
+        cpu["analyse"] += cpu2 - cpu1
+        done += size
+
+    total_wall = wall["store"] + wall["analyse"]
+    result = {
+        "database": vendor,
+        "items": done,
+        "batch": args.batch,
+        "stored_per_second": round(done / wall["store"], 1),
+        "stored_and_analysed_per_second": round(done / total_wall, 1),
+        "queries_per_item": {k: round(v / done, 2) for k, v in queries.items()},
+        "cpu_ms_per_item": {k: round(1000 * v / done, 3) for k, v in cpu.items()},
+        "stage_cpu_ms_per_item": {k: round(1000 * v / done, 3) for k, v in stage_cpu.items()},
+        "wall_seconds": {k: round(v, 3) for k, v in wall.items()},
+        "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "target_items_per_second": 1000,
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    print(
+        f"ingest ({vendor}): {result['stored_and_analysed_per_second']} items/s stored and analysed "
+        f"({result['stored_per_second']} stored), "
+        f"{result['queries_per_item']['store'] + result['queries_per_item']['analyse']:.2f} queries/item, "
+        f"{result['cpu_ms_per_item']['store'] + result['cpu_ms_per_item']['analyse']:.2f} ms CPU/item, "
+        f"batches of {args.batch}",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The one pipeline: a batch stores what storing its items one by one stores, in a number of
+queries that does not grow with the batch, and the analysis stages run in their declared order."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from palabre.conversations.models import Item
+from palabre.conversations.pipeline import analyse_items, ingest_items
+from palabre.conversations.services import IncomingAuthor, ingest_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_channel(org, make_channel):
+    return make_channel(org, "site", handle="forum.maison-dupont.fr", name="Forum")
+
+
+@pytest.fixture
+def listening_query(org):
+    from palabre.listening.services import create_query
+    from palabre.orgs.services import Actor
+
+    return create_query(actor=Actor.palabre(org), name="Commandes", query="commande OR refund")
+
+
+def _mix(incoming_item, prefix: str = "") -> list:
+    """Comments, replies in threads (one before its parent), DMs, French and English, spam."""
+    p = prefix
+    return [
+        incoming_item(f"{p}1", text="Bonjour, ma commande n'est toujours pas arrivée.", author="camille"),
+        incoming_item(
+            f"{p}2", text="Same for me, no delivery yet.", author="sam", parent=f"{p}1", kind="reply"
+        ),
+        incoming_item(
+            f"{p}4", text="Et toujours rien ce matin.", author="camille", parent=f"{p}3", kind="reply"
+        ),
+        incoming_item(f"{p}3", text="Nous regardons, pardon.", author="lea", parent=f"{p}1", kind="reply"),
+        incoming_item(f"{p}5", text="Cheap watches!!! http://spam.example", author="bot"),
+        incoming_item(f"{p}6", text="Where is my refund?", author="sam", kind="direct_message"),
+        incoming_item(f"{p}7", text="A names B", author="x", parent=f"{p}8"),
+        incoming_item(f"{p}8", text="B names A", author="y", parent=f"{p}7"),
+        incoming_item(f"{p}9", text="Reply to something never collected", author="z", parent="elsewhere"),
+    ]
+
+
+def _shape(channel) -> list[tuple]:
+    by_pk = {i.pk: i for i in Item.objects.filter(channel=channel)}
+
+    def ext(pk):
+        return by_pk[pk].external_id[-1:] if pk else None
+
+    return sorted(
+        (
+            item.external_id[-1:],
+            item.kind,
+            item.text,
+            item.author.handle if item.author else None,
+            item.contact.display_name if item.contact else None,
+            ext(item.parent_id),
+            ext(item.thread_root_id),
+        )
+        for item in Item.objects.filter(channel=channel).select_related("author", "contact")
+    )
+
+
+def test_a_batch_stores_what_storing_its_items_one_by_one_stores(org, channel, other_channel, incoming_item):
+    for incoming in _mix(incoming_item, "one-"):
+        ingest_item(channel=other_channel, incoming=incoming, analyse=False)
+    stored = ingest_items(channel=channel, incoming=_mix(incoming_item, "batch-"), analyse=False)
+    assert [created for _item, created in stored.items] == [True] * 9
+    assert _shape(channel) == _shape(other_channel)
+
+
+def test_a_batch_delivered_again_updates_its_items(channel, incoming_item):
+    first = ingest_items(channel=channel, incoming=_mix(incoming_item), analyse=False)
+    again = _mix(incoming_item)
+    again[0].text = "Bonjour, c'est arrivé, merci."
+    again[0].author = IncomingAuthor(handle="camille", display_name="Camille D.", followers=12)
+    second = ingest_items(channel=channel, incoming=again, analyse=False)
+    assert [i.pk for i, _c in second.items] == [i.pk for i, _c in first.items]
+    assert not any(created for _i, created in second.items)
+    assert Item.objects.filter(channel=channel).count() == 9
+    item = Item.objects.select_related("author").get(channel=channel, external_id="1")
+    # Camille's later message in the batch gives her name again: the last delivery wins.
+    assert (item.text, item.author.display_name, item.author.followers) == (
+        "Bonjour, c'est arrivé, merci.",
+        "Camille",
+        12,
+    )
+
+
+def test_an_item_twice_in_one_batch_is_stored_once_with_its_last_delivery(channel, incoming_item):
+    stored = ingest_items(
+        channel=channel,
+        incoming=[incoming_item("a", text="first"), incoming_item("a", text="second")],
+        analyse=False,
+    )
+    assert len(stored.items) == 1
+    assert Item.objects.get(channel=channel, external_id="a").text == "second"
+
+
+def test_an_invalid_item_stops_the_batch_unless_skipped(channel, incoming_item):
+    bad = incoming_item("bad", kind="nonsense")
+    with pytest.raises(ValidationError) as error:
+        ingest_items(channel=channel, incoming=[incoming_item("ok"), bad], analyse=False)
+    assert "kind" in error.value.message_dict
+    assert not Item.objects.filter(channel=channel).exists()
+    stored = ingest_items(
+        channel=channel, incoming=[incoming_item("ok"), bad], analyse=False, skip_invalid=True
+    )
+    assert [i.external_id for i, _c in stored.items] == ["ok"]
+    assert [r.incoming.external_id for r in stored.refused] == ["bad"]
+
+
+def _batch(incoming_item, start: int, size: int) -> list:
+    texts = [
+        "Bonjour, ma commande n'est toujours pas arrivée, pouvez-vous m'aider ?",
+        "Thanks a lot, the table is beautiful!",
+        "Vous êtes des voleurs, remboursez-moi !",
+        "Cheap watches!!! buy now http://spam.example/x",
+    ]
+    items = []
+    for n in range(start, start + size):
+        parent = f"q{n - 1}" if n % 3 == 2 else ""
+        items.append(
+            incoming_item(
+                f"q{n}",
+                text=texts[n % len(texts)],
+                author=f"person{n % 7}",
+                parent=parent,
+                kind="reply" if parent else ("direct_message" if n % 5 == 0 else "comment"),
+            )
+        )
+    return items
+
+
+def _queries(channel, incoming) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        stored = ingest_items(channel=channel, incoming=incoming, analyse=False)
+        analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
+    return len(queries)
+
+
+def test_storing_detecting_and_moderating_a_batch_costs_queries_that_do_not_grow_with_it(
+    channel, incoming_item, monkeypatch, django_assert_max_num_queries
+):
+    # The inbox's projection (a few queries per thread) and listening's matches (per mention
+    # matched) still grow with the batch: the stages that do not are held to it here.
+    from palabre.conversations import pipeline
+
+    kept = {name: stage for name, stage in pipeline._stages.items() if name in {"language", "moderation"}}
+    monkeypatch.setattr(pipeline, "_stages", kept)
+    _queries(channel, _batch(incoming_item, 0, 6))  # the first batch creates the org's rows
+    small = _queries(channel, _batch(incoming_item, 100, 6))
+    with django_assert_max_num_queries(small):
+        _queries(channel, _batch(incoming_item, 200, 60))
+
+
+def test_the_stages_of_a_batch_store_the_language_and_a_decision_for_each_item(channel, incoming_item):
+    from palabre.moderation.models import ItemModeration
+
+    stored = ingest_items(channel=channel, incoming=_batch(incoming_item, 0, 8), analyse=False)
+    for item, _created in stored.items:
+        item.language = ""
+    Item.objects.filter(channel=channel).update(language="")
+    analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
+    items = Item.objects.filter(channel=channel)
+    assert {i.language for i in items} == {"fr", "en"}
+    assert all(i.analysed_at is not None for i in items)
+    assert ItemModeration.objects.filter(item__channel=channel).count() == 8
+    spam = ItemModeration.objects.get(item__channel=channel, item__external_id="q3")
+    assert spam.status != "published"
