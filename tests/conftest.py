@@ -26,6 +26,11 @@ os.environ.setdefault("PALABRE_TASKS_BACKEND", "immediate")
 _DATA_DIR = tempfile.mkdtemp(prefix="palabre-tests-")
 os.environ["PALABRE_DATA_DIR"] = _DATA_DIR
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+# On Redis (scripts/test.sh's PostgreSQL pass), each test process gets a database of its own
+# (0 to 7; tests/operations takes 8 to 15): a test empties its caches, and would empty another's.
+if os.environ.get("PALABRE_REDIS_URL", "").startswith("redis") and os.environ.get("PYTEST_XDIST_WORKER"):
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw") or 0)
+    os.environ["PALABRE_REDIS_URL"] = f"{os.environ['PALABRE_REDIS_URL'].rsplit('/', 1)[0]}/{_worker % 8}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
 django.setup()
 
@@ -129,11 +134,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     on_postgres = bool(os.environ.get("PALABRE_TEST_POSTGRES_URL")) and connection.vendor == "postgresql"
     skip = pytest.mark.skip(reason="needs PostgreSQL: set PALABRE_TEST_POSTGRES_URL and PALABRE_DATABASE_URL")
     once = pytest.mark.skip(reason="runs on its own SQLite file: once per suite, in the SQLite pass")
+    no_database = pytest.mark.skip(reason="touches no database: once per suite, in the SQLite pass")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
         if "own_sqlite" in item.keywords and connection.vendor != "sqlite":
             item.add_marker(once)
+        if connection.vendor != "sqlite" and not _may_touch_the_database(item):
+            item.add_marker(no_database)
+
+
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "live_server"})
+
+
+def _may_touch_the_database(item: pytest.Item) -> bool:
+    """Whether a test could behave differently on another database: it asks for one, or its module
+    starts processes (a `palabre` subprocess reads PALABRE_DATABASE_URL without any fixture)."""
+    if _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    module = getattr(item, "module", None)
+    return module is None or hasattr(module, "subprocess")
 
 
 # --- people and organisations ------------------------------------------------------------------
@@ -342,15 +364,15 @@ def _forget_cached_counts():
 def _forget_recent_reads():
     """Ids are reused from one rolled-back test to the next: what the hot paths keep in memory for
     a few seconds (moderation policies, sites, business hours, request counts) must not leak into the next test."""
+    from palabre.compat.akismet import limits
     from palabre.inbox import services as inbox
-    from palabre.moderation import akismet
     from palabre.moderation import services as moderation
 
     kept = [
         moderation._recent_policies,
         moderation._recent_sites,
         inbox._recent_hours,
-        akismet.request_counter,
+        limits.request_counter,
     ]
     for reads in kept:
         reads.clear()

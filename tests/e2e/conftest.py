@@ -67,3 +67,36 @@ def browser_page(browser):
     page = _new_page(browser)
     yield page
     page.context.close()
+
+
+_DEMO_DUMP: dict[str, str] = {}
+
+
+@pytest.fixture
+def demo(transactional_db, tmp_path_factory):
+    """The demo brand in the database, and its people's password.
+
+    Loading the demo analyses every item (about 15 s); the first test loads it and keeps it as a
+    fixture file, the next ones load that file (about 1 s). Every test starts at the same instant,
+    so the demo's dates relative to "now" stay right."""
+    from django.core.management import call_command
+
+    from palabre.demo.loader import DEMO_PASSWORD, load_demo
+
+    if "path" in _DEMO_DUMP:
+        call_command("loaddata", _DEMO_DUMP["path"], verbosity=0)
+        return DEMO_PASSWORD
+    load_demo()
+    path = tmp_path_factory.mktemp("demo") / "demo.json"
+    # Content types and permissions come back with the flushed database; natural keys find them.
+    call_command(
+        "dumpdata",
+        "--natural-foreign",
+        "--exclude=contenttypes",
+        "--exclude=auth.permission",
+        "--exclude=sessions",
+        output=str(path),
+        verbosity=0,
+    )
+    _DEMO_DUMP["path"] = str(path)
+    return DEMO_PASSWORD

@@ -11,14 +11,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def demo(transactional_db):
-    from palabre.demo.loader import DEMO_PASSWORD, load_demo
-
-    load_demo()  # analysis runs as each item commits (tests use the immediate task backend)
-    return DEMO_PASSWORD
-
-
 def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo, browser_page):
     from palabre.inbox.models import Conversation, Reply
 

@@ -29,14 +29,6 @@ OVERFLOWING = """() => {
 }"""
 
 
-@pytest.fixture
-def demo(transactional_db):
-    from palabre.demo.loader import DEMO_PASSWORD, load_demo
-
-    load_demo()
-    return DEMO_PASSWORD
-
-
 def _sign_in_in_french(page, url, password):
     page.goto(f"{url}/login/")
     page.fill("#id_username", "cm")

@@ -40,14 +40,6 @@ WORDS = {
 }
 
 
-@pytest.fixture
-def demo(transactional_db):
-    from palabre.demo.loader import DEMO_PASSWORD, load_demo
-
-    load_demo()
-    return DEMO_PASSWORD
-
-
 def _sign_in(page, url, password, lang):
     page.goto(f"{url}/login/")
     page.fill("#id_username", "cm")
