@@ -20,7 +20,7 @@ from palabre.connectors.services import (
     sync_for,
     take_call_slot,
 )
-from palabre.conversations.services import ingest_item
+from palabre.conversations.pipeline import ingest_items
 from palabre.orgs.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -88,17 +88,17 @@ def pull_channel(channel_id: int, *, force: bool = False) -> dict:
     except Exception as error:
         logger.exception("connectors: pulling channel %s failed", channel_id)
         return _pull_failed(channel, sync, TransientError(repr(error)))
-    stored = rejected = 0
-    for incoming in result.items:
-        try:
-            ingest_item(channel=channel, incoming=incoming)
-            stored += 1
-        except ValidationError as error:
-            # One bad item must not stop the others nor move the cursor past them silently.
-            rejected += 1
-            logger.warning(
-                "connectors: item %s of channel %s refused: %s", incoming.external_id, channel_id, error
-            )
+    # One batch through the pipeline; one bad item must not stop the others nor move the cursor
+    # past them silently.
+    batch = ingest_items(channel=channel, incoming=result.items, skip_invalid=True)
+    for refused in batch.refused:
+        logger.warning(
+            "connectors: item %s of channel %s refused: %s",
+            refused.incoming.external_id,
+            channel_id,
+            refused.error,
+        )
+    stored, rejected = len(result.items) - len(batch.refused), len(batch.refused)
     ChannelSync.objects.filter(pk=sync.pk).update(cursor=result.cursor, last_polled_at=timezone.now())
     record_success(channel)
     return {"channel": channel_id, "outcome": "pulled", "items": stored, "rejected": rejected}
@@ -139,8 +139,9 @@ def process_webhook_delivery(delivery_id: int) -> dict:
     channel = delivery.channel
     try:
         items = connector_for(channel).parse_webhook(channel, bytes(delivery.body))
-        for incoming in items:
-            ingest_item(channel=channel, incoming=incoming)
+        refused = ingest_items(channel=channel, incoming=items, skip_invalid=True).refused
+        if refused:  # the valid ones are stored; the delivery says what was refused
+            raise refused[0].error
     except (ConnectorError, ValidationError) as error:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             processed_at=timezone.now(), error=str(error)[:2000]
