@@ -33,10 +33,13 @@ INSTALLED_APPS = [
     "palabre.orgs",
     "palabre.conversations",
     "palabre.moderation",
+    # the drop-in protocols (Akismet, Perspective, the comment widget), above moderation
+    "palabre.compat",
     "palabre.connectors",
     "palabre.inbox",
     "palabre.listening",
     "palabre.publishing",
+    "palabre.analytics",
 ]
 
 MIDDLEWARE = [

@@ -8,9 +8,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # Drop-in compatible APIs and the comment form (M3): paths fixed by the protocols they copy.
-    path("", include("palabre.moderation.akismet_urls")),
-    path("", include("palabre.moderation.perspective_urls")),
-    path("widget/", include("palabre.moderation.widget_urls")),
+    path("", include("palabre.compat.akismet.urls")),
+    path("", include("palabre.compat.perspective.urls")),
+    path("widget/", include("palabre.compat.widget.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("palabre.orgs.urls")),

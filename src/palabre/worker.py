@@ -220,7 +220,7 @@ class TaskWorker:
 
     def recover(self) -> None:
         """What a worker that stopped (or this one, cut off from the database) left undone."""
-        from palabre.moderation import journal
+        from palabre.compat import journal
 
         self.requeue_orphans()
         if journal.waiting_count():  # checked comments answered for and not stored yet

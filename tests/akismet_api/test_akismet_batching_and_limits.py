@@ -8,11 +8,12 @@ import time
 
 import pytest
 
+from palabre.compat.akismet import limits
+from palabre.compat.batching import DecisionBatcher
+from palabre.compat.tasks import record_checked_comment
 from palabre.conversations.models import Item
-from palabre.moderation import akismet, engine
-from palabre.moderation.batching import DecisionBatcher
+from palabre.moderation import engine
 from palabre.moderation.models import ModerationDecision, SiteRequestCount
-from palabre.moderation.tasks import record_checked_comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,14 +22,14 @@ def test_the_limit_counts_every_request_of_a_key_in_the_database(blog, register_
     monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "2")
     other = register_site(org, url="https://forum.maison-dupont.fr/", name="Forum")
     minute_start = 1_800_000_000 // 60 * 60
-    assert akismet.take_request(blog.site, now=minute_start + 1) == 0
-    assert akismet.take_request(blog.site, now=minute_start + 2) == 0
-    assert akismet.take_request(blog.site, now=minute_start + 50) == 10  # seconds to the next minute
-    assert akismet.take_request(other.site, now=minute_start + 50) == 0  # each key its own count
+    assert limits.take_request(blog.site, now=minute_start + 1) == 0
+    assert limits.take_request(blog.site, now=minute_start + 2) == 0
+    assert limits.take_request(blog.site, now=minute_start + 50) == 10  # seconds to the next minute
+    assert limits.take_request(other.site, now=minute_start + 50) == 0  # each key its own count
     assert SiteRequestCount.objects.get(site=blog.site, minute=minute_start // 60).count == 2
     # A new minute starts from zero and forgets the minutes before the last one.
-    assert akismet.take_request(blog.site, now=minute_start + 60) == 0
-    assert akismet.take_request(blog.site, now=minute_start + 181) == 0
+    assert limits.take_request(blog.site, now=minute_start + 60) == 0
+    assert limits.take_request(blog.site, now=minute_start + 181) == 0
     assert list(SiteRequestCount.objects.filter(site=blog.site).values_list("minute", flat=True)) == [
         minute_start // 60 + 3
     ]
@@ -44,7 +45,7 @@ def test_the_limit_holds_under_concurrent_requests(blog, monkeypatch):
         from django.db import connection
 
         try:
-            answers.append(akismet.take_request(blog.site, now=now))
+            answers.append(limits.take_request(blog.site, now=now))
         finally:
             connection.close()
 

@@ -1,4 +1,4 @@
-"""The journal of checked comments (`palabre.moderation.journal`): one row per comment-check, stored
+"""The journal of checked comments (`palabre.compat.journal`): one row per comment-check, stored
 in batches by a task with the very decision answered, on the database task backend as served."""
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import pytest
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
+from palabre.compat import journal
+from palabre.compat.akismet import check
+from palabre.compat.tasks import store_checked_comments
 from palabre.conversations.models import Item
-from palabre.moderation import akismet, journal
 from palabre.moderation.models import CheckedComment, ItemModeration, ModerationDecision, ModerationSite
-from palabre.moderation.tasks import store_checked_comments
 
 HAM = "J'ai trouvé ce tutoriel très clair, surtout la partie sur la pâte brisée. Bravo"
 SPAM = "Buy cheap viagra online now!!! Best price, free shipping http://cheap-pills.xyz http://pills.top"
@@ -59,7 +60,7 @@ def storing_tasks() -> int:
 
 
 def test_a_check_writes_one_row_and_checks_close_together_ask_for_one_task(db, blog, database_tasks):
-    verdict = akismet.check_comment(blog.site, comment())
+    verdict = check.check_comment(blog.site, comment())
     assert verdict.spam is False
     (row,) = CheckedComment.objects.all()
     assert (row.site_id, row.guid, row.error) == (blog.site.pk, verdict.guid, "")
@@ -69,21 +70,21 @@ def test_a_check_writes_one_row_and_checks_close_together_ask_for_one_task(db, b
     assert storing_tasks() == 1
 
     for n in range(1, 20):  # within ASK_EVERY of the first
-        akismet.check_comment(blog.site, comment(n=n))
+        check.check_comment(blog.site, comment(n=n))
     assert CheckedComment.objects.count() == 20
     assert storing_tasks() == 1
     # Later: the rows written meanwhile are committed when it starts.
     assert not DBTaskResult.objects.ready().filter(task_path=store_checked_comments.module_path).exists()
 
     database_tasks.now += journal.ASK_EVERY  # later checks ask again
-    akismet.check_comment(blog.site, comment(n=20))
+    check.check_comment(blog.site, comment(n=20))
     assert storing_tasks() == 2
 
 
 def test_storing_writes_the_decision_answered_deletes_the_rows_and_runs_once(db, blog, database_tasks):
     verdicts = [
-        akismet.check_comment(blog.site, comment(HAM)),
-        akismet.check_comment(blog.site, comment(SPAM)),
+        check.check_comment(blog.site, comment(HAM)),
+        check.check_comment(blog.site, comment(SPAM)),
     ]
     answered = {row.guid: json.loads(row.decision) for row in CheckedComment.objects.all()}
     assert [v.spam for v in verdicts] == [False, True]
@@ -107,7 +108,7 @@ def test_a_row_that_cannot_be_stored_keeps_its_error_and_holds_no_other_back(
     db, blog, org, register_site, database_tasks
 ):
     forum = register_site(org, url="https://forum.maison-dupont.fr/", name="Forum")
-    akismet.check_comment(blog.site, comment(n=1))
+    check.check_comment(blog.site, comment(n=1))
     # What a damaged row looks like: unreadable params, params of the wrong shape.
     CheckedComment.objects.create(
         site=blog.site, guid="broken-json", params="{not json", decision="", checked_at=blog.site.created_at
@@ -115,10 +116,10 @@ def test_a_row_that_cannot_be_stored_keeps_its_error_and_holds_no_other_back(
     CheckedComment.objects.create(
         site=blog.site, guid="a-list", params='["comment"]', decision="", checked_at=blog.site.created_at
     )
-    akismet.check_comment(forum.site, comment(n=2))
-    akismet.check_comment(blog.site, comment(n=3))
+    check.check_comment(forum.site, comment(n=2))
+    check.check_comment(blog.site, comment(n=3))
     # A site deleted with comments waiting takes them along.
-    akismet.check_comment(forum.site, comment(n=4))
+    check.check_comment(forum.site, comment(n=4))
     ModerationSite.objects.filter(pk=forum.site.pk).delete()
 
     assert journal.waiting_count() == 4
@@ -136,7 +137,7 @@ def test_a_row_that_cannot_be_stored_keeps_its_error_and_holds_no_other_back(
 
 def test_limit_is_honoured_and_a_new_task_is_asked_for_what_remains(db, blog, database_tasks):
     for n in range(7):
-        akismet.check_comment(blog.site, comment(n=n))
+        check.check_comment(blog.site, comment(n=n))
     DBTaskResult.objects.all().delete()
 
     assert journal.store_waiting(limit=5) == {"stored": 5, "failed": 0}
@@ -168,14 +169,14 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
-from palabre.moderation import akismet
+from palabre.compat.akismet import check
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_organisation
 owner = get_user_model().objects.create_user(username="owner", password="Journal-tests-2024!")
 organisation = create_organisation(name="Maison Journal", owner=owner)
 site, key = create_moderation_site(actor=Actor.palabre(organisation), name="Blog", url="https://blog.journal.example/")
 for n in range(3):
-    akismet.check_comment(site, {"comment_content": f"Merci pour la recette {n}", "comment_author": f"Lou {n}",
+    check.check_comment(site, {"comment_content": f"Merci pour la recette {n}", "comment_author": f"Lou {n}",
                                  "user_ip": "203.0.113.9"})
 # A worker stopped before storing them: their task is lost.
 DBTaskResult.objects.all().delete()

@@ -38,7 +38,7 @@ import sys, threading
 import django
 django.setup()
 from django.db import connection
-from palabre.moderation import akismet
+from palabre.compat.akismet import limits
 from palabre.moderation.models import ModerationSite
 
 site_id, threads = int(sys.argv[1]), int(sys.argv[2])
@@ -48,7 +48,7 @@ connection.close()
 def hammer(limit, now, accepted):
     mine = 0
     try:
-        while akismet.request_counter.take(site_id, limit, now=now) == 0:
+        while limits.request_counter.take(site_id, limit, now=now) == 0:
             mine += 1
     finally:
         connection.close()

@@ -1,5 +1,5 @@
 """What a comment-check reads in one statement (`lookups.check_reads`, `lookups.run`) and how it
-counts its key's requests (`akismet.KeyRequestCounter`), on SQLite and on PostgreSQL."""
+counts its key's requests (`compat.akismet.limits.KeyRequestCounter`), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from palabre.compat.akismet import limits
+from palabre.compat.akismet.check import check_comment
 from palabre.conversations.models import Contact, ContactHandle
-from palabre.moderation import akismet, engine, lookups
+from palabre.moderation import engine, lookups
 from palabre.moderation.models import MessageFingerprint, SiteRequestCount
 from palabre.moderation.services import review_item
 from palabre.orgs.services import Actor
@@ -31,7 +33,7 @@ def check(registered, text: str, *, author: str = "Camille", email: str = "camil
         "user_ip": "203.0.113.7",
         **extra,
     }
-    return akismet.check_comment(registered.site, params)  # stored at once: immediate task backend
+    return check_comment(registered.site, params)  # stored at once: immediate task backend
 
 
 def item_of(registered, verdict):
@@ -140,7 +142,7 @@ def test_run_returns_rows_and_prepares_on_postgresql(blog):
     table = connection.ops.quote_name(SiteRequestCount._meta.db_table)
     sql = f"SELECT site_id, count FROM {table} WHERE site_id = %s ORDER BY minute"
     assert lookups.run(sql, [blog.site.pk]) == []
-    akismet.KeyRequestCounter().take(blog.site.pk, 100, now=600.0)
+    limits.KeyRequestCounter().take(blog.site.pk, 100, now=600.0)
     for _ in range(2):
         assert lookups.run(sql, [blog.site.pk]) == [(blog.site.pk, 1)]
     if connection.vendor == "postgresql":
@@ -164,7 +166,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(akismet, "time", SimpleNamespace(monotonic=clock.monotonic, time=time.time))
+    monkeypatch.setattr(limits, "time", SimpleNamespace(monotonic=clock.monotonic, time=time.time))
     return clock
 
 
@@ -177,7 +179,7 @@ def counted(registered, minute: int = MINUTE) -> int:
 
 
 def test_a_busy_process_claims_about_a_second_of_its_requests_at_once(blog, clock):
-    counter = akismet.KeyRequestCounter()
+    counter = limits.KeyRequestCounter()
     start = MINUTE * 60
     assert counter.take(blog.site.pk, 10_000, now=start) == 0
     assert counted(blog) == 1  # the first request claims one token
@@ -193,7 +195,7 @@ def test_a_busy_process_claims_about_a_second_of_its_requests_at_once(blog, cloc
 
 
 def test_blocks_shrink_near_the_limit_and_every_request_claims_one_token(blog, clock):
-    counter = akismet.KeyRequestCounter()
+    counter = limits.KeyRequestCounter()
     counter.take(blog.site.pk, 100, now=MINUTE * 60)
     sizes = []
     for _ in range(99):
@@ -208,7 +210,7 @@ def test_blocks_shrink_near_the_limit_and_every_request_claims_one_token(blog, c
 
 
 def test_near_the_limit_every_request_writes_and_the_sixth_is_refused(blog, clock):
-    counter = akismet.KeyRequestCounter()
+    counter = limits.KeyRequestCounter()
     for n in range(1, 6):
         assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 40) == 0
         assert counted(blog) == n
@@ -217,12 +219,12 @@ def test_near_the_limit_every_request_writes_and_the_sixth_is_refused(blog, cloc
     assert counter.take(blog.site.pk, 5, now=MINUTE * 60 + 59.5) == 1
     assert counted(blog) == 5
     # Another process learns it from its first claim, which gets no token.
-    assert akismet.KeyRequestCounter().take(blog.site.pk, 5, now=MINUTE * 60 + 41) == 19
+    assert limits.KeyRequestCounter().take(blog.site.pk, 5, now=MINUTE * 60 + 41) == 19
     assert counted(blog) == 6
 
 
 def test_a_new_minute_starts_from_zero_and_forgets_older_ones(blog, clock):
-    counter = akismet.KeyRequestCounter()
+    counter = limits.KeyRequestCounter()
     for minute in (MINUTE, MINUTE + 1):
         for _ in range(5):
             counter.take(blog.site.pk, 5, now=minute * 60)
@@ -242,7 +244,7 @@ def test_a_new_minute_starts_from_zero_and_forgets_older_ones(blog, clock):
 
 @pytest.mark.parametrize("limit", [5, 100, 600])
 def test_two_server_processes_share_one_limit_exactly(blog, clock, limit):
-    processes = [akismet.KeyRequestCounter(), akismet.KeyRequestCounter()]
+    processes = [limits.KeyRequestCounter(), limits.KeyRequestCounter()]
     answers = []
     for n in range(3 * limit):
         clock.now += 0.001
@@ -256,7 +258,7 @@ def test_two_server_processes_share_one_limit_exactly(blog, clock, limit):
 
 
 def test_clear_forgets_what_the_process_held(blog, clock):
-    counter = akismet.KeyRequestCounter()
+    counter = limits.KeyRequestCounter()
     counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
     clock.now += 0.01
     counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
@@ -264,15 +266,15 @@ def test_clear_forgets_what_the_process_held(blog, clock):
     counter.clear()  # as tests/conftest.py does between tests
     counter.take(blog.site.pk, 10_000, now=MINUTE * 60)
     assert counted(blog) == 102  # a fresh start: one token, the 99 held before are lost
-    assert akismet.request_counter is not counter and isinstance(
-        akismet.request_counter, akismet.KeyRequestCounter
+    assert limits.request_counter is not counter and isinstance(
+        limits.request_counter, limits.KeyRequestCounter
     )
 
 
 def test_take_request_counts_with_the_configured_limit(blog, monkeypatch):
     monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "3")
-    answers = [akismet.take_request(blog.site, now=MINUTE * 60 + 45) for _ in range(4)]
+    answers = [limits.take_request(blog.site, now=MINUTE * 60 + 45) for _ in range(4)]
     assert answers == [0, 0, 0, 15]
     monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "0")  # no limit: nothing counted
-    assert akismet.take_request(blog.site, now=MINUTE * 60 + 45) == 0
+    assert limits.take_request(blog.site, now=MINUTE * 60 + 45) == 0
     assert counted(blog) == 3  # the fourth was refused without asking: the third reached the limit

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from palabre.compat.akismet.comments import TOXIC_REASONS, verdict_for
 from palabre.conversations.models import Item
 from palabre.moderation import engine
 from palabre.moderation import services as moderation
-from palabre.moderation.akismet import TOXIC_REASONS, verdict_for
 from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus, ToxicAnswer
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.services import Actor, create_api_token

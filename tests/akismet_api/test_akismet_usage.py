@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from palabre.compat import journal
 from palabre.conversations.models import Item
-from palabre.moderation import journal
 from palabre.moderation.models import CheckedComment, SiteMonthlyUsage
 
 pytestmark = pytest.mark.django_db

@@ -347,6 +347,6 @@ def test_without_the_companion_a_reply_finds_a_parent_wordpress_reported(blog, w
     ],
 )
 def test_unslash_is_phps_stripslashes(slashed, typed):
-    from palabre.moderation.akismet_wordpress import unslash
+    from palabre.compat.akismet.wordpress import unslash
 
     assert unslash(slashed) == typed

@@ -10,7 +10,7 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from palabre.moderation.perspective import ATTRIBUTES, SCORE_TYPES, TEXT_TYPES
+from palabre.compat.perspective.parsing import ATTRIBUTES, SCORE_TYPES, TEXT_TYPES
 from palabre.orgs.services import Actor
 
 pytestmark = pytest.mark.django_db

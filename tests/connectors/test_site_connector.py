@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from palabre.compat.widget import comments as widget
 from palabre.connectors import services
 from palabre.connectors.models import ActionStatus
 from palabre.connectors.registry import connector_for
 from palabre.connectors.site import SiteConnector
 from palabre.conversations.models import Item
-from palabre.moderation import widget
 from palabre.moderation.models import ModerationSite
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor

@@ -47,8 +47,8 @@ def blog_server():
 def embedded(transactional_db, live_server, blog_server, monkeypatch):
     from django.contrib.auth import get_user_model
 
+    from palabre.compat.widget import comments as widget
     from palabre.moderation import services as moderation
-    from palabre.moderation import widget
     from palabre.moderation.models import ModerationSite
     from palabre.orgs import services
     from palabre.orgs.services import Actor

@@ -13,10 +13,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from palabre.compat.akismet.check import check_comment
+from palabre.compat.widget import comments as widget
 from palabre.inbox import services as inbox
 from palabre.inbox.models import InboxSettings
-from palabre.moderation import engine, hooks, services, widget
-from palabre.moderation.akismet import check_comment
+from palabre.moderation import engine, hooks, services
 from palabre.moderation.models import ItemModeration, ModerationPolicy, ModerationStatus
 from palabre.moderation.templatetags.moderation_tags import reason_text
 from palabre.orgs.models import AuditEvent

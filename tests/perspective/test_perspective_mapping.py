@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from palabre.moderation import perspective
-from palabre.moderation.perspective import PerspectiveError, parse_analyze_request
+from palabre.compat.perspective import analysis, discovery, parsing
+from palabre.compat.perspective.parsing import PerspectiveError, parse_analyze_request
 
 
 def _error_type(error: PerspectiveError) -> str:
@@ -160,45 +160,45 @@ def test_attribute_mapping():
         "sexual": 0.3,
         "spam": 0.05,
     }
-    mapped = perspective.perspective_scores(scores, spans)
-    assert set(mapped) == set(perspective.ATTRIBUTES)
+    mapped = analysis.perspective_scores(scores, spans)
+    assert set(mapped) == set(parsing.ATTRIBUTES)
     assert mapped["TOXICITY"] == 0.9 and mapped["INSULT"] == 0.8 and mapped["THREAT"] == 0.1
     assert mapped["IDENTITY_ATTACK"] == 0.2 and mapped["SEXUALLY_EXPLICIT"] == 0.3 and mapped["SPAM"] == 0.05
     assert mapped["SEVERE_TOXICITY"] == pytest.approx(0.72)
     # One profane word (the same range labelled insult and profanity counts once, as profanity).
     assert mapped["PROFANITY"] == pytest.approx(0.5 + 0.15 + 0.135)
-    insult_only = perspective.perspective_scores(scores, spans[:1])
+    insult_only = analysis.perspective_scores(scores, spans[:1])
     assert insult_only["PROFANITY"] == pytest.approx(0.5 + 0.075 + 0.135)
-    clean = perspective.perspective_scores(scores, [])
+    clean = analysis.perspective_scores(scores, [])
     assert clean["PROFANITY"] == pytest.approx(0.36)
     # Rude without insult, threat or attack: severe toxicity stays low.
-    mild = perspective.perspective_scores(
+    mild = analysis.perspective_scores(
         {"toxicity": 0.6, "insult": 0.1, "threat": 0.05, "identity_attack": 0.05}, []
     )
     assert mild["SEVERE_TOXICITY"] < 0.1 < mild["TOXICITY"]
     assert all(
         0.0 <= v <= 1.0
-        for v in perspective.perspective_scores({"toxicity": 1.0, "insult": 1.0}, spans * 5).values()
+        for v in analysis.perspective_scores({"toxicity": 1.0, "insult": 1.0}, spans * 5).values()
     )
 
 
 def test_utf16_offsets_count_astral_characters_twice():
     text = "😀a👍🏽b"
-    offsets = perspective.utf16_offsets(text)
+    offsets = analysis.utf16_offsets(text)
     assert offsets == [0, 2, 3, 5, 7, 8]
     assert offsets[-1] == len(text.encode("utf-16-le")) // 2
 
 
 def test_sentences():
     text = "What kind of idiot name is foo? Sorry, I like your name."
-    assert perspective.sentences(text) == [(0, 31), (32, 56)]
-    assert perspective.sentences("  Bonjour !\n\nÇa va ?  ") == [(2, 11), (13, 20)]
-    assert perspective.sentences("Une seule phrase sans point") == [(0, 27)]
-    assert perspective.sentences("M. Dupont vient... ou pas") == [(0, 2), (3, 18), (19, 25)]
+    assert analysis.sentences(text) == [(0, 31), (32, 56)]
+    assert analysis.sentences("  Bonjour !\n\nÇa va ?  ") == [(2, 11), (13, 20)]
+    assert analysis.sentences("Une seule phrase sans point") == [(0, 27)]
+    assert analysis.sentences("M. Dupont vient... ou pas") == [(0, 2), (3, 18), (19, 25)]
 
 
 def test_primary_language():
-    assert [perspective.primary_language(c) for c in ("fr", "fr-FR", "en_GB", "EN", "pt-BR")] == [
+    assert [analysis.primary_language(c) for c in ("fr", "fr-FR", "en_GB", "EN", "pt-BR")] == [
         "fr",
         "fr",
         "en",
@@ -208,17 +208,17 @@ def test_primary_language():
 
 
 def test_external_id_from_token_or_text():
-    make = perspective.AnalyzeCommentRequest
-    assert perspective.external_id_for(make("Bonjour", [], client_token="c-42")) == "perspective:c-42"
-    by_text = perspective.external_id_for(make("Bonjour", []))
-    assert by_text.startswith("perspective:sha256:") and by_text == perspective.external_id_for(
+    make = parsing.AnalyzeCommentRequest
+    assert analysis.external_id_for(make("Bonjour", [], client_token="c-42")) == "perspective:c-42"
+    by_text = analysis.external_id_for(make("Bonjour", []))
+    assert by_text.startswith("perspective:sha256:") and by_text == analysis.external_id_for(
         make("Bonjour", [])
     )
-    assert len(perspective.external_id_for(make("x", [], client_token="t" * 1000))) < 300
+    assert len(analysis.external_id_for(make("x", [], client_token="t" * 1000))) < 300
 
 
 def test_discovery_document_shape():
-    document = perspective.discovery_document("http://palabre.test/")
+    document = discovery.discovery_document("http://palabre.test/")
     assert document["rootUrl"] == "http://palabre.test/" and document["servicePath"] == ""
     assert document["name"] == "commentanalyzer" and document["version"] == "v1alpha1"
     method = document["resources"]["comments"]["methods"]["analyze"]

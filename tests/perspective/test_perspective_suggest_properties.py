@@ -11,9 +11,9 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from palabre.compat.perspective.parsing import ATTRIBUTES, EXPERIMENTAL_ATTRIBUTES, SCORE_TYPES, TEXT_TYPES
 from palabre.conversations.models import Item
 from palabre.moderation.models import ModerationDecision
-from palabre.moderation.perspective import ATTRIBUTES, EXPERIMENTAL_ATTRIBUTES, SCORE_TYPES, TEXT_TYPES
 from palabre.orgs.services import Actor
 
 pytestmark = pytest.mark.django_db

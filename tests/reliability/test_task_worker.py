@@ -82,14 +82,14 @@ from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
 from django_tasks_db.models import DBTaskResult
-from palabre.moderation import akismet
+from palabre.compat.akismet import check
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_organisation
 owner = get_user_model().objects.create_user(username="owner", password="Worker-tests-2024!")
 organisation = create_organisation(name="Maison Worker", owner=owner)
 site, key = create_moderation_site(actor=Actor.palabre(organisation), name="Blog", url="https://blog.example/")
 for n in range(3):
-    akismet.check_comment(site, {"comment_content": f"Merci pour la recette {n}", "comment_author": f"Lou {n}",
+    check.check_comment(site, {"comment_content": f"Merci pour la recette {n}", "comment_author": f"Lou {n}",
                                  "user_ip": "203.0.113.9"})
 DBTaskResult.objects.all().delete()  # answered, not stored: what a stopped worker leaves
 """

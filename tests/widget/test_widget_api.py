@@ -235,7 +235,7 @@ def test_the_embed_snippet_gives_the_code_to_paste(rf, blog):
     from django.template.loader import render_to_string
 
     html = render_to_string(
-        "moderation/widget_embed_snippet.html", {"site": blog.site, "request": rf.get("/moderation/sites/")}
+        "compat/widget_embed_snippet.html", {"site": blog.site, "request": rf.get("/moderation/sites/")}
     )
     assert f"http://testserver/widget/{blog.site.public_id}/embed.js" in html
     assert "&lt;noscript&gt;&lt;iframe" in html
@@ -268,7 +268,7 @@ def test_a_token_is_claimed_once_per_site_and_old_claims_are_forgotten(blog, mak
 
     from django.utils import timezone
 
-    from palabre.moderation import widget
+    from palabre.compat.widget import comments as widget
     from palabre.moderation.models import UsedFormToken
 
     token = blog.token()

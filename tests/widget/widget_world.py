@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from palabre.moderation import widget
+from palabre.compat.widget import comments as widget
 from palabre.moderation.models import ItemModeration, ModerationSite
 from palabre.orgs.services import Actor
 

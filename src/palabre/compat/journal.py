@@ -69,7 +69,7 @@ def ask_for_storing(*, now: bool = False) -> None:
     `now`: for rows already committed (a worker starting, a task handing over): a task ready at
     once, whenever the last one was asked for; `palabre worker --batch` runs only tasks ready."""
     global _asked_until
-    from palabre.moderation.tasks import store_checked_comments
+    from palabre.compat.tasks import store_checked_comments
 
     if now or not store_checked_comments.get_backend().supports_defer:
         store_checked_comments.enqueue()
@@ -96,8 +96,8 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     """Store waiting checked comments, a batch per transaction, until none waits or `limit` were
     handled; then, if some still wait, ask for another task. Several workers share the rows
     (locked, skipped by the others). A row that fails keeps its error and is not tried again."""
+    from palabre.compat.akismet.check import store_checked_comment
     from palabre.conversations.tasks import analyse_item
-    from palabre.moderation.akismet import store_checked_comment
 
     stored = failed = 0
     sites: dict[int, ModerationSite | None] = {}

@@ -1,4 +1,5 @@
-"""Background work of moderation."""
+"""Background work of the drop-in protocols: storing the comments the Akismet-compatible API answered
+for."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from palabre.moderation.models import ModerationSite
 
 @task()
 def store_checked_comments() -> dict:
-    """Store the comments the Akismet-compatible API answered for (see `moderation.journal`)."""
-    from palabre.moderation.journal import store_waiting
+    """Store the comments the Akismet-compatible API answered for (see `compat.journal`)."""
+    from palabre.compat.journal import store_waiting
 
     return store_waiting()
 
@@ -28,7 +29,7 @@ def record_checked_comment(
     `decision` is the engine's decision as JSON ("" when a moderator's decision stands): one string
     for the task queue to store, not a tree to walk. Safe to run twice: the item is keyed by the
     comment's guid and a stored decision is kept."""
-    from palabre.moderation.akismet import store_checked_comment
+    from palabre.compat.akismet.check import store_checked_comment
 
     site = ModerationSite.objects.select_related("organisation", "channel").filter(pk=site_id).first()
     if site is None:

@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -1025,6 +1026,25 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     return site, key
 
 
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of an address, lower-cased, default port left out; None if not http(s)."""
+    try:
+        parts = urlsplit((url or "").strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if not re.fullmatch(r"[a-z0-9.\-_:\[\]]+", host):
+        return None  # also keeps origins safe to write into a header
+    if ":" in host:
+        host = f"[{host}]"
+    if port and port != {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
 MAX_ALLOWED_ORIGINS = 20
 
 
@@ -1039,8 +1059,6 @@ def update_moderation_site(
     """Rename a site, set the other addresses whose pages may embed its comment form (a
     second domain, a staging copy), each written as an origin: https://host[:port], and what
     the Akismet-compatible API answers for a toxic comment that is not spam (`ToxicAnswer`)."""
-    from palabre.moderation.widget import origin_of
-
     actor.require(Perm.MODERATION_RULES)
     if site.organisation_id != actor.organisation.pk:
         raise NotInOrganisation

@@ -20,7 +20,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from palabre.moderation import akismet
+from palabre.compat.akismet import views
+from palabre.compat.akismet.comments import site_actor
+from palabre.compat.akismet.limits import month_stats
 from palabre.moderation.models import ModerationSite
 from palabre.orgs.services import record
 
@@ -31,25 +33,25 @@ _PERIOD = re.compile(r"(\d{1,4})-(days|months)")
 def test(request: HttpRequest) -> HttpResponse:
     """The plugin's connectivity check: no key, one word."""
     if request.method not in {"GET", "POST", "HEAD"}:
-        response = akismet._text("Use GET.", 405)
+        response = views._text("Use GET.", 405)
         response["Allow"] = "GET, POST"
         return response
-    return akismet._text("connected")
+    return views._text("connected")
 
 
 def _key_and_blog(
     request: HttpRequest, params: dict[str, str]
 ) -> tuple[ModerationSite | None, HttpResponse | None]:
-    site, refusal = akismet.authenticate(request, params, key_field="key")
+    site, refusal = views.authenticate(request, params, key_field="key")
     if refusal is not None:
         return None, refusal
-    problem = akismet._check_blog(site, params)
+    problem = views._check_blog(site, params)
     if problem:
-        return None, akismet._invalid(problem)
+        return None, views._invalid(problem)
     return site, None
 
 
-@akismet.protocol_view
+@views.protocol_view
 def get_subscription(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     site, refusal = _key_and_blog(request, params)
     if refusal is not None:
@@ -79,7 +81,7 @@ def period_start(site: ModerationSite, value: str, *, now: datetime) -> datetime
     return max(site.created_at, now - timedelta(days=days))
 
 
-@akismet.protocol_view
+@views.protocol_view
 def get_stats(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     """The comments stored through the key since `from`: spam caught, ham, missed spam and false
     positives (a moderator's correction, in WordPress or in Palabre), and the accuracy they give."""
@@ -89,8 +91,8 @@ def get_stats(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     now = timezone.now()
     start = period_start(site, params.get("from", ""), now=now)
     if start is None:
-        return akismet._invalid('The "from" value must be all, N-days or N-months.')
-    stats = akismet.month_stats(site, start, now + timedelta(seconds=1))
+        return views._invalid('The "from" value must be all, N-days or N-months.')
+    stats = month_stats(site, start, now + timedelta(seconds=1))
     judged = stats["spam"] + stats["ham"]
     wrong = stats["missed_spam"] + stats["false_positives"]
     accuracy = round(100 * (judged - min(wrong, judged)) / judged, 2) if judged else 100
@@ -106,7 +108,7 @@ def get_stats(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     )
 
 
-@akismet.protocol_view
+@views.protocol_view
 def deactivate(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     """The plugin was deactivated on a blog: recorded in the audit log; the key stays valid (an
     Akismet key outlives a plugin's deactivation; revoke it on the site's page)."""
@@ -114,9 +116,9 @@ def deactivate(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
     if refusal is not None:
         return refusal
     record(
-        akismet.site_actor(site),
+        site_actor(site),
         "moderation.site_plugin_deactivated",
         site,
         after={"blog": params.get("blog", "").strip()[:500]},
     )
-    return akismet._text("deactivated")
+    return views._text("deactivated")

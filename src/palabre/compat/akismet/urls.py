@@ -1,20 +1,20 @@
-"""The Akismet-compatible API, at Akismet's own paths (see `palabre.moderation.akismet`)."""
+"""The Akismet-compatible API, at Akismet's own paths (see `palabre.compat.akismet.views`)."""
 
 from django.urls import path
 
-from palabre.moderation import akismet, akismet_account
+from palabre.compat.akismet import account, views
 
 urlpatterns = [
-    path("1.1/verify-key", akismet.verify_key, name="akismet_verify_key"),
-    path("1.2/verify-key", akismet.verify_key),
-    path("1.1/comment-check", akismet.comment_check, name="akismet_comment_check"),
-    path("1.1/submit-spam", akismet.submit_spam, name="akismet_submit_spam"),
-    path("1.1/submit-ham", akismet.submit_ham, name="akismet_submit_ham"),
-    path("1.2/usage-limit", akismet.usage_limit, name="akismet_usage_limit"),
-    path("1.2/key-sites", akismet.key_sites, name="akismet_key_sites"),
-    # What WordPress's Akismet plugin also calls (see `palabre.moderation.akismet_account`).
-    path("1.1/test", akismet_account.test, name="akismet_test"),
-    path("1.1/get-subscription", akismet_account.get_subscription, name="akismet_get_subscription"),
-    path("1.1/get-stats", akismet_account.get_stats, name="akismet_get_stats"),
-    path("1.1/deactivate", akismet_account.deactivate, name="akismet_deactivate"),
+    path("1.1/verify-key", views.verify_key, name="akismet_verify_key"),
+    path("1.2/verify-key", views.verify_key),
+    path("1.1/comment-check", views.comment_check, name="akismet_comment_check"),
+    path("1.1/submit-spam", views.submit_spam, name="akismet_submit_spam"),
+    path("1.1/submit-ham", views.submit_ham, name="akismet_submit_ham"),
+    path("1.2/usage-limit", views.usage_limit, name="akismet_usage_limit"),
+    path("1.2/key-sites", views.key_sites, name="akismet_key_sites"),
+    # What WordPress's Akismet plugin also calls (see `palabre.compat.akismet.account`).
+    path("1.1/test", account.test, name="akismet_test"),
+    path("1.1/get-subscription", account.get_subscription, name="akismet_get_subscription"),
+    path("1.1/get-stats", account.get_stats, name="akismet_get_stats"),
+    path("1.1/deactivate", account.deactivate, name="akismet_deactivate"),
 ]

@@ -2,11 +2,11 @@
 
 from django.urls import path, re_path
 
-from palabre.moderation import perspective_views
+from palabre.compat.perspective import views
 
 urlpatterns = [
-    path("v1alpha1/comments:analyze", perspective_views.analyze, name="perspective-analyze"),
-    path("v1alpha1/comments:suggestscore", perspective_views.suggestscore, name="perspective-suggestscore"),
-    re_path(r"^v1alpha1/(?P<rest>.*)$", perspective_views.unknown_method, name="perspective-unknown"),
-    path("$discovery/rest", perspective_views.discovery, name="perspective-discovery"),
+    path("v1alpha1/comments:analyze", views.analyze, name="perspective-analyze"),
+    path("v1alpha1/comments:suggestscore", views.suggestscore, name="perspective-suggestscore"),
+    re_path(r"^v1alpha1/(?P<rest>.*)$", views.unknown_method, name="perspective-unknown"),
+    path("$discovery/rest", views.discovery, name="perspective-discovery"),
 ]

@@ -67,7 +67,7 @@ class WidgetCommentForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
     def clean_page(self) -> str:
-        from palabre.moderation import widget
+        from palabre.compat.widget import comments as widget
 
         page = widget.clean_page(self.site, self.cleaned_data.get("page", ""))
         if page is None:
@@ -75,7 +75,7 @@ class WidgetCommentForm(forms.Form):
         return page
 
     def clean_form_token(self) -> str:
-        from palabre.moderation import widget
+        from palabre.compat.widget import comments as widget
 
         token = self.cleaned_data.get("form_token", "")
         age = widget.form_token_age(self.site, token)
@@ -89,7 +89,7 @@ class WidgetCommentForm(forms.Form):
 
     def claim_token(self) -> bool:
         """After is_valid(): the token serves this comment, or, already used, the form is refused."""
-        from palabre.moderation import widget
+        from palabre.compat.widget import comments as widget
 
         if widget.claim_form_token(self.site, self.cleaned_data["form_token"]):
             return True

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from palabre.moderation import widget
+from palabre.compat.widget import views
 
 urlpatterns = [
-    path("<slug:public_id>/embed.js", widget.embed_js, name="widget_embed"),
-    path("<slug:public_id>/comments", widget.comments, name="widget_comments"),
-    path("<slug:public_id>/form", widget.comment_form, name="widget_form"),
+    path("<slug:public_id>/embed.js", views.embed_js, name="widget_embed"),
+    path("<slug:public_id>/comments", views.comments, name="widget_comments"),
+    path("<slug:public_id>/form", views.comment_form, name="widget_form"),
 ]
