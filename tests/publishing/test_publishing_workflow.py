@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from palabre.connectors.models import OutboundAction
+from palabre.listening import services as listening_services
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.services import NotInOrganisation
 from palabre.publishing import services
@@ -191,7 +192,7 @@ def test_crisis_holds_promotion_lists_it_and_releases_it(publisher, cm, forum, m
     assert AuditEvent.objects.filter(action="publishing.crisis_hold").exists()
 
     # In crisis, a newly scheduled promotion is held at once, and a due one is not published.
-    monkeypatch.setattr(services, "crisis_active", lambda organisation: True)
+    monkeypatch.setattr(listening_services, "is_crisis_active", lambda organisation: True)
     other = services.create_post(
         actor=cm,
         title="Promo 2",
@@ -202,7 +203,7 @@ def test_crisis_holds_promotion_lists_it_and_releases_it(publisher, cm, forum, m
     with pytest.raises(ValidationError):
         services.release_held(actor=cm)
 
-    monkeypatch.setattr(services, "crisis_active", lambda organisation: False)
+    monkeypatch.setattr(listening_services, "is_crisis_active", lambda organisation: False)
     released = services.release_held(actor=cm)
     assert {v.post_id for v in released} == {promo.pk, other.pk}
     assert {v.state for v in released} == {VariantState.SCHEDULED}

@@ -120,14 +120,14 @@ def _clean_description(description: str | None) -> str:
 
 
 def _require_editable(actor: Actor, post: Post) -> None:
-    from palabre.publishing.services import _can_edit
+    from palabre.publishing.services.access import _can_edit
 
     _can_edit(actor, post)
 
 
 def _changed(actor: Actor, post: Post) -> None:
     """Media are part of what was approved: a change sends an approved post back, like a text."""
-    from palabre.publishing.services import after_content_change
+    from palabre.publishing.services.drafts import after_content_change
 
     after_content_change(actor, post)
 
@@ -201,7 +201,7 @@ def _get(actor: Actor, media_id: int) -> PostMedia:
 
 def get_media(*, actor: Actor, media_id: int) -> PostMedia:
     """A file of the actor's organisation (to show it), or NotInOrganisation."""
-    from palabre.publishing.services import posts_for
+    from palabre.publishing.services.access import posts_for
 
     posts_for(actor)
     return _get(actor, media_id)

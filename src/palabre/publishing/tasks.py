@@ -46,7 +46,7 @@ def check_publication(variant_id: int, attempt: int = 1) -> dict:
     otherwise it leaves its own follow-up (one chain per variant, spaced out), then redoes what was
     interrupted. Every step is idempotent."""
     from palabre.publishing.models import PostVariant
-    from palabre.publishing.services import _settled
+    from palabre.publishing.services.schedule import _settled
 
     variant = PostVariant.objects.select_related("action").filter(pk=variant_id).first()
     if variant is None or _settled(variant):
@@ -60,7 +60,7 @@ MAX_FOLLOW_UPS = 200
 
 
 def _follow_up_delay(attempt: int) -> float:
-    from palabre.publishing.services import check_seconds
+    from palabre.publishing.services.checks import check_seconds
 
     return check_seconds() * min(attempt, 10)
 
@@ -68,7 +68,7 @@ def _follow_up_delay(attempt: int) -> float:
 def _work(variant_id: int) -> str:
     from palabre.connectors.tasks import deliver_action
     from palabre.publishing.models import PostVariant
-    from palabre.publishing.services import delivery_due, publish_due
+    from palabre.publishing.services.schedule import delivery_due, publish_due
 
     outcome = publish_due(variant_id)
     if outcome != "handed_over":
@@ -85,7 +85,7 @@ def _work(variant_id: int) -> str:
 @task()
 def publishing_tick() -> dict:
     """Every PALABRE_PUBLISHING_TICK_SECONDS: anything due that no task took care of."""
-    from palabre.publishing.services import due_variant_ids
+    from palabre.publishing.services.schedule import due_variant_ids
 
     _defer(publishing_tick, tick_interval())
     due = due_variant_ids()
