@@ -8,16 +8,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from palabre.commandline import add_organisation_option, setup_django
 
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "palabre.settings")
-    import django
-    from django.apps import apps
-
-    # Once is enough: setting up again would rebuild the log handlers on whatever sys.stderr is
-    # at that moment (a command run in-process, by a test or a script, with its output captured).
-    if not apps.ready:
-        django.setup()
+# The apps' commands that predate palabre.commandline call these by their old names.
+_setup_django = setup_django
 
 
 def _migrate(verbosity: int = 0) -> None:
@@ -524,16 +518,6 @@ def cmd_manage(args: argparse.Namespace) -> None:
     execute_from_command_line(["palabre manage", *args.rest])
 
 
-def add_organisation_option(
-    parser: argparse.ArgumentParser, help: str, *, required: bool = False, metavar: str = "SLUG"
-) -> None:
-    """Every command names an organisation with `--organisation`; `--org`, the spelling some commands
-    used before, is still accepted (hidden from the help) so that scripts keep working."""
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--organisation", dest="organisation", default="", metavar=metavar, help=help)
-    group.add_argument("--org", dest="organisation", default="", metavar=metavar, help=argparse.SUPPRESS)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="palabre", description="Self-hosted community management.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -651,7 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Capabilities add their own sub-commands: a `palabre.<package>.cli` module with
 # `register_commands(add)`, where `add(name, handler, help)` returns the sub-parser.
-_PACKAGES_WITH_COMMANDS = ("nlp", "connectors", "inbox", "listening", "publishing")
+_PACKAGES_WITH_COMMANDS = ("nlp", "connectors", "inbox", "listening", "publishing", "programmes", "analytics")
 
 
 def _app_command_registrars():

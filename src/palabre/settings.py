@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "palabre.inbox",
     "palabre.listening",
     "palabre.publishing",
+    "palabre.programmes",
     "palabre.analytics",
 ]
 

@@ -48,6 +48,7 @@ class Perm(StrEnum):
     POSTS_APPROVE = "posts.approve"
     LISTENING_MANAGE = "listening.manage"
     ANALYTICS_VIEW = "analytics.view"
+    PROGRAMMES_MANAGE = "programmes.manage"
 
 
 PERM_LABELS = {
@@ -70,6 +71,7 @@ PERM_LABELS = {
     Perm.POSTS_APPROVE: _("Approve and schedule posts"),
     Perm.LISTENING_MANAGE: _("Edit listening queries"),
     Perm.ANALYTICS_VIEW: _("See analytics and reports"),
+    Perm.PROGRAMMES_MANAGE: _("Run contests and polls"),
 }
 
 _ALL = frozenset(Perm)
@@ -93,6 +95,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.POSTS_APPROVE,
             Perm.LISTENING_MANAGE,
             Perm.ANALYTICS_VIEW,
+            Perm.PROGRAMMES_MANAGE,
         }
     ),
     Role.MODERATOR: frozenset(

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ProgrammesConfig(AppConfig):
+    name = "palabre.programmes"
+    label = "programmes"
+    verbose_name = _("Community programmes")
+
+    def ready(self) -> None:
+        from palabre.orgs.views import register_audit_labels
+
+        register_audit_labels(
+            actions={
+                "programmes.contest_created": _("Contest created"),
+                "programmes.entries_collected": _("Contest entries collected"),
+                "programmes.entry_reviewed": _("Contest entry reviewed"),
+                "programmes.contest_closed": _("Contest closed and its entries frozen"),
+                "programmes.contest_drawn": _("Contest drawn: seed revealed, winners chosen"),
+                "programmes.poll_created": _("Poll created"),
+                "programmes.poll_counted": _("Poll counted"),
+            },
+            targets={
+                "programmes.contest": _("Contest"),
+                "programmes.contestentry": _("Contest entry"),
+                "programmes.poll": _("Poll"),
+            },
+        )

@@ -1,0 +1,100 @@
+"""Community programmes (DESIGN.md M8): contests with a verifiable draw, and polls counted from replies."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.conversations.models import Contact, Item
+from palabre.orgs.models import Organisation
+
+
+class ContestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed, entries frozen")
+    DRAWN = "drawn", _("Drawn")
+
+
+class Contest(models.Model):
+    """Entries are the comments and replies under `posts`; the draw follows programmes/draw.py."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contests")
+    title = models.CharField(_("title"), max_length=200)
+    rules = models.TextField(_("rules"), blank=True)
+    posts = models.ManyToManyField(Item, related_name="contests", blank=True)
+    closes_at = models.DateTimeField(_("closes at"))
+    winners_wanted = models.PositiveSmallIntegerField(_("number of winners"), default=1)
+    # The seed stays secret until the draw: encrypted like channel credentials (orgs.crypto).
+    seed_ciphertext = models.TextField()
+    commitment = models.CharField(max_length=64)
+    entries_digest = models.CharField(max_length=64, blank=True)
+    seed_revealed = models.CharField(max_length=64, blank=True)
+    winners = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=ContestStatus.choices, default=ContestStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    drawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EntryReview(models.TextChoices):
+    PENDING = "", _("Not reviewed")
+    KEPT = "kept", _("Kept")
+    EXCLUDED = "excluded", _("Excluded")
+
+
+class ContestEntry(models.Model):
+    """One entry per person: the merged contact's first comment under the contest's posts."""
+
+    contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="entries")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    # What the published list shows: the platform and the public handle, as the entrant knows it.
+    reference = models.CharField(max_length=320)
+    hunter_score = models.FloatField(default=0)
+    hunter_reasons = models.JSONField(default=list, blank=True)
+    review = models.CharField(
+        max_length=16, choices=EntryReview.choices, default=EntryReview.PENDING, blank=True
+    )
+    review_note = models.CharField(max_length=300, blank=True)
+    reviewed_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "contact"], name="one_entry_per_person"),
+            models.UniqueConstraint(fields=["contest", "reference"], name="one_entry_per_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def eligible(self) -> bool:
+        return self.review != EntryReview.EXCLUDED
+
+
+class Poll(models.Model):
+    """A question asked in a post; the replies under it are the votes (programmes/polls.py)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="polls")
+    post = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="polls")
+    question = models.CharField(_("question"), max_length=300)
+    options = models.JSONField(default=list)  # [{"label": ..., "emoji": ...}]
+    closes_at = models.DateTimeField(_("closes at"))
+    result = models.JSONField(default=dict, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.question

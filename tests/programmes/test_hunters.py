@@ -1,0 +1,57 @@
+"""Contest hunters flagged with their reasons; regular customers never."""
+
+from __future__ import annotations
+
+from palabre.programmes.hunters import EntrantFacts, handle_stem, is_generic, score_entrants
+
+REGULARS = [
+    EntrantFacts(
+        "site:camille", "camille", "Je participe ! On a le canapé Oslo depuis deux ans.", 3, 1, None, 180
+    ),
+    EntrantFacts("site:marc.durand", "marc.durand", "Je participe 🙂", 2, 1, 2400, 250),
+    EntrantFacts("site:sophie_75011", "sophie_75011", "Trop beau, je tente ma chance", 5, 2, None, 90),
+    # A fan who enters every contest, and writes to the brand even more often.
+    EntrantFacts("site:lea", "lea", "Moi !", 6, 4, 900, 40),
+]
+HUNTERS = [
+    EntrantFacts("site:julie.concours1", "julie.concours1", "Je participe @ami1 @ami2", 0, 1, None, 0),
+    EntrantFacts("site:julie.concours2", "julie.concours2", "je participe @ami3", 0, 1, None, 3),
+    EntrantFacts("site:julie.concours3", "julie.concours3", "Je participe !!", 0, 1, None, 1),
+    EntrantFacts("site:gagnant_pro", "gagnant_pro", "Moi 🙏🍀", 0, 5, None, None),
+    EntrantFacts("site:nouveau", "nouveau", "Count me in!", 0, 1, 3, 2),
+]
+
+
+def test_hunters_are_flagged_and_regular_customers_are_not():
+    scores = {s.reference: s for s in score_entrants(REGULARS + HUNTERS)}
+    assert {r for r, s in scores.items() if s.flagged} == {h.reference for h in HUNTERS}
+
+
+def test_each_flag_comes_with_its_reasons_in_words():
+    scores = {s.reference: s for s in score_entrants(REGULARS + HUNTERS)}
+    julie = dict(scores["site:julie.concours2"].reasons)
+    assert set(julie) == {"pattern", "no_interaction", "empty_account", "generic"}
+    assert (
+        julie["pattern"] == "3 accounts in this contest share this account's name pattern (julie.concours…)"
+    )
+    serial = dict(scores["site:gagnant_pro"].reasons)
+    assert serial["serial"] == "Entered 5 of the brand's contests this year, more than its other messages"
+    assert dict(scores["site:nouveau"].reasons)["new_account"] == "Account created 3 days ago"
+    # A regular's generic entry is said, and weighs too little to flag.
+    marc = scores["site:marc.durand"]
+    assert [signal for signal, _ in marc.reasons] == ["generic"] and not marc.flagged
+
+
+def test_two_lookalike_handles_are_not_yet_a_pattern():
+    pair = [h for h in HUNTERS if h.handle != "julie.concours3"]
+    scores = {s.reference: s for s in score_entrants(pair)}
+    assert "pattern" not in dict(scores["site:julie.concours1"].reasons)
+
+
+def test_handle_stems_and_generic_entries():
+    assert handle_stem("@Julie.Concours12") == "julie.concours"
+    assert handle_stem("sophie_75011") == "sophie"
+    assert handle_stem("camille") is None
+    assert handle_stem("a12") is None  # too short a stem to mean a pattern
+    assert is_generic("Je participe @ami1 #concours 🍀")
+    assert not is_generic("Je participe, et j'adore la couleur vert sapin")
