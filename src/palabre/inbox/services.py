@@ -206,12 +206,26 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
         if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
             continue  # spam that starts no thread: nothing to show, nothing to compute
         threads.setdefault(root_id, []).append(item)
+    from palabre.nlp.triage import triage_many
+
+    # The models on the whole batch at once: the last customer message of a thread is most often
+    # one of the batch's items.
+    batch_items = [item for thread_items in threads.values() for item in thread_items]
+    triaged = dict(
+        zip(
+            [item.pk for item in batch_items],
+            triage_many([item.text for item in batch_items], [item.language or None for item in batch_items]),
+            strict=True,
+        )
+    )
     for root_id, thread_items in threads.items():
         new = [item for item in thread_items if item.pk in created]
         customer = [item for item in new if not is_brand_item(item) and not _spam(item)]
         reopening = (customer or new or [None])[-1]
         with transaction.atomic():
-            conversation = refresh_conversation(thread_items[0].organisation, root_id, new_item=reopening)
+            conversation = refresh_conversation(
+                thread_items[0].organisation, root_id, new_item=reopening, triaged=triaged
+            )
         if conversation is None:
             continue
         for item in customer:
@@ -222,8 +236,11 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
             )
 
 
-def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: Item | None = None):
-    """Recompute a thread's row from its items (idempotent; safe to run twice)."""
+def refresh_conversation(
+    organisation: Organisation, root_id: int, *, new_item: Item | None = None, triaged: dict | None = None
+):
+    """Recompute a thread's row from its items (idempotent; safe to run twice). `triaged`: the
+    triage of items already scored, by item id (the pipeline scores its batch at once)."""
     from palabre.inbox.corrections import corrected_triage
     from palabre.nlp.triage import triage_many
 
@@ -271,7 +288,9 @@ def refresh_conversation(organisation: Organisation, root_id: int, *, new_item: 
     first_unanswered = next(
         (i for i in customer if last_answer is None or i.created_at > last_answer), last_customer
     )
-    [triage] = triage_many([last_customer.text], [last_customer.language or None])
+    triage = (triaged or {}).get(last_customer.pk)
+    if triage is None:
+        [triage] = triage_many([last_customer.text], [last_customer.language or None])
     # A person's correction of the last message wins over the models (and sets the priority).
     sentiment, intent, _by = corrected_triage(last_customer, triage.sentiment, triage.intent.label)
     waiting = (now - first_unanswered.created_at).total_seconds() / 60 if awaiting else 0
