@@ -112,7 +112,7 @@ def _check_credentials(sender, platform: str, credentials: dict, **kwargs) -> di
 
 def _try_credentials(sender, actor, channel, **kwargs) -> dict | None:
     """Credentials just stored, tried on the platform (orgs cannot import connectors: its hook)."""
-    from palabre.connectors.services import try_credentials
+    from palabre.connectors.services.health import try_credentials
 
     return try_credentials(actor=actor, channel=channel)
 
@@ -130,7 +130,7 @@ def _credential_fields(platform: str) -> list[dict] | None:
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
     if update_fields and "credentials_ciphertext" in update_fields:
-        from palabre.connectors.services import credentials_replaced
+        from palabre.connectors.services.delivery import credentials_replaced
 
         credentials_replaced(instance)
 

@@ -56,7 +56,7 @@ def _status(org_slug: str) -> None:
 def _tick() -> None:
     """What the periodic task does, here and now: due deliveries, due pulls, token alerts."""
     from palabre.connectors.alerts import check_token_alerts
-    from palabre.connectors.services import deliver, due_action_ids
+    from palabre.connectors.services.delivery import deliver, due_action_ids
     from palabre.connectors.sync import due_channel_ids, pull_channel
 
     outcomes: dict[str, int] = {}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from palabre.connectors.base import Capability, ConnectorError, RateLimited, TransientError
 from palabre.connectors.models import ChannelSync, WebhookDelivery
 from palabre.connectors.registry import connector_class_for, connector_for, registered
-from palabre.connectors.services import (
+from palabre.connectors.services.pacing import (
     backoff_seconds,
     hold_calls,
     record_failure,

@@ -23,7 +23,7 @@ def enqueue_at(a_task, when: datetime | None, *args) -> None:
 
 @task()
 def deliver_action(action_id: int) -> dict:
-    from palabre.connectors.services import deliver
+    from palabre.connectors.services.delivery import deliver
 
     step = deliver(action_id)
     return {"action": action_id, "outcome": step.outcome}
@@ -46,7 +46,7 @@ def process_webhook(delivery_id: int) -> dict:
 @task()
 def check_channel_health(channel_id: int) -> dict:
     from palabre.connectors.registry import connector_class_for
-    from palabre.connectors.services import refresh_health
+    from palabre.connectors.services.health import refresh_health
     from palabre.orgs.models import Channel
 
     channel = Channel.objects.filter(pk=channel_id).first()
@@ -60,7 +60,7 @@ def check_channel_health(channel_id: int) -> dict:
 def connectors_tick() -> dict:
     """Runs every PALABRE_CONNECTORS_POLL_SECONDS: due deliveries, due pulls, token alerts."""
     from palabre.connectors.alerts import check_token_alerts
-    from palabre.connectors.services import due_action_ids, due_health_ids
+    from palabre.connectors.services.delivery import due_action_ids, due_health_ids
     from palabre.connectors.sync import due_channel_ids
 
     actions = due_action_ids()
