@@ -90,6 +90,30 @@ READY_TASK_DELAY_SECONDS = declare(
     "`/readyz` answers 503 when a task has been due this long without a worker taking it "
     "(the queue is stalled).",
 )
+REDIS_URL = declare(
+    "PALABRE_REDIS_URL",
+    "",
+    "Redis (or Valkey) URL, e.g. redis://redis:6379/0, for the state every process and machine "
+    "must share: the key-guess counts and blocks, and Django's default cache. Default: none (the "
+    "counts in files of the data folder, shared by the processes of one machine only).",
+)
+METRICS_TOKEN = declare(
+    "PALABRE_METRICS_TOKEN",
+    "",
+    "Bearer token that `/metrics` (Prometheus) asks for. Default: none, meaning `/metrics` answers "
+    "only connections from the loopback address.",
+)
+METRICS_DIR = declare(
+    "PALABRE_METRICS_DIR",
+    "",
+    "Folder where every process of the machine writes its metrics (prometheus-client's "
+    "multiprocess mode), so that `/metrics` adds them up. Default: `metrics` in the data folder.",
+)
+LOG_FORMAT = declare(
+    "PALABRE_LOG_FORMAT",
+    "plain",
+    "`plain` (one readable line per event) or `json` (one JSON object per line, for log collectors).",
+)
 EMAIL_HOST = declare(
     "PALABRE_EMAIL_HOST",
     "",

@@ -39,12 +39,15 @@ INSTALLED_APPS = [
     "palabre.inbox",
     "palabre.listening",
     "palabre.publishing",
+    "palabre.metrics",
     "palabre.programmes",
     "palabre.analytics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: every answer is counted, the other middlewares' refusals too (/metrics).
+    "palabre.metrics.middleware.RequestMetricsMiddleware",
     # Outside the rest: whatever answers an error under /api/ (resolver, middleware, 500 page), JSON.
     "palabre.api_errors.JsonApiErrorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -139,15 +142,27 @@ AXES_CLIENT_IP_CALLABLE = "palabre.orgs.throttle.client_address"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 # Unknown keys on the machine APIs, counted per address (palabre.orgs.throttle), in a cache that
-# every process of the machine shares (and `palabre unlock` can clear); the default stays in memory.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": DATA_DIR / "cache" / "throttle",
-        "OPTIONS": {"MAX_ENTRIES": 10000},
-    },
-}
+# every process shares (and `palabre unlock` can clear): on Redis (PALABRE_REDIS_URL) every machine
+# too, else the files of this machine's data folder. The default cache holds nothing that must be
+# shared (Palabre's own state is in the database): this process's memory unless Redis is there.
+# What stays in a process's memory on purpose (compiled rules and matchers keyed by their version,
+# policies and blocks re-read after a few seconds: `palabre.recent`) is harmless when stale.
+REDIS_URL = config.REDIS_URL.raw().strip()
+if REDIS_URL:
+    _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {
+        "default": {**_redis, "KEY_PREFIX": "palabre"},
+        "throttle": {**_redis, "KEY_PREFIX": "palabre-throttle"},
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": DATA_DIR / "cache" / "throttle",
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        },
+    }
 KEY_GUESS_LIMIT = int(config.KEY_FAILURE_LIMIT.raw())
 KEY_GUESS_COOLOFF_SECONDS = max(1, int(float(config.KEY_COOLOFF_MINUTES.raw()) * 60))
 CLIENT_PROXY_COUNT = int(config.PROXY_COUNT.raw())
@@ -227,8 +242,22 @@ if config.EMAIL_DIR.raw():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # PALABRE_LOG_FORMAT=json: one object a line for log collectors (python-json-logger), the
+        # record's extra fields and a traceback included.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if config.LOG_FORMAT.raw().strip().lower() == "json" else "plain",
+        }
+    },
     "loggers": {
         "palabre": {"handlers": ["console"], "level": "INFO"},
         # Django's own default prints only when DEBUG is on: a server error (logged by django.request

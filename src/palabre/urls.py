@@ -2,11 +2,13 @@ from django.urls import include, path
 
 from palabre import health, storable  # noqa: F401  (storable registers the <id:...> converter the apps' URLs use)
 from palabre.api import api
+from palabre.metrics import views as metrics_views
 
 urlpatterns = [
     # For load balancers and monitoring (docs/operations.md).
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     # Drop-in compatible APIs and the comment form (M3): paths fixed by the protocols they copy.
     path("", include("palabre.compat.akismet.urls")),
     path("", include("palabre.compat.perspective.urls")),

@@ -11,7 +11,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from django.dispatch import Signal
+
 logger = logging.getLogger(__name__)
+
+# Sent with `decisions` (ModerationDecision rows) after a batch of them is written at once: a bulk
+# write sends no post_save (the metrics count decisions from both).
+decisions_recorded = Signal()
 
 OffHoursProvider = Callable[[int, datetime], bool]
 _off_hours_provider: OffHoursProvider | None = None

@@ -342,6 +342,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
         ItemModeration.objects.bulk_update(
             [states[item.pk] for item in open_items], ["status", "last_decision", "updated_at", "is_spam"]
         )
+        hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)
     for item in items:
         item.moderation = states[item.pk]  # the next stages (the inbox) read it without a query
 

@@ -9,8 +9,9 @@ Keys are throttled here, by the address that sends them: the organisation API's 
 is refused before its key is even read, so guessing on cannot succeed) and `key_guess_failed`
 when the key is unknown; each answers the wait in its own error shape. The counter lives in
 Django's cache (the `throttle` cache: files in the data folder, shared by every process of the
-machine): two small entries per guessing address, each expiring with its cool-off, and a cap on
-the entries, so it stays bounded. Palabre on several machines counts per machine.
+machine, or Redis with `PALABRE_REDIS_URL`, shared by every machine): two small entries per
+guessing address, each expiring with its cool-off, and a cap on the entries, so it stays bounded.
+Without Redis, Palabre on several machines counts per machine.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ UNKNOWN_ADDRESS = "0.0.0.0"
 
 
 def _cache():
-    # A cache of its own (files in the data folder, see settings.CACHES): shared by the web
-    # processes and by `palabre unlock` on this machine.
+    # A cache of its own (Redis, or files in the data folder, see settings.CACHES): shared by the
+    # web processes and by `palabre unlock`.
     return caches["throttle"]
 
 
@@ -112,17 +113,36 @@ def key_guess_failed(request: HttpRequest) -> int:
     cooloff = settings.KEY_GUESS_COOLOFF_SECONDS
     address = _guesser(client_address(request))
     count_key, until_key = _keys(address)
-    # The count is forgotten one cool-off after the last failure. Not atomic across processes (a
-    # few failures may be lost when two write at once): a bound, not an exact count.
     cache = _cache()
-    failures = (cache.get(count_key) or 0) + 1
+    failures = _count_failure(cache, count_key, cooloff)
     if failures < limit:
-        cache.set(count_key, failures, timeout=cooloff)
         return 0
     cache.set(until_key, time.time() + cooloff, timeout=cooloff)
     cache.delete(count_key)
     _recent_blocks.forget(address)
     return cooloff
+
+
+def _count_failure(cache, key: str, cooloff: int) -> int:
+    """Add one to an address's count; the count now. On Redis, `add` and `incr` are single
+    commands (SET NX, INCRBY), so failures sent at once to several processes or machines are all
+    counted; on the files of one machine, `incr` reads then writes, and two processes writing at
+    once may lose a failure (a bound, not an exact count). The count is forgotten one cool-off
+    after the last failure (`touch` starts its expiry again; the time of the last failure, kept
+    beside it, says the same by this process's clock, which tests move)."""
+    now = time.time()
+    last = cache.get(f"{key}:last")
+    if last is not None and now - last >= cooloff:
+        cache.delete(key)
+    cache.set(f"{key}:last", now, timeout=cooloff)
+    cache.add(key, 0, timeout=cooloff)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 0, timeout=cooloff)
+        failures = cache.incr(key)
+    cache.touch(key, timeout=cooloff)
+    return failures
 
 
 def key_guess_message(wait: int) -> str:
@@ -138,7 +158,7 @@ def clear_key_guesses(address: str) -> bool:
     count_key, until_key = _keys(address)
     cache = _cache()
     blocked = cache.get(until_key) is not None
-    cache.delete_many([count_key, until_key])
+    cache.delete_many([count_key, f"{count_key}:last", until_key])
     _recent_blocks.forget(address)
     return blocked
 
