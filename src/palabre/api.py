@@ -194,7 +194,7 @@ def _register_routers() -> None:
     import importlib
     import importlib.util
 
-    for app in ("connectors", "inbox", "listening", "publishing"):
+    for app in ("connectors", "inbox", "listening", "publishing", "analytics"):
         name = f"palabre.{app}.api"
         if importlib.util.find_spec(name) is not None:
             api.add_router("", importlib.import_module(name).router)

@@ -22,4 +22,5 @@ urlpatterns = [
     path("inbox/", include("palabre.inbox.urls")),
     path("listening/", include("palabre.listening.urls")),
     path("publishing/", include("palabre.publishing.urls")),
+    path("analytics/", include("palabre.analytics.urls")),
 ]

@@ -1,0 +1,80 @@
+"""Analytics API: the figures of a period and of the one before, as the dashboard shows them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from palabre.analytics import metrics, report
+from palabre.analytics.forms import MAX_DAYS
+from palabre.analytics.metrics import Filters, Period
+from palabre.orgs.models import Channel, Membership
+from palabre.orgs.permissions import Perm
+from palabre.storable import RowId
+
+router = Router(tags=["analytics"])
+
+
+class ReportQuery(Schema):
+    # "from" is a Python word: the attribute has another name, the parameter keeps the URL's.
+    first: date | None = Field(
+        None, alias="from", description="first local day (the organisation's time zone)"
+    )
+    last: date | None = Field(None, alias="to", description="last local day, included")
+    channel: RowId | None = None
+    member: RowId | None = Field(None, description="a member's user id")
+
+
+def _period_and_filters(actor, query: ReportQuery) -> tuple[Period, Filters]:
+    organisation = actor.organisation
+    default = report.default_period(organisation)
+    first = query.first or (
+        query.last - timedelta(days=report.DEFAULT_DAYS - 1) if query.last else default.first
+    )
+    last = query.last or max(first, default.last)
+    errors: dict[str, list[str]] = {}
+    if last < first:
+        errors["to"] = ["The end of the period comes before its start."]
+    elif (last - first).days >= MAX_DAYS:
+        errors["to"] = [f"Choose a period of at most {MAX_DAYS} days."]
+    if (
+        query.channel is not None
+        and not Channel.objects.filter(organisation=organisation, pk=query.channel).exists()
+    ):
+        errors["channel"] = ["No such channel in this organisation."]
+    if (
+        query.member is not None
+        and not Membership.objects.filter(organisation=organisation, user_id=query.member).exists()
+    ):
+        errors["member"] = ["No such member in this organisation."]
+    if errors:
+        raise ValidationError(errors)
+    return Period(first, last, organisation.time_zone), Filters(
+        channel_id=query.channel, member_id=query.member
+    )
+
+
+@router.get(
+    "/analytics/report",
+    response=dict[str, Any],
+    summary="Care, conversation quality, community health, listening and team figures of a period",
+)
+def analytics_report(request, query: Query[ReportQuery]):
+    actor = request.auth
+    actor.require(Perm.ANALYTICS_VIEW)
+    period, filters = _period_and_filters(actor, query)
+    return _jsonable(metrics.report(actor.organisation, period, filters, now=timezone.now()))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

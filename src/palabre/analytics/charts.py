@@ -1,0 +1,105 @@
+"""The dashboard's charts, drawn on the server as SVG with pygal.
+
+Server-side SVG, so that the page, the HTML report and the PDF (WeasyPrint reads SVG) show the
+very same drawing, with no script and nothing to vendor; dates and numbers are written through
+Django's localisation in the reader's language before pygal lays them out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygal
+from django.utils import formats
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from pygal.style import Style
+
+# Palabre's palette (static/palabre/app.css); the sentiments keep their usual colours.
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#222",
+    foreground_strong="#111",
+    foreground_subtle="#888",
+    font_family="system-ui, sans-serif",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    value_font_size=12,
+    tooltip_font_size=13,
+    colors=("#2f6f8f", "#c2703d", "#6b8e23", "#9b59b6", "#b03a2e", "#7f8c8d"),
+)
+SENTIMENT_STYLE = Style(
+    **{key: getattr(STYLE, key) for key in ("background", "plot_background", "foreground", "font_family")},
+    label_font_size=13,
+    legend_font_size=13,
+    colors=("#b03a2e", "#9aa5ab", "#3c8d5a"),
+)
+WIDTH, HEIGHT = 720, 320
+
+
+def _options(**extra: Any) -> dict[str, Any]:
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "js": [],  # no script: the page's policy allows none, and the PDF could not run it
+        "disable_xml_declaration": True,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 3,
+        "truncate_legend": 40,
+        "style": STYLE,
+        "margin": 8,
+        "value_formatter": lambda value: (
+            formats.number_format(value, decimal_pos=0, use_l10n=True) if value is not None else ""
+        ),
+        **extra,
+    }
+
+
+def _render(chart: pygal.graph.graph.Graph, title: str) -> SafeString:
+    chart.title = None
+    svg = chart.render(is_unicode=True)
+    # pygal writes labels through lxml, which escapes them; the title is ours.
+    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{_escape(title)}" ', 1))  # noqa: S308
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _day_labels(days: list[Any]) -> list[str]:
+    return [formats.date_format(day, "SHORT_DATE_FORMAT", use_l10n=True) for day in days]
+
+
+def mentions_chart(per_day: list[dict[str, Any]]) -> SafeString:
+    """Mentions per day, stacked by sentiment: the volume curve of a crisis and its tone."""
+    chart = pygal.StackedBar(
+        **_options(style=SENTIMENT_STYLE, x_label_rotation=-45, show_minor_x_labels=True)
+    )
+    chart.x_labels = _day_labels([row["day"] for row in per_day])
+    if len(per_day) > 14:
+        chart.x_labels_major_every = max(1, len(per_day) // 7)
+        chart.show_minor_x_labels = False
+    chart.add(_("Negative"), [row["negative"] for row in per_day])
+    chart.add(_("Neutral"), [row["total"] - row["negative"] - row["positive"] for row in per_day])
+    chart.add(_("Positive"), [row["positive"] for row in per_day])
+    return _render(chart, _("Mentions per day, by sentiment"))
+
+
+def response_chart(rows: list[dict[str, Any]]) -> SafeString:
+    """Median and p90 first response time (business minutes) per channel."""
+    chart = pygal.HorizontalBar(**_options())
+    chart.x_labels = [row["label"] for row in rows]
+    chart.add(_("Median"), [row["first_response_business_median"] for row in rows])
+    chart.add(_("90th percentile"), [row["first_response_business_p90"] for row in rows])
+    return _render(chart, _("First response time per channel (business minutes)"))
+
+
+def team_chart(members: list[dict[str, Any]]) -> SafeString:
+    """Replies per member, in business hours and after hours: the job's private-life cost."""
+    chart = pygal.HorizontalStackedBar(**_options())
+    chart.x_labels = [row["label"] for row in members]
+    chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
+    chart.add(_("After hours"), [row["after_hours"] for row in members])
+    return _render(chart, _("Replies per member, in and after business hours"))

@@ -1,0 +1,157 @@
+"""The report of a period: the figures, their comparison with the previous period, the charts,
+and the same report as HTML, PDF (WeasyPrint) and CSV (every table, one row per figure)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta
+from typing import IO, Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.analytics import charts, metrics
+from palabre.analytics.metrics import Filters, Period
+from palabre.orgs.models import Organisation
+
+DEFAULT_DAYS = 28
+# The tiles compare these figures with the previous period: (block, figure, higher is better).
+HEADLINES = (
+    ("care", "response_rate", True),
+    ("care", "first_response_business_median", False),
+    ("care", "sla_breaches", False),
+    ("care", "out_of_hours_share", False),
+    ("quality", "replies_per_post", True),
+    ("quality", "substantive_share", True),
+    ("health", "toxic_share", False),
+    ("listening", "negative_share", False),
+    ("team", "after_hours_share", False),
+)
+
+HEADLINE_LABELS = {
+    "response_rate": _("Response rate"),
+    "first_response_business_median": _("First response (median, business time)"),
+    "sla_breaches": _("Response target missed"),
+    "out_of_hours_share": _("Answered out of hours"),
+    "replies_per_post": _("Replies per post"),
+    "substantive_share": _("Substantive comments"),
+    "toxic_share": _("Rejected as toxic"),
+    "negative_share": _("Negative mentions"),
+    "after_hours_share": _("Team replies after hours"),
+}
+
+
+def default_period(organisation: Organisation, today: date | None = None) -> Period:
+    """The last four weeks, today included, in the organisation's time zone."""
+    today = today or timezone.localdate(timezone=_zone(organisation))
+    return Period(today - timedelta(days=DEFAULT_DAYS - 1), today, organisation.time_zone)
+
+
+def _zone(organisation: Organisation):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(organisation.time_zone)
+
+
+def build(
+    organisation: Organisation,
+    period: Period,
+    filters: Filters | None = None,
+    *,
+    now: datetime | None = None,
+    with_charts: bool = True,
+) -> dict[str, Any]:
+    data = metrics.report(organisation, period, filters, now=now or timezone.now())
+    current, previous = data["current"], data["previous"]
+    data["headlines"] = [
+        {
+            "block": block,
+            "name": name,
+            "label": HEADLINE_LABELS[name],
+            "value": current[block][name],
+            "previous": previous[block][name],
+            "trend": _trend(current[block][name], previous[block][name], higher_is_better),
+        }
+        for block, name, higher_is_better in HEADLINES
+    ]
+    if with_charts:
+        data["charts"] = {
+            "mentions": charts.mentions_chart(current["listening"]["per_day"]),
+            "response": charts.response_chart(current["care"]["by_channel"]),
+            "team": charts.team_chart(current["team"]["members"]),
+        }
+    return data
+
+
+def _trend(value: float | None, previous: float | None, higher_is_better: bool) -> str:
+    """better, worse or same: how the figure moved since the previous period."""
+    if value is None or previous is None or value == previous:
+        return "same"
+    return "better" if (value > previous) == higher_is_better else "worse"
+
+
+def render_html(data: dict[str, Any], organisation: Organisation) -> str:
+    """A standalone HTML document (styles inline), the same for the browser and for the PDF."""
+    return render_to_string("analytics/report.html", {"report": data, "organisation": organisation})
+
+
+def render_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+# --- CSV: every table of the report, one line per figure --------------------------------------------
+
+CSV_HEADER = ["table", "row", "figure", "value", "previous_value"]
+
+
+def csv_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """[table, row, figure, value, previous value]: the blocks' single figures (row empty), then
+    every row of their tables, keyed by what the row is (a channel, a member, a day, a query)."""
+    current, previous = data["current"], data["previous"]
+    rows: list[list[Any]] = []
+    for block, figures in current.items():
+        for name, value in figures.items():
+            if isinstance(value, list):
+                before = {_row_key(row): row for row in previous[block].get(name, [])}
+                for row in value:
+                    key = _row_key(row)
+                    for field, cell in row.items():
+                        if field in ("key", "label", "name", "query", "day"):
+                            continue
+                        rows.append(
+                            [
+                                f"{block}.{name}",
+                                key,
+                                field,
+                                _cell(cell),
+                                _cell(before.get(key, {}).get(field)),
+                            ]
+                        )
+            else:
+                rows.append([block, "", name, _cell(value), _cell(previous[block].get(name))])
+    return rows
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    for field in ("label", "name", "query", "day", "rule", "key"):
+        if field in row and row[field] not in (None, ""):
+            value = row[field]
+            return value.isoformat() if isinstance(value, date) else str(value)
+    return ""
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def write_csv(data: dict[str, Any], stream: IO[str]) -> None:
+    writer = csv.writer(stream)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(data))

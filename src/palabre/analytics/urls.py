@@ -1,0 +1,10 @@
+from django.urls import path, re_path
+
+from palabre.analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    re_path(r"^report\.(?P<fmt>html|pdf|csv)$", views.download, name="report"),
+]

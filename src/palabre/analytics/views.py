@@ -1,0 +1,74 @@
+"""Analytics pages: the dashboard, and the report of the same filters as HTML, PDF or CSV."""
+
+from __future__ import annotations
+
+import io
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from palabre.analytics import queries, report
+from palabre.analytics.forms import ReportFilterForm
+from palabre.analytics.metrics import Filters, Period
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor
+from palabre.orgs.views import member_view
+
+CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def _filters(request: HttpRequest, actor: Actor) -> tuple[ReportFilterForm, Period, Filters]:
+    form = ReportFilterForm(
+        request.GET or None,
+        channels=queries.channel_choices(actor),
+        members=queries.member_choices(actor),
+    )
+    organisation = actor.organisation
+    period, filters = report.default_period(organisation), Filters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        first = data.get("from") or period.first
+        last = data.get("to") or max(first, period.last)
+        if last >= first and (last - first).days < 366:
+            period = Period(first, last, organisation.time_zone)
+        filters = Filters(channel_id=data.get("channel"), member_id=data.get("member"))
+    return form, period, filters
+
+
+@member_view(Perm.ANALYTICS_VIEW)
+def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form, period, filters = _filters(request, actor)
+    data = report.build(actor.organisation, period, filters, now=timezone.now())
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(
+        request,
+        "analytics/dashboard.html",
+        {"form": form, "report": data, "querystring": request.GET.urlencode()},
+        status=status,
+    )
+
+
+@member_view(Perm.ANALYTICS_VIEW)
+def download(request: HttpRequest, actor: Actor, fmt: str) -> HttpResponse:
+    form, period, filters = _filters(request, actor)
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    organisation = actor.organisation
+    data = report.build(organisation, period, filters, now=timezone.now(), with_charts=fmt != "csv")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        report.write_csv(data, buffer)
+        body: str | bytes = buffer.getvalue()
+    else:
+        body = report.render_html(data, organisation)
+        if fmt == "pdf":
+            body = report.render_pdf(body)
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    name = f"palabre-{organisation.slug}-{period.first.isoformat()}-{period.last.isoformat()}.{fmt}"
+    response["Content-Disposition"] = f'{"inline" if fmt == "html" else "attachment"}; filename="{name}"'
+    return response

@@ -1,0 +1,171 @@
+"""The dashboard, the report files (HTML, PDF, CSV), the API and `palabre report`, on the week of
+conftest.py (figures computed by hand in test_metrics.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from palabre.cli import main
+
+pytestmark = pytest.mark.django_db
+WEEK = {"from": "2026-06-08", "to": "2026-06-14"}
+
+
+@pytest.fixture
+def signed_in(client, week):
+    client.force_login(week["alice"])
+    return client
+
+
+def test_the_dashboard_shows_the_week_with_its_charts_in_english(signed_in):
+    page = signed_in.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    # 3 of 5 conversations answered (60%), the team's 3 replies; three SVG charts drawn by pygal
+    assert "3 of 5 conversations answered (60%)" in html
+    assert "3 replies written, 33% of them out of business hours." in html
+    assert html.count('class="pygal-chart"') == 3
+    assert "From June 8, 2026 to June 14, 2026, compared with June 1, 2026 to June 7, 2026." in html
+
+
+def test_the_dashboard_reads_in_french(signed_in):
+    page = signed_in.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    # French typography: a no-break space before %, the dates in French
+    assert "3 conversations sur 5 ont reçu une réponse (60\u00a0%)" in html
+    assert "8 juin 2026" in html
+
+
+def test_a_bad_period_is_refused_with_the_field_named(signed_in):
+    page = signed_in.get("/analytics/", {"from": "2026-06-14", "to": "2026-06-08"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 400
+    assert "The end of the period comes before its start." in page.content.decode()
+    other_channel = signed_in.get("/analytics/report.csv", {**WEEK, "channel": "999999"})
+    assert other_channel.status_code == 400 and b"channel" in other_channel.content
+
+
+def test_the_csv_holds_every_table_with_the_previous_period(signed_in):
+    answer = signed_in.get("/analytics/report.csv", WEEK)
+    assert answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode())))
+    assert rows[0] == ["table", "row", "figure", "value", "previous_value"]
+    # response rate 3/5 = 0.6 now, 0/1 the week before
+    assert ["care", "", "response_rate", "0.6", "0.0"] in rows
+    # Alice's replies, and the day of two mentions (m2, m3)
+    assert ["team.members", "alice", "replies", "2", ""] in rows
+    assert ["listening.per_day", "2026-06-10", "total", "2", ""] in rows
+    assert ["quality.top_contributors", "Camille", "items", "2", ""] in rows
+
+
+def test_the_pdf_and_html_reports(signed_in):
+    pdf = signed_in.get("/analytics/report.pdf", WEEK)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    html = signed_in.get("/analytics/report.html", WEEK, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<svg" in html and "3 of 5 conversations answered (60%)" in html
+
+
+def test_a_member_without_analytics_is_refused(client, week, make_member):
+    guest = make_member(week["org"], "contributor").user
+    client.force_login(guest)
+    assert client.get("/analytics/", WEEK).status_code == 403
+
+
+def test_another_organisation_sees_its_own_empty_figures(client, week, make_org, owner_of):
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    client.force_login(owner_of(other))
+    html = client.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "0 of 0 conversations answered" in html
+    assert "Camille" not in html and "alice" not in html
+
+
+def test_the_api_gives_the_same_figures_and_names_bad_fields(client, week, make_org, make_channel):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import Actor, create_api_token
+
+    _token, raw = create_api_token(
+        actor=Actor.palabre(week["org"]), name="reports", scopes=[Perm.ANALYTICS_VIEW.value]
+    )
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    data = client.get("/api/analytics/report", WEEK, **auth).json()
+    assert data["period"] == {"from": "2026-06-08", "to": "2026-06-14", "time_zone": "Europe/Paris"}
+    assert data["current"]["care"]["answered"] == 3
+    assert data["current"]["care"]["first_response_business_p90"] == 120.0
+    assert data["previous"]["care"]["conversations"] == 1
+    refused = client.get("/api/analytics/report", {"from": "2026-06-14", "to": "2026-06-01"}, **auth)
+    assert refused.status_code == 422 and "to" in refused.json()["fields"]
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    foreign_channel = make_channel(other, "site", handle="voisin.example")
+    refused = client.get("/api/analytics/report", {**WEEK, "channel": foreign_channel.pk}, **auth)
+    assert refused.status_code == 422 and "channel" in refused.json()["fields"]
+
+
+def test_palabre_report_writes_csv_html_and_pdf(week, tmp_path):
+    slug = week["org"].slug
+    main(
+        [
+            "report",
+            "--org",
+            slug,
+            "--from",
+            "2026-06-08",
+            "--to",
+            "2026-06-14",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path / "r.csv"),
+        ]
+    )
+    rows = list(csv.reader((tmp_path / "r.csv").open(encoding="utf-8")))
+    assert ["care", "", "answered", "3", "0"] in rows
+    main(
+        [
+            "report",
+            "--org",
+            slug,
+            "--from",
+            "2026-06-08",
+            "--to",
+            "2026-06-14",
+            "--format",
+            "html",
+            "--lang",
+            "en",
+            "--output",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    assert "3 of 5 conversations answered (60%)" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    main(
+        [
+            "report",
+            "--org",
+            slug,
+            "--from",
+            "2026-06-08",
+            "--to",
+            "2026-06-14",
+            "--format",
+            "pdf",
+            "--output",
+            str(tmp_path / "r.pdf"),
+        ]
+    )
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    with pytest.raises(SystemExit, match="--to comes before --from"):
+        main(
+            [
+                "report",
+                "--org",
+                slug,
+                "--from",
+                "2026-06-14",
+                "--to",
+                "2026-06-08",
+                "--output",
+                str(tmp_path / "x.pdf"),
+            ]
+        )
