@@ -14,7 +14,8 @@ class InboxConfig(AppConfig):
         from palabre.demo.loader import register_demo_extension
         from palabre.inbox.demo import load_inbox_demo
         from palabre.inbox.handover import hand_over_threads
-        from palabre.inbox.services import analyse_batch_for_inbox, is_out_of_hours, refresh_after_review
+        from palabre.inbox.services.reading import is_out_of_hours
+        from palabre.inbox.services.threads import analyse_batch_for_inbox, refresh_after_review
         from palabre.moderation.hooks import register_off_hours_provider, register_review_listener
         from palabre.orgs.signals import member_leaving
         from palabre.orgs.views import register_audit_labels

@@ -8,7 +8,8 @@ from typing import Any
 from django.urls import reverse
 
 from palabre.inbox.models import Conversation, Status
-from palabre.inbox.services import _repliers, assign
+from palabre.inbox.services.assignment import assign
+from palabre.inbox.services.reading import _repliers
 from palabre.orgs.models import Membership
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor

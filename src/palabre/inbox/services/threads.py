@@ -1,0 +1,294 @@
+"""The analyser: one row per thread, recomputed from its items (triage, priority, SLA clock, reopening), refreshed after a review; the on-call alert and the automatic acknowledgement."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from palabre.conversations.models import Item
+from palabre.inbox.models import (
+    Conversation,
+    InboxSettings,
+    Intent,
+    InternalNote,
+    Notification,
+    Reply,
+    Status,
+)
+from palabre.inbox.priority import URGENT, priority
+from palabre.inbox.services.assignment import auto_assign
+from palabre.inbox.services.reading import business_hours, is_brand_item, settings_for
+from palabre.orgs.models import Organisation
+from palabre.orgs.services import Actor, record
+
+logger = logging.getLogger(__name__)
+
+
+# A message older than this when it is analysed (an import, a backlog) gets no automatic answer.
+ACK_FRESHNESS = timedelta(minutes=30)
+
+
+# --- the analyser: one row per thread ----------------------------------------------------------
+
+
+def analyse_for_inbox(item: Item, created: bool) -> None:
+    """Registered with conversations: every new or changed item refreshes its thread's row.
+    Spam that moderation rejected stays out of the inbox: nobody answers it. (Other rejected
+    messages stay: a rude customer may still need an answer, and a model can be wrong.)"""
+    root_id = item.thread_root_id or item.pk
+    if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
+        return  # spam that starts no thread: nothing to show, nothing to compute
+    with transaction.atomic():
+        conversation = refresh_conversation(item.organisation, root_id, new_item=item if created else None)
+    if conversation is not None and created and not is_brand_item(item) and not _spam(item):
+        transaction.on_commit(lambda: _after_customer_message(conversation.pk, item.pk))
+
+
+def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
+    """The pipeline's inbox stage: `analyse_for_inbox` on a batch, each touched thread's row
+    computed once, however many of its items the batch holds."""
+    threads: dict[int, list[Item]] = {}
+    for item in items:
+        root_id = item.thread_root_id or item.pk
+        if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
+            continue  # spam that starts no thread: nothing to show, nothing to compute
+        threads.setdefault(root_id, []).append(item)
+    from palabre.nlp.triage import triage_many
+
+    # The models on the whole batch at once: the last customer message of a thread is most often
+    # one of the batch's items.
+    batch_items = [item for thread_items in threads.values() for item in thread_items]
+    triaged = dict(
+        zip(
+            [item.pk for item in batch_items],
+            triage_many([item.text for item in batch_items], [item.language or None for item in batch_items]),
+            strict=True,
+        )
+    )
+    for root_id, thread_items in threads.items():
+        new = [item for item in thread_items if item.pk in created]
+        customer = [item for item in new if not is_brand_item(item) and not _spam(item)]
+        reopening = (customer or new or [None])[-1]
+        with transaction.atomic():
+            conversation = refresh_conversation(
+                thread_items[0].organisation, root_id, new_item=reopening, triaged=triaged
+            )
+        if conversation is None:
+            continue
+        for item in customer:
+            transaction.on_commit(
+                lambda conversation_id=conversation.pk, item_id=item.pk: _after_customer_message(
+                    conversation_id, item_id
+                )
+            )
+
+
+def refresh_conversation(
+    organisation: Organisation, root_id: int, *, new_item: Item | None = None, triaged: dict | None = None
+):
+    """Recompute a thread's row from its items (idempotent; safe to run twice). `triaged`: the
+    triage of items already scored, by item id (the pipeline scores its batch at once)."""
+    from palabre.inbox.corrections import corrected_triage
+    from palabre.nlp.triage import triage_many
+
+    thread = list(
+        Item.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id), organisation=organisation)
+        .select_related("author", "channel", "moderation__last_decision")
+        .order_by("created_at", "pk")
+    )
+    root = next((i for i in thread if i.pk == root_id), None)
+    if root is None:
+        return None
+    customer = [i for i in thread if not is_brand_item(i) and not _spam(i)]
+    conversation = Conversation.objects.select_for_update().filter(root_id=root_id).first()
+    # A reply that arrived before its parent had a row of its own: fold it into the real thread.
+    stale = list(Conversation.objects.select_for_update(of=("self",)).filter(root__thread_root_id=root_id))
+    if not customer:
+        if conversation is not None and conversation.awaiting_reply:
+            # Every message of the thread was rejected as spam since: nothing waits for an answer.
+            conversation.awaiting_reply = False
+            conversation.first_response_due_at = None
+            conversation.priority = 0
+            conversation.priority_reasons = []
+            conversation.updated_at = timezone.now()
+            conversation.save()
+        return conversation
+    last_customer = customer[-1]
+    brand_times = [i.created_at for i in thread if is_brand_item(i)]
+    inbox_settings = settings_for(organisation)
+    calendar = business_hours(organisation, inbox_settings)
+    now = timezone.now()
+    if conversation is None:
+        conversation = Conversation(
+            organisation=organisation, root=root, channel=root.channel, last_activity_at=root.created_at
+        )
+        for old in stale:
+            conversation.assignee_id = conversation.assignee_id or old.assignee_id
+    replies_sent = []
+    if conversation.pk:
+        replies_sent = list(
+            Reply.objects.filter(conversation=conversation).values_list("created_at", flat=True)
+        )
+    answered_times = sorted(brand_times + replies_sent)
+    last_answer = answered_times[-1] if answered_times else None
+    awaiting = last_answer is None or last_answer < last_customer.created_at
+    first_unanswered = next(
+        (i for i in customer if last_answer is None or i.created_at > last_answer), last_customer
+    )
+    triage = (triaged or {}).get(last_customer.pk)
+    if triage is None:
+        [triage] = triage_many([last_customer.text], [last_customer.language or None])
+    # A person's correction of the last message wins over the models (and sets the priority).
+    sentiment, intent, _by = corrected_triage(last_customer, triage.sentiment, triage.intent.label)
+    waiting = (now - first_unanswered.created_at).total_seconds() / 60 if awaiting else 0
+    followers = last_customer.author.followers if last_customer.author else None
+    score, reasons = priority(
+        sentiment=sentiment,
+        sentiment_scores=triage.sentiment_scores if sentiment == triage.sentiment else None,
+        intent=intent,
+        followers=followers,
+        waiting_minutes=waiting,
+        answered=not awaiting,
+    )
+    first_customer = customer[0]
+    conversation.channel = root.channel
+    conversation.contact_id = last_customer.contact_id or first_customer.contact_id
+    conversation.author_label = (
+        (last_customer.author.display_name or last_customer.author.handle) if last_customer.author else ""
+    )[:200]
+    conversation.followers = followers
+    conversation.preview = last_customer.text[:280]
+    conversation.item_count = len(thread)
+    conversation.language = last_customer.language or triage.language
+    conversation.sentiment = sentiment
+    conversation.intent = intent
+    conversation.priority = score if conversation.manual_priority is None else conversation.manual_priority
+    conversation.priority_reasons = [r.as_dict() for r in reasons]
+    conversation.last_customer_item = last_customer
+    conversation.last_customer_message_at = last_customer.created_at
+    conversation.last_activity_at = thread[-1].created_at
+    conversation.awaiting_reply = awaiting
+    first_answer = next((t for t in answered_times if t >= first_customer.created_at), None)
+    conversation.first_responded_at = first_answer
+    conversation.first_response_due_at = (
+        calendar.add_minutes(first_unanswered.created_at, inbox_settings.first_response_minutes)
+        if awaiting
+        else None
+    )
+    conversation.out_of_hours = not calendar.is_open(last_customer.created_at)
+    reopen = (
+        new_item is not None
+        and not is_brand_item(new_item)
+        and not _spam(new_item)
+        and conversation.status != Status.OPEN
+        and awaiting
+        # Received after the status was set: not the analysis of a message the team already saw.
+        and (conversation.status_changed_at is None or new_item.received_at > conversation.status_changed_at)
+    )
+    if reopen:
+        conversation.status = Status.OPEN  # the person wrote again: the thread needs someone
+        conversation.status_changed_at = now
+    conversation.updated_at = now
+    conversation.save()
+    for old in stale:
+        if old.pk != conversation.pk:
+            InternalNote.objects.filter(conversation=old).update(conversation=conversation)
+            Reply.objects.filter(conversation=old).update(conversation=conversation)
+            old.delete()
+    return conversation
+
+
+def _spam(item: Item) -> bool:
+    try:
+        return item.moderation.rejected_as_spam
+    except ObjectDoesNotExist:
+        return False  # not moderated (yet)
+
+
+def refresh_after_review(item_id: int) -> None:
+    """Registered with moderation: a moderator rejected a message (as spam, maybe), or brought one
+    back."""
+    item = Item.objects.select_related("organisation", "channel", "author").filter(pk=item_id).first()
+    if item is None:
+        return
+    with transaction.atomic():
+        refresh_conversation(item.organisation, item.thread_root_id or item.pk)
+
+
+def _after_customer_message(conversation_id: int, item_id: int) -> None:
+    """Automatic assignment, the on-call alert and the out-of-hours acknowledgement."""
+    conversation = (
+        Conversation.objects.select_related("organisation", "channel").filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        return
+    organisation = conversation.organisation
+    inbox_settings = settings_for(organisation)
+    system = Actor.palabre(organisation)
+    if inbox_settings.auto_assign and conversation.assignee_id is None:
+        auto_assign(actor=system, conversation=conversation)
+    if not conversation.out_of_hours or not conversation.awaiting_reply:
+        return
+    urgent = conversation.intent == Intent.CRISIS or conversation.priority >= URGENT
+    if urgent and conversation.on_call_notified_at is None and inbox_settings.on_call_id:
+        _alert_on_call(conversation, inbox_settings)
+    ack = (inbox_settings.acknowledgements or {}).get(str(conversation.channel_id), "").strip()
+    item = Item.objects.select_related("channel", "author").filter(pk=item_id).first()
+    fresh = item is not None and timezone.now() - item.created_at <= ACK_FRESHNESS
+    if ack and fresh and conversation.acknowledged_at is None:
+        _acknowledge(system, conversation, item, ack)
+
+
+def _alert_on_call(conversation: Conversation, inbox_settings: InboxSettings) -> None:
+    claimed = Conversation.objects.filter(pk=conversation.pk, on_call_notified_at__isnull=True).update(
+        on_call_notified_at=timezone.now()
+    )
+    if not claimed:
+        return  # another worker alerted already
+    person = inbox_settings.on_call
+    text = _("Urgent out of hours on %(channel)s: %(author)s: %(text)s") % {
+        "channel": conversation.channel.name,
+        "author": conversation.author_label,
+        "text": conversation.preview[:200],
+    }
+    Notification.objects.create(
+        organisation=conversation.organisation,
+        user=person,
+        kind=Notification.Kind.ON_CALL,
+        text=text[:500],
+        conversation=conversation,
+    )
+    if person.email:
+        try:
+            send_mail(_("Palabre: urgent message out of hours"), text, None, [person.email])
+        except OSError:
+            logger.exception("on-call mail to %s failed", person.email)
+    record(
+        Actor.palabre(conversation.organisation),
+        "inbox.on_call_alerted",
+        conversation,
+        after={"to": person.get_username()},
+    )
+
+
+def _acknowledge(actor: Actor, conversation: Conversation, item: Item, text: str) -> None:
+    from palabre.connectors.services import queue_reply
+
+    claimed = Conversation.objects.filter(pk=conversation.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now()
+    )
+    if not claimed:
+        return
+    try:
+        action = queue_reply(actor=actor, item=item, text=text, idempotency_key=f"ack-{conversation.pk}")
+    except ValidationError as refused:  # a channel that cannot reply: nothing to send, say why
+        logger.warning("no out-of-hours acknowledgement on %s: %s", conversation.channel, refused.messages)
+        return
+    record(actor, "inbox.acknowledged", conversation, after={"action": action.pk})
