@@ -22,5 +22,6 @@ urlpatterns = [
     path("inbox/", include("palabre.inbox.urls")),
     path("listening/", include("palabre.listening.urls")),
     path("publishing/", include("palabre.publishing.urls")),
+    path("programmes/", include("palabre.programmes.urls")),
     path("analytics/", include("palabre.analytics.urls")),
 ]

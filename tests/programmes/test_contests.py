@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from palabre.conversations.models import Contact
 from palabre.conversations.services import IncomingAuthor, merge_contacts
@@ -17,6 +17,12 @@ from palabre.programmes.draw import commitment, verify
 from palabre.programmes.models import ContestStatus
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -103,6 +109,7 @@ def test_entries_are_one_per_person_scored_and_the_brand_left_out(owner_actor, c
     flagged = {ref for ref, e in entries.items() if e.hunter_score >= 0.5}
     assert flagged == {"site:julie.concours1", "site:julie.concours2", "site:julie.concours3", "site:nouveau"}
     reasons = {r["signal"] for r in entries["site:nouveau"].hunter_reasons}
+    assert "Account created 3 days ago" in entries["site:nouveau"].reasons_in_words()
     assert reasons == {"no_interaction", "new_account", "empty_account", "generic"}
 
 

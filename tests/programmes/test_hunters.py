@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from palabre.programmes.hunters import EntrantFacts, handle_stem, is_generic, score_entrants
+import pytest
+from django.utils import translation
+
+from palabre.programmes.hunters import EntrantFacts, handle_stem, is_generic, reason_words, score_entrants
 
 REGULARS = [
     EntrantFacts(
@@ -27,19 +30,35 @@ def test_hunters_are_flagged_and_regular_customers_are_not():
     assert {r for r, s in scores.items() if s.flagged} == {h.reference for h in HUNTERS}
 
 
-def test_each_flag_comes_with_its_reasons_in_words():
+def _words(score) -> dict[str, str]:
+    return {signal: reason_words(signal, figures) for signal, figures in score.reasons}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_each_flag_comes_with_its_reasons_in_the_readers_words(language):
     scores = {s.reference: s for s in score_entrants(REGULARS + HUNTERS)}
-    julie = dict(scores["site:julie.concours2"].reasons)
+    with translation.override(language):
+        julie = _words(scores["site:julie.concours2"])
+        serial = _words(scores["site:gagnant_pro"])
+        nouveau = _words(scores["site:nouveau"])
+    assert set(julie) == {"pattern", "no_interaction", "empty_account", "generic"}
+    if language == "fr":
+        assert (
+            julie["pattern"]
+            == "3 comptes de ce concours ont le même modèle de nom que celui-ci (julie.concours…)"
+        )
+        assert nouveau["new_account"] == "Compte créé il y a 3 jours"
+        return
+    julie = dict(julie)
     assert set(julie) == {"pattern", "no_interaction", "empty_account", "generic"}
     assert (
         julie["pattern"] == "3 accounts in this contest share this account's name pattern (julie.concours…)"
     )
-    serial = dict(scores["site:gagnant_pro"].reasons)
     assert serial["serial"] == "Entered 5 of the brand's contests this year, more than its other messages"
-    assert dict(scores["site:nouveau"].reasons)["new_account"] == "Account created 3 days ago"
+    assert nouveau["new_account"] == "Account created 3 days ago"
     # A regular's generic entry is said, and weighs too little to flag.
     marc = scores["site:marc.durand"]
-    assert [signal for signal, _ in marc.reasons] == ["generic"] and not marc.flagged
+    assert [signal for signal, _figures in marc.reasons] == ["generic"] and not marc.flagged
 
 
 def test_two_lookalike_handles_are_not_yet_a_pattern():

@@ -124,11 +124,18 @@ class EntrantFacts:
 class HunterScore:
     reference: str
     score: float
-    reasons: tuple[tuple[str, str], ...]  # (signal, words)
+    # (signal, figures): the words are written when read, in the reader's language.
+    reasons: tuple[tuple[str, dict], ...]
 
     @property
     def flagged(self) -> bool:
         return self.score >= FLAG_AT
+
+
+def reason_words(signal: str, figures: dict) -> str:
+    """A reason in the active language; an unknown signal (from a later version) is shown as is."""
+    template = REASONS.get(signal)
+    return str(template % figures) if template is not None and figures else str(template or signal)
 
 
 def is_generic(text: str) -> bool:
@@ -150,25 +157,23 @@ def score_entrants(entrants: Sequence[EntrantFacts]) -> list[HunterScore]:
     stem_counts = Counter(stem for stem in stems.values() if stem)
     scores = []
     for entrant in entrants:
-        reasons: list[tuple[str, str]] = []
+        reasons: list[tuple[str, dict]] = []
         stem = stems[entrant.reference]
         if stem and stem_counts[stem] >= PATTERN_ACCOUNTS:
-            reasons.append(("pattern", str(REASONS["pattern"] % {"count": stem_counts[stem], "stem": stem})))
+            reasons.append(("pattern", {"count": stem_counts[stem], "stem": stem}))
         if entrant.other_messages == 0:
-            reasons.append(("no_interaction", str(REASONS["no_interaction"])))
+            reasons.append(("no_interaction", {}))
         if (
             entrant.contests_entered_this_year >= SERIAL_CONTESTS
             and entrant.contests_entered_this_year > entrant.other_messages
         ):
-            reasons.append(("serial", str(REASONS["serial"] % {"count": entrant.contests_entered_this_year})))
+            reasons.append(("serial", {"count": entrant.contests_entered_this_year}))
         if entrant.account_age_days is not None and entrant.account_age_days < NEW_ACCOUNT_DAYS:
-            reasons.append(("new_account", str(REASONS["new_account"] % {"days": entrant.account_age_days})))
+            reasons.append(("new_account", {"days": entrant.account_age_days}))
         if entrant.followers is not None and entrant.followers < EMPTY_ACCOUNT_FOLLOWERS:
-            reasons.append(
-                ("empty_account", str(REASONS["empty_account"] % {"followers": entrant.followers}))
-            )
+            reasons.append(("empty_account", {"followers": entrant.followers}))
         if is_generic(entrant.entry_text):
-            reasons.append(("generic", str(REASONS["generic"])))
-        score = min(1.0, sum(WEIGHTS[signal] for signal, _words in reasons))
+            reasons.append(("generic", {}))
+        score = min(1.0, sum(WEIGHTS[signal] for signal, _figures in reasons))
         scores.append(HunterScore(entrant.reference, round(score, 2), tuple(reasons)))
     return scores

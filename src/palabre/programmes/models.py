@@ -80,6 +80,11 @@ class ContestEntry(models.Model):
     def eligible(self) -> bool:
         return self.review != EntryReview.EXCLUDED
 
+    def reasons_in_words(self) -> list[str]:
+        from palabre.programmes.hunters import reason_words
+
+        return [reason_words(r.get("signal", ""), r.get("figures") or {}) for r in self.hunter_reasons]
+
 
 class Poll(models.Model):
     """A question asked in a post; the replies under it are the votes (programmes/polls.py)."""

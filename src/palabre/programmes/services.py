@@ -183,7 +183,7 @@ def collect_entries(*, actor: Actor, contest: Contest, now: datetime | None = No
         entry.item = item
         entry.reference = reference
         entry.hunter_score = score.score
-        entry.hunter_reasons = [{"signal": s, "reason": words} for s, words in score.reasons]
+        entry.hunter_reasons = [{"signal": signal, "figures": figures} for signal, figures in score.reasons]
         entry.created_at = item.created_at
         entry.save()
     for stale in kept.values():  # a comment deleted since, or a contact merged into another entrant
@@ -341,3 +341,61 @@ def count_poll(*, actor: Actor, poll: Poll, now: datetime | None = None) -> Poll
     poll.save(update_fields=["result", "counted_at"])
     record(actor, "programmes.poll_counted", poll, after=poll.result)
     return poll
+
+
+# --- announcements, drafted through publishing -------------------------------------------------
+
+
+def _draft(actor: Actor, *, title: str, channel_id: int, text: str):
+    from palabre.publishing.services import create_post
+
+    return create_post(actor=actor, title=title[:200], variants=[{"channel": channel_id, "text": text}])
+
+
+def draft_winners_announcement(*, actor: Actor, contest: Contest, check_url: str):
+    """A publishing draft naming the winners and where to check the draw; it goes through approval."""
+    actor.require(Perm.PROGRAMMES_MANAGE)
+    if contest.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation(_("No such contest in this organisation."))
+    if contest.status != ContestStatus.DRAWN:
+        raise ValidationError(_("Draw the contest before announcing its winners."))
+    post = contest.posts.select_related("channel").first()
+    winners = ", ".join(_handle_of(reference) for reference in contest.winners)
+    text = _(
+        "Thank you all for taking part! The winners of “%(title)s” are %(winners)s. Check the draw: %(url)s"
+    ) % {"title": contest.title, "winners": winners, "url": check_url}
+    return _draft(
+        actor, title=_("Winners: %(title)s") % {"title": contest.title}, channel_id=post.channel_id, text=text
+    )
+
+
+def _handle_of(reference: str) -> str:
+    handle = reference.split(":", 1)[-1]
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def draft_poll_result(*, actor: Actor, poll: Poll):
+    """A publishing draft with the poll's result, as a reply-able post on the poll's channel."""
+    actor.require(Perm.PROGRAMMES_MANAGE)
+    if poll.organisation_id != actor.organisation.pk:
+        raise NotInOrganisation(_("No such poll in this organisation."))
+    if not poll.counted_at:
+        raise ValidationError(_("Count the votes before publishing the result."))
+    voters = poll.result.get("voters", 0)
+    lines = []
+    for number, option in enumerate(poll.options, start=1):
+        votes = poll.result["counts"].get(str(number), 0)
+        share = round(100 * votes / voters) if voters else 0
+        label = f"{option['emoji']} {option['label']}".strip()
+        lines.append(_("%(option)s: %(share)s%%") % {"option": label, "share": share})
+    text = _("Results of our poll “%(question)s” (%(voters)s votes):") % {
+        "question": poll.question,
+        "voters": voters,
+    }
+    text = text + "\n" + "\n".join(lines) + "\n" + _("Thank you for voting!")
+    return _draft(
+        actor,
+        title=_("Poll result: %(question)s") % {"question": poll.question},
+        channel_id=poll.post.channel_id,
+        text=text,
+    )

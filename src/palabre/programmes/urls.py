@@ -1,0 +1,15 @@
+from django.urls import path
+
+from palabre.programmes import views
+
+app_name = "programmes"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("contests/<id:contest_id>/", views.contest_detail, name="contest"),
+    path("contests/<id:contest_id>/entries/<id:entry_id>/", views.entry_review, name="entry_review"),
+    path("contests/<id:contest_id>/<slug:action>/", views.contest_action, name="contest_action"),
+    path("polls/<id:poll_id>/", views.poll_detail, name="poll"),
+    path("polls/<id:poll_id>/<slug:action>/", views.poll_action, name="poll_action"),
+    path("draws/<str:commitment>/", views.public_draw, name="public"),
+]
