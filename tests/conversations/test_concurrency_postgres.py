@@ -89,9 +89,9 @@ def test_two_worker_processes_run_every_task_exactly_once(settings, tmp_path):
 
 
 def test_concurrent_ingestion_of_one_item_stores_it_once(channel, incoming_item, monkeypatch):
-    from palabre.conversations import services
+    from palabre.conversations import pipeline
 
-    monkeypatch.setattr(services, "_analysers", [])
+    monkeypatch.setattr(pipeline, "_stages", {})
     threads_count = 8
     barrier = threading.Barrier(threads_count)
     results, errors = [], []
@@ -124,9 +124,9 @@ def test_concurrent_ingestion_of_one_item_stores_it_once(channel, incoming_item,
 
 
 def test_concurrent_ingestion_of_many_items_loses_none(channel, incoming_item, monkeypatch):
-    from palabre.conversations import services
+    from palabre.conversations import pipeline
 
-    monkeypatch.setattr(services, "_analysers", [])
+    monkeypatch.setattr(pipeline, "_stages", {})
     errors = []
 
     def deliver(worker: int) -> None:
@@ -159,14 +159,63 @@ def test_concurrent_ingestion_of_many_items_loses_none(channel, incoming_item, m
     assert ContactHandle.objects.count() == 5
 
 
+def test_concurrent_batches_of_the_same_items_store_each_once(channel, incoming_item, monkeypatch):
+    from palabre.conversations import pipeline
+
+    monkeypatch.setattr(pipeline, "_stages", {})
+    workers = 4
+    barrier = threading.Barrier(workers)
+    results, errors = [], []
+
+    def deliver(worker: int) -> None:
+        try:
+            numbers = list(range(40))
+            order = numbers[worker::2] + numbers  # each worker in its own order, some twice
+            batch = [
+                incoming_item(
+                    f"b-{n}",
+                    kind="reply" if n % 4 else "post",
+                    parent=f"b-{n - 1}" if n % 4 else "",
+                    text=f"version {worker}",
+                    author=f"@b{n % 6}",
+                )
+                for n in order
+            ]
+            barrier.wait(timeout=30)
+            stored = pipeline.ingest_items(channel=channel, incoming=batch, analyse=False)
+            results.append([(item.external_id, item.pk, created) for item, created in stored.items])
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert Item.objects.filter(channel=channel).count() == 40
+    assert ContactHandle.objects.filter(organisation=channel.organisation).count() == 6
+    assert Contact.objects.filter(organisation=channel.organisation).count() == 6
+    created = Counter(ext for result in results for ext, _pk, was_created in result if was_created)
+    assert set(created) == {f"b-{n}" for n in range(40)} and set(created.values()) == {1}
+    items = {i.external_id: i for i in Item.objects.filter(channel=channel)}
+    for n in range(40):
+        item = items[f"b-{n}"]
+        assert item.parent_id == (items[f"b-{n - 1}"].pk if n % 4 else None)
+        assert item.thread_root_id == (items[f"b-{n - n % 4}"].pk if n % 4 else None)
+
+
 def test_a_reply_ingested_while_its_parent_is_linked_gets_the_right_thread(
     channel, incoming_item, monkeypatch
 ):
     from django.db import transaction
 
-    from palabre.conversations import services
+    from palabre.conversations import pipeline
 
-    monkeypatch.setattr(services, "_analysers", [])
+    monkeypatch.setattr(pipeline, "_stages", {})
     ingest_item(
         channel=channel, incoming=incoming_item("b", kind="reply", parent="a")
     )  # parent not there yet

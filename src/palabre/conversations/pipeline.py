@@ -159,7 +159,9 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
     external_ids = [one.external_id for one in batch]
     existing = {
         item.external_id: item
-        for item in Item.objects.select_for_update().filter(channel=channel, external_id__in=external_ids)
+        for item in Item.objects.select_for_update()
+        .filter(channel=channel, external_id__in=external_ids)
+        .order_by("external_id")
     }
     # Replies stored before these items, waiting for them as their parent: rare (a reply delivered
     # before what it answers, or a re-delivered item whose thread is still open), and re-rooting
@@ -217,7 +219,8 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
             changed.append(item)
             result.append((item, False))
     if new:
-        Item.objects.bulk_create(new)
+        # In key order, as concurrent batches lock and insert: fewer deadlocks between them.
+        Item.objects.bulk_create(sorted(new, key=lambda item: item.external_id))
     if changed:
         languages = {one.external_id for one in batch if one.language}
         with_language = [i for i in changed if i.external_id in languages]
@@ -243,7 +246,7 @@ def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> d
             organisation_id=channel.organisation_id, platform=channel.platform, handle__in=list(wanted)
         )
     }
-    missing = [handle for handle in wanted if handle not in found]
+    missing = sorted(handle for handle in wanted if handle not in found)
     if missing:
         # A concurrent ingestion creating one of them makes this raise IntegrityError: the whole
         # batch is then tried again, and finds it.
