@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from palabre.orgs.models import ApiToken, AuditEvent, Channel, Invitation, Membership
 from palabre.orgs.permissions import Perm
-from palabre.orgs.services import Actor, NotInOrganisation
+from palabre.orgs.services.actors import Actor, NotInOrganisation
 
 # --- channels ---------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from palabre.orgs.forms import (
 )
 from palabre.orgs.models import Channel, Membership, Platform
 from palabre.orgs.permissions import MATRIX, PERM_LABELS, ROLE_LABELS, Perm, Role
-from palabre.orgs.services import Actor, NotInOrganisation
+from palabre.orgs.services.actors import Actor, NotInOrganisation
 
 # --- shared by every page of a member -----------------------------------------------------------
 
