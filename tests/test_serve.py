@@ -21,8 +21,8 @@ import httpx
 import pytest
 from django.db import connection
 
+from palabre.compat.models import CheckedComment
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough"

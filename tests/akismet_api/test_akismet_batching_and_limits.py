@@ -10,10 +10,11 @@ import pytest
 
 from palabre.compat.akismet import limits
 from palabre.compat.batching import DecisionBatcher
+from palabre.compat.models import SiteRequestCount
 from palabre.compat.tasks import record_checked_comment
 from palabre.conversations.models import Item
 from palabre.moderation import engine
-from palabre.moderation.models import ModerationDecision, SiteRequestCount
+from palabre.moderation.models import ModerationDecision
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from palabre import wsgi
+from palabre.compat.models import CheckedComment
 from palabre.conversations.models import Item
 from palabre.conversations.services import MAX_TEXT_CHARS
 from palabre.moderation import services as moderation
-from palabre.moderation.models import CheckedComment
 from palabre.orgs.services import Actor
 
 pytestmark = pytest.mark.django_db

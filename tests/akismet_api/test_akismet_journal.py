@@ -17,9 +17,10 @@ from django_tasks_db.models import DBTaskResult
 
 from palabre.compat import journal
 from palabre.compat.akismet import check
+from palabre.compat.models import CheckedComment
 from palabre.compat.tasks import store_checked_comments
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment, ItemModeration, ModerationDecision, ModerationSite
+from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite
 
 HAM = "J'ai trouvé ce tutoriel très clair, surtout la partie sur la pâte brisée. Bravo"
 SPAM = "Buy cheap viagra online now!!! Best price, free shipping http://cheap-pills.xyz http://pills.top"
@@ -186,7 +187,7 @@ COUNT = """
 import django
 django.setup()
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment
+from palabre.compat.models import CheckedComment
 print(CheckedComment.objects.count(), Item.objects.filter(external_id__startswith="akismet-").count())
 """
 

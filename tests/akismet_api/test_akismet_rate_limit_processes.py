@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from palabre.moderation.models import SiteRequestCount
+from palabre.compat.models import SiteRequestCount
 
 SETUP = """
 import django

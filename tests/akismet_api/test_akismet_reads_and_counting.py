@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from palabre.compat.akismet import limits
 from palabre.compat.akismet.check import check_comment
+from palabre.compat.models import SiteRequestCount
 from palabre.conversations.models import Contact, ContactHandle
 from palabre.moderation import engine, lookups
-from palabre.moderation.models import MessageFingerprint, SiteRequestCount
+from palabre.moderation.models import MessageFingerprint
 from palabre.moderation.services import review_item
 from palabre.orgs.services import Actor
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from palabre.compat import journal
+from palabre.compat.models import CheckedComment, SiteMonthlyUsage
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment, SiteMonthlyUsage
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import contextlib
 import pytest
 from django.db import connection
 
+from palabre.compat.models import CheckedComment
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_api_token
 

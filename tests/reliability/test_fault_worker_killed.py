@@ -27,9 +27,10 @@ import httpx
 import pytest
 from django.db import connection
 
+from palabre.compat.models import CheckedComment
 from palabre.conversations.models import Item
 from palabre.inbox.models import Conversation
-from palabre.moderation.models import CheckedComment, ModerationDecision
+from palabre.moderation.models import ModerationDecision
 
 COMMENTS = 1000
 KILL_AFTER = 300  # answered comments before the worker is killed, once it has stored some

@@ -98,7 +98,7 @@ COUNT = """
 import django
 django.setup()
 from palabre.conversations.models import Item
-from palabre.moderation.models import CheckedComment
+from palabre.compat.models import CheckedComment
 print(CheckedComment.objects.count(), Item.objects.filter(external_id__startswith="akismet-", analysed_at__isnull=False).count())
 """
 

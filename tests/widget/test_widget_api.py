@@ -268,8 +268,8 @@ def test_a_token_is_claimed_once_per_site_and_old_claims_are_forgotten(blog, mak
 
     from django.utils import timezone
 
+    from palabre.compat.models import UsedFormToken
     from palabre.compat.widget import comments as widget
-    from palabre.moderation.models import UsedFormToken
 
     token = blog.token()
     assert widget.claim_form_token(blog.site, token) is True

@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import InterfaceError, InternalError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from palabre.compat.models import CheckedComment, SiteMonthlyUsage
 from palabre.moderation import lookups
-from palabre.moderation.models import CheckedComment, ModerationSite, SiteMonthlyUsage
+from palabre.moderation.models import ModerationSite
 
 logger = logging.getLogger(__name__)
 

@@ -15,14 +15,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from palabre import config
+from palabre.compat.models import SiteRequestCount
 from palabre.conversations.models import Item
 from palabre.moderation import lookups
-from palabre.moderation.models import (
-    ModerationDecision,
-    ModerationSite,
-    ModerationStatus,
-    SiteRequestCount,
-)
+from palabre.moderation.models import ModerationDecision, ModerationSite, ModerationStatus
 
 
 def month_stats(site: ModerationSite, month_start: datetime, month_end: datetime) -> dict[str, int]:

@@ -49,12 +49,10 @@ from palabre.compat.akismet.comments import (
     blog_matches,
 )
 from palabre.compat.akismet.limits import month_bounds, month_stats, rate_limit, take_request
+from palabre.compat.models import SiteRequestCount
 from palabre.conversations.services import MAX_TEXT_CHARS
 from palabre.moderation import services
-from palabre.moderation.models import (
-    ModerationSite,
-    SiteRequestCount,
-)
+from palabre.moderation.models import ModerationSite
 from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
 
 logger = logging.getLogger(__name__)

@@ -23,11 +23,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from palabre.compat.models import UsedFormToken
 from palabre.compat.widget.forms import MAX_PAGE_CHARS
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
 from palabre.moderation import engine
-from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus, UsedFormToken
+from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus
 from palabre.moderation.services import origin_of
 
 logger = logging.getLogger(__name__)
