@@ -13,11 +13,11 @@ from email.header import decode_header, make_header
 import pytest
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening import delivery
 from palabre.listening.crisis import detect_for_query, recent_competitor_texts, trending_terms
 from palabre.listening.models import AlertDelivery, CrisisAlert
 from palabre.listening.services import add_subscription, ingest_candidates
-from palabre.listening.sources import Candidate
 from palabre.orgs.services import Actor
 
 pytestmark = pytest.mark.clock

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening.services import ingest_candidates
-from palabre.listening.sources import Candidate
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import create_api_token
 

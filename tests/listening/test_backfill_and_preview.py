@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening import backfill
 from palabre.listening.models import ListeningQuery, Mention, MentionMatch, QueryBackfill
 from palabre.listening.services import create_query, ingest_candidates, update_query
-from palabre.listening.sources import Candidate
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, create_api_token

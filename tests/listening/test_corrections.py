@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.conversations.models import Correction
 from palabre.listening.models import Mention
 from palabre.listening.services import ingest_candidates
-from palabre.listening.sources import Candidate
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Perm, Role
 from palabre.orgs.services import Actor, create_api_token

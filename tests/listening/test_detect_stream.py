@@ -189,9 +189,9 @@ def test_a_query_of_a_few_hours_alerts_and_its_page_states_the_warm_up(
     from django.urls import reverse
     from django.utils import timezone
 
+    from palabre.connectors.search import Candidate
     from palabre.listening.crisis import detect_for_query
     from palabre.listening.services import ingest_candidates
-    from palabre.listening.sources import Candidate
     from palabre.orgs.services import set_language
 
     query = make_query(org, '"Maison Lumière"', name="Marque")

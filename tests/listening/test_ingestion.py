@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening.models import ListeningSource, Mention, MentionMatch
 from palabre.listening.services import ingest_candidates, poll_source
-from palabre.listening.sources import Candidate
 
 from .conftest import fixture_text
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
-from palabre.listening import sources
+from palabre.connectors import bluesky, web
+from palabre.connectors.search import SearchError
 from palabre.listening.models import ListeningSource, Mention
 from palabre.listening.services import add_subscription, create_source, poll_source
 from palabre.orgs.permissions import Perm
@@ -77,8 +78,8 @@ def test_a_redirect_inside_is_refused(loopback, monkeypatch):
     loopback.route("/meta", "", status=301, headers={"Location": "http://169.254.169.254/latest/"})
     monkeypatch.setenv(ALLOWED, "localhost")  # the first hop only
     for path in ("/news", "/meta"):
-        with translation.override("en"), pytest.raises(sources.SourceError, match="Palabre does not connect"):
-            sources.fetch_web_page({"url": f"http://localhost:{port}{path}"}, {})
+        with translation.override("en"), pytest.raises(SearchError, match="Palabre does not connect"):
+            web.search({"url": f"http://localhost:{port}{path}"}, {})
     assert [r["path"] for r in loopback.requests] == ["/news", "/meta"]
 
 
@@ -105,5 +106,5 @@ def test_the_sources_page_shows_the_refusal_next_to_the_address_and_keeps_it(org
 
 
 def test_a_jetstream_inside_is_never_connected_to():
-    with translation.override("en"), pytest.raises(sources.SourceError, match="loopback address"):
-        sources.fetch_jetstream({"endpoint": "ws://localhost:9/subscribe", "max_seconds": 1}, {})
+    with translation.override("en"), pytest.raises(SearchError, match="loopback address"):
+        bluesky.search_jetstream({"endpoint": "ws://localhost:9/subscribe", "max_seconds": 1}, {})

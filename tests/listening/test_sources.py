@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from palabre.listening import sources
-from palabre.listening.sources import MalformedPayload, RateLimited, SourceError, validate_config
+from palabre.connectors import bluesky, mastodon, reddit, rss, web
+from palabre.connectors.search import SearchError, SearchMalformed, SearchRateLimited
+from palabre.listening.sources import validate_config
 
 from .conftest import fixture_text
 
@@ -21,7 +22,7 @@ def test_rss_feed_items_become_candidates_with_text_author_and_date(loopback):
     loopback.route(
         "/feed.xml", fixture_text("feed.rss"), content_type="application/rss+xml", headers={"ETag": '"v1"'}
     )
-    fetched = sources.fetch_rss({"url": f"{loopback.url}/feed.xml"}, {})
+    fetched = rss.search({"url": f"{loopback.url}/feed.xml"}, {})
     first, second = fetched.candidates
     assert first.external_id == "deco-maison-1201"
     assert first.text.startswith(
@@ -37,14 +38,14 @@ def test_rss_feed_items_become_candidates_with_text_author_and_date(loopback):
 
 def test_rss_sends_its_etag_back_and_a_304_returns_nothing(loopback):
     loopback.routes["/feed.xml"] = (304, {}, b"")
-    fetched = sources.fetch_rss({"url": f"{loopback.url}/feed.xml"}, {"etag": '"v1"'})
+    fetched = rss.search({"url": f"{loopback.url}/feed.xml"}, {"etag": '"v1"'})
     assert fetched.candidates == [] and fetched.cursor == {"etag": '"v1"'}
     assert loopback.requests[-1]["headers"]["If-None-Match"] == '"v1"'
 
 
 def test_atom_feed(loopback):
     loopback.route("/atom", fixture_text("feed.atom"), content_type="application/atom+xml")
-    (entry,) = sources.fetch_rss({"url": f"{loopback.url}/atom"}, {}).candidates
+    (entry,) = rss.search({"url": f"{loopback.url}/atom"}, {}).candidates
     assert (
         entry.text
         == "Maison Lumière opens in London\n\nThe French brand Maison Lumière opens its first shop abroad."
@@ -55,19 +56,19 @@ def test_atom_feed(loopback):
 def test_http_errors_rate_limits_and_garbage_are_source_errors(loopback):
     url = f"{loopback.url}/feed.xml"
     loopback.route("/feed.xml", "oops", status=500, content_type="text/plain")
-    with pytest.raises(SourceError, match="500"):
-        sources.fetch_rss({"url": url}, {})
+    with pytest.raises(SearchError, match="500"):
+        rss.search({"url": url}, {})
     loopback.route(
         "/feed.xml", "slow down", status=429, content_type="text/plain", headers={"Retry-After": "120"}
     )
-    with pytest.raises(RateLimited) as limited:
-        sources.fetch_rss({"url": url}, {})
+    with pytest.raises(SearchRateLimited) as limited:
+        rss.search({"url": url}, {})
     assert limited.value.retry_after == 120
     loopback.route("/feed.xml", "<html><body>not a feed", content_type="text/html")
-    with pytest.raises(MalformedPayload):
-        sources.fetch_rss({"url": url}, {})
-    with pytest.raises(SourceError, match="127.0.0.1:9"):
-        sources.fetch_rss({"url": "http://127.0.0.1:9/feed.xml"}, {})
+    with pytest.raises(SearchMalformed):
+        rss.search({"url": url}, {})
+    with pytest.raises(SearchError, match="127.0.0.1:9"):
+        rss.search({"url": "http://127.0.0.1:9/feed.xml"}, {})
 
 
 # --- Mastodon -----------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_http_errors_rate_limits_and_garbage_are_source_errors(loopback):
 def test_mastodon_hashtag_timeline_through_mastodon_py(loopback):
     loopback.route("/api/v1/timelines/tag/MaisonLumiere", fixture_text("mastodon_hashtag.json"))
     config = validate_config("mastodon_hashtag", {"instance": loopback.url, "hashtag": "#MaisonLumiere"})
-    fetched = sources.fetch_mastodon("mastodon_hashtag", config, {"since_id": "112409850000000000"})
+    fetched = mastodon.search("mastodon_hashtag", config, {"since_id": "112409850000000000"})
     first, second = fetched.candidates
     assert (
         first.text == "Ma lampe Aurore de #MaisonLumiere a fondu, c'est inadmissible !\nQuelqu'un d'autre ?"
@@ -92,19 +93,19 @@ def test_mastodon_hashtag_timeline_through_mastodon_py(loopback):
 def test_mastodon_public_timeline_and_failures(loopback):
     loopback.route("/api/v1/timelines/public", fixture_text("mastodon_hashtag.json"))
     config = validate_config("mastodon_timeline", {"instance": loopback.url, "local": True})
-    assert len(sources.fetch_mastodon("mastodon_timeline", config, {}).candidates) == 2
+    assert len(mastodon.search("mastodon_timeline", config, {}).candidates) == 2
     assert "local=" in loopback.requests[-1]["path"]
     loopback.route("/api/v1/timelines/public", {"error": "Too many requests"}, status=429)
-    with pytest.raises(RateLimited):
-        sources.fetch_mastodon("mastodon_timeline", config, {})
+    with pytest.raises(SearchRateLimited):
+        mastodon.search("mastodon_timeline", config, {})
     loopback.route(
         "/api/v1/timelines/public", {"error": "This method requires an authenticated user"}, status=401
     )
-    with pytest.raises(SourceError):
-        sources.fetch_mastodon("mastodon_timeline", config, {})
+    with pytest.raises(SearchError):
+        mastodon.search("mastodon_timeline", config, {})
     loopback.route("/api/v1/timelines/public", [{"content": "<p>no id</p>"}])
-    with pytest.raises(MalformedPayload):
-        sources.fetch_mastodon("mastodon_timeline", config, {})
+    with pytest.raises(SearchMalformed):
+        mastodon.search("mastodon_timeline", config, {})
 
 
 # --- Bluesky Jetstream --------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_mastodon_public_timeline_and_failures(loopback):
 
 def test_jetstream_frames_keep_new_posts_only_and_the_last_cursor():
     frames = fixture_text("jetstream_frames.jsonl").splitlines()
-    candidates, cursor = sources.parse_jetstream_frames(frames)
+    candidates, cursor = bluesky.parse_jetstream_frames(frames)
     assert [c.text[:20] for c in candidates] == ["Encore une lampe Aur", "Just got the Oslo so"]
     first = candidates[0]
     assert first.external_id == "at://did:plc:eygmaihciaxprqvxpfvl6flk/app.bsky.feed.post/3l3qo2vuowo2b"
@@ -128,8 +129,8 @@ def test_jetstream_frames_keep_new_posts_only_and_the_last_cursor():
     ["not json", json.dumps({"kind": "commit"}), json.dumps({"time_us": 1, "kind": "commit", "commit": 3})],
 )
 def test_malformed_jetstream_frames_are_refused(frame):
-    with pytest.raises(MalformedPayload):
-        sources.parse_jetstream_frames([frame])
+    with pytest.raises(SearchMalformed):
+        bluesky.parse_jetstream_frames([frame])
 
 
 def test_jetstream_over_a_real_websocket_resumes_from_its_cursor(allow_loopback):
@@ -152,7 +153,7 @@ def test_jetstream_over_a_real_websocket_resumes_from_its_cursor(allow_loopback)
             "bluesky_jetstream",
             {"endpoint": f"ws://127.0.0.1:{port}/subscribe", "max_events": 6, "max_seconds": 5},
         )
-        fetched = sources.fetch_jetstream(config, {"time_us": 1725911162000000})
+        fetched = bluesky.search_jetstream(config, {"time_us": 1725911162000000})
         server.shutdown()
     assert len(fetched.candidates) == 2
     assert fetched.cursor == {"time_us": 1725911162332000}
@@ -163,8 +164,8 @@ def test_jetstream_unreachable_is_a_source_error(allow_loopback):
     config = validate_config(
         "bluesky_jetstream", {"endpoint": "ws://127.0.0.1:9/subscribe", "max_seconds": 2}
     )
-    with pytest.raises(SourceError):
-        sources.fetch_jetstream(config, {})
+    with pytest.raises(SearchError):
+        bluesky.search_jetstream(config, {})
 
 
 # --- Reddit -------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_reddit_search_listing(loopback):
     config = validate_config(
         "reddit_search", {"query": "Maison Lumière", "subreddit": "r/france", "base_url": loopback.url}
     )
-    fetched = sources.fetch_reddit(config, {})
+    fetched = reddit.search(config, {})
     first, second = fetched.candidates
     assert first.external_id == "t3_1cl9x3c"
     assert first.text.startswith("Maison Lumière : livraison en retard\n\nJ'ai reçu ma commande")
@@ -186,7 +187,7 @@ def test_reddit_search_listing(loopback):
     request = loopback.requests[-1]["path"]
     assert "restrict_sr=on" in request and "sort=new" in request and "q=Maison+Lumi" in request
     # Polled again: what was seen is not returned twice.
-    assert sources.fetch_reddit(config, fetched.cursor).candidates == []
+    assert reddit.search(config, fetched.cursor).candidates == []
 
 
 def test_reddit_rate_limit_and_malformed_listing(loopback):
@@ -197,15 +198,15 @@ def test_reddit_rate_limit_and_malformed_listing(loopback):
         status=429,
         headers={"x-ratelimit-reset": "42"},
     )
-    with pytest.raises(RateLimited) as limited:
-        sources.fetch_reddit(config, {})
+    with pytest.raises(SearchRateLimited) as limited:
+        reddit.search(config, {})
     assert limited.value.retry_after == 42
     loopback.route("/search.json", {"kind": "t3", "data": {}})
-    with pytest.raises(MalformedPayload):
-        sources.fetch_reddit(config, {})
+    with pytest.raises(SearchMalformed):
+        reddit.search(config, {})
     loopback.route("/search.json", "<html>", content_type="text/html")
-    with pytest.raises(MalformedPayload):
-        sources.fetch_reddit(config, {})
+    with pytest.raises(SearchMalformed):
+        reddit.search(config, {})
 
 
 # --- web pages ----------------------------------------------------------------------------------
@@ -214,18 +215,18 @@ def test_reddit_rate_limit_and_malformed_listing(loopback):
 def test_web_page_main_text_without_navigation_and_only_when_it_changes(loopback):
     loopback.route("/article", fixture_text("article.html"), content_type="text/html; charset=utf-8")
     config = validate_config("web_page", {"url": f"{loopback.url}/article"})
-    fetched = sources.fetch_web_page(config, {})
+    fetched = web.search(config, {})
     (page,) = fetched.candidates
     assert "rappel de ses lampes de chevet Aurore" in page.text
     assert "Abonnez-vous" not in page.text and "Mentions légales" not in page.text
     assert page.author == "Julie Bernard"
-    assert sources.fetch_web_page(config, fetched.cursor).candidates == []
+    assert web.search(config, fetched.cursor).candidates == []
 
 
 def test_web_page_that_is_not_html(loopback):
     loopback.route("/file", b"\x00\x01", content_type="application/octet-stream")
-    with pytest.raises(MalformedPayload):
-        sources.fetch_web_page({"url": f"{loopback.url}/file"}, {})
+    with pytest.raises(SearchMalformed):
+        web.search({"url": f"{loopback.url}/file"}, {})
 
 
 # --- configuration ------------------------------------------------------------------------------

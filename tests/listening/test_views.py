@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening.models import ListeningQuery, ListeningSource
 from palabre.listening.services import ingest_candidates, is_crisis_active
-from palabre.listening.sources import Candidate
 
 
 @pytest.fixture

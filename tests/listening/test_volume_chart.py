@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from palabre.connectors.search import Candidate
 from palabre.listening.services import ingest_candidates
-from palabre.listening.sources import Candidate
 
 pytestmark = pytest.mark.clock
 

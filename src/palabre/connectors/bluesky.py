@@ -14,9 +14,12 @@ notification seen last time (the cursor is its `indexedAt`). A reply is an
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from atproto import Client, models
@@ -32,9 +35,10 @@ from atproto_client.exceptions import (
 )
 from atproto_client.request import Request
 from atproto_server.auth.jwt import TokenDecodeError, get_jwt_payload
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import outbound
+from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -52,6 +56,7 @@ from palabre.connectors.base import (
     TransientError,
 )
 from palabre.connectors.explain import network_reason
+from palabre.connectors.search import Candidate, SearchError, SearchMalformed, SearchPage
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 DEFAULT_SERVICE = "https://bsky.social"
@@ -459,3 +464,101 @@ def session_scope(access_jwt: str) -> str | None:
         return get_jwt_payload(access_jwt).scope or None
     except (TokenDecodeError, ValueError):
         return None
+
+
+# --- listening: Bluesky's Jetstream read for mentions ------------------------------------------------
+
+JETSTREAM_DEFAULT = "wss://jetstream2.us-east.bsky.network/subscribe"
+
+
+def _frame_time(value: Any) -> datetime | None:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    try:
+        return _parse_time(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def jetstream_candidate(frame: dict) -> Candidate | None:
+    """A Jetstream frame (as its README documents it) as a candidate: new posts only."""
+    if frame.get("kind") != "commit":
+        return None
+    commit = frame.get("commit")
+    if not isinstance(commit, dict):
+        raise SearchMalformed(gettext("A Jetstream commit frame without commit."))
+    if commit.get("operation") != "create" or commit.get("collection") != POST:
+        return None
+    record = commit.get("record") or {}
+    did, rkey = frame.get("did"), commit.get("rkey")
+    if not did or not rkey or not isinstance(record, dict):
+        raise SearchMalformed(gettext("A Jetstream post without author or key."))
+    published = _frame_time(record.get("createdAt")) or _frame_time(frame.get("time_us", 0) / 1_000_000)
+    langs = record.get("langs") or []
+    uri = f"at://{did}/{POST}/{rkey}"
+    return Candidate(
+        external_id=uri,
+        text=str(record.get("text") or ""),
+        published_at=published,
+        url=post_url(uri, did),
+        author=did,
+        language=(langs[0] if langs else "")[:8],
+        domain="bsky.app",
+    )
+
+
+def parse_jetstream_frames(frames: list[str | bytes]) -> tuple[list[Candidate], int | None]:
+    """Candidates of a batch of frames and the last `time_us` (the cursor to resume from)."""
+    candidates, last = [], None
+    for raw in frames:
+        try:
+            frame = json.loads(raw)
+        except (TypeError, ValueError) as error:
+            raise SearchMalformed(gettext("A Jetstream frame is not JSON.")) from error
+        if not isinstance(frame, dict) or not isinstance(frame.get("time_us"), int):
+            raise SearchMalformed(gettext("A Jetstream frame without time_us."))
+        last = frame["time_us"]
+        candidate = jetstream_candidate(frame)
+        if candidate is not None and candidate.text:
+            candidates.append(candidate)
+    return candidates, last
+
+
+def search_jetstream(config: dict, cursor: dict) -> SearchPage:
+    """New posts from the Jetstream since the cursor's `time_us`, for at most `max_seconds` or
+    `max_events` frames."""
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    params = {"wantedCollections": POST}
+    if cursor.get("time_us"):
+        params["cursor"] = str(cursor["time_us"])
+    url = f"{config.get('endpoint') or JETSTREAM_DEFAULT}?{urlencode(params)}"
+    wait = http_client.timeout()
+    try:
+        # websockets is handed a connection the address guard opened to a checked address (it keeps
+        # the name for TLS and the Host header).
+        sock = outbound.open_socket(url, timeout=wait)
+    except httpx.HTTPError as error:
+        raise SearchError(gettext("Could not read the Jetstream: %(error)s") % {"error": error}) from error
+    frames: list[str] = []
+    deadline = time.monotonic() + config.get("max_seconds", 20)
+    try:
+        with connect(
+            url, sock=sock, open_timeout=wait, user_agent_header=http_client.USER_AGENT, max_size=2**20
+        ) as socket:
+            while len(frames) < config.get("max_events", 5000):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    frames.append(socket.recv(timeout=remaining))
+                except TimeoutError:
+                    break
+    except (OSError, WebSocketException) as error:
+        if not frames:
+            raise SearchError(
+                gettext("Could not read the Jetstream: %(error)s") % {"error": error}
+            ) from error
+    candidates, last = parse_jetstream_frames(frames)
+    return SearchPage(candidates, {"time_us": last} if last else dict(cursor))

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import requests
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -36,8 +37,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
-from palabre import config
-from palabre.connectors import outbound
+from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -56,6 +56,13 @@ from palabre.connectors.base import (
     TransientError,
 )
 from palabre.connectors.explain import network_reason
+from palabre.connectors.search import (
+    Candidate,
+    SearchError,
+    SearchMalformed,
+    SearchPage,
+    from_connector_error,
+)
 from palabre.connectors.text import aware, html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -75,6 +82,22 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def api_client(base: str, token: str | None, *, version: str = DEFAULT_VERSION) -> Mastodon:
+    """A Mastodon.py client whose every request, redirects included, reaches only a checked address
+    (`base` was checked by the caller, for a clear refusal first)."""
+    return Mastodon(
+        access_token=token,
+        api_base_url=base,
+        ratelimit_method="throw",
+        request_timeout=http_client.timeout(),
+        # Known up front, so the client never probes the server (nor trips over one that hides it).
+        mastodon_version=version,
+        version_check_mode="created",
+        user_agent=http_client.USER_AGENT,
+        session=outbound.requests_session(),
+    )
 
 
 class MastodonConnector(Connector):
@@ -139,17 +162,7 @@ class MastodonConnector(Connector):
             raise PermanentError(str(error)) from error
         except httpx.HTTPError as error:
             raise TransientError(str(error)) from error
-        return Mastodon(
-            access_token=token,
-            api_base_url=base,
-            ratelimit_method="throw",
-            request_timeout=float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20),
-            # Known up front, so the client never probes the server (nor trips over one that hides it).
-            mastodon_version=str(credentials.get("mastodon_version") or DEFAULT_VERSION),
-            version_check_mode="created",
-            user_agent="Palabre",
-            session=outbound.requests_session(),
-        )
+        return api_client(base, token, version=str(credentials.get("mastodon_version") or DEFAULT_VERSION))
 
     def _call(self, api: Mastodon, method: str, *args, sending: bool = False, **kwargs):
         try:
@@ -480,7 +493,7 @@ class MastodonConnector(Connector):
         try:
             response = api.session.get(
                 url,
-                headers={"Authorization": f"Bearer {api.access_token}", "User-Agent": "Palabre"},
+                headers={"Authorization": f"Bearer {api.access_token}", "User-Agent": http_client.USER_AGENT},
                 timeout=api.request_timeout,
                 allow_redirects=False,
             )
@@ -566,3 +579,60 @@ def _without_mentions(text: str) -> str:
 def _id_order(value: str) -> tuple[int, str]:
     # Mastodon ids are numbers written as strings: compare them as numbers.
     return (len(value), value)
+
+
+# --- listening: a hashtag or the public timeline searched for mentions -------------------------------
+
+
+def status_candidate(status, instance: str) -> Candidate:
+    """A Mastodon status, read as the channel side reads it (`parse_status`), as a listening
+    candidate: known by its URI (the same status seen from several instances is one)."""
+    host = urlsplit(instance).hostname or ""
+    item = MastodonConnector().parse_status(status, host=host)
+    author = item.author
+    return Candidate(
+        external_id=str(status.get("uri") or f"{instance}/statuses/{status['id']}")[:500],
+        text=item.text,
+        published_at=item.created_at,
+        url=item.url,
+        author=str(item.raw["acct"]),
+        author_name=author.display_name if author else "",
+        author_reach=author.followers if author else None,
+        language=item.language,
+        domain=urlsplit(item.url).hostname or host,
+    )
+
+
+def search(kind: str, config: dict, cursor: dict) -> SearchPage:
+    """A hashtag's timeline (`mastodon_hashtag`) or the public one (`mastodon_timeline`, `local`
+    for the instance's own), since the cursor's `since_id`; a boost brings the boosted status."""
+    try:
+        # Checked first for a clear refusal; the guarded session pins every request and redirect.
+        instance = outbound.checked_base_url(config["instance"])
+    except httpx.HTTPError as error:
+        raise SearchError(
+            gettext("Could not reach %(url)s: %(error)s") % {"url": config["instance"], "error": error}
+        ) from error
+    connector = MastodonConnector()
+    api = api_client(instance, config.get("access_token") or None)
+    since_id = cursor.get("since_id")
+    try:
+        if kind == "mastodon_hashtag":
+            statuses = connector._call(
+                api, "timeline_hashtag", config["hashtag"], since_id=since_id, limit=40
+            )
+        else:
+            statuses = connector._call(
+                api, "timeline_public", since_id=since_id, limit=40, local=config.get("local", False)
+            )
+        if not isinstance(statuses, list):
+            raise SearchMalformed(gettext("The Mastodon instance did not answer a list of statuses."))
+        candidates = [
+            status_candidate(dict(status["reblog"]) if status.get("reblog") else status, config["instance"])
+            for status in statuses
+        ]
+    except ConnectorError as error:
+        raise from_connector_error(error) from error
+    ids = [str(s.get("id")) for s in statuses if s.get("id") is not None]
+    newest = max([*ids, *([str(since_id)] if since_id else [])], key=_id_order) if ids else since_id
+    return SearchPage(candidates, {"since_id": newest} if newest else {})

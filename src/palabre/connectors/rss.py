@@ -17,18 +17,21 @@ of it (title and address).
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import logging
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import feedparser
 import httpx
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from palabre import config
-from palabre.connectors import feed_threads, outbound
+from palabre.connectors import feed_threads, http_client, outbound
+from palabre.connectors import search as searching
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -43,6 +46,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.connectors.search import Candidate, SearchMalformed, SearchPage
 from palabre.connectors.text import html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -50,18 +54,8 @@ logger = logging.getLogger(__name__)
 
 MAX_SEEN = 2000
 MAX_COMMENT_FEEDS = 20
-MAX_FEED_BYTES = 5 * 1024 * 1024
-USER_AGENT = "Palabre feed reader"
-
-
-def retry_after(response: httpx.Response, default: float = 300.0) -> float:
-    value = response.headers.get("Retry-After", "")
-    if value.isdigit():
-        return float(value)
-    try:
-        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 1.0)
-    except (TypeError, ValueError):
-        return default
+MAX_FEED_BYTES = http_client.MAX_BYTES
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, */*;q=0.5"
 
 
 def _entry_time(entry) -> datetime:
@@ -132,7 +126,7 @@ class FeedConnector(Connector):
         At most every `FULL_READ_SECONDS` the feed is read without its validators: WordPress's
         Last-Modified is its newest approved comment's date, so a comment held for moderation and
         approved after newer ones changes neither it nor the ETag, and only a full read finds it."""
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, */*;q=0.5"}
+        headers = {"Accept": FEED_ACCEPT}
         now = datetime.now(UTC).timestamp()
         conditional = now - float(state.get("read_fully_at") or 0) < FULL_READ_SECONDS
         if conditional and state.get("etag"):
@@ -146,21 +140,20 @@ class FeedConnector(Connector):
             else None
         )
         try:
-            # Through the address guard: each redirect is checked (httpx drops the credentials
-            # when a redirect leaves the feed's host).
-            with outbound.client(
-                timeout=float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20), auth=auth
-            ) as client:
-                response = client.get(url, headers=headers)
+            response = http_client.get(url, headers=headers, auth=auth, max_bytes=MAX_FEED_BYTES)
         except outbound.AddressRefused as error:
             raise PermanentError(f"{url}: {error}") from error
+        except http_client.TooLarge as error:
+            raise MalformedPayload(f"{url}: the feed is larger than {MAX_FEED_BYTES} bytes") from error
         except httpx.HTTPError as error:
             raise TransientError(f"{url}: {error}") from error
         status = response.status_code
         if status == 304:
             return None
         if status == 429:
-            raise RateLimited(f"{url}: 429 Too Many Requests", retry_after=retry_after(response))
+            raise RateLimited(
+                f"{url}: 429 Too Many Requests", retry_after=http_client.retry_after(response) or 300.0
+            )
         if status == 401:
             raise TokenExpired(f"{url}: 401, the feed's user name or password is refused")
         if status == 403:
@@ -171,8 +164,6 @@ class FeedConnector(Connector):
             raise TransientError(f"{url}: {status}")
         if status >= 400:
             raise PermanentError(f"{url}: {status}")
-        if len(response.content) > MAX_FEED_BYTES:
-            raise MalformedPayload(f"{url}: the feed is larger than {MAX_FEED_BYTES} bytes")
         parsed = feedparser.parse(
             response.content, response_headers={k.lower(): v for k, v in response.headers.items()}
         )
@@ -390,3 +381,48 @@ def _post_title(comment: IncomingItem) -> str:
     if found and comment.author and found.group("author") == comment.author.display_name:
         return found.group("title")
     return ""
+
+
+# --- listening: a feed searched for mentions ------------------------------------------------------
+
+
+def search(config: dict, cursor: dict) -> SearchPage:
+    """The feed's entries as listening candidates (title and text), read with the cursor's ETag and
+    Last-Modified: a 304 brings nothing new. Entries are read as the channel side reads them."""
+    url = config["url"]
+    headers = {"Accept": FEED_ACCEPT}
+    if cursor.get("etag"):
+        headers["If-None-Match"] = cursor["etag"]
+    if cursor.get("modified"):
+        headers["If-Modified-Since"] = cursor["modified"]
+    response = searching.get(url, headers=headers)
+    if response.status_code == 304:
+        return SearchPage([], cursor)
+    feed = feedparser.parse(response.content, response_headers={"content-location": url})
+    if feed.bozo and not feed.entries:
+        raise SearchMalformed(
+            gettext("Not a readable RSS or Atom feed: %(error)s") % {"error": feed.get("bozo_exception")}
+        )
+    site = urlsplit(feed.feed.get("link") or url).hostname or ""
+    candidates = []
+    for entry in feed.entries:
+        link = str(entry.get("link", ""))
+        external_id = (
+            _external_id(entry) or hashlib.sha256(json.dumps(entry, default=str).encode()).hexdigest()
+        )
+        title = entry.get("title", "")
+        candidates.append(
+            Candidate(
+                external_id=external_id[:500],
+                text="\n\n".join(part for part in (title, html_to_text(_entry_html(entry))) if part),
+                published_at=_entry_time(entry),
+                url=link,
+                author=entry.get("author", ""),
+                author_name=entry.get("author", ""),
+                language=(entry.get("language") or feed.feed.get("language") or "")[:2],
+                domain=(urlsplit(link).hostname or site).removeprefix("www."),
+            )
+        )
+    settled = _validators_settled(response)
+    kept = {"etag": response.headers.get("etag"), "modified": response.headers.get("last-modified")}
+    return SearchPage(candidates, {k: v for k, v in kept.items() if v and settled})

@@ -107,8 +107,8 @@ def latest(listening_query: ListeningQuery) -> QueryBackfill | None:
 def run(backfill_id: int) -> QueryBackfill | None:
     """Match the query over the window, batch by batch, saving progress after each batch.
     Idempotent: a match already stored is kept, an item already a mention is skipped."""
+    from palabre.connectors.search import Candidate
     from palabre.listening.services import ingest_candidates, own_channels_source
-    from palabre.listening.sources import Candidate
     from palabre.nlp.matcher import QueryMatcher
 
     row = QueryBackfill.objects.select_related("query", "organisation").filter(pk=backfill_id).first()

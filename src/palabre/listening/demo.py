@@ -12,9 +12,9 @@ import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from palabre.connectors.search import Candidate
 from palabre.listening.crisis import detect_for_query
 from palabre.listening.services import create_query, create_source, ingest_candidates, update_source
-from palabre.listening.sources import Candidate
 from palabre.orgs.services import Actor
 
 QUERIES = [

@@ -65,7 +65,7 @@ class ListeningSource(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Why the last fetch failed, as a word (sources.SourceError.code): the page says it in the
+    # Why the last search failed, as a word (connectors.search.SearchError.code): the page says it in the
     # reader's language; `last_error` keeps the technical detail.
     last_error_code = models.CharField(max_length=20, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -620,7 +620,7 @@ def analyse_item_for_listening(item, created: bool) -> None:
 def analyse_items_for_listening(items: list, created: frozenset[int]) -> None:
     """The pipeline's listening stage: a batch of the organisation's own items matched against its
     active queries, in one pass per organisation (`ingest_candidates` on all of them at once)."""
-    from palabre.listening.sources import Candidate
+    from palabre.connectors.search import Candidate
 
     by_org: dict[int, list] = {}
     for item in items:
@@ -681,8 +681,11 @@ def poll_source(
         return {"source": source.pk, "skipped": "not due"}
     source.refresh_from_db()
     try:
-        fetched = fetchers.fetch(source)
-    except fetchers.SourceError as error:
+        if source.kind == SourceKind.OWN_CHANNELS:  # its items arrive through analysis
+            fetched = search.SearchPage([], source.cursor or {})
+        else:
+            fetched = search.search(source.kind, source.config or {}, source.cursor or {})
+    except search.SearchError as error:
         failures = source.consecutive_failures + 1
         wait = (
             timedelta(seconds=error.retry_after)

@@ -1,0 +1,157 @@
+"""The one HTTP client of connectors and listening's searches, against a real server on loopback:
+the size limit holds while reading, encodings are undone once, waits are read from the answer,
+the address guard and Palabre's User-Agent apply to the channel side and the searches alike."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from palabre.connectors import http_client, outbound, rss
+from palabre.connectors.base import MalformedPayload
+
+FEED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>'
+    '<item><guid isPermaLink="false">a-1</guid><title>Bonjour</title><description>Un billet.</description></item>'
+    "</channel></rss>"
+)
+
+
+class _Server:
+    """Answers every GET with what `answer(handler)` writes; keeps the requests' headers."""
+
+    def __init__(self, answer):
+        self.headers: list[dict[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                server.headers.append(dict(self.headers))
+                answer(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve(allow_loopback):
+    servers = []
+
+    def start(answer):
+        servers.append(_Server(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _chunked(handler, chunks: int, size: int = 1024):
+    """A body with no Content-Length (chunked): only reading tells how large it is."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/plain")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    try:
+        for _ in range(chunks):
+            handler.wfile.write(f"{size:x}\r\n".encode() + b"x" * size + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client stopped reading
+
+
+def test_an_answer_over_the_limit_is_cut_off_while_read_even_without_a_length(serve):
+    server = serve(lambda handler: _chunked(handler, chunks=64))
+    with pytest.raises(http_client.TooLarge):
+        http_client.get(server.url, max_bytes=10_000)
+    assert http_client.get(server.url, max_bytes=100_000).content == b"x" * 64 * 1024
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(serve):
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "50000000")
+        handler.end_headers()
+
+    server = serve(answer)
+    with pytest.raises(http_client.TooLarge):
+        http_client.get(server.url)
+
+
+def test_a_compressed_answer_is_handed_back_decoded_once(serve):
+    body = gzip.compress(FEED.encode())
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    response = http_client.get(serve(answer).url)
+    assert response.text == FEED and response.status_code == 200
+    assert "content-encoding" not in response.headers
+
+
+def test_the_address_guard_applies(monkeypatch):
+    monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "")
+    with pytest.raises(outbound.AddressRefused):
+        http_client.get("http://127.0.0.1:9/feed.xml")
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "120"}, 120.0),
+        ({"Retry-After": "0"}, 1.0),
+        ({"Retry-After": "Sat, 05 Dec 2026 08:02:00 GMT"}, 120.0),
+        ({"x-ratelimit-reset": "42"}, 42.0),
+        ({"Retry-After": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_the_wait_a_platform_asks_for(headers, wait):
+    response = httpx.Response(429, headers=headers)
+    assert http_client.retry_after(response, now=datetime(2026, 12, 5, 8, 0, tzinfo=UTC)) == wait
+
+
+def test_the_feed_channel_and_a_feed_search_fetch_alike(serve, org, make_channel):
+    def answer(handler):
+        payload = FEED.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    server = serve(answer)
+    channel = make_channel(org, "rss", handle=f"{server.url}/feed")
+    (post,) = rss.FeedConnector().pull(channel, "").items
+    (candidate,) = rss.search({"url": f"{server.url}/feed"}, {}).candidates
+    assert post.external_id == candidate.external_id == "a-1"
+    assert candidate.text == "Bonjour\n\nUn billet." and post.text == "Un billet."
+    assert [h["User-Agent"] for h in server.headers] == [http_client.USER_AGENT] * 2
+
+
+def test_a_feed_over_the_limit_is_a_malformed_payload_for_the_channel(serve, org, make_channel, monkeypatch):
+    monkeypatch.setattr(rss, "MAX_FEED_BYTES", 10_000)
+    server = serve(lambda handler: _chunked(handler, chunks=64))
+    channel = make_channel(org, "rss", handle=f"{server.url}/feed")
+    with pytest.raises(MalformedPayload, match="larger than"):
+        rss.FeedConnector().pull(channel, "")
