@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
+from palabre.compat import actors
 from palabre.compat.akismet import wordpress
 from palabre.conversations.models import Item
 from palabre.conversations.services import IncomingAuthor, IncomingItem
@@ -52,7 +53,6 @@ from palabre.moderation.models import (
     ModerationSite,
     ToxicAnswer,
 )
-from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 
 THANKS = "Thanks for making the web a better place."
@@ -123,24 +123,9 @@ STORED_PARAMS = frozenset(
 # --- the protocol, without HTTP ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SiteActor(Actor):
-    """A site's feedback (submit-spam, submit-ham, a filled honeypot), recorded in its name."""
-
-    site_name: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"akismet:{self.site_name}"
-
-
 def site_actor(site: ModerationSite) -> Actor:
-    return SiteActor(
-        organisation=site.organisation,
-        system=True,
-        permissions=frozenset({Perm.ITEMS_VIEW.value, Perm.MODERATION_ACT.value}),
-        site_name=site.name,
-    )
+    """A site's feedback (submit-spam, submit-ham, a filled honeypot), recorded in its name."""
+    return actors.site_actor(site, protocol="akismet")
 
 
 @dataclass

@@ -49,13 +49,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from palabre.compat.actors import site_actor
 from palabre.compat.perspective.parsing import (
     EXTERNAL_ID_PREFIX,
     PROBABILITY,
@@ -73,8 +73,6 @@ from palabre.moderation import engine, services
 from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite
 from palabre.nlp.classifiers import load_models
 from palabre.nlp.language import detect_language
-from palabre.orgs.permissions import Perm
-from palabre.orgs.services import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -297,26 +295,6 @@ def correction_for(scores: dict[str, float]) -> str:
     return "approve"
 
 
-@dataclass(frozen=True)
-class PerspectiveSiteActor(Actor):
-    """A site's suggestions, recorded as its moderators' decisions in its name."""
-
-    site_name: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"perspective:{self.site_name}"
-
-
-def _site_actor(site: ModerationSite) -> Actor:
-    return PerspectiveSiteActor(
-        organisation=site.organisation,
-        system=True,
-        permissions=frozenset({Perm.ITEMS_VIEW.value, Perm.MODERATION_ACT.value}),
-        site_name=site.name,
-    )
-
-
 def suggest_score(request: SuggestCommentScoreRequest, *, site: ModerationSite) -> dict[str, Any]:
     """Records the suggestion as a moderator's decision on the comment (stored now if it was analysed
     with doNotStore), which `palabre train --include-feedback` learns from. Raises PerspectiveError."""
@@ -339,7 +317,10 @@ def suggest_score(request: SuggestCommentScoreRequest, *, site: ModerationSite) 
         )
         if last != (ModerationDecision.Source.MODERATOR, action):  # the same suggestion twice: once
             services.review_item(
-                actor=_site_actor(site), item_id=item.pk, action=action, note=f"suggestscore from {site.name}"
+                actor=site_actor(site, protocol="perspective"),
+                item_id=item.pk,
+                action=action,
+                note=f"suggestscore from {site.name}",
             )
     answer: dict[str, Any] = {}
     if detected != "und":
