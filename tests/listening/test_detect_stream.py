@@ -93,8 +93,64 @@ def test_alerts_work_from_the_first_day_and_say_it_is_a_warm_up():
 
 def test_one_busy_bucket_alone_is_a_blip_not_a_crisis():
     counts = series(9, seed=5)
-    counts[5 * 288 + 160] += 60  # one bucket, many times its usual few mentions
-    assert [a for a in run(counts) if a[0] >= START + (5 * 288 + 150) * FIVE] == []
+    rng = random.Random(5)
+    for j in range(150, len(counts), 211):  # blips of 30 to 60 mentions, several a day
+        counts[j] += rng.randrange(30, 61)
+    blip = 5 * 288 + 160
+    counts[blip] += 60  # one more of the usual size, many times the usual few mentions
+    assert [a for a in run(counts) if a[0] >= START + (blip - 10) * FIVE] == []
+
+
+def test_a_bucket_far_beyond_any_blip_of_the_series_alarms_alone():
+    counts = series(9, seed=5)
+    rng = random.Random(5)
+    for j in range(150, len(counts), 211):
+        counts[j] += rng.randrange(30, 61)
+    burst = 6 * 288 + 100
+    counts[burst] += 600  # 5 minutes of a viral post: ten times the series' largest blip
+    found = [a for a in run(counts) if a[0] >= START + (burst - 10) * FIVE]
+    assert [(known, alarm.width) for known, alarm, _w in found] == [(START + (burst + 1) * FIVE, FIVE)]
+
+
+def test_a_bucket_alone_never_alarms_before_the_series_has_a_day_of_its_own_blips():
+    counts = series(1, seed=5)
+    counts[10 * 12] += 200
+    assert run(counts) == []
+
+
+def test_a_news_driven_series_needs_a_larger_spike_than_a_steady_one():
+    """The same 15-minute burst, four times the usual, alarms on a steady series and not on one whose
+    runs often swing that far (the limit is calibrated on each series' own tail)."""
+    steady = series(9, seed=11, level=120.0)
+    swings = list(steady)
+    rng = random.Random(11)
+    for j in range(100, len(swings) - 6, 97):  # every 8 hours, 15 to 30 minutes at 3 to 4 times
+        factor = rng.uniform(2.0, 3.0)
+        for k in range(rng.choice([3, 6])):
+            swings[j + k] = round(swings[j + k] * (1 + factor))
+    at = 8 * 288 + 170
+    burst = [(j, c * 4 if at <= j < at + 3 else c) for j, c in enumerate(steady)]
+    steady_alarms = [a for a in run([c for _j, c in burst]) if a[0] >= START + at * FIVE]
+    noisy = [c * 4 if at <= j < at + 3 else c for j, c in enumerate(swings)]
+    noisy_alarms = [a for a in run(noisy) if a[0] >= START + at * FIVE]
+    assert steady_alarms and steady_alarms[0][0] <= START + (at + 3) * FIVE
+    assert noisy_alarms == []
+
+
+def test_one_alarm_per_episode_re_armed_once_the_level_is_back():
+    counts = series(9, seed=12, level=60.0)
+    first = 6 * 288 + 110
+    for j in range(first, first + 10 * 12):  # ten hours at twice the usual: one episode...
+        counts[j] *= 2
+    for j in [*range(first, first + 6), *range(first + 60, first + 66)]:  # ...with two bursts, 5 h apart
+        counts[j] *= 5
+    second = first + 24 * 12  # the level came back overnight: the next afternoon's burst is news
+    for j in range(second, second + 6):
+        counts[j] *= 10
+    known = [(moment - START) // FIVE for moment, _a, _w in run(counts) if moment >= START + first * FIVE]
+    assert len(known) == 2
+    assert first < known[0] <= first + 4
+    assert second < known[1] <= second + 4
 
 
 def test_slow_growth_over_days_raises_no_alarm():
@@ -256,3 +312,13 @@ def test_the_command_reads_standard_input_and_explains_in_french(monkeypatch, ca
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == len(FULL)
     assert all("d’habitude" in line["explanation"] for line in lines)
+
+
+def test_the_tail_limit_of_exponential_values_is_their_quantile():
+    from palabre.listening.detection import tail_limit
+
+    rng = random.Random(3)
+    values = [rng.expovariate(1.0) for _ in range(20000)]
+    # P(X > x) = exp(-x): the value passed once in 10,000 is ln(10,000) = 9.21
+    assert tail_limit(values, risk=1e-4, quantile=0.98) == pytest.approx(math.log(1e4), abs=0.8)
+    assert tail_limit(values[:100], risk=1e-4, quantile=0.98) is None  # less than a day of buckets

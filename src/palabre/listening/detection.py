@@ -16,6 +16,7 @@ of the spike with those of the baseline (log-odds ratio with an informative Diri
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -472,6 +473,30 @@ def emerging_terms(
     return results[:top]
 
 
+def tail_limit(values: Sequence[float], *, risk: float, quantile: float) -> float | None:
+    """The value passed with probability `risk`, from a generalised Pareto distribution fitted by
+    the method of moments on the peaks over the `quantile` of `values` (peaks over threshold, as in
+    Siffer et al., 2017, "Anomaly detection in streams with extreme value theory"); None while fewer
+    than a day of 5-minute values exist."""
+    if len(values) < 288:
+        return None
+    top = heapq.nlargest(round((1 - quantile) * len(values)) + 1, values)
+    threshold = top[-1]
+    peaks = [v - threshold for v in top if v > threshold]
+    if len(peaks) < 10:
+        return threshold
+    mean = sum(peaks) / len(peaks)
+    variance = sum((p - mean) ** 2 for p in peaks) / (len(peaks) - 1)
+    if variance <= 0:
+        return threshold
+    shape = 0.5 * (1 - mean * mean / variance)
+    scale = 0.5 * mean * (mean * mean / variance + 1)
+    odds = risk * len(values) / len(peaks)
+    if abs(shape) < 1e-6:
+        return threshold - scale * math.log(odds)
+    return threshold + scale / shape * (odds ** (-shape) - 1)
+
+
 # --- streaming: one 5-minute count at a time ----------------------------------------------------
 
 
@@ -499,6 +524,24 @@ class StreamConfig:
     level_floor: float = 0.5
     level_cap: float = 2.0
     silence: timedelta = timedelta(hours=3)  # an alarm within this of the previous is the same event
+    # One alarm per episode: after an alarm the detector is re-armed only once a complete hour has
+    # fallen back to at most `rearm_ratio` times its baseline (a long bad buzz is one alert).
+    rearm_ratio: float = 1.5
+    # Calibration per series (extreme values, peaks over threshold): a run's log ratio to its usual
+    # must also pass the level that this series' own runs of that length exceed with probability
+    # `risk` per 5 minutes: a generalised Pareto tail fitted on the last `calibration_days` of them
+    # (peaks over their `tail_quantile`), refitted every hour. A news-driven series (many big swings)
+    # needs a larger spike than a steady one. 1e-4: about once in 35 days of one series' buckets.
+    risk: float = 1e-4
+    calibration_days: int = 14
+    tail_quantile: float = 0.98
+    # A bucket alone (no run) alarms only at `record_factor` times the largest ratio any single
+    # bucket of this series reached in the last `calibration_days` (its blips included): a blip of
+    # the usual size never does, a burst far beyond anything the series has shown does.
+    record_factor: float = 2.0
+    # A quiet hour's usual count is never taken below this share of the query's median hour over
+    # the last week: 3 times a night's handful is not a crisis.
+    typical_floor: float = 0.5
 
 
 class StreamingDetector:
@@ -510,8 +553,11 @@ class StreamingDetector:
     the same hour of the previous days once a day exists, the hours just before until then (the
     warm-up, told in every alarm, with a higher bar). Its level follows slow growth: the last day's
     counts against their own baseline rescale it. A run of fine buckets (15 minutes, an hour) less
-    its busiest bucket must be improbable (quasi-Poisson tail) and at least `min_ratio` times the
-    usual: a single busy bucket never alarms.
+    its busiest bucket must be improbable (quasi-Poisson tail), at least `min_ratio` times the
+    usual, and past the limit calibrated on this series' own runs of that length (extreme values:
+    a news-driven series needs a larger spike than a steady one). A bucket alone alarms only at
+    twice the largest ratio any bucket of the series reached in the last two weeks, blips included.
+    One alarm per episode: the next needs a complete hour back near its usual count first.
     """
 
     def __init__(self, config: StreamConfig = StreamConfig(), detector: DetectorConfig = DetectorConfig()):
@@ -525,6 +571,10 @@ class StreamingDetector:
         self._raw: float | None = None
         self._centres: list[float | None] = []
         self._bursts: list[float] = []  # each hour's baseline, for the level of the last day
+        # per run length: its log ratios to the usual, and the limit this series passes rarely
+        self._ratios: dict[int, list[float]] = {}
+        self._limits: dict[int, float | None] = {}
+        self._armed = True
 
     # history depth, in words the explanation uses
     def warmup(self, h: int) -> str:
@@ -555,6 +605,9 @@ class StreamingDetector:
             relative = self.config.relative_spread_warmup
         else:
             centre *= self._level(h)
+        if h >= 24:  # a quiet hour's handful is weighed against the query's typical hour too
+            typical = float(median(hourly[max(0, h - HOURS_PER_WEEK) : h]))
+            centre = max(centre, self.config.typical_floor * typical)
         spread = max(1.4826 * mad, math.sqrt(max(centre, 1.0)), relative * centre)
         return centre, spread, kind
 
@@ -583,6 +636,37 @@ class StreamingDetector:
         seen = sum(min(a, 2 * c) for a, c in pairs)
         return min(max(seen / usual, self.config.level_floor), self.config.level_cap)
 
+    def _close_hour(self, count: int) -> None:
+        """An hour is complete: re-arm after an episode, note how far it strayed from its baseline."""
+        base = self._baseline
+        if base is None:
+            return
+        expected = base[0]
+        if count <= self.config.rearm_ratio * max(expected, 1.0):
+            self._armed = True
+        for length, values in self._ratios.items():
+            if length == 1:
+                enough = len(values) >= 24 * self.config.per_hour
+                self._limits[1] = max(values) + math.log(self.config.record_factor) if enough else None
+            else:
+                self._limits[length] = tail_limit(
+                    values, risk=self.config.risk, quantile=self.config.tail_quantile
+                )
+
+    def _calibrate(self, length: int, value: float) -> bool:
+        """Note a run's log ratio to its usual; say whether it passes this series' calibrated limit
+        for runs of its length (a run past the limit is left out of the series' usual).
+        Without a limit yet (a first day), a run passes and a bucket alone does not."""
+        limit = self._limits.get(length)
+        # a bucket alone is always noted: blips recur, and a series that has them learns their size
+        if limit is None or value < limit or length == 1:
+            values = self._ratios.setdefault(length, [])
+            values.append(value)
+            del values[: -self.config.calibration_days * 24 * self.config.per_hour]
+        if limit is None:
+            return length > 1
+        return value >= limit
+
     def push(self, moment: datetime, count: int) -> list[tuple[datetime, Alarm, str]]:
         """Add the count of the fine bucket starting at `moment`; return the alarms known at its end
         as (known at, alarm, warm-up)."""
@@ -607,6 +691,7 @@ class StreamingDetector:
                 last = self.fine[-config.per_hour - 1 : -1]
                 self.hourly.append(sum(last))
                 self._note_burstiness(last)
+                self._close_hour(sum(last))
             self._raw = None
             self._baseline = self._hour_baseline(h)
             self._centres.append(self._raw)
@@ -617,23 +702,26 @@ class StreamingDetector:
         per_fine = max(expected_h, 0.5) / config.per_hour
         dispersion = spread_h**2 / max(expected_h, 1.0)
         bursty = self.burstiness()
+        bar = config.surprise_warmup if kind == "hours" else config.surprise
         best = None
-        for length in config.runs:
+        for length in (1, *config.runs):
             if j + 1 < length:
                 continue
             window = self.fine[j + 1 - length :]
-            run, expected = sum(window), per_fine * length
-            # judged without its busiest bucket: one busy 5 minutes alone is a blip, not a crisis
-            rest, rest_expected = run - max(window), per_fine * (length - 1)
-            if run < config.min_count or rest < config.min_ratio * rest_expected:
+            run = sum(window)
+            # A run is judged without its busiest bucket (one busy 5 minutes is a blip, not a
+            # crisis); a bucket alone only against the tail of this series' own single buckets.
+            kept, n = (run, 1) if length == 1 else (run - max(window), length - 1)
+            usual = per_fine * n
+            unusual = self._calibrate(length, math.log((kept + 1) / (usual + 1)))
+            if not unusual or run < config.min_count or kept < config.min_ratio * usual:
                 continue
             # Two sources of extra variance: the 5-minute burstiness measured within past hours, and
             # the rate's drift from hour to hour, of which a run shorter than an hour shows its share.
             drift = max(dispersion - bursty, 0.0) * length / config.per_hour
-            score = surprise(rest, rest_expected, bursty + drift)
-            bar = config.surprise_warmup if kind == "hours" else config.surprise
+            score = surprise(kept, usual, bursty + drift)
             if score >= bar and (best is None or score > best[0]):
-                best = (score, length, run, expected)
+                best = (score, length, run, per_fine * length)
         if best is None:
             return []
         score, length, run, expected = best
@@ -641,7 +729,8 @@ class StreamingDetector:
         begins = self.start + (j + 1 - length) * config.fine
         known = self.start + (j + 1) * config.fine
         previous, self._last_alarm = self._last_alarm, known
-        if previous is not None and known - previous < config.silence:
+        armed, self._armed = self._armed, False
+        if not armed or (previous is not None and known - previous < config.silence):
             return []
         alarm = Alarm(
             j, begins, config.fine * length, "volume", run, round(expected, 2), round(score, 2), "run"
