@@ -20,7 +20,7 @@ from palabre.connectors.base import (
 )
 from palabre.connectors.search import SearchError, SearchMalformed, SearchRateLimited
 
-STATUSES = Path(__file__).parents[1] / "listening" / "fixtures" / "mastodon_hashtag.json"
+STATUSES = Path(__file__).parent / "mastodon" / "fixtures" / "hashtag_timeline.json"
 
 
 def test_an_unknown_kind_is_a_search_error():
