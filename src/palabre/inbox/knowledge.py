@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
-
-from palabre.inbox.text import analyzer
+from palabre.nlp.similarity import similarities
+from palabre.nlp.terms import analyzer
 
 MIN_SCORE = 0.05
 
@@ -22,12 +20,7 @@ def suggest(query: str, articles: list[tuple[int, str]], *, limit: int = 3) -> l
     """`articles`: (id, title and text). The best matches first, only those that share words."""
     if not articles or not query.strip():
         return []
-    vectoriser = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
-    try:
-        matrix = vectoriser.fit_transform([text for _id, text in articles])
-    except ValueError:  # no usable word in any article
-        return []
-    scores = linear_kernel(vectoriser.transform([query]), matrix).ravel()
+    scores = similarities(query, [text for _id, text in articles], analyzer=analyzer)
     ranked = sorted(range(len(articles)), key=lambda i: -scores[i])
     return [
         Suggestion(articles[i][0], round(float(scores[i]), 3))

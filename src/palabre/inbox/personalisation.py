@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
-
-from palabre.inbox.text import words
+from palabre.nlp.similarity import similarities
+from palabre.nlp.terms import words
 
 SIMILAR = 0.8
 MIN_MESSAGE_WORDS = 3
@@ -46,15 +44,11 @@ def check_reply(
         warnings.append(Warning("unfilled", {"variables": ", ".join(unfilled)}))
     texts = [text for _label, text in recent if text.strip()]
     if texts:
-        vectoriser = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), lowercase=True, strip_accents="unicode"
-        )
-        matrix = vectoriser.fit_transform([reply, *texts])
-        similarities = linear_kernel(matrix[0:1], matrix[1:]).ravel()
-        best = int(similarities.argmax())
-        score = float(similarities[best])
+        scores = similarities(reply, texts)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        score = scores[best]
         if score >= threshold:
-            count = int((similarities >= threshold).sum())
+            count = sum(1 for s in scores if s >= threshold)
             labels = [label for label, text in recent if text.strip()]
             warnings.append(
                 Warning("similar", {"percent": round(score * 100), "count": count, "example": labels[best]})

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from palabre.nlp.normalize import fold
+from palabre.nlp.terms import APOSTROPHES, ELIDED, STOP_WORDS
 
 __all__ = [
     "QuerySyntaxError",
@@ -64,8 +65,8 @@ FIELDS = ("lang", "source", "domain")
 
 # --- tokens of a text -----------------------------------------------------------------------
 
-_APOSTROPHES = "'’ʼ‘"
-_ELISIONS = r"jusqu|lorsqu|puisqu|quoiqu|presqu|qu|[ldjmnstc]"
+_APOSTROPHES = APOSTROPHES
+_ELISIONS = ELIDED
 _LETTER = r"[^\W_]"
 _MARK = r"[\u0300-\u036f]"  # combining accents typed separately (NFD text)
 # Unrolled (letters, then marks and letters) so the common case is one character class.
@@ -674,17 +675,7 @@ def anchors(node: Node) -> frozenset[Term | Phrase] | None:
 
 # Function words of French and English (folded): the most frequent words of any post, so the
 # worst ones to index a phrase on. "service client" is indexed on "client", "la poste" on "poste".
-STOPWORDS = frozenset(
-    """
-    a au aux avec ce ces c cet cette d dans de des du elle elles en est et etait il ils j je l la le
-    les leur lui m ma mais me meme mes moi mon n ne nos notre nous on ou par pas plus pour qu que
-    qui s sa se ses si son sont sur ta te tes toi ton tu un une vos votre vous y ete etre ai as avait
-    about after all also am an and any are as at be been but by can could did do does for from
-    had has have he her him his how i if in into is it its just me my no not of on or our out she so
-    than that the their them then there they this to too up us was we were what when which who will
-    with would you your
-    """.split()  # noqa: SIM905 (a list literal of 170 words reads worse)
-)
+STOPWORDS = STOP_WORDS
 
 
 def _cost(found: frozenset[Term | Phrase]) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from palabre.nlp import similarity
 from palabre.nlp.normalize import fold
 
 BLOCK, WARN = "block", "warn"
@@ -504,22 +505,8 @@ def _similarity_texts(text: str) -> str:
 
 
 def similarities(text: str, others: Sequence[str]) -> list[float]:
-    """Cosine similarity of `text` with each of `others` (TF-IDF on character n-grams)."""
-    others = [o for o in others]
-    if not others or not text.strip():
-        return [0.0] * len(others)
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    documents = [_similarity_texts(text)] + [_similarity_texts(o) for o in others]
-    if not any(d.strip() for d in documents[1:]):
-        return [0.0] * len(others)
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
-    try:
-        matrix = vectorizer.fit_transform(documents)
-    except ValueError:  # nothing but stop characters
-        return [0.0] * len(others)
-    return [float(s) for s in cosine_similarity(matrix[0], matrix[1:])[0]]
+    """Cosine similarity of `text` with each of `others` (TF-IDF on character n-grams), links left out."""
+    return similarity.similarities(_similarity_texts(text), [_similarity_texts(o) for o in others])
 
 
 def _excerpt(text: str, length: int = 80) -> str:
