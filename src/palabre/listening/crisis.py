@@ -155,15 +155,16 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
         matches__query=query, published_at__gte=alarm.start, published_at__lt=alarm.end
     ).select_related("source")
     mentions = list(window[:500])
-    baseline_texts = list(
+    baseline = list(
         Mention.objects.filter(
             matches__query=query,
             published_at__gte=alarm.start - timedelta(weeks=CONFIG.history_weeks),
             published_at__lt=alarm.start,
         )
         .order_by("-published_at")
-        .values_list("text", flat=True)[:2000]
+        .values_list("text", "sentiment")[:2000]
     )
+    baseline_texts = [text for text, _sentiment in baseline]
     negative_first = alarm.metric == AlertMetric.NEGATIVE_SHARE
     driving = sorted(
         mentions,
@@ -177,7 +178,17 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
     sources = Counter(m.source.name for m in mentions)
     domains = Counter(m.domain for m in mentions if m.domain)
     negatives = sum(m.sentiment == Sentiment.NEGATIVE for m in mentions)
+    nature = _nature(mentions, negatives, baseline, terms)
     return {
+        "nature": nature.nature,
+        "nature_signals": {
+            "negative_share": nature.negative_share,
+            "usual_negative_share": nature.usual_negative_share,
+            "negative_z": nature.negative_z,
+            "influential": nature.influential,
+            "influential_negative": nature.influential_negative,
+            "negative_terms": list(nature.negative_terms),
+        },
         "rule": rule,
         "query": query.name,
         "mentions": len(mentions),
@@ -200,6 +211,42 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
         "sources": [{"name": name, "count": count} for name, count in sources.most_common(5)],
         "domains": [{"name": name, "count": count} for name, count in domains.most_common(5)],
     }
+
+
+INFLUENTIAL_AUTHORS = 5
+
+
+def _nature(
+    mentions: list[Mention], negatives: int, baseline: list[tuple[str, str]], terms: list
+) -> detection.SpikeNature:
+    """Crisis or launch, from the spike's negative share against the weeks before, the tone of its
+    most-followed authors, and whether its emerging terms are carried by negative mentions."""
+    reach: dict[str, tuple[int, bool]] = {}
+    for m in mentions:
+        author = m.author_name or m.author
+        if author and m.author_reach:
+            best = reach.get(author)
+            if best is None or m.author_reach > best[0]:
+                reach[author] = (m.author_reach, m.sentiment == Sentiment.NEGATIVE)
+    top = sorted(reach.values(), key=lambda pair: -pair[0])[:INFLUENTIAL_AUTHORS]
+    words = [(detection.terms_of(m.text), m.sentiment == Sentiment.NEGATIVE) for m in mentions]
+    negative_terms = []
+    for term in terms:
+        if term.score < 1.96:
+            continue
+        tones = [negative for found, negative in words if term.term in found]
+        if len(tones) >= 2 and 2 * sum(tones) > len(tones):
+            negative_terms.append(term.term)
+    return detection.spike_nature(
+        mentions=len(mentions),
+        negatives=negatives,
+        baseline_mentions=len(baseline),
+        baseline_negatives=sum(sentiment == Sentiment.NEGATIVE for _text, sentiment in baseline),
+        influential=len(top),
+        influential_negative=sum(negative for _reach, negative in top),
+        negative_terms=negative_terms[:3],
+        config=CONFIG,
+    )
 
 
 def detect_for_organisation(organisation: Organisation, *, now: datetime | None = None) -> list[CrisisAlert]:

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 
 from palabre import config
 from palabre.connectors import outbound
-from palabre.listening.explanations import warmup_sentence
+from palabre.listening.explanations import nature_sentence, warmup_sentence
 from palabre.listening.models import AlertDelivery, AlertSubscription, CrisisAlert
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def send_email(alert: CrisisAlert, subscription: AlertSubscription) -> None:
             "why": alert.explanation,
             # a young query's baseline, said in the alert as on its page
             "warmup": warmup_sentence(warmup) if warmup else "",
+            "nature": nature_sentence(alert.explanation),
         }
         subject = render_to_string("listening/email/alert_subject.txt", context).strip()
         text = render_to_string("listening/email/alert.txt", context)

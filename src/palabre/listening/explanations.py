@@ -38,3 +38,37 @@ def describe(alarm: Alarm, warmup: str) -> str:
         int(alarm.observed),
     ) % {"observed": int(alarm.observed), "minutes": minutes, "expected": expected, "ratio": ratio}
     return f"{volume} {warmup_sentence(warmup)}"
+
+
+def nature_sentence(why: dict) -> str:
+    """Crisis or launch, told from the signals beyond volume stored in the alert's explanation."""
+    nature = why.get("nature")
+    signals = why.get("nature_signals") or {}
+    values = {
+        "share": round(100 * float(signals.get("negative_share", 0))),
+        "usual": round(100 * float(signals.get("usual_negative_share", 0))),
+        "authors": int(signals.get("influential_negative", 0)),
+        "influential": int(signals.get("influential", 0)),
+    }
+    if nature == "crisis":
+        return (
+            gettext(
+                "Looks like a crisis: %(share)d%% of these mentions are negative where %(usual)d%% usually "
+                "are; %(authors)d of the %(influential)d most-followed authors are negative."
+            )
+            % values
+        )
+    if nature == "launch":
+        return (
+            gettext(
+                "Looks like a launch or a welcome buzz rather than a crisis: %(share)d%% of these mentions "
+                "are negative, as usual (%(usual)d%%), and no influential author leads a negative wave."
+            )
+            % values
+        )
+    if nature == "unclear":
+        return (
+            gettext("Crisis or launch: not clear yet (%(share)d%% negative where %(usual)d%% usually are).")
+            % values
+        )
+    return ""

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from palabre.conversations import corrections as shared_corrections
 from palabre.listening import backfill, queries, services
 from palabre.listening import corrections as mention_corrections
-from palabre.listening.explanations import warmup_sentence
+from palabre.listening.explanations import nature_sentence, warmup_sentence
 from palabre.listening.forms import (
     CONFIG_ALIASES,
     CrisisForm,
@@ -486,6 +486,8 @@ def alert_detail(request: HttpRequest, actor: Actor, alert_id: int) -> HttpRespo
         "why": alert.explanation,
         # a young query's baseline: what history it stood on, in the reader's language
         "warmup": warmup_sentence(alert.explanation["warmup"]) if alert.explanation.get("warmup") else "",
+        # crisis or launch, from the negative share, influential authors and emerging terms
+        "nature": nature_sentence(alert.explanation),
         "deliveries": alert.deliveries.select_related("subscription"),
         "crisis": services.current_crisis(actor.organisation),
     }
