@@ -1,6 +1,6 @@
 """The one pipeline's throughput: items stored and analysed per second, on the configured database.
 
-    palabre bench ingest [--items 2000] [--batch 200] [--stages all|store] [--json-out FILE]
+    palabre bench ingest [--items 2000] [--batch 200] [--skip inbox,listening] [--json-out FILE]
     PALABRE_DATABASE_URL=postgres://.../throwaway taskset -c 1 palabre bench ingest
 
 Needs a THROWAWAY database (migrated, filled, nothing cleaned up): PostgreSQL when
@@ -122,6 +122,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--skip", default="", help="stages left out, comma-separated (to see what the others cost)"
+    )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
 
@@ -149,8 +152,12 @@ def main() -> None:
 
         return run
 
+    skipped = {name for name in args.skip.split(",") if name}
     for stage in pipeline.stages():
-        pipeline.register_stage(stage.name, timed(stage), order=stage.order)
+        if stage.name in skipped:
+            del pipeline._stages[stage.name]
+        else:
+            pipeline.register_stage(stage.name, timed(stage), order=stage.order)
     # A first small batch warms the caches a worker keeps (policy, rules, models, the source row).
     warm = pipeline.ingest_items(channel=channel, incoming=mix(20, 10_000_000, rng, at), analyse=False)
     pipeline.analyse_items([i.pk for i, _c in warm.items], warm.created_ids)
@@ -180,6 +187,7 @@ def main() -> None:
         "database": vendor,
         "items": done,
         "batch": args.batch,
+        "stages": [stage.name for stage in pipeline.stages()],
         "stored_per_second": round(done / wall["store"], 1),
         "stored_and_analysed_per_second": round(done / total_wall, 1),
         "queries_per_item": {k: round(v / done, 2) for k, v in queries.items()},

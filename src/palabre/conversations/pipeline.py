@@ -218,6 +218,8 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
                 setattr(item, name, value)
             changed.append(item)
             result.append((item, False))
+    parent_of = _plan_threads(channel, new) if new else {}
+    _link_to_stored(new, parent_of)
     if new:
         # In key order, as concurrent batches lock and insert: fewer deadlocks between them.
         Item.objects.bulk_create(sorted(new, key=lambda item: item.external_id))
@@ -227,7 +229,7 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
         Item.objects.bulk_update(changed, fields)
         if with_language:
             Item.objects.bulk_update(with_language, ["language"])
-    _link_threads(channel, [item for item, created in result if created])
+    _link_within(new, parent_of)
     return result
 
 
@@ -288,35 +290,39 @@ def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> d
     return found
 
 
-def _link_threads(channel: Channel, new: list[Item]) -> None:
-    """Thread links of items created in this batch, as storing them one after the other would
-    leave them: a reply finds its parent (stored before, or earlier in the batch), an earlier reply
-    of the batch finds the parent that comes later in it, and two items naming each other as parent
-    stay unlinked where linking would close a loop. Known items outside the batch are read once."""
-    if not new:
-        return
+def _plan_threads(channel: Channel, new: list[Item]) -> dict[str, Item]:
+    """The parent of each item created in this batch (by the child's external id), as storing them
+    one after the other would leave it: a reply finds its parent (stored before, or earlier in the
+    batch), an earlier reply of the batch finds the parent that comes later in it, and two items
+    naming each other as parent stay unlinked where linking would close a loop. The items stored
+    before that the batch names are read once."""
     position = {item.external_id: index for index, item in enumerate(new)}
     outside = {
         i.parent_external_id for i in new if i.parent_external_id and i.parent_external_id not in position
     }
-    stored = {
-        parent.external_id: parent
-        for parent in Item.objects.select_for_update()
-        .filter(channel=channel, external_id__in=outside)
-        .only("pk", "external_id", "thread_root_id")
-    }
-    parent_of: dict[int, Item] = {}  # within the batch, by the child's pk
+    stored = (
+        {
+            parent.external_id: parent
+            for parent in Item.objects.select_for_update()
+            .filter(channel=channel, external_id__in=outside)
+            .order_by("external_id")
+            .only("pk", "external_id", "thread_root_id")
+        }
+        if outside
+        else {}
+    )
+    parent_of: dict[str, Item] = {}  # external ids are unique in a channel
 
     def below(candidate: Item, ancestor: Item) -> bool:
         # Items stored before this batch never sit under one of its new items: only links made
         # here can put them there, and those are in `parent_of`.
-        seen: set[int] = set()
+        seen: set[str] = set()
         current: Item | None = candidate
-        while current is not None and current.pk not in seen:
-            if current.pk == ancestor.pk:
+        while current is not None and current.external_id not in seen:
+            if current.external_id == ancestor.external_id:
                 return True
-            seen.add(current.pk)
-            current = parent_of.get(current.pk)
+            seen.add(current.external_id)
+            current = parent_of.get(current.external_id)
         return False
 
     waiting: dict[str, list[Item]] = {}  # earlier items of the batch, by the parent they name
@@ -324,33 +330,47 @@ def _link_threads(channel: Channel, new: list[Item]) -> None:
         wanted = item.parent_external_id
         if wanted:
             if wanted in stored:
-                parent_of[item.pk] = stored[wanted]
+                parent_of[item.external_id] = stored[wanted]
             elif wanted in position and position[wanted] < index:
                 parent = new[position[wanted]]
                 if not below(parent, item):
-                    parent_of[item.pk] = parent
+                    parent_of[item.external_id] = parent
             else:
                 waiting.setdefault(wanted, []).append(item)
         for orphan in waiting.pop(item.external_id, []):
-            if orphan.pk not in parent_of and not below(item, orphan):
-                parent_of[orphan.pk] = item
-    if not parent_of:
-        return
+            if orphan.external_id not in parent_of and not below(item, orphan):
+                parent_of[orphan.external_id] = item
+    return parent_of
 
-    def root_of(item: Item) -> int:
-        seen: set[int] = set()
-        current = item
-        while current.pk in parent_of and current.pk not in seen:
-            seen.add(current.pk)
-            current = parent_of[current.pk]
-        # The top of the batch's links: an item stored before keeps its thread's root.
-        return current.thread_root_id or current.pk
 
-    linked = [item for item in new if item.pk in parent_of]
+def _root_of(item: Item, parent_of: dict[str, Item]) -> int:
+    seen: set[str] = set()
+    current = item
+    while current.external_id in parent_of and current.external_id not in seen:
+        seen.add(current.external_id)
+        current = parent_of[current.external_id]
+    # The top of the batch's links: an item stored before keeps its thread's root.
+    return current.thread_root_id or current.pk
+
+
+def _link_to_stored(new: list[Item], parent_of: dict[str, Item]) -> None:
+    """Before the insert: replies to items stored before get their parent and thread root in the
+    row itself (no update afterwards)."""
+    for item in new:
+        parent = parent_of.get(item.external_id)
+        if parent is not None and parent.pk is not None:
+            item.parent = parent
+            item.thread_root_id = parent.thread_root_id or parent.pk
+
+
+def _link_within(new: list[Item], parent_of: dict[str, Item]) -> None:
+    """After the insert: replies to items of the batch, now that those have an id."""
+    linked = [item for item in new if item.external_id in parent_of and item.parent_id is None]
     for item in linked:
-        item.parent = parent_of[item.pk]
-        item.thread_root_id = root_of(item)
-    Item.objects.bulk_update(linked, ["parent", "thread_root"])
+        item.parent = parent_of[item.external_id]
+        item.thread_root_id = _root_of(item, parent_of)
+    if linked:
+        Item.objects.bulk_update(linked, ["parent", "thread_root"])
 
 
 # --- analysing -------------------------------------------------------------------------------

@@ -295,23 +295,18 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
             for state in ItemModeration.objects.select_for_update(of=("self",))
             .select_related("last_decision")
             .filter(item__in=items)
+            .order_by("item_id")
         }
-        missing = [item for item in items if item.pk not in states]
-        if missing:
-            # A concurrent analysis creating one of them makes this raise IntegrityError: the
-            # pipeline then moderates the batch item by item.
-            for state in ItemModeration.objects.bulk_create(
-                [ItemModeration(item=item, organisation_id=item.organisation_id) for item in missing]
-            ):
-                state.last_decision = None
-                states[state.item_id] = state
         open_items = [
             item
             for item in items
-            if states[item.pk].status != ModerationStatus.APPROVED
-            and not (
-                states[item.pk].last_decision_id
-                and states[item.pk].last_decision.source == ModerationDecision.Source.MODERATOR
+            if item.pk not in states
+            or (
+                states[item.pk].status != ModerationStatus.APPROVED
+                and not (
+                    states[item.pk].last_decision_id
+                    and states[item.pk].last_decision.source == ModerationDecision.Source.MODERATOR
+                )
             )
         ]
         contexts = _contexts_for(open_items)
@@ -334,15 +329,23 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
                 for item, decision in zip(open_items, decisions, strict=True)
             ]
         )
+        known, fresh = [], []
         for item, row in zip(open_items, rows, strict=True):
-            state = states[item.pk]
+            state = states.get(item.pk)
+            if state is None:
+                state = states[item.pk] = ItemModeration(item=item, organisation_id=item.organisation_id)
+                fresh.append(state)
+            else:
+                known.append(state)
             state.status = row.status_after
             state.last_decision = row
             state.updated_at = now
-        ItemModeration.objects.bulk_update(
-            [states[item.pk] for item in open_items], ["status", "last_decision", "updated_at", "is_spam"]
-        )
-        hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)
+        if known:
+            ItemModeration.objects.bulk_update(known, ["status", "last_decision", "updated_at", "is_spam"])
+        if fresh:
+            # A concurrent analysis creating one of them makes this raise IntegrityError: the
+            # pipeline then moderates the batch item by item.
+            ItemModeration.objects.bulk_create(fresh)
     for item in items:
         item.moderation = states[item.pk]  # the next stages (the inbox) read it without a query
 
