@@ -19,10 +19,14 @@ class ProgrammesConfig(AppConfig):
                 "programmes.contest_drawn": _("Contest drawn: seed revealed, winners chosen"),
                 "programmes.poll_created": _("Poll created"),
                 "programmes.poll_counted": _("Poll counted"),
+                "programmes.ideas_collected": _("Community ideas collected"),
+                "programmes.idea_status": _("Idea status changed"),
+                "programmes.idea_announced": _("Idea status announced to the people who asked"),
             },
             targets={
                 "programmes.contest": _("Contest"),
                 "programmes.contestentry": _("Contest entry"),
                 "programmes.poll": _("Poll"),
+                "programmes.idea": _("Idea"),
             },
         )

@@ -103,3 +103,47 @@ class Poll(models.Model):
 
     def __str__(self) -> str:
         return self.question
+
+
+class IdeaStatus(models.TextChoices):
+    NEW = "new", _("New")
+    UNDER_REVIEW = "under_review", _("Under review")
+    PLANNED = "planned", _("Planned")
+    DONE = "done", _("Done")
+    DECLINED = "declined", _("Declined")
+
+
+class Idea(models.Model):
+    """Suggestions from the community on one theme (programmes/ideas.py groups them)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="ideas")
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(max_length=16, choices=IdeaStatus.choices, default=IdeaStatus.NEW)
+    # People who asked or backed it (distinct merged contacts), kept up to date by collect_ideas.
+    supporters = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The status last announced back to the people who asked: announcing twice sends nothing new.
+    announced_status = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-supporters", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IdeaSuggestion(models.Model):
+    """A message that suggested the idea, or backed a suggestion ("+1", "moi aussi")."""
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="suggestions")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="idea_suggestion")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    backs = models.BooleanField(default=False)  # a "+1" under a suggestion, not a suggestion itself
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.idea}: {self.item_id}"

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from palabre.conversations.models import Item, ItemKind
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
-from palabre.programmes.models import Contest, ContestEntry, Poll
+from palabre.programmes.models import Contest, ContestEntry, Idea, Poll
 
 RECENT_POSTS = 50
 
@@ -51,3 +51,10 @@ def published_contest(commitment: str) -> Contest | None:
     if len(commitment) != 64 or any(ch not in "0123456789abcdef" for ch in commitment):
         return None
     return Contest.objects.filter(commitment=commitment).first()
+
+
+def ideas(actor: Actor) -> QuerySet[Idea]:
+    actor.require(Perm.ITEMS_VIEW)
+    return Idea.objects.filter(organisation=actor.organisation).prefetch_related(
+        "suggestions__item", "suggestions__contact"
+    )

@@ -11,5 +11,8 @@ urlpatterns = [
     path("contests/<id:contest_id>/<slug:action>/", views.contest_action, name="contest_action"),
     path("polls/<id:poll_id>/", views.poll_detail, name="poll"),
     path("polls/<id:poll_id>/<slug:action>/", views.poll_action, name="poll_action"),
+    path("ideas/", views.idea_list, name="ideas"),
+    path("ideas/collect/", views.ideas_collect, name="ideas_collect"),
+    path("ideas/<id:idea_id>/<slug:action>/", views.idea_action, name="idea_action"),
     path("draws/<str:commitment>/", views.public_draw, name="public"),
 ]

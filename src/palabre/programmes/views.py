@@ -15,9 +15,10 @@ from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view
+from palabre.programmes import ideas as ideas_service
 from palabre.programmes import queries, services
 from palabre.programmes.forms import ContestForm, ExclusionForm, PollForm
-from palabre.programmes.models import ContestStatus
+from palabre.programmes.models import ContestStatus, IdeaStatus
 
 
 def _say(request: HttpRequest, error: ValidationError) -> None:
@@ -186,3 +187,49 @@ def public_draw(request: HttpRequest, commitment: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="draw-{commitment[:12]}.json"'
         return response
     return render(request, "programmes/public.html", {"contest": contest, "record": record})
+
+
+@member_view(Perm.ITEMS_VIEW)
+def idea_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    ideas = queries.ideas(actor)
+    return render(request, "programmes/ideas.html", {"ideas": ideas, "statuses": IdeaStatus.choices})
+
+
+@require_POST
+@member_view(Perm.PROGRAMMES_MANAGE)
+def ideas_collect(request: HttpRequest, actor: Actor) -> HttpResponse:
+    summary = ideas_service.collect_ideas(actor=actor)
+    messages.success(
+        request,
+        _("%(suggestions)s new suggestions read, %(ideas)s new ideas, %(supports)s replies backing one.")
+        % {
+            "suggestions": summary["suggestions"],
+            "ideas": summary["ideas_created"],
+            "supports": summary["supports"],
+        },
+    )
+    return redirect("programmes:ideas")
+
+
+@require_POST
+@member_view(Perm.PROGRAMMES_MANAGE)
+def idea_action(request: HttpRequest, actor: Actor, idea_id: int, action: str) -> HttpResponse:
+    idea = ideas_service.get_idea(actor=actor, idea_id=idea_id)
+    try:
+        if action == "status":
+            ideas_service.set_status(actor=actor, idea=idea, status=request.POST.get("status", ""))
+            messages.success(request, _("Status saved."))
+        elif action == "announce":
+            summary = ideas_service.announce_status(actor=actor, idea=idea)
+            messages.success(
+                request,
+                _(
+                    "%(queued)s people will get an answer under their message; %(impossible)s could not (channel without replies)."
+                )
+                % summary,
+            )
+        else:
+            raise Http404
+    except ValidationError as error:
+        _say(request, error)
+    return redirect(f"{reverse('programmes:ideas')}#idea-{idea.pk}")
