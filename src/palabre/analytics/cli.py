@@ -7,7 +7,7 @@ from datetime import date
 
 
 def register_commands(add) -> None:
-    from palabre.cli import add_organisation_option
+    from palabre.commandline import add_organisation_option
 
     command = add(
         "report", cmd_report, "Write an organisation's analytics report of a period (PDF, HTML or CSV)."
@@ -29,9 +29,9 @@ def register_commands(add) -> None:
 
 
 def cmd_report(args) -> None:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     from django.conf import settings
     from django.utils import translation
 
