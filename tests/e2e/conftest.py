@@ -62,6 +62,23 @@ def new_page(browser):
     return lambda width=1280: _new_page(browser, width=width)
 
 
+def _sign_in(page, url: str, username: str, password: str, *, lang: str | None = None) -> None:
+    page.goto(f"{url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form.stacked button[type=submit]")
+    if lang:
+        page.click(f"form.lang button[value={lang}]")
+        playwright.expect(page.locator("html")).to_have_attribute("lang", lang)
+
+
+@pytest.fixture
+def sign_in():
+    """`sign_in(page, url, username, password, lang=None)`: through the login form, as a person
+    does; with `lang`, the interface then switched to that language (the person's choice, kept)."""
+    return _sign_in
+
+
 @pytest.fixture
 def browser_page(browser):
     page = _new_page(browser)

@@ -26,14 +26,11 @@ def brand(transactional_db):
 
 
 def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the_audit_log(
-    live_server, brand, browser_page
+    live_server, brand, browser_page, sign_in
 ):
     page = browser_page
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "camille")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, live_server.url, "camille", PASSWORD)
     expect(page.locator("h1")).to_have_text("Maison Dupont")
 
     # French, for this person, from now on.

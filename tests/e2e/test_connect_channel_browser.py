@@ -22,13 +22,10 @@ def brand(transactional_db):
 
 
 def test_the_credential_fields_follow_the_platform_and_the_channel_is_created_with_them(
-    live_server, brand, browser_page
+    live_server, brand, browser_page, sign_in
 ):
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "camille")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, live_server.url, "camille", PASSWORD)
     page.goto(f"{live_server.url}/channels/new/")
     page.wait_for_load_state("load")  # htmx listening before the select changes
 

@@ -34,7 +34,7 @@ def brand(transactional_db):
     return services.create_organisation(name="Maison Dupont", owner=owner)
 
 
-def test_no_page_breaks_the_content_security_policy(live_server, brand, browser_page):
+def test_no_page_breaks_the_content_security_policy(live_server, brand, browser_page, sign_in):
     page = browser_page
     violations: list[str] = []
     page.on(
@@ -43,10 +43,7 @@ def test_no_page_breaks_the_content_security_policy(live_server, brand, browser_
             violations.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "camille")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, live_server.url, "camille", PASSWORD)
     expect(page.locator("h1")).to_have_text("Maison Dupont")
     for path in PAGES:
         response = page.goto(f"{live_server.url}{path}")

@@ -11,15 +11,11 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
-def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo, browser_page):
+def test_a_community_manager_works_a_thread_of_the_demo_inbox(live_server, demo, browser_page, sign_in):
     from palabre.inbox.models import Conversation, Reply
 
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "cm")
-    page.fill("#id_password", demo)
-    page.click("form.stacked button[type=submit]")
-    page.click("form.lang button[value=en]")
+    sign_in(page, live_server.url, "cm", demo, lang="en")
 
     page.click("nav.sidenav a[href='/inbox/']")
     page.wait_for_load_state("load")  # its scripts run before we press or change

@@ -22,15 +22,12 @@ def brand(transactional_db):
 
 
 def test_a_query_with_a_mistake_is_shown_where_it_goes_wrong_then_crisis_mode(
-    live_server, brand, browser_page
+    live_server, brand, browser_page, sign_in
 ):
     from palabre.listening.services import is_crisis_active
 
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "camille")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, live_server.url, "camille", PASSWORD)
     page.click("nav.sidenav >> a[href='/listening/']")
     page.wait_for_load_state("load")  # its scripts run before we press or change
     page.click("nav.subnav >> a[href='/listening/queries/']")

@@ -52,13 +52,10 @@ def held_items(transactional_db, django_capture_on_commit_callbacks):
     return items
 
 
-def test_a_moderator_approves_a_held_item_with_the_keyboard(live_server, held_items, browser_page):
+def test_a_moderator_approves_a_held_item_with_the_keyboard(live_server, held_items, browser_page, sign_in):
     page = browser_page
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "nadia")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, live_server.url, "nadia", PASSWORD)
     expect(page.locator("nav.sidenav #moderation-badge")).to_have_text("3")
 
     page.click("nav.sidenav >> text=Moderation")

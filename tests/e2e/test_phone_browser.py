@@ -29,15 +29,6 @@ OVERFLOWING = """() => {
 }"""
 
 
-def _sign_in_in_french(page, url, password):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", "cm")
-    page.fill("#id_password", password)
-    page.click("form.stacked button[type=submit]")
-    page.click("form.lang button[value=fr]")
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
-
-
 def _fits(page, name: str, width: int) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
@@ -46,9 +37,9 @@ def _fits(page, name: str, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_inbox_and_a_thread_fit_the_screen_in_french(live_server, demo, new_page, width):
+def test_inbox_and_a_thread_fit_the_screen_in_french(live_server, demo, new_page, width, sign_in):
     page = new_page(width=width)
-    _sign_in_in_french(page, live_server.url, demo)
+    sign_in(page, live_server.url, "cm", demo, lang="fr")
     page.goto(f"{live_server.url}/inbox/?sort=priority")
     expect(page.locator(".inbox-row").first).to_be_visible()
     _fits(page, "inbox", width)

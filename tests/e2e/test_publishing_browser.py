@@ -58,15 +58,12 @@ def team(transactional_db, publisher):
     return organisation, channel
 
 
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+def login(sign_in, page, base: str, username: str) -> None:
+    sign_in(page, base, username, PASSWORD)
     expect(page.locator("nav.sidenav")).to_be_visible()
 
 
-def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team, new_page):
+def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team, new_page, sign_in):
     from django.utils import timezone
 
     organisation, channel = team
@@ -78,7 +75,7 @@ def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team,
     base = live_server.url
 
     writer = new_page()
-    login(writer, base, "lea")
+    login(sign_in, writer, base, "lea")
     writer.click("nav.sidenav >> text=Publishing")
     writer.wait_for_load_state("load")  # its scripts run before we press or change
     writer.click(".subnav >> text=New post")
@@ -103,7 +100,7 @@ def test_contributor_drafts_fixes_a_warning_and_a_cm_approves(live_server, team,
     expect(writer.locator("#post-status")).to_have_text("Awaiting approval")
 
     approver = new_page()
-    login(approver, base, "hugo")
+    login(sign_in, approver, base, "hugo")
     approver.goto(f"{base}/publishing/")
     approver.click("text=Nouvelle collection")
     expect(approver.locator(".post-text")).to_contain_text("Notre nouvelle collection")

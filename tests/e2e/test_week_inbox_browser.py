@@ -40,15 +40,6 @@ WORDS = {
 }
 
 
-def _sign_in(page, url, password, lang):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", "cm")
-    page.fill("#id_password", password)
-    page.click("form.stacked button[type=submit]")
-    page.click(f"form.lang button[value={lang}]")
-    expect(page.locator("html")).to_have_attribute("lang", lang)
-
-
 def _shot(page, name: str, lang: str, width: int) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"week-{name}-{lang}-{width}.png"), full_page=True)
@@ -135,10 +126,10 @@ def _write_and_preview_a_query(page, url, lang, width):
     _shot(page, "listening-backfill", lang, width)
 
 
-def test_the_inbox_and_listening_jobs_of_a_week(live_server, demo, new_page):
+def test_the_inbox_and_listening_jobs_of_a_week(live_server, demo, new_page, sign_in):
     for lang, width in ROUNDS:
         page = new_page(width=width)
-        _sign_in(page, live_server.url, demo, lang)
+        sign_in(page, live_server.url, "cm", demo, lang=lang)
         _answer_the_most_urgent_thread(page, live_server.url, lang, width)
         _close_two_and_undo(page, live_server.url, lang, width)
         _write_and_preview_a_query(page, live_server.url, lang, width)

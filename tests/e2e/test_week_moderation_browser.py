@@ -100,15 +100,6 @@ def _shot(page, name: str, lang: str, width: int) -> None:
     assert scroll_width <= width, (name, lang, width, scroll_width)
 
 
-def _sign_in(page, url, lang):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", "camille")
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    page.click(f"form.lang button[value={lang}]")
-    expect(page.locator("html")).to_have_attribute("lang", lang)
-
-
 def _moderate_and_undo(page, url, lang, width, forum_id):
     words = WORDS[lang]
     page.goto(f"{url}/moderation/?status=held")
@@ -158,9 +149,9 @@ def _offboard_and_hand_over(page, url, lang, width, leaving_id):
 
 
 @pytest.mark.parametrize(("lang", "width"), ROUNDS, ids=[f"{lang}-{width}" for lang, width in ROUNDS])
-def test_moderate_undo_and_offboard_a_member(live_server, week, new_page, lang, width):
+def test_moderate_undo_and_offboard_a_member(live_server, week, new_page, lang, width, sign_in):
     page = new_page(width=width)
-    _sign_in(page, live_server.url, lang)
+    sign_in(page, live_server.url, "camille", PASSWORD, lang=lang)
     _moderate_and_undo(page, live_server.url, lang, width, week["forum"].pk)
     _offboard_and_hand_over(page, live_server.url, lang, width, week["leaving"].pk)
     page.context.close()

@@ -109,13 +109,10 @@ def picture() -> bytes:
     return out.getvalue()
 
 
-def login(page, base: str, username: str, lang: str) -> None:
+def login(sign_in, page, base: str, username: str, lang: str) -> None:
     page.set_default_timeout(30_000)  # two CPUs shared with other work: saving a post runs every guardrail
     page.context.add_cookies([{"name": "palabre_language", "value": lang, "url": base}])
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
+    sign_in(page, base, username, PASSWORD)
     expect(page.locator("html")).to_have_attribute("lang", lang)
 
 
@@ -128,7 +125,7 @@ def shot(page, name: str, lang: str, width: int) -> None:
 
 @pytest.mark.parametrize(("lang", "width"), [("fr", 1280), ("en", 1280), ("fr", 390), ("en", 390)])
 def test_prepare_a_post_with_a_picture_through_approval_to_the_schedule(
-    live_server, team, new_page, tmp_path, lang, width
+    live_server, team, new_page, tmp_path, lang, width, sign_in
 ):
     from django.utils import timezone
 
@@ -142,7 +139,7 @@ def test_prepare_a_post_with_a_picture_through_approval_to_the_schedule(
 
     writer = new_page(width=width)
     writer.on("dialog", lambda dialog: dialog.accept())
-    login(writer, base, "lea", lang)
+    login(sign_in, writer, base, "lea", lang)
     writer.goto(f"{base}/publishing/new/")
     writer.fill("#id_title", "Canapé Oslo")
     writer.check(f"input[name=channels][value='{sky.pk}']")
@@ -192,7 +189,7 @@ def test_prepare_a_post_with_a_picture_through_approval_to_the_schedule(
     expect(writer.locator("#post-status")).to_have_text(words["pending"])
 
     approver = new_page(width=width)
-    login(approver, base, "hugo", lang)
+    login(sign_in, approver, base, "hugo", lang)
     post_id = sky.post_variants.get().post_id
     approver.goto(f"{base}/publishing/posts/{post_id}/")
     expect(approver.locator(".preview-grid img")).to_be_visible()
