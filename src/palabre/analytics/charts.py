@@ -23,9 +23,9 @@ STYLE = Style(
     foreground_strong="#111",
     foreground_subtle="#888",
     font_family="system-ui, sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=13,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
     value_font_size=12,
     tooltip_font_size=13,
     colors=("#2f6f8f", "#c2703d", "#6b8e23", "#9b59b6", "#b03a2e", "#7f8c8d"),
@@ -48,6 +48,7 @@ def _options(**extra: Any) -> dict[str, Any]:
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 3,
         "truncate_legend": 40,
+        "truncate_label": 28,
         "style": STYLE,
         "margin": 8,
         "value_formatter": lambda value: (
@@ -87,9 +88,14 @@ def mentions_chart(per_day: list[dict[str, Any]]) -> SafeString:
     return _render(chart, _("Mentions per day, by sentiment"))
 
 
+def _rows_height(rows: int) -> int:
+    """Horizontal bars: room for each row's label, whatever the number of rows."""
+    return max(200, 34 * rows + 110)
+
+
 def response_chart(rows: list[dict[str, Any]]) -> SafeString:
     """Median and p90 first response time (business minutes) per channel."""
-    chart = pygal.HorizontalBar(**_options())
+    chart = pygal.HorizontalBar(**_options(height=_rows_height(len(rows))))
     chart.x_labels = [row["label"] for row in rows]
     chart.add(_("Median"), [row["first_response_business_median"] for row in rows])
     chart.add(_("90th percentile"), [row["first_response_business_p90"] for row in rows])
@@ -98,8 +104,8 @@ def response_chart(rows: list[dict[str, Any]]) -> SafeString:
 
 def team_chart(members: list[dict[str, Any]]) -> SafeString:
     """Replies per member, in business hours and after hours: the job's private-life cost."""
-    chart = pygal.HorizontalStackedBar(**_options())
-    chart.x_labels = [row["label"] for row in members]
+    chart = pygal.HorizontalStackedBar(**_options(height=_rows_height(len(members))))
+    chart.x_labels = [row["label"] or _("Nobody assigned") for row in members]
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
     chart.add(_("After hours"), [row["after_hours"] for row in members])
     return _render(chart, _("Replies per member, in and after business hours"))

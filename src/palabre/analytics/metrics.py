@@ -46,7 +46,7 @@ from palabre.inbox.models import Conversation, Reply, Status
 from palabre.inbox.services import business_hours, settings_for
 from palabre.listening.models import CrisisAlert, Mention, MentionMatch, QueryKind
 from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationRule, ModerationStatus
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Membership, Organisation
 
 # Business time is counted up to this long after the period's end (a first answer given later
 # counts as given then): it bounds the calendar the query carries.
@@ -577,28 +577,54 @@ def listening(organisation: Organisation, period: Period) -> dict[str, Any]:
 
 
 def team(organisation: Organisation, period: Period, filters: Filters) -> dict[str, Any]:
-    """Replies written per member and the share written out of business hours; threads assigned."""
+    """The brand's answers per member and the share written out of business hours.
+
+    An answer is an item the brand wrote on its channel in a thread (not a post), whether it left
+    from Palabre's inbox or from the platform itself; it counts for the member the inbox reply was
+    written by when there is one for that thread, else for the thread's assignee."""
     calendar = Calendar(business_hours(organisation), period.start, period.end)
-    replies = Reply.objects.filter(
-        organisation=organisation, created_at__gte=period.start, created_at__lt=period.end
+    answers = (
+        Item.objects.filter(
+            organisation=organisation, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .filter(_brand_item())
+        .exclude(kind=ItemKind.POST)
+        .exclude(thread_root__isnull=True)
     )
     if filters.channel_id:
-        replies = replies.filter(conversation__channel_id=filters.channel_id)
+        answers = answers.filter(channel_id=filters.channel_id)
+    written_by = Reply.objects.filter(
+        organisation=organisation, conversation__root_id=OuterRef("thread_root_id")
+    ).order_by("created_at", "pk")
+    answers = answers.annotate(
+        member=Coalesce(
+            Subquery(written_by.values("author_id")[:1]),
+            F("thread_root__inbox_conversation__assignee_id"),
+            output_field=IntegerField(),
+        )
+    )
     if filters.member_id:
-        replies = replies.filter(author_id=filters.member_id)
+        answers = answers.filter(member=filters.member_id)
     rows = list(
-        replies.values("author", "author__username")
+        answers.values("member")
         .annotate(
             replies=Count("pk"),
             after_hours=Sum(calendar.closed(EpochSeconds(F("created_at")))),
-            conversations=Count("conversation", distinct=True),
+            conversations=Count("thread_root", distinct=True),
         )
-        .order_by("-replies", "author__username")
+        .order_by("-replies", "member")
+    )
+    names = dict(
+        Membership.objects.filter(
+            organisation=organisation, user_id__in=[r["member"] for r in rows if r["member"]]
+        )
+        .values_list("user_id", "user__username")
+        .distinct()
     )
     members = [
         {
-            "key": row["author"],
-            "label": row["author__username"] or "",
+            "key": row["member"],
+            "label": names.get(row["member"], ""),
             "replies": row["replies"],
             "after_hours": row["after_hours"] or 0,
             "after_hours_share": _ratio(row["after_hours"], row["replies"]),

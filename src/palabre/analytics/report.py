@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.analytics import charts, metrics
 from palabre.analytics.metrics import Filters, Period
+from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
 
 DEFAULT_DAYS = 28
@@ -75,6 +76,10 @@ def build(
         }
         for block, name, higher_is_better in HEADLINES
     ]
+    intents = dict(Intent.choices)
+    for block in (current, previous):
+        for row in block["care"]["by_intent"]:
+            row["label"] = str(intents.get(row["key"], row["key"] or ""))
     if with_charts:
         data["charts"] = {
             "mentions": charts.mentions_chart(current["listening"]["per_day"]),

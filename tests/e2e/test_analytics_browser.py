@@ -1,0 +1,41 @@
+"""The demo brand's analytics in a real browser, in English and French, on a desktop and on a
+phone (390 px): the page fits the screen and tells the demo's story (the recall spike in the
+mentions, the response times, the after-hours load). Screenshots go to $PALABRE_SHOTS
+(default /tmp/shots)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = Path(os.environ.get("PALABRE_SHOTS", "/tmp/shots"))
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, language):
+    page = new_page(width=width)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "cm")
+    page.fill("#id_password", demo)
+    page.click("form.stacked button[type=submit]")
+    if language == "fr":
+        page.click("form.lang button[value=fr]")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+    # Two periods of the whole demo, computed on a test server that shares two cores with the rest.
+    page.goto(f"{live_server.url}/analytics/", timeout=60_000)
+    heading = "Analyses" if language == "fr" else "Analytics"
+    expect(page.locator("h1")).to_have_text(heading)
+    # Three charts drawn on the server, each with bars.
+    charts = page.locator("figure.analytics-chart svg.pygal-chart")
+    expect(charts).to_have_count(3)
+    assert page.locator("figure.analytics-chart svg .rect").count() > 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"analytics-{language}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.context.close()
