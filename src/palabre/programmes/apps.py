@@ -22,11 +22,16 @@ class ProgrammesConfig(AppConfig):
                 "programmes.ideas_collected": _("Community ideas collected"),
                 "programmes.idea_status": _("Idea status changed"),
                 "programmes.idea_announced": _("Idea status announced to the people who asked"),
+                "programmes.ambassador_joined": _("Ambassador joined"),
+                "programmes.ambassador_left": _("Ambassador left"),
+                "programmes.ambassador_shared": _("Ambassador shared a brand post"),
             },
             targets={
                 "programmes.contest": _("Contest"),
                 "programmes.contestentry": _("Contest entry"),
                 "programmes.poll": _("Poll"),
                 "programmes.idea": _("Idea"),
+                "programmes.ambassador": _("Ambassador"),
+                "programmes.ambassadorshare": _("Ambassador's share"),
             },
         )

@@ -76,3 +76,17 @@ class PollForm(forms.Form):
 
 class ExclusionForm(forms.Form):
     note = forms.CharField(label=_("Why is it excluded?"), max_length=300, required=False)
+
+
+class AmbassadorForm(forms.Form):
+    channel = forms.ModelChoiceField(label=_("My personal account"), queryset=None)
+    disclosure = forms.CharField(
+        label=_("Disclosure added to each share"),
+        max_length=120,
+        initial="#collaborateur",
+        help_text=_("Say that you work for the brand: the law asks it of an employee who promotes it."),
+    )
+
+    def __init__(self, *args, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = channels

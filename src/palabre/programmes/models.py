@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Contact, Item
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Channel, Organisation
 
 
 class ContestStatus(models.TextChoices):
@@ -147,3 +148,42 @@ class IdeaSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idea}: {self.item_id}"
+
+
+class Ambassador(models.Model):
+    """An employee who chose to share the brand's approved posts on their own, approved account."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="ambassadors")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    # Said in every share, as the law on commercial communication asks of an employee.
+    disclosure = models.CharField(_("disclosure"), max_length=120)
+    opted_in_at = models.DateTimeField(default=timezone.now)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="one_ambassador_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.channel}"
+
+    @property
+    def active(self) -> bool:
+        return self.opted_out_at is None
+
+
+class AmbassadorShare(models.Model):
+    """A brand post an ambassador chose to share, and the draft of it on their own account."""
+
+    ambassador = models.ForeignKey(Ambassador, on_delete=models.CASCADE, related_name="shares")
+    source = models.ForeignKey("publishing.Post", on_delete=models.CASCADE, related_name="+")
+    draft = models.ForeignKey("publishing.Post", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ambassador", "source"], name="one_share_per_post")]
+
+    def __str__(self) -> str:
+        return f"{self.ambassador}: {self.source_id}"

@@ -14,5 +14,7 @@ urlpatterns = [
     path("ideas/", views.idea_list, name="ideas"),
     path("ideas/collect/", views.ideas_collect, name="ideas_collect"),
     path("ideas/<id:idea_id>/<slug:action>/", views.idea_action, name="idea_action"),
+    path("ambassadors/", views.ambassador_page, name="ambassadors"),
+    path("ambassadors/share/<id:post_id>/", views.ambassador_share, name="ambassador_share"),
     path("draws/<str:commitment>/", views.public_draw, name="public"),
 ]

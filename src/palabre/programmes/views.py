@@ -15,9 +15,9 @@ from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view
+from palabre.programmes import ambassadors, queries, services
 from palabre.programmes import ideas as ideas_service
-from palabre.programmes import queries, services
-from palabre.programmes.forms import ContestForm, ExclusionForm, PollForm
+from palabre.programmes.forms import AmbassadorForm, ContestForm, ExclusionForm, PollForm
 from palabre.programmes.models import ContestStatus, IdeaStatus
 
 
@@ -233,3 +233,50 @@ def idea_action(request: HttpRequest, actor: Actor, idea_id: int, action: str) -
     except ValidationError as error:
         _say(request, error)
     return redirect(f"{reverse('programmes:ideas')}#idea-{idea.pk}")
+
+
+@member_view()
+def ambassador_page(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The person's own page: opt in or out, and the brand's posts offered to share."""
+    form = AmbassadorForm(request.POST or None, channels=ambassadors.own_channels(actor))
+    if request.method == "POST" and request.POST.get("action") == "leave":
+        ambassadors.opt_out(actor=actor)
+        messages.success(request, _("You are no longer an ambassador."))
+        return redirect("programmes:ambassadors")
+    if request.method == "POST" and form.is_valid():
+        try:
+            ambassadors.opt_in(
+                actor=actor,
+                channel_id=form.cleaned_data["channel"].pk,
+                disclosure=form.cleaned_data["disclosure"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("You are an ambassador: the brand's approved posts are offered to you below.")
+            )
+            return redirect("programmes:ambassadors")
+    return render(
+        request,
+        "programmes/ambassadors.html",
+        {
+            "form": form,
+            "me": ambassadors.ambassador_of(actor),
+            "offers": ambassadors.offers(actor),
+            "team": ambassadors.ambassadors(actor) if actor.can(Perm.PROGRAMMES_MANAGE) else None,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@member_view()
+def ambassador_share(request: HttpRequest, actor: Actor, post_id: int) -> HttpResponse:
+    try:
+        shared = ambassadors.share(actor=actor, post_id=post_id)
+    except ValidationError as error:
+        _say(request, error)
+        return redirect("programmes:ambassadors")
+    messages.success(request, _("Your draft is ready: read it, then submit it for approval."))
+    return redirect("publishing:post", shared.draft_id)

@@ -65,9 +65,10 @@ def create_channel(
 ) -> Channel:
     """Connect a brand channel, or (spokesperson=True) the acting person's own account.
 
-    A personal account only ever joins as a spokesperson channel, inactive until an owner approves.
+    A personal account only ever joins as a spokesperson channel, inactive until an owner approves:
+    so any member who drafts posts may connect their own (to become an ambassador, for instance).
     """
-    actor.require(Perm.CHANNELS_MANAGE)
+    actor.require(Perm.POSTS_DRAFT if spokesperson else Perm.CHANNELS_MANAGE)
     handle, name = handle.strip(), name.strip()
     _validate_channel_fields(platform, handle, name)
     _check_handle_free(actor.organisation, platform, handle)
