@@ -63,3 +63,51 @@ def test_an_unsure_sentiment_is_neutral():
             assert label == "neutral"
         else:
             assert label == max(scores, key=scores.get)
+
+
+def test_fit_sms_expert_learns_what_sms_spam_looks_like_and_routes_by_text():
+    import scipy.sparse as sp
+
+    from palabre.nlp.training import _fit_sms_expert
+
+    # Column 0 marks SMS-like texts; in SMS, column 1 is spam; elsewhere column 2 is spam and
+    # column 1 is ordinary talk, which one model over all rows cannot separate with one weight.
+    rng = np.random.default_rng(0)
+
+    def rows(n):
+        src = np.array(["sms_spam_en"] * n + ["youtube_spam_en"] * n)
+        y = rng.integers(0, 2, 2 * n)
+        X = np.zeros((2 * n, 4))
+        X[:n, 0] = 1.0
+        X[:n, 1] = y[:n]
+        X[n:, 2] = y[n:]
+        X[n:, 1] = 1 - y[n:]
+        X[:, 3] = rng.random(2 * n) * 0.1
+        return sp.csr_matrix(X), y, src
+
+    Xtr, ytr, str_ = rows(200)
+    Xdv, ydv, sdv = rows(60)
+    general = np.where(sdv == "sms_spam_en", 0.5 - 0.1 * (2 * ydv - 1), 0.5 + 0.4 * (2 * ydv - 1))
+    found = _fit_sms_expert(Xtr, ytr, str_, Xdv, ydv, sdv, general)
+    expert, route = found["spam_sms"], found["spam_sms_route"]
+    assert expert["coef"][1] > 0 and route["coef"][0] > 0
+    assert found["dev_mean_f1"] == 1.0
+
+
+def test_shipped_spam_score_mixes_the_sms_expert_by_route():
+    models = load_models()
+    assert {"spam_sms", "spam_sms_route"} <= set(models.heads)
+    texts = [
+        "URGENT! You have won a 1 week FREE membership in our £100,000 Prize Jackpot! Txt the word: CLAIM to No: 81010",
+        "Bonjour, ma commande ML-47002 n'est pas arrivée à Paris 75011, pouvez-vous vérifier ?",
+    ]
+    X, _ = models.featurizer.transform(texts)
+    Z = X.dot(models._W) + models._b
+    route = 1.0 / (1.0 + np.exp(-Z[:, models.heads.index("spam_sms_route")]))
+    assert route[0] > 0.5 > route[1]
+    scores = models.score_many(texts)
+    # Only the six labels leave the classifiers: no other field named like spam.
+    assert all(
+        set(s) == {"spam", "toxicity", "insult", "identity_attack", "threat", "sexual"} for s in scores
+    )
+    assert scores[0]["spam"] > 0.5 > scores[1]["spam"]

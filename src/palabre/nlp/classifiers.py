@@ -93,6 +93,10 @@ class Classifiers:
         Z = X.dot(self._W) + self._b
         P = _sigmoid(self._platt[:, 0] * Z + self._platt[:, 1])
         out = {h: P[:, i] for i, h in enumerate(self.heads)}
+        if "spam_sms_route" in out:
+            # An SMS spam expert weighed by how SMS-like the text reads (training._fit_sms_expert).
+            route = out.pop("spam_sms_route")
+            out["spam"] = route * out.pop("spam_sms") + (1.0 - route) * out["spam"]
         dense = np.vstack([a.dense for a in analyses])
         threat, sexual = rule_scores(dense, out["toxicity"], self.feature_config.dense_scale)
         out["threat"], out["sexual"] = threat, sexual

@@ -171,6 +171,11 @@ def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 FEATURES = FeatureConfig(dense_scale=0.3, sublinear=True)
 SPAM_C_GRID = (4.0, 16.0)
+# The SMS expert and its router (see _fit_sms_expert); Classifiers mixes them into "spam".
+SPAM_EXPERT_SOURCE = "sms_spam_en"
+SPAM_EXPERT_HEADS = ("spam_sms", "spam_sms_route")
+SPAM_EXPERT_C_GRID = (4.0, 16.0)
+SPAM_ROUTER_C_GRID = (1.0, 4.0, 16.0)
 SENTIMENT_ALPHAS = (1e-5, 3e-5, 1e-4, 3e-4)
 FRENCH_SENTIMENT_WEIGHT = 2.0
 # French rows weigh more: few of them, and French is the language Palabre serves first.
@@ -185,6 +190,46 @@ def _idf(config: FeatureConfig, texts: list[str]) -> np.ndarray:
     idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
     idf[config.n_features - len(DENSE_FEATURES) :] = 1.0
     return idf.astype(np.float16).astype(np.float64)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def _fit_sms_expert(Xtr, ytr, str_, Xdv, ydv, sdv, p_general: np.ndarray) -> dict:
+    """An SMS spam expert and a router that says how SMS-like a text is, from the text alone.
+
+    One head serving comments, SMS, tweets and French comments lost about a point of F1 on SMS to a
+    model fitted on SMS alone; text messages are easy to tell apart (a router reaches 95% on dev),
+    so the spam score is ``r * sms_expert + (1 - r) * general`` (``Classifiers`` mixes them). The
+    expert sees SMS rows only; the router sees the spam head's training rows, SMS against the rest.
+    C of both is chosen by the mean dev F1 of YouTube and SMS of the mixture at 0.5."""
+    sms = str_ == SPAM_EXPERT_SOURCE
+    best = None
+    experts = {}
+    for C in SPAM_EXPERT_C_GRID:
+        clf = LogisticRegression(
+            C=C, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=SEED
+        )
+        experts[C] = clf.fit(Xtr[sms], ytr[sms])
+    for rC in SPAM_ROUTER_C_GRID:
+        router = LogisticRegression(C=rC, solver="liblinear", max_iter=2000, random_state=SEED)
+        router.fit(Xtr, sms.astype(int))
+        r = _sigmoid(router.decision_function(Xdv))
+        for C, clf in experts.items():
+            p = r * _sigmoid(clf.decision_function(Xdv)) + (1 - r) * p_general
+            f1s = [f1_score(ydv[sdv == s_], p[sdv == s_] >= 0.5) for s_ in ("youtube_spam_en", "sms_spam_en")]
+            score = float(np.mean(f1s))
+            if best is None or score > best[0] + 1e-9:
+                best = (score, C, rC, clf, router)
+    score, C, rC, clf, router = best
+    return {
+        "C": C,
+        "router_C": rC,
+        "dev_mean_f1": round(score, 4),
+        "spam_sms": {"coef": clf.coef_[0], "intercept": float(clf.intercept_[0])},
+        "spam_sms_route": {"coef": router.coef_[0], "intercept": float(router.intercept_[0])},
+    }
 
 
 def _f1_threshold(z: np.ndarray, y: np.ndarray) -> float:
@@ -251,12 +296,13 @@ def train(
 
     t_fit = time.time()
     n_feat = config.n_features
-    W = np.zeros((n_feat, len(LEARNED)), dtype=np.float32)
-    b = np.zeros(len(LEARNED))
-    platt = np.zeros((len(LEARNED), 2))
+    heads = [*LEARNED, *SPAM_EXPERT_HEADS]
+    W = np.zeros((n_feat, len(heads)), dtype=np.float32)
+    b = np.zeros(len(heads))
+    platt = np.zeros((len(heads), 2))
     chosen: dict[str, float] = {}
     for h, head in enumerate(LEARNED):
-        Xtr, ytr, wtr, _ = stack("train", head)
+        Xtr, ytr, wtr, str_ = stack("train", head)
         Xdv, ydv, _, sdv = stack("dev", head)
         if head == "spam":
             # Spam is judged at its threshold (F1): an exact logistic regression, C chosen by the
@@ -284,6 +330,12 @@ def train(
             t = _f1_threshold(z[keep], ydv[keep])
             platt[h] = (a, -a * t)  # sigmoid(a * (z - t)): 0.5 at the dev F1 threshold
             chosen[head] = {"C": C, "dev_mean_f1": round(score, 4), "threshold": round(t, 4)}
+            p_general = _sigmoid(a * (z - t))
+            expert = _fit_sms_expert(Xtr, ytr, str_, Xdv, ydv, sdv, p_general)
+            for k, name in enumerate(SPAM_EXPERT_HEADS):
+                j = len(LEARNED) + k
+                W[:, j], b[j], platt[j] = expert[name]["coef"], expert[name]["intercept"], (1.0, 0.0)
+            chosen["spam_sms"] = {key: expert[key] for key in ("C", "router_C", "dev_mean_f1")}
             continue
         best = None
         for C in ALPHA_GRID:
@@ -353,7 +405,7 @@ def train(
     )
     meta = {
         "name": "palabre-moderation",
-        "heads": list(LEARNED),
+        "heads": heads,
         "features": config.as_dict(),
         "regularisation": chosen,
         "seed": SEED,
@@ -590,12 +642,15 @@ come from `metrics.json` in this folder. Do not edit by hand: retrain.
   carries across the two languages; {n_dense} dense features from the curated lexicons, read
   through `palabre.nlp.lexicon`, and from the text's shape), TF-IDF weighted (sublinear counts,
   an inverse document frequency per hashed column stored as `idf`, each block L2-normalised),
-  for four learned heads (spam, toxicity, insult, identity_attack), a calibration per head,
+  for four learned heads (spam, toxicity, insult, identity_attack) plus the SMS spam expert and
+  its router, a calibration per head,
   and a three-class sentiment model. All linear with logistic loss, seeded, class-balanced,
   fitted on every train-licensed set together:
   - spam: exact logistic regression (liblinear), C chosen by the mean dev F1 of YouTube and SMS,
     then Platt-scaled with 0.5 moved to the decision value of the best dev F1 (threshold
-    calibrated on dev);
+    calibrated on dev); mixed with an SMS expert (the same features, fitted on SMS rows alone)
+    by a router that reads how SMS-like the text is (SMS against the spam head's other rows):
+    spam = r x expert + (1 - r) x general, the C of both chosen by the mean dev F1 at 0.5;
   - toxicity, insult, identity_attack: averaged SGD, regularisation chosen by the mean per-source
     dev ROC-AUC, Platt-scaled on dev;
   - sentiment: averaged SGD over French (weighted 2x) and English tweets, regularisation chosen
@@ -645,16 +700,21 @@ _CARD_TAIL = """
 ## Known gaps
 - `docs/quality.md` (`palabre eval`) holds the figures beside the plain baseline of the same
   run, with 95% bootstrap intervals; read it before quoting a number from this card.
-- Spam: one head serves YouTube comments, SMS, French comments and tweets, so it must not call
-  tweets and French comments spam. On the single-set test splits it stays about one point of F1
-  under a baseline fitted on that set alone, inside the bootstrap intervals. Measured by 5-fold
+- Spam: the general head serves YouTube comments, SMS, French comments and tweets, so it must
+  not call tweets and French comments spam; that cost about a point of F1 on SMS against a
+  baseline fitted on SMS alone, which the SMS expert and its router win back (the router sends
+  about 5% of dev SMS and 7% of dev YouTube comments the wrong way). YouTube stays under its
+  single-set baseline (test F1 0.952 against 0.968, inside the bootstrap intervals): a YouTube
+  expert on these hashed features reaches only 0.952-0.956 on test, the baseline's exact
+  vocabulary 0.964-0.976 (the baseline hashed into 2^18 buckets: 0.952-0.968), and routed YouTube
+  experts lost dev F1 (the router confuses YouTube comments with tweets). Earlier, by 5-fold
   cross-validation on train+dev (F1 YouTube / SMS; the plain per-set baseline 0.956 / 0.964):
   this head 0.939 / 0.951; per-source experts with a learned router 0.933 / 0.960 (the router
   sends 17% of YouTube comments elsewhere), with the true source given 0.953 / 0.959; the
   baseline's own features fitted on the same mixed rows 0.939 / 0.947, added to this head
   0.942 / 0.962 (a second character n-gram pass per text, about a quarter more time per
-  decision); more weight on YouTube, fewer tweets, NB-weighted features: within 0.005. What
-  costs the points is serving several sources with one model, not the features.
+  decision); more weight on YouTube, fewer tweets, NB-weighted features: within 0.005.
+  Serving several sources with one model cost SMS its point; on YouTube the hashing costs too.
 - French negative sentiment as a feature for hate was measured (stacked on the toxic heads'
   logits): +0.006 ROC-AUC on fr_hate_superset and losses on mlma_fr, tweeteval and
   cyberagressionado_fr, so it is not shipped.
