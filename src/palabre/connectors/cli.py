@@ -8,7 +8,7 @@ import sys
 
 
 def register_commands(add) -> None:
-    from palabre.cli import add_organisation_option
+    from palabre.commandline import add_organisation_option
 
     parser = add(
         "connectors",
@@ -21,9 +21,9 @@ def register_commands(add) -> None:
 
 
 def cmd_connectors(args: argparse.Namespace) -> None:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     if args.action == "status":
         _status(args.organisation)
     elif args.action == "tick":

@@ -7,9 +7,9 @@ import json
 
 
 def cmd_inbox(args: argparse.Namespace) -> None:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     from palabre.inbox import services
     from palabre.orgs.models import Organisation
 
@@ -30,7 +30,7 @@ def cmd_inbox(args: argparse.Namespace) -> None:
 
 
 def register_commands(add) -> None:
-    from palabre.cli import add_organisation_option
+    from palabre.commandline import add_organisation_option
 
     parser = add(
         "inbox",

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 
 def register_commands(add) -> None:
-    from palabre.cli import add_organisation_option
+    from palabre.commandline import add_organisation_option
 
     listening = add(
         "listening",
@@ -38,9 +38,9 @@ def register_commands(add) -> None:
 
 
 def cmd_listening(args: argparse.Namespace) -> None:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     if args.file is not None:
         if args.action != "detect":
             sys.exit("palabre listening: FILE goes with detect only")

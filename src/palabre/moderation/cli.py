@@ -37,9 +37,9 @@ def check_stream(source: IO[str], sink: IO[str], *, org_slug: str = "") -> int:
 
 
 def _organisation_context(org_slug: str) -> ModerationContext:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     from palabre.moderation.services import organisation_context
     from palabre.orgs.models import Organisation
 

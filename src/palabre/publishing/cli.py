@@ -9,7 +9,7 @@ from typing import IO
 
 
 def register_commands(add) -> None:
-    from palabre.cli import add_organisation_option
+    from palabre.commandline import add_organisation_option
 
     guardrails = add(
         "guardrails",
@@ -25,9 +25,9 @@ def register_commands(add) -> None:
 
 
 def cmd_guardrails(args) -> None:
-    from palabre.cli import _setup_django
+    from palabre.commandline import setup_django
 
-    _setup_django()
+    setup_django()
     from django.conf import settings
     from django.utils import translation
 
