@@ -1,0 +1,194 @@
+"""What every page of a member shares: the member_view decorator, partial answers to htmx, pagination, and what other apps register (dashboard panels, audit labels, channel reach and health)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_htmx.http import HttpResponseClientRedirect
+
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services.actors import Actor, NotInOrganisation
+
+
+def member_view(perm: Perm | None = None):
+    """For a signed-in member of the active organisation: the view receives their Actor.
+
+    Without the permission the answer is 403; another organisation's object (NotInOrganisation) is 404.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                if request.htmx:
+                    query = urlencode({"next": request.get_full_path()})
+                    return HttpResponseClientRedirect(f"{reverse('login')}?{query}")
+                return redirect_to_login(request.get_full_path())
+            if not request.membership:
+                return redirect("no_organisation")
+            actor = Actor.for_user(request.user, request.membership.organisation)
+            if perm is not None:
+                actor.require(perm)
+            try:
+                return view(request, actor, *args, **kwargs)
+            except NotInOrganisation:
+                raise Http404 from None
+
+        return wrapper
+
+    return decorate
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    """An htmx swap gets the fragment; a boosted, restored or plain request gets the page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def paginate(request: HttpRequest, rows, per_page: int) -> Page:
+    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    # Pages that carry a secret (a new token, credentials typed back) stay out of every cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The home page gathers panels that higher apps register (orgs never imports them).
+DashboardPanel = Callable[[HttpRequest, Actor], dict[str, Any] | None]
+_dashboard_panels: dict[str, DashboardPanel] = {}
+
+
+def register_dashboard_panel(name: str, panel: DashboardPanel) -> None:
+    """`panel(request, actor)` returns None, or a dict with optional `counts` ([{label, value, url}])
+    and `template` (rendered with the dict as `panel`)."""
+    _dashboard_panels[name] = panel
+
+
+ACTION_LABELS = {
+    "organisation.created": gettext_lazy("Organisation created"),
+    "member.added": gettext_lazy("Member added"),
+    "member.role_changed": gettext_lazy("Role changed"),
+    "member.removed": gettext_lazy("Member removed"),
+    "invitation.created": gettext_lazy("Invitation sent"),
+    "invitation.accepted": gettext_lazy("Invitation accepted"),
+    "invitation.revoked": gettext_lazy("Invitation withdrawn"),
+    "channel.created": gettext_lazy("Channel created"),
+    "channel.updated": gettext_lazy("Channel changed"),
+    "channel.credentials_replaced": gettext_lazy("Channel credentials replaced"),
+    "channel.credentials_reencrypted": gettext_lazy("Channel credentials re-encrypted"),
+    "channel.spokesperson_approved": gettext_lazy("Spokesperson channel approved"),
+    "token.created": gettext_lazy("API token created"),
+    "token.revoked": gettext_lazy("API token revoked"),
+    "contact.merged": gettext_lazy("Contacts merged"),
+}
+
+TARGET_LABELS = {
+    "orgs.organisation": gettext_lazy("Organisation"),
+    "orgs.channel": gettext_lazy("Channel"),
+    "orgs.apitoken": gettext_lazy("API token"),
+    "orgs.membership": gettext_lazy("Membership"),
+    "orgs.invitation": gettext_lazy("Invitation"),
+    "auth.user": gettext_lazy("Person"),
+    "conversations.contact": gettext_lazy("Contact"),
+    "conversations.item": gettext_lazy("Conversation item"),
+}
+
+
+# How an entry of the audit log reads, in words: %(who)s is the person (or token), %(target)s
+# what they acted on. An action without a sentence reads "who: label, target".
+AUDIT_SENTENCES: dict[str, Any] = {
+    "organisation.created": gettext_lazy("%(who)s created the organisation %(target)s"),
+    "member.added": gettext_lazy("%(who)s added %(target)s to the team"),
+    "member.role_changed": gettext_lazy("%(who)s changed the role of %(target)s"),
+    "member.removed": gettext_lazy("%(who)s removed %(target)s from the team"),
+    "invitation.created": gettext_lazy("%(who)s invited %(target)s"),
+    "invitation.accepted": gettext_lazy("%(who)s accepted the invitation %(target)s"),
+    "invitation.revoked": gettext_lazy("%(who)s withdrew the invitation %(target)s"),
+    "channel.created": gettext_lazy("%(who)s connected the channel %(target)s"),
+    "channel.updated": gettext_lazy("%(who)s changed the channel %(target)s"),
+    "channel.credentials_replaced": gettext_lazy("%(who)s replaced the credentials of %(target)s"),
+    "channel.spokesperson_approved": gettext_lazy("%(who)s approved %(target)s as a spokesperson channel"),
+    "token.created": gettext_lazy("%(who)s created the API token %(target)s"),
+    "token.revoked": gettext_lazy("%(who)s revoked the API token %(target)s"),
+    "contact.merged": gettext_lazy("%(who)s merged the contact %(target)s"),
+}
+
+
+def register_audit_labels(
+    *, actions: dict[str, Any], targets: dict[str, Any], sentences: dict[str, Any] | None = None
+) -> None:
+    """Higher apps name their own audit actions and target types for the audit log page, and
+    may say how an entry reads in words (`sentences`, see AUDIT_SENTENCES)."""
+    ACTION_LABELS.update(actions)
+    TARGET_LABELS.update(targets)
+    AUDIT_SENTENCES.update(sentences or {})
+
+
+def audit_sentence(event) -> str:
+    """One entry in words, in the reader's language: "Marie rejected “Comment 12: …”"."""
+    who = event.actor_label or "Palabre"
+    if event.actor_label and event.actor_label.startswith("token:"):
+        who = _("the API token %(name)s") % {"name": event.actor_label[6:]}
+    target = event.target_label or str(TARGET_LABELS.get(event.target_type, "")) or "—"
+    sentence = AUDIT_SENTENCES.get(event.action)
+    if sentence is None:
+        action = ACTION_LABELS.get(event.action, event.action)
+        return _("%(who)s: %(action)s, %(target)s") % {"who": who, "action": action, "target": target}
+    return str(sentence) % {"who": who, "target": target}
+
+
+# What Palabre can do on a platform (capability names: pull, webhook, reply, publish, hide,
+# delete), told by the app that owns the connectors (orgs cannot import it).
+_CHANNEL_REACH: list[Callable[[str], frozenset[str]]] = []
+REACH_LABELS = {
+    "pull": gettext_lazy("read"),
+    "webhook": gettext_lazy("receive"),
+    "reply": gettext_lazy("reply"),
+    "publish": gettext_lazy("publish"),
+    "hide": gettext_lazy("hide"),
+    "delete": gettext_lazy("delete"),
+}
+
+
+def register_channel_reach(provider: Callable[[str], frozenset[str]]) -> None:
+    """A higher app tells, for a platform, the capabilities its connector declares."""
+    if provider not in _CHANNEL_REACH:
+        _CHANNEL_REACH.append(provider)
+
+
+# The health of each channel's connection, as the health page shows it (the connectors app tells:
+# orgs cannot import it), so that the channels page says the same thing.
+_CHANNEL_HEALTH: list[Callable[[Actor], dict[int, Any]]] = []
+
+
+def register_channel_health(provider: Callable[[Actor], dict[int, Any]]) -> None:
+    """`provider(actor)` answers {channel id: its health row} for the organisation's channels."""
+    if provider not in _CHANNEL_HEALTH:
+        _CHANNEL_HEALTH.append(provider)
+
+
+def channel_health(actor: Actor) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for provider in _CHANNEL_HEALTH:
+        found.update(provider(actor))
+    return found
+
+
+def channel_reach(platform: str) -> list[str]:
+    """What Palabre can do on this platform, as translated verbs in a fixed order ([] = nothing)."""
+    names: set[str] = set()
+    for provider in _CHANNEL_REACH:
+        names |= set(provider(platform))
+    return [str(label) for name, label in REACH_LABELS.items() if name in names]
