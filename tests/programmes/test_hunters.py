@@ -74,3 +74,27 @@ def test_handle_stems_and_generic_entries():
     assert handle_stem("a12") is None  # too short a stem to mean a pattern
     assert is_generic("Je participe @ami1 #concours 🍀")
     assert not is_generic("Je participe, et j'adore la couleur vert sapin")
+
+
+def test_on_a_realistic_contest_every_hunter_is_flagged_and_no_regular_customer():
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / "fixtures" / "contest_entrants.json").read_text(encoding="utf-8"))
+    entrants = [
+        EntrantFacts(
+            reference=f"instagram:{e['handle']}",
+            handle=e["handle"],
+            entry_text=e["text"],
+            other_messages=e["other_messages"],
+            contests_entered_this_year=e["contests_entered_this_year"],
+            account_age_days=e["account_age_days"],
+            followers=e["followers"],
+        )
+        for e in data["entrants"]
+    ]
+    kinds = {f"instagram:{e['handle']}": e["kind"] for e in data["entrants"]}
+    scores = score_entrants(entrants)
+    flagged = {s.reference for s in scores if s.flagged}
+    assert flagged == {ref for ref, kind in kinds.items() if kind == "hunter"}
+    assert all(s.reasons for s in scores if s.flagged)  # a flag always comes with its reasons

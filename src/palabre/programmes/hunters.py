@@ -6,7 +6,7 @@ The signals (weights add up, capped at 1; `FLAG_AT` flags for review):
 - many accounts with one pattern: handles that differ only by their trailing digits
   ("julie.concours12", "julie.concours13"), three or more in one contest;
 - no other interaction with the brand than contest entries;
-- enters many contests: three or more of the brand's contests in the last year, and more contest
+- enters many contests: five or more of the brand's contests in the last year, and more contest
   entries than other messages;
 - a new account (under 30 days, where the platform tells its age) or an empty one (under 10
   followers, where known);
@@ -29,7 +29,7 @@ from palabre.nlp.normalize import fold
 FLAG_AT = 0.5
 NEW_ACCOUNT_DAYS = 30
 EMPTY_ACCOUNT_FOLLOWERS = 10
-SERIAL_CONTESTS = 3
+SERIAL_CONTESTS = 5
 PATTERN_ACCOUNTS = 3
 
 WEIGHTS = {
