@@ -38,4 +38,9 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"analytics-{language}-{width}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width == 1280:
+        # The same figures and charts as a PDF, kept beside the screenshots to be looked at.
+        pdf = page.request.get(f"{live_server.url}/analytics/report.pdf", timeout=120_000)
+        assert pdf.ok and pdf.body().startswith(b"%PDF")
+        (SHOTS / f"analytics-{language}.pdf").write_bytes(pdf.body())
     page.context.close()

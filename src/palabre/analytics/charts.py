@@ -51,6 +51,7 @@ def _options(**extra: Any) -> dict[str, Any]:
         "truncate_label": 28,
         "style": STYLE,
         "margin": 8,
+        "margin_bottom": 28,  # room for the legend under the axis labels
         "value_formatter": lambda value: (
             formats.number_format(value, decimal_pos=0, use_l10n=True) if value is not None else ""
         ),
@@ -95,7 +96,10 @@ def _rows_height(rows: int) -> int:
 
 def response_chart(rows: list[dict[str, Any]]) -> SafeString:
     """Median and p90 first response time (business minutes) per channel."""
-    chart = pygal.HorizontalBar(**_options(height=_rows_height(len(rows))))
+    # Five value labels at most: more overlap once the chart is scaled to a page or a phone.
+    chart = pygal.HorizontalBar(
+        **_options(height=_rows_height(len(rows)), x_labels_major_count=5, show_minor_x_labels=False)
+    )
     chart.x_labels = [row["label"] for row in rows]
     chart.add(_("Median"), [row["first_response_business_median"] for row in rows])
     chart.add(_("90th percentile"), [row["first_response_business_p90"] for row in rows])
@@ -104,7 +108,9 @@ def response_chart(rows: list[dict[str, Any]]) -> SafeString:
 
 def team_chart(members: list[dict[str, Any]]) -> SafeString:
     """Replies per member, in business hours and after hours: the job's private-life cost."""
-    chart = pygal.HorizontalStackedBar(**_options(height=_rows_height(len(members))))
+    chart = pygal.HorizontalStackedBar(
+        **_options(height=_rows_height(len(members)), x_labels_major_count=5, show_minor_x_labels=False)
+    )
     chart.x_labels = [row["label"] or _("Nobody assigned") for row in members]
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
     chart.add(_("After hours"), [row["after_hours"] for row in members])
