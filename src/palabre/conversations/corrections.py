@@ -7,12 +7,13 @@ correction changes downstream (a thread's priority, a mention's tone) is theirs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -133,6 +134,36 @@ def record_correction(
         # Not the text: the log outlives the message, the copy of its text must not.
         label=f"{subject._meta.model_name} {subject.pk}",
     )
+    return correction
+
+
+def correct(
+    *,
+    actor: Actor,
+    subject: models.Model,
+    field: str,
+    value: str,
+    triage_of: Callable[[list], list],
+    then: Callable[[str, str], None] | None = None,
+) -> Correction:
+    """A person's correction of a message's or mention's sentiment or intent: recorded with the
+    value shown before it (``triage_of([subject])`` tells what is shown), and ``then(field, value)``
+    run in the same transaction (the inbox recomputes the thread, listening keeps the sentiment)."""
+    field, value = clean(field, value)
+    [current] = triage_of([subject])
+    previous = current.sentiment.value if field == "sentiment" else current.intent.value
+    with transaction.atomic():
+        correction = record_correction(
+            actor=actor,
+            subject=subject,
+            field=field,
+            value=value,
+            previous=previous,
+            text=subject.text,
+            language=subject.language,
+        )
+        if then is not None:
+            then(field, value)
     return correction
 
 

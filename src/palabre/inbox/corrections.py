@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from palabre.conversations import corrections
 from palabre.conversations.models import Correction, Item
 from palabre.inbox import services
@@ -70,21 +68,16 @@ def triage_of(items: list[Item]) -> list[ItemTriage]:
 
 def correct_item(*, actor: Actor, item: Item, field: str, value: str) -> Correction:
     """Record the correction of one message's sentiment or intent and recompute its thread."""
-    field, value = corrections.clean(field, value)
-    [current] = triage_of([item])
-    previous = current.sentiment.value if field == "sentiment" else current.intent.value
-    with transaction.atomic():
-        correction = corrections.record_correction(
-            actor=actor,
-            subject=item,
-            field=field,
-            value=value,
-            previous=previous,
-            text=item.text,
-            language=item.language,
-        )
-        services.refresh_conversation(item.organisation, item.thread_root_id or item.pk)
-    return correction
+    return corrections.correct(
+        actor=actor,
+        subject=item,
+        field=field,
+        value=value,
+        triage_of=triage_of,
+        then=lambda _field, _value: services.refresh_conversation(
+            item.organisation, item.thread_root_id or item.pk
+        ),
+    )
 
 
 def corrected_triage(item: Item, sentiment: str, intent: str) -> tuple[str, str, Correction | None]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from palabre.conversations import corrections
 from palabre.conversations.models import Correction
 from palabre.listening.models import Mention
@@ -55,20 +53,12 @@ def triage_of(mentions: list[Mention]) -> list[MentionTriage]:
 def correct_mention(*, actor: Actor, mention: Mention, field: str, value: str) -> Correction:
     """Record the correction of a mention's sentiment or intent; a sentiment also becomes the
     mention's own."""
-    field, value = corrections.clean(field, value)
-    [current] = triage_of([mention])
-    previous = current.sentiment.value if field == "sentiment" else current.intent.value
-    with transaction.atomic():
-        correction = corrections.record_correction(
-            actor=actor,
-            subject=mention,
-            field=field,
-            value=value,
-            previous=previous,
-            text=mention.text,
-            language=mention.language,
-        )
+
+    def keep_sentiment(field: str, value: str) -> None:
         if field == "sentiment":
             Mention.objects.filter(pk=mention.pk).update(sentiment=value)
             mention.sentiment = value
-    return correction
+
+    return corrections.correct(
+        actor=actor, subject=mention, field=field, value=value, triage_of=triage_of, then=keep_sentiment
+    )
