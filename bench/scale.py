@@ -16,7 +16,8 @@ answered and not stored yet, tasks waiting) is sampled every second.
 Afterwards it waits for the backlog to drain and checks: every comment answered 200 is stored
 exactly once (one item per comment, one automatic decision per item), what the clients got while
 PostgreSQL restarted (status and body), and that the unknown-key limit holds across the two web
-processes (guesses sent alternately to both: refused after PALABRE_KEY_FAILURE_LIMIT in all).
+processes (guesses sent alternately to both: refused by both after PALABRE_KEY_FAILURE_LIMIT in all,
+once each has re-read the block, within a second).
 Prints a JSON object (the backlog series included) and a one-line summary.
 """
 
@@ -46,7 +47,7 @@ KEY_LIMIT = 20
 # Tasks due or running; the periodic ones wait for their time (run_after) and never empty the queue.
 # A task enqueued with no time has django-tasks-db's farthest date as its run_after.
 DUE_TASKS = (
-    "SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status = 'RUNNING' "
+    "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING' "
     "OR (status = 'READY' AND (run_after <= now() OR run_after >= '9000-01-01'))"
 )
 
@@ -72,7 +73,9 @@ class Postgres:
             shutil.chown(folder, "postgres")
 
     def run(self, *argv: str) -> None:
-        subprocess.run([*self.as_user, *argv], check=True, capture_output=True)
+        subprocess.run(
+            [*self.as_user, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def start(self) -> None:
         if not self.data.exists():
@@ -93,7 +96,18 @@ class Postgres:
 
     def restart(self) -> float:
         started = time.perf_counter()
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        # The restarted server writes to the log file, not to a pipe of ours that would stay open.
+        self.run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "pg.log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
         return time.perf_counter() - started
 
     def stop(self) -> None:
@@ -339,8 +353,12 @@ def main() -> None:
         )
 
         # The unknown-key limit across the two web processes.
+        # Each process re-reads an address's block at most once a second: the last two guesses,
+        # one to each process, are sent a second after the limit was reached.
         guesses = []
         for number in range(KEY_LIMIT + 2):
+            if number == KEY_LIMIT:
+                time.sleep(1.1)
             status, _text = api.KeepAliveClient(ports[number % 2]).post(
                 "/1.1/verify-key", urlencode({"key": f"guess{number:012d}", "blog": api.SITE_URL}).encode()
             )
@@ -390,7 +408,13 @@ def main() -> None:
         "items_distinct": distinct,
         "items_decided_twice": decided_twice,
         "items_undecided": undecided,
-        "exactly_once": items == distinct == accepted and decided_twice == 0 and undecided == 0,
+        # A comment whose answer was lost (503 while PostgreSQL restarted) may be stored all the
+        # same: its client sends it again, and the same comment is the same item (no duplicate).
+        "stored_though_answered_an_error": items - accepted,
+        "exactly_once": items == distinct
+        and accepted <= items <= len(results)
+        and decided_twice == 0
+        and undecided == 0,
         "key_guesses_statuses": guesses,
         "key_limit_held_across_processes": guesses[:KEY_LIMIT] == [200] * KEY_LIMIT
         and set(guesses[KEY_LIMIT:]) == {429},
