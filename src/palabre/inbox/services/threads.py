@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,14 +52,26 @@ def analyse_for_inbox(item: Item, created: bool) -> None:
 
 
 def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
-    """The pipeline's inbox stage: `analyse_for_inbox` on a batch, each touched thread's row
-    computed once, however many of its items the batch holds."""
+    """The pipeline's inbox stage: `analyse_for_inbox` on a batch. The batch's threads, their rows,
+    replies, corrections and the organisation's settings are read once, each touched thread's row
+    computed in Python and written with one bulk insert and one bulk update: the queries do not
+    grow with the batch."""
+    # Moderation's states, with their last decision, for the items the moderation stage left unread.
+    prefetch_related_objects(items, "moderation__last_decision")
+    spam_roots = {item.pk for item in items if not item.thread_root_id and _spam(item)}
+    known = (
+        set(Conversation.objects.filter(root_id__in=spam_roots).values_list("root_id", flat=True))
+        if spam_roots
+        else set()
+    )
     threads: dict[int, list[Item]] = {}
     for item in items:
         root_id = item.thread_root_id or item.pk
-        if root_id == item.pk and _spam(item) and not Conversation.objects.filter(root_id=root_id).exists():
+        if item.pk in spam_roots and item.pk not in known:
             continue  # spam that starts no thread: nothing to show, nothing to compute
         threads.setdefault(root_id, []).append(item)
+    if not threads:
+        return
     from palabre.nlp.triage import triage_many
 
     # The models on the whole batch at once: the last customer message of a thread is most often
@@ -72,22 +84,24 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
             strict=True,
         )
     )
+    by_organisation: dict[int, tuple[Organisation, dict[int, Item | None]]] = {}
+    customer_messages: dict[int, list[Item]] = {}
     for root_id, thread_items in threads.items():
         new = [item for item in thread_items if item.pk in created]
         customer = [item for item in new if not is_brand_item(item) and not _spam(item)]
-        reopening = (customer or new or [None])[-1]
+        organisation = thread_items[0].organisation
+        by_organisation.setdefault(organisation.pk, (organisation, {}))[1][root_id] = (
+            customer or new or [None]
+        )[-1]
+        customer_messages[root_id] = customer
+    pending: list[tuple[int, int]] = []
+    for organisation, reopening in by_organisation.values():
         with transaction.atomic():
-            conversation = refresh_conversation(
-                thread_items[0].organisation, root_id, new_item=reopening, triaged=triaged
-            )
-        if conversation is None:
-            continue
-        for item in customer:
-            transaction.on_commit(
-                lambda conversation_id=conversation.pk, item_id=item.pk: _after_customer_message(
-                    conversation_id, item_id
-                )
-            )
+            conversations = refresh_conversations(organisation, reopening, triaged=triaged)
+        for root_id, conversation in conversations.items():
+            pending += [(conversation.pk, item.pk) for item in customer_messages[root_id]]
+    if pending:
+        transaction.on_commit(lambda: _after_customer_messages(pending))
 
 
 def refresh_conversation(
@@ -95,58 +109,175 @@ def refresh_conversation(
 ):
     """Recompute a thread's row from its items (idempotent; safe to run twice). `triaged`: the
     triage of items already scored, by item id (the pipeline scores its batch at once)."""
-    from palabre.inbox.corrections import corrected_triage
+    return refresh_conversations(organisation, {root_id: new_item}, triaged=triaged).get(root_id)
+
+
+# What the analyser writes on an existing row (the rest is the team's: assignee, tags, notes).
+_COMPUTED = [
+    "channel",
+    "contact",
+    "author_label",
+    "followers",
+    "preview",
+    "item_count",
+    "language",
+    "sentiment",
+    "intent",
+    "priority",
+    "priority_reasons",
+    "last_customer_item",
+    "last_customer_message_at",
+    "last_activity_at",
+    "awaiting_reply",
+    "first_responded_at",
+    "first_response_due_at",
+    "out_of_hours",
+    "status",
+    "status_changed_at",
+    "updated_at",
+]
+
+
+def refresh_conversations(
+    organisation: Organisation, new_items: dict[int, Item | None], *, triaged: dict | None = None
+) -> dict[int, Conversation]:
+    """Recompute the rows of these threads (by root id, each with the new message that may reopen
+    it, or None) from their items, in a number of queries that does not grow with the threads.
+    Returns each thread's row (threads without one, or whose root is gone, are left out)."""
+    from palabre.conversations import corrections
     from palabre.nlp.triage import triage_many
 
-    thread = list(
-        Item.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id), organisation=organisation)
+    root_ids = list(new_items)
+    threads: dict[int, list[Item]] = {root_id: [] for root_id in root_ids}
+    for item in (
+        Item.objects.filter(Q(pk__in=root_ids) | Q(thread_root_id__in=root_ids), organisation=organisation)
         .select_related("author", "channel", "moderation__last_decision")
         .order_by("created_at", "pk")
-    )
-    root = next((i for i in thread if i.pk == root_id), None)
-    if root is None:
-        return None
-    customer = [i for i in thread if not is_brand_item(i) and not _spam(i)]
-    conversation = Conversation.objects.select_for_update().filter(root_id=root_id).first()
+    ):
+        root_id = item.pk if item.pk in threads else item.thread_root_id
+        threads[root_id].append(item)
+    existing = {c.root_id: c for c in Conversation.objects.select_for_update().filter(root_id__in=root_ids)}
     # A reply that arrived before its parent had a row of its own: fold it into the real thread.
-    stale = list(Conversation.objects.select_for_update(of=("self",)).filter(root__thread_root_id=root_id))
-    if not customer:
-        if conversation is not None and conversation.awaiting_reply:
-            # Every message of the thread was rejected as spam since: nothing waits for an answer.
-            conversation.awaiting_reply = False
-            conversation.first_response_due_at = None
-            conversation.priority = 0
-            conversation.priority_reasons = []
-            conversation.updated_at = timezone.now()
-            conversation.save()
-        return conversation
-    last_customer = customer[-1]
-    brand_times = [i.created_at for i in thread if is_brand_item(i)]
+    stale: dict[int, list[Conversation]] = {}
+    for old in (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(root__thread_root_id__in=root_ids)
+        .annotate(thread_root=F("root__thread_root_id"))
+        .order_by("pk")
+    ):
+        stale.setdefault(old.thread_root, []).append(old)
+    now = timezone.now()
+    done: dict[int, Conversation] = {}
+    to_create: list[Conversation] = []
+    to_update: list[Conversation] = []
+    work = []  # (root id, thread, customer messages, row)
+    for root_id in root_ids:
+        thread = threads[root_id]
+        root = next((i for i in thread if i.pk == root_id), None)
+        if root is None:
+            continue
+        customer = [i for i in thread if not is_brand_item(i) and not _spam(i)]
+        conversation = existing.get(root_id)
+        if not customer:
+            if conversation is not None:
+                done[root_id] = conversation
+                if conversation.awaiting_reply:
+                    # Every message of the thread was rejected as spam since: nothing waits for an answer.
+                    conversation.awaiting_reply = False
+                    conversation.first_response_due_at = None
+                    conversation.priority = 0
+                    conversation.priority_reasons = []
+                    conversation.updated_at = now
+                    to_update.append(conversation)
+            continue
+        if conversation is None:
+            conversation = Conversation(
+                organisation=organisation, root=root, channel=root.channel, last_activity_at=root.created_at
+            )
+            for old in stale.get(root_id, []):
+                conversation.assignee_id = conversation.assignee_id or old.assignee_id
+        work.append((root_id, thread, customer, conversation))
+    if not work:
+        if to_update:
+            Conversation.objects.bulk_update(to_update, _COMPUTED)
+        return done
     inbox_settings = settings_for(organisation)
     calendar = business_hours(organisation, inbox_settings)
-    now = timezone.now()
-    if conversation is None:
-        conversation = Conversation(
-            organisation=organisation, root=root, channel=root.channel, last_activity_at=root.created_at
+    replies_sent: dict[int, list] = {}
+    saved_ids = [c.pk for _r, _t, _c, c in work if c.pk]
+    if saved_ids:
+        for conversation_id, created_at in Reply.objects.filter(conversation_id__in=saved_ids).values_list(
+            "conversation_id", "created_at"
+        ):
+            replies_sent.setdefault(conversation_id, []).append(created_at)
+    last_customers = [customer[-1] for _r, _t, customer, _c in work]
+    scores = dict(triaged or {})
+    unscored = [item for item in last_customers if item.pk not in scores]
+    if unscored:
+        scores.update(
+            zip(
+                [item.pk for item in unscored],
+                triage_many([i.text for i in unscored], [i.language or None for i in unscored]),
+                strict=True,
+            )
         )
-        for old in stale:
-            conversation.assignee_id = conversation.assignee_id or old.assignee_id
-    replies_sent = []
-    if conversation.pk:
-        replies_sent = list(
-            Reply.objects.filter(conversation=conversation).values_list("created_at", flat=True)
+    found = corrections.latest(last_customers)
+    for root_id, thread, customer, conversation in work:
+        _compute(
+            conversation,
+            thread,
+            customer,
+            replies_sent.get(conversation.pk, []) if conversation.pk else [],
+            scores[customer[-1].pk],
+            found,
+            calendar,
+            inbox_settings,
+            new_items[root_id],
+            now,
         )
+        (to_update if conversation.pk else to_create).append(conversation)
+        done[root_id] = conversation
+    if to_create:
+        Conversation.objects.bulk_create(to_create)
+    if to_update:
+        Conversation.objects.bulk_update(to_update, _COMPUTED)
+    for root_id, olds in stale.items():
+        conversation = done.get(root_id)
+        moved = [old.pk for old in olds if conversation is not None and old.pk != conversation.pk]
+        if moved and root_id in {r for r, _t, _c, _row in work}:
+            InternalNote.objects.filter(conversation_id__in=moved).update(conversation=conversation)
+            Reply.objects.filter(conversation_id__in=moved).update(conversation=conversation)
+            Conversation.objects.filter(pk__in=moved).delete()
+    return done
+
+
+def _compute(
+    conversation: Conversation,
+    thread: list[Item],
+    customer: list[Item],
+    replies_sent: list,
+    triage,
+    found: dict,
+    calendar,
+    inbox_settings: InboxSettings,
+    new_item: Item | None,
+    now,
+) -> None:
+    """A thread's row from its items, the brand's replies and people's corrections (no query)."""
+    root = next(i for i in thread if i.pk == conversation.root_id)
+    last_customer = customer[-1]
+    brand_times = [i.created_at for i in thread if is_brand_item(i)]
     answered_times = sorted(brand_times + replies_sent)
     last_answer = answered_times[-1] if answered_times else None
     awaiting = last_answer is None or last_answer < last_customer.created_at
     first_unanswered = next(
         (i for i in customer if last_answer is None or i.created_at > last_answer), last_customer
     )
-    triage = (triaged or {}).get(last_customer.pk)
-    if triage is None:
-        [triage] = triage_many([last_customer.text], [last_customer.language or None])
     # A person's correction of the last message wins over the models (and sets the priority).
-    sentiment, intent, _by = corrected_triage(last_customer, triage.sentiment, triage.intent.label)
+    by_sentiment = found.get((last_customer.pk, "sentiment"))
+    by_intent = found.get((last_customer.pk, "intent"))
+    sentiment = by_sentiment.new_value if by_sentiment else triage.sentiment
+    intent = by_intent.new_value if by_intent else triage.intent.label
     waiting = (now - first_unanswered.created_at).total_seconds() / 60 if awaiting else 0
     followers = last_customer.author.followers if last_customer.author else None
     score, reasons = priority(
@@ -175,8 +306,9 @@ def refresh_conversation(
     conversation.last_customer_message_at = last_customer.created_at
     conversation.last_activity_at = thread[-1].created_at
     conversation.awaiting_reply = awaiting
-    first_answer = next((t for t in answered_times if t >= first_customer.created_at), None)
-    conversation.first_responded_at = first_answer
+    conversation.first_responded_at = next(
+        (t for t in answered_times if t >= first_customer.created_at), None
+    )
     conversation.first_response_due_at = (
         calendar.add_minutes(first_unanswered.created_at, inbox_settings.first_response_minutes)
         if awaiting
@@ -196,13 +328,6 @@ def refresh_conversation(
         conversation.status = Status.OPEN  # the person wrote again: the thread needs someone
         conversation.status_changed_at = now
     conversation.updated_at = now
-    conversation.save()
-    for old in stale:
-        if old.pk != conversation.pk:
-            InternalNote.objects.filter(conversation=old).update(conversation=conversation)
-            Reply.objects.filter(conversation=old).update(conversation=conversation)
-            old.delete()
-    return conversation
 
 
 def _spam(item: Item) -> bool:
@@ -224,26 +349,39 @@ def refresh_after_review(item_id: int) -> None:
 
 def _after_customer_message(conversation_id: int, item_id: int) -> None:
     """Automatic assignment, the on-call alert and the out-of-hours acknowledgement."""
-    conversation = (
-        Conversation.objects.select_related("organisation", "channel").filter(pk=conversation_id).first()
+    _after_customer_messages([(conversation_id, item_id)])
+
+
+def _after_customer_messages(pending: list[tuple[int, int]]) -> None:
+    """`_after_customer_message` for each (conversation, new customer message) in order: the rows
+    and the organisations' settings read once; the message itself only when it may be acknowledged."""
+    conversations = Conversation.objects.select_related("organisation", "channel").in_bulk(
+        {conversation_id for conversation_id, _item in pending}
     )
-    if conversation is None:
-        return
-    organisation = conversation.organisation
-    inbox_settings = settings_for(organisation)
-    system = Actor.palabre(organisation)
-    if inbox_settings.auto_assign and conversation.assignee_id is None:
-        auto_assign(actor=system, conversation=conversation)
-    if not conversation.out_of_hours or not conversation.awaiting_reply:
-        return
-    urgent = conversation.intent == Intent.CRISIS or conversation.priority >= URGENT
-    if urgent and conversation.on_call_notified_at is None and inbox_settings.on_call_id:
-        _alert_on_call(conversation, inbox_settings)
-    ack = (inbox_settings.acknowledgements or {}).get(str(conversation.channel_id), "").strip()
-    item = Item.objects.select_related("channel", "author").filter(pk=item_id).first()
-    fresh = item is not None and timezone.now() - item.created_at <= ACK_FRESHNESS
-    if ack and fresh and conversation.acknowledged_at is None:
-        _acknowledge(system, conversation, item, ack)
+    settings_of: dict[int, InboxSettings] = {}
+    for conversation_id, item_id in pending:
+        conversation = conversations.get(conversation_id)
+        if conversation is None:
+            continue
+        organisation = conversation.organisation
+        if organisation.pk not in settings_of:
+            settings_of[organisation.pk] = settings_for(organisation)
+        inbox_settings = settings_of[organisation.pk]
+        system = Actor.palabre(organisation)
+        if inbox_settings.auto_assign and conversation.assignee_id is None:
+            auto_assign(actor=system, conversation=conversation)
+        if not conversation.out_of_hours or not conversation.awaiting_reply:
+            continue
+        urgent = conversation.intent == Intent.CRISIS or conversation.priority >= URGENT
+        if urgent and conversation.on_call_notified_at is None and inbox_settings.on_call_id:
+            _alert_on_call(conversation, inbox_settings)
+        ack = (inbox_settings.acknowledgements or {}).get(str(conversation.channel_id), "").strip()
+        if not ack or conversation.acknowledged_at is not None:
+            continue
+        item = Item.objects.select_related("channel", "author").filter(pk=item_id).first()
+        fresh = item is not None and timezone.now() - item.created_at <= ACK_FRESHNESS
+        if fresh:
+            _acknowledge(system, conversation, item, ack)
 
 
 def _alert_on_call(conversation: Conversation, inbox_settings: InboxSettings) -> None:
