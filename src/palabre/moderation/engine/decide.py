@@ -1,0 +1,281 @@
+"""The decision itself: the models' scores read in context, the rules, links and author applied, publish, hold or reject with the reasons, for one message or a batch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from palabre.moderation.engine.context import (
+    BLATANT_SPAM_REASONS,
+    FLAGGED_CATEGORIES,
+    GROUP_HOSTILE_SCORES,
+    HOLD,
+    MIN_HOLD,
+    PUBLISH,
+    REJECT,
+    SEVERITY,
+    TRUST_SHIFT,
+    Author,
+    Decision,
+    ModerationContext,
+    Reason,
+)
+from palabre.moderation.engine.links import _author_reasons, _link_reasons, fingerprint
+from palabre.nlp.classifiers import LABELS, Assessment, load_models
+from palabre.nlp.features import group_targets
+from palabre.nlp.lexicon import ContextReading, load_lexicon, masked_text, read_context
+
+
+def moderate(text: str, context: ModerationContext | None = None) -> Decision:
+    return moderate_many([text], [context or ModerationContext()])[0]
+
+
+def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[Decision]:
+    """Decide for many texts at once (the classifiers score them in one batch)."""
+    models = load_models()
+    clean = [_clean(t) for t in texts]
+    langs = [c.lang for c in contexts]
+    assessments = models.assess_many(clean, langs)
+    readings = []
+    lowest_of: dict[int, tuple[dict[str, float], float]] = {}  # a batch often shares one context
+    for assessment, context in zip(assessments, contexts, strict=True):
+        lowest, lowest_any = lowest_of.get(id(context)) or lowest_of.setdefault(
+            id(context), _lowest_hold(context)
+        )
+        scores = assessment.scores
+        if (
+            any(s.category in FLAGGED_CATEGORIES or s.category == "target" for s in assessment.spans)
+            or max(scores.values(), default=0.0) >= lowest_any
+        ):
+            reading = read_context(
+                assessment.normalized,
+                assessment.spans,
+                context.lang,
+                references=scores.get("spam", 0.0) >= lowest.get("spam", 1.0),
+            )
+        else:
+            reading = _NOTHING_TO_READ
+        if reading.masked and max(scores.values(), default=0.0) < lowest_any:
+            reading = replace(reading, masked=())  # scoring again could only lower low scores
+        readings.append(reading)
+    assessments = _in_context(models, clean, langs, assessments, readings)
+    return [
+        _decide(text, assessment, reading, context, models.version)
+        for text, assessment, reading, context in zip(clean, assessments, readings, contexts, strict=True)
+    ]
+
+
+_NOTHING_TO_READ = ContextReading("und")
+
+
+def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
+    """The lowest hold threshold of each label this context may apply (a distrusted author, out of
+    business hours). Below all of them, reading the context cannot change a decision: it only
+    lowers scores, except for hostile statements about a group, which need a group named."""
+    tightening = TRUST_SHIFT + (context.off_hours.tightening if context.off_hours else 0.0)
+    lowest = {label: max(value - tightening, MIN_HOLD) for label, value in context.thresholds.hold.items()}
+    return lowest, min(lowest.values(), default=1.0)
+
+
+def _in_context(models, texts, langs, assessments, readings: list[ContextReading]) -> list[Assessment]:
+    """Scores of the words that are the author's own: a text with words its context excuses
+    (a quoted or reported insult, "en retard", counter-speech, an order number) is scored again
+    without them, and each label keeps the lower score; a hostile statement about a group
+    scores at least GROUP_HOSTILE_SCORES."""
+    out = list(assessments)
+    again = [i for i, reading in enumerate(readings) if reading.masked]
+    if again:
+        rescored = models.assess_many(
+            [masked_text(texts[i], readings[i].masked) for i in again], [langs[i] for i in again]
+        )
+        for i, second in zip(again, rescored, strict=True):
+            first = out[i]
+            scores = {
+                label: min(value, second.scores.get(label, value)) for label, value in first.scores.items()
+            }
+            out[i] = Assessment(scores, first.spans, first.normalized)
+    for i, reading in enumerate(readings):
+        if reading.group_hostile and _names_a_group(out[i]):
+            scores = dict(out[i].scores)
+            for label, floor in GROUP_HOSTILE_SCORES.items():
+                scores[label] = max(scores.get(label, 0.0), floor)
+            out[i] = Assessment(scores, out[i].spans, out[i].normalized)
+    return out
+
+
+def _names_a_group(assessment: Assessment) -> bool:
+    if not any(span.category == "target" for span in assessment.spans):
+        return False
+    targets = load_lexicon("targets").match(assessment.normalized)
+    return group_targets(assessment.normalized.text, targets) > 0
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates (from invalid UTF-16/UTF-8 upstream) cannot be encoded anywhere: replace them.
+    return text.encode("utf-8", "replace").decode("utf-8") if text else ""
+
+
+def _decide(
+    text: str, assessment: Assessment, reading: ContextReading, context: ModerationContext, model_version: str
+) -> Decision:
+    scores = assessment.scores
+    reasons: list[Reason] = []
+    spans: list[dict[str, Any]] = []
+    rules, thresholds, author = context.rules, context.thresholds, context.author
+    allowed_ranges: list[tuple[int, int]] = []
+
+    def add_span(start: int, end: int, label: str, source: str) -> None:
+        if not any(a <= start and end <= b for a, b in allowed_ranges):
+            spans.append({"start": start, "end": end, "label": label, "source": source})
+
+    if rules.words is not None:
+        hits = rules.words.match(assessment.normalized).spans()
+        allowed_ranges = [(s.start, s.end) for s in hits if s.category == "allowed_word"]
+        for span in hits:
+            if span.category == "allowed_word" or any(
+                a <= span.start and span.end <= b for a, b in allowed_ranges
+            ):
+                continue
+            banned = span.category == "banned_word"
+            word = text[span.start : span.end]
+            reasons.append(
+                Reason(
+                    "banned_word" if banned else "suspect_word",
+                    REJECT if banned else HOLD,
+                    f"Contains the {'banned' if banned else 'suspect'} word “{word}”.",
+                    {"word": word},
+                    rule_id=span.source,
+                )
+            )
+            add_span(span.start, span.end, span.category, span.source)
+
+    for rule, pattern in rules.regexes:
+        match = pattern.search(text)
+        if match is not None:
+            reasons.append(
+                Reason(
+                    "regex",
+                    rule.action,
+                    f"Matches the pattern “{rule.pattern}”.",
+                    {"pattern": rule.pattern},
+                    rule.id,
+                )
+            )
+            add_span(match[0], match[1], "regex", rule.id)
+
+    _link_reasons(text, rules, thresholds, author, reasons, add_span)
+    _author_reasons(text, rules, thresholds, author, reasons)
+    reasons.extend(context.signals)
+    off_hours = context.off_hours
+
+    # Only worth computing when moderators have marked messages.
+    fp = fingerprint(text) if context.spam_fingerprints or context.ham_fingerprints else ""
+    if fp and fp in context.spam_fingerprints:
+        reasons.append(Reason("known_spam", REJECT, "Same message as one a moderator marked as spam."))
+    ham = bool(fp and fp in context.ham_fingerprints)
+
+    shift = _trust_shift(author)
+    tightening = off_hours.tightening if off_hours else 0.0
+    tightened: list[str] = []  # labels held only because of the stricter out-of-hours thresholds
+    for label in LABELS:
+        score = scores.get(label, 0.0)
+        reject_at = thresholds.reject.get(label, 1.01)
+        usual_hold = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
+        hold_at = min(usual_hold, max(usual_hold - tightening, MIN_HOLD))
+        if hold_at <= score < usual_hold and score < reject_at and not ham:
+            tightened.append(label)
+        if score >= reject_at and not context.private:
+            reasons.append(
+                Reason(
+                    f"score_{label}",
+                    REJECT,
+                    f"Very likely {label.replace('_', ' ')} ({score:.2f}).",
+                    {"label": label, "score": score},
+                )
+            )
+        elif (score >= hold_at and not ham) or (score >= reject_at and context.private):
+            reasons.append(
+                Reason(
+                    f"score_{label}",
+                    HOLD,
+                    f"Possibly {label.replace('_', ' ')} ({score:.2f}).",
+                    {"label": label, "score": score},
+                )
+            )
+
+    if tightened:
+        reasons.append(
+            Reason(
+                "off_hours",
+                HOLD,
+                f"Outside business hours: held under thresholds lowered by {tightening:.2f} "
+                f"({', '.join(label.replace('_', ' ') for label in tightened)}).",
+                {"labels": tightened, "tightening": tightening},
+            )
+        )
+    if (
+        off_hours
+        and off_hours.hold_first_messages
+        and not context.private
+        and author.approved == 0
+        and not any(reason.code == "first_time_author" for reason in reasons)
+    ):
+        reasons.append(
+            Reason(
+                "off_hours_first_message",
+                HOLD,
+                "Outside business hours: a first message from this author waits for a person.",
+            )
+        )
+
+    flagged = set()
+    for span in assessment.spans:
+        if span.source.startswith("ldnoobw") or span.category in {"target", "neg_attribute"}:
+            continue  # features for the model, too noisy to show as a reason
+        if reading.is_excused(span):
+            continue  # quoted, reported, harmless in this phrase or an ordinary word of this language
+        add_span(span.start, span.end, span.category, "lexicon")
+        if span.category in FLAGGED_CATEGORIES and span.category not in flagged:
+            flagged.add(span.category)
+            word = text[span.start : span.end]
+            reasons.append(
+                Reason(
+                    f"lexicon_{span.category}",
+                    HOLD,
+                    f"Contains “{word}”, listed as {FLAGGED_CATEGORIES[span.category]}.",
+                    {"word": word, "category": span.category},
+                )
+            )
+
+    if reading.group_hostile and _names_a_group(assessment):
+        predicate = reading.group_hostile[0]
+        word = text[predicate.start : predicate.end]
+        add_span(predicate.start, predicate.end, "identity_attack", "lexicon")
+        if "identity_attack" not in flagged:
+            reasons.append(
+                Reason(
+                    "lexicon_group_hostile",
+                    HOLD,
+                    f"Says “{word}” of a group of people, as hate speech does.",
+                    {"word": word, "category": "identity_attack"},
+                )
+            )
+
+    action = max((reason.action for reason in reasons), key=SEVERITY.__getitem__, default=PUBLISH)
+    spans.sort(key=lambda s: (s["start"], s["end"]))
+    return Decision(action, scores, reasons, spans, context.lang, model_version)
+
+
+def _trust_shift(author: Author) -> float:
+    if author.rejected == 0 and author.approved >= 3:
+        return TRUST_SHIFT
+    if author.rejected > author.approved:
+        return -TRUST_SHIFT
+    return 0.0
+
+
+def is_blatant_spam(action: str, reasons: list[dict[str, Any]]) -> bool:
+    """Rejected for one of BLATANT_SPAM_REASONS (reasons as stored: dicts with code and action)."""
+    return action == REJECT and any(
+        r.get("code") in BLATANT_SPAM_REASONS and r.get("action") == REJECT for r in reasons
+    )
