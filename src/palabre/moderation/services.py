@@ -346,6 +346,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
             # A concurrent analysis creating one of them makes this raise IntegrityError: the
             # pipeline then moderates the batch item by item.
             ItemModeration.objects.bulk_create(fresh)
+        hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)  # the metrics count them
     for item in items:
         item.moderation = states[item.pk]  # the next stages (the inbox) read it without a query
 
