@@ -560,43 +560,36 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     if not matched:
         return result
     sentiments = load_models().sentiment_many([c.text for c, _lang, _m in matched])
-    for (candidate, language, matches), (label, probabilities) in zip(matched, sentiments, strict=True):
-        try:
-            with transaction.atomic():
-                mention = Mention.objects.create(
-                    organisation_id=source.organisation_id,
-                    source=source,
-                    external_id=candidate.external_id,
-                    item_id=getattr(candidate, "item_id", None),
-                    text=candidate.text,
-                    url=candidate.url[:1000],
-                    author=candidate.author[:300],
-                    author_name=candidate.author_name[:300],
-                    author_reach=candidate.author_reach,
-                    domain=(candidate.domain or _domain_of(candidate.url))[:255],
-                    language=(language or "")[:8],
-                    sentiment=label,
-                    negative_score=probabilities.get("negative", 0.0),
-                    published_at=candidate.published_at,
-                )
-                MentionMatch.objects.bulk_create(
-                    [
-                        MentionMatch(
-                            organisation_id=source.organisation_id,
-                            mention=mention,
-                            query_id=match.query_id,
-                            spans=[list(span) for span in match.spans],
-                            published_at=candidate.published_at,
-                        )
-                        for match in matches
-                        if match.query_id in queries
-                    ]
-                )
-        except IntegrityError:  # stored meanwhile by a concurrent poll
-            result.already_known += 1
-            continue
-        result.created += 1
-        result.mention_ids.append(mention.pk)
+    rows = [
+        (_mention(source, candidate, language, label, probabilities), candidate, matches)
+        for (candidate, language, matches), (label, probabilities) in zip(matched, sentiments, strict=True)
+    ]
+    try:
+        # The batch in two inserts (mentions, then their matches).
+        with transaction.atomic():
+            Mention.objects.bulk_create([mention for mention, _c, _m in rows])
+            MentionMatch.objects.bulk_create(
+                [
+                    match
+                    for mention, candidate, matches in rows
+                    for match in _matches(mention, candidate, matches, queries)
+                ]
+            )
+        stored = [mention for mention, _c, _m in rows]
+    except IntegrityError:  # some stored meanwhile by a concurrent poll: one by one, skipping those
+        stored = []
+        for mention, candidate, matches in rows:
+            try:
+                with transaction.atomic():
+                    mention.pk = None
+                    mention.save(force_insert=True)
+                    MentionMatch.objects.bulk_create(_matches(mention, candidate, matches, queries))
+            except IntegrityError:
+                result.already_known += 1
+                continue
+            stored.append(mention)
+    result.created = len(stored)
+    result.mention_ids = [mention.pk for mention in stored]
     if result.created:
         ListeningSource.objects.filter(pk=source.pk).update(
             mentions_ingested=models.F("mentions_ingested") + result.created
@@ -604,6 +597,39 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
         organisation_id = source.organisation_id
         transaction.on_commit(lambda: _enqueue_detection(organisation_id))
     return result
+
+
+def _mention(source: ListeningSource, candidate, language: str, label: str, probabilities: dict) -> Mention:
+    return Mention(
+        organisation_id=source.organisation_id,
+        source=source,
+        external_id=candidate.external_id,
+        item_id=getattr(candidate, "item_id", None),
+        text=candidate.text,
+        url=candidate.url[:1000],
+        author=candidate.author[:300],
+        author_name=candidate.author_name[:300],
+        author_reach=candidate.author_reach,
+        domain=(candidate.domain or _domain_of(candidate.url))[:255],
+        language=(language or "")[:8],
+        sentiment=label,
+        negative_score=probabilities.get("negative", 0.0),
+        published_at=candidate.published_at,
+    )
+
+
+def _matches(mention: Mention, candidate, matches: list, queries) -> list[MentionMatch]:
+    return [
+        MentionMatch(
+            organisation_id=mention.organisation_id,
+            mention=mention,
+            query_id=match.query_id,
+            spans=[list(span) for span in match.spans],
+            published_at=candidate.published_at,
+        )
+        for match in matches
+        if match.query_id in queries
+    ]
 
 
 def _enqueue_detection(organisation_id: int) -> None:
