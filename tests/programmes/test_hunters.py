@@ -80,7 +80,9 @@ def test_on_a_realistic_contest_every_hunter_is_flagged_and_no_regular_customer(
     import json
     from pathlib import Path
 
-    data = json.loads((Path(__file__).parent / "fixtures" / "contest_entrants.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        (Path(__file__).parent / "fixtures" / "contest_entrants.json").read_text(encoding="utf-8")
+    )
     entrants = [
         EntrantFacts(
             reference=f"instagram:{e['handle']}",
