@@ -96,14 +96,14 @@ def _batch_size() -> int:
 def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     """Store waiting checked comments, a batch per transaction, until none waits or `limit` were
     handled; then, if some still wait, ask for another task. Several workers share the rows
-    (locked, skipped by the others). A row that fails keeps its error and is not tried again."""
-    from palabre.compat.akismet.check import store_checked_comment
-    from palabre.conversations.tasks import analyse_item
+    (locked, skipped by the others). A row that fails keeps its error and is not tried again.
+    Each batch goes through the pipeline (`ingest_items`, one site's comments at once) and is
+    analysed as one batch once committed."""
+    from palabre.conversations.pipeline import analyse_items_or_each
 
     stored = failed = 0
     sites: dict[int, ModerationSite | None] = {}
     while stored + failed < limit:
-        to_analyse: list[tuple[int, bool]] = []
         with transaction.atomic():
             rows = list(
                 CheckedComment.objects.select_for_update(skip_locked=True)
@@ -116,51 +116,119 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
             if missing:
                 found = ModerationSite.objects.select_related("organisation", "channel").in_bulk(missing)
                 sites.update({site_id: found.get(site_id) for site_id in missing})
-            done = []
             calls: Counter[tuple[int, int]] = Counter()
+            by_site: dict[int, list[CheckedComment]] = {}
+            done = []
             for row in rows:
                 site = sites[row.site_id]
-                if site is not None:  # each row is one call answered, stored or not
-                    calls[row.site_id, usage_month(row.checked_at)] += 1
-                try:
-                    if site is not None:
-                        item, created = store_checked_comment(
-                            site,
-                            json.loads(row.params),
-                            row.guid,
-                            _decision(row.decision),
-                            checked_at=row.checked_at,
-                            analyse=False,
-                        )
-                        if created is not None:
-                            to_analyse.append((item.pk, created))
-                except (OperationalError, InterfaceError, InternalError):
-                    # The database refuses (read-only, disk full, gone): not this row's fault. The
-                    # batch is rolled back and waits; the worker asks again once the database answers.
-                    raise
-                except Exception as error:  # one bad row must not hold the others back
-                    logger.exception(
-                        "Checked comment %s of site %s could not be stored", row.guid, row.site_id
-                    )
-                    CheckedComment.objects.filter(pk=row.pk).update(
-                        error=f"{type(error).__name__}: {error}"[:2000]
-                    )
-                    failed += 1
-                else:
-                    done.append(row.pk)
+                if site is None:
+                    done.append(row.pk)  # its site is gone: nothing to store
+                    continue
+                calls[row.site_id, usage_month(row.checked_at)] += 1  # each row is one call answered
+                by_site.setdefault(row.site_id, []).append(row)
+            errors: dict[int, str] = {}
+            to_analyse: dict[int, bool] = {}
+            for site_id, site_rows in by_site.items():
+                ok, analyse = _store_rows(sites[site_id], site_rows, errors)
+                done += ok
+                to_analyse.update(analyse)
+            for pk, error in errors.items():
+                CheckedComment.objects.filter(pk=pk).update(error=error[:2000])
             CheckedComment.objects.filter(pk__in=done).delete()
             _add_usage(calls)  # in the same transaction: each row counted once
             stored += len(done)
-        # Analysed here, once committed, rather than by a task per item: same work, less queue.
-        for item_id, created in to_analyse:
-            try:
-                analyse_item.call(item_id, created)
-            except Exception:
-                logger.exception("Analysis of item %s failed; queued to try again", item_id)
-                analyse_item.enqueue(item_id, created)
+            failed += len(errors)
+        # Analysed here, once committed, as one batch of the pipeline: same work, less queue. An
+        # item that breaks the batch is left unanalysed (the workers' sweep tries it again).
+        if to_analyse:
+            analyse_items_or_each(list(to_analyse), {pk for pk, created in to_analyse.items() if created})
     if stored + failed >= limit:
         ask_for_storing(now=True)
     return {"stored": stored, "failed": failed}
+
+
+def _store_rows(
+    site: ModerationSite, rows: list[CheckedComment], errors: dict[int, str]
+) -> tuple[list[int], dict[int, bool]]:
+    """One site's checked comments as items of its channel, through the pipeline, each with the
+    decision its check answered (and the honeypot's). Returns the rows done and the items to
+    analyse (item id: created); a row that fails gets its error in `errors`."""
+    from palabre.compat.akismet.comments import (
+        external_id_of,
+        honeypot_filled,
+        incoming_item,
+        parent_external_id,
+        site_actor,
+    )
+    from palabre.conversations.pipeline import ingest_items
+    from palabre.moderation import services
+    from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationStatus
+
+    def fail(row: CheckedComment, error: Exception) -> None:
+        logger.error("Checked comment %s of site %s could not be stored: %s", row.guid, row.site_id, error)
+        errors[row.pk] = f"{type(error).__name__}: {error}"
+
+    external = {row.pk: external_id_of(row.guid) for row in rows}
+    # Stored already (a task that ran before): a decision of its item at or after the check.
+    decided_at: dict[str, list] = {}
+    for external_id, created_at in ModerationDecision.objects.filter(
+        item__channel=site.channel, item__external_id__in=set(external.values())
+    ).values_list("item__external_id", "created_at"):
+        decided_at.setdefault(external_id, []).append(created_at)
+    done: list[int] = []
+    waiting: dict[str, tuple[CheckedComment, dict, object]] = {}
+    incoming = []
+    for row in rows:
+        external_id = external[row.pk]
+        if external_id in waiting or any(t >= row.checked_at for t in decided_at.get(external_id, [])):
+            done.append(row.pk)  # stored already, or twice in this batch: the first one stands
+            continue
+        try:
+            params = json.loads(row.params)
+            decision = _decision(row.decision)
+            incoming.append(
+                incoming_item(params, row.guid, now=row.checked_at, parent=parent_external_id(site, params))
+            )
+        except (OperationalError, InterfaceError, InternalError):
+            raise
+        except Exception as error:  # one bad row must not hold the others back
+            fail(row, error)
+            continue
+        waiting[external_id] = (row, params, decision)
+    if not incoming:
+        return done, {}
+    try:
+        result = ingest_items(channel=site.channel, incoming=incoming, analyse=False, skip_invalid=True)
+    except (OperationalError, InterfaceError, InternalError):
+        # The database refuses (read-only, disk full, gone): not these rows' fault. The batch is
+        # rolled back and waits; the worker asks again once the database answers.
+        raise
+    for refused in result.refused:
+        row, _params, _decision_ = waiting.pop(refused.incoming.external_id)
+        fail(row, refused.error)
+    to_analyse: dict[int, bool] = {}
+    for item, created in result.items:
+        row, params, decision = waiting[item.external_id]
+        try:
+            if decision is not None:
+                services.moderate_item(item, decided=decision)
+            if honeypot_filled(params):
+                state = ItemModeration.objects.filter(item=item).values_list("status", flat=True).first()
+                if state not in {ModerationStatus.REJECTED, ModerationStatus.APPROVED}:
+                    services.review_item(
+                        actor=site_actor(site),
+                        item_id=item.pk,
+                        action="spam",
+                        note=f"Honeypot field {params['honeypot_field_name'].strip()[:80]} filled.",
+                    )
+        except (OperationalError, InterfaceError, InternalError):
+            raise
+        except Exception as error:
+            fail(row, error)
+            continue
+        done.append(row.pk)
+        to_analyse[item.pk] = created
+    return done, to_analyse
 
 
 def usage_month(when: datetime) -> int:
