@@ -144,6 +144,8 @@ class Calendar:
         """Business seconds from the first opening to `moment` (an expression giving epoch seconds)."""
         if not self.intervals:
             return Value(0.0)
+        if connection.vendor == "postgresql":
+            return _BucketOrdinal(moment, intervals=self.intervals)
         whens, done = [], 0.0
         for opens, closes in self.intervals:
             whens.append(When(_lt(moment, opens), then=Value(done)))
@@ -153,6 +155,10 @@ class Calendar:
 
     def closed(self, moment) -> Any:
         """1 when `moment` falls outside every opening interval, else 0."""
+        if not self.intervals:
+            return Value(1)
+        if connection.vendor == "postgresql":
+            return _BucketClosed(moment, intervals=self.intervals)
         whens = []
         for opens, closes in self.intervals:
             whens.append(When(_lt(moment, opens), then=Value(1)))
@@ -161,6 +167,50 @@ class Calendar:
 
     def business_seconds(self, start, end) -> Any:
         return self.ordinal(end) - self.ordinal(start)
+
+
+class _Bucketed(Func):
+    """PostgreSQL: the moment is placed among the openings and closings with one `width_bucket`
+    (a binary search) instead of a `CASE` that compares it with each of them: k, the number of
+    boundaries at or before it, is odd inside an opening interval and even outside."""
+
+    def __init__(self, moment, *, intervals: list[tuple[float, float]]):
+        super().__init__(moment)
+        self.intervals = intervals
+
+    @staticmethod
+    def _array(numbers: list[float]) -> str:
+        return "ARRAY[" + ",".join(repr(float(n)) for n in numbers) + "]::float8[]"
+
+    def bucket(self, moment_sql: str) -> str:
+        return f"width_bucket({moment_sql}, {self._array([b for pair in self.intervals for b in pair])})"
+
+
+class _BucketOrdinal(_Bucketed):
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        moment, params = compiler.compile(self.source_expressions[0])
+        # For k = 2j - 1 (inside interval j): t + (done before j - opening j); for k = 2j: done after j.
+        slope, offset, done = [], [], 0.0
+        for opens, closes in self.intervals:
+            slope += [1.0, 0.0]
+            offset += [done - opens, done + closes - opens]
+            done += closes - opens
+        k = self.bucket(moment)
+        sql = (
+            f"(CASE WHEN {k} = 0 THEN 0.0 ELSE {moment} * ({self._array(slope)})[{k}] "
+            f"+ ({self._array(offset)})[{k}] END)"
+        )
+        return sql, (*params, *params, *params, *params)  # the moment: in k three times, then alone
+
+
+class _BucketClosed(_Bucketed):
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        moment, params = compiler.compile(self.source_expressions[0])
+        return f"(1 - mod({self.bucket(moment)}, 2))", tuple(params)
 
 
 class _LessThan(Func):
