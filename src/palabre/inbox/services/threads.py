@@ -112,9 +112,10 @@ def refresh_conversation(
     return refresh_conversations(organisation, {root_id: new_item}, triaged=triaged).get(root_id)
 
 
-# What the analyser writes on an existing row (the rest is the team's: assignee, tags, notes).
+# What the analyser writes on an existing row (the rest is the team's: assignee, tags, notes; a
+# row's channel is its root's, which never changes). A reopened thread's status is one more update
+# with the same values for all: no CASE per row for the few that reopen.
 _COMPUTED = [
-    "channel",
     "contact",
     "author_label",
     "followers",
@@ -132,8 +133,6 @@ _COMPUTED = [
     "first_responded_at",
     "first_response_due_at",
     "out_of_hours",
-    "status",
-    "status_changed_at",
     "updated_at",
 ]
 
@@ -170,6 +169,7 @@ def refresh_conversations(
     done: dict[int, Conversation] = {}
     to_create: list[Conversation] = []
     to_update: list[Conversation] = []
+    reopen: list[int] = []
     work = []  # (root id, thread, customer messages, row)
     for root_id in root_ids:
         thread = threads[root_id]
@@ -223,7 +223,7 @@ def refresh_conversations(
         )
     found = corrections.latest(last_customers)
     for root_id, thread, customer, conversation in work:
-        _compute(
+        reopened = _compute(
             conversation,
             thread,
             customer,
@@ -236,11 +236,15 @@ def refresh_conversations(
             now,
         )
         (to_update if conversation.pk else to_create).append(conversation)
+        if reopened and conversation.pk:
+            reopen.append(conversation.pk)
         done[root_id] = conversation
     if to_create:
         Conversation.objects.bulk_create(to_create)
     if to_update:
         Conversation.objects.bulk_update(to_update, _COMPUTED)
+    if reopen:
+        Conversation.objects.filter(pk__in=reopen).update(status=Status.OPEN, status_changed_at=now)
     for root_id, olds in stale.items():
         conversation = done.get(root_id)
         moved = [old.pk for old in olds if conversation is not None and old.pk != conversation.pk]
@@ -262,8 +266,9 @@ def _compute(
     inbox_settings: InboxSettings,
     new_item: Item | None,
     now,
-) -> None:
-    """A thread's row from its items, the brand's replies and people's corrections (no query)."""
+) -> bool:
+    """A thread's row from its items, the brand's replies and people's corrections (no query).
+    True when the new message reopens the thread."""
     root = next(i for i in thread if i.pk == conversation.root_id)
     last_customer = customer[-1]
     brand_times = [i.created_at for i in thread if is_brand_item(i)]
@@ -328,6 +333,7 @@ def _compute(
         conversation.status = Status.OPEN  # the person wrote again: the thread needs someone
         conversation.status_changed_at = now
     conversation.updated_at = now
+    return reopen
 
 
 def _spam(item: Item) -> bool:
