@@ -116,3 +116,22 @@ def test_the_ambassador_page_in_french(client, employee, brand_post):
     assert "Atelier portes ouvertes" in page
     shared = client.post(f"/programmes/ambassadors/share/{brand_post.pk}/")
     assert shared.status_code == 302 and "/publishing/posts/" in shared["Location"]
+
+
+def test_a_contributor_connects_their_own_account_only(client, org, make_member):
+    from palabre.orgs.models import Channel
+
+    user = make_member(org, "contributor", username="ines").user
+    client.force_login(user)
+    page = client.get("/channels/new/")
+    assert page.status_code == 200
+    created = client.post(
+        "/channels/new/",
+        {"platform": "discourse", "handle": "ines", "name": "Inès", "spokesperson": ""},  # unticked: forced
+    )
+    assert created.status_code == 302
+    channel = Channel.objects.get(handle="ines")
+    assert channel.kind == Channel.Kind.SPOKESPERSON and channel.spokesperson == user
+    assert channel.spokesperson_approved_at is None  # an owner still has to approve it
+    client.force_login(make_member(org, "moderator").user)
+    assert client.get("/channels/new/").status_code == 403

@@ -43,17 +43,27 @@ def _chosen_platform(request: HttpRequest) -> str:
     return chosen if chosen in Platform.values else Platform.values[0]
 
 
-@member_view(Perm.CHANNELS_MANAGE)
+@member_view(Perm.POSTS_DRAFT)
 def channel_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     """A channel and its credentials in one step: the credential fields are the chosen platform's
     (swapped by htmx when the platform changes; without JavaScript, the "show the fields" button
-    re-renders the page with everything typed kept), and the connection is tried at once."""
+    re-renders the page with everything typed kept), and the connection is tried at once.
+
+    A member who may not manage channels connects only their own account (a spokesperson channel,
+    inactive until an owner approves it): to become an ambassador, for instance."""
     platform = _chosen_platform(request)
     posted = request.method == "POST" and REFRESH_FIELDS not in request.POST
     data = request.POST if posted else None
-    form = ChannelCreateForm(data, initial={"platform": platform})
+    own_account_only = not actor.can(Perm.CHANNELS_MANAGE)
+    if own_account_only and data is not None:
+        data = data.copy()
+        data["spokesperson"] = "on"
+    form = ChannelCreateForm(data, initial={"platform": platform, "spokesperson": own_account_only})
     if request.method == "POST" and not posted:
         form = ChannelCreateForm(initial={**request.POST.dict(), "platform": platform})
+    if own_account_only:
+        form.fields["spokesperson"].disabled = True
+        form.fields["spokesperson"].initial = True
     form.fields["platform"].widget.attrs.update(
         {"hx-get": reverse("channel_create"), "hx-target": "#credential-fields", "hx-trigger": "change"}
     )
