@@ -20,6 +20,7 @@ from palabre.publishing.guardrails.content import (
     promotional_cues,
     similarities,
 )
+from palabre.publishing.guardrails.contests import check_contest_rules
 from palabre.publishing.guardrails.lint import check
 from palabre.publishing.guardrails.tone import (
     ACRONYMS,
@@ -42,6 +43,7 @@ from palabre.publishing.guardrails.verdicts import (
     COMPETITOR_BLOCK,
     COMPETITOR_COPY,
     COMPETITOR_WARN,
+    CONTEST_RULES,
     EMOJI_SHARE,
     EMOJI_STUFFING,
     FF_FILLER,
@@ -93,6 +95,7 @@ __all__ = [
     "COMPETITOR_BLOCK",
     "COMPETITOR_COPY",
     "COMPETITOR_WARN",
+    "CONTEST_RULES",
     "EMOJI_SHARE",
     "EMOJI_STUFFING",
     "FF_FILLER",
@@ -128,6 +131,7 @@ __all__ = [
     "category_label",
     "check",
     "check_charter",
+    "check_contest_rules",
     "check_open_alerts",
     "check_promotion_ratio",
     "check_sensitive",

@@ -11,6 +11,7 @@ from palabre.publishing.guardrails.content import (
     check_stuffing,
     check_trending,
 )
+from palabre.publishing.guardrails.contests import check_contest_rules
 from palabre.publishing.guardrails.tone import (
     check_charter,
     check_open_alerts,
@@ -37,4 +38,5 @@ def check(text: str, context: GuardrailContext | None = None, *, moderation_deci
     findings += check_stuffing(text, context)
     findings += check_shouting(text, context)
     findings += check_open_alerts(text, context)
+    findings += check_contest_rules(text, context)
     return verdict_of(findings)

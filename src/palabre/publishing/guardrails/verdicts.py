@@ -24,6 +24,7 @@ CHARTER = "off_charter"
 SPOKESPERSON = "spokesperson_unapproved"
 CHANNEL_LIMITS = "channel_limits"
 OPEN_ALERT = "open_alert"
+CONTEST_RULES = "platform_contest_rules"
 
 GUARDRAILS = (
     SENSITIVE,
@@ -40,6 +41,7 @@ GUARDRAILS = (
     SPOKESPERSON,
     CHANNEL_LIMITS,
     OPEN_ALERT,
+    CONTEST_RULES,
 )
 
 
