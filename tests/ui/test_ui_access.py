@@ -15,7 +15,8 @@ PAGES = [
     ("home", None, lambda w: []),
     ("permissions", None, lambda w: []),
     ("channels", Perm.CHANNELS_VIEW, lambda w: []),
-    ("channel_create", Perm.CHANNELS_MANAGE, lambda w: []),
+    # Without channels.manage, a member who drafts posts connects only their own account there.
+    ("channel_create", Perm.POSTS_DRAFT, lambda w: []),
     ("channel_edit", Perm.CHANNELS_MANAGE, lambda w: [w.channel.pk]),
     ("channel_credentials", Perm.CHANNELS_MANAGE, lambda w: [w.channel.pk]),
     ("members", Perm.MEMBERS_VIEW, lambda w: []),
