@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 PASSWORD = "Palabre-e2e-2024!"
 SHOTS = Path(os.environ.get("PALABRE_SHOTS", "/tmp/shots"))
 
-pytestmark = [pytest.mark.e2e, pytest.mark.clock]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -11,7 +12,7 @@ from palabre.conversations.services import IncomingAuthor
 from palabre.programmes import services
 from palabre.programmes.models import Contest, Poll
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture
@@ -39,9 +40,7 @@ def french(client, owner):
 
 
 def _local(moment) -> str:
-    return timezone.localtime(moment, timezone=__import__("zoneinfo").ZoneInfo("Europe/Paris")).strftime(
-        "%Y-%m-%dT%H:%M"
-    )
+    return timezone.localtime(moment, timezone=ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_a_contest_created_in_french_then_drawn_and_checked_in_public(french, post, clock):
