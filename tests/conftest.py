@@ -40,6 +40,28 @@ from django.conf import settings  # noqa: E402  (only once Django is set up)
 # hundreds of people.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
+def _import_the_late_plugin_modules() -> None:
+    """schemathesis's pytest plugin imports its report writers when the session finishes, and pytest
+    rewrites a plugin's modules as they are imported (ast.parse; nothing is cached here, where
+    PYTHONDONTWRITEBYTECODE is set). By then CPython 3.11's AST recursion-depth bookkeeping can be
+    off in a process that ran threads and compilers for a while ("SystemError: AST constructor
+    recursion depth mismatch" failed a whole clock pass in CI). Imported now, on a fresh interpreter,
+    they are found in sys.modules at the end; the allure writer, which needs a package the tests do
+    not use, is marked absent so that its import fails at once instead of being parsed again."""
+    import importlib
+    import sys
+
+    for name in ("schemathesis.reporting.html.writer", "schemathesis.reporting.junitxml"):
+        importlib.import_module(name)
+    try:
+        importlib.import_module("schemathesis.reporting.allure")
+    except ImportError:
+        sys.modules["schemathesis.reporting.allure"] = None  # a later import raises ImportError
+
+
+_import_the_late_plugin_modules()
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "Palabre-tests-2024!"
 

@@ -150,7 +150,9 @@ class QueryMatcher:
         lambdas = ",\n".join(f"lambda o, k, m: {source}" for source in sources.values())
         try:
             tests = eval(compile(f"({lambdas},)", "<listening queries>", "eval"), names)  # noqa: S307
-        except (SyntaxError, RecursionError, MemoryError):  # too big or deep for the compiler
+        # Too big or deep for the compiler; SystemError: CPython 3.11's AST bookkeeping can fail
+        # ("recursion depth mismatch") when compilers run in several threads at once.
+        except (SyntaxError, RecursionError, MemoryError, SystemError):
             tests = [self._fallback_test(index) for index in sources]
         for index, test in zip(sources, tests, strict=True):
             self._tests[index] = test
