@@ -94,7 +94,7 @@ run_part() {
     local line
     while IFS= read -r line; do
         failed_tests+=("$name: $line")
-    done < <(grep -E '^(FAILED|ERROR) ' "$PART_LOG" | cut -c1-300)
+    done < <(grep -E '^(FAILED|ERROR) |^INTERNALERROR> [A-Za-z.]*Error|^[A-Za-z.]*Error: ' "$PART_LOG" | tail -n 20 | cut -c1-300)
 }
 
 # --- 3. Lint ---------------------------------------------------------------------------------
