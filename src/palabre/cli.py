@@ -10,9 +10,6 @@ from pathlib import Path
 
 from palabre.commandline import add_organisation_option, setup_django
 
-# The apps' commands that predate palabre.commandline call these by their old names.
-_setup_django = setup_django
-
 
 def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
@@ -49,7 +46,7 @@ def allowed_hosts_hint(host: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     if not args.no_migrate:
         _migrate()
     _serve(args.host, args.port, processes=args.processes, workers=args.workers, threads=args.threads)
@@ -145,7 +142,7 @@ def _serve(host: str, port: int, *, processes: int, workers: int, threads: int, 
 def cmd_worker(args: argparse.Namespace) -> None:
     if args.nice:
         os.nice(args.nice)
-    _setup_django()
+    setup_django()
     from palabre.worker import TaskWorker
 
     # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
@@ -159,7 +156,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     if args.check:
         from palabre.backup import pending_migrations
 
@@ -172,7 +169,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     from palabre.backup import BackupError, backup
 
     if args.with_secret_key:
@@ -199,7 +196,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     from palabre.backup import BackupError, restore
 
     try:
@@ -228,7 +225,7 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     """Create a person and, with --organisation, the organisation they own."""
     import getpass
 
-    _setup_django()
+    setup_django()
     from django.contrib.auth import get_user_model
     from django.core.exceptions import ValidationError
     from django.db import transaction
@@ -268,7 +265,7 @@ def cmd_unlock(args: argparse.Namespace) -> None:
     """Lift the sign-in lock of accounts or of an address, and an address's API key block."""
     if not args.usernames and not args.address:
         sys.exit("Name the accounts to unlock, or give --address.")
-    _setup_django()
+    setup_django()
     from palabre.orgs.throttle import unlock
 
     try:
@@ -280,7 +277,7 @@ def cmd_unlock(args: argparse.Namespace) -> None:
 
 
 def cmd_rotate_keys(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     from palabre.orgs.services import rotate_credential_keys
 
     moved = rotate_credential_keys()
@@ -289,7 +286,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
 
 def cmd_apikey(args: argparse.Namespace) -> None:
     """Register a site for the Akismet-compatible API; its key goes to stdout, shown this once."""
-    _setup_django()
+    setup_django()
     from urllib.parse import urlsplit
 
     from django.core.exceptions import ValidationError
@@ -326,7 +323,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     os.environ.update(demo_environment(demo_dir))
     # Alerts and digests to files, not the console: they would bury the logins.
     os.environ.setdefault("PALABRE_EMAIL_DIR", str(demo_dir / "mails"))
-    _setup_django()
+    setup_django()
     _migrate()
     from palabre.demo.loader import DEMO_PASSWORD, load_demo
 
@@ -396,7 +393,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "palabre train: --organisation chooses whose feedback to learn from; add --include-feedback."
         )
     if args.include_feedback:
-        _setup_django()
+        setup_django()
         from palabre.conversations.corrections import for_training
         from palabre.moderation.services import feedback_for_training
         from palabre.orgs.models import Organisation
@@ -512,7 +509,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
-    _setup_django()
+    setup_django()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["palabre manage", *args.rest])

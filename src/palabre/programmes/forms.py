@@ -11,9 +11,18 @@ from palabre.publishing.forms import LocalDateTimeField
 MAX_OPTION_LENGTH = 120
 
 
+def post_label(item) -> str:
+    return f"{item.channel.name} · {item.text[:80]}"
+
+
 class PostChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, item) -> str:
-        return f"{item.channel.name} · {item.text[:80]}"
+        return post_label(item)
+
+
+class OnePostChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, item) -> str:
+        return post_label(item)
 
 
 class ContestForm(forms.Form):
@@ -56,7 +65,7 @@ def parse_options(text: str) -> list[dict]:
 
 class PollForm(forms.Form):
     question = forms.CharField(label=_("Question"), max_length=300)
-    post = forms.ModelChoiceField(label=_("Post that asks it"), queryset=None)
+    post = OnePostChoiceField(label=_("Post that asks it"), queryset=None)
     options = forms.CharField(
         label=_("Options"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -67,7 +76,6 @@ class PollForm(forms.Form):
     def __init__(self, *args, posts, zone: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["post"].queryset = posts
-        self.fields["post"].label_from_instance = lambda item: f"{item.channel.name} · {item.text[:80]}"
         self.fields["closes_at"].zone = ZoneInfo(zone)
 
     def clean_options(self) -> list[dict]:

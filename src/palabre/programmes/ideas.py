@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,11 +79,13 @@ def collect_ideas(*, actor: Actor, now: datetime | None = None, days: int = LOOK
                 idea=idea, item=item, contact_id=_person(item), created_at=item.created_at
             )
     backed = _file_support(actor)
-    for idea in Idea.objects.filter(organisation=actor.organisation):
-        people = {s.contact_id for s in idea.suggestions.all() if s.contact_id}
-        if idea.supporters != len(people):
-            idea.supporters = len(people)
-            idea.save(update_fields=["supporters"])
+    counted = Idea.objects.filter(organisation=actor.organisation).annotate(
+        people=Count("suggestions__contact", distinct=True)
+    )
+    changed = [idea for idea in counted if idea.supporters != idea.people]
+    for idea in changed:
+        idea.supporters = idea.people
+    Idea.objects.bulk_update(changed, ["supporters"])
     summary = {"suggestions": len(new), "ideas_created": created, "supports": backed}
     record(actor, "programmes.ideas_collected", None, after=summary)
     return summary
