@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -57,9 +57,37 @@ class Capability(StrEnum):
     PULL = "pull"
     WEBHOOK = "webhook"
     REPLY = "reply"
+    # Answer the author in private (Messenger, an Instagram or X direct message, a Discord DM).
+    PRIVATE_REPLY = "private_reply"
     PUBLISH = "publish"
+    # Publish with pictures or video (`media` given to `publish`).
+    PUBLISH_MEDIA = "publish_media"
     HIDE = "hide"
+    # Show again what was hidden (or approve what the platform held).
+    UNHIDE = "unhide"
     DELETE = "delete"
+    # Keep the author out: ban, silence, timeout or kick, as the platform offers.
+    BAN_AUTHOR = "ban_author"
+    # A search of the whole platform for listening (`connectors.search`).
+    SEARCH = "search"
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    """How a platform's OAuth 2.0 authorisation-code flow is reached: the connection flow
+    (`connectors.oauth`) sends the person to `authorize_url` and exchanges the code at
+    `token_url`. The app's client id and secret are fields of the channel's credentials
+    (`client_id_field`, `client_secret_field`), so each organisation uses its own app."""
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...] = ()
+    pkce: bool = False
+    scope_separator: str = " "
+    client_id_field: str = "client_id"
+    client_secret_field: str = "client_secret"
+    # Sent as they are with the authorisation request (access_type=offline, prompt=consent...).
+    extra_authorize_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +238,8 @@ class Connector:
     # What its credentials may carry: () takes none; None (a connector that declares nothing)
     # stores what it is given unchecked.
     credential_fields: ClassVar[tuple[CredentialField, ...] | None] = None
+    # Set where the platform connects through OAuth 2.0 (see `OAuthSpec`).
+    oauth: ClassVar[OAuthSpec | None] = None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -250,11 +280,36 @@ class Connector:
     ) -> Delivered:
         raise self._unsupported(Capability.PUBLISH)
 
+    def private_reply(
+        self, channel: Channel, *, in_reply_to: Item, text: str, idempotency_key: str
+    ) -> Delivered:
+        raise self._unsupported(Capability.PRIVATE_REPLY)
+
     def hide(self, channel: Channel, item: Item) -> None:
         raise self._unsupported(Capability.HIDE)
 
+    def unhide(self, channel: Channel, item: Item) -> None:
+        raise self._unsupported(Capability.UNHIDE)
+
     def delete(self, channel: Channel, item: Item) -> None:
         raise self._unsupported(Capability.DELETE)
+
+    def ban_author(self, channel: Channel, item: Item) -> None:
+        raise self._unsupported(Capability.BAN_AUTHOR)
+
+    # connection
+    def credentials_from_token(
+        self, channel: Channel, token: Mapping[str, Any], *, now: datetime
+    ) -> dict[str, Any]:
+        """The credentials to store once the OAuth flow returned `token` (the token endpoint's
+        JSON). A platform that trades the token for another (a long-lived one, a Page token)
+        overrides this."""
+        credentials = {"access_token": token["access_token"]}
+        if token.get("refresh_token"):
+            credentials["refresh_token"] = token["refresh_token"]
+        if token.get("expires_in"):
+            credentials["token_expires_at"] = (now + timedelta(seconds=int(token["expires_in"]))).isoformat()
+        return credentials
 
     def find_delivered(self, channel: Channel, idempotency_key: str) -> Delivered | None:
         """The reply or post an earlier attempt with this key made, or None if it made none."""

@@ -121,7 +121,9 @@ def translate(error: AtProtocolError, *, sending: bool = False) -> Exception:
 
 class BlueskyConnector(Connector):
     platform = "bluesky"
-    capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH})
+    capabilities = frozenset(
+        {Capability.PULL, Capability.REPLY, Capability.PUBLISH, Capability.PUBLISH_MEDIA}
+    )
     poll_interval = 120.0
     credential_fields = (
         CredentialField(

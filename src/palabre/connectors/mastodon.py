@@ -102,7 +102,9 @@ def api_client(base: str, token: str | None, *, version: str = DEFAULT_VERSION) 
 
 class MastodonConnector(Connector):
     platform = "mastodon"
-    capabilities = frozenset({Capability.PULL, Capability.WEBHOOK, Capability.REPLY, Capability.PUBLISH})
+    capabilities = frozenset(
+        {Capability.PULL, Capability.WEBHOOK, Capability.REPLY, Capability.PUBLISH, Capability.PUBLISH_MEDIA}
+    )
     idempotent_delivery = True
     poll_interval = 120.0
     credential_fields = (

@@ -98,6 +98,9 @@ class Platform(models.TextChoices):
     YOUTUBE = "youtube", "YouTube"
     REDDIT = "reddit", "Reddit"
     DISCOURSE = "discourse", _("Discourse forum")
+    DISCORD = "discord", "Discord"
+    LINKEDIN = "linkedin", _("LinkedIn page")
+    IRC = "irc", _("IRC channel")
 
 
 class Channel(models.Model):

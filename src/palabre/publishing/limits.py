@@ -37,6 +37,11 @@ LIMITS: dict[str, PlatformLimits] = {
     Platform.YOUTUBE: PlatformLimits(5000, 1, media_types=("video/",), needs_media=True),
     Platform.REDDIT: PlatformLimits(40000, 20),
     Platform.DISCOURSE: PlatformLimits(32000, 10),
+    # Discord's message content limit; LinkedIn's commentary; an IRC line (512 bytes with the
+    # command and target: the connector splits longer text).
+    Platform.DISCORD: PlatformLimits(2000, 10),
+    Platform.LINKEDIN: PlatformLimits(3000, 9),
+    Platform.IRC: PlatformLimits(400, 0, media_types=()),
     Platform.EMAIL: PlatformLimits(None, 10, media_types=("",)),
     Platform.SITE: PlatformLimits(None, 10),
     Platform.RSS: PlatformLimits(None, 10),
