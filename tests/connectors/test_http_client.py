@@ -155,3 +155,16 @@ def test_a_feed_over_the_limit_is_a_malformed_payload_for_the_channel(serve, org
     channel = make_channel(org, "rss", handle=f"{server.url}/feed")
     with pytest.raises(MalformedPayload, match="larger than"):
         rss.FeedConnector().pull(channel, "")
+
+
+def test_request_sends_a_form_and_does_not_follow_a_redirected_write(platform_server):
+    from platform_server import Answer
+
+    platform_server.on("POST", "/write", Answer(302, b"", {"Location": "/elsewhere"}))
+    platform_server.on("POST", "/form", Answer(200, {"id": "1"}))
+    answer = http_client.request("POST", f"{platform_server.url}/form", data={"message": "Bonjour"})
+    assert answer.json() == {"id": "1"}
+    sent = platform_server.made("POST", "/form")[0]
+    assert sent.form() == {"message": ["Bonjour"]} and sent.headers["User-Agent"] == http_client.USER_AGENT
+    assert http_client.request("POST", f"{platform_server.url}/write", data={"a": "b"}).status_code == 302
+    assert [r.path for r in platform_server.requests] == ["/form", "/write"]

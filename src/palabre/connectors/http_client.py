@@ -1,5 +1,6 @@
 """Palabre's one HTTP client for platforms, feeds and pages: the channel connectors and listening's
-searches fetch through `get`.
+searches fetch through `get`
+(and send through `request`).
 
 What every fetch gets here, once: the address guard (`outbound`: every hop checked, the connection
 pinned to the checked address), Palabre's User-Agent, the timeout of
@@ -70,11 +71,30 @@ def get(
     """GET through the address guard, redirects followed (each hop checked), at most `max_bytes`
     read. Raises httpx's errors: `outbound.AddressRefused` for a refused address, `TooLarge`, the
     network's; any status code is returned as it came."""
+    return request("GET", url, params=params, headers=headers, auth=auth, max_bytes=max_bytes)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    json: Any = None,
+    files: Any = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> httpx.Response:
+    """Any method through the address guard, the answer read up to `max_bytes`, as `get`. Only a
+    GET or HEAD follows redirects: a POST, PUT or DELETE redirected elsewhere is returned as it
+    came (a write is not replayed at an address the caller did not choose)."""
     sent = {"User-Agent": USER_AGENT, **(headers or {})}
+    follow = method.upper() in ("GET", "HEAD")
     # httpx drops the credentials when a redirect leaves the first host.
     with (
-        outbound.client(timeout=timeout(), headers=sent, auth=auth) as client,
-        client.stream("GET", url, params=params) as response,
+        outbound.client(timeout=timeout(), headers=sent, auth=auth, follow_redirects=follow) as client,
+        client.stream(method, url, params=params, data=data, json=json, files=files) as response,
     ):
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
