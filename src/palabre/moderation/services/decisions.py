@@ -1,0 +1,266 @@
+"""Automatic decisions: one item, a batch (the pipeline's moderation stage), or a text checked without
+storing anything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from palabre.conversations.models import Item
+from palabre.moderation import engine, hooks
+from palabre.moderation.models import (
+    AuthorTrust,
+    ItemModeration,
+    ModerationDecision,
+    ModerationStatus,
+)
+from palabre.moderation.services.context import (
+    context_for_item,
+    off_hours_policy,
+    organisation_context,
+    policy_for,
+)
+from palabre.orgs.permissions import Perm
+from palabre.orgs.services import Actor
+
+STATUS_FOR_ACTION = {
+    engine.PUBLISH: ModerationStatus.PUBLISHED,
+    engine.HOLD: ModerationStatus.HELD,
+    engine.REJECT: ModerationStatus.REJECTED,
+}
+
+
+@transaction.atomic
+def moderate_item(item: Item, decided: engine.Decision | None = None) -> ModerationDecision | None:
+    """Decide on a new or changed item, or store `decided`, the decision a synchronous check
+    already answered for it. A person's decision is never overridden by the machine."""
+    state, _created = ItemModeration.objects.select_for_update().get_or_create(
+        item=item, defaults={"organisation_id": item.organisation_id}
+    )
+    if state.status in {ModerationStatus.APPROVED} or (
+        state.last_decision_id and state.last_decision.source == ModerationDecision.Source.MODERATOR
+    ):
+        return None
+    decision = decided or engine.moderate(
+        item.text,
+        context_for_item(
+            item, organisation_context(item.organisation, texts=[item.text], at=item.created_at)
+        ),
+    )
+    stored = _store(item, state, decision, source=ModerationDecision.Source.AUTOMATIC, action=decision.action)
+    return stored
+
+
+def _store(item, state, decision: engine.Decision | None, *, source, action, user=None, note="", status=None):
+    status = status or STATUS_FOR_ACTION[decision.action]
+    row = ModerationDecision.objects.create(
+        organisation_id=item.organisation_id,
+        item=item,
+        source=source,
+        action=action,
+        status_after=status,
+        scores=decision.scores if decision else {},
+        reasons=[r.as_dict() for r in decision.reasons] if decision else [],
+        rules_fired=decision.rules_fired if decision else [],
+        spans=decision.spans if decision else [],
+        model_version=decision.model_version if decision else "",
+        decided_by=user,
+        note=note,
+    )
+    state.status = status
+    state.last_decision = row
+    state.updated_at = timezone.now()
+    state.save(update_fields=["status", "last_decision", "updated_at", "is_spam"])
+    return row
+
+
+def analyse_for_moderation(item: Item, created: bool) -> None:
+    """Registered with conversations: every new or changed item is moderated by the analysis task."""
+    if item.author is not None and item.author.handle == item.channel.handle:
+        return  # the brand's own posts and replies: publishing has its own guardrails
+    decided = ModerationDecision.objects.filter(item=item, created_at__gte=item.updated_at).exists()
+    if decided:
+        return  # decided already on this version, inline (comment form, Akismet API)
+    moderate_item(item)
+
+
+def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
+    """The pipeline's moderation stage: `analyse_for_moderation` on a batch, in a few queries for
+    the whole batch (the organisation's context, the authors' records, the states and decisions
+    written in bulk) and the classifiers run once on all the texts."""
+    items = [
+        item for item in items if not (item.author is not None and item.author.handle == item.channel.handle)
+    ]
+    if not items:
+        return
+    decided = set(
+        ModerationDecision.objects.filter(item__in=items).values_list("item_id", "created_at").order_by()
+    )
+    latest: dict[int, datetime] = {}
+    for item_id, at in decided:
+        latest[item_id] = max(at, latest.get(item_id, at))
+    # Decided already on this version, inline (comment form, Akismet API).
+    items = [item for item in items if not (item.pk in latest and latest[item.pk] >= item.updated_at)]
+    if not items:
+        return
+    with transaction.atomic():
+        states = {
+            state.item_id: state
+            for state in ItemModeration.objects.select_for_update(of=("self",))
+            .select_related("last_decision")
+            .filter(item__in=items)
+            .order_by("item_id")
+        }
+        open_items = [
+            item
+            for item in items
+            if item.pk not in states
+            or (
+                states[item.pk].status != ModerationStatus.APPROVED
+                and not (
+                    states[item.pk].last_decision_id
+                    and states[item.pk].last_decision.source == ModerationDecision.Source.MODERATOR
+                )
+            )
+        ]
+        contexts = _contexts_for(open_items)
+        decisions = engine.moderate_many([item.text for item in open_items], contexts)
+        now = timezone.now()
+        rows = ModerationDecision.objects.bulk_create(
+            [
+                ModerationDecision(
+                    organisation_id=item.organisation_id,
+                    item=item,
+                    source=ModerationDecision.Source.AUTOMATIC,
+                    action=decision.action,
+                    status_after=STATUS_FOR_ACTION[decision.action],
+                    scores=decision.scores,
+                    reasons=[r.as_dict() for r in decision.reasons],
+                    rules_fired=decision.rules_fired,
+                    spans=decision.spans,
+                    model_version=decision.model_version,
+                )
+                for item, decision in zip(open_items, decisions, strict=True)
+            ]
+        )
+        known, fresh = [], []
+        for item, row in zip(open_items, rows, strict=True):
+            state = states.get(item.pk)
+            if state is None:
+                state = states[item.pk] = ItemModeration(item=item, organisation_id=item.organisation_id)
+                fresh.append(state)
+            else:
+                known.append(state)
+            state.status = row.status_after
+            state.last_decision = row
+            state.updated_at = now
+        if known:
+            ItemModeration.objects.bulk_update(known, ["status", "last_decision", "updated_at", "is_spam"])
+        if fresh:
+            # A concurrent analysis creating one of them makes this raise IntegrityError: the
+            # pipeline then moderates the batch item by item.
+            ItemModeration.objects.bulk_create(fresh)
+        hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)  # the metrics count them
+    for item in items:
+        item.moderation = states[item.pk]  # the next stages (the inbox) read it without a query
+
+
+def _contexts_for(items: list[Item]) -> list[engine.ModerationContext]:
+    """Each item's moderation context; what the items share is read once per organisation."""
+    by_org: dict[int, list[Item]] = {}
+    for item in items:
+        by_org.setdefault(item.organisation_id, []).append(item)
+    authors = _authors_for(items)
+    contexts: dict[int, engine.ModerationContext] = {}
+    for org_items in by_org.values():
+        organisation = org_items[0].organisation
+        policy = policy_for(organisation)
+        base = organisation_context(organisation, texts=[item.text for item in org_items])
+        for item in org_items:
+            contexts[item.pk] = replace(
+                base,
+                lang=item.language or None,
+                author=authors[item.pk],
+                private=item.kind == "direct_message",
+                signals=engine.signal_reasons(item.raw.get("palabre_signals")),
+                off_hours=off_hours_policy(policy, item.created_at),
+            )
+    return [contexts[item.pk] for item in items]
+
+
+def _authors_for(items: list[Item]) -> dict[int, engine.Author]:
+    """`_author_for` of each item: the contacts' trust in one query, the authors' messages of the
+    hour before each item in another."""
+    with_author = [item for item in items if item.author is not None]
+    contact_ids = {item.contact_id for item in with_author if item.contact_id}
+    trust = {
+        contact_id: (approved, rejected + spam)
+        for contact_id, approved, rejected, spam in AuthorTrust.objects.filter(
+            contact_id__in=contact_ids
+        ).values_list("contact_id", "approved", "rejected", "spam")
+    }
+    written: dict[int, list[tuple[datetime, int]]] = {}
+    if with_author:
+        earliest = min(item.created_at for item in with_author) - timedelta(hours=1)
+        latest = max(item.created_at for item in with_author)
+        for author_id, at, pk in Item.objects.filter(
+            author_id__in={item.author_id for item in with_author},
+            created_at__gte=earliest,
+            created_at__lte=latest,
+        ).values_list("author_id", "created_at", "pk"):
+            written.setdefault(author_id, []).append((at, pk))
+    authors: dict[int, engine.Author] = {}
+    for item in items:
+        handle = item.author
+        if handle is None:
+            authors[item.pk] = engine.Author()
+            continue
+        approved, rejected = trust.get(item.contact_id, (0, 0)) if item.contact_id else (0, 0)
+        since = item.created_at - timedelta(hours=1)
+        recent = sum(
+            1 for at, pk in written.get(handle.pk, ()) if since <= at <= item.created_at and pk != item.pk
+        )
+        raw_author = item.raw.get("author") if isinstance(item.raw.get("author"), dict) else {}
+        authors[item.pk] = engine.Author(
+            name=handle.display_name or handle.handle,
+            handle=handle.handle,
+            url=handle.profile_url or str(raw_author.get("url", "")),
+            email=str(raw_author.get("email", "")),
+            ip=str(raw_author.get("ip", "")),
+            approved=approved,
+            rejected=rejected,
+            recent_count=recent,
+        )
+    return authors
+
+
+def check_text(
+    *,
+    actor: Actor,
+    text: str,
+    lang: str | None = None,
+    author: dict | None = None,
+    at: datetime | None = None,
+) -> engine.Decision:
+    """Moderate a text with the organisation's rules without storing anything (API and CLI), as if
+    it arrived `at` (now by default: outside business hours, the night policy applies)."""
+    actor.require(Perm.ITEMS_VIEW)
+    if not text.strip():
+        raise ValidationError({"text": _("The text is empty.")})
+    author = author or {}
+    context = replace(
+        organisation_context(actor.organisation, texts=[text], at=at or timezone.now()),
+        lang=lang,
+        author=engine.Author(
+            name=author.get("name", ""),
+            url=author.get("url", ""),
+            email=author.get("email", ""),
+            ip=author.get("ip", ""),
+        ),
+    )
+    return engine.moderate(text, context)
