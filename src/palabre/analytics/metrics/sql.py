@@ -1,0 +1,251 @@
+"""The building blocks of the figures: the period and filters, business time counted in SQL (the
+organisation's calendar as a bucketed ordinal), nearest-rank percentiles and small expressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, RowNumber
+
+from palabre.conversations.models import ItemKind
+from palabre.inbox.hours import BusinessHours
+
+# Business time is counted up to this long after the period's end (a first answer given later
+# counts as given then): it bounds the calendar the query carries.
+BUSINESS_HORIZON = timedelta(days=31)
+# (numerator, denominator) of the nearest-rank percentiles: integers, so that ceil(p x n) is exact.
+MEDIAN, P90 = (1, 2), (9, 10)
+TOP = 10
+CUSTOMER_KINDS = (
+    ItemKind.COMMENT,
+    ItemKind.REPLY,
+    ItemKind.MENTION,
+    ItemKind.DIRECT_MESSAGE,
+    ItemKind.REVIEW,
+)
+SHARE_KEYS = ("shares", "reposts", "reblogs")
+LIKE_KEYS = ("likes", "favourites")
+# At least two words of letters or digits: one word or emoji alone is not a substantive comment.
+SUBSTANTIVE = r"\w+\W+\w"
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end): whole local days of the organisation, from `first` to `last` included."""
+
+    first: date
+    last: date
+    time_zone: str
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), tzinfo=ZoneInfo(self.time_zone))
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.time_zone))
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.time_zone)
+
+    def local_days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range(self.days)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    channel_id: int | None = None
+    member_id: int | None = None
+
+
+# --- SQL building blocks --------------------------------------------------------------------------
+
+
+class EpochSeconds(Func):
+    """Seconds since 1970-01-01 UTC of a datetime column, as a float, on SQLite and PostgreSQL.
+
+    SQLite's julianday is a float of days: rounded to the millisecond, so that 10:00 minus 08:00
+    is exactly 7,200 s and a first answer right on the target is not counted as late."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, template="ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
+        )
+
+    def as_postgresql(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)"
+        )
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+class Calendar:
+    """The opening intervals of a period (plus the horizon), as epoch seconds, and the SQL
+    expressions built on them."""
+
+    def __init__(self, hours: BusinessHours, start: datetime, end: datetime):
+        self.hours = hours
+        intervals: list[tuple[float, float]] = []
+        day = start.astimezone(hours.zone).date() - timedelta(days=1)
+        while datetime.combine(day, time(0), tzinfo=hours.zone) < end:
+            intervals.extend((_epoch(o), _epoch(c)) for o, c in hours.intervals(day))
+            day += timedelta(days=1)
+        self.intervals = intervals
+
+    def ordinal(self, moment) -> Any:
+        """Business seconds from the first opening to `moment` (an expression giving epoch seconds)."""
+        if not self.intervals:
+            return Value(0.0)
+        if connection.vendor == "postgresql":
+            return _BucketOrdinal(moment, intervals=self.intervals)
+        whens, done = [], 0.0
+        for opens, closes in self.intervals:
+            whens.append(When(_lt(moment, opens), then=Value(done)))
+            whens.append(When(_lt(moment, closes), then=moment - Value(opens) + Value(done)))
+            done += closes - opens
+        return Case(*whens, default=Value(done), output_field=FloatField())
+
+    def closed(self, moment) -> Any:
+        """1 when `moment` falls outside every opening interval, else 0."""
+        if not self.intervals:
+            return Value(1)
+        if connection.vendor == "postgresql":
+            return _BucketClosed(moment, intervals=self.intervals)
+        whens = []
+        for opens, closes in self.intervals:
+            whens.append(When(_lt(moment, opens), then=Value(1)))
+            whens.append(When(_lt(moment, closes), then=Value(0)))
+        return Case(*whens, default=Value(1), output_field=IntegerField())
+
+    def business_seconds(self, start, end) -> Any:
+        return self.ordinal(end) - self.ordinal(start)
+
+
+class _Bucketed(Func):
+    """PostgreSQL: the moment is placed among the openings and closings with one `width_bucket`
+    (a binary search) instead of a `CASE` that compares it with each of them: k, the number of
+    boundaries at or before it, is odd inside an opening interval and even outside."""
+
+    def __init__(self, moment, *, intervals: list[tuple[float, float]]):
+        super().__init__(moment)
+        self.intervals = intervals
+
+    @staticmethod
+    def _array(numbers: list[float]) -> str:
+        return "ARRAY[" + ",".join(repr(float(n)) for n in numbers) + "]::float8[]"
+
+    def bucket(self, moment_sql: str) -> str:
+        return f"width_bucket({moment_sql}, {self._array([b for pair in self.intervals for b in pair])})"
+
+
+class _BucketOrdinal(_Bucketed):
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        moment, params = compiler.compile(self.source_expressions[0])
+        # For k = 2j - 1 (inside interval j): t + (done before j - opening j); for k = 2j: done after j.
+        slope, offset, done = [], [], 0.0
+        for opens, closes in self.intervals:
+            slope += [1.0, 0.0]
+            offset += [done - opens, done + closes - opens]
+            done += closes - opens
+        k = self.bucket(moment)
+        sql = (
+            f"(CASE WHEN {k} = 0 THEN 0.0 ELSE {moment} * ({self._array(slope)})[{k}] "
+            f"+ ({self._array(offset)})[{k}] END)"
+        )
+        return sql, (*params, *params, *params, *params)  # the moment: in k three times, then alone
+
+
+class _BucketClosed(_Bucketed):
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, conn, **extra):
+        moment, params = compiler.compile(self.source_expressions[0])
+        return f"(1 - mod({self.bucket(moment)}, 2))", tuple(params)
+
+
+class _LessThan(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " < "
+    output_field = BooleanField()
+    conditional = True
+
+
+def _lt(expression, number: float):
+    return _LessThan(expression, Value(number, output_field=FloatField()))
+
+
+def percentiles(rows: QuerySet, value, group: str | None = None) -> dict[Any, dict[str, float | int]]:
+    """{group value: {"n", "median", "p90"}} of `value` over `rows`, nearest rank, in one query."""
+    partition = [F(group)] if group else []
+    ranked = (
+        rows.annotate(pv=value)
+        .filter(pv__isnull=False)
+        .annotate(
+            prank=Window(
+                RowNumber(), partition_by=partition or None, order_by=[F("pv").asc(), F("pk").asc()]
+            ),
+            pn=Window(Count("pk"), partition_by=partition or None),
+        )
+    )
+    ranks = Q()
+    for numerator, denominator in (MEDIAN, P90):
+        # ceil(n x a / b) in integer arithmetic
+        ranks |= Q(prank=(F("pn") * numerator + (denominator - 1)) / denominator)
+    found: dict[Any, dict[str, float | int]] = {}
+    fields = ["pv", "prank", "pn"] + ([group] if group else [])
+    for row in ranked.filter(ranks).values(*fields):
+        key = row[group] if group else None
+        n = row["pn"]
+        entry = found.setdefault(key, {"n": n})
+        if row["prank"] == -(-n * MEDIAN[0] // MEDIAN[1]):
+            entry["median"] = row["pv"]
+        if row["prank"] == -(-n * P90[0] // P90[1]):
+            entry["p90"] = row["pv"]
+    return found
+
+
+def _ratio(part: float | int | None, whole: float | int | None) -> float | None:
+    return None if not whole else (part or 0) / whole
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+def _json_number(key: str) -> Any:
+    return Coalesce(Cast(KeyTextTransform(key, "metrics"), FloatField()), Value(0.0))
+
+
+def _brand_item() -> Q:
+    return Q(author__isnull=False, author__handle=F("channel__handle"))

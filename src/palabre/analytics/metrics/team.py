@@ -1,0 +1,94 @@
+"""The team: replies per member, workload and after-hours load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from palabre.analytics.metrics.sql import (
+    Calendar,
+    EpochSeconds,
+    Filters,
+    Period,
+    _brand_item,
+    _ratio,
+)
+from palabre.conversations.models import Item, ItemKind
+from palabre.inbox.models import Reply
+from palabre.inbox.services import business_hours
+from palabre.orgs.models import Membership, Organisation
+
+
+def team(organisation: Organisation, period: Period, filters: Filters) -> dict[str, Any]:
+    """The brand's answers per member and the share written out of business hours.
+
+    An answer is an item the brand wrote on its channel in a thread (not a post), whether it left
+    from Palabre's inbox or from the platform itself; it counts for the member the inbox reply was
+    written by when there is one for that thread, else for the thread's assignee."""
+    calendar = Calendar(business_hours(organisation), period.start, period.end)
+    answers = (
+        Item.objects.filter(
+            organisation=organisation, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .filter(_brand_item())
+        .exclude(kind=ItemKind.POST)
+        .exclude(thread_root__isnull=True)
+    )
+    if filters.channel_id:
+        answers = answers.filter(channel_id=filters.channel_id)
+    written_by = Reply.objects.filter(
+        organisation=organisation, conversation__root_id=OuterRef("thread_root_id")
+    ).order_by("created_at", "pk")
+    answers = answers.annotate(
+        member=Coalesce(
+            Subquery(written_by.values("author_id")[:1]),
+            F("thread_root__inbox_conversation__assignee_id"),
+            output_field=IntegerField(),
+        )
+    )
+    if filters.member_id:
+        answers = answers.filter(member=filters.member_id)
+    rows = list(
+        answers.values("member")
+        .annotate(
+            replies=Count("pk"),
+            after_hours=Sum(calendar.closed(EpochSeconds(F("created_at")))),
+            conversations=Count("thread_root", distinct=True),
+        )
+        .order_by("-replies", "member")
+    )
+    names = dict(
+        Membership.objects.filter(
+            organisation=organisation, user_id__in=[r["member"] for r in rows if r["member"]]
+        )
+        .values_list("user_id", "user__username")
+        .distinct()
+    )
+    members = [
+        {
+            "key": row["member"],
+            "label": names.get(row["member"], ""),
+            "replies": row["replies"],
+            "after_hours": row["after_hours"] or 0,
+            "after_hours_share": _ratio(row["after_hours"], row["replies"]),
+            "conversations": row["conversations"],
+        }
+        for row in rows
+    ]
+    total = sum(m["replies"] for m in members)
+    after = sum(m["after_hours"] for m in members)
+    return {
+        "replies": total,
+        "after_hours": after,
+        "after_hours_share": _ratio(after, total),
+        "members": members,
+    }
