@@ -9,6 +9,7 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.connectors.bluesky import BlueskyConnector
+        from palabre.connectors.discourse import DiscourseConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.registry import register_connector
@@ -20,6 +21,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("bluesky", BlueskyConnector)
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
+        register_connector("discourse", DiscourseConnector)
 
         # The periodic tick keeps itself going (each run enqueues the next); a web process makes
         # sure one is waiting at its first request (`palabre connectors tick` serves cron set-ups).
