@@ -15,12 +15,14 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.registry import register_connector
         from palabre.connectors.rss import FeedConnector
         from palabre.connectors.site import SiteConnector
+        from palabre.connectors.youtube import YouTubeConnector
 
         register_connector("site", SiteConnector)
         register_connector("mastodon", MastodonConnector)
         register_connector("bluesky", BlueskyConnector)
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
+        register_connector("youtube", YouTubeConnector)
         register_connector("discourse", DiscourseConnector)
 
         # The periodic tick keeps itself going (each run enqueues the next); a web process makes

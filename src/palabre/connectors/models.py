@@ -146,3 +146,21 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.pk} for {self.channel}"
+
+
+class QuotaUsage(models.Model):
+    """The units of a platform's daily quota a channel spent on one of the platform's days
+    (YouTube's resets at midnight Pacific time). Counted before each call, so the last units of a
+    day are never overspent; `exhausted` keeps the platform's own word that the day's quota is gone."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    units = models.PositiveIntegerField(default=0)
+    exhausted = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("platform quota usage")
+        constraints = [models.UniqueConstraint(fields=["channel", "day"], name="connectors_quota_one_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.units} units on {self.day} for {self.channel}"

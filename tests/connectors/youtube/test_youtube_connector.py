@@ -1,0 +1,279 @@
+"""YouTube through Google's own client (google-api-python-client, its shipped discovery document),
+against a loopback server answering with payloads shaped as the YouTube Data API documents them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+from platform_server import Answer, load_fixture
+
+from palabre.connectors import services
+from palabre.connectors.base import Capability, PermissionMissing, RateLimited, TokenExpired
+from palabre.connectors.models import ChannelSync, QuotaUsage
+from palabre.connectors.sync import pull_channel
+from palabre.connectors.youtube import SCOPE, YouTubeConnector, quota_today, until_pacific_midnight
+from palabre.conversations.models import Item
+
+FIXTURES = Path(__file__).parent / "fixtures"
+THREADS = "/youtube/v3/commentThreads"
+COMMENTS = "/youtube/v3/comments"
+MODERATE = "/youtube/v3/comments/setModerationStatus"
+CHANNELS = "/youtube/v3/channels"
+TOKENINFO = "/tokeninfo"
+OWN = "UCmaisonDupontFr0000000a"
+# 10:00 UTC, 02:00 in California: the Pacific day is still 5 December.
+NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+
+
+def fixture(name):
+    return load_fixture(FIXTURES, name)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def tube(org, make_channel, platform_server):
+    channel = make_channel(
+        org,
+        "youtube",
+        handle="@maisondupont",
+        name="Maison Dupont sur YouTube",
+        credentials={
+            "client_id": "1234567890-palabre.apps.googleusercontent.com",
+            "client_secret": "GOCSPX-secret",
+            "access_token": "ya29.secret-token",
+            "refresh_token": "1//refresh",
+            "channel_id": OWN,
+        },
+    )
+    channel.options = {**channel.options, "api_base_url": platform_server.url}
+    channel.save(update_fields=["options"])
+    return channel
+
+
+def used(channel) -> int:
+    return QuotaUsage.objects.get(channel=channel, day=date(2026, 12, 5)).units
+
+
+def test_the_oauth_spec_is_googles_with_offline_access():
+    spec = YouTubeConnector.oauth
+    assert spec.authorize_url == "https://accounts.google.com/o/oauth2/v2/auth"
+    assert spec.token_url == "https://oauth2.googleapis.com/token"
+    assert spec.scopes == ("https://www.googleapis.com/auth/youtube.force-ssl",)
+    assert dict(spec.extra_authorize_params) == {"access_type": "offline", "prompt": "consent"}
+    assert Capability.PUBLISH not in YouTubeConnector.capabilities  # videos are not published
+
+
+def test_first_pull_pages_through_threads_and_the_held_ones(tube, platform_server):
+    platform_server.on(
+        "GET",
+        THREADS,
+        Answer(body=fixture("comment_threads_page1.json")),
+        Answer(body=fixture("comment_threads_page2.json")),
+        Answer(body=fixture("comment_threads_held.json")),
+    )
+    result = YouTubeConnector().pull(tube, "")
+    first, second, held = platform_server.made("GET", THREADS)
+    assert first.headers["Authorization"] == "Bearer ya29.secret-token"
+    assert first.query["allThreadsRelatedToChannelId"] == [OWN]
+    assert first.query["part"] == ["snippet,replies"] and first.query["textFormat"] == ["plainText"]
+    assert first.query["moderationStatus"] == ["published"] and "pageToken" not in first.query
+    assert second.query["pageToken"] == ["QURTSl9pMlVXdlBlWWpVQzVJNG5fYmc"]
+    assert held.query["moderationStatus"] == ["heldForReview"]
+    by_id = {item.external_id: item for item in result.items}
+    # The brand's own answer is left out: it comes back through the outbox.
+    assert set(by_id) == {
+        "UgzCamille1Thread",
+        "UgzCamille1Thread.9zJulesToo0002",
+        "UgxPraise2Thread",
+        "UgwOlder3Thread",
+        "UgySpam4Thread",
+    }
+    top = by_id["UgzCamille1Thread"]
+    assert top.kind == "comment" and top.parent_external_id == ""
+    assert top.text == "Ma commande n'est toujours pas arrivée !"
+    assert top.author.handle == "@camille-r" and top.author.profile_url == "http://www.youtube.com/@camille-r"
+    assert top.url == "https://www.youtube.com/watch?v=mD7Vq3xL9aQ&lc=UgzCamille1Thread"
+    assert top.created_at == datetime(2026, 12, 4, 9, 12, tzinfo=UTC)
+    reply = by_id["UgzCamille1Thread.9zJulesToo0002"]
+    assert reply.kind == "reply" and reply.parent_external_id == "UgzCamille1Thread"
+    assert by_id["UgySpam4Thread"].raw["moderation_status"] == "heldForReview"
+    assert json.loads(result.cursor) == {
+        "heldForReview": "2026-12-04T11:00:00+00:00",
+        "published": "2026-12-04T10:05:00+00:00",
+    }
+    json.dumps([item.raw for item in result.items])  # storable as JSON
+    assert used(tube) == 3  # three list calls, one unit each
+
+
+def test_next_pull_goes_down_to_the_cursor_and_threads_the_reply(tube, platform_server):
+    platform_server.on(
+        "GET",
+        THREADS,
+        Answer(body=fixture("comment_threads_page1.json")),
+        Answer(body=fixture("comment_threads_page2.json")),
+        Answer(body=fixture("comment_threads_held.json")),
+    )
+    assert pull_channel(tube.pk)["items"] == 5
+    platform_server.on(
+        "GET",
+        THREADS,
+        Answer(body=fixture("comment_threads_newer.json")),
+        # The next page holds nothing newer than the cursor: the pull stops there.
+        Answer(body=fixture("comment_threads_page1.json")),
+        Answer(body=fixture("comment_threads_held.json")),
+        Answer(body=fixture("comment_threads_page2.json")),
+    )
+    assert pull_channel(tube.pk, force=True)["items"] == 1
+    assert len(platform_server.made("GET", THREADS)) == 6  # page 2 was never asked again
+    thanks = Item.objects.get(channel=tube, external_id="UgzCamille1Thread.9zCamilleThanks3")
+    question = Item.objects.get(channel=tube, external_id="UgzCamille1Thread")
+    assert thanks.parent == question
+    cursor = json.loads(ChannelSync.objects.get(channel=tube).cursor)
+    assert cursor["published"] == "2026-12-05T08:00:00+00:00"
+    assert Item.objects.filter(channel=tube).count() == 6
+
+
+def test_a_reply_names_the_threads_top_level_comment(tube, platform_server, owner_actor, ingest):
+    platform_server.on(
+        "GET",
+        THREADS,
+        Answer(body=fixture("comment_threads_page1.json")),
+        Answer(body=fixture("comment_threads_page2.json")),
+        Answer(body=fixture("comment_threads_empty.json")),
+    )
+    pull_channel(tube.pk)
+    jules = Item.objects.get(channel=tube, external_id="UgzCamille1Thread.9zJulesToo0002")
+    platform_server.on("POST", COMMENTS, Answer(body=fixture("comment_inserted.json")))
+    action = services.queue_reply(actor=owner_actor, item=jules, text="Bonjour Jules, nous regardons aussi.")
+    assert services.deliver(action.pk).outcome == "sent"
+    sent = platform_server.made("POST", COMMENTS)[0]
+    assert sent.query["part"] == ["snippet"]
+    assert sent.json() == {
+        "snippet": {"parentId": "UgzCamille1Thread", "textOriginal": "Bonjour Jules, nous regardons aussi."}
+    }
+    action.refresh_from_db()
+    assert action.external_id == "UgzCamille1Thread.9zBrandReply0004"
+    assert action.url == "https://www.youtube.com/watch?v=mD7Vq3xL9aQ&lc=UgzCamille1Thread.9zBrandReply0004"
+    assert used(tube) == 3 + 50
+
+
+def test_a_reply_that_timed_out_after_it_was_posted_is_found_not_posted_twice(
+    tube, platform_server, owner_actor, ingest, monkeypatch
+):
+    monkeypatch.setenv("PALABRE_CONNECTORS_HTTP_TIMEOUT", "0.3")
+    question = ingest(tube, "UgzCamille1Thread", author="@camille-r")
+    # YouTube creates the comment, then answers too late; it takes no idempotency key.
+    platform_server.on("POST", COMMENTS, Answer(body=fixture("comment_inserted.json"), delay=0.8))
+    platform_server.on("GET", COMMENTS, Answer(body=fixture("comments_of_thread.json")))
+    action = services.queue_reply(
+        actor=owner_actor, item=question, text="Bonjour Camille, votre colis part demain."
+    )
+    assert services.deliver(action.pk).outcome == "sent"
+    assert services.deliver(action.pk).outcome == "skipped:sent"
+    assert len(platform_server.made("POST", COMMENTS)) == 1
+    looked = platform_server.made("GET", COMMENTS)[0]
+    assert looked.query["parentId"] == ["UgzCamille1Thread"]
+    action.refresh_from_db()
+    # Found the new reply, not the brand's older answer in the same thread.
+    assert action.external_id == "UgzCamille1Thread.9zBrandReply0004"
+
+
+def test_hide_holds_for_review_unhide_publishes_ban_rejects(tube, platform_server, ingest, owner_actor):
+    comment = ingest(tube, "UgySpam4Thread", author="@promo-cash-2026")
+    platform_server.on("POST", MODERATE, Answer(204, b""))
+    connector = YouTubeConnector()
+    action = services.queue_hide(actor=owner_actor, item=comment)
+    step = services.deliver(action.pk)
+    action.refresh_from_db()
+    assert step.outcome == "sent", action.last_error
+    connector.unhide(tube, comment)
+    connector.ban_author(tube, comment)
+    hide, unhide, ban = platform_server.made("POST", MODERATE)
+    assert hide.query == {"id": ["UgySpam4Thread"], "moderationStatus": ["heldForReview"]}
+    assert unhide.query["moderationStatus"] == ["published"] and "banAuthor" not in unhide.query
+    assert ban.query["moderationStatus"] == ["rejected"] and ban.query["banAuthor"] == ["true"]
+    assert used(tube) == 150
+
+
+def test_delete_removes_own_comments_and_rejects_others(tube, platform_server, ingest):
+    theirs = ingest(tube, "UgxPraise2Thread", author="@sam-lee")
+    ours = ingest(tube, "UgzCamille1Thread.9zBrandAnswer01", author="@maisondupont")
+    Item.objects.filter(pk=ours.pk).update(raw={"author_channel_id": OWN})
+    ours.refresh_from_db()
+    platform_server.on("DELETE", COMMENTS, Answer(204, b""))
+    platform_server.on("POST", MODERATE, Answer(204, b""))
+    YouTubeConnector().delete(tube, ours)
+    YouTubeConnector().delete(tube, theirs)
+    assert platform_server.made("DELETE", COMMENTS)[0].query["id"] == ["UgzCamille1Thread.9zBrandAnswer01"]
+    rejected = platform_server.made("POST", MODERATE)[0]
+    assert rejected.query["id"] == ["UgxPraise2Thread"] and rejected.query["moderationStatus"] == ["rejected"]
+
+
+def test_a_call_that_would_overspend_the_day_is_refused_until_pacific_midnight(tube, platform_server, ingest):
+    comment = ingest(tube, "UgySpam4Thread", author="@promo-cash-2026")
+    QuotaUsage.objects.create(channel=tube, day=date(2026, 12, 5), units=9_960)
+    with pytest.raises(RateLimited, match="daily quota \\(10000 units\\) is spent") as error:
+        YouTubeConnector().hide(tube, comment)
+    # 02:00 in California: 22 hours to the quota's reset.
+    assert error.value.retry_after == 22 * 3600
+    assert platform_server.made("POST", MODERATE) == []
+    assert used(tube) == 9_960
+    # A list call (one unit) still fits.
+    platform_server.on("GET", THREADS, Answer(body=fixture("comment_threads_empty.json")))
+    YouTubeConnector().pull(tube, "")
+    assert used(tube) == 9_962
+
+
+def test_quota_exceeded_from_google_stops_calls_until_its_next_day(tube, platform_server, frozen):
+    platform_server.on("GET", THREADS, Answer(403, fixture("error_quota_exceeded.json")))
+    with pytest.raises(RateLimited, match="quotaExceeded") as error:
+        YouTubeConnector().pull(tube, "")
+    assert error.value.retry_after == until_pacific_midnight(NOW) == 22 * 3600
+    outcome = pull_channel(tube.pk)
+    assert outcome["error"] == "rate_limited"
+    assert len(platform_server.made("GET", THREADS)) == 1  # refused here, not sent again
+    assert quota_today(tube)["quota_exhausted"] is True and quota_today(tube)["quota_left"] == 0
+    # Midnight in California: a new day, a new quota.
+    frozen.move_to(datetime(2026, 12, 6, 8, 0, 1, tzinfo=UTC))
+    platform_server.on("GET", THREADS, Answer(body=fixture("comment_threads_empty.json")))
+    YouTubeConnector().pull(tube, "")
+    assert QuotaUsage.objects.get(channel=tube, day=date(2026, 12, 6)).units == 2
+
+
+def test_expired_token_and_missing_scope(tube, platform_server, ingest):
+    platform_server.on("GET", THREADS, Answer(401, fixture("error_401.json")))
+    with pytest.raises(TokenExpired, match="YouTube 401 authError"):
+        YouTubeConnector().pull(tube, "")
+    assert pull_channel(tube.pk)["error"] == "token_expired"
+    comment = ingest(tube, "UgxPraise2Thread", author="@sam-lee")
+    platform_server.on("POST", COMMENTS, Answer(403, fixture("error_403_scopes.json")))
+    with pytest.raises(PermissionMissing, match="youtube.force-ssl"):
+        YouTubeConnector().reply(tube, in_reply_to=comment, text="Merci !", idempotency_key="k")
+
+
+def test_health_names_the_channel_the_scopes_and_the_quota(tube, platform_server):
+    platform_server.on("GET", CHANNELS, Answer(body=fixture("channels_mine.json")))
+    platform_server.on("GET", TOKENINFO, Answer(body=fixture("tokeninfo.json")))
+    info = YouTubeConnector().health(tube)
+    assert platform_server.made("GET", CHANNELS)[0].query["mine"] == ["true"]
+    assert platform_server.made("GET", TOKENINFO)[0].query["access_token"] == ["ya29.secret-token"]
+    assert info.account == "@maisondupont" and info.scopes == (SCOPE,)
+    assert info.permissions_checked == "verified"
+    assert info.token_expires_at == datetime(2026, 12, 5, 10, 59, 59, tzinfo=UTC)
+    assert info.details["quota_used"] == 1 and info.details["quota_limit"] == 10_000
+    assert info.details["quota_resets_at"] == "2026-12-06T08:00:00+00:00"
+    read_only = {**fixture("tokeninfo.json"), "scope": "https://www.googleapis.com/auth/youtube.readonly"}
+    platform_server.on("GET", TOKENINFO, Answer(body=read_only))
+    with pytest.raises(
+        PermissionMissing, match="lacks the scope https://www.googleapis.com/auth/youtube.force-ssl"
+    ):
+        YouTubeConnector().health(tube)
