@@ -245,6 +245,11 @@ CONNECTORS_WEBHOOK_MAX_BYTES = declare(
     "1048576",
     "Largest webhook body accepted, in bytes; larger ones are refused with 413.",
 )
+META_GRAPH_URL = declare(
+    "PALABRE_META_GRAPH_URL",
+    "https://graph.facebook.com",
+    "Where the Facebook and Instagram connectors reach Meta's Graph API (a proxy, or a test server).",
+)
 
 # --- inbox settings ---
 

@@ -145,6 +145,7 @@ VALID = {
     "bluesky": {"identifier": "maison.bsky.social", "app_password": "x"},
     "email": {"imap_host": "imap.example.com", "username": "u", "password": "p"},
     "rss": {"username": "u", "password": "p"},
+    "facebook": {"client_id": "138483919580948", "client_secret": "s", "page_id": "1", "access_token": "t"},
 }
 
 
@@ -175,6 +176,7 @@ WRITE_CHECKS = {
     "mastodon": "mastodon/test_mastodon_permissions.py::test_a_token_with_fewer_scopes_than_its_application_is_caught",
     "bluesky": "bluesky/test_bluesky_permissions.py::test_an_account_waiting_for_sign_up_cannot_post_and_the_check_says_what_is_missing",
     "email": "email/test_email_connection_check.py::test_the_connection_check_logs_in_to_smtp",
+    "facebook": "facebook/test_facebook_connector.py::test_health_names_the_page_and_a_missing_permission_with_its_review_status",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

@@ -9,6 +9,7 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.connectors.bluesky import BlueskyConnector
+        from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.discourse import DiscourseConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
@@ -20,6 +21,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("site", SiteConnector)
         register_connector("mastodon", MastodonConnector)
         register_connector("bluesky", BlueskyConnector)
+        register_connector("facebook", FacebookConnector)
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
         register_connector("youtube", YouTubeConnector)

@@ -10,7 +10,8 @@ Contract (read by the inbox and publishing apps; keep it short and stable)
 - In: `pull(channel, cursor)` returns `PullResult(items, cursor)`: the new items since `cursor`
   (an opaque string the connector wrote last time; "" the first time) and the cursor to save.
   Webhooks: `verify_webhook(channel, headers, body)` checks the signature (False: refused with 401),
-  then `parse_webhook(channel, body)` turns the payload into items. Items are
+  then `parse_webhook(channel, body)` turns the payload into items; a platform that checks the
+  address first with a GET gets `verify_subscription(channel, query)`'s answer. Items are
   `conversations.services.IncomingItem`s; the framework stores them with `ingest_item`, which is
   idempotent on (channel, external id), so pulling or receiving twice never duplicates.
 - Out: `reply(channel, in_reply_to=item, text=..., idempotency_key=...)` and
@@ -245,6 +246,10 @@ class Connector:
         return capability in self.capabilities
 
     @property
+    def answers_subscription(self) -> bool:
+        return type(self).verify_subscription is not Connector.verify_subscription
+
+    @property
     def can_find_delivered(self) -> bool:
         return type(self).find_delivered is not Connector.find_delivered
 
@@ -265,6 +270,12 @@ class Connector:
 
     def parse_webhook(self, channel: Channel, body: bytes) -> list[IncomingItem]:
         raise self._unsupported(Capability.WEBHOOK)
+
+    def verify_subscription(self, channel: Channel, query: Mapping[str, str]) -> str | None:
+        """A platform that checks a webhook address before it sends events (Meta's GET with
+        `hub.mode=subscribe`, `hub.verify_token`, `hub.challenge`): the text to answer with 200,
+        or None (refused with 403). `query` is the GET's query string."""
+        return None
 
     # out
     def reply_text(self, in_reply_to: Item, text: str) -> str:

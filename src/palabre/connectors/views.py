@@ -183,8 +183,9 @@ def _error(status: int, message: str) -> JsonResponse:
 
 @csrf_exempt
 def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
-    """A platform's event: signature checked, body stored, 202; a task does the rest."""
-    if request.method != "POST":
+    """A platform's event: signature checked, body stored, 202; a task does the rest. A GET is a
+    platform checking the address (Meta's subscription handshake): the connector answers it."""
+    if request.method not in ("POST", "GET"):
         return _error(405, "Use POST.")
     sync = ChannelSync.objects.select_related("channel").filter(public_id=public_id).first()
     if sync is None or sync.channel.status == sync.channel.Status.ARCHIVED:
@@ -193,6 +194,13 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     connector = connector_for(channel)
     if not connector.supports(Capability.WEBHOOK):
         return _error(404, "No such webhook.")
+    if request.method == "GET":
+        if not connector.answers_subscription:
+            return _error(405, "Use POST.")
+        challenge = connector.verify_subscription(channel, request.GET)
+        if challenge is None:
+            return _error(403, "The verification token does not match.")
+        return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
     limit = int(config.CONNECTORS_WEBHOOK_MAX_BYTES.raw() or 1048576)
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit:

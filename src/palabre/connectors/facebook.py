@@ -1,0 +1,777 @@
+"""Facebook Pages, through Meta's Graph API (`meta_graph`): comments, visitor posts, mentions and
+Messenger conversations in; replies, private replies, moderation and posts out.
+
+Credentials: the Meta app's id and secret (`client_id`, `client_secret`: the OAuth flow, the
+webhooks' signature and the token checks need them), and what the "Facebook Login for Business"
+flow stores (`credentials_from_token`): the Page's id and Page access token, taken from
+`/me/accounts` with the long-lived user token traded for the short one (`fb_exchange_token`).
+
+Pulling reads the Page's latest posts (`/{page-id}/feed`) with their comments expanded, newest
+first, and continues a post's comments on `/{post-id}/comments` with `after` cursors while they are
+newer than the last seen; then the posts the Page is tagged in (`/{page-id}/tagged`) and the
+Messenger conversations (`/{page-id}/conversations` with their messages). The cursor keeps the
+newest time seen of each. Webhooks (`page` object: `feed` changes and `messaging` events) carry
+the same items at once.
+
+The Graph API has no idempotency key: after an attempt whose outcome is unknown, `find_delivered`
+looks for the Page's comment (or post, or message) among the latest before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.connectors import meta_graph
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    CredentialField,
+    Delivered,
+    FieldKind,
+    MalformedPayload,
+    Media,
+    OAuthSpec,
+    PermanentError,
+    PullResult,
+    TokenExpired,
+)
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+LABEL = "Facebook"
+PAGE_SIZE = 25
+COMMENTS_SIZE = 50
+FIND_SKEW = timedelta(minutes=5)
+# Messenger's standard messaging window: a Page answers a person within 24 hours of their last
+# message (docs/messenger-platform/policy/policy-overview); a private reply to a comment or a
+# visitor post within 7 days of it (docs/messenger-platform/discovery/private-replies).
+MESSAGING_WINDOW = timedelta(hours=24)
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+# The Send API's error when the window is closed (code 10, subcode 2018278).
+OUTSIDE_WINDOW_SUBCODES = {2018278, 2534022}
+NEEDED_PERMISSIONS = (
+    "pages_read_engagement",
+    "pages_read_user_content",
+    "pages_manage_engagement",
+    "pages_manage_posts",
+    "pages_messaging",
+)
+OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
+COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url,is_hidden,can_reply_privately"
+POST_FIELDS = "id,message,created_time,from,permalink_url"
+
+
+class MessagingWindowClosed(PermanentError):
+    """Meta allows a Page to message a person only within a window after what the person did."""
+
+    code = "window_closed"
+
+
+def parse_time(value: Any) -> datetime:
+    """A Graph API time (`2024-05-06T09:49:01+0000`) or a webhook's Unix time (seconds, or
+    milliseconds for Messenger), aware."""
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _later(a: str, b: str) -> str:
+    if not a:
+        return b
+    if not b:
+        return a
+    return a if parse_time(a) >= parse_time(b) else b
+
+
+def _author(who: Any) -> IncomingAuthor | None:
+    if not isinstance(who, dict) or not who.get("id"):
+        return None
+    return IncomingAuthor(
+        handle=str(who["id"]), display_name=str(who.get("name") or who.get("username") or "")
+    )
+
+
+class FacebookConnector(Connector):
+    platform = "facebook"
+    capabilities = frozenset(
+        {
+            Capability.PULL,
+            Capability.WEBHOOK,
+            Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.PUBLISH,
+            Capability.PUBLISH_MEDIA,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+        }
+    )
+    poll_interval = 300.0
+    oauth = OAuthSpec(
+        authorize_url=f"https://www.facebook.com/{meta_graph.GRAPH_VERSION}/dialog/oauth",
+        token_url=f"https://graph.facebook.com/{meta_graph.GRAPH_VERSION}/oauth/access_token",
+        scopes=OAUTH_SCOPES,
+        scope_separator=",",
+    )
+    credential_fields = (
+        CredentialField(
+            "client_id",
+            _("App ID"),
+            _("developers.facebook.com > My Apps > the brand's app > App settings > Basic: “App ID”."),
+            required=True,
+        ),
+        CredentialField(
+            "client_secret",
+            _("App secret"),
+            _(
+                "The same page: “App secret” (Show). Palabre uses it for the connection, to check the "
+                "webhooks' signature and to read the permissions' review status."
+            ),
+            kind=FieldKind.SECRET,
+            required=True,
+        ),
+        CredentialField(
+            "page_id",
+            _("Page ID"),
+            _("Filled by “Connect with Facebook”. By hand: the Page > About > Page transparency, “Page ID”."),
+        ),
+        CredentialField(
+            "access_token",
+            _("Page access token"),
+            _(
+                "Filled by “Connect with Facebook”. By hand: the Graph API Explorer, the app, “Get Page "
+                "Access Token” with the permissions listed in the documentation."
+            ),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "user_access_token",
+            _("Long-lived user token"),
+            _("Filled by “Connect with Facebook”: the token the Page token was taken with."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "token_expires_at",
+            _("User token expiry"),
+            _("Filled by “Connect with Facebook”: when the long-lived user token expires."),
+        ),
+        CredentialField(
+            "verify_token",
+            _("Webhook verify token"),
+            _(
+                "Any secret text of your choice, typed again in the app: Webhooks > Page > "
+                "Subscribe to this object, “Verify token”."
+            ),
+            kind=FieldKind.SECRET,
+        ),
+    )
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def _page(self, channel) -> tuple[str, str]:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        page_id, token = str(credentials.get("page_id") or ""), str(credentials.get("access_token") or "")
+        if not page_id or not token:
+            raise TokenExpired(f"{LABEL}: the channel is not connected (no Page id or Page access token).")
+        return page_id, token
+
+    def _call(self, method: str, path: str, token: str, **kwargs) -> dict[str, Any]:
+        return meta_graph.call(method, path, token=token, label=LABEL, **kwargs)
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        page_id, token = self._page(channel)
+        try:
+            marks = json.loads(cursor) if cursor else {}
+        except ValueError:
+            marks = {}
+        marks = marks if isinstance(marks, dict) else {}
+        items: list[IncomingItem] = []
+        seen_comments = str(marks.get("comments") or "")
+        newest_comments = seen_comments
+        for posts, _after in meta_graph.pages(
+            f"{page_id}/feed",
+            token=token,
+            label=LABEL,
+            params={
+                "fields": f"{POST_FIELDS},comments.filter(stream).order(reverse_chronological)"
+                f".limit({COMMENTS_SIZE}){{{COMMENT_FIELDS}}}",
+                "limit": PAGE_SIZE,
+            },
+            max_pages=1,
+        ):
+            for post in posts:
+                if not _is_from(post, page_id) and _newer(post.get("created_time"), seen_comments):
+                    items.append(self.parse_post(post, kind="post"))
+                    newest_comments = _later(newest_comments, str(post["created_time"]))
+                for comment in self.post_comments(post, token=token, since=seen_comments):
+                    if _is_from(comment, page_id):
+                        continue
+                    items.append(self.parse_comment(comment, post=post))
+                    newest_comments = _later(newest_comments, str(comment["created_time"]))
+        seen_tagged = str(marks.get("tagged") or "")
+        newest_tagged = seen_tagged
+        for tagged, _after in meta_graph.pages(
+            f"{page_id}/tagged",
+            token=token,
+            label=LABEL,
+            params={"fields": POST_FIELDS, "limit": PAGE_SIZE},
+            max_pages=1,
+        ):
+            for post in tagged:
+                if _newer(post.get("created_time"), seen_tagged):
+                    items.append(self.parse_post(post, kind="mention"))
+                    newest_tagged = _later(newest_tagged, str(post["created_time"]))
+        seen_messages = str(marks.get("messages") or "")
+        newest_messages = seen_messages
+        for conversations, _after in meta_graph.pages(
+            f"{page_id}/conversations",
+            token=token,
+            label=LABEL,
+            params={
+                "platform": "messenger",
+                "fields": "id,updated_time,messages.limit(25){id,message,created_time,from}",
+                "limit": PAGE_SIZE,
+            },
+            max_pages=1,
+        ):
+            for conversation in conversations:
+                if not _newer(conversation.get("updated_time"), seen_messages):
+                    continue
+                newest_messages = _later(newest_messages, str(conversation["updated_time"]))
+                items.extend(self.parse_conversation(conversation, page_id=page_id, since=seen_messages))
+        cursor = json.dumps(
+            {"comments": newest_comments, "tagged": newest_tagged, "messages": newest_messages},
+            sort_keys=True,
+        )
+        return PullResult(items=items, cursor=cursor)
+
+    def post_comments(self, post: dict, *, token: str, since: str):
+        """A post's comments newer than `since`: the expanded first page, then `/{post-id}/comments`
+        with the `after` cursor while the comments are still newer."""
+        page = post.get("comments") if isinstance(post.get("comments"), dict) else {}
+        for _page in range(meta_graph.MAX_PAGES):
+            data = page.get("data") or []
+            if not isinstance(data, list) or not all(isinstance(comment, dict) for comment in data):
+                raise MalformedPayload(f"{LABEL}: a post's comments are not a list of comments.")
+            for comment in data:
+                if not _newer(comment.get("created_time"), since):
+                    return
+                yield comment
+            paging = page.get("paging") if isinstance(page.get("paging"), dict) else {}
+            after = str((paging.get("cursors") or {}).get("after") or "")
+            if not paging.get("next") or not after:
+                return
+            page = self._call(
+                "GET",
+                f"{post['id']}/comments",
+                token,
+                params={
+                    "filter": "stream",
+                    "order": "reverse_chronological",
+                    "fields": COMMENT_FIELDS,
+                    "limit": COMMENTS_SIZE,
+                    "after": after,
+                },
+            )
+
+    def parse_post(self, post: dict, *, kind: str) -> IncomingItem:
+        try:
+            return IncomingItem(
+                external_id=str(post["id"]),
+                kind=kind,
+                text=str(post.get("message") or ""),
+                created_at=parse_time(post["created_time"]),
+                author=_author(post.get("from")),
+                url=str(post.get("permalink_url") or ""),
+                raw={"post": {k: v for k, v in post.items() if k != "comments"}},
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a post lacks {error}") from error
+
+    def parse_comment(self, comment: dict, *, post: dict | None = None, post_id: str = "") -> IncomingItem:
+        """A top-level comment is a `comment` (its own thread: the brand's post is not an item); a
+        reply to a comment is a `reply` whose parent is that comment."""
+        try:
+            parent = comment.get("parent") if isinstance(comment.get("parent"), dict) else {}
+            parent_id = str(parent.get("id") or "")
+            post_id = str((post or {}).get("id") or post_id)
+            return IncomingItem(
+                external_id=str(comment["id"]),
+                kind="reply" if parent_id else "comment",
+                text=str(comment.get("message") or ""),
+                created_at=parse_time(comment["created_time"]),
+                author=_author(comment.get("from")),
+                url=str(comment.get("permalink_url") or ""),
+                parent_external_id=parent_id,
+                raw={
+                    "post_id": post_id,
+                    "post_message": str((post or {}).get("message") or "")[:500],
+                    "is_hidden": bool(comment.get("is_hidden")),
+                    "can_reply_privately": comment.get("can_reply_privately"),
+                },
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a comment lacks {error}") from error
+
+    def parse_conversation(self, conversation: dict, *, page_id: str, since: str) -> list[IncomingItem]:
+        """A Messenger conversation's messages from the person (the Page's own are skipped), oldest
+        first, each the reply of the one before: the conversation is one thread."""
+        messages = (conversation.get("messages") or {}).get("data") or []
+        if not isinstance(messages, list):
+            raise MalformedPayload(f"{LABEL}: a conversation's messages are not a list.")
+        items: list[IncomingItem] = []
+        previous = ""
+        try:
+            for message in sorted(messages, key=lambda m: parse_time(m["created_time"])):
+                if _is_from(message, page_id):
+                    continue
+                item = self.parse_message(
+                    message_id=str(message["id"]),
+                    text=str(message.get("message") or ""),
+                    created_at=parse_time(message["created_time"]),
+                    sender=message.get("from"),
+                    conversation_id=str(conversation.get("id") or ""),
+                    parent=previous,
+                )
+                previous = item.external_id
+                if _newer(message["created_time"], since):
+                    items.append(item)
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a message lacks {error}") from error
+        return items
+
+    def parse_message(
+        self,
+        *,
+        message_id: str,
+        text: str,
+        created_at: datetime,
+        sender: Any,
+        conversation_id: str,
+        parent: str,
+    ) -> IncomingItem:
+        author = _author(sender)
+        if author is None:
+            raise MalformedPayload(f"{LABEL}: a message without its sender.")
+        return IncomingItem(
+            external_id=message_id,
+            kind="direct_message",
+            text=text,
+            created_at=created_at,
+            author=author,
+            parent_external_id=parent,
+            raw={"conversation_id": conversation_id, "psid": author.handle},
+        )
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def verify_webhook(self, channel, headers, body: bytes) -> bool:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        return meta_graph.signature_ok(str(credentials.get("client_secret") or ""), headers, body)
+
+    def verify_subscription(self, channel, query: Mapping[str, str]) -> str | None:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        return meta_graph.subscription_challenge(str(credentials.get("verify_token") or ""), query)
+
+    def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
+        """`feed` changes (a comment or a visitor post added or edited) and `messaging` events (a
+        person's message); the Page's own, removals and reactions are left out."""
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        page_id = str(credentials.get("page_id") or "")
+        items: list[IncomingItem] = []
+        for entry in meta_graph.webhook_entries(body, expected_object="page"):
+            for change in entry.get("changes") or []:
+                value = change.get("value") if isinstance(change, dict) else None
+                if not isinstance(value, dict) or change.get("field") != "feed":
+                    continue
+                if value.get("verb") not in ("add", "edited") or _is_from(value, page_id):
+                    continue
+                try:
+                    if value.get("item") == "comment":
+                        parent = str(value.get("parent_id") or "")
+                        post_id = str(value["post_id"])
+                        items.append(
+                            self.parse_comment(
+                                {
+                                    "id": value["comment_id"],
+                                    "message": value.get("message"),
+                                    "created_time": value["created_time"],
+                                    "from": value.get("from"),
+                                    # A comment on the post itself has the post as its parent.
+                                    "parent": {"id": parent} if parent and parent != post_id else None,
+                                },
+                                post_id=post_id,
+                            )
+                        )
+                    elif value.get("item") in ("post", "status", "photo") and value.get("message"):
+                        items.append(
+                            self.parse_post(
+                                {
+                                    "id": value["post_id"],
+                                    "message": value.get("message"),
+                                    "created_time": value["created_time"],
+                                    "from": value.get("from"),
+                                    "permalink_url": value.get("link") or "",
+                                },
+                                kind="post",
+                            )
+                        )
+                except KeyError as error:
+                    raise MalformedPayload(f"{LABEL}: a feed change lacks {error}") from error
+            for event in entry.get("messaging") or []:
+                message = event.get("message") if isinstance(event, dict) else None
+                if not isinstance(message, dict) or message.get("is_echo") or not message.get("mid"):
+                    continue
+                try:
+                    items.append(
+                        self.parse_message(
+                            message_id=str(message["mid"]),
+                            text=str(message.get("text") or ""),
+                            created_at=parse_time(event["timestamp"]),
+                            sender=event["sender"],
+                            conversation_id="",
+                            parent="",
+                        )
+                    )
+                except (KeyError, TypeError, ValueError) as error:
+                    raise MalformedPayload(f"{LABEL}: a messaging event lacks {error}") from error
+        return items
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def _comment_target(self, item) -> str:
+        """Where a reply goes: a comment's replies (`/{comment-id}/comments`); Facebook threads are
+        two levels deep, so a reply to a reply goes under the comment it answers."""
+        if item.kind == "reply" and item.parent is not None and item.parent.kind == "comment":
+            return item.parent.external_id
+        return item.external_id
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        if in_reply_to.kind == "direct_message":
+            return self._message(channel, in_reply_to, text)
+        page_id, token = self._page(channel)
+        target = self._comment_target(in_reply_to)
+        created = self._call("POST", f"{target}/comments", token, data={"message": text}, sending=True)
+        return _delivered(created)
+
+    def private_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        """In Messenger: a message in the person's conversation (within 24 hours of their last
+        message), or the one private reply Meta allows to a comment or a visitor post (within 7
+        days of it)."""
+        if in_reply_to.kind == "direct_message":
+            return self._message(channel, in_reply_to, text)
+        if in_reply_to.kind not in ("comment", "reply", "post"):
+            raise PermanentError(
+                f"{LABEL}: only a comment, a visitor post or a message can be answered in private."
+            )
+        closes = in_reply_to.created_at + PRIVATE_REPLY_WINDOW
+        if timezone.now() > closes:
+            raise MessagingWindowClosed(
+                f"{LABEL}: a private reply to this {in_reply_to.kind} was possible until "
+                f"{closes:%Y-%m-%d %H:%M} UTC (7 days after it); Meta allows none since."
+            )
+        recipient = {"post_id" if in_reply_to.kind == "post" else "comment_id": in_reply_to.external_id}
+        return self._send(channel, recipient, text)
+
+    def _message(self, channel, item, text: str) -> Delivered:
+        closes = last_message_from(item) + MESSAGING_WINDOW
+        if timezone.now() > closes:
+            raise MessagingWindowClosed(
+                f"{LABEL}: the Messenger window closed on {closes:%Y-%m-%d %H:%M} UTC, 24 hours after "
+                "the person's last message; Meta allows no reply until they write again."
+            )
+        psid = str((item.raw or {}).get("psid") or (item.author.handle if item.author else ""))
+        return self._send(channel, {"id": psid}, text, messaging_type="RESPONSE")
+
+    def _send(self, channel, recipient: dict, text: str, *, messaging_type: str = "") -> Delivered:
+        page_id, token = self._page(channel)
+        data = {"recipient": json.dumps(recipient), "message": json.dumps({"text": text})}
+        if messaging_type:
+            data["messaging_type"] = messaging_type
+        try:
+            sent = self._call("POST", f"{page_id}/messages", token, data=data, sending=True)
+        except PermanentError as error:
+            if any(f"subcode {code}" in str(error) for code in OUTSIDE_WINDOW_SUBCODES):
+                raise MessagingWindowClosed(
+                    f"{LABEL}: Meta says the messaging window is closed. {error}"
+                ) from error
+            raise
+        if not sent.get("message_id"):
+            raise MalformedPayload(
+                f"{LABEL}: the Send API answered without message_id.", maybe_delivered=True
+            )
+        return Delivered(external_id=str(sent["message_id"]))
+
+    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        """A post on the Page; pictures are uploaded unpublished (`/{page-id}/photos`,
+        `published=false`) and attached to the post (`attached_media`)."""
+        page_id, token = self._page(channel)
+        data: dict[str, Any] = {"message": text}
+        for index, one in enumerate(media):
+            if not one.mime_type.startswith("image/"):
+                raise PermanentError(
+                    f"{LABEL}: only pictures can be attached to a post here ({one.mime_type})."
+                )
+            photo = meta_graph.call(
+                "POST",
+                f"{page_id}/photos",
+                token=token,
+                label=LABEL,
+                data={
+                    "published": "false",
+                    **({"alt_text_custom": one.description} if one.description else {}),
+                },
+                files={"source": (one.filename or f"picture-{index}", one.content, one.mime_type)},
+            )
+            if not photo.get("id"):
+                raise MalformedPayload(f"{LABEL}: the photo upload answered without id.")
+            data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
+        return _delivered(self._call("POST", f"{page_id}/feed", token, data=data, sending=True))
+
+    def _set_hidden(self, channel, item, hidden: bool) -> None:
+        if item.kind not in ("comment", "reply"):
+            raise PermanentError(f"{LABEL}: only comments can be hidden or shown again, not a {item.kind}.")
+        page_id, token = self._page(channel)
+        self._call("POST", item.external_id, token, data={"is_hidden": "true" if hidden else "false"})
+
+    def hide(self, channel, item) -> None:
+        self._set_hidden(channel, item, True)
+
+    def unhide(self, channel, item) -> None:
+        self._set_hidden(channel, item, False)
+
+    def delete(self, channel, item) -> None:
+        if item.kind == "direct_message":
+            raise PermanentError(f"{LABEL}: a Messenger message cannot be deleted by the Page.")
+        page_id, token = self._page(channel)
+        self._call("DELETE", item.external_id, token)
+
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """The Page's comment, message or post an interrupted attempt made: the same text, by the
+        Page, since the action was queued, and no other action's."""
+        from palabre.connectors.models import ActionKind, OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item", "item__parent")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None:
+            return None
+        page_id, token = self._page(channel)
+        if action.kind == ActionKind.REPLY and action.item is not None:
+            if action.item.kind == "direct_message":
+                conversation = (action.item.raw or {}).get("conversation_id")
+                if not conversation:
+                    return None
+                path, fields, text_field = (
+                    f"{conversation}/messages",
+                    "id,message,created_time,from",
+                    "message",
+                )
+            else:
+                path = f"{self._comment_target(action.item)}/comments"
+                fields, text_field = "id,message,created_time,from,permalink_url", "message"
+            params = {"fields": fields, "limit": COMMENTS_SIZE}
+            if action.item.kind != "direct_message":
+                params.update(filter="stream", order="reverse_chronological")
+        else:
+            path, params, text_field = (
+                f"{page_id}/posts",
+                {"fields": POST_FIELDS, "limit": PAGE_SIZE},
+                "message",
+            )
+        body = self._call("GET", path, token, params=params)
+        candidates = body.get("data")
+        if not isinstance(candidates, list):
+            raise MalformedPayload(f"{LABEL}: {path} did not answer a list.")
+        taken = set(
+            OutboundAction.objects.filter(
+                channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]
+            )
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        wanted = " ".join(action.text.split())
+        try:
+            for candidate in candidates:
+                if (
+                    _is_from(candidate, page_id)
+                    and " ".join(str(candidate.get(text_field) or "").split()) == wanted
+                    and parse_time(candidate["created_time"]) >= action.created_at - FIND_SKEW
+                    and str(candidate["id"]) not in taken
+                ):
+                    return _delivered(candidate)
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a candidate lacks {error}") from error
+        return None
+
+    # --- connection -----------------------------------------------------------------------------
+
+    def credentials_from_token(self, channel, token: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+        """The short-lived user token of the login traded for a long-lived one (`fb_exchange_token`,
+        about 60 days), then the Page's own token from `/me/accounts` (a Page token taken with a
+        long-lived user token does not expire)."""
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        client_id, secret = (
+            str(credentials.get("client_id") or ""),
+            str(credentials.get("client_secret") or ""),
+        )
+        short = str(token.get("access_token") or "")
+        if not short or not client_id or not secret:
+            raise TokenExpired(f"{LABEL}: the login gave no token, or the app id and secret are missing.")
+        long_lived = meta_graph.call(
+            "GET",
+            "oauth/access_token",
+            token=short,
+            label=LABEL,
+            params={
+                "grant_type": "fb_exchange_token",
+                "client_id": client_id,
+                "client_secret": secret,
+                "fb_exchange_token": short,
+            },
+        )
+        user_token = str(long_lived.get("access_token") or "")
+        if not user_token:
+            raise MalformedPayload(f"{LABEL}: the token exchange answered without access_token.")
+        accounts = [
+            account
+            for batch, _after in meta_graph.pages(
+                "me/accounts", token=user_token, label=LABEL, params={"fields": "id,name,access_token,tasks"}
+            )
+            for account in batch
+        ]
+        page = choose_page(accounts, wanted=str(credentials.get("page_id") or ""), handle=channel.handle)
+        result = {
+            "page_id": str(page["id"]),
+            "access_token": str(page["access_token"]),
+            "user_access_token": user_token,
+        }
+        if long_lived.get("expires_in"):
+            result["token_expires_at"] = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
+        return result
+
+    def health(self, channel) -> ChannelHealthInfo:
+        """The Page, named; the token's permissions (`/debug_token`, read with the app's token when
+        its secret is known) against what the channel needs, with each missing one's App Review
+        status (`/{app-id}/permissions`)."""
+        page_id, token = self._page(channel)
+        credentials = channel.read_credentials()
+        page = self._call("GET", page_id, token, params={"fields": "id,name,username,link"})
+        client_id, secret = (
+            str(credentials.get("client_id") or ""),
+            str(credentials.get("client_secret") or ""),
+        )
+        return token_health(
+            token=token,
+            client_id=client_id,
+            secret=secret,
+            needed=NEEDED_PERMISSIONS,
+            account=str(page.get("name") or page_id),
+            details={"page_id": page_id, "link": str(page.get("link") or "")},
+            label=LABEL,
+        )
+
+
+def token_health(
+    *,
+    token: str,
+    client_id: str,
+    secret: str,
+    needed: tuple[str, ...],
+    account: str,
+    details: dict,
+    label: str,
+) -> ChannelHealthInfo:
+    """The check both Meta connectors run: `/debug_token` tells the token's scopes and expiry."""
+    app_token = f"{client_id}|{secret}" if client_id and secret else token
+    debug = meta_graph.call("GET", "debug_token", token=app_token, label=label, params={"input_token": token})
+    data = debug.get("data") if isinstance(debug.get("data"), dict) else {}
+    if data.get("is_valid") is False:
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        raise TokenExpired(
+            f"{label}: the token is no longer valid: {error.get('message') or 'reconnect the channel'}"
+        )
+    scopes = tuple(str(scope) for scope in data.get("scopes") or ())
+    reviews = meta_graph.review_status(client_id, secret, label=label)
+    missing = meta_graph.missing_permissions(needed, set(scopes), reviews, label=label)
+    if missing is not None:
+        raise missing
+    expires = int(data.get("expires_at") or 0)
+    details = {**details, "app_review": {name: reviews[name] for name in needed if name in reviews}}
+    if data.get("data_access_expires_at"):
+        details["data_access_expires_at"] = datetime.fromtimestamp(
+            int(data["data_access_expires_at"]), tz=UTC
+        ).isoformat()
+    return ChannelHealthInfo(
+        account=account,
+        token_expires_at=datetime.fromtimestamp(expires, tz=UTC) if expires else None,
+        scopes=scopes,
+        details=details,
+        permissions_checked="verified",
+    )
+
+
+def choose_page(accounts: list[dict], *, wanted: str, handle: str) -> dict:
+    """The Page the channel is for, among those the person manages: the one typed (`page_id`), or
+    the one named by the channel's handle, or the only one."""
+    usable = [a for a in accounts if isinstance(a, dict) and a.get("id") and a.get("access_token")]
+    for account in usable:
+        if wanted and str(account["id"]) == wanted:
+            return account
+    names = handle.strip().lstrip("@").casefold()
+    for account in usable:
+        if names and names in {str(account["id"]), str(account.get("name") or "").casefold()}:
+            return account
+    if len(usable) == 1:
+        return usable[0]
+    listed = ", ".join(f"{a.get('name')} ({a['id']})" for a in usable) or "none"
+    raise PermanentError(
+        f"{LABEL}: choose the Page: type its id in the channel's `page_id` and connect again "
+        f"(the person manages: {listed})."
+    )
+
+
+def last_message_from(item) -> datetime:
+    """When the person last wrote in the item's conversation (the 24-hour window opens then)."""
+    from django.db.models import Q
+
+    from palabre.conversations.models import Item
+
+    root = item.thread_root_id or item.pk
+    later = (
+        Item.objects.filter(Q(thread_root_id=root) | Q(pk=root), channel_id=item.channel_id)
+        .filter(author_id=item.author_id, kind="direct_message")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return max(item.created_at, later) if later else item.created_at
+
+
+def _is_from(node: Any, page_id: str) -> bool:
+    who = node.get("from") if isinstance(node, dict) else None
+    return bool(page_id) and isinstance(who, dict) and str(who.get("id")) == page_id
+
+
+def _newer(value: Any, since: str) -> bool:
+    if value in (None, ""):
+        return False
+    return not since or parse_time(value) > parse_time(since)
+
+
+def _delivered(node: dict) -> Delivered:
+    if not node.get("id"):
+        raise MalformedPayload(f"{LABEL}: the answer has no id.", maybe_delivered=True)
+    return Delivered(external_id=str(node["id"]), url=str(node.get("permalink_url") or ""))

@@ -1,0 +1,294 @@
+"""Meta's Graph API, shared by the Facebook Pages and Instagram connectors: the calls (through the
+one HTTP client and its address guard), the error codes, the cursor pages and the webhooks'
+signature and verification handshake.
+
+Version: `GRAPH_VERSION`, the latest the Graph API changelog lists
+(developers.facebook.com/docs/graph-api/changelog: v26.0, introduced on 29 July 2026). The host is
+`PALABRE_META_GRAPH_URL` (https://graph.facebook.com; a test points it at a loopback server).
+
+Errors, as the Graph API documents them (docs/graph-api/guides/error-handling): the body is
+`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`. Code 190 (or type
+OAuthException with subcodes 458-467) is an expired or revoked token; 4, 17, 32 and 613, and the
+Business Use Case codes 80001-80014, are rate limits (how long to wait: the
+`X-Business-Use-Case-Usage` header's `estimated_time_to_regain_access`, in minutes; else
+`Retry-After`; else an hour, since `X-App-Usage` gives percentages only); 10 and 200-299 are a
+missing permission; 1, 2 and 5xx are transient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from palabre import config
+from palabre.connectors import http_client, outbound
+from palabre.connectors.base import (
+    ConnectorError,
+    MalformedPayload,
+    PermanentError,
+    PermissionMissing,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.explain import network_reason
+
+GRAPH_VERSION = "v26.0"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+TRANSIENT_CODES = frozenset({1, 2})
+# Without a usage header saying when calls are allowed again: Meta's windows are one hour long.
+DEFAULT_WAIT = 3600.0
+MAX_PAGES = 10
+
+
+def graph_url() -> str:
+    return (config.META_GRAPH_URL.raw() or DEFAULT_GRAPH_URL).rstrip("/")
+
+
+def endpoint(path: str) -> str:
+    return f"{graph_url()}/{GRAPH_VERSION}/{path.lstrip('/')}"
+
+
+def usage_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until calls are allowed again according to `X-Business-Use-Case-Usage` (the largest
+    `estimated_time_to_regain_access`, in minutes, of any business and type), None if it does not say."""
+    raw = headers.get("x-business-use-case-usage", "")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+        minutes = [
+            float(entry.get("estimated_time_to_regain_access") or 0)
+            for entries in usage.values()
+            for entry in entries
+        ]
+    except (ValueError, TypeError, AttributeError):
+        return None
+    wait = max(minutes, default=0.0)
+    return wait * 60 if wait > 0 else None
+
+
+def app_usage(headers: Mapping[str, str]) -> dict[str, Any]:
+    """The `X-App-Usage` percentages (call_count, total_time, total_cputime), {} when absent."""
+    try:
+        usage = json.loads(headers.get("x-app-usage", "") or "{}")
+    except ValueError:
+        return {}
+    return usage if isinstance(usage, dict) else {}
+
+
+class GraphError:
+    """The error object of a Graph API answer."""
+
+    def __init__(self, status: int, body: Any):
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        self.status = status
+        self.message = str(error.get("message") or "")
+        self.type = str(error.get("type") or "")
+        self.code = _int(error.get("code"))
+        self.subcode = _int(error.get("error_subcode"))
+        self.trace = str(error.get("fbtrace_id") or "")
+
+    def text(self, label: str) -> str:
+        code = f" (code {self.code}" + (f", subcode {self.subcode}" if self.subcode else "") + ")"
+        trace = f" [fbtrace_id {self.trace}]" if self.trace else ""
+        return f"{label} {self.status}: {self.message or 'error'}{code if self.code else ''}{trace}"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def translate(response: httpx.Response, *, label: str, sending: bool = False) -> ConnectorError:
+    """A Graph API error answer as the connector framework's error."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = GraphError(response.status_code, body)
+    text = error.text(label)
+    if error.code == 190 or (error.type == "OAuthException" and error.subcode in range(458, 468)):
+        return TokenExpired(text + ": reconnect the channel")
+    if error.code in RATE_LIMIT_CODES or response.status_code == 429:
+        wait = usage_wait(response.headers) or http_client.retry_after(response) or DEFAULT_WAIT
+        return RateLimited(text, retry_after=wait)
+    if error.code in PERMISSION_CODES:
+        return PermissionMissing(text)
+    if error.code in TRANSIENT_CODES or response.status_code >= 500 or error.subcode == 2207001:
+        return TransientError(text, maybe_delivered=sending)
+    if response.status_code == 401:
+        return TokenExpired(text)
+    if response.status_code == 403:
+        return PermissionMissing(text)
+    return PermanentError(text)
+
+
+def call(
+    method: str,
+    path: str,
+    *,
+    token: str,
+    label: str = "Graph API",
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    files: Any = None,
+    sending: bool = False,
+) -> dict[str, Any]:
+    """One Graph API call with the token as a Bearer header; the answer's JSON object, or the
+    framework's error. `sending`: the call changes something, so a timeout may have done it."""
+    try:
+        response = http_client.request(
+            method,
+            endpoint(path),
+            params=params,
+            data=data,
+            files=files,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except outbound.AddressRefused as error:
+        raise PermanentError(str(error)) from error
+    except http_client.TooLarge as error:
+        raise MalformedPayload(f"{label}: {error}") from error
+    except httpx.ConnectError as error:
+        raise TransientError(f"{label}: {network_reason(error)}") from error
+    except httpx.HTTPError as error:
+        raise TransientError(f"{label}: {network_reason(error)}", maybe_delivered=sending) from error
+    if response.status_code >= 400:
+        raise translate(response, label=label, sending=sending)
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise MalformedPayload(f"{label}: the answer is not JSON.", maybe_delivered=sending) from error
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        raise translate(response, label=label, sending=sending)
+    if isinstance(body, bool):  # `{"success": true}` is sometimes a bare `true`
+        return {"success": body}
+    if not isinstance(body, dict):
+        raise MalformedPayload(f"{label}: the answer is not a JSON object.", maybe_delivered=sending)
+    return body
+
+
+def pages(
+    path: str,
+    *,
+    token: str,
+    label: str = "Graph API",
+    params: dict[str, Any] | None = None,
+    after: str = "",
+    max_pages: int = MAX_PAGES,
+) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """The pages of an edge, each with the `after` cursor that reads the next; the cursor comes
+    from `paging.cursors.after` and the next page is asked with it (never by following
+    `paging.next`, an address written by the answer). Stops when there is no `paging.next`."""
+    cursor = after
+    for _page in range(max_pages):
+        query = dict(params or {})
+        if cursor:
+            query["after"] = cursor
+        body = call("GET", path, token=token, label=label, params=query)
+        data = body.get("data")
+        if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
+            raise MalformedPayload(f"{label}: {path} did not answer a list in `data`.")
+        paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        next_cursor = str(cursors.get("after") or "")
+        yield data, next_cursor or cursor
+        if not paging.get("next") or not next_cursor:
+            return
+        cursor = next_cursor
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def signature_ok(app_secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the app
+    secret, compared in constant time."""
+    if not app_secret:
+        return False
+    sent = str(headers.get("X-Hub-Signature-256") or headers.get("x-hub-signature-256") or "")
+    if not sent.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(sent.removeprefix("sha256=").strip().lower(), expected)
+
+
+def subscription_challenge(verify_token: str, query: Mapping[str, str]) -> str | None:
+    """The verification handshake of a webhook subscription: Meta calls the endpoint with
+    `hub.mode=subscribe`, the verify token typed in the app's dashboard and `hub.challenge`; the
+    endpoint answers the challenge when the token matches, nothing otherwise."""
+    if not verify_token or query.get("hub.mode") != "subscribe":
+        return None
+    sent = str(query.get("hub.verify_token") or "")
+    challenge = str(query.get("hub.challenge") or "")
+    if not challenge or not hmac.compare_digest(sent.encode(), verify_token.encode()):
+        return None
+    return challenge
+
+
+def webhook_entries(body: bytes, *, expected_object: str) -> list[dict[str, Any]]:
+    """The `entry` list of a webhook notification for `object` page or instagram."""
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        raise MalformedPayload("The webhook body is not JSON.") from error
+    if not isinstance(payload, dict) or payload.get("object") != expected_object:
+        raise MalformedPayload(f"The webhook is not about a {expected_object} (`object`).")
+    entries = payload.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise MalformedPayload("The webhook has no `entry` list.")
+    return entries
+
+
+# --- permissions --------------------------------------------------------------------------------
+
+
+def permissions_of(token: str, *, label: str) -> tuple[set[str], set[str]]:
+    """What the token's person granted and declined (`GET /me/permissions`)."""
+    body = call("GET", "me/permissions", token=token, label=label)
+    granted, declined = set(), set()
+    for entry in body.get("data") or []:
+        if not isinstance(entry, dict):
+            continue
+        (granted if entry.get("status") == "granted" else declined).add(str(entry.get("permission")))
+    return granted, declined
+
+
+def review_status(app_id: str, app_secret: str, *, label: str) -> dict[str, str]:
+    """The app's permissions and their Login Review status (`GET /{app-id}/permissions` with the
+    app's token, `{app-id}|{app-secret}`): {} when the app's secret is not known."""
+    if not app_id or not app_secret:
+        return {}
+    body = call("GET", f"{app_id}/permissions", token=f"{app_id}|{app_secret}", label=label)
+    return {
+        str(entry.get("permission")): str(entry.get("status") or "")
+        for entry in body.get("data") or []
+        if isinstance(entry, dict) and entry.get("permission")
+    }
+
+
+def missing_permissions(
+    needed: tuple[str, ...], granted: set[str], reviews: Mapping[str, str], *, label: str
+) -> PermissionMissing | None:
+    """The error naming what the token lacks, with each permission's review status where known."""
+    missing = [name for name in needed if name not in granted]
+    if not missing:
+        return None
+    named = ", ".join(
+        f"{name} (app review: {reviews[name]})" if name in reviews else name for name in missing
+    )
+    return PermissionMissing(
+        f"{label}: the token lacks the permission(s) {named} (it has: {', '.join(sorted(granted)) or 'none'}). "
+        "Connect the channel again and accept them; an app in Live mode needs them approved by App Review."
+    )
