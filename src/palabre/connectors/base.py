@@ -89,6 +89,9 @@ class OAuthSpec:
     client_secret_field: str = "client_secret"
     # Sent as they are with the authorisation request (access_type=offline, prompt=consent...).
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
+    # How the app proves itself at `token_url`: "client_secret_post" (id and secret in the form),
+    # "client_secret_basic" (HTTP Basic, as Reddit and X ask) or "none" (a public client: PKCE only).
+    token_auth: str = "client_secret_post"
 
 
 @dataclass(frozen=True)

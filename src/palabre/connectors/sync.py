@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from palabre.connectors.base import Capability, ConnectorError, RateLimited, TransientError
 from palabre.connectors.models import ChannelSync, WebhookDelivery
+from palabre.connectors.oauth import fresh_credentials
 from palabre.connectors.registry import connector_class_for, connector_for, registered
 from palabre.connectors.services.pacing import (
     backoff_seconds,
@@ -82,6 +83,7 @@ def pull_channel(channel_id: int, *, force: bool = False) -> dict:
         ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=now + timedelta(seconds=wait))
         return {"channel": channel_id, "outcome": "rate_limited_locally"}
     try:
+        fresh_credentials(channel)
         result = connector.pull(channel, sync.cursor)
     except ConnectorError as error:
         return _pull_failed(channel, sync, error)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from palabre.connectors import views
+from palabre.connectors import oauth_views, views
 
 app_name = "connectors"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("channels/<id:channel_id>/settings/", views.channel_settings, name="channel_settings"),
     path("channels/<id:channel_id>/pull/", views.channel_pull, name="channel_pull"),
     path("channels/<id:channel_id>/check/", views.channel_check, name="channel_check"),
+    path("channels/<id:channel_id>/oauth/", oauth_views.oauth_start, name="oauth_start"),
+    path("oauth/callback/", oauth_views.oauth_callback, name="oauth_callback"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<id:action_id>/retry/", views.action_retry, name="action_retry"),
     path("outbox/<id:action_id>/cancel/", views.action_cancel, name="action_cancel"),

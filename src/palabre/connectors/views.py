@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from palabre import config
-from palabre.connectors import queries, services
+from palabre.connectors import oauth_views, queries, services
 from palabre.connectors.base import Capability
 from palabre.connectors.forms import OutboxFilterForm, SyncSettingsForm
 from palabre.connectors.models import ActionStatus, ChannelSync
@@ -68,7 +68,13 @@ def _channel_page(request: HttpRequest, actor: Actor, row, form, status: int = 2
     return render(
         request,
         "connectors/channel.html",
-        {"row": row, "form": form, "actions": actions, "webhook_url": webhook_url},
+        {
+            "row": row,
+            "form": form,
+            "actions": actions,
+            "webhook_url": webhook_url,
+            **oauth_views.channel_page_context(request, actor, row),
+        },
         status=status,
     )
 

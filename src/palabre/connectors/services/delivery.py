@@ -26,6 +26,7 @@ from palabre.connectors.models import (
     ChannelSync,
     OutboundAction,
 )
+from palabre.connectors.oauth import fresh_credentials
 from palabre.connectors.registry import connector_for
 from palabre.connectors.services.outbox import _enqueue_delivery, _media_of
 from palabre.connectors.services.pacing import (
@@ -105,6 +106,7 @@ def deliver(action_id: int) -> Step:
         )
     # Outside any transaction: a slow platform holds no lock and no database connection state.
     try:
+        fresh_credentials(action.channel)
         delivered = _call(connector, action)
     except ConnectorError as error:
         return _after_error(action, error)

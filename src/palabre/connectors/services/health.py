@@ -19,6 +19,7 @@ from palabre.connectors.explain import explain
 from palabre.connectors.models import (
     ChannelSync,
 )
+from palabre.connectors.oauth import fresh_credentials
 from palabre.connectors.registry import connector_class_for, connector_for
 from palabre.connectors.services.pacing import _same_org, record_failure, record_success, sync_for
 from palabre.orgs.models import Channel
@@ -42,6 +43,7 @@ def refresh_health(channel: Channel) -> ChannelSync:
     """Ask the platform about the connection (account, token expiry, scopes) and keep the answer."""
     sync = sync_for(channel)
     try:
+        fresh_credentials(channel)
         info = connector_for(channel).health(channel)
     except ConnectorError as error:
         return record_failure(channel, error, counts=not isinstance(error, RateLimited))

@@ -1,0 +1,82 @@
+"""Is a channel connected, and if not, what is the next step? One answer for every page that
+offers to act on a channel (the channels and health pages, the inbox's reply box, publishing's
+readiness), so none of them offers what cannot happen.
+
+A channel is not connected when Palabre has no connector for its platform (next step: the
+docs, to publish or answer there by hand), when its connector needs credentials it does not
+have, or an OAuth token it was never given (next step: connect), or when the platform refused its
+token (expired, revoked, a refused renewal: next step, reconnect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from palabre.connectors.models import ChannelSync
+from palabre.connectors.registry import connector_class_for
+from palabre.orgs.models import Channel
+
+# Error codes that say the credentials themselves no longer work.
+RECONNECT_CODES = frozenset({"token_expired"})
+
+
+@dataclass(frozen=True)
+class Connection:
+    """`reason`: "" (connected), "no_connector", "no_credentials", "not_authorised" (an OAuth
+    channel that was never connected through the platform), "reconnect"; `oauth`: the platform
+    connects through an authorisation page (the channel page's button)."""
+
+    reason: str = ""
+    oauth: bool = False
+    platform: str = ""
+
+    @property
+    def connected(self) -> bool:
+        return not self.reason
+
+    @property
+    def next_step(self) -> str:
+        """What to do, in the reader's language ("" when connected)."""
+        if self.reason == "no_connector":
+            return _(
+                "Palabre has no %(platform)s connector yet: it can neither read nor answer here. "
+                "Act on the platform itself (see docs/connectors/README.md)."
+            ) % {"platform": self.platform}
+        if self.reason == "reconnect":
+            if self.oauth:
+                return _("The platform refused the channel's access: connect it again with the platform.")
+            return _("The platform refused the channel's credentials: enter new ones.")
+        if self.reason in {"no_credentials", "not_authorised"}:
+            if self.oauth:
+                return _("Enter your app's client id and secret, then connect the channel with the platform.")
+            return _("Enter the channel's credentials to connect it.")
+        return ""
+
+
+def _latest_error_code(sync: ChannelSync | None) -> str:
+    if sync is None or not sync.last_error_at or not sync.last_error_code:
+        return ""
+    if sync.last_success_at and sync.last_success_at > sync.last_error_at:
+        return ""
+    return sync.last_error_code
+
+
+def connection_of(channel: Channel, sync: ChannelSync | None = None) -> Connection:
+    """The channel's connection as it stands (`sync`: its ChannelSync when already loaded)."""
+    connector_class = connector_class_for(channel.platform)
+    platform = channel.get_platform_display()
+    if connector_class is None:
+        return Connection("no_connector", platform=platform)
+    oauth = connector_class.oauth is not None
+    needs_credentials = oauth or any(f.required for f in connector_class.credential_fields or ())
+    if needs_credentials and not channel.has_credentials:
+        return Connection("no_credentials", oauth, platform)
+    if oauth and not channel.read_credentials().get("access_token"):
+        return Connection("not_authorised", oauth, platform)
+    if sync is None:
+        sync = ChannelSync.objects.filter(channel=channel).first()
+    if _latest_error_code(sync) in RECONNECT_CODES:
+        return Connection("reconnect", oauth, platform)
+    return Connection("", oauth, platform)
