@@ -126,7 +126,7 @@ def test_a_site_channel_takes_no_credentials_and_an_undeclared_platform_is_unche
     with pytest.raises(ValidationError) as error:
         clean("site", {"widget_secret": "x"})
     assert "credentials" in error.value.message_dict
-    assert clean("x", {"bearer": "b"}) == {"bearer": "b"}  # no connector registered for it
+    assert clean("undeclared", {"bearer": "b"}) == {"bearer": "b"}  # no connector registered for it
 
 
 def test_the_api_lists_each_platforms_credential_fields(api):
@@ -146,6 +146,8 @@ VALID = {
     "email": {"imap_host": "imap.example.com", "username": "u", "password": "p"},
     "rss": {"username": "u", "password": "p"},
     "facebook": {"client_id": "138483919580948", "client_secret": "s", "page_id": "1", "access_token": "t"},
+    "youtube": {"client_id": "1234-p.apps.googleusercontent.com", "client_secret": "s", "access_token": "t"},
+    "x": {"tier": "basic", "client_id": "Y2xpZW50", "access_token": "t"},
 }
 
 
@@ -177,6 +179,8 @@ WRITE_CHECKS = {
     "bluesky": "bluesky/test_bluesky_permissions.py::test_an_account_waiting_for_sign_up_cannot_post_and_the_check_says_what_is_missing",
     "email": "email/test_email_connection_check.py::test_the_connection_check_logs_in_to_smtp",
     "facebook": "facebook/test_facebook_connector.py::test_health_names_the_page_and_a_missing_permission_with_its_review_status",
+    "youtube": "youtube/test_youtube_connector.py::test_health_names_the_channel_the_scopes_and_the_quota",
+    "x": "x/test_x_connector.py::test_health_names_the_account_the_tier_and_the_scopes",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

@@ -16,6 +16,7 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.registry import register_connector
         from palabre.connectors.rss import FeedConnector
         from palabre.connectors.site import SiteConnector
+        from palabre.connectors.x import XConnector
         from palabre.connectors.youtube import YouTubeConnector
 
         register_connector("site", SiteConnector)
@@ -25,6 +26,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
         register_connector("youtube", YouTubeConnector)
+        register_connector("x", XConnector)
         register_connector("discourse", DiscourseConnector)
 
         # The periodic tick keeps itself going (each run enqueues the next); a web process makes

@@ -1,0 +1,691 @@
+"""X (Twitter), through the X API v2 over plain HTTP: mentions and direct messages in; replies,
+private replies, posts with pictures, hiding replies and deleting out.
+
+Plain HTTP through `http_client.request` rather than tweepy: tweepy's `Client` writes its host
+(`https://api.twitter.com`) into each request with no way to give another (a test server), and
+uploads media only through the v1.1 endpoint with OAuth 1.0a, not the v2 `POST /2/media/upload`
+an OAuth 2.0 token may use. Our one client brings the address guard, the timeout and the size limit.
+
+Credentials come from the OAuth 2.0 authorisation-code flow with PKCE (`oauth` below): the app's
+`client_id` (and `client_secret` for a confidential client), `access_token` (two hours),
+`refresh_token` (with `offline.access`), `token_expires_at`, `scope`. The access tier the app's
+project has (`tier`: free, basic, pro, enterprise) says what it may call: Free only posts
+(`POST /2/tweets`, media upload, delete, `GET /2/users/me`); reading mentions and direct messages,
+hiding replies and sending direct messages need Basic or above. What the tier does not allow is
+refused here, with that reason, before any call.
+
+In: `GET /2/users/:id/mentions` (newest first) from the `since_id` saved last time, following
+`pagination_token`; a page not reached (a page limit, the rate limit's last call) is kept in the
+cursor and read first next time, so nothing is skipped. A mention that answers a post
+(`referenced_tweets` `replied_to`) is a reply to it; `conversation_id` names the thread.
+Direct messages: `GET /2/dm_events` (MessageCreate events, newest first) down to the newest seen.
+
+Rate limits: each answer's `x-rate-limit-remaining` and `x-rate-limit-reset` (epoch seconds); a
+429 raises RateLimited until that reset.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.connectors import http_client, outbound
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    ConnectorError,
+    CredentialField,
+    Delivered,
+    FieldKind,
+    MalformedPayload,
+    Media,
+    OAuthSpec,
+    PermanentError,
+    PermissionMissing,
+    PullResult,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.explain import network_reason
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+API = "https://api.x.com"
+WEB = "https://x.com"
+SCOPES = (
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "offline.access",
+    "dm.read",
+    "dm.write",
+    "tweet.moderate.write",
+    "media.write",
+)
+PAGE_SIZE = 100
+MAX_PAGES = 5
+# A post created this long before its action was queued is not that action's (clocks differ).
+FIND_SKEW = timedelta(minutes=5)
+
+# What each access tier allows of what the channel does (https://docs.x.com/x-api/getting-started/about-x-api).
+POSTING = frozenset({"reply", "publish", "publish_media", "delete", "account"})
+READING = frozenset({"mentions", "direct_messages", "hide", "private_reply", "own_posts"})
+TIERS: dict[str, frozenset[str]] = {
+    "free": POSTING,
+    "basic": POSTING | READING,
+    "pro": POSTING | READING,
+    "enterprise": POSTING | READING,
+}
+# Why each is refused on Free, for the message.
+NEEDS = {
+    "mentions": "reading mentions",
+    "direct_messages": "reading direct messages",
+    "hide": "hiding replies",
+    "private_reply": "sending direct messages",
+    "own_posts": "reading the account's own posts",
+}
+
+TWEET_FIELDS = (
+    "author_id,conversation_id,created_at,in_reply_to_user_id,lang,public_metrics,referenced_tweets"
+)
+USER_FIELDS = "name,username,public_metrics"
+
+
+def _time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    # X ids are numbers written as strings: compare them as numbers.
+    return (len(value), value)
+
+
+def reset_wait(response: httpx.Response, *, now: datetime | None = None) -> float | None:
+    """Seconds until `x-rate-limit-reset` (epoch seconds), at least one; None when not told."""
+    value = response.headers.get("x-rate-limit-reset", "").strip()
+    if not value.isdigit():
+        return None
+    now = now or timezone.now()
+    return max(int(value) - now.timestamp(), 1.0)
+
+
+class XConnector(Connector):
+    platform = "x"
+    capabilities = frozenset(
+        {
+            Capability.PULL,
+            Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.PUBLISH,
+            Capability.PUBLISH_MEDIA,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+        }
+    )
+    # The mentions timeline allows 10 to 450 calls per 15 minutes depending on the tier.
+    poll_interval = 300.0
+    oauth = OAuthSpec(
+        authorize_url="https://x.com/i/oauth2/authorize",
+        token_url="https://api.x.com/2/oauth2/token",
+        scopes=SCOPES,
+        pkce=True,
+    )
+    credential_fields = (
+        CredentialField(
+            "tier",
+            _("Access tier"),
+            _(
+                "The access level of the app's project in the X developer portal (Products > X API): "
+                "free only posts; reading mentions and direct messages and hiding replies need basic or above."
+            ),
+            kind=FieldKind.CHOICE,
+            required=True,
+            choices=tuple(TIERS),
+        ),
+        CredentialField(
+            "client_id",
+            _("OAuth 2.0 client id"),
+            _(
+                "X developer portal > the project's app > Keys and tokens > OAuth 2.0 Client ID and "
+                "Client Secret (set up User authentication first, with this page's redirect URL)."
+            ),
+            required=True,
+        ),
+        CredentialField(
+            "client_secret",
+            _("OAuth 2.0 client secret"),
+            _("The same place; only for an app of the “Web App” (confidential client) type."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "access_token",
+            _("Access token"),
+            _("Filled in by “Connect with X”: sign in with the brand's X account."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "refresh_token",
+            _("Refresh token"),
+            _("Filled in by “Connect with X” (X gives one with the offline.access scope)."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField("token_expires_at", _("Token expiry"), _("Filled in by “Connect with X”.")),
+        CredentialField(
+            "scope",
+            _("Granted scopes"),
+            _("Filled in by “Connect with X”: the scopes the brand's account granted."),
+        ),
+        CredentialField(
+            "user_id",
+            _("Account id"),
+            _("Optional: the account's numeric id; Palabre asks X (GET /2/users/me) when it is missing."),
+        ),
+    )
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
+        base = (channel.options or {}).get("api_base_url")
+        return [("options", str(base))] if base else []
+
+    def credentials_from_token(self, channel, token, *, now: datetime) -> dict[str, Any]:
+        credentials = super().credentials_from_token(channel, token, now=now)
+        if token.get("scope"):
+            credentials["scope"] = str(token["scope"])
+        return credentials
+
+    def tier(self, channel) -> str:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        tier = str(credentials.get("tier") or "free")
+        return tier if tier in TIERS else "free"
+
+    def require(self, channel, what: str) -> None:
+        """Refuse at once what the channel's access tier does not allow."""
+        tier = self.tier(channel)
+        if what not in TIERS[tier]:
+            raise PermissionMissing(
+                f"X {tier} access does not allow {NEEDS.get(what, what)}: it needs the Basic tier or "
+                "above (X developer portal > Products > X API), then set the channel's tier."
+            )
+
+    def _base(self, channel) -> str:
+        base = (channel.options or {}).get("api_base_url") or API
+        return str(base).rstrip("/")
+
+    def _call(
+        self,
+        channel,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        files: Any = None,
+        data: dict[str, Any] | None = None,
+        sending: bool = False,
+    ) -> dict:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        token = credentials.get("access_token")
+        if not token:
+            raise TokenExpired("The channel has no X access token: connect it with X.")
+        url = self._base(channel) + path
+        try:
+            response = http_client.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                files=files,
+                data=data,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except outbound.AddressRefused as error:
+            raise PermanentError(str(error)) from error
+        except http_client.TooLarge as error:
+            raise MalformedPayload(str(error)) from error
+        except httpx.TimeoutException as error:
+            raise TransientError(f"X: {network_reason(error)}", maybe_delivered=sending) from error
+        except httpx.HTTPError as error:
+            maybe = sending and not isinstance(error, httpx.ConnectError)
+            raise TransientError(f"X: {network_reason(error)}", maybe_delivered=maybe) from error
+        self._remember_limits(channel, path, response)
+        if response.status_code >= 400:
+            raise self._translate(response, path, sending=sending)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            answer = response.json()
+        except ValueError as error:
+            raise MalformedPayload(f"X answered {path} with something else than JSON.") from error
+        if not isinstance(answer, dict):
+            raise MalformedPayload(f"X's answer to {path} is not an object.")
+        return answer
+
+    def _remember_limits(self, channel, path: str, response: httpx.Response) -> None:
+        remaining = response.headers.get("x-rate-limit-remaining", "")
+        if remaining.isdigit():
+            self.last_limits = {
+                "rate_limit_remaining": int(remaining),
+                "rate_limit_limit": int(response.headers.get("x-rate-limit-limit", "0") or 0),
+                "rate_limit_reset_in": reset_wait(response),
+            }
+
+    def _translate(self, response: httpx.Response, path: str, *, sending: bool) -> ConnectorError:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        detail = str(body.get("detail") or body.get("title") or body.get("error_description") or "")
+        reason = str(body.get("reason") or "")
+        text = f"X {status}{' ' + reason if reason else ''}: {detail or response.reason_phrase}"
+        if status == 429:
+            wait = reset_wait(response) or http_client.retry_after(response) or 900.0
+            return RateLimited(f"{text} (the limit resets in {int(wait)} s)", retry_after=wait)
+        if status == 401:
+            return TokenExpired(f"{text} (reconnect the channel with X)")
+        if status == 403:
+            if reason == "client-not-enrolled":
+                return PermissionMissing(f"{text} (the app's project lacks the access tier {path} needs)")
+            return PermissionMissing(text)
+        if status >= 500:
+            return TransientError(text, maybe_delivered=sending)
+        return PermanentError(text)
+
+    def user_id(self, channel) -> str:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        if credentials.get("user_id"):
+            return str(credentials["user_id"])
+        from palabre.connectors.services import connector_state, save_connector_state
+
+        state = connector_state(channel)
+        if state.get("user_id"):
+            return str(state["user_id"])
+        me = self._me(channel)
+        save_connector_state(channel, {**state, "user_id": me["id"]})
+        return str(me["id"])
+
+    def _me(self, channel) -> dict:
+        answer = self._call(channel, "GET", "/2/users/me", params={"user.fields": USER_FIELDS})
+        me = answer.get("data")
+        if not isinstance(me, dict) or "id" not in me:
+            raise MalformedPayload("X's /2/users/me answer lacks the account.")
+        return me
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        self.require(channel, "mentions")
+        self.last_limits: dict[str, Any] = {}
+        try:
+            state = json.loads(cursor) if cursor else {}
+        except ValueError:
+            state = {}
+        state = state if isinstance(state, dict) else {}
+        me = self.user_id(channel)
+        items: dict[str, IncomingItem] = {}
+        state = self._pull_mentions(channel, me, state, items)
+        if "direct_messages" in TIERS[self.tier(channel)]:
+            state = self._pull_messages(channel, me, state, items)
+        return PullResult(items=list(items.values()), cursor=json.dumps(state, sort_keys=True))
+
+    def _pull_mentions(self, channel, me: str, state: dict, items: dict) -> dict:
+        since = str(state.get("since_id") or "")
+        token = str(state.get("next_token") or "")
+        newest = str(state.get("pending_newest") or "")
+        for _page in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "max_results": PAGE_SIZE,
+                "expansions": "author_id,referenced_tweets.id,in_reply_to_user_id",
+                "tweet.fields": TWEET_FIELDS,
+                "user.fields": USER_FIELDS,
+            }
+            if since:
+                params["since_id"] = since
+            if token:
+                params["pagination_token"] = token
+            page = self._call(channel, "GET", f"/2/users/{me}/mentions", params=params)
+            users = {str(u.get("id")): u for u in (page.get("includes") or {}).get("users") or []}
+            posts = page.get("data") or []
+            if not isinstance(posts, list):
+                raise MalformedPayload("X's mentions are not a list.")
+            for post in posts:
+                item = self.parse_post(post, users)
+                if item.raw["author_id"] != me:
+                    items.setdefault(item.external_id, item)
+            meta = page.get("meta") or {}
+            if not newest and meta.get("newest_id"):
+                newest = str(meta["newest_id"])
+            token = str(meta.get("next_token") or "")
+            if not token or getattr(self, "last_limits", {}).get("rate_limit_remaining") == 0:
+                break
+        if token:
+            # Pages left to read: read first next time, from the same since_id.
+            return {**state, "since_id": since, "next_token": token, "pending_newest": newest}
+        done = {key: value for key, value in state.items() if key not in {"next_token", "pending_newest"}}
+        if newest:
+            done["since_id"] = max(newest, since, key=_id_order) if since else newest
+        return done
+
+    def _pull_messages(self, channel, me: str, state: dict, items: dict) -> dict:
+        seen = str(state.get("dm_newest") or "")
+        newest = seen
+        token = ""
+        for _page in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "max_results": PAGE_SIZE,
+                "event_types": "MessageCreate",
+                "dm_event.fields": "id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids",
+                "expansions": "sender_id",
+                "user.fields": USER_FIELDS,
+            }
+            if token:
+                params["pagination_token"] = token
+            page = self._call(channel, "GET", "/2/dm_events", params=params)
+            users = {str(u.get("id")): u for u in (page.get("includes") or {}).get("users") or []}
+            events = page.get("data") or []
+            if not isinstance(events, list):
+                raise MalformedPayload("X's direct message events are not a list.")
+            reached = False
+            for event in events:
+                event_id = str(event.get("id") or "")
+                if seen and _id_order(event_id) <= _id_order(seen):
+                    reached = True
+                    continue
+                if not newest or _id_order(event_id) > _id_order(newest):
+                    newest = event_id
+                if event.get("event_type", "MessageCreate") != "MessageCreate":
+                    continue
+                if str(event.get("sender_id") or "") == me:
+                    continue  # the brand's own messages come back through the outbox
+                item = self.parse_message(event, users)
+                items.setdefault(item.external_id, item)
+            token = str((page.get("meta") or {}).get("next_token") or "")
+            if reached or not token or not seen:
+                # A first pull reads one page: older conversations are not today's inbox.
+                break
+        return {**state, "dm_newest": newest} if newest else state
+
+    def parse_post(self, post: dict, users: dict[str, dict]) -> IncomingItem:
+        try:
+            author_id = str(post["author_id"])
+            user = users.get(author_id) or {}
+            username = str(user.get("username") or author_id)
+            replied = next(
+                (
+                    str(ref["id"])
+                    for ref in post.get("referenced_tweets") or []
+                    if ref.get("type") == "replied_to"
+                ),
+                "",
+            )
+            metrics = post.get("public_metrics") or {}
+            return IncomingItem(
+                external_id=str(post["id"]),
+                kind="reply" if replied else "mention",
+                text=str(post.get("text") or ""),
+                created_at=_time(post["created_at"]),
+                author=IncomingAuthor(
+                    handle=f"@{username}",
+                    display_name=str(user.get("name") or username),
+                    profile_url=f"{WEB}/{username}",
+                    followers=(user.get("public_metrics") or {}).get("followers_count"),
+                ),
+                url=f"{WEB}/{username}/status/{post['id']}",
+                language=str(post.get("lang") or "")[:8] if post.get("lang") not in {"und", "zxx"} else "",
+                parent_external_id=replied,
+                metrics={
+                    "replies": metrics.get("reply_count", 0),
+                    "reposts": metrics.get("retweet_count", 0),
+                    "likes": metrics.get("like_count", 0),
+                    "quotes": metrics.get("quote_count", 0),
+                },
+                raw={
+                    "type": "post",
+                    "author_id": author_id,
+                    "username": username,
+                    "conversation_id": str(post.get("conversation_id") or ""),
+                    "post": post,
+                },
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise MalformedPayload(f"An X post lacks {error}") from error
+
+    def parse_message(self, event: dict, users: dict[str, dict]) -> IncomingItem:
+        try:
+            sender = str(event["sender_id"])
+            user = users.get(sender) or {}
+            username = str(user.get("username") or sender)
+            return IncomingItem(
+                external_id=str(event["id"]),
+                kind="direct_message",
+                text=str(event.get("text") or ""),
+                created_at=_time(event["created_at"]),
+                author=IncomingAuthor(
+                    handle=f"@{username}",
+                    display_name=str(user.get("name") or username),
+                    profile_url=f"{WEB}/{username}",
+                    followers=(user.get("public_metrics") or {}).get("followers_count"),
+                ),
+                url=f"{WEB}/messages/{event.get('dm_conversation_id', '')}",
+                raw={
+                    "type": "direct_message",
+                    "author_id": sender,
+                    "username": username,
+                    "dm_conversation_id": str(event.get("dm_conversation_id") or ""),
+                    "event": event,
+                },
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise MalformedPayload(f"An X direct message lacks {error}") from error
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        if (in_reply_to.raw or {}).get("type") == "direct_message":
+            return self.private_reply(
+                channel, in_reply_to=in_reply_to, text=text, idempotency_key=idempotency_key
+            )
+        self.require(channel, "reply")
+        body = {"text": text, "reply": {"in_reply_to_tweet_id": in_reply_to.external_id}}
+        answer = self._call(channel, "POST", "/2/tweets", json_body=body, sending=True)
+        return self._delivered(channel, answer)
+
+    def private_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        self.require(channel, "private_reply")
+        participant = str((in_reply_to.raw or {}).get("author_id") or "")
+        if not participant:
+            raise PermanentError("X: the item does not say who wrote it, so no direct message can answer it.")
+        answer = self._call(
+            channel,
+            "POST",
+            f"/2/dm_conversations/with/{participant}/messages",
+            json_body={"text": text},
+            sending=True,
+        )
+        data = answer.get("data") or {}
+        if not isinstance(data, dict) or not data.get("dm_event_id"):
+            raise MalformedPayload("X answered without the message's id.", maybe_delivered=True)
+        return Delivered(
+            external_id=str(data["dm_event_id"]), url=f"{WEB}/messages/{data.get('dm_conversation_id', '')}"
+        )
+
+    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        self.require(channel, "publish")
+        media_ids = [self.upload(channel, one) for one in media]
+        body: dict[str, Any] = {"text": text}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        answer = self._call(channel, "POST", "/2/tweets", json_body=body, sending=True)
+        return self._delivered(channel, answer)
+
+    def upload(self, channel, media: Media) -> str:
+        """A picture sent with `POST /2/media/upload` (multipart), its text alternative with
+        `POST /2/media/metadata`; the media id to attach to the post."""
+        self.require(channel, "publish_media")
+        category = "tweet_gif" if media.mime_type == "image/gif" else "tweet_image"
+        answer = self._call(
+            channel,
+            "POST",
+            "/2/media/upload",
+            files={"media": (media.filename or "picture", media.content, media.mime_type)},
+            data={"media_category": category, "media_type": media.mime_type},
+        )
+        data = answer.get("data") or {}
+        if not isinstance(data, dict) or not data.get("id"):
+            raise MalformedPayload("X's media upload answered without the media id.")
+        media_id = str(data["id"])
+        if media.description:
+            self._call(
+                channel,
+                "POST",
+                "/2/media/metadata",
+                json_body={"id": media_id, "metadata": {"alt_text": {"text": media.description[:1000]}}},
+            )
+        return media_id
+
+    def _delivered(self, channel, answer: dict) -> Delivered:
+        data = answer.get("data") or {}
+        if not isinstance(data, dict) or not data.get("id"):
+            raise MalformedPayload("X answered without the post's id.", maybe_delivered=True)
+        handle = channel.handle.lstrip("@") or "i"
+        return Delivered(external_id=str(data["id"]), url=f"{WEB}/{handle}/status/{data['id']}")
+
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """The post an interrupted attempt created, among the account's posts since the action was
+        queued: the same text, the same parent (none for a post), and no other action's. X takes
+        no idempotency key, so this look comes before anything is sent again."""
+        from palabre.connectors.models import ActionKind, OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None:
+            return None
+        self.require(channel, "own_posts")
+        me = self.user_id(channel)
+        start = (action.created_at - FIND_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page = self._call(
+            channel,
+            "GET",
+            f"/2/users/{me}/tweets",
+            params={
+                "start_time": start,
+                "max_results": PAGE_SIZE,
+                "tweet.fields": "created_at,referenced_tweets",
+            },
+        )
+        posts = page.get("data") or []
+        if not isinstance(posts, list):
+            raise MalformedPayload("X's posts of the account are not a list.")
+        parent = action.item.external_id if action.kind == ActionKind.REPLY and action.item else ""
+        taken = set(
+            OutboundAction.objects.filter(channel=channel, external_id__in=[str(p.get("id")) for p in posts])
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        wanted = " ".join(action.text.split())
+        for post in posts:
+            replied = next(
+                (
+                    str(ref.get("id"))
+                    for ref in post.get("referenced_tweets") or []
+                    if ref.get("type") == "replied_to"
+                ),
+                "",
+            )
+            # X puts the mentions of a reply's thread before its text.
+            text = " ".join(str(post.get("text") or "").split())
+            if (
+                replied == parent
+                and str(post.get("id")) not in taken
+                and (text == wanted or text.endswith(" " + wanted))
+            ):
+                return self._delivered(channel, {"data": post})
+        return None
+
+    def hide(self, channel, item) -> None:
+        self._hidden(channel, item, True)
+
+    def unhide(self, channel, item) -> None:
+        self._hidden(channel, item, False)
+
+    def _hidden(self, channel, item, hidden: bool) -> None:
+        """`PUT /2/tweets/:id/hidden`: X hides only replies to the brand's own posts."""
+        self.require(channel, "hide")
+        answer = self._call(
+            channel, "PUT", f"/2/tweets/{item.external_id}/hidden", json_body={"hidden": hidden}
+        )
+        if (answer.get("data") or {}).get("hidden") is not hidden:
+            raise MalformedPayload(f"X did not confirm the reply is {'hidden' if hidden else 'shown'}.")
+
+    def delete(self, channel, item) -> None:
+        """`DELETE /2/tweets/:id`: X deletes only the brand's own posts (a reply it sent)."""
+        self.require(channel, "delete")
+        answer = self._call(channel, "DELETE", f"/2/tweets/{item.external_id}")
+        if (answer.get("data") or {}).get("deleted") is not True:
+            raise MalformedPayload("X did not confirm the deletion.")
+
+    # --- connection -----------------------------------------------------------------------------
+
+    def health(self, channel) -> ChannelHealthInfo:
+        """The account (`GET /2/users/me`), the scopes granted at connection, the tier and what
+        it allows, the rate limit's state."""
+        self.last_limits = {}
+        me = self._me(channel)
+        from palabre.connectors.services import connector_state, save_connector_state
+
+        state = connector_state(channel)
+        if state.get("user_id") != me["id"]:
+            save_connector_state(channel, {**state, "user_id": me["id"]})
+        credentials = channel.read_credentials()
+        scopes = str(credentials.get("scope") or "").split()
+        tier = self.tier(channel)
+        allowed = TIERS[tier]
+        needed = ["tweet.read", "tweet.write", "users.read"]
+        if "mentions" in allowed:
+            needed += ["tweet.moderate.write", "dm.read", "dm.write"]
+        needed.append("media.write")
+        if scopes:
+            missing = [scope for scope in needed if scope not in scopes]
+            if missing:
+                raise PermissionMissing(
+                    "X: the token lacks the scope(s) "
+                    + ", ".join(missing)
+                    + f" (it has: {', '.join(scopes)}). "
+                    "Connect the channel with X again and allow every permission asked."
+                )
+        details: dict[str, Any] = {
+            "id": str(me["id"]),
+            "tier": tier,
+            "allows": sorted(allowed),
+            "refuses": sorted(set().union(*TIERS.values()) - allowed),
+            **getattr(self, "last_limits", {}),
+        }
+        note = ""
+        if tier == "free":
+            note = (
+                "X Free access only posts: mentions and direct messages are not read, replies cannot be "
+                "hidden; the Basic tier or above allows them."
+            )
+        elif not scopes:
+            note = "The scopes granted at connection are not known: the first call will tell."
+        return ChannelHealthInfo(
+            account=f"@{me.get('username') or me['id']}",
+            scopes=tuple(scopes),
+            details=details,
+            permissions_checked="partial" if note else "verified",
+            permissions_note=note,
+        )
