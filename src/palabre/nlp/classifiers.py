@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,23 @@ class Assessment:
     normalized: NormalizedText
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """Everything the models say of one text, from one analysis of it."""
+
+    scores: dict[str, float]
+    sentiment: str
+    sentiment_scores: dict[str, float]
+    analysis: Analysis
+
+
+# The pipeline asks about the same texts several times per batch (moderation's scores, the inbox's
+# and listening's sentiment): the last readings are kept so that each text is analysed once. The
+# readings are those of the text alone (no batch effect), so a kept one is the one computed again.
+RECENT_TEXTS = 2048
+RECENT_MAX_CHARS = 4000
+
+
 class Classifiers:
     """Loaded models; thread-safe for reading (no state changes after load)."""
 
@@ -87,6 +105,37 @@ class Classifiers:
             digest.update(path.read_bytes())
         self.version = f"{config.get('name', 'palabre-moderation')}-{digest.hexdigest()[:12]}"
         self.trained_at = config.get("trained_at")
+        self._recent: OrderedDict[str, _Reading] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    def _read_many(self, texts: list[str]) -> list[_Reading]:
+        """The readings of these texts: those kept, and the others from one batch analysis."""
+        found: dict[str, _Reading] = {}
+        with self._recent_lock:
+            for text in texts:
+                reading = self._recent.get(text)
+                if reading is not None:
+                    self._recent.move_to_end(text)
+                    found[text] = reading
+        missing = [text for text in dict.fromkeys(texts) if text not in found]
+        if missing:
+            X, analyses = self.featurizer.transform(missing)
+            scores = self._head_scores(X, analyses)
+            sentiments = self._sentiments(X)
+            fresh = {
+                text: _Reading(score, label, probabilities, analysis)
+                for text, score, (label, probabilities), analysis in zip(
+                    missing, scores, sentiments, analyses, strict=True
+                )
+            }
+            found.update(fresh)
+            with self._recent_lock:
+                for text, reading in fresh.items():
+                    if isinstance(text, str) and len(text) <= RECENT_MAX_CHARS:
+                        self._recent[text] = reading
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+        return [found[text] for text in texts]
 
     # -- scores -------------------------------------------------------------------
     def _head_scores(self, X, analyses: list[Analysis]) -> list[dict[str, float]]:
@@ -113,8 +162,7 @@ class Classifiers:
         """Scores in [0, 1] for every label, one dict per text, in order."""
         if not texts:
             return []
-        X, analyses = self.featurizer.transform(list(texts))
-        return self._head_scores(X, analyses)
+        return [dict(reading.scores) for reading in self._read_many(list(texts))]
 
     def score(self, text: str, lang: str | None = None) -> dict[str, float]:
         return self.score_many([text], [lang])[0]
@@ -123,7 +171,11 @@ class Classifiers:
     def sentiment_many(self, texts: list[str]) -> list[tuple[str, dict[str, float]]]:
         if not texts:
             return []
-        X, _ = self.featurizer.transform(list(texts))
+        return [
+            (reading.sentiment, dict(reading.sentiment_scores)) for reading in self._read_many(list(texts))
+        ]
+
+    def _sentiments(self, X) -> list[tuple[str, dict[str, float]]]:
         Z = X.dot(self._S) + self._sb
         Z -= Z.max(axis=1, keepdims=True)
         P = np.exp(Z)
@@ -146,11 +198,11 @@ class Classifiers:
         if not texts:
             return []
         langs = langs or [None] * len(texts)
-        X, analyses = self.featurizer.transform(list(texts))
-        scores = self._head_scores(X, analyses)
         return [
-            Assessment(score, self._spans(analysis, lang), analysis.hits.normalized)
-            for score, analysis, lang in zip(scores, analyses, langs, strict=True)
+            Assessment(
+                dict(reading.scores), self._spans(reading.analysis, lang), reading.analysis.hits.normalized
+            )
+            for reading, lang in zip(self._read_many(list(texts)), langs, strict=True)
         ]
 
     def explain(self, text: str, lang: str | None = None) -> list[Span]:
