@@ -148,6 +148,8 @@ VALID = {
     "facebook": {"client_id": "138483919580948", "client_secret": "s", "page_id": "1", "access_token": "t"},
     "youtube": {"client_id": "1234-p.apps.googleusercontent.com", "client_secret": "s", "access_token": "t"},
     "x": {"tier": "basic", "client_id": "Y2xpZW50", "access_token": "t"},
+    "discourse": {"base_url": "https://forum.example.com", "api_key": "k", "api_username": "brand"},
+    "reddit": {"client_id": "p-jcoLKBynTLew", "client_secret": "s", "username": "u", "password": "p"},
 }
 
 
@@ -181,6 +183,8 @@ WRITE_CHECKS = {
     "facebook": "facebook/test_facebook_connector.py::test_health_names_the_page_and_a_missing_permission_with_its_review_status",
     "youtube": "youtube/test_youtube_connector.py::test_health_names_the_channel_the_scopes_and_the_quota",
     "x": "x/test_x_connector.py::test_health_names_the_account_the_tier_and_the_scopes",
+    "discourse": "discourse/test_discourse_connector.py::test_health_names_the_staff_user_and_refuses_a_plain_member",
+    "reddit": "reddit/test_reddit_connector.py::test_health_checks_the_account_scopes_and_moderator_rights",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

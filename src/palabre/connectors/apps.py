@@ -9,10 +9,11 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.connectors.bluesky import BlueskyConnector
-        from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.discourse import DiscourseConnector
+        from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
+        from palabre.connectors.reddit import RedditConnector
         from palabre.connectors.registry import register_connector
         from palabre.connectors.rss import FeedConnector
         from palabre.connectors.site import SiteConnector
@@ -28,6 +29,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("youtube", YouTubeConnector)
         register_connector("x", XConnector)
         register_connector("discourse", DiscourseConnector)
+        register_connector("reddit", RedditConnector)
 
         # The periodic tick keeps itself going (each run enqueues the next); a web process makes
         # sure one is waiting at its first request (`palabre connectors tick` serves cron set-ups).

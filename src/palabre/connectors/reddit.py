@@ -1,24 +1,94 @@
-"""Reddit, for listening: a search of posts and comments (`/search.json`, or one subreddit's), read
-as Reddit's JSON documents its Listing (`t3` posts, `t1` comments). No channel side yet."""
+"""Reddit, through PRAW: a brand's subreddit moderated from Palabre, and searches of Reddit.
+
+Channel side. The channel's handle names the brand's subreddit (`r/maisondupont`). Credentials
+are a Reddit app's: a *script* app (client id and secret, the moderator account's username and
+password: the password grant) or a *web app* connected through the OAuth flow
+(`RedditConnector.oauth`, `duration=permanent`: a refresh token PRAW trades for an access token at
+each call). PRAW talks to Reddit through Palabre's guarded `requests` session, so every request
+reaches only a checked address, with Reddit's User-Agent rule
+(`<platform>:<app id>:<version> (by /u/<username>)`).
+
+- Pulling reads the subreddit's new posts (`/r/{sub}/new`) and comments (`/r/{sub}/comments`)
+  down to the newest seen (base-36 ids grow), and its mod queue (`/r/{sub}/about/modqueue`: what
+  Reddit's filters hold and what people reported, with the reports); with
+  `options["mentions_query"]`, the brand's mentions elsewhere come in through the same search
+  listening uses (`/search`, sorted by new).
+- A post is known by its fullname (`t3_...`), a comment too (`t1_...`), its parent by
+  `parent_id`: the submission is the thread.
+- Out: a reply is `POST /api/comment` (distinguished as moderator when
+  `options["distinguish_replies"]` is on), hide is *remove* (`/api/remove`), unhide *approve*
+  (`/api/approve`), delete is `/api/del` for the brand's own and *remove as spam* for others'
+  (Reddit lets a moderator delete nobody else's), ban_author bans from the subreddit
+  (`/r/{sub}/api/friend`, `type=banned`), `lock` locks a thread.
+- Reddit has no idempotency key: `find_delivered` looks among the account's latest comments.
+- Rate limits: Reddit's `X-Ratelimit-Remaining`, `-Reset` (seconds) and `-Used` headers. prawcore
+  would sleep until the reset when none remain, and retry a write on a 5xx or a timeout (a second
+  comment); the session here turns both into errors instead: the outbox retries with backoff, and
+  a write whose outcome is unknown is looked for before it is sent again.
+
+Listening side: `search(config, cursor)` is the connector's search (`RedditConnector.search`), over
+Reddit's public JSON (`/search.json`) for a listening source, or through the channel's OAuth
+session for `mentions_query`; both read the Listing with the same parser.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import contextlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+import praw
+import praw.exceptions
+import prawcore
+import requests
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from palabre.connectors import http_client, outbound
 from palabre.connectors import search as searching
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    CredentialField,
+    Delivered,
+    FieldKind,
+    MalformedPayload,
+    OAuthSpec,
+    PermanentError,
+    PermissionMissing,
+    PullResult,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from palabre.connectors.search import Candidate, SearchMalformed, SearchPage
+from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 DEFAULT_BASE = "https://www.reddit.com"
+DEFAULT_OAUTH = "https://oauth.reddit.com"
 # Sorted by "new": remembering the latest ids is enough to skip what is already known.
 MAX_SEEN = 200
+PAGE_SIZE = 100
+VERSION = "0.1"
+# A comment created this long before its action was queued is not that action's (clocks differ).
+FIND_SKEW = timedelta(minutes=5)
+# What the channel is asked to do, and the scope each needs (reddit.com/dev/api, "scope" of each
+# endpoint): name the account, read listings and the mod queue, comment, delete its own, moderate,
+# ban, read its own comments back.
+NEEDED_SCOPES = ("identity", "read", "submit", "edit", "modposts", "modcontributors", "history")
+# Answers prawcore would retry by itself (a write among them could post twice).
+_RETRIED_STATUSES = {408, 500, 502, 503, 504, 520, 522}
 
 
-def reddit_candidates(listing: Any, base_url: str = DEFAULT_BASE) -> list[Candidate]:
-    """Posts (t3) and comments (t1) of a Reddit Listing, as Reddit's JSON documents it."""
+# --- reading Reddit's JSON -------------------------------------------------------------------------
+
+
+def _children(listing: Any) -> list[dict]:
     if (
         not isinstance(listing, dict)
         or listing.get("kind") != "Listing"
@@ -28,22 +98,26 @@ def reddit_candidates(listing: Any, base_url: str = DEFAULT_BASE) -> list[Candid
     children = listing["data"].get("children")
     if not isinstance(children, list):
         raise SearchMalformed(_("A Reddit Listing without children."))
+    return [child for child in children if isinstance(child, dict) and child.get("kind") in ("t1", "t3")]
+
+
+def _text(kind: str, data: dict) -> str:
+    if kind == "t1":
+        return str(data.get("body") or "")
+    return "\n\n".join(part for part in (data.get("title", ""), data.get("selftext", "")) if part)
+
+
+def reddit_candidates(listing: Any, base_url: str = DEFAULT_BASE) -> list[Candidate]:
+    """Posts (t3) and comments (t1) of a Reddit Listing, as Reddit's JSON documents it."""
     candidates = []
-    for child in children:
-        if not isinstance(child, dict) or child.get("kind") not in ("t1", "t3"):
-            continue
+    for child in _children(listing):
         data = child.get("data") or {}
         if not data.get("name") or data.get("created_utc") is None:
             raise SearchMalformed(_("A Reddit post without name or date."))
-        text = (
-            data.get("body")
-            if child["kind"] == "t1"
-            else "\n\n".join(part for part in (data.get("title", ""), data.get("selftext", "")) if part)
-        )
         candidates.append(
             Candidate(
                 external_id=data["name"],
-                text=text or "",
+                text=_text(child["kind"], data),
                 published_at=datetime.fromtimestamp(float(data["created_utc"]), tz=UTC),
                 url=f"{base_url}{data.get('permalink', '')}",
                 author=data.get("author", ""),
@@ -55,22 +129,588 @@ def reddit_candidates(listing: Any, base_url: str = DEFAULT_BASE) -> list[Candid
     return candidates
 
 
-def search(config: dict, cursor: dict) -> SearchPage:
-    """The newest posts and comments for `query` (in `subreddit` when given), those the cursor has
-    seen left out."""
-    base = config.get("base_url") or DEFAULT_BASE
-    subreddit = config.get("subreddit")
-    path = f"/r/{quote(subreddit)}/search.json" if subreddit else "/search.json"
-    params: dict[str, Any] = {"q": config["query"], "sort": "new", "limit": 100, "raw_json": 1}
-    if subreddit:
-        params["restrict_sr"] = "on"
-    response = searching.get(base + path, params=params)
+def parse_thing(
+    child: dict, *, brand: tuple[str, str, str], web: str = DEFAULT_BASE, kind: str = ""
+) -> IncomingItem:
+    """A post or comment of a Listing as an item: the submission is the thread. `brand` is the
+    account's username (lowercase), the channel's handle and name: the brand's own are the
+    channel's, as a delivered reply is."""
     try:
-        listing = response.json()
-    except ValueError as error:
-        raise SearchMalformed(_("Reddit did not answer JSON.")) from error
-    candidates = reddit_candidates(listing, base)
-    seen = set(cursor.get("seen", []))
-    fresh = [c for c in candidates if c.external_id not in seen]
-    keep = [c.external_id for c in candidates][:MAX_SEEN]
-    return SearchPage(fresh, {"seen": keep or list(seen)})
+        data = child["data"]
+        thing = child["kind"]
+        author = str(data.get("author") or "[deleted]")
+        if brand[0] and author.lower() == brand[0]:
+            incoming_author = IncomingAuthor(handle=brand[1], display_name=brand[2])
+        else:
+            incoming_author = IncomingAuthor(
+                handle=author, display_name=author, profile_url=f"{web}/user/{author}"
+            )
+        parent = str(data.get("parent_id") or "") if thing == "t1" else ""
+        if not kind:
+            kind = "post" if thing == "t3" else ("comment" if parent.startswith("t3_") else "reply")
+        reports = [*(data.get("user_reports") or []), *(data.get("mod_reports") or [])]
+        return IncomingItem(
+            external_id=str(data["name"]),
+            kind=kind,
+            text=_text(thing, data),
+            created_at=datetime.fromtimestamp(float(data["created_utc"]), tz=UTC),
+            author=incoming_author,
+            url=f"{web}{data.get('permalink', '')}",
+            parent_external_id=parent,
+            metrics={
+                "score": data.get("score", 0),
+                "num_comments": data.get("num_comments", 0),
+                "num_reports": data.get("num_reports") or 0,
+            },
+            raw={
+                "subreddit": data.get("subreddit", ""),
+                "author": author,
+                "reports": [list(report) for report in reports if isinstance(report, list)],
+                "removed": bool(data.get("removed") or data.get("banned_by")),
+                "approved": bool(data.get("approved")),
+                "locked": bool(data.get("locked")),
+                "distinguished": data.get("distinguished") or "",
+            },
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedPayload(f"A Reddit thing lacks {error}") from error
+
+
+def _id36(fullname: str) -> int:
+    try:
+        return int(fullname.split("_", 1)[1], 36)
+    except (IndexError, ValueError):
+        return 0
+
+
+# --- the session PRAW gets ----------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """A request that did not come back whole: `sent` when it may have reached Reddit."""
+
+    def __init__(self, message: str, *, sent: bool):
+        super().__init__(message)
+        self.sent = sent
+
+
+class OutOfRequests(Exception):
+    """No requests left in Reddit's window (`X-Ratelimit-Remaining: 0`) for `reset` seconds."""
+
+    def __init__(self, reset: float):
+        super().__init__(f"Reddit: no requests left for {reset:.0f} s")
+        self.reset = reset
+
+
+def reddit_session() -> requests.Session:
+    """Palabre's guarded `requests` session, made to answer instead of waiting or repeating: what
+    prawcore would retry (a timeout, a 5xx) or sleep on (no requests left) raises here, so the
+    outbox decides, and a write is never sent twice blindly. The last rate-limit headers are kept
+    on the session (`palabre_ratelimit`) for the channel's health."""
+    session = outbound.requests_session()
+    session.palabre_ratelimit = {}
+    send = session.request
+
+    def request(method, url, *args, **kwargs):
+        try:
+            response = send(method, url, *args, **kwargs)
+        except requests.ConnectionError as error:
+            raise Interrupted(f"Reddit: {error}", sent=isinstance(error, requests.ReadTimeout)) from error
+        except (requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+            raise Interrupted(f"Reddit: {error}", sent=method.upper() != "GET") from error
+        limits = {
+            name: response.headers[f"x-ratelimit-{name}"]
+            for name in ("remaining", "reset", "used")
+            if f"x-ratelimit-{name}" in response.headers
+        }
+        if limits:
+            session.palabre_ratelimit = limits
+        if response.status_code in _RETRIED_STATUSES:
+            raise Interrupted(f"Reddit {response.status_code}: try again later", sent=method.upper() != "GET")
+        if (
+            method.upper() == "GET"
+            and response.status_code == 200
+            and "remaining" in limits
+            and _number(limits["remaining"]) < 1
+        ):
+            raise OutOfRequests(max(_number(limits.get("reset", "60")), 1.0))
+        return response
+
+    session.request = request
+    return session
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def user_agent(username: str = "") -> str:
+    """Reddit's rule: `<platform>:<app id>:<version> (by /u/<reddit username>)`."""
+    return f"python:fr.palabre.community:v{VERSION} (by /u/{username or 'palabre'})"
+
+
+# --- the connector --------------------------------------------------------------------------------
+
+
+class RedditConnector(Connector):
+    platform = "reddit"
+    capabilities = frozenset(
+        {
+            Capability.PULL,
+            Capability.REPLY,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+            Capability.BAN_AUTHOR,
+            Capability.SEARCH,
+        }
+    )
+    poll_interval = 180.0
+    oauth = OAuthSpec(
+        authorize_url="https://www.reddit.com/api/v1/authorize",
+        token_url="https://www.reddit.com/api/v1/access_token",
+        scopes=NEEDED_SCOPES,
+        scope_separator=" ",
+        extra_authorize_params=(("duration", "permanent"),),
+    )
+    credential_fields = (
+        CredentialField(
+            "client_id",
+            gettext_lazy("Client id"),
+            gettext_lazy(
+                "reddit.com/prefs/apps > create another app: the id under the app's name (a “script” "
+                "app for a moderator account's password, a “web app” for the Connect button)."
+            ),
+            required=True,
+        ),
+        CredentialField(
+            "client_secret",
+            gettext_lazy("Client secret"),
+            gettext_lazy("reddit.com/prefs/apps: the app's “secret”."),
+            kind=FieldKind.SECRET,
+            required=True,
+        ),
+        CredentialField(
+            "username",
+            gettext_lazy("Reddit username"),
+            gettext_lazy("Script app: the moderator account the brand answers as (without u/)."),
+        ),
+        CredentialField(
+            "password",
+            gettext_lazy("Reddit password"),
+            gettext_lazy("Script app: that account's password (the account must not use two-factor login)."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "refresh_token",
+            gettext_lazy("Refresh token"),
+            gettext_lazy("Web app: filled in by “Connect with Reddit” (duration permanent)."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "access_token",
+            gettext_lazy("Access token"),
+            gettext_lazy("Web app: filled in by “Connect with Reddit”."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "token_expires_at",
+            gettext_lazy("Token expiry"),
+            gettext_lazy("Web app: filled in by “Connect with Reddit”."),
+        ),
+        CredentialField(
+            "oauth_url",
+            gettext_lazy("API address"),
+            gettext_lazy("Leave empty: https://oauth.reddit.com."),
+            kind=FieldKind.URL,
+        ),
+        CredentialField(
+            "reddit_url",
+            gettext_lazy("Token address"),
+            gettext_lazy("Leave empty: https://www.reddit.com."),
+            kind=FieldKind.URL,
+        ),
+    )
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def addresses(self, channel, credentials) -> list[tuple[str, str]]:
+        return [
+            ("credentials", str(credentials[key]))
+            for key in ("oauth_url", "reddit_url")
+            if credentials.get(key)
+        ]
+
+    def subreddit_name(self, channel) -> str:
+        name = str((channel.options or {}).get("subreddit") or channel.handle or "").strip()
+        name = re.sub(r"^/?r/", "", name).strip("/")
+        if not name or not name.replace("_", "").isalnum():
+            raise PermanentError(f"{channel.handle!r} does not name a subreddit (r/name).")
+        return name
+
+    def client(self, channel) -> praw.Reddit:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        client_id, secret = credentials.get("client_id"), credentials.get("client_secret")
+        if not client_id or not secret:
+            raise TokenExpired("The channel has no Reddit app (client id and secret).")
+        oauth_url = str(credentials.get("oauth_url") or DEFAULT_OAUTH).rstrip("/")
+        reddit_url = str(credentials.get("reddit_url") or DEFAULT_BASE).rstrip("/")
+        try:
+            for url in {oauth_url, reddit_url}:
+                outbound.checked_base_url(url)
+        except outbound.AddressRefused as error:
+            raise PermanentError(str(error)) from error
+        except httpx.HTTPError as error:
+            raise TransientError(str(error)) from error
+        login: dict[str, str] = {}
+        if credentials.get("refresh_token"):
+            login["refresh_token"] = str(credentials["refresh_token"])
+        elif credentials.get("username") and credentials.get("password"):
+            login = {"username": str(credentials["username"]), "password": str(credentials["password"])}
+        else:
+            raise TokenExpired(
+                "The Reddit channel has neither a moderator's username and password (script app) nor "
+                "a refresh token (web app): connect it."
+            )
+        session = reddit_session()
+        api = praw.Reddit(
+            client_id=str(client_id),
+            client_secret=str(secret),
+            user_agent=user_agent(str(credentials.get("username") or "")),
+            oauth_url=oauth_url,
+            reddit_url=reddit_url,
+            check_for_updates=False,
+            check_for_async=False,
+            requestor_kwargs={"session": session, "timeout": http_client.timeout()},
+            **login,
+        )
+        api.palabre_session = session
+        return api
+
+    def _call(self, function, *args, sending: bool = False, scope: str = "", **kwargs):
+        """`function(*args, **kwargs)` (a PRAW call), its failures as ConnectorErrors."""
+        try:
+            return function(*args, **kwargs)
+        except prawcore.TooManyRequests as error:
+            wait = error.response.headers.get("retry-after") or error.response.headers.get(
+                "x-ratelimit-reset"
+            )
+            raise RateLimited(
+                "Reddit 429: too many requests", retry_after=_number(wait or "60") or 60.0
+            ) from error
+        except prawcore.InsufficientScope as error:
+            raise PermissionMissing(
+                f"Reddit: the token lacks the scope {scope or 'this call needs'} (reconnect with it)"
+            ) from error
+        except prawcore.InvalidToken as error:
+            raise TokenExpired(
+                "Reddit 401: the access token is invalid or revoked: reconnect the channel"
+            ) from error
+        except prawcore.OAuthException as error:
+            raise TokenExpired(
+                f"Reddit refused the login ({error.error}): check the username, password or app"
+            ) from error
+        except prawcore.Forbidden as error:
+            raise PermissionMissing(
+                "Reddit 403: the account may not do this here (is it a moderator of the subreddit, "
+                f"with the permission{' for ' + scope if scope else ''}?)"
+            ) from error
+        except (prawcore.NotFound, prawcore.Redirect) as error:
+            raise PermanentError("Reddit 404: no such subreddit, post or comment") from error
+        except prawcore.ResponseException as error:
+            status = error.response.status_code
+            if status == 401:
+                raise TokenExpired("Reddit 401: the app's id or secret is refused") from error
+            raise PermanentError(f"Reddit {status}: refused") from error
+        except prawcore.RequestException as error:
+            cause = error.original_exception
+            if isinstance(cause, OutOfRequests):
+                raise RateLimited(str(cause), retry_after=cause.reset) from error
+            if isinstance(cause, outbound.AddressRefused):
+                raise PermanentError(str(cause)) from error
+            if isinstance(cause, Interrupted):
+                raise TransientError(str(cause), maybe_delivered=sending and cause.sent) from error
+            raise TransientError(f"Reddit: {cause}", maybe_delivered=sending) from error
+        except praw.exceptions.RedditAPIException as error:
+            for item in error.items:
+                if item.error_type == "RATELIMIT":
+                    raise RateLimited(
+                        f"Reddit: {item.message}", retry_after=_ratelimit_wait(item.message)
+                    ) from error
+            raise PermanentError(
+                "Reddit refused: " + "; ".join(i.error_message for i in error.items)
+            ) from error
+        except prawcore.PrawcoreException as error:
+            raise TransientError(f"Reddit: {error}", maybe_delivered=sending) from error
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise MalformedPayload(f"Unexpected answer from Reddit: {error!r}") from error
+
+    def _listing(self, api: praw.Reddit, path: str, params: dict[str, Any] | None = None) -> list[dict]:
+        listing = self._call(
+            api.request,
+            method="GET",
+            path=path,
+            params={"limit": PAGE_SIZE, "raw_json": 1, **(params or {})},
+            scope="read",
+        )
+        try:
+            return _children(listing)
+        except SearchMalformed as error:
+            raise MalformedPayload(str(error)) from error
+
+    def _brand(self, channel) -> tuple[str, str, str]:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        username = str(credentials.get("username") or (channel.options or {}).get("account") or "")
+        return username.lower(), channel.handle, channel.name
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        seen = _read_cursor(cursor)
+        api = self.client(channel)
+        subreddit = self.subreddit_name(channel)
+        brand, web = self._brand(channel), self._web(channel)
+        items: dict[str, IncomingItem] = {}
+        newest: dict[str, Any] = {}
+        for thing, path in (("t3", f"/r/{subreddit}/new"), ("t1", f"/r/{subreddit}/comments")):
+            last = int(seen.get(thing, 0))
+            top = last
+            for child in self._listing(api, path):
+                number = _id36(str((child.get("data") or {}).get("name") or ""))
+                top = max(top, number)
+                if number > last:
+                    item = parse_thing(child, brand=brand, web=web)
+                    items[item.external_id] = item
+            newest[thing] = top
+        # The mod queue: what Reddit's filters hold and what people reported. A thing comes in
+        # again when its reports changed.
+        queue_seen = dict(seen.get("queue") or {})
+        queue_now: dict[str, int] = {}
+        for child in self._listing(api, f"/r/{subreddit}/about/modqueue"):
+            item = parse_thing(child, brand=brand, web=web)
+            item.raw["in_mod_queue"] = True
+            reports = int(item.metrics.get("num_reports") or 0)
+            queue_now[item.external_id] = reports
+            if queue_seen.get(item.external_id) != reports:
+                items[item.external_id] = item
+        newest["queue"] = dict(list(queue_now.items())[:MAX_SEEN])
+        query = str((channel.options or {}).get("mentions_query") or "").strip()
+        if query:
+            found = self._search_mentions(api, query, seen.get("mentions") or [], subreddit, brand, web)
+            newest["mentions"] = found["seen"]
+            for item in found["items"]:
+                items.setdefault(item.external_id, item)
+        return PullResult(items=list(items.values()), cursor=json.dumps(newest, sort_keys=True))
+
+    def _search_mentions(
+        self, api, query: str, seen: list[str], subreddit: str, brand, web: str
+    ) -> dict[str, Any]:
+        """The brand's mentions on the rest of Reddit (the same search as listening's, through the
+        channel's OAuth session); those in its own subreddit come with the pull already."""
+        children = self._listing(api, "/search", {"q": query, "sort": "new", "type": "link,comment"})
+        known = set(seen)
+        items = [
+            parse_thing(child, brand=brand, web=web, kind="mention")
+            for child in children
+            if str(child["data"].get("name")) not in known
+            and str(child["data"].get("subreddit", "")).lower() != subreddit.lower()
+            and str(child["data"].get("author", "")).lower() != brand[0]
+        ]
+        return {
+            "items": items,
+            "seen": [str(child["data"].get("name")) for child in children][:MAX_SEEN] or seen,
+        }
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def _thing(self, api: praw.Reddit, external_id: str):
+        kind, _sep, thing_id = external_id.partition("_")
+        if kind == "t3" and thing_id:
+            return api.submission(id=thing_id)
+        if kind == "t1" and thing_id:
+            return api.comment(id=thing_id)
+        raise PermanentError(f"{external_id!r} is not a Reddit post or comment (t3_/t1_).")
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        api = self.client(channel)
+        comment = self._call(
+            self._thing(api, in_reply_to.external_id).reply, text, sending=True, scope="submit"
+        )
+        if comment is None:
+            raise PermanentError("Reddit did not create the comment (the thread is locked or archived).")
+        delivered = self._delivered(channel, comment)
+        if (channel.options or {}).get("distinguish_replies"):
+            # The reply is out: a missing green badge must not send it again.
+            with contextlib.suppress(PermanentError, TransientError):
+                self._call(comment.mod.distinguish, how="yes", scope="modposts")
+        return delivered
+
+    def _delivered(self, channel, comment) -> Delivered:
+        try:
+            return Delivered(external_id=f"t1_{comment.id}", url=self._web(channel) + str(comment.permalink))
+        except AttributeError as error:
+            raise MalformedPayload("Reddit answered without the comment.", maybe_delivered=True) from error
+
+    def _web(self, channel) -> str:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        return str(credentials.get("reddit_url") or DEFAULT_BASE).rstrip("/")
+
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """The comment an interrupted attempt created, among the account's latest: the same parent
+        and text, created since the action was queued, and no other action's."""
+        from palabre.connectors.models import OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None or action.item is None:
+            return None
+        api = self.client(channel)
+        me = self._call(api.user.me, scope="identity")
+        children = self._listing(api, f"/user/{me.name}/comments", {"sort": "new"})
+        names = [str(child["data"].get("name")) for child in children]
+        taken = set(
+            OutboundAction.objects.filter(channel=channel, external_id__in=names)
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        wanted = " ".join(action.text.split())
+        for child in children:
+            data = child["data"]
+            if (
+                str(data.get("parent_id")) == action.item.external_id
+                and datetime.fromtimestamp(float(data["created_utc"]), tz=UTC)
+                >= action.created_at - FIND_SKEW
+                and str(data.get("name")) not in taken
+                and " ".join(str(data.get("body") or "").split()) == wanted
+            ):
+                return Delivered(
+                    external_id=str(data["name"]), url=self._web(channel) + str(data.get("permalink", ""))
+                )
+        return None
+
+    def hide(self, channel, item) -> None:
+        api = self.client(channel)
+        self._call(self._thing(api, item.external_id).mod.remove, scope="modposts")
+
+    def unhide(self, channel, item) -> None:
+        api = self.client(channel)
+        self._call(self._thing(api, item.external_id).mod.approve, scope="modposts")
+
+    def delete(self, channel, item) -> None:
+        api = self.client(channel)
+        thing = self._thing(api, item.external_id)
+        if item.author is not None and item.author.handle == channel.handle:
+            self._call(thing.delete, scope="edit")
+        else:
+            self._call(thing.mod.remove, spam=True, scope="modposts")
+
+    def lock(self, channel, item) -> None:
+        """Lock a post or comment: nobody but moderators can answer under it."""
+        api = self.client(channel)
+        self._call(self._thing(api, item.external_id).mod.lock, scope="modposts")
+
+    def ban_author(self, channel, item) -> None:
+        author = (item.raw or {}).get("author") or (item.author.handle if item.author else "")
+        if not author or author == "[deleted]":
+            raise PermanentError("The item does not name its Reddit author.")
+        api = self.client(channel)
+        days = (channel.options or {}).get("ban_days")
+        extra = {"duration": int(days)} if days else {}
+        self._call(
+            api.subreddit(self.subreddit_name(channel)).banned.add,
+            author,
+            ban_reason="Banned by the community's moderators",
+            scope="modcontributors",
+            **extra,
+        )
+
+    def health(self, channel) -> ChannelHealthInfo:
+        """The account (`/api/v1/me`), the token's scopes (Reddit gives them with the token; a
+        script app's are all, `*`), and the account's moderator permissions on the subreddit."""
+        api = self.client(channel)
+        subreddit = self.subreddit_name(channel)
+        me = self._call(api.user.me, scope="identity")
+        if me is None:
+            raise TokenExpired("Reddit: the credentials name no account.")
+        scopes = sorted(self._call(api.auth.scopes))
+        missing = [scope for scope in NEEDED_SCOPES if "*" not in scopes and scope not in scopes]
+        if missing:
+            raise PermissionMissing(
+                "Reddit: the token lacks the scope(s) "
+                + ", ".join(missing)
+                + f" (it has: {', '.join(scopes) or 'none'}). "
+                "Connect again, granting them."
+            )
+        moderators = self._call(api.subreddit(subreddit).moderator, redditor=me.name, scope="read")
+        if not moderators:
+            raise PermissionMissing(
+                f"Reddit: u/{me.name} is not a moderator of r/{subreddit}; approving, removing, "
+                "locking and banning need one (with the posts and users permissions)."
+            )
+        permissions = list(getattr(moderators[0], "mod_permissions", []) or [])
+        lacking = [p for p in ("posts", "access") if "all" not in permissions and p not in permissions]
+        if lacking:
+            raise PermissionMissing(
+                f"Reddit: u/{me.name} moderates r/{subreddit} without the permission(s) {', '.join(lacking)}."
+            )
+        return ChannelHealthInfo(
+            account=f"u/{me.name}",
+            scopes=tuple(scopes),
+            details={
+                "subreddit": subreddit,
+                "mod_permissions": permissions,
+                "ratelimit": api.palabre_session.palabre_ratelimit,
+            },
+            permissions_checked="verified",
+        )
+
+    # --- listening ------------------------------------------------------------------------------
+
+    def search(self, config: dict, cursor: dict) -> SearchPage:
+        """The newest posts and comments for `query` (in `subreddit` when given), those the cursor
+        has seen left out: Reddit's public JSON search, for a listening source."""
+        base = config.get("base_url") or DEFAULT_BASE
+        subreddit = config.get("subreddit")
+        path = f"/r/{quote(subreddit)}/search.json" if subreddit else "/search.json"
+        params: dict[str, Any] = {"q": config["query"], "sort": "new", "limit": PAGE_SIZE, "raw_json": 1}
+        if subreddit:
+            params["restrict_sr"] = "on"
+        response = searching.get(base + path, params=params, headers={"User-Agent": user_agent()})
+        try:
+            listing = response.json()
+        except ValueError as error:
+            raise SearchMalformed(_("Reddit did not answer JSON.")) from error
+        candidates = reddit_candidates(listing, base)
+        seen = set(cursor.get("seen", []))
+        fresh = [c for c in candidates if c.external_id not in seen]
+        keep = [c.external_id for c in candidates][:MAX_SEEN]
+        return SearchPage(fresh, {"seen": keep or list(seen)})
+
+
+def search(config: dict, cursor: dict) -> SearchPage:
+    """Listening's Reddit search: the connector's (`RedditConnector.search`)."""
+    return RedditConnector().search(config, cursor)
+
+
+def _read_cursor(cursor: str) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _ratelimit_wait(message: str) -> float:
+    """Seconds in Reddit's "you are doing that too much. try again in 5 minutes." message."""
+    found = re.search(r"(\d+)\s*(second|minute|hour)", message or "")
+    if not found:
+        return 60.0
+    return float(found.group(1)) * {"second": 1, "minute": 60, "hour": 3600}[found.group(2)]
