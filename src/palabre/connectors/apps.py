@@ -11,6 +11,7 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.bluesky import BlueskyConnector
         from palabre.connectors.discourse import DiscourseConnector
         from palabre.connectors.facebook import FacebookConnector
+        from palabre.connectors.instagram import InstagramConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.reddit import RedditConnector
@@ -24,6 +25,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("mastodon", MastodonConnector)
         register_connector("bluesky", BlueskyConnector)
         register_connector("facebook", FacebookConnector)
+        register_connector("instagram", InstagramConnector)
         register_connector("rss", FeedConnector)
         register_connector("email", EmailConnector)
         register_connector("youtube", YouTubeConnector)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -42,19 +42,20 @@ from palabre.connectors.base import (
     PullResult,
     TokenExpired,
 )
+from palabre.connectors.meta_graph import (
+    MESSAGING_WINDOW,
+    PRIVATE_REPLY_WINDOW,
+    MessagingWindowClosed,
+    last_message_from,
+    parse_time,
+    token_health,
+)
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 LABEL = "Facebook"
 PAGE_SIZE = 25
 COMMENTS_SIZE = 50
 FIND_SKEW = timedelta(minutes=5)
-# Messenger's standard messaging window: a Page answers a person within 24 hours of their last
-# message (docs/messenger-platform/policy/policy-overview); a private reply to a comment or a
-# visitor post within 7 days of it (docs/messenger-platform/discovery/private-replies).
-MESSAGING_WINDOW = timedelta(hours=24)
-PRIVATE_REPLY_WINDOW = timedelta(days=7)
-# The Send API's error when the window is closed (code 10, subcode 2018278).
-OUTSIDE_WINDOW_SUBCODES = {2018278, 2534022}
 NEEDED_PERMISSIONS = (
     "pages_read_engagement",
     "pages_read_user_content",
@@ -65,22 +66,6 @@ NEEDED_PERMISSIONS = (
 OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
 COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url,is_hidden,can_reply_privately"
 POST_FIELDS = "id,message,created_time,from,permalink_url"
-
-
-class MessagingWindowClosed(PermanentError):
-    """Meta allows a Page to message a person only within a window after what the person did."""
-
-    code = "window_closed"
-
-
-def parse_time(value: Any) -> datetime:
-    """A Graph API time (`2024-05-06T09:49:01+0000`) or a webhook's Unix time (seconds, or
-    milliseconds for Messenger), aware."""
-    if isinstance(value, int | float):
-        seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _later(a: str, b: str) -> str:
@@ -495,22 +480,14 @@ class FacebookConnector(Connector):
 
     def _send(self, channel, recipient: dict, text: str, *, messaging_type: str = "") -> Delivered:
         page_id, token = self._page(channel)
-        data = {"recipient": json.dumps(recipient), "message": json.dumps({"text": text})}
-        if messaging_type:
-            data["messaging_type"] = messaging_type
-        try:
-            sent = self._call("POST", f"{page_id}/messages", token, data=data, sending=True)
-        except PermanentError as error:
-            if any(f"subcode {code}" in str(error) for code in OUTSIDE_WINDOW_SUBCODES):
-                raise MessagingWindowClosed(
-                    f"{LABEL}: Meta says the messaging window is closed. {error}"
-                ) from error
-            raise
-        if not sent.get("message_id"):
-            raise MalformedPayload(
-                f"{LABEL}: the Send API answered without message_id.", maybe_delivered=True
-            )
-        return Delivered(external_id=str(sent["message_id"]))
+        return meta_graph.send_message(
+            page_id=page_id,
+            token=token,
+            recipient=recipient,
+            text=text,
+            messaging_type=messaging_type,
+            label=LABEL,
+        )
 
     def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
         """A post on the Page; pictures are uploaded unpublished (`/{page-id}/photos`,
@@ -684,45 +661,6 @@ class FacebookConnector(Connector):
         )
 
 
-def token_health(
-    *,
-    token: str,
-    client_id: str,
-    secret: str,
-    needed: tuple[str, ...],
-    account: str,
-    details: dict,
-    label: str,
-) -> ChannelHealthInfo:
-    """The check both Meta connectors run: `/debug_token` tells the token's scopes and expiry."""
-    app_token = f"{client_id}|{secret}" if client_id and secret else token
-    debug = meta_graph.call("GET", "debug_token", token=app_token, label=label, params={"input_token": token})
-    data = debug.get("data") if isinstance(debug.get("data"), dict) else {}
-    if data.get("is_valid") is False:
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        raise TokenExpired(
-            f"{label}: the token is no longer valid: {error.get('message') or 'reconnect the channel'}"
-        )
-    scopes = tuple(str(scope) for scope in data.get("scopes") or ())
-    reviews = meta_graph.review_status(client_id, secret, label=label)
-    missing = meta_graph.missing_permissions(needed, set(scopes), reviews, label=label)
-    if missing is not None:
-        raise missing
-    expires = int(data.get("expires_at") or 0)
-    details = {**details, "app_review": {name: reviews[name] for name in needed if name in reviews}}
-    if data.get("data_access_expires_at"):
-        details["data_access_expires_at"] = datetime.fromtimestamp(
-            int(data["data_access_expires_at"]), tz=UTC
-        ).isoformat()
-    return ChannelHealthInfo(
-        account=account,
-        token_expires_at=datetime.fromtimestamp(expires, tz=UTC) if expires else None,
-        scopes=scopes,
-        details=details,
-        permissions_checked="verified",
-    )
-
-
 def choose_page(accounts: list[dict], *, wanted: str, handle: str) -> dict:
     """The Page the channel is for, among those the person manages: the one typed (`page_id`), or
     the one named by the channel's handle, or the only one."""
@@ -741,23 +679,6 @@ def choose_page(accounts: list[dict], *, wanted: str, handle: str) -> dict:
         f"{LABEL}: choose the Page: type its id in the channel's `page_id` and connect again "
         f"(the person manages: {listed})."
     )
-
-
-def last_message_from(item) -> datetime:
-    """When the person last wrote in the item's conversation (the 24-hour window opens then)."""
-    from django.db.models import Q
-
-    from palabre.conversations.models import Item
-
-    root = item.thread_root_id or item.pk
-    later = (
-        Item.objects.filter(Q(thread_root_id=root) | Q(pk=root), channel_id=item.channel_id)
-        .filter(author_id=item.author_id, kind="direct_message")
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    return max(item.created_at, later) if later else item.created_at
 
 
 def _is_from(node: Any, page_id: str) -> bool:

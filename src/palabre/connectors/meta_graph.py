@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,7 +29,9 @@ import httpx
 from palabre import config
 from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
+    ChannelHealthInfo,
     ConnectorError,
+    Delivered,
     MalformedPayload,
     PermanentError,
     PermissionMissing,
@@ -46,6 +49,29 @@ TRANSIENT_CODES = frozenset({1, 2})
 # Without a usage header saying when calls are allowed again: Meta's windows are one hour long.
 DEFAULT_WAIT = 3600.0
 MAX_PAGES = 10
+# Messenger's standard messaging window: a Page answers a person within 24 hours of their last
+# message (docs/messenger-platform/policy/policy-overview); a private reply to a comment or a
+# visitor post within 7 days of it (docs/messenger-platform/discovery/private-replies).
+MESSAGING_WINDOW = timedelta(hours=24)
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+# The Send API's error when the window is closed (code 10, subcode 2018278).
+OUTSIDE_WINDOW_SUBCODES = {2018278, 2534022}
+
+
+class MessagingWindowClosed(PermanentError):
+    """Meta allows a Page to message a person only within a window after what the person did."""
+
+    code = "window_closed"
+
+
+def parse_time(value: Any) -> datetime:
+    """A Graph API time (`2024-05-06T09:49:01+0000`) or a webhook's Unix time (seconds, or
+    milliseconds for Messenger), aware."""
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def graph_url() -> str:
@@ -123,6 +149,8 @@ def translate(response: httpx.Response, *, label: str, sending: bool = False) ->
     if error.code in RATE_LIMIT_CODES or response.status_code == 429:
         wait = usage_wait(response.headers) or http_client.retry_after(response) or DEFAULT_WAIT
         return RateLimited(text, retry_after=wait)
+    if error.subcode in OUTSIDE_WINDOW_SUBCODES:
+        return MessagingWindowClosed(text + ": Meta says the messaging window is closed")
     if error.code in PERMISSION_CODES:
         return PermissionMissing(text)
     if error.code in TRANSIENT_CODES or response.status_code >= 500 or error.subcode == 2207001:
@@ -254,17 +282,6 @@ def webhook_entries(body: bytes, *, expected_object: str) -> list[dict[str, Any]
 # --- permissions --------------------------------------------------------------------------------
 
 
-def permissions_of(token: str, *, label: str) -> tuple[set[str], set[str]]:
-    """What the token's person granted and declined (`GET /me/permissions`)."""
-    body = call("GET", "me/permissions", token=token, label=label)
-    granted, declined = set(), set()
-    for entry in body.get("data") or []:
-        if not isinstance(entry, dict):
-            continue
-        (granted if entry.get("status") == "granted" else declined).add(str(entry.get("permission")))
-    return granted, declined
-
-
 def review_status(app_id: str, app_secret: str, *, label: str) -> dict[str, str]:
     """The app's permissions and their Login Review status (`GET /{app-id}/permissions` with the
     app's token, `{app-id}|{app-secret}`): {} when the app's secret is not known."""
@@ -292,3 +309,76 @@ def missing_permissions(
         f"{label}: the token lacks the permission(s) {named} (it has: {', '.join(sorted(granted)) or 'none'}). "
         "Connect the channel again and accept them; an app in Live mode needs them approved by App Review."
     )
+
+
+# --- Messenger (Facebook Pages and Instagram) ----------------------------------------------------------
+
+
+def send_message(
+    *, page_id: str, token: str, recipient: dict, text: str, messaging_type: str = "", label: str
+) -> Delivered:
+    """One message through the Send API (`POST /{page-id}/messages`): to a person (`{"id": ...}`)
+    or as the private reply to a comment or post (`{"comment_id": ...}`, `{"post_id": ...}`)."""
+    data = {"recipient": json.dumps(recipient), "message": json.dumps({"text": text})}
+    if messaging_type:
+        data["messaging_type"] = messaging_type
+    sent = call("POST", f"{page_id}/messages", token=token, label=label, data=data, sending=True)
+    if not sent.get("message_id"):
+        raise MalformedPayload(f"{label}: the Send API answered without message_id.", maybe_delivered=True)
+    return Delivered(external_id=str(sent["message_id"]))
+
+
+def token_health(
+    *,
+    token: str,
+    client_id: str,
+    secret: str,
+    needed: tuple[str, ...],
+    account: str,
+    details: dict,
+    label: str,
+) -> ChannelHealthInfo:
+    """The check both Meta connectors run: `/debug_token` tells the token's scopes and expiry."""
+    app_token = f"{client_id}|{secret}" if client_id and secret else token
+    debug = call("GET", "debug_token", token=app_token, label=label, params={"input_token": token})
+    data = debug.get("data") if isinstance(debug.get("data"), dict) else {}
+    if data.get("is_valid") is False:
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        raise TokenExpired(
+            f"{label}: the token is no longer valid: {error.get('message') or 'reconnect the channel'}"
+        )
+    scopes = tuple(str(scope) for scope in data.get("scopes") or ())
+    reviews = review_status(client_id, secret, label=label)
+    missing = missing_permissions(needed, set(scopes), reviews, label=label)
+    if missing is not None:
+        raise missing
+    expires = int(data.get("expires_at") or 0)
+    details = {**details, "app_review": {name: reviews[name] for name in needed if name in reviews}}
+    if data.get("data_access_expires_at"):
+        details["data_access_expires_at"] = datetime.fromtimestamp(
+            int(data["data_access_expires_at"]), tz=UTC
+        ).isoformat()
+    return ChannelHealthInfo(
+        account=account,
+        token_expires_at=datetime.fromtimestamp(expires, tz=UTC) if expires else None,
+        scopes=scopes,
+        details=details,
+        permissions_checked="verified",
+    )
+
+
+def last_message_from(item) -> datetime:
+    """When the person last wrote in the item's conversation (the 24-hour window opens then)."""
+    from django.db.models import Q
+
+    from palabre.conversations.models import Item
+
+    root = item.thread_root_id or item.pk
+    later = (
+        Item.objects.filter(Q(thread_root_id=root) | Q(pk=root), channel_id=item.channel_id)
+        .filter(author_id=item.author_id, kind="direct_message")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return max(item.created_at, later) if later else item.created_at

@@ -1,0 +1,691 @@
+"""Instagram professional accounts, through the Instagram Graph API with Facebook Login (the account
+linked to a Facebook Page; `meta_graph` does the calls): comments on the account's media, replies
+and mentions in; replies, private replies, moderation and publishing out.
+
+Credentials: the Meta app's id and secret, and what "Connect with Instagram" stores
+(`credentials_from_token`): the Instagram account's id (`ig_user_id`, from the Page's
+`instagram_business_account`), the Page's id and token (Instagram's calls and its messaging go
+through them), the long-lived user token.
+
+Pulling reads the latest media (`/{ig-user-id}/media`) with their comments and replies expanded,
+continued on `/{ig-media-id}/comments` with `after` cursors, the media the account is tagged in
+(`/{ig-user-id}/tags`), and the Instagram conversations of the Page
+(`/{page-id}/conversations?platform=instagram`). Publishing goes through containers: one per
+picture (`/{ig-user-id}/media` with `image_url`; a carousel's children with `is_carousel_item`,
+then a `CAROUSEL` container), whose `status_code` is read until `FINISHED`, then
+`/{ig-user-id}/media_publish`. The Graph API takes a picture's public address, not its bytes:
+each picture is first stored as an unpublished photo of the linked Page (`/{page-id}/photos`,
+`published=false`), whose address (`images[0].source`) the container is given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from palabre.connectors import meta_graph
+from palabre.connectors.base import (
+    Capability,
+    ChannelHealthInfo,
+    Connector,
+    CredentialField,
+    Delivered,
+    FieldKind,
+    MalformedPayload,
+    Media,
+    OAuthSpec,
+    PermanentError,
+    PullResult,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.facebook import FacebookConnector, choose_page
+from palabre.connectors.meta_graph import (
+    MESSAGING_WINDOW,
+    PRIVATE_REPLY_WINDOW,
+    MessagingWindowClosed,
+    last_message_from,
+    parse_time,
+    token_health,
+)
+from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+LABEL = "Instagram"
+PAGE_SIZE = 25
+COMMENTS_SIZE = 50
+MAX_CAROUSEL = 10
+FIND_SKEW = timedelta(minutes=5)
+COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,parent_id,like_count"
+MEDIA_FIELDS = "id,caption,timestamp,permalink,username,media_type,comments_count"
+NEEDED_PERMISSIONS = (
+    "instagram_basic",
+    "instagram_manage_comments",
+    "instagram_content_publish",
+    "instagram_manage_messages",
+    "pages_read_engagement",
+)
+OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
+
+
+class InstagramConnector(Connector):
+    platform = "instagram"
+    capabilities = frozenset(
+        {
+            Capability.PULL,
+            Capability.WEBHOOK,
+            Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.PUBLISH,
+            Capability.PUBLISH_MEDIA,
+            Capability.HIDE,
+            Capability.UNHIDE,
+            Capability.DELETE,
+        }
+    )
+    poll_interval = 300.0
+    # How long to wait between two reads of a container's `status_code` (Meta: at most once a
+    # second for a minute is plenty for a picture), and how many reads.
+    container_wait = 1.0
+    container_checks = 30
+    oauth = OAuthSpec(
+        authorize_url=f"https://www.facebook.com/{meta_graph.GRAPH_VERSION}/dialog/oauth",
+        token_url=f"https://graph.facebook.com/{meta_graph.GRAPH_VERSION}/oauth/access_token",
+        scopes=OAUTH_SCOPES,
+        scope_separator=",",
+    )
+    credential_fields = (
+        CredentialField(
+            "client_id",
+            _("App ID"),
+            _("developers.facebook.com > My Apps > the brand's app > App settings > Basic: “App ID”."),
+            required=True,
+        ),
+        CredentialField(
+            "client_secret",
+            _("App secret"),
+            _(
+                "The same page: “App secret” (Show). Palabre uses it for the connection, to check the "
+                "webhooks' signature and to read the permissions' review status."
+            ),
+            kind=FieldKind.SECRET,
+            required=True,
+        ),
+        CredentialField(
+            "ig_user_id",
+            _("Instagram account ID"),
+            _(
+                "Filled by “Connect with Instagram”: the professional account's id, as the Page linked to "
+                "it tells (instagram_business_account)."
+            ),
+        ),
+        CredentialField(
+            "page_id",
+            _("Page ID"),
+            _(
+                "Filled by “Connect with Instagram”: the Facebook Page linked to the account. Type it "
+                "before connecting to choose among several Pages."
+            ),
+        ),
+        CredentialField(
+            "access_token",
+            _("Page access token"),
+            _(
+                "Filled by “Connect with Instagram”: the token of the Page linked to the account, which "
+                "Instagram's calls are made with."
+            ),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "user_access_token",
+            _("Long-lived user token"),
+            _("Filled by “Connect with Instagram”: the token the Page token was taken with."),
+            kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "token_expires_at",
+            _("User token expiry"),
+            _("Filled by “Connect with Instagram”: when the long-lived user token expires."),
+        ),
+        CredentialField(
+            "verify_token",
+            _("Webhook verify token"),
+            _(
+                "Any secret text of your choice, typed again in the app: Webhooks > Instagram > "
+                "Subscribe to this object, “Verify token”."
+            ),
+            kind=FieldKind.SECRET,
+        ),
+    )
+
+    # --- the client ---------------------------------------------------------------------------
+
+    def _account(self, channel) -> tuple[str, str, str]:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        ig_user_id = str(credentials.get("ig_user_id") or "")
+        token = str(credentials.get("access_token") or "")
+        if not ig_user_id or not token:
+            raise TokenExpired(f"{LABEL}: the channel is not connected (no Instagram account id or token).")
+        return ig_user_id, token, str(credentials.get("page_id") or "")
+
+    def _call(self, method: str, path: str, token: str, **kwargs) -> dict[str, Any]:
+        return meta_graph.call(method, path, token=token, label=LABEL, **kwargs)
+
+    # --- in -------------------------------------------------------------------------------------
+
+    def pull(self, channel, cursor: str) -> PullResult:
+        ig_user_id, token, page_id = self._account(channel)
+        try:
+            marks = json.loads(cursor) if cursor else {}
+        except ValueError:
+            marks = {}
+        marks = marks if isinstance(marks, dict) else {}
+        items: list[IncomingItem] = []
+        seen = str(marks.get("comments") or "")
+        newest = seen
+        fields = (
+            f"{MEDIA_FIELDS},comments.limit({COMMENTS_SIZE}){{{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}}}"
+        )
+        for media_page, _after in meta_graph.pages(
+            f"{ig_user_id}/media",
+            token=token,
+            label=LABEL,
+            params={"fields": fields, "limit": PAGE_SIZE},
+            max_pages=1,
+        ):
+            for media in media_page:
+                for comment in self.media_comments(media, token=token, since=seen):
+                    for one in (comment, *((comment.get("replies") or {}).get("data") or [])):
+                        if not isinstance(one, dict) or _own(one, ig_user_id, media):
+                            continue
+                        if not _newer(one.get("timestamp"), seen):
+                            continue
+                        parent = str(comment["id"]) if one is not comment else ""
+                        items.append(
+                            self.parse_comment(one, media_id=str(media.get("id") or ""), parent=parent)
+                        )
+                        newest = _later(newest, str(one["timestamp"]))
+        seen_tags = str(marks.get("tags") or "")
+        newest_tags = seen_tags
+        for tagged, _after in meta_graph.pages(
+            f"{ig_user_id}/tags",
+            token=token,
+            label=LABEL,
+            params={"fields": MEDIA_FIELDS, "limit": PAGE_SIZE},
+            max_pages=1,
+        ):
+            for media in tagged:
+                if _newer(media.get("timestamp"), seen_tags):
+                    items.append(self.parse_mention(media))
+                    newest_tags = _later(newest_tags, str(media["timestamp"]))
+        seen_messages = str(marks.get("messages") or "")
+        newest_messages = seen_messages
+        if page_id:
+            for conversations, _after in meta_graph.pages(
+                f"{page_id}/conversations",
+                token=token,
+                label=LABEL,
+                params={
+                    "platform": "instagram",
+                    "fields": "id,updated_time,messages.limit(25){id,message,created_time,from}",
+                    "limit": PAGE_SIZE,
+                },
+                max_pages=1,
+            ):
+                for conversation in conversations:
+                    if not _newer(conversation.get("updated_time"), seen_messages):
+                        continue
+                    newest_messages = _later(newest_messages, str(conversation["updated_time"]))
+                    items.extend(
+                        FacebookConnector().parse_conversation(
+                            conversation, page_id=ig_user_id, since=seen_messages
+                        )
+                    )
+        cursor = json.dumps(
+            {"comments": newest, "messages": newest_messages, "tags": newest_tags}, sort_keys=True
+        )
+        return PullResult(items=items, cursor=cursor)
+
+    def media_comments(self, media: dict, *, token: str, since: str):
+        """A media's top-level comments (their replies inside), the expanded page then
+        `/{ig-media-id}/comments` with `after` cursors while a page still holds newer ones."""
+        page = media.get("comments") if isinstance(media.get("comments"), dict) else {}
+        for _page in range(meta_graph.MAX_PAGES):
+            data = page.get("data") or []
+            if not isinstance(data, list) or not all(isinstance(comment, dict) for comment in data):
+                raise MalformedPayload(f"{LABEL}: a media's comments are not a list of comments.")
+            fresh = False
+            for comment in data:
+                replies = (comment.get("replies") or {}).get("data") or []
+                times = [
+                    comment.get("timestamp"),
+                    *(r.get("timestamp") for r in replies if isinstance(r, dict)),
+                ]
+                if any(_newer(value, since) for value in times):
+                    fresh = True
+                    yield comment
+            paging = page.get("paging") if isinstance(page.get("paging"), dict) else {}
+            after = str((paging.get("cursors") or {}).get("after") or "")
+            if not fresh or not paging.get("next") or not after:
+                return
+            page = self._call(
+                "GET",
+                f"{media['id']}/comments",
+                token,
+                params={
+                    "fields": f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}",
+                    "limit": COMMENTS_SIZE,
+                    "after": after,
+                },
+            )
+
+    def parse_comment(self, comment: dict, *, media_id: str, parent: str = "") -> IncomingItem:
+        """A comment on a media is a `comment`; a reply to it a `reply` whose parent is the comment."""
+        try:
+            parent = parent or str(comment.get("parent_id") or "")
+            who = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+            username = str(who.get("username") or comment.get("username") or "")
+            return IncomingItem(
+                external_id=str(comment["id"]),
+                kind="reply" if parent else "comment",
+                text=str(comment.get("text") or ""),
+                created_at=parse_time(comment["timestamp"]),
+                author=IncomingAuthor(
+                    handle=username or str(who.get("id") or ""),
+                    display_name=username,
+                    profile_url=f"https://www.instagram.com/{username}/" if username else "",
+                ),
+                parent_external_id=parent,
+                raw={
+                    "media_id": media_id,
+                    "from_id": str(who.get("id") or ""),
+                    "hidden": bool(comment.get("hidden")),
+                },
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a comment lacks {error}") from error
+
+    def parse_mention(self, media: dict) -> IncomingItem:
+        """A media the account is tagged in."""
+        try:
+            username = str(media.get("username") or "")
+            return IncomingItem(
+                external_id=str(media["id"]),
+                kind="mention",
+                text=str(media.get("caption") or ""),
+                created_at=parse_time(media["timestamp"]),
+                author=IncomingAuthor(
+                    handle=username,
+                    display_name=username,
+                    profile_url=f"https://www.instagram.com/{username}/",
+                )
+                if username
+                else None,
+                url=str(media.get("permalink") or ""),
+                raw={"media_type": str(media.get("media_type") or "")},
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a tagged media lacks {error}") from error
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def verify_webhook(self, channel, headers, body: bytes) -> bool:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        return meta_graph.signature_ok(str(credentials.get("client_secret") or ""), headers, body)
+
+    def verify_subscription(self, channel, query: Mapping[str, str]) -> str | None:
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        return meta_graph.subscription_challenge(str(credentials.get("verify_token") or ""), query)
+
+    def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
+        """`comments` changes (a comment or a reply on the account's media; the notification has no
+        time of its own: the entry's `time` is used) and `messaging` events (a direct message);
+        the account's own are left out."""
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        ig_user_id = str(credentials.get("ig_user_id") or "")
+        items: list[IncomingItem] = []
+        for entry in meta_graph.webhook_entries(body, expected_object="instagram"):
+            for change in entry.get("changes") or []:
+                value = change.get("value") if isinstance(change, dict) else None
+                if not isinstance(value, dict) or change.get("field") not in ("comments", "live_comments"):
+                    continue
+                if _own(value, ig_user_id, {}):
+                    continue
+                try:
+                    media = value.get("media") if isinstance(value.get("media"), dict) else {}
+                    items.append(
+                        self.parse_comment(
+                            {
+                                "id": value["id"],
+                                "text": value.get("text"),
+                                "timestamp": entry["time"],
+                                "from": value.get("from"),
+                                "parent_id": value.get("parent_id"),
+                            },
+                            media_id=str(media.get("id") or ""),
+                        )
+                    )
+                except KeyError as error:
+                    raise MalformedPayload(f"{LABEL}: a comments change lacks {error}") from error
+            for event in entry.get("messaging") or []:
+                message = event.get("message") if isinstance(event, dict) else None
+                if not isinstance(message, dict) or message.get("is_echo") or not message.get("mid"):
+                    continue
+                try:
+                    items.append(
+                        FacebookConnector().parse_message(
+                            message_id=str(message["mid"]),
+                            text=str(message.get("text") or ""),
+                            created_at=parse_time(event["timestamp"]),
+                            sender=event["sender"],
+                            conversation_id="",
+                            parent="",
+                        )
+                    )
+                except (KeyError, TypeError, ValueError) as error:
+                    raise MalformedPayload(f"{LABEL}: a messaging event lacks {error}") from error
+        return items
+
+    # --- out ------------------------------------------------------------------------------------
+
+    def _comment_target(self, item) -> str:
+        """Instagram threads are one level deep: a reply to a reply goes under its comment."""
+        if item.kind == "reply" and item.parent is not None and item.parent.kind == "comment":
+            return item.parent.external_id
+        return item.external_id
+
+    def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        if in_reply_to.kind == "direct_message":
+            return self._message(channel, in_reply_to, text)
+        if in_reply_to.kind not in ("comment", "reply"):
+            raise PermanentError(
+                f"{LABEL}: only comments can be answered in public, not a {in_reply_to.kind}."
+            )
+        _ig, token, _page = self._account(channel)
+        target = self._comment_target(in_reply_to)
+        created = self._call("POST", f"{target}/replies", token, data={"message": text}, sending=True)
+        return _delivered(created)
+
+    def private_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        """A direct message: in the person's conversation within 24 hours of their last message, or
+        the one private reply Instagram allows to a comment, within 7 days of it."""
+        if in_reply_to.kind == "direct_message":
+            return self._message(channel, in_reply_to, text)
+        if in_reply_to.kind not in ("comment", "reply"):
+            raise PermanentError(f"{LABEL}: only a comment or a message can be answered in private.")
+        closes = in_reply_to.created_at + PRIVATE_REPLY_WINDOW
+        if timezone.now() > closes:
+            raise MessagingWindowClosed(
+                f"{LABEL}: a private reply to this comment was possible until {closes:%Y-%m-%d %H:%M} UTC "
+                "(7 days after it); Instagram allows none since."
+            )
+        return self._send(channel, {"comment_id": in_reply_to.external_id}, text)
+
+    def _message(self, channel, item, text: str) -> Delivered:
+        closes = last_message_from(item) + MESSAGING_WINDOW
+        if timezone.now() > closes:
+            raise MessagingWindowClosed(
+                f"{LABEL}: the messaging window closed on {closes:%Y-%m-%d %H:%M} UTC, 24 hours after the "
+                "person's last message; Instagram allows no reply until they write again."
+            )
+        igsid = str((item.raw or {}).get("psid") or (item.author.handle if item.author else ""))
+        return self._send(channel, {"id": igsid}, text)
+
+    def _send(self, channel, recipient: dict, text: str) -> Delivered:
+        _ig, token, page_id = self._account(channel)
+        if not page_id:
+            raise TokenExpired(f"{LABEL}: messages go through the linked Page: connect the channel again.")
+        return meta_graph.send_message(
+            page_id=page_id, token=token, recipient=recipient, text=text, label=LABEL
+        )
+
+    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        """One picture, or a carousel of 2 to 10, through containers; Instagram has no post without
+        a picture."""
+        ig_user_id, token, page_id = self._account(channel)
+        if not media:
+            raise PermanentError(f"{LABEL}: a post needs at least one picture.")
+        if len(media) > MAX_CAROUSEL:
+            raise PermanentError(f"{LABEL}: a carousel holds at most {MAX_CAROUSEL} pictures.")
+        if any(not one.mime_type.startswith("image/") for one in media):
+            raise PermanentError(f"{LABEL}: only pictures are published here.")
+        urls = [self.picture_url(page_id, token, one, index) for index, one in enumerate(media)]
+        if len(urls) == 1:
+            container = self._container(ig_user_id, token, {"image_url": urls[0], "caption": text})
+        else:
+            children = [
+                self._container(ig_user_id, token, {"image_url": url, "is_carousel_item": "true"})
+                for url in urls
+            ]
+            for child in children:
+                self.wait_for(child, token)
+            container = self._container(
+                ig_user_id, token, {"media_type": "CAROUSEL", "children": ",".join(children), "caption": text}
+            )
+        self.wait_for(container, token)
+        published = self._call(
+            "POST", f"{ig_user_id}/media_publish", token, data={"creation_id": container}, sending=True
+        )
+        return _delivered(published)
+
+    def picture_url(self, page_id: str, token: str, media: Media, index: int) -> str:
+        """A public address of the picture: stored as an unpublished photo of the linked Page, whose
+        largest image's `source` Instagram fetches."""
+        if not page_id:
+            raise TokenExpired(f"{LABEL}: pictures go through the linked Page: connect the channel again.")
+        photo = self._call(
+            "POST",
+            f"{page_id}/photos",
+            token,
+            data={"published": "false", "temporary": "true"},
+            files={"source": (media.filename or f"picture-{index}", media.content, media.mime_type)},
+        )
+        if not photo.get("id"):
+            raise MalformedPayload(f"{LABEL}: the picture upload answered without id.")
+        node = self._call("GET", str(photo["id"]), token, params={"fields": "images"})
+        images = node.get("images")
+        if (
+            not isinstance(images, list)
+            or not images
+            or not isinstance(images[0], dict)
+            or not images[0].get("source")
+        ):
+            raise MalformedPayload(f"{LABEL}: the uploaded picture has no address (images).")
+        return str(max(images, key=lambda image: int(image.get("width") or 0))["source"])
+
+    def _container(self, ig_user_id: str, token: str, data: dict[str, str]) -> str:
+        created = self._call("POST", f"{ig_user_id}/media", token, data=data)
+        if not created.get("id"):
+            raise MalformedPayload(f"{LABEL}: the container was created without id.")
+        return str(created["id"])
+
+    def wait_for(self, container: str, token: str) -> None:
+        """Reads the container's `status_code` until FINISHED (ERROR and EXPIRED fail for good; a
+        container still IN_PROGRESS after the last read is retried later, from new containers)."""
+        for check in range(self.container_checks):
+            status = self._call("GET", container, token, params={"fields": "status_code,status"})
+            code = str(status.get("status_code") or "")
+            if code in ("FINISHED", "PUBLISHED"):
+                return
+            if code in ("ERROR", "EXPIRED"):
+                raise PermanentError(
+                    f"{LABEL}: the container {container} is {code}: {status.get('status') or ''}"
+                )
+            if check + 1 < self.container_checks and self.container_wait:
+                time.sleep(self.container_wait)
+        raise TransientError(f"{LABEL}: the container {container} is still being processed.")
+
+    def _set_hidden(self, channel, item, hidden: bool) -> None:
+        if item.kind not in ("comment", "reply"):
+            raise PermanentError(f"{LABEL}: only comments can be hidden or shown again, not a {item.kind}.")
+        _ig, token, _page = self._account(channel)
+        self._call("POST", item.external_id, token, data={"hide": "true" if hidden else "false"})
+
+    def hide(self, channel, item) -> None:
+        self._set_hidden(channel, item, True)
+
+    def unhide(self, channel, item) -> None:
+        self._set_hidden(channel, item, False)
+
+    def delete(self, channel, item) -> None:
+        if item.kind not in ("comment", "reply"):
+            raise PermanentError(f"{LABEL}: only comments on the account's media can be deleted.")
+        _ig, token, _page = self._account(channel)
+        self._call("DELETE", item.external_id, token)
+
+    def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
+        """The account's reply or media an interrupted attempt made: the same text, by the
+        account, since the action was queued, and no other action's."""
+        from palabre.connectors.models import ActionKind, OutboundAction
+
+        action = (
+            OutboundAction.objects.select_related("item", "item__parent")
+            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+            .first()
+        )
+        if action is None:
+            return None
+        ig_user_id, token, _page = self._account(channel)
+        if action.kind == ActionKind.REPLY and action.item is not None:
+            if action.item.kind == "direct_message":
+                return None  # the conversation's messages are not listed by message: a person checks
+            path = f"{self._comment_target(action.item)}/replies"
+            params, text_field, time_field = {"fields": f"{COMMENT_FIELDS}"}, "text", "timestamp"
+        else:
+            path, params = f"{ig_user_id}/media", {"fields": MEDIA_FIELDS, "limit": PAGE_SIZE}
+            text_field, time_field = "caption", "timestamp"
+        body = self._call("GET", path, token, params=params)
+        candidates = body.get("data")
+        if not isinstance(candidates, list):
+            raise MalformedPayload(f"{LABEL}: {path} did not answer a list.")
+        taken = set(
+            OutboundAction.objects.filter(
+                channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]
+            )
+            .exclude(pk=action.pk)
+            .values_list("external_id", flat=True)
+        )
+        wanted = " ".join(action.text.split())
+        try:
+            for candidate in candidates:
+                mine = text_field == "caption" or _own(candidate, ig_user_id, {})
+                if (
+                    mine
+                    and " ".join(str(candidate.get(text_field) or "").split()) == wanted
+                    and parse_time(candidate[time_field]) >= action.created_at - FIND_SKEW
+                    and str(candidate["id"]) not in taken
+                ):
+                    return _delivered(candidate)
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedPayload(f"{LABEL}: a candidate lacks {error}") from error
+        return None
+
+    # --- connection -----------------------------------------------------------------------------
+
+    def credentials_from_token(self, channel, token: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+        """As Facebook's (a long-lived user token, then the Page's token from `/me/accounts`), the
+        Page chosen among those linked to an Instagram professional account; its
+        `instagram_business_account` is the account."""
+        credentials = channel.read_credentials() if channel.has_credentials else {}
+        client_id, secret = (
+            str(credentials.get("client_id") or ""),
+            str(credentials.get("client_secret") or ""),
+        )
+        short = str(token.get("access_token") or "")
+        if not short or not client_id or not secret:
+            raise TokenExpired(f"{LABEL}: the login gave no token, or the app id and secret are missing.")
+        long_lived = meta_graph.call(
+            "GET",
+            "oauth/access_token",
+            token=short,
+            label=LABEL,
+            params={
+                "grant_type": "fb_exchange_token",
+                "client_id": client_id,
+                "client_secret": secret,
+                "fb_exchange_token": short,
+            },
+        )
+        user_token = str(long_lived.get("access_token") or "")
+        if not user_token:
+            raise MalformedPayload(f"{LABEL}: the token exchange answered without access_token.")
+        accounts = [
+            account
+            for batch, _after in meta_graph.pages(
+                "me/accounts",
+                token=user_token,
+                label=LABEL,
+                params={"fields": "id,name,access_token,instagram_business_account{id,username}"},
+            )
+            for account in batch
+            if isinstance(account, dict) and isinstance(account.get("instagram_business_account"), dict)
+        ]
+        handle = channel.handle.strip().lstrip("@")
+        named = [a for a in accounts if a["instagram_business_account"].get("username") == handle]
+        page = choose_page(
+            named or accounts, wanted=str(credentials.get("page_id") or ""), handle=channel.handle
+        )
+        result = {
+            "ig_user_id": str(page["instagram_business_account"]["id"]),
+            "page_id": str(page["id"]),
+            "access_token": str(page["access_token"]),
+            "user_access_token": user_token,
+        }
+        if long_lived.get("expires_in"):
+            result["token_expires_at"] = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
+        return result
+
+    def health(self, channel) -> ChannelHealthInfo:
+        """The account, named `@username`; the token's permissions (`/debug_token`) against what the
+        channel needs, each missing one with its App Review status."""
+        ig_user_id, token, page_id = self._account(channel)
+        credentials = channel.read_credentials()
+        account = self._call("GET", ig_user_id, token, params={"fields": "id,username,name,followers_count"})
+        username = str(account.get("username") or ig_user_id)
+        return token_health(
+            token=token,
+            client_id=str(credentials.get("client_id") or ""),
+            secret=str(credentials.get("client_secret") or ""),
+            needed=NEEDED_PERMISSIONS,
+            account=f"@{username}",
+            details={
+                "ig_user_id": ig_user_id,
+                "page_id": page_id,
+                "followers": account.get("followers_count"),
+            },
+            label=LABEL,
+        )
+
+
+def _own(node: dict, ig_user_id: str, media: dict) -> bool:
+    """Written by the account itself (its id, or the media's owner's username)."""
+    who = node.get("from") if isinstance(node.get("from"), dict) else {}
+    if ig_user_id and str(who.get("id") or "") == ig_user_id:
+        return True
+    owner = str(media.get("username") or "")
+    return bool(owner) and str(who.get("username") or node.get("username") or "") == owner
+
+
+def _newer(value: Any, since: str) -> bool:
+    if value in (None, ""):
+        return False
+    return not since or parse_time(value) > parse_time(since)
+
+
+def _later(a: str, b: str) -> str:
+    if not a:
+        return b
+    if not b:
+        return a
+    return a if parse_time(a) >= parse_time(b) else b
+
+
+def _delivered(node: dict) -> Delivered:
+    if not node.get("id"):
+        raise MalformedPayload(f"{LABEL}: the answer has no id.", maybe_delivered=True)
+    return Delivered(external_id=str(node["id"]), url=str(node.get("permalink") or ""))
