@@ -296,8 +296,9 @@ def test_bad_input_names_the_field(counting, owner_actor, forum_item, forum):
 
 
 def test_channel_without_the_capability_is_refused(owner_actor, org, make_channel, ingest):
-    youtube = make_channel(org, "youtube", handle="maisondupont")
-    item = ingest(youtube, "yt-1")
+    # A feed is only read: its connector declares no reply.
+    feed = make_channel(org, "rss", handle="https://example.fr/feed")
+    item = ingest(feed, "feed-1")
     with pytest.raises(ValidationError) as error:
         _reply(owner_actor, item)
     assert "channel" in error.value.message_dict
