@@ -275,6 +275,8 @@ class RedditConnector(Connector):
         scopes=NEEDED_SCOPES,
         scope_separator=" ",
         extra_authorize_params=(("duration", "permanent"),),
+        # Reddit's token endpoint takes the app's id and secret as HTTP Basic.
+        token_auth="client_secret_basic",
     )
     credential_fields = (
         CredentialField(

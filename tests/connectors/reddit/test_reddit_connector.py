@@ -65,6 +65,7 @@ def test_registered_with_the_oauth_web_flow_and_honest_capabilities():
     spec = RedditConnector.oauth
     assert spec.authorize_url == "https://www.reddit.com/api/v1/authorize"
     assert ("duration", "permanent") in spec.extra_authorize_params
+    assert spec.token_auth == "client_secret_basic"
     assert {"identity", "read", "submit", "modposts"} <= set(spec.scopes)
     assert Capability.SEARCH in RedditConnector.capabilities
     assert Capability.PUBLISH not in RedditConnector.capabilities
