@@ -21,3 +21,15 @@ class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + list(ActionStatus.choices)
     )
+
+
+class PlatformModerationForm(forms.Form):
+    """What moderation does on the channel's platform; the choices are the connector's."""
+
+    on_reject = forms.ChoiceField(label=_("When a comment is rejected"))
+    on_restore = forms.ChoiceField(label=_("When a moderator restores it"))
+
+    def __init__(self, *args, choices: dict[str, list[tuple[str, str]]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["on_reject"].choices = choices["on_reject"]
+        self.fields["on_restore"].choices = choices["on_restore"]

@@ -66,6 +66,9 @@ class ActionKind(models.TextChoices):
     PUBLISH = "publish", _("Publication")
     HIDE = "hide", _("Hide")
     DELETE = "delete", _("Delete")
+    UNHIDE = "unhide", _("Show again")
+    BAN_AUTHOR = "ban_author", _("Ban the author")
+    PRIVATE_REPLY = "private_reply", _("Private reply")
 
 
 class ActionStatus(models.TextChoices):

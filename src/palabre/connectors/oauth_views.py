@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from palabre.connectors import oauth, services
 from palabre.connectors.connection import connection_of
+from palabre.connectors.moderation_views import policy_context
 from palabre.orgs import services as org_services
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
@@ -28,10 +29,10 @@ def callback_url(request: HttpRequest) -> str:
 
 
 def channel_page_context(request: HttpRequest, actor: Actor, row) -> dict[str, Any]:
-    """What the channel page shows of the connection: connected or the next step, and for an
-    OAuth platform the redirect URL to register and the button."""
+    """What the channel page shows of the connection: connected or the next step, for an OAuth
+    platform the redirect URL to register and the button, and the moderation policy's form."""
     connection = connection_of(row.channel, row.sync)
-    context: dict[str, Any] = {"connection": connection}
+    context: dict[str, Any] = {"connection": connection, **policy_context(actor, row.channel)}
     spec = oauth.spec_for(row.channel)
     if spec is not None and actor.can(Perm.CHANNELS_MANAGE):
         credentials = row.channel.read_credentials() if row.channel.has_credentials else {}

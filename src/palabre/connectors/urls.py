@@ -1,6 +1,6 @@
 from django.urls import path
 
-from palabre.connectors import oauth_views, views
+from palabre.connectors import moderation_views, oauth_views, views
 
 app_name = "connectors"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("channels/<id:channel_id>/check/", views.channel_check, name="channel_check"),
     path("channels/<id:channel_id>/oauth/", oauth_views.oauth_start, name="oauth_start"),
     path("oauth/callback/", oauth_views.oauth_callback, name="oauth_callback"),
+    path(
+        "channels/<id:channel_id>/moderation/",
+        moderation_views.channel_moderation,
+        name="channel_moderation",
+    ),
+    path("items/<id:item_id>/<str:action>/", moderation_views.item_action, name="item_action"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<id:action_id>/retry/", views.action_retry, name="action_retry"),
     path("outbox/<id:action_id>/cancel/", views.action_cancel, name="action_cancel"),

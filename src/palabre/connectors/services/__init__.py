@@ -45,10 +45,13 @@ from palabre.connectors.services.outbox import (
     cancel_action,
     confirm_delivered,
     get_action,
+    queue_ban_author,
     queue_delete,
     queue_hide,
+    queue_private_reply,
     queue_publication,
     queue_reply,
+    queue_unhide,
     retry_action,
 )
 from palabre.connectors.services.pacing import (
@@ -65,6 +68,12 @@ from palabre.connectors.services.pacing import (
     sync_for,
     take_call_slot,
     update_sync_settings,
+)
+from palabre.connectors.services.platform_moderation import (
+    policy_choices,
+    policy_of,
+    send_moderation,
+    update_platform_moderation,
 )
 
 __all__ = [
@@ -94,18 +103,25 @@ __all__ = [
     "lease_seconds",
     "max_attempts",
     "min_interval",
+    "policy_choices",
+    "policy_of",
+    "queue_ban_author",
     "queue_delete",
     "queue_hide",
+    "queue_private_reply",
     "queue_publication",
     "queue_reply",
+    "queue_unhide",
     "record_failure",
     "record_success",
     "refresh_health",
     "request_pull",
     "retry_action",
     "save_connector_state",
+    "send_moderation",
     "sync_for",
     "take_call_slot",
     "try_credentials",
+    "update_platform_moderation",
     "update_sync_settings",
 ]

@@ -130,10 +130,17 @@ def _call(connector, action: OutboundAction) -> Delivered | None:
         )
     if action.item is None:
         raise PermanentError(_("The item no longer exists."))
-    if action.kind == ActionKind.HIDE:
-        connector.hide(channel, action.item)
-    else:
-        connector.delete(channel, action.item)
+    if action.kind == ActionKind.PRIVATE_REPLY:
+        return connector.private_reply(
+            channel, in_reply_to=action.item, text=action.text, idempotency_key=action.idempotency_key
+        )
+    moderate = {
+        ActionKind.HIDE: connector.hide,
+        ActionKind.UNHIDE: connector.unhide,
+        ActionKind.DELETE: connector.delete,
+        ActionKind.BAN_AUTHOR: connector.ban_author,
+    }[ActionKind(action.kind)]
+    moderate(channel, action.item)
     return None
 
 

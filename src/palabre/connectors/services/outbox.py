@@ -1,4 +1,4 @@
-"""The outbox, asking: a reply, publication, hide or delete stored as an outbound action and enqueued once the transaction commits; retry, cancel and confirmation by a person."""
+"""The outbox, asking: a reply (public or private), publication, hide, unhide, delete or ban stored as an outbound action and enqueued once the transaction commits; retry, cancel and confirmation by a person."""
 
 from __future__ import annotations
 
@@ -38,12 +38,18 @@ KIND_PERMS = {
     ActionKind.PUBLISH: Perm.POSTS_APPROVE,
     ActionKind.HIDE: Perm.MODERATION_ACT,
     ActionKind.DELETE: Perm.MODERATION_ACT,
+    ActionKind.UNHIDE: Perm.MODERATION_ACT,
+    ActionKind.BAN_AUTHOR: Perm.MODERATION_ACT,
+    ActionKind.PRIVATE_REPLY: Perm.INBOX_REPLY,
 }
 KIND_CAPABILITIES = {
     ActionKind.REPLY: Capability.REPLY,
     ActionKind.PUBLISH: Capability.PUBLISH,
     ActionKind.HIDE: Capability.HIDE,
     ActionKind.DELETE: Capability.DELETE,
+    ActionKind.UNHIDE: Capability.UNHIDE,
+    ActionKind.BAN_AUTHOR: Capability.BAN_AUTHOR,
+    ActionKind.PRIVATE_REPLY: Capability.PRIVATE_REPLY,
 }
 
 
@@ -196,6 +202,23 @@ def queue_reply(*, actor: Actor, item: Item, text: str, idempotency_key: str = "
 
 
 @transaction.atomic
+def queue_private_reply(*, actor: Actor, item: Item, text: str, idempotency_key: str = "") -> OutboundAction:
+    """Answer an item's author in private (a direct message), where the platform allows it."""
+    actor.require(Perm.INBOX_REPLY)
+    _same_org(actor, item.organisation_id)
+    _check_channel(item.channel, ActionKind.PRIVATE_REPLY)
+    action, _created = _create(
+        actor=actor,
+        channel=item.channel,
+        kind=ActionKind.PRIVATE_REPLY,
+        item=item,
+        text=_clean_text(text),
+        idempotency_key=idempotency_key or f"private-reply-{uuid.uuid4().hex}",
+    )
+    return action
+
+
+@transaction.atomic
 def queue_publication(
     *,
     actor: Actor,
@@ -262,6 +285,20 @@ def queue_hide(*, actor: Actor, item: Item) -> OutboundAction:
 def queue_delete(*, actor: Actor, item: Item) -> OutboundAction:
     """Delete the item on its platform (moderation)."""
     return _queue_on_item(actor, item, ActionKind.DELETE)
+
+
+@transaction.atomic
+def queue_unhide(*, actor: Actor, item: Item) -> OutboundAction:
+    """Show again on its platform an item hidden there (a moderator restored it)."""
+    return _queue_on_item(actor, item, ActionKind.UNHIDE)
+
+
+@transaction.atomic
+def queue_ban_author(*, actor: Actor, item: Item) -> OutboundAction:
+    """Keep the item's author out of the channel (ban, silence, timeout, as the platform offers)."""
+    if item.author_id is None:
+        raise ValidationError({"item": _("This item has no known author to ban.")})
+    return _queue_on_item(actor, item, ActionKind.BAN_AUTHOR)
 
 
 def _lock_action(actor: Actor, action: OutboundAction) -> OutboundAction:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from palabre.conversations.models import Item
-from palabre.moderation import engine, hooks
+from palabre.moderation import engine, hooks, platform
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -72,6 +72,7 @@ def _store(item, state, decision: engine.Decision | None, *, source, action, use
         decided_by=user,
         note=note,
     )
+    platform.decided(item.pk, status_before=state.status, status_after=status, user=user)
     state.status = status
     state.last_decision = row
     state.updated_at = timezone.now()
@@ -166,6 +167,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
             # pipeline then moderates the batch item by item.
             ItemModeration.objects.bulk_create(fresh)
         hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)  # the metrics count them
+        platform.decided_many(rows)  # rejections sent to the platforms, as each channel's policy asks
     for item in items:
         item.moderation = states[item.pk]  # the next stages (the inbox) read it without a query
 

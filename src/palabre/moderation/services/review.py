@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from palabre.conversations.models import Item
-from palabre.moderation import engine, hooks
+from palabre.moderation import engine, hooks, platform
 from palabre.moderation.models import (
     AuthorTrust,
     ItemModeration,
@@ -188,6 +188,7 @@ def undo_review(*, actor: Actor, item_id: int, decision_id: int | None = None) -
     state.last_decision = decision.replaced
     state.updated_at = timezone.now()
     state.save(update_fields=["status", "is_spam", "last_decision", "updated_at"])
+    platform.decided(item.pk, status_before=before["status"], status_after=state.status, user=actor.user)
     _learn(item, decision.action, decision.replaced, sign=-1)
     record(
         actor,
