@@ -82,6 +82,7 @@ def request(
     data: dict[str, Any] | None = None,
     json: Any = None,
     files: Any = None,
+    content: bytes | str | None = None,
     headers: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     max_bytes: int = MAX_BYTES,
@@ -94,7 +95,9 @@ def request(
     # httpx drops the credentials when a redirect leaves the first host.
     with (
         outbound.client(timeout=timeout(), headers=sent, auth=auth, follow_redirects=follow) as client,
-        client.stream(method, url, params=params, data=data, json=json, files=files) as response,
+        client.stream(
+            method, url, params=params, data=data, json=json, files=files, content=content
+        ) as response,
     ):
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:

@@ -108,7 +108,8 @@ def until_pacific_midnight(now: datetime) -> float:
 
 class GuardedHttp:
     """What googleapiclient expects of an `httplib2.Http` (`request()` answering `(response,
-    content)`), sending through Palabre's one HTTP client with the channel's bearer token."""
+    content)`), sending through Palabre's one HTTP client (`http_client.request`: the address
+    guard, the timeout, the size limit) with the channel's bearer token."""
 
     def __init__(self, access_token: str) -> None:
         self.access_token = access_token
@@ -116,12 +117,9 @@ class GuardedHttp:
     def request(self, uri, method="GET", body=None, headers=None, redirections=5, connection_type=None):
         sent = {**(headers or {}), "Authorization": f"Bearer {self.access_token}"}
         sent["user-agent"] = f"{http_client.USER_AGENT} {sent.get('user-agent', '')}".strip()
-        with outbound.client(timeout=http_client.timeout()) as client:
-            response = client.request(method, uri, content=body, headers=sent)
+        response = http_client.request(method, uri, content=body, headers=sent)
         info = {name.lower(): value for name, value in response.headers.items()}
         info["status"] = str(response.status_code)
-        # httpx handed the body decoded: its transfer encodings no longer apply.
-        info.pop("content-encoding", None)
         return httplib2.Response(info), response.content
 
 
@@ -311,6 +309,8 @@ class YouTubeConnector(Connector):
             raise TransientError(f"YouTube: {network_reason(error)}", maybe_delivered=sending) from error
         except outbound.AddressRefused as error:
             raise PermanentError(str(error)) from error
+        except http_client.TooLarge as error:
+            raise MalformedPayload(f"YouTube: {error}") from error
         except (httpx.HTTPError, OSError) as error:
             # Not sent at all when the connection could not be made.
             maybe = sending and not isinstance(error, httpx.ConnectError)
