@@ -148,7 +148,7 @@ class InstagramConnector(Connector):
             kind=FieldKind.SECRET,
         ),
         CredentialField(
-            "token_expires_at",
+            "user_token_expires_at",
             _("User token expiry"),
             _("Filled by “Connect with Instagram”: when the long-lived user token expires."),
         ),
@@ -637,7 +637,9 @@ class InstagramConnector(Connector):
             "user_access_token": user_token,
         }
         if long_lived.get("expires_in"):
-            result["token_expires_at"] = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
+            result["user_token_expires_at"] = (
+                now + timedelta(seconds=int(long_lived["expires_in"]))
+            ).isoformat()
         return result
 
     def health(self, channel) -> ChannelHealthInfo:

@@ -320,7 +320,7 @@ def test_the_login_trades_for_a_long_lived_token_and_takes_the_page_s(page, plat
         "page_id": PAGE,
         "access_token": "EAABpageTokenMaison",
         "user_access_token": "EAABlongLivedUserToken",
-        "token_expires_at": (NOW + timedelta(seconds=5183944)).isoformat(),
+        "user_token_expires_at": (NOW + timedelta(seconds=5183944)).isoformat(),
     }
 
 

@@ -277,6 +277,8 @@ def test_the_login_takes_the_page_linked_to_the_instagram_account(account, platf
         credentials["access_token"] == "EAABpageTokenMaison"
         and credentials["user_access_token"] == "EAABlong"
     )
+    # The Page token does not expire with the user token: nothing for the OAuth flow to renew.
+    assert "token_expires_at" not in credentials and credentials["user_token_expires_at"]
     assert (
         "instagram_business_account" in platform_server.made("GET", f"{V}/me/accounts")[0].query["fields"][0]
     )
