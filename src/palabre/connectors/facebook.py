@@ -97,6 +97,7 @@ class FacebookConnector(Connector):
             Capability.HIDE,
             Capability.UNHIDE,
             Capability.DELETE,
+            Capability.BAN_AUTHOR,
         }
     )
     poll_interval = 300.0
@@ -532,6 +533,18 @@ class FacebookConnector(Connector):
             raise PermanentError(f"{LABEL}: a Messenger message cannot be deleted by the Page.")
         page_id, token = self._page(channel)
         self._call("DELETE", item.external_id, token)
+
+    def ban_author(self, channel, item) -> None:
+        """Blocks the item's author from the Page (`POST /{page-id}/blocked`): a comment's author by
+        their app-scoped id (`asid`), a Messenger sender by their Page-scoped id (`psid`)."""
+        page_id, token = self._page(channel)
+        person = str((item.raw or {}).get("psid") or (item.author.handle if item.author else ""))
+        if not person:
+            raise PermanentError(f"{LABEL}: the item names no author to block.")
+        kind = "psid" if item.kind == "direct_message" else "asid"
+        blocked = self._call("POST", f"{page_id}/blocked", token, data={kind: json.dumps([person])})
+        if blocked.get(person) is not True:
+            raise PermanentError(f"{LABEL}: the Page could not block {person} ({blocked}).")
 
     def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
         """The Page's comment, message or post an interrupted attempt made: the same text, by the

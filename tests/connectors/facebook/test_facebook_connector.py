@@ -15,7 +15,7 @@ from django.urls import reverse
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
-from palabre.connectors.base import PermissionMissing, RateLimited, TokenExpired
+from palabre.connectors.base import PermanentError, PermissionMissing, RateLimited, TokenExpired
 from palabre.connectors.facebook import FacebookConnector, MessagingWindowClosed
 from palabre.connectors.meta_graph import GRAPH_VERSION
 from palabre.connectors.models import ActionStatus
@@ -362,3 +362,24 @@ def test_webhook_payloads_become_items(page):
     assert messages[0].kind == "direct_message" and messages[0].text == "Merci, je passe samedi !"
     assert messages[0].author.handle == "24680135792468013"
     assert messages[0].created_at == datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
+
+
+def test_ban_author_blocks_the_commenter_or_the_messenger_sender_from_the_page(page, platform_server, ingest):
+    camille = ingest(page, CAMILLE, author="5512345678901234")
+    message = ingest(
+        page, "m_1", kind="direct_message", author="24680135792468013", raw={"psid": "24680135792468013"}
+    )
+    platform_server.on(
+        "POST",
+        f"{V}/{PAGE}/blocked",
+        Answer(body={"5512345678901234": True}),
+        Answer(body={"24680135792468013": True}),
+        Answer(body={"24680135792468013": False}),
+    )
+    connector = FacebookConnector()
+    connector.ban_author(page, camille)
+    connector.ban_author(page, message)
+    sent = [r.form() for r in platform_server.made("POST", f"{V}/{PAGE}/blocked")]
+    assert sent == [{"asid": ['["5512345678901234"]']}, {"psid": ['["24680135792468013"]']}]
+    with pytest.raises(PermanentError, match="could not block"):
+        connector.ban_author(page, message)
