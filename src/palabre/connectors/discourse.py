@@ -258,8 +258,8 @@ class DiscourseConnector(Connector):
     def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
         if media:
             raise PermanentError("Discourse topics are published without attached media here.")
-        title, _sep, rest = text.strip().partition("\n")
-        body: dict[str, Any] = {"title": title.strip()[:255], "raw": rest.strip() or text.strip()}
+        title, raw = topic_parts(text)
+        body: dict[str, Any] = {"title": title, "raw": raw}
         category = (channel.options or {}).get("publish_category")
         if category:
             body["category"] = int(category)
@@ -297,7 +297,8 @@ class DiscourseConnector(Connector):
         if not isinstance(posts, list):
             raise MalformedPayload("Discourse's latest posts are not a list.")
         topic = _place(action.item)[0] if action.kind == ActionKind.REPLY and action.item else None
-        wanted = " ".join(action.text.split())
+        sent = action.text if topic is not None else topic_parts(action.text)[1]
+        wanted = " ".join(sent.split())
         places = [
             f"{post.get('topic_id')}/{post.get('post_number')}" for post in posts if isinstance(post, dict)
         ]
@@ -314,7 +315,7 @@ class DiscourseConnector(Connector):
                     and (post["topic_id"] == topic if topic is not None else post["post_number"] == 1)
                     and _created(post) >= action.created_at - FIND_SKEW
                     and place not in taken
-                    and wanted in " ".join(str(post.get("raw") or html_to_text(post["cooked"])).split())
+                    and wanted == " ".join(str(post.get("raw") or html_to_text(post["cooked"])).split())
                 ):
                     return self._delivered(channel, post)
             except (KeyError, TypeError, ValueError) as error:
@@ -378,6 +379,13 @@ class DiscourseConnector(Connector):
                 "limited to fewer scopes than the documented ones would fail at its first call."
             ),
         )
+
+
+def topic_parts(text: str) -> tuple[str, str]:
+    """A publication as a topic: its first line the title, the rest the first post (the whole
+    text when nothing follows the title)."""
+    title, _sep, rest = text.strip().partition("\n")
+    return title.strip()[:255], rest.strip() or text.strip()
 
 
 # --- reading posts -------------------------------------------------------------------------------

@@ -306,3 +306,32 @@ def test_malformed_latest_posts(forum, platform_server):
     with pytest.raises(MalformedPayload):
         DiscourseConnector().pull(forum, "")
     assert pull_channel(forum.pk)["error"] == "malformed_payload"
+
+
+def test_a_publication_that_timed_out_is_found_by_its_first_post(
+    forum, platform_server, owner_actor, monkeypatch
+):
+    monkeypatch.setenv("PALABRE_CONNECTORS_HTTP_TIMEOUT", "0.3")
+    now = timezone.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
+    created = {
+        **fixture("post_created.json"),
+        "topic_id": 420,
+        "post_number": 1,
+        "reply_to_post_number": None,
+        "raw": "Il arrive en boutique le 15 juin.",
+        "created_at": now,
+    }
+    # The same words answered in another topic are not this publication.
+    elsewhere = {**created, "topic_id": 412, "post_number": 6}
+    platform_server.on("POST", POSTS, Answer(body=created, delay=0.8))
+    platform_server.on("GET", POSTS, Answer(body={"latest_posts": [elsewhere, created]}))
+    action = services.queue_publication(
+        actor=owner_actor,
+        channel=forum,
+        text="Le canapé Oslo en vert sapin\nIl arrive en boutique le 15 juin.",
+        idempotency_key="topic-oslo",
+    )
+    assert services.deliver(action.pk).outcome == "sent"
+    assert len(platform_server.made("POST", POSTS)) == 1
+    action.refresh_from_db()
+    assert action.external_id == "420/1"
