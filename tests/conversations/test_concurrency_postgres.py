@@ -91,7 +91,7 @@ def test_two_worker_processes_run_every_task_exactly_once(settings, tmp_path):
 def test_concurrent_ingestion_of_one_item_stores_it_once(channel, incoming_item, monkeypatch):
     from palabre.conversations import pipeline
 
-    monkeypatch.setattr(pipeline, "_stages", {})
+    monkeypatch.setattr(pipeline, "stages", list)
     threads_count = 8
     barrier = threading.Barrier(threads_count)
     results, errors = [], []
@@ -126,7 +126,7 @@ def test_concurrent_ingestion_of_one_item_stores_it_once(channel, incoming_item,
 def test_concurrent_ingestion_of_many_items_loses_none(channel, incoming_item, monkeypatch):
     from palabre.conversations import pipeline
 
-    monkeypatch.setattr(pipeline, "_stages", {})
+    monkeypatch.setattr(pipeline, "stages", list)
     errors = []
 
     def deliver(worker: int) -> None:
@@ -162,7 +162,7 @@ def test_concurrent_ingestion_of_many_items_loses_none(channel, incoming_item, m
 def test_concurrent_batches_of_the_same_items_store_each_once(channel, incoming_item, monkeypatch):
     from palabre.conversations import pipeline
 
-    monkeypatch.setattr(pipeline, "_stages", {})
+    monkeypatch.setattr(pipeline, "stages", list)
     workers = 4
     barrier = threading.Barrier(workers)
     results, errors = [], []
@@ -215,7 +215,7 @@ def test_a_reply_ingested_while_its_parent_is_linked_gets_the_right_thread(
 
     from palabre.conversations import pipeline
 
-    monkeypatch.setattr(pipeline, "_stages", {})
+    monkeypatch.setattr(pipeline, "stages", list)
     ingest_item(
         channel=channel, incoming=incoming_item("b", kind="reply", parent="a")
     )  # parent not there yet

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from palabre import hooks
 from palabre.conversations import pipeline
 from palabre.conversations.models import Contact, ContactHandle, Item
 from palabre.conversations.services import (
@@ -204,13 +205,11 @@ def test_a_created_at_that_is_not_a_time_is_refused_naming_the_field(channel, in
 @pytest.fixture
 def only_test_analysers(monkeypatch):
     """The registered analysers of the other apps are theirs to test; these tests register their own."""
-    monkeypatch.setattr(pipeline, "_stages", {"language": pipeline._stages["language"]})
     seen = []
-    pipeline.register_stage(
-        "recorder",
-        pipeline.per_item(lambda item, created: seen.append((item.external_id, created))),
-        order=100,
+    recorder = pipeline.Stage(
+        "recorder", 100, pipeline.per_item(lambda item, created: seen.append((item.external_id, created)))
     )
+    monkeypatch.setattr(pipeline, "stages", lambda: [pipeline.LANGUAGE_STAGE, recorder])
     return seen
 
 
@@ -260,12 +259,36 @@ def test_analysing_a_vanished_item_is_harmless():
     assert analyse_item.call(987654) == {"item": 987654, "skipped": "gone"}
 
 
-def test_a_registered_stage_replaces_one_of_the_same_name_and_runs_in_its_declared_order(monkeypatch):
-    monkeypatch.setattr(pipeline, "_stages", {})
-    pipeline.register_stage("a", print, order=60)
-    pipeline.register_stage("b", print, order=50)
-    pipeline.register_stage("a", repr, order=70)
-    assert [(s.name, s.run) for s in pipeline.stages()] == [("b", print), ("a", repr)]
+def test_a_registered_stage_replaces_one_of_the_same_name_and_runs_in_its_declared_order():
+    try:
+        pipeline.register_stage("a", print, order=60)
+        pipeline.register_stage("b", print, order=50)
+        pipeline.register_stage("a", repr, order=70)
+        assert [(s.name, s.run) for s in pipeline.stages() if s.name in {"a", "b"}] == [
+            ("b", print),
+            ("a", repr),
+        ]
+        assert [s.name for s in pipeline.stages()][-2:] == ["b", "a"]  # after the apps' (10 to 40)
+    finally:
+        pipeline.unregister_stage("a")
+        pipeline.unregister_stage("b")
+    assert "a" not in [s.name for s in pipeline.stages()]
+
+
+def test_a_plugin_adds_a_stage_through_the_hook_and_a_wrong_order_is_refused():
+    class Plugin:
+        def __init__(self, order):
+            self.order = order
+
+        @hooks.hookimpl
+        def pipeline_stages(self):
+            return [pipeline.Stage("extra", 45, print), pipeline.Stage("listening", self.order, print)]
+
+    with hooks.plugged(Plugin(40)):  # replaces listening's stage, at its declared place
+        assert [(s.name, s.run) for s in pipeline.stages()][-2:] == [("listening", print), ("extra", print)]
+    with hooks.plugged(Plugin(1)), pytest.raises(ValueError):
+        pipeline.stages()
+    assert [s.name for s in pipeline.stages()] == ["language", "moderation", "inbox", "listening"]
 
 
 def test_the_apps_stages_run_in_the_declared_order():

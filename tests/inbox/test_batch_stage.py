@@ -37,10 +37,8 @@ def _batch(incoming_item, start: int, size: int, *, brand: str) -> list:
 def inbox_only(monkeypatch):
     from palabre.conversations import pipeline
 
-    kept = {
-        name: stage for name, stage in pipeline._stages.items() if name in {"language", "moderation", "inbox"}
-    }
-    monkeypatch.setattr(pipeline, "_stages", kept)
+    kept = [stage for stage in pipeline.stages() if stage.name in {"language", "moderation", "inbox"}]
+    monkeypatch.setattr(pipeline, "stages", lambda: kept)
 
 
 def _analyse_batch(channel, incoming, capture) -> int:

@@ -21,12 +21,12 @@ from palabre.orgs.models import AuditEvent
 def heard():
     calls = []
 
-    def listener(organisation, *, active, actor):
+    def listener(sender, *, organisation, active, actor, **kwargs):
         calls.append((organisation.pk, active, actor.label))
 
-    hooks.register_crisis_listener("test", listener)
+    hooks.crisis_mode_changed.connect(listener, dispatch_uid="test")
     yield calls
-    hooks.unregister_crisis_listener("test")
+    hooks.crisis_mode_changed.disconnect(dispatch_uid="test")
 
 
 def test_switching_on_and_off_calls_listeners_on_commit_and_is_audited(
@@ -61,15 +61,15 @@ def test_listeners_are_not_called_when_the_transaction_rolls_back(org, owner_act
 def test_a_failing_listener_does_not_stop_the_others(
     org, owner_actor, heard, django_capture_on_commit_callbacks
 ):
-    def broken(organisation, *, active, actor):
+    def broken(sender, **kwargs):
         raise ValueError("boom")
 
-    hooks.register_crisis_listener("broken", broken)
+    hooks.crisis_mode_changed.connect(broken, dispatch_uid="broken")
     try:
         with django_capture_on_commit_callbacks(execute=True):
             switch_crisis_mode(actor=owner_actor, on=True)
     finally:
-        hooks.unregister_crisis_listener("broken")
+        hooks.crisis_mode_changed.disconnect(dispatch_uid="broken")
     assert heard == [(org.pk, True, owner_actor.label)]
 
 

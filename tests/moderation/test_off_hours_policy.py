@@ -15,9 +15,10 @@ from django.utils import timezone, translation
 
 from palabre.compat.akismet.check import check_comment
 from palabre.compat.widget import comments as widget
+from palabre.hooks import hookimpl, plugged
 from palabre.inbox import services as inbox
 from palabre.inbox.models import InboxSettings
-from palabre.moderation import engine, hooks, services
+from palabre.moderation import engine, services
 from palabre.moderation.models import ItemModeration, ModerationPolicy, ModerationStatus
 from palabre.moderation.templatetags.moderation_tags import reason_text
 from palabre.orgs.models import AuditEvent
@@ -128,25 +129,27 @@ def test_nothing_changes_without_business_hours(org, channel, ingest):
 def test_nothing_changes_without_a_provider(org, channel, moderated):
     set_hours(org)
     enable(org)
-    hooks.register_off_hours_provider(None)
-    try:
+
+    class NoHours:
+        @hookimpl(tryfirst=True)
+        def is_off_hours(self, organisation_id, moment):
+            return False  # answers before the inbox, as if no app told business hours
+
+    with plugged(NoHours()):
         assert moderated(channel, at=NIGHT).status == ModerationStatus.PUBLISHED
-    finally:
-        hooks.register_off_hours_provider(inbox.is_out_of_hours)
 
 
 @pytest.mark.django_db
 def test_a_failing_provider_leaves_the_usual_thresholds(org, channel, moderated):
     enable(org)
 
-    def broken(organisation_id, moment):
-        raise RuntimeError("calendar unavailable")
+    class Broken:
+        @hookimpl(tryfirst=True)
+        def is_off_hours(self, organisation_id, moment):
+            raise RuntimeError("calendar unavailable")
 
-    hooks.register_off_hours_provider(broken)
-    try:
+    with plugged(Broken()):
         assert moderated(channel, at=NIGHT).status == ModerationStatus.PUBLISHED
-    finally:
-        hooks.register_off_hours_provider(inbox.is_out_of_hours)
 
 
 @pytest.mark.django_db

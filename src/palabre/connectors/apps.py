@@ -54,47 +54,11 @@ class ConnectorsConfig(AppConfig):
         from palabre.orgs.signals import connection_check
 
         connection_check.connect(_try_credentials, dispatch_uid="palabre.connectors.connection_check")
-        from palabre.orgs.forms import register_credential_fields
+        from palabre import hooks
+        from palabre.connectors import plugin
 
-        register_credential_fields(_credential_fields)
+        hooks.register(plugin, name="palabre.connectors")
 
-        from django.utils.translation import gettext_lazy
-
-        from palabre.orgs.views import register_audit_labels, register_channel_health, register_channel_reach
-
-        register_channel_reach(_reach)
-        register_channel_health(_health)
-
-        register_audit_labels(
-            actions={
-                "outbound.reply_queued": gettext_lazy("Reply queued"),
-                "outbound.publish_queued": gettext_lazy("Publication queued"),
-                "outbound.hide_queued": gettext_lazy("Hiding queued"),
-                "outbound.delete_queued": gettext_lazy("Deletion queued"),
-                "outbound.reply_sent": gettext_lazy("Reply sent"),
-                "outbound.publish_sent": gettext_lazy("Publication sent"),
-                "outbound.hide_sent": gettext_lazy("Item hidden on the platform"),
-                "outbound.delete_sent": gettext_lazy("Item deleted on the platform"),
-                "outbound.reply_failed": gettext_lazy("Reply failed"),
-                "outbound.publish_failed": gettext_lazy("Publication failed"),
-                "outbound.hide_failed": gettext_lazy("Hiding failed"),
-                "outbound.delete_failed": gettext_lazy("Deletion failed"),
-                "outbound.needs_check": gettext_lazy("Delivery to check"),
-                "outbound.retried": gettext_lazy("Delivery retried"),
-                "outbound.cancelled": gettext_lazy("Delivery cancelled"),
-                "outbound.confirmed": gettext_lazy("Delivery confirmed by hand"),
-                "connectors.sync_updated": gettext_lazy("Channel polling changed"),
-            },
-            targets={"connectors.outboundaction": gettext_lazy("Outgoing action")},
-        )
-
-
-def _reach(platform: str) -> frozenset[str]:
-    """The capabilities the platform's registered connector declares (none without a connector)."""
-    from palabre.connectors.registry import connector_class_for
-
-    connector_class = connector_class_for(platform)
-    return frozenset(c.value for c in connector_class.capabilities) if connector_class else frozenset()
 
 
 def _check_addresses(sender, instance, update_fields=None, **kwargs) -> None:
@@ -129,26 +93,9 @@ def _try_credentials(sender, actor, channel, **kwargs) -> dict | None:
     return try_credentials(actor=actor, channel=channel)
 
 
-def _credential_fields(platform: str) -> list[dict] | None:
-    """The platform's declared credential fields, for the forms (None: not declared)."""
-    from palabre.connectors.credentials import schema
-    from palabre.connectors.registry import connector_class_for
-
-    connector_class = connector_class_for(platform)
-    if connector_class is None or connector_class.credential_fields is None:
-        return None
-    return schema(connector_class)
-
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
     if update_fields and "credentials_ciphertext" in update_fields:
         from palabre.connectors.services.delivery import credentials_replaced
 
         credentials_replaced(instance)
-
-
-def _health(actor) -> dict[int, object]:
-    """Each channel's health row, the very one the health page shows (for the channels page)."""
-    from palabre.connectors.queries import channel_health
-
-    return {row.channel.pk: row for row in channel_health(actor)}

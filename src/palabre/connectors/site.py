@@ -5,29 +5,21 @@ Palabre itself, so:
 - reply: the brand's answer is stored in the thread (by the outbox) and the widget shows it under
   the comment; its external id comes from the idempotency key, so delivering twice stores it once;
 - hide and delete: the comment stops being shown. Moderation owns what the widget shows, so it
-  registers how with `register_site_moderation` (connectors sit below moderation and never import
-  it). A deleted comment is only hidden: nothing a reader wrote is destroyed.
+  tells how through the `hide_site_comment` hook (`palabre.hooks`; connectors sit below moderation
+  and never import it). A deleted comment is only hidden: nothing a reader wrote is destroyed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from palabre import hooks
 from palabre.connectors.base import Capability, Connector, Delivered, NotSupported
 
 if TYPE_CHECKING:
     from palabre.conversations.models import Item
     from palabre.orgs.models import Channel
-
-# hide(item, note) -> None, registered by moderation.
-SiteHide = Callable[["Item", str], None]
-_site_hide: list[SiteHide] = []
-
-
-def register_site_moderation(hide: SiteHide) -> None:
-    _site_hide[:] = [hide]
 
 
 def reply_external_id(idempotency_key: str) -> str:
@@ -47,9 +39,8 @@ class SiteConnector(Connector):
         return Delivered(external_id=external_id, url=url)
 
     def _hide(self, item: Item, note: str) -> None:
-        if not _site_hide:
+        if not hooks.hook.hide_site_comment(item=item, note=note):
             raise NotSupported("no moderation is installed to hide site comments")
-        _site_hide[0](item, note)
 
     def hide(self, channel: Channel, item: Item) -> None:
         self._hide(item, "hidden through the outbox")

@@ -29,7 +29,7 @@ from palabre.connectors.registry import connector_for
 from palabre.connectors.sync import store_webhook
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, register_dashboard_panel
+from palabre.orgs.views import member_view
 from palabre.pagination import keyset_page
 
 logger = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
 # --- the home page ------------------------------------------------------------------------------
 
 
-def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+def dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
     if not actor.can(Perm.CHANNELS_VIEW):
         return None
     rows = queries.channel_health(actor)
@@ -251,6 +251,3 @@ def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | Non
         "failed": sum(row.failed + row.to_check for row in attention),
         "ActionStatus": ActionStatus,
     }
-
-
-register_dashboard_panel("connectors", _dashboard_panel)

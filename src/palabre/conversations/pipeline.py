@@ -13,9 +13,10 @@ order name          what it does                                                
 40    listening     matches the organisation's own items against listening queries  listening
 ====  ============  ==============================================================  ==============
 
-A higher floor registers its stage with `register_stage` from its `AppConfig.ready()`; the order
-number it gives must be the one in `ORDER` (conversations knows no feature, only the names and
-their order), so the order is stated once, here, and not by the order apps happen to load.
+An app adds its stage through the `pipeline_stages` hook (`palabre.hooks`), registered from its
+`AppConfig.ready()`; the order number it gives must be the one in `ORDER` (conversations knows no
+feature, only the names and their order), so the order is stated once, here, and not by the order
+apps happen to load.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from palabre import hooks
 from palabre.conversations.models import Contact, ContactHandle, Item
 from palabre.conversations.services import (
     ATTEMPTS,
@@ -59,19 +61,40 @@ class Stage:
     run: StageRun
 
 
-_stages: dict[str, Stage] = {}
-
-
-def register_stage(name: str, run: StageRun, *, order: int) -> None:
-    """Add (or replace) the stage `name`. `order` must be the one `ORDER` declares for it; a name
-    that `ORDER` does not know may be registered by tests and plugins with their own order."""
-    if name in ORDER and ORDER[name] != order:
-        raise ValueError(f"Stage {name!r} runs at {ORDER[name]} (conversations.pipeline.ORDER), not {order}")
-    _stages[name] = Stage(name=name, order=order, run=run)
+def _check_order(stage: Stage) -> Stage:
+    if stage.name in ORDER and ORDER[stage.name] != stage.order:
+        raise ValueError(
+            f"Stage {stage.name!r} runs at {ORDER[stage.name]} (conversations.pipeline.ORDER), not {stage.order}"
+        )
+    return stage
 
 
 def stages() -> list[Stage]:
-    return sorted(_stages.values(), key=lambda stage: (stage.order, stage.name))
+    """The stages the apps add through the `pipeline_stages` hook, in their declared order (a
+    stage registered later under the same name replaces the earlier one)."""
+    return [_check_order(stage) for stage in hooks.ordered(hooks.hook.pipeline_stages())]
+
+
+@dataclass(frozen=True, eq=False)  # each registration is a plugin of its own
+class _OneStage:
+    stage: Stage
+
+    @hooks.hookimpl
+    def pipeline_stages(self) -> list[Stage]:
+        return [self.stage]
+
+
+def register_stage(name: str, run: StageRun, *, order: int) -> None:
+    """Add (or replace) the stage `name` as a plugin of its own: a shorthand of the
+    `pipeline_stages` hook for tests and plugins. `order` must be the one `ORDER` declares for it;
+    a name that `ORDER` does not know may be registered with its own order."""
+    stage = _check_order(Stage(name=name, order=order, run=run))
+    hooks.register(_OneStage(stage), name=f"pipeline-stage:{name}")
+
+
+def unregister_stage(name: str) -> None:
+    """Remove a stage `register_stage` added."""
+    hooks.unregister(f"pipeline-stage:{name}")
 
 
 def per_item(analyse: Callable[[Item, bool], None]) -> StageRun:
@@ -385,7 +408,7 @@ def _detect_languages(items: list[Item], created: frozenset[int]) -> None:
             item._detected_language = True  # written with the analysis time, by mark_batch_analysed
 
 
-register_stage("language", _detect_languages, order=ORDER["language"])
+LANGUAGE_STAGE = Stage(name="language", order=ORDER["language"], run=_detect_languages)
 
 
 def analyse_items(
@@ -467,4 +490,5 @@ __all__ = [
     "per_item",
     "register_stage",
     "stages",
+    "unregister_stage",
 ]

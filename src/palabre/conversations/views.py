@@ -19,7 +19,7 @@ from palabre.conversations.services import get_item, items_for
 from palabre.orgs import queries
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, paginate, register_dashboard_panel, wants_partial
+from palabre.orgs.views import member_view, paginate, wants_partial
 
 LANGUAGES = [("fr", gettext_lazy("French")), ("en", gettext_lazy("English"))]
 
@@ -113,7 +113,7 @@ def item_detail(request: HttpRequest, actor: Actor, item_id: int) -> HttpRespons
     return render(request, "conversations/item_detail.html", context)
 
 
-def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+def dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
     if not actor.can(Perm.ITEMS_VIEW):
         return None
     recent = items_for(actor)
@@ -129,6 +129,3 @@ def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | Non
         "template": "conversations/_dashboard_items.html",
         "items": recent.order_by("-created_at", "-id")[:8],
     }
-
-
-register_dashboard_panel("conversations", _dashboard_panel)

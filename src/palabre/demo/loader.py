@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from palabre import hooks
 from palabre.conversations.models import ContactHandle
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item, merge_contacts
 from palabre.orgs.models import Channel, Organisation
@@ -43,15 +44,16 @@ _AGO = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _AT = re.compile(r"^(\d+) (\d{1,2}):(\d{2})$")
 
 
-# Capabilities add their part of the demo (saved replies, listening queries, drafts...):
-# `extension(organisation, people, channels, now)` runs after the organisation's conversations are
-# loaded, in the same transaction. Registered from an app's ready().
+# Capabilities add their part of the demo (saved replies, listening queries, drafts...) through the
+# `demo_extensions` hook: `extension(organisation, people, channels, now)` runs after the
+# organisation's conversations are loaded, in the same transaction, in this order (an extension
+# this table does not name runs after them, by its own order).
 DemoExtension = Callable[[Organisation, dict[str, Any], dict[str, Channel], datetime], None]
-_extensions: dict[str, DemoExtension] = {}
+ORDER: dict[str, int] = {"inbox": 10, "listening": 20, "publishing": 30}
 
 
-def register_demo_extension(name: str, extension: DemoExtension) -> None:
-    _extensions[name] = extension
+def demo_extensions() -> list[DemoExtension]:
+    return [contribution.value for contribution in hooks.ordered(hooks.hook.demo_extensions())]
 
 
 class DemoError(RuntimeError):
@@ -231,7 +233,7 @@ def _load_organisation(org_spec: dict[str, Any], people: dict, now: datetime) ->
     channels = _connect_channels(org_spec, organisation, people)
     count = _ingest_items(org_spec, organisation, channels, now)
     _merge_contacts(org_spec, organisation, people)
-    for extension in _extensions.values():
+    for extension in demo_extensions():
         extension(organisation, people, channels, now)
     return _Loaded(organisation=organisation, channels=channels, items=count)
 

@@ -34,7 +34,7 @@ from palabre.listening.models import CrisisAlert, Sentiment
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, register_dashboard_panel, wants_partial
+from palabre.orgs.views import member_view, wants_partial
 from palabre.pagination import keyset_page
 
 PER_PAGE = 50
@@ -607,7 +607,7 @@ def subscription_remove(request: HttpRequest, actor: Actor, subscription_id: int
 # --- home page panel ----------------------------------------------------------------------------
 
 
-def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+def dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
     if not actor.can(Perm.ITEMS_VIEW):
         return None
     from django.urls import reverse
@@ -626,6 +626,3 @@ def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | Non
         },
     ]
     return {"counts": counts}
-
-
-register_dashboard_panel("listening", _dashboard_panel)

@@ -30,7 +30,7 @@ from palabre.moderation.templatetags.moderation_tags import label_name
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, paginate, register_dashboard_panel, wants_partial
+from palabre.orgs.views import member_view, paginate, wants_partial
 
 PER_PAGE = 25
 DEFAULT_TAB = ModerationStatus.HELD
@@ -519,11 +519,8 @@ def policy(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "moderation/policy.html", context)
 
 
-def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+def dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
     if not actor.can(Perm.MODERATION_ACT):
         return None
     waiting = {"label": _("Waiting for moderation"), "value": queries.attention_count(actor.organisation)}
     return {"counts": [{**waiting, "url": reverse("moderation:queue")}]}
-
-
-register_dashboard_panel("moderation", _dashboard_panel)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, time
 
 from django import forms
@@ -12,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from palabre import hooks
 from palabre.orgs.models import Channel, Platform
 from palabre.orgs.permissions import PERM_LABELS, ROLE_LABELS, Perm, Role
 from palabre.orgs.queries import AuditFilter
@@ -87,18 +87,12 @@ class ChannelEditForm(forms.Form):
 
 CREDENTIAL_ROWS = 4
 
-# platform -> its connector's credential fields as plain dicts (name, label, help, kind, secret,
-# required, choices), or None where none are declared. Registered by the connectors app (orgs
-# cannot import it).
-_credential_fields: list[Callable[[str], list[dict] | None]] = []
-
-
-def register_credential_fields(provider: Callable[[str], list[dict] | None]) -> None:
-    _credential_fields[:] = [provider]
-
 
 def credential_fields(platform: str) -> list[dict] | None:
-    return _credential_fields[0](platform) if _credential_fields else None
+    """The platform's connector's credential fields as plain dicts (name, label, help, kind, secret,
+    required, choices), or None where none are declared: told by the connectors app through the
+    `credential_fields` hook (orgs cannot import it)."""
+    return hooks.hook.credential_fields(platform=platform)
 
 
 def field_name(credential: str) -> str:

@@ -23,7 +23,7 @@ from palabre.orgs import queries as org_queries
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, register_dashboard_panel
+from palabre.orgs.views import member_view
 
 
 def _settings_initial(actor: Actor) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def digest(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "inbox/digest.html", {"summary": summary})
 
 
-def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
+def dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | None:
     if not actor.can(Perm.ITEMS_VIEW):
         return None
     base = queries.filtered(actor, InboxFilter())
@@ -120,6 +120,3 @@ def _dashboard_panel(request: HttpRequest, actor: Actor) -> dict[str, Any] | Non
             },
         ]
     }
-
-
-register_dashboard_panel("inbox", _dashboard_panel)

@@ -21,7 +21,7 @@ from palabre.orgs.forms import (
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services.actors import Actor
 from palabre.orgs.views.audit import _audit_row
-from palabre.orgs.views.pages import _dashboard_panels, member_view
+from palabre.orgs.views.pages import dashboard_panels, member_view
 
 
 @require_POST
@@ -81,7 +81,7 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     if counts["members"] is not None:
         tiles.append({"label": _("Members"), "value": counts["members"], "url": reverse("members")})
     panels = []
-    for panel in _dashboard_panels.values():
+    for panel in dashboard_panels():
         result = panel(request, actor)
         if result:
             tiles.extend(result.get("counts", []))

@@ -16,11 +16,11 @@ from palabre.orgs.forms import (
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services.actors import Actor
 from palabre.orgs.views.pages import (
-    ACTION_LABELS,
-    TARGET_LABELS,
+    action_labels,
     audit_sentence,
     member_view,
     paginate,
+    target_labels,
     wants_partial,
 )
 
@@ -57,8 +57,8 @@ def _audit_row(event) -> dict[str, Any]:
     return {
         "event": event,
         "sentence": audit_sentence(event),
-        "action": ACTION_LABELS.get(event.action, event.action),
-        "target_type": TARGET_LABELS.get(event.target_type, event.target_type),
+        "action": action_labels().get(event.action, event.action),
+        "target_type": target_labels().get(event.target_type, event.target_type),
         "changes": changes,
         "has_before": bool(before),
     }
@@ -67,7 +67,7 @@ def _audit_row(event) -> dict[str, Any]:
 @member_view(Perm.AUDIT_VIEW)
 def audit(request: HttpRequest, actor: Actor) -> HttpResponse:
     form = AuditFilterForm(
-        request.GET or None, facets=queries.audit_facets(actor), action_labels=ACTION_LABELS
+        request.GET or None, facets=queries.audit_facets(actor), action_labels=action_labels()
     )
     page = paginate(request, queries.audit_events(actor, form.as_filter()), 50)
     context = {"form": form, "page": page, "rows": [_audit_row(event) for event in page]}

@@ -1,4 +1,4 @@
-"""What every page of a member shares: the member_view decorator, partial answers to htmx, pagination, and what other apps register (dashboard panels, audit labels, channel reach and health)."""
+"""What every page of a member shares: the member_view decorator, partial answers to htmx, pagination, and what other apps add through hooks (dashboard panels, audit labels, channel reach and health: see palabre.hooks)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 
+from palabre import hooks
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services.actors import Actor, NotInOrganisation
 
@@ -65,15 +66,23 @@ def no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-# The home page gathers panels that higher apps register (orgs never imports them).
+# The home page gathers panels that higher apps add through the `dashboard_panels` hook (orgs never
+# imports them), in this order; a panel this table does not name comes after them, by its own order.
 DashboardPanel = Callable[[HttpRequest, Actor], dict[str, Any] | None]
-_dashboard_panels: dict[str, DashboardPanel] = {}
+PANEL_ORDER: dict[str, int] = {
+    "publishing": 10,
+    "conversations": 20,
+    "moderation": 30,
+    "connectors": 40,
+    "inbox": 50,
+    "listening": 60,
+}
 
 
-def register_dashboard_panel(name: str, panel: DashboardPanel) -> None:
+def dashboard_panels() -> list[DashboardPanel]:
     """`panel(request, actor)` returns None, or a dict with optional `counts` ([{label, value, url}])
     and `template` (rendered with the dict as `panel`)."""
-    _dashboard_panels[name] = panel
+    return [contribution.value for contribution in hooks.ordered(hooks.hook.dashboard_panels())]
 
 
 ACTION_LABELS = {
@@ -126,14 +135,25 @@ AUDIT_SENTENCES: dict[str, Any] = {
 }
 
 
-def register_audit_labels(
-    *, actions: dict[str, Any], targets: dict[str, Any], sentences: dict[str, Any] | None = None
-) -> None:
-    """Higher apps name their own audit actions and target types for the audit log page, and
-    may say how an entry reads in words (`sentences`, see AUDIT_SENTENCES)."""
-    ACTION_LABELS.update(actions)
-    TARGET_LABELS.update(targets)
-    AUDIT_SENTENCES.update(sentences or {})
+def _audit_labels(kind: str, own: dict[str, Any]) -> dict[str, Any]:
+    """Orgs' own labels of a kind (actions, targets, sentences) and those higher apps give through
+    the `audit_labels` hook."""
+    merged = dict(own)
+    for answer in hooks.hook.audit_labels():
+        merged.update(answer.get(kind) or {})
+    return merged
+
+
+def action_labels() -> dict[str, Any]:
+    return _audit_labels("actions", ACTION_LABELS)
+
+
+def target_labels() -> dict[str, Any]:
+    return _audit_labels("targets", TARGET_LABELS)
+
+
+def audit_sentences() -> dict[str, Any]:
+    return _audit_labels("sentences", AUDIT_SENTENCES)
 
 
 def audit_sentence(event) -> str:
@@ -141,17 +161,17 @@ def audit_sentence(event) -> str:
     who = event.actor_label or "Palabre"
     if event.actor_label and event.actor_label.startswith("token:"):
         who = _("the API token %(name)s") % {"name": event.actor_label[6:]}
-    target = event.target_label or str(TARGET_LABELS.get(event.target_type, "")) or "—"
-    sentence = AUDIT_SENTENCES.get(event.action)
+    target = event.target_label or str(target_labels().get(event.target_type, "")) or "—"
+    sentence = audit_sentences().get(event.action)
     if sentence is None:
-        action = ACTION_LABELS.get(event.action, event.action)
+        action = action_labels().get(event.action, event.action)
         return _("%(who)s: %(action)s, %(target)s") % {"who": who, "action": action, "target": target}
     return str(sentence) % {"who": who, "target": target}
 
 
 # What Palabre can do on a platform (capability names: pull, webhook, reply, publish, hide,
-# delete), told by the app that owns the connectors (orgs cannot import it).
-_CHANNEL_REACH: list[Callable[[str], frozenset[str]]] = []
+# delete), told through the `channel_reach` hook by the app that owns the connectors (orgs cannot
+# import it).
 REACH_LABELS = {
     "pull": gettext_lazy("read"),
     "webhook": gettext_lazy("receive"),
@@ -162,33 +182,19 @@ REACH_LABELS = {
 }
 
 
-def register_channel_reach(provider: Callable[[str], frozenset[str]]) -> None:
-    """A higher app tells, for a platform, the capabilities its connector declares."""
-    if provider not in _CHANNEL_REACH:
-        _CHANNEL_REACH.append(provider)
-
-
-# The health of each channel's connection, as the health page shows it (the connectors app tells:
-# orgs cannot import it), so that the channels page says the same thing.
-_CHANNEL_HEALTH: list[Callable[[Actor], dict[int, Any]]] = []
-
-
-def register_channel_health(provider: Callable[[Actor], dict[int, Any]]) -> None:
-    """`provider(actor)` answers {channel id: its health row} for the organisation's channels."""
-    if provider not in _CHANNEL_HEALTH:
-        _CHANNEL_HEALTH.append(provider)
-
-
 def channel_health(actor: Actor) -> dict[int, Any]:
+    """The health of each channel's connection, as the health page shows it (the connectors app
+    tells through the `channel_health` hook: orgs cannot import it), so that the channels page says
+    the same thing."""
     found: dict[int, Any] = {}
-    for provider in _CHANNEL_HEALTH:
-        found.update(provider(actor))
+    for answer in hooks.hook.channel_health(actor=actor):
+        found.update(answer)
     return found
 
 
 def channel_reach(platform: str) -> list[str]:
     """What Palabre can do on this platform, as translated verbs in a fixed order ([] = nothing)."""
     names: set[str] = set()
-    for provider in _CHANNEL_REACH:
-        names |= set(provider(platform))
+    for answer in hooks.hook.channel_reach(platform=platform):
+        names |= set(answer)
     return [str(label) for name, label in REACH_LABELS.items() if name in names]
