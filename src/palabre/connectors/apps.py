@@ -60,7 +60,6 @@ class ConnectorsConfig(AppConfig):
         hooks.register(plugin, name="palabre.connectors")
 
 
-
 def _check_addresses(sender, instance, update_fields=None, **kwargs) -> None:
     """A channel whose address (feed, server) is one Palabre does not connect to is refused when it
     is entered, whichever service saves it (orgs cannot import connectors: this is its hook).
@@ -91,7 +90,6 @@ def _try_credentials(sender, actor, channel, **kwargs) -> dict | None:
     from palabre.connectors.services.health import try_credentials
 
     return try_credentials(actor=actor, channel=channel)
-
 
 
 def _credentials_saved(sender, instance, update_fields=None, **kwargs) -> None:
