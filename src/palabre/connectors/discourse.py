@@ -10,7 +10,8 @@ account named), and the secret of the forum's webhook.
 - Pulling reads `GET /posts.json` (the forum's latest posts, newest first) back to the newest post
   seen (the `before` cursor pages further back), then the review queue's pending flags
   (`GET /review.json?type=ReviewableFlaggedPost`): a flagged post comes in (again) with its flag
-  score. A channel may keep to some categories (`options["categories"]`: category ids).
+  score; a reply whose topic's first post is not known brings it (`GET /t/{id}.json`). A channel
+  may keep to some categories (`options["categories"]`: category ids).
 - Webhooks: `X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256 of the body, keyed with the
   webhook's secret>`; post events carry `{"post": {...}}`.
 - Out: a reply is `POST /posts.json` with `topic_id` and `reply_to_post_number`; a publication
@@ -60,6 +61,8 @@ from palabre.connectors.text import html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 MAX_PAGES = 10
+# Topics whose first post a pull fetches (`/t/{id}.json`) for replies that came without it.
+MAX_TOPICS = 10
 # A post created this long before its action was queued is not that action's (clocks differ).
 FIND_SKEW = timedelta(minutes=5)
 # Discourse's post action types (PostActionType.types): a staff flag as "inappropriate" with
@@ -184,6 +187,7 @@ class DiscourseConnector(Connector):
                 break  # a first pull reads one page; then back to the newest post seen
             before = min(ids)
         newest_review = self._flags(channel, base, last_review, items, categories, brand)
+        self._topic_roots(channel, base, items, brand)
         cursor_out = json.dumps({"post": newest, "review": newest_review}, sort_keys=True)
         return PullResult(items=list(items.values()), cursor=cursor_out)
 
@@ -215,6 +219,37 @@ class DiscourseConnector(Connector):
             found.metrics["flag_score"] = reviewable.get("score", 0)
             found.raw["reviewable_id"] = review_id
         return newest
+
+    def _topic_roots(self, channel, base, items: dict[str, IncomingItem], brand) -> None:
+        """The first post of each topic whose replies came without it (a topic older than the
+        page, a flagged post): read from `GET /t/{id}.json`, so the reply sits in its thread. A topic
+        gone or out of the API user's sight (404) is left as it is."""
+        from palabre.conversations.models import Item
+
+        wanted = {i.parent_external_id.split("/")[0] for i in items.values() if i.parent_external_id}
+        roots = {f"{topic}/1" for topic in wanted} - set(items)
+        if not roots:
+            return
+        stored = set(
+            Item.objects.filter(channel=channel, external_id__in=roots).values_list("external_id", flat=True)
+        )
+        for root in sorted(roots - stored)[:MAX_TOPICS]:
+            topic_id = int(root.split("/")[0])
+            try:
+                topic = self._call(channel, "GET", f"/t/{topic_id}.json")
+            except PermanentError as error:
+                if isinstance(error, TokenExpired | PermissionMissing | MalformedPayload):
+                    raise
+                continue
+            try:
+                posts = topic["post_stream"]["posts"]
+                first = next(post for post in posts if int(post["post_number"]) == 1)
+            except StopIteration:
+                continue
+            except (KeyError, TypeError, ValueError) as error:
+                raise MalformedPayload(f"A Discourse topic lacks {error}") from error
+            item = parse_post({**first, "topic_title": topic.get("title") or ""}, base, brand)
+            items[item.external_id] = item
 
     def verify_webhook(self, channel, headers: Mapping[str, str], body: bytes) -> bool:
         """`X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`."""

@@ -68,6 +68,8 @@ def test_first_pull_reads_the_latest_posts_as_topic_threads_and_the_flags(forum,
     platform_server.on("GET", POSTS, Answer(body=fixture("latest_posts.json")))
     _queue(platform_server, fixture("review_flagged.json"))
     platform_server.on("GET", "/posts/8850.json", Answer(body=fixture("post_8850.json")))
+    # Hugo's answer came without its topic's first post: the topic brings it. Topic 380 is gone.
+    platform_server.on("GET", "/t/398.json", Answer(body=fixture("topic_398.json")))
     result = DiscourseConnector().pull(forum, "")
     request = platform_server.made("GET", POSTS)[0]
     assert (
@@ -76,7 +78,11 @@ def test_first_pull_reads_the_latest_posts_as_topic_threads_and_the_flags(forum,
     assert request.query == {}  # one page the first time
     by_id = {item.external_id: item for item in result.items}
     # The "closed the topic" small action is left out; the brand's own post holds the thread.
-    assert set(by_id) == {"412/1", "412/2", "412/3", "398/4", "380/2"}
+    assert set(by_id) == {"412/1", "412/2", "412/3", "398/4", "380/2", "398/1"}
+    assert by_id["398/1"].text == "Concours photo\n\nEnvoyez vos plus belles photos de salon avant le 31 mai."
+    assert by_id["398/1"].author.handle == "lea_m" and by_id["398/1"].kind == "post"
+    assert len(platform_server.made("GET", "/t/380.json")) == 1  # asked, not found, left out
+    assert platform_server.made("GET", "/t/412.json") == []  # its first post came with the page
     assert by_id["412/2"].author.handle == forum.handle  # the brand's, as a delivered reply is
     first = by_id["412/1"]
     assert first.kind == "post" and first.parent_external_id == ""
