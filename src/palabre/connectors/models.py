@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,9 @@ class ChannelSync(models.Model):
     # "": nothing to check), and, when partial, why (English detail, as `last_error`).
     permissions_checked = models.CharField(max_length=16, blank=True)
     permissions_note = models.TextField(blank=True)
+    # What the platform told at the last check beyond the account: a daily quota spent, an access
+    # tier, a rate limit's state (the connector's `ChannelHealthInfo.details`).
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-channel rate limit: no platform call before this time.
     next_call_at = models.DateTimeField(null=True, blank=True)

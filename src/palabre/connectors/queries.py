@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from palabre.connectors.alerts import failure_threshold, token_alert_days
 from palabre.connectors.base import Capability
@@ -15,6 +16,17 @@ from palabre.connectors.registry import connector_class_for
 from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
+
+# The details a connector's check may tell (`ChannelHealthInfo.details`) that the channel page shows.
+DETAIL_LABELS = {
+    "tier": gettext_lazy("Access tier"),
+    "quota_used": gettext_lazy("Quota units spent today"),
+    "quota_limit": gettext_lazy("Daily quota (units)"),
+    "quota_left": gettext_lazy("Quota units left today"),
+    "quota_resets_at": gettext_lazy("Quota renewed at"),
+    "rate_limit_remaining": gettext_lazy("Calls left in the rate-limit window"),
+    "max_characters": gettext_lazy("Longest post allowed (characters)"),
+}
 
 WAITING = (ActionStatus.QUEUED, ActionStatus.SENDING, ActionStatus.FAILED, ActionStatus.NEEDS_CHECK)
 
@@ -64,6 +76,24 @@ class ChannelHealth:
         from palabre.connectors.explain import explain
 
         return explain(sync.last_error_code)
+
+    @property
+    def details_shown(self) -> list[tuple[str, object]]:
+        """What the platform told at the last check (a quota, an access tier, a rate limit), each
+        with its label in the reader's language; what has no label here is not shown."""
+        details = (self.sync.details if self.sync is not None else None) or {}
+        shown = []
+        for key, label in DETAIL_LABELS.items():
+            value = details.get(key)
+            if value is None or value == "":
+                continue
+            if key.endswith("_at") and isinstance(value, str):
+                try:
+                    value = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+            shown.append((label, value))
+        return shown
 
     @property
     def needs_attention(self) -> bool:

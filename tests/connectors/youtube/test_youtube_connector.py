@@ -277,3 +277,23 @@ def test_health_names_the_channel_the_scopes_and_the_quota(tube, platform_server
         PermissionMissing, match="lacks the scope https://www.googleapis.com/auth/youtube.force-ssl"
     ):
         YouTubeConnector().health(tube)
+
+
+def test_the_channel_page_shows_the_days_quota_from_the_last_check(tube, platform_server, client, owner, org):
+    from django.urls import reverse
+
+    from palabre.connectors.services.health import refresh_health
+
+    platform_server.on("GET", CHANNELS, Answer(body=fixture("channels_mine.json")))
+    platform_server.on("GET", TOKENINFO, Answer(body=fixture("tokeninfo.json")))
+    QuotaUsage.objects.create(channel=tube, day=date(2026, 12, 5), units=2_399)
+    refresh_health(tube)
+    org.language = "fr"
+    org.save()
+    client.force_login(owner)
+    page = client.get(reverse("connectors:channel", args=[tube.pk]))
+    text = " ".join(page.content.decode().split())
+    assert "<dt>Unités de quota dépensées aujourd’hui</dt><dd>2400</dd>" in text
+    assert "<dt>Quota quotidien (unités)</dt><dd>10000</dd>" in text
+    assert "<dt>Unités de quota restantes aujourd’hui</dt><dd>7600</dd>" in text
+    assert "<dt>Quota renouvelé à</dt>" in text

@@ -52,6 +52,7 @@ def refresh_health(channel: Channel) -> ChannelSync:
         "scopes": list(info.scopes),
         "permissions_checked": info.permissions_checked,
         "permissions_note": info.permissions_note,
+        "details": dict(info.details),
         # The token works; an expiry is kept only when the platform tells one.
         "token_expires_at": info.token_expires_at,
     }
