@@ -337,6 +337,27 @@ class RedditConnector(Connector):
         ),
     )
 
+    def credentials_from_token(self, channel, token, *, now: datetime) -> dict[str, Any]:
+        """The web app's tokens, and the account's name (`GET /api/v1/me` with the new token):
+        Reddit's User-Agent rule names it, and the brand's own posts are known by it."""
+        credentials = super().credentials_from_token(channel, token, now=now)
+        current = channel.read_credentials() if channel.has_credentials else {}
+        oauth_url = str(current.get("oauth_url") or DEFAULT_OAUTH).rstrip("/")
+        try:
+            response = http_client.get(
+                oauth_url + "/api/v1/me",
+                headers={"Authorization": f"bearer {token['access_token']}", "User-Agent": user_agent()},
+            )
+        except httpx.HTTPError as error:
+            raise TransientError(f"Reddit: {error}") from error
+        if response.status_code == 401:
+            raise TokenExpired("Reddit 401: the new access token is refused")
+        try:
+            credentials["username"] = str(response.json()["name"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise MalformedPayload("Reddit's /api/v1/me does not name the account.") from error
+        return credentials
+
     # --- the client ---------------------------------------------------------------------------
 
     def addresses(self, channel, credentials) -> list[tuple[str, str]]:

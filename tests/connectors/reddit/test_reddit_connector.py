@@ -274,3 +274,13 @@ def test_health_checks_the_account_scopes_and_moderator_rights(sub, platform_ser
 
 def test_user_agent_follows_reddits_rule():
     assert user_agent("brand_mod") == "python:fr.palabre.community:v0.1 (by /u/brand_mod)"
+
+
+def test_the_web_app_flow_keeps_the_tokens_and_names_the_account(sub, platform_server):
+    platform_server.on("GET", "/api/v1/me", Answer(body=fixture("me.json")))
+    now = timezone.now()
+    token = {"access_token": "new-access", "refresh_token": "new-refresh", "expires_in": 3600, "scope": "*"}
+    credentials = RedditConnector().credentials_from_token(sub, token, now=now)
+    assert credentials["access_token"] == "new-access" and credentials["refresh_token"] == "new-refresh"
+    assert credentials["username"] == "maisondupont_mod"
+    assert platform_server.made("GET", "/api/v1/me")[0].headers["Authorization"] == "bearer new-access"
