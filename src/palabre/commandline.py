@@ -1,10 +1,12 @@
-"""What every app's sub-commands of `palabre` share, on the lowest floor so that an app's `cli.py`
-need not import the top-level `palabre.cli` (which imports the apps)."""
+"""What every app's commands share, on the lowest floor so that an app's management commands need not
+import the top-level `palabre.cli` (which only dispatches to them)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+
+from django.core.management.base import BaseCommand
 
 
 def setup_django() -> None:
@@ -26,3 +28,29 @@ def add_organisation_option(
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--organisation", dest="organisation", default="", metavar=metavar, help=help)
     group.add_argument("--org", dest="organisation", default="", metavar=metavar, help=argparse.SUPPRESS)
+
+
+class PalabreCommand(BaseCommand):
+    """A command of `palabre` written as a Django management command of its app: `palabre <name>`
+    (the thin wrapper in `palabre.cli`), `palabre manage <name>` and `call_command(name, ...)` run it
+    alike. A subclass gives `help`, `add_arguments(parser)` and `run(args)`, `args` being the parsed
+    options as a namespace. Django's own options (verbosity, settings...) are accepted and kept out
+    of the help; no system checks run first (`palabre check` and `palabre query` need no database)."""
+
+    requires_system_checks: list[str] = []
+    suppressed_base_arguments = {
+        "--version",
+        "--verbosity",
+        "--settings",
+        "--pythonpath",
+        "--traceback",
+        "--no-color",
+        "--force-color",
+        "--skip-checks",
+    }
+
+    def handle(self, *args, **options) -> None:
+        self.run(argparse.Namespace(**options))
+
+    def run(self, args: argparse.Namespace) -> None:
+        raise NotImplementedError(f"{type(self).__module__} gives no run()")

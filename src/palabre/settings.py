@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "palabre.metrics",
     "palabre.programmes",
     "palabre.analytics",
+    # the installation's own commands (serve, worker, migrate, backup, demo...): `palabre` runs them
+    "palabre.operations",
 ]
 
 MIDDLEWARE = [

@@ -30,18 +30,16 @@ def test_triage_gives_a_priority_with_its_reasons():
 
 
 def test_inbox_tick_and_digest_commands(channel, post, org, capsys, cm):
-    import argparse
-
     import pytest
+    from django.core.management import call_command
 
-    from palabre.inbox.cli import cmd_inbox
     from palabre.inbox.models import Notification
 
     post(channel, "Vous livrez en Belgique ?")
-    cmd_inbox(argparse.Namespace(action="tick", organisation=org.slug))
+    call_command("inbox", "tick", organisation=org.slug)
     assert json.loads(capsys.readouterr().out) == {"organisation": org.slug, "refreshed": 1, "warned": 0}
-    cmd_inbox(argparse.Namespace(action="digest", organisation=org.slug))
+    call_command("inbox", "digest", organisation=org.slug)
     assert json.loads(capsys.readouterr().out)["digests"] == 2  # the owner and the community manager
     assert Notification.objects.filter(kind="digest").count() == 2
     with pytest.raises(SystemExit, match="nope"):
-        cmd_inbox(argparse.Namespace(action="tick", organisation="nope"))
+        call_command("inbox", "tick", organisation="nope")

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from palabre.publishing.cli import check_stream
+from palabre.publishing.management.commands.guardrails import check_stream
 from palabre.publishing.services import update_policy
 
 

@@ -1,4 +1,5 @@
-"""`palabre query`: try a listening query on texts without a database (see docs/commands.md)."""
+"""The work of `palabre query` (listening's management command `query`): try a listening query on
+texts, without a database (see docs/commands.md)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,6 @@ import sys
 from typing import TextIO
 
 from palabre.nlp.query import QuerySyntaxError, anchors, parse_query
-
-
-def register_commands(add) -> None:
-    query = add(
-        "query",
-        cmd_query,
-        "Test a listening query on texts read from stdin, one per line, or check its syntax.",
-    )
-    query.add_argument("action", choices=["test", "parse"], help="test: match stdin's lines; parse: check")
-    query.add_argument("query", help="the query, e.g. '(renault OR peugeot) AND panne'")
-    query.add_argument("--lang", default=None, help="language of every text, for lang: filters")
-    query.add_argument("--source", default=None, help="source of every text, for source: filters")
-    query.add_argument("--domain", default=None, help="site of every text, for domain: filters")
-    query.add_argument("--json", action="store_true", help="one JSON object per line instead of 1/0 lines")
 
 
 def report_error(error: QuerySyntaxError, out: TextIO) -> None:

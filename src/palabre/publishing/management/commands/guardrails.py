@@ -7,37 +7,32 @@ import sys
 from collections.abc import Iterable
 from typing import IO
 
-
-def register_commands(add) -> None:
-    from palabre.commandline import add_organisation_option
-
-    guardrails = add(
-        "guardrails",
-        cmd_guardrails,
-        "Run the publishing guardrails on JSON lines; one JSON line out per input.",
-    )
-    guardrails.add_argument("action", choices=["check"])
-    guardrails.add_argument("file", nargs="?", default="")
-    add_organisation_option(
-        guardrails, "the organisation (short name) of lines that name none (its lists, posts, trends)"
-    )
-    guardrails.add_argument("--lang", default="", help="language of the explanations (fr or en)")
+from palabre.commandline import PalabreCommand, add_organisation_option, setup_django
 
 
-def cmd_guardrails(args) -> None:
-    from palabre.commandline import setup_django
+class Command(PalabreCommand):
+    help = "Run the publishing guardrails on JSON lines; one JSON line out per input."
 
-    setup_django()
-    from django.conf import settings
-    from django.utils import translation
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=["check"])
+        parser.add_argument("file", nargs="?", default="")
+        add_organisation_option(
+            parser, "the organisation (short name) of lines that name none (its lists, posts, trends)"
+        )
+        parser.add_argument("--lang", default="", help="language of the explanations (fr or en)")
 
-    from palabre.jsonlines import opened
+    def run(self, args) -> None:
+        setup_django()
+        from django.conf import settings
+        from django.utils import translation
 
-    with (
-        translation.override(args.lang or settings.LANGUAGE_CODE),
-        opened(args.file, command="guardrails check") as source,
-    ):
-        check_stream(source, sys.stdout, default_org=args.organisation)
+        from palabre.jsonlines import opened
+
+        with (
+            translation.override(args.lang or settings.LANGUAGE_CODE),
+            opened(args.file, command="guardrails check") as source,
+        ):
+            check_stream(source, sys.stdout, default_org=args.organisation)
 
 
 def check_stream(source: IO[str], sink: IO[str], *, default_org: str = "") -> int:

@@ -1,17 +1,38 @@
 """`palabre check`: moderate JSON lines (`text` required; `id`, `lang`, `author`, `author_url`,
-`author_email` optional), one answer line per input line with the action and every label's score."""
+`author_email` optional), one answer line per input line with the action and every label's score.
+
+Django has a `check` command of its own (the system checks): this one is `moderate` to Django
+(`palabre manage moderate`), `check` to `palabre`.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import IO
 
-from palabre.jsonlines import answer_stream
-from palabre.moderation.engine import Author, ModerationContext, moderate_many
+from palabre.commandline import PalabreCommand, add_organisation_option, setup_django
 
 
-def _context(data: dict, base: ModerationContext) -> ModerationContext:
+class Command(PalabreCommand):
+    help = "Moderate JSON lines from a file or stdin; one JSON line out per input."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", nargs="?", default="")
+        add_organisation_option(parser, "apply this organisation's rules and thresholds (its short name)")
+
+    def run(self, args) -> None:
+        from palabre.jsonlines import opened
+
+        with opened(args.file, command="check") as source:
+            check_stream(source, sys.stdout, org_slug=args.organisation)
+
+
+def _context(data: dict, base):
+    from dataclasses import replace
+
+    from palabre.moderation.engine import Author
+
     author = Author(
         name=str(data.get("author") or ""),
         url=str(data.get("author_url") or ""),
@@ -21,6 +42,10 @@ def _context(data: dict, base: ModerationContext) -> ModerationContext:
 
 
 def check_stream(source: IO[str], sink: IO[str], *, org_slug: str = "") -> int:
+    # The engine loads the models: imported when a command runs, not when `palabre --help` lists it.
+    from palabre.jsonlines import answer_stream
+    from palabre.moderation.engine import ModerationContext, moderate_many
+
     base = _organisation_context(org_slug) if org_slug else ModerationContext()
 
     def handle(batch: list[dict]) -> Iterable[dict]:
@@ -36,9 +61,7 @@ def check_stream(source: IO[str], sink: IO[str], *, org_slug: str = "") -> int:
     return answer_stream(source, sink, handle)
 
 
-def _organisation_context(org_slug: str) -> ModerationContext:
-    from palabre.commandline import setup_django
-
+def _organisation_context(org_slug: str):
     setup_django()
     from palabre.moderation.services import organisation_context
     from palabre.orgs.models import Organisation

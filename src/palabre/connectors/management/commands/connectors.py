@@ -6,34 +6,29 @@ import argparse
 import json
 import sys
 
-
-def register_commands(add) -> None:
-    from palabre.commandline import add_organisation_option
-
-    parser = add(
-        "connectors",
-        cmd_connectors,
-        "Channels' connections: health, and pulling and delivering what is due (for cron or by hand).",
-    )
-    parser.add_argument("action", choices=["status", "tick", "pull"], help="what to do")
-    add_organisation_option(parser, "status: only this organisation (its short name)")
-    parser.add_argument("--channel", type=int, default=0, help="pull: the channel's id")
+from palabre.commandline import PalabreCommand, add_organisation_option, setup_django
 
 
-def cmd_connectors(args: argparse.Namespace) -> None:
-    from palabre.commandline import setup_django
+class Command(PalabreCommand):
+    help = "Channels' connections: health, and pulling and delivering what is due (for cron or by hand)."
 
-    setup_django()
-    if args.action == "status":
-        _status(args.organisation)
-    elif args.action == "tick":
-        _tick()
-    else:
-        if not args.channel:
-            sys.exit("palabre connectors pull: give --channel ID")
-        from palabre.connectors.sync import pull_channel
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=["status", "tick", "pull"], help="what to do")
+        add_organisation_option(parser, "status: only this organisation (its short name)")
+        parser.add_argument("--channel", type=int, default=0, help="pull: the channel's id")
 
-        print(json.dumps(pull_channel(args.channel, force=True)), flush=True)
+    def run(self, args: argparse.Namespace) -> None:
+        setup_django()
+        if args.action == "status":
+            _status(args.organisation)
+        elif args.action == "tick":
+            _tick()
+        else:
+            if not args.channel:
+                sys.exit("palabre connectors pull: give --channel ID")
+            from palabre.connectors.sync import pull_channel
+
+            print(json.dumps(pull_channel(args.channel, force=True)), flush=True)
 
 
 def _status(org_slug: str) -> None:

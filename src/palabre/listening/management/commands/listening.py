@@ -9,66 +9,61 @@ import os
 import sys
 from datetime import datetime, timedelta
 
-
-def register_commands(add) -> None:
-    from palabre.commandline import add_organisation_option
-
-    listening = add(
-        "listening",
-        cmd_listening,
-        "Poll due listening sources, detect crisis spikes and retry pending alert deliveries.",
-    )
-    listening.add_argument(
-        "action",
-        choices=["poll", "detect", "deliver", "run"],
-        help="poll: due sources; detect: spikes of every organisation (or of FILE); deliver: pending alerts; "
-        "run: all three",
-    )
-    listening.add_argument(
-        "file",
-        nargs="?",
-        help="with detect: a CSV of timestamp,value rows in time order ('-': standard input); "
-        "writes one JSON line per alarm",
-    )
-    listening.add_argument(
-        "--lang", help="with FILE: the language of the explanations (default: PALABRE_LANGUAGE)"
-    )
-    listening.add_argument("--force", action="store_true", help="poll every active source, due or not")
-    add_organisation_option(listening, "only this organisation (its short name)")
+from palabre.commandline import PalabreCommand, add_organisation_option, setup_django
 
 
-def cmd_listening(args: argparse.Namespace) -> None:
-    from palabre.commandline import setup_django
+class Command(PalabreCommand):
+    help = "Poll due listening sources, detect crisis spikes and retry pending alert deliveries."
 
-    setup_django()
-    if args.file is not None:
-        if args.action != "detect":
-            sys.exit("palabre listening: FILE goes with detect only")
-        detect_file(args.file, language=args.lang)
-        return
-    from palabre.listening.crisis import detect_for_organisation
-    from palabre.listening.delivery import retry_pending_deliveries
-    from palabre.listening.models import ListeningSource
-    from palabre.listening.services import due_sources, poll_source
-    from palabre.orgs.models import Organisation
-
-    organisations = Organisation.objects.all()
-    if args.organisation:
-        organisations = organisations.filter(slug=args.organisation)
-    report: dict = {}
-    if args.action in ("poll", "run"):
-        sources = (
-            ListeningSource.objects.filter(active=True).exclude(kind="own_channels")
-            if args.force
-            else due_sources()
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "action",
+            choices=["poll", "detect", "deliver", "run"],
+            help="poll: due sources; detect: spikes of every organisation (or of FILE); deliver: pending alerts; "
+            "run: all three",
         )
-        sources = sources.filter(organisation__in=organisations)
-        report["polled"] = [poll_source(source, force=args.force) for source in sources]
-    if args.action in ("detect", "run"):
-        report["alerts"] = [alert.pk for org in organisations for alert in detect_for_organisation(org)]
-    if args.action in ("deliver", "run"):
-        report["deliveries_retried"] = retry_pending_deliveries()
-    print(json.dumps(report, default=str, ensure_ascii=False))
+        parser.add_argument(
+            "file",
+            nargs="?",
+            help="with detect: a CSV of timestamp,value rows in time order ('-': standard input); "
+            "writes one JSON line per alarm",
+        )
+        parser.add_argument(
+            "--lang", help="with FILE: the language of the explanations (default: PALABRE_LANGUAGE)"
+        )
+        parser.add_argument("--force", action="store_true", help="poll every active source, due or not")
+        add_organisation_option(parser, "only this organisation (its short name)")
+
+    def run(self, args: argparse.Namespace) -> None:
+        setup_django()
+        if args.file is not None:
+            if args.action != "detect":
+                sys.exit("palabre listening: FILE goes with detect only")
+            detect_file(args.file, language=args.lang)
+            return
+        from palabre.listening.crisis import detect_for_organisation
+        from palabre.listening.delivery import retry_pending_deliveries
+        from palabre.listening.models import ListeningSource
+        from palabre.listening.services import due_sources, poll_source
+        from palabre.orgs.models import Organisation
+
+        organisations = Organisation.objects.all()
+        if args.organisation:
+            organisations = organisations.filter(slug=args.organisation)
+        report: dict = {}
+        if args.action in ("poll", "run"):
+            sources = (
+                ListeningSource.objects.filter(active=True).exclude(kind="own_channels")
+                if args.force
+                else due_sources()
+            )
+            sources = sources.filter(organisation__in=organisations)
+            report["polled"] = [poll_source(source, force=args.force) for source in sources]
+        if args.action in ("detect", "run"):
+            report["alerts"] = [alert.pk for org in organisations for alert in detect_for_organisation(org)]
+        if args.action in ("deliver", "run"):
+            report["deliveries_retried"] = retry_pending_deliveries()
+        print(json.dumps(report, default=str, ensure_ascii=False))
 
 
 def detect_file(name: str, *, language: str | None = None) -> None:

@@ -8,36 +8,36 @@ from __future__ import annotations
 import json
 import sys
 
-
-def register_commands(add) -> None:
-    from palabre.commandline import add_organisation_option
-
-    contest = add("contest", cmd_contest, "Print a contest's published record, or verify a published draw.")
-    contest.add_argument("action", choices=["verify", "record"])
-    contest.add_argument(
-        "target", help="verify: the published record (a JSON file, - for stdin); record: the contest's number"
-    )
-    add_organisation_option(contest, "the organisation (short name) of the contest (record only)")
+from palabre.commandline import PalabreCommand, add_organisation_option, setup_django
 
 
-def cmd_contest(args) -> None:
-    if args.action == "verify":
-        sys.exit(verify_file(args.target))
-    from palabre.commandline import setup_django
+class Command(PalabreCommand):
+    help = "Print a contest's published record, or verify a published draw."
 
-    setup_django()
-    from palabre.orgs.models import Organisation
-    from palabre.programmes.models import Contest
-    from palabre.programmes.services import published_record
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=["verify", "record"])
+        parser.add_argument(
+            "target",
+            help="verify: the published record (a JSON file, - for stdin); record: the contest's number",
+        )
+        add_organisation_option(parser, "the organisation (short name) of the contest (record only)")
 
-    organisation = Organisation.objects.filter(slug=args.organisation).first()
-    if organisation is None:
-        sys.exit(f"palabre contest record: no organisation with the short name {args.organisation!r}.")
-    contest = Contest.objects.filter(organisation=organisation, pk=_number(args.target)).first()
-    if contest is None:
-        sys.exit(f"palabre contest record: no contest number {args.target} in {organisation.slug}.")
-    json.dump(published_record(contest), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    def run(self, args) -> None:
+        if args.action == "verify":
+            sys.exit(verify_file(args.target))
+        setup_django()
+        from palabre.orgs.models import Organisation
+        from palabre.programmes.models import Contest
+        from palabre.programmes.services import published_record
+
+        organisation = Organisation.objects.filter(slug=args.organisation).first()
+        if organisation is None:
+            sys.exit(f"palabre contest record: no organisation with the short name {args.organisation!r}.")
+        contest = Contest.objects.filter(organisation=organisation, pk=_number(args.target)).first()
+        if contest is None:
+            sys.exit(f"palabre contest record: no contest number {args.target} in {organisation.slug}.")
+        json.dump(published_record(contest), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
 
 
 def _number(text: str) -> int:

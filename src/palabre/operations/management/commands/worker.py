@@ -1,0 +1,37 @@
+"""`palabre worker`: a task worker (run several, on several machines, on PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from palabre.commandline import PalabreCommand, setup_django
+
+
+class Command(PalabreCommand):
+    help = "Run a task worker (run several, on several machines, on PostgreSQL)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--queues", default="*", help="comma-separated queues, * for all")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+        parser.add_argument("--worker-id", default="", help="unique id (default: random)")
+        parser.add_argument("--batch", action="store_true", help="run what is waiting, then exit")
+        parser.add_argument(
+            "--nice", type=int, default=0, help="lower the worker's CPU priority by this much (Unix nice)"
+        )
+        parser.add_argument("--max-tasks", type=int, default=0, help="exit after this many tasks")
+
+    def run(self, args: argparse.Namespace) -> None:
+        if args.nice:
+            os.nice(args.nice)
+        setup_django()
+        from palabre.worker import TaskWorker
+
+        # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
+        TaskWorker(
+            worker_id=args.worker_id,
+            queues=args.queues,
+            interval=args.interval,
+            batch=args.batch,
+            max_tasks=args.max_tasks,
+        ).run()
