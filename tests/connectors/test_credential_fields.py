@@ -148,7 +148,7 @@ VALID = {
     "facebook": {"client_id": "138483919580948", "client_secret": "s", "page_id": "1", "access_token": "t"},
     "instagram": {"client_id": "1384839", "client_secret": "s", "ig_user_id": "1", "access_token": "i"},
     "youtube": {"client_id": "1234-p.apps.googleusercontent.com", "client_secret": "s", "access_token": "t"},
-    "x": {"tier": "basic", "client_id": "Y2xpZW50", "access_token": "t"},
+    "x": {"tier": "basic", "client_id": "Y2xpZW50", "client_secret": "s", "access_token": "t"},
     "discourse": {"base_url": "https://forum.example.com", "api_key": "k", "api_username": "brand"},
     "reddit": {"client_id": "p-jcoLKBynTLew", "client_secret": "s", "username": "u", "password": "p"},
 }

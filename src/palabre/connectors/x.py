@@ -7,7 +7,8 @@ uploads media only through the v1.1 endpoint with OAuth 1.0a, not the v2 `POST /
 an OAuth 2.0 token may use. Our one client brings the address guard, the timeout and the size limit.
 
 Credentials come from the OAuth 2.0 authorisation-code flow with PKCE (`oauth` below): the app's
-`client_id` (and `client_secret` for a confidential client), `access_token` (two hours),
+`client_id` and `client_secret` (a confidential client: X wants them as HTTP Basic at its token
+endpoint), `access_token` (two hours),
 `refresh_token` (with `offline.access`), `token_expires_at`, `scope`. The access tier the app's
 project has (`tier`: free, basic, pro, enterprise) says what it may call: Free only posts
 (`POST /2/tweets`, media upload, delete, `GET /2/users/me`); reading mentions and direct messages,
@@ -138,6 +139,8 @@ class XConnector(Connector):
         token_url="https://api.x.com/2/oauth2/token",
         scopes=SCOPES,
         pkce=True,
+        # A confidential client ("Web App"): X wants its id and secret as HTTP Basic at the token endpoint.
+        token_auth="client_secret_basic",
     )
     credential_fields = (
         CredentialField(
@@ -163,8 +166,11 @@ class XConnector(Connector):
         CredentialField(
             "client_secret",
             _("OAuth 2.0 client secret"),
-            _("The same place; only for an app of the “Web App” (confidential client) type."),
+            _(
+                "The same place; the app's type must be “Web App, Automated App or Bot” (a confidential client)."
+            ),
             kind=FieldKind.SECRET,
+            required=True,
         ),
         CredentialField(
             "access_token",
@@ -533,6 +539,9 @@ class XConnector(Connector):
         """A picture sent with `POST /2/media/upload` (multipart), its text alternative with
         `POST /2/media/metadata`; the media id to attach to the post."""
         self.require(channel, "publish_media")
+        if not media.mime_type.startswith("image/"):
+            # A video goes through X's chunked upload and its processing wait: not done here.
+            raise PermanentError(f"X: Palabre publishes pictures only, not {media.mime_type}.")
         category = "tweet_gif" if media.mime_type == "image/gif" else "tweet_image"
         answer = self._call(
             channel,

@@ -12,7 +12,7 @@ import time_machine
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
-from palabre.connectors.base import Media, PermissionMissing, RateLimited, TokenExpired
+from palabre.connectors.base import Media, PermanentError, PermissionMissing, RateLimited, TokenExpired
 from palabre.connectors.models import ChannelSync
 from palabre.connectors.sync import pull_channel
 from palabre.connectors.x import SCOPES, XConnector
@@ -49,6 +49,7 @@ def x_channel(org, make_channel, server, *, tier="basic", handle="@maisondupont"
         credentials={
             "tier": tier,
             "client_id": "Y2xpZW50LWlk",
+            "client_secret": "x-client-secret",
             "access_token": "x-secret-token",
             "refresh_token": "x-refresh",
             "scope": " ".join(SCOPES),
@@ -70,7 +71,7 @@ def test_the_oauth_spec_is_x_with_pkce_and_the_scopes():
     spec = XConnector.oauth
     assert spec.authorize_url == "https://x.com/i/oauth2/authorize"
     assert spec.token_url == "https://api.x.com/2/oauth2/token"
-    assert spec.pkce is True
+    assert spec.pkce is True and spec.token_auth == "client_secret_basic"
     assert set(spec.scopes) == {
         "tweet.read",
         "tweet.write",
@@ -239,6 +240,10 @@ def test_publish_with_a_picture_and_its_description(brand, platform_server):
         "media": {"media_ids": ["1880028106020515840"]},
     }
     assert delivered.url == "https://x.com/maisondupont/status/1864938271650009999"
+    video = Media(b"\x00\x00\x00\x18ftypmp42", "video/mp4", filename="film.mp4")
+    with pytest.raises(PermanentError, match="pictures only, not video/mp4"):
+        XConnector().publish(brand, text="Le film", media=[video], idempotency_key="v")
+    assert len(platform_server.made("POST", "/2/media/upload")) == 1
 
 
 def test_rate_limited_until_the_documented_reset(brand, platform_server, owner_actor, ingest):
