@@ -559,32 +559,32 @@ class FacebookConnector(Connector):
         if action is None:
             return None
         page_id, token = self._page(channel)
-        if action.kind == ActionKind.REPLY and action.item is not None:
-            if action.item.kind == "direct_message":
-                conversation = (action.item.raw or {}).get("conversation_id")
-                if not conversation:
-                    return None
-                path, fields, text_field = (
-                    f"{conversation}/messages",
-                    "id,message,created_time,from",
-                    "message",
-                )
-            else:
-                path = f"{self._comment_target(action.item)}/comments"
-                fields, text_field = "id,message,created_time,from,permalink_url", "message"
-            params = {"fields": fields, "limit": COMMENTS_SIZE}
-            if action.item.kind != "direct_message":
-                params.update(filter="stream", order="reverse_chronological")
-        else:
-            path, params, text_field = (
-                f"{page_id}/posts",
-                {"fields": POST_FIELDS, "limit": PAGE_SIZE},
-                "message",
+        if (
+            action.kind == ActionKind.REPLY
+            and action.item is not None
+            and action.item.kind == "direct_message"
+        ):
+            psid = str((action.item.raw or {}).get("psid") or "")
+            candidates = meta_graph.conversation_messages(
+                page_id=page_id, token=token, person=psid, platform="messenger", label=LABEL
             )
-        body = self._call("GET", path, token, params=params)
-        candidates = body.get("data")
+        elif action.kind == ActionKind.REPLY and action.item is not None:
+            path = f"{self._comment_target(action.item)}/comments"
+            params = {
+                "fields": "id,message,created_time,from,permalink_url",
+                "limit": COMMENTS_SIZE,
+                "filter": "stream",
+                "order": "reverse_chronological",
+            }
+            candidates = self._call("GET", path, token, params=params).get("data")
+        elif action.kind == ActionKind.PUBLISH:
+            path, params = f"{page_id}/posts", {"fields": POST_FIELDS, "limit": PAGE_SIZE}
+            candidates = self._call("GET", path, token, params=params).get("data")
+        else:
+            return None
         if not isinstance(candidates, list):
-            raise MalformedPayload(f"{LABEL}: {path} did not answer a list.")
+            raise MalformedPayload(f"{LABEL}: the latest comments or posts are not a list.")
+        text_field = "message"
         taken = set(
             OutboundAction.objects.filter(
                 channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]

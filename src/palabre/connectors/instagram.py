@@ -550,19 +550,32 @@ class InstagramConnector(Connector):
         )
         if action is None:
             return None
-        ig_user_id, token, _page = self._account(channel)
-        if action.kind == ActionKind.REPLY and action.item is not None:
-            if action.item.kind == "direct_message":
-                return None  # the conversation's messages are not listed by message: a person checks
+        ig_user_id, token, page_id = self._account(channel)
+        if (
+            action.kind == ActionKind.REPLY
+            and action.item is not None
+            and action.item.kind == "direct_message"
+        ):
+            candidates = meta_graph.conversation_messages(
+                page_id=page_id,
+                token=token,
+                person=str((action.item.raw or {}).get("psid") or ""),
+                platform="instagram",
+                label=LABEL,
+            )
+            text_field, time_field = "message", "created_time"
+        elif action.kind == ActionKind.REPLY and action.item is not None:
             path = f"{self._comment_target(action.item)}/replies"
-            params, text_field, time_field = {"fields": f"{COMMENT_FIELDS}"}, "text", "timestamp"
-        else:
+            candidates = self._call("GET", path, token, params={"fields": COMMENT_FIELDS}).get("data")
+            text_field, time_field = "text", "timestamp"
+        elif action.kind == ActionKind.PUBLISH:
             path, params = f"{ig_user_id}/media", {"fields": MEDIA_FIELDS, "limit": PAGE_SIZE}
+            candidates = self._call("GET", path, token, params=params).get("data")
             text_field, time_field = "caption", "timestamp"
-        body = self._call("GET", path, token, params=params)
-        candidates = body.get("data")
+        else:
+            return None
         if not isinstance(candidates, list):
-            raise MalformedPayload(f"{LABEL}: {path} did not answer a list.")
+            raise MalformedPayload(f"{LABEL}: the latest replies or media are not a list.")
         taken = set(
             OutboundAction.objects.filter(
                 channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]

@@ -328,6 +328,36 @@ def send_message(
     return Delivered(external_id=str(sent["message_id"]))
 
 
+def conversation_messages(*, page_id: str, token: str, person: str, platform: str, label: str) -> list[dict]:
+    """The latest messages of the Page's conversation with one person (`/{page-id}/conversations`
+    with `user_id`, `platform` messenger or instagram), to find a message an interrupted attempt
+    sent; [] when there is no such conversation."""
+    if not person:
+        raise MalformedPayload(f"{label}: the message names no person to look the conversation up.")
+    body = call(
+        "GET",
+        f"{page_id}/conversations",
+        token=token,
+        label=label,
+        params={
+            "platform": platform,
+            "user_id": person,
+            "fields": "id,messages.limit(25){id,message,created_time,from}",
+        },
+    )
+    messages: list[dict] = []
+    for conversation in body.get("data") or []:
+        data = (
+            ((conversation or {}).get("messages") or {}).get("data")
+            if isinstance(conversation, dict)
+            else None
+        )
+        if not isinstance(data, list):
+            raise MalformedPayload(f"{label}: a conversation's messages are not a list.")
+        messages.extend(message for message in data if isinstance(message, dict))
+    return messages
+
+
 def token_health(
     *,
     token: str,

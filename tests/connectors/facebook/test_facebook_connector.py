@@ -383,3 +383,38 @@ def test_ban_author_blocks_the_commenter_or_the_messenger_sender_from_the_page(p
     assert sent == [{"asid": ['["5512345678901234"]']}, {"psid": ['["24680135792468013"]']}]
     with pytest.raises(PermanentError, match="could not block"):
         connector.ban_author(page, message)
+
+
+def test_a_messenger_reply_that_timed_out_is_found_in_the_conversation_and_not_sent_twice(
+    page, platform_server, owner_actor, ingest, monkeypatch
+):
+    monkeypatch.setenv("PALABRE_CONNECTORS_HTTP_TIMEOUT", "0.3")
+    text = "Oui, la livraison est gratuite jusqu'à samedi."
+    with time_machine.travel(NOW, tick=False):
+        message = ingest(
+            page,
+            "m_AbCdEfGh3",
+            kind="direct_message",
+            author="24680135792468013",
+            created_at=NOW - timedelta(minutes=20),
+            raw={"psid": "24680135792468013"},
+        )
+        platform_server.on(
+            "POST", f"{V}/{PAGE}/messages", Answer(body=fixture("message_sent.json"), delay=0.8)
+        )
+        conversation = fixture("conversations.json")
+        sent = {
+            "id": "m_AbCdEfGhSent01",
+            "message": text,
+            "created_time": "2024-05-06T10:00:00+0000",
+            "from": {"name": "Maison Dupont", "id": PAGE},
+        }
+        conversation["data"][0]["messages"]["data"].insert(0, sent)
+        platform_server.on("GET", f"{V}/{PAGE}/conversations", Answer(body=conversation))
+        action = services.queue_reply(actor=owner_actor, item=message, text=text)
+        assert services.deliver(action.pk).outcome == "sent"
+    assert len(platform_server.made("POST", f"{V}/{PAGE}/messages")) == 1
+    lookup = platform_server.made("GET", f"{V}/{PAGE}/conversations")[0]
+    assert lookup.query["user_id"] == ["24680135792468013"] and lookup.query["platform"] == ["messenger"]
+    action.refresh_from_db()
+    assert action.external_id == "m_AbCdEfGhSent01"
