@@ -207,10 +207,23 @@ def _store_rows(
         row, _params, _decision_ = waiting.pop(refused.incoming.external_id)
         fail(row, refused.error)
     to_analyse: dict[int, bool] = {}
+    # The decisions answered, stored for the whole batch at once; item by item only if that fails
+    # (each row then keeps its own error).
+    decided = [(item, waiting[item.external_id][2]) for item, _created in result.items]
+    decided = [(item, decision) for item, decision in decided if decision is not None]
+    try:
+        with transaction.atomic():
+            services.record_decided(decided)
+        recorded = True
+    except (OperationalError, InterfaceError, InternalError):
+        raise
+    except Exception:
+        logger.exception("Decisions of %s checked comment(s) could not be stored at once", len(decided))
+        recorded = False
     for item, created in result.items:
         row, params, decision = waiting[item.external_id]
         try:
-            if decision is not None:
+            if decision is not None and not recorded:
                 services.moderate_item(item, decided=decision)
             if honeypot_filled(params):
                 state = ItemModeration.objects.filter(item=item).values_list("status", flat=True).first()

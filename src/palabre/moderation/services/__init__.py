@@ -23,6 +23,7 @@ from palabre.moderation.services.decisions import (
     check_text,
     moderate_batch,
     moderate_item,
+    record_decided,
 )
 from palabre.moderation.services.review import (
     LEARNING_LIMIT,
@@ -85,6 +86,7 @@ __all__ = [
     "hide_site_comment",
     "moderate_batch",
     "moderate_item",
+    "record_decided",
     "off_hours_policy",
     "organisation_context",
     "origin_of",

@@ -1,0 +1,98 @@
+"""The journal stores a batch of checked comments with the decisions answered in a number of
+queries that does not grow with the batch (storing must keep up with answering), and a person's
+decision taken meanwhile still stands."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from palabre.compat import journal
+from palabre.compat.akismet import check
+from palabre.conversations.models import Item
+from palabre.moderation.models import ItemModeration, ModerationDecision
+from palabre.moderation.services import moderate_item, record_decided
+
+TEXTS = [
+    "J'ai trouvé ce tutoriel très clair, surtout la partie sur la pâte brisée. Bravo",
+    "Buy cheap viagra online now!!! Best price, free shipping http://cheap-pills.xyz http://pills.top",
+    "Espèce de c0nnaaard, vous êtes des voleurs",
+]
+
+
+def comment(n: int) -> dict[str, str]:
+    return {
+        "comment_content": f"{TEXTS[n % len(TEXTS)]} ({n})",
+        "comment_type": "comment",
+        "comment_author": f"Camille {n % 5}",
+        "comment_author_email": f"camille{n % 5}@example.org",
+        "user_ip": "203.0.113.7",
+        "permalink": "https://blog.maison-dupont.fr/2024/05/tarte",
+    }
+
+
+def _store(blog, numbers) -> tuple[int, list]:
+    verdicts = [check.check_comment(blog.site, comment(n)) for n in numbers]
+    with CaptureQueriesContext(connection) as queries:
+        assert journal.store_waiting() == {"stored": len(verdicts), "failed": 0}
+    return len(queries), verdicts
+
+
+def test_storing_a_batch_costs_queries_that_do_not_grow_with_it(db, blog, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    _store(blog, range(0, 3))  # the first comments create the site's contacts and rows
+    small, _verdicts = _store(blog, range(3, 6))
+    large, verdicts = _store(blog, range(6, 6 + 20))  # one batch on SQLite too (25)
+    assert large <= small + 2
+    for verdict in verdicts:
+        item = Item.objects.get(channel=blog.site.channel, external_id=f"akismet-{verdict.guid}")
+        (decision,) = ModerationDecision.objects.filter(item=item)
+        assert ItemModeration.objects.get(item=item).last_decision == decision
+        assert (decision.action == "reject") == verdict.spam
+
+
+def test_a_batch_of_answered_decisions_is_what_storing_them_one_by_one_gives(
+    db, channel, incoming_item, django_capture_on_commit_callbacks
+):
+    from palabre.conversations.pipeline import ingest_items
+    from palabre.moderation import engine
+    from palabre.moderation.services import review_item
+    from palabre.orgs.services import Actor
+
+    def stored(prefix: str) -> list[Item]:
+        result = ingest_items(
+            channel=channel,
+            incoming=[incoming_item(f"{prefix}{n}", text=TEXTS[n % 3], author=f"p{n}") for n in range(6)],
+            analyse=False,
+        )
+        return [item for item, _created in result.items]
+
+    decisions = [engine.moderate(TEXTS[n % 3]) for n in range(6)]
+    batch, single = stored("b"), stored("s")
+    for items in (batch, single):  # a moderator approved one already; another was decided before
+        review_item(actor=Actor.palabre(channel.organisation), item_id=items[0].pk, action="approve")
+        moderate_item(items[1], decided=engine.moderate("Merci beaucoup"))
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = record_decided(list(zip(batch, decisions, strict=True)))
+        for item, decision in zip(single, decisions, strict=True):
+            moderate_item(item, decided=decision)
+
+    def seen(items):
+        states = {
+            s.item_id: s
+            for s in ItemModeration.objects.select_related("last_decision").filter(item__in=items)
+        }
+        return [
+            (
+                states[i.pk].status,
+                states[i.pk].is_spam,
+                states[i.pk].last_decision.action,
+                states[i.pk].last_decision.source,
+            )
+            for i in items
+        ]
+
+    assert rows[0] is None and all(rows[1:])
+    assert seen(batch) == seen(single)
+    assert seen(batch)[0][0] == "approved"
+    assert [ModerationDecision.objects.filter(item=i).count() for i in batch] == [1, 2, 1, 1, 1, 1]
