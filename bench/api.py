@@ -1,7 +1,7 @@
 """Akismet-compatible API throughput: comment-check over loopback against the production server.
 
-    palabre bench api [--requests 5000] [--concurrency 16] [--rate R] [--processes N] [--threads 8]
-                      [--workers 1] [--database-url URL] [--json-out FILE]
+    palabre bench api [--requests 5000 | --seconds S] [--concurrency 16] [--rate R] [--processes N]
+                      [--threads 8] [--workers 1] [--database-url URL] [--sample-every 5] [--json-out FILE]
 
 Starts `palabre serve` (gunicorn: one process per CPU by default, and a task worker) on a fresh
 SQLite database in a temporary folder, or on an empty PostgreSQL database given by
@@ -11,6 +11,12 @@ decided with the organisation's rules and what moderators taught, answered, and 
 decision) by the task worker; the per-key rate limit is on (set high enough never to refuse).
 After the burst it waits until every comment answered is stored, and reports how long that took
 and what it cost (the task worker's CPU, and the local PostgreSQL server's when there is one).
+What it calls stored is counted in the database: the site channel's items that carry a moderation
+decision (and, apart, those analysed), never the answers. Every --sample-every seconds it notes
+the comments answered, stored and analysed so far and the journal rows waiting, so the backlog
+over time is printed too: storing keeps up when the backlog stays bounded (the storing rate is at
+least the answering rate). Target of issue 15: --rate 500 for 10 minutes (--seconds 600) with a
+bounded backlog.
 The load generator writes pre-encoded requests on raw sockets so that it takes as little of the
 machine's CPU as possible from the server it measures. Prints a JSON object and a one-line
 summary. Target: >= 500 requests/s and p99 < 50 ms on 2 cores.
@@ -57,7 +63,7 @@ from palabre.orgs.services import Actor, create_organisation
 owner = get_user_model().objects.create_user(username="bench", password="bench-password-2024")
 organisation = create_organisation(name="Maison Bench", owner=owner)
 site, key = create_moderation_site(actor=Actor.palabre(organisation), name="Blog", url=%r)
-print(key)
+print(key, site.channel_id)
 """
 
 
@@ -119,19 +125,33 @@ def database_cpu_seconds() -> float:
     return total
 
 
-def waiting_to_store(env: dict[str, str]) -> int:
-    """Checked comments the task worker has not stored yet."""
+def _count(env: dict[str, str], query: str, params: tuple = ()) -> tuple:
     url = env["PALABRE_DATABASE_URL"]
-    query = "SELECT COUNT(*) FROM moderation_checkedcomment WHERE error = ''"
     if url.startswith("sqlite:///"):
         import sqlite3
 
         with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
-            return db.execute(query).fetchone()[0]
+            return db.execute(query.replace("%s", "?"), params).fetchone()
     import psycopg
 
     with psycopg.connect(url) as db:
-        return db.execute(query).fetchone()[0]
+        return db.execute(query, params).fetchone()
+
+
+def waiting_to_store(env: dict[str, str]) -> int:
+    """Checked comments the task worker has not stored yet."""
+    return _count(env, "SELECT COUNT(*) FROM moderation_checkedcomment WHERE error = ''")[0]
+
+
+def stored_in_database(env: dict[str, str], channel_id: int) -> tuple[int, int]:
+    """The site channel's items stored with a moderation decision, and those analysed, counted
+    in the database."""
+    return _count(
+        env,
+        "SELECT COUNT(*), COUNT(i.analysed_at) FROM conversations_item i WHERE i.channel_id = %s "
+        "AND EXISTS (SELECT 1 FROM moderation_moderationdecision d WHERE d.item_id = i.id)",
+        (channel_id,),
+    )
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -198,6 +218,12 @@ class KeepAliveClient:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument(
+        "--seconds", type=float, default=0, help="with --rate: send for this long (requests = rate x seconds)"
+    )
+    parser.add_argument(
+        "--sample-every", type=float, default=5, help="seconds between two samples of the backlog"
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="connections (and client threads)")
     parser.add_argument(
         "--rate",
@@ -226,6 +252,10 @@ def main() -> None:
     )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
+    if args.seconds:
+        if not args.rate:
+            parser.error("--seconds needs --rate")
+        args.requests = int(args.rate * args.seconds)
 
     folder = Path(tempfile.mkdtemp(prefix="palabre-bench-api-"))
     env = {
@@ -236,9 +266,10 @@ def main() -> None:
         "PALABRE_AKISMET_RATE_LIMIT": "1000000",
         "PALABRE_TASKS_BACKEND": "database",
     }
-    key = subprocess.run(
+    key, channel_id = subprocess.run(
         [sys.executable, "-c", SETUP % SITE_URL], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    ).stdout.split()
+    channel_id = int(channel_id)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (folder / "server.log").open("w")
@@ -321,28 +352,69 @@ def main() -> None:
             status, text = 0, type(error).__name__
         return (time.perf_counter() - start) * 1000, status, text
 
+    answered = [0]  # comments answered since the burst started (a list: the threads add to it)
+
+    def measured(number: int) -> tuple[float, int, str]:
+        outcome = check(body(number), number)
+        if outcome[1] == 200:
+            with lock:
+                answered[0] += 1
+        return outcome
+
+    baseline = {"stored": 0, "analysed": 0}
+    samples: list[dict] = []
+    sampling = threading.Event()
+
+    def sample() -> dict:
+        stored, analysed = stored_in_database(env, channel_id)
+        return {
+            "t": round(time.perf_counter() - schedule["start"], 1),
+            "answered": answered[0],
+            "stored": stored - baseline["stored"],
+            "analysed": analysed - baseline["analysed"],
+            "waiting": waiting_to_store(env),
+        }
+
+    def sampler() -> None:
+        while not sampling.wait(args.sample_every):
+            samples.append(sample())
+
     try:
         wait_until_up(base, key, server)
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             # Warm up every server thread's connections; let the task worker store those comments;
             # then warm up again briefly (the pause let the server's threads go idle).
             list(pool.map(check, [body(n) for n in range(-args.warmup - 200, -200)]))
-            payloads = [body(n) for n in range(args.requests)]
             wait_until_stored(env, timeout=120 if args.workers else 0)
             list(pool.map(check, [body(n) for n in range(-200, 0)]))
+            wait_until_stored(env, timeout=120 if args.workers else 0)
+            # The warm-up's comments analysed too, so that the counts start from a settled base.
+            settle = time.perf_counter() + (60 if args.workers else 0)
+            while len(set(stored_in_database(env, channel_id))) > 1 and time.perf_counter() < settle:
+                time.sleep(0.2)
+            baseline["stored"], baseline["analysed"] = stored_in_database(env, channel_id)
             server_cpu_before = process_tree_cpu_seconds(server.pid)
             database_cpu_before = database_cpu_seconds()
             client_cpu_before = time.process_time()
             started = schedule["start"] = time.perf_counter() + 0.05
-            results = list(pool.map(check, payloads, range(len(payloads))))
+            watcher = threading.Thread(target=sampler, daemon=True)
+            watcher.start()
+            results: list[tuple[float, int, str]] = []
+            # In slices, so that a long run does not hold a future per request in memory.
+            for first in range(0, args.requests, 10_000):
+                results += pool.map(measured, range(first, min(first + 10_000, args.requests)))
             seconds = time.perf_counter() - started
             client_cpu = time.process_time() - client_cpu_before
             server_cpu_after = process_tree_cpu_seconds(server.pid)
             database_cpu = database_cpu_seconds() - database_cpu_before
+            at_burst_end = sample()
             # Then the task worker catches up: every comment answered is stored.
             left_after_burst = waiting_to_store(env)
             storing_seconds = wait_until_stored(env, timeout=args.store_timeout)
             left_unstored = waiting_to_store(env)
+            sampling.set()
+            watcher.join()
+            at_end = sample()
             stored_cpu_after = process_tree_cpu_seconds(server.pid)
             database_cpu_all = database_cpu_seconds() - database_cpu_before
             spent = {pid: cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in server_cpu_after.items()}
@@ -364,6 +436,19 @@ def main() -> None:
     latencies = sorted(ms for ms, status, _body in results if status == 200)
     errors = [(status, body[:80]) for _ms, status, body in results if status != 200]
     answers = [body for _ms, status, body in results if status == 200]
+    # The backlog (answered, not stored yet) grows by this many comments a second in the second
+    # half of the burst: about 0 when storing keeps up (least squares over the samples).
+    during = [one for one in samples if one["t"] <= seconds]
+    late = during[len(during) // 2 :]
+    growth = None
+    if len(late) >= 2:
+        mean_t = statistics.fmean(one["t"] for one in late)
+        backlog = [one["answered"] - one["stored"] for one in late]
+        mean_b = statistics.fmean(backlog)
+        spread = sum((one["t"] - mean_t) ** 2 for one in late)
+        growth = (
+            sum((one["t"] - mean_t) * (b - mean_b) for one, b in zip(late, backlog, strict=True)) / spread
+        )
     result = {
         "benchmark": "api",
         "endpoint": f"/1.1/{args.endpoint}",
@@ -392,8 +477,18 @@ def main() -> None:
         "waiting_to_store_after_burst": left_after_burst,
         "seconds_to_store_the_rest": round(storing_seconds, 2),
         "left_unstored": left_unstored,
-        # Requests a second the whole pipeline sustains: answered and stored.
-        "stored_per_second": round(len(results) / (seconds + storing_seconds), 1),
+        # Counted in the database (items of the site's channel with their decision), not answers.
+        "answered": len(latencies),
+        "stored_during_burst": at_burst_end["stored"],
+        "stored": at_end["stored"],
+        "analysed": at_end["analysed"],
+        "answered_per_second": round(len(latencies) / seconds, 1),
+        "stored_per_second_during_burst": round(at_burst_end["stored"] / seconds, 1),
+        # Comments a second the whole pipeline sustained, answered and stored, catch-up included.
+        "stored_per_second": round(at_end["stored"] / (seconds + storing_seconds), 1),
+        "backlog_max": max((one["answered"] - one["stored"] for one in samples), default=None),
+        "backlog_growth_per_second_second_half": None if growth is None else round(growth, 2),
+        "backlog": samples,
         "load_average_1min": round(os.getloadavg()[0], 2),
         "errors": len(errors),
         "error_samples": errors[:5],
@@ -409,11 +504,15 @@ def main() -> None:
         f"api {args.endpoint}: {result['requests_per_second']:.0f} requests/s, p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, {result['server_cpu_ms_per_request']} ms of server CPU a request, "
         f"{result['errors']} errors; "
+        f"answered {result['answered_per_second']:.0f}/s, stored {result['stored_per_second_during_burst']:.0f}/s "
+        f"during the burst (counted in the database), backlog at most {result['backlog_max']}, "
+        f"growing {result['backlog_growth_per_second_second_half']}/s in its second half; "
         + (
-            f"{left_unstored} not stored yet {result['seconds_to_store_the_rest']} s after the burst "
-            if left_unstored
+            f"{result['answered'] - result['stored']} not stored yet "
+            f"{result['seconds_to_store_the_rest']} s after the burst "
+            if result["stored"] < result["answered"]
             else f"all stored {result['seconds_to_store_the_rest']} s after the burst "
-            f"({result['stored_per_second']:.0f} stored/s) "
+            f"({result['stored_per_second']:.0f} stored/s overall) "
         )
         + f"({args.requests} requests, {args.concurrency} connections"
         f"{f', offered at {args.rate:.0f}/s' if args.rate else ''}, {os.cpu_count()} CPUs, "
