@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.orgs.models import Channel, Organisation, Platform
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class Contact(models.Model):
@@ -93,6 +94,7 @@ class Item(models.Model):
     analysed_at = models.DateTimeField(null=True, blank=True)
     # Deleting the item deletes what people corrected about it (and the copy of its text).
     corrections = GenericRelation("Correction")
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

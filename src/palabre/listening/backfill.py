@@ -45,16 +45,15 @@ def _clean_days(days: Any) -> int:
 
 
 def _mentions(organisation_id: int, since: datetime, until: datetime):
-    return Mention.objects.filter(
-        organisation_id=organisation_id, published_at__gte=since, published_at__lte=until
-    )
+    return Mention.objects.for_org(organisation_id).filter(published_at__gte=since, published_at__lte=until)
 
 
 def _items(organisation_id: int, since: datetime, until: datetime):
     """The own channels' items of the window that are not a mention yet."""
-    known = Mention.objects.filter(organisation_id=organisation_id, item__isnull=False).values("item_id")
+    known = Mention.objects.for_org(organisation_id).filter(item__isnull=False).values("item_id")
     return (
-        Item.objects.filter(organisation_id=organisation_id, created_at__gte=since, created_at__lte=until)
+        Item.objects.for_org(organisation_id)
+        .filter(created_at__gte=since, created_at__lte=until)
         .exclude(text="")
         .exclude(pk__in=known)
     )

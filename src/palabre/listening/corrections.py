@@ -25,7 +25,7 @@ class MentionTriage:
 
 def mention_of(*, actor: Actor, mention_id: int) -> Mention:
     actor.require(Perm.ITEMS_VIEW)
-    mention = Mention.objects.select_related("source").filter(pk=mention_id, organisation=actor.organisation)
+    mention = Mention.objects.visible_to(actor).select_related("source").filter(pk=mention_id)
     found = mention.first()
     if found is None:
         raise NotInOrganisation

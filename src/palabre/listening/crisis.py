@@ -251,7 +251,7 @@ def _nature(
 
 def detect_for_organisation(organisation: Organisation, *, now: datetime | None = None) -> list[CrisisAlert]:
     raised = []
-    for query in ListeningQuery.objects.filter(organisation=organisation, active=True):
+    for query in ListeningQuery.objects.for_org(organisation).filter(active=True):
         raised += detect_for_query(query, now=now)
     return raised
 
@@ -275,16 +275,16 @@ def trending_terms(organisation: Organisation, *, since: datetime, top: int = 20
     """Terms emerging in the mentions since `since`, against the four weeks before it, with their
     negative share and a few example mentions (publishing warns before riding a sensitive trend)."""
     recent = list(
-        Mention.objects.filter(organisation=organisation, published_at__gte=since)
+        Mention.objects.for_org(organisation)
+        .filter(published_at__gte=since)
         .order_by("-published_at")
         .values_list("text", "sentiment")[:5000]
     )
     if not recent:
         return []
     baseline = list(
-        Mention.objects.filter(
-            organisation=organisation, published_at__lt=since, published_at__gte=since - timedelta(weeks=4)
-        )
+        Mention.objects.for_org(organisation)
+        .filter(published_at__lt=since, published_at__gte=since - timedelta(weeks=4))
         .order_by("-published_at")
         .values_list("text", flat=True)[:5000]
     )
@@ -310,8 +310,8 @@ def trending_terms(organisation: Organisation, *, since: datetime, top: int = 20
 def recent_competitor_texts(organisation: Organisation, *, since: datetime, limit: int = 500) -> list[str]:
     """Texts of the mentions matched by competitor queries since `since`, newest first."""
     return list(
-        Mention.objects.filter(
-            organisation=organisation,
+        Mention.objects.for_org(organisation)
+        .filter(
             published_at__gte=since,
             matches__query__kind=QueryKind.COMPETITOR,
             matches__query__organisation=organisation,

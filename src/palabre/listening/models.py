@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Item
 from palabre.orgs.models import Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class QueryKind(models.TextChoices):
@@ -30,6 +31,7 @@ class ListeningQuery(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -72,6 +74,7 @@ class ListeningSource(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     mentions_ingested = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -148,6 +151,7 @@ class Mention(models.Model):
     published_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     queries = models.ManyToManyField(ListeningQuery, through="MentionMatch", related_name="mentions")
+    objects = OrgScopedQuerySet.as_manager()
     # Deleting the mention deletes what people corrected about it (and the copy of its text).
     corrections = GenericRelation("conversations.Correction")
 
@@ -170,6 +174,7 @@ class MentionMatch(models.Model):
     query = models.ForeignKey(ListeningQuery, on_delete=models.CASCADE, related_name="matches")
     spans = models.JSONField(default=list, blank=True)
     published_at = models.DateTimeField()
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mention", "query"], name="mention_match_unique")]
@@ -204,6 +209,7 @@ class CrisisAlert(models.Model):
     explanation = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -233,6 +239,7 @@ class AlertSubscription(models.Model):
     secret = models.CharField(max_length=128, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["kind", "target"]
@@ -261,6 +268,7 @@ class AlertDelivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -283,6 +291,7 @@ class CrisisMode(models.Model):
     ended_by = models.CharField(max_length=200, blank=True)
     # [{"text": str, "done": bool, "by": str, "at": iso}]
     checklist = models.JSONField(default=list, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -312,6 +321,7 @@ class CrisisPlaybook(models.Model):
     )
     steps = models.TextField(blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return "Crisis playbook"
@@ -342,6 +352,7 @@ class QueryBackfill(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -33,7 +33,7 @@ VIEW = Perm.ITEMS_VIEW
 
 def _get(actor: Actor, model: type[models.Model], pk: int) -> Any:
     actor.require(VIEW)
-    found = model.objects.filter(pk=pk, organisation=actor.organisation).first()
+    found = model.objects.visible_to(actor).filter(pk=pk).first()
     if found is None:
         raise NotInOrganisation()
     return found
@@ -41,7 +41,7 @@ def _get(actor: Actor, model: type[models.Model], pk: int) -> Any:
 
 def listening_queries(actor: Actor) -> models.QuerySet[ListeningQuery]:
     actor.require(VIEW)
-    return ListeningQuery.objects.filter(organisation=actor.organisation).annotate(
+    return ListeningQuery.objects.visible_to(actor).annotate(
         mention_count=Count("matches"), last_mention_at=Max("matches__published_at")
     )
 
@@ -52,7 +52,7 @@ def listening_query(actor: Actor, query_id: int) -> ListeningQuery:
 
 def sources(actor: Actor) -> models.QuerySet[ListeningSource]:
     actor.require(VIEW)
-    return ListeningSource.objects.filter(organisation=actor.organisation)
+    return ListeningSource.objects.visible_to(actor)
 
 
 def source(actor: Actor, source_id: int) -> ListeningSource:
@@ -61,7 +61,7 @@ def source(actor: Actor, source_id: int) -> ListeningSource:
 
 def alerts(actor: Actor) -> models.QuerySet[CrisisAlert]:
     actor.require(VIEW)
-    return CrisisAlert.objects.filter(organisation=actor.organisation).select_related("query")
+    return CrisisAlert.objects.visible_to(actor).select_related("query")
 
 
 def alert(actor: Actor, alert_id: int) -> CrisisAlert:
@@ -70,7 +70,7 @@ def alert(actor: Actor, alert_id: int) -> CrisisAlert:
 
 def crisis_history(actor: Actor) -> models.QuerySet[CrisisMode]:
     actor.require(VIEW)
-    return CrisisMode.objects.filter(organisation=actor.organisation).select_related("alert", "alert__query")
+    return CrisisMode.objects.visible_to(actor).select_related("alert", "alert__query")
 
 
 def crisis(actor: Actor, crisis_id: int) -> CrisisMode:
@@ -79,7 +79,7 @@ def crisis(actor: Actor, crisis_id: int) -> CrisisMode:
 
 def subscriptions(actor: Actor) -> models.QuerySet[AlertSubscription]:
     actor.require(Perm.LISTENING_MANAGE)
-    return AlertSubscription.objects.filter(organisation=actor.organisation)
+    return AlertSubscription.objects.visible_to(actor)
 
 
 def subscription(actor: Actor, subscription_id: int) -> AlertSubscription:
@@ -141,7 +141,7 @@ def mentions(actor: Actor, where: MentionFilter | None = None) -> models.QuerySe
     actor.require(VIEW)
     where = where or MentionFilter()
     check_period(where)
-    rows = Mention.objects.filter(organisation=actor.organisation)
+    rows = Mention.objects.visible_to(actor)
     if where.query_id:
         rows = rows.filter(matches__query_id=where.query_id, matches__organisation=actor.organisation)
     if where.source_id:
@@ -162,7 +162,7 @@ def mentions(actor: Actor, where: MentionFilter | None = None) -> models.QuerySe
 def mention_languages(actor: Actor) -> list[str]:
     actor.require(VIEW)
     return list(
-        Mention.objects.filter(organisation=actor.organisation)
+        Mention.objects.visible_to(actor)
         .exclude(language="")
         .values_list("language", flat=True)
         .distinct()
@@ -259,9 +259,8 @@ def share_of_voice(actor: Actor, *, start: datetime, end: datetime) -> list[dict
     """Mentions per brand and competitor query over the period, with their share of the total."""
     actor.require(VIEW)
     counts = list(
-        ListeningQuery.objects.filter(
-            organisation=actor.organisation, kind__in=[QueryKind.BRAND, QueryKind.COMPETITOR]
-        )
+        ListeningQuery.objects.visible_to(actor)
+        .filter(kind__in=[QueryKind.BRAND, QueryKind.COMPETITOR])
         .annotate(
             n=Count("matches", filter=Q(matches__published_at__gte=start, matches__published_at__lt=end)),
             negative=Count(

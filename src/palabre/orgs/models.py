@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.orgs import crypto
 from palabre.orgs.permissions import ROLE_LABELS, Perm, Role, role_has
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class Organisation(models.Model):
@@ -138,6 +139,7 @@ class Channel(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation", "platform", "name"]

@@ -26,20 +26,15 @@ MAX_DISCLOSURE = 120
 
 def own_channels(actor: Actor) -> QuerySet[Channel]:
     """The person's personal accounts that an owner approved as spokesperson channels."""
-    return Channel.objects.filter(
-        organisation=actor.organisation,
-        kind=Channel.Kind.SPOKESPERSON,
-        spokesperson_id=actor.user_id,
-        spokesperson_approved_at__isnull=False,
+    return Channel.objects.visible_to(actor).filter(
+        kind=Channel.Kind.SPOKESPERSON, spokesperson_id=actor.user_id, spokesperson_approved_at__isnull=False
     )
 
 
 def ambassador_of(actor: Actor) -> Ambassador | None:
     if actor.user is None:
         return None
-    return Ambassador.objects.filter(
-        organisation=actor.organisation, user=actor.user, opted_out_at__isnull=True
-    ).first()
+    return Ambassador.objects.visible_to(actor).filter(user=actor.user, opted_out_at__isnull=True).first()
 
 
 @transaction.atomic
@@ -89,8 +84,8 @@ def offers(actor: Actor) -> QuerySet[Post]:
         return Post.objects.none()
     shared = AmbassadorShare.objects.filter(ambassador=ambassador).values("source_id")
     return (
-        Post.objects.filter(
-            organisation=actor.organisation,
+        Post.objects.visible_to(actor)
+        .filter(
             status=PostStatus.APPROVED,
             variants__channel__kind=Channel.Kind.BRAND,
             decided_at__gte=timezone.now() - timedelta(days=OFFER_DAYS),
@@ -132,4 +127,4 @@ def share(*, actor: Actor, post_id: int) -> AmbassadorShare:
 
 def ambassadors(actor: Actor) -> QuerySet[Ambassador]:
     actor.require(Perm.PROGRAMMES_MANAGE)
-    return Ambassador.objects.filter(organisation=actor.organisation).select_related("user", "channel")
+    return Ambassador.objects.visible_to(actor).select_related("user", "channel")

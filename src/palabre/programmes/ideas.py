@@ -45,11 +45,8 @@ def collect_ideas(*, actor: Actor, now: datetime | None = None, days: int = LOOK
     actor.require(Perm.PROGRAMMES_MANAGE)
     now = now or timezone.now()
     recent = (
-        Item.objects.filter(
-            organisation=actor.organisation,
-            kind__in=SUGGESTION_KINDS,
-            created_at__gte=now - timedelta(days=days),
-        )
+        Item.objects.visible_to(actor)
+        .filter(kind__in=SUGGESTION_KINDS, created_at__gte=now - timedelta(days=days))
         .filter(idea_suggestion__isnull=True)
         .exclude(contact__isnull=True)
         .select_related("contact")
@@ -79,9 +76,7 @@ def collect_ideas(*, actor: Actor, now: datetime | None = None, days: int = LOOK
                 idea=idea, item=item, contact_id=_person(item), created_at=item.created_at
             )
     backed = _file_support(actor)
-    counted = Idea.objects.filter(organisation=actor.organisation).annotate(
-        people=Count("suggestions__contact", distinct=True)
-    )
+    counted = Idea.objects.visible_to(actor).annotate(people=Count("suggestions__contact", distinct=True))
     changed = [idea for idea in counted if idea.supporters != idea.people]
     for idea in changed:
         idea.supporters = idea.people
@@ -101,7 +96,8 @@ def _file_support(actor: Actor) -> int:
     suggestions = IdeaSuggestion.objects.filter(idea__organisation=actor.organisation, backs=False)
     by_item = {s.item_id: s.idea_id for s in suggestions}
     replies = (
-        Item.objects.filter(organisation=actor.organisation, parent_id__in=list(by_item))
+        Item.objects.visible_to(actor)
+        .filter(parent_id__in=list(by_item))
         .filter(idea_suggestion__isnull=True)
         .exclude(contact__isnull=True)
         .select_related("contact")
@@ -122,7 +118,7 @@ def _file_support(actor: Actor) -> int:
 
 def get_idea(*, actor: Actor, idea_id: int) -> Idea:
     actor.require(Perm.ITEMS_VIEW)
-    idea = Idea.objects.filter(organisation=actor.organisation, pk=idea_id).first()
+    idea = Idea.objects.visible_to(actor).filter(pk=idea_id).first()
     if idea is None:
         raise NotInOrganisation(_("No such idea in this organisation."))
     return idea
@@ -131,7 +127,7 @@ def get_idea(*, actor: Actor, idea_id: int) -> Idea:
 @transaction.atomic
 def set_status(*, actor: Actor, idea: Idea, status: str) -> Idea:
     actor.require(Perm.PROGRAMMES_MANAGE)
-    idea = Idea.objects.select_for_update().filter(organisation=actor.organisation, pk=idea.pk).first()
+    idea = Idea.objects.visible_to(actor).select_for_update().filter(pk=idea.pk).first()
     if idea is None:
         raise NotInOrganisation(_("No such idea in this organisation."))
     if status not in IdeaStatus.values:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Contact, Item
 from palabre.orgs.models import Channel, Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class ContestStatus(models.TextChoices):
@@ -36,6 +37,7 @@ class Contest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     drawn_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -98,6 +100,7 @@ class Poll(models.Model):
     result = models.JSONField(default=dict, blank=True)
     counted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,6 +129,7 @@ class Idea(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     # The status last announced back to the people who asked: announcing twice sends nothing new.
     announced_status = models.CharField(max_length=16, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-supporters", "-created_at"]
@@ -160,6 +164,7 @@ class Ambassador(models.Model):
     disclosure = models.CharField(_("disclosure"), max_length=120)
     opted_in_at = models.DateTimeField(default=timezone.now)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -15,19 +15,19 @@ RECENT_POSTS = 50
 def brand_posts(actor: Actor) -> QuerySet[Item]:
     """The brand's recent posts, the ones a contest or a poll can be run on."""
     actor.require(Perm.ITEMS_VIEW)
-    recent = Item.objects.filter(organisation=actor.organisation, kind=ItemKind.POST).order_by("-created_at")
+    recent = Item.objects.visible_to(actor).filter(kind=ItemKind.POST).order_by("-created_at")
     ids = list(recent.values_list("pk", flat=True)[:RECENT_POSTS])
     return Item.objects.filter(pk__in=ids).select_related("channel").order_by("-created_at")
 
 
 def contests(actor: Actor) -> QuerySet[Contest]:
     actor.require(Perm.ITEMS_VIEW)
-    return Contest.objects.filter(organisation=actor.organisation)
+    return Contest.objects.visible_to(actor)
 
 
 def polls(actor: Actor) -> QuerySet[Poll]:
     actor.require(Perm.ITEMS_VIEW)
-    return Poll.objects.filter(organisation=actor.organisation).select_related("post")
+    return Poll.objects.visible_to(actor).select_related("post")
 
 
 def poll(actor: Actor, poll_id: int) -> Poll:
@@ -55,6 +55,4 @@ def published_contest(commitment: str) -> Contest | None:
 
 def ideas(actor: Actor) -> QuerySet[Idea]:
     actor.require(Perm.ITEMS_VIEW)
-    return Idea.objects.filter(organisation=actor.organisation).prefetch_related(
-        "suggestions__item", "suggestions__contact"
-    )
+    return Idea.objects.visible_to(actor).prefetch_related("suggestions__item", "suggestions__contact")

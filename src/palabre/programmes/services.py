@@ -27,7 +27,7 @@ MAX_POLL_OPTIONS = 10
 
 
 def _own_posts(actor: Actor, post_ids: list[int]) -> list[Item]:
-    posts = list(Item.objects.filter(organisation=actor.organisation, pk__in=post_ids))
+    posts = list(Item.objects.visible_to(actor).filter(pk__in=post_ids))
     if len(posts) != len(set(post_ids)):
         raise NotInOrganisation(_("A post of this contest does not exist in this organisation."))
     return posts
@@ -71,7 +71,7 @@ def create_contest(
 
 def get_contest(*, actor: Actor, contest_id: int) -> Contest:
     actor.require(Perm.ITEMS_VIEW)
-    contest = Contest.objects.filter(organisation=actor.organisation, pk=contest_id).first()
+    contest = Contest.objects.visible_to(actor).filter(pk=contest_id).first()
     if contest is None:
         raise NotInOrganisation(_("No such contest in this organisation."))
     return contest
@@ -79,9 +79,7 @@ def get_contest(*, actor: Actor, contest_id: int) -> Contest:
 
 def _locked(actor: Actor, contest: Contest) -> Contest:
     """The contest's row, locked for the change, if it is the actor's organisation's."""
-    locked = (
-        Contest.objects.select_for_update().filter(pk=contest.pk, organisation=actor.organisation).first()
-    )
+    locked = Contest.objects.visible_to(actor).select_for_update().filter(pk=contest.pk).first()
     if locked is None:
         raise NotInOrganisation(_("No such contest in this organisation."))
     return locked
@@ -95,7 +93,8 @@ def _reference(item: Item) -> str:
 def _candidate_items(contest: Contest) -> QuerySet[Item]:
     post_ids = list(contest.posts.values_list("pk", flat=True))
     return (
-        Item.objects.filter(organisation=contest.organisation, kind__in=ENTRY_KINDS, contact__isnull=False)
+        Item.objects.for_org(contest.organisation)
+        .filter(kind__in=ENTRY_KINDS, contact__isnull=False)
         .filter(Q(thread_root_id__in=post_ids) | Q(parent_id__in=post_ids))
         .filter(created_at__lte=contest.closes_at)
         .select_related("author", "channel", "contact")
@@ -111,7 +110,8 @@ def _facts(contest: Contest, firsts: dict[int, Item], now: datetime) -> list[Ent
         "item_id"
     )
     other_messages = dict(
-        Item.objects.filter(organisation=contest.organisation, contact_id__in=contact_ids)
+        Item.objects.for_org(contest.organisation)
+        .filter(contact_id__in=contact_ids)
         .exclude(Q(thread_root_id__in=contest_posts) | Q(parent_id__in=contest_posts))
         .values("contact_id")
         .annotate(n=Count("pk"))
@@ -317,7 +317,8 @@ def count_poll(*, actor: Actor, poll: Poll, now: datetime | None = None) -> Poll
     if poll.organisation_id != actor.organisation.pk:
         raise NotInOrganisation(_("No such poll in this organisation."))
     replies = (
-        Item.objects.filter(organisation=poll.organisation, kind__in=ENTRY_KINDS, contact__isnull=False)
+        Item.objects.for_org(poll.organisation)
+        .filter(kind__in=ENTRY_KINDS, contact__isnull=False)
         .filter(Q(thread_root=poll.post) | Q(parent=poll.post))
         .filter(created_at__lte=poll.closes_at)
         .select_related("contact")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.connectors.models import OutboundAction
 from palabre.orgs.models import Channel, Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class PublishingPolicy(models.Model):
@@ -91,6 +92,7 @@ class Post(models.Model):
     rejection_reason = models.TextField(blank=True)
     # The warnings an approver read and accepted, as (guardrail, words) pairs, kept for the record.
     acknowledged = models.JSONField(default=list, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

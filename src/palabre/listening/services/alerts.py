@@ -43,7 +43,7 @@ def add_subscription(*, actor: Actor, kind: str, target: str) -> AlertSubscripti
             raise ValidationError({"target": [refusal.explain()]})
     else:
         raise ValidationError({"kind": [_("Unknown kind: %(kind)s") % {"kind": kind}]})
-    if AlertSubscription.objects.filter(organisation=actor.organisation, kind=kind, target=target).exists():
+    if AlertSubscription.objects.visible_to(actor).filter(kind=kind, target=target).exists():
         raise ValidationError({"target": [_("This address already receives the alerts.")]})
     with transaction.atomic():
         subscription = AlertSubscription.objects.create(
@@ -99,7 +99,7 @@ def raise_alert(*, organisation: Organisation, signal: Any, explanation: dict) -
             )
             deliveries = [
                 AlertDelivery(organisation=organisation, alert=alert, subscription=subscription)
-                for subscription in AlertSubscription.objects.filter(organisation=organisation, active=True)
+                for subscription in AlertSubscription.objects.for_org(organisation).filter(active=True)
             ]
             AlertDelivery.objects.bulk_create(deliveries)
             record(
@@ -150,8 +150,10 @@ def open_alerts(organisation: Organisation) -> list[OpenAlert]:
         return len(term.strip('#@*"')) >= 3
 
     found, seen = [], set()
-    rows = CrisisAlert.objects.filter(organisation=organisation, status=CrisisAlert.Status.OPEN).exclude(
-        query__kind=QueryKind.COMPETITOR
+    rows = (
+        CrisisAlert.objects.for_org(organisation)
+        .filter(status=CrisisAlert.Status.OPEN)
+        .exclude(query__kind=QueryKind.COMPETITOR)
     )
     for alert in rows.select_related("query").order_by("-created_at", "-pk")[:50]:
         if alert.query_id in seen:

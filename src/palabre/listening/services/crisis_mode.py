@@ -37,17 +37,17 @@ DEFAULT_PLAYBOOK = [
 
 
 def current_crisis(organisation: Organisation) -> CrisisMode | None:
-    return CrisisMode.objects.filter(organisation=organisation, ended_at__isnull=True).first()
+    return CrisisMode.objects.for_org(organisation).filter(ended_at__isnull=True).first()
 
 
 def is_crisis_active(organisation: Organisation) -> bool:
     """Whether crisis mode is on for the organisation (publishing asks before each promotional post)."""
-    return CrisisMode.objects.filter(organisation=organisation, ended_at__isnull=True).exists()
+    return CrisisMode.objects.for_org(organisation).filter(ended_at__isnull=True).exists()
 
 
 def playbook_steps(organisation: Organisation) -> list[dict[str, Any]]:
     """The checklist a new crisis starts with: the organisation's own, else the default one."""
-    playbook = CrisisPlaybook.objects.filter(organisation=organisation).first()
+    playbook = CrisisPlaybook.objects.for_org(organisation).first()
     if playbook is not None and playbook.step_list():
         return [{"text": text, "default": False, "done": False} for text in playbook.step_list()]
     return [{"text": text, "default": True, "done": False} for text in DEFAULT_PLAYBOOK]

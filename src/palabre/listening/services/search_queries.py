@@ -123,7 +123,7 @@ def create_query(
     actor.require(Perm.LISTENING_MANAGE)
     name, kind = _clean_query_fields(name, kind)
     text = validate_query_text(query)
-    if ListeningQuery.objects.filter(organisation=actor.organisation, name=name).exists():
+    if ListeningQuery.objects.visible_to(actor).filter(name=name).exists():
         raise ValidationError({"name": [_("Another query already has this name.")]})
     with transaction.atomic():
         row = ListeningQuery.objects.create(
@@ -144,11 +144,7 @@ def update_query(*, actor: Actor, listening_query: ListeningQuery, **changes: An
         raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
     name, kind = _clean_query_fields(changes.get("name", query.name), changes.get("kind", query.kind))
     text = validate_query_text(changes["query"]) if "query" in changes else query.query
-    if (
-        ListeningQuery.objects.filter(organisation=actor.organisation, name=name)
-        .exclude(pk=query.pk)
-        .exists()
-    ):
+    if ListeningQuery.objects.visible_to(actor).filter(name=name).exclude(pk=query.pk).exists():
         raise ValidationError({"name": [_("Another query already has this name.")]})
     before = snapshot(query, QUERY_FIELDS)
     query.name, query.kind, query.query = name, kind, text
@@ -181,7 +177,7 @@ def matcher_for(organisation_id: int):
     """(QueryMatcher over the organisation's active queries, {id: ListeningQuery})."""
     from palabre.nlp.matcher import QueryMatcher
 
-    rows = list(ListeningQuery.objects.filter(organisation_id=organisation_id, active=True))
+    rows = list(ListeningQuery.objects.for_org(organisation_id).filter(active=True))
     key = tuple(sorted((row.pk, row.updated_at.isoformat()) for row in rows))
     cached = _matcher_cache.get(organisation_id)
     if cached is None or cached[0] != key:

@@ -57,7 +57,7 @@ def create_source(
 ) -> ListeningSource:
     actor.require(Perm.LISTENING_MANAGE)
     name, kind, config, interval = _clean_source(name, kind, config or {}, interval_minutes)
-    if ListeningSource.objects.filter(organisation=actor.organisation, name=name).exists():
+    if ListeningSource.objects.visible_to(actor).filter(name=name).exists():
         raise ValidationError({"name": [_("Another source already has this name.")]})
     with transaction.atomic():
         source = ListeningSource.objects.create(
@@ -80,11 +80,7 @@ def update_source(*, actor: Actor, source: ListeningSource, **changes: Any) -> L
         changes.get("config", source.config),
         changes.get("interval_minutes", source.interval_minutes),
     )
-    if (
-        ListeningSource.objects.filter(organisation=actor.organisation, name=name)
-        .exclude(pk=source.pk)
-        .exists()
-    ):
+    if ListeningSource.objects.visible_to(actor).filter(name=name).exclude(pk=source.pk).exists():
         raise ValidationError({"name": [_("Another source already has this name.")]})
     before = snapshot(source, SOURCE_FIELDS)
     if config != source.config:
@@ -126,7 +122,7 @@ def delete_source(*, actor: Actor, source: ListeningSource) -> None:
 
 def own_channels_source(organisation: Organisation) -> ListeningSource:
     """The organisation's own-channels source, created on first use (items arrive through analysis)."""
-    source = ListeningSource.objects.filter(organisation=organisation, kind=SourceKind.OWN_CHANNELS).first()
+    source = ListeningSource.objects.for_org(organisation).filter(kind=SourceKind.OWN_CHANNELS).first()
     if source is None:
         try:
             with transaction.atomic():
@@ -137,8 +133,8 @@ def own_channels_source(organisation: Organisation) -> ListeningSource:
                     interval_minutes=60,
                 )
         except IntegrityError:
-            source = ListeningSource.objects.filter(
-                organisation=organisation, kind=SourceKind.OWN_CHANNELS
+            source = ListeningSource.objects.for_org(organisation).filter(
+                kind=SourceKind.OWN_CHANNELS
             ).first() or ListeningSource.objects.create(
                 organisation=organisation,
                 name=f"{SourceKind.OWN_CHANNELS.label} ({secrets.token_hex(2)})",

@@ -33,7 +33,7 @@ class Command(PalabreCommand):
         organisation = Organisation.objects.filter(slug=args.organisation).first()
         if organisation is None:
             sys.exit(f"palabre contest record: no organisation with the short name {args.organisation!r}.")
-        contest = Contest.objects.filter(organisation=organisation, pk=_number(args.target)).first()
+        contest = Contest.objects.for_org(organisation).filter(pk=_number(args.target)).first()
         if contest is None:
             sys.exit(f"palabre contest record: no contest number {args.target} in {organisation.slug}.")
         json.dump(published_record(contest), sys.stdout, ensure_ascii=False, indent=2)
