@@ -639,8 +639,16 @@ def _time(value) -> datetime:
 
 
 def _top_level(item) -> str:
+    """The thread's top-level comment, which a reply's parentId must name (YouTube threads are one
+    level deep): the item's own record of it, else its parent's (the brand's reply sent through
+    the outbox keeps none), else the item itself."""
     raw = item.raw or {}
-    return str(raw.get("top_level_id") or item.parent_external_id or item.external_id)
+    if raw.get("top_level_id"):
+        return str(raw["top_level_id"])
+    parent = getattr(item, "parent", None)
+    if parent is not None and (parent.raw or {}).get("top_level_id"):
+        return str(parent.raw["top_level_id"])
+    return str(item.parent_external_id or item.external_id)
 
 
 def _delivered(comment: dict, video: str) -> Delivered:

@@ -164,6 +164,12 @@ def test_a_reply_names_the_threads_top_level_comment(tube, platform_server, owne
     assert action.external_id == "UgzCamille1Thread.9zBrandReply0004"
     assert action.url == "https://www.youtube.com/watch?v=mD7Vq3xL9aQ&lc=UgzCamille1Thread.9zBrandReply0004"
     assert used(tube) == 3 + 50
+    # Answering the brand's own reply (stored by the outbox) stays in Camille's thread.
+    brand_reply = Item.objects.get(channel=tube, external_id="UgzCamille1Thread.9zBrandReply0004")
+    YouTubeConnector().reply(
+        tube, in_reply_to=brand_reply, text="Précision : livraison jeudi.", idempotency_key="k2"
+    )
+    assert platform_server.made("POST", COMMENTS)[1].json()["snippet"]["parentId"] == "UgzCamille1Thread"
 
 
 def test_a_reply_that_timed_out_after_it_was_posted_is_found_not_posted_twice(
