@@ -11,16 +11,16 @@ account named), and the secret of the forum's webhook.
   seen (the `before` cursor pages further back), then the review queue's pending flags
   (`GET /review.json?type=ReviewableFlaggedPost`): a flagged post comes in (again) with its flag
   score; a reply whose topic's first post is not known brings it (`GET /t/{id}.json`). A channel
-  may keep to some categories (`options["categories"]`: category ids).
+  may keep to some categories (the `categories` setting: category ids).
 - Webhooks: `X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256 of the body, keyed with the
   webhook's secret>`; post events carry `{"post": {...}}`.
 - Out: a reply is `POST /posts.json` with `topic_id` and `reply_to_post_number`; a publication
-  a new topic (its first line the title) in `options["publish_category"]`. Discourse has no
+  a new topic (its first line the title) in the `publish_category` setting. Discourse has no
   idempotency key: after an interrupted attempt `find_delivered` looks for the post among the
   forum's latest posts.
 - Moderation (staff): hide is a flag with `take_action` (a staff flag hides the post at once,
   `POST /post_actions.json`), unhide `PUT /posts/{id}/unhide`, delete `DELETE /posts/{id}.json`,
-  ban_author silences the author (`PUT /admin/users/{id}/silence`, `options["silence_days"]`).
+  ban_author silences the author (`PUT /admin/users/{id}/silence`, `silence_days`).
 - Errors: 429 with `Retry-After` (or the body's `extras.wait_seconds`) is RateLimited; a 403
   saying the key is invalid is TokenExpired, any other 403 PermissionMissing.
 """
@@ -118,6 +118,26 @@ class DiscourseConnector(Connector):
             _("Webhook secret"),
             _("Admin > Advanced > Webhooks: the secret typed in the webhook sending post events to Palabre."),
             kind=FieldKind.SECRET,
+        ),
+        CredentialField(
+            "categories",
+            _("Categories"),
+            _(
+                "Optional: the ids of the categories to follow, separated by commas (a category's id is in "
+                "its address, /c/name/ID); empty: the whole forum."
+            ),
+        ),
+        CredentialField(
+            "publish_category",
+            _("Category of new topics"),
+            _("Optional: the id of the category where a publication opens its topic."),
+            kind=FieldKind.INTEGER,
+        ),
+        CredentialField(
+            "silence_days",
+            _("Silence (days)"),
+            _("Optional: how many days “ban the author” silences a user (7 by default)."),
+            kind=FieldKind.INTEGER,
         ),
     )
 
@@ -295,7 +315,7 @@ class DiscourseConnector(Connector):
             raise PermanentError("Discourse topics are published without attached media here.")
         title, raw = topic_parts(text)
         body: dict[str, Any] = {"title": title, "raw": raw}
-        category = (channel.options or {}).get("publish_category")
+        category = setting(channel, "publish_category")
         if category:
             body["category"] = int(category)
         post = self._call(channel, "POST", "/posts.json", body=body, sending=True)
@@ -380,7 +400,7 @@ class DiscourseConnector(Connector):
         user_id = (item.raw or {}).get("user_id")
         if not user_id:
             raise PermanentError("The post does not name its author's Discourse user id.")
-        days = int((channel.options or {}).get("silence_days") or DEFAULT_SILENCE_DAYS)
+        days = int(setting(channel, "silence_days") or DEFAULT_SILENCE_DAYS)
         until = timezone.now() + timedelta(days=days)
         self._call(
             channel,
@@ -498,12 +518,24 @@ def _wanted(post: Mapping[str, Any], categories: set[int]) -> bool:
     return not categories or post.get("category_id") in categories
 
 
+def setting(channel, name: str) -> Any:
+    """A channel setting: typed with the credentials (the channel's Credentials page and the API),
+    else in the channel's options."""
+    credentials = channel.read_credentials() if channel.has_credentials else {}
+    value = credentials.get(name)
+    return value if value not in (None, "") else (channel.options or {}).get(name)
+
+
 def _categories(channel) -> set[int]:
-    value = (channel.options or {}).get("categories") or []
+    value = setting(channel, "categories") or []
+    if isinstance(value, str):
+        value = [one for one in value.replace(" ", ",").split(",") if one]
     try:
         return {int(one) for one in value}
     except (TypeError, ValueError) as error:
-        raise PermanentError("The channel's categories are not category ids.") from error
+        raise PermanentError(
+            "The channel's categories are not category ids (numbers separated by commas)."
+        ) from error
 
 
 def _place(item) -> tuple[int, int]:

@@ -11,12 +11,12 @@ reaches only a checked address, with Reddit's User-Agent rule
 - Pulling reads the subreddit's new posts (`/r/{sub}/new`) and comments (`/r/{sub}/comments`)
   down to the newest seen (base-36 ids grow), and its mod queue (`/r/{sub}/about/modqueue`: what
   Reddit's filters hold and what people reported, with the reports); with
-  `options["mentions_query"]`, the brand's mentions elsewhere come in through the same search
+  the `mentions_query` setting, the brand's mentions elsewhere come in through the same search
   listening uses (`/search`, sorted by new).
 - A post is known by its fullname (`t3_...`), a comment too (`t1_...`), its parent by
   `parent_id`: the submission is the thread.
 - Out: a reply is `POST /api/comment` (distinguished as moderator when
-  `options["distinguish_replies"]` is on), hide is *remove* (`/api/remove`), unhide *approve*
+  `distinguish_replies` is `yes`), hide is *remove* (`/api/remove`), unhide *approve*
   (`/api/approve`), delete is `/api/del` for the brand's own and *remove as spam* for others'
   (Reddit lets a moderator delete nobody else's), ban_author bans from the subreddit
   (`/r/{sub}/api/friend`, `type=banned`), `lock` locks a thread.
@@ -324,6 +324,29 @@ class RedditConnector(Connector):
             gettext_lazy("Web app: filled in by “Connect with Reddit”."),
         ),
         CredentialField(
+            "mentions_query",
+            gettext_lazy("Mentions search"),
+            gettext_lazy(
+                "Optional: a Reddit search for the brand's mentions elsewhere on Reddit, e.g. "
+                '"Maison Dupont"; what it finds outside the subreddit comes in as mentions.'
+            ),
+        ),
+        CredentialField(
+            "distinguish_replies",
+            gettext_lazy("Replies as moderator"),
+            gettext_lazy("“yes”: the brand's replies carry the moderator badge (distinguished)."),
+            kind=FieldKind.CHOICE,
+            choices=("yes", "no"),
+        ),
+        CredentialField(
+            "ban_days",
+            gettext_lazy("Ban (days)"),
+            gettext_lazy(
+                "Optional: how many days “ban the author” bans from the subreddit; empty: for good."
+            ),
+            kind=FieldKind.INTEGER,
+        ),
+        CredentialField(
             "oauth_url",
             gettext_lazy("API address"),
             gettext_lazy("Leave empty: https://oauth.reddit.com."),
@@ -520,7 +543,7 @@ class RedditConnector(Connector):
             if queue_seen.get(item.external_id) != reports:
                 items[item.external_id] = item
         newest["queue"] = dict(list(queue_now.items())[:MAX_SEEN])
-        query = str((channel.options or {}).get("mentions_query") or "").strip()
+        query = str(setting(channel, "mentions_query") or "").strip()
         if query:
             found = self._search_mentions(api, query, seen.get("mentions") or [], subreddit, brand, web)
             newest["mentions"] = found["seen"]
@@ -565,7 +588,7 @@ class RedditConnector(Connector):
         if comment is None:
             raise PermanentError("Reddit did not create the comment (the thread is locked or archived).")
         delivered = self._delivered(channel, comment)
-        if (channel.options or {}).get("distinguish_replies"):
+        if str(setting(channel, "distinguish_replies") or "").lower() in ("yes", "true", "1"):
             # The reply is out: a missing green badge must not send it again.
             with contextlib.suppress(PermanentError, TransientError):
                 self._call(comment.mod.distinguish, how="yes", scope="modposts")
@@ -643,7 +666,7 @@ class RedditConnector(Connector):
         if not author or author == "[deleted]":
             raise PermanentError("The item does not name its Reddit author.")
         api = self.client(channel)
-        days = (channel.options or {}).get("ban_days")
+        days = setting(channel, "ban_days")
         extra = {"duration": int(days)} if days else {}
         self._call(
             api.subreddit(self.subreddit_name(channel)).banned.add,
@@ -714,6 +737,14 @@ class RedditConnector(Connector):
         fresh = [c for c in candidates if c.external_id not in seen]
         keep = [c.external_id for c in candidates][:MAX_SEEN]
         return SearchPage(fresh, {"seen": keep or list(seen)})
+
+
+def setting(channel, name: str) -> Any:
+    """A channel setting: typed with the credentials (the channel's Credentials page and the API),
+    else in the channel's options."""
+    credentials = channel.read_credentials() if channel.has_credentials else {}
+    value = credentials.get(name)
+    return value if value not in (None, "") else (channel.options or {}).get(name)
 
 
 def search(config: dict, cursor: dict) -> SearchPage:

@@ -11,6 +11,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from platform_server import Answer, load_fixture
 
@@ -27,6 +28,7 @@ from palabre.connectors.models import ActionStatus, ChannelSync
 from palabre.connectors.registry import connector_class_for
 from palabre.connectors.sync import pull_channel
 from palabre.conversations.models import Item
+from palabre.orgs.services import Actor, set_channel_credentials
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTS = "/posts.json"
@@ -52,6 +54,15 @@ def forum(org, make_channel, platform_server):
             "webhook_secret": "hook-secret",
         },
     )
+
+
+def _settings(channel, **settings):
+    """The channel's settings, typed with its credentials as a person would (checked, stored)."""
+    credentials = {**channel.read_credentials(), **settings}
+    set_channel_credentials(
+        actor=Actor.palabre(channel.organisation), channel=channel, credentials=credentials
+    )
+    channel.refresh_from_db()
 
 
 def _queue(server, body=None):
@@ -134,12 +145,13 @@ def test_next_pulls_page_back_with_before_and_never_duplicate(forum, platform_se
 
 
 def test_a_channel_keeps_to_its_categories(forum, platform_server):
-    forum.options = {**(forum.options or {}), "categories": [9]}
-    forum.save(update_fields=["options"])
+    _settings(forum, categories="9, 12")
     platform_server.on("GET", POSTS, Answer(body=fixture("latest_posts.json")))
     _queue(platform_server)
     result = DiscourseConnector().pull(forum, "")
     assert [item.external_id for item in result.items] == ["398/4"]
+    with pytest.raises(ValidationError):
+        _settings(forum, publish_category="the sofas")
 
 
 def test_reply_goes_to_the_topic_and_the_post_it_answers(forum, platform_server, owner_actor, ingest):
@@ -196,8 +208,7 @@ def test_a_reply_that_timed_out_after_it_was_posted_is_found_not_posted_twice(
 
 
 def test_publish_opens_a_topic_in_the_chosen_category(forum, platform_server, owner_actor):
-    forum.options = {**(forum.options or {}), "publish_category": 9}
-    forum.save(update_fields=["options"])
+    _settings(forum, publish_category="9")
     created = {
         **fixture("post_created.json"),
         "topic_id": 420,

@@ -20,6 +20,7 @@ from palabre.connectors.reddit import RedditConnector, user_agent
 from palabre.connectors.registry import connector_class_for
 from palabre.connectors.sync import pull_channel
 from palabre.conversations.models import Item
+from palabre.orgs.services import Actor, set_channel_credentials
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "/api/v1/access_token"
@@ -50,6 +51,15 @@ def sub(org, make_channel, platform_server):
             "reddit_url": platform_server.url,
         },
     )
+
+
+def _settings(channel, **settings):
+    """The channel's settings, typed with its credentials as a person would (checked, stored)."""
+    credentials = {**channel.read_credentials(), **settings}
+    set_channel_credentials(
+        actor=Actor.palabre(channel.organisation), channel=channel, credentials=credentials
+    )
+    channel.refresh_from_db()
 
 
 def _listings(
@@ -121,8 +131,7 @@ def test_next_pulls_keep_to_what_is_new_and_build_one_thread(sub, platform_serve
 
 
 def test_the_brands_mentions_elsewhere_come_through_the_same_search(sub, platform_server):
-    sub.options = {**(sub.options or {}), "mentions_query": '"Maison Dupont"'}
-    sub.save(update_fields=["options"])
+    _settings(sub, mentions_query='"Maison Dupont"')
     _listings(platform_server, new="empty_listing.json", comments="empty_listing.json")
     platform_server.on("GET", "/search", Answer(body=fixture("mentions_search.json")))
     result = RedditConnector().pull(sub, "")
@@ -137,8 +146,7 @@ def test_the_brands_mentions_elsewhere_come_through_the_same_search(sub, platfor
 
 
 def test_reply_once_and_distinguished_as_moderator(sub, platform_server, owner_actor):
-    sub.options = {**(sub.options or {}), "distinguish_replies": True}
-    sub.save(update_fields=["options"])
+    _settings(sub, distinguish_replies="yes")
     _listings(platform_server)
     pull_channel(sub.pk)
     jules = Item.objects.get(channel=sub, external_id="t1_l2x9c01")
