@@ -366,36 +366,35 @@ def ingest(db, incoming_item) -> Callable[..., object]:
     return run
 
 
-@pytest.fixture(autouse=True)
-def _forget_cached_counts():
-    """Django's caches (the key-guess counts per address among them) start empty in each test."""
+def _clear_caches(*aliases: str) -> None:
     from django.core.cache import caches
 
-    from palabre.orgs import throttle
+    for alias in aliases or settings.CACHES:
+        caches[alias].clear()
 
-    for alias in settings.CACHES:
-        caches[alias].clear()
-    throttle._recent_blocks.clear()
+
+@pytest.fixture
+def clear_caches():
+    """Empties Django's caches (all, or those named), as if their delay had passed: the `recent`
+    reads of the hot paths (policies, sites, business hours, blocks), the key-guess counts..."""
+    return _clear_caches
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_counts():
+    """Django's caches (the key-guess counts per address, the `recent` reads of the hot paths) start
+    empty in each test: ids are reused from one rolled-back test to the next."""
+    _clear_caches()
     yield
-    for alias in settings.CACHES:
-        caches[alias].clear()
-    throttle._recent_blocks.clear()
+    _clear_caches()
 
 
 @pytest.fixture(autouse=True)
 def _forget_recent_reads():
-    """Ids are reused from one rolled-back test to the next: what the hot paths keep in memory for
-    a few seconds (moderation policies, sites, business hours, request counts) must not leak into the next test."""
+    """The Akismet-compatible API's request counts, kept in this process, start from nothing."""
     from palabre.compat.akismet import limits
-    from palabre.inbox import services as inbox
-    from palabre.moderation import services as moderation
 
-    kept = [
-        moderation._recent_policies,
-        moderation._recent_sites,
-        inbox._recent_hours,
-        limits.request_counter,
-    ]
+    kept = [limits.request_counter]
     for reads in kept:
         reads.clear()
     yield

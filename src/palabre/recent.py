@@ -1,39 +1,40 @@
-"""Values read from the database on hot paths, kept in this process's memory for a few seconds.
+"""Values read from the database on hot paths, kept a few seconds in Django's cache `recent`.
 
-A change made in the same process calls `forget` and applies at once; one made in another process
-applies once the delay has passed. For what the compatible APIs read on every request.
+`recent` is this process's memory (locmem) by default and Redis, shared by every process and
+machine, when `PALABRE_REDIS_URL` is set (settings.CACHES). A change calls `forget` and applies at
+once where the cache is shared, in the process that made it otherwise; elsewhere it applies once
+the delay has passed. For what the compatible APIs read on every request. Tests start with the
+caches empty (tests/conftest.py) and empty them with the `clear_caches` fixture.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.core.cache import caches
+
+ALIAS = "recent"
+
 
 class RecentReads:
-    def __init__(self, seconds: float, *, keep_missing: bool = False, max_items: int = 0):
+    def __init__(self, name: str, seconds: float, *, keep_missing: bool = False):
+        self.name = name  # the keys' prefix inside the cache: one name per kind of value
         self.seconds = seconds
         self.keep_missing = keep_missing  # also keep None, so a missing row is not looked up again
-        self.max_items = max_items  # when keys come from outside (addresses): start again past this many
-        self._kept: dict[Hashable, tuple[float, Any]] = {}
+
+    def _key(self, key: Hashable) -> str:
+        return f"{self.name}:{key}"
 
     def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        kept = self._kept.get(key)
-        if kept is not None and now - kept[0] < self.seconds:
-            return kept[1]
+        cache = caches[ALIAS]
+        kept = cache.get(self._key(key))
+        if kept is not None:  # kept as a 1-tuple: a kept None is told from nothing kept
+            return kept[0]
         value = read()
-        if value is None and not self.keep_missing:
-            self._kept.pop(key, None)
-        else:
-            if self.max_items and len(self._kept) >= self.max_items and key not in self._kept:
-                self._kept.clear()
-            self._kept[key] = (now, value)
+        if value is not None or self.keep_missing:
+            cache.set(self._key(key), (value,), timeout=self.seconds)
         return value
 
     def forget(self, key: Hashable) -> None:
-        self._kept.pop(key, None)
-
-    def clear(self) -> None:
-        self._kept.clear()
+        caches[ALIAS].delete(self._key(key))

@@ -147,14 +147,17 @@ AXES_VERBOSE = False
 # every process shares (and `palabre unlock` can clear): on Redis (PALABRE_REDIS_URL) every machine
 # too, else the files of this machine's data folder. The default cache holds nothing that must be
 # shared (Palabre's own state is in the database): this process's memory unless Redis is there.
-# What stays in a process's memory on purpose (compiled rules and matchers keyed by their version,
-# policies and blocks re-read after a few seconds: `palabre.recent`) is harmless when stale.
+# `recent` keeps for a few seconds what the hot paths read (policies, sites, business hours, blocks:
+# `palabre.recent`), shared with Redis so that a change applies everywhere at once. What stays in a
+# process's memory on purpose (compiled rules and matchers keyed by their version) is harmless when
+# stale.
 REDIS_URL = config.REDIS_URL.raw().strip()
 if REDIS_URL:
     _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     CACHES = {
         "default": {**_redis, "KEY_PREFIX": "palabre"},
         "throttle": {**_redis, "KEY_PREFIX": "palabre-throttle"},
+        "recent": {**_redis, "KEY_PREFIX": "palabre-recent"},
     }
 else:
     CACHES = {
@@ -162,6 +165,11 @@ else:
         "throttle": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": DATA_DIR / "cache" / "throttle",
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        },
+        "recent": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "palabre-recent",
             "OPTIONS": {"MAX_ENTRIES": 10000},
         },
     }

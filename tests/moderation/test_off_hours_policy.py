@@ -36,16 +36,6 @@ DAY = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)  # a Monday, 11:30 in Paris
 NIGHT = datetime(2024, 5, 6, 23, 30, tzinfo=UTC)  # 01:30 on Tuesday in Paris
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    # Organisation ids are reused from one rolled-back test to the next: start from nothing.
-    inbox._recent_hours.clear()
-    services._recent_policies.clear()
-    yield
-    inbox._recent_hours.clear()
-    services._recent_policies.clear()
-
-
 def set_hours(organisation, weekly=OFFICE_WEEK, holidays=()):
     return inbox.update_settings(
         actor=Actor.palabre(organisation),

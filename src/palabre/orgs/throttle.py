@@ -87,10 +87,10 @@ def _keys(address: str) -> tuple[str, str]:
     return f"{_PREFIX}:count:{address}", f"{_PREFIX}:until:{address}"
 
 
-# Whether an address is blocked, as this process last read it: every call of the hot paths asks,
-# the files are read at most once a second per address (a block set by another process applies
-# within that second; one set or lifted here, at once).
-_recent_blocks = RecentReads(seconds=1.0, keep_missing=True, max_items=10_000)
+# Whether an address is blocked, as last read: every call of the hot paths asks, the files are read
+# at most once a second per address, the answer kept in the `recent` cache (palabre.recent; a block
+# set by another process applies within that second; one set or lifted here, at once).
+_recent_blocks = RecentReads("key-guess-block", seconds=1.0, keep_missing=True)
 
 
 def key_guess_wait(request: HttpRequest) -> int:

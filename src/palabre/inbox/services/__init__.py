@@ -25,7 +25,6 @@ from palabre.inbox.services.notes import MAX_NOTE_CHARS, add_note, mark_notifica
 from palabre.inbox.services.preferences import parse_week, update_profile, update_settings
 from palabre.inbox.services.reading import (
     User,
-    _recent_hours,
     _repliers,
     answered_post,
     business_hours,
@@ -70,7 +69,6 @@ __all__ = [
     "ReplyLength",
     "ReplyNeedsConfirmation",
     "User",
-    "_recent_hours",
     "_repliers",
     "_spam",
     "add_note",

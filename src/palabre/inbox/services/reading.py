@@ -37,9 +37,9 @@ def settings_for(organisation: Organisation) -> InboxSettings:
 
 
 # Moderation asks on every synchronous check (Akismet-compatible API, comment form) whether a moment
-# is out of hours: the calendar is kept in this process's memory for a few seconds. A change made in
-# this process applies at once; one made in another applies within 5 seconds.
-_recent_hours = RecentReads(seconds=5.0, keep_missing=True)
+# is out of hours: the calendar is kept a few seconds in the `recent` cache (palabre.recent). A change
+# applies at once where the cache is shared (Redis), else in this process and within 5 seconds.
+_recent_hours = RecentReads("inbox-hours", seconds=5.0, keep_missing=True)
 
 
 def configured_hours(organisation_id: int) -> hours.BusinessHours | None:

@@ -7,7 +7,6 @@ One module per sub-domain; the package re-exports their names, so callers import
 from __future__ import annotations
 
 from palabre.moderation.services.context import (
-    _recent_policies,
     author_before_storing,
     cached_policy,
     context_for_item,
@@ -53,7 +52,6 @@ from palabre.moderation.services.rules import (
 )
 from palabre.moderation.services.sites import (
     MAX_ALLOWED_ORIGINS,
-    _recent_sites,
     create_moderation_site,
     origin_of,
     revoke_moderation_site,
@@ -71,8 +69,6 @@ __all__ = [
     "RULE_FIELDS",
     "STATUS_FOR_ACTION",
     "UNDO",
-    "_recent_policies",
-    "_recent_sites",
     "analyse_for_moderation",
     "author_before_storing",
     "cached_policy",

@@ -25,9 +25,10 @@ def policy_for(organisation: Organisation) -> ModerationPolicy:
     return policy
 
 
-# The compatible APIs decide in the request: they read the policy from this process's memory.
-# A change made in this process applies at once; one made in another applies within 2 seconds.
-_recent_policies = RecentReads(seconds=2.0)
+# The compatible APIs decide in the request: they read the policy from the `recent` cache
+# (palabre.recent). A change applies at once where the cache is shared (Redis), else in this process
+# and within 2 seconds.
+_recent_policies = RecentReads("moderation-policy", seconds=2.0)
 
 
 def cached_policy(organisation: Organisation) -> ModerationPolicy:

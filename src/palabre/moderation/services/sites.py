@@ -146,9 +146,10 @@ def update_moderation_site(
     return site
 
 
-# Sites are read on every call of the compatible APIs: kept in this process's memory for a few
-# seconds. A revocation applies at once in the process that made it, within 5 seconds elsewhere.
-_recent_sites = RecentReads(seconds=5.0)
+# Sites are read on every call of the compatible APIs: kept a few seconds in the `recent` cache
+# (palabre.recent). A revocation applies at once where the cache is shared (Redis), else in the
+# process that made it and within 5 seconds elsewhere.
+_recent_sites = RecentReads("moderation-site", seconds=5.0)
 
 
 def site_for_key(raw_key: str, *, cached: bool = False) -> ModerationSite | None:
