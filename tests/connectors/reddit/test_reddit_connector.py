@@ -292,3 +292,16 @@ def test_the_web_app_flow_keeps_the_tokens_and_names_the_account(sub, platform_s
     assert credentials["access_token"] == "new-access" and credentials["refresh_token"] == "new-refresh"
     assert credentials["username"] == "maisondupont_mod"
     assert platform_server.made("GET", "/api/v1/me")[0].headers["Authorization"] == "bearer new-access"
+
+
+def test_reddits_ratelimit_error_waits_what_it_says(sub, platform_server, ingest):
+    question = ingest(sub, "t1_l2x9c01", author="jules_b")
+    refused = {
+        "json": {
+            "errors": [["RATELIMIT", "you are doing that too much. try again in 5 minutes.", "ratelimit"]]
+        }
+    }
+    platform_server.on("POST", COMMENT, Answer(body=refused))
+    with pytest.raises(RateLimited) as limited:
+        RedditConnector().reply(sub, in_reply_to=question, text="Bonjour", idempotency_key="k")
+    assert limited.value.retry_after == 300
