@@ -25,8 +25,20 @@ def _get(client, url):
     return response.content.decode()
 
 
+@pytest.fixture
+def facebook_without_connector():
+    """Facebook as it was before its connector: a platform no connector serves."""
+    from palabre.connectors.registry import connector_class_for, register_connector, unregister_connector
+
+    previous = connector_class_for("facebook")
+    unregister_connector("facebook")
+    yield
+    if previous is not None:
+        register_connector("facebook", previous)
+
+
 def test_no_reply_box_where_no_connector_delivers_replies(
-    french, channel, post, conversation_of, make_channel, org
+    french, channel, post, conversation_of, make_channel, org, facebook_without_connector
 ):
     facebook = make_channel(org, "facebook", handle="maisondupont", name="Page Facebook")
     on_facebook = conversation_of(post(facebook, "Ma commande est arrivée cassée", author="zoe"))

@@ -25,13 +25,16 @@ def raw_column(channel: Channel) -> str:
 
 
 def test_the_database_holds_only_ciphertext(org, make_channel):
-    channel = make_channel(org, "facebook", credentials={"page_token": SECRET, "page_id": "123456"})
+    channel = make_channel(
+        org, "facebook", credentials={"client_id": "42", "client_secret": SECRET, "page_id": "123456"}
+    )
     stored = raw_column(channel)
     assert stored.startswith(f"{crypto.FORMAT}:{crypto.current_key().key_id}:")
     assert SECRET not in stored
-    assert "page_token" not in stored
+    assert "client_secret" not in stored
     assert Channel.objects.get(pk=channel.pk).read_credentials() == {
-        "page_token": SECRET,
+        "client_id": "42",
+        "client_secret": SECRET,
         "page_id": "123456",
     }
 

@@ -31,7 +31,10 @@ def two_orgs(make_org, owner_of, make_member, make_channel, ingest, actor_for):
     owner_a, owner_b = owner_of(org_a), owner_of(org_b)
     cm_b = make_member(org_b, Role.COMMUNITY_MANAGER)
     channel_b = make_channel(
-        org_b, "facebook", handle="bravo.meubles", credentials={"page_token": "B-SECRET"}
+        org_b,
+        "facebook",
+        handle="bravo.meubles",
+        credentials={"client_id": "42", "client_secret": "B-SECRET"},
     )
     item_b = ingest(channel_b, "fb-1", author="client_b")
     other_b = ingest(channel_b, "fb-2", author="client_b_bis")
@@ -60,7 +63,7 @@ def two_orgs(make_org, owner_of, make_member, make_channel, ingest, actor_for):
 CHANGES_TO_B = {
     "update a channel": lambda a, w: update_channel(actor=a, channel=w["channel_b"], name="Pwned"),
     "replace credentials": lambda a, w: set_channel_credentials(
-        actor=a, channel=w["channel_b"], credentials={"page_token": "mine"}
+        actor=a, channel=w["channel_b"], credentials={"client_id": "42", "client_secret": "mine"}
     ),
     "approve a spokesperson": lambda a, w: approve_spokesperson_channel(actor=a, channel=w["spokesperson_b"]),
     "change a role": lambda a, w: change_role(actor=a, membership=w["member_b"], role=Role.ANALYST),
@@ -85,7 +88,7 @@ def test_an_owner_of_a_reaches_nothing_of_b(two_orgs, change):
         CHANGES_TO_B[change](two_orgs["a"], two_orgs)
     two_orgs["channel_b"].refresh_from_db()
     assert two_orgs["channel_b"].name != "Pwned"
-    assert two_orgs["channel_b"].read_credentials() == {"page_token": "B-SECRET"}
+    assert two_orgs["channel_b"].read_credentials() == {"client_id": "42", "client_secret": "B-SECRET"}
     assert Membership.objects.active().filter(organisation=two_orgs["org_b"]).count() == 2
     assert AuditEvent.objects.filter(organisation=two_orgs["org_b"]).count() == audit_before
 
