@@ -29,7 +29,11 @@ def leaver(org, owner_actor, make_member, actor_for, ingest):
     membership = make_member(org, Role.ADMIN, username="julie")
     actor = actor_for(membership.user, org)
     brand = create_channel(
-        actor=actor, platform="instagram", handle="maison.dupont", name="Instagram", credentials={"t": "x"}
+        actor=actor,
+        platform="instagram",
+        handle="maison.dupont",
+        name="Instagram",
+        credentials={"client_id": "42", "client_secret": "x"},
     )
     personal = create_channel(actor=actor, platform="x", handle="@julie_cm", name="Julie", spokesperson=True)
     approve_spokesperson_channel(actor=owner_actor, channel=personal)
@@ -80,7 +84,7 @@ def test_channels_and_items_stay_with_the_organisation(org, owner_actor, leaver)
     brand = Channel.objects.get(pk=leaver["brand"].pk)
     assert brand.organisation == org
     assert brand.status == Channel.Status.ACTIVE
-    assert brand.read_credentials() == {"t": "x"}
+    assert brand.read_credentials() == {"client_id": "42", "client_secret": "x"}
     assert Item.objects.filter(organisation=org).count() == len(leaver["items"])
     assert set(Item.objects.values_list("channel_id", flat=True)) == {
         leaver["brand"].pk,
