@@ -68,6 +68,11 @@ def explain(code: str) -> str:
             "If it lasts, check that the server address is the platform's API."
         ),
         "not_supported": _("This channel's platform cannot do this."),
+        "window_closed": _(
+            "The platform lets the brand answer in private only for a while (Meta: 24 hours after the "
+            "person's last message, 7 days after a comment), and that time is over (see the detail). "
+            "Answer in public, or when the person writes again."
+        ),
     }
     if not code:
         return ""

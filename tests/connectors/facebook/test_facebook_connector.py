@@ -418,3 +418,15 @@ def test_a_messenger_reply_that_timed_out_is_found_in_the_conversation_and_not_s
     assert lookup.query["user_id"] == ["24680135792468013"] and lookup.query["platform"] == ["messenger"]
     action.refresh_from_db()
     assert action.external_id == "m_AbCdEfGhSent01"
+
+
+def test_a_closed_messaging_window_is_explained_with_the_next_step():
+    from django.utils import translation
+
+    from palabre.connectors.explain import explain
+
+    assert MessagingWindowClosed.code == "window_closed"
+    with translation.override("en"):
+        assert "24 hours after the person's last message" in explain("window_closed")
+    with translation.override("fr"):
+        assert "Répondez en public" in explain("window_closed")
