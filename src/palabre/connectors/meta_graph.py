@@ -284,10 +284,14 @@ def webhook_entries(body: bytes, *, expected_object: str) -> list[dict[str, Any]
 
 def review_status(app_id: str, app_secret: str, *, label: str) -> dict[str, str]:
     """The app's permissions and their Login Review status (`GET /{app-id}/permissions` with the
-    app's token, `{app-id}|{app-secret}`): {} when the app's secret is not known."""
+    app's token, `{app-id}|{app-secret}`): {} when the app's secret is not known or Meta does not
+    tell (the review status only adds to the check's message: it never fails the check)."""
     if not app_id or not app_secret:
         return {}
-    body = call("GET", f"{app_id}/permissions", token=f"{app_id}|{app_secret}", label=label)
+    try:
+        body = call("GET", f"{app_id}/permissions", token=f"{app_id}|{app_secret}", label=label)
+    except (PermanentError, MalformedPayload):
+        return {}
     return {
         str(entry.get("permission")): str(entry.get("status") or "")
         for entry in body.get("data") or []

@@ -430,3 +430,18 @@ def test_a_closed_messaging_window_is_explained_with_the_next_step():
         assert "24 hours after the person's last message" in explain("window_closed")
     with translation.override("fr"):
         assert "Répondez en public" in explain("window_closed")
+
+
+def test_the_check_still_verifies_the_scopes_when_meta_does_not_tell_the_review_status(page, platform_server):
+    platform_server.on("GET", f"{V}/{PAGE}", Answer(body=fixture("page.json")))
+    platform_server.on("GET", f"{V}/debug_token", Answer(body=fixture("debug_token.json")))
+    platform_server.on(
+        "GET",
+        f"{V}/138483919580948/permissions",
+        Answer(
+            400,
+            {"error": {"message": "Unsupported get request.", "type": "GraphMethodException", "code": 100}},
+        ),
+    )
+    info = FacebookConnector().health(page)
+    assert info.permissions_checked == "verified" and info.details["app_review"] == {}
