@@ -43,12 +43,12 @@ def _period_and_filters(actor, query: ReportQuery) -> tuple[Period, Filters]:
         errors["to"] = [f"Choose a period of at most {MAX_DAYS} days."]
     if (
         query.channel is not None
-        and not Channel.objects.filter(organisation=organisation, pk=query.channel).exists()
+        and not Channel.objects.for_org(organisation).filter(pk=query.channel).exists()
     ):
         errors["channel"] = ["No such channel in this organisation."]
     if (
         query.member is not None
-        and not Membership.objects.filter(organisation=organisation, user_id=query.member).exists()
+        and not Membership.objects.for_org(organisation).filter(user_id=query.member).exists()
     ):
         errors["member"] = ["No such member in this organisation."]
     if errors:

@@ -9,16 +9,14 @@ from palabre.orgs.services import Actor
 
 def channel_choices(actor: Actor) -> list[tuple[int, str]]:
     actor.require(Perm.ANALYTICS_VIEW)
-    return list(
-        Channel.objects.filter(organisation=actor.organisation).order_by("name").values_list("pk", "name")
-    )
+    return list(Channel.objects.visible_to(actor).order_by("name").values_list("pk", "name"))
 
 
 def member_choices(actor: Actor) -> list[tuple[int, str]]:
     """Members past and present: a report on last year names who answered then."""
     actor.require(Perm.ANALYTICS_VIEW)
     rows = (
-        Membership.objects.filter(organisation=actor.organisation)
+        Membership.objects.visible_to(actor)
         .order_by("user__username")
         .values_list("user_id", "user__username")
         .distinct()

@@ -41,6 +41,7 @@ class ContactHandle(models.Model):
     profile_url = models.URLField(max_length=500, blank=True)
     followers = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Contact, Item
 from palabre.orgs.models import Channel, Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class Status(models.TextChoices):
@@ -73,6 +74,7 @@ class Conversation(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
@@ -234,6 +236,7 @@ class Reply(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     action_id = models.PositiveBigIntegerField(null=True, blank=True)  # connectors' OutboundAction
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

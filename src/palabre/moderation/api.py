@@ -257,7 +257,7 @@ def report(request, item_id: RowId):
 def list_rules(request):
     actor = request.auth
     actor.require(Perm.MODERATION_ACT)
-    return ModerationRule.objects.filter(organisation=actor.organisation)
+    return ModerationRule.objects.visible_to(actor)
 
 
 @router.post("/moderation/rules", response={201: RuleOut})
@@ -268,16 +268,14 @@ def create_rule(request, payload: RuleIn):
 @router.patch("/moderation/rules/{int:rule_id}", response=RuleOut)
 def update_rule(request, rule_id: RowId, payload: RulePatch):
     actor = request.auth
-    rule = ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
+    rule = ModerationRule.objects.visible_to(actor).get(pk=rule_id)
     return services.update_rule(actor=actor, rule=rule, **payload.dict(exclude_none=True))
 
 
 @router.delete("/moderation/rules/{int:rule_id}", response={204: None})
 def delete_rule(request, rule_id: RowId):
     actor = request.auth
-    services.delete_rule(
-        actor=actor, rule=ModerationRule.objects.get(pk=rule_id, organisation=actor.organisation)
-    )
+    services.delete_rule(actor=actor, rule=ModerationRule.objects.visible_to(actor).get(pk=rule_id))
     return Status(204, None)
 
 
@@ -324,14 +322,14 @@ class SitePatch(Schema):
 def list_sites(request):
     actor = request.auth
     actor.require(Perm.MODERATION_RULES)
-    return ModerationSite.objects.filter(organisation=actor.organisation)
+    return ModerationSite.objects.visible_to(actor)
 
 
 @router.patch("/moderation/sites/{int:site_id}", response=SiteOut)
 def update_site(request, site_id: RowId, payload: SitePatch):
     actor = request.auth
     actor.require(Perm.MODERATION_RULES)
-    site = ModerationSite.objects.get(pk=site_id, organisation=actor.organisation)
+    site = ModerationSite.objects.visible_to(actor).get(pk=site_id)
     return services.update_moderation_site(
         actor=actor,
         site=site,

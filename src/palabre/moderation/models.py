@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from palabre.conversations.models import Contact, Item
 from palabre.moderation import engine
 from palabre.orgs.models import Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 class ModerationPolicy(models.Model):
@@ -33,6 +34,7 @@ class ModerationPolicy(models.Model):
     )
     rules_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"moderation policy of {self.organisation}"
@@ -91,6 +93,7 @@ class ModerationRule(models.Model):
     enabled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["kind", "pattern"]
@@ -142,6 +145,7 @@ class ItemModeration(models.Model):
         "ModerationDecision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "status", "-updated_at"])]
@@ -191,6 +195,7 @@ class ModerationDecision(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -207,6 +212,7 @@ class AuthorTrust(models.Model):
     approved = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     spam = models.PositiveIntegerField(default=0)
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"trust of {self.contact}: +{self.approved} -{self.rejected}"
@@ -223,6 +229,7 @@ class MessageFingerprint(models.Model):
     fingerprint = models.CharField(max_length=16)
     is_spam = models.BooleanField()
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -264,6 +271,7 @@ class ModerationSite(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation", "name"]

@@ -37,7 +37,8 @@ def queue_counts(actor: Actor) -> dict[str, int]:
     """How many items each tab holds, in one query."""
     actor.require(Perm.MODERATION_ACT)
     rows = (
-        ItemModeration.objects.filter(organisation=actor.organisation, status__in=QUEUE_TABS)
+        ItemModeration.objects.visible_to(actor)
+        .filter(status__in=QUEUE_TABS)
         .values("status")
         .annotate(n=Count("pk"))
         .order_by()
@@ -49,7 +50,7 @@ def queue_counts(actor: Actor) -> dict[str, int]:
 
 def attention_count(organisation: Organisation) -> int:
     """Held and reported items: the number on the menu. One indexed count."""
-    return ItemModeration.objects.filter(organisation=organisation, status__in=NEEDS_ATTENTION).count()
+    return ItemModeration.objects.for_org(organisation).filter(status__in=NEEDS_ATTENTION).count()
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def author_histories(actor: Actor, contact_ids: set[int]) -> dict[int, AuthorHis
     if not contact_ids:
         return {}
     counts = dict(
-        Item.objects.filter(organisation=actor.organisation, contact_id__in=contact_ids)
+        Item.objects.visible_to(actor)
+        .filter(contact_id__in=contact_ids)
         .values("contact_id")
         .annotate(n=Count("pk"))
         .order_by()
@@ -92,7 +94,7 @@ def author_histories(actor: Actor, contact_ids: set[int]) -> dict[int, AuthorHis
     )
     trust = {
         row.contact_id: row
-        for row in AuthorTrust.objects.filter(organisation=actor.organisation, contact_id__in=contact_ids)
+        for row in AuthorTrust.objects.visible_to(actor).filter(contact_id__in=contact_ids)
     }
     histories = {}
     for contact_id in contact_ids:
@@ -110,7 +112,8 @@ def moderation_of(actor: Actor, item_id: int) -> ItemModeration | None:
     """Where an item of the organisation stands; None when it was never moderated."""
     actor.require(Perm.MODERATION_ACT)
     return (
-        ItemModeration.objects.filter(organisation=actor.organisation, item_id=item_id)
+        ItemModeration.objects.visible_to(actor)
+        .filter(item_id=item_id)
         .select_related("last_decision", "last_decision__decided_by")
         .first()
     )
@@ -121,21 +124,17 @@ def decisions(actor: Actor, item: Item) -> models.QuerySet[ModerationDecision]:
     actor.require(Perm.MODERATION_ACT)
     if item.organisation_id != actor.organisation.pk:
         raise NotInOrganisation
-    return ModerationDecision.objects.filter(organisation=actor.organisation, item=item).select_related(
-        "decided_by"
-    )
+    return ModerationDecision.objects.visible_to(actor).filter(item=item).select_related("decided_by")
 
 
 def items_in_organisation(actor: Actor, item_ids: list[int]) -> set[int]:
     """Those of `item_ids` that belong to the actor's organisation."""
-    return set(
-        Item.objects.filter(organisation=actor.organisation, pk__in=item_ids).values_list("pk", flat=True)
-    )
+    return set(Item.objects.visible_to(actor).filter(pk__in=item_ids).values_list("pk", flat=True))
 
 
 def rules(actor: Actor) -> models.QuerySet[ModerationRule]:
     actor.require(Perm.MODERATION_RULES)
-    return ModerationRule.objects.filter(organisation=actor.organisation).select_related("created_by")
+    return ModerationRule.objects.visible_to(actor).select_related("created_by")
 
 
 def rule(actor: Actor, rule_id: int) -> ModerationRule:
@@ -158,7 +157,7 @@ def queue_facets(actor: Actor, status: str, channel: int | None = None) -> Queue
     """Per channel and per reason (rule fired, or the reason's code), how many items of a tab.
     Reasons are counted within `channel` when one is chosen (three queries)."""
     actor.require(Perm.MODERATION_ACT)
-    tab = ItemModeration.objects.filter(organisation=actor.organisation, status=status)
+    tab = ItemModeration.objects.visible_to(actor).filter(status=status)
     channels = [
         (row["item__channel_id"], row["item__channel__name"], row["n"])
         for row in tab.values("item__channel_id", "item__channel__name")
@@ -180,9 +179,9 @@ def queue_facets(actor: Actor, status: str, channel: int | None = None) -> Queue
     rule_ids = [int(key[5:]) for key in counts if key.startswith("rule:") and key[5:].isdigit()]
     patterns = {
         f"rule:{pk}": pattern
-        for pk, pattern in ModerationRule.objects.filter(
-            organisation=actor.organisation, pk__in=rule_ids
-        ).values_list("pk", "pattern")
+        for pk, pattern in ModerationRule.objects.visible_to(actor)
+        .filter(pk__in=rule_ids)
+        .values_list("pk", "pattern")
     }
     reasons = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
     return QueueFacets(channels=channels, reasons=reasons, rule_patterns=patterns)

@@ -59,7 +59,7 @@ class SiteEditForm(forms.Form):
 
 
 def sites_of(actor: Actor) -> QuerySet[ModerationSite]:
-    return ModerationSite.objects.filter(organisation=actor.organisation).select_related("channel")
+    return ModerationSite.objects.visible_to(actor).select_related("channel")
 
 
 def _site(actor: Actor, site_id: int) -> ModerationSite:

@@ -26,7 +26,7 @@ class Organisation(models.Model):
         return self.name
 
 
-class MembershipQuerySet(models.QuerySet):
+class MembershipQuerySet(OrgScopedQuerySet):
     def active(self) -> MembershipQuerySet:
         return self.filter(removed_at__isnull=True)
 

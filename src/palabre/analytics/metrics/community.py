@@ -35,11 +35,11 @@ from palabre.orgs.models import Organisation
 
 def health(organisation: Organisation, period: Period, filters: Filters) -> dict[str, Any]:
     """Spam and toxic shares, moderation load and time, reversed decisions, rules that fire most."""
-    states = ItemModeration.objects.filter(
-        organisation=organisation, item__created_at__gte=period.start, item__created_at__lt=period.end
+    states = ItemModeration.objects.for_org(organisation).filter(
+        item__created_at__gte=period.start, item__created_at__lt=period.end
     )
-    decisions = ModerationDecision.objects.filter(
-        organisation=organisation, item__created_at__gte=period.start, item__created_at__lt=period.end
+    decisions = ModerationDecision.objects.for_org(organisation).filter(
+        item__created_at__gte=period.start, item__created_at__lt=period.end
     )
     if filters.channel_id:
         states = states.filter(item__channel_id=filters.channel_id)
@@ -145,9 +145,7 @@ def _top_rules(organisation: Organisation, period: Period) -> list[dict[str, Any
         return int(number) if number.isdigit() else None
 
     ids = [pk for pk in (rule_pk(rule_id) for rule_id, _n in fired) if pk is not None]
-    names = dict(
-        ModerationRule.objects.filter(organisation=organisation, pk__in=ids).values_list("pk", "pattern")
-    )
+    names = dict(ModerationRule.objects.for_org(organisation).filter(pk__in=ids).values_list("pk", "pattern"))
     return [
         {"rule": str(rule_id), "label": names.get(rule_pk(rule_id), str(rule_id)), "fired": n}
         for rule_id, n in fired
@@ -157,8 +155,8 @@ def _top_rules(organisation: Organisation, period: Period) -> list[dict[str, Any
 def listening(organisation: Organisation, period: Period) -> dict[str, Any]:
     """Mentions per local day and sentiment; share of voice of brand and competitor queries."""
     zone = ZoneInfo(period.time_zone)
-    mentions = Mention.objects.filter(
-        organisation=organisation, published_at__gte=period.start, published_at__lt=period.end
+    mentions = Mention.objects.for_org(organisation).filter(
+        published_at__gte=period.start, published_at__lt=period.end
     )
     per_day = (
         mentions.annotate(day=TruncDate("published_at", tzinfo=zone))
@@ -178,8 +176,8 @@ def listening(organisation: Organisation, period: Period) -> dict[str, Any]:
         if row["sentiment"] in ("positive", "neutral", "negative"):
             entry[row["sentiment"]] += row["n"]
     voices = list(
-        MentionMatch.objects.filter(
-            organisation=organisation,
+        MentionMatch.objects.for_org(organisation)
+        .filter(
             published_at__gte=period.start,
             published_at__lt=period.end,
             query__kind__in=[QueryKind.BRAND, QueryKind.COMPETITOR],
@@ -194,9 +192,11 @@ def listening(organisation: Organisation, period: Period) -> dict[str, Any]:
         negative=Count("pk", filter=Q(sentiment="negative")),
         positive=Count("pk", filter=Q(sentiment="positive")),
     )
-    alerts = CrisisAlert.objects.filter(
-        organisation=organisation, created_at__gte=period.start, created_at__lt=period.end
-    ).count()
+    alerts = (
+        CrisisAlert.objects.for_org(organisation)
+        .filter(created_at__gte=period.start, created_at__lt=period.end)
+        .count()
+    )
     return {
         "mentions": totals["mentions"],
         "negative_share": _ratio(totals["negative"], totals["mentions"]),

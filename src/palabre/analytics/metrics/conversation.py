@@ -48,8 +48,8 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
     """Response rate, first response and resolution times, out-of-hours answers, SLA breaches."""
     settings = settings_for(organisation)
     calendar = Calendar(business_hours(organisation, settings), period.start, period.end + BUSINESS_HORIZON)
-    rows = Conversation.objects.filter(
-        organisation=organisation, root__created_at__gte=period.start, root__created_at__lt=period.end
+    rows = Conversation.objects.for_org(organisation).filter(
+        root__created_at__gte=period.start, root__created_at__lt=period.end
     )
     if filters.channel_id:
         rows = rows.filter(channel_id=filters.channel_id)
@@ -159,7 +159,7 @@ def _empty_times() -> dict[str, None]:
 
 def quality(organisation: Organisation, period: Period, filters: Filters) -> dict[str, Any]:
     """Replies, shares and likes per brand post; substantive comments; contributors."""
-    items = Item.objects.filter(organisation=organisation)
+    items = Item.objects.for_org(organisation)
     if filters.channel_id:
         items = items.filter(channel_id=filters.channel_id)
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
@@ -187,9 +187,11 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         substantive=Count("pk", filter=Q(text__regex=SUBSTANTIVE)),
         contributors=Count("contact", distinct=True),
     )
-    earlier = Item.objects.filter(
-        organisation=organisation, contact=OuterRef("contact"), created_at__lt=period.start
-    ).exclude(_brand_item())
+    earlier = (
+        Item.objects.for_org(organisation)
+        .filter(contact=OuterRef("contact"), created_at__lt=period.start)
+        .exclude(_brand_item())
+    )
     returning = comments.filter(Exists(earlier)).aggregate(n=Count("contact", distinct=True))["n"]
     top = list(
         comments.filter(contact__isnull=False)

@@ -36,18 +36,19 @@ def team(organisation: Organisation, period: Period, filters: Filters) -> dict[s
     written by when there is one for that thread, else for the thread's assignee."""
     calendar = Calendar(business_hours(organisation), period.start, period.end)
     answers = (
-        Item.objects.filter(
-            organisation=organisation, created_at__gte=period.start, created_at__lt=period.end
-        )
+        Item.objects.for_org(organisation)
+        .filter(created_at__gte=period.start, created_at__lt=period.end)
         .filter(_brand_item())
         .exclude(kind=ItemKind.POST)
         .exclude(thread_root__isnull=True)
     )
     if filters.channel_id:
         answers = answers.filter(channel_id=filters.channel_id)
-    written_by = Reply.objects.filter(
-        organisation=organisation, conversation__root_id=OuterRef("thread_root_id")
-    ).order_by("created_at", "pk")
+    written_by = (
+        Reply.objects.for_org(organisation)
+        .filter(conversation__root_id=OuterRef("thread_root_id"))
+        .order_by("created_at", "pk")
+    )
     answers = answers.annotate(
         member=Coalesce(
             Subquery(written_by.values("author_id")[:1]),
@@ -67,9 +68,8 @@ def team(organisation: Organisation, period: Period, filters: Filters) -> dict[s
         .order_by("-replies", "member")
     )
     names = dict(
-        Membership.objects.filter(
-            organisation=organisation, user_id__in=[r["member"] for r in rows if r["member"]]
-        )
+        Membership.objects.for_org(organisation)
+        .filter(user_id__in=[r["member"] for r in rows if r["member"]])
         .values_list("user_id", "user__username")
         .distinct()
     )

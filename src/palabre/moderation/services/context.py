@@ -49,7 +49,7 @@ def ruleset_for(organisation: Organisation, policy: ModerationPolicy) -> engine.
     key = (organisation.pk, policy.rules_version, policy.updated_at)
     ruleset = _ruleset_cache.get(key)
     if ruleset is None:
-        rules = ModerationRule.objects.filter(organisation=organisation, enabled=True)
+        rules = ModerationRule.objects.for_org(organisation).filter(enabled=True)
         ruleset = engine.RuleSet([rule.as_engine_rule() for rule in rules])
         with _cache_lock:
             for stale in [k for k in _ruleset_cache if k[0] == organisation.pk]:
@@ -83,9 +83,7 @@ def organisation_context(
             organisation.pk, {fp for fp in map(engine.fingerprint, texts) if fp}
         )
     else:
-        prints = MessageFingerprint.objects.filter(organisation=organisation).values_list(
-            "fingerprint", "is_spam"
-        )
+        prints = MessageFingerprint.objects.for_org(organisation).values_list("fingerprint", "is_spam")
     return engine.ModerationContext(
         rules=rules,
         thresholds=policy.thresholds(),
@@ -161,9 +159,8 @@ def author_before_storing(
             author, approved=record.approved, rejected=record.rejected, recent_count=record.recent_count
         )
     known = (
-        ContactHandle.objects.filter(
-            organisation_id=channel.organisation_id, platform=channel.platform, handle=author.handle
-        )
+        ContactHandle.objects.for_org(channel.organisation_id)
+        .filter(platform=channel.platform, handle=author.handle)
         .select_related("contact")
         .first()
     )

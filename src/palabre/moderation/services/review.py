@@ -35,8 +35,9 @@ LEARNING_LIMIT = 0.15
 
 def _item_in_org(actor: Actor, item_id: int) -> Item:
     item = (
-        Item.objects.select_related("organisation", "author", "contact")
-        .filter(pk=item_id, organisation=actor.organisation)
+        Item.objects.visible_to(actor)
+        .select_related("organisation", "author", "contact")
+        .filter(pk=item_id)
         .first()
     )
     if item is None:
@@ -229,12 +230,12 @@ def _learn(item: Item, action: str, previous: ModerationDecision | None, sign: i
                 organisation_id=item.organisation_id, fingerprint=fp, defaults={"is_spam": action == "spam"}
             )
         else:
-            MessageFingerprint.objects.filter(
-                organisation_id=item.organisation_id, fingerprint=fp, is_spam=action == "spam"
+            MessageFingerprint.objects.for_org(item.organisation_id).filter(
+                fingerprint=fp, is_spam=action == "spam"
             ).delete()
     if previous is None or previous.source != ModerationDecision.Source.AUTOMATIC:
         return
-    policy = ModerationPolicy.objects.select_for_update().get(organisation_id=item.organisation_id)
+    policy = ModerationPolicy.objects.for_org(item.organisation_id).select_for_update().get()
     offsets = dict(policy.learned_offsets)
     machine_flagged = previous.action in {engine.HOLD, engine.REJECT}
     if positive and machine_flagged:
@@ -294,7 +295,7 @@ def queue(
         raise ValidationError({"status": _("Unknown status: %(s)s") % {"s": status}})
     if reason and not _REASON_FILTER.fullmatch(reason):
         raise ValidationError({"reason": _("Unknown reason: %(r)s") % {"r": reason[:80]}})
-    rows = ItemModeration.objects.filter(organisation=actor.organisation, status=status)
+    rows = ItemModeration.objects.visible_to(actor).filter(status=status)
     if channel is not None:
         rows = rows.filter(item__channel_id=channel)
     if reason.startswith("rule:"):
@@ -320,5 +321,5 @@ def feedback_for_training(*, organisation: Organisation | None = None) -> list[d
         source=ModerationDecision.Source.MODERATOR, action__in=label
     ).select_related("item")
     if organisation is not None:
-        rows = rows.filter(organisation=organisation)
+        rows = rows.for_org(organisation)
     return [{"text": row.item.text, "label": label[row.action]} for row in rows if row.item.text]

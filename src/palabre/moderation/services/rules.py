@@ -233,7 +233,8 @@ def simulate_rule(
     _validate_rule(kind, pattern, action)
     since = timezone.now() - timedelta(days=days)
     items = list(
-        Item.objects.filter(organisation=actor.organisation, created_at__gte=since)
+        Item.objects.visible_to(actor)
+        .filter(created_at__gte=since)
         .select_related("author", "contact", "moderation__last_decision")
         .order_by("-created_at")[:5000]
     )

@@ -258,7 +258,8 @@ def moderation_attention(context) -> int:
 def moderation_panel(context, item) -> dict[str, Any]:
     """Where an item stands in moderation, for the conversation page."""
     state = (
-        ItemModeration.objects.filter(item=item, organisation_id=item.organisation_id)
+        ItemModeration.objects.for_org(item.organisation_id)
+        .filter(item=item)
         .select_related("last_decision", "last_decision__decided_by")
         .first()
     )
