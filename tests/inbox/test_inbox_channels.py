@@ -26,20 +26,26 @@ def _get(client, url):
 
 
 @pytest.fixture
-def facebook_without_connector():
-    """Facebook as it was before its connector: a platform no connector serves."""
+def without_connector():
+    """`without_connector("facebook")`: the platform as it was before its connector, for the test's run."""
     from palabre.connectors.registry import connector_class_for, register_connector, unregister_connector
 
-    previous = connector_class_for("facebook")
-    unregister_connector("facebook")
-    yield
-    if previous is not None:
-        register_connector("facebook", previous)
+    taken = {}
+
+    def take(platform: str) -> None:
+        taken[platform] = connector_class_for(platform)
+        unregister_connector(platform)
+
+    yield take
+    for platform, previous in taken.items():
+        if previous is not None:
+            register_connector(platform, previous)
 
 
 def test_no_reply_box_where_no_connector_delivers_replies(
-    french, channel, post, conversation_of, make_channel, org, facebook_without_connector
+    french, channel, post, conversation_of, make_channel, org, without_connector
 ):
+    without_connector("facebook")
     facebook = make_channel(org, "facebook", handle="maisondupont", name="Page Facebook")
     on_facebook = conversation_of(post(facebook, "Ma commande est arrivée cassée", author="zoe"))
     on_site = conversation_of(post(channel, "La lampe existe-t-elle en noir ?", author="yves"))
@@ -51,8 +57,9 @@ def test_no_reply_box_where_no_connector_delivers_replies(
 
 
 def test_the_thread_api_says_whether_palabre_can_reply(
-    channel, post, conversation_of, make_channel, org, owner_actor, client
+    channel, post, conversation_of, make_channel, org, owner_actor, client, without_connector
 ):
+    without_connector("youtube")
     from palabre.orgs.permissions import Perm
     from palabre.orgs.services import create_api_token
 
@@ -65,7 +72,10 @@ def test_the_thread_api_says_whether_palabre_can_reply(
     assert client.get(f"/api/inbox/threads/{on_site.pk}", **auth).json()["can_reply"] is True
 
 
-def test_channels_page_shows_which_channels_palabre_can_reach(french, channel, make_channel, org, owner):
+def test_channels_page_shows_which_channels_palabre_can_reach(
+    french, channel, make_channel, org, owner, without_connector
+):
+    without_connector("instagram")
     make_channel(org, "instagram", handle="maisondupont", name="Insta")
     french.force_login(owner)
     tree = lxml_html.fromstring(_get(french, "/channels/"))
