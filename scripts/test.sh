@@ -46,6 +46,8 @@ php -m 2>/dev/null | grep -qx mysqli || missing+=(php-mysql)
 [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 # Shared state of several processes (PALABRE_REDIS_URL): a throwaway Redis, like PostgreSQL.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# The IRC connector's tests run a private IRC server on loopback.
+[ -x /usr/sbin/ngircd ] || command -v ngircd >/dev/null 2>&1 || missing+=(ngircd)
 # The analytics PDF report: WeasyPrint lays the text out with Pango.
 /sbin/ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#missing[@]} -gt 0 ]; then

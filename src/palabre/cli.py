@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("operations", "bench"),
     "query": ("listening", "query"),
     "connectors": ("connectors", "connectors"),
+    "irc-bot": ("connectors", "irc_bot"),
     "inbox": ("inbox", "inbox"),
     "listening": ("listening", "listening"),
     "guardrails": ("publishing", "guardrails"),

@@ -151,6 +151,7 @@ VALID = {
     "x": {"tier": "basic", "client_id": "Y2xpZW50", "client_secret": "s", "access_token": "t"},
     "discourse": {"base_url": "https://forum.example.com", "api_key": "k", "api_username": "brand"},
     "reddit": {"client_id": "p-jcoLKBynTLew", "client_secret": "s", "username": "u", "password": "p"},
+    "irc": {"server": "irc.libera.chat", "nick": "maison_bot", "irc_channel": "#maison"},
 }
 
 
@@ -187,6 +188,7 @@ WRITE_CHECKS = {
     "x": "x/test_x_connector.py::test_health_names_the_account_the_tier_and_the_scopes",
     "discourse": "discourse/test_discourse_connector.py::test_health_names_the_staff_user_and_refuses_a_plain_member",
     "reddit": "reddit/test_reddit_connector.py::test_health_checks_the_account_scopes_and_moderator_rights",
+    "irc": "irc/test_irc_connector.py::test_health_says_when_the_bot_is_not_an_operator",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

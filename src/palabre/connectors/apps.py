@@ -12,6 +12,7 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.discourse import DiscourseConnector
         from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.instagram import InstagramConnector
+        from palabre.connectors.irc import IrcConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.reddit import RedditConnector
@@ -32,6 +33,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("x", XConnector)
         register_connector("discourse", DiscourseConnector)
         register_connector("reddit", RedditConnector)
+        register_connector("irc", IrcConnector)
 
         # The periodic tick keeps itself going (each run enqueues the next); a web process makes
         # sure one is waiting at its first request (`palabre connectors tick` serves cron set-ups).
