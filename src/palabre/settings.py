@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "palabre.analytics",
     # the installation's own commands (serve, worker, migrate, backup, demo...): `palabre` runs them
     "palabre.operations",
+    # the schedule of periodic jobs, run by the workers
+    "palabre.schedule",
 ]
 
 MIDDLEWARE = [

@@ -11,8 +11,9 @@ keep its own workers alive.
   self, under the same `--worker-id`, or a worker of this host whose heartbeat stopped and whose
   process is gone) are made ready again (tasks are idempotent; one that took its worker down
   three times is marked failed instead), the checked comments a stopped worker left are asked for
-  storing, and every `PALABRE_ANALYSIS_SWEEP_SECONDS` the items stored and never analysed (a
-  worker killed between the two) are analysed;
+  storing, and the items stored and never analysed (a worker killed between the two) are analysed;
+- between tasks, at most once a second, it runs the schedule's due jobs (`palabre.schedule`: the
+  periodic work of every app, each due job claimed by one worker only);
 - it writes a heartbeat file, `workers/<worker id>.json` in the data folder, every
   `PALABRE_WORKER_HEARTBEAT_SECONDS`: its state (`running`, `waiting_for_database`), the last
   database error, the tasks it ran. `worker_states()` reads them for a health check.
@@ -35,7 +36,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from palabre import config
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
 # A task claimed this many times by workers that died is not run again: it may be what kills them.
 MAX_CLAIMS = 3
+# How often a worker looks for due jobs of the schedule (one query when none is due).
+SCHEDULE_CHECK_SECONDS = 1.0
 
 
 class WorkerLost(Exception):
@@ -69,10 +71,6 @@ def _seconds(setting: config.Setting, minimum: float) -> float:
 
 def heartbeat_seconds() -> float:
     return _seconds(config.WORKER_HEARTBEAT_SECONDS, 0.5)
-
-
-def sweep_seconds() -> float:
-    return _seconds(config.ANALYSIS_SWEEP_SECONDS, 1.0)
 
 
 def heartbeat_dir() -> Path:
@@ -155,7 +153,7 @@ class TaskWorker:
         self.state = "starting"
         self.error = ""
         self._last_beat = 0.0
-        self._last_sweep = 0.0
+        self._last_schedule = 0.0
         self._recover_pending = False
 
     # --- the loop ---------------------------------------------------------------------------
@@ -220,12 +218,15 @@ class TaskWorker:
 
     def recover(self) -> None:
         """What a worker that stopped (or this one, cut off from the database) left undone."""
+        from django.utils import timezone
+
         from palabre.compat import journal
+        from palabre.schedule import jobs
 
         self.requeue_orphans()
         if journal.waiting_count():  # checked comments answered for and not stored yet
             journal.ask_for_storing(now=True)
-        self._last_sweep = 0.0  # and a sweep for items stored without analysis, now
+        jobs.sweep(timezone.now())  # and the items stored without analysis, now
         self.periodic()
 
     def requeue_orphans(self) -> dict[str, int]:
@@ -287,11 +288,11 @@ class TaskWorker:
 
     def periodic(self) -> None:
         clock = time.time()
-        if clock - self._last_sweep >= sweep_seconds():
-            from palabre.conversations.services import analyse_unanalysed
+        if clock - self._last_schedule >= SCHEDULE_CHECK_SECONDS:
+            from palabre.schedule.services import run_due
 
-            self._last_sweep = clock
-            analyse_unanalysed(older_than=timedelta(seconds=sweep_seconds()))
+            self._last_schedule = clock
+            run_due(worker=self.worker_id)
         if clock - self._last_beat >= heartbeat_seconds():
             self.beat()
 

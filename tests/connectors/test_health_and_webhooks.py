@@ -346,20 +346,6 @@ def test_webhook_over_real_http(live_server, own_server):
     assert WebhookDelivery.objects.filter(channel=channel).count() == 1
 
 
-def test_the_tick_keeps_itself_going_on_the_database_backend(db, settings):
-    from django_tasks_db.models import DBTaskResult
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    assert tasks.ensure_ticking() is True
-    assert tasks.ensure_ticking() is False  # one is waiting already
-    waiting = DBTaskResult.objects.get(task_path=tasks.connectors_tick.module_path)
-    assert waiting.status == "READY"
-    waiting.delete()
-    tasks.schedule_next_tick()
-    later = DBTaskResult.objects.get(task_path=tasks.connectors_tick.module_path)
-    assert later.run_after > timezone.now() + timedelta(seconds=30)
-
-
 def test_expired_token_until_the_channel_is_reconnected(counting, forum, owner_actor):
     from palabre.connectors.base import TokenExpired
     from palabre.connectors.queries import health_of

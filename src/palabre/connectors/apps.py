@@ -35,13 +35,6 @@ class ConnectorsConfig(AppConfig):
         register_connector("reddit", RedditConnector)
         register_connector("irc", IrcConnector)
 
-        # The periodic tick keeps itself going (each run enqueues the next); a web process makes
-        # sure one is waiting at its first request (`palabre connectors tick` serves cron set-ups).
-        from django.core.signals import request_started
-
-        from palabre.connectors.tasks import seed_tick_once
-
-        request_started.connect(seed_tick_once, dispatch_uid="palabre.connectors.seed_tick")
         from django.db.models.signals import post_save
 
         from palabre.orgs.models import Channel

@@ -1,14 +1,13 @@
-"""Background work of the connectors: deliveries, pulls, webhooks, and the periodic tick."""
+"""Background work of the connectors: deliveries, pulls, webhooks, and the periodic tick (run by the
+schedule, `palabre.schedule.jobs`)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils import timezone
-from django_tasks import default_task_backend, task
-
-from palabre import config
+from django_tasks import task
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,8 @@ def check_channel_health(channel_id: int) -> dict:
 
 @task()
 def connectors_tick() -> dict:
-    """Runs every PALABRE_CONNECTORS_POLL_SECONDS: due deliveries, due pulls, token alerts."""
+    """Due deliveries, due pulls, token alerts: the schedule's `connectors.tick`, every
+    PALABRE_CONNECTORS_POLL_SECONDS."""
     from palabre.connectors.alerts import check_token_alerts
     from palabre.connectors.services.delivery import due_action_ids, due_health_ids
     from palabre.connectors.sync import due_channel_ids
@@ -73,48 +73,4 @@ def connectors_tick() -> dict:
     for channel_id in checks:
         check_channel_health.enqueue(channel_id)
     alerts = check_token_alerts()
-    schedule_next_tick()
     return {"actions": len(actions), "channels": len(channels), "checks": len(checks), "token_alerts": alerts}
-
-
-def tick_interval() -> float:
-    try:
-        return max(float(config.CONNECTORS_POLL_SECONDS.raw()), 5.0)
-    except ValueError:
-        return 60.0
-
-
-def schedule_next_tick() -> None:
-    if connectors_tick.get_backend().supports_defer:
-        connectors_tick.using(run_after=timezone.now() + timedelta(seconds=tick_interval())).enqueue()
-
-
-def ensure_ticking() -> bool:
-    """Start the periodic tick if none is waiting (the database backend only). True if started."""
-    backend = default_task_backend
-    if not backend.supports_defer:
-        return False
-    from django_tasks_db.models import DBTaskResult
-
-    waiting = DBTaskResult.objects.filter(
-        task_path=connectors_tick.module_path, status__in=["READY", "RUNNING"]
-    ).exists()
-    if waiting:
-        return False
-    connectors_tick.enqueue()
-    return True
-
-
-_seeded = False
-
-
-def seed_tick_once(**_kwargs) -> None:
-    """Make sure the periodic tick runs: once per web process, at its first request."""
-    global _seeded
-    if _seeded:
-        return
-    _seeded = True
-    try:
-        ensure_ticking()
-    except Exception:  # never break a request for this; the next process tries again
-        logger.exception("connectors: could not start the periodic tick")

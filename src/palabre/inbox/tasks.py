@@ -1,6 +1,7 @@
 """Inbox background work: re-rank waiting threads, warn of overdue responses, the morning digest.
 
-Run them from a scheduler (cron, systemd timer) through `palabre inbox tick` and `palabre inbox digest`.
+The workers' schedule enqueues `tick` for every organisation (`palabre.schedule.jobs`, `inbox.tick`);
+cron or a systemd timer runs the digest at its time of day (`palabre inbox digest`).
 """
 
 from django_tasks import task

@@ -7,9 +7,7 @@ import logging
 from datetime import timedelta
 
 from django.utils import timezone
-from django_tasks import default_task_backend, task
-
-from palabre import config
+from django_tasks import task
 
 logger = logging.getLogger(__name__)
 
@@ -84,35 +82,10 @@ def _work(variant_id: int) -> str:
 
 @task()
 def publishing_tick() -> dict:
-    """Every PALABRE_PUBLISHING_TICK_SECONDS: anything due that no task took care of."""
+    """Anything due that no task took care of: the schedule's `publishing.tick`, every
+    PALABRE_PUBLISHING_TICK_SECONDS."""
     from palabre.publishing.services.schedule import due_variant_ids
 
-    _defer(publishing_tick, tick_interval())
     due = due_variant_ids()
     outcomes = [_work(variant_id) for variant_id in due]
     return {"variants": len(due), "outcomes": outcomes}
-
-
-def tick_interval() -> float:
-    try:
-        return max(float(config.PUBLISHING_TICK_SECONDS.raw()), 1.0)
-    except ValueError:
-        return 60.0
-
-
-def ensure_publishing_tick() -> bool:
-    """Start the periodic tick if none is waiting (database backend only). True if started."""
-    if not default_task_backend.supports_defer:
-        return False
-    from django.db.models import Q
-    from django_tasks_db.models import DBTaskResult
-
-    # A tick that has been running for minutes belongs to a worker that died.
-    recent = timezone.now() - timedelta(minutes=5)
-    waiting = DBTaskResult.objects.filter(task_path=publishing_tick.module_path).filter(
-        Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
-    )
-    if waiting.exists():
-        return False
-    _defer(publishing_tick, tick_interval())
-    return True
