@@ -4,7 +4,8 @@ import numpy as np
 
 from palabre.nlp.classifiers import load_models
 from palabre.nlp.features import DENSE_FEATURES, FeatureConfig, Featurizer
-from palabre.nlp.training import _f1_threshold, _idf
+from palabre.nlp.training.fit import idf_weights
+from palabre.nlp.training.spam import f1_threshold
 
 
 def test_config_round_trip_and_old_configs():
@@ -17,7 +18,7 @@ def test_config_round_trip_and_old_configs():
 def test_idf_weighs_rare_columns_more_and_leaves_dense_alone():
     config = FeatureConfig(word_bits=12, char_bits=12, sublinear=True)
     texts = ["le colis", "le retard", "le colis est la", "bonjour"]
-    idf = _idf(config, texts)
+    idf = idf_weights(config, texts)
     assert idf.shape == (config.n_features,)
     assert np.all(idf[-len(DENSE_FEATURES) :] == 1.0)
     plain = Featurizer(config)
@@ -36,7 +37,7 @@ def test_idf_weighs_rare_columns_more_and_leaves_dense_alone():
 def test_f1_threshold_separates_a_clean_split():
     z = np.array([-2.0, -1.0, -0.5, 0.4, 1.0, 3.0])
     y = np.array([0, 0, 0, 1, 1, 1])
-    t = _f1_threshold(z, y)
+    t = f1_threshold(z, y)
     assert -0.5 < t <= 0.4 or np.isclose(t, 0.4)
     assert ((z >= t) == y.astype(bool)).all()
 
@@ -65,49 +66,70 @@ def test_an_unsure_sentiment_is_neutral():
             assert label == max(scores, key=scores.get)
 
 
-def test_fit_sms_expert_learns_what_sms_spam_looks_like_and_routes_by_text():
+def test_fit_experts_learns_each_sources_spam_and_routes_by_text():
     import scipy.sparse as sp
 
-    from palabre.nlp.training import _fit_sms_expert
+    from palabre.nlp.training.spam import fit_experts, sigmoid
 
-    # Column 0 marks SMS-like texts; in SMS, column 1 is spam; elsewhere column 2 is spam and
-    # column 1 is ordinary talk, which one model over all rows cannot separate with one weight.
+    # Columns 0-2 mark SMS-like, comment-like and other texts; in SMS column 3 is spam, in comments
+    # column 4 (and the words "subscribe to my channel"); the general head gets both wrong.
     rng = np.random.default_rng(0)
 
     def rows(n):
-        src = np.array(["sms_spam_en"] * n + ["youtube_spam_en"] * n)
-        y = rng.integers(0, 2, 2 * n)
-        X = np.zeros((2 * n, 4))
-        X[:n, 0] = 1.0
-        X[:n, 1] = y[:n]
-        X[n:, 2] = y[n:]
-        X[n:, 1] = 1 - y[n:]
-        X[:, 3] = rng.random(2 * n) * 0.1
-        return sp.csr_matrix(X), y, src
+        src = np.array(["sms_spam_en"] * n + ["youtube_spam_en"] * n + ["sentiment_fr"] * n)
+        y = np.concatenate([rng.integers(0, 2, 2 * n), np.zeros(n, int)])
+        X = np.zeros((3 * n, 6))
+        for k in range(3):
+            X[k * n : (k + 1) * n, k] = 1.0
+        X[:n, 3] = y[:n]
+        X[n : 2 * n, 4] = y[n : 2 * n]
+        X[:, 5] = rng.random(3 * n) * 0.1
+        words = ["subscribe to my channel now", "love this song so much"]
+        texts = [f"text {i}" for i in range(n)] + [words[1 - v] for v in y[n : 2 * n]] + ["bonjour"] * n
+        return sp.csr_matrix(X), y, src, texts
 
-    Xtr, ytr, str_ = rows(200)
-    Xdv, ydv, sdv = rows(60)
-    general = np.where(sdv == "sms_spam_en", 0.5 - 0.1 * (2 * ydv - 1), 0.5 + 0.4 * (2 * ydv - 1))
-    found = _fit_sms_expert(Xtr, ytr, str_, Xdv, ydv, sdv, general)
-    expert, route = found["spam_sms"], found["spam_sms_route"]
-    assert expert["coef"][1] > 0 and route["coef"][0] > 0
-    assert found["dev_mean_f1"] == 1.0
+    Xtr, ytr, str_, ttr = rows(120)
+    Xdv, ydv, sdv, tdv = rows(40)
+    general = np.where(sdv == "sentiment_fr", 0.1, 0.5 - 0.1 * (2 * ydv - 1))
+    found = fit_experts(Xtr, ytr, str_, ttr, Xdv, ydv, sdv, tdv, general)
+    assert found["chosen"]["spam_sms"]["dev_mean_f1"] == 1.0
+    assert found["chosen"]["spam_comment"]["vocabulary_terms"] > 0
+    col = found["columns"]
+    assert col["spam_sms"][0][3] > 0 and col["spam_comment"][0][4] > 0
+
+    def route(name):
+        return sigmoid(Xdv @ col[name][0] + col[name][1])
+
+    assert (route("spam_sms_route")[:40] > 0.5).all() and (route("spam_sms_route")[40:] < 0.5).all()
+    comment = route("spam_comment_route")
+    assert (comment[40:80] > 0.5).all() and (comment[80:] < 0.5).all()
 
 
-def test_shipped_spam_score_mixes_the_sms_expert_by_route():
+def test_shipped_spam_score_mixes_the_experts_by_route():
+    from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, _sigmoid
+
     models = load_models()
-    assert {"spam_sms", "spam_sms_route"} <= set(models.heads)
+    assert {"spam_comment", "spam_comment_route", "spam_sms", "spam_sms_route"} <= set(models.heads)
     texts = [
         "URGENT! You have won a 1 week FREE membership in our £100,000 Prize Jackpot! Txt the word: CLAIM to No: 81010",
+        "Hey guys please check out my new channel and subscribe, thanks!! http://www.youtube.com/watch?v=abc",
         "Bonjour, ma commande ML-47002 n'est pas arrivée à Paris 75011, pouvez-vous vérifier ?",
     ]
     X, _ = models.featurizer.transform(texts)
     Z = X.dot(models._W) + models._b
-    route = 1.0 / (1.0 + np.exp(-Z[:, models.heads.index("spam_sms_route")]))
-    assert route[0] > 0.5 > route[1]
+    P = _sigmoid(models._platt[:, 0] * Z + models._platt[:, 1])
+    col = {name: P[:, models.heads.index(name)] for name in models.heads}
+    assert col["spam_sms_route"][0] > 0.5 > col["spam_sms_route"][2]
+    assert col["spam_comment_route"][1] > 0.5 > col["spam_comment_route"][2]
     scores = models.score_many(texts)
     # Only the six labels leave the classifiers: no other field named like spam.
     assert all(
         set(s) == {"spam", "toxicity", "insult", "identity_attack", "threat", "sexual"} for s in scores
     )
-    assert scores[0]["spam"] > 0.5 > scores[1]["spam"]
+    assert scores[0]["spam"] > 0.5 and scores[1]["spam"] > 0.5 > scores[2]["spam"]
+    # The comment expert is the mean of its hashed head and the vocabulary model of the raw text.
+    vocab = _sigmoid(models._comment.dot(texts, models._comment_coef) + models._comment_b)
+    r = np.where(col["spam_comment_route"] >= COMMENT_ROUTE_MIN, col["spam_comment_route"], 0.0)
+    mixed = r * (col["spam_comment"] + vocab) / 2 + (1 - r) * col["spam"]
+    expected = col["spam_sms_route"] * col["spam_sms"] + (1 - col["spam_sms_route"]) * mixed
+    assert np.allclose([s["spam"] for s in scores], np.round(expected, 4), atol=1e-4)

@@ -18,6 +18,7 @@ import numpy as np
 from palabre.nlp.features import DENSE_FEATURES, Analysis, FeatureConfig, Featurizer
 from palabre.nlp.lexicon import Span
 from palabre.nlp.normalize import NormalizedText
+from palabre.nlp.tfidf import VocabularyTfidf
 
 __all__ = ["LABELS", "SENTIMENTS", "Classifiers", "load_models", "MODELS_DIR"]
 
@@ -28,6 +29,10 @@ SENTIMENTS = ("negative", "neutral", "positive")
 # Below this top probability the three classes are a coin toss: say "neutral" rather than call a
 # plain question negative (measured on the dev splits: French macro-F1 +0.003, English -0.008).
 SENTIMENT_UNSURE = 0.4
+# Below this route weight the comment expert would move the spam score by under 2%: it is not
+# computed (its vocabulary model takes a quarter of a millisecond a text) and the general head
+# stands alone.
+COMMENT_ROUTE_MIN = 0.02
 _DENSE_INDEX = {name: i for i, name in enumerate(DENSE_FEATURES)}
 
 
@@ -95,6 +100,17 @@ class Classifiers:
             self._S = z["S"].astype(np.float32)  # n_features x 3
             self._sb = z["sb"].astype(np.float64)
             idf = z["idf"].astype(np.float64) if "idf" in z.files else None
+            self._comment = None
+            if "comment_coef" in z.files:
+                # The comment spam expert's vocabulary model (training.spam.fit_comment_expert).
+                self._comment = VocabularyTfidf(
+                    str(z["comment_words"]).split("\n"),
+                    z["comment_word_idf"],
+                    str(z["comment_chars"]).split("\n"),
+                    z["comment_char_idf"],
+                )
+                self._comment_coef = z["comment_coef"].astype(np.float64)
+                self._comment_b = float(z["comment_b"])
         self.heads: list[str] = config["heads"]
         self.feature_config = FeatureConfig.from_dict(config["features"])
         self.featurizer = Featurizer(self.feature_config, idf)
@@ -142,10 +158,8 @@ class Classifiers:
         Z = X.dot(self._W) + self._b
         P = _sigmoid(self._platt[:, 0] * Z + self._platt[:, 1])
         out = {h: P[:, i] for i, h in enumerate(self.heads)}
-        if "spam_sms_route" in out:
-            # An SMS spam expert weighed by how SMS-like the text reads (training._fit_sms_expert).
-            route = out.pop("spam_sms_route")
-            out["spam"] = route * out.pop("spam_sms") + (1.0 - route) * out["spam"]
+        if "spam_comment_route" in out:
+            out["spam"] = self._routed_spam(out, analyses)
         dense = np.vstack([a.dense for a in analyses])
         threat, sexual = rule_scores(dense, out["toxicity"], self.feature_config.dense_scale)
         out["threat"], out["sexual"] = threat, sexual
@@ -157,6 +171,23 @@ class Classifiers:
         # One rounding for the batch, as Python floats (rounding per value was a few % of a decision).
         rows = np.round(np.clip(np.column_stack([out[label] for label in LABELS]), 0.0, 1.0), 4).tolist()
         return [dict(zip(LABELS, row, strict=True)) for row in rows]
+
+    def _routed_spam(self, out: dict[str, np.ndarray], analyses: list[Analysis]) -> np.ndarray:
+        """The general spam head mixed with a comment expert by how much the text reads like a
+        video's comment, then with an SMS expert by how much it reads like a text message
+        (training.spam.fit_experts)."""
+        route = out.pop("spam_comment_route")
+        hashed = out.pop("spam_comment")
+        spam = out["spam"].copy()
+        near = np.flatnonzero(route >= COMMENT_ROUTE_MIN)
+        if len(near) and self._comment is not None:
+            # The comment expert is the mean of a hashed-feature model and a vocabulary model.
+            texts = [analyses[i].hits.normalized.original for i in near]
+            vocab = _sigmoid(self._comment.dot(texts, self._comment_coef) + self._comment_b)
+            comment = (hashed[near] + vocab) / 2
+            spam[near] = route[near] * comment + (1.0 - route[near]) * spam[near]
+        route = out.pop("spam_sms_route")
+        return route * out.pop("spam_sms") + (1.0 - route) * spam
 
     def score_many(self, texts: list[str], langs: list[str | None] | None = None) -> list[dict[str, float]]:
         """Scores in [0, 1] for every label, one dict per text, in order."""
