@@ -153,10 +153,15 @@ def test_the_callback_exchanges_the_code_and_stores_the_credentials(signed_in, a
 
 
 def test_the_channel_page_shows_the_redirect_url_and_the_button_once_the_app_is_entered(
-    signed_in, app_channel, org, make_channel
+    signed_in, app_channel, org, make_channel, forum_oauth
 ):
-    page = signed_in.get(f"/connectors/channels/{app_channel.pk}/").content.decode()
+    response = signed_in.get(f"/connectors/channels/{app_channel.pk}/")
+    page = response.content.decode()
     assert CALLBACK in page
+    # The button's answer is a redirect to the platform: the page's CSP lets its forms go there.
+    policy = response.headers.get("Content-Security-Policy", "")
+    form_action = next(part for part in policy.split(";") if "form-action" in part)
+    assert urlsplit(forum_oauth.url).netloc in form_action and "'self'" in form_action
     assert 'id="oauth-connect-button"' in page
     assert "Not connected" in page  # no token yet
 

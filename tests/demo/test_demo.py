@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from palabre.connectors.connection import connection_of
 from palabre.conversations.models import Contact, Item, ItemKind
 from palabre.conversations.services import items_for
 from palabre.demo.loader import DEMO_PASSWORD, DemoError, demo_items, demo_spec, load_demo, when
@@ -74,8 +75,16 @@ class TestDemoBrand:
         expected = {Platform.SITE, Platform.RSS, Platform.EMAIL, Platform.MASTODON, Platform.BLUESKY}
         assert expected | {Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.YOUTUBE} <= platforms
         # The site channel is Palabre itself and a public feed needs no login: neither has any.
-        assert all(c.has_credentials for c in channels if c.platform not in {Platform.RSS, Platform.SITE})
+        # Facebook, Instagram, X and YouTube connect through their platform's authorisation page,
+        # with the brand's own app: the demo cannot, so they say honestly that they are not connected.
+        social = {Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.YOUTUBE}
+        assert all(
+            c.has_credentials for c in channels if c.platform not in {Platform.RSS, Platform.SITE} | social
+        )
         assert all("FAKE" in str(c.read_credentials()) for c in channels if c.has_credentials)
+        not_connected = [c for c in channels if c.platform in social]
+        assert len(not_connected) >= 5
+        assert all(connection_of(c).reason == "no_credentials" for c in not_connected)
         founder = channels.get(kind=Channel.Kind.SPOKESPERSON)
         assert founder.spokesperson == _user("admin")
         assert founder.spokesperson_approved_by == _user("camille")

@@ -18,7 +18,14 @@ pytestmark = pytest.mark.clock
 
 @pytest.fixture
 def mastodon(org, make_channel):
-    return make_channel(org, "mastodon", handle="@maisondupont@mastodon.social", name="Mastodon")
+    # Connected (credentials entered): the reply box is offered only on a channel that is.
+    return make_channel(
+        org,
+        "mastodon",
+        handle="@maisondupont@mastodon.social",
+        name="Mastodon",
+        credentials={"api_base_url": "https://mastodon.social", "access_token": "token"},
+    )
 
 
 @pytest.fixture

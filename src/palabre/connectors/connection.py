@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from palabre.connectors.base import Capability
 from palabre.connectors.models import ChannelSync
 from palabre.connectors.registry import connector_class_for
-from palabre.orgs.models import Channel
+from palabre.orgs.models import Channel, Platform
 
 # Error codes that say the credentials themselves no longer work.
 RECONNECT_CODES = frozenset({"token_expired"})
@@ -48,7 +49,9 @@ class Connection:
             if self.oauth:
                 return _("The platform refused the channel's access: connect it again with the platform.")
             return _("The platform refused the channel's credentials: enter new ones.")
-        if self.reason in {"no_credentials", "not_authorised"}:
+        if self.reason == "not_authorised":
+            return _("Connect the channel with the platform, from its page.")
+        if self.reason == "no_credentials":
             if self.oauth:
                 return _("Enter your app's client id and secret, then connect the channel with the platform.")
             return _("Enter the channel's credentials to connect it.")
@@ -63,8 +66,12 @@ def _latest_error_code(sync: ChannelSync | None) -> str:
     return sync.last_error_code
 
 
-def connection_of(channel: Channel, sync: ChannelSync | None = None) -> Connection:
-    """The channel's connection as it stands (`sync`: its ChannelSync when already loaded)."""
+_UNREAD = object()
+
+
+def connection_of(channel: Channel, sync: ChannelSync | None | object = _UNREAD) -> Connection:
+    """The channel's connection as it stands (`sync`: its ChannelSync, or None where it has none,
+    when the caller read it already: no query then)."""
     connector_class = connector_class_for(channel.platform)
     platform = channel.get_platform_display()
     if connector_class is None:
@@ -75,8 +82,27 @@ def connection_of(channel: Channel, sync: ChannelSync | None = None) -> Connecti
         return Connection("no_credentials", oauth, platform)
     if oauth and not channel.read_credentials().get("access_token"):
         return Connection("not_authorised", oauth, platform)
-    if sync is None:
+    if sync is _UNREAD:
         sync = ChannelSync.objects.filter(channel=channel).first()
     if _latest_error_code(sync) in RECONNECT_CODES:
         return Connection("reconnect", oauth, platform)
     return Connection("", oauth, platform)
+
+
+# What a moderator may ask of the platform on one item, each with the capability it needs.
+ITEM_ACTIONS = {
+    "hide": Capability.HIDE,
+    "unhide": Capability.UNHIDE,
+    "delete": Capability.DELETE,
+    "ban_author": Capability.BAN_AUTHOR,
+}
+
+
+def item_actions(channel: Channel) -> list[str]:
+    """The moderation actions the channel's connector can carry out on its platform (none for the
+    site's comments: the widget shows what moderation approves, the queue acts there)."""
+    if channel.platform == Platform.SITE:
+        return []
+    connector_class = connector_class_for(channel.platform)
+    declared = connector_class.capabilities if connector_class else frozenset()
+    return [name for name, capability in ITEM_ACTIONS.items() if capability in declared]

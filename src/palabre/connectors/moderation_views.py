@@ -17,21 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from palabre.connectors import services
-from palabre.connectors.base import Capability
 from palabre.connectors.forms import PlatformModerationForm
-from palabre.connectors.registry import connector_class_for
 from palabre.conversations.models import Item
-from palabre.orgs.models import Platform
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
 from palabre.orgs.views import member_view
 
-# The item actions a moderator may ask, each with its outbox service and what is said once queued.
-ITEM_ACTIONS = {
-    "hide": (Capability.HIDE, services.queue_hide),
-    "unhide": (Capability.UNHIDE, services.queue_unhide),
-    "delete": (Capability.DELETE, services.queue_delete),
-    "ban_author": (Capability.BAN_AUTHOR, services.queue_ban_author),
+# The outbox service behind each item action (`connection.ITEM_ACTIONS` says what each needs).
+QUEUE = {
+    "hide": services.queue_hide,
+    "unhide": services.queue_unhide,
+    "delete": services.queue_delete,
+    "ban_author": services.queue_ban_author,
 }
 
 
@@ -68,24 +65,14 @@ def channel_moderation(request: HttpRequest, actor: Actor, channel_id: int) -> H
     return redirect("connectors:channel", channel.pk)
 
 
-def item_actions(item: Item) -> list[str]:
-    """The moderation actions the item's channel can carry out on its platform."""
-    if item.channel.platform == Platform.SITE:
-        return []  # the widget shows what moderation approves: the moderation queue acts there
-    connector_class = connector_class_for(item.channel.platform)
-    declared = connector_class.capabilities if connector_class else frozenset()
-    return [name for name, (capability, _queue) in ITEM_ACTIONS.items() if capability in declared]
-
-
 @require_POST
 @member_view(Perm.MODERATION_ACT)
 def item_action(request: HttpRequest, actor: Actor, item_id: int, action: str) -> HttpResponse:
     item = Item.objects.select_related("channel").filter(pk=item_id, organisation=actor.organisation).first()
-    if item is None or action not in ITEM_ACTIONS:
+    if item is None or action not in QUEUE:
         raise NotInOrganisation
-    _capability, queue = ITEM_ACTIONS[action]
     try:
-        queue(actor=actor, item=item)
+        QUEUE[action](actor=actor, item=item)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -4,6 +4,7 @@ one callback address the platform sends them back to. Thin: `connectors.oauth` d
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -44,6 +45,17 @@ def channel_page_context(request: HttpRequest, actor: Actor, row) -> dict[str, A
             "connected": bool(credentials.get("access_token")),
         }
     return context
+
+
+def allow_authorisation_redirect(response: HttpResponse, channel) -> HttpResponse:
+    """The button's POST is answered with a redirect to the platform, and a page's CSP
+    `form-action` also governs where a submission may be redirected: the channel page lets its
+    forms lead to the platform's authorisation address, and only there."""
+    spec = oauth.spec_for(channel)
+    if spec is not None:
+        parts = urlsplit(spec.authorize_url)
+        response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
+    return response
 
 
 @require_POST

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from palabre.connectors.alerts import failure_threshold, token_alert_days
 from palabre.connectors.base import Capability
+from palabre.connectors.connection import Connection, connection_of
 from palabre.connectors.models import ActionStatus, ChannelSync, OutboundAction
 from palabre.connectors.registry import connector_class_for
 from palabre.orgs.models import Channel
@@ -42,6 +44,11 @@ class ChannelHealth:
     @property
     def has_connector(self) -> bool:
         return bool(self.capabilities)
+
+    @cached_property
+    def connection(self) -> Connection:
+        """Connected, or why not and the next step (`connectors.connection`)."""
+        return connection_of(self.channel, self.sync)
 
     @property
     def state(self) -> str:

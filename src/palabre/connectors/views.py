@@ -65,7 +65,7 @@ def _channel_page(request: HttpRequest, actor: Actor, row, form, status: int = 2
         sync = row.sync or services.sync_for(row.channel)
         webhook_url = request.build_absolute_uri(reverse("connectors:webhook", args=[sync.public_id]))
     actions = queries.outbox(actor, channel_id=row.channel.pk).order_by("-created_at", "-pk")[:30]
-    return render(
+    response = render(
         request,
         "connectors/channel.html",
         {
@@ -77,6 +77,7 @@ def _channel_page(request: HttpRequest, actor: Actor, row, form, status: int = 2
         },
         status=status,
     )
+    return oauth_views.allow_authorisation_redirect(response, row.channel)
 
 
 @require_POST

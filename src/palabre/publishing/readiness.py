@@ -1,5 +1,6 @@
 """Can this channel publish this variant at all? Said on the draft, before approval, in words:
-no connector for the platform, a connector that cannot publish, missing credentials, a channel
+no connector for the platform, a connector that cannot publish (or not files), missing
+credentials, a channel not connected (never authorised on the platform, a token refused), a channel
 archived or awaiting approval, files the connector cannot send. Each reason is a blocking finding
 (`channel_ready`), so a post is never submitted to go out where it cannot.
 """
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from django.utils.translation import gettext as _
 
 from palabre.connectors.base import Capability
+from palabre.connectors.connection import connection_of
 from palabre.connectors.registry import connector_class_for
 from palabre.orgs.models import Channel, Platform
 from palabre.publishing import guardrails
@@ -65,10 +67,30 @@ def problems(channel: Channel, media: Sequence[dict] = ()) -> list[guardrails.Fi
         found.append(
             _finding(
                 _(
-                    "This channel has no credentials yet: enter them on the channel's page before it "
-                    "can publish."
+                    "Not connected: this channel has no credentials yet. Enter them on the channel's "
+                    "page before it can publish."
                 ),
                 "no_credentials",
+                channel,
+            )
+        )
+    else:
+        connection = connection_of(channel)
+        if not connection.connected:
+            # An OAuth channel never connected through the platform, or whose token was refused.
+            found.append(
+                _finding(
+                    _("Not connected: %(next_step)s") % {"next_step": connection.next_step},
+                    "not_connected",
+                    channel,
+                )
+            )
+    if media and Capability.PUBLISH_MEDIA not in connector_class.capabilities:
+        found.append(
+            _finding(
+                _("Palabre's %(platform)s connector publishes text only: remove the files from this channel.")
+                % {"platform": platform},
+                "no_media",
                 channel,
             )
         )

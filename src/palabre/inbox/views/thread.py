@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from palabre.connectors.connection import connection_of, item_actions
 from palabre.conversations import corrections as shared_corrections
 from palabre.inbox import corrections as item_corrections
 from palabre.inbox import queries, services
@@ -99,6 +100,9 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         "breached": conversation.sla_breached(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
         "channel_replies": queries.can_reply_on(conversation.channel),
+        # Not connected (no credentials, a refused token): no reply box, the reason and next step.
+        "connection": connection_of(conversation.channel),
+        "item_actions": item_actions(conversation.channel),
         "reply_length": services.reply_length(
             actor=actor,
             conversation=conversation,
