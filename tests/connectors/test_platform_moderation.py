@@ -197,6 +197,7 @@ def test_an_admin_sets_the_policy_on_the_channel_page(client, owner, forum_conne
     assert response.status_code == 302
     forum.refresh_from_db()
     assert services.policy_of(forum) == {"on_reject": "delete", "on_restore": "nothing"}
+    assert "Moderation on the platform changed" in client.get("/audit/").content.decode()
     response = client.post(
         f"/connectors/channels/{forum.pk}/moderation/",
         {"on_reject": "shout", "on_restore": "nothing"},
