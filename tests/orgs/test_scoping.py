@@ -21,11 +21,11 @@ HAND_FILTERS = {
     "analytics": 0,
     "compat": 0,
     "connectors": 20,
-    "conversations": 8,
+    "conversations": 1,
     "inbox": 35,
     "listening": 0,
     "moderation": 0,
-    "orgs": 32,
+    "orgs": 0,
     "programmes": 0,
     "publishing": 32,
 }

@@ -171,7 +171,7 @@ def ingest(request, payload: IngestIn):
 def list_contacts(request, q: str | None = None, limit: int = Query(100, ge=1, le=500)):
     actor = request.auth
     actor.require(Perm.ITEMS_VIEW)
-    contacts = Contact.objects.filter(organisation=actor.organisation, merged_into__isnull=True)
+    contacts = Contact.objects.visible_to(actor).filter(merged_into__isnull=True)
     if q:
         contacts = contacts.filter(Q(display_name__icontains=q) | Q(handles__handle__icontains=q)).distinct()
     return contacts.prefetch_related("handles")[:limit]
@@ -181,10 +181,7 @@ def list_contacts(request, q: str | None = None, limit: int = Query(100, ge=1, l
 def merge_contacts(request, payload: MergeIn):
     actor = request.auth
     found = {
-        c.pk: c
-        for c in Contact.objects.filter(
-            organisation=actor.organisation, pk__in=[payload.target, *payload.sources]
-        )
+        c.pk: c for c in Contact.objects.visible_to(actor).filter(pk__in=[payload.target, *payload.sources])
     }
     missing = [pk for pk in [payload.target, *payload.sources] if pk not in found]
     if missing:

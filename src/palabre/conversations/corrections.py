@@ -223,7 +223,7 @@ def for_training(*, organisation: Organisation | None = None) -> list[dict[str, 
     for `palabre train --include-feedback`: text, language, field, label and the value it replaced."""
     rows = Correction.objects.all()
     if organisation is not None:
-        rows = rows.filter(organisation=organisation)
+        rows = rows.for_org(organisation)
     newest = Correction.objects.filter(
         content_type=OuterRef("content_type"), object_id=OuterRef("object_id"), field=OuterRef("field")
     ).order_by("-corrected_at", "-id")

@@ -22,6 +22,7 @@ class Contact(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_contacts"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_name"]
@@ -149,6 +150,7 @@ class Correction(models.Model):
     )
     corrected_by_label = models.CharField(max_length=200, blank=True)
     corrected_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-corrected_at", "-id"]

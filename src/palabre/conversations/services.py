@@ -75,7 +75,8 @@ def _author_handle(channel: Channel, author: IncomingAuthor | None) -> ContactHa
     handle = author.handle.strip()
     found = (
         ContactHandle.objects.select_related("contact")
-        .filter(organisation_id=channel.organisation_id, platform=channel.platform, handle=handle)
+        .for_org(channel.organisation_id)
+        .filter(platform=channel.platform, handle=handle)
         .first()
     )
     if found is None:
@@ -91,8 +92,10 @@ def _author_handle(channel: Channel, author: IncomingAuthor | None) -> ContactHa
                     handle=handle,
                 )
         except IntegrityError:  # created meanwhile by a concurrent ingestion
-            found = ContactHandle.objects.select_related("contact").get(
-                organisation_id=channel.organisation_id, platform=channel.platform, handle=handle
+            found = (
+                ContactHandle.objects.select_related("contact")
+                .for_org(channel.organisation_id)
+                .get(platform=channel.platform, handle=handle)
             )
     changed = []
     for name in ("display_name", "profile_url", "followers"):
@@ -257,7 +260,7 @@ def analyse_unanalysed(*, older_than: timedelta, now: datetime | None = None, li
 
 def items_for(actor: Actor) -> models.QuerySet[Item]:
     actor.require(Perm.ITEMS_VIEW)
-    return Item.objects.filter(organisation=actor.organisation).select_related("channel", "author", "contact")
+    return Item.objects.visible_to(actor).select_related("channel", "author", "contact")
 
 
 def get_item(*, actor: Actor, item_id: int) -> Item:
@@ -269,7 +272,7 @@ def get_item(*, actor: Actor, item_id: int) -> Item:
 
 def channel_for_ingest(*, actor: Actor, channel_id: int) -> Channel:
     actor.require(Perm.ITEMS_INGEST)
-    channel = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    channel = Channel.objects.visible_to(actor).filter(pk=channel_id).first()
     if channel is None:
         raise NotInOrganisation
     return channel

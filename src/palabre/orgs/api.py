@@ -236,14 +236,14 @@ def organisation(request):
 
 def _channel(actor: services.Actor, channel_id: int) -> Channel:
     actor.require(Perm.CHANNELS_VIEW)
-    return Channel.objects.select_related("spokesperson").get(pk=channel_id, organisation=actor.organisation)
+    return Channel.objects.select_related("spokesperson").visible_to(actor).get(pk=channel_id)
 
 
 @router.get("/channels", response=list[ChannelOut])
 def list_channels(request):
     actor = _actor(request)
     actor.require(Perm.CHANNELS_VIEW)
-    return Channel.objects.filter(organisation=actor.organisation).select_related("spokesperson")
+    return Channel.objects.visible_to(actor).select_related("spokesperson")
 
 
 CHECK_DESCRIPTION = (
@@ -304,16 +304,14 @@ def approve_spokesperson(request, channel_id: RowId):
 
 def _membership(actor: services.Actor, membership_id: int) -> Membership:
     actor.require(Perm.MEMBERS_VIEW)
-    return Membership.objects.select_related("user", "organisation").get(
-        pk=membership_id, organisation=actor.organisation
-    )
+    return Membership.objects.select_related("user", "organisation").visible_to(actor).get(pk=membership_id)
 
 
 @router.get("/members", response=list[MemberOut])
 def list_members(request, include_former: bool = False):
     actor = _actor(request)
     actor.require(Perm.MEMBERS_VIEW)
-    members = Membership.objects.filter(organisation=actor.organisation).select_related("user")
+    members = Membership.objects.visible_to(actor).select_related("user")
     return members if include_former else members.active()
 
 
@@ -393,7 +391,7 @@ def accept_invitation(request, payload: InvitationAccept):
 def list_tokens(request):
     actor = _actor(request)
     actor.require(Perm.TOKENS_MANAGE)
-    return ApiToken.objects.filter(organisation=actor.organisation).select_related("on_behalf_of")
+    return ApiToken.objects.visible_to(actor).select_related("on_behalf_of")
 
 
 @router.post("/tokens", response={201: TokenCreated})
@@ -406,7 +404,7 @@ def create_token(request, payload: TokenIn):
 def revoke_token(request, token_id: RowId):
     actor = _actor(request)
     actor.require(Perm.TOKENS_MANAGE)
-    token = ApiToken.objects.get(pk=token_id, organisation=actor.organisation)
+    token = ApiToken.objects.visible_to(actor).get(pk=token_id)
     return services.revoke_api_token(actor=actor, token=token)
 
 
@@ -417,7 +415,7 @@ def revoke_token(request, token_id: RowId):
 def audit_log(request, filters: Query[AuditFilters]):
     actor = _actor(request)
     actor.require(Perm.AUDIT_VIEW)
-    events = AuditEvent.objects.filter(organisation=actor.organisation)
+    events = AuditEvent.objects.visible_to(actor)
     if filters.action:
         events = events.filter(
             Q(action=filters.action) | Q(action__startswith=filters.action.rstrip(".") + ".")

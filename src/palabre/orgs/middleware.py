@@ -7,7 +7,7 @@ from palabre.orgs.models import Membership, UserPreference
 def _active_membership(user, preference: UserPreference | None) -> Membership | None:
     memberships = Membership.objects.active().filter(user=user).select_related("organisation")
     if preference and preference.active_organisation_id:
-        chosen = memberships.filter(organisation_id=preference.active_organisation_id).first()
+        chosen = memberships.for_org(preference.active_organisation_id).first()
         if chosen is not None:
             return chosen
     return memberships.order_by("organisation__name").first()

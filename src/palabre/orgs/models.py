@@ -192,6 +192,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -236,6 +237,7 @@ class Invitation(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -262,7 +264,7 @@ class Invitation(models.Model):
         return str(ROLE_LABELS.get(Role(self.role), self.role))
 
 
-class AuditQuerySet(models.QuerySet):
+class AuditQuerySet(OrgScopedQuerySet):
     def update(self, **kwargs):
         raise PermissionError("The audit log is append-only.")
 

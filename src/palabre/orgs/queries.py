@@ -22,9 +22,7 @@ from palabre.orgs.services.actors import Actor, NotInOrganisation
 
 def channels(actor: Actor) -> models.QuerySet[Channel]:
     actor.require(Perm.CHANNELS_VIEW)
-    return Channel.objects.filter(organisation=actor.organisation).select_related(
-        "spokesperson", "spokesperson_approved_by"
-    )
+    return Channel.objects.visible_to(actor).select_related("spokesperson", "spokesperson_approved_by")
 
 
 def channel(actor: Actor, channel_id: int) -> Channel:
@@ -39,18 +37,14 @@ def channel(actor: Actor, channel_id: int) -> Channel:
 
 def members(actor: Actor) -> models.QuerySet[Membership]:
     actor.require(Perm.MEMBERS_VIEW)
-    return (
-        Membership.objects.active()
-        .filter(organisation=actor.organisation)
-        .select_related("user")
-        .order_by("user__username")
-    )
+    return Membership.objects.active().visible_to(actor).select_related("user").order_by("user__username")
 
 
 def former_members(actor: Actor) -> models.QuerySet[Membership]:
     actor.require(Perm.MEMBERS_VIEW)
     return (
-        Membership.objects.filter(organisation=actor.organisation, removed_at__isnull=False)
+        Membership.objects.visible_to(actor)
+        .filter(removed_at__isnull=False)
         .select_related("user", "removed_by")
         .order_by("-removed_at")
     )
@@ -60,7 +54,8 @@ def membership(actor: Actor, membership_id: int) -> Membership:
     """Any membership of the actor's organisation, present or former."""
     actor.require(Perm.MEMBERS_VIEW)
     found = (
-        Membership.objects.filter(organisation=actor.organisation, pk=membership_id)
+        Membership.objects.visible_to(actor)
+        .filter(pk=membership_id)
         .select_related("user", "organisation", "removed_by")
         .first()
     )
@@ -72,9 +67,7 @@ def membership(actor: Actor, membership_id: int) -> Membership:
 def invitations(actor: Actor) -> models.QuerySet[Invitation]:
     """The organisation's invitations, newest first, whatever their state."""
     actor.require(Perm.MEMBERS_MANAGE)
-    return Invitation.objects.filter(organisation=actor.organisation).select_related(
-        "invited_by", "accepted_by"
-    )
+    return Invitation.objects.visible_to(actor).select_related("invited_by", "accepted_by")
 
 
 def pending_invitations(actor: Actor) -> models.QuerySet[Invitation]:
@@ -104,7 +97,7 @@ def grantable_roles(actor: Actor) -> list[str]:
 
 def api_tokens(actor: Actor) -> models.QuerySet[ApiToken]:
     actor.require(Perm.TOKENS_MANAGE)
-    return ApiToken.objects.filter(organisation=actor.organisation).select_related("on_behalf_of")
+    return ApiToken.objects.visible_to(actor).select_related("on_behalf_of")
 
 
 def api_token(actor: Actor, token_id: int) -> ApiToken:
@@ -138,7 +131,7 @@ def _start_of(day: date) -> datetime:
 
 def audit_events(actor: Actor, where: AuditFilter | None = None) -> models.QuerySet[AuditEvent]:
     actor.require(Perm.AUDIT_VIEW)
-    events = AuditEvent.objects.filter(organisation=actor.organisation).select_related("actor", "actor_token")
+    events = AuditEvent.objects.visible_to(actor).select_related("actor", "actor_token")
     if where is None:
         return events
     if where.actor:

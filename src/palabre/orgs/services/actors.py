@@ -37,7 +37,7 @@ class Actor:
     @classmethod
     def for_user(cls, user: AbstractBaseUser, organisation: Organisation) -> Actor:
         membership = (
-            Membership.objects.active().filter(user=user, organisation=organisation).first()
+            Membership.objects.active().for_org(organisation).filter(user=user).first()
             if user.is_authenticated
             else None
         )
@@ -106,7 +106,8 @@ def _human_role(token: ApiToken) -> str | None:
     if role is _UNREAD:
         role = (
             Membership.objects.active()
-            .filter(organisation_id=token.organisation_id, user_id=token.on_behalf_of_id)
+            .for_org(token.organisation_id)
+            .filter(user_id=token.on_behalf_of_id)
             .values_list("role", flat=True)
             .first()
         )

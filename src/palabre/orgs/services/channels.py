@@ -46,7 +46,7 @@ def _checked_credentials(platform: str, credentials: dict) -> dict:
 
 
 def _check_handle_free(organisation: Organisation, platform: str, handle: str, exclude_pk=None) -> None:
-    clash = Channel.objects.filter(organisation=organisation, platform=platform, handle=handle)
+    clash = Channel.objects.for_org(organisation).filter(platform=platform, handle=handle)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
@@ -162,7 +162,8 @@ def approve_spokesperson_channel(*, actor: Actor, channel: Channel) -> Channel:
         raise ValidationError({"kind": _("Only a spokesperson channel needs this approval.")})
     if (
         not Membership.objects.active()
-        .filter(organisation=channel.organisation, user=channel.spokesperson)
+        .for_org(channel.organisation)
+        .filter(user=channel.spokesperson)
         .exists()
     ):
         raise ValidationError({"spokesperson": _("This person is no longer a member of the organisation.")})

@@ -149,7 +149,7 @@ def accept_invitation(*, user: AbstractBaseUser, code: str) -> Membership:
         raise PermissionDenied(_("Sign in to accept an invitation."))
     invitation = _open_invitation(code)
     organisation = invitation.organisation
-    if Membership.objects.active().filter(organisation=organisation, user=user).exists():
+    if Membership.objects.active().for_org(organisation).filter(user=user).exists():
         raise ValidationError(
             {"code": _("You are already a member of %(name)s.") % {"name": organisation.name}}
         )

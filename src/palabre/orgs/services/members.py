@@ -84,7 +84,7 @@ def add_member(
     user = User.objects.filter(username=username).first()
     if user is None:
         user = User.objects.create_user(username=username, email=email.strip(), password=password)
-    if Membership.objects.active().filter(organisation=actor.organisation, user=user).exists():
+    if Membership.objects.active().visible_to(actor).filter(user=user).exists():
         raise ValidationError({"username": _("%(name)s is already a member.") % {"name": username}})
     membership = Membership.objects.create(organisation=actor.organisation, user=user, role=role)
     record(actor, "member.added", user, after={"role": role})
@@ -94,7 +94,8 @@ def add_member(
 def _remaining_owners(organisation: Organisation, excluding: Membership) -> int:
     return (
         Membership.objects.active()
-        .filter(organisation=organisation, role=Role.OWNER)
+        .for_org(organisation)
+        .filter(role=Role.OWNER)
         .exclude(pk=excluding.pk)
         .count()
     )
@@ -124,17 +125,17 @@ def access_report(membership: Membership) -> dict[str, Any]:
     role = Role(membership.role)
     perms = sorted(p.value for p in MATRIX[role])
     channels = list(
-        Channel.objects.filter(organisation=organisation)
+        Channel.objects.for_org(organisation)
         .exclude(status=Channel.Status.ARCHIVED)
         .values("id", "name", "platform")
     )
     tokens = list(
-        ApiToken.objects.filter(organisation=organisation)
+        ApiToken.objects.for_org(organisation)
         .filter(models.Q(on_behalf_of=membership.user) | models.Q(created_by=membership.user))
         .values("id", "name", "prefix", "revoked_at")
     )
     spokesperson_channels = list(
-        Channel.objects.filter(organisation=organisation, spokesperson=membership.user).values("id", "name")
+        Channel.objects.for_org(organisation).filter(spokesperson=membership.user).values("id", "name")
     )
     return {
         "role": role.value,
@@ -195,22 +196,23 @@ def offboard_member(
     user = membership.user
     # Every token acting for the person in this organisation, also those made by their tokens.
     revoked_tokens = (
-        ApiToken.objects.filter(organisation=membership.organisation, revoked_at__isnull=True)
+        ApiToken.objects.for_org(membership.organisation)
+        .filter(revoked_at__isnull=True)
         .filter(models.Q(on_behalf_of=user) | models.Q(created_by=user))
         .update(revoked_at=now)
     )
-    revoked_invitations = Invitation.objects.filter(
-        organisation=membership.organisation,
-        invited_by=user,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-    ).update(revoked_at=now, revoked_by=actor.user)
+    revoked_invitations = (
+        Invitation.objects.for_org(membership.organisation)
+        .filter(invited_by=user, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+        .update(revoked_at=now, revoked_by=actor.user)
+    )
     # A personal account must not keep speaking for the brand once its owner has left.
     # The approval goes too: the channel can only speak again after a new owner's approval.
     paused = []
-    for channel in Channel.objects.filter(organisation=membership.organisation, spokesperson=user).exclude(
-        status=Channel.Status.ARCHIVED
+    for channel in (
+        Channel.objects.for_org(membership.organisation)
+        .filter(spokesperson=user)
+        .exclude(status=Channel.Status.ARCHIVED)
     ):
         channel.status = Channel.Status.PAUSED
         channel.spokesperson_approved_at = None
@@ -250,6 +252,6 @@ def set_language(*, user: AbstractBaseUser, language: str) -> None:
 
 
 def set_active_organisation(*, user: AbstractBaseUser, organisation: Organisation) -> None:
-    if not Membership.objects.active().filter(user=user, organisation=organisation).exists():
+    if not Membership.objects.active().for_org(organisation).filter(user=user).exists():
         raise PermissionDenied(_("You are not a member of this organisation."))
     UserPreference.objects.update_or_create(user=user, defaults={"active_organisation": organisation})

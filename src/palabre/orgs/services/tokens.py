@@ -74,7 +74,8 @@ def authenticate_token(raw: str) -> ApiToken | None:
     # The role of the person behind the token comes in the same read: it caps the token's scopes.
     human_role = (
         Membership.objects.active()
-        .filter(organisation=models.OuterRef("organisation"), user=models.OuterRef("on_behalf_of"))
+        .for_org(models.OuterRef("organisation"))
+        .filter(user=models.OuterRef("on_behalf_of"))
         .values("role")[:1]
     )
     token = (

@@ -36,9 +36,7 @@ def language(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def switch_organisation(request: HttpRequest) -> HttpResponse:
-    chosen = services.memberships_of(request.user).filter(
-        organisation_id=request.POST.get("organisation") or 0
-    )
+    chosen = services.memberships_of(request.user).for_org(request.POST.get("organisation") or 0)
     membership = chosen.first()
     if membership is None:
         raise Http404

@@ -178,7 +178,7 @@ def member_remove(request: HttpRequest, actor: Actor, membership_id: int) -> Htt
     # Who takes over their open threads and drafts: another active member, or nobody (listed).
     colleagues = list(
         Membership.objects.active()
-        .filter(organisation=actor.organisation)
+        .visible_to(actor)
         .exclude(pk=membership.pk)
         .select_related("user")
         .order_by("user__username")
