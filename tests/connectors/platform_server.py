@@ -82,7 +82,7 @@ class PlatformServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # a client that gave up waiting (a delayed answer)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

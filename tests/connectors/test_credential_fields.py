@@ -152,6 +152,7 @@ VALID = {
     "discourse": {"base_url": "https://forum.example.com", "api_key": "k", "api_username": "brand"},
     "reddit": {"client_id": "p-jcoLKBynTLew", "client_secret": "s", "username": "u", "password": "p"},
     "irc": {"server": "irc.libera.chat", "nick": "maison_bot", "irc_channel": "#maison"},
+    "discord": {"bot_token": "t", "guild_id": "1101010101010101010", "channel_ids": "1202020202020202020"},
 }
 
 
@@ -189,6 +190,7 @@ WRITE_CHECKS = {
     "discourse": "discourse/test_discourse_connector.py::test_health_names_the_staff_user_and_refuses_a_plain_member",
     "reddit": "reddit/test_reddit_connector.py::test_health_checks_the_account_scopes_and_moderator_rights",
     "irc": "irc/test_irc_connector.py::test_health_says_when_the_bot_is_not_an_operator",
+    "discord": "discord/test_discord_connector.py::test_health_checks_the_message_content_intent_and_the_channels",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

@@ -9,6 +9,7 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.connectors.bluesky import BlueskyConnector
+        from palabre.connectors.discord import DiscordConnector
         from palabre.connectors.discourse import DiscourseConnector
         from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.instagram import InstagramConnector
@@ -34,6 +35,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("discourse", DiscourseConnector)
         register_connector("reddit", RedditConnector)
         register_connector("irc", IrcConnector)
+        register_connector("discord", DiscordConnector)
 
         from django.db.models.signals import post_save
 
