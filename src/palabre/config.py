@@ -75,8 +75,8 @@ TASKS_BACKEND = declare(
 ANALYSIS_SWEEP_SECONDS = declare(
     "PALABRE_ANALYSIS_SWEEP_SECONDS",
     "60",
-    "How often each task worker looks for items stored and not analysed (a worker died between "
-    "the two), and how old such an item must be to be analysed by this sweep.",
+    "How often the schedule's conversations.sweep looks for items stored and not analysed (a worker "
+    "died between the two), and how old such an item must be to be analysed by this sweep.",
 )
 WORKER_HEARTBEAT_SECONDS = declare(
     "PALABRE_WORKER_HEARTBEAT_SECONDS",
@@ -215,7 +215,7 @@ CONNECTORS_LEASE_SECONDS = declare(
 CONNECTORS_POLL_SECONDS = declare(
     "PALABRE_CONNECTORS_POLL_SECONDS",
     "60",
-    "How often the connectors' periodic task runs: pulls due channels, retries due deliveries, "
+    "How often the schedule's connectors.tick runs: pulls due channels, retries due deliveries, "
     "checks alerts.",
 )
 CONNECTORS_TOKEN_ALERT_DAYS = declare(
