@@ -153,6 +153,7 @@ VALID = {
     "reddit": {"client_id": "p-jcoLKBynTLew", "client_secret": "s", "username": "u", "password": "p"},
     "irc": {"server": "irc.libera.chat", "nick": "maison_bot", "irc_channel": "#maison"},
     "discord": {"bot_token": "t", "guild_id": "1101010101010101010", "channel_ids": "1202020202020202020"},
+    "linkedin": {"client_id": "86abcdefgh", "client_secret": "s", "organization_id": "2414183"},
 }
 
 
@@ -191,6 +192,7 @@ WRITE_CHECKS = {
     "reddit": "reddit/test_reddit_connector.py::test_health_checks_the_account_scopes_and_moderator_rights",
     "irc": "irc/test_irc_connector.py::test_health_says_when_the_bot_is_not_an_operator",
     "discord": "discord/test_discord_connector.py::test_health_checks_the_message_content_intent_and_the_channels",
+    "linkedin": "linkedin/test_linkedin_connector.py::test_health_shows_the_access_level_and_names_missing_scopes",
 }
 # The others hold no write permission to check.
 NOTHING_TO_WRITE_WITH = {

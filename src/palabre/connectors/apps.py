@@ -14,6 +14,7 @@ class ConnectorsConfig(AppConfig):
         from palabre.connectors.facebook import FacebookConnector
         from palabre.connectors.instagram import InstagramConnector
         from palabre.connectors.irc import IrcConnector
+        from palabre.connectors.linkedin import LinkedInConnector
         from palabre.connectors.mail import EmailConnector
         from palabre.connectors.mastodon import MastodonConnector
         from palabre.connectors.reddit import RedditConnector
@@ -36,6 +37,7 @@ class ConnectorsConfig(AppConfig):
         register_connector("reddit", RedditConnector)
         register_connector("irc", IrcConnector)
         register_connector("discord", DiscordConnector)
+        register_connector("linkedin", LinkedInConnector)
 
         from django.db.models.signals import post_save
 
