@@ -134,3 +134,33 @@ def test_publishing_refuses_a_channel_not_connected_before_approval(oauth_forum,
     assert readiness.problems(oauth_forum) == []
     (finding,) = readiness.problems(oauth_forum, [{"mime_type": "image/png"}])
     assert finding.params["reason"] == "no_media"
+
+
+class MessagingForum(AuthorisedForum):
+    capabilities = AuthorisedForum.capabilities | {Capability.PRIVATE_REPLY}
+
+
+def test_a_private_reply_is_offered_only_where_the_platform_has_it(
+    client, owner, use_connector, oauth_forum, ingest, django_capture_on_commit_callbacks, english
+):
+    from palabre.connectors.models import ActionKind, OutboundAction
+
+    _authorise(oauth_forum)
+    conversation, item = _thread(oauth_forum, ingest, django_capture_on_commit_callbacks)
+    client.force_login(owner)
+    url = reverse("inbox:thread", args=[conversation.pk])
+    assert 'name="private"' not in client.get(url).content.decode()
+    use_connector(MessagingForum)
+    assert 'name="private"' in client.get(url).content.decode()
+    answer = client.post(
+        reverse("inbox:reply", args=[conversation.pk]),
+        {
+            "text": "Bonjour Camille, je vous écris en privé pour le suivi.",
+            "idempotency_key": "private-0001",
+            "private": "on",
+            "confirmed": "true",  # past the personalisation check's warnings, if any
+        },
+    )
+    assert answer.status_code == 302
+    (action,) = OutboundAction.objects.filter(item=item)
+    assert action.kind == ActionKind.PRIVATE_REPLY

@@ -106,3 +106,9 @@ def item_actions(channel: Channel) -> list[str]:
     connector_class = connector_class_for(channel.platform)
     declared = connector_class.capabilities if connector_class else frozenset()
     return [name for name, capability in ITEM_ACTIONS.items() if capability in declared]
+
+
+def can_reply_privately(channel: Channel) -> bool:
+    """The channel's connector answers an author in private (a direct message)."""
+    connector_class = connector_class_for(channel.platform)
+    return connector_class is not None and Capability.PRIVATE_REPLY in connector_class.capabilities

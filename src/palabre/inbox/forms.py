@@ -65,6 +65,8 @@ class ReplyForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
     saved_reply = forms.IntegerField(required=False, widget=forms.HiddenInput)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Offered only where the channel's connector declares private replies (a direct message).
+    private = forms.BooleanField(label=_("Answer in private (a direct message)"), required=False)
 
 
 class NoteForm(forms.Form):

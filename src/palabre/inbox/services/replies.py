@@ -156,8 +156,10 @@ def send_reply(
     idempotency_key: str,
     saved_reply: SavedReply | None = None,
     confirmed: bool = False,
+    private: bool = False,
 ) -> Reply:
-    """Queue a reply through the connectors' outbox. The same key never sends twice."""
+    """Queue a reply through the connectors' outbox. The same key never sends twice. `private`:
+    answer the author in a direct message, where the channel's connector can."""
     actor.require(Perm.INBOX_REPLY)
     _own(actor, conversation)
     if saved_reply is not None:
@@ -183,7 +185,7 @@ def send_reply(
     warnings = personalisation_warnings(actor=actor, conversation=conversation, text=text)
     if warnings and not confirmed:
         raise ReplyNeedsConfirmation(warnings)
-    from palabre.connectors.services import queue_reply
+    from palabre.connectors.services import queue_private_reply, queue_reply
 
     with transaction.atomic():
         # One sender at a time per thread: a double click waits here, then finds the first reply.
@@ -211,7 +213,8 @@ def send_reply(
                 Reply.objects.get(organisation=actor.organisation, idempotency_key=idempotency_key),
                 conversation,
             )
-        action = queue_reply(actor=actor, item=target, text=final, idempotency_key=f"inbox-{idempotency_key}")
+        queue = queue_private_reply if private else queue_reply
+        action = queue(actor=actor, item=target, text=final, idempotency_key=f"inbox-{idempotency_key}")
         reply.action_id = action.pk
         reply.save(update_fields=["action_id"])
         now = timezone.now()

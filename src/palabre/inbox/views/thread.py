@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from palabre.connectors.connection import connection_of, item_actions
+from palabre.connectors.connection import can_reply_privately, connection_of, item_actions
 from palabre.conversations import corrections as shared_corrections
 from palabre.inbox import corrections as item_corrections
 from palabre.inbox import queries, services
@@ -103,6 +103,7 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
         # Not connected (no credentials, a refused token): no reply box, the reason and next step.
         "connection": connection_of(conversation.channel),
         "item_actions": item_actions(conversation.channel),
+        "private_reply": can_reply_privately(conversation.channel),
         "reply_length": services.reply_length(
             actor=actor,
             conversation=conversation,
@@ -246,6 +247,7 @@ def reply(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRespo
                 idempotency_key=data["idempotency_key"],
                 saved_reply=saved,
                 confirmed=data["confirmed"],
+                private=data["private"],
             )
             messages.success(request, _("Reply queued for sending."))
             return _back_to_thread(request, conversation)
