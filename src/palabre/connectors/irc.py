@@ -184,6 +184,7 @@ class IrcSession:
         self.connection = self.reactor.server()
         self.nick = settings.nick + ("_" if alternative_nick else "")
         self.joined = False
+        self.registered = False
         self.failure: Exception | None = None
         self.connects = 0
         self.reconnect_at: float | None = None
@@ -209,6 +210,7 @@ class IrcSession:
             ("inviteonlychan", self._on_refused),
             ("channelisfull", self._on_refused),
             ("passwdmismatch", self._on_bad_login),
+            ("error", self._on_error),
             ("login_failed", self._on_bad_login),
             ("saslfail", self._on_bad_login),
             ("namreply", self._on_names),
@@ -239,7 +241,7 @@ class IrcSession:
             )
         else:
             factory = irc.connection.Factory()
-        self.joined = False
+        self.joined = self.registered = False
         self.connects += 1
         try:
             self.connection.connect(
@@ -330,6 +332,7 @@ class IrcSession:
 
     def _on_welcome(self, connection, event) -> None:
         s = self.settings
+        self.registered = True
         if s.nickserv_password and not s.sasl_password:
             connection.privmsg("NickServ", f"IDENTIFY {s.nick} {s.nickserv_password}")
         connection.join(s.channel, s.channel_key)
@@ -397,6 +400,13 @@ class IrcSession:
     def _on_refused(self, connection, event) -> None:
         reason = event.arguments[-1] if event.arguments else event.type
         self.failure = PermissionMissing(f"IRC {self.settings.channel}: the bot cannot join ({reason}).")
+
+    def _on_error(self, connection, event) -> None:
+        """The server's ERROR before it closes: before registration, about a password, it is a
+        login refused (ngircd: "Access denied: Bad password?"); otherwise the reconnection waits."""
+        reason = event.target or (event.arguments[-1] if event.arguments else "")
+        if not self.registered and "password" in str(reason).lower():
+            self.failure = TokenExpired(f"IRC {self.settings.server}: the login was refused ({reason}).")
 
     def _on_bad_login(self, connection, event) -> None:
         reason = event.arguments[-1] if event.arguments else event.type

@@ -30,12 +30,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ngircd(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ngircd_with_password(tmp_path_factory):
+    """A server that asks every client for a password (PASS), as private servers do."""
+    yield from _serve(tmp_path_factory, password="server-secret")
+
+
+def _serve(tmp_path_factory, password: str = ""):
     binary = shutil.which("ngircd") or ("/usr/sbin/ngircd" if os.path.exists("/usr/sbin/ngircd") else None)
     if binary is None:
         pytest.skip("ngircd is not installed (Debian package ngircd; scripts/test.sh installs it)")
     folder = tmp_path_factory.mktemp("ngircd")
     port = _free_port()
     config = folder / "ngircd.conf"
+    password_line = f"Password = {password}\n" if password else ""
     config.write_text(
         "[Global]\n"
         "Name = irc.palabre.test\n"
@@ -44,6 +55,7 @@ def ngircd(tmp_path_factory):
         "AdminInfo2 = loopback\n"
         "AdminEMail = tests@palabre.invalid\n"
         "Listen = 127.0.0.1\n"
+        f"{password_line}"
         f"Ports = {port}\n"
         'MotdPhrase = "Palabre tests"\n'
         "[Limits]\n"

@@ -298,3 +298,24 @@ def test_run_bot_keeps_the_bot_until_stopped(irc_channel, ngircd, room):
     assert Item.objects.get(channel=irc_channel).text == "Le magasin ouvre dimanche ?"
     assert irc_connector.live_session(irc_channel.pk) is None and not session.connection.is_connected()
     people[0].close()
+
+
+def test_the_bot_sets_the_topic(irc_channel, bot, ngircd, room):
+    camille = _person(ngircd, room, "camille")
+    bot.set_topic("Soldes jusqu'à dimanche - support du lundi au vendredi")
+    assert _both([camille, bot], lambda: camille.topic.startswith("Soldes"))
+    camille.close()
+
+
+def test_a_server_password_is_sent_and_a_wrong_one_is_token_expired(
+    ngircd_with_password, allow_loopback, room
+):
+    good = IrcSession(_settings(ngircd_with_password, room, "invite", server_password="server-secret"))
+    good.connect()
+    assert good.run_until(lambda: good.joined, seconds=10)
+    good.close()
+    wrong = IrcSession(_settings(ngircd_with_password, room, "intrus", server_password="faux"))
+    wrong.connect()
+    with pytest.raises(TokenExpired, match="login was refused"):
+        wrong.run_until(lambda: wrong.joined, seconds=10)
+    wrong.close()
