@@ -197,6 +197,8 @@ class IrcSession:
         self.operator = False
         # The channel's names list came after the join: `operator` is known.
         self.names_known = False
+        # The channel's operators by nick, from its names list.
+        self.channel_operators: set[str] = set()
         self.topic = ""
         for event, handler in (
             ("welcome", self._on_welcome),
@@ -345,6 +347,7 @@ class IrcSession:
     def _on_names(self, connection, event) -> None:
         names = event.arguments[-1].split() if event.arguments else []
         own = connection.get_nickname()
+        self.channel_operators |= {name.lstrip("~&@%+") for name in names if name[:1] in "~&@%"}
         if any(name.lstrip("~&@%+") == own and name[:1] in "~&@%" for name in names):
             self.operator = True
 
@@ -595,7 +598,9 @@ class IrcConnector(Connector):
             if not session.run_until(lambda: session.joined, seconds=SHORT_SESSION_SECONDS):
                 raise TransientError(f"IRC {settings.server}: could not join {settings.channel} in time.")
             session.run_until(lambda: session.names_known, seconds=SHORT_SESSION_SECONDS)
-            if not session.operator:
+            # While the bot holds its nick (in another process), this check came in as nick_:
+            # what counts is whether the bot's own nick is an operator.
+            if not session.operator and settings.nick not in session.channel_operators:
                 raise PermissionMissing(
                     f"IRC {settings.channel}: the bot {settings.nick} is not a channel operator "
                     "(needed to kick, ban or quiet)."

@@ -319,3 +319,11 @@ def test_a_server_password_is_sent_and_a_wrong_one_is_token_expired(
     with pytest.raises(TokenExpired, match="login was refused"):
         wrong.run_until(lambda: wrong.joined, seconds=10)
     wrong.close()
+
+
+def test_health_while_the_bot_runs_elsewhere_looks_at_the_bots_nick(irc_channel, bot):
+    # The bot holds the nick in another process (here: not attached to this one): the check comes
+    # in as nick_ and finds the bot's nick among the channel's operators.
+    irc_connector.attach(irc_channel.pk, None)
+    info = IrcConnector().health(irc_channel)
+    assert info.permissions_checked == "verified"
