@@ -180,10 +180,9 @@ def test_the_policy_offers_only_what_the_connector_declares(use_connector, forum
 
 
 def test_the_site_comments_are_left_to_moderation(channel, owner_actor):
-    assert services.policy_choices(channel) == {
-        "on_reject": [("nothing", "Do nothing on the platform")],
-        "on_restore": [("nothing", "Do nothing on the platform")],
-    }
+    choices = services.policy_choices(channel)
+    assert [key for key, _label in choices["on_reject"]] == ["nothing"]
+    assert [key for key, _label in choices["on_restore"]] == ["nothing"]
 
 
 def test_an_admin_sets_the_policy_on_the_channel_page(client, owner, forum_connector, forum, settings):
