@@ -145,19 +145,26 @@ def channel_health(actor: Any) -> dict[int, Any]:
 manager = pluggy.PluginManager(PROJECT)
 manager.add_hookspecs(sys.modules[__name__])
 hook = manager.hook
+# Counts the registrations through `register` and `unregister`: a caller on a hot path may keep what
+# a hook answered while it has not changed (`connectors.registry` does).
+generation = 0
 
 
 def register(plugin: object, name: str) -> None:
     """Register `plugin` (a module or an object with `@hookimpl` methods) under `name`, replacing
     what that name registered before."""
+    global generation
     unregister(name)
     manager.register(plugin, name=name)
+    generation += 1
 
 
 def unregister(name: str) -> None:
+    global generation
     plugin = manager.get_plugin(name)
     if plugin is not None:
         manager.unregister(plugin, name=name)
+        generation += 1
 
 
 @contextlib.contextmanager

@@ -35,20 +35,32 @@ def unregister_connector(platform: str) -> None:
     hooks.unregister(f"connector:{platform}")
 
 
-def registered() -> dict[str, type[Connector]]:
-    found: dict[str, type[Connector]] = {}
-    for answer in reversed(hooks.hook.connector_classes()):  # pluggy lists the latest first
-        found.update(answer)
+# What the hook answered, kept while no plugin is registered or removed (pages ask per row).
+_answered: tuple[int, dict[str, type[Connector]]] = (-1, {})
+
+
+def _connectors() -> dict[str, type[Connector]]:
+    global _answered
+    generation, found = _answered
+    if generation != hooks.generation:
+        generation, found = hooks.generation, {}
+        for answer in reversed(hooks.hook.connector_classes()):  # pluggy lists the latest first
+            found.update(answer)
+        _answered = (generation, found)
     return found
 
 
+def registered() -> dict[str, type[Connector]]:
+    return dict(_connectors())
+
+
 def connector_class_for(platform: str) -> type[Connector] | None:
-    return registered().get(platform)
+    return _connectors().get(platform)
 
 
 def connector_for(channel: Channel) -> Connector:
     """The connector of the channel's platform; NotSupported when none is registered."""
-    connector_class = registered().get(channel.platform)
+    connector_class = _connectors().get(channel.platform)
     if connector_class is None:
         raise NotSupported(f"no connector for {channel.platform}")
     return connector_class()
