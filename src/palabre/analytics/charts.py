@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pygal
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from pygal.style import Style
@@ -115,3 +115,37 @@ def team_chart(members: list[dict[str, Any]]) -> SafeString:
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
     chart.add(_("After hours"), [row["after_hours"] for row in members])
     return _render(chart, _("Replies per member, in and after business hours"))
+
+
+def crisis_chart(timeline: Any) -> SafeString:
+    """The alert's volume curve, with the first signal, the alert and the first answer marked."""
+    chart = pygal.Line(
+        **_options(
+            x_label_rotation=-45,
+            show_minor_x_labels=False,
+            x_labels_major_every=max(1, len(timeline.buckets) // 8),
+            dots_size=2,
+            legend_at_bottom_columns=2,
+        )
+    )
+    chart.x_labels = [
+        formats.date_format(
+            timezone.localtime(bucket.start, timeline.zone), "SHORT_DATETIME_FORMAT", use_l10n=True
+        )
+        for bucket in timeline.buckets
+    ]
+    totals = [bucket.total for bucket in timeline.buckets]
+    chart.add(_("Mentions"), totals)
+    chart.add(_("Negative"), [bucket.negative for bucket in timeline.buckets])
+    for label, moment in (
+        (_("First signal"), timeline.first_signal),
+        (_("Alert"), timeline.alerted_at),
+        (_("First answer"), timeline.first_answer),
+    ):
+        index = timeline.bucket_index(moment)
+        if index is None:
+            continue
+        marks: list[int | None] = [None] * len(totals)
+        marks[index] = totals[index]
+        chart.add(label, marks, stroke=False, dots_size=7)
+    return _render(chart, _("Mentions per bucket during the alert"))

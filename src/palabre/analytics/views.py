@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from palabre.analytics import queries, report
+from palabre.analytics import charts, crisis, queries, report
 from palabre.analytics.forms import ReportFilterForm
 from palabre.analytics.metrics import Filters, Period
 from palabre.orgs.permissions import Perm
@@ -72,3 +72,14 @@ def download(request: HttpRequest, actor: Actor, fmt: str) -> HttpResponse:
     name = f"palabre-{organisation.slug}-{period.first.isoformat()}-{period.last.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'{"inline" if fmt == "html" else "attachment"}; filename="{name}"'
     return response
+
+
+@member_view(Perm.ANALYTICS_VIEW)
+def crisis_timeline(request: HttpRequest, actor: Actor, alert_id: int) -> HttpResponse:
+    """The post-mortem of one crisis alert: first signal, alert, first answer, curve, posts held."""
+    timeline = crisis.crisis_timeline(actor.organisation, alert_id)
+    return render(
+        request,
+        "analytics/crisis.html",
+        {"timeline": timeline, "alert": timeline.alert, "chart": charts.crisis_chart(timeline)},
+    )

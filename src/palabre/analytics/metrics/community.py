@@ -192,16 +192,20 @@ def listening(organisation: Organisation, period: Period) -> dict[str, Any]:
         negative=Count("pk", filter=Q(sentiment="negative")),
         positive=Count("pk", filter=Q(sentiment="positive")),
     )
-    alerts = (
-        CrisisAlert.objects.for_org(organisation)
+    # Alerts are few (the detector raises one per spike): listed whole, each leads to its timeline.
+    alert_list = [
+        {"id": pk, "query": name, "metric": metric, "window_start": start}
+        for pk, name, metric, start in CrisisAlert.objects.for_org(organisation)
         .filter(created_at__gte=period.start, created_at__lt=period.end)
-        .count()
-    )
+        .order_by("created_at", "pk")
+        .values_list("pk", "query__name", "metric", "window_start")
+    ]
     return {
         "mentions": totals["mentions"],
         "negative_share": _ratio(totals["negative"], totals["mentions"]),
         "positive_share": _ratio(totals["positive"], totals["mentions"]),
-        "alerts": alerts,
+        "alerts": len(alert_list),
+        "alert_list": alert_list,
         "per_day": list(days.values()),
         "share_of_voice": [
             {
