@@ -314,3 +314,17 @@ def test_a_token_without_a_refresh_token_asks_for_reconnection(app_channel, foru
     sync = services.refresh_health(channel)
     assert sync.last_error_code == "token_expired"
     assert forum_oauth.made("POST", "/oauth/token") == []
+
+
+def test_saving_the_apps_credentials_asks_to_connect_rather_than_failing(
+    signed_in, org, forum_oauth, make_channel
+):
+    channel = make_channel(org, "discourse", handle="new.forum", name="New forum")
+    response = signed_in.post(
+        f"/channels/{channel.pk}/credentials/",
+        {"credential_client_id": "app-42", "credential_client_secret": "s3cret"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Now connect the channel with the platform" in text
+    assert forum_oauth.made("GET", "/api/me") == []  # no token to try yet

@@ -135,6 +135,15 @@ def try_credentials(*, actor: Actor, channel: Channel) -> dict[str, str] | None:
     connector_class = connector_class_for(channel.platform)
     if connector_class is None or not channel.has_credentials or connector_class.health is Connector.health:
         return None
+    if connector_class.oauth is not None and not channel.read_credentials().get("access_token"):
+        # The app's client id and secret alone: nothing to try until the platform grants access.
+        return {
+            "status": "partial",
+            "code": "",
+            "account": "",
+            "message": _("Saved. Now connect the channel with the platform, from its page."),
+            "detail": "",
+        }
     return connection_result(check_channel(actor=actor, channel=channel))
 
 
