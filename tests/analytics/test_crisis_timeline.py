@@ -116,10 +116,10 @@ def crisis(
     return SimpleNamespace(alert=alert, promo=promo, alice=alice, blog=blog)
 
 
-def test_timeline_first_signal_alert_first_answer_and_posts_held(crisis, org, django_assert_max_num_queries):
+def test_timeline_first_signal_alert_first_answer_and_posts_held(crisis, org, django_assert_num_queries):
     from palabre.analytics.crisis import BUCKETS_BEFORE, crisis_timeline
 
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(5):
         timeline = crisis_timeline(org, crisis.alert.pk)
     assert timeline.first_signal == paris(12)
     # the test's clock ticks on after each move: instants are read to the minute

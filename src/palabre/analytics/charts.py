@@ -117,26 +117,47 @@ def team_chart(members: list[dict[str, Any]]) -> SafeString:
     return _render(chart, _("Replies per member, in and after business hours"))
 
 
-def crisis_chart(timeline: Any) -> SafeString:
-    """The alert's volume curve, with the first signal, the alert and the first answer marked."""
+def _moment_labels(moments: list[Any], zone: Any, every: int) -> list[str]:
+    """Every `every`-th instant as its local time, with its day where the day changes; the
+    others blank, so that the labels never run into each other."""
+    labels, last_day = [], None
+    for index, moment in enumerate(moments):
+        if index % every:
+            labels.append("")
+            continue
+        local = timezone.localtime(moment, zone)
+        text = formats.time_format(local, "TIME_FORMAT", use_l10n=True)
+        if local.date() != last_day:
+            day = formats.date_format(local, "MONTH_DAY_FORMAT", use_l10n=True)
+            text = f"{day} {text}"
+            last_day = local.date()
+        labels.append(text)
+    return labels
+
+
+def crisis_chart(timeline: Any, *, compact: bool = False) -> SafeString:
+    """The alert's volume curve, with the first signal, the alert and the first answer marked.
+
+    `compact` draws it for a phone's width (fewer labels, narrower), shown there instead."""
+    buckets = timeline.buckets
     chart = pygal.Line(
         **_options(
-            x_label_rotation=-45,
-            show_minor_x_labels=False,
-            x_labels_major_every=max(1, len(timeline.buckets) // 8),
+            width=400 if compact else WIDTH,
+            height=340 if compact else HEIGHT,
+            x_label_rotation=-35,
             dots_size=2,
-            legend_at_bottom_columns=2,
+            legend_at_bottom_columns=1 if compact else 2,
+            y_labels_major_count=5,
+            show_minor_y_labels=False,
+            margin_bottom=12,
         )
     )
-    chart.x_labels = [
-        formats.date_format(
-            timezone.localtime(bucket.start, timeline.zone), "SHORT_DATETIME_FORMAT", use_l10n=True
-        )
-        for bucket in timeline.buckets
-    ]
-    totals = [bucket.total for bucket in timeline.buckets]
+    chart.x_labels = _moment_labels(
+        [b.start for b in buckets], timeline.zone, max(1, len(buckets) // (4 if compact else 8))
+    )
+    totals = [bucket.total for bucket in buckets]
     chart.add(_("Mentions"), totals)
-    chart.add(_("Negative"), [bucket.negative for bucket in timeline.buckets])
+    chart.add(_("Negative"), [bucket.negative for bucket in buckets])
     for label, moment in (
         (_("First signal"), timeline.first_signal),
         (_("Alert"), timeline.alerted_at),

@@ -81,5 +81,10 @@ def crisis_timeline(request: HttpRequest, actor: Actor, alert_id: int) -> HttpRe
     return render(
         request,
         "analytics/crisis.html",
-        {"timeline": timeline, "alert": timeline.alert, "chart": charts.crisis_chart(timeline)},
+        {
+            "timeline": timeline,
+            "alert": timeline.alert,
+            "chart": charts.crisis_chart(timeline),
+            "compact_chart": charts.crisis_chart(timeline, compact=True),
+        },
     )
