@@ -23,7 +23,7 @@ HAND_FILTERS = {
     "compat": 0,
     "connectors": None,
     "conversations": 1,  # conversations/pipeline.py
-    "inbox": None,
+    "inbox": 0,
     "listening": 0,
     "moderation": 0,
     "orgs": 0,

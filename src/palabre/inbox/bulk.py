@@ -76,7 +76,8 @@ def _threads(actor: Actor, ids: list[int]) -> list[Conversation]:
         c.pk: c
         for c in Conversation.objects.select_for_update(of=("self",))
         .select_related("assignee", "channel", "root")
-        .filter(organisation=actor.organisation, pk__in=ids)
+        .visible_to(actor)
+        .filter(pk__in=ids)
     }
     if len(found) != len(ids):
         raise NotInOrganisation
@@ -143,7 +144,8 @@ def _mark_spam(actor: Actor, conversation: Conversation) -> None:
     root = conversation.root_id
     customer = [
         item
-        for item in Item.objects.filter(Q(pk=root) | Q(thread_root_id=root), organisation=actor.organisation)
+        for item in Item.objects.visible_to(actor)
+        .filter(Q(pk=root) | Q(thread_root_id=root))
         .select_related("author", "channel", "moderation")
         .order_by("created_at", "pk")
         if not services.is_brand_item(item) and not services._spam(item)

@@ -29,11 +29,7 @@ def item_of(*, actor: Actor, item_id: int, conversation: Conversation | None = N
     """A message of the actor's organisation that belongs to an inbox thread (of `conversation`
     when given), or NotInOrganisation."""
     actor.require(Perm.ITEMS_VIEW)
-    item = (
-        Item.objects.select_related("channel", "author")
-        .filter(pk=item_id, organisation=actor.organisation)
-        .first()
-    )
+    item = Item.objects.select_related("channel", "author").visible_to(actor).filter(pk=item_id).first()
     if item is None:
         raise NotInOrganisation
     root_id = item.thread_root_id or item.pk

@@ -121,15 +121,14 @@ def load_inbox_demo(
     # The threads exist once analysis runs; build their rows now so the demo starts with some of them
     # assigned, pending or closed (the analysis recomputes the same rows later).
     roots = (
-        Item.objects.filter(organisation=organisation, thread_root__isnull=True)
+        Item.objects.for_org(organisation)
+        .filter(thread_root__isnull=True)
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)
     )
     for root_id in roots:
         services.refresh_conversation(organisation, root_id)
-    threads = list(
-        Conversation.objects.filter(organisation=organisation).order_by("-last_activity_at", "-pk")
-    )
+    threads = list(Conversation.objects.for_org(organisation).order_by("-last_activity_at", "-pk"))
     answered = [c for c in threads if not c.awaiting_reply]
     waiting = [c for c in threads if c.awaiting_reply]
     for conversation in answered[: len(answered) // 2]:
@@ -140,4 +139,4 @@ def load_inbox_demo(
     for index, conversation in enumerate(waiting[2:8]):
         assignee = people["cm"] if index % 2 == 0 else modo
         services.assign(actor=cm, conversation=conversation, assignee_id=assignee.pk)
-    MemberProfile.objects.filter(organisation=organisation).update(last_assigned_at=None)
+    MemberProfile.objects.for_org(organisation).update(last_assigned_at=None)

@@ -29,7 +29,8 @@ def hand_over_threads(
     to = successor.user if may_reply else None
     handed = []
     threads = (
-        Conversation.objects.filter(organisation=organisation, assignee=membership.user)
+        Conversation.objects.for_org(organisation)
+        .filter(assignee=membership.user)
         .exclude(status=Status.CLOSED)
         .select_related("assignee")
         .order_by("-priority", "last_activity_at", "pk")

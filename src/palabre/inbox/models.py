@@ -119,6 +119,7 @@ class InboxSettings(models.Model):
     auto_assign = models.BooleanField(_("assign new threads automatically"), default=False)
     # {"<channel id>": "text"}: sent once per thread that arrives out of hours.
     acknowledgements = models.JSONField(default=dict, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"inbox settings of {self.organisation}"
@@ -134,6 +135,7 @@ class MemberProfile(models.Model):
     auto_assign = models.BooleanField(default=True)
     sign_replies = models.BooleanField(default=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="inbox_profile_unique")]
@@ -151,6 +153,7 @@ class InternalNote(models.Model):
     text = models.TextField()
     mentions = models.JSONField(default=list, blank=True)  # user names
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -176,6 +179,7 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -194,6 +198,7 @@ class SavedReply(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["title", "id"]
@@ -211,6 +216,7 @@ class SavedView(models.Model):
     filters = models.JSONField(default=dict)
     shared = models.BooleanField(_("shared with the team"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -281,6 +287,7 @@ class KnowledgeArticle(models.Model):
     language = models.CharField(_("language"), max_length=8, blank=True)
     body = models.TextField(_("text"))
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["title", "id"]

@@ -90,7 +90,7 @@ class InboxFilter:
 def filtered(actor: Actor, f: InboxFilter, *, now: datetime | None = None) -> QuerySet[Conversation]:
     actor.require(Perm.ITEMS_VIEW)
     f.validate()
-    rows = Conversation.objects.filter(organisation=actor.organisation)
+    rows = Conversation.objects.visible_to(actor)
     if f.status and f.status != "all":
         rows = rows.filter(status=f.status)
     if f.channel:
@@ -204,7 +204,8 @@ def thread_items(actor: Actor, conversation: Conversation) -> list[Item]:
     actor.require(Perm.ITEMS_VIEW)
     root_id = conversation.root_id
     return list(
-        Item.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id), organisation=actor.organisation)
+        Item.objects.visible_to(actor)
+        .filter(Q(pk=root_id) | Q(thread_root_id=root_id))
         .select_related("author", "channel")
         .order_by("created_at", "pk")[:500]
     )
@@ -235,9 +236,10 @@ def contact_history(actor: Actor, conversation: Conversation, *, limit: int = 15
     )
     return {
         "contact": contact,
-        "handles": list(ContactHandle.objects.filter(contact=contact, organisation=actor.organisation)),
+        "handles": list(ContactHandle.objects.visible_to(actor).filter(contact=contact)),
         "items": list(
-            Item.objects.filter(organisation=actor.organisation, contact=contact)
+            Item.objects.visible_to(actor)
+            .filter(contact=contact)
             .select_related("channel")
             .order_by("-created_at", "-pk")[:limit]
         ),
@@ -247,7 +249,7 @@ def contact_history(actor: Actor, conversation: Conversation, *, limit: int = 15
 
 def saved_replies(actor: Actor, *, language: str = "") -> QuerySet[SavedReply]:
     actor.require(Perm.ITEMS_VIEW)
-    rows = SavedReply.objects.filter(organisation=actor.organisation)
+    rows = SavedReply.objects.visible_to(actor)
     if language:
         rows = rows.filter(Q(language=language) | Q(language=""))
     return rows
@@ -262,7 +264,7 @@ def saved_reply(actor: Actor, saved_id: int) -> SavedReply:
 
 def articles(actor: Actor) -> QuerySet[KnowledgeArticle]:
     actor.require(Perm.ITEMS_VIEW)
-    return KnowledgeArticle.objects.filter(organisation=actor.organisation)
+    return KnowledgeArticle.objects.visible_to(actor)
 
 
 def article(actor: Actor, article_id: int) -> KnowledgeArticle:
@@ -281,9 +283,7 @@ def suggested_articles(actor: Actor, text: str, *, limit: int = 3) -> list[tuple
 
 def views_for(actor: Actor) -> QuerySet[SavedView]:
     actor.require(Perm.ITEMS_VIEW)
-    return SavedView.objects.filter(organisation=actor.organisation).filter(
-        Q(owner_id=actor.user_id) | Q(shared=True)
-    )
+    return SavedView.objects.visible_to(actor).filter(Q(owner_id=actor.user_id) | Q(shared=True))
 
 
 def saved_view(actor: Actor, view_id: int) -> SavedView:
@@ -296,21 +296,19 @@ def saved_view(actor: Actor, view_id: int) -> SavedView:
 def notifications(actor: Actor, *, limit: int = 50) -> list[Notification]:
     actor.require(Perm.ITEMS_VIEW)
     return list(
-        Notification.objects.filter(organisation=actor.organisation, user_id=actor.user_id).select_related(
-            "conversation"
-        )[:limit]
+        Notification.objects.visible_to(actor)
+        .filter(user_id=actor.user_id)
+        .select_related("conversation")[:limit]
     )
 
 
 def unread_count(actor: Actor) -> int:
-    return Notification.objects.filter(
-        organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True
-    ).count()
+    return Notification.objects.visible_to(actor).filter(user_id=actor.user_id, read_at__isnull=True).count()
 
 
 def reply_for(actor: Actor, reply_id: int) -> Reply:
     actor.require(Perm.ITEMS_VIEW)
-    found = Reply.objects.filter(pk=reply_id, organisation=actor.organisation).first()
+    found = Reply.objects.visible_to(actor).filter(pk=reply_id).first()
     if found is None:
         raise NotInOrganisation
     return found

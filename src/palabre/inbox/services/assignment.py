@@ -69,7 +69,8 @@ def auto_assign(*, actor: Actor, conversation: Conversation) -> Conversation | N
         repliers = {m.user_id: m for m in _repliers(actor.organisation)}
         profiles = list(
             MemberProfile.objects.select_for_update()
-            .filter(organisation=actor.organisation, auto_assign=True, user_id__in=list(repliers))
+            .visible_to(actor)
+            .filter(auto_assign=True, user_id__in=list(repliers))
             .order_by("pk")
         )
 

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 def refresh_open(organisation: Organisation) -> int:
     """Re-rank the threads waiting for an answer: priority rises with waiting time."""
     ids = list(
-        Conversation.objects.filter(organisation=organisation, awaiting_reply=True)
+        Conversation.objects.for_org(organisation)
+        .filter(awaiting_reply=True)
         .exclude(status=Status.CLOSED)
         .values_list("root_id", flat=True)
     )
@@ -42,14 +43,16 @@ def refresh_open(organisation: Organisation) -> int:
 def warn_breaches(organisation: Organisation, *, now: datetime | None = None) -> int:
     """Tell the assignee (or the repliers when nobody holds it) that a response is overdue. Once."""
     now = now or timezone.now()
-    breached = Conversation.objects.filter(
-        organisation=organisation, awaiting_reply=True, first_response_due_at__lt=now
-    ).exclude(status=Status.CLOSED)
+    breached = (
+        Conversation.objects.for_org(organisation)
+        .filter(awaiting_reply=True, first_response_due_at__lt=now)
+        .exclude(status=Status.CLOSED)
+    )
     warned = 0
     already = set(
-        Notification.objects.filter(
-            organisation=organisation, kind=Notification.Kind.SLA, conversation__in=breached
-        ).values_list("conversation_id", flat=True)
+        Notification.objects.for_org(organisation)
+        .filter(kind=Notification.Kind.SLA, conversation__in=breached)
+        .values_list("conversation_id", flat=True)
     )
     everyone = [m.user for m in _repliers(organisation)]
     for conversation in breached.select_related("assignee"):
@@ -75,7 +78,7 @@ def overnight(organisation: Organisation, *, now: datetime | None = None) -> dic
     now = now or timezone.now()
     calendar = business_hours(organisation)
     since = calendar.last_opening_before(now) or now - timedelta(hours=16)
-    rows = Conversation.objects.filter(organisation=organisation, last_customer_message_at__gte=since)
+    rows = Conversation.objects.for_org(organisation).filter(last_customer_message_at__gte=since)
     by_intent: dict[str, int] = {}
     for intent in rows.values_list("intent", flat=True):
         by_intent[intent] = by_intent.get(intent, 0) + 1
@@ -106,12 +109,11 @@ def send_digest(organisation: Organisation, *, now: datetime | None = None) -> i
         "waiting": len(summary["waiting"]),
     }
     for membership in _repliers(organisation):
-        if Notification.objects.filter(
-            organisation=organisation,
-            user=membership.user,
-            kind=Notification.Kind.DIGEST,
-            created_at__gte=local_day_start,
-        ).exists():
+        if (
+            Notification.objects.for_org(organisation)
+            .filter(user=membership.user, kind=Notification.Kind.DIGEST, created_at__gte=local_day_start)
+            .exists()
+        ):
             continue
         Notification.objects.create(
             organisation=organisation, user=membership.user, kind=Notification.Kind.DIGEST, text=text

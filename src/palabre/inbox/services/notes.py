@@ -38,7 +38,7 @@ def add_note(*, actor: Actor, conversation: Conversation, text: str) -> Internal
     named = {name.rstrip(".").lower() for name in _MENTION.findall(text)}
     members = {
         m.user.get_username().lower(): m.user
-        for m in Membership.objects.active().filter(organisation=actor.organisation).select_related("user")
+        for m in Membership.objects.active().visible_to(actor).select_related("user")
     }
     mentioned = [members[name] for name in sorted(named) if name in members]
     note = InternalNote.objects.create(
@@ -65,9 +65,7 @@ def add_note(*, actor: Actor, conversation: Conversation, text: str) -> Internal
 @transaction.atomic
 def mark_notifications_read(*, actor: Actor, ids: list[int] | None = None) -> int:
     actor.require(Perm.ITEMS_VIEW)
-    rows = Notification.objects.filter(
-        organisation=actor.organisation, user_id=actor.user_id, read_at__isnull=True
-    )
+    rows = Notification.objects.visible_to(actor).filter(user_id=actor.user_id, read_at__isnull=True)
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(read_at=timezone.now())

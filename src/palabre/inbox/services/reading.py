@@ -26,7 +26,7 @@ User = get_user_model()
 
 
 def settings_for(organisation: Organisation) -> InboxSettings:
-    found = InboxSettings.objects.filter(organisation=organisation).first()
+    found = InboxSettings.objects.for_org(organisation).first()
     if found is None:
         found, _created = InboxSettings.objects.get_or_create(
             organisation=organisation,
@@ -48,7 +48,7 @@ def configured_hours(organisation_id: int) -> hours.BusinessHours | None:
 
     def read() -> hours.BusinessHours | None:
         row = (
-            InboxSettings.objects.filter(organisation_id=organisation_id)
+            InboxSettings.objects.for_org(organisation_id)
             .values_list("time_zone", "weekly_hours", "holidays")
             .first()
         )
@@ -79,7 +79,8 @@ def conversation_for(*, actor: Actor, conversation_id: int) -> Conversation:
     actor.require(Perm.ITEMS_VIEW)
     found = (
         Conversation.objects.select_related("channel", "contact", "assignee", "root", "last_customer_item")
-        .filter(pk=conversation_id, organisation=actor.organisation)
+        .visible_to(actor)
+        .filter(pk=conversation_id)
         .first()
     )
     if found is None:
@@ -93,7 +94,7 @@ def _own(actor: Actor, obj: Any) -> None:
 
 
 def profile_for(organisation: Organisation, user) -> MemberProfile:
-    found = MemberProfile.objects.filter(organisation=organisation, user=user).first()
+    found = MemberProfile.objects.for_org(organisation).filter(user=user).first()
     if found is None:
         found, _created = MemberProfile.objects.get_or_create(organisation=organisation, user=user)
     return found
@@ -103,7 +104,7 @@ def _repliers(organisation: Organisation):
     """Active members whose role may reply in the inbox."""
     return [
         m
-        for m in Membership.objects.active().filter(organisation=organisation).select_related("user")
+        for m in Membership.objects.active().for_org(organisation).select_related("user")
         if role_has(m.role, Perm.INBOX_REPLY)
     ]
 

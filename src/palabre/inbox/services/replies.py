@@ -135,7 +135,7 @@ def personalisation_warnings(*, actor: Actor, conversation: Conversation, text: 
     _own(actor, conversation)
     recent = [
         (_("reply to %(name)s on %(date)s") % {"name": name or "?", "date": created.date().isoformat()}, body)
-        for body, name, created in Reply.objects.filter(organisation=actor.organisation)
+        for body, name, created in Reply.objects.visible_to(actor)
         .exclude(conversation=conversation)
         .order_by("-created_at")
         .values_list("text", "conversation__author_label", "created_at")[:RECENT_REPLIES]
@@ -176,7 +176,7 @@ def send_reply(
         errors["idempotency_key"] = _("Give a key of 8 to 80 letters, digits or -_.: to send the reply once.")
     if errors:
         raise ValidationError(errors)
-    existing = Reply.objects.filter(organisation=actor.organisation, idempotency_key=idempotency_key).first()
+    existing = Reply.objects.visible_to(actor).filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_reply(existing, conversation)
     target = conversation.last_customer_item
@@ -190,9 +190,7 @@ def send_reply(
     with transaction.atomic():
         # One sender at a time per thread: a double click waits here, then finds the first reply.
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-        existing = Reply.objects.filter(
-            organisation=actor.organisation, idempotency_key=idempotency_key
-        ).first()
+        existing = Reply.objects.visible_to(actor).filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _same_reply(existing, conversation)
         final = signed(actor, text)
@@ -210,7 +208,7 @@ def send_reply(
                 )
         except IntegrityError:
             return _same_reply(
-                Reply.objects.get(organisation=actor.organisation, idempotency_key=idempotency_key),
+                Reply.objects.visible_to(actor).get(idempotency_key=idempotency_key),
                 conversation,
             )
         queue = queue_private_reply if private else queue_reply

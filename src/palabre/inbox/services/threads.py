@@ -160,7 +160,8 @@ def refresh_conversations(
         if item.organisation_id == organisation.pk and (item.pk in threads or item.thread_root_id in threads)
     ]
     stored = (
-        Item.objects.filter(Q(pk__in=root_ids) | Q(thread_root_id__in=root_ids), organisation=organisation)
+        Item.objects.for_org(organisation)
+        .filter(Q(pk__in=root_ids) | Q(thread_root_id__in=root_ids))
         .exclude(pk__in=[item.pk for item in held])
         .select_related("author", "channel", "moderation__last_decision")
     )
