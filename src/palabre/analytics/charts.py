@@ -39,6 +39,12 @@ SENTIMENT_STYLE = Style(
 WIDTH, HEIGHT = 720, 320
 
 
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return formats.number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
+
+
 def _options(**extra: Any) -> dict[str, Any]:
     return {
         "width": WIDTH,
@@ -52,9 +58,8 @@ def _options(**extra: Any) -> dict[str, Any]:
         "style": STYLE,
         "margin": 8,
         "margin_bottom": 28,  # room for the legend under the axis labels
-        "value_formatter": lambda value: (
-            formats.number_format(value, decimal_pos=0, use_l10n=True) if value is not None else ""
-        ),
+        # axis and value labels alike, grouped as the reader's language writes thousands (1 500, 1,500)
+        "value_formatter": _number,
         **extra,
     }
 

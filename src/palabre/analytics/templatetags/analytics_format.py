@@ -33,7 +33,9 @@ def minutes(value: float | None) -> str:
 def number(value: float | int | None, decimals: int = 0) -> str:
     if value is None:
         return "–"
-    return formats.number_format(round(value, decimals), decimal_pos=decimals or None, use_l10n=True)
+    return formats.number_format(
+        round(value, decimals), decimal_pos=decimals or None, use_l10n=True, force_grouping=True
+    )
 
 
 @register.filter
