@@ -28,7 +28,7 @@ HAND_FILTERS = {
     "moderation": 0,
     "orgs": 0,
     "programmes": 0,
-    "publishing": None,
+    "publishing": 0,
 }
 SCOPE_KEYWORDS = {"organisation", "organisation_id", "channel__organisation", "channel__organisation_id"}
 

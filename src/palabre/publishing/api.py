@@ -273,7 +273,7 @@ def check(request, payload: GuardrailCheckIn):
     actor = request.auth
     channel = None
     if payload.channel is not None:
-        channel = Channel.objects.filter(pk=payload.channel, organisation=actor.organisation).first()
+        channel = Channel.objects.visible_to(actor).filter(pk=payload.channel).first()
         if channel is None:
             raise NotInOrganisation
     verdict = services.check_text(
@@ -380,9 +380,8 @@ def get_variant(request, variant_id: RowId):
 def schedule_list(request, start: Moment, end: Moment, limit: int = Query(500, ge=1, le=2000)):
     services.posts_for(request.auth)
     return (
-        PostVariant.objects.filter(
-            organisation=request.auth.organisation, scheduled_at__gte=start, scheduled_at__lt=end
-        )
+        PostVariant.objects.for_org(request.auth.organisation)
+        .filter(scheduled_at__gte=start, scheduled_at__lt=end)
         .select_related("post", "channel", "action")
         .order_by("scheduled_at", "pk")[:limit]
     )
@@ -414,7 +413,7 @@ def create_campaign(request, payload: CampaignIn):
 @router.get("/publishing/campaigns", response=list[CampaignOut])
 def list_campaigns(request):
     services.posts_for(request.auth)
-    return Campaign.objects.filter(organisation=request.auth.organisation)
+    return Campaign.objects.for_org(request.auth.organisation)
 
 
 @router.get("/publishing/policy", response=PublishingPolicyOut)

@@ -48,10 +48,10 @@ class PostForm(forms.Form):
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channels"].queryset = Channel.objects.filter(organisation=organisation).exclude(
+        self.fields["channels"].queryset = Channel.objects.for_org(organisation).exclude(
             status=Channel.Status.ARCHIVED
         )
-        self.fields["campaign"].queryset = Campaign.objects.filter(organisation=organisation)
+        self.fields["campaign"].queryset = Campaign.objects.for_org(organisation)
         self.fields["scheduled_at"] = LocalDateTimeField(
             label=_("Publication time"), required=False, zone=organisation.time_zone
         )

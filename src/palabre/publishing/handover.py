@@ -25,9 +25,11 @@ def hand_over_drafts(
     may_write = successor is not None and role_has(successor.role, Perm.POSTS_DRAFT)
     to = successor.user if may_write else None
     handed = []
-    posts = Post.objects.filter(
-        organisation=membership.organisation, created_by=membership.user, status__in=UNFINISHED
-    ).order_by("created_at", "pk")
+    posts = (
+        Post.objects.for_org(membership.organisation)
+        .filter(created_by=membership.user, status__in=UNFINISHED)
+        .order_by("created_at", "pk")
+    )
     for post in posts:
         if to is not None:
             post.created_by = to

@@ -143,7 +143,7 @@ def attach_media(
     variant: PostVariant | None = None,
 ) -> PostMedia:
     """Attach a file to the post (every channel) or to one of its variants."""
-    post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
+    post = Post.objects.select_for_update().visible_to(actor).get(pk=post.pk)
     _require_editable(actor, post)
     if variant is not None:
         if variant.organisation_id != actor.organisation.pk or variant.post_id != post.pk:
@@ -191,7 +191,8 @@ def attach_media(
 def _get(actor: Actor, media_id: int) -> PostMedia:
     found = (
         PostMedia.objects.select_related("post", "variant", "variant__channel")
-        .filter(pk=media_id, organisation=actor.organisation)
+        .visible_to(actor)
+        .filter(pk=media_id)
         .first()
     )
     if found is None:

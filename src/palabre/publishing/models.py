@@ -29,6 +29,7 @@ class PublishingPolicy(models.Model):
         _("an approver's new time keeps the approval"), default=True
     )
     updated_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"publishing policy of {self.organisation}"
@@ -51,6 +52,7 @@ class Campaign(models.Model):
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -132,6 +134,7 @@ class PostVariant(models.Model):
     )
     handed_over_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["scheduled_at", "id"]
@@ -161,6 +164,7 @@ class PostComment(models.Model):
     author_label = models.CharField(max_length=200)
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -197,6 +201,7 @@ class PostMedia(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]

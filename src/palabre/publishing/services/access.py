@@ -26,7 +26,7 @@ EDITABLE = {PostStatus.DRAFT, PostStatus.PENDING, PostStatus.REJECTED, PostStatu
 def posts_for(actor: Actor) -> models.QuerySet[Post]:
     if not (actor.can(Perm.POSTS_DRAFT) or actor.can(Perm.POSTS_APPROVE)):
         actor.require(Perm.POSTS_DRAFT)
-    return Post.objects.filter(organisation=actor.organisation).select_related("campaign", "created_by")
+    return Post.objects.visible_to(actor).select_related("campaign", "created_by")
 
 
 def get_post(*, actor: Actor, post_id: int) -> Post:
@@ -40,7 +40,8 @@ def get_variant(*, actor: Actor, variant_id: int) -> PostVariant:
     posts_for(actor)
     variant = (
         PostVariant.objects.select_related("post", "channel", "action", "post__campaign")
-        .filter(pk=variant_id, organisation=actor.organisation)
+        .visible_to(actor)
+        .filter(pk=variant_id)
         .first()
     )
     if variant is None:
@@ -50,7 +51,7 @@ def get_variant(*, actor: Actor, variant_id: int) -> PostVariant:
 
 def _channel(actor: Actor, channel: Channel | int) -> Channel:
     channel_id = channel.pk if isinstance(channel, Channel) else channel
-    found = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    found = Channel.objects.visible_to(actor).filter(pk=channel_id).first()
     if found is None:
         raise ValidationError({"channel": _("No such channel in this organisation.")})
     return found
@@ -60,7 +61,7 @@ def _campaign(actor: Actor, campaign: Campaign | int | None) -> Campaign | None:
     if campaign in (None, ""):
         return None
     campaign_id = campaign.pk if isinstance(campaign, Campaign) else campaign
-    found = Campaign.objects.filter(pk=campaign_id, organisation=actor.organisation).first()
+    found = Campaign.objects.visible_to(actor).filter(pk=campaign_id).first()
     if found is None:
         raise ValidationError({"campaign": _("No such campaign in this organisation.")})
     return found

@@ -48,7 +48,7 @@ def _block_error(blocks: list[tuple[PostVariant, dict]]) -> ValidationError:
 @transaction.atomic
 def submit_post(*, actor: Actor, post: Post) -> Post:
     """The author asks for approval. Blocking findings must be fixed first (that is the coaching)."""
-    post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
+    post = Post.objects.select_for_update().visible_to(actor).get(pk=post.pk)
     _can_edit(actor, post)
     if post.status not in {PostStatus.DRAFT, PostStatus.REJECTED}:
         raise ValidationError({"status": _("This post is not a draft.")})
@@ -81,7 +81,7 @@ def approve_post(*, actor: Actor, post: Post, acknowledge_warnings: bool = False
     """An approver accepts the post: no block may remain, and every warning is explicitly
     acknowledged. Variants with a time are scheduled at once."""
     actor.require(Perm.POSTS_APPROVE)
-    post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
+    post = Post.objects.select_for_update().visible_to(actor).get(pk=post.pk)
     if post.status not in {PostStatus.PENDING, PostStatus.DRAFT, PostStatus.REJECTED}:
         raise ValidationError({"status": _("This post is already approved.")})
     _require_content(post)
@@ -114,7 +114,7 @@ def approve_post(*, actor: Actor, post: Post, acknowledge_warnings: bool = False
 @transaction.atomic
 def reject_post(*, actor: Actor, post: Post, reason: str) -> Post:
     actor.require(Perm.POSTS_APPROVE)
-    post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
+    post = Post.objects.select_for_update().visible_to(actor).get(pk=post.pk)
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_COMMENT:
         raise ValidationError({"reason": _("Say what to change, so the author can fix it.")})

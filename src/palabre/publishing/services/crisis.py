@@ -30,7 +30,8 @@ def hold_for_crisis(organisation: Organisation, *, actor: Actor | None = None) -
         for variant in (
             PostVariant.objects.select_for_update(of=("self",))
             .select_related("post", "post__campaign", "channel")
-            .filter(organisation=organisation, state=VariantState.SCHEDULED)
+            .for_org(organisation)
+            .filter(state=VariantState.SCHEDULED)
         ):
             if not _is_promotional(variant):
                 continue
@@ -55,7 +56,8 @@ def hold_for_crisis(organisation: Organisation, *, actor: Actor | None = None) -
 def held_variants(actor: Actor) -> models.QuerySet[PostVariant]:
     posts_for(actor)
     return (
-        PostVariant.objects.filter(organisation=actor.organisation, state=VariantState.HELD)
+        PostVariant.objects.visible_to(actor)
+        .filter(state=VariantState.HELD)
         .select_related("post", "channel")
         .order_by("scheduled_at", "pk")
     )
@@ -73,7 +75,8 @@ def release_held(
     queryset = (
         PostVariant.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "post__campaign")
-        .filter(organisation=actor.organisation, state=VariantState.HELD)
+        .visible_to(actor)
+        .filter(state=VariantState.HELD)
     )
     if variant_ids is not None:
         queryset = queryset.filter(pk__in=list(variant_ids))

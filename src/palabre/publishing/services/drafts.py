@@ -186,7 +186,7 @@ def update_post(
 ) -> Post:
     """Change a post. Variants are matched by channel: new channels are added, missing ones removed
     (unless already handed over). A change to an approved post sends it back for approval."""
-    post = Post.objects.select_for_update().get(pk=post.pk, organisation=actor.organisation)
+    post = Post.objects.select_for_update().visible_to(actor).get(pk=post.pk)
     _can_edit(actor, post)
     before = _snapshot(post)
     if title is not None:
@@ -320,7 +320,8 @@ def remove_variant(*, actor: Actor, variant: PostVariant) -> Post:
     variant = (
         PostVariant.objects.select_for_update(of=("self",))
         .select_related("post", "channel")
-        .filter(pk=variant.pk, organisation=actor.organisation)
+        .visible_to(actor)
+        .filter(pk=variant.pk)
         .first()
     )
     if variant is None:
@@ -354,7 +355,7 @@ def remove_variant(*, actor: Actor, variant: PostVariant) -> Post:
 @transaction.atomic
 def delete_post(*, actor: Actor, post: Post) -> None:
     """Delete a draft or a rejected post, its variants and files; the audit keeps what it was."""
-    post = Post.objects.select_for_update().filter(pk=post.pk, organisation=actor.organisation).first()
+    post = Post.objects.select_for_update().visible_to(actor).filter(pk=post.pk).first()
     if post is None:
         raise NotInOrganisation
     _can_edit(actor, post)

@@ -74,7 +74,8 @@ def schedule_variant(*, actor: Actor, variant: PostVariant, at: datetime | None)
     variant = (
         PostVariant.objects.select_for_update(of=("self",))
         .select_related("post", "channel", "post__campaign")
-        .filter(pk=variant.pk, organisation=actor.organisation)
+        .visible_to(actor)
+        .filter(pk=variant.pk)
         .first()
     )
     if variant is None:
@@ -255,13 +256,12 @@ def best_posting_times(actor: Actor, *, days: int = 180, top: int = 5) -> list[d
     posts_for(actor)
     zone = ZoneInfo(actor.organisation.time_zone)
     since = timezone.now() - timedelta(days=days)
-    brand_handles = Channel.objects.filter(organisation=actor.organisation).values_list("handle", flat=True)
-    rows = Item.objects.filter(
-        organisation=actor.organisation,
-        kind=ItemKind.POST,
-        created_at__gte=since,
-        author__handle__in=list(brand_handles),
-    ).values_list("created_at", "metrics")
+    brand_handles = Channel.objects.visible_to(actor).values_list("handle", flat=True)
+    rows = (
+        Item.objects.visible_to(actor)
+        .filter(kind=ItemKind.POST, created_at__gte=since, author__handle__in=list(brand_handles))
+        .values_list("created_at", "metrics")
+    )
     slots: dict[tuple[int, int], list[float]] = {}
     for created_at, metrics in rows:
         local = created_at.astimezone(zone)

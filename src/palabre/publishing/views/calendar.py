@@ -53,9 +53,8 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
     start_at = datetime.combine(start, time.min, tzinfo=zone)
     end_at = datetime.combine(end, time.min, tzinfo=zone)
     variants = list(
-        PostVariant.objects.filter(
-            organisation=actor.organisation, scheduled_at__gte=start_at, scheduled_at__lt=end_at
-        )
+        PostVariant.objects.visible_to(actor)
+        .filter(scheduled_at__gte=start_at, scheduled_at__lt=end_at)
         .exclude(state=VariantState.CANCELLED)
         .select_related("post", "channel", "action")
         .order_by("scheduled_at", "pk")
@@ -81,12 +80,12 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
         v.action.external_id for v in variants if v.action_id and v.action and v.action.external_id
     }
     published = (
-        Item.objects.filter(
-            organisation=actor.organisation,
+        Item.objects.visible_to(actor)
+        .filter(
             kind=ItemKind.POST,
             created_at__gte=start_at,
             created_at__lt=end_at,
-            author__handle__in=Channel.objects.filter(organisation=actor.organisation).values("handle"),
+            author__handle__in=Channel.objects.visible_to(actor).values("handle"),
         )
         .select_related("channel")
         .order_by("created_at")[:500]
@@ -121,9 +120,9 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
         "following": following.isoformat(),
         "today": today.isoformat(),
         "pending": services.posts_for(actor).filter(status=PostStatus.PENDING)[:20],
-        "unscheduled": PostVariant.objects.filter(
-            organisation=actor.organisation, scheduled_at__isnull=True, state=VariantState.DRAFT
-        ).select_related("post", "channel")[:20],
+        "unscheduled": PostVariant.objects.visible_to(actor)
+        .filter(scheduled_at__isnull=True, state=VariantState.DRAFT)
+        .select_related("post", "channel")[:20],
         "held": services.held_variants(actor)[:50],
         "crisis": services.crisis_active(actor.organisation),
         "best": [{**b, "weekday_name": WEEKDAYS[b["weekday"]]} for b in best],

@@ -47,7 +47,7 @@ def check(request: HttpRequest, actor: Actor) -> HttpResponse:
     _can_see(actor)
     text = request.POST.get("text", "")[:63_206]
     channel_ids = [int(c) for c in request.POST.getlist("channels") if c.isdigit()]
-    channels = list(Channel.objects.filter(organisation=actor.organisation, pk__in=channel_ids)) or [None]
+    channels = list(Channel.objects.visible_to(actor).filter(pk__in=channel_ids)) or [None]
     promotional = {"yes": True, "no": False}.get(request.POST.get("promotional", ""))
     results = []
     if text.strip():
@@ -85,14 +85,13 @@ def dashboard_panel(request: HttpRequest, actor: Actor) -> dict | None:
     if not (actor.can(Perm.POSTS_DRAFT) or actor.can(Perm.POSTS_APPROVE)):
         return None
     now = timezone.now()
-    week = PostVariant.objects.filter(
-        organisation=actor.organisation,
-        state=VariantState.SCHEDULED,
-        scheduled_at__gte=now,
-        scheduled_at__lt=now + timedelta(days=7),
-    ).count()
+    week = (
+        PostVariant.objects.visible_to(actor)
+        .filter(state=VariantState.SCHEDULED, scheduled_at__gte=now, scheduled_at__lt=now + timedelta(days=7))
+        .count()
+    )
     pending = services.posts_for(actor).filter(status=PostStatus.PENDING).count()
-    held = PostVariant.objects.filter(organisation=actor.organisation, state=VariantState.HELD).count()
+    held = PostVariant.objects.visible_to(actor).filter(state=VariantState.HELD).count()
     url = reverse("publishing:calendar")
     counts = [
         {"label": _("Posts awaiting approval"), "value": pending, "url": url},

@@ -85,7 +85,7 @@ class _Contexts:
         organisation = self.organisation(slug)
         channel = None
         if channel_ref is not None:
-            channels = Channel.objects.filter(organisation=organisation)
+            channels = Channel.objects.for_org(organisation)
             if isinstance(channel_ref, int) and not isinstance(channel_ref, bool):
                 channel = channels.filter(pk=channel_ref).first()
             elif isinstance(channel_ref, str):
