@@ -113,8 +113,14 @@ def response_chart(rows: list[dict[str, Any]]) -> SafeString:
 
 def team_chart(members: list[dict[str, Any]]) -> SafeString:
     """Replies per member, in business hours and after hours: the job's private-life cost."""
+    # One legend entry a row: "Pendant les heures ouvrées" is wider than a column of three.
     chart = pygal.HorizontalStackedBar(
-        **_options(height=_rows_height(len(members)), x_labels_major_count=5, show_minor_x_labels=False)
+        **_options(
+            height=_rows_height(len(members)) + 24,
+            x_labels_major_count=5,
+            show_minor_x_labels=False,
+            legend_at_bottom_columns=1,
+        )
     )
     chart.x_labels = [row["label"] or _("Nobody assigned") for row in members]
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
