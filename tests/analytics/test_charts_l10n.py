@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
@@ -54,7 +55,7 @@ def _legend_overlaps(svg: str, font_size: int) -> list[tuple[str, str]]:
         )
     ]
     overlaps = []
-    for (x, y, text), (next_x, next_y, next_text) in zip(entries, entries[1:]):
+    for (x, y, text), (next_x, next_y, next_text) in itertools.pairwise(entries):
         if next_y == y and x + 17 + 0.6 * font_size * len(text) > next_x:
             overlaps.append((text, next_text))
     return overlaps
