@@ -107,7 +107,8 @@ def crisis(
         expected=1.0,
         score=3.5,
     )
-    alert = raise_alert(organisation=org, signal=signal, explanation={"rule": "z"})
+    # the instant of the detection run that found the spike, as `detect_for_query(now=...)` passes it
+    alert = raise_alert(organisation=org, signal=signal, explanation={"rule": "z"}, now=paris(15, 5))
     clock.move_to(paris(15, 10))
     with django_capture_on_commit_callbacks(execute=True):
         switch_crisis_mode(actor=as_alice, on=True, alert=alert)
@@ -123,9 +124,9 @@ def test_timeline_first_signal_alert_first_answer_and_posts_held(crisis, org, dj
         timeline = crisis_timeline(org, crisis.alert.pk)
     assert timeline.first_signal == paris(12)
     # the test's clock ticks on after each move: instants are read to the minute
-    assert timeline.alerted_at.replace(second=0, microsecond=0) == paris(15, 5)
+    assert timeline.alerted_at == paris(15, 5)
     assert timeline.first_answer.replace(second=0, microsecond=0) == paris(15, 40)
-    assert round(timeline.minutes_to_alert) == 185
+    assert timeline.minutes_to_alert == 185
     assert round(timeline.minutes_to_answer) == 220
     assert [row["post_id"] for row in timeline.held] == [crisis.promo.pk]
     # the curve: 24 hours before the window, the window, 12 hours after

@@ -112,7 +112,7 @@ def detect_for_query(query: ListeningQuery, *, now: datetime | None = None) -> l
         if stage:
             explanation["warmup"] = stage
         explanation["also"] = also
-        alert = raise_alert(organisation=query.organisation, signal=signal, explanation=explanation)
+        alert = raise_alert(organisation=query.organisation, signal=signal, explanation=explanation, now=now)
         if alert is not None:
             raised.append(alert)
     return raised

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from palabre.connectors import outbound
@@ -81,8 +83,12 @@ def set_alert_status(*, actor: Actor, alert: CrisisAlert, status: str) -> Crisis
     return alert
 
 
-def raise_alert(*, organisation: Organisation, signal: Any, explanation: dict) -> CrisisAlert | None:
-    """Store a detected spike once (unique per query, metric, bucket) and enqueue its delivery."""
+def raise_alert(
+    *, organisation: Organisation, signal: Any, explanation: dict, now: datetime | None = None
+) -> CrisisAlert | None:
+    """Store a detected spike once (unique per query, metric, bucket) and enqueue its delivery.
+
+    `now` is the instant of the detection run that found it (the crisis timeline's "alert")."""
     try:
         with transaction.atomic():
             alert = CrisisAlert.objects.create(
@@ -96,6 +102,7 @@ def raise_alert(*, organisation: Organisation, signal: Any, explanation: dict) -
                 expected=signal.expected,
                 score=signal.score,
                 explanation=explanation,
+                created_at=now or timezone.now(),
             )
             deliveries = [
                 AlertDelivery(organisation=organisation, alert=alert, subscription=subscription)
