@@ -106,12 +106,16 @@ CHANGES = {
         },
     ),
     "replace credentials": (
-        # A site channel takes no credentials; X has no connector to check them here.
-        lambda a, s: set_channel_credentials(actor=a, channel=s["personal"], credentials={"key": "v"}),
+        # An X app's fields, before its OAuth connection (no call to X is tried).
+        lambda a, s: set_channel_credentials(
+            actor=a,
+            channel=s["personal"],
+            credentials={"tier": "basic", "client_id": "k", "client_secret": "v"},
+        ),
         "channel.credentials_replaced",
         None,
         {"credentials": False},
-        {"credentials": True, "fields": ["key"]},
+        {"credentials": True, "fields": ["client_id", "client_secret", "tier"]},
     ),
     "approve spokesperson": (
         lambda a, s: approve_spokesperson_channel(actor=a, channel=s["personal"]),

@@ -72,15 +72,19 @@ def test_round_trip_keeps_every_json_value():
     assert crypto.decrypt_json(crypto.encrypt_json(value)) == value
 
 
+# An X app waiting for its OAuth connection: what the X connector accepts before the flow ran.
+X_APP = {"tier": "basic", "client_id": "client-42", "client_secret": SECRET}
+
+
 def test_former_secret_key_still_decrypts_until_rotation(settings, org, make_channel):
     settings.SECRET_KEY = OLD_KEY
     settings.SECRET_KEY_FALLBACKS = []
-    channel = make_channel(org, "x", credentials={"bearer": SECRET})
+    channel = make_channel(org, "x", credentials=X_APP)
     old_id = crypto.key_id_of(raw_column(channel))
 
     settings.SECRET_KEY = NEW_KEY
     settings.SECRET_KEY_FALLBACKS = [OLD_KEY]
-    assert Channel.objects.get(pk=channel.pk).read_credentials() == {"bearer": SECRET}
+    assert Channel.objects.get(pk=channel.pk).read_credentials() == X_APP
 
     assert rotate_credential_keys() == 1
     new_ciphertext = raw_column(channel)
@@ -93,7 +97,7 @@ def test_former_secret_key_still_decrypts_until_rotation(settings, org, make_cha
 
     # Once rotated, the old key can be dropped.
     settings.SECRET_KEY_FALLBACKS = []
-    assert Channel.objects.get(pk=channel.pk).read_credentials() == {"bearer": SECRET}
+    assert Channel.objects.get(pk=channel.pk).read_credentials() == X_APP
 
 
 def test_rotation_leaves_channels_without_credentials_alone(org, make_channel):
@@ -104,7 +108,7 @@ def test_rotation_leaves_channels_without_credentials_alone(org, make_channel):
 def test_credentials_are_unreadable_without_their_key(settings, org, make_channel):
     settings.SECRET_KEY = OLD_KEY
     settings.SECRET_KEY_FALLBACKS = []
-    channel = make_channel(org, "x", credentials={"bearer": SECRET})
+    channel = make_channel(org, "x", credentials=X_APP)
     settings.SECRET_KEY = NEW_KEY
     with pytest.raises(crypto.CredentialsUnreadable):
         Channel.objects.get(pk=channel.pk).read_credentials()

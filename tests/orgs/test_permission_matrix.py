@@ -55,7 +55,9 @@ SERVICES = {
         (lambda a, w: update_channel(actor=a, channel=w["brand"], name="Boutique"), set()),
         (
             lambda a, w: set_channel_credentials(
-                actor=a, channel=w["spokesperson_channel"], credentials={"k": "v"}
+                actor=a,
+                channel=w["spokesperson_channel"],
+                credentials={"tier": "basic", "client_id": "k", "client_secret": "v"},
             ),
             set(),
         ),
