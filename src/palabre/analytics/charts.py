@@ -151,33 +151,37 @@ def crisis_chart(timeline: Any, *, compact: bool = False) -> SafeString:
 
     `compact` draws it for a phone's width (fewer labels, narrower), shown there instead."""
     buckets = timeline.buckets
-    chart = pygal.Line(
-        **_options(
-            width=400 if compact else WIDTH,
-            height=340 if compact else HEIGHT,
-            x_label_rotation=-35,
-            dots_size=2,
-            legend_at_bottom_columns=1 if compact else 2,
-            y_labels_major_count=5,
-            show_minor_y_labels=False,
-            margin_bottom=12,
-        )
-    )
-    chart.x_labels = _moment_labels(
-        [b.start for b in buckets], timeline.zone, max(1, len(buckets) // (4 if compact else 8))
-    )
     totals = [bucket.total for bucket in buckets]
-    chart.add(_("Mentions"), totals)
-    chart.add(_("Negative"), [bucket.negative for bucket in buckets])
+    marked = []
     for label, moment in (
         (_("First signal"), timeline.first_signal),
         (_("Alert"), timeline.alerted_at),
         (_("First answer"), timeline.first_answer),
     ):
         index = timeline.bucket_index(moment)
-        if index is None:
-            continue
-        marks: list[int | None] = [None] * len(totals)
-        marks[index] = totals[index]
+        if index is not None:
+            marks: list[int | None] = [None] * len(totals)
+            marks[index] = totals[index]
+            marked.append((label, marks))
+    # pygal leaves room for one legend row: give each row of two entries its own line.
+    legend_rows = (2 + len(marked) + 1) // 2
+    chart = pygal.Line(
+        **_options(
+            width=400 if compact else WIDTH,
+            height=(340 if compact else HEIGHT) + 24 * legend_rows,
+            x_label_rotation=-35,
+            dots_size=2,
+            legend_at_bottom_columns=2,
+            y_labels_major_count=5,
+            show_minor_y_labels=False,
+            margin_bottom=24 * legend_rows,
+        )
+    )
+    chart.x_labels = _moment_labels(
+        [b.start for b in buckets], timeline.zone, max(1, len(buckets) // (4 if compact else 8))
+    )
+    chart.add(_("Mentions"), totals)
+    chart.add(_("Negative"), [bucket.negative for bucket in buckets])
+    for label, marks in marked:
         chart.add(label, marks, stroke=False, dots_size=7)
     return _render(chart, _("Mentions per bucket during the alert"))
