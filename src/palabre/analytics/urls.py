@@ -6,6 +6,6 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("crises/<int:alert_id>/", views.crisis_timeline, name="crisis"),
+    path("crises/<id:alert_id>/", views.crisis_timeline, name="crisis"),
     re_path(r"^report\.(?P<fmt>html|pdf|csv)$", views.download, name="report"),
 ]
