@@ -1,6 +1,7 @@
 """Pieces of the reproducible training: TF-IDF weighting shared with inference, the dev threshold."""
 
 import numpy as np
+import pytest
 
 from palabre.nlp.classifiers import load_models
 from palabre.nlp.features import DENSE_FEATURES, FeatureConfig, Featurizer
@@ -106,7 +107,7 @@ def test_fit_experts_learns_each_sources_spam_and_routes_by_text():
 
 
 def test_shipped_spam_score_mixes_the_experts_by_route():
-    from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, _sigmoid
+    from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, COMMENT_UNSURE, _sigmoid
 
     models = load_models()
     assert {"spam_comment", "spam_comment_route", "spam_sms", "spam_sms_route"} <= set(models.heads)
@@ -129,7 +130,27 @@ def test_shipped_spam_score_mixes_the_experts_by_route():
     assert scores[0]["spam"] > 0.5 and scores[1]["spam"] > 0.5 > scores[2]["spam"]
     # The comment expert is the mean of its hashed head and the vocabulary model of the raw text.
     vocab = _sigmoid(models._comment.dot(texts, models._comment_coef) + models._comment_b)
-    r = np.where(col["spam_comment_route"] >= COMMENT_ROUTE_MIN, col["spam_comment_route"], 0.0)
+    lo, hi = COMMENT_UNSURE
+    consulted = (col["spam_comment_route"] >= COMMENT_ROUTE_MIN) & (col["spam"] > lo) & (col["spam"] < hi)
+    r = np.where(consulted, col["spam_comment_route"], 0.0)
     mixed = r * (col["spam_comment"] + vocab) / 2 + (1 - r) * col["spam"]
     expected = col["spam_sms_route"] * col["spam_sms"] + (1 - col["spam_sms_route"]) * mixed
     assert np.allclose([s["spam"] for s in scores], np.round(expected, 4), atol=1e-4)
+
+
+def test_the_comment_expert_does_not_dilute_a_confident_general_spam_head():
+    """Blatant web spam reads a little like a video's comment (route 0.77); the comment expert,
+    fitted on YouTube comments alone, is less sure of it than the general head. Mixing it in took
+    0.996 down to 0.86 ("hold"); where the general head is sure it stands alone."""
+    from palabre.nlp.classifiers import COMMENT_UNSURE, _sigmoid
+
+    models = load_models()
+    text = "Buy cheap viagra online now!!! Best price http://cheap-pills.example.xyz"
+    X, _ = models.featurizer.transform([text])
+    P = _sigmoid(models._platt[:, 0] * (X.dot(models._W) + models._b) + models._platt[:, 1])
+    col = {name: float(P[0, models.heads.index(name)]) for name in models.heads}
+    assert col["spam"] >= COMMENT_UNSURE[1] and col["spam_comment_route"] > 0.5
+    expected = col["spam_sms_route"] * col["spam_sms"] + (1 - col["spam_sms_route"]) * col["spam"]
+    spam = models.score_many([text])[0]["spam"]
+    assert spam == pytest.approx(expected, abs=1e-4)
+    assert spam >= 0.99

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from palabre.nlp.classifiers import COMMENT_ROUTE_MIN
+from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, COMMENT_UNSURE
 from palabre.nlp.tfidf import fit_vocabulary
 from palabre.nlp.training.data import SEED
 
@@ -118,8 +118,8 @@ def fit_experts(Xtr, ytr, str_, texts_tr, Xdv, ydv, sdv, texts_dv, p_general: np
     and on YouTube to models fitted on each set alone. The SMS expert sees SMS rows only; each
     router sees the spam head's training rows, its source against the rest (the comment router
     with classes balanced: comments are a tenth of the rows). Where the comment route weighs under
-    ``COMMENT_ROUTE_MIN`` the general head stands alone (the vocabulary model is not computed), as
-    in ``Classifiers``. The comment router's C is chosen by the mean dev F1 of YouTube and SMS of
+    ``COMMENT_ROUTE_MIN``, or the general head is sure (outside ``COMMENT_UNSURE``), the general
+    head stands alone (the vocabulary model is not computed), as in ``Classifiers``. The comment router's C is chosen by the mean dev F1 of YouTube and SMS of
     the comment mixture at 0.5, then the SMS expert's and its router's C by that of the whole."""
     sms, comment_rows = str_ == SMS_SOURCE, str_ == COMMENT_SOURCE
     rows = np.flatnonzero(comment_rows)
@@ -136,11 +136,13 @@ def fit_experts(Xtr, ytr, str_, texts_tr, Xdv, ydv, sdv, texts_dv, p_general: np
             np.mean([f1_score(ydv[sdv == s_], p[sdv == s_] >= 0.5) for s_ in (COMMENT_SOURCE, SMS_SOURCE)])
         )
 
+    lo, hi = COMMENT_UNSURE
+    unsure = (p_general > lo) & (p_general < hi)
     best = None
     for rC in ROUTER_C_GRID:
         router = _exact_lr(rC).fit(Xtr, comment_rows.astype(int))
         r = sigmoid(router.decision_function(Xdv))
-        r = np.where(r >= COMMENT_ROUTE_MIN, r, 0.0)
+        r = np.where((r >= COMMENT_ROUTE_MIN) & unsure, r, 0.0)
         p = r * comment_dv + (1 - r) * p_general
         if best is None or mean_f1(p) > best[0] + 1e-9:
             best = (mean_f1(p), rC, router, p)
