@@ -12,10 +12,23 @@ import time_machine
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
-from palabre.connectors.base import Capability, PermissionMissing, RateLimited, TokenExpired
-from palabre.connectors.models import ChannelSync, QuotaUsage
+from palabre.connectors.base import (
+    Capability,
+    Media,
+    PermanentError,
+    PermissionMissing,
+    RateLimited,
+    TokenExpired,
+)
+from palabre.connectors.models import ActionStatus, ChannelSync, QuotaUsage
 from palabre.connectors.sync import pull_channel
-from palabre.connectors.youtube import SCOPE, YouTubeConnector, quota_today, until_pacific_midnight
+from palabre.connectors.youtube import (
+    SCOPE,
+    YouTubeConnector,
+    quota_today,
+    until_pacific_midnight,
+    upload_tag,
+)
 from palabre.conversations.models import Item
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,6 +37,9 @@ COMMENTS = "/youtube/v3/comments"
 MODERATE = "/youtube/v3/comments/setModerationStatus"
 CHANNELS = "/youtube/v3/channels"
 TOKENINFO = "/tokeninfo"
+UPLOAD = "/upload/youtube/v3/videos"
+PLAYLIST_ITEMS = "/youtube/v3/playlistItems"
+VIDEOS = "/youtube/v3/videos"
 OWN = "UCmaisonDupontFr0000000a"
 # 10:00 UTC, 02:00 in California: the Pacific day is still 5 December.
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -69,7 +85,7 @@ def test_the_oauth_spec_is_googles_with_offline_access():
     assert spec.token_url == "https://oauth2.googleapis.com/token"
     assert spec.scopes == ("https://www.googleapis.com/auth/youtube.force-ssl",)
     assert dict(spec.extra_authorize_params) == {"access_type": "offline", "prompt": "consent"}
-    assert Capability.PUBLISH not in YouTubeConnector.capabilities  # videos are not published
+    assert {Capability.PUBLISH, Capability.PUBLISH_MEDIA} <= YouTubeConnector.capabilities
 
 
 def test_first_pull_pages_through_threads_and_the_held_ones(tube, platform_server):
@@ -303,3 +319,132 @@ def test_the_channel_page_shows_the_days_quota_from_the_last_check(tube, platfor
     assert "<dt>Quota quotidien (unités)</dt><dd>10000</dd>" in text
     assert "<dt>Unités de quota restantes aujourd’hui</dt><dd>7600</dd>" in text
     assert "<dt>Quota renouvelé à</dt>" in text
+
+
+# --- publishing a video --------------------------------------------------------------------------
+
+CLIP = Media(
+    content=b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8, mime_type="video/mp4", filename="hiver.mp4"
+)
+POST_TEXT = "La collection d'hiver arrive\nTrois fauteuils, deux tables basses.\nEn boutique dès lundi."
+
+
+def upload_session(platform_server, *, delay: float = 0.0):
+    """The resumable protocol's two answers: the session's address in `Location`, then the video."""
+    session = (
+        f"{platform_server.url}{UPLOAD}?uploadType=resumable&part=snippet,status&upload_id=ADPycdv3-Hiver"
+    )
+    platform_server.on("POST", UPLOAD, Answer(200, b"", headers={"Location": session}))
+    platform_server.on("PUT", UPLOAD, Answer(body=fixture("video_inserted.json"), delay=delay))
+
+
+def test_a_video_is_published_once_through_the_resumable_upload(tube, platform_server, owner_actor):
+    upload_session(platform_server)
+    action = services.queue_publication(
+        actor=owner_actor, channel=tube, text=POST_TEXT, media=[CLIP], idempotency_key="publish-winter-video"
+    )
+    assert services.deliver(action.pk).outcome == "sent"
+    (start,) = platform_server.made("POST", UPLOAD)
+    assert start.query["uploadType"] == ["resumable"] and start.query["part"] == ["snippet,status"]
+    assert start.headers["Authorization"] == "Bearer ya29.secret-token"
+    assert start.headers["X-Upload-Content-Type"] == "video/mp4"
+    assert start.headers["X-Upload-Content-Length"] == str(len(CLIP.content))
+    assert start.json() == {
+        "snippet": {
+            "title": "La collection d'hiver arrive",
+            "description": "Trois fauteuils, deux tables basses.\nEn boutique dès lundi.",
+            "tags": [upload_tag("publish-winter-video")],
+        },
+        # No privacy option on the channel: private, never public by mistake.
+        "status": {"privacyStatus": "private"},
+    }
+    (put,) = platform_server.made("PUT", UPLOAD)
+    assert put.query["upload_id"] == ["ADPycdv3-Hiver"]
+    assert put.body == CLIP.content
+    assert put.headers["Content-Range"] == f"bytes 0-{len(CLIP.content) - 1}/{len(CLIP.content)}"
+    action.refresh_from_db()
+    assert action.status == ActionStatus.SENT
+    assert action.external_id == "Wv3nTrHiv9Q" and action.url == "https://www.youtube.com/watch?v=Wv3nTrHiv9Q"
+    assert used(tube) == 1_600  # videos.insert, counted once for the whole upload
+    assert services.deliver(action.pk).outcome == "skipped:sent"
+    assert len(platform_server.made("PUT", UPLOAD)) == 1
+
+
+def test_an_upload_that_timed_out_is_found_by_its_tag_not_uploaded_twice(
+    tube, platform_server, owner_actor, monkeypatch
+):
+    monkeypatch.setenv("PALABRE_CONNECTORS_HTTP_TIMEOUT", "0.3")
+    # YouTube keeps the video, then answers the bytes too late.
+    upload_session(platform_server, delay=0.8)
+    platform_server.on("GET", CHANNELS, Answer(body=fixture("channels_content_details.json")))
+    platform_server.on("GET", PLAYLIST_ITEMS, Answer(body=fixture("uploads_playlist_items.json")))
+    platform_server.on("GET", VIDEOS, Answer(body=fixture("videos_with_tags.json")))
+    action = services.queue_publication(
+        actor=owner_actor, channel=tube, text=POST_TEXT, media=[CLIP], idempotency_key="publish-winter-video"
+    )
+    assert services.deliver(action.pk).outcome == "sent"
+    assert services.deliver(action.pk).outcome == "skipped:sent"
+    assert len(platform_server.made("POST", UPLOAD)) == 1 and len(platform_server.made("PUT", UPLOAD)) == 1
+    looked_up = platform_server.made("GET", CHANNELS)[0].query
+    assert looked_up["part"] == ["contentDetails"] and looked_up["id"] == [OWN]
+    listed = platform_server.made("GET", PLAYLIST_ITEMS)[0]
+    assert listed.query["playlistId"] == ["UUmaisonDupontFr0000000a"]
+    assert platform_server.made("GET", VIDEOS)[0].query["id"] == ["Wv3nTrHiv9Q,PastVid0001"]
+    action.refresh_from_db()
+    # The video with this action's tag, not the older upload with another action's.
+    assert action.external_id == "Wv3nTrHiv9Q" and action.status == ActionStatus.SENT
+    assert used(tube) == 1_600 + 3  # the upload and the three list calls of the look-up
+
+
+def test_an_upload_that_never_arrived_is_not_found(tube, platform_server, owner_actor):
+    platform_server.on("GET", CHANNELS, Answer(body=fixture("channels_content_details.json")))
+    platform_server.on("GET", PLAYLIST_ITEMS, Answer(body=fixture("uploads_playlist_items.json")))
+    platform_server.on("GET", VIDEOS, Answer(body=fixture("videos_with_tags.json")))
+    action = services.queue_publication(
+        actor=owner_actor, channel=tube, text=POST_TEXT, media=[CLIP], idempotency_key="publish-lost-video"
+    )
+    assert YouTubeConnector().find_delivered(tube, action.idempotency_key) is None
+
+
+def test_a_picture_or_two_files_are_refused_before_any_call(tube, platform_server, owner_actor):
+    picture = Media(content=b"\xff\xd8\xff\xe0JFIF", mime_type="image/jpeg", filename="affiche.jpg")
+    action = services.queue_publication(
+        actor=owner_actor, channel=tube, text="Affiche", media=[picture], idempotency_key="publish-picture"
+    )
+    assert services.deliver(action.pk).outcome == "failed"
+    action.refresh_from_db()
+    assert action.last_error == "YouTube publishes only videos; affiche.jpg is image/jpeg."
+    with pytest.raises(PermanentError, match="exactly one video per post; this post has 2 files"):
+        YouTubeConnector().publish(tube, text="Deux", media=[CLIP, CLIP], idempotency_key="k")
+    with pytest.raises(PermanentError, match="exactly one video per post; this post has 0 files"):
+        YouTubeConnector().publish(tube, text="Rien", media=[], idempotency_key="k")
+    assert platform_server.requests == []
+    assert not QuotaUsage.objects.filter(channel=tube).exists()
+
+
+def test_an_upload_that_would_overspend_the_day_waits_for_pacific_midnight(tube, platform_server):
+    QuotaUsage.objects.create(channel=tube, day=date(2026, 12, 5), units=8_401)
+    with pytest.raises(RateLimited, match="videos.insert costs 1600") as error:
+        YouTubeConnector().publish(tube, text=POST_TEXT, media=[CLIP], idempotency_key="k")
+    assert error.value.retry_after == 22 * 3600
+    assert platform_server.requests == [] and used(tube) == 8_401
+
+
+def test_the_channels_privacy_option_a_long_title_and_a_bad_option(tube, platform_server):
+    upload_session(platform_server)
+    tube.options = {**tube.options, "privacy_status": "unlisted"}
+    tube.save(update_fields=["options"])
+    long_line = "Découvrez " + "la collection d'hiver de Maison Dupont, " * 4
+    YouTubeConnector().publish(
+        tube, text=f"{long_line}\nEn boutique <lundi>.", media=[CLIP], idempotency_key="k"
+    )
+    sent = platform_server.made("POST", UPLOAD)[0].json()
+    assert sent["status"] == {"privacyStatus": "unlisted"}
+    title = sent["snippet"]["title"]
+    assert len(title) == 100 and title.endswith("…") and long_line.startswith(title[:-1])
+    # The whole line stays readable in the description; YouTube refuses < and >.
+    assert sent["snippet"]["description"] == f"{long_line.strip()}\nEn boutique ‹lundi›."
+    tube.options = {**tube.options, "privacy_status": "everyone"}
+    tube.save(update_fields=["options"])
+    with pytest.raises(PermanentError, match="privacy_status option is 'everyone'; it takes one of private"):
+        YouTubeConnector().publish(tube, text=POST_TEXT, media=[CLIP], idempotency_key="k2")
