@@ -244,6 +244,10 @@ class Connector:
     credential_fields: ClassVar[tuple[CredentialField, ...] | None] = None
     # Set where the platform connects through OAuth 2.0 (see `OAuthSpec`).
     oauth: ClassVar[OAuthSpec | None] = None
+    # Set where a long-lived process of the connector's own (a bot) must run for the channel to
+    # work: it writes a heartbeat (ChannelSync.heartbeat_at) this often (seconds), and the channel
+    # reads as not connected once the heartbeat is older than a few intervals.
+    heartbeat_seconds: ClassVar[float | None] = None
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -312,6 +316,11 @@ class Connector:
         raise self._unsupported(Capability.BAN_AUTHOR)
 
     # connection
+    def authorised(self, credentials: Mapping[str, Any]) -> bool:
+        """An OAuth connector's stored credentials let it act (the flow gave a token). A platform
+        with another way in besides its OAuth flow (Reddit's script app) overrides this."""
+        return bool(credentials.get("access_token"))
+
     def credentials_from_token(
         self, channel: Channel, token: Mapping[str, Any], *, now: datetime
     ) -> dict[str, Any]:

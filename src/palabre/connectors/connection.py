@@ -5,13 +5,17 @@ readiness), so none of them offers what cannot happen.
 A channel is not connected when Palabre has no connector for its platform (next step: the
 docs, to publish or answer there by hand), when its connector needs credentials it does not
 have, or an OAuth token it was never given (next step: connect), or when the platform refused its
-token (expired, revoked, a refused renewal: next step, reconnect).
+token (expired, revoked, a refused renewal: next step, reconnect), or when its connector works
+through a long-lived process of its own (the IRC bot) whose heartbeat is missing or older than
+`STALE_HEARTBEATS` intervals (next step: start it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from palabre.connectors.base import Capability
@@ -21,17 +25,23 @@ from palabre.orgs.models import Channel, Platform
 
 # Error codes that say the credentials themselves no longer work.
 RECONNECT_CODES = frozenset({"token_expired"})
+# A bot whose last heartbeat is older than this many of its intervals is not running.
+STALE_HEARTBEATS = 3
 
 
 @dataclass(frozen=True)
 class Connection:
     """`reason`: "" (connected), "no_connector", "no_credentials", "not_authorised" (an OAuth
-    channel that was never connected through the platform), "reconnect"; `oauth`: the platform
-    connects through an authorisation page (the channel page's button)."""
+    channel that was never connected through the platform), "reconnect", "bot_not_running" (its
+    bot's heartbeat is missing or stale: `since` is the last one, `channel_id` says which bot to
+    start); `oauth`: the platform connects through an authorisation page (the channel page's
+    button)."""
 
     reason: str = ""
     oauth: bool = False
     platform: str = ""
+    since: datetime | None = None
+    channel_id: int | None = None
 
     @property
     def connected(self) -> bool:
@@ -49,6 +59,18 @@ class Connection:
             if self.oauth:
                 return _("The platform refused the channel's access: connect it again with the platform.")
             return _("The platform refused the channel's credentials: enter new ones.")
+        if self.reason == "bot_not_running":
+            command = f"palabre irc-bot --channel {self.channel_id}"
+            if self.since is None:
+                return _("The channel's bot is not running: start it with “%(command)s”.") % {
+                    "command": command
+                }
+            return _(
+                "The channel's bot has not been running since %(time)s: start it with “%(command)s”."
+            ) % {
+                "time": formats.date_format(timezone.localtime(self.since), "DATETIME_FORMAT"),
+                "command": command,
+            }
         if self.reason == "not_authorised":
             return _("Connect the channel with the platform, from its page.")
         if self.reason == "no_credentials":
@@ -69,7 +91,15 @@ def _latest_error_code(sync: ChannelSync | None) -> str:
 _UNREAD = object()
 
 
-def connection_of(channel: Channel, sync: ChannelSync | None | object = _UNREAD) -> Connection:
+def bot_is_running(sync: ChannelSync | None, heartbeat_seconds: float, now: datetime) -> bool:
+    """The channel's bot wrote a heartbeat within the last `STALE_HEARTBEATS` intervals."""
+    beat = sync.heartbeat_at if sync is not None else None
+    return beat is not None and beat >= now - timedelta(seconds=heartbeat_seconds * STALE_HEARTBEATS)
+
+
+def connection_of(
+    channel: Channel, sync: ChannelSync | None | object = _UNREAD, *, now: datetime | None = None
+) -> Connection:
     """The channel's connection as it stands (`sync`: its ChannelSync, or None where it has none,
     when the caller read it already: no query then)."""
     connector_class = connector_class_for(channel.platform)
@@ -80,12 +110,16 @@ def connection_of(channel: Channel, sync: ChannelSync | None | object = _UNREAD)
     needs_credentials = oauth or any(f.required for f in connector_class.credential_fields or ())
     if needs_credentials and not channel.has_credentials:
         return Connection("no_credentials", oauth, platform)
-    if oauth and not channel.read_credentials().get("access_token"):
+    if oauth and not connector_class().authorised(channel.read_credentials()):
         return Connection("not_authorised", oauth, platform)
     if sync is _UNREAD:
         sync = ChannelSync.objects.filter(channel=channel).first()
     if _latest_error_code(sync) in RECONNECT_CODES:
         return Connection("reconnect", oauth, platform)
+    heartbeat_seconds = connector_class.heartbeat_seconds
+    if heartbeat_seconds and not bot_is_running(sync, heartbeat_seconds, now or timezone.now()):
+        since = sync.heartbeat_at if sync is not None else None
+        return Connection("bot_not_running", oauth, platform, since=since, channel_id=channel.pk)
     return Connection("", oauth, platform)
 
 

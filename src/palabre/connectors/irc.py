@@ -19,6 +19,9 @@ drops, and delivers the channel's queued outbound actions itself.
   any other process (the worker), they open a short session of their own (connect, join, send,
   quit) under the bot's nick or, while the bot holds it, the nick followed by "_".
 - IRC never says a line was refused after it was sent: a line written to the socket is delivered.
+- The bot writes a heartbeat (`ChannelSync.heartbeat_at`) every `HEARTBEAT_SECONDS`, which every
+  process reads: without a recent one the channel is not connected (`connectors.connection`), and a
+  worker's pull fails instead of returning nothing as if all were quiet.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ RECONNECT_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0)
 SHORT_SESSION_SECONDS = 30.0
 MAX_LINE = 400  # bytes of text per PRIVMSG, leaving room for the prefix within IRC's 512
 BAN_MODES = ("ban", "quiet", "kick")
+# How often the bot says it is running (seconds); three missed beats and it is not.
+HEARTBEAT_SECONDS = 30.0
 
 
 class TokenBucket:
@@ -189,6 +194,8 @@ class IrcSession:
         self.connects = 0
         self.reconnect_at: float | None = None
         self._failed_attempts = 0
+        # When the bot last wrote its heartbeat (monotonic seconds).
+        self.last_beat: float | None = None
         self._buffer: list[IncomingItem] = []
         self._queue: deque[str] = deque()
         self._sent = 0
@@ -454,6 +461,7 @@ class IrcConnector(Connector):
     capabilities = frozenset({Capability.PULL, Capability.REPLY, Capability.PUBLISH, Capability.BAN_AUTHOR})
     # The bot stores what it hears as it comes; a pull only drains what it buffered.
     poll_interval = 60.0
+    heartbeat_seconds = HEARTBEAT_SECONDS
     credential_fields = (
         CredentialField(
             "server",
@@ -526,6 +534,21 @@ class IrcConnector(Connector):
 
     def pull(self, channel, cursor: str) -> PullResult:
         session = live_session(channel.pk)
+        if session is None:
+            # Another process runs the bot, or none does: nothing to drain here either way, but a
+            # silent channel whose bot is down must not read as a successful pull.
+            from palabre.connectors.connection import bot_is_running
+            from palabre.connectors.models import ChannelSync
+
+            sync = ChannelSync.objects.filter(channel=channel).first()
+            if not bot_is_running(sync, self.heartbeat_seconds, timezone.now()):
+                since = (
+                    sync.heartbeat_at.isoformat() if sync is not None and sync.heartbeat_at else "never seen"
+                )
+                raise TransientError(
+                    f"IRC: the channel's bot is not running (last heartbeat: {since}); "
+                    f"start it with `palabre irc-bot --channel {channel.pk}`."
+                )
         return PullResult(items=session.drain() if session else [], cursor=cursor)
 
     # --- out ------------------------------------------------------------------------------------
@@ -617,6 +640,14 @@ class IrcConnector(Connector):
 # --- the bot -------------------------------------------------------------------------------------
 
 
+def write_heartbeat(channel, now: datetime) -> None:
+    """Say, for every process to read, that the channel's bot is running at `now`."""
+    from palabre.connectors.models import ChannelSync
+    from palabre.connectors.services.pacing import sync_for
+
+    ChannelSync.objects.filter(pk=sync_for(channel).pk).update(heartbeat_at=now)
+
+
 def bot_step(channel, session: IrcSession, *, timeout: float = 0.2) -> dict[str, int]:
     """One turn of the bot: read the server, store what was said through the pipeline, deliver the
     channel's due outbound actions through the live session."""
@@ -627,6 +658,9 @@ def bot_step(channel, session: IrcSession, *, timeout: float = 0.2) -> dict[str,
     from palabre.conversations.pipeline import ingest_items
 
     session.step(timeout)
+    if session.last_beat is None or session.clock() - session.last_beat >= HEARTBEAT_SECONDS:
+        write_heartbeat(channel, timezone.now())  # wall time, read by other processes
+        session.last_beat = session.clock()
     items = session.drain()
     if items:
         ingest_items(channel=channel, incoming=items)

@@ -51,6 +51,8 @@ class ChannelSync(models.Model):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-channel rate limit: no platform call before this time.
     next_call_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life of the connector's long-lived process (the IRC bot), where it has one.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # What a connector keeps between calls that is a secret (a session, a refreshed token): encrypted.
     state_ciphertext = models.TextField(blank=True, editable=False)
 

@@ -360,6 +360,12 @@ class RedditConnector(Connector):
         ),
     )
 
+    def authorised(self, credentials) -> bool:
+        """A web app's refresh token, or a script app's moderator login (as `client` reads them)."""
+        return bool(
+            credentials.get("refresh_token") or (credentials.get("username") and credentials.get("password"))
+        )
+
     def credentials_from_token(self, channel, token, *, now: datetime) -> dict[str, Any]:
         """The web app's tokens, and the account's name (`GET /api/v1/me` with the new token):
         Reddit's User-Agent rule names it, and the brand's own posts are known by it."""

@@ -8,6 +8,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from palabre.connectors import irc as irc_connector
 from palabre.connectors.base import Capability, PermissionMissing, TokenExpired
@@ -232,6 +233,8 @@ def test_flood_limit_paces_the_lines(ngircd, allow_loopback, room):
 def test_outside_the_bot_a_short_session_publishes(irc_channel, ngircd, room):
     camille = _person(ngircd, room, "camille")
     OutboundAction.objects.all().delete()
+    # The bot runs in another process: its heartbeat is recent, its session is not here.
+    irc_connector.write_heartbeat(irc_channel, timezone.now())
     action = queue_publication(
         actor=Actor.palabre(irc_channel.organisation),
         channel=irc_channel,

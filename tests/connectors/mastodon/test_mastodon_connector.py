@@ -9,6 +9,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
@@ -162,16 +163,21 @@ def test_rate_limited_reads_the_reset_header(toots, platform_server, owner_actor
 def test_invalid_token_fails_the_action_and_the_pull(toots, platform_server, owner_actor, ingest):
     platform_server.on("GET", NOTIFICATIONS, Answer(401, fixture("error_401.json")))
     platform_server.on("POST", STATUSES, Answer(401, fixture("error_401.json")))
+    # Queued while the channel still read as connected.
+    question = ingest(toots, "1", author="camille@piaille.fr")
+    action = services.queue_reply(actor=owner_actor, item=question, text="Bonjour")
     with pytest.raises(TokenExpired, match="Mastodon 401: the access token is invalid"):
         MastodonConnector().pull(toots, "")
     assert pull_channel(toots.pk)["error"] == "token_expired"
     sync = ChannelSync.objects.get(channel=toots)
     assert sync.consecutive_failures == 1 and "invalid" in sync.last_error
-    question = ingest(toots, "1", author="camille@piaille.fr")
-    action = services.queue_reply(actor=owner_actor, item=question, text="Bonjour")
     assert services.deliver(action.pk).outcome == "failed"
     action.refresh_from_db()
     assert action.status == ActionStatus.FAILED and action.last_error_code == "token_expired"
+    # Now the channel is known to need new credentials: nothing more is queued on it.
+    with pytest.raises(ValidationError) as refused:
+        services.queue_reply(actor=owner_actor, item=question, text="Bonjour encore")
+    assert list(refused.value.message_dict) == ["channel"]
 
 
 def test_missing_scope(toots, platform_server, ingest):
