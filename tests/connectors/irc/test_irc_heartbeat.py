@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 
 from palabre.connectors import services
@@ -131,3 +132,16 @@ def test_nothing_is_queued_while_the_bot_is_down(channel, owner_actor):
     assert message.startswith("This channel is not connected. The channel's bot has not been running since ")
     assert f"palabre irc-bot --channel {channel.pk}" in message
     assert OutboundAction.objects.count() == 1
+
+
+def test_the_health_and_channel_pages_say_since_when_and_how_to_start_it(channel, owner, client):
+    client.force_login(owner)
+    with time_machine.travel(T0, tick=False) as traveller:
+        write_heartbeat(channel, timezone.now())
+        page = client.get(reverse("connectors:channel", args=[channel.pk]), HTTP_ACCEPT_LANGUAGE="en")
+        assert 'data-connection="bot_not_running"' not in page.content.decode()
+        traveller.shift(STALE_AFTER + timedelta(seconds=1))
+        for url in (reverse("connectors:health"), reverse("connectors:channel", args=[channel.pk])):
+            page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+            assert 'data-connection="bot_not_running"' in page
+            assert f"palabre irc-bot --channel {channel.pk}" in page and "has not been running since" in page
