@@ -56,7 +56,7 @@ class LoopbackSky(Connector):
     """Stands for the Bluesky connector in the browser test: same platform and limits, no network."""
 
     platform = "bluesky"
-    capabilities = frozenset({Capability.PUBLISH})
+    capabilities = frozenset({Capability.PUBLISH, Capability.PUBLISH_MEDIA})
 
     def publish(self, channel, *, text, media=(), idempotency_key):
         return Delivered("at://did:plc:test/app.bsky.feed.post/1", "https://bsky.app/profile/x/post/1")
