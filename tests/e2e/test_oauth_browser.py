@@ -382,26 +382,7 @@ def x_channel(transactional_db, x_provider):
     return channel
 
 
-# Known defects outside this file, found by this test (strict: it fails once they are fixed, so the
-# marks go away with them):
-SCOPE_AS_REPR = (
-    "x.py XConnector.credentials_from_token stores str(token['scope']), but oauthlib hands the "
-    "token's scope over as a list: the stored scope reads \"['tweet.read', ...\" and health() "
-    "refuses the fresh connection for lacking every scope"
-)
-FACTS_OVERFLOW = (
-    "app.css dl.facts (max-content 1fr): at 390 px the long French label of the rate-limit detail "
-    "('Appels restants dans la fenêtre de limite de débit') pushes the channel page past the screen"
-)
-
-
-@pytest.mark.parametrize(
-    "width",
-    [
-        pytest.param(1280, marks=pytest.mark.xfail(strict=True, reason=SCOPE_AS_REPR)),
-        pytest.param(390, marks=pytest.mark.xfail(strict=True, reason=f"{SCOPE_AS_REPR}; {FACTS_OVERFLOW}")),
-    ],
-)
+@pytest.mark.parametrize("width", [1280, 390])
 def test_an_x_channel_is_connected_through_xs_authorisation_page(
     live_server, x_channel, x_provider, new_page, sign_in, width
 ):

@@ -54,6 +54,14 @@ if TYPE_CHECKING:
     from palabre.orgs.models import Channel
 
 
+def scope_text(scope: Any) -> str:
+    """The scopes a token answer granted, as one space-separated string: the token endpoint sends a
+    string, but the OAuth flow hands connectors oauthlib's parsed token, where it is a list."""
+    if isinstance(scope, (list, tuple, set, frozenset)):
+        return " ".join(str(one) for one in scope)
+    return str(scope or "")
+
+
 class Capability(StrEnum):
     PULL = "pull"
     WEBHOOK = "webhook"

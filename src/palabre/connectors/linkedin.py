@@ -46,6 +46,7 @@ from palabre.connectors.base import (
     RateLimited,
     TokenExpired,
     TransientError,
+    scope_text,
 )
 from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
@@ -311,7 +312,7 @@ class LinkedInConnector(Connector):
     def credentials_from_token(self, channel, token, *, now: datetime) -> dict[str, Any]:
         credentials = super().credentials_from_token(channel, token, now=now)
         if token.get("scope"):
-            credentials["scope"] = str(token["scope"])
+            credentials["scope"] = scope_text(token["scope"])
         return credentials
 
     def health(self, channel) -> ChannelHealthInfo:

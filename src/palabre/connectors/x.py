@@ -54,6 +54,7 @@ from palabre.connectors.base import (
     RateLimited,
     TokenExpired,
     TransientError,
+    scope_text,
 )
 from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
@@ -206,7 +207,7 @@ class XConnector(Connector):
     def credentials_from_token(self, channel, token, *, now: datetime) -> dict[str, Any]:
         credentials = super().credentials_from_token(channel, token, now=now)
         if token.get("scope"):
-            credentials["scope"] = str(token["scope"])
+            credentials["scope"] = scope_text(token["scope"])
         return credentials
 
     def tier(self, channel) -> str:
