@@ -48,6 +48,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.utils.translation import pgettext_lazy
+
 if TYPE_CHECKING:
     from palabre.conversations.models import Item
     from palabre.conversations.services import IncomingItem
@@ -79,6 +81,26 @@ class Capability(StrEnum):
     BAN_AUTHOR = "ban_author"
     # A search of the whole platform for listening (`connectors.search`).
     SEARCH = "search"
+
+    @property
+    def label(self) -> str:
+        """What the capability lets a person do, in their language (the channel page lists them)."""
+        return CAPABILITY_LABELS[self]
+
+
+CAPABILITY_LABELS = {
+    Capability.PULL: pgettext_lazy("capability", "Fetch messages"),
+    Capability.WEBHOOK: pgettext_lazy("capability", "Receive webhooks"),
+    Capability.REPLY: pgettext_lazy("capability", "Reply"),
+    Capability.PRIVATE_REPLY: pgettext_lazy("capability", "Reply in private"),
+    Capability.PUBLISH: pgettext_lazy("capability", "Publish"),
+    Capability.PUBLISH_MEDIA: pgettext_lazy("capability", "Publish pictures or video"),
+    Capability.HIDE: pgettext_lazy("capability", "Hide"),
+    Capability.UNHIDE: pgettext_lazy("capability", "Show again"),
+    Capability.DELETE: pgettext_lazy("capability", "Delete"),
+    Capability.BAN_AUTHOR: pgettext_lazy("capability", "Ban the author"),
+    Capability.SEARCH: pgettext_lazy("capability", "Search the platform"),
+}
 
 
 @dataclass(frozen=True)

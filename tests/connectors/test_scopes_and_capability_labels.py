@@ -1,5 +1,5 @@
-"""The OAuth flow hands connectors oauthlib's parsed token, whose scope is a list; what a connector
-stores must read as the platform's own space-separated scopes, or its connection check finds none."""
+"""The OAuth flow hands connectors oauthlib's parsed token, whose scope is a list: what a connector
+stores must read as the platform's own space-separated scopes. And each capability has its words."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def test_a_parsed_token_stores_its_scopes_as_the_platform_writes_them(connector_
     token = {"access_token": "t", "expires_in": 7200, "scope": ["tweet.read", "offline.access"]}
     credentials = connector_class().credentials_from_token(None, token, now=NOW)
     assert credentials["scope"] == "tweet.read offline.access"
+
+
+def test_every_capability_has_its_label_in_french():
+    from django.utils import translation
+
+    from palabre.connectors.base import Capability
+
+    with translation.override("fr"):
+        labels = {capability: str(capability.label) for capability in Capability}
+    assert labels[Capability.HIDE] == "Masquer" and labels[Capability.PRIVATE_REPLY] == "Répondre en privé"
+    assert all(label and label != capability.value for capability, label in labels.items())
