@@ -25,7 +25,13 @@ def _in_french():
 
 @pytest.fixture
 def community(org, make_channel, ingest):
-    blog = make_channel(org, "mastodon", handle="maison@mastodon.example", credentials=None)
+    # Connected (a token): the outbox queues nothing on a channel that is not.
+    blog = make_channel(
+        org,
+        "mastodon",
+        handle="maison@mastodon.example",
+        credentials={"access_token": "FAKE-token", "api_base_url": "https://mastodon.example"},
+    )
     now = timezone.now()
 
     def say(external_id, author, text, *, parent="", hours=5):

@@ -153,8 +153,9 @@ def test_instagram_needs_a_picture_and_says_not_connected_before_approval(contri
 
 
 def test_instagram_with_a_picture_and_a_connector_can_be_submitted(contributor, org, make_channel):
-    from palabre.connectors.registry import register_connector, unregister_connector
+    from palabre.connectors.registry import connector_class_for, register_connector
 
+    previous = connector_class_for("instagram")
     register_connector("instagram", InstagramPublisher)
     try:
         instagram = make_channel(org, "instagram", handle="maisondupont", name="Instagram")
@@ -164,7 +165,8 @@ def test_instagram_with_a_picture_and_a_connector_can_be_submitted(contributor, 
         )
         assert services.submit_post(actor=contributor, post=post).status == PostStatus.PENDING
     finally:
-        unregister_connector("instagram")
+        # The real Instagram connector comes back for the tests that follow in this process.
+        register_connector("instagram", previous)
 
 
 def test_a_channel_without_credentials_is_said_before_approval(contributor, org, make_channel):
