@@ -368,9 +368,18 @@ def ingest(db, incoming_item) -> Callable[..., object]:
 
 def _clear_caches(*aliases: str) -> None:
     from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
     for alias in aliases or settings.CACHES:
-        caches[alias].clear()
+        cache = caches[alias]
+        if isinstance(cache, RedisCache):
+            # RedisCache.clear() flushes the whole database: every other alias's keys with it.
+            client = cache._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
+            if keys:
+                client.delete(*keys)
+        else:
+            cache.clear()
 
 
 @pytest.fixture
