@@ -184,8 +184,11 @@ def _address_matches(address: str, blog: str) -> bool:
         url = url.strip()
         if "//" not in url:
             url = "//" + url
-        split = urlsplit(url)
-        host = (split.hostname or "").lower().removeprefix("www.")
+        try:
+            split = urlsplit(url)
+            host = (split.hostname or "").lower().removeprefix("www.")
+        except ValueError:  # "[" and other addresses urlsplit refuses: they match nothing
+            return "", ""
         return host, split.path.rstrip("/").lower()
 
     site_host, site_path = parts(str(address))
