@@ -29,7 +29,10 @@ ASKS = {
     "reply": lambda actor, item: services.queue_reply(actor=actor, item=item, text="Bonjour"),
     "private_reply": lambda actor, item: services.queue_private_reply(actor=actor, item=item, text="Bonjour"),
     "publication": lambda actor, item: services.queue_publication(
-        actor=actor, channel=item.channel, text="Soldes", idempotency_key=f"soldes-{OutboundAction.objects.count()}"
+        actor=actor,
+        channel=item.channel,
+        text="Soldes",
+        idempotency_key=f"soldes-{OutboundAction.objects.count()}",
     ),
     "hide": lambda actor, item: services.queue_hide(actor=actor, item=item),
     "unhide": lambda actor, item: services.queue_unhide(actor=actor, item=item),
