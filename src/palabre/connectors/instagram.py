@@ -605,28 +605,7 @@ class InstagramConnector(Connector):
         Page chosen among those linked to an Instagram professional account; its
         `instagram_business_account` is the account."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        client_id, secret = (
-            str(credentials.get("client_id") or ""),
-            str(credentials.get("client_secret") or ""),
-        )
-        short = str(token.get("access_token") or "")
-        if not short or not client_id or not secret:
-            raise TokenExpired(f"{LABEL}: the login gave no token, or the app id and secret are missing.")
-        long_lived = meta_graph.call(
-            "GET",
-            "oauth/access_token",
-            token=short,
-            label=LABEL,
-            params={
-                "grant_type": "fb_exchange_token",
-                "client_id": client_id,
-                "client_secret": secret,
-                "fb_exchange_token": short,
-            },
-        )
-        user_token = str(long_lived.get("access_token") or "")
-        if not user_token:
-            raise MalformedPayload(f"{LABEL}: the token exchange answered without access_token.")
+        user_token, expires = meta_graph.long_lived_user_token(credentials, token, label=LABEL, now=now)
         accounts = [
             account
             for batch, _after in meta_graph.pages(
@@ -649,10 +628,8 @@ class InstagramConnector(Connector):
             "access_token": str(page["access_token"]),
             "user_access_token": user_token,
         }
-        if long_lived.get("expires_in"):
-            result["user_token_expires_at"] = (
-                now + timedelta(seconds=int(long_lived["expires_in"]))
-            ).isoformat()
+        if expires:
+            result["user_token_expires_at"] = expires
         return result
 
     def health(self, channel) -> ChannelHealthInfo:

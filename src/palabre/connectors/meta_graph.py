@@ -416,3 +416,34 @@ def last_message_from(item) -> datetime:
         .first()
     )
     return max(item.created_at, later) if later else item.created_at
+
+
+def long_lived_user_token(
+    credentials: Mapping[str, Any], token: Mapping[str, Any], *, label: str, now: datetime
+) -> tuple[str, str]:
+    """What Facebook Login gave (`token`) traded for a long-lived user token with the app's id and
+    secret (`fb_exchange_token`): the token, and when it expires (ISO, "" when Meta does not say)."""
+    client_id = str(credentials.get("client_id") or "")
+    secret = str(credentials.get("client_secret") or "")
+    short = str(token.get("access_token") or "")
+    if not short or not client_id or not secret:
+        raise TokenExpired(f"{label}: the login gave no token, or the app id and secret are missing.")
+    long_lived = call(
+        "GET",
+        "oauth/access_token",
+        token=short,
+        label=label,
+        params={
+            "grant_type": "fb_exchange_token",
+            "client_id": client_id,
+            "client_secret": secret,
+            "fb_exchange_token": short,
+        },
+    )
+    user_token = str(long_lived.get("access_token") or "")
+    if not user_token:
+        raise MalformedPayload(f"{label}: the token exchange answered without access_token.")
+    expires = ""
+    if long_lived.get("expires_in"):
+        expires = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
+    return user_token, expires
