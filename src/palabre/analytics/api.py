@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from palabre.analytics import metrics, report
+from palabre.analytics import crisis, metrics, report
 from palabre.analytics.forms import MAX_DAYS
 from palabre.analytics.metrics import Filters, Period
 from palabre.orgs.models import Channel, Membership
@@ -68,6 +68,18 @@ def analytics_report(request, query: Query[ReportQuery]):
     actor.require(Perm.ANALYTICS_VIEW)
     period, filters = _period_and_filters(actor, query)
     return _jsonable(metrics.report(actor.organisation, period, filters, now=timezone.now()))
+
+
+@router.get(
+    "/analytics/crises/{int:alert_id}",
+    response=dict[str, Any],
+    summary="The crisis timeline of one alert: first signal, alert, first answer, volume curve, posts held",
+)
+def crisis_timeline(request, alert_id: RowId):
+    """Another organisation's alert, like one that does not exist, answers 404."""
+    actor = request.auth
+    actor.require(Perm.ANALYTICS_VIEW)
+    return crisis.timeline_figures(crisis.crisis_timeline(actor.organisation, alert_id))
 
 
 def _jsonable(value: Any) -> Any:

@@ -167,3 +167,54 @@ def crisis_timeline(organisation: Organisation, alert_id: int) -> CrisisTimeline
         first_answer=_first_answer(alert, first_signal, held_until),
         held=held,
     )
+
+
+def timeline_figures(timeline: CrisisTimeline) -> dict[str, Any]:
+    """The timeline as plain data (the API's answer, the report's rows): instants in the
+    organisation's time zone, durations in clock minutes."""
+
+    def local(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.astimezone(timeline.zone).isoformat()
+
+    alert = timeline.alert
+    return {
+        "alert": {
+            "id": alert.pk,
+            "query": alert.query.name,
+            "metric": alert.metric,
+            "bucket_minutes": alert.bucket_minutes,
+            "window_start": local(alert.window_start),
+            "window_end": local(alert.window_end),
+            "expected": alert.expected,
+            "observed": alert.observed,
+            "status": alert.status,
+        },
+        "time_zone": str(timeline.zone),
+        "first_signal": local(timeline.first_signal),
+        "alerted_at": local(timeline.alerted_at),
+        "first_answer": local(timeline.first_answer),
+        "minutes_to_alert": round(timeline.minutes_to_alert, 1),
+        "minutes_to_answer": None
+        if timeline.minutes_to_answer is None
+        else round(timeline.minutes_to_answer, 1),
+        "buckets": [
+            {
+                "start": local(bucket.start),
+                "total": bucket.total,
+                "negative": bucket.negative,
+                "above_baseline": bucket.above,
+            }
+            for bucket in timeline.buckets
+        ],
+        "posts_held": [
+            {
+                "post": row["post_id"],
+                "title": row["post__title"],
+                "channel": row["channel__name"],
+                "held_at": local(row["held_at"]),
+                "reason": row["held_reason"],
+                "state": row["state"],
+            }
+            for row in timeline.held
+        ],
+    }
