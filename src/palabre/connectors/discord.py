@@ -32,7 +32,7 @@ import httpx
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -45,11 +45,8 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    RateLimited,
     TokenExpired,
-    TransientError,
 )
-from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 API = "https://discord.com/api/v10"
@@ -139,18 +136,10 @@ class DiscordConnector(Connector):
         headers = {"Authorization": f"Bot {token}"}
         if reason:
             headers["X-Audit-Log-Reason"] = reason
-        try:
-            response = http_client.request(
-                method, self._base(channel) + path, params=params, json=body, headers=headers
-            )
-        except outbound.AddressRefused as error:
-            raise PermanentError(str(error)) from error
-        except http_client.TooLarge as error:
-            raise MalformedPayload(str(error)) from error
-        except httpx.ConnectError as error:
-            raise TransientError(f"Discord: {network_reason(error)}") from error
-        except httpx.HTTPError as error:
-            raise TransientError(f"Discord: {network_reason(error)}", maybe_delivered=sending) from error
+        url = self._base(channel) + path
+        response = http_client.send(
+            method, url, label="Discord", sending=sending, params=params, json=body, headers=headers
+        )
         return _answer(response, sending=sending), response
 
     def _me(self, channel) -> dict[str, Any]:
@@ -406,37 +395,32 @@ def _read_cursor(cursor: str) -> dict[str, str]:
 
 def _answer(response: httpx.Response, *, sending: bool) -> Any:
     status = response.status_code
-    try:
-        payload = response.json() if response.content else {}
-    except ValueError:
-        payload = None
-    detail = payload.get("message", "") if isinstance(payload, dict) else ""
-    code = payload.get("code") if isinstance(payload, dict) else None
-    if status == 429:
-        wait = payload.get("retry_after") if isinstance(payload, dict) else None
-        if wait is None:
-            wait = http_client.retry_after(response)
-        scope = (
-            "global"
-            if (isinstance(payload, dict) and payload.get("global"))
-            else (response.headers.get("x-ratelimit-scope") or "route")
-        )
-        raise RateLimited(
-            f"Discord 429 ({scope} rate limit): {detail or 'rate limited'}", retry_after=float(wait or 5)
-        )
-    if status == 401:
-        raise TokenExpired("Discord 401: the bot token is invalid or was reset")
-    if status == 403:
-        need = {MISSING_PERMISSIONS: "a permission", MISSING_ACCESS: "access to the channel"}.get(
-            code, "a permission"
-        )
-        raise PermissionMissing(f"Discord 403 ({code}): the bot lacks {need}: {detail}".rstrip(": "))
-    if status == 404:
-        raise PermanentError(f"Discord 404 ({code}): {detail or 'not found'}")
-    if status >= 500:
-        raise TransientError(f"Discord {status}", maybe_delivered=sending)
+    payload = http_client.json_or_none(response.content)
     if status >= 400:
-        raise PermanentError(f"Discord {status} ({code}): {detail or 'refused'}")
+        detail, code = http_client.error_detail(payload)
+        wait = payload.get("retry_after") if isinstance(payload, dict) else None
+        if status == 429:
+            scope = (
+                "global"
+                if (isinstance(payload, dict) and payload.get("global"))
+                else (response.headers.get("x-ratelimit-scope") or "route")
+            )
+            message = f"Discord 429 ({scope} rate limit): {detail or 'rate limited'}"
+            wait = float((wait if wait is not None else http_client.retry_after(response)) or 5)
+        elif status == 401:
+            message = "Discord 401: the bot token is invalid or was reset"
+        elif status == 403:
+            need = {str(MISSING_PERMISSIONS): "a permission", str(MISSING_ACCESS): "access to the channel"}
+            message = (
+                f"Discord 403 ({code}): the bot lacks {need.get(code, 'a permission')}: {detail}".rstrip(": ")
+            )
+        elif status == 404:
+            message = f"Discord 404 ({code}): {detail or 'not found'}"
+        else:
+            message = (
+                f"Discord {status}" if status >= 500 else f"Discord {status} ({code}): {detail or 'refused'}"
+            )
+        raise http_client.status_error(status, message, sending=sending, retry_after=wait)
     if payload is None:
         raise MalformedPayload("Discord did not answer JSON.", maybe_delivered=sending)
     return payload

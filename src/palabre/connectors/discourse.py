@@ -39,7 +39,7 @@ import httpx
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -52,11 +52,8 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    RateLimited,
     TokenExpired,
-    TransientError,
 )
-from palabre.connectors.explain import network_reason
 from palabre.connectors.text import html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -167,18 +164,15 @@ class DiscourseConnector(Connector):
     ) -> Any:
         base, headers = self._login(channel)
         host = urlsplit(base).hostname or base
-        try:
-            response = http_client.request(method, base + path, params=params, json=body, headers=headers)
-        except outbound.AddressRefused as error:
-            raise PermanentError(str(error)) from error
-        except http_client.TooLarge as error:
-            raise MalformedPayload(str(error)) from error
-        except httpx.ConnectError as error:  # nothing reached the forum
-            raise TransientError(f"Discourse {host}: {network_reason(error)}") from error
-        except httpx.HTTPError as error:
-            raise TransientError(
-                f"Discourse {host}: {network_reason(error)}", maybe_delivered=sending
-            ) from error
+        response = http_client.send(
+            method,
+            base + path,
+            label=f"Discourse {host}",
+            sending=sending,
+            params=params,
+            json=body,
+            headers=headers,
+        )
         return _answer(response, host, sending=sending)
 
     # --- in -------------------------------------------------------------------------------------
@@ -566,31 +560,30 @@ def _read_cursor(cursor: str) -> dict[str, int]:
 
 def _answer(response: httpx.Response, host: str, *, sending: bool) -> Any:
     status = response.status_code
-    try:
-        payload = response.json() if response.content else {}
-    except ValueError:
-        payload = None
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    detail = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
-    if status == 429:
+    payload = http_client.json_or_none(response.content)
+    if status >= 400:
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        detail = http_client.error_detail({"errors": errors})[0] if isinstance(errors, list) else ""
         wait = http_client.retry_after(response)
         if wait is None and isinstance(payload, dict):
             wait = (payload.get("extras") or {}).get("wait_seconds")
-        raise RateLimited(f"Discourse {host} 429: {detail or 'rate limited'}", retry_after=float(wait or 60))
-    if status == 401 or (status == 403 and "invalid" in detail.lower() and "key" in detail.lower()):
-        raise TokenExpired(f"Discourse {host} {status}: the API key or username is invalid or revoked")
-    if status == 403:
-        raise PermissionMissing(
-            f"Discourse {host} 403: the API key's user or scopes do not allow this ({detail})".rstrip()
-        )
-    if status in (404, 410):
-        raise PermanentError(
-            f"Discourse {host} {status}: not found (deleted, or not visible to the API user)"
-        )
-    if status >= 500:
-        raise TransientError(f"Discourse {host} {status}", maybe_delivered=sending)
-    if status >= 400:
-        raise PermanentError(f"Discourse {host} {status}: {detail or 'refused'}")
+        if status == 403 and "invalid" in detail.lower() and "key" in detail.lower():
+            status = 401  # Discourse answers an invalid or revoked key with a 403
+        if status == 429:
+            message = f"Discourse {host} 429: {detail or 'rate limited'}"
+        elif status == 401:
+            message = (
+                f"Discourse {host} {response.status_code}: the API key or username is invalid or revoked"
+            )
+        elif status == 403:
+            message = (
+                f"Discourse {host} 403: the API key's user or scopes do not allow this ({detail})".rstrip()
+            )
+        elif status in (404, 410):
+            message = f"Discourse {host} {status}: not found (deleted, or not visible to the API user)"
+        else:
+            message = f"Discourse {host} {status}" + ("" if status >= 500 else f": {detail or 'refused'}")
+        raise http_client.status_error(status, message, sending=sending, retry_after=float(wait or 60))
     if payload is None:
         raise MalformedPayload(f"Discourse {host} did not answer JSON.", maybe_delivered=sending)
     return payload

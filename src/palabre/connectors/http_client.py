@@ -6,12 +6,21 @@ What every fetch gets here, once: the address guard (`outbound`: every hop check
 pinned to the checked address), Palabre's User-Agent, the timeout of
 `PALABRE_CONNECTORS_HTTP_TIMEOUT`, and a size limit enforced while reading (an endless or huge
 answer is cut off, not loaded into memory). `retry_after` reads how long a platform asked to wait.
-Callers turn status codes into their errors: what a 401 means differs between a channel's login
-and a public search.
+
+The channel connectors read a platform's refusal here too, once: `send` turns a request that got
+no answer into the connectors' errors (an address refused, an answer too large, the network),
+`error_detail` reads the message and code out of the error bodies platforms write, and
+`status_error` says which `ConnectorError` a status is (429 rate limited, 401 token expired, 403
+permission missing, 5xx transient, any other 4xx permanent). A connector only words the message
+and handles what its platform says otherwise (YouTube's quota, Discourse's invalid key). Listening's
+public searches read statuses themselves: what a 401 means differs between a channel's login and a
+public search.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +29,16 @@ import httpx
 
 from palabre import config
 from palabre.connectors import outbound
+from palabre.connectors.base import (
+    ConnectorError,
+    MalformedPayload,
+    PermanentError,
+    PermissionMissing,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
+from palabre.connectors.explain import network_reason
 
 USER_AGENT = "Palabre/0.1 (self-hosted community management; +https://palabre.invalid)"
 MAX_BYTES = 5 * 1024 * 1024
@@ -39,11 +58,13 @@ def timeout() -> float:
     return float(config.CONNECTORS_HTTP_TIMEOUT.raw() or 20)
 
 
-def retry_after(response: httpx.Response, *, now: datetime | None = None) -> float | None:
+def retry_after(response: httpx.Response | Mapping[str, str], *, now: datetime | None = None) -> float | None:
     """Seconds the server asked to wait (`Retry-After` in seconds or as an HTTP date, or Reddit's
-    `x-ratelimit-reset`), at least one; None when it did not say."""
+    `x-ratelimit-reset`), at least one; None when it did not say. `response` may be the headers
+    alone, lower-cased (what Google's client hands over with its errors)."""
+    headers = response.headers if isinstance(response, httpx.Response) else response
     for header in _WAIT_HEADERS:
-        value = response.headers.get(header, "").strip()
+        value = str(headers.get(header) or "").strip()
         if not value:
             continue
         try:
@@ -114,3 +135,81 @@ def request(
         if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
     ]
     return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
+
+
+def send(method: str, url: str, *, label: str, sending: bool = False, **kwargs: Any) -> httpx.Response:
+    """`request`, with what kept it from an answer as the connectors' errors: a refused address is
+    permanent, an answer over the limit malformed, a failed connection transient (nothing was
+    sent), any other network failure transient and, when `sending`, maybe delivered. `label` (the
+    platform, with its host where there are many) starts the message."""
+    try:
+        return request(method, url, **kwargs)
+    except outbound.AddressRefused as error:
+        raise PermanentError(str(error)) from error
+    except TooLarge as error:
+        raise MalformedPayload(f"{label}: {error}") from error
+    except httpx.ConnectError as error:  # nothing reached the platform
+        raise TransientError(f"{label}: {network_reason(error)}") from error
+    except httpx.HTTPError as error:
+        raise TransientError(f"{label}: {network_reason(error)}", maybe_delivered=sending) from error
+
+
+def json_or_none(content: bytes) -> Any:
+    """An answer's JSON: {} for an empty body, None when it is not JSON."""
+    if not content:
+        return {}
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def error_detail(payload: Any) -> tuple[str, str]:
+    """The platform's message and error code out of an error answer's JSON, in whichever of the
+    shapes the platforms document: `message` and `code` (Discord; LinkedIn's `serviceErrorCode`),
+    `detail` or `title` and `reason` (X), `errors` as a list of sentences (Discourse), `error` as
+    an object with `message` and `errors[0].reason` (Google), `error_description` (OAuth 2.0)."""
+    if not isinstance(payload, dict):
+        return "", ""
+    nested = payload.get("error")
+    if isinstance(nested, dict):
+        reasons = nested.get("errors")
+        first = reasons[0] if isinstance(reasons, list) and reasons and isinstance(reasons[0], dict) else {}
+        return str(nested.get("message") or ""), str(first.get("reason") or "")
+    errors = payload.get("errors")
+    listed = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
+    detail = (
+        payload.get("message")
+        or payload.get("detail")
+        or payload.get("title")
+        or payload.get("error_description")
+        or listed
+    )
+    code = next(
+        (
+            payload[key]
+            for key in ("code", "serviceErrorCode", "reason")
+            if payload.get(key) not in (None, "")
+        ),
+        "",
+    )
+    return str(detail or ""), str(code)
+
+
+def status_error(
+    status: int, message: str, *, sending: bool = False, retry_after: float | None = None
+) -> ConnectorError | None:
+    """The connectors' error for an HTTP status, carrying `message`; None below 400. A 429 waits
+    `retry_after` seconds (60 when the platform did not say); a 5xx may have done what was asked
+    when `sending`."""
+    if status < 400:
+        return None
+    if status == 429:
+        return RateLimited(message, retry_after=60.0 if retry_after is None else retry_after)
+    if status == 401:
+        return TokenExpired(message)
+    if status == 403:
+        return PermissionMissing(message)
+    if status >= 500:
+        return TransientError(message, maybe_delivered=sending)
+    return PermanentError(message)

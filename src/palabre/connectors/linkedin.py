@@ -29,7 +29,7 @@ from urllib.parse import quote
 import httpx
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -43,12 +43,9 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    RateLimited,
     TokenExpired,
-    TransientError,
     scope_text,
 )
-from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 API = "https://api.linkedin.com/rest"
@@ -146,18 +143,10 @@ class LinkedInConnector(Connector):
             "LinkedIn-Version": VERSION,
             "X-Restli-Protocol-Version": "2.0.0",
         }
-        try:
-            response = http_client.request(
-                method, self._base(channel) + path, params=params, json=body, headers=headers
-            )
-        except outbound.AddressRefused as error:
-            raise PermanentError(str(error)) from error
-        except http_client.TooLarge as error:
-            raise MalformedPayload(str(error)) from error
-        except httpx.ConnectError as error:
-            raise TransientError(f"LinkedIn: {network_reason(error)}") from error
-        except httpx.HTTPError as error:
-            raise TransientError(f"LinkedIn: {network_reason(error)}", maybe_delivered=sending) from error
+        url = self._base(channel) + path
+        response = http_client.send(
+            method, url, label="LinkedIn", sending=sending, params=params, json=body, headers=headers
+        )
         return _answer(response, sending=sending), response
 
     def _elements(self, channel, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -424,29 +413,25 @@ def _read_cursor(cursor: str) -> int:
 
 def _answer(response: httpx.Response, *, sending: bool) -> Any:
     status = response.status_code
-    try:
-        payload = response.json() if response.content else {}
-    except ValueError:
-        payload = None
-    detail = payload.get("message", "") if isinstance(payload, dict) else ""
-    code = payload.get("serviceErrorCode") if isinstance(payload, dict) else None
-    if status == 429:
-        wait = http_client.retry_after(response) or DEFAULT_RATE_WAIT
-        raise RateLimited(
-            f"LinkedIn 429: {detail or 'rate limited (daily limits reset at midnight UTC)'}", retry_after=wait
-        )
-    if status == 401:
-        raise TokenExpired(f"LinkedIn 401 ({code}): {detail or 'the access token is expired or revoked'}")
-    if status == 403:
-        raise PermissionMissing(
-            f"LinkedIn 403 ({code}): {detail or 'not allowed'} (scopes needed: {', '.join(SCOPES)})"
-        )
-    if status in (404, 410):
-        raise PermanentError(f"LinkedIn {status}: {detail or 'not found'}")
-    if status >= 500:
-        raise TransientError(f"LinkedIn {status}", maybe_delivered=sending)
+    payload = http_client.json_or_none(response.content)
     if status >= 400:
-        raise PermanentError(f"LinkedIn {status} ({code}): {detail or 'refused'}")
+        detail, code = http_client.error_detail(payload)
+        if status == 429:
+            message = f"LinkedIn 429: {detail or 'rate limited (daily limits reset at midnight UTC)'}"
+        elif status == 401:
+            message = f"LinkedIn 401 ({code}): {detail or 'the access token is expired or revoked'}"
+        elif status == 403:
+            message = f"LinkedIn 403 ({code}): {detail or 'not allowed'} (scopes needed: {', '.join(SCOPES)})"
+        elif status in (404, 410):
+            message = f"LinkedIn {status}: {detail or 'not found'}"
+        else:
+            message = (
+                f"LinkedIn {status}"
+                if status >= 500
+                else f"LinkedIn {status} ({code}): {detail or 'refused'}"
+            )
+        wait = http_client.retry_after(response) or DEFAULT_RATE_WAIT
+        raise http_client.status_error(status, message, sending=sending, retry_after=wait)
     if payload is None:
         raise MalformedPayload("LinkedIn did not answer JSON.", maybe_delivered=sending)
     return payload

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from palabre import config
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors.base import (
     ChannelHealthInfo,
     ConnectorError,
@@ -39,7 +39,6 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
-from palabre.connectors.explain import network_reason
 
 GRAPH_VERSION = "v26.0"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
@@ -153,13 +152,10 @@ def translate(response: httpx.Response, *, label: str, sending: bool = False) ->
         return MessagingWindowClosed(text + ": Meta says the messaging window is closed")
     if error.code in PERMISSION_CODES:
         return PermissionMissing(text)
-    if error.code in TRANSIENT_CODES or response.status_code >= 500 or error.subcode == 2207001:
+    if error.code in TRANSIENT_CODES or error.subcode == 2207001:
         return TransientError(text, maybe_delivered=sending)
-    if response.status_code == 401:
-        return TokenExpired(text)
-    if response.status_code == 403:
-        return PermissionMissing(text)
-    return PermanentError(text)
+    # What the Graph codes did not settle, the status says (an error object can come with a 200).
+    return http_client.status_error(response.status_code, text, sending=sending) or PermanentError(text)
 
 
 def call(
@@ -175,23 +171,16 @@ def call(
 ) -> dict[str, Any]:
     """One Graph API call with the token as a Bearer header; the answer's JSON object, or the
     framework's error. `sending`: the call changes something, so a timeout may have done it."""
-    try:
-        response = http_client.request(
-            method,
-            endpoint(path),
-            params=params,
-            data=data,
-            files=files,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    except outbound.AddressRefused as error:
-        raise PermanentError(str(error)) from error
-    except http_client.TooLarge as error:
-        raise MalformedPayload(f"{label}: {error}") from error
-    except httpx.ConnectError as error:
-        raise TransientError(f"{label}: {network_reason(error)}") from error
-    except httpx.HTTPError as error:
-        raise TransientError(f"{label}: {network_reason(error)}", maybe_delivered=sending) from error
+    response = http_client.send(
+        method,
+        endpoint(path),
+        label=label,
+        sending=sending,
+        params=params,
+        data=data,
+        files=files,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     if response.status_code >= 400:
         raise translate(response, label=label, sending=sending)
     try:

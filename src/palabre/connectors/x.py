@@ -36,7 +36,7 @@ import httpx
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
@@ -51,12 +51,9 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    RateLimited,
     TokenExpired,
-    TransientError,
     scope_text,
 )
-from palabre.connectors.explain import network_reason
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 API = "https://api.x.com"
@@ -245,25 +242,17 @@ class XConnector(Connector):
         if not token:
             raise TokenExpired("The channel has no X access token: connect it with X.")
         url = self._base(channel) + path
-        try:
-            response = http_client.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                files=files,
-                data=data,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except outbound.AddressRefused as error:
-            raise PermanentError(str(error)) from error
-        except http_client.TooLarge as error:
-            raise MalformedPayload(str(error)) from error
-        except httpx.TimeoutException as error:
-            raise TransientError(f"X: {network_reason(error)}", maybe_delivered=sending) from error
-        except httpx.HTTPError as error:
-            maybe = sending and not isinstance(error, httpx.ConnectError)
-            raise TransientError(f"X: {network_reason(error)}", maybe_delivered=maybe) from error
+        response = http_client.send(
+            method,
+            url,
+            label="X",
+            sending=sending,
+            params=params,
+            json=json_body,
+            files=files,
+            data=data,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         self._remember_limits(channel, path, response)
         if response.status_code >= 400:
             raise self._translate(response, path, sending=sending)
@@ -288,26 +277,17 @@ class XConnector(Connector):
 
     def _translate(self, response: httpx.Response, path: str, *, sending: bool) -> ConnectorError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
-        detail = str(body.get("detail") or body.get("title") or body.get("error_description") or "")
-        reason = str(body.get("reason") or "")
+        detail, reason = http_client.error_detail(http_client.json_or_none(response.content))
         text = f"X {status}{' ' + reason if reason else ''}: {detail or response.reason_phrase}"
+        wait = None
         if status == 429:
             wait = reset_wait(response) or http_client.retry_after(response) or 900.0
-            return RateLimited(f"{text} (the limit resets in {int(wait)} s)", retry_after=wait)
-        if status == 401:
-            return TokenExpired(f"{text} (reconnect the channel with X)")
-        if status == 403:
-            if reason == "client-not-enrolled":
-                return PermissionMissing(f"{text} (the app's project lacks the access tier {path} needs)")
-            return PermissionMissing(text)
-        if status >= 500:
-            return TransientError(text, maybe_delivered=sending)
-        return PermanentError(text)
+            text = f"{text} (the limit resets in {int(wait)} s)"
+        elif status == 401:
+            text = f"{text} (reconnect the channel with X)"
+        elif status == 403 and reason == "client-not-enrolled":
+            text = f"{text} (the app's project lacks the access tier {path} needs)"
+        return http_client.status_error(status, text, sending=sending, retry_after=wait)
 
     def user_id(self, channel) -> str:
         credentials = channel.read_credentials() if channel.has_credentials else {}

@@ -208,17 +208,6 @@ def quota_spent(channel, *, now: datetime | None = None) -> None:
     QuotaUsage.objects.filter(channel=channel, day=day).update(exhausted=True)
 
 
-def _error_reason(error: HttpError) -> tuple[str, str]:
-    """Google's error `reason` (quotaExceeded, authError, insufficientPermissions...) and message."""
-    try:
-        body = json.loads(error.content or b"{}")
-        detail = body["error"]
-        errors = detail.get("errors") or [{}]
-        return str(errors[0].get("reason") or ""), str(detail.get("message") or "")
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return "", ""
-
-
 class YouTubeConnector(Connector):
     platform = "youtube"
     capabilities = frozenset(
@@ -352,7 +341,7 @@ class YouTubeConnector(Connector):
 
     def _translate(self, channel, error: HttpError, method: str, *, sending: bool):
         status = error.resp.status
-        reason, message = _error_reason(error)
+        message, reason = http_client.error_detail(http_client.json_or_none(error.content or b""))
         text = f"YouTube {status} {reason}: {message or error.reason}".replace("  ", " ")
         if reason in {"quotaExceeded", "dailyLimitExceeded"}:
             quota_spent(channel)
@@ -360,21 +349,19 @@ class YouTubeConnector(Connector):
             return RateLimited(
                 f"{text} (the daily quota comes back at midnight Pacific time)", retry_after=wait
             )
-        if status == 429 or reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
-            return RateLimited(text, retry_after=http_client_wait(error) or 60.0)
-        if status == 401:
-            return TokenExpired(f"{text} (reconnect the channel with YouTube)")
-        if status == 403 and reason in {
+        if reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
+            status = 429  # Google says it with a 403
+        elif status == 401:
+            text = f"{text} (reconnect the channel with YouTube)"
+        elif status == 403 and reason in {
             "insufficientPermissions",
             "forbidden",
             "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
         }:
-            return PermissionMissing(f"{text} (the token needs the scope {SCOPE}, for {method})")
-        if status == 403:
-            return PermissionMissing(text)
-        if status >= 500:
-            return TransientError(text, maybe_delivered=sending)
-        return PermanentError(text)
+            text = f"{text} (the token needs the scope {SCOPE}, for {method})"
+        return http_client.status_error(
+            status, text, sending=sending, retry_after=http_client.retry_after(error.resp or {})
+        )
 
     def youtube_channel_id(self, channel, api=None) -> str:
         """The brand's YouTube channel id: typed in, or asked once (`channels.list mine=true`) and kept."""
@@ -721,14 +708,6 @@ class YouTubeConnector(Connector):
             return None, None
         when = timezone.now() + timedelta(seconds=expires) if expires is not None else None
         return scopes, when
-
-
-def http_client_wait(error: HttpError) -> float | None:
-    value = (error.resp or {}).get("retry-after", "")
-    try:
-        return max(float(value), 1.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def _time(value) -> datetime:
