@@ -182,11 +182,11 @@ run_part "browser and WordPress tests on SQLite" \
 # Date code breaks on some days only: the tests marked `clock` run again at the instants that
 # have broken it before (tests/conftest.py names them), so a Friday never blocks anyone.
 # Only the files that hold such tests are collected (collecting the whole suite four times more
-# cost about a minute).
+# cost about a minute), in one process per core as the main pass (a minute a pass alone).
 mapfile -t clock_files < <(grep -rlE --include='*.py' 'mark\.clock' tests | sort)
 for instant in sunday-night spring-forward fall-back new-year-eve; do
-    run_part "date-sensitive tests at $instant (SQLite)" \
-        env -u PALABRE_DATABASE_URL pytest -q -m clock --clock "$instant" "${clock_files[@]}"
+    run_part "date-sensitive tests at $instant (SQLite, $PROCESSES processes)" \
+        env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadfile -m clock --clock "$instant" "${clock_files[@]}"
 done
 run_part "pytest on PostgreSQL and Redis (all but browser and WordPress tests, $PROCESSES processes)" \
     env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" PALABRE_REDIS_URL="$PALABRE_TEST_REDIS_URL" \
