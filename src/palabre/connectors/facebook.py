@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.connectors import meta_graph
@@ -42,20 +41,27 @@ from palabre.connectors.base import (
     PullResult,
     TokenExpired,
 )
-from palabre.connectors.meta_graph import (
-    MESSAGING_WINDOW,
-    PRIVATE_REPLY_WINDOW,
-    MessagingWindowClosed,
-    last_message_from,
-    parse_time,
-    token_health,
+
+# Re-exported: Facebook's error for a closed window is imported from here.
+from palabre.connectors.meta_graph import MessagingWindowClosed as MessagingWindowClosed
+from palabre.connectors.meta_graph import author as _author
+from palabre.connectors.meta_graph import is_from as _is_from
+from palabre.connectors.meta_graph import later, newer, parse_time
+from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
+from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
+from palabre.connectors.meta_graph.messenger import (
+    conversation_messages,
+    message_person,
+    messaging_items,
+    new_messages,
+    private_reply_open,
+    send_message,
 )
-from palabre.conversations.services import IncomingAuthor, IncomingItem
+from palabre.conversations.services import IncomingItem
 
 LABEL = "Facebook"
 PAGE_SIZE = 25
 COMMENTS_SIZE = 50
-FIND_SKEW = timedelta(minutes=5)
 NEEDED_PERMISSIONS = (
     "pages_read_engagement",
     "pages_read_user_content",
@@ -66,22 +72,6 @@ NEEDED_PERMISSIONS = (
 OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
 COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url,is_hidden,can_reply_privately"
 POST_FIELDS = "id,message,created_time,from,permalink_url"
-
-
-def _later(a: str, b: str) -> str:
-    if not a:
-        return b
-    if not b:
-        return a
-    return a if parse_time(a) >= parse_time(b) else b
-
-
-def _author(who: Any) -> IncomingAuthor | None:
-    if not isinstance(who, dict) or not who.get("id"):
-        return None
-    return IncomingAuthor(
-        handle=str(who["id"]), display_name=str(who.get("name") or who.get("username") or "")
-    )
 
 
 class FacebookConnector(Connector):
@@ -196,14 +186,14 @@ class FacebookConnector(Connector):
             max_pages=1,
         ):
             for post in posts:
-                if not _is_from(post, page_id) and _newer(post.get("created_time"), seen_comments):
+                if not _is_from(post, page_id) and newer(post.get("created_time"), seen_comments):
                     items.append(self.parse_post(post, kind="post"))
-                    newest_comments = _later(newest_comments, str(post["created_time"]))
+                    newest_comments = later(newest_comments, str(post["created_time"]))
                 for comment in self.post_comments(post, token=token, since=seen_comments):
                     if _is_from(comment, page_id):
                         continue
                     items.append(self.parse_comment(comment, post=post))
-                    newest_comments = _later(newest_comments, str(comment["created_time"]))
+                    newest_comments = later(newest_comments, str(comment["created_time"]))
         seen_tagged = str(marks.get("tagged") or "")
         newest_tagged = seen_tagged
         for tagged, _after in meta_graph.pages(
@@ -214,27 +204,20 @@ class FacebookConnector(Connector):
             max_pages=1,
         ):
             for post in tagged:
-                if _newer(post.get("created_time"), seen_tagged):
+                if newer(post.get("created_time"), seen_tagged):
                     items.append(self.parse_post(post, kind="mention"))
-                    newest_tagged = _later(newest_tagged, str(post["created_time"]))
+                    newest_tagged = later(newest_tagged, str(post["created_time"]))
         seen_messages = str(marks.get("messages") or "")
-        newest_messages = seen_messages
-        for conversations, _after in meta_graph.pages(
-            f"{page_id}/conversations",
+        messages, newest_messages = new_messages(
+            page_id=page_id,
+            own_id=page_id,
             token=token,
+            platform="messenger",
+            since=seen_messages,
             label=LABEL,
-            params={
-                "platform": "messenger",
-                "fields": "id,updated_time,messages.limit(25){id,message,created_time,from}",
-                "limit": PAGE_SIZE,
-            },
-            max_pages=1,
-        ):
-            for conversation in conversations:
-                if not _newer(conversation.get("updated_time"), seen_messages):
-                    continue
-                newest_messages = _later(newest_messages, str(conversation["updated_time"]))
-                items.extend(self.parse_conversation(conversation, page_id=page_id, since=seen_messages))
+            limit=PAGE_SIZE,
+        )
+        items.extend(messages)
         cursor = json.dumps(
             {"comments": newest_comments, "tagged": newest_tagged, "messages": newest_messages},
             sort_keys=True,
@@ -250,7 +233,7 @@ class FacebookConnector(Connector):
             if not isinstance(data, list) or not all(isinstance(comment, dict) for comment in data):
                 raise MalformedPayload(f"{LABEL}: a post's comments are not a list of comments.")
             for comment in data:
-                if not _newer(comment.get("created_time"), since):
+                if not newer(comment.get("created_time"), since):
                     return
                 yield comment
             paging = page.get("paging") if isinstance(page.get("paging"), dict) else {}
@@ -309,56 +292,6 @@ class FacebookConnector(Connector):
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedPayload(f"{LABEL}: a comment lacks {error}") from error
 
-    def parse_conversation(self, conversation: dict, *, page_id: str, since: str) -> list[IncomingItem]:
-        """A Messenger conversation's messages from the person (the Page's own are skipped), oldest
-        first, each the reply of the one before: the conversation is one thread."""
-        messages = (conversation.get("messages") or {}).get("data") or []
-        if not isinstance(messages, list):
-            raise MalformedPayload(f"{LABEL}: a conversation's messages are not a list.")
-        items: list[IncomingItem] = []
-        previous = ""
-        try:
-            for message in sorted(messages, key=lambda m: parse_time(m["created_time"])):
-                if _is_from(message, page_id):
-                    continue
-                item = self.parse_message(
-                    message_id=str(message["id"]),
-                    text=str(message.get("message") or ""),
-                    created_at=parse_time(message["created_time"]),
-                    sender=message.get("from"),
-                    conversation_id=str(conversation.get("id") or ""),
-                    parent=previous,
-                )
-                previous = item.external_id
-                if _newer(message["created_time"], since):
-                    items.append(item)
-        except (KeyError, TypeError, ValueError) as error:
-            raise MalformedPayload(f"{LABEL}: a message lacks {error}") from error
-        return items
-
-    def parse_message(
-        self,
-        *,
-        message_id: str,
-        text: str,
-        created_at: datetime,
-        sender: Any,
-        conversation_id: str,
-        parent: str,
-    ) -> IncomingItem:
-        author = _author(sender)
-        if author is None:
-            raise MalformedPayload(f"{LABEL}: a message without its sender.")
-        return IncomingItem(
-            external_id=message_id,
-            kind="direct_message",
-            text=text,
-            created_at=created_at,
-            author=author,
-            parent_external_id=parent,
-            raw={"conversation_id": conversation_id, "psid": author.handle},
-        )
-
     # --- webhooks -------------------------------------------------------------------------------
 
     def verify_webhook(self, channel, headers, body: bytes) -> bool:
@@ -414,23 +347,7 @@ class FacebookConnector(Connector):
                         )
                 except KeyError as error:
                     raise MalformedPayload(f"{LABEL}: a feed change lacks {error}") from error
-            for event in entry.get("messaging") or []:
-                message = event.get("message") if isinstance(event, dict) else None
-                if not isinstance(message, dict) or message.get("is_echo") or not message.get("mid"):
-                    continue
-                try:
-                    items.append(
-                        self.parse_message(
-                            message_id=str(message["mid"]),
-                            text=str(message.get("text") or ""),
-                            created_at=parse_time(event["timestamp"]),
-                            sender=event["sender"],
-                            conversation_id="",
-                            parent="",
-                        )
-                    )
-                except (KeyError, TypeError, ValueError) as error:
-                    raise MalformedPayload(f"{LABEL}: a messaging event lacks {error}") from error
+            items.extend(messaging_items(entry, label=LABEL))
         return items
 
     # --- out ------------------------------------------------------------------------------------
@@ -460,34 +377,15 @@ class FacebookConnector(Connector):
             raise PermanentError(
                 f"{LABEL}: only a comment, a visitor post or a message can be answered in private."
             )
-        closes = in_reply_to.created_at + PRIVATE_REPLY_WINDOW
-        if timezone.now() > closes:
-            raise MessagingWindowClosed(
-                f"{LABEL}: a private reply to this {in_reply_to.kind} was possible until "
-                f"{closes:%Y-%m-%d %H:%M} UTC (7 days after it); Meta allows none since."
-            )
+        private_reply_open(in_reply_to, label=LABEL)
         recipient = {"post_id" if in_reply_to.kind == "post" else "comment_id": in_reply_to.external_id}
-        return self._send(channel, recipient, text)
+        page_id, token = self._page(channel)
+        return send_message(page_id=page_id, token=token, recipient=recipient, text=text, label=LABEL)
 
     def _message(self, channel, item, text: str) -> Delivered:
-        closes = last_message_from(item) + MESSAGING_WINDOW
-        if timezone.now() > closes:
-            raise MessagingWindowClosed(
-                f"{LABEL}: the Messenger window closed on {closes:%Y-%m-%d %H:%M} UTC, 24 hours after "
-                "the person's last message; Meta allows no reply until they write again."
-            )
-        psid = str((item.raw or {}).get("psid") or (item.author.handle if item.author else ""))
-        return self._send(channel, {"id": psid}, text, messaging_type="RESPONSE")
-
-    def _send(self, channel, recipient: dict, text: str, *, messaging_type: str = "") -> Delivered:
         page_id, token = self._page(channel)
-        return meta_graph.send_message(
-            page_id=page_id,
-            token=token,
-            recipient=recipient,
-            text=text,
-            messaging_type=messaging_type,
-            label=LABEL,
+        return message_person(
+            item, text, page_id=page_id, token=token, label=LABEL, messaging_type="RESPONSE"
         )
 
     def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
@@ -549,13 +447,9 @@ class FacebookConnector(Connector):
     def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
         """The Page's comment, message or post an interrupted attempt made: the same text, by the
         Page, since the action was queued, and no other action's."""
-        from palabre.connectors.models import ActionKind, OutboundAction
+        from palabre.connectors.models import ActionKind
 
-        action = (
-            OutboundAction.objects.select_related("item", "item__parent")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = pending_action(channel, idempotency_key)
         if action is None:
             return None
         page_id, token = self._page(channel)
@@ -565,7 +459,7 @@ class FacebookConnector(Connector):
             and action.item.kind == "direct_message"
         ):
             psid = str((action.item.raw or {}).get("psid") or "")
-            candidates = meta_graph.conversation_messages(
+            candidates = conversation_messages(
                 page_id=page_id, token=token, person=psid, platform="messenger", label=LABEL
             )
         elif action.kind == ActionKind.REPLY and action.item is not None:
@@ -582,29 +476,15 @@ class FacebookConnector(Connector):
             candidates = self._call("GET", path, token, params=params).get("data")
         else:
             return None
-        if not isinstance(candidates, list):
-            raise MalformedPayload(f"{LABEL}: the latest comments or posts are not a list.")
-        text_field = "message"
-        taken = set(
-            OutboundAction.objects.filter(
-                channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]
-            )
-            .exclude(pk=action.pk)
-            .values_list("external_id", flat=True)
+        found = delivered_among(
+            candidates,
+            action=action,
+            mine=lambda node: _is_from(node, page_id),
+            text_field="message",
+            time_field="created_time",
+            label=LABEL,
         )
-        wanted = " ".join(action.text.split())
-        try:
-            for candidate in candidates:
-                if (
-                    _is_from(candidate, page_id)
-                    and " ".join(str(candidate.get(text_field) or "").split()) == wanted
-                    and parse_time(candidate["created_time"]) >= action.created_at - FIND_SKEW
-                    and str(candidate["id"]) not in taken
-                ):
-                    return _delivered(candidate)
-        except (KeyError, TypeError, ValueError) as error:
-            raise MalformedPayload(f"{LABEL}: a candidate lacks {error}") from error
-        return None
+        return _delivered(found) if found else None
 
     # --- connection -----------------------------------------------------------------------------
 
@@ -613,7 +493,7 @@ class FacebookConnector(Connector):
         about 60 days), then the Page's own token from `/me/accounts` (a Page token taken with a
         long-lived user token does not expire)."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        user_token, expires = meta_graph.long_lived_user_token(credentials, token, label=LABEL, now=now)
+        user_token, expires = long_lived_user_token(credentials, token, label=LABEL, now=now)
         accounts = [
             account
             for batch, _after in meta_graph.pages(
@@ -671,17 +551,6 @@ def choose_page(accounts: list[dict], *, wanted: str, handle: str) -> dict:
         f"{LABEL}: choose the Page: type its id in the channel's `page_id` and connect again "
         f"(the person manages: {listed})."
     )
-
-
-def _is_from(node: Any, page_id: str) -> bool:
-    who = node.get("from") if isinstance(node, dict) else None
-    return bool(page_id) and isinstance(who, dict) and str(who.get("id")) == page_id
-
-
-def _newer(value: Any, since: str) -> bool:
-    if value in (None, ""):
-        return False
-    return not since or parse_time(value) > parse_time(since)
 
 
 def _delivered(node: dict) -> Delivered:

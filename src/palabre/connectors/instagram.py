@@ -23,10 +23,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.connectors import meta_graph
@@ -45,14 +44,17 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
-from palabre.connectors.facebook import FacebookConnector, choose_page
-from palabre.connectors.meta_graph import (
-    MESSAGING_WINDOW,
-    PRIVATE_REPLY_WINDOW,
-    MessagingWindowClosed,
-    last_message_from,
-    parse_time,
-    token_health,
+from palabre.connectors.facebook import choose_page
+from palabre.connectors.meta_graph import later, newer, parse_time
+from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
+from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
+from palabre.connectors.meta_graph.messenger import (
+    conversation_messages,
+    message_person,
+    messaging_items,
+    new_messages,
+    private_reply_open,
+    send_message,
 )
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
@@ -60,7 +62,6 @@ LABEL = "Instagram"
 PAGE_SIZE = 25
 COMMENTS_SIZE = 50
 MAX_CAROUSEL = 10
-FIND_SKEW = timedelta(minutes=5)
 COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,parent_id,like_count"
 MEDIA_FIELDS = "id,caption,timestamp,permalink,username,media_type,comments_count"
 NEEDED_PERMISSIONS = (
@@ -203,13 +204,13 @@ class InstagramConnector(Connector):
                     for one in (comment, *((comment.get("replies") or {}).get("data") or [])):
                         if not isinstance(one, dict) or _own(one, ig_user_id, media):
                             continue
-                        if not _newer(one.get("timestamp"), seen):
+                        if not newer(one.get("timestamp"), seen):
                             continue
                         parent = str(comment["id"]) if one is not comment else ""
                         items.append(
                             self.parse_comment(one, media_id=str(media.get("id") or ""), parent=parent)
                         )
-                        newest = _later(newest, str(one["timestamp"]))
+                        newest = later(newest, str(one["timestamp"]))
         seen_tags = str(marks.get("tags") or "")
         newest_tags = seen_tags
         for tagged, _after in meta_graph.pages(
@@ -220,32 +221,22 @@ class InstagramConnector(Connector):
             max_pages=1,
         ):
             for media in tagged:
-                if _newer(media.get("timestamp"), seen_tags):
+                if newer(media.get("timestamp"), seen_tags):
                     items.append(self.parse_mention(media))
-                    newest_tags = _later(newest_tags, str(media["timestamp"]))
+                    newest_tags = later(newest_tags, str(media["timestamp"]))
         seen_messages = str(marks.get("messages") or "")
         newest_messages = seen_messages
         if page_id:
-            for conversations, _after in meta_graph.pages(
-                f"{page_id}/conversations",
+            messages, newest_messages = new_messages(
+                page_id=page_id,
+                own_id=ig_user_id,
                 token=token,
+                platform="instagram",
+                since=seen_messages,
                 label=LABEL,
-                params={
-                    "platform": "instagram",
-                    "fields": "id,updated_time,messages.limit(25){id,message,created_time,from}",
-                    "limit": PAGE_SIZE,
-                },
-                max_pages=1,
-            ):
-                for conversation in conversations:
-                    if not _newer(conversation.get("updated_time"), seen_messages):
-                        continue
-                    newest_messages = _later(newest_messages, str(conversation["updated_time"]))
-                    items.extend(
-                        FacebookConnector().parse_conversation(
-                            conversation, page_id=ig_user_id, since=seen_messages
-                        )
-                    )
+                limit=PAGE_SIZE,
+            )
+            items.extend(messages)
         cursor = json.dumps(
             {"comments": newest, "messages": newest_messages, "tags": newest_tags}, sort_keys=True
         )
@@ -266,7 +257,7 @@ class InstagramConnector(Connector):
                     comment.get("timestamp"),
                     *(r.get("timestamp") for r in replies if isinstance(r, dict)),
                 ]
-                if any(_newer(value, since) for value in times):
+                if any(newer(value, since) for value in times):
                     fresh = True
                     yield comment
             paging = page.get("paging") if isinstance(page.get("paging"), dict) else {}
@@ -372,23 +363,7 @@ class InstagramConnector(Connector):
                     )
                 except KeyError as error:
                     raise MalformedPayload(f"{LABEL}: a comments change lacks {error}") from error
-            for event in entry.get("messaging") or []:
-                message = event.get("message") if isinstance(event, dict) else None
-                if not isinstance(message, dict) or message.get("is_echo") or not message.get("mid"):
-                    continue
-                try:
-                    items.append(
-                        FacebookConnector().parse_message(
-                            message_id=str(message["mid"]),
-                            text=str(message.get("text") or ""),
-                            created_at=parse_time(event["timestamp"]),
-                            sender=event["sender"],
-                            conversation_id="",
-                            parent="",
-                        )
-                    )
-                except (KeyError, TypeError, ValueError) as error:
-                    raise MalformedPayload(f"{LABEL}: a messaging event lacks {error}") from error
+            items.extend(messaging_items(entry, label=LABEL))
         return items
 
     # --- out ------------------------------------------------------------------------------------
@@ -418,31 +393,20 @@ class InstagramConnector(Connector):
             return self._message(channel, in_reply_to, text)
         if in_reply_to.kind not in ("comment", "reply"):
             raise PermanentError(f"{LABEL}: only a comment or a message can be answered in private.")
-        closes = in_reply_to.created_at + PRIVATE_REPLY_WINDOW
-        if timezone.now() > closes:
-            raise MessagingWindowClosed(
-                f"{LABEL}: a private reply to this comment was possible until {closes:%Y-%m-%d %H:%M} UTC "
-                "(7 days after it); Instagram allows none since."
-            )
+        private_reply_open(in_reply_to, label=LABEL)
         return self._send(channel, {"comment_id": in_reply_to.external_id}, text)
 
     def _message(self, channel, item, text: str) -> Delivered:
-        closes = last_message_from(item) + MESSAGING_WINDOW
-        if timezone.now() > closes:
-            raise MessagingWindowClosed(
-                f"{LABEL}: the messaging window closed on {closes:%Y-%m-%d %H:%M} UTC, 24 hours after the "
-                "person's last message; Instagram allows no reply until they write again."
-            )
-        igsid = str((item.raw or {}).get("psid") or (item.author.handle if item.author else ""))
-        return self._send(channel, {"id": igsid}, text)
+        return message_person(item, text, **self._messenger(channel))
 
     def _send(self, channel, recipient: dict, text: str) -> Delivered:
+        return send_message(recipient=recipient, text=text, **self._messenger(channel))
+
+    def _messenger(self, channel) -> dict[str, str]:
         _ig, token, page_id = self._account(channel)
         if not page_id:
             raise TokenExpired(f"{LABEL}: messages go through the linked Page: connect the channel again.")
-        return meta_graph.send_message(
-            page_id=page_id, token=token, recipient=recipient, text=text, label=LABEL
-        )
+        return {"page_id": page_id, "token": token, "label": LABEL}
 
     def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
         """One picture, or a carousel of 2 to 10, through containers; Instagram has no post without
@@ -541,13 +505,9 @@ class InstagramConnector(Connector):
     def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
         """The account's reply or media an interrupted attempt made: the same text, by the
         account, since the action was queued, and no other action's."""
-        from palabre.connectors.models import ActionKind, OutboundAction
+        from palabre.connectors.models import ActionKind
 
-        action = (
-            OutboundAction.objects.select_related("item", "item__parent")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = pending_action(channel, idempotency_key)
         if action is None:
             return None
         ig_user_id, token, page_id = self._account(channel)
@@ -556,7 +516,7 @@ class InstagramConnector(Connector):
             and action.item is not None
             and action.item.kind == "direct_message"
         ):
-            candidates = meta_graph.conversation_messages(
+            candidates = conversation_messages(
                 page_id=page_id,
                 token=token,
                 person=str((action.item.raw or {}).get("psid") or ""),
@@ -574,29 +534,15 @@ class InstagramConnector(Connector):
             text_field, time_field = "caption", "timestamp"
         else:
             return None
-        if not isinstance(candidates, list):
-            raise MalformedPayload(f"{LABEL}: the latest replies or media are not a list.")
-        taken = set(
-            OutboundAction.objects.filter(
-                channel=channel, external_id__in=[str(c.get("id")) for c in candidates if isinstance(c, dict)]
-            )
-            .exclude(pk=action.pk)
-            .values_list("external_id", flat=True)
+        found = delivered_among(
+            candidates,
+            action=action,
+            mine=lambda node: text_field == "caption" or _own(node, ig_user_id, {}),
+            text_field=text_field,
+            time_field=time_field,
+            label=LABEL,
         )
-        wanted = " ".join(action.text.split())
-        try:
-            for candidate in candidates:
-                mine = text_field == "caption" or _own(candidate, ig_user_id, {})
-                if (
-                    mine
-                    and " ".join(str(candidate.get(text_field) or "").split()) == wanted
-                    and parse_time(candidate[time_field]) >= action.created_at - FIND_SKEW
-                    and str(candidate["id"]) not in taken
-                ):
-                    return _delivered(candidate)
-        except (KeyError, TypeError, ValueError) as error:
-            raise MalformedPayload(f"{LABEL}: a candidate lacks {error}") from error
-        return None
+        return _delivered(found) if found else None
 
     # --- connection -----------------------------------------------------------------------------
 
@@ -605,7 +551,7 @@ class InstagramConnector(Connector):
         Page chosen among those linked to an Instagram professional account; its
         `instagram_business_account` is the account."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        user_token, expires = meta_graph.long_lived_user_token(credentials, token, label=LABEL, now=now)
+        user_token, expires = long_lived_user_token(credentials, token, label=LABEL, now=now)
         accounts = [
             account
             for batch, _after in meta_graph.pages(
@@ -661,20 +607,6 @@ def _own(node: dict, ig_user_id: str, media: dict) -> bool:
         return True
     owner = str(media.get("username") or "")
     return bool(owner) and str(who.get("username") or node.get("username") or "") == owner
-
-
-def _newer(value: Any, since: str) -> bool:
-    if value in (None, ""):
-        return False
-    return not since or parse_time(value) > parse_time(since)
-
-
-def _later(a: str, b: str) -> str:
-    if not a:
-        return b
-    if not b:
-        return a
-    return a if parse_time(a) >= parse_time(b) else b
 
 
 def _delivered(node: dict) -> Delivered:

@@ -13,6 +13,10 @@ Business Use Case codes 80001-80014, are rate limits (how long to wait: the
 `X-Business-Use-Case-Usage` header's `estimated_time_to_regain_access`, in minutes; else
 `Retry-After`; else an hour, since `X-App-Usage` gives percentages only); 10 and 200-299 are a
 missing permission; 1, 2 and 5xx are transient.
+
+The package's other modules, by sub-domain: `messenger` (conversations in, messages and private
+replies out, within Meta's windows), `connection` (the long-lived token, the token's permissions
+and their App Review status) and `delivered` (finding what an interrupted attempt made).
 """
 
 from __future__ import annotations
@@ -29,9 +33,7 @@ import httpx
 from palabre import config
 from palabre.connectors import http_client
 from palabre.connectors.base import (
-    ChannelHealthInfo,
     ConnectorError,
-    Delivered,
     MalformedPayload,
     PermanentError,
     PermissionMissing,
@@ -39,6 +41,7 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+from palabre.conversations.services import IncomingAuthor
 
 GRAPH_VERSION = "v26.0"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
@@ -55,6 +58,10 @@ MESSAGING_WINDOW = timedelta(hours=24)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 # The Send API's error when the window is closed (code 10, subcode 2018278).
 OUTSIDE_WINDOW_SUBCODES = {2018278, 2534022}
+# How much earlier than the action a platform's clock may date what it made.
+FIND_SKEW = timedelta(minutes=5)
+# A conversation's latest messages, as both the pull and the look-up after an interrupted send read them.
+CONVERSATION_MESSAGES = "messages.limit(25){id,message,created_time,from}"
 
 
 class MessagingWindowClosed(PermanentError):
@@ -268,171 +275,34 @@ def webhook_entries(body: bytes, *, expected_object: str) -> list[dict[str, Any]
     return entries
 
 
-# --- permissions --------------------------------------------------------------------------------
+# --- what both connectors read in the Graph's nodes ------------------------------------------------
 
 
-def review_status(app_id: str, app_secret: str, *, label: str) -> dict[str, str]:
-    """The app's permissions and their Login Review status (`GET /{app-id}/permissions` with the
-    app's token, `{app-id}|{app-secret}`): {} when the app's secret is not known or Meta does not
-    tell (the review status only adds to the check's message: it never fails the check)."""
-    if not app_id or not app_secret:
-        return {}
-    try:
-        body = call("GET", f"{app_id}/permissions", token=f"{app_id}|{app_secret}", label=label)
-    except (PermanentError, MalformedPayload):
-        return {}
-    return {
-        str(entry.get("permission")): str(entry.get("status") or "")
-        for entry in body.get("data") or []
-        if isinstance(entry, dict) and entry.get("permission")
-    }
+def newer(value: Any, since: str) -> bool:
+    """A Graph time after `since` (any time when nothing was seen yet)."""
+    if value in (None, ""):
+        return False
+    return not since or parse_time(value) > parse_time(since)
 
 
-def missing_permissions(
-    needed: tuple[str, ...], granted: set[str], reviews: Mapping[str, str], *, label: str
-) -> PermissionMissing | None:
-    """The error naming what the token lacks, with each permission's review status where known."""
-    missing = [name for name in needed if name not in granted]
-    if not missing:
+def later(a: str, b: str) -> str:
+    """The later of two Graph times, either possibly empty (the cursor's marks)."""
+    if not a:
+        return b
+    if not b:
+        return a
+    return a if parse_time(a) >= parse_time(b) else b
+
+
+def is_from(node: Any, account_id: str) -> bool:
+    """Written by the account itself (`from.id`): the Page's or the account's own, left out."""
+    who = node.get("from") if isinstance(node, dict) else None
+    return bool(account_id) and isinstance(who, dict) and str(who.get("id")) == account_id
+
+
+def author(who: Any) -> IncomingAuthor | None:
+    if not isinstance(who, dict) or not who.get("id"):
         return None
-    named = ", ".join(
-        f"{name} (app review: {reviews[name]})" if name in reviews else name for name in missing
+    return IncomingAuthor(
+        handle=str(who["id"]), display_name=str(who.get("name") or who.get("username") or "")
     )
-    return PermissionMissing(
-        f"{label}: the token lacks the permission(s) {named} (it has: {', '.join(sorted(granted)) or 'none'}). "
-        "Connect the channel again and accept them; an app in Live mode needs them approved by App Review."
-    )
-
-
-# --- Messenger (Facebook Pages and Instagram) ----------------------------------------------------------
-
-
-def send_message(
-    *, page_id: str, token: str, recipient: dict, text: str, messaging_type: str = "", label: str
-) -> Delivered:
-    """One message through the Send API (`POST /{page-id}/messages`): to a person (`{"id": ...}`)
-    or as the private reply to a comment or post (`{"comment_id": ...}`, `{"post_id": ...}`)."""
-    data = {"recipient": json.dumps(recipient), "message": json.dumps({"text": text})}
-    if messaging_type:
-        data["messaging_type"] = messaging_type
-    sent = call("POST", f"{page_id}/messages", token=token, label=label, data=data, sending=True)
-    if not sent.get("message_id"):
-        raise MalformedPayload(f"{label}: the Send API answered without message_id.", maybe_delivered=True)
-    return Delivered(external_id=str(sent["message_id"]))
-
-
-def conversation_messages(*, page_id: str, token: str, person: str, platform: str, label: str) -> list[dict]:
-    """The latest messages of the Page's conversation with one person (`/{page-id}/conversations`
-    with `user_id`, `platform` messenger or instagram), to find a message an interrupted attempt
-    sent; [] when there is no such conversation."""
-    if not person:
-        raise MalformedPayload(f"{label}: the message names no person to look the conversation up.")
-    body = call(
-        "GET",
-        f"{page_id}/conversations",
-        token=token,
-        label=label,
-        params={
-            "platform": platform,
-            "user_id": person,
-            "fields": "id,messages.limit(25){id,message,created_time,from}",
-        },
-    )
-    messages: list[dict] = []
-    for conversation in body.get("data") or []:
-        data = (
-            ((conversation or {}).get("messages") or {}).get("data")
-            if isinstance(conversation, dict)
-            else None
-        )
-        if not isinstance(data, list):
-            raise MalformedPayload(f"{label}: a conversation's messages are not a list.")
-        messages.extend(message for message in data if isinstance(message, dict))
-    return messages
-
-
-def token_health(
-    *,
-    token: str,
-    client_id: str,
-    secret: str,
-    needed: tuple[str, ...],
-    account: str,
-    details: dict,
-    label: str,
-) -> ChannelHealthInfo:
-    """The check both Meta connectors run: `/debug_token` tells the token's scopes and expiry."""
-    app_token = f"{client_id}|{secret}" if client_id and secret else token
-    debug = call("GET", "debug_token", token=app_token, label=label, params={"input_token": token})
-    data = debug.get("data") if isinstance(debug.get("data"), dict) else {}
-    if data.get("is_valid") is False:
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        raise TokenExpired(
-            f"{label}: the token is no longer valid: {error.get('message') or 'reconnect the channel'}"
-        )
-    scopes = tuple(str(scope) for scope in data.get("scopes") or ())
-    reviews = review_status(client_id, secret, label=label)
-    missing = missing_permissions(needed, set(scopes), reviews, label=label)
-    if missing is not None:
-        raise missing
-    expires = int(data.get("expires_at") or 0)
-    details = {**details, "app_review": {name: reviews[name] for name in needed if name in reviews}}
-    if data.get("data_access_expires_at"):
-        details["data_access_expires_at"] = datetime.fromtimestamp(
-            int(data["data_access_expires_at"]), tz=UTC
-        ).isoformat()
-    return ChannelHealthInfo(
-        account=account,
-        token_expires_at=datetime.fromtimestamp(expires, tz=UTC) if expires else None,
-        scopes=scopes,
-        details=details,
-        permissions_checked="verified",
-    )
-
-
-def last_message_from(item) -> datetime:
-    """When the person last wrote in the item's conversation (the 24-hour window opens then)."""
-    from django.db.models import Q
-
-    from palabre.conversations.models import Item
-
-    root = item.thread_root_id or item.pk
-    later = (
-        Item.objects.filter(Q(thread_root_id=root) | Q(pk=root), channel_id=item.channel_id)
-        .filter(author_id=item.author_id, kind="direct_message")
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    return max(item.created_at, later) if later else item.created_at
-
-
-def long_lived_user_token(
-    credentials: Mapping[str, Any], token: Mapping[str, Any], *, label: str, now: datetime
-) -> tuple[str, str]:
-    """What Facebook Login gave (`token`) traded for a long-lived user token with the app's id and
-    secret (`fb_exchange_token`): the token, and when it expires (ISO, "" when Meta does not say)."""
-    client_id = str(credentials.get("client_id") or "")
-    secret = str(credentials.get("client_secret") or "")
-    short = str(token.get("access_token") or "")
-    if not short or not client_id or not secret:
-        raise TokenExpired(f"{label}: the login gave no token, or the app id and secret are missing.")
-    long_lived = call(
-        "GET",
-        "oauth/access_token",
-        token=short,
-        label=label,
-        params={
-            "grant_type": "fb_exchange_token",
-            "client_id": client_id,
-            "client_secret": secret,
-            "fb_exchange_token": short,
-        },
-    )
-    user_token = str(long_lived.get("access_token") or "")
-    if not user_token:
-        raise MalformedPayload(f"{label}: the token exchange answered without access_token.")
-    expires = ""
-    if long_lived.get("expires_in"):
-        expires = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
-    return user_token, expires
