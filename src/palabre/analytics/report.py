@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.analytics import charts, metrics
+from palabre.analytics import charts, crisis, metrics
 from palabre.analytics.metrics import Filters, Period
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
@@ -97,8 +97,18 @@ def _trend(value: float | None, previous: float | None, higher_is_better: bool) 
 
 
 def render_html(data: dict[str, Any], organisation: Organisation) -> str:
-    """A standalone HTML document (styles inline), the same for the browser and for the PDF."""
-    return render_to_string("analytics/report.html", {"report": data, "organisation": organisation})
+    """A standalone HTML document (styles inline), the same for the browser and for the PDF; it
+    ends with the crisis timeline of each alert of the period (its figures and volume curve)."""
+    crises = [
+        {"timeline": timeline, "chart": charts.crisis_chart(timeline)}
+        for timeline in (
+            crisis.crisis_timeline(organisation, row["id"])
+            for row in data["current"]["listening"]["alert_list"]
+        )
+    ]
+    return render_to_string(
+        "analytics/report.html", {"report": data, "organisation": organisation, "crises": crises}
+    )
 
 
 def render_pdf(html: str) -> bytes:
