@@ -69,7 +69,8 @@ TIME_ZONE = declare("PALABRE_TIME_ZONE", "Europe/Paris", "Default time zone for 
 TASKS_BACKEND = declare(
     "PALABRE_TASKS_BACKEND",
     "database",
-    "Background task backend: `database` (tasks stored in the database, run by workers) or "
+    "Background task backend: `database` (tasks stored in the database, run by workers), `rq` "
+    "(tasks queued on the Redis of PALABRE_REDIS_URL, run by `palabre worker`; django-tasks-rq) or "
     "`immediate` (run inline, for tests and one-off scripts).",
 )
 ANALYSIS_SWEEP_SECONDS = declare(

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -73,10 +72,6 @@ def _caches() -> dict:
     return {"ok": not failing, "failing": failing} if failing else {"ok": True}
 
 
-def _uses_task_database() -> bool:
-    return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
-
-
 def _ready_delay() -> timedelta:
     try:
         seconds = max(1.0, float(config.READY_TASK_DELAY_SECONDS.raw()))
@@ -87,37 +82,29 @@ def _ready_delay() -> timedelta:
 
 def _tasks() -> dict:
     """Tasks due and not taken: a queue whose oldest due task waited longer than the allowed delay
-    has no worker taking it (or too few)."""
-    if not _uses_task_database():
+    has no worker taking it (or too few). On the database or on Redis (PALABRE_TASKS_BACKEND=rq)."""
+    backend = worker.tasks_backend()
+    if backend == "immediate":
         return {"ok": True, "backend": "immediate"}
-    from django.db.models import Min
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
+    named = {"backend": backend} if backend != "database" else {}
     try:
-        due = DBTaskResult.objects.ready()
-        # A task is due from its `run_after`, or, without one (the library stores its farthest
-        # date then), from when it was enqueued.
-        undelayed = due.filter(run_after=get_date_max()).aggregate(since=Min("enqueued_at"))["since"]
-        delayed = due.exclude(run_after=get_date_max()).aggregate(since=Min("run_after"))["since"]
-        waiting = due.count()
-        running = DBTaskResult.objects.filter(status="RUNNING").count()
-    except DatabaseError as error:
-        return {"ok": False, "error": type(error).__name__}
-    now = timezone.now()
-    oldest = min((moment for moment in (undelayed, delayed) if moment), default=now)
-    waited = max(0.0, (now - oldest).total_seconds())
+        state = worker.queue_state()
+    except Exception as error:  # DatabaseError, or the Redis client's own errors: not ready
+        return {"ok": False, **named, "error": type(error).__name__}
     return {
-        "ok": waited <= _ready_delay().total_seconds(),
-        "waiting": waiting,
-        "running": running,
-        "oldest_waiting_seconds": round(waited, 1),
+        "ok": state["oldest_waiting_seconds"] <= _ready_delay().total_seconds(),
+        **named,
+        "waiting": state["waiting"],
+        "running": state["running"],
+        "oldest_waiting_seconds": round(state["oldest_waiting_seconds"], 1),
     }
 
 
 def _workers(*, queue_moving: bool) -> dict:
     """The heartbeats in this data folder. Workers on other machines write theirs elsewhere: with
     no heartbeat here at all, a moving queue is what says someone works."""
-    if not _uses_task_database():
+    backend = worker.tasks_backend()
+    if backend == "immediate":
         return {"ok": True, "backend": "immediate"}
     states = [state for state in worker.worker_states() if state.get("kind") == "worker"]
     alive = [state for state in states if not state["stale"]]
@@ -128,4 +115,13 @@ def _workers(*, queue_moving: bool) -> dict:
         "waiting_for_database": sum(1 for state in alive if state.get("state") == "waiting_for_database"),
     }
     ok = bool(working) if states else queue_moving
+    if backend == "rq":
+        # RQ keeps the list of its live workers on Redis: those of every machine, not only here.
+        from palabre import redis_queue
+
+        try:
+            summary["registered"] = redis_queue.worker_count()
+        except Exception:  # the tasks check says Redis fails; here, no worker is known
+            summary["registered"] = 0
+        ok = bool(working) or (summary["registered"] > 0 and queue_moving)
     return {"ok": ok, **summary}

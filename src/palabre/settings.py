@@ -117,10 +117,28 @@ TASKS = {
         "BACKEND": {
             "database": "django_tasks_db.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "rq": "django_tasks_rq.RQBackend",
         }[config.TASKS_BACKEND.raw()],
         "QUEUES": ["default"],
     }
 }
+if config.TASKS_BACKEND.raw() == "rq":
+    # Tasks on Redis (django-tasks-rq over django-rq), run by `palabre worker` (palabre.worker).
+    if not config.REDIS_URL.raw().strip():
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("PALABRE_TASKS_BACKEND=rq needs PALABRE_REDIS_URL (redis://host:6379/0)")
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {
+        "default": {
+            "URL": config.REDIS_URL.raw().strip(),
+            # RQ stops a job after 180 s by default; the database backend never does (a video upload,
+            # a backfill may take longer): an hour is the bound of a task stuck for good.
+            "DEFAULT_TIMEOUT": 3600,
+            # A task's result stays readable a day (RQ's default is 500 s), as in the database.
+            "DEFAULT_RESULT_TTL": 86400,
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -280,5 +298,7 @@ LOGGING = {
         # Wrong passwords and locks (usernames and addresses masked).
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django_tasks_db": {"handlers": ["console"], "level": "WARNING"},
+        # RQ's worker and scheduler (PALABRE_TASKS_BACKEND=rq) in Palabre's format, without a line per job.
+        "rq": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from palabre import config
@@ -114,6 +115,49 @@ def worker_states(*, now: float | None = None) -> list[dict]:
     return states
 
 
+def tasks_backend() -> str:
+    """`database`, `rq` or `immediate`: where the tasks wait (PALABRE_TASKS_BACKEND)."""
+    from django.conf import settings
+
+    return {
+        "django_tasks_db.DatabaseBackend": "database",
+        "django_tasks_rq.RQBackend": "rq",
+    }.get(settings.TASKS["default"]["BACKEND"], "immediate")
+
+
+def queue_state(*, now: datetime | None = None) -> dict | None:
+    """The task queue as the workers find it, whichever backend holds it: `waiting` (due, no worker
+    has taken them), `running`, and `oldest_waiting_seconds` (how long the oldest due task has
+    waited). None without a queue (the immediate backend). The backend's own errors go up
+    (`DatabaseError`, a Redis error): the callers say what a failing queue means to them."""
+    from django.utils import timezone
+
+    backend = tasks_backend()
+    now = now or timezone.now()
+    if backend == "rq":
+        from palabre import redis_queue
+
+        return redis_queue.queue_state(now=now)
+    if backend != "database":
+        return None
+    from django.db.models import Min, Q
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    due = DBTaskResult.objects.ready()
+    # A task is due from its `run_after`, or, without one (the library stores its farthest date
+    # then), from when it was enqueued.
+    oldest = due.aggregate(
+        undelayed=Min("enqueued_at", filter=Q(run_after=get_date_max())),
+        delayed=Min("run_after", filter=~Q(run_after=get_date_max())),
+    )
+    moments = [moment for moment in oldest.values() if moment]
+    return {
+        "waiting": due.count(),
+        "running": DBTaskResult.objects.filter(status="RUNNING").count(),
+        "oldest_waiting_seconds": max(0.0, (now - min(moments)).total_seconds()) if moments else 0.0,
+    }
+
+
 class TaskWorker:
     """One `palabre worker` process (see the module's docstring)."""
 
@@ -128,25 +172,13 @@ class TaskWorker:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         from django.utils.crypto import get_random_string
-        from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
-        from django_tasks_db.management.commands.db_worker import Worker
 
         self.worker_id = worker_id or get_random_string(32)
         self.batch = batch
         self.max_tasks = max_tasks
         self.interval = interval
         self.sleep = sleep
-        # The library's loop, one pass at a time: it runs the tasks ready and returns.
-        self.library = Worker(
-            queue_names=queues.split(","),
-            interval=interval,
-            batch=True,
-            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
-            startup_delay=False,
-            max_tasks=max_tasks or None,
-            worker_id=self.worker_id,
-            excluded_queue_names=[],
-        )
+        self.library = self._library(queues)
         self.started_at = time.time()
         self.tasks_run = 0
         self.failures = 0
@@ -155,6 +187,22 @@ class TaskWorker:
         self._last_beat = 0.0
         self._last_schedule = 0.0
         self._recover_pending = False
+
+    def _library(self, queues: str):
+        from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        # The library's loop, one pass at a time: it runs the tasks ready and returns.
+        return Worker(
+            queue_names=queues.split(","),
+            interval=self.interval,
+            batch=True,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=self.max_tasks or None,
+            worker_id=self.worker_id,
+            excluded_queue_names=[],
+        )
 
     # --- the loop ---------------------------------------------------------------------------
 

@@ -7,9 +7,8 @@ import ipaddress
 import secrets
 
 from django.db import DatabaseError
-from django.db.models import Count, Min, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
@@ -68,32 +67,22 @@ class DatabaseCollector:
         yield from self._channels()
 
     def _tasks(self):
-        from django.conf import settings
-
-        if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
-            return
-        from django_tasks_db.models import DBTaskResult, get_date_max
+        from palabre.worker import queue_state
 
         try:
-            due = DBTaskResult.objects.ready()
-            waiting = due.count()
-            running = DBTaskResult.objects.filter(status="RUNNING").count()
-            oldest = due.aggregate(
-                undelayed=Min("enqueued_at", filter=Q(run_after=get_date_max())),
-                delayed=Min("run_after", filter=~Q(run_after=get_date_max())),
-            )
-        except DatabaseError:
+            state = queue_state()  # on the database, or on Redis (PALABRE_TASKS_BACKEND=rq)
+        except Exception:  # DatabaseError, a Redis client's error: no figure rather than a false one
+            return
+        if state is None:  # the immediate backend: no queue
             return
         queue = GaugeMetricFamily("palabre_task_queue", "Tasks in the queue, by state.", labels=["state"])
-        queue.add_metric(["waiting"], waiting)
-        queue.add_metric(["running"], running)
+        queue.add_metric(["waiting"], state["waiting"])
+        queue.add_metric(["running"], state["running"])
         yield queue
-        moments = [moment for moment in oldest.values() if moment]
-        waited = max(0.0, (timezone.now() - min(moments)).total_seconds()) if moments else 0.0
         yield GaugeMetricFamily(
             "palabre_task_queue_oldest_waiting_seconds",
             "How long the oldest due task has waited for a worker.",
-            value=waited,
+            value=state["oldest_waiting_seconds"],
         )
 
     def _channels(self):

@@ -1,4 +1,4 @@
-"""`palabre worker`: a task worker (run several, on several machines, on PostgreSQL)."""
+"""`palabre worker`: a task worker (run several, on several machines, on PostgreSQL or Redis)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,14 @@ class Command(PalabreCommand):
         if args.nice:
             os.nice(args.nice)
         setup_django()
-        from palabre.worker import TaskWorker
+        from palabre.worker import TaskWorker, tasks_backend
+
+        worker_class = TaskWorker
+        if tasks_backend() == "rq":  # RQ's worker on Redis, with the same care around it
+            from palabre.redis_queue import RedisTaskWorker as worker_class
 
         # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
-        TaskWorker(
+        worker_class(
             worker_id=args.worker_id,
             queues=args.queues,
             interval=args.interval,
