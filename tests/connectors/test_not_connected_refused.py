@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from palabre.connectors import services
@@ -126,3 +127,24 @@ def test_the_api_answers_422_naming_the_channel(counting, owner_actor, forum_ite
 def test_a_reddit_script_app_is_connected_without_an_oauth_token(org, make_channel, credentials, reason):
     sub = make_channel(org, "reddit", handle="r/maisondupont", credentials=credentials)
     assert connection_of(sub).reason == reason
+
+
+def test_fetching_now_is_neither_offered_nor_done_on_a_channel_that_is_not_connected(
+    counting, forum, owner, owner_actor, client, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    page = reverse("connectors:channel", args=[forum.pk])
+    pull = reverse("connectors:channel_pull", args=[forum.pk])
+    assert pull in client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()  # connected: offered
+    _refused_credentials(forum)
+    html = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The next step is shown instead of a button that could only fail.
+    assert pull not in html and "Fetch new messages now" not in html
+    assert "enter new ones" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(pull, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "This channel is not connected." in answer.content.decode()
+    assert ("pull", "") not in counting.calls
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.request_pull(actor=owner_actor, channel=forum)
+    assert list(refused.value.message_dict) == ["channel"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -121,6 +122,19 @@ def connection_of(
         since = sync.heartbeat_at if sync is not None else None
         return Connection("bot_not_running", oauth, platform, since=since, channel_id=channel.pk)
     return Connection("", oauth, platform)
+
+
+def require_connected(channel: Channel) -> None:
+    """Refuses what could only fail on a channel that is not connected (an outbound action, a pull
+    asked by hand), naming the channel's field, the reason and the next step."""
+    connection = connection_of(channel)
+    if not connection.connected:
+        raise ValidationError(
+            {
+                "channel": _("This channel is not connected. %(next_step)s")
+                % {"next_step": connection.next_step}
+            }
+        )
 
 
 # What a moderator may ask of the platform on one item, each with the capability it needs.

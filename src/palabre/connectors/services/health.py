@@ -15,6 +15,7 @@ from palabre.connectors.base import (
     ConnectorError,
     RateLimited,
 )
+from palabre.connectors.connection import require_connected
 from palabre.connectors.explain import explain
 from palabre.connectors.models import (
     ChannelSync,
@@ -155,6 +156,7 @@ def request_pull(*, actor: Actor, channel: Channel) -> ChannelSync:
     connector_class = connector_class_for(channel.platform)
     if connector_class is None or Capability.PULL not in connector_class.capabilities:
         raise ValidationError({"channel": _("This channel has nothing to pull.")})
+    require_connected(channel)
     sync = sync_for(channel)
     ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=timezone.now())
     record(actor, "connectors.pull_requested", channel)

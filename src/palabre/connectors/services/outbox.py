@@ -16,7 +16,7 @@ from palabre.connectors.base import (
     Capability,
     Media,
 )
-from palabre.connectors.connection import connection_of
+from palabre.connectors.connection import require_connected
 from palabre.connectors.models import (
     ActionKind,
     ActionStatus,
@@ -69,14 +69,7 @@ def _check_channel(channel: Channel, kind: str) -> None:
     if channel.kind == Channel.Kind.SPOKESPERSON and channel.spokesperson_approved_at is None:
         raise ValidationError({"channel": _("A personal account needs an owner's approval first.")})
     # Queued on a channel that is not connected, the action could only fail: say why and what to do.
-    connection = connection_of(channel)
-    if not connection.connected:
-        raise ValidationError(
-            {
-                "channel": _("This channel is not connected. %(next_step)s")
-                % {"next_step": connection.next_step}
-            }
-        )
+    require_connected(channel)
 
 
 def _clean_text(text: str, *, required: bool = True) -> str:
