@@ -60,7 +60,7 @@ def test_sign_in_speak_french_connect_a_channel_change_a_role_and_read_it_in_the
     expect(row.locator("select[name=role]")).to_have_value("moderator")
 
     # The audit log tells who did it, and the filter narrows it in place.
-    page.click("nav.sidenav >> text=Journal d'audit")
+    page.click("nav.sidenav >> text=Journal d’audit")
     page.wait_for_load_state("load")  # its scripts run before we press or change
     expect(page.locator("#audit-results")).to_contain_text("Rôle modifié")
     page.select_option("#id_action", "member.role_changed")

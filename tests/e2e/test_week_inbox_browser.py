@@ -21,7 +21,7 @@ ROUNDS = [("fr", 1280), ("en", 390), ("en", 1280), ("fr", 390)]
 WORDS = {
     "fr": {
         "too_many": "caractères de trop",
-        "queued": "Réponse mise en file d'envoi",
+        "queued": "Réponse mise en file d’envoi",
         "closed": "2 conversations fermées",
         "undone": "2 conversations remises comme avant",
         "matches": re.compile(r"\d+ publications? sur les \d+ stockées ces 30 derniers jours"),

@@ -16,7 +16,7 @@ def test_priority_reasons_write_numbers_the_french_way():
     with translation.override("fr"):
         texts = [r["text"] for r in reason_texts(REASONS)]
     assert texts[0] == "en attente depuis 72,4 h"
-    assert texts[1].replace("\u202f", " ").replace("\xa0", " ") == "audience de l'auteur : 48 200 abonnés"
+    assert texts[1].replace("\u202f", " ").replace("\xa0", " ") == "audience de l’auteur : 48 200 abonnés"
 
 
 def test_priority_reasons_write_numbers_the_english_way():

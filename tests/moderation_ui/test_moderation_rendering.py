@@ -74,7 +74,7 @@ def test_reasons_read_in_the_readers_language_with_the_stored_message_as_fallbac
     with translation.override("fr"):
         assert reason_text(reason) == "Contient le mot interdit «\u202fx\u202f»."
         assert reason_text(score) == "Insulte\u202f: possible (score 0,71)."
-        assert reason_text(new_author) == "Nouvel auteur\u202f: retenu jusqu'à 2 commentaires approuvés."
+        assert reason_text(new_author) == "Nouvel auteur\u202f: retenu jusqu’à 2 commentaires approuvés."
         assert reason_text(unknown) == "A reason this version does not know."
         assert reason_text(broken) == "Stored message."
     with translation.override("en"):

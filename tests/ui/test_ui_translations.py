@@ -152,7 +152,7 @@ def test_pages_are_in_french_for_a_person_who_chose_french(world, owner_client):
         ("home", "Accueil"),
         ("channels", "Connecter un canal"),
         ("members", "Anciens membres"),
-        ("audit", "Journal d'audit"),
+        ("audit", "Journal d’audit"),
         ("tokens", "Créer un jeton"),
         ("permissions", "Approuver un compte personnel comme canal porte-parole"),
         ("conversations:items", "Toutes les langues"),
@@ -168,3 +168,11 @@ def test_service_errors_reach_the_form_in_french(world, owner_client):
         reverse("channel_create"), {"platform": "mastodon", "handle": "@dupont@piaille.fr", "name": "Doublon"}
     )
     assert "Cette organisation a déjà ce canal." in response.content.decode()
+
+
+def test_french_entries_use_the_typographic_apostrophe():
+    # French typography, as the rest of the catalogue: "Jetons d’API", not "Jetons d'API".
+    straight = [
+        f"line {entry.line}: {text}" for entry in parse_po(PO) for text in entry.strings if "'" in text
+    ]
+    assert straight == []
