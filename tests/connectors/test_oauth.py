@@ -26,6 +26,7 @@ from palabre.connectors.base import (
     TokenExpired,
 )
 from palabre.connectors.connection import connection_of
+from palabre.connectors.models import ChannelSync
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.services import Actor, set_channel_credentials
 
@@ -150,6 +151,23 @@ def test_the_callback_exchanges_the_code_and_stores_the_credentials(signed_in, a
     page = signed_in.get(f"/connectors/channels/{app_channel.pk}/")
     assert "maison-dupont" in page.content.decode()
     assert "Not connected" not in page.content.decode()
+
+
+def test_the_token_expiry_the_platform_gave_is_kept_and_shown(signed_in, app_channel, forum_oauth):
+    # The platform's health says nothing of the expiry; the token endpoint said expires_in=3600.
+    _token(forum_oauth)
+    before = timezone.now()
+    query = _start(signed_in, app_channel)
+    signed_in.get(CALLBACK, {"code": "the-code", "state": query["state"][0]})
+    sync = ChannelSync.objects.get(channel=app_channel)
+    assert sync.token_expires_at is not None
+    assert (
+        before + timedelta(seconds=3600) <= sync.token_expires_at <= timezone.now() + timedelta(seconds=3600)
+    )
+    page = signed_in.get(f"/connectors/channels/{app_channel.pk}/").content.decode()
+    facts = page.split("Token expiry", 1)[1].split("</dd>", 1)[0]
+    assert "not told by the platform" not in facts
+    assert str(sync.token_expires_at.astimezone(timezone.get_current_timezone()).year) in facts
 
 
 def test_the_channel_page_shows_the_redirect_url_and_the_button_once_the_app_is_entered(

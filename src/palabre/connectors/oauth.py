@@ -310,7 +310,9 @@ def _complete(
 # --- keeping the token fresh ------------------------------------------------------------------
 
 
-def _expires_at(credentials: Mapping[str, Any]) -> datetime | None:
+def token_expiry(credentials: Mapping[str, Any]) -> datetime | None:
+    """When the stored token expires, as the token endpoint said (`expires_in` at the connection or
+    the last renewal); None when it did not say."""
     value = credentials.get("token_expires_at")
     if not value:
         return None
@@ -321,7 +323,7 @@ def _expires_at(credentials: Mapping[str, Any]) -> datetime | None:
 
 
 def refresh_due(credentials: Mapping[str, Any], *, now: datetime) -> bool:
-    when = _expires_at(credentials)
+    when = token_expiry(credentials)
     return when is not None and when <= now + REFRESH_MARGIN
 
 

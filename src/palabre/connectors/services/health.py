@@ -20,7 +20,7 @@ from palabre.connectors.explain import explain
 from palabre.connectors.models import (
     ChannelSync,
 )
-from palabre.connectors.oauth import fresh_credentials
+from palabre.connectors.oauth import fresh_credentials, token_expiry
 from palabre.connectors.registry import connector_class_for, connector_for
 from palabre.connectors.services.pacing import _same_org, record_failure, record_success, sync_for
 from palabre.orgs.models import Channel
@@ -54,8 +54,10 @@ def refresh_health(channel: Channel) -> ChannelSync:
         "permissions_checked": info.permissions_checked,
         "permissions_note": info.permissions_note,
         "details": dict(info.details),
-        # The token works; an expiry is kept only when the platform tells one.
-        "token_expires_at": info.token_expires_at,
+        # The token works; its expiry is what the platform tells now, else what its token endpoint
+        # said when it was given (`expires_in`), else unknown.
+        "token_expires_at": info.token_expires_at
+        or (token_expiry(channel.read_credentials()) if channel.has_credentials else None),
     }
     if info.account:
         fields["account"] = info.account[:300]
