@@ -37,6 +37,9 @@ SENTIMENT_STYLE = Style(
     colors=("#b03a2e", "#9aa5ab", "#3c8d5a"),
 )
 WIDTH, HEIGHT = 720, 320
+# Campaigns drawn at once on the time chart (each a band and a legend entry, the first ones by
+# start); every one is listed under the chart.
+MAX_CAMPAIGNS_DRAWN = 4
 
 
 def _number(value: float | None) -> str:
@@ -79,18 +82,73 @@ def _day_labels(days: list[Any]) -> list[str]:
     return [formats.date_format(day, "SHORT_DATE_FORMAT", use_l10n=True) for day in days]
 
 
-def mentions_chart(per_day: list[dict[str, Any]]) -> SafeString:
-    """Mentions per day, stacked by sentiment: the volume curve of a crisis and its tone."""
-    chart = pygal.StackedBar(
-        **_options(style=SENTIMENT_STYLE, x_label_rotation=-45, show_minor_x_labels=True)
+# The time chart: the volume and its tone, then what happened on those days (annotations).
+TIMELINE_STYLE = Style(
+    **{key: getattr(STYLE, key) for key in ("background", "plot_background", "foreground", "font_family")},
+    label_font_size=13,
+    legend_font_size=13,
+    opacity=".55",
+    opacity_hover=".7",
+    colors=(
+        "#9aa5ab",
+        "#b03a2e",
+        "#3c8d5a",
+        "#222222",
+        "#e67e22",
+        "#9b59b6",
+        "#2f6f8f",
+        "#6b8e23",
+        "#c2703d",
+    ),
+)
+
+
+def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None = None) -> SafeString:
+    """Mentions per day and their negative and positive parts; with `marks`
+    (`annotations.timeline_marks`), the days of the posts published (dots on the time axis), of
+    the crisis alerts (on the curve) and the campaigns running (a band above the curve each)."""
+    days = [row["day"] for row in per_day]
+    index = {day: n for n, day in enumerate(days)}
+    totals = [row["total"] for row in per_day]
+    campaigns = (marks or {}).get("campaigns", [])[:MAX_CAMPAIGNS_DRAWN]
+    legend_rows = (3 + (2 + len(campaigns) if marks else 0) + 1) // 2
+    chart = pygal.Line(
+        **_options(
+            style=TIMELINE_STYLE,
+            height=HEIGHT + 22 * legend_rows,
+            margin_bottom=22 * legend_rows,
+            legend_at_bottom_columns=2,
+            x_label_rotation=-45,
+            show_minor_x_labels=True,
+            dots_size=2,
+            y_labels_major_count=5,
+            show_minor_y_labels=False,
+        )
     )
-    chart.x_labels = _day_labels([row["day"] for row in per_day])
+    chart.x_labels = _day_labels(days)
     if len(per_day) > 14:
         chart.x_labels_major_every = max(1, len(per_day) // 7)
         chart.show_minor_x_labels = False
-    chart.add(_("Negative"), [row["negative"] for row in per_day])
-    chart.add(_("Neutral"), [row["total"] - row["negative"] - row["positive"] for row in per_day])
+    chart.add(_("Mentions"), totals, fill=True)
+    chart.add(_("Negative"), [row["negative"] for row in per_day], fill=True)
     chart.add(_("Positive"), [row["positive"] for row in per_day])
+    if marks is not None:
+        posts: list[int | None] = [None] * len(days)
+        for row in marks.get("posts", []):
+            if row["day"] in index:
+                posts[index[row["day"]]] = 0  # on the time axis
+        chart.add(_("Posts published"), posts, stroke=False, dots_size=6)
+        alerts: list[int | None] = [None] * len(days)
+        for row in marks.get("alerts", []):
+            if row["day"] in index:
+                alerts[index[row["day"]]] = totals[index[row["day"]]]
+        chart.add(_("Crisis alerts"), alerts, stroke=False, dots_size=8)
+        top = max([*totals, 1])
+        for rank, campaign in enumerate(campaigns):
+            height = round(top * (1.08 + 0.06 * rank), 2)
+            band = [height if campaign["first"] <= day <= campaign["last"] else None for day in days]
+            label = _("Campaign: %(name)s") % {"name": campaign["name"]}
+            chart.add(label, band, stroke_style={"width": 5}, dots_size=3, allow_interruptions=True)
     return _render(chart, _("Mentions per day, by sentiment"))
 
 

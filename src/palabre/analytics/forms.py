@@ -1,10 +1,11 @@
-"""The dashboard's filters: period (local days), channel, member."""
+"""The dashboard's filters: period (local days), channel, member, campaign."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -15,8 +16,9 @@ MAX_DAYS = 366
 class ReportFilterForm(forms.Form):
     channel = forms.TypedChoiceField(label=_("Channel"), required=False, coerce=int, empty_value=None)
     member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None)
+    campaign = forms.TypedChoiceField(label=_("Campaign"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args, channels=(), members=(), **kwargs):
+    def __init__(self, *args, channels=(), members=(), campaigns=(), **kwargs):
         super().__init__(*args, **kwargs)
         # "from" and "to" are Python words: the fields are named here, as the URLs and the API say.
         self.fields = {
@@ -30,6 +32,7 @@ class ReportFilterForm(forms.Form):
         }
         self.fields["channel"].choices = [("", pgettext_lazy("all channels", "All")), *channels]
         self.fields["member"].choices = [("", pgettext_lazy("all members", "All")), *members]
+        self.fields["campaign"].choices = [("", pgettext_lazy("all campaigns", "All")), *campaigns]
 
     def clean(self):
         data = super().clean()
@@ -40,3 +43,17 @@ class ReportFilterForm(forms.Form):
             elif last - first >= timedelta(days=MAX_DAYS):
                 self.add_error("to", _("Choose a period of at most 366 days."))
         return data
+
+
+class RecipientForm(forms.Form):
+    """A recipient of the report e-mails: a member or an address, in a language, weekly and/or monthly."""
+
+    member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None)
+    email = forms.EmailField(label=_("or an address"), required=False, max_length=254)
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    weekly = forms.BooleanField(label=_("Weekly report (on Monday)"), required=False, initial=True)
+    monthly = forms.BooleanField(label=_("Monthly report (on the 1st)"), required=False)
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "—"), *members]

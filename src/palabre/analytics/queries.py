@@ -1,10 +1,13 @@
-"""What the analytics pages offer to filter on: the organisation's channels and members."""
+"""What the analytics pages read: the filters' choices (channels, members, campaigns), the
+recipients of the report e-mails and the last ones sent."""
 
 from __future__ import annotations
 
+from palabre.analytics.models import ReportDispatch, ReportRecipient
 from palabre.orgs.models import Channel, Membership
 from palabre.orgs.permissions import Perm
-from palabre.orgs.services import Actor
+from palabre.orgs.services import Actor, NotInOrganisation
+from palabre.publishing.models import Campaign
 
 
 def channel_choices(actor: Actor) -> list[tuple[int, str]]:
@@ -22,3 +25,39 @@ def member_choices(actor: Actor) -> list[tuple[int, str]]:
         .distinct()
     )
     return list(rows)
+
+
+def campaign_choices(actor: Actor) -> list[tuple[int, str]]:
+    actor.require(Perm.ANALYTICS_VIEW)
+    return list(Campaign.objects.visible_to(actor).order_by("-created_at", "pk").values_list("pk", "name"))
+
+
+def active_member_choices(actor: Actor) -> list[tuple[int, str]]:
+    """The members who may receive the report e-mails: today's, with the address they receive it at."""
+    actor.require(Perm.ANALYTICS_VIEW)
+    rows = (
+        Membership.objects.active()
+        .visible_to(actor)
+        .order_by("user__username")
+        .values_list("user_id", "user__username", "user__email")
+    )
+    return [(pk, f"{name} <{email}>" if email else name) for pk, name, email in rows]
+
+
+def report_recipients(actor: Actor) -> list[ReportRecipient]:
+    actor.require(Perm.ANALYTICS_VIEW)
+    return list(ReportRecipient.objects.visible_to(actor).select_related("user").order_by("created_at", "pk"))
+
+
+def report_recipient(actor: Actor, recipient_id: int) -> ReportRecipient:
+    actor.require(Perm.ANALYTICS_VIEW)
+    found = ReportRecipient.objects.visible_to(actor).filter(pk=recipient_id).first()
+    if found is None:
+        raise NotInOrganisation
+    return found
+
+
+def report_dispatches(actor: Actor, limit: int = 10) -> list[ReportDispatch]:
+    """The last report e-mails sent (or being sent)."""
+    actor.require(Perm.ANALYTICS_VIEW)
+    return list(ReportDispatch.objects.visible_to(actor).order_by("-claimed_at", "-pk")[:limit])

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.analytics import charts, crisis, metrics
+from palabre.analytics import annotations, charts, crisis, metrics
 from palabre.analytics.metrics import Filters, Period
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
@@ -80,9 +80,12 @@ def build(
     for block in (current, previous):
         for row in block["care"]["by_intent"]:
             row["label"] = str(intents.get(row["key"], row["key"] or ""))
+    data["annotations"] = annotations.timeline_marks(
+        organisation, period, filters or Filters(), current["listening"]["alert_list"]
+    )
     if with_charts:
         data["charts"] = {
-            "mentions": charts.mentions_chart(current["listening"]["per_day"]),
+            "mentions": charts.mentions_chart(current["listening"]["per_day"], data["annotations"]),
             "response": charts.response_chart(current["care"]["by_channel"]),
             "team": charts.team_chart(current["team"]["members"]),
         }

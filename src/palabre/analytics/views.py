@@ -1,16 +1,22 @@
-"""Analytics pages: the dashboard, and the report of the same filters as HTML, PDF or CSV."""
+"""Analytics pages: the dashboard, the report of the same filters as HTML, PDF or CSV, the crisis
+timeline, and who receives the report e-mails."""
 
 from __future__ import annotations
 
 import io
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from palabre.analytics import charts, crisis, queries, report
-from palabre.analytics.forms import ReportFilterForm
+from palabre.analytics import charts, crisis, emails, queries, report, services
+from palabre.analytics.forms import RecipientForm, ReportFilterForm
 from palabre.analytics.metrics import Filters, Period
+from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view
@@ -27,6 +33,7 @@ def _filters(request: HttpRequest, actor: Actor) -> tuple[ReportFilterForm, Peri
         request.GET or None,
         channels=queries.channel_choices(actor),
         members=queries.member_choices(actor),
+        campaigns=queries.campaign_choices(actor),
     )
     organisation = actor.organisation
     period, filters = report.default_period(organisation), Filters()
@@ -36,7 +43,9 @@ def _filters(request: HttpRequest, actor: Actor) -> tuple[ReportFilterForm, Peri
         last = data.get("to") or max(first, period.last)
         if last >= first and (last - first).days < 366:
             period = Period(first, last, organisation.time_zone)
-        filters = Filters(channel_id=data.get("channel"), member_id=data.get("member"))
+        filters = Filters(
+            channel_id=data.get("channel"), member_id=data.get("member"), campaign_id=data.get("campaign")
+        )
     return form, period, filters
 
 
@@ -88,3 +97,54 @@ def crisis_timeline(request: HttpRequest, actor: Actor, alert_id: int) -> HttpRe
             "compact_chart": charts.crisis_chart(timeline, compact=True),
         },
     )
+
+
+def _emails_context(actor: Actor, form: RecipientForm | None = None) -> dict:
+    return {
+        "recipients": queries.report_recipients(actor),
+        "dispatches": queries.report_dispatches(actor),
+        "form": form
+        or RecipientForm(
+            members=queries.active_member_choices(actor),
+            initial={"language": actor.organisation.language, "weekly": True},
+        ),
+        "send_hour": emails.SEND_HOUR,
+    }
+
+
+@member_view(Perm.ANALYTICS_VIEW)
+def report_emails(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Who receives the weekly and monthly reports, and the last ones sent."""
+    return render(request, "analytics/emails.html", _emails_context(actor))
+
+
+@require_POST
+@member_view(Perm.ANALYTICS_VIEW)
+def recipient_add(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = RecipientForm(request.POST, members=queries.active_member_choices(actor))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.add_recipient(
+                actor=actor,
+                member_id=data["member"],
+                email=data["email"],
+                language=data["language"],
+                weekly=data["weekly"],
+                monthly=data["monthly"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Report recipient added."))
+            return redirect("analytics:emails")
+    # Re-rendered with what was typed and the errors next to the fields.
+    return render(request, "analytics/emails.html", _emails_context(actor, form), status=400)
+
+
+@require_POST
+@member_view(Perm.ANALYTICS_VIEW)
+def recipient_remove(request: HttpRequest, actor: Actor, recipient_id: int) -> HttpResponse:
+    services.remove_recipient(actor=actor, recipient=queries.report_recipient(actor, recipient_id))
+    messages.success(request, _("Report recipient removed."))
+    return redirect("analytics:emails")

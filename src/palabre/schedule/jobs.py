@@ -19,6 +19,8 @@ listening.detect      300 s                                    crisis detection 
 listening.deliver     300 s                                    retries the alert deliveries still pending
 inbox.tick            300 s                                    re-ranks waiting threads and warns of overdue
                                                                responses (a task per organisation)
+analytics.reports     600 s                                    enqueues the weekly and monthly report e-mails
+                                                               due and not sent yet (a task per period)
 ====================  =======================================  =====================================================
 
 The morning digest (`palabre inbox digest`) is a time of day, not an interval: cron or the systemd
@@ -113,6 +115,12 @@ def inbox_tick(now: datetime) -> dict[str, Any]:
     return {"organisations": len(organisations)}
 
 
+def analytics_reports(now: datetime) -> dict[str, Any]:
+    from palabre.analytics.emails import enqueue_due
+
+    return enqueue_due(now)
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "conversations.sweep",
@@ -138,6 +146,12 @@ JOBS: tuple[Job, ...] = (
     Job("listening.detect", _fixed(300.0), listening_detect, "crisis detection of every organisation"),
     Job("listening.deliver", _fixed(300.0), listening_deliver, "retries the alert deliveries still pending"),
     Job("inbox.tick", _fixed(300.0), inbox_tick, "re-ranks waiting threads and warns of overdue responses"),
+    Job(
+        "analytics.reports",
+        _fixed(600.0),
+        analytics_reports,
+        "enqueues the report e-mails due and not sent yet",
+    ),
 )
 
 

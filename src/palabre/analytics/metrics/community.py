@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
+from palabre.analytics.metrics.campaigns import in_campaign
 from palabre.analytics.metrics.sql import (
     TOP,
     EpochSeconds,
@@ -44,6 +45,8 @@ def health(organisation: Organisation, period: Period, filters: Filters) -> dict
     if filters.channel_id:
         states = states.filter(item__channel_id=filters.channel_id)
         decisions = decisions.filter(item__channel_id=filters.channel_id)
+    states = in_campaign(states, organisation, filters, "item")
+    decisions = in_campaign(decisions, organisation, filters, "item")
     totals = states.aggregate(
         moderated=Count("pk"),
         spam=Count("pk", filter=Q(is_spam=True)),

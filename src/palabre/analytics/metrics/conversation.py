@@ -20,6 +20,7 @@ from django.db.models import (
     When,
 )
 
+from palabre.analytics.metrics.campaigns import in_campaign
 from palabre.analytics.metrics.sql import (
     BUSINESS_HORIZON,
     CUSTOMER_KINDS,
@@ -55,6 +56,7 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
         rows = rows.filter(channel_id=filters.channel_id)
     if filters.member_id:
         rows = rows.filter(assignee_id=filters.member_id)
+    rows = in_campaign(rows, organisation, filters, "root")
     asked = EpochSeconds(F("root__created_at"))
     answered = EpochSeconds(F("first_responded_at"))
     resolved = EpochSeconds(F("status_changed_at"))
@@ -162,6 +164,7 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
     items = Item.objects.for_org(organisation)
     if filters.channel_id:
         items = items.filter(channel_id=filters.channel_id)
+    items = in_campaign(items, organisation, filters)
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
     posts = items.filter(in_period, _brand_item(), kind=ItemKind.POST)
     shares = sum((_json_number(key) for key in SHARE_KEYS[1:]), _json_number(SHARE_KEYS[0]))

@@ -80,6 +80,8 @@ class Period:
 class Filters:
     channel_id: int | None = None
     member_id: int | None = None
+    # The campaign's posts and the conversations under them (metrics/campaigns.py)
+    campaign_id: int | None = None
 
 
 # --- SQL building blocks --------------------------------------------------------------------------

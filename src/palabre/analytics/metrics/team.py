@@ -14,6 +14,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from palabre.analytics.metrics.campaigns import in_campaign
 from palabre.analytics.metrics.sql import (
     Calendar,
     EpochSeconds,
@@ -44,6 +45,7 @@ def team(organisation: Organisation, period: Period, filters: Filters) -> dict[s
     )
     if filters.channel_id:
         answers = answers.filter(channel_id=filters.channel_id)
+    answers = in_campaign(answers, organisation, filters)
     written_by = (
         Reply.objects.for_org(organisation)
         .filter(conversation__root_id=OuterRef("thread_root_id"))

@@ -1,0 +1,182 @@
+"""The campaign filter and the annotations of the time chart, on the week of conftest.py.
+
+Two campaigns of Maison Dupont publish through Palabre: "Lampes" (8 to 11 June) is the post p1 on
+the blog, "Soldes" (from 10 June, no end) the post p2 on the shop. A stand-in site platform
+publishes them and answers with the ids the posts have on the channels ("p1", "p2"), as a
+platform gives a post its id; that id ties each campaign to its post item. Figures computed by
+hand below from the week's story (conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.utils import timezone, translation
+
+from palabre.analytics import annotations, charts, metrics
+from palabre.analytics.metrics import Filters
+from palabre.connectors.base import Capability, Delivered
+from palabre.connectors.registry import connector_class_for, register_connector
+from palabre.connectors.site import SiteConnector
+from palabre.orgs.services import Actor
+
+pytestmark = pytest.mark.django_db
+WEEK = {"from": "2026-06-08", "to": "2026-06-14"}
+
+
+class PublishingSite(SiteConnector):
+    """The site platform, able to publish: the post gets the id the test chose for its text."""
+
+    capabilities = SiteConnector.capabilities | {Capability.PUBLISH}
+    ids: dict[str, str] = {}
+
+    def publish(self, channel, *, text, media=(), idempotency_key):
+        return Delivered(external_id=self.ids[text], url="")
+
+
+@pytest.fixture
+def publishing_site(monkeypatch):
+    monkeypatch.setenv("PALABRE_CONNECTORS_MIN_INTERVAL", "0")
+    previous = connector_class_for("site")
+    register_connector("site", PublishingSite)
+    yield PublishingSite
+    register_connector("site", previous)
+
+
+def publish(actor, campaign, channel, text, external_id, capture):
+    from palabre.publishing import services
+
+    PublishingSite.ids[text] = external_id
+    post = services.create_post(
+        actor=actor, title=text[:40], campaign=campaign, variants=[{"channel": channel, "text": text}]
+    )
+    services.approve_post(actor=actor, post=post, acknowledge_warnings=True)
+    variant = post.variants.get()
+    services.schedule_variant(actor=actor, variant=variant, at=timezone.now() + timedelta(seconds=1))
+    with capture(execute=True):
+        assert services.publish_due(variant.pk, now=timezone.now() + timedelta(seconds=5)) == "handed_over"
+    variant.refresh_from_db()
+    assert variant.action.external_id == external_id
+    return post
+
+
+@pytest.fixture
+def campaigns(week, publishing_site, django_capture_on_commit_callbacks):
+    from palabre.publishing.services import create_campaign
+
+    cm = Actor.for_user(week["alice"], week["org"])
+    lamps = create_campaign(
+        actor=cm, name="Lampes", kind="event", starts_on=date(2026, 6, 8), ends_on=date(2026, 6, 11)
+    )
+    sales = create_campaign(actor=cm, name="Soldes", kind="exclusive_offer", starts_on=date(2026, 6, 10))
+    # Neither drawn: one without dates, one over before the week.
+    create_campaign(actor=cm, name="Sans dates", kind="poll")
+    create_campaign(
+        actor=cm, name="Printemps", kind="event", starts_on=date(2026, 5, 1), ends_on=date(2026, 6, 7)
+    )
+    capture = django_capture_on_commit_callbacks
+    publish(cm, lamps, week["blog"], "Notre nouvelle collection de lampes est là.", "p1", capture)
+    publish(cm, sales, week["shop"], "Soldes d'été : -20 % sur les suspensions.", "p2", capture)
+    return {"lamps": lamps, "sales": sales}
+
+
+def test_the_figures_of_one_campaign(week, campaigns, period, after_the_week):
+    figures = metrics.figures(
+        week["org"], period, Filters(campaign_id=campaigns["lamps"].pk), now=after_the_week
+    )
+    care = figures["care"]
+    # One thread: p1's (commented, never answered by the brand), waiting far beyond the target.
+    assert (care["conversations"], care["answered"], care["response_rate"]) == (1, 0, 0.0)
+    assert (care["sla_breaches"], care["unanswered_questions"]) == (1, 0)
+    quality = figures["quality"]
+    # p1 alone: 3 replies (r1, r2, c5), 4 shares, 10 likes.
+    assert (quality["posts"], quality["replies"], quality["replies_per_post"]) == (1, 3, 3.0)
+    assert (quality["shares_per_post"], quality["likes_per_post"]) == (4.0, 10.0)
+    # Comments r1, r2, c5; "👍" is not substantive -> 2 / 3; Camille, Emma, Zoé, none returning.
+    assert (quality["comments"], quality["substantive"]) == (3, 2)
+    assert (quality["contributors"], quality["returning_contributors"], quality["new_contributors"]) == (
+        3,
+        0,
+        3,
+    )
+    health = figures["health"]
+    # r1, r2, c5 moderated; r2 spam, c5 rejected; Alice's two decisions, one reversing an automatic one.
+    assert (health["moderated"], health["spam"], health["toxic"]) == (3, 1, 1)
+    assert (health["moderator_decisions"], health["reviewed_automatic"], health["reversed"]) == (2, 2, 1)
+    # The brand answered nobody under p1.
+    assert figures["team"]["replies"] == 0
+
+    sales = metrics.figures(
+        week["org"], period, Filters(campaign_id=campaigns["sales"].pk), now=after_the_week
+    )
+    # p2: 1 post, 1 reblog, 2 favourites, nobody commented: no thread, no comment, no moderation.
+    assert (sales["quality"]["posts"], sales["quality"]["shares"], sales["quality"]["likes"]) == (1, 1, 2)
+    assert (sales["quality"]["comments"], sales["care"]["conversations"], sales["health"]["moderated"]) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_the_time_chart_marks_campaigns_posts_and_alerts(week, campaigns, period):
+    alert = {"id": 7, "query": "Marque", "window_start": datetime(2026, 6, 9, 10, 0, tzinfo=UTC)}
+    marks = annotations.timeline_marks(week["org"], period, Filters(), [alert])
+    # Lampes 8-11 June; Soldes from 10 June, drawn to the period's end; the undated and the past
+    # campaigns are not drawn.
+    assert [(c["name"], c["first"], c["last"]) for c in marks["campaigns"]] == [
+        ("Lampes", date(2026, 6, 8), date(2026, 6, 11)),
+        ("Soldes", date(2026, 6, 10), date(2026, 6, 14)),
+    ]
+    # The brand's posts: p1 on Monday 8, p2 on Wednesday 10; the alert's window on Tuesday 9 (Paris).
+    assert marks["posts"] == [{"day": date(2026, 6, 8), "posts": 1}, {"day": date(2026, 6, 10), "posts": 1}]
+    assert marks["alerts"] == [{"id": 7, "day": date(2026, 6, 9), "query": "Marque"}]
+    one = annotations.timeline_marks(week["org"], period, Filters(campaign_id=campaigns["sales"].pk), [])
+    assert [c["name"] for c in one["campaigns"]] == ["Soldes"]
+    assert one["posts"] == [{"day": date(2026, 6, 10), "posts": 1}]
+
+    per_day = metrics.listening(week["org"], period)["per_day"]
+    with translation.override("en"):
+        svg = charts.mentions_chart(per_day, marks)
+    legend = re.findall(r'class="legend[^"]*"><rect[^>]*/><text[^>]*>([^<]*)</text>', svg)
+    assert legend == [
+        "Mentions",
+        "Negative",
+        "Positive",
+        "Posts published",
+        "Crisis alerts",
+        "Campaign: Lampes",
+        "Campaign: Soldes",
+    ]
+
+    overlay = svg.split('class="plot overlay"')[1]  # pygal draws the dots over the lines
+
+    def dots(serie: int) -> int:
+        group = re.search(rf'<g class="series serie-{serie} [^"]*">(.*?)</g></g>', overlay, re.S)
+        return len(re.findall(r"<circle", group.group(1))) if group else 0
+
+    # 2 days with a post, 1 with an alert; Lampes over 4 days, Soldes over 5.
+    assert [dots(3), dots(4), dots(5), dots(6)] == [2, 1, 4, 5]
+
+
+def test_the_dashboard_filters_by_campaign_and_refuses_another_organisations(
+    client, week, campaigns, make_org, owner_of
+):
+    from palabre.publishing.services import create_campaign
+
+    client.force_login(week["alice"])
+    page = client.get("/analytics/", {**WEEK, "campaign": campaigns["lamps"].pk}, HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "0 of 1 conversations answered (0%)" in html
+    assert "Campaign Lampes: from June 8 to June 11" in html
+    french = client.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Publications\u202f: 8 juin (1), 10 juin (1)" in french
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    theirs = create_campaign(actor=Actor.for_user(owner_of(other), other), name="Leur campagne", kind="event")
+    refused = client.get("/analytics/", {**WEEK, "campaign": theirs.pk}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert 'name="campaign"' in refused.content.decode() and "Leur campagne" not in refused.content.decode()
+    csv = client.get("/analytics/report.csv", {**WEEK, "campaign": theirs.pk})
+    assert csv.status_code == 400 and b"campaign" in csv.content

@@ -1,0 +1,121 @@
+"""The page of the report e-mails: who receives them, added and removed through the services, bad
+input re-rendered with the field named, another organisation's recipients out of reach."""
+
+from __future__ import annotations
+
+import pytest
+
+from palabre.analytics.models import ReportRecipient
+from palabre.orgs.models import AuditEvent
+from palabre.orgs.services import Actor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analyst(org, make_member):
+    return make_member(org, "analyst", username="claire", email="claire@maison-dupont.fr").user
+
+
+@pytest.fixture
+def signed_in(client, analyst):
+    client.force_login(analyst)
+    return client
+
+
+def test_a_member_and_an_address_are_added_then_removed(signed_in, org, analyst):
+    page = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Rapports par e-mail" in html and "Personne ne reçoit encore les rapports." in html
+    assert "claire &lt;claire@maison-dupont.fr&gt;" in html  # the members offered, with their address
+    added = signed_in.post(
+        "/analytics/emails/recipients/",
+        {"member": analyst.pk, "language": "fr", "weekly": "on"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert added.status_code == 302
+    signed_in.post(
+        "/analytics/emails/recipients/",
+        {"email": "direction@maison-dupont.fr", "language": "en", "weekly": "on", "monthly": "on"},
+    )
+    rows = list(
+        ReportRecipient.objects.for_org(org).values_list("user_id", "email", "language", "weekly", "monthly")
+    )
+    assert rows == [
+        (analyst.pk, "", "fr", True, False),
+        (None, "direction@maison-dupont.fr", "en", True, True),
+    ]
+    html = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "hebdomadaire et mensuel" in html and "direction@maison-dupont.fr" in html
+    recipient = ReportRecipient.objects.get(email="direction@maison-dupont.fr")
+    assert signed_in.post(f"/analytics/emails/recipients/{recipient.pk}/delete/").status_code == 302
+    assert ReportRecipient.objects.for_org(org).count() == 1
+    actions = list(
+        AuditEvent.objects.filter(organisation=org, action__startswith="analytics.").values_list(
+            "action", flat=True
+        )
+    )
+    assert sorted(actions) == [
+        "analytics.report_recipient_added",
+        "analytics.report_recipient_added",
+        "analytics.report_recipient_removed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"language": "fr", "weekly": "on"},
+            "member",
+            "Choisissez un membre ou saisissez une adresse, pas les deux.",
+        ),
+        ({"email": "pas-une-adresse", "language": "fr", "weekly": "on"}, "email", "Saisissez une adresse"),
+        (
+            {"email": "a@b.fr", "language": "fr"},
+            "weekly",
+            "Choisissez le rapport hebdomadaire, le rapport mensuel ou les deux.",
+        ),
+        ({"email": "a@b.fr", "language": "de", "weekly": "on"}, "language", "Sélectionnez un choix valide"),
+    ],
+)
+def test_bad_input_is_re_rendered_with_the_field_named(signed_in, org, data, field, message):
+    answer = signed_in.post("/analytics/emails/recipients/", data, HTTP_ACCEPT_LANGUAGE="fr")
+    html = answer.content.decode()
+    assert answer.status_code == 400
+    assert message in html
+    # What was typed stays in the form.
+    if "email" in data:
+        assert f'value="{data["email"]}"' in html
+    assert ReportRecipient.objects.for_org(org).count() == 0
+
+
+def test_another_organisations_members_and_recipients_are_out_of_reach(signed_in, org, make_org, owner_of):
+    from palabre.analytics import services
+
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    stranger = owner_of(other)
+    # Their member is not offered, and refused when posted all the same.
+    refused = signed_in.post(
+        "/analytics/emails/recipients/", {"member": stranger.pk, "language": "fr", "weekly": "on"}
+    )
+    assert refused.status_code == 400 and ReportRecipient.objects.count() == 0
+    theirs = services.add_recipient(
+        actor=Actor.for_user(stranger, other),
+        email="voisin@atelier.fr",
+        language="fr",
+        weekly=True,
+        monthly=False,
+    )
+    assert "voisin@atelier.fr" not in signed_in.get("/analytics/emails/").content.decode()
+    assert signed_in.post(f"/analytics/emails/recipients/{theirs.pk}/delete/").status_code == 404
+    assert ReportRecipient.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_member_without_analytics_is_refused(client, org, make_member):
+    client.force_login(make_member(org, "contributor").user)
+    assert client.get("/analytics/emails/").status_code == 403
+    assert (
+        client.post("/analytics/emails/recipients/", {"email": "a@b.fr", "language": "fr"}).status_code == 403
+    )
