@@ -33,6 +33,9 @@ Contract (read by the inbox and publishing apps; keep it short and stable)
   kind, secret or not, required or not, help saying where to find it on the platform); what a
   person types is checked against it (`connectors.credentials.clean`) before it is stored, and
   the API and the forms show it. `()` declares that it takes none.
+- Options: `option_fields` declares the settings of a channel kept in `channel.options` that an
+  organisation's admin may change on the channel's Options page (YouTube's privacy of uploads,
+  the subreddit a Reddit channel moderates), declared and checked as credential fields are.
 - `health(channel)` returns `ChannelHealthInfo` (account, token expiry, granted scopes) where the
   platform tells; the framework keeps last success/error and failure counts itself. It is the
   connection check run when credentials are saved: it raises `PermissionMissing` naming what the
@@ -272,6 +275,8 @@ class Connector:
     # What its credentials may carry: () takes none; None (a connector that declares nothing)
     # stores what it is given unchecked.
     credential_fields: ClassVar[tuple[CredentialField, ...] | None] = None
+    # The channel's settings kept in `channel.options` that an admin may change (its Options page).
+    option_fields: ClassVar[tuple[CredentialField, ...]] = ()
     # Set where the platform connects through OAuth 2.0 (see `OAuthSpec`).
     oauth: ClassVar[OAuthSpec | None] = None
     # Set where a long-lived process of the connector's own (a bot) must run for the channel to

@@ -59,7 +59,8 @@ def _clean_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _clean_value(field: CredentialField, value: Any) -> Any:
+def clean_value(field: CredentialField, value: Any) -> Any:
+    """One typed value checked against its declared field (a credential or an option)."""
     if field.kind == FieldKind.INTEGER:
         try:
             number = int(str(value).strip())
@@ -115,7 +116,7 @@ def clean_for(connector_class: type[Connector], credentials: Mapping[str, Any]) 
         if _blank(value):
             continue
         try:
-            cleaned[name] = _clean_value(field, value)
+            cleaned[name] = clean_value(field, value)
         except ValidationError as error:
             errors.setdefault(key(name), []).extend(f"{name}: {message}" for message in error.messages)
     for field in fields.values():

@@ -82,6 +82,7 @@ def audit_labels() -> dict[str, dict[str, Any]]:
             "connectors.token_refreshed": gettext_lazy("Platform token renewed"),
             "connectors.token_refresh_refused": gettext_lazy("Platform token renewal refused"),
             "connectors.platform_moderation_updated": gettext_lazy("Moderation on the platform changed"),
+            "connectors.options_updated": gettext_lazy("Channel options changed"),
         },
         "targets": {"connectors.outboundaction": gettext_lazy("Outgoing action")},
     }

@@ -278,6 +278,15 @@ class RedditConnector(Connector):
         # Reddit's token endpoint takes the app's id and secret as HTTP Basic.
         token_auth="client_secret_basic",
     )
+    option_fields = (
+        CredentialField(
+            "subreddit",
+            gettext_lazy("Subreddit"),
+            gettext_lazy(
+                "The subreddit the channel moderates (r/name), when it is not the channel's handle."
+            ),
+        ),
+    )
     credential_fields = (
         CredentialField(
             "client_id",

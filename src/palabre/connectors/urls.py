@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.health, name="health"),
     path("channels/<id:channel_id>/", views.channel, name="channel"),
     path("channels/<id:channel_id>/settings/", views.channel_settings, name="channel_settings"),
+    path("channels/<id:channel_id>/options/", views.channel_options, name="channel_options"),
     path("channels/<id:channel_id>/pull/", views.channel_pull, name="channel_pull"),
     path("channels/<id:channel_id>/check/", views.channel_check, name="channel_check"),
     path("channels/<id:channel_id>/oauth/", oauth_views.oauth_start, name="oauth_start"),

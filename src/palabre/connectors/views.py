@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from palabre import config
 from palabre.connectors import oauth_views, queries, services
 from palabre.connectors.base import Capability
-from palabre.connectors.forms import OutboxFilterForm, SyncSettingsForm
+from palabre.connectors.forms import ChannelOptionsForm, OutboxFilterForm, SyncSettingsForm
 from palabre.connectors.models import ActionStatus, ChannelSync
 from palabre.connectors.registry import connector_for
 from palabre.connectors.sync import store_webhook
@@ -73,6 +73,7 @@ def _channel_page(request: HttpRequest, actor: Actor, row, form, status: int = 2
             "form": form,
             "actions": actions,
             "webhook_url": webhook_url,
+            "has_options": bool(services.option_fields(row.channel)),
             **oauth_views.channel_page_context(request, actor, row),
         },
         status=status,
@@ -95,6 +96,31 @@ def channel_settings(request: HttpRequest, actor: Actor, channel_id: int) -> Htt
             messages.success(request, _("Polling settings saved."))
             return redirect("connectors:channel", found.pk)
     return _channel_page(request, actor, queries.health_of(actor, found), form, status=400)
+
+
+@member_view(Perm.ORG_MANAGE)
+def channel_options(request: HttpRequest, actor: Actor, channel_id: int) -> HttpResponse:
+    """The channel's options, for an organisation's admin: a bad value comes back with its field
+    named and what was typed kept (400)."""
+    found = services.get_channel(actor=actor, channel_id=channel_id)
+    fields = services.option_fields(found)
+    if request.method == "POST":
+        form = ChannelOptionsForm(request.POST, fields=fields)
+        if form.is_valid():
+            try:
+                services.update_channel_options(actor=actor, channel=found, values=form.cleaned_data)
+            except ValidationError as error:
+                for name, errors in error.message_dict.items():
+                    field = name.removeprefix("options.")
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Channel options saved."))
+                return redirect("connectors:channel", found.pk)
+        status = 400
+    else:
+        form = ChannelOptionsForm(initial=services.options_of(found), fields=fields)
+        status = 200
+    return render(request, "connectors/channel_options.html", {"channel": found, "form": form}, status=status)
 
 
 @require_POST

@@ -232,6 +232,15 @@ class YouTubeConnector(Connector):
         # A refresh token comes back only with offline access, and again on each consent.
         extra_authorize_params=(("access_type", "offline"), ("prompt", "consent")),
     )
+    option_fields = (
+        CredentialField(
+            "privacy_status",
+            _("Privacy of published videos"),
+            _("private unless you choose otherwise: a video made public by mistake cannot be unseen."),
+            kind=FieldKind.CHOICE,
+            choices=PRIVACY_STATUSES,
+        ),
+    )
     credential_fields = (
         CredentialField(
             "client_id",

@@ -35,6 +35,7 @@ from palabre.connectors.services.health import (
     request_pull,
     try_credentials,
 )
+from palabre.connectors.services.options import option_fields, options_of, update_channel_options
 from palabre.connectors.services.outbox import (
     KIND_CAPABILITIES,
     KIND_PERMS,
@@ -103,6 +104,8 @@ __all__ = [
     "lease_seconds",
     "max_attempts",
     "min_interval",
+    "option_fields",
+    "options_of",
     "policy_choices",
     "policy_of",
     "queue_ban_author",
@@ -122,6 +125,7 @@ __all__ = [
     "sync_for",
     "take_call_slot",
     "try_credentials",
+    "update_channel_options",
     "update_platform_moderation",
     "update_sync_settings",
 ]
