@@ -96,10 +96,11 @@ def build(n_items: int, rng: random.Random) -> dict:
         ("facebook", "brand.page"),
         ("email", "hello@brand.example"),
     ]
-    channels = [
-        create_channel(actor=actor, platform=p, handle=f"{h}-{suffix}", name=f"Bench {p}").pk
+    channel_handles = {
+        create_channel(actor=actor, platform=p, handle=f"{h}-{suffix}", name=f"Bench {p}").pk: f"{h}-{suffix}"
         for p, h in platforms
-    ]
+    }
+    channels = list(channel_handles)
     channel_platform = dict(zip(channels, [p for p, _h in platforms], strict=True))
 
     n_contacts = max(10, n_items // 20)
@@ -120,6 +121,7 @@ def build(n_items: int, rng: random.Random) -> dict:
         ) as copy:
             for i in range(n_contacts):
                 copy.write_row((contact0 + i, organisation.pk, f"Personne {i}", "", "[]", now))
+            copy.write_row((contact0 + n_contacts, organisation.pk, "Brand", "", "[]", now))
         with cur.copy(
             "COPY conversations_contacthandle (id, organisation_id, contact_id, platform, handle, display_name, "
             "profile_url, followers, created_at) FROM STDIN"
@@ -138,6 +140,24 @@ def build(n_items: int, rng: random.Random) -> dict:
                         f"Personne {i}",
                         "",
                         followers,
+                        now,
+                    )
+                )
+            # The brand's own handle on each channel: the answers it writes in threads (analytics'
+            # team and answers figures recognise the brand by author handle = channel handle).
+            brand_handle = {}
+            for k, channel in enumerate(channels):
+                brand_handle[channel] = handle0 + n_contacts + k
+                copy.write_row(
+                    (
+                        handle0 + n_contacts + k,
+                        organisation.pk,
+                        contact0 + n_contacts,
+                        channel_platform[channel],
+                        channel_handles[channel],
+                        "Brand",
+                        "",
+                        0,
                         now,
                     )
                 )
@@ -165,9 +185,12 @@ def build(n_items: int, rng: random.Random) -> dict:
                 language = "fr" if rng.random() < 0.8 else "en"
                 text = ""
                 at = start
+                # Two threads in three end with the brand's answer (when they hold a reply at all).
+                brand_answers = size > 1 and rng.random() < 0.67
                 for k in range(size):
                     at = start + timedelta(minutes=7 * k)
                     text = " ".join(rng.choice(WORDS_FR) for _ in range(12))
+                    by_brand = brand_answers and k == size - 1
                     copy.write_row(
                         (
                             next_id,
@@ -175,8 +198,8 @@ def build(n_items: int, rng: random.Random) -> dict:
                             channel,
                             f"b{next_id}",
                             "comment" if k == 0 else "reply",
-                            handle_id,
-                            contact_id,
+                            brand_handle[channel] if by_brand else handle_id,
+                            None if by_brand else contact_id,
                             text,
                             language,
                             "",
@@ -202,7 +225,7 @@ def build(n_items: int, rng: random.Random) -> dict:
                         size,
                         at,
                         next_id - 1,
-                        rng.randrange(n_contacts),
+                        start,
                     )
                 )
         with cur.copy(
@@ -210,9 +233,19 @@ def build(n_items: int, rng: random.Random) -> dict:
             "assignee_id, priority, priority_reasons, sentiment, intent, language, author_label, followers, preview, "
             "item_count, awaiting_reply, last_customer_item_id, last_customer_message_at, last_activity_at, "
             "first_response_due_at, first_responded_at, out_of_hours, on_call_notified_at, acknowledged_at, "
-            "created_at, updated_at) FROM STDIN"
+            "created_at, updated_at, tags) FROM STDIN"
         ) as copy:
-            for root_id, channel, contact_id, language, text, size, last_at, last_id, _x in conversations:
+            for (
+                root_id,
+                channel,
+                contact_id,
+                language,
+                text,
+                size,
+                last_at,
+                last_id,
+                started_at,
+            ) in conversations:
                 status = rng.choice(STATUSES)
                 awaiting = status == "open" and rng.random() < 0.7
                 copy.write_row(
@@ -222,7 +255,7 @@ def build(n_items: int, rng: random.Random) -> dict:
                         channel,
                         contact_id,
                         status,
-                        None,
+                        last_at + timedelta(hours=rng.randrange(1, 72)) if status == "closed" else None,
                         rng.choice(agents) if rng.random() < 0.6 else None,
                         rng.randrange(100),
                         "[]",
@@ -238,12 +271,13 @@ def build(n_items: int, rng: random.Random) -> dict:
                         last_at,
                         last_at,
                         last_at + timedelta(hours=2) if awaiting else None,
-                        None if awaiting else last_at + timedelta(hours=1),
+                        None if awaiting else started_at + timedelta(minutes=rng.randrange(5, 48 * 60)),
                         rng.random() < 0.3,
                         None,
                         None,
                         last_at,
                         last_at,
+                        "[]",
                     )
                 )
         for table, _first in (

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from palabre.analytics import crisis, metrics, report
+from palabre.analytics import crisis, report
 from palabre.analytics.forms import MAX_DAYS
-from palabre.analytics.metrics import Filters, Period
+from palabre.analytics.metrics import Filters, Period, cached
 from palabre.orgs.models import Channel, Membership
 from palabre.orgs.permissions import Perm
 from palabre.storable import RowId
@@ -67,7 +67,7 @@ def analytics_report(request, query: Query[ReportQuery]):
     actor = request.auth
     actor.require(Perm.ANALYTICS_VIEW)
     period, filters = _period_and_filters(actor, query)
-    return _jsonable(metrics.report(actor.organisation, period, filters, now=timezone.now()))
+    return _jsonable(cached.report(actor.organisation, period, filters, now=timezone.now()))
 
 
 @router.get(

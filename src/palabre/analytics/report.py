@@ -11,8 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.analytics import annotations, charts, crisis, metrics
-from palabre.analytics.metrics import Filters, Period
+from palabre.analytics import annotations, charts, crisis
+from palabre.analytics.metrics import Filters, Period, cached
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
 
@@ -63,7 +63,7 @@ def build(
     now: datetime | None = None,
     with_charts: bool = True,
 ) -> dict[str, Any]:
-    data = metrics.report(organisation, period, filters, now=now or timezone.now())
+    data = cached.report(organisation, period, filters, now=now or timezone.now())
     current, previous = data["current"], data["previous"]
     data["headlines"] = [
         {

@@ -37,7 +37,7 @@ from palabre.analytics.metrics.sql import (
     _json_number,
     _minutes,
     _ratio,
-    percentiles,
+    percentile_table,
 )
 from palabre.conversations.models import Item, ItemKind
 from palabre.inbox.models import Conversation, Status
@@ -88,20 +88,26 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
     )
     first_clock = answered - asked
     first_business = calendar.business_seconds(asked, answered)
-    closed = rows.filter(status=Status.CLOSED, status_changed_at__isnull=False)
+    closed = Q(status=Status.CLOSED, status_changed_at__isnull=False)
     resolution_clock = resolved - asked
     resolution_business = calendar.business_seconds(asked, resolved)
-    responded = rows.filter(first_responded_at__isnull=False)
+    responded = Q(first_responded_at__isnull=False)
+    # Every median and p90 of every grouping, in one query on PostgreSQL.
+    found_all = percentile_table(
+        rows,
+        {
+            "first_response": (responded, first_clock),
+            "first_response_business": (responded, first_business),
+            "resolution": (closed, resolution_clock),
+            "resolution_business": (closed, resolution_business),
+        },
+        [None, "channel_id", "assignee_id", "intent"],
+    )
 
     def times(group: str | None) -> dict[Any, dict[str, Any]]:
         table: dict[Any, dict[str, Any]] = {}
-        for name, source, expression in (
-            ("first_response", responded, first_clock),
-            ("first_response_business", responded, first_business),
-            ("resolution", closed, resolution_clock),
-            ("resolution_business", closed, resolution_business),
-        ):
-            for key, found in percentiles(source, expression, group).items():
+        for name, by_group in found_all.items():
+            for key, found in by_group[group].items():
                 entry = table.setdefault(key, {})
                 entry[f"{name}_median"] = _minutes(found.get("median"))
                 entry[f"{name}_p90"] = _minutes(found.get("p90"))
