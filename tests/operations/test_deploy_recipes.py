@@ -166,3 +166,27 @@ def test_systemd_accepts_the_units(tmp_path):
         if line.strip() and "postgresql.service" not in line and "redis-server.service" not in line
     ]
     assert run.returncode == 0 and problems == [], "\n".join(problems)
+
+
+def test_the_compose_files_rq_option_uncommented_queues_the_tasks_on_a_redis_that_keeps_them():
+    """The option is written commented out (the database backend is the default): once its lines
+    are uncommented, as the file says, every Palabre container queues its tasks on Redis, and Redis
+    writes them to disk, in a volume."""
+    assert "PALABRE_TASKS_BACKEND" not in compose()["services"]["web"]["environment"]
+    lines = []
+    for line in (DEPLOY / "compose.yaml").read_text(encoding="utf-8").splitlines():
+        if line.rstrip().endswith("# without rq"):
+            continue
+        lines.append(line.replace("# (rq) ", "", 1) if line.lstrip().startswith("# (rq) ") else line)
+    with_rq = yaml.safe_load("\n".join(lines))
+    services = with_rq["services"]
+    for name in ("migrate", "web", "worker", "scheduler"):
+        assert services[name]["environment"]["PALABRE_TASKS_BACKEND"] == "rq"
+        assert services[name]["environment"]["PALABRE_REDIS_URL"].startswith("redis://redis:")
+    command = services["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert services["redis"]["volumes"] == ["redis:/data"] and "redis" in with_rq["volumes"]
+    from palabre import config
+
+    assert "`rq`" in config.TASKS_BACKEND.help
+    assert "#PALABRE_TASKS_BACKEND=rq" in (DEPLOY / "palabre.env.example").read_text(encoding="utf-8")
