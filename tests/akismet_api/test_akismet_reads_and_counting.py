@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from palabre.compat.akismet import limits
@@ -279,3 +279,44 @@ def test_take_request_counts_with_the_configured_limit(blog, monkeypatch):
     monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "0")  # no limit: nothing counted
     assert limits.take_request(blog.site, now=MINUTE * 60 + 45) == 0
     assert counted(blog) == 3  # the fourth was refused without asking: the third reached the limit
+
+
+# --- the connection a hot statement runs on (PostgreSQL) -----------------------------------------
+
+
+def _terminate(pid: int) -> None:
+    """The server ends that connection's session, as a restart or a pooler would."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_the_server_closed_is_opened_again_by_the_next_requests_statement():
+    """Without Django's cursor, the hot statements skip its `SELECT 1` before a request's first
+    statement: that statement is the check, and a connection that no longer answers is replaced."""
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    [(first,)] = lookups.run("SELECT pg_backend_pid()", [])
+    connection.close_if_unusable_or_obsolete()  # a new request (Django's request_started)
+    assert connection.health_check_done is False
+    _terminate(first)
+    [(second,)] = lookups.run("SELECT pg_backend_pid()", [])
+    assert second != first
+    assert connection.health_check_done is True  # checked by use: the ORM's next cursor sends no SELECT 1
+    # Within a request, once the connection answered, a failure is the statement's: not sent twice.
+    _terminate(second)
+    with pytest.raises((OperationalError, InterfaceError)):
+        lookups.run("SELECT pg_backend_pid()", [])
+    connection.close()
+
+
+@pytest.mark.postgres
+def test_the_hot_statements_are_counted_as_djangos_cursor_counts_them(blog, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        lookups.run("SELECT 1", [])

@@ -8,12 +8,13 @@ PostgreSQL run, from the models' own table and column names.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from palabre.conversations.models import Contact, ContactHandle, Item
 from palabre.moderation.models import AuthorTrust, ItemModeration, MessageFingerprint, ModerationDecision
@@ -42,19 +43,50 @@ def run(sql: str, params: list[Any]) -> list[tuple]:
     """Run one of the hot statements and return its rows. On PostgreSQL it is bound on the server
     and prepared once per connection: planning the combined reads costs the server about 1 ms,
     ten times running them. (A pooler in transaction mode needs prepared statements enabled.)"""
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    # Django's cursor is not opened for nothing here: before a request's first statement it would
+    # also check the connection kept from an earlier request with a `SELECT 1` round trip
+    # (CONN_HEALTH_CHECKS). The statement itself is that check: if it fails on a kept connection
+    # that no longer answers (the server restarted, a pooler closed it), the connection is opened
+    # again and the statement sent once more, as the check would have done before it.
+    kept = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    connection.validate_thread_sharing()
+    connection.ensure_connection()
+    started = time.monotonic()
+    try:
+        rows = _run_prepared(sql, params)
+    except (OperationalError, InterfaceError):
+        if not kept or connection.is_usable():
+            raise
+        connection.close()
+        connection.ensure_connection()
+        rows = _run_prepared(sql, params)
+    connection.health_check_done = True
+    if connection.queries_logged:  # counted as Django's cursor counts (assertNumQueries, debug)
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {params!r}", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return rows
 
-        with connection.wrap_database_errors:
-            prepared = ServerBindingCursor(connection.connection)
-            try:
-                prepared.execute(sql, params, prepare=True)
-                return prepared.fetchall() if prepared.description else []
-            finally:
-                prepared.close()
+
+def _run_prepared(sql: str, params: list[Any]) -> list[tuple]:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    with connection.wrap_database_errors:
+        prepared = ServerBindingCursor(connection.connection)
+        try:
+            prepared.execute(sql, params, prepare=True)
+            return prepared.fetchall() if prepared.description else []
+        finally:
+            prepared.close()
 
 
 def _json(value: Any) -> Any:
