@@ -28,46 +28,21 @@ reply under it and the API cannot list rejected comments. Delete uses `comments.
 channel's own comments (YouTube lets only the author delete one) and rejects anyone else's (the
 owner's "Remove").
 
-Publishing is a video upload: `videos.insert` (part=snippet,status) with the one video through
-the client's `MediaInMemoryUpload`, resumable as the Data API documents it (a POST to the upload
-URL with `uploadType=resumable` carrying the video resource, answered with the session's
-`Location`; then a PUT of the bytes there, answered with the video). The title is the text's first
-line (100 characters at most), the description the rest; the privacy is the channel's
-`options["privacy_status"]`, "private" unless it says otherwise: a video made public by mistake
-is a bad buzz that a private one is not, and Google makes every upload of an unverified API
-project private anyway. YouTube takes no idempotency key, so the upload carries a tag made from
-the action's key (`palabre-<hash>`; viewers do not see tags on the video's page, unlike the
-description), and `find_delivered` looks for that tag among the videos of the channel's uploads
-playlist before anything is uploaded again.
-
-Quota: each call costs units (https://developers.google.com/youtube/v3/determine_quota_cost:
-list 1, insert, setModerationStatus and delete 50); the project has 10,000 a day by default,
-reset at midnight Pacific time. Each call's cost is counted (`QuotaUsage`, per channel and Pacific
-day) before it is made: a call that would overspend, or any call after Google answered
-`quotaExceeded`, raises RateLimited until the next Pacific midnight. An upload is counted as 1,600
-units, the figure of videos.insert's reference page: Google now also documents a separate bucket
-of 100 uploads a day (one unit each) for projects on its newer allocation; counting 1,600 of the
-shared 10,000 is the figure that overspends neither (six uploads a day by default, well under 100).
-"""
+The package by sub-domain: `quota` (the daily units, counted before each call), `upload`
+(publishing a video, and finding an interrupted upload again), `client` (Google's client sending
+through Palabre's HTTP client)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import httplib2
 import httpx
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from googleapiclient import discovery, discovery_cache
 from googleapiclient.errors import Error as GoogleClientError
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaInMemoryUpload
 
 from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
@@ -78,7 +53,6 @@ from palabre.connectors.base import (
     Delivered,
     FieldKind,
     MalformedPayload,
-    Media,
     OAuthSpec,
     PermanentError,
     PermissionMissing,
@@ -89,126 +63,24 @@ from palabre.connectors.base import (
 )
 from palabre.connectors.explain import network_reason
 from palabre.connectors.text import aware
+from palabre.connectors.youtube.client import GuardedHttp
+from palabre.connectors.youtube.quota import quota_spent, quota_today, spend, until_pacific_midnight
+from palabre.connectors.youtube.upload import PRIVACY_STATUSES, VideoPublishing, upload_tag
 from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+__all__ = ["SCOPE", "YouTubeConnector", "quota_today", "until_pacific_midnight", "upload_tag"]
 
 SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 TOKEN_INFO_URL = "https://oauth2.googleapis.com/tokeninfo"
-PACIFIC = ZoneInfo("America/Los_Angeles")
-DAILY_QUOTA = 10_000
-# https://developers.google.com/youtube/v3/determine_quota_cost
-COSTS = {
-    "channels.list": 1,
-    "commentThreads.list": 1,
-    "comments.list": 1,
-    "comments.insert": 50,
-    "comments.setModerationStatus": 50,
-    "comments.delete": 50,
-    "playlistItems.list": 1,
-    "videos.list": 1,
-    "videos.insert": 1_600,
-}
 PAGE_SIZE = 100
 MAX_PAGES = 5
 # The two listings a pull reads, each with its own watermark in the cursor.
 LISTINGS = ("published", "heldForReview")
 # A comment published this long before its action was queued is not that action's (clocks differ).
 FIND_SKEW = timedelta(minutes=5)
-TITLE_MAX = 100
-PRIVACY_STATUSES = ("private", "unlisted", "public")
-DEFAULT_PRIVACY = "private"
 
 
-def pacific_day(now: datetime):
-    return now.astimezone(PACIFIC).date()
-
-
-def until_pacific_midnight(now: datetime) -> float:
-    """Seconds until the next midnight Pacific time, when Google resets the daily quota."""
-    local = now.astimezone(PACIFIC)
-    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=PACIFIC)
-    return max((midnight - local).total_seconds(), 1.0)
-
-
-class GuardedHttp:
-    """What googleapiclient expects of an `httplib2.Http` (`request()` answering `(response,
-    content)`), sending through Palabre's one HTTP client (`http_client.request`: the address
-    guard, the timeout, the size limit) with the channel's bearer token."""
-
-    def __init__(self, access_token: str) -> None:
-        self.access_token = access_token
-
-    def request(self, uri, method="GET", body=None, headers=None, redirections=5, connection_type=None):
-        sent = {**(headers or {}), "Authorization": f"Bearer {self.access_token}"}
-        sent["user-agent"] = f"{http_client.USER_AGENT} {sent.get('user-agent', '')}".strip()
-        if hasattr(body, "read"):  # an upload's bytes come as a stream (or a slice of one)
-            body = body.read()
-        response = http_client.request(method, uri, content=body, headers=sent)
-        info = {name.lower(): value for name, value in response.headers.items()}
-        info["status"] = str(response.status_code)
-        return httplib2.Response(info), response.content
-
-
-def quota_limit(channel) -> int:
-    credentials = channel.read_credentials() if channel.has_credentials else {}
-    try:
-        return int(credentials.get("daily_quota") or DAILY_QUOTA)
-    except (TypeError, ValueError):
-        return DAILY_QUOTA
-
-
-def quota_today(channel, *, now: datetime | None = None) -> dict[str, Any]:
-    """What the channel spent of today's quota, as the health page shows it."""
-    from palabre.connectors.models import QuotaUsage
-
-    now = now or timezone.now()
-    day = pacific_day(now)
-    usage = QuotaUsage.objects.filter(channel=channel, day=day).first()
-    limit = quota_limit(channel)
-    used = usage.units if usage else 0
-    return {
-        "quota_day": day.isoformat(),
-        "quota_used": used,
-        "quota_limit": limit,
-        "quota_left": 0 if usage and usage.exhausted else max(limit - used, 0),
-        "quota_exhausted": bool(usage and usage.exhausted),
-        "quota_resets_at": (now + timedelta(seconds=until_pacific_midnight(now))).isoformat(),
-    }
-
-
-def spend(channel, method: str, *, now: datetime | None = None) -> None:
-    """Count `method`'s cost against today's quota before the call; RateLimited when it would
-    overspend it or Google said it is spent."""
-    from palabre.connectors.models import QuotaUsage
-
-    now = now or timezone.now()
-    cost = COSTS[method]
-    limit = quota_limit(channel)
-    day = pacific_day(now)
-    wait = until_pacific_midnight(now)
-    with transaction.atomic():
-        usage, _created = QuotaUsage.objects.get_or_create(channel=channel, day=day)
-        # One conditional update: two workers cannot both take the last units.
-        taken = QuotaUsage.objects.filter(pk=usage.pk, exhausted=False, units__lte=limit - cost).update(
-            units=F("units") + cost
-        )
-    if not taken:
-        raise RateLimited(
-            f"YouTube: the channel's daily quota ({limit} units) is spent for {day.isoformat()} "
-            f"(Pacific time); {method} costs {cost}. It comes back at midnight Pacific time.",
-            retry_after=wait,
-        )
-
-
-def quota_spent(channel, *, now: datetime | None = None) -> None:
-    """Google said the quota is spent: no more calls until its next day."""
-    from palabre.connectors.models import QuotaUsage
-
-    day = pacific_day(now or timezone.now())
-    QuotaUsage.objects.get_or_create(channel=channel, day=day)
-    QuotaUsage.objects.filter(channel=channel, day=day).update(exhausted=True)
-
-
-class YouTubeConnector(Connector):
+class YouTubeConnector(VideoPublishing, Connector):
     platform = "youtube"
     capabilities = frozenset(
         {
@@ -565,75 +437,6 @@ class YouTubeConnector(Connector):
             raise MalformedPayload(f"A YouTube comment lacks {error}") from error
         return None
 
-    def publish(self, channel, *, text: str, media=(), idempotency_key: str) -> Delivered:
-        """Upload the one video (resumable), titled by the text's first line, described by the rest,
-        tagged with the action's key so that an interrupted upload is found, not made twice."""
-        video = _one_video(media)
-        privacy = str((channel.options or {}).get("privacy_status") or DEFAULT_PRIVACY)
-        if privacy not in PRIVACY_STATUSES:
-            raise PermanentError(
-                f"YouTube: the channel's privacy_status option is {privacy!r}; it takes one of "
-                f"{', '.join(PRIVACY_STATUSES)}."
-            )
-        title, description = _title_and_description(text, video)
-        body = {
-            "snippet": {"title": title, "description": description, "tags": [upload_tag(idempotency_key)]},
-            "status": {"privacyStatus": privacy},
-        }
-        api = self.service(channel)
-        upload = MediaInMemoryUpload(video.content, mimetype=video.mime_type, resumable=True)
-        request = api.videos().insert(part="snippet,status", body=body, media_body=upload)
-        answer = self._call(channel, request, "videos.insert", sending=True)
-        try:
-            video_id = str(answer["id"])
-        except KeyError as error:
-            raise MalformedPayload(
-                "YouTube answered the upload without the video id.", maybe_delivered=True
-            ) from error
-        return Delivered(external_id=video_id, url=f"https://www.youtube.com/watch?v={video_id}")
-
-    def _find_upload(self, channel, action) -> Delivered | None:
-        """The video an interrupted upload created: among the newest of the channel's uploads
-        playlist (its owner sees private ones too), the one carrying the action's tag. Tags are
-        read with videos.list (playlist items carry none)."""
-        api = self.service(channel)
-        playlist = self._uploads_playlist(channel, api)
-        request = api.playlistItems().list(part="contentDetails", playlistId=playlist, maxResults=50)
-        page = self._call(channel, request, "playlistItems.list")
-        entries = page.get("items")
-        if not isinstance(entries, list):
-            raise MalformedPayload("YouTube's playlistItems.list answer has no items list.")
-        try:
-            ids = [str(entry["contentDetails"]["videoId"]) for entry in entries]
-        except (KeyError, TypeError) as error:
-            raise MalformedPayload(f"A YouTube playlist item lacks {error}") from error
-        if not ids:
-            return None
-        answer = self._call(channel, api.videos().list(part="snippet", id=",".join(ids)), "videos.list")
-        tag = upload_tag(action.idempotency_key)
-        for video in answer.get("items") or []:
-            if isinstance(video, dict) and tag in ((video.get("snippet") or {}).get("tags") or []):
-                video_id = str(video.get("id") or "")
-                if video_id:
-                    return Delivered(external_id=video_id, url=f"https://www.youtube.com/watch?v={video_id}")
-        return None
-
-    def _uploads_playlist(self, channel, api) -> str:
-        """The channel's uploads playlist (contentDetails.relatedPlaylists.uploads), kept once known."""
-        from palabre.connectors.services import connector_state, save_connector_state
-
-        state = connector_state(channel)
-        if state.get("uploads_playlist"):
-            return str(state["uploads_playlist"])
-        own = self.youtube_channel_id(channel, api)
-        answer = self._call(channel, api.channels().list(part="contentDetails", id=own), "channels.list")
-        try:
-            playlist = str(answer["items"][0]["contentDetails"]["relatedPlaylists"]["uploads"])
-        except (KeyError, IndexError, TypeError) as error:
-            raise MalformedPayload(f"YouTube's channel lacks its uploads playlist ({error}).") from error
-        save_connector_state(channel, {**connector_state(channel), "uploads_playlist": playlist})
-        return playlist
-
     def _moderate(self, channel, item, status: str, *, ban: bool = False) -> None:
         api = self.service(channel)
         request = api.comments().setModerationStatus(
@@ -735,42 +538,6 @@ def _top_level(item) -> str:
     if parent is not None and (parent.raw or {}).get("top_level_id"):
         return str(parent.raw["top_level_id"])
     return str(item.parent_external_id or item.external_id)
-
-
-def upload_tag(idempotency_key: str) -> str:
-    """The tag an upload carries for its action: short (YouTube allows 500 characters of tags in
-    all) and free of the key's own characters (commas and quotes count against that limit)."""
-    return "palabre-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
-
-
-def _one_video(media) -> Media:
-    """YouTube publishes one video per post, nothing else (a picture, two files, no file)."""
-    if len(media) != 1:
-        raise PermanentError(
-            f"YouTube publishes exactly one video per post; this post has {len(media)} files."
-        )
-    video = media[0]
-    if not video.mime_type.startswith("video/"):
-        raise PermanentError(
-            f"YouTube publishes only videos; {video.filename or 'the file'} is {video.mime_type or 'untyped'}."
-        )
-    return video
-
-
-def _title_and_description(text: str, video: Media) -> tuple[str, str]:
-    """The title: the text's first line, 100 characters at most; the description: the rest. YouTube
-    refuses < and > in both."""
-    cleaned = (text or "").replace("<", "‹").replace(">", "›").strip()
-    first, _newline, rest = cleaned.partition("\n")
-    title = first.strip()
-    if not title:
-        title = video.filename.rsplit(".", 1)[0].strip() if video.filename else ""
-    if not title:
-        raise PermanentError("YouTube needs a title: write one on the post's first line.")
-    if len(title) > TITLE_MAX:
-        rest = f"{title}\n{rest}".strip()
-        title = title[: TITLE_MAX - 1].rstrip() + "…"
-    return title, rest.strip()
 
 
 def _delivered(comment: dict, video: str) -> Delivered:
