@@ -82,6 +82,20 @@ def test_a_check_writes_one_row_and_checks_close_together_ask_for_one_task(db, b
     assert storing_tasks() == 2
 
 
+def test_a_busy_process_asks_for_one_storing_task_a_second(db, blog, database_tasks):
+    """Each task asked for costs the request a task row and a worker a run: a process answering
+    all through a second asks once, for a task that starts after every row of that second."""
+    for n in range(10):
+        check.check_comment(blog.site, comment(n=n))
+        database_tasks.now += 0.099
+    assert CheckedComment.objects.count() == 10
+    assert storing_tasks() == 1
+    (task,) = DBTaskResult.objects.filter(task_path=store_checked_comments.module_path)
+    last = CheckedComment.objects.order_by("checked_at").last()
+    # Later than any row its asking covers, with room for two machines' clocks and the commit.
+    assert (task.run_after - last.checked_at).total_seconds() >= journal.STORE_DELAY - journal.ASK_EVERY
+
+
 def test_storing_writes_the_decision_answered_deletes_the_rows_and_runs_once(db, blog, database_tasks):
     verdicts = [
         check.check_comment(blog.site, comment(HAM)),
