@@ -191,3 +191,73 @@ def week(org, make_channel, make_member, ingest, clock, django_capture_on_commit
             "c4": c4,
         },
     }
+
+
+# --- the week's campaigns ---------------------------------------------------------------------------
+# Two campaigns of Maison Dupont publish through Palabre: "Lampes" (8 to 11 June) is the post p1 on
+# the blog, "Soldes" (from 10 June, no end) the post p2 on the shop. A stand-in site platform
+# publishes them and answers with the ids the posts have on the channels ("p1", "p2"), as a platform
+# gives a post its id; that id ties each campaign to its post item.
+
+
+@pytest.fixture
+def publishing_site(monkeypatch):
+    """The site platform, able to publish: a post gets the id the test chose for its text."""
+    from palabre.connectors.base import Capability, Delivered
+    from palabre.connectors.registry import connector_class_for, register_connector
+    from palabre.connectors.site import SiteConnector
+
+    class PublishingSite(SiteConnector):
+        capabilities = SiteConnector.capabilities | {Capability.PUBLISH}
+        ids: dict[str, str] = {}
+
+        def publish(self, channel, *, text, media=(), idempotency_key):
+            return Delivered(external_id=self.ids[text], url="")
+
+    monkeypatch.setenv("PALABRE_CONNECTORS_MIN_INTERVAL", "0")
+    previous = connector_class_for("site")
+    register_connector("site", PublishingSite)
+    yield PublishingSite
+    register_connector("site", previous)
+
+
+@pytest.fixture
+def campaigns(week, publishing_site, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from palabre.orgs.services import Actor
+    from palabre.publishing import services
+
+    cm = Actor.for_user(week["alice"], week["org"])
+
+    def publish(campaign, channel, text: str, external_id: str):
+        publishing_site.ids[text] = external_id
+        post = services.create_post(
+            actor=cm, title=text[:40], campaign=campaign, variants=[{"channel": channel, "text": text}]
+        )
+        services.approve_post(actor=cm, post=post, acknowledge_warnings=True)
+        variant = post.variants.get()
+        services.schedule_variant(actor=cm, variant=variant, at=timezone.now() + timedelta(seconds=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert (
+                services.publish_due(variant.pk, now=timezone.now() + timedelta(seconds=5)) == "handed_over"
+            )
+        variant.refresh_from_db()
+        assert variant.action.external_id == external_id
+
+    lamps = services.create_campaign(
+        actor=cm, name="Lampes", kind="event", starts_on=date(2026, 6, 8), ends_on=date(2026, 6, 11)
+    )
+    sales = services.create_campaign(
+        actor=cm, name="Soldes", kind="exclusive_offer", starts_on=date(2026, 6, 10)
+    )
+    # Neither drawn: one without dates, one over before the week.
+    services.create_campaign(actor=cm, name="Sans dates", kind="poll")
+    services.create_campaign(
+        actor=cm, name="Printemps", kind="event", starts_on=date(2026, 5, 1), ends_on=date(2026, 6, 7)
+    )
+    publish(lamps, week["blog"], "Notre nouvelle collection de lampes est là.", "p1")
+    publish(sales, week["shop"], "Soldes d'été : -20 % sur les suspensions.", "p2")
+    return {"lamps": lamps, "sales": sales}

@@ -1,85 +1,22 @@
-"""The campaign filter and the annotations of the time chart, on the week of conftest.py.
-
-Two campaigns of Maison Dupont publish through Palabre: "Lampes" (8 to 11 June) is the post p1 on
-the blog, "Soldes" (from 10 June, no end) the post p2 on the shop. A stand-in site platform
-publishes them and answers with the ids the posts have on the channels ("p1", "p2"), as a
-platform gives a post its id; that id ties each campaign to its post item. Figures computed by
-hand below from the week's story (conftest.py).
+"""The campaign filter and the annotations of the time chart, on the week of conftest.py and its
+two campaigns ("Lampes": p1 on the blog, 8 to 11 June; "Soldes": p2 on the shop, from 10 June).
+Figures computed by hand below from the week's story (conftest.py).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from palabre.analytics import annotations, charts, metrics
 from palabre.analytics.metrics import Filters
-from palabre.connectors.base import Capability, Delivered
-from palabre.connectors.registry import connector_class_for, register_connector
-from palabre.connectors.site import SiteConnector
 from palabre.orgs.services import Actor
 
 pytestmark = pytest.mark.django_db
 WEEK = {"from": "2026-06-08", "to": "2026-06-14"}
-
-
-class PublishingSite(SiteConnector):
-    """The site platform, able to publish: the post gets the id the test chose for its text."""
-
-    capabilities = SiteConnector.capabilities | {Capability.PUBLISH}
-    ids: dict[str, str] = {}
-
-    def publish(self, channel, *, text, media=(), idempotency_key):
-        return Delivered(external_id=self.ids[text], url="")
-
-
-@pytest.fixture
-def publishing_site(monkeypatch):
-    monkeypatch.setenv("PALABRE_CONNECTORS_MIN_INTERVAL", "0")
-    previous = connector_class_for("site")
-    register_connector("site", PublishingSite)
-    yield PublishingSite
-    register_connector("site", previous)
-
-
-def publish(actor, campaign, channel, text, external_id, capture):
-    from palabre.publishing import services
-
-    PublishingSite.ids[text] = external_id
-    post = services.create_post(
-        actor=actor, title=text[:40], campaign=campaign, variants=[{"channel": channel, "text": text}]
-    )
-    services.approve_post(actor=actor, post=post, acknowledge_warnings=True)
-    variant = post.variants.get()
-    services.schedule_variant(actor=actor, variant=variant, at=timezone.now() + timedelta(seconds=1))
-    with capture(execute=True):
-        assert services.publish_due(variant.pk, now=timezone.now() + timedelta(seconds=5)) == "handed_over"
-    variant.refresh_from_db()
-    assert variant.action.external_id == external_id
-    return post
-
-
-@pytest.fixture
-def campaigns(week, publishing_site, django_capture_on_commit_callbacks):
-    from palabre.publishing.services import create_campaign
-
-    cm = Actor.for_user(week["alice"], week["org"])
-    lamps = create_campaign(
-        actor=cm, name="Lampes", kind="event", starts_on=date(2026, 6, 8), ends_on=date(2026, 6, 11)
-    )
-    sales = create_campaign(actor=cm, name="Soldes", kind="exclusive_offer", starts_on=date(2026, 6, 10))
-    # Neither drawn: one without dates, one over before the week.
-    create_campaign(actor=cm, name="Sans dates", kind="poll")
-    create_campaign(
-        actor=cm, name="Printemps", kind="event", starts_on=date(2026, 5, 1), ends_on=date(2026, 6, 7)
-    )
-    capture = django_capture_on_commit_callbacks
-    publish(cm, lamps, week["blog"], "Notre nouvelle collection de lampes est là.", "p1", capture)
-    publish(cm, sales, week["shop"], "Soldes d'été : -20 % sur les suspensions.", "p2", capture)
-    return {"lamps": lamps, "sales": sales}
 
 
 def test_the_figures_of_one_campaign(week, campaigns, period, after_the_week):

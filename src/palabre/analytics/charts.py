@@ -7,6 +7,7 @@ Django's localisation in the reader's language before pygal lays them out.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pygal
@@ -58,6 +59,8 @@ def _options(**extra: Any) -> dict[str, Any]:
         "legend_at_bottom_columns": 3,
         "truncate_legend": 40,
         "truncate_label": 28,
+        # pygal's own words when a chart has no value (a filter that keeps no answered thread)
+        "no_data_text": _("No figures for this period"),
         "style": STYLE,
         "margin": 8,
         "margin_bottom": 28,  # room for the legend under the axis labels
@@ -111,18 +114,21 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
     index = {day: n for n, day in enumerate(days)}
     totals = [row["total"] for row in per_day]
     campaigns = (marks or {}).get("campaigns", [])[:MAX_CAMPAIGNS_DRAWN]
+    # Whole numbers on the axis (mentions are counted), with a free step above the curve for the
+    # campaigns' bands.
+    step = max(1, math.ceil(max([*totals, 1]) / 4))
+    ceiling = (math.ceil(max([*totals, 1]) / step) + (1 if campaigns else 0)) * step
     legend_rows = (3 + (2 + len(campaigns) if marks else 0) + 1) // 2
     chart = pygal.Line(
         **_options(
             style=TIMELINE_STYLE,
-            height=HEIGHT + 22 * legend_rows,
-            margin_bottom=22 * legend_rows,
+            height=HEIGHT + 16 * legend_rows,
+            margin_bottom=16 * legend_rows,
             legend_at_bottom_columns=2,
             x_label_rotation=-45,
             show_minor_x_labels=True,
             dots_size=2,
-            y_labels_major_count=5,
-            show_minor_y_labels=False,
+            y_labels=list(range(0, ceiling + 1, step)),
         )
     )
     chart.x_labels = _day_labels(days)
@@ -143,9 +149,8 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
             if row["day"] in index:
                 alerts[index[row["day"]]] = totals[index[row["day"]]]
         chart.add(_("Crisis alerts"), alerts, stroke=False, dots_size=8)
-        top = max([*totals, 1])
         for rank, campaign in enumerate(campaigns):
-            height = round(top * (1.08 + 0.06 * rank), 2)
+            height = ceiling - step * (0.2 + 0.2 * rank)
             band = [height if campaign["first"] <= day <= campaign["last"] else None for day in days]
             label = _("Campaign: %(name)s") % {"name": campaign["name"]}
             chart.add(label, band, stroke_style={"width": 5}, dots_size=3, allow_interruptions=True)
