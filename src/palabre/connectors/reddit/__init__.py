@@ -43,12 +43,10 @@ from urllib.parse import quote
 import httpx
 import praw
 import praw.exceptions
-import prawcore
-import requests
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from palabre.connectors import http_client, outbound
+from palabre.connectors import http_client
 from palabre.connectors import search as searching
 from palabre.connectors.base import (
     Capability,
@@ -62,200 +60,37 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    RateLimited,
     TokenExpired,
     TransientError,
 )
-from palabre.connectors.search import Candidate, SearchMalformed, SearchPage
-from palabre.conversations.services import IncomingAuthor, IncomingItem
+from palabre.connectors.reddit.listing import _children, _id36, _read_cursor, parse_thing, reddit_candidates
+from palabre.connectors.reddit.session import DEFAULT_BASE, DEFAULT_OAUTH, RedditClient, user_agent
+from palabre.connectors.search import SearchMalformed, SearchPage
+from palabre.conversations.services import IncomingItem
 
-DEFAULT_BASE = "https://www.reddit.com"
-DEFAULT_OAUTH = "https://oauth.reddit.com"
 # Sorted by "new": remembering the latest ids is enough to skip what is already known.
+__all__ = ["DEFAULT_BASE", "RedditConnector", "search", "setting", "user_agent"]
+
 MAX_SEEN = 200
 PAGE_SIZE = 100
-VERSION = "0.1"
 # A comment created this long before its action was queued is not that action's (clocks differ).
 FIND_SKEW = timedelta(minutes=5)
 # What the channel is asked to do, and the scope each needs (reddit.com/dev/api, "scope" of each
 # endpoint): name the account, read listings and the mod queue, comment, delete its own, moderate,
 # ban, read its own comments back.
 NEEDED_SCOPES = ("identity", "read", "submit", "edit", "modposts", "modcontributors", "history")
-# Answers prawcore would retry by itself (a write among them could post twice).
-_RETRIED_STATUSES = {408, 500, 502, 503, 504, 520, 522}
 
 
 # --- reading Reddit's JSON -------------------------------------------------------------------------
 
 
-def _children(listing: Any) -> list[dict]:
-    if (
-        not isinstance(listing, dict)
-        or listing.get("kind") != "Listing"
-        or not isinstance(listing.get("data"), dict)
-    ):
-        raise SearchMalformed(_("Reddit did not answer a Listing."))
-    children = listing["data"].get("children")
-    if not isinstance(children, list):
-        raise SearchMalformed(_("A Reddit Listing without children."))
-    return [child for child in children if isinstance(child, dict) and child.get("kind") in ("t1", "t3")]
-
-
-def _text(kind: str, data: dict) -> str:
-    if kind == "t1":
-        return str(data.get("body") or "")
-    return "\n\n".join(part for part in (data.get("title", ""), data.get("selftext", "")) if part)
-
-
-def reddit_candidates(listing: Any, base_url: str = DEFAULT_BASE) -> list[Candidate]:
-    """Posts (t3) and comments (t1) of a Reddit Listing, as Reddit's JSON documents it."""
-    candidates = []
-    for child in _children(listing):
-        data = child.get("data") or {}
-        if not data.get("name") or data.get("created_utc") is None:
-            raise SearchMalformed(_("A Reddit post without name or date."))
-        candidates.append(
-            Candidate(
-                external_id=data["name"],
-                text=_text(child["kind"], data),
-                published_at=datetime.fromtimestamp(float(data["created_utc"]), tz=UTC),
-                url=f"{base_url}{data.get('permalink', '')}",
-                author=data.get("author", ""),
-                author_name=data.get("author", ""),
-                author_reach=data.get("subreddit_subscribers"),
-                domain="reddit.com",
-            )
-        )
-    return candidates
-
-
-def parse_thing(
-    child: dict, *, brand: tuple[str, str, str], web: str = DEFAULT_BASE, kind: str = ""
-) -> IncomingItem:
-    """A post or comment of a Listing as an item: the submission is the thread. `brand` is the
-    account's username (lowercase), the channel's handle and name: the brand's own are the
-    channel's, as a delivered reply is."""
-    try:
-        data = child["data"]
-        thing = child["kind"]
-        author = str(data.get("author") or "[deleted]")
-        if brand[0] and author.lower() == brand[0]:
-            incoming_author = IncomingAuthor(handle=brand[1], display_name=brand[2])
-        else:
-            incoming_author = IncomingAuthor(
-                handle=author, display_name=author, profile_url=f"{web}/user/{author}"
-            )
-        parent = str(data.get("parent_id") or "") if thing == "t1" else ""
-        if not kind:
-            kind = "post" if thing == "t3" else ("comment" if parent.startswith("t3_") else "reply")
-        reports = [*(data.get("user_reports") or []), *(data.get("mod_reports") or [])]
-        return IncomingItem(
-            external_id=str(data["name"]),
-            kind=kind,
-            text=_text(thing, data),
-            created_at=datetime.fromtimestamp(float(data["created_utc"]), tz=UTC),
-            author=incoming_author,
-            url=f"{web}{data.get('permalink', '')}",
-            parent_external_id=parent,
-            metrics={
-                "score": data.get("score", 0),
-                "num_comments": data.get("num_comments", 0),
-                "num_reports": data.get("num_reports") or 0,
-            },
-            raw={
-                "subreddit": data.get("subreddit", ""),
-                "author": author,
-                "reports": [list(report) for report in reports if isinstance(report, list)],
-                "removed": bool(data.get("removed") or data.get("banned_by")),
-                "approved": bool(data.get("approved")),
-                "locked": bool(data.get("locked")),
-                "distinguished": data.get("distinguished") or "",
-            },
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise MalformedPayload(f"A Reddit thing lacks {error}") from error
-
-
-def _id36(fullname: str) -> int:
-    try:
-        return int(fullname.split("_", 1)[1], 36)
-    except (IndexError, ValueError):
-        return 0
-
-
 # --- the session PRAW gets ----------------------------------------------------------------------
-
-
-class Interrupted(Exception):
-    """A request that did not come back whole: `sent` when it may have reached Reddit."""
-
-    def __init__(self, message: str, *, sent: bool):
-        super().__init__(message)
-        self.sent = sent
-
-
-class OutOfRequests(Exception):
-    """No requests left in Reddit's window (`X-Ratelimit-Remaining: 0`) for `reset` seconds."""
-
-    def __init__(self, reset: float):
-        super().__init__(f"Reddit: no requests left for {reset:.0f} s")
-        self.reset = reset
-
-
-def reddit_session() -> requests.Session:
-    """Palabre's guarded `requests` session, made to answer instead of waiting or repeating: what
-    prawcore would retry (a timeout, a 5xx) or sleep on (no requests left) raises here, so the
-    outbox decides, and a write is never sent twice blindly. The last rate-limit headers are kept
-    on the session (`palabre_ratelimit`) for the channel's health."""
-    session = outbound.requests_session()
-    session.palabre_ratelimit = {}
-    send = session.request
-
-    def request(method, url, *args, **kwargs):
-        try:
-            response = send(method, url, *args, **kwargs)
-        except requests.ConnectionError as error:
-            raise Interrupted(f"Reddit: {error}", sent=isinstance(error, requests.ReadTimeout)) from error
-        except (requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
-            raise Interrupted(f"Reddit: {error}", sent=method.upper() != "GET") from error
-        limits = {
-            name: response.headers[f"x-ratelimit-{name}"]
-            for name in ("remaining", "reset", "used")
-            if f"x-ratelimit-{name}" in response.headers
-        }
-        if limits:
-            session.palabre_ratelimit = limits
-        if response.status_code in _RETRIED_STATUSES:
-            raise Interrupted(f"Reddit {response.status_code}: try again later", sent=method.upper() != "GET")
-        if (
-            method.upper() == "GET"
-            and response.status_code == 200
-            and "remaining" in limits
-            and _number(limits["remaining"]) < 1
-        ):
-            raise OutOfRequests(max(_number(limits.get("reset", "60")), 1.0))
-        return response
-
-    session.request = request
-    return session
-
-
-def _number(value: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def user_agent(username: str = "") -> str:
-    """Reddit's rule: `<platform>:<app id>:<version> (by /u/<reddit username>)`."""
-    return f"python:fr.palabre.community:v{VERSION} (by /u/{username or 'palabre'})"
 
 
 # --- the connector --------------------------------------------------------------------------------
 
 
-class RedditConnector(Connector):
+class RedditConnector(RedditClient, Connector):
     platform = "reddit"
     capabilities = frozenset(
         {
@@ -411,103 +246,6 @@ class RedditConnector(Connector):
         if not name or not name.replace("_", "").isalnum():
             raise PermanentError(f"{channel.handle!r} does not name a subreddit (r/name).")
         return name
-
-    def client(self, channel) -> praw.Reddit:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        client_id, secret = credentials.get("client_id"), credentials.get("client_secret")
-        if not client_id or not secret:
-            raise TokenExpired("The channel has no Reddit app (client id and secret).")
-        oauth_url = str(credentials.get("oauth_url") or DEFAULT_OAUTH).rstrip("/")
-        reddit_url = str(credentials.get("reddit_url") or DEFAULT_BASE).rstrip("/")
-        try:
-            for url in {oauth_url, reddit_url}:
-                outbound.checked_base_url(url)
-        except outbound.AddressRefused as error:
-            raise PermanentError(str(error)) from error
-        except httpx.HTTPError as error:
-            raise TransientError(str(error)) from error
-        login: dict[str, str] = {}
-        if credentials.get("refresh_token"):
-            login["refresh_token"] = str(credentials["refresh_token"])
-        elif credentials.get("username") and credentials.get("password"):
-            login = {"username": str(credentials["username"]), "password": str(credentials["password"])}
-        else:
-            raise TokenExpired(
-                "The Reddit channel has neither a moderator's username and password (script app) nor "
-                "a refresh token (web app): connect it."
-            )
-        session = reddit_session()
-        api = praw.Reddit(
-            client_id=str(client_id),
-            client_secret=str(secret),
-            user_agent=user_agent(str(credentials.get("username") or "")),
-            oauth_url=oauth_url,
-            reddit_url=reddit_url,
-            check_for_updates=False,
-            check_for_async=False,
-            requestor_kwargs={"session": session, "timeout": http_client.timeout()},
-            **login,
-        )
-        api.palabre_session = session
-        return api
-
-    def _call(self, function, *args, sending: bool = False, scope: str = "", **kwargs):
-        """`function(*args, **kwargs)` (a PRAW call), its failures as ConnectorErrors."""
-        try:
-            return function(*args, **kwargs)
-        except prawcore.TooManyRequests as error:
-            wait = error.response.headers.get("retry-after") or error.response.headers.get(
-                "x-ratelimit-reset"
-            )
-            raise RateLimited(
-                "Reddit 429: too many requests", retry_after=_number(wait or "60") or 60.0
-            ) from error
-        except prawcore.InsufficientScope as error:
-            raise PermissionMissing(
-                f"Reddit: the token lacks the scope {scope or 'this call needs'} (reconnect with it)"
-            ) from error
-        except prawcore.InvalidToken as error:
-            raise TokenExpired(
-                "Reddit 401: the access token is invalid or revoked: reconnect the channel"
-            ) from error
-        except prawcore.OAuthException as error:
-            raise TokenExpired(
-                f"Reddit refused the login ({error.error}): check the username, password or app"
-            ) from error
-        except prawcore.Forbidden as error:
-            raise PermissionMissing(
-                "Reddit 403: the account may not do this here (is it a moderator of the subreddit, "
-                f"with the permission{' for ' + scope if scope else ''}?)"
-            ) from error
-        except (prawcore.NotFound, prawcore.Redirect) as error:
-            raise PermanentError("Reddit 404: no such subreddit, post or comment") from error
-        except prawcore.ResponseException as error:
-            status = error.response.status_code
-            if status == 401:
-                raise TokenExpired("Reddit 401: the app's id or secret is refused") from error
-            raise PermanentError(f"Reddit {status}: refused") from error
-        except prawcore.RequestException as error:
-            cause = error.original_exception
-            if isinstance(cause, OutOfRequests):
-                raise RateLimited(str(cause), retry_after=cause.reset) from error
-            if isinstance(cause, outbound.AddressRefused):
-                raise PermanentError(str(cause)) from error
-            if isinstance(cause, Interrupted):
-                raise TransientError(str(cause), maybe_delivered=sending and cause.sent) from error
-            raise TransientError(f"Reddit: {cause}", maybe_delivered=sending) from error
-        except praw.exceptions.RedditAPIException as error:
-            for item in error.items:
-                if item.error_type == "RATELIMIT":
-                    raise RateLimited(
-                        f"Reddit: {item.message}", retry_after=_ratelimit_wait(item.message)
-                    ) from error
-            raise PermanentError(
-                "Reddit refused: " + "; ".join(i.error_message for i in error.items)
-            ) from error
-        except prawcore.PrawcoreException as error:
-            raise TransientError(f"Reddit: {error}", maybe_delivered=sending) from error
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise MalformedPayload(f"Unexpected answer from Reddit: {error!r}") from error
 
     def _listing(self, api: praw.Reddit, path: str, params: dict[str, Any] | None = None) -> list[dict]:
         listing = self._call(
@@ -765,21 +503,3 @@ def setting(channel, name: str) -> Any:
 def search(config: dict, cursor: dict) -> SearchPage:
     """Listening's Reddit search: the connector's (`RedditConnector.search`)."""
     return RedditConnector().search(config, cursor)
-
-
-def _read_cursor(cursor: str) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _ratelimit_wait(message: str) -> float:
-    """Seconds in Reddit's "you are doing that too much. try again in 5 minutes." message."""
-    found = re.search(r"(\d+)\s*(second|minute|hour)", message or "")
-    if not found:
-        return 60.0
-    return float(found.group(1)) * {"second": 1, "minute": 60, "hour": 3600}[found.group(2)]
