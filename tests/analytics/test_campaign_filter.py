@@ -117,3 +117,40 @@ def test_the_dashboard_filters_by_campaign_and_refuses_another_organisations(
     assert 'name="campaign"' in refused.content.decode() and "Leur campagne" not in refused.content.decode()
     csv = client.get("/analytics/report.csv", {**WEEK, "campaign": theirs.pk})
     assert csv.status_code == 400 and b"campaign" in csv.content
+
+
+def test_palabre_report_of_one_campaign(week, campaigns, tmp_path, make_org, owner_of):
+    import csv
+
+    from palabre.cli import main
+    from palabre.publishing.services import create_campaign
+
+    def report(campaign_id: int) -> list[list[str]]:
+        output = tmp_path / f"{campaign_id}.csv"
+        main(
+            [
+                "report",
+                "--org",
+                week["org"].slug,
+                "--from",
+                "2026-06-08",
+                "--to",
+                "2026-06-14",
+                "--format",
+                "csv",
+                "--output",
+                str(output),
+                "--campaign",
+                str(campaign_id),
+            ]
+        )
+        return list(csv.reader(output.open(encoding="utf-8")))
+
+    # Lampes: p1's thread only (1 conversation, 3 comments); the week before holds none of it.
+    rows = report(campaigns["lamps"].pk)
+    assert ["care", "", "conversations", "1", "0"] in rows
+    assert ["quality", "", "comments", "3", "0"] in rows
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    theirs = create_campaign(actor=Actor.for_user(owner_of(other), other), name="Leur campagne", kind="event")
+    with pytest.raises(SystemExit, match="no campaign"):
+        report(theirs.pk)

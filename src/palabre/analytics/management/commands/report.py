@@ -26,6 +26,12 @@ class Command(PalabreCommand):
             "--output", required=True, help="the file to write ('-' for standard output, not for pdf)"
         )
         parser.add_argument("--lang", default="", help="language of the report (fr or en)")
+        parser.add_argument(
+            "--campaign",
+            type=int,
+            default=None,
+            help="only this campaign's posts and conversations (its number)",
+        )
 
     def run(self, args) -> None:
         setup_django()
@@ -33,9 +39,10 @@ class Command(PalabreCommand):
         from django.utils import translation
 
         from palabre.analytics.forms import MAX_DAYS
-        from palabre.analytics.metrics import Period
+        from palabre.analytics.metrics import Filters, Period
         from palabre.analytics.report import build, render_html, render_pdf, write_csv
         from palabre.orgs.models import Organisation
+        from palabre.publishing.models import Campaign
 
         organisation = Organisation.objects.filter(slug=args.organisation).first()
         if organisation is None:
@@ -46,9 +53,15 @@ class Command(PalabreCommand):
             sys.exit(f"palabre report: a period of at most {MAX_DAYS} days")
         if args.format == "pdf" and args.output == "-":
             sys.exit("palabre report: a PDF goes to a file (--output FILE)")
+        if (
+            args.campaign is not None
+            and not Campaign.objects.for_org(organisation).filter(pk=args.campaign).exists()
+        ):
+            sys.exit(f"palabre report: no campaign {args.campaign} in {organisation.slug}")
         period = Period(args.first, args.last, organisation.time_zone)
+        filters = Filters(campaign_id=args.campaign)
         with translation.override(args.lang or settings.LANGUAGE_CODE):
-            data = build(organisation, period, with_charts=args.format != "csv")
+            data = build(organisation, period, filters, with_charts=args.format != "csv")
             if args.format == "csv":
                 if args.output == "-":
                     write_csv(data, sys.stdout)
