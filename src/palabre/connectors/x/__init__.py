@@ -32,16 +32,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from palabre.connectors import http_client
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
     Connector,
-    ConnectorError,
     CredentialField,
     Delivered,
     FieldKind,
@@ -51,13 +47,12 @@ from palabre.connectors.base import (
     PermanentError,
     PermissionMissing,
     PullResult,
-    TokenExpired,
     scope_text,
 )
-from palabre.conversations.services import IncomingAuthor, IncomingItem
+from palabre.connectors.x.client import WEB, XClient
+from palabre.connectors.x.reading import PAGE_SIZE, XReading
+from palabre.conversations.services import IncomingItem
 
-API = "https://api.x.com"
-WEB = "https://x.com"
 SCOPES = (
     "tweet.read",
     "tweet.write",
@@ -68,8 +63,6 @@ SCOPES = (
     "tweet.moderate.write",
     "media.write",
 )
-PAGE_SIZE = 100
-MAX_PAGES = 5
 # A post created this long before its action was queued is not that action's (clocks differ).
 FIND_SKEW = timedelta(minutes=5)
 
@@ -91,32 +84,8 @@ NEEDS = {
     "own_posts": "reading the account's own posts",
 }
 
-TWEET_FIELDS = (
-    "author_id,conversation_id,created_at,in_reply_to_user_id,lang,public_metrics,referenced_tweets"
-)
-USER_FIELDS = "name,username,public_metrics"
 
-
-def _time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _id_order(value: str) -> tuple[int, str]:
-    # X ids are numbers written as strings: compare them as numbers.
-    return (len(value), value)
-
-
-def reset_wait(response: httpx.Response, *, now: datetime | None = None) -> float | None:
-    """Seconds until `x-rate-limit-reset` (epoch seconds), at least one; None when not told."""
-    value = response.headers.get("x-rate-limit-reset", "").strip()
-    if not value.isdigit():
-        return None
-    now = now or timezone.now()
-    return max(int(value) - now.timestamp(), 1.0)
-
-
-class XConnector(Connector):
+class XConnector(XClient, XReading, Connector):
     platform = "x"
     capabilities = frozenset(
         {
@@ -221,94 +190,6 @@ class XConnector(Connector):
                 "above (X developer portal > Products > X API), then set the channel's tier."
             )
 
-    def _base(self, channel) -> str:
-        base = (channel.options or {}).get("api_base_url") or API
-        return str(base).rstrip("/")
-
-    def _call(
-        self,
-        channel,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        files: Any = None,
-        data: dict[str, Any] | None = None,
-        sending: bool = False,
-    ) -> dict:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        token = credentials.get("access_token")
-        if not token:
-            raise TokenExpired("The channel has no X access token: connect it with X.")
-        url = self._base(channel) + path
-        response = http_client.send(
-            method,
-            url,
-            label="X",
-            sending=sending,
-            params=params,
-            json=json_body,
-            files=files,
-            data=data,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        self._remember_limits(channel, path, response)
-        if response.status_code >= 400:
-            raise self._translate(response, path, sending=sending)
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            answer = response.json()
-        except ValueError as error:
-            raise MalformedPayload(f"X answered {path} with something else than JSON.") from error
-        if not isinstance(answer, dict):
-            raise MalformedPayload(f"X's answer to {path} is not an object.")
-        return answer
-
-    def _remember_limits(self, channel, path: str, response: httpx.Response) -> None:
-        remaining = response.headers.get("x-rate-limit-remaining", "")
-        if remaining.isdigit():
-            self.last_limits = {
-                "rate_limit_remaining": int(remaining),
-                "rate_limit_limit": int(response.headers.get("x-rate-limit-limit", "0") or 0),
-                "rate_limit_reset_in": reset_wait(response),
-            }
-
-    def _translate(self, response: httpx.Response, path: str, *, sending: bool) -> ConnectorError:
-        status = response.status_code
-        detail, reason = http_client.error_detail(http_client.json_or_none(response.content))
-        text = f"X {status}{' ' + reason if reason else ''}: {detail or response.reason_phrase}"
-        wait = None
-        if status == 429:
-            wait = reset_wait(response) or http_client.retry_after(response) or 900.0
-            text = f"{text} (the limit resets in {int(wait)} s)"
-        elif status == 401:
-            text = f"{text} (reconnect the channel with X)"
-        elif status == 403 and reason == "client-not-enrolled":
-            text = f"{text} (the app's project lacks the access tier {path} needs)"
-        return http_client.status_error(status, text, sending=sending, retry_after=wait)
-
-    def user_id(self, channel) -> str:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        if credentials.get("user_id"):
-            return str(credentials["user_id"])
-        from palabre.connectors.services import connector_state, save_connector_state
-
-        state = connector_state(channel)
-        if state.get("user_id"):
-            return str(state["user_id"])
-        me = self._me(channel)
-        save_connector_state(channel, {**state, "user_id": me["id"]})
-        return str(me["id"])
-
-    def _me(self, channel) -> dict:
-        answer = self._call(channel, "GET", "/2/users/me", params={"user.fields": USER_FIELDS})
-        me = answer.get("data")
-        if not isinstance(me, dict) or "id" not in me:
-            raise MalformedPayload("X's /2/users/me answer lacks the account.")
-        return me
-
     # --- in -------------------------------------------------------------------------------------
 
     def pull(self, channel, cursor: str) -> PullResult:
@@ -325,156 +206,6 @@ class XConnector(Connector):
         if "direct_messages" in TIERS[self.tier(channel)]:
             state = self._pull_messages(channel, me, state, items)
         return PullResult(items=list(items.values()), cursor=json.dumps(state, sort_keys=True))
-
-    def _pull_mentions(self, channel, me: str, state: dict, items: dict) -> dict:
-        since = str(state.get("since_id") or "")
-        token = str(state.get("next_token") or "")
-        newest = str(state.get("pending_newest") or "")
-        for _page in range(MAX_PAGES):
-            params: dict[str, Any] = {
-                "max_results": PAGE_SIZE,
-                "expansions": "author_id,referenced_tweets.id,in_reply_to_user_id",
-                "tweet.fields": TWEET_FIELDS,
-                "user.fields": USER_FIELDS,
-            }
-            if since:
-                params["since_id"] = since
-            if token:
-                params["pagination_token"] = token
-            page = self._call(channel, "GET", f"/2/users/{me}/mentions", params=params)
-            users = {str(u.get("id")): u for u in (page.get("includes") or {}).get("users") or []}
-            posts = page.get("data") or []
-            if not isinstance(posts, list):
-                raise MalformedPayload("X's mentions are not a list.")
-            for post in posts:
-                item = self.parse_post(post, users)
-                if item.raw["author_id"] != me:
-                    items.setdefault(item.external_id, item)
-            meta = page.get("meta") or {}
-            if not newest and meta.get("newest_id"):
-                newest = str(meta["newest_id"])
-            token = str(meta.get("next_token") or "")
-            if not token or getattr(self, "last_limits", {}).get("rate_limit_remaining") == 0:
-                break
-        if token:
-            # Pages left to read: read first next time, from the same since_id.
-            return {**state, "since_id": since, "next_token": token, "pending_newest": newest}
-        done = {key: value for key, value in state.items() if key not in {"next_token", "pending_newest"}}
-        if newest:
-            done["since_id"] = max(newest, since, key=_id_order) if since else newest
-        return done
-
-    def _pull_messages(self, channel, me: str, state: dict, items: dict) -> dict:
-        seen = str(state.get("dm_newest") or "")
-        newest = seen
-        token = ""
-        for _page in range(MAX_PAGES):
-            params: dict[str, Any] = {
-                "max_results": PAGE_SIZE,
-                "event_types": "MessageCreate",
-                "dm_event.fields": "id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids",
-                "expansions": "sender_id",
-                "user.fields": USER_FIELDS,
-            }
-            if token:
-                params["pagination_token"] = token
-            page = self._call(channel, "GET", "/2/dm_events", params=params)
-            users = {str(u.get("id")): u for u in (page.get("includes") or {}).get("users") or []}
-            events = page.get("data") or []
-            if not isinstance(events, list):
-                raise MalformedPayload("X's direct message events are not a list.")
-            reached = False
-            for event in events:
-                event_id = str(event.get("id") or "")
-                if seen and _id_order(event_id) <= _id_order(seen):
-                    reached = True
-                    continue
-                if not newest or _id_order(event_id) > _id_order(newest):
-                    newest = event_id
-                if event.get("event_type", "MessageCreate") != "MessageCreate":
-                    continue
-                if str(event.get("sender_id") or "") == me:
-                    continue  # the brand's own messages come back through the outbox
-                item = self.parse_message(event, users)
-                items.setdefault(item.external_id, item)
-            token = str((page.get("meta") or {}).get("next_token") or "")
-            if reached or not token or not seen:
-                # A first pull reads one page: older conversations are not today's inbox.
-                break
-        return {**state, "dm_newest": newest} if newest else state
-
-    def parse_post(self, post: dict, users: dict[str, dict]) -> IncomingItem:
-        try:
-            author_id = str(post["author_id"])
-            user = users.get(author_id) or {}
-            username = str(user.get("username") or author_id)
-            replied = next(
-                (
-                    str(ref["id"])
-                    for ref in post.get("referenced_tweets") or []
-                    if ref.get("type") == "replied_to"
-                ),
-                "",
-            )
-            metrics = post.get("public_metrics") or {}
-            return IncomingItem(
-                external_id=str(post["id"]),
-                kind="reply" if replied else "mention",
-                text=str(post.get("text") or ""),
-                created_at=_time(post["created_at"]),
-                author=IncomingAuthor(
-                    handle=f"@{username}",
-                    display_name=str(user.get("name") or username),
-                    profile_url=f"{WEB}/{username}",
-                    followers=(user.get("public_metrics") or {}).get("followers_count"),
-                ),
-                url=f"{WEB}/{username}/status/{post['id']}",
-                language=str(post.get("lang") or "")[:8] if post.get("lang") not in {"und", "zxx"} else "",
-                parent_external_id=replied,
-                metrics={
-                    "replies": metrics.get("reply_count", 0),
-                    "reposts": metrics.get("retweet_count", 0),
-                    "likes": metrics.get("like_count", 0),
-                    "quotes": metrics.get("quote_count", 0),
-                },
-                raw={
-                    "type": "post",
-                    "author_id": author_id,
-                    "username": username,
-                    "conversation_id": str(post.get("conversation_id") or ""),
-                    "post": post,
-                },
-            )
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
-            raise MalformedPayload(f"An X post lacks {error}") from error
-
-    def parse_message(self, event: dict, users: dict[str, dict]) -> IncomingItem:
-        try:
-            sender = str(event["sender_id"])
-            user = users.get(sender) or {}
-            username = str(user.get("username") or sender)
-            return IncomingItem(
-                external_id=str(event["id"]),
-                kind="direct_message",
-                text=str(event.get("text") or ""),
-                created_at=_time(event["created_at"]),
-                author=IncomingAuthor(
-                    handle=f"@{username}",
-                    display_name=str(user.get("name") or username),
-                    profile_url=f"{WEB}/{username}",
-                    followers=(user.get("public_metrics") or {}).get("followers_count"),
-                ),
-                url=f"{WEB}/messages/{event.get('dm_conversation_id', '')}",
-                raw={
-                    "type": "direct_message",
-                    "author_id": sender,
-                    "username": username,
-                    "dm_conversation_id": str(event.get("dm_conversation_id") or ""),
-                    "event": event,
-                },
-            )
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
-            raise MalformedPayload(f"An X direct message lacks {error}") from error
 
     # --- out ------------------------------------------------------------------------------------
 
