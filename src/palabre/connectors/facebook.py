@@ -45,8 +45,8 @@ from palabre.connectors.base import (
 # Re-exported: Facebook's error for a closed window is imported from here.
 from palabre.connectors.meta_graph import MessagingWindowClosed as MessagingWindowClosed
 from palabre.connectors.meta_graph import author as _author
+from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time
 from palabre.connectors.meta_graph import is_from as _is_from
-from palabre.connectors.meta_graph import later, newer, parse_time
 from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
 from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
 from palabre.connectors.meta_graph.messenger import (
@@ -365,7 +365,7 @@ class FacebookConnector(Connector):
         page_id, token = self._page(channel)
         target = self._comment_target(in_reply_to)
         created = self._call("POST", f"{target}/comments", token, data={"message": text}, sending=True)
-        return _delivered(created)
+        return delivery_of(created, label=LABEL)
 
     def private_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
         """In Messenger: a message in the person's conversation (within 24 hours of their last
@@ -412,7 +412,7 @@ class FacebookConnector(Connector):
             if not photo.get("id"):
                 raise MalformedPayload(f"{LABEL}: the photo upload answered without id.")
             data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
-        return _delivered(self._call("POST", f"{page_id}/feed", token, data=data, sending=True))
+        return delivery_of(self._call("POST", f"{page_id}/feed", token, data=data, sending=True), label=LABEL)
 
     def _set_hidden(self, channel, item, hidden: bool) -> None:
         if item.kind not in ("comment", "reply"):
@@ -484,7 +484,7 @@ class FacebookConnector(Connector):
             time_field="created_time",
             label=LABEL,
         )
-        return _delivered(found) if found else None
+        return delivery_of(found, label=LABEL) if found else None
 
     # --- connection -----------------------------------------------------------------------------
 
@@ -551,9 +551,3 @@ def choose_page(accounts: list[dict], *, wanted: str, handle: str) -> dict:
         f"{LABEL}: choose the Page: type its id in the channel's `page_id` and connect again "
         f"(the person manages: {listed})."
     )
-
-
-def _delivered(node: dict) -> Delivered:
-    if not node.get("id"):
-        raise MalformedPayload(f"{LABEL}: the answer has no id.", maybe_delivered=True)
-    return Delivered(external_id=str(node["id"]), url=str(node.get("permalink_url") or ""))

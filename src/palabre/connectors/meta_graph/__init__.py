@@ -34,6 +34,7 @@ from palabre import config
 from palabre.connectors import http_client
 from palabre.connectors.base import (
     ConnectorError,
+    Delivered,
     MalformedPayload,
     PermanentError,
     PermissionMissing,
@@ -298,6 +299,16 @@ def is_from(node: Any, account_id: str) -> bool:
     """Written by the account itself (`from.id`): the Page's or the account's own, left out."""
     who = node.get("from") if isinstance(node, dict) else None
     return bool(account_id) and isinstance(who, dict) and str(who.get("id")) == account_id
+
+
+def delivery_of(node: dict, *, label: str) -> Delivered:
+    """Where a comment, message or post the Graph API made now lives: its id, and its address
+    (`permalink_url` on Facebook, `permalink` on Instagram) where the answer gives one."""
+    if not node.get("id"):
+        raise MalformedPayload(f"{label}: the answer has no id.", maybe_delivered=True)
+    return Delivered(
+        external_id=str(node["id"]), url=str(node.get("permalink_url") or node.get("permalink") or "")
+    )
 
 
 def author(who: Any) -> IncomingAuthor | None:

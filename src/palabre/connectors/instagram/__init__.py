@@ -10,19 +10,13 @@ through them), the long-lived user token.
 Pulling reads the latest media (`/{ig-user-id}/media`) with their comments and replies expanded,
 continued on `/{ig-media-id}/comments` with `after` cursors, the media the account is tagged in
 (`/{ig-user-id}/tags`), and the Instagram conversations of the Page
-(`/{page-id}/conversations?platform=instagram`). Publishing goes through containers: one per
-picture (`/{ig-user-id}/media` with `image_url`; a carousel's children with `is_carousel_item`,
-then a `CAROUSEL` container), whose `status_code` is read until `FINISHED`, then
-`/{ig-user-id}/media_publish`. The Graph API takes a picture's public address, not its bytes:
-each picture is first stored as an unpublished photo of the linked Page (`/{page-id}/photos`,
-`published=false`), whose address (`images[0].source`) the container is given.
+(`/{page-id}/conversations?platform=instagram`). Publishing: `publishing`.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,15 +31,14 @@ from palabre.connectors.base import (
     Delivered,
     FieldKind,
     MalformedPayload,
-    Media,
     OAuthSpec,
     PermanentError,
     PullResult,
     TokenExpired,
-    TransientError,
 )
 from palabre.connectors.facebook import choose_page
-from palabre.connectors.meta_graph import later, newer, parse_time
+from palabre.connectors.instagram.publishing import ContainerPublishing
+from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time
 from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
 from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
 from palabre.connectors.meta_graph.messenger import (
@@ -61,7 +54,6 @@ from palabre.conversations.services import IncomingAuthor, IncomingItem
 LABEL = "Instagram"
 PAGE_SIZE = 25
 COMMENTS_SIZE = 50
-MAX_CAROUSEL = 10
 COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,parent_id,like_count"
 MEDIA_FIELDS = "id,caption,timestamp,permalink,username,media_type,comments_count"
 NEEDED_PERMISSIONS = (
@@ -74,8 +66,9 @@ NEEDED_PERMISSIONS = (
 OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
 
 
-class InstagramConnector(Connector):
+class InstagramConnector(ContainerPublishing, Connector):
     platform = "instagram"
+    label = LABEL
     capabilities = frozenset(
         {
             Capability.PULL,
@@ -384,7 +377,7 @@ class InstagramConnector(Connector):
         _ig, token, _page = self._account(channel)
         target = self._comment_target(in_reply_to)
         created = self._call("POST", f"{target}/replies", token, data={"message": text}, sending=True)
-        return _delivered(created)
+        return delivery_of(created, label=LABEL)
 
     def private_reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
         """A direct message: in the person's conversation within 24 hours of their last message, or
@@ -407,82 +400,6 @@ class InstagramConnector(Connector):
         if not page_id:
             raise TokenExpired(f"{LABEL}: messages go through the linked Page: connect the channel again.")
         return {"page_id": page_id, "token": token, "label": LABEL}
-
-    def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
-        """One picture, or a carousel of 2 to 10, through containers; Instagram has no post without
-        a picture."""
-        ig_user_id, token, page_id = self._account(channel)
-        if not media:
-            raise PermanentError(f"{LABEL}: a post needs at least one picture.")
-        if len(media) > MAX_CAROUSEL:
-            raise PermanentError(f"{LABEL}: a carousel holds at most {MAX_CAROUSEL} pictures.")
-        if any(not one.mime_type.startswith("image/") for one in media):
-            raise PermanentError(f"{LABEL}: only pictures are published here.")
-        urls = [self.picture_url(page_id, token, one, index) for index, one in enumerate(media)]
-        if len(urls) == 1:
-            container = self._container(ig_user_id, token, {"image_url": urls[0], "caption": text})
-        else:
-            children = [
-                self._container(ig_user_id, token, {"image_url": url, "is_carousel_item": "true"})
-                for url in urls
-            ]
-            for child in children:
-                self.wait_for(child, token)
-            container = self._container(
-                ig_user_id, token, {"media_type": "CAROUSEL", "children": ",".join(children), "caption": text}
-            )
-        self.wait_for(container, token)
-        published = self._call(
-            "POST", f"{ig_user_id}/media_publish", token, data={"creation_id": container}, sending=True
-        )
-        return _delivered(published)
-
-    def picture_url(self, page_id: str, token: str, media: Media, index: int) -> str:
-        """A public address of the picture: stored as an unpublished photo of the linked Page, whose
-        largest image's `source` Instagram fetches."""
-        if not page_id:
-            raise TokenExpired(f"{LABEL}: pictures go through the linked Page: connect the channel again.")
-        photo = self._call(
-            "POST",
-            f"{page_id}/photos",
-            token,
-            data={"published": "false", "temporary": "true"},
-            files={"source": (media.filename or f"picture-{index}", media.content, media.mime_type)},
-        )
-        if not photo.get("id"):
-            raise MalformedPayload(f"{LABEL}: the picture upload answered without id.")
-        node = self._call("GET", str(photo["id"]), token, params={"fields": "images"})
-        images = node.get("images")
-        if (
-            not isinstance(images, list)
-            or not images
-            or not isinstance(images[0], dict)
-            or not images[0].get("source")
-        ):
-            raise MalformedPayload(f"{LABEL}: the uploaded picture has no address (images).")
-        return str(max(images, key=lambda image: int(image.get("width") or 0))["source"])
-
-    def _container(self, ig_user_id: str, token: str, data: dict[str, str]) -> str:
-        created = self._call("POST", f"{ig_user_id}/media", token, data=data)
-        if not created.get("id"):
-            raise MalformedPayload(f"{LABEL}: the container was created without id.")
-        return str(created["id"])
-
-    def wait_for(self, container: str, token: str) -> None:
-        """Reads the container's `status_code` until FINISHED (ERROR and EXPIRED fail for good; a
-        container still IN_PROGRESS after the last read is retried later, from new containers)."""
-        for check in range(self.container_checks):
-            status = self._call("GET", container, token, params={"fields": "status_code,status"})
-            code = str(status.get("status_code") or "")
-            if code in ("FINISHED", "PUBLISHED"):
-                return
-            if code in ("ERROR", "EXPIRED"):
-                raise PermanentError(
-                    f"{LABEL}: the container {container} is {code}: {status.get('status') or ''}"
-                )
-            if check + 1 < self.container_checks and self.container_wait:
-                time.sleep(self.container_wait)
-        raise TransientError(f"{LABEL}: the container {container} is still being processed.")
 
     def _set_hidden(self, channel, item, hidden: bool) -> None:
         if item.kind not in ("comment", "reply"):
@@ -542,7 +459,7 @@ class InstagramConnector(Connector):
             time_field=time_field,
             label=LABEL,
         )
-        return _delivered(found) if found else None
+        return delivery_of(found, label=LABEL) if found else None
 
     # --- connection -----------------------------------------------------------------------------
 
@@ -607,9 +524,3 @@ def _own(node: dict, ig_user_id: str, media: dict) -> bool:
         return True
     owner = str(media.get("username") or "")
     return bool(owner) and str(who.get("username") or node.get("username") or "") == owner
-
-
-def _delivered(node: dict) -> Delivered:
-    if not node.get("id"):
-        raise MalformedPayload(f"{LABEL}: the answer has no id.", maybe_delivered=True)
-    return Delivered(external_id=str(node["id"]), url=str(node.get("permalink") or ""))
