@@ -30,13 +30,11 @@ from palabre.connectors import meta_graph
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
-    Connector,
     CredentialField,
     Delivered,
     FieldKind,
     MalformedPayload,
     Media,
-    OAuthSpec,
     PermanentError,
     PullResult,
     TokenExpired,
@@ -57,6 +55,7 @@ from palabre.connectors.meta_graph.messenger import (
     private_reply_open,
     send_message,
 )
+from palabre.connectors.meta_graph.platform import APP_FIELDS, GraphConnector, login_flow
 from palabre.conversations.services import IncomingItem
 
 LABEL = "Facebook"
@@ -74,8 +73,10 @@ COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url,is_hidde
 POST_FIELDS = "id,message,created_time,from,permalink_url"
 
 
-class FacebookConnector(Connector):
+class FacebookConnector(GraphConnector):
     platform = "facebook"
+    label = LABEL
+    hidden_field = "is_hidden"
     capabilities = frozenset(
         {
             Capability.PULL,
@@ -91,29 +92,9 @@ class FacebookConnector(Connector):
         }
     )
     poll_interval = 300.0
-    oauth = OAuthSpec(
-        authorize_url=f"https://www.facebook.com/{meta_graph.GRAPH_VERSION}/dialog/oauth",
-        token_url=f"https://graph.facebook.com/{meta_graph.GRAPH_VERSION}/oauth/access_token",
-        scopes=OAUTH_SCOPES,
-        scope_separator=",",
-    )
+    oauth = login_flow(OAUTH_SCOPES)
     credential_fields = (
-        CredentialField(
-            "client_id",
-            _("App ID"),
-            _("developers.facebook.com > My Apps > the brand's app > App settings > Basic: “App ID”."),
-            required=True,
-        ),
-        CredentialField(
-            "client_secret",
-            _("App secret"),
-            _(
-                "The same page: “App secret” (Show). Palabre uses it for the connection, to check the "
-                "webhooks' signature and to read the permissions' review status."
-            ),
-            kind=FieldKind.SECRET,
-            required=True,
-        ),
+        *APP_FIELDS,
         CredentialField(
             "page_id",
             _("Page ID"),
@@ -152,15 +133,15 @@ class FacebookConnector(Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
+    def _token(self, channel) -> str:
+        return self._page(channel)[1]
+
     def _page(self, channel) -> tuple[str, str]:
         credentials = channel.read_credentials() if channel.has_credentials else {}
         page_id, token = str(credentials.get("page_id") or ""), str(credentials.get("access_token") or "")
         if not page_id or not token:
             raise TokenExpired(f"{LABEL}: the channel is not connected (no Page id or Page access token).")
         return page_id, token
-
-    def _call(self, method: str, path: str, token: str, **kwargs) -> dict[str, Any]:
-        return meta_graph.call(method, path, token=token, label=LABEL, **kwargs)
 
     # --- in -------------------------------------------------------------------------------------
 
@@ -294,14 +275,6 @@ class FacebookConnector(Connector):
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def verify_webhook(self, channel, headers, body: bytes) -> bool:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        return meta_graph.signature_ok(str(credentials.get("client_secret") or ""), headers, body)
-
-    def verify_subscription(self, channel, query: Mapping[str, str]) -> str | None:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        return meta_graph.subscription_challenge(str(credentials.get("verify_token") or ""), query)
-
     def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
         """`feed` changes (a comment or a visitor post added or edited) and `messaging` events (a
         person's message); the Page's own, removals and reactions are left out."""
@@ -351,13 +324,6 @@ class FacebookConnector(Connector):
         return items
 
     # --- out ------------------------------------------------------------------------------------
-
-    def _comment_target(self, item) -> str:
-        """Where a reply goes: a comment's replies (`/{comment-id}/comments`); Facebook threads are
-        two levels deep, so a reply to a reply goes under the comment it answers."""
-        if item.kind == "reply" and item.parent is not None and item.parent.kind == "comment":
-            return item.parent.external_id
-        return item.external_id
 
     def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
         if in_reply_to.kind == "direct_message":
@@ -413,18 +379,6 @@ class FacebookConnector(Connector):
                 raise MalformedPayload(f"{LABEL}: the photo upload answered without id.")
             data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
         return delivery_of(self._call("POST", f"{page_id}/feed", token, data=data, sending=True), label=LABEL)
-
-    def _set_hidden(self, channel, item, hidden: bool) -> None:
-        if item.kind not in ("comment", "reply"):
-            raise PermanentError(f"{LABEL}: only comments can be hidden or shown again, not a {item.kind}.")
-        page_id, token = self._page(channel)
-        self._call("POST", item.external_id, token, data={"is_hidden": "true" if hidden else "false"})
-
-    def hide(self, channel, item) -> None:
-        self._set_hidden(channel, item, True)
-
-    def unhide(self, channel, item) -> None:
-        self._set_hidden(channel, item, False)
 
     def delete(self, channel, item) -> None:
         if item.kind == "direct_message":

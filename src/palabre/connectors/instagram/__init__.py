@@ -26,12 +26,10 @@ from palabre.connectors import meta_graph
 from palabre.connectors.base import (
     Capability,
     ChannelHealthInfo,
-    Connector,
     CredentialField,
     Delivered,
     FieldKind,
     MalformedPayload,
-    OAuthSpec,
     PermanentError,
     PullResult,
     TokenExpired,
@@ -49,6 +47,7 @@ from palabre.connectors.meta_graph.messenger import (
     private_reply_open,
     send_message,
 )
+from palabre.connectors.meta_graph.platform import APP_FIELDS, GraphConnector, login_flow
 from palabre.conversations.services import IncomingAuthor, IncomingItem
 
 LABEL = "Instagram"
@@ -66,9 +65,10 @@ NEEDED_PERMISSIONS = (
 OAUTH_SCOPES = (*NEEDED_PERMISSIONS, "pages_show_list", "pages_manage_metadata", "business_management")
 
 
-class InstagramConnector(ContainerPublishing, Connector):
+class InstagramConnector(ContainerPublishing, GraphConnector):
     platform = "instagram"
     label = LABEL
+    hidden_field = "hide"
     capabilities = frozenset(
         {
             Capability.PULL,
@@ -87,29 +87,9 @@ class InstagramConnector(ContainerPublishing, Connector):
     # second for a minute is plenty for a picture), and how many reads.
     container_wait = 1.0
     container_checks = 30
-    oauth = OAuthSpec(
-        authorize_url=f"https://www.facebook.com/{meta_graph.GRAPH_VERSION}/dialog/oauth",
-        token_url=f"https://graph.facebook.com/{meta_graph.GRAPH_VERSION}/oauth/access_token",
-        scopes=OAUTH_SCOPES,
-        scope_separator=",",
-    )
+    oauth = login_flow(OAUTH_SCOPES)
     credential_fields = (
-        CredentialField(
-            "client_id",
-            _("App ID"),
-            _("developers.facebook.com > My Apps > the brand's app > App settings > Basic: “App ID”."),
-            required=True,
-        ),
-        CredentialField(
-            "client_secret",
-            _("App secret"),
-            _(
-                "The same page: “App secret” (Show). Palabre uses it for the connection, to check the "
-                "webhooks' signature and to read the permissions' review status."
-            ),
-            kind=FieldKind.SECRET,
-            required=True,
-        ),
+        *APP_FIELDS,
         CredentialField(
             "ig_user_id",
             _("Instagram account ID"),
@@ -159,6 +139,9 @@ class InstagramConnector(ContainerPublishing, Connector):
 
     # --- the client ---------------------------------------------------------------------------
 
+    def _token(self, channel) -> str:
+        return self._account(channel)[1]
+
     def _account(self, channel) -> tuple[str, str, str]:
         credentials = channel.read_credentials() if channel.has_credentials else {}
         ig_user_id = str(credentials.get("ig_user_id") or "")
@@ -166,9 +149,6 @@ class InstagramConnector(ContainerPublishing, Connector):
         if not ig_user_id or not token:
             raise TokenExpired(f"{LABEL}: the channel is not connected (no Instagram account id or token).")
         return ig_user_id, token, str(credentials.get("page_id") or "")
-
-    def _call(self, method: str, path: str, token: str, **kwargs) -> dict[str, Any]:
-        return meta_graph.call(method, path, token=token, label=LABEL, **kwargs)
 
     # --- in -------------------------------------------------------------------------------------
 
@@ -318,14 +298,6 @@ class InstagramConnector(ContainerPublishing, Connector):
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def verify_webhook(self, channel, headers, body: bytes) -> bool:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        return meta_graph.signature_ok(str(credentials.get("client_secret") or ""), headers, body)
-
-    def verify_subscription(self, channel, query: Mapping[str, str]) -> str | None:
-        credentials = channel.read_credentials() if channel.has_credentials else {}
-        return meta_graph.subscription_challenge(str(credentials.get("verify_token") or ""), query)
-
     def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
         """`comments` changes (a comment or a reply on the account's media; the notification has no
         time of its own: the entry's `time` is used) and `messaging` events (a direct message);
@@ -361,12 +333,6 @@ class InstagramConnector(ContainerPublishing, Connector):
 
     # --- out ------------------------------------------------------------------------------------
 
-    def _comment_target(self, item) -> str:
-        """Instagram threads are one level deep: a reply to a reply goes under its comment."""
-        if item.kind == "reply" and item.parent is not None and item.parent.kind == "comment":
-            return item.parent.external_id
-        return item.external_id
-
     def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
         if in_reply_to.kind == "direct_message":
             return self._message(channel, in_reply_to, text)
@@ -400,18 +366,6 @@ class InstagramConnector(ContainerPublishing, Connector):
         if not page_id:
             raise TokenExpired(f"{LABEL}: messages go through the linked Page: connect the channel again.")
         return {"page_id": page_id, "token": token, "label": LABEL}
-
-    def _set_hidden(self, channel, item, hidden: bool) -> None:
-        if item.kind not in ("comment", "reply"):
-            raise PermanentError(f"{LABEL}: only comments can be hidden or shown again, not a {item.kind}.")
-        _ig, token, _page = self._account(channel)
-        self._call("POST", item.external_id, token, data={"hide": "true" if hidden else "false"})
-
-    def hide(self, channel, item) -> None:
-        self._set_hidden(channel, item, True)
-
-    def unhide(self, channel, item) -> None:
-        self._set_hidden(channel, item, False)
 
     def delete(self, channel, item) -> None:
         if item.kind not in ("comment", "reply"):
