@@ -154,3 +154,20 @@ def test_palabre_report_of_one_campaign(week, campaigns, tmp_path, make_org, own
     theirs = create_campaign(actor=Actor.for_user(owner_of(other), other), name="Leur campagne", kind="event")
     with pytest.raises(SystemExit, match="no campaign"):
         report(theirs.pk)
+
+
+@pytest.mark.parametrize(
+    ("most", "labels"),
+    [
+        # At most about five steps of 1, 2 or 5 times a power of ten, whole numbers only.
+        (2, ["0", "1", "2"]),
+        (92, ["0", "20", "40", "60", "80", "100"]),
+        (1234, ["0", "500", "1,000", "1,500"]),
+    ],
+)
+def test_the_time_chart_counts_in_whole_steps(most, labels):
+    per_day = [{"day": date(2026, 6, 8), "total": most, "negative": 0, "positive": 0}]
+    with translation.override("en"):
+        svg = charts.mentions_chart(per_day)
+    axis = svg.split('class="axis y')[1].split("</g></g>")[0]
+    assert re.findall(r"<text[^>]*>([^<]+)</text>", axis) == labels

@@ -106,6 +106,16 @@ TIMELINE_STYLE = Style(
 )
 
 
+def _round_step(rough: float) -> int:
+    """The whole step of 1, 2 or 5 times a power of ten at or above `rough`: 1, 2, 5, 10, 20..."""
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * power >= rough:
+                return factor * power
+        power *= 10
+
+
 def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None = None) -> SafeString:
     """Mentions per day and their negative and positive parts; with `marks`
     (`annotations.timeline_marks`), the days of the posts published (dots on the time axis), of
@@ -116,7 +126,7 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
     campaigns = (marks or {}).get("campaigns", [])[:MAX_CAMPAIGNS_DRAWN]
     # Whole numbers on the axis (mentions are counted), with a free step above the curve for the
     # campaigns' bands.
-    step = max(1, math.ceil(max([*totals, 1]) / 4))
+    step = _round_step(max([*totals, 1]) / 5)
     ceiling = (math.ceil(max([*totals, 1]) / step) + (1 if campaigns else 0)) * step
     legend_rows = (3 + (2 + len(campaigns) if marks else 0) + 1) // 2
     chart = pygal.Line(
@@ -143,12 +153,12 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
         for row in marks.get("posts", []):
             if row["day"] in index:
                 posts[index[row["day"]]] = 0  # on the time axis
-        chart.add(_("Posts published"), posts, stroke=False, dots_size=6)
+        chart.add(_("Posts published"), posts, stroke=False, dots_size=4)
         alerts: list[int | None] = [None] * len(days)
         for row in marks.get("alerts", []):
             if row["day"] in index:
                 alerts[index[row["day"]]] = totals[index[row["day"]]]
-        chart.add(_("Crisis alerts"), alerts, stroke=False, dots_size=8)
+        chart.add(_("Crisis alerts"), alerts, stroke=False, dots_size=7)
         for rank, campaign in enumerate(campaigns):
             height = ceiling - step * (0.2 + 0.2 * rank)
             band = [height if campaign["first"] <= day <= campaign["last"] else None for day in days]
