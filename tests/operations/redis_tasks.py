@@ -16,3 +16,11 @@ def refused_once(flag: str) -> str:
         raise OperationalError("the database system is shutting down")
     path.write_text("stored")
     return "stored"
+
+
+@task()
+def always_refused(attempts: str) -> None:
+    """Fails each time as the database refuses, noting each attempt."""
+    with open(attempts, "a") as noted:
+        noted.write("x")
+    raise OperationalError("the database system is shutting down")

@@ -20,6 +20,7 @@ import pytest
 import redis
 from django.test import override_settings
 from django.utils import timezone
+from prometheus_client import CollectorRegistry, multiprocess
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -157,6 +158,17 @@ def test_tasks_enqueued_through_django_run_in_two_palabre_workers_on_redis(tmp_p
                 process.send_signal(signal.SIGTERM)
             for process, log in zip(workers, logs, strict=True):
                 assert process.wait(timeout=30) == 0, Path(log.name).read_text()[-3000:]
+            # The task metrics the workers wrote (their machine's metrics folder): each task counted
+            # once, with the time it waited for a worker.
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=str(data / "metrics"))
+            task = {"task": "worker_tasks.note_run"}
+            assert (
+                registry.get_sample_value("palabre_tasks_finished_total", {**task, "status": "SUCCESSFUL"})
+                == len(results) + 1
+            )
+            assert registry.get_sample_value("palabre_task_wait_seconds_count", task) == len(results) + 1
+            assert registry.get_sample_value("palabre_task_wait_seconds_sum", task) > 0
             assert not list((data / "workers").glob("rq-*.json"))  # stopped cleanly
             assert health._workers(queue_moving=True)["registered"] == 0
         finally:
@@ -245,3 +257,28 @@ def test_the_rq_backend_without_redis_is_refused_with_the_setting_named(tmp_path
     )
     assert done.returncode != 0
     assert "PALABRE_TASKS_BACKEND=rq needs PALABRE_REDIS_URL" in done.stderr
+
+
+def test_a_task_the_database_keeps_refusing_is_left_failed_after_three_attempts(
+    db, tmp_path, rq_url, monkeypatch
+):
+    from redis_tasks import always_refused
+
+    from palabre.redis_queue import RedisTaskWorker
+
+    monkeypatch.setattr("palabre.schedule.services.run_due", lambda **kwargs: None)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    attempts = tmp_path / "attempts"
+    try:
+        with on_redis(rq_url):
+            result = always_refused.enqueue(str(attempts))
+            worker = RedisTaskWorker(worker_id="rq-refused-always", batch=True)
+            worker.run()
+            result.refresh()
+            # It may be what takes its workers down: not queued again by a later recovery either.
+            assert worker.requeue_orphans() == {"requeued": 0, "failed": 1}
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert attempts.read_text() == "xxx"
+    assert result.status == "FAILED" and len(result.errors) == 3
