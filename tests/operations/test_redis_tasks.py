@@ -187,7 +187,10 @@ def _state(data: Path, name: str) -> dict | None:
         return None
 
 
-def test_a_task_cut_short_by_the_database_is_queued_again_and_runs(db, tmp_path, rq_url, monkeypatch):
+# The worker closes its database connections (before RQ forks its scheduler, between tasks), as
+# it must: no test transaction around it.
+@pytest.mark.django_db(transaction=True)
+def test_a_task_cut_short_by_the_database_is_queued_again_and_runs(tmp_path, rq_url, monkeypatch):
     from redis_tasks import refused_once
 
     from palabre.redis_queue import RedisTaskWorker
@@ -259,8 +262,9 @@ def test_the_rq_backend_without_redis_is_refused_with_the_setting_named(tmp_path
     assert "PALABRE_TASKS_BACKEND=rq needs PALABRE_REDIS_URL" in done.stderr
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_task_the_database_keeps_refusing_is_left_failed_after_three_attempts(
-    db, tmp_path, rq_url, monkeypatch
+    tmp_path, rq_url, monkeypatch
 ):
     from redis_tasks import always_refused
 
