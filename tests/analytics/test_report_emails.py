@@ -168,3 +168,34 @@ def test_two_workers_send_a_period_once_and_a_dead_workers_claim_is_taken_again(
     assert row.sent_to == ["claire@maison-dupont.fr", "direction@maison-dupont.fr"]
     # Sent: never again.
     assert emails.send_period_report(org, "weekly", week, now=now + timedelta(days=1))["skipped"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_workers_claiming_a_period_at_once_send_it_once_on_postgresql(make_org):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent inserts on a real server")
+    org = make_org("Maison Dupont", slug="maison-dupont")
+    week = Period(date(2026, 6, 8), date(2026, 6, 14), org.time_zone)
+    now = paris(6, 15, 8)  # given to each worker: no clock is read
+    barrier = threading.Barrier(8)
+    claims: list = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            claims.append(emails.claim(org, "weekly", week, now=now))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claims) == 8 and sum(1 for claim in claims if claim is not None) == 1
+    assert ReportDispatch.objects.filter(organisation=org).count() == 1
