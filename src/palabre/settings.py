@@ -173,7 +173,9 @@ AXES_VERBOSE = False
 # stale.
 REDIS_URL = config.REDIS_URL.raw().strip()
 if REDIS_URL:
-    _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Django's backend, keeping its redis-py client (palabre.rediscache: building one per call cost
+    # more CPU than the read itself).
+    _redis = {"BACKEND": "palabre.rediscache.RedisCache", "LOCATION": REDIS_URL}
     CACHES = {
         "default": {**_redis, "KEY_PREFIX": "palabre"},
         "throttle": {**_redis, "KEY_PREFIX": "palabre-throttle"},
