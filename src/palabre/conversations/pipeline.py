@@ -455,7 +455,7 @@ def analyse_items(
     Safe to run twice. `only_unanalysed`: leave out those analysed meanwhile (the sweep of what a
     worker that died left). Returns what was done, and what was skipped and why."""
     wanted = list(dict.fromkeys(item_ids))
-    rows = Item.objects.select_related("channel", "organisation", "author", "contact").in_bulk(wanted)
+    rows = _read_batch(wanted)
     skipped = {pk: "gone" for pk in wanted if pk not in rows}
     items = [rows[pk] for pk in wanted if pk in rows]
     if only_unanalysed:
@@ -474,6 +474,22 @@ def analyse_items(
         "stages": done,
         "skipped": skipped,
     }
+
+
+def _read_batch(pks: list[int]) -> dict[int, Item]:
+    """The items, with their author and contact, and their channel and organisation read once for
+    the batch and shared (a batch comes from one channel: joining them to every row cost more CPU
+    than any other read of the analysis)."""
+    rows = Item.objects.select_related("author", "contact").in_bulk(pks)
+    channels = Channel.objects.select_related("organisation").in_bulk(
+        {item.channel_id for item in rows.values()}
+    )
+    for item in rows.values():
+        channel = channels[item.channel_id]
+        Item.channel.field.set_cached_value(item, channel)
+        if item.organisation_id == channel.organisation_id:
+            Item.organisation.field.set_cached_value(item, channel.organisation)
+    return rows
 
 
 def mark_batch_analysed(items: list[Item]) -> None:

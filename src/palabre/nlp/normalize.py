@@ -267,8 +267,21 @@ def _shorten(m: re.Match[str]):
     return m.group(1) * 2, [0, 1]
 
 
+# The pipeline's stages read the same texts: the classifiers' features, the intent cues, the
+# fingerprints of marked messages, the context of flagged words. A text's normalisation is kept
+# for the next stage (bounded memory: the last 2,048 texts of at most 4,000 characters).
+RECENT_TEXTS = 2048
+RECENT_MAX_CHARS = 4000
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching; never raises on any ``str`` (or bytes)."""
+    if type(text) is str and len(text) <= RECENT_MAX_CHARS:
+        return _recent(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> NormalizedText:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     elif not isinstance(text, str):
@@ -322,3 +335,7 @@ def normalize(text: str) -> NormalizedText:
         protected = None
     norm, index = _rewrite(norm, index, _ELONGATED, _shorten, protected)
     return NormalizedText(text, norm, tuple(index))
+
+
+# NormalizedText is immutable: the one kept is the one computed again.
+_recent = lru_cache(maxsize=RECENT_TEXTS)(_normalize)

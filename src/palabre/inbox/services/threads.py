@@ -25,7 +25,7 @@ from palabre.inbox.models import (
 from palabre.inbox.priority import URGENT, priority
 from palabre.inbox.services.assignment import auto_assign
 from palabre.inbox.services.reading import business_hours, is_brand_item, settings_for
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.services import Actor, record
 
 logger = logging.getLogger(__name__)
@@ -163,8 +163,10 @@ def refresh_conversations(
         Item.objects.for_org(organisation)
         .filter(Q(pk__in=root_ids) | Q(thread_root_id__in=root_ids))
         .exclude(pk__in=[item.pk for item in held])
-        .select_related("author", "channel", "moderation__last_decision")
+        .select_related("author", "moderation__last_decision")
     )
+    stored = list(stored)
+    _share_channels(stored, held)
     for item in sorted([*stored, *held], key=lambda item: (item.created_at, item.pk)):
         root_id = item.pk if item.pk in threads else item.thread_root_id
         threads[root_id].append(item)
@@ -264,6 +266,18 @@ def refresh_conversations(
             Reply.objects.filter(conversation_id__in=moved).update(conversation=conversation)
             Conversation.objects.filter(pk__in=moved).delete()
     return done
+
+
+def _share_channels(items: list[Item], held: list[Item]) -> None:
+    """Give the threads' items read from the database their channel: the one the batch's items
+    hold already, the others read once (a thread's items share their channel: joining it to
+    every row cost more than the rest of the read)."""
+    channels = {item.channel_id: item.channel for item in held}
+    missing = {item.channel_id for item in items} - channels.keys()
+    if missing:
+        channels.update(Channel.objects.in_bulk(missing))
+    for item in items:
+        Item.channel.field.set_cached_value(item, channels[item.channel_id])
 
 
 def _update_rows(rows: list[Conversation]) -> None:
@@ -382,9 +396,16 @@ def _after_customer_message(conversation_id: int, item_id: int) -> None:
 def _after_customer_messages(pending: list[tuple[int, int]]) -> None:
     """`_after_customer_message` for each (conversation, new customer message) in order: the rows
     and the organisations' settings read once; the message itself only when it may be acknowledged."""
-    conversations = Conversation.objects.select_related("organisation", "channel").in_bulk(
-        {conversation_id for conversation_id, _item in pending}
-    )
+    conversations = Conversation.objects.in_bulk({conversation_id for conversation_id, _item in pending})
+    # A batch's rows share one organisation (and most often one channel): each read once, not
+    # joined to every row.
+    organisations = Organisation.objects.in_bulk({c.organisation_id for c in conversations.values()})
+    channels = Channel.objects.in_bulk({c.channel_id for c in conversations.values()})
+    for conversation in conversations.values():
+        Conversation.organisation.field.set_cached_value(
+            conversation, organisations[conversation.organisation_id]
+        )
+        Conversation.channel.field.set_cached_value(conversation, channels[conversation.channel_id])
     settings_of: dict[int, InboxSettings] = {}
     for conversation_id, item_id in pending:
         conversation = conversations.get(conversation_id)
@@ -394,11 +415,11 @@ def _after_customer_messages(pending: list[tuple[int, int]]) -> None:
         if organisation.pk not in settings_of:
             settings_of[organisation.pk] = settings_for(organisation)
         inbox_settings = settings_of[organisation.pk]
-        system = Actor.palabre(organisation)
         if inbox_settings.auto_assign and conversation.assignee_id is None:
-            auto_assign(actor=system, conversation=conversation)
+            auto_assign(actor=Actor.palabre(organisation), conversation=conversation)
         if not conversation.out_of_hours or not conversation.awaiting_reply:
             continue
+        system = Actor.palabre(organisation)
         urgent = conversation.intent == Intent.CRISIS or conversation.priority >= URGENT
         if urgent and conversation.on_call_notified_at is None and inbox_settings.on_call_id:
             _alert_on_call(conversation, inbox_settings)

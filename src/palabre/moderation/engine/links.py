@@ -28,9 +28,17 @@ def _matches_domain(host: str, domains: set[str]) -> bool:
 
 def fingerprint(text: str) -> str:
     """Same message modulo case, accents, digits, links and spacing: a spam wave's signature."""
+    # A batch's texts are fingerprinted twice: for the marks to look up, then for the decision.
+    return _recent_fingerprint(text) if len(text) <= 4000 else _fingerprint(text)
+
+
+def _fingerprint(text: str) -> str:
     folded = normalize(_URL.sub(" ", text)).text
     core = re.sub(r"[\d\W_]+", " ", folded).strip()
     return hashlib.sha1(core.encode()).hexdigest()[:16] if len(core) >= 12 else ""
+
+
+_recent_fingerprint = lru_cache(maxsize=2048)(_fingerprint)
 
 
 def links_in(text: str) -> list[tuple[int, int, str]]:
