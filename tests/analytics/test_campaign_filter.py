@@ -171,3 +171,24 @@ def test_the_time_chart_counts_in_whole_steps(most, labels):
         svg = charts.mentions_chart(per_day)
     axis = svg.split('class="axis y')[1].split("</g></g>")[0]
     assert re.findall(r"<text[^>]*>([^<]+)</text>", axis) == labels
+
+
+def test_the_api_filters_by_campaign_and_names_another_organisations(
+    client, week, campaigns, make_org, owner_of
+):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import create_api_token
+    from palabre.publishing.services import create_campaign
+
+    _token, raw = create_api_token(
+        actor=Actor.palabre(week["org"]), name="reports", scopes=[Perm.ANALYTICS_VIEW.value]
+    )
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    data = client.get("/api/analytics/report", {**WEEK, "campaign": campaigns["lamps"].pk}, **auth).json()
+    # As the dashboard: p1's thread, its 3 comments, the brand's post.
+    assert data["current"]["care"]["conversations"] == 1
+    assert (data["current"]["quality"]["posts"], data["current"]["quality"]["comments"]) == (1, 3)
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    theirs = create_campaign(actor=Actor.for_user(owner_of(other), other), name="Leur campagne", kind="event")
+    refused = client.get("/api/analytics/report", {**WEEK, "campaign": theirs.pk}, **auth)
+    assert refused.status_code == 422 and "campaign" in refused.json()["fields"]

@@ -14,6 +14,7 @@ from palabre.analytics.forms import MAX_DAYS
 from palabre.analytics.metrics import Filters, Period, cached
 from palabre.orgs.models import Channel, Membership
 from palabre.orgs.permissions import Perm
+from palabre.publishing.models import Campaign
 from palabre.storable import RowId
 
 router = Router(tags=["analytics"])
@@ -27,6 +28,7 @@ class ReportQuery(Schema):
     last: date | None = Field(None, alias="to", description="last local day, included")
     channel: RowId | None = None
     member: RowId | None = Field(None, description="a member's user id")
+    campaign: RowId | None = Field(None, description="a campaign: its posts and the conversations under them")
 
 
 def _period_and_filters(actor, query: ReportQuery) -> tuple[Period, Filters]:
@@ -51,10 +53,15 @@ def _period_and_filters(actor, query: ReportQuery) -> tuple[Period, Filters]:
         and not Membership.objects.for_org(organisation).filter(user_id=query.member).exists()
     ):
         errors["member"] = ["No such member in this organisation."]
+    if (
+        query.campaign is not None
+        and not Campaign.objects.for_org(organisation).filter(pk=query.campaign).exists()
+    ):
+        errors["campaign"] = ["No such campaign in this organisation."]
     if errors:
         raise ValidationError(errors)
     return Period(first, last, organisation.time_zone), Filters(
-        channel_id=query.channel, member_id=query.member
+        channel_id=query.channel, member_id=query.member, campaign_id=query.campaign
     )
 
 
