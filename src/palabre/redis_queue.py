@@ -172,6 +172,7 @@ class RedisTaskWorker(TaskWorker):
         """The schedule, the heartbeat and, after a refusal, the recovery; waits out a database
         that refuses (a signal to stop interrupts the wait: RQ raises StopRequested in it)."""
         from django.db import DatabaseError, close_old_connections, connections
+        from redis.exceptions import RedisError
 
         close_old_connections()  # as Django does between requests: a broken one is opened anew
         while True:
@@ -195,6 +196,8 @@ class RedisTaskWorker(TaskWorker):
                 self.beat()
                 connections.close_all()
                 self.recover_pending = True
+                with contextlib.suppress(RedisError):
+                    self.library.heartbeat()  # RQ's entry on Redis lives on while the database is waited out
                 self.sleep(delay)
 
     def _task_failed(self, job, exc_type, exc_value, traceback) -> bool:

@@ -286,3 +286,27 @@ def test_a_task_the_database_keeps_refusing_is_left_failed_after_three_attempts(
             signal.signal(number, handler)
     assert attempts.read_text() == "xxx"
     assert result.status == "FAILED" and len(result.errors) == 3
+
+
+def test_a_worker_on_rq_without_an_answering_redis_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PALABRE_DATA_DIR": str(tmp_path),
+        "PALABRE_TASKS_BACKEND": "rq",
+        "PALABRE_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "palabre", "worker", "--batch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("palabre worker: Redis (PALABRE_REDIS_URL) does not answer")
+    assert "Traceback" not in done.stderr

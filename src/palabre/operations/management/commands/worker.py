@@ -27,15 +27,23 @@ class Command(PalabreCommand):
         setup_django()
         from palabre.worker import TaskWorker, tasks_backend
 
-        worker_class = TaskWorker
+        worker_class, unreachable = TaskWorker, ()
         if tasks_backend() == "rq":  # RQ's worker on Redis, with the same care around it
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
             from palabre.redis_queue import RedisTaskWorker as worker_class
 
-        # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
-        worker_class(
-            worker_id=args.worker_id,
-            queues=args.queues,
-            interval=args.interval,
-            batch=args.batch,
-            max_tasks=args.max_tasks,
-        ).run()
+            unreachable = (RedisConnectionError,)
+
+        try:
+            # Waits out database errors, stores what a stopped worker left, sweeps unanalysed items.
+            worker_class(
+                worker_id=args.worker_id,
+                queues=args.queues,
+                interval=args.interval,
+                batch=args.batch,
+                max_tasks=args.max_tasks,
+            ).run()
+        except unreachable as error:
+            # Without Redis there is no queue: one line, and the service manager starts it again.
+            raise SystemExit(f"palabre worker: Redis (PALABRE_REDIS_URL) does not answer: {error}") from None
