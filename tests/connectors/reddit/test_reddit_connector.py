@@ -14,7 +14,14 @@ from django.utils import timezone
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
-from palabre.connectors.base import Capability, PermissionMissing, RateLimited, TokenExpired
+from palabre.connectors.base import (
+    Capability,
+    PermanentError,
+    PermissionMissing,
+    RateLimited,
+    TokenExpired,
+    TransientError,
+)
 from palabre.connectors.models import ActionStatus, ChannelSync
 from palabre.connectors.reddit import RedditConnector, user_agent
 from palabre.connectors.registry import connector_class_for
@@ -305,3 +312,15 @@ def test_reddits_ratelimit_error_waits_what_it_says(sub, platform_server, ingest
     with pytest.raises(RateLimited) as limited:
         RedditConnector().reply(sub, in_reply_to=question, text="Bonjour", idempotency_key="k")
     assert limited.value.retry_after == 300
+
+
+def test_a_server_error_prawcore_does_not_retry_is_transient_not_a_refusal(sub, platform_server, ingest):
+    # 501 is neither retried by the session nor one of prawcore's named errors: its status says
+    # what it is (the connectors' one reading of a status), a failure worth trying again.
+    spam = ingest(sub, "t1_l2x7aa3", author="promo_bot")
+    platform_server.on("POST", "/api/remove/", Answer(501, {"message": "Not Implemented", "error": 501}))
+    with pytest.raises(TransientError, match="Reddit 501"):
+        RedditConnector().hide(sub, spam)
+    platform_server.on("POST", "/api/remove/", Answer(409, {"message": "Conflict", "error": 409}))
+    with pytest.raises(PermanentError, match="Reddit 409: refused"):
+        RedditConnector().hide(sub, spam)

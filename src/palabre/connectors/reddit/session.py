@@ -178,9 +178,11 @@ class RedditClient:
             raise PermanentError("Reddit 404: no such subreddit, post or comment") from error
         except prawcore.ResponseException as error:
             status = error.response.status_code
-            if status == 401:
-                raise TokenExpired("Reddit 401: the app's id or secret is refused") from error
-            raise PermanentError(f"Reddit {status}: refused") from error
+            words = "the app's id or secret is refused" if status == 401 else "refused"
+            message = f"Reddit {status}: {words}"
+            raise http_client.status_error(status, message, sending=sending) or PermanentError(
+                message
+            ) from error
         except prawcore.RequestException as error:
             cause = error.original_exception
             if isinstance(cause, OutOfRequests):
