@@ -9,12 +9,11 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     FloatField,
-    IntegerField,
     OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -37,9 +36,9 @@ from palabre.analytics.metrics.sql import (
     _json_number,
     _minutes,
     _ratio,
-    percentile_table,
+    grouped_figures,
 )
-from palabre.conversations.models import Item, ItemKind
+from palabre.conversations.models import Contact, Item, ItemKind
 from palabre.inbox.models import Conversation, Status
 from palabre.inbox.services import business_hours, settings_for
 from palabre.orgs.models import Organisation
@@ -73,28 +72,15 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
             default=Value(None, output_field=FloatField()),
         ),
     )
-    totals = with_times.aggregate(
-        conversations=Count("pk"),
-        answered=Count("pk", filter=Q(first_responded_at__isnull=False)),
-        answered_out_of_hours=Sum(
-            Case(
-                When(first_responded_at__isnull=False, then=calendar.closed(answered)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        ),
-        breached=Count("pk", filter=Q(_first_business__gte=target) | Q(_waiting_business__gte=target)),
-        unanswered_questions=Count("pk", filter=Q(intent="question", first_responded_at__isnull=True)),
-    )
     first_clock = answered - asked
     first_business = calendar.business_seconds(asked, answered)
     closed = Q(status=Status.CLOSED, status_changed_at__isnull=False)
     resolution_clock = resolved - asked
     resolution_business = calendar.business_seconds(asked, resolved)
     responded = Q(first_responded_at__isnull=False)
-    # Every median and p90 of every grouping, in one query on PostgreSQL.
-    found_all = percentile_table(
-        rows,
+    # Every count, median and p90 of every grouping, in one query on PostgreSQL.
+    grouped = grouped_figures(
+        with_times.annotate(_closed_answer=calendar.closed(answered)),
         {
             "first_response": (responded, first_clock),
             "first_response_business": (responded, first_business),
@@ -102,42 +88,39 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
             "resolution_business": (closed, resolution_business),
         },
         [None, "channel_id", "assignee_id", "intent"],
+        counts={"conversations": Q(), "answered": responded},
+        totals={
+            "answered_out_of_hours": responded & Q(_closed_answer=1),
+            "breached": Q(_first_business__gte=target) | Q(_waiting_business__gte=target),
+            "unanswered_questions": Q(intent="question", first_responded_at__isnull=True),
+        },
+        labels={"channel_id": "channel__name", "assignee_id": "assignee__username"},
     )
+    totals = grouped.totals
 
     def times(group: str | None) -> dict[Any, dict[str, Any]]:
         table: dict[Any, dict[str, Any]] = {}
-        for name, by_group in found_all.items():
+        for name, by_group in grouped.percentiles.items():
             for key, found in by_group[group].items():
                 entry = table.setdefault(key, {})
                 entry[f"{name}_median"] = _minutes(found.get("median"))
                 entry[f"{name}_p90"] = _minutes(found.get("p90"))
         return table
 
-    def rates(group: str, label: str | None = None) -> list[dict[str, Any]]:
-        fields = [group] + ([label] if label else [])
-        counted = (
-            rows.values(*fields)
-            .annotate(
-                conversations=Count("pk"),
-                answered=Count("pk", filter=Q(first_responded_at__isnull=False)),
-            )
-            .order_by(*fields)
-        )
+    def rates(group: str) -> list[dict[str, Any]]:
         timing = times(group)
-        out = []
-        for row in counted:
-            out.append(
-                {
-                    "key": row[group],
-                    "label": (row[label] if label else row[group]) or "",
-                    "conversations": row["conversations"],
-                    "answered": row["answered"],
-                    "response_rate": _ratio(row["answered"], row["conversations"]),
-                    **_empty_times(),
-                    **timing.get(row[group], {}),
-                }
-            )
-        return out
+        return [
+            {
+                "key": row["key"],
+                "label": row["label"] or "",
+                "conversations": row["conversations"],
+                "answered": row["answered"],
+                "response_rate": _ratio(row["answered"], row["conversations"]),
+                **_empty_times(),
+                **timing.get(row["key"], {}),
+            }
+            for row in grouped.counts[group]
+        ]
 
     overall = times(None).get(None, {})
     return {
@@ -151,8 +134,8 @@ def care(organisation: Organisation, period: Period, filters: Filters, *, now: d
         "unanswered_questions": totals["unanswered_questions"],
         **_empty_times(),
         **overall,
-        "by_channel": rates("channel_id", "channel__name"),
-        "by_member": rates("assignee_id", "assignee__username"),
+        "by_channel": rates("channel_id"),
+        "by_member": rates("assignee_id"),
         "by_intent": rates("intent"),
     }
 
@@ -196,12 +179,17 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         substantive=Count("pk", filter=Q(text__regex=SUBSTANTIVE)),
         contributors=Count("contact", distinct=True),
     )
-    earlier = (
-        Item.objects.for_org(organisation)
-        .filter(contact=OuterRef("contact"), created_at__lt=period.start)
-        .exclude(_brand_item())
+    earlier = Item.objects.for_org(organisation).filter(created_at__lt=period.start).exclude(_brand_item())
+    # The period's distinct contributors first, then one index probe each for an earlier item (a
+    # LIMIT 1 subquery, which the planner keeps per row instead of hashing the organisation's whole
+    # history): the work follows the period's contributors, not the years before it.
+    returning = (
+        Contact.objects.for_org(organisation)
+        .filter(pk__in=comments.filter(contact__isnull=False).values("contact"))
+        .annotate(_earlier=Subquery(earlier.filter(contact=OuterRef("pk")).values("pk")[:1]))
+        .filter(_earlier__isnull=False)
+        .count()
     )
-    returning = comments.filter(Exists(earlier)).aggregate(n=Count("contact", distinct=True))["n"]
     top = list(
         comments.filter(contact__isnull=False)
         .values("contact", "contact__display_name")

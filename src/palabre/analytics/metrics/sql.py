@@ -237,67 +237,128 @@ def percentiles(rows: QuerySet, value, group: str | None = None) -> dict[Any, di
     return found
 
 
-def percentile_table(
-    rows: QuerySet, values: dict[str, tuple[Q, Any]], groups: list[str | None]
-) -> dict[str, dict[str | None, dict[Any, dict[str, float | int]]]]:
-    """{value name: {group: {group value: {"n", "median", "p90"}}}}: what `percentiles` gives, for
-    several values (each counted over the rows its condition keeps) and several groupings at once.
+@dataclass
+class GroupedFigures:
+    """What `grouped_figures` gives: per value name, group and group value, the percentiles
+    ({"n", "median", "p90"}); per group, its rows in order with their label and counts; the totals."""
 
-    PostgreSQL computes all of them in one pass: the ordered-set aggregate `percentile_disc` over
-    `GROUPING SETS`, each row's value computed once (the business-time expression is the costly
-    part). `percentile_disc(f)` picks the value at rank ceil(f x n), the nearest rank; f is the
-    exact fraction less 1e-9, so that a product such as 0.9 x 70 = 63.00000000000001 in floating
-    point still gives rank 63 (exact for n < 10^8). SQLite runs `percentiles` per value and group."""
+    percentiles: dict[str, dict[str | None, dict[Any, dict[str, float | int]]]]
+    counts: dict[str, list[dict[str, Any]]]
+    totals: dict[str, int]
+
+
+def grouped_figures(
+    rows: QuerySet,
+    values: dict[str, tuple[Q, Any]],
+    groups: list[str | None],
+    *,
+    counts: dict[str, Q],
+    totals: dict[str, Q],
+    labels: dict[str, str],
+) -> GroupedFigures:
+    """The medians and p90 of several values (each over the rows its condition keeps), the counts
+    (rows meeting each condition) of each group, and the totals, over several groupings at once.
+
+    PostgreSQL computes all of them in one query, each row's values computed once (the
+    business-time expression is the costly part): the ordered-set aggregate `percentile_disc` and
+    `COUNT ... FILTER` over `GROUPING SETS`. `percentile_disc(f)` picks the value at rank
+    ceil(f x n), the nearest rank; f is the exact fraction less 1e-9, so that a product such as
+    0.9 x 70 = 63.00000000000001 in floating point still gives rank 63 (exact for n < 10^8). SQLite
+    runs `percentiles` per value and group, one count query per group and one for the totals."""
+    columns = [group for group in groups if group]
     if connection.vendor != "postgresql":
-        return {
+        found = {
             name: {group: percentiles(rows.filter(condition), value, group) for group in groups}
             for name, (condition, value) in values.items()
         }
-    columns = [group for group in groups if group]
+        counted: dict[str, list[dict[str, Any]]] = {}
+        for group in columns:
+            fields = [group] + ([labels[group]] if group in labels else [])
+            counted[group] = [
+                {"key": row[group], "label": row[fields[-1]], **{name: row[name] for name in counts}}
+                for row in rows.values(*fields)
+                .annotate(**{name: Count("pk", filter=condition) for name, condition in counts.items()})
+                .order_by(*fields)
+            ]
+        overall = rows.aggregate(**{name: Count("pk", filter=c) for name, c in {**counts, **totals}.items()})
+        return GroupedFigures(found, counted, overall)
     aliases = {name: f"pv{index}" for index, name in enumerate(values)}
+    flags = {name: f"pc{index}" for index, name in enumerate({**counts, **totals})}
+    label_columns = [labels[group] for group in columns if group in labels]
     base = (
         rows.order_by()
         .annotate(
             **{
                 aliases[name]: Case(When(condition, then=value), default=None, output_field=FloatField())
                 for name, (condition, value) in values.items()
-            }
+            },
+            **{
+                flags[name]: Case(
+                    When(condition, then=Value(1)), default=Value(0), output_field=IntegerField()
+                )
+                if condition  # an empty condition counts every row
+                else Value(1, output_field=IntegerField())
+                for name, condition in {**counts, **totals}.items()
+            },
         )
-        .values(*columns, *aliases.values())
+        .values(*columns, *label_columns, *aliases.values(), *flags.values())
     )
     base_sql, params = base.query.sql_with_params()
     quote = connection.ops.quote_name
-    aggregates = []
+    selected = [quote(column) for column in columns + label_columns]
     for alias in aliases.values():
-        aggregates.append(f"COUNT({quote(alias)})")
+        selected.append(f"COUNT({quote(alias)})")
         for numerator, denominator in (MEDIAN, P90):
             fraction = numerator / denominator - 1e-9
-            aggregates.append(f"percentile_disc({fraction!r}) WITHIN GROUP (ORDER BY {quote(alias)})")
-    sets = ", ".join(f"({quote(group)})" if group else "()" for group in groups)
+            selected.append(f"percentile_disc({fraction!r}) WITHIN GROUP (ORDER BY {quote(alias)})")
+    selected += [f"SUM({quote(flag)})" for flag in flags.values()]
+    sets = ", ".join(
+        "(" + ", ".join(quote(c) for c in [group] + ([labels[group]] if group in labels else [])) + ")"
+        if group
+        else "()"
+        for group in groups
+    )
     grouping = f"GROUPING({', '.join(quote(c) for c in columns)})" if columns else "0"
     sql = (
-        f"SELECT {grouping}, {', '.join([quote(c) for c in columns] + aggregates) if columns else ', '.join(aggregates)} "
-        f"FROM ({base_sql}) AS base GROUP BY GROUPING SETS ({sets})"
+        f"SELECT {grouping}, {', '.join(selected)} FROM ({base_sql}) AS base GROUP BY GROUPING SETS ({sets})"
     )
     # GROUPING(a, b, c) sets the bit of each column left out of the row's set, the first the highest.
     masks = {
         (sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c != group)): group
         for group in groups
     }
-    table: dict[str, dict[str | None, dict[Any, dict[str, float | int]]]] = {
-        name: {group: {} for group in groups} for name in values
-    }
+    found = {name: {group: {} for group in groups} for name in values}
+    counted = {group: [] for group in columns}
+    overall: dict[str, int] = {}
+    width = len(columns) + len(label_columns)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             group = masks[row[0]]
             key = row[1 + columns.index(group)] if group else None
-            figures = row[1 + len(columns) :]
+            figures = row[1 + width :]
             for index, name in enumerate(values):
                 n, median, p90 = figures[3 * index : 3 * index + 3]
                 if n:
-                    table[name][group][key] = {"n": n, "median": median, "p90": p90}
-    return table
+                    found[name][group][key] = {"n": n, "median": median, "p90": p90}
+            sums = dict(zip(flags, (int(n or 0) for n in figures[3 * len(values) :]), strict=True))
+            if group is None:
+                overall = sums
+            else:
+                label = (
+                    row[1 + width - len(label_columns) + label_columns.index(labels[group])]
+                    if group in labels
+                    else key
+                )
+                counted[group].append({"key": key, "label": label, **{name: sums[name] for name in counts}})
+    for group in columns:  # by key, nulls last, as PostgreSQL's ORDER BY sorts them
+        counted[group].sort(key=_key_order)
+    return GroupedFigures(found, counted, overall)
+
+
+def _key_order(entry: dict[str, Any]) -> tuple[bool, Any, str]:
+    key = entry["key"]
+    return (key is None, key if key is not None else 0, entry["label"] or "")
 
 
 def _ratio(part: float | int | None, whole: float | int | None) -> float | None:
