@@ -26,6 +26,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -286,6 +287,8 @@ def main() -> None:
             redis.terminate()
             redis.wait(timeout=10)
         postgres.stop()
+        if not os.environ.get("PALABRE_BENCH_KEEP"):  # keep the logs to read them
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
