@@ -112,3 +112,37 @@ def test_a_platform_without_options_says_so(admin_client, org, make_channel):
     page = admin_client.get(_url(feed), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert "has no options to set" in page.content.decode()
+
+
+def _api(client, method, channel, secret, body=None):
+    url = f"/api/connectors/channels/{channel.pk}/options"
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}", "HTTP_ACCEPT_LANGUAGE": "en"}
+    if method == "get":
+        return client.get(url, **headers)
+    return client.put(url, body, content_type="application/json", **headers)
+
+
+def test_the_api_reads_and_sets_them_naming_a_refused_option(
+    client, owner_actor, youtube, make_org, owner_of, actor_for
+):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import create_api_token
+
+    _token, secret = create_api_token(actor=owner_actor, name="bot", scopes=[p.value for p in Perm])
+    read = _api(client, "get", youtube, secret).json()
+    assert read["options"] == {}
+    assert [field["name"] for field in read["fields"]] == ["privacy_status"]
+    assert read["fields"][0]["choices"] == ["private", "unlisted", "public"]
+    answer = _api(client, "put", youtube, secret, {"options": {"privacy_status": "public"}})
+    assert answer.status_code == 200 and answer.json()["options"] == {"privacy_status": "public"}
+    refused = _api(client, "put", youtube, secret, {"options": {"privacy_status": "all", "colour": "red"}})
+    assert refused.status_code == 422
+    assert set(refused.json()["fields"]) == {"options.privacy_status", "options.colour"}
+    youtube.refresh_from_db()
+    assert youtube.options["privacy_status"] == "public"
+    # Another organisation's token sees no such channel.
+    concurrent = make_org("Concurrent")
+    _t, other = create_api_token(
+        actor=actor_for(owner_of(concurrent), concurrent), name="other", scopes=[p.value for p in Perm]
+    )
+    assert _api(client, "put", youtube, other, {"options": {"privacy_status": "private"}}).status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
@@ -202,3 +203,37 @@ def list_platforms(request):
         }
         for platform, connector_class in sorted(registered().items())
     ]
+
+
+class OptionsIn(Schema):
+    options: dict[str, Any] = Field(
+        ..., description="Option name to value; an empty string or null puts the connector's default back"
+    )
+
+
+class OptionsOut(Schema):
+    options: dict[str, Any] = Field(..., description="The options set (those never set are left out)")
+    fields: list[CredentialFieldOut] = Field(..., description="The options the channel's connector declares")
+
+
+def _options_out(channel) -> dict:
+    from palabre.connectors.credentials import describe
+
+    return {"options": services.options_of(channel), "fields": describe(services.option_fields(channel))}
+
+
+@router.get("/connectors/channels/{int:channel_id}/options", response=OptionsOut)
+def channel_options(request, channel_id: RowId):
+    channel = services.get_channel(actor=request.auth, channel_id=channel_id)
+    return _options_out(channel)
+
+
+@router.put(
+    "/connectors/channels/{int:channel_id}/options",
+    response=OptionsOut,
+    summary="Set a channel's options (an organisation's admin); 422 names each refused option",
+)
+def set_channel_options(request, channel_id: RowId, payload: OptionsIn):
+    channel = services.get_channel(actor=request.auth, channel_id=channel_id)
+    channel = services.update_channel_options(actor=request.auth, channel=channel, values=payload.options)
+    return _options_out(channel)

@@ -141,6 +141,11 @@ def clean(platform: str, credentials: Mapping[str, Any]) -> dict[str, Any]:
 
 def schema(connector_class: type[Connector]) -> list[dict[str, Any]]:
     """The declared fields as plain data (for the API and the forms), in the active language."""
+    return describe(connector_class.credential_fields or ())
+
+
+def describe(fields: tuple[CredentialField, ...]) -> list[dict[str, Any]]:
+    """Declared fields (credentials or options) as plain data, in the active language."""
     return [
         {
             "name": field.name,
@@ -151,5 +156,5 @@ def schema(connector_class: type[Connector]) -> list[dict[str, Any]]:
             "required": field.required,
             "choices": list(field.choices),
         }
-        for field in connector_class.credential_fields or ()
+        for field in fields
     ]
