@@ -31,9 +31,10 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     page.goto(f"{live_server.url}/analytics/", timeout=60_000)
     heading = "Analyses" if language == "fr" else "Analytics"
     expect(page.locator("h1")).to_have_text(heading)
-    # Three charts drawn on the server, each with bars.
+    # Three charts drawn on the server (the time chart twice: a narrow drawing for phones), bars among them.
     charts = page.locator("figure.analytics-chart svg.pygal-chart")
-    expect(charts).to_have_count(3)
+    expect(charts).to_have_count(4)
+    expect(page.locator("figure.chart-compact" if width < 600 else "figure.chart-wide")).to_be_visible()
     assert page.locator("figure.analytics-chart svg .rect").count() > 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"analytics-{language}-{width}.png"), full_page=True)

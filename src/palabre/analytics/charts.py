@@ -116,10 +116,15 @@ def _round_step(rough: float) -> int:
         power *= 10
 
 
-def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None = None) -> SafeString:
+def mentions_chart(
+    per_day: list[dict[str, Any]], marks: dict[str, Any] | None = None, *, compact: bool = False
+) -> SafeString:
     """Mentions per day and their negative and positive parts; with `marks`
     (`annotations.timeline_marks`), the days of the posts published (dots on the time axis), of
-    the crisis alerts (on the curve) and the campaigns running (a band above the curve each)."""
+    the crisis alerts (on the curve) and the campaigns running (a band above the curve each).
+
+    `compact` draws it for a phone's width (narrower, fewer day labels, one legend entry a row),
+    shown there instead."""
     days = [row["day"] for row in per_day]
     index = {day: n for n, day in enumerate(days)}
     totals = [row["total"] for row in per_day]
@@ -128,13 +133,15 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
     # campaigns' bands.
     step = _round_step(max([*totals, 1]) / 5)
     ceiling = (math.ceil(max([*totals, 1]) / step) + (1 if campaigns else 0)) * step
-    legend_rows = (3 + (2 + len(campaigns) if marks else 0) + 1) // 2
+    entries = 3 + (2 + len(campaigns) if marks else 0)
+    legend_rows = entries if compact else (entries + 1) // 2
     chart = pygal.Line(
         **_options(
             style=TIMELINE_STYLE,
-            height=HEIGHT + 16 * legend_rows,
-            margin_bottom=16 * legend_rows,
-            legend_at_bottom_columns=2,
+            width=400 if compact else WIDTH,
+            # pygal makes room for the legend's rows below the axis labels
+            height=(260 if compact else HEIGHT) + 20 * legend_rows,
+            legend_at_bottom_columns=1 if compact else 2,
             x_label_rotation=-45,
             show_minor_x_labels=True,
             dots_size=2,
@@ -142,8 +149,8 @@ def mentions_chart(per_day: list[dict[str, Any]], marks: dict[str, Any] | None =
         )
     )
     chart.x_labels = _day_labels(days)
-    if len(per_day) > 14:
-        chart.x_labels_major_every = max(1, len(per_day) // 7)
+    if len(per_day) > (7 if compact else 14):
+        chart.x_labels_major_every = max(1, len(per_day) // (4 if compact else 7))
         chart.show_minor_x_labels = False
     chart.add(_("Mentions"), totals, fill=True)
     chart.add(_("Negative"), [row["negative"] for row in per_day], fill=True)

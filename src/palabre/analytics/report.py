@@ -86,6 +86,10 @@ def build(
     if with_charts:
         data["charts"] = {
             "mentions": charts.mentions_chart(current["listening"]["per_day"], data["annotations"]),
+            # the same for a phone, shown on the dashboard only (the files are read at a page's width)
+            "mentions_compact": charts.mentions_chart(
+                current["listening"]["per_day"], data["annotations"], compact=True
+            ),
             "response": charts.response_chart(current["care"]["by_channel"]),
             "team": charts.team_chart(current["team"]["members"]),
         }
