@@ -1,7 +1,7 @@
 """Analytics speed at scale: the dashboard (two periods, every block, the charts), server time.
 
     PALABRE_DATABASE_URL=postgres://... palabre bench analytics [--items 1000000] [--repeat 10]
-        [--days 28] [--reuse] [--json-out FILE]
+        [--days 28] [--reuse [--org SLUG]] [--json-out FILE]
 
 Needs a THROWAWAY PostgreSQL database: the data is the inbox benchmark's (bench/inbox.py: one
 organisation, `--items` items over 90 days in threads, their inbox rows, the brand's answers),
@@ -120,6 +120,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--reuse", action="store_true", help="Measure on the data a previous run left.")
+    parser.add_argument(
+        "--org", default="", help="With --reuse: the benchmark organisation's slug (default: the latest)."
+    )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
     setup_django()
@@ -134,7 +137,7 @@ def main() -> None:
     from palabre.analytics.metrics import Period
     from palabre.analytics.metrics.cached import CACHE_ALIAS
 
-    world = reuse() if args.reuse else build(args.items, random.Random(42))
+    world = reuse(args.org) if args.reuse else build(args.items, random.Random(42))
     organisation = world["organisation"]
     client = Client(HTTP_HOST="localhost")
     client.force_login(world["owner"])

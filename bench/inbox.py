@@ -306,11 +306,13 @@ def build(n_items: int, rng: random.Random) -> dict:
     }
 
 
-def reuse() -> dict:
+def reuse(slug: str = "") -> dict:
+    """The data a previous run left: the organisation `slug`, or the latest benchmark one."""
     from palabre.conversations.models import Item
     from palabre.orgs.models import Membership, Organisation
 
-    organisation = Organisation.objects.filter(slug__startswith="bench-").order_by("-pk").first()
+    organisations = Organisation.objects.filter(slug=slug) if slug else Organisation.objects
+    organisation = organisations.filter(slug__startswith="bench-").order_by("-pk").first()
     if organisation is None:
         sys.exit("No earlier bench data in this database: run without --reuse first.")
     members = Membership.objects.active().filter(organisation=organisation).order_by("pk")
