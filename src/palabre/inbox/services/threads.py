@@ -98,6 +98,8 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
     for organisation, reopening in by_organisation.values():
         with transaction.atomic():
             conversations = refresh_conversations(organisation, reopening, triaged=triaged, loaded=items)
+        if not _has_follow_ups(settings_for(organisation)):
+            continue  # nothing to assign, alert or acknowledge: no rows to read again once committed
         for root_id, conversation in conversations.items():
             pending += [(conversation.pk, item.pk) for item in customer_messages[root_id]]
     if pending:
@@ -386,6 +388,16 @@ def refresh_after_review(item_id: int) -> None:
         return
     with transaction.atomic():
         refresh_conversation(item.organisation, item.thread_root_id or item.pk)
+
+
+def _has_follow_ups(inbox_settings: InboxSettings) -> bool:
+    """Whether a new customer message may be assigned, alerted on or acknowledged, as
+    `_after_customer_messages` does."""
+    return bool(
+        inbox_settings.auto_assign
+        or inbox_settings.on_call_id
+        or any(str(text).strip() for text in (inbox_settings.acknowledgements or {}).values())
+    )
 
 
 def _after_customer_message(conversation_id: int, item_id: int) -> None:
