@@ -108,6 +108,7 @@ def test_the_dashboard_filters_by_campaign_and_refuses_another_organisations(
     assert page.status_code == 200
     assert "0 of 1 conversations answered (0%)" in html
     assert "Campaign Lampes: from June 8 to June 11" in html
+    assert "Figures of the campaign Lampes: its posts published through Palabre" in html
     french = client.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Publications\u202f: 8 juin (1), 10 juin (1)" in french
     other = make_org("Atelier Voisin", slug="atelier-voisin")

@@ -54,10 +54,11 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     form, period, filters = _filters(request, actor)
     data = report.build(actor.organisation, period, filters, now=timezone.now())
     status = 400 if form.is_bound and not form.is_valid() else 200
+    campaign = dict(form.fields["campaign"].choices).get(filters.campaign_id) if filters.campaign_id else None
     return render(
         request,
         "analytics/dashboard.html",
-        {"form": form, "report": data, "querystring": request.GET.urlencode()},
+        {"form": form, "report": data, "querystring": request.GET.urlencode(), "campaign": campaign},
         status=status,
     )
 
