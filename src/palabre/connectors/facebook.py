@@ -43,9 +43,9 @@ from palabre.connectors.base import (
 # Re-exported: Facebook's error for a closed window is imported from here.
 from palabre.connectors.meta_graph import MessagingWindowClosed as MessagingWindowClosed
 from palabre.connectors.meta_graph import author as _author
-from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time
+from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time, read_marks
 from palabre.connectors.meta_graph import is_from as _is_from
-from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
+from palabre.connectors.meta_graph.connection import pages_of_login, token_health
 from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
 from palabre.connectors.meta_graph.messenger import (
     conversation_messages,
@@ -147,11 +147,7 @@ class FacebookConnector(GraphConnector):
 
     def pull(self, channel, cursor: str) -> PullResult:
         page_id, token = self._page(channel)
-        try:
-            marks = json.loads(cursor) if cursor else {}
-        except ValueError:
-            marks = {}
-        marks = marks if isinstance(marks, dict) else {}
+        marks = read_marks(cursor)
         items: list[IncomingItem] = []
         seen_comments = str(marks.get("comments") or "")
         newest_comments = seen_comments
@@ -447,23 +443,11 @@ class FacebookConnector(GraphConnector):
         about 60 days), then the Page's own token from `/me/accounts` (a Page token taken with a
         long-lived user token does not expire)."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        user_token, expires = long_lived_user_token(credentials, token, label=LABEL, now=now)
-        accounts = [
-            account
-            for batch, _after in meta_graph.pages(
-                "me/accounts", token=user_token, label=LABEL, params={"fields": "id,name,access_token,tasks"}
-            )
-            for account in batch
-        ]
+        accounts, login = pages_of_login(
+            credentials, token, fields="id,name,access_token,tasks", label=LABEL, now=now
+        )
         page = choose_page(accounts, wanted=str(credentials.get("page_id") or ""), handle=channel.handle)
-        result = {
-            "page_id": str(page["id"]),
-            "access_token": str(page["access_token"]),
-            "user_access_token": user_token,
-        }
-        if expires:
-            result["user_token_expires_at"] = expires
-        return result
+        return {"page_id": str(page["id"]), "access_token": str(page["access_token"]), **login}
 
     def health(self, channel) -> ChannelHealthInfo:
         """The Page, named; the token's permissions (`/debug_token`, read with the app's token when

@@ -36,8 +36,8 @@ from palabre.connectors.base import (
 )
 from palabre.connectors.facebook import choose_page
 from palabre.connectors.instagram.publishing import ContainerPublishing
-from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time
-from palabre.connectors.meta_graph.connection import long_lived_user_token, token_health
+from palabre.connectors.meta_graph import delivery_of, later, newer, parse_time, read_marks
+from palabre.connectors.meta_graph.connection import pages_of_login, token_health
 from palabre.connectors.meta_graph.delivered import delivered_among, pending_action
 from palabre.connectors.meta_graph.messenger import (
     conversation_messages,
@@ -154,11 +154,7 @@ class InstagramConnector(ContainerPublishing, GraphConnector):
 
     def pull(self, channel, cursor: str) -> PullResult:
         ig_user_id, token, page_id = self._account(channel)
-        try:
-            marks = json.loads(cursor) if cursor else {}
-        except ValueError:
-            marks = {}
-        marks = marks if isinstance(marks, dict) else {}
+        marks = read_marks(cursor)
         items: list[IncomingItem] = []
         seen = str(marks.get("comments") or "")
         newest = seen
@@ -422,32 +418,25 @@ class InstagramConnector(ContainerPublishing, GraphConnector):
         Page chosen among those linked to an Instagram professional account; its
         `instagram_business_account` is the account."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        user_token, expires = long_lived_user_token(credentials, token, label=LABEL, now=now)
-        accounts = [
-            account
-            for batch, _after in meta_graph.pages(
-                "me/accounts",
-                token=user_token,
-                label=LABEL,
-                params={"fields": "id,name,access_token,instagram_business_account{id,username}"},
-            )
-            for account in batch
-            if isinstance(account, dict) and isinstance(account.get("instagram_business_account"), dict)
-        ]
+        found, login = pages_of_login(
+            credentials,
+            token,
+            fields="id,name,access_token,instagram_business_account{id,username}",
+            label=LABEL,
+            now=now,
+        )
+        accounts = [a for a in found if isinstance(a.get("instagram_business_account"), dict)]
         handle = channel.handle.strip().lstrip("@")
         named = [a for a in accounts if a["instagram_business_account"].get("username") == handle]
         page = choose_page(
             named or accounts, wanted=str(credentials.get("page_id") or ""), handle=channel.handle
         )
-        result = {
+        return {
             "ig_user_id": str(page["instagram_business_account"]["id"]),
             "page_id": str(page["id"]),
             "access_token": str(page["access_token"]),
-            "user_access_token": user_token,
+            **login,
         }
-        if expires:
-            result["user_token_expires_at"] = expires
-        return result
 
     def health(self, channel) -> ChannelHealthInfo:
         """The account, named `@username`; the token's permissions (`/debug_token`) against what the

@@ -301,6 +301,15 @@ def is_from(node: Any, account_id: str) -> bool:
     return bool(account_id) and isinstance(who, dict) and str(who.get("id")) == account_id
 
 
+def read_marks(cursor: str) -> dict[str, Any]:
+    """A pull's cursor: the newest time seen of each listing (an unreadable one starts afresh)."""
+    try:
+        marks = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return {}
+    return marks if isinstance(marks, dict) else {}
+
+
 def delivery_of(node: dict, *, label: str) -> Delivered:
     """Where a comment, message or post the Graph API made now lives: its id, and its address
     (`permalink_url` on Facebook, `permalink` on Instagram) where the answer gives one."""

@@ -15,9 +15,7 @@ from palabre.connectors.base import (
     PermissionMissing,
     TokenExpired,
 )
-from palabre.connectors.meta_graph import (
-    call,
-)
+from palabre.connectors.meta_graph import call, pages
 
 
 def review_status(app_id: str, app_secret: str, *, label: str) -> dict[str, str]:
@@ -121,3 +119,22 @@ def long_lived_user_token(
     if long_lived.get("expires_in"):
         expires = (now + timedelta(seconds=int(long_lived["expires_in"]))).isoformat()
     return user_token, expires
+
+
+def pages_of_login(
+    credentials: Mapping[str, Any], token: Mapping[str, Any], *, fields: str, label: str, now: datetime
+) -> tuple[list[dict], dict[str, str]]:
+    """The Pages the person who logged in manages (`/me/accounts` with `fields`), read with the
+    login's token traded for a long-lived one; and what that token adds to the channel's
+    credentials (`user_access_token`, and `user_token_expires_at` where Meta says)."""
+    user_token, expires = long_lived_user_token(credentials, token, label=label, now=now)
+    accounts = [
+        account
+        for batch, _after in pages("me/accounts", token=user_token, label=label, params={"fields": fields})
+        for account in batch
+        if isinstance(account, dict)
+    ]
+    login = {"user_access_token": user_token}
+    if expires:
+        login["user_token_expires_at"] = expires
+    return accounts, login
