@@ -35,6 +35,9 @@ def test_an_admin_sets_the_channels_options_at_both_widths(live_server, youtube,
     page = new_page(width=width)
     sign_in(page, live_server.url, "camille", PASSWORD, lang="fr")
     page.goto(f"{live_server.url}/connectors/channels/{youtube.pk}/")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"channel-page-{width}.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     page.click("#channel-options-link")
     expect(page.locator("h1")).to_contain_text("Options de")
     page.evaluate(
@@ -45,7 +48,6 @@ def test_an_admin_sets_the_channels_options_at_both_widths(live_server, youtube,
     expect(page.locator(".field.has-error")).to_contain_text("Confidentialité des vidéos publiées")
     expect(page.locator(".field.has-error .error")).to_contain_text("everyone")
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"channel-options-{width}.png"), full_page=True)
     page.select_option("#id_privacy_status", "unlisted")
     page.click("#channel-options button[type=submit]")
