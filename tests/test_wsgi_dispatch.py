@@ -178,3 +178,19 @@ def test_a_host_outside_the_allowed_hosts_is_refused_on_protocol_paths_as_on_the
         "POST", path, {"key": key, "api_key": key, "blog": SITE_URL}, headers={"Host": "localhost:8000"}
     )
     assert allowed.body != site.body
+
+
+def test_protocol_calls_are_counted_in_the_request_metrics(key):
+    """/metrics counts what `palabre serve` answers on the protocol paths too (docs/operations.md:
+    `view` is the URL's name), refusals included."""
+    from prometheus_client import REGISTRY
+
+    def counted(view: str, status: str) -> float:
+        labels = {"method": "POST", "view": view, "status": status}
+        return REGISTRY.get_sample_value("palabre_http_requests_total", labels) or 0.0
+
+    valid, refused = counted("akismet_verify_key", "200"), counted("unmatched", "404")
+    assert call("POST", "/1.1/verify-key", {"key": key, "blog": SITE_URL}).body == b"valid"
+    assert call("POST", "/1.1/no-such-call", {"key": key}).status == 404
+    assert counted("akismet_verify_key", "200") == valid + 1
+    assert counted("unmatched", "404") == refused + 1
