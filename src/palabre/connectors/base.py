@@ -35,7 +35,7 @@ Contract (read by the inbox and publishing apps; keep it short and stable)
   the API and the forms show it. `()` declares that it takes none.
 - Options: `option_fields` declares the settings of a channel kept in `channel.options` that an
   organisation's admin may change on the channel's Options page (YouTube's privacy of uploads,
-  the subreddit a Reddit channel moderates), declared and checked as credential fields are.
+  the subreddit a Reddit channel moderates, X's access tier), declared and checked as credential fields are.
 - `health(channel)` returns `ChannelHealthInfo` (account, token expiry, granted scopes) where the
   platform tells; the framework keeps last success/error and failure counts itself. It is the
   connection check run when credentials are saved: it raises `PermissionMissing` naming what the

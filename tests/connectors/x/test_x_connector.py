@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from platform_server import Answer, load_fixture
 
 from palabre.connectors import services
@@ -329,3 +330,19 @@ def test_health_names_the_account_the_tier_and_the_scopes(org, make_channel, pla
         PermissionMissing, match="tweet.write, tweet.moderate.write, dm.read, dm.write, media.write"
     ):
         XConnector().health(narrow)
+
+
+def test_an_admin_raises_the_tier_in_the_channels_options_without_reconnecting(
+    org, make_channel, platform_server, owner_actor, ingest
+):
+    free = x_channel(org, make_channel, platform_server, tier="free")
+    reply = ingest(free, "1864938271650001002", author="@camille_r")
+    with pytest.raises(PermissionMissing, match="hiding replies"):
+        XConnector().hide(free, reply)
+    services.update_channel_options(actor=owner_actor, channel=free, values={"tier": "basic"})
+    free.refresh_from_db()
+    assert XConnector().tier(free) == "basic"
+    assert free.read_credentials()["access_token"]  # the connection is kept
+    with pytest.raises(ValidationError) as refused:
+        services.update_channel_options(actor=owner_actor, channel=free, values={"tier": "gold"})
+    assert list(refused.value.message_dict) == ["options.tier"]

@@ -109,6 +109,18 @@ class XConnector(XClient, XReading, Connector):
         # A confidential client ("Web App"): X wants its id and secret as HTTP Basic at the token endpoint.
         token_auth="client_secret_basic",
     )
+    option_fields = (
+        CredentialField(
+            "tier",
+            _("Access tier"),
+            _(
+                "When the app's project changed access level after the connection: it replaces the one "
+                "entered with the credentials, without connecting the channel again."
+            ),
+            kind=FieldKind.CHOICE,
+            choices=tuple(TIERS),
+        ),
+    )
     credential_fields = (
         CredentialField(
             "tier",
@@ -177,8 +189,10 @@ class XConnector(XClient, XReading, Connector):
         return credentials
 
     def tier(self, channel) -> str:
+        """The project's access tier: the channel's option when an admin set it (the project was
+        upgraded after the connection), else the one typed with the credentials, else free."""
         credentials = channel.read_credentials() if channel.has_credentials else {}
-        tier = str(credentials.get("tier") or "free")
+        tier = str((channel.options or {}).get("tier") or credentials.get("tier") or "free")
         return tier if tier in TIERS else "free"
 
     def require(self, channel, what: str) -> None:
