@@ -10,7 +10,8 @@ keep-alive connections from a pool of threads and stops. Every request is a new 
 decided with the organisation's rules and what moderators taught, answered, and stored (item and
 decision) by the task worker; the per-key rate limit is on (set high enough never to refuse).
 After the burst it waits until every comment answered is stored, and reports how long that took
-and what it cost (the task worker's CPU, and the local PostgreSQL server's when there is one).
+and what it cost (the task worker's CPU, and the local PostgreSQL server's when there is one; the
+CPU a request of each web process and each task worker apart too).
 What it calls stored is counted in the database: the site channel's items that carry a moderation
 decision (and, apart, those analysed), never the answers. Every --sample-every seconds it notes
 the comments answered, stored and analysed so far and the journal rows waiting, so the backlog
@@ -422,6 +423,13 @@ def main() -> None:
             task_cpu = sum(
                 cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in stored_cpu_after.items() if pid < 0
             )
+            # Each process on its own (the web processes during the burst; the task workers during
+            # the burst and the catch-up), busiest first.
+            per_web_process = sorted((cpu for pid, cpu in spent.items() if pid > 0), reverse=True)
+            per_task_worker = sorted(
+                (cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in stored_cpu_after.items() if pid < 0),
+                reverse=True,
+            )
     finally:
         for each in clients:
             each.close()
@@ -471,6 +479,11 @@ def main() -> None:
         "client_cpu_ms_per_request": round(client_cpu * 1000 / len(results), 3),
         # The task worker storing the comments (items, decisions, analysis), burst and catch-up.
         "task_worker_cpu_ms_per_request": round(task_cpu * 1000 / len(results), 3),
+        # The same, process by process (the server's parent process included among the web ones).
+        "web_process_cpu_ms_per_request": [round(cpu * 1000 / len(results), 3) for cpu in per_web_process],
+        "task_worker_process_cpu_ms_per_request": [
+            round(cpu * 1000 / len(results), 3) for cpu in per_task_worker
+        ],
         # The local PostgreSQL server's processes, during the burst and until all was stored.
         "database_cpu_ms_per_request": round(database_cpu * 1000 / len(results), 3),
         "database_cpu_ms_per_request_with_storing": round(database_cpu_all * 1000 / len(results), 3),
