@@ -477,10 +477,10 @@ def analyse_items(
 
 
 def _read_batch(pks: list[int]) -> dict[int, Item]:
-    """The items, with their author and contact, and their channel and organisation read once for
+    """The items, with their author, and their channel and organisation read once for
     the batch and shared (a batch comes from one channel: joining them to every row cost more CPU
     than any other read of the analysis)."""
-    rows = Item.objects.select_related("author", "contact").in_bulk(pks)
+    rows = Item.objects.select_related("author").in_bulk(pks)
     channels = Channel.objects.select_related("organisation").in_bulk(
         {item.channel_id for item in rows.values()}
     )

@@ -269,9 +269,10 @@ def _shorten(m: re.Match[str]):
 
 # The pipeline's stages read the same texts: the classifiers' features, the intent cues, the
 # fingerprints of marked messages, the context of flagged words. A text's normalisation is kept
-# for the next stage (bounded memory: the last 2,048 texts of at most 4,000 characters).
-RECENT_TEXTS = 2048
-RECENT_MAX_CHARS = 4000
+# for the next stage: the last 1,024 texts (a batch's, twice over) of at most 1,000 characters, so
+# that memory stays bounded (each character keeps the offset of its source).
+RECENT_TEXTS = 1024
+RECENT_MAX_CHARS = 1000
 
 
 def normalize(text: str) -> NormalizedText:

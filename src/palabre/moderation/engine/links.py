@@ -29,7 +29,7 @@ def _matches_domain(host: str, domains: set[str]) -> bool:
 def fingerprint(text: str) -> str:
     """Same message modulo case, accents, digits, links and spacing: a spam wave's signature."""
     # A batch's texts are fingerprinted twice: for the marks to look up, then for the decision.
-    return _recent_fingerprint(text) if len(text) <= 4000 else _fingerprint(text)
+    return _recent_fingerprint(text) if len(text) <= 1000 else _fingerprint(text)
 
 
 def _fingerprint(text: str) -> str:
