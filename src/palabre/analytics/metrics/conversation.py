@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     F,
     FloatField,
-    OuterRef,
     Q,
-    Subquery,
+    QuerySet,
     Sum,
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 
 from palabre.analytics.metrics.campaigns import in_campaign
 from palabre.analytics.metrics.sql import (
@@ -38,7 +39,7 @@ from palabre.analytics.metrics.sql import (
     _ratio,
     grouped_figures,
 )
-from palabre.conversations.models import Contact, Item, ItemKind
+from palabre.conversations.models import Item, ItemKind
 from palabre.inbox.models import Conversation, Status
 from palabre.inbox.services import business_hours, settings_for
 from palabre.orgs.models import Organisation
@@ -180,16 +181,7 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         contributors=Count("contact", distinct=True),
     )
     earlier = Item.objects.for_org(organisation).filter(created_at__lt=period.start).exclude(_brand_item())
-    # The period's distinct contributors first, then one index probe each for an earlier item (a
-    # LIMIT 1 subquery, which the planner keeps per row instead of hashing the organisation's whole
-    # history): the work follows the period's contributors, not the years before it.
-    returning = (
-        Contact.objects.for_org(organisation)
-        .filter(pk__in=comments.filter(contact__isnull=False).values("contact"))
-        .annotate(_earlier=Subquery(earlier.filter(contact=OuterRef("pk")).values("pk")[:1]))
-        .filter(_earlier__isnull=False)
-        .count()
-    )
+    returning = _returning(comments, earlier)
     top = list(
         comments.filter(contact__isnull=False)
         .values("contact", "contact__display_name")
@@ -214,3 +206,23 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         "new_contributors": comment_totals["contributors"] - returning,
         "top_contributors": [{"name": row["contact__display_name"], "items": row["items"]} for row in top],
     }
+
+
+def _returning(comments: QuerySet, earlier: QuerySet) -> int:
+    """How many of the comments' distinct contacts wrote one of the `earlier` items.
+
+    The period's distinct contributors first, then one probe each for an earlier item (a LIMIT 1
+    subquery in the select list of the DISTINCT, which the planner runs per contributor instead of
+    hashing the organisation's whole history or probing every contact it ever had): the work
+    follows the period's contributors, not the years before it."""
+    contributors = comments.filter(contact__isnull=False).order_by().values("contact").distinct()
+    probe = earlier.filter(contact_id=RawSQL("contributors.contact", ())).order_by().values("pk")[:1]
+    contributors_sql, contributors_params = contributors.query.sql_with_params()
+    probe_sql, probe_params = probe.query.sql_with_params()
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT ({probe_sql}) AS earlier FROM ({contributors_sql}) AS contributors) "
+        "AS probed WHERE earlier IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*probe_params, *contributors_params))
+        return cursor.fetchone()[0]
