@@ -204,6 +204,8 @@ class Featurizer:
         self._lexicon = load_lexicon("moderation")
         self._targets = load_lexicon("targets")
         self._polarity = load_lexicon("sentiment")
+        self._chars_of: dict[str, list[str]] = {}
+        self._chars_kept = 0
 
     def analyse(self, text: str) -> Analysis:
         # Classifiers read the first MAX_CHARS characters; offsets stay those of the text.
@@ -277,14 +279,28 @@ class Featurizer:
         """Word 1-2-grams and character n-grams within words (padded by spaces)."""
         words = _TOKEN.findall(text)
         grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-        lo, hi = self.config.char_ngrams
         chars: list[str] = []
         for w in text.split():
-            w = f" {w} "
-            n_w = len(w)
-            for n in range(lo, min(hi, n_w) + 1):
-                chars += [w[i : i + n] for i in range(n_w - n + 1)]
+            chars += self._word_chars(w)
         return grams, chars
+
+    def _word_chars(self, word: str) -> list[str]:
+        """A word's character n-grams (padded by spaces). Words repeat across texts: those seen are
+        kept (words of at most 20 characters, about 200,000 n-grams in all: odd input cannot grow
+        it, it starts again empty)."""
+        found = self._chars_of.get(word)
+        if found is None:
+            lo, hi = self.config.char_ngrams
+            w = f" {word} "
+            n_w = len(w)
+            found = [w[i : i + n] for n in range(lo, min(hi, n_w) + 1) for i in range(n_w - n + 1)]
+            if len(word) <= 20:
+                if self._chars_kept > 200_000:
+                    self._chars_of.clear()
+                    self._chars_kept = 0
+                self._chars_of[word] = found
+                self._chars_kept += len(found)
+        return found
 
     def _block(self, grams: list[str], lengths: list[int], mask: int, offset: int):
         """Hashed counts per row (CRC-32: stable across runs and platforms), L2-normalised

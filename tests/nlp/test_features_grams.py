@@ -1,0 +1,37 @@
+"""The featurizer keeps the character n-grams of the words it has seen: the n-grams of a text are
+the ones computed again, word by word, in the same order."""
+
+from __future__ import annotations
+
+import re
+
+from palabre.nlp.classifiers import load_models
+
+
+def _computed_again(text: str, lo: int, hi: int) -> list[str]:
+    chars: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        for n in range(lo, min(hi, len(padded)) + 1):
+            chars += [padded[i : i + n] for i in range(len(padded) - n + 1)]
+    return chars
+
+
+def test_a_texts_character_ngrams_are_those_computed_again_word_by_word():
+    featurizer = load_models().featurizer
+    lo, hi = featurizer.config.char_ngrams
+    long_word = "a" + "b" * 30  # over 20 characters: computed each time, not kept
+    texts = [
+        "bonjour ma commande n est pas arrivee",
+        "ma commande encore ma commande",  # words seen before, within the text and the previous one
+        f"x {long_word} x",
+        f"{long_word}",
+        "",
+    ]
+    for text in texts:
+        words, chars = featurizer._grams(text)
+        assert chars == _computed_again(text, lo, hi)
+        tokens = re.findall(r"\w+", text)
+        assert words == tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    assert long_word not in featurizer._chars_of
+    assert "commande" in featurizer._chars_of
