@@ -112,6 +112,8 @@ class Item(models.Model):
             models.Index(
                 fields=["received_at"], condition=models.Q(analysed_at__isnull=True), name="item_unanalysed"
             ),
+            # Analytics' returning contributors: has this contact written before the period?
+            models.Index(fields=["contact", "created_at"], name="item_contact_created"),
         ]
 
     def __str__(self) -> str:
