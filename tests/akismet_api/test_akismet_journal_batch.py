@@ -4,11 +4,13 @@ decision taken meanwhile still stands."""
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from palabre.compat import journal
 from palabre.compat.akismet import check
+from palabre.compat.models import CheckedComment
 from palabre.conversations.models import Item
 from palabre.moderation.models import ItemModeration, ModerationDecision
 from palabre.moderation.services import moderate_item, record_decided
@@ -96,3 +98,24 @@ def test_a_batch_of_answered_decisions_is_what_storing_them_one_by_one_gives(
     assert seen(batch) == seen(single)
     assert seen(batch)[0][0] == "approved"
     assert [ModerationDecision.objects.filter(item=i).count() for i in batch] == [1, 2, 1, 1, 1, 1]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_three_hundred_waiting_comments_are_stored_in_one_transaction(db, blog, settings):
+    """The pipeline's queries per batch are bounded: bigger batches cost less a comment (see
+    `journal._batch_size`), so a worker takes 300 at once where the database has several writers."""
+    import json
+
+    from django.utils import timezone
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    check.check_comment(blog.site, comment(0))
+    (row,) = CheckedComment.objects.all()
+    for n in range(1, 300):  # the same answered decision, for comments of their own
+        journal.record(blog.site.pk, comment(n), f"batch-{n}", row.decision, timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert journal.store_waiting() == {"stored": 300, "failed": 0}
+    claims = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"]]
+    assert len(claims) == 2  # the 300 waiting, then none
+    assert Item.objects.filter(channel=blog.site.channel).count() == 300
+    assert json.loads(row.decision)["action"] in {"publish", "hold", "reject"}

@@ -92,8 +92,11 @@ def waiting_count() -> int:
 
 
 def _batch_size() -> int:
-    # SQLite has one writer: short transactions keep the requests' writes waiting little.
-    return 25 if connection.vendor == "sqlite" else 100
+    # SQLite has one writer: short transactions keep the requests' writes waiting little. On
+    # PostgreSQL the pipeline's queries per batch are bounded, so bigger batches cost less a comment
+    # (measured on 1,500 waiting comments, storing and analysis: 1.57-1.60 ms of CPU a comment in
+    # batches of 100, 1.34-1.43 in batches of 300, 1.32 in batches of 500).
+    return 25 if connection.vendor == "sqlite" else 300
 
 
 def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
