@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,16 +11,22 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from palabre.analytics import annotations, metrics
+from palabre.analytics.metrics import Filters
+from palabre.analytics.report import default_period
 from palabre.connectors.connection import connection_of
+from palabre.connectors.models import ActionStatus
 from palabre.conversations.models import Contact, Item, ItemKind
 from palabre.conversations.services import items_for
 from palabre.demo.loader import DEMO_PASSWORD, DemoError, demo_items, demo_spec, load_demo, when
 from palabre.orgs.models import Channel, Membership, Organisation, Platform
 from palabre.orgs.permissions import Role
 from palabre.orgs.services import Actor, memberships_of
+from palabre.publishing.models import Campaign, PostStatus, PostVariant, VariantState
 
 # A fixed moment, so that the test reads the same whatever the time of day it runs at.
 NOW = datetime(2025, 3, 14, 10, 30, tzinfo=UTC)
+ZONE = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture(scope="class")
@@ -187,6 +193,71 @@ class TestDemoBrand:
             Actor.for_user(_user("cm"), other)
         assert not Contact.objects.filter(organisation=other, handles__handle="lea.martin.deco").exists()
 
+    def test_past_campaigns_left_what_publishing_through_palabre_leaves(self, brand):
+        """Each past campaign's posts: approved, handed to Mastodon or Bluesky at the time of the post
+        the channel holds, sent, and carrying that post's id (what ties a campaign to its posts)."""
+        campaigns = Campaign.objects.filter(organisation=brand, posts__isnull=False).distinct()
+        past = [c for c in campaigns if c.ends_on is not None and c.starts_on < NOW.date()]
+        assert [(c.name, c.starts_on, c.ends_on) for c in sorted(past, key=lambda c: c.starts_on)] == [
+            ("Journées Lumière", date(2025, 2, 17), date(2025, 2, 20)),
+            ("Concours fauteuil Ravello", date(2025, 2, 26), date(2025, 3, 19)),
+            ("Sondage lin ou velours", date(2025, 3, 3), date(2025, 3, 7)),
+            ("Collection de printemps", date(2025, 3, 8), date(2025, 3, 12)),
+        ]
+        for campaign in past:
+            variants = PostVariant.objects.filter(post__campaign=campaign).select_related("action", "post")
+            assert {v.channel.platform for v in variants} == {Platform.MASTODON, Platform.BLUESKY}
+            for variant in variants:
+                assert variant.post.status == PostStatus.APPROVED
+                assert variant.state == VariantState.HANDED_OVER
+                assert variant.action.status == ActionStatus.SENT
+                item = Item.objects.get(channel=variant.channel, external_id=variant.action.external_id)
+                assert (item.kind, item.author.handle) == (ItemKind.POST, variant.channel.handle)
+                assert item.text == variant.text
+                assert item.created_at == variant.scheduled_at == variant.handed_over_at
+                assert campaign.starts_on <= item.created_at.astimezone(ZONE).date() <= campaign.ends_on
+        # The campaigns to come are dated too, after today: on the calendar, not yet on the dashboard.
+        upcoming = Campaign.objects.filter(organisation=brand, starts_on__gt=NOW.date())
+        assert set(upcoming.values_list("name", flat=True)) == {
+            "Soldes d'hiver",
+            "Portes ouvertes de l'atelier",
+            "La couleur de la prochaine lampe",
+        }
+        assert not PostVariant.objects.filter(post__campaign__in=upcoming, state=VariantState.HANDED_OVER)
+
+    def test_the_dashboard_draws_the_campaigns_and_filters_by_them(self, brand):
+        period = default_period(brand, NOW.astimezone(ZONE).date())
+        marks = annotations.timeline_marks(brand, period, Filters(), [])
+        # The four past campaigns, in the period's 28 days (the contest runs beyond its end).
+        assert [(c["name"], c["first"], c["last"]) for c in marks["campaigns"]] == [
+            ("Journées Lumière", date(2025, 2, 17), date(2025, 2, 20)),
+            ("Concours fauteuil Ravello", date(2025, 2, 26), date(2025, 3, 14)),
+            ("Sondage lin ou velours", date(2025, 3, 3), date(2025, 3, 7)),
+            ("Collection de printemps", date(2025, 3, 8), date(2025, 3, 12)),
+        ]
+        by_name = {c["name"]: c["id"] for c in marks["campaigns"]}
+        contest = Filters(campaign_id=by_name["Concours fauteuil Ravello"])
+        # Its two posts went out on 26 February (Mastodon 12:05, Bluesky 12:10, Paris).
+        assert annotations.timeline_marks(brand, period, contest, [])["posts"] == [
+            {"day": date(2025, 2, 26), "posts": 2}
+        ]
+        # maison_lumiere_campaigns.json: under each campaign's two posts, the comments of the
+        # community (the brand's own answers are not counted), and the posts' likes and shares.
+        expected = {
+            "Journées Lumière": (2, 4, 48 + 61, 11 + 14),
+            "Concours fauteuil Ravello": (2, 6, 73 + 95, 40 + 52),
+            "Sondage lin ou velours": (2, 4, 29 + 44, 8 + 6),
+            "Collection de printemps": (2, 3, 57 + 70, 15 + 19),
+        }
+        for name, (posts, replies, likes, shares) in expected.items():
+            quality = metrics.quality(brand, period, Filters(campaign_id=by_name[name]))
+            assert (quality["posts"], quality["replies"], quality["likes"], quality["shares"]) == (
+                posts,
+                replies,
+                likes,
+                shares,
+            ), name
+
     def test_loading_twice_in_the_same_database_is_refused(self, summary):
         with pytest.raises(DemoError):
             load_demo(now=NOW)
@@ -210,15 +281,37 @@ def _fingerprint():
     )
 
 
+def _calendar_fingerprint():
+    return sorted(
+        PostVariant.objects.values_list(
+            "organisation__slug",
+            "post__title",
+            "post__status",
+            "post__campaign__name",
+            "post__campaign__starts_on",
+            "post__campaign__ends_on",
+            "channel__handle",
+            "text",
+            "state",
+            "scheduled_at",
+            "action__status",
+            "action__external_id",
+        ),
+        key=repr,
+    )
+
+
 def test_loading_is_deterministic(db):
     with transaction.atomic():
         first = load_demo(now=NOW)
         first_items = _fingerprint()
+        first_calendar = _calendar_fingerprint()
         transaction.set_rollback(True)
     assert not Item.objects.exists()
     second = load_demo(now=NOW)
     assert second == first
     assert _fingerprint() == first_items
+    assert _calendar_fingerprint() == first_calendar
 
 
 @pytest.mark.parametrize(

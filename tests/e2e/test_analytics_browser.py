@@ -1,6 +1,7 @@
 """The demo brand's analytics in a real browser, in English and French, on a desktop and on a
 phone (390 px): the page fits the screen and tells the demo's story (the recall spike in the
-mentions, the response times, the after-hours load). Screenshots go to $PALABRE_SHOTS
+mentions, the response times, the after-hours load, the campaigns of the last weeks over the time
+chart), and the campaign filter gives the figures of one of them. Screenshots go to $PALABRE_SHOTS
 (default /tmp/shots)."""
 
 from __future__ import annotations
@@ -39,6 +40,28 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"analytics-{language}-{width}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The demo's four past campaigns (src/palabre/publishing/demo.py): a band each over the time
+    # chart, in its legend, and listed under it.
+    campaign = "Campagne" if language == "fr" else "Campaign"
+    chart = page.locator("figure.chart-compact svg" if width < 600 else "figure.chart-wide svg")
+    for name in (
+        "Journées Lumière",
+        "Concours fauteuil Ravello",
+        "Sondage lin ou velours",
+        "Collection de printemps",
+    ):
+        expect(page.locator("ul.annotations")).to_contain_text(f"{campaign} {name}")
+        expect(chart).to_contain_text(name)
+    # Filtered by the contest: its two posts (Mastodon, Bluesky) and the conversations under them.
+    page.select_option("#id_campaign", label="Concours fauteuil Ravello")
+    page.click("form.filters button[type=submit]", timeout=60_000)
+    figures = page.locator("#quality-title + ul")
+    expect(figures).to_contain_text("2 publications" if language == "fr" else "2 posts:", timeout=60_000)
+    expect(page.locator("ul.annotations")).to_contain_text(f"{campaign} Concours fauteuil Ravello")
+    expect(page.locator("ul.annotations li")).to_have_count(2)  # the contest and its posts' day
+    page.screenshot(path=str(SHOTS / f"analytics-campaign-{language}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.goto(f"{live_server.url}/analytics/", timeout=60_000)
     if width == 1280:
         # The same figures and charts as a PDF, kept beside the screenshots to be looked at.
         pdf = page.request.get(f"{live_server.url}/analytics/report.pdf", timeout=120_000)
