@@ -25,7 +25,10 @@ class Command(PalabreCommand):
         if args.nice:
             os.nice(args.nice)
         setup_django()
+        from palabre.operations.serving import load_for_good
         from palabre.worker import TaskWorker, tasks_backend
+
+        load_for_good()
 
         worker_class, unreachable = TaskWorker, ()
         if tasks_backend() == "rq":  # RQ's worker on Redis, with the same care around it
