@@ -106,7 +106,7 @@ def test_the_dashboard_filters_by_campaign_and_refuses_another_organisations(
     page = client.get("/analytics/", {**WEEK, "campaign": campaigns["lamps"].pk}, HTTP_ACCEPT_LANGUAGE="en")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "0 of 1 conversations answered (0%)" in html
+    assert "Conversations answered: 0 of 1 (0%)" in html
     assert "Campaign Lampes: from June 8 to June 11" in html
     assert "Figures of the campaign Lampes: its posts published through Palabre" in html
     french = client.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr").content.decode()

@@ -24,9 +24,9 @@ def test_the_dashboard_shows_the_week_with_its_charts_in_english(signed_in):
     page = signed_in.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     html = page.content.decode()
-    # 3 of 5 conversations answered (60%), the team's 3 replies; three SVG charts drawn by pygal,
+    # Conversations answered: 3 of 5 (60%), the team's 3 replies; three SVG charts drawn by pygal,
     # the time chart twice (a narrow drawing for phones)
-    assert "3 of 5 conversations answered (60%)" in html
+    assert "Conversations answered: 3 of 5 (60%)" in html
     assert "3 replies written, 33% of them out of business hours." in html
     assert html.count('class="pygal-chart"') == 4
     assert "From June 8, 2026 to June 14, 2026, compared with June 1, 2026 to June 7, 2026." in html
@@ -36,7 +36,7 @@ def test_the_dashboard_reads_in_french(signed_in):
     page = signed_in.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr")
     html = page.content.decode()
     # French typography: a no-break space before %, the dates in French
-    assert "3 conversations sur 5 ont reçu une réponse (60\u00a0%)" in html
+    assert "Conversations avec réponse\u202f: 3 sur 5 (60\u00a0%)" in html
     assert "8 juin 2026" in html
 
 
@@ -65,7 +65,7 @@ def test_the_pdf_and_html_reports(signed_in):
     pdf = signed_in.get("/analytics/report.pdf", WEEK)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     html = signed_in.get("/analytics/report.html", WEEK, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "<svg" in html and "3 of 5 conversations answered (60%)" in html
+    assert "<svg" in html and "Conversations answered: 3 of 5 (60%)" in html
 
 
 def test_a_member_without_analytics_is_refused(client, week, make_member):
@@ -78,7 +78,7 @@ def test_another_organisation_sees_its_own_empty_figures(client, week, make_org,
     other = make_org("Atelier Voisin", slug="atelier-voisin")
     client.force_login(owner_of(other))
     html = client.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "0 of 0 conversations answered" in html
+    assert "Conversations answered: 0 of 0" in html
     assert "Camille" not in html and "alice" not in html
 
 
@@ -139,7 +139,7 @@ def test_palabre_report_writes_csv_html_and_pdf(week, tmp_path):
             str(tmp_path / "r.html"),
         ]
     )
-    assert "3 of 5 conversations answered (60%)" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Conversations answered: 3 of 5 (60%)" in (tmp_path / "r.html").read_text(encoding="utf-8")
     main(
         [
             "report",

@@ -111,16 +111,16 @@ def test_the_schedule_sends_each_report_once_to_the_right_people(
     )
     # Each in the recipient's language, with the week's figures (3 of 5 answered) and the PDF.
     assert direction.subject == "Weekly report of Maison Dupont, June 8, 2026 to June 14, 2026"
-    assert "3 of 5 conversations answered (60%)" in direction.body
-    assert "3 of 5 conversations answered (60%)" in html_of(direction)
+    assert "Conversations answered: 3 of 5 (60%)" in direction.body
+    assert "Conversations answered: 3 of 5 (60%)" in html_of(direction)
     assert claire.subject == "Rapport hebdomadaire de Maison Dupont, du 8 juin 2026 au 14 juin 2026"
-    assert "3 conversations sur 5 ont reçu une réponse (60\u00a0%)" in html_of(claire)
+    assert "Conversations avec réponse\u202f: 3 sur 5 (60\u00a0%)" in html_of(claire)
     name, pdf, mimetype = claire.attachments[0]
     assert (name, mimetype) == ("palabre-maison-dupont-2026-06-08-2026-06-14.pdf", "application/pdf")
     assert pdf.startswith(b"%PDF")
     # The neighbour's report holds its own (empty) figures, nothing of Maison Dupont's.
     assert voisin.subject.startswith("Rapport hebdomadaire de Atelier Voisin")
-    assert "0 conversations sur 0 ont reçu une réponse" in html_of(voisin)
+    assert "Conversations avec réponse\u202f: 0 sur 0" in html_of(voisin)
     assert "Maison Dupont" not in voisin.body + html_of(voisin)
     # Ten minutes later, and on Tuesday: nothing more.
     mail.outbox.clear()
