@@ -25,7 +25,8 @@ come from `metrics.json` in this folder. Do not edit by hand: retrain.
     calibrated on dev); mixed with two experts, each by a router that reads from the text alone
     how much it is like a video's comment or a text message (its source against the spam head's
     other rows): c = r_comment x comment + (1 - r_comment) x general, then
-    spam = r_sms x sms + (1 - r_sms) x c. The SMS expert: the same features, SMS rows alone. The
+    spam = r_sms x sms + (1 - r_sms) x c; where r_comment > 2 x r_sms the comment expert is mixed
+    in last instead (`classifiers.mix_spam`). The SMS expert: the same features, SMS rows alone. The
     comment expert: the mean of a model on the same features and a model on the exact vocabulary
     of the raw text (`comment_*` arrays: word 1-2-grams and character 2-5-grams within words,
     {comment_terms} terms, TF-IDF as scikit-learn computes it, `palabre/nlp/tfidf.py`), both on

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, COMMENT_UNSURE
+from palabre.nlp.classifiers import COMMENT_ROUTE_MIN, COMMENT_UNSURE, mix_spam
 from palabre.nlp.tfidf import fit_vocabulary
 from palabre.nlp.training.data import SEED
 
@@ -117,9 +117,8 @@ def fit_comment_expert(Xc, yc, texts: list[str]) -> dict:
 
 def fit_experts(Xtr, ytr, str_, texts_tr, Xdv, ydv, sdv, texts_dv, p_general: np.ndarray) -> dict:
     """A comment spam expert and an SMS spam expert, each mixed in by a router that says, from the
-    text alone, how much it reads like a video's comment or a text message:
-    ``c = r_comment * comment + (1 - r_comment) * general``, then
-    ``spam = r_sms * sms + (1 - r_sms) * c`` (``Classifiers`` mixes them the same way).
+    text alone, how much it reads like a video's comment or a text message, mixed by
+    :func:`palabre.nlp.classifiers.mix_spam` (which ``Classifiers`` uses too).
 
     One head serving comments, SMS, tweets and French comments lost about a point of F1 on SMS
     and on YouTube to models fitted on each set alone. The SMS expert sees SMS rows only; each
@@ -153,15 +152,15 @@ def fit_experts(Xtr, ytr, str_, texts_tr, Xdv, ydv, sdv, texts_dv, p_general: np
         r = np.where((r >= COMMENT_ROUTE_MIN) & unsure, r, 0.0)
         p = r * comment_dv + (1 - r) * p_general
         if best is None or mean_f1(p) > best[0] + 1e-9:
-            best = (mean_f1(p), rC, router, p)
-    comment_f1, comment_rC, comment_router, p_comment = best
+            best = (mean_f1(p), rC, router, r)
+    comment_f1, comment_rC, comment_router, r_comment = best
     sms_experts = {C: _exact_lr(C).fit(Xtr[sms], ytr[sms]) for C in EXPERT_C_GRID}
     best = None
     for rC in ROUTER_C_GRID:
         router = _exact_lr(rC, class_weight=None).fit(Xtr, sms.astype(int))
         r = sigmoid(router.decision_function(Xdv))
         for C, clf in sms_experts.items():
-            p = r * sigmoid(clf.decision_function(Xdv)) + (1 - r) * p_comment
+            p = mix_spam(p_general, r_comment, comment_dv, r, sigmoid(clf.decision_function(Xdv)))
             if best is None or mean_f1(p) > best[0] + 1e-9:
                 best = (mean_f1(p), C, rC, clf, router)
     sms_f1, C, rC, clf, router = best
@@ -201,7 +200,7 @@ def _expert_shift(mean_f1, p_general, r_comment, z_hashed, z_vocab, r_sms, z_sms
     best = None
     for shift in EXPERT_SHIFT_GRID:
         comment = (sigmoid(z_hashed + shift) + sigmoid(z_vocab + shift)) / 2
-        p = r_sms * sigmoid(z_sms + shift) + (1 - r_sms) * (r * comment + (1 - r) * p_general)
+        p = mix_spam(p_general, r, comment, r_sms, sigmoid(z_sms + shift))
         score = mean_f1(p)
         if best is None or score > best[1] + 1e-9:
             best = (shift, score)
