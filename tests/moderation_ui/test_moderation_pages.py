@@ -221,7 +221,7 @@ def test_bulk_actions_apply_to_every_selected_item(brand, client_for):
 def test_bulk_without_a_selection_or_with_a_bad_action_changes_nothing(brand, client_for):
     client = client_for(brand.users[Role.MODERATOR])
     response = client.post(reverse("moderation:bulk"), {"action": "approve"}, follow=True)
-    assert "Sélectionnez d&#x27;abord au moins un élément." in response.content.decode()
+    assert "Sélectionnez d’abord au moins un élément." in response.content.decode()
     client.post(reverse("moderation:bulk"), {"action": "restore", "items": [brand.items["held"].pk]})
     assert brand.status(brand.items["held"]) == ModerationStatus.HELD
 
