@@ -200,7 +200,7 @@ def main() -> None:
             check=True,
             capture_output=True,
             text=True,
-        ).stdout.strip()
+        ).stdout.split()[0]  # the set-up prints the key, then the site's channel
 
         def start(name: str, argv: list[str]) -> None:
             log = (folder / f"{name}.log").open("a")
