@@ -62,6 +62,16 @@ def postgres_bin() -> Path:
     return Path(initdb).parent
 
 
+def start_redis(port: int, folder: Path) -> subprocess.Popen:
+    """A throwaway Redis on loopback that keeps nothing on disk."""
+    return subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 class Postgres:
     def __init__(self, folder: Path):
         self.bin = postgres_bin()
@@ -92,6 +102,11 @@ class Postgres:
             "-o",
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200",
             "start",
+        )
+
+    def create_database(self, name: str = "palabre") -> None:
+        self.run(
+            str(self.bin / "createdb"), "-h", str(self.folder), "-p", str(self.port), "-U", "palabre", name
         )
 
     def restart(self) -> float:
@@ -150,38 +165,8 @@ def main() -> None:
     logs = []
     try:
         postgres.start()
-        subprocess.run(
-            [
-                *postgres.as_user,
-                str(postgres.bin / "createdb"),
-                "-h",
-                str(postgres.folder),
-                "-p",
-                str(postgres.port),
-                "-U",
-                "palabre",
-                "palabre",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        postgres.create_database()
+        redis = start_redis(redis_port, folder)
         processes["redis"] = redis
         env = {
             **os.environ,

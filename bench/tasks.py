@@ -210,27 +210,8 @@ def main() -> None:
     redis = None
     try:
         postgres.start()
-        subprocess.run(
-            [
-                *postgres.as_user,
-                str(postgres.bin / "createdb"),
-                "-h",
-                str(postgres.folder),
-                "-p",
-                str(postgres.port),
-                "-U",
-                "palabre",
-                "palabre",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        redis = subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        postgres.create_database()
+        redis = scale.start_redis(redis_port, folder)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "palabre.settings",
