@@ -77,9 +77,39 @@ def test_a_check_writes_one_row_and_checks_close_together_ask_for_one_task(db, b
     # Later: the rows written meanwhile are committed when it starts.
     assert not DBTaskResult.objects.ready().filter(task_path=store_checked_comments.module_path).exists()
 
-    database_tasks.now += journal.ASK_EVERY  # later checks ask again
+    database_tasks.now += journal.ASK_EVERY  # later checks ask again once that task has started
     check.check_comment(blog.site, comment(n=20))
+    assert storing_tasks() == 1
+    DBTaskResult.objects.get(task_path=store_checked_comments.module_path).claim("worker-1")
+    database_tasks.now += journal.ASK_EVERY
+    check.check_comment(blog.site, comment(n=21))
     assert storing_tasks() == 2
+
+
+def test_no_storing_task_is_asked_for_while_one_waits(db, blog, database_tasks):
+    """At 200 checks a second, asking each second whatever waited left hundreds of storing tasks
+    queued: one waiting task stores every row committed before it starts."""
+    for n in range(50):  # five seconds of checks, no worker free to start the task
+        check.check_comment(blog.site, comment(n=n))
+        database_tasks.now += 0.1
+    assert CheckedComment.objects.count() == 50
+    (task,) = DBTaskResult.objects.filter(task_path=store_checked_comments.module_path)
+    task.claim("worker-1")
+    assert journal.store_waiting() == {"stored": 50, "failed": 0}
+    task.set_successful({"stored": 50, "failed": 0})
+    check.check_comment(blog.site, comment(n=50))  # the task that waited is done: ask again
+    assert storing_tasks() == 2
+    # A task gone from the queue (pruned) waits no more either.
+    DBTaskResult.objects.all().delete()
+    database_tasks.now += journal.ASK_EVERY
+    check.check_comment(blog.site, comment(n=51))
+    assert storing_tasks() == 1
+
+
+def test_a_handover_task_counts_as_waiting(db, blog, database_tasks):
+    journal.ask_for_storing(now=True)  # a task that stored its limit hands over
+    check.check_comment(blog.site, comment(n=1))
+    assert storing_tasks() == 1
 
 
 def test_a_busy_process_asks_for_one_storing_task_a_second(db, blog, database_tasks):
