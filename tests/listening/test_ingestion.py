@@ -124,3 +124,36 @@ def test_due_sources_are_scheduled(org, make_source, kind):
     assert source in due_sources(timezone.now() + timedelta(seconds=1))
     ListeningSource.objects.filter(pk=source.pk).update(active=False)
     assert source not in due_sources(timezone.now() + timedelta(seconds=1))
+
+
+def test_crisis_detection_runs_at_most_once_per_delay_and_once_after_the_last_batch(
+    org, make_query, make_source, settings, django_capture_on_commit_callbacks
+):
+    """Detection after every stored batch mostly re-read what its last run read: an organisation's
+    runs at once when none ran in the last DETECT_EVERY seconds, else once after that delay."""
+    import time_machine
+    from django_tasks_db.models import DBTaskResult
+
+    from palabre.listening.services.ingestion import DETECT_EVERY
+    from palabre.listening.tasks import detect_crisis_task
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    make_query(org, "lumiere")
+    source = make_source(org, "rss", {"url": "https://example.org/feed"})
+    start = timezone.now().replace(microsecond=0)
+
+    def batch_at(seconds: float, name: str) -> list[tuple]:
+        with (
+            time_machine.travel(start + timedelta(seconds=seconds), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert ingest_candidates(source=source, candidates=[candidate(name, "Maison Lumière")]).created
+        rows = DBTaskResult.objects.filter(task_path=detect_crisis_task.module_path).order_by("enqueued_at")
+        return [(row.task_result.args, row.task_result.task.run_after) for row in rows]
+
+    at_once = ([org.pk], None)
+    assert batch_at(0, "a") == [at_once]
+    later = ([org.pk], start + timedelta(seconds=5 + DETECT_EVERY))
+    assert batch_at(5, "b") == [at_once, later]
+    assert batch_at(20, "c") == [at_once, later]  # the run asked for after "b" comes after "c" too
+    assert batch_at(DETECT_EVERY + 1, "d") == [at_once, later, at_once]
