@@ -64,8 +64,8 @@ def _legend_overlaps(svg: str, font_size: int) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_legends_never_run_into_each_other(language):
     members = [
-        {"label": "Personne", "replies": 82, "after_hours": 34},
-        {"label": "modo", "replies": 1, "after_hours": 1},
+        {"key": 3, "label": "Personne", "replies": 82, "after_hours": 34},
+        {"key": 4, "label": "modo", "replies": 1, "after_hours": 1},
     ]
     rows = [{"label": "Blog", "first_response_business_median": 30, "first_response_business_p90": 90}]
     per_day = [{"day": date(2026, 6, 8), "total": 12, "negative": 3, "positive": 1}]
@@ -77,3 +77,55 @@ def test_legends_never_run_into_each_other(language):
         }
     for name, (svg, font_size) in drawn.items():
         assert _legend_overlaps(svg, font_size) == [], name
+
+
+def _text_x(svg: str, text: str) -> float:
+    return float(re.search(rf'<text[^>]*x="([\d.]+)"[^>]*>{text}</text>', svg).group(1))
+
+
+def test_the_value_axis_reaches_past_the_longest_bar_and_its_last_label_fits():
+    rows = [{"label": "Facebook", "first_response_business_median": 20, "first_response_business_p90": 1950}]
+    members = [{"key": 3, "label": "sarah", "replies": 86, "after_hours": 31}]
+    with translation.override("fr"):
+        response, team = charts.response_chart(rows), charts.team_chart(members)
+    assert f"2{NBSP}000" in _texts(response) and "100" in _texts(team)
+    # Centred on the plot's right edge, the last label keeps its half width inside the drawing.
+    for svg, last in ((response, f"2{NBSP}000"), (team, "100")):
+        assert _text_x(svg, last) + 0.6 * charts.STYLE.label_font_size * len(last) / 2 <= charts.WIDTH
+
+
+def test_answers_of_no_known_member_are_named_so_and_drawn_below_the_members():
+    members = [
+        {"key": None, "label": "", "replies": 86, "after_hours": 31},
+        {"key": 3, "label": "sarah", "replies": 12, "after_hours": 2},
+        {"key": 4, "label": "thomas", "replies": 5, "after_hours": 0},
+    ]
+    with translation.override("fr"):
+        svg = charts.team_chart(members)
+    drawn = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
+    names = [text for text in drawn if text in {"Réponses sans auteur identifié", "thomas", "sarah"}]
+    # pygal draws the first row at the bottom: the members from the top by replies, then them.
+    assert names == ["Réponses sans auteur identifié", "thomas", "sarah"]
+    assert "Personne n’est assigné" not in svg
+
+
+def test_a_campaign_is_a_band_over_its_days_from_the_time_axis():
+    days = [date(2026, 6, d) for d in range(1, 11)]
+    per_day = [{"day": day, "total": 10, "negative": 2, "positive": 3} for day in days]
+    marks = {"campaigns": [{"name": "Soldes", "first": date(2026, 6, 4), "last": date(2026, 6, 7)}]}
+    svg = charts.mentions_chart(per_day, marks)
+
+    def outline(serie: int) -> list[tuple[float, float]]:
+        path = re.search(rf'<g class="series serie-{serie} color-{serie}"><path d="M([^"]+)"', svg).group(1)
+        numbers = [float(v) for v in path.replace("L", " ").split()]
+        return list(zip(numbers[::2], numbers[1::2], strict=True))
+
+    # The mentions' outline gives each day's x; the band's is closed on the time axis at the
+    # campaign's first and last days.
+    xs = sorted({x for x, _y in outline(0)})
+    points = outline(5)
+    assert {round(x) for x, _y in points} == {round(x) for x in xs[3:7]}
+    bottom = max(y for _x, y in points)
+    assert points[0][1] == bottom and points[-1][1] == bottom
+    assert round(points[0][0]) == round(xs[3]) and round(points[-1][0]) == round(xs[6])
+    assert "fill-opacity:.13" in svg.replace(" ", "")

@@ -17,7 +17,8 @@ from django.core import mail
 from palabre.analytics import emails, services
 from palabre.analytics.metrics import Period
 from palabre.analytics.models import ReportDispatch
-from palabre.orgs.services import Actor, offboard_member
+from palabre.orgs.models import Membership
+from palabre.orgs.services import Actor, change_role, offboard_member
 from palabre.schedule.jobs import job_named
 from palabre.schedule.services import run_due
 
@@ -199,3 +200,18 @@ def test_eight_workers_claiming_a_period_at_once_send_it_once_on_postgresql(make
         thread.join()
     assert len(claims) == 8 and sum(1 for claim in claims if claim is not None) == 1
     assert ReportDispatch.objects.filter(organisation=org).count() == 1
+
+
+def test_a_member_whose_role_no_longer_allows_analytics_is_skipped_with_a_log_line(
+    subscribed, clock, django_capture_on_commit_callbacks, caplog, owner_of
+):
+    org = subscribed["org"]
+    claire = Membership.objects.active().for_org(org).get(user__username="claire")
+    change_role(actor=Actor.for_user(owner_of(org), org), membership=claire, role="moderator")
+    mail.outbox.clear()
+    with caplog.at_level("WARNING", logger="palabre.analytics.emails"):
+        run_schedule(clock, paris(6, 15, 7, 10), django_capture_on_commit_callbacks)
+    assert set(by_address()) == {"direction@maison-dupont.fr", "voisin@atelier.fr"}
+    assert [r.getMessage() for r in caplog.records if r.name == "palabre.analytics.emails"] == [
+        f"report mail of maison-dupont not sent to member {claire.user_id}: their role no longer allows analytics"
+    ]

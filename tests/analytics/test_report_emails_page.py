@@ -119,3 +119,93 @@ def test_a_member_without_analytics_is_refused(client, org, make_member):
     assert (
         client.post("/analytics/emails/recipients/", {"email": "a@b.fr", "language": "fr"}).status_code == 403
     )
+
+
+def test_a_member_who_may_not_see_analytics_is_neither_offered_nor_accepted(signed_in, org, make_member):
+    moderator = make_member(org, "moderator", username="thomas", email="thomas@maison-dupont.fr").user
+    html = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "claire &lt;claire@maison-dupont.fr&gt;" in html
+    assert "thomas@maison-dupont.fr" not in html
+    # Posted all the same: the form names the field and keeps the rest of what was chosen.
+    refused = signed_in.post(
+        "/analytics/emails/recipients/",
+        {"member": moderator.pk, "language": "fr", "weekly": "on"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    field = html[html.index('<select name="member"') :].split("</div>")[0]
+    assert "Choisissez un membre dont le rôle permet de voir les statistiques et les rapports." in field
+    assert ReportRecipient.objects.for_org(org).count() == 0
+
+
+def test_the_service_refuses_a_member_without_analytics_naming_the_field(org, analyst, make_member):
+    from django.core.exceptions import ValidationError
+
+    from palabre.analytics import services
+
+    contributor = make_member(org, "contributor", username="amandine").user
+    with pytest.raises(ValidationError) as refused:
+        services.add_recipient(
+            actor=Actor.for_user(analyst, org),
+            member_id=contributor.pk,
+            language="fr",
+            weekly=True,
+            monthly=False,
+        )
+    assert refused.value.message_dict == {
+        "member": ["Le rôle de ce membre ne permet pas de voir les statistiques et les rapports."]
+    }
+
+
+def _token(org):
+    from palabre.orgs.services import create_api_token
+
+    _token, raw = create_api_token(actor=Actor.palabre(org), name="reports", scopes=["analytics.view"])
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_the_api_adds_lists_and_removes_recipients_and_names_the_field_it_refuses(
+    client, org, analyst, make_member, make_org, owner_of
+):
+    auth = _token(org)
+    moderator = make_member(org, "moderator", username="thomas").user
+    url = "/api/analytics/report-recipients"
+    refused = client.post(
+        url, {"member": moderator.pk, "language": "fr"}, content_type="application/json", **auth
+    )
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == {
+        "member": ["Le rôle de ce membre ne permet pas de voir les statistiques et les rapports."]
+    }
+    added = client.post(
+        url,
+        {"member": analyst.pk, "language": "fr", "monthly": True},
+        content_type="application/json",
+        **auth,
+    )
+    assert added.status_code == 201
+    body = added.json()
+    assert (body["member"], body["email"], body["language"], body["weekly"], body["monthly"]) == (
+        analyst.pk,
+        "",
+        "fr",
+        True,
+        True,
+    )
+    both = client.post(
+        url,
+        {"member": analyst.pk, "email": "a@b.fr", "language": "fr"},
+        content_type="application/json",
+        **auth,
+    )
+    assert both.status_code == 422 and set(both.json()["fields"]) == {"member"}
+    assert [row["member"] for row in client.get(url, **auth).json()] == [analyst.pk]
+    # Another organisation's token sees none of them and cannot remove them.
+    other = make_org("Atelier Voisin", slug="atelier-voisin")
+    owner_of(other)
+    theirs = _token(other)
+    assert client.get(url, **theirs).json() == []
+    assert client.delete(f"{url}/{body['id']}", **theirs).status_code == 404
+    assert client.delete(f"{url}/{body['id']}", **auth).status_code == 204
+    assert ReportRecipient.objects.for_org(org).count() == 0

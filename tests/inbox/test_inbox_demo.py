@@ -35,3 +35,27 @@ def test_the_demo_inbox_is_ready_to_work(django_capture_on_commit_callbacks):
     assert not SavedReply.objects.filter(organisation__slug="brasserie-du-port").exists()
     # The analysis ran after loading: the closed threads stayed closed.
     assert rows.filter(status="closed").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_answers_belong_to_the_members_who_signed_them(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from palabre.analytics.metrics import Filters, Period
+    from palabre.analytics.metrics.team import team
+    from palabre.orgs.models import Organisation
+
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo(now=NOW)
+    organisation = Organisation.objects.get(slug="demo")
+    answered = Conversation.objects.filter(organisation=organisation, first_responded_at__isnull=False)
+    assert answered.exists() and not answered.filter(assignee__isnull=True).exists()
+    # The founder's own account is his; the answers signed "— Sarah" are the community manager's.
+    assert set(
+        answered.filter(channel__handle="julien_morel_ml").values_list("assignee__username", flat=True)
+    ) == {"admin"}
+    period = Period((NOW - timedelta(days=60)).date(), NOW.date(), "Europe/Paris")
+    members = team(organisation, period, Filters())["members"]
+    assert all(row["key"] is not None for row in members)
+    replies = {row["label"]: row["replies"] for row in members}
+    assert replies["cm"] > 50 and replies["admin"] >= 1

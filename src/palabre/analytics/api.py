@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
-from palabre.analytics import crisis, report
+from palabre.analytics import crisis, queries, report, services
 from palabre.analytics.forms import MAX_DAYS
 from palabre.analytics.metrics import Filters, Period, cached
 from palabre.orgs.models import Channel, Membership
@@ -87,6 +87,57 @@ def crisis_timeline(request, alert_id: RowId):
     actor = request.auth
     actor.require(Perm.ANALYTICS_VIEW)
     return crisis.timeline_figures(crisis.crisis_timeline(actor.organisation, alert_id))
+
+
+class RecipientIn(Schema):
+    member: RowId | None = Field(None, description="a member's user id (their role must allow analytics)")
+    email: str = Field("", max_length=254, description="or an address outside Palabre")
+    language: str = Field(..., description="the language of the mails and reports: `fr` or `en`")
+    weekly: bool = True
+    monthly: bool = False
+
+
+class RecipientOut(Schema):
+    id: int
+    member: int | None = Field(None, alias="user_id")
+    email: str
+    language: str
+    weekly: bool
+    monthly: bool
+
+
+@router.get(
+    "/analytics/report-recipients",
+    response=list[RecipientOut],
+    summary="Who receives the weekly and monthly report e-mails",
+)
+def report_recipients(request):
+    return queries.report_recipients(request.auth)
+
+
+@router.post(
+    "/analytics/report-recipients",
+    response={201: RecipientOut},
+    summary="Send the report e-mails to a member who may see analytics, or to an address",
+)
+def add_report_recipient(request, payload: RecipientIn):
+    recipient = services.add_recipient(
+        actor=request.auth,
+        member_id=payload.member,
+        email=payload.email,
+        language=payload.language,
+        weekly=payload.weekly,
+        monthly=payload.monthly,
+    )
+    return Status(201, recipient)
+
+
+@router.delete("/analytics/report-recipients/{int:recipient_id}", response={204: None})
+def remove_report_recipient(request, recipient_id: RowId):
+    """Another organisation's recipient, like one that does not exist, answers 404."""
+    actor = request.auth
+    services.remove_recipient(actor=actor, recipient=queries.report_recipient(actor, recipient_id))
+    return Status(204, None)
 
 
 def _jsonable(value: Any) -> Any:

@@ -38,6 +38,10 @@ SENTIMENT_STYLE = Style(
     colors=("#b03a2e", "#9aa5ab", "#3c8d5a"),
 )
 WIDTH, HEIGHT = 720, 320
+# The campaigns on the time chart (series 5 to 8, after the mentions, their tone, the posts and
+# the alerts): a light band from the time axis up to the campaign's lane over its days, so that the
+# curve stays readable through it; the lane's edge keeps the campaign's colour.
+BANDS_CSS = "{chart} .serie-{n} .line.reactive {{ fill-opacity: .13; stroke-opacity: .9; }}"
 # Campaigns drawn at once on the time chart (each a band and a legend entry, the first ones by
 # start); every one is listed under the chart.
 MAX_CAMPAIGNS_DRAWN = 4
@@ -89,6 +93,7 @@ def _day_labels(days: list[Any]) -> list[str]:
 TIMELINE_STYLE = Style(
     **{key: getattr(STYLE, key) for key in ("background", "plot_background", "foreground", "font_family")},
     label_font_size=13,
+    major_label_font_size=13,  # pygal's default writes 100 smaller than 80 and 120
     legend_font_size=13,
     opacity=".55",
     opacity_hover=".7",
@@ -116,6 +121,18 @@ def _round_step(rough: float) -> int:
         power *= 10
 
 
+class _BandedLine(pygal.Line):
+    """pygal closes a filled series at the chart's first day even when the series starts later
+    (None before it): a campaign's band is closed at its own first and last days instead."""
+
+    def _fill(self, values):
+        kept = [(x, y) for x, y in values if x is not None and y is not None]
+        if not kept:
+            return values
+        zero = self.view.y(min(max(self.zero, self._box.ymin), self._box.ymax))
+        return [(kept[0][0], zero), *kept, (kept[-1][0], zero)]
+
+
 def mentions_chart(
     per_day: list[dict[str, Any]], marks: dict[str, Any] | None = None, *, compact: bool = False
 ) -> SafeString:
@@ -135,7 +152,7 @@ def mentions_chart(
     ceiling = (math.ceil(max([*totals, 1]) / step) + (1 if campaigns else 0)) * step
     entries = 3 + (2 + len(campaigns) if marks else 0)
     legend_rows = entries if compact else (entries + 1) // 2
-    chart = pygal.Line(
+    chart = _BandedLine(
         **_options(
             style=TIMELINE_STYLE,
             width=400 if compact else WIDTH,
@@ -148,6 +165,9 @@ def mentions_chart(
             y_labels=list(range(0, ceiling + 1, step)),
         )
     )
+    # After pygal's own style sheets, scoped to this chart's id as pygal scopes its own rules.
+    bands = " ".join(BANDS_CSS.format(chart=f"#chart-{chart.uuid}", n=n) for n in range(5, 9))
+    chart.css = ["file://style.css", "file://graph.css", f"inline:{bands}"]
     chart.x_labels = _day_labels(days)
     if len(per_day) > (7 if compact else 14):
         chart.x_labels_major_every = max(1, len(per_day) // (4 if compact else 7))
@@ -167,10 +187,19 @@ def mentions_chart(
                 alerts[index[row["day"]]] = totals[index[row["day"]]]
         chart.add(_("Crisis alerts"), alerts, stroke=False, dots_size=7)
         for rank, campaign in enumerate(campaigns):
+            # A band over the campaign's days, from the time axis to its own lane above the curve
+            # (lanes apart, so that overlapping campaigns stay told apart); bands.css keeps it light.
             height = ceiling - step * (0.2 + 0.2 * rank)
             band = [height if campaign["first"] <= day <= campaign["last"] else None for day in days]
             label = _("Campaign: %(name)s") % {"name": campaign["name"]}
-            chart.add(label, band, stroke_style={"width": 5}, dots_size=3, allow_interruptions=True)
+            one_day = sum(value is not None for value in band) == 1
+            chart.add(
+                label,
+                band,
+                fill=True,
+                stroke_style={"width": 4},
+                dots_size=5 if one_day else 0,
+            )
     return _render(chart, _("Mentions per day, by sentiment"))
 
 
@@ -179,11 +208,22 @@ def _rows_height(rows: int) -> int:
     return max(200, 34 * rows + 110)
 
 
+def _value_labels(values: list[float | None]) -> list[int]:
+    """Round values from 0 to at or past the longest bar, four or five of them: pygal's own stop
+    short of the bar and the last one is not drawn, and more overlap once scaled to a phone."""
+    top = max([value or 0 for value in values] + [1])
+    step = _round_step(top / 4)
+    return list(range(0, math.ceil(top / step) * step + 1, step))
+
+
 def response_chart(rows: list[dict[str, Any]]) -> SafeString:
     """Median and p90 first response time (business minutes) per channel."""
-    # Five value labels at most: more overlap once the chart is scaled to a page or a phone.
+    values = [
+        row[key] for row in rows for key in ("first_response_business_median", "first_response_business_p90")
+    ]
     chart = pygal.HorizontalBar(
-        **_options(height=_rows_height(len(rows)), x_labels_major_count=5, show_minor_x_labels=False)
+        # A right margin for the last value label, centred on the plot's edge.
+        **_options(height=_rows_height(len(rows)), y_labels=_value_labels(values), margin_right=28)
     )
     chart.x_labels = [row["label"] for row in rows]
     chart.add(_("Median"), [row["first_response_business_median"] for row in rows])
@@ -193,16 +233,22 @@ def response_chart(rows: list[dict[str, Any]]) -> SafeString:
 
 def team_chart(members: list[dict[str, Any]]) -> SafeString:
     """Replies per member, in business hours and after hours: the job's private-life cost."""
+    # The members by their replies, then the answers no member is known to have written (sent from
+    # the platform itself on a thread nobody was assigned): named as such, never ranked as a member.
+    # pygal draws the first row at the bottom: the busiest member goes last, on top.
+    members = sorted(members, key=lambda row: row["key"] is None)[::-1]
     # One legend entry a row: "Pendant les heures ouvrées" is wider than a column of three.
     chart = pygal.HorizontalStackedBar(
         **_options(
             height=_rows_height(len(members)) + 24,
-            x_labels_major_count=5,
-            show_minor_x_labels=False,
+            y_labels=_value_labels([row["replies"] for row in members]),
+            margin_right=28,
             legend_at_bottom_columns=1,
         )
     )
-    chart.x_labels = [row["label"] or _("Nobody assigned") for row in members]
+    chart.x_labels = [
+        row["label"] if row["key"] is not None else _("Replies with no known author") for row in members
+    ]
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
     chart.add(_("After hours"), [row["after_hours"] for row in members])
     return _render(chart, _("Replies per member, in and after business hours"))

@@ -28,6 +28,7 @@ from palabre.analytics import report
 from palabre.analytics.metrics import Period
 from palabre.analytics.models import Frequency, ReportDispatch, ReportRecipient
 from palabre.orgs.models import Membership, Organisation
+from palabre.orgs.permissions import Perm, role_has
 
 logger = logging.getLogger(__name__)
 
@@ -143,18 +144,28 @@ def claim(
 
 def recipients(organisation: Organisation, frequency: str, period: Period) -> list[tuple[str, str]]:
     """(address, language) of each recipient of this period's report (added before it was due): a
-    member while they are an active member with an address, an address outside Palabre as typed."""
+    member while they are an active member with an address and a role that may see analytics, an
+    address outside Palabre as typed."""
     rows = (
         ReportRecipient.objects.for_org(organisation)
         .filter(**_subscribed(frequency), created_at__lte=due_at(period))
         .select_related("user")
     )
-    active = set(Membership.objects.active().for_org(organisation).values_list("user_id", flat=True))
+    roles = dict(Membership.objects.active().for_org(organisation).values_list("user_id", "role"))
     found: list[tuple[str, str]] = []
     for row in rows.order_by("pk"):
         if row.user_id is None:
             found.append((row.email, row.language))
-        elif row.user_id in active and row.user.email:
+        elif row.user_id not in roles or not row.user.email:
+            continue
+        elif not role_has(roles[row.user_id], Perm.ANALYTICS_VIEW):
+            # A member whose role changed since they were added: the report is no longer theirs.
+            logger.warning(
+                "report mail of %s not sent to member %s: their role no longer allows analytics",
+                organisation.slug,
+                row.user_id,
+            )
+        else:
             found.append((row.user.email, row.language))
     return found
 

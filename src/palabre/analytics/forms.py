@@ -48,7 +48,14 @@ class ReportFilterForm(forms.Form):
 class RecipientForm(forms.Form):
     """A recipient of the report e-mails: a member or an address, in a language, weekly and/or monthly."""
 
-    member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None)
+    # Only the members whose role may see analytics are offered: the reports hold every figure.
+    member = forms.TypedChoiceField(
+        label=_("Member"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose a member whose role allows seeing analytics and reports.")},
+    )
     email = forms.EmailField(label=_("or an address"), required=False, max_length=254)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     weekly = forms.BooleanField(label=_("Weekly report (on Monday)"), required=False, initial=True)

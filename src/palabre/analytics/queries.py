@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from palabre.analytics.models import ReportDispatch, ReportRecipient
 from palabre.orgs.models import Channel, Membership
-from palabre.orgs.permissions import Perm
+from palabre.orgs.permissions import Perm, roles_with
 from palabre.orgs.services import Actor, NotInOrganisation
 from palabre.publishing.models import Campaign
 
@@ -33,11 +33,13 @@ def campaign_choices(actor: Actor) -> list[tuple[int, str]]:
 
 
 def active_member_choices(actor: Actor) -> list[tuple[int, str]]:
-    """The members who may receive the report e-mails: today's, with the address they receive it at."""
+    """The members who may receive the report e-mails: today's whose role may see analytics, with
+    the address they receive it at."""
     actor.require(Perm.ANALYTICS_VIEW)
     rows = (
         Membership.objects.active()
         .visible_to(actor)
+        .filter(role__in=roles_with(Perm.ANALYTICS_VIEW))
         .order_by("user__username")
         .values_list("user_id", "user__username", "user__email")
     )

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from palabre.analytics.models import ReportRecipient
 from palabre.orgs.models import Membership
-from palabre.orgs.permissions import Perm
+from palabre.orgs.permissions import Perm, role_has
 from palabre.orgs.services import Actor, NotInOrganisation, record
 
 
@@ -35,11 +35,19 @@ def add_recipient(
             EmailValidator()(email)
         except ValidationError:
             errors["email"] = [_("Enter a valid e-mail address.")]
-    if (
-        member_id
-        and not Membership.objects.active().for_org(actor.organisation).filter(user_id=member_id).exists()
-    ):
-        errors["member"] = [_("No such member in this organisation.")]
+    if member_id:
+        role = (
+            Membership.objects.active()
+            .for_org(actor.organisation)
+            .filter(user_id=member_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None:
+            errors["member"] = [_("No such member in this organisation.")]
+        elif not role_has(role, Perm.ANALYTICS_VIEW):
+            # The reports hold the figures of every channel and member: only for those who may see them.
+            errors["member"] = [_("This member's role does not allow seeing analytics and reports.")]
     if language not in dict(settings.LANGUAGES):
         errors["language"] = [_("Choose one of the languages offered.")]
     if not (weekly or monthly):

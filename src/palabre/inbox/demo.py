@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from palabre.conversations.models import Item
 from palabre.inbox import hours, services
 from palabre.inbox.models import Conversation, MemberProfile, Status
@@ -135,8 +137,39 @@ def load_inbox_demo(
         services.set_status(actor=cm, conversation=conversation, status=Status.CLOSED)
     for conversation in answered[len(answered) // 2 :]:
         services.set_status(actor=cm, conversation=conversation, status=Status.PENDING)
+    _attribute_answers(organisation, people, cm, threads)
     modo = people["modo"]
     for index, conversation in enumerate(waiting[2:8]):
         assignee = people["cm"] if index % 2 == 0 else modo
         services.assign(actor=cm, conversation=conversation, assignee_id=assignee.pk)
     MemberProfile.objects.for_org(organisation).update(last_assigned_at=None)
+
+
+def _attribute_answers(
+    organisation: Organisation, people: dict[str, Any], cm: Actor, threads: list[Conversation]
+) -> None:
+    """The demo's answers were written on the platforms by the team: each thread the brand answered
+    goes to the member who signed the answer ("— Sarah"), the founder's own account to him, the
+    others to the community manager, so that the team figures name who did the work."""
+    by_first_name = {person.first_name: person for person in people.values() if person.first_name}
+    founder = people["admin"]
+    for conversation in threads:
+        channel = conversation.channel
+        answers = list(
+            Item.objects.for_org(organisation)
+            .filter(thread_root_id=conversation.root_id, channel=channel, author__handle=channel.handle)
+            .order_by("created_at", "pk")
+            .values_list("text", flat=True)
+        )
+        if not answers:
+            continue
+        signed = [text.rsplit("— ", 1)[1].strip() for text in answers if "— " in text]
+        person = by_first_name.get(signed[0]) if signed else None
+        if channel.handle == "julien_morel_ml":
+            person = founder
+        try:
+            services.assign(actor=cm, conversation=conversation, assignee_id=(person or people["cm"]).pk)
+        except ValidationError:
+            # A signer whose role may not answer in the inbox (the contributor who wrote for the
+            # blog): the community manager published it.
+            services.assign(actor=cm, conversation=conversation, assignee_id=people["cm"].pk)
