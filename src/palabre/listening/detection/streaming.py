@@ -29,7 +29,7 @@ class StreamConfig:
     # judged without its busiest bucket, so one busy 5 minutes alone is a blip, not a crisis
     runs: tuple[int, ...] = (3, 12)
     # -log10 chance of the run (less its busiest bucket) under the baseline
-    surprise: float = 4.0
+    surprise: float = 3.0
     min_ratio: float = 3.0
     min_count: int = 6  # mentions in the run, at least
     # history for young queries: the hours before, when no day has passed yet
@@ -60,6 +60,15 @@ class StreamConfig:
     # A quiet hour's usual count is never taken below this share of the query's median hour over
     # the last week: 3 times a night's handful is not a crisis.
     typical_floor: float = 0.5
+    # Two stages: a run past every bar above opens a watch; the alarm is raised when the test passes
+    # again at least `confirm_after` buckets later and within `confirm_within` buckets (the episode
+    # goes on), at that later bucket. A rise that passes once and falls back (a lone 10 minutes) is
+    # forgotten: the detector is armed as before it. A run `strong_factor` times past the surprise
+    # bar, or a bucket alone past the series' record, alarms at once; so does any run of the first
+    # day, whose bar (`surprise_warmup`) is past that already.
+    confirm_after: int = 2
+    confirm_within: int = 12
+    strong_factor: float = 2.0
 
 
 class StreamingDetector:
@@ -75,7 +84,9 @@ class StreamingDetector:
     usual, and past the limit calibrated on this series' own runs of that length (extreme values:
     a news-driven series needs a larger spike than a steady one). A bucket alone alarms only at
     twice the largest ratio any bucket of the series reached in the last two weeks, blips included.
-    One alarm per episode: the next needs a complete hour back near its usual count first.
+    One alarm per episode: the next needs a complete hour back near its usual count first. Two
+    stages: a first pass opens a watch, and the alarm comes when the test passes again 10 minutes
+    to an hour later (at once for an overwhelming run or a bucket past the record).
     """
 
     def __init__(self, config: StreamConfig = StreamConfig(), detector: DetectorConfig = DEFAULT_CONFIG):
@@ -93,6 +104,8 @@ class StreamingDetector:
         self._ratios: dict[int, list[float]] = {}
         self._limits: dict[int, float | None] = {}
         self._armed = True
+        # an open watch: (the bucket that opened it, the last alarm-worthy moment before it)
+        self._watch: tuple[int, datetime | None] | None = None
 
     # history depth, in words the explanation uses
     def warmup(self, h: int) -> str:
@@ -240,6 +253,9 @@ class StreamingDetector:
             score = surprise(kept, usual, bursty + drift)
             if score >= bar and (best is None or score > best[0]):
                 best = (score, length, run, per_fine * length)
+        if self._watch is not None and j - self._watch[0] > config.confirm_within:
+            # not confirmed: the watch leaves no trace, the detector is armed as it was before it
+            self._armed, self._last_alarm, self._watch = True, self._watch[1], None
         if best is None:
             return []
         score, length, run, expected = best
@@ -248,7 +264,14 @@ class StreamingDetector:
         known = self.start + (j + 1) * config.fine
         previous, self._last_alarm = self._last_alarm, known
         armed, self._armed = self._armed, False
-        if not armed or (previous is not None and known - previous < config.silence):
+        if self._watch is not None:
+            if j - self._watch[0] < config.confirm_after:
+                return []
+            self._watch = None  # the episode goes on: the alarm is raised now
+        elif not armed or (previous is not None and known - previous < config.silence):
+            return []
+        elif length > 1 and score < config.strong_factor * config.surprise:
+            self._watch = (j, previous)
             return []
         alarm = Alarm(
             j, begins, config.fine * length, "volume", run, round(expected, 2), round(score, 2), "run"
