@@ -79,6 +79,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$VENV/bin/python" -c "im
     echo "$wanted" >"$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+# Every pytest process, xdist worker and `palabre` subprocess the tests start imports Palabre and
+# its tests: compiled once and kept (__pycache__, ignored by git), not compiled again in each
+# (about half of a process's start-up CPU where the environment sets PYTHONDONTWRITEBYTECODE).
+unset PYTHONDONTWRITEBYTECODE
 
 failures=()
 failed_tests=()
@@ -181,13 +185,13 @@ run_part "browser and WordPress tests on SQLite" \
     env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress"
 # Date code breaks on some days only: the tests marked `clock` run again at the instants that
 # have broken it before (tests/conftest.py names them), so a Friday never blocks anyone.
-# Only the files that hold such tests are collected (collecting the whole suite four times more
-# cost about a minute), in one process per core as the main pass (a minute a pass alone).
+# Only the files that hold such tests are collected, in one run for the four instants (each test
+# once per instant, `test_x[fall-back]`; a file's tests at one instant go to a worker together),
+# in one process per core as the main pass (four runs cost three more start-ups and databases).
 mapfile -t clock_files < <(grep -rlE --include='*.py' 'mark\.clock' tests | sort)
-for instant in sunday-night spring-forward fall-back new-year-eve; do
-    run_part "date-sensitive tests at $instant (SQLite, $PROCESSES processes)" \
-        env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadfile -m clock --clock "$instant" "${clock_files[@]}"
-done
+run_part "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" \
+    env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadgroup -m clock \
+    --clock sunday-night,spring-forward,fall-back,new-year-eve "${clock_files[@]}"
 run_part "pytest on PostgreSQL and Redis (all but browser and WordPress tests, $PROCESSES processes)" \
     env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" PALABRE_REDIS_URL="$PALABRE_TEST_REDIS_URL" \
     pytest -q --durations=10 -n "$PROCESSES" --dist loadfile \

@@ -87,16 +87,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--clock",
         default=os.environ.get("PALABRE_TEST_NOW", DEFAULT_TEST_NOW),
         help="the instant every test starts at: an ISO 8601 date-time with its offset, or one of "
-        + ", ".join(CLOCK_INSTANTS),
+        + ", ".join(CLOCK_INSTANTS)
+        + "; several, separated by commas, run each test marked `clock` once at each instant "
+        "(the others at the first)",
     )
 
 
+def clock_instants(config: pytest.Config) -> dict[str, datetime]:
+    """The instants of `--clock`, by the name a test's id shows (in the order given)."""
+    instants = {}
+    for value in filter(None, (part.strip() for part in config.getoption("--clock").split(","))):
+        try:
+            instant = datetime.fromisoformat(CLOCK_INSTANTS.get(value, value))
+        except ValueError:
+            raise pytest.UsageError(
+                f"--clock {value}: not an instant nor one of {', '.join(CLOCK_INSTANTS)}"
+            ) from None
+        if instant.tzinfo is None:
+            raise pytest.UsageError(f"--clock {value}: give the offset too (for example +01:00)")
+        instants[value] = instant
+    if not instants:
+        raise pytest.UsageError("--clock: give at least one instant")
+    return instants
+
+
 def start_instant(config: pytest.Config) -> datetime:
-    value = config.getoption("--clock")
-    instant = datetime.fromisoformat(CLOCK_INSTANTS.get(value, value))
-    if instant.tzinfo is None:
-        raise pytest.UsageError(f"--clock {value}: give the offset too (for example +01:00)")
-    return instant
+    """The instant of the tests that run once (the first of `--clock`)."""
+    return next(iter(clock_instants(config).values()))
 
 
 # Python processes the tests start follow the same clock (see tests/clockshim/sitecustomize.py).
@@ -114,24 +131,40 @@ def _tell_subprocesses_the_clock() -> None:
     os.environ["PALABRE_TEST_CLOCK_OFFSET"] = repr(time.time() - escape_hatch.time.time())
 
 
+@pytest.fixture(scope="session")
+def clock_instant(pytestconfig) -> datetime:
+    """The instant the test starts at: the first of `--clock`, or, for a test marked `clock` when
+    `--clock` names several, each of them in turn (pytest_generate_tests parametrizes it)."""
+    return start_instant(pytestconfig)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One run covers several instants (scripts/test.sh's date-sensitive pass): the tests marked
+    `clock` run at each, as separate tests (`test_x[fall-back]`). The parameter is session-scoped so
+    that pytest runs one instant's tests together and the session clock moves with it."""
+    instants = clock_instants(metafunc.config)
+    if len(instants) > 1 and metafunc.definition.get_closest_marker("clock"):
+        metafunc.parametrize("clock_instant", list(instants.values()), ids=list(instants), scope="session")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _session_clock(pytestconfig):
+def _session_clock(clock_instant):
     """Session fixtures (the live server, the browser) start at the instant too."""
     import time_machine
 
-    with time_machine.travel(start_instant(pytestconfig), tick=True):
+    with time_machine.travel(clock_instant, tick=True):
         _tell_subprocesses_the_clock()
         yield
 
 
 @pytest.fixture(autouse=True)
-def clock(pytestconfig, _session_clock):
+def clock(clock_instant, _session_clock):
     """The test's clock: at the instant when the test starts, then ticking. `clock.move_to(...)` or
     `clock.shift(...)` to travel (time-machine's traveller; processes started afterwards do not
     follow such a jump)."""
     import time_machine
 
-    with time_machine.travel(start_instant(pytestconfig), tick=True) as traveller:
+    with time_machine.travel(clock_instant, tick=True) as traveller:
         _tell_subprocesses_the_clock()
         yield traveller
 
@@ -146,8 +179,23 @@ def pytest_xdist_setupnodes(config, specs) -> None:
     os.environ.pop("DJANGO_SETTINGS_MODULE", None)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"clock: every test starts at {start_instant(config).isoformat()}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.db import connection
+
+    first, *others = clock_instants(config).values()
+    if not others:
+        lines = [f"clock: every test starts at {first.isoformat()}"]
+    else:
+        every = ", ".join(instant.isoformat() for instant in (first, *others))
+        lines = [
+            f"clock: the tests marked `clock` start at each of {every}; the others at {first.isoformat()}"
+        ]
+    if connection.vendor != "sqlite":
+        lines.append(
+            f"on {connection.vendor}: the tests that touch no database, and those marked own_sqlite, are "
+            "deselected (they run in the SQLite pass)"
+        )
+    return lines
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -155,15 +203,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     on_postgres = bool(os.environ.get("PALABRE_TEST_POSTGRES_URL")) and connection.vendor == "postgresql"
     skip = pytest.mark.skip(reason="needs PostgreSQL: set PALABRE_TEST_POSTGRES_URL and PALABRE_DATABASE_URL")
-    once = pytest.mark.skip(reason="runs on its own SQLite file: once per suite, in the SQLite pass")
-    no_database = pytest.mark.skip(reason="touches no database: once per suite, in the SQLite pass")
+    kept, once = [], []
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
-        if "own_sqlite" in item.keywords and connection.vendor != "sqlite":
-            item.add_marker(once)
-        if connection.vendor != "sqlite" and not _may_touch_the_database(item):
-            item.add_marker(no_database)
+        # On another database, what gives the same result on any (no database touched) or runs on its
+        # own SQLite file is left out, not skipped: it ran in the SQLite pass, and a skipped test
+        # still costs its report and its place in a worker's files (pytest_report_header says so).
+        if connection.vendor != "sqlite" and (
+            "own_sqlite" in item.keywords or not _may_touch_the_database(item)
+        ):
+            once.append(item)
+        else:
+            kept.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+    config.stash[_LEFT_TO_SQLITE] = len(once)
+    if hasattr(config, "workeroutput"):  # an xdist worker: its controller prints the count
+        config.workeroutput["left_to_sqlite"] = len(once)
+    instants = {instant: name for name, instant in clock_instants(config).items()}
+    if len(instants) > 1:
+        # With several instants, `--dist loadgroup` sends a file's tests at one instant to a worker
+        # together, as `--dist loadfile` sends a file: the instants of a file spread over the workers.
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            instant = callspec.params.get("clock_instant") if callspec else None
+            file = item.nodeid.split("::")[0]
+            group = f"{file}:{instants[instant]}" if instant in instants else file
+            item.add_marker(pytest.mark.xdist_group(group.replace("@", "_")))
+
+
+_LEFT_TO_SQLITE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """Every worker collects every test: any of them tells how many were left to the SQLite pass."""
+    if "left_to_sqlite" in getattr(node, "workeroutput", {}):
+        node.config.stash[_LEFT_TO_SQLITE] = node.workeroutput["left_to_sqlite"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    from django.db import connection
+
+    if count := config.stash.get(_LEFT_TO_SQLITE, 0):
+        terminalreporter.write_line(
+            f"{count} tests deselected on {connection.vendor}: they touch no database or run on their own "
+            "SQLite file (they run in the SQLite pass)"
+        )
 
 
 _DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "live_server"})
