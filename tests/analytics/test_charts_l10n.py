@@ -129,3 +129,19 @@ def test_a_campaign_is_a_band_over_its_days_from_the_time_axis():
     assert points[0][1] == bottom and points[-1][1] == bottom
     assert round(points[0][0]) == round(xs[3]) and round(points[-1][0]) == round(xs[6])
     assert "fill-opacity:.13" in svg.replace(" ", "")
+
+
+def test_the_bar_charts_have_a_narrow_drawing_for_phones():
+    rows = [
+        {
+            "label": "Julien Morel, co-fondateur (compte personnel)",
+            "first_response_business_median": 20,
+            "first_response_business_p90": 90,
+        }
+    ]
+    members = [{"key": 3, "label": "sarah", "replies": 86, "after_hours": 31}]
+    for svg in (charts.response_chart(rows, compact=True), charts.team_chart(members, compact=True)):
+        assert 'viewBox="0 0 400 ' in svg
+    assert "Julien Morel, co-fondateur (compte personnel)" not in _texts(
+        charts.response_chart(rows, compact=True)
+    )

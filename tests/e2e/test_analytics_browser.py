@@ -32,10 +32,13 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     page.goto(f"{live_server.url}/analytics/", timeout=60_000)
     heading = "Analyses" if language == "fr" else "Analytics"
     expect(page.locator("h1")).to_have_text(heading)
-    # Three charts drawn on the server (the time chart twice: a narrow drawing for phones), bars among them.
+    # Three charts drawn on the server, each twice (a narrow drawing for phones), bars among them.
     charts = page.locator("figure.analytics-chart svg.pygal-chart")
-    expect(charts).to_have_count(4)
-    expect(page.locator("figure.chart-compact" if width < 600 else "figure.chart-wide")).to_be_visible()
+    expect(charts).to_have_count(6)
+    shown = "figure.chart-compact" if width < 600 else "figure.chart-wide"
+    expect(page.locator(shown)).to_have_count(3)
+    for figure in page.locator(shown).all():
+        expect(figure).to_be_visible()
     assert page.locator("figure.analytics-chart svg .rect").count() > 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"analytics-{language}-{width}.png"), full_page=True)
@@ -43,7 +46,7 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     # The demo's four past campaigns (src/palabre/publishing/demo.py): a band each over the time
     # chart, in its legend, and listed under it.
     campaign = "Campagne" if language == "fr" else "Campaign"
-    chart = page.locator("figure.chart-compact svg" if width < 600 else "figure.chart-wide svg")
+    chart = page.locator(f"#listening-title ~ {shown} svg")
     for name in (
         "Journées Lumière",
         "Concours fauteuil Ravello",
@@ -52,6 +55,15 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     ):
         expect(page.locator("ul.annotations")).to_contain_text(f"{campaign} {name}")
         expect(chart).to_contain_text(name)
+    # Each a band over its days (the longest, the contest's, runs over more than two weeks), not a line.
+    bands = [chart.locator(f".serie-{n} path.line").bounding_box() for n in range(5, 9)]
+    assert max(box["width"] for box in bands) > width / 6 and min(box["height"] for box in bands) > 40
+    # The team: the demo's answers are its members' (the community manager's first), none unattributed.
+    team = page.locator("#team-title ~ .table-scroll table")
+    expect(team.locator("tbody tr").first).to_contain_text("cm")
+    expect(team).not_to_contain_text(
+        "Réponses sans auteur identifié" if language == "fr" else "no known author"
+    )
     # Filtered by the contest: its two posts (Mastodon, Bluesky) and the conversations under them.
     page.select_option("#id_campaign", label="Concours fauteuil Ravello")
     page.click("form.filters button[type=submit]", timeout=60_000)

@@ -216,23 +216,41 @@ def _value_labels(values: list[float | None]) -> list[int]:
     return list(range(0, math.ceil(top / step) * step + 1, step))
 
 
-def response_chart(rows: list[dict[str, Any]]) -> SafeString:
-    """Median and p90 first response time (business minutes) per channel."""
+def _compact_bars(compact: bool) -> dict[str, Any]:
+    """Horizontal bars for a phone's width: narrower, one legend entry a row."""
+    return {"width": 400, "legend_at_bottom_columns": 1} if compact else {}
+
+
+def _row_label(label: str, compact: bool) -> str:
+    """A row's label, shortened on a phone (pygal's truncate_label leaves horizontal bars' rows
+    whole): the table under the chart names each row in full."""
+    return f"{label[:17].rstrip()}…" if compact and len(label) > 18 else label
+
+
+def response_chart(rows: list[dict[str, Any]], *, compact: bool = False) -> SafeString:
+    """Median and p90 first response time (business minutes) per channel; `compact` draws it for
+    a phone's width, shown there instead."""
     values = [
         row[key] for row in rows for key in ("first_response_business_median", "first_response_business_p90")
     ]
     chart = pygal.HorizontalBar(
         # A right margin for the last value label, centred on the plot's edge.
-        **_options(height=_rows_height(len(rows)), y_labels=_value_labels(values), margin_right=28)
+        **_options(
+            height=_rows_height(len(rows)),
+            y_labels=_value_labels(values),
+            margin_right=28,
+            **_compact_bars(compact),
+        )
     )
-    chart.x_labels = [row["label"] for row in rows]
+    chart.x_labels = [_row_label(row["label"], compact) for row in rows]
     chart.add(_("Median"), [row["first_response_business_median"] for row in rows])
     chart.add(_("90th percentile"), [row["first_response_business_p90"] for row in rows])
     return _render(chart, _("First response time per channel (business minutes)"))
 
 
-def team_chart(members: list[dict[str, Any]]) -> SafeString:
-    """Replies per member, in business hours and after hours: the job's private-life cost."""
+def team_chart(members: list[dict[str, Any]], *, compact: bool = False) -> SafeString:
+    """Replies per member, in business hours and after hours: the job's private-life cost;
+    `compact` draws it for a phone's width, shown there instead."""
     # The members by their replies, then the answers no member is known to have written (sent from
     # the platform itself on a thread nobody was assigned): named as such, never ranked as a member.
     # pygal draws the first row at the bottom: the busiest member goes last, on top.
@@ -241,13 +259,17 @@ def team_chart(members: list[dict[str, Any]]) -> SafeString:
     chart = pygal.HorizontalStackedBar(
         **_options(
             height=_rows_height(len(members)) + 24,
-            y_labels=_value_labels([row["replies"] for row in members]),
-            margin_right=28,
-            legend_at_bottom_columns=1,
+            **{
+                "y_labels": _value_labels([row["replies"] for row in members]),
+                "margin_right": 28,
+                "legend_at_bottom_columns": 1,
+                **_compact_bars(compact),
+            },
         )
     )
     chart.x_labels = [
-        row["label"] if row["key"] is not None else _("Replies with no known author") for row in members
+        _row_label(row["label"] if row["key"] is not None else _("Replies with no known author"), compact)
+        for row in members
     ]
     chart.add(_("In business hours"), [row["replies"] - row["after_hours"] for row in members])
     chart.add(_("After hours"), [row["after_hours"] for row in members])

@@ -91,7 +91,9 @@ def build(
                 current["listening"]["per_day"], data["annotations"], compact=True
             ),
             "response": charts.response_chart(current["care"]["by_channel"]),
+            "response_compact": charts.response_chart(current["care"]["by_channel"], compact=True),
             "team": charts.team_chart(current["team"]["members"]),
+            "team_compact": charts.team_chart(current["team"]["members"], compact=True),
         }
     return data
 
