@@ -25,10 +25,11 @@ def test_the_dashboard_shows_the_week_with_its_charts_in_english(signed_in):
     assert page.status_code == 200
     html = page.content.decode()
     # Conversations answered: 3 of 5 (60%), the team's 3 replies; three SVG charts drawn by pygal,
-    # the time chart twice (a narrow drawing for phones)
+    # each twice (a narrow drawing for phones)
     assert "Conversations answered: 3 of 5 (60%)" in html
     assert "3 replies written, 33% of them out of business hours." in html
-    assert html.count('class="pygal-chart"') == 4
+    assert html.count('class="pygal-chart"') == 6
+    assert html.count('class="analytics-chart chart-compact"') == 3
     assert "From June 8, 2026 to June 14, 2026, compared with June 1, 2026 to June 7, 2026." in html
 
 
