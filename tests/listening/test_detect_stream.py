@@ -257,12 +257,14 @@ def test_the_bench_scores_palabre_and_the_anchors_on_a_tiny_series(tmp_path):
     window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
     (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
     (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
-    anchors = {"late": {"tiny.csv": [(spike + timedelta(minutes=20)).strftime(fmt), START.strftime(fmt)]}}
+    late_alarms = [(spike + timedelta(minutes=m)).strftime(fmt) for m in (-300, 20)]  # two events
+    anchors = {"late": {"tiny.csv": [*late_alarms, START.strftime(fmt)]}}
     (tmp_path / "anchor_alarms.json").write_text(json.dumps(anchors))
     result = bench.evaluate(tmp_path)
     late = result["anchors"]["late"]
-    assert (late["windows_caught"], late["false_alarms"], late["median_delay_minutes"]) == (1, 1, 20.0)
-    assert late["precision"] == 0.5
+    assert (late["windows_caught"], late["false_alarms"], late["median_delay_minutes"]) == (1, 1, -300.0)
+    assert late["median_delay_nearest_minutes"] == 20.0  # the event of the window nearest the label
+    assert late["precision"] == round(2 / 3, 3)
     ours = result["palabre"]
     assert ours["windows_caught"] == 1 and ours["windows"] == 1
     assert ours["median_delay_minutes"] <= 15
