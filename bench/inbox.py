@@ -233,7 +233,7 @@ def build(n_items: int, rng: random.Random) -> dict:
             "assignee_id, priority, priority_reasons, sentiment, intent, language, author_label, followers, preview, "
             "item_count, awaiting_reply, last_customer_item_id, last_customer_message_at, last_activity_at, "
             "first_response_due_at, first_responded_at, out_of_hours, on_call_notified_at, acknowledged_at, "
-            "created_at, updated_at, tags) FROM STDIN"
+            "created_at, updated_at, tags, began_at) FROM STDIN"
         ) as copy:
             for (
                 root_id,
@@ -278,6 +278,7 @@ def build(n_items: int, rng: random.Random) -> dict:
                         last_at,
                         last_at,
                         "[]",
+                        started_at,  # began_at: the root's created_at
                     )
                 )
         for table, _first in (

@@ -124,6 +124,7 @@ def test_nearest_rank_over_and_inside_the_groups(org, make_channel):
             root=root,
             channel=root.channel,
             last_activity_at=asked,
+            began_at=asked,  # as the inbox writes it: the root's created_at
             first_responded_at=asked + timedelta(minutes=n),
         )
         for n, root in enumerate(roots, start=1)

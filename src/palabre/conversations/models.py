@@ -50,6 +50,8 @@ class ContactHandle(models.Model):
                 fields=["organisation", "platform", "handle"], name="contact_handle_unique"
             )
         ]
+        # Analytics: the handles named as the organisation's channels (the brand's), any platform.
+        indexes = [models.Index(fields=["organisation", "handle"], name="contact_handle_by_handle")]
 
     def __str__(self) -> str:
         return f"{self.handle} ({self.platform})"
@@ -114,6 +116,13 @@ class Item(models.Model):
             ),
             # Analytics' returning contributors: has this contact written before the period?
             models.Index(fields=["contact", "created_at"], name="item_contact_created"),
+            # Analytics: the brand's answers of a period (by its handles), its posts of a period.
+            models.Index(fields=["author", "created_at"], name="item_author_created"),
+            models.Index(
+                fields=["organisation", "created_at"],
+                condition=models.Q(kind="post"),
+                name="item_posts",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -74,6 +74,9 @@ class Conversation(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When the thread began: its root's `created_at`, kept here so that analytics finds the threads
+    # begun in a period through an index instead of joining every thread to its root.
+    began_at = models.DateTimeField(null=True, blank=True)
     objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
@@ -92,10 +95,16 @@ class Conversation(models.Model):
                 name="inbox_conv_sla",
             ),
             models.Index(fields=["organisation", "-last_activity_at", "-id"], name="inbox_conv_recent"),
+            models.Index(fields=["organisation", "began_at"], name="inbox_conv_began"),
         ]
 
     def __str__(self) -> str:
         return f"{self.author_label}: {self.preview[:60]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.began_at is None and self.root_id:
+            self.began_at = self.root.created_at
+        super().save(*args, **kwargs)
 
     def sla_breached(self, now=None) -> bool:
         now = now or timezone.now()

@@ -25,6 +25,7 @@ from palabre.analytics.metrics.sql import (
     Filters,
     Period,
     percentiles,
+    read_figures,
 )
 from palabre.analytics.metrics.team import team
 from palabre.orgs.models import Organisation
@@ -67,10 +68,15 @@ def report(
 ) -> dict[str, Any]:
     """The period's figures and the previous period's, for comparison."""
     previous = period.previous()
+    with read_figures():
+        current, before = (
+            figures(organisation, period, filters, now=now),
+            figures(organisation, previous, filters, now=now),
+        )
     return {
         "organisation": organisation.slug,
         "period": {"from": period.first, "to": period.last, "time_zone": period.time_zone},
         "previous_period": {"from": previous.first, "to": previous.last},
-        "current": figures(organisation, period, filters, now=now),
-        "previous": figures(organisation, previous, filters, now=now),
+        "current": current,
+        "previous": before,
     }

@@ -20,11 +20,11 @@ from palabre.analytics.metrics.sql import (
     EpochSeconds,
     Filters,
     Period,
-    _brand_item,
     _ratio,
+    brand_authors,
 )
 from palabre.conversations.models import Item, ItemKind
-from palabre.inbox.models import Reply
+from palabre.inbox.models import Conversation, Reply
 from palabre.inbox.services import business_hours
 from palabre.orgs.models import Membership, Organisation
 
@@ -39,7 +39,7 @@ def team(organisation: Organisation, period: Period, filters: Filters) -> dict[s
     answers = (
         Item.objects.for_org(organisation)
         .filter(created_at__gte=period.start, created_at__lt=period.end)
-        .filter(_brand_item())
+        .filter(brand_authors(organisation.pk))
         .exclude(kind=ItemKind.POST)
         .exclude(thread_root__isnull=True)
     )
@@ -54,7 +54,9 @@ def team(organisation: Organisation, period: Period, filters: Filters) -> dict[s
     answers = answers.annotate(
         member=Coalesce(
             Subquery(written_by.values("author_id")[:1]),
-            F("thread_root__inbox_conversation__assignee_id"),
+            Subquery(
+                Conversation.objects.filter(root_id=OuterRef("thread_root_id")).values("assignee_id")[:1]
+            ),
             output_field=IntegerField(),
         )
     )

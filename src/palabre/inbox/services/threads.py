@@ -118,6 +118,7 @@ def refresh_conversation(
 # row's channel is its root's, which never changes). A reopened thread's status is one more update
 # with the same values for all: no CASE per row for the few that reopen.
 _COMPUTED = [
+    "began_at",
     "contact",
     "author_label",
     "followers",
@@ -209,7 +210,11 @@ def refresh_conversations(
             continue
         if conversation is None:
             conversation = Conversation(
-                organisation=organisation, root=root, channel=root.channel, last_activity_at=root.created_at
+                organisation=organisation,
+                root=root,
+                channel=root.channel,
+                last_activity_at=root.created_at,
+                began_at=root.created_at,
             )
             for old in stale.get(root_id, []):
                 conversation.assignee_id = conversation.assignee_id or old.assignee_id
@@ -331,6 +336,7 @@ def _compute(
         answered=not awaiting,
     )
     first_customer = customer[0]
+    conversation.began_at = root.created_at  # analytics' period of the thread (an edit may move it)
     conversation.channel = root.channel
     conversation.contact_id = last_customer.contact_id or first_customer.contact_id
     conversation.author_label = (

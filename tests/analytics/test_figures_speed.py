@@ -1,0 +1,165 @@
+"""What keeps the figures fast gives the same figures: the brand's items named by their (author,
+channel) pairs, the comments' figures in one statement, the queries without JIT compilation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from palabre.analytics import metrics
+from palabre.analytics.metrics import Filters, Period
+
+pytestmark = pytest.mark.django_db
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_the_brand_pairs_name_the_items_the_handle_check_names(org, make_channel, ingest):
+    from palabre.analytics.metrics.sql import _brand_item, brand_authors
+    from palabre.conversations.models import Item
+    from palabre.conversations.services import IncomingAuthor
+
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    shop = make_channel(org, "site", handle="shop.example", name="Shop")
+    at = datetime(2026, 6, 8, 10, tzinfo=PARIS)
+    ingest(
+        blog,
+        "post",
+        kind="post",
+        text="Nouveautés",
+        author=IncomingAuthor(handle="blog.example"),
+        created_at=at,
+    )
+    ingest(blog, "c1", text="Bonjour", author="camille", parent="post", created_at=at)
+    # The blog's handle writing on the shop is not the shop speaking: not the brand there.
+    ingest(shop, "s1", text="Vu sur le blog", author=IncomingAuthor(handle="blog.example"), created_at=at)
+    ingest(shop, "s2", text="Merci", author=IncomingAuthor(handle="shop.example"), parent="s1", created_at=at)
+    ingest(shop, "s3", text="Sans auteur", author=None, created_at=at)
+    items = Item.objects.for_org(org)
+    by_handles = set(items.filter(_brand_item()).values_list("external_id", flat=True))
+    assert by_handles == {"post", "s2"}
+    assert set(items.filter(brand_authors(org.pk)).values_list("external_id", flat=True)) == by_handles
+    assert set(items.exclude(brand_authors(org.pk)).values_list("external_id", flat=True)) == {
+        "c1",
+        "s1",
+        "s3",
+    }
+
+
+def test_an_organisation_without_brand_handles_has_no_brand_item(org, make_channel, ingest):
+    from palabre.analytics.metrics.sql import brand_authors
+    from palabre.conversations.models import Item
+
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    ingest(blog, "c1", text="Bonjour", author="camille", created_at=datetime(2026, 6, 8, 10, tzinfo=PARIS))
+    items = Item.objects.for_org(org)
+    assert not items.filter(brand_authors(org.pk)).exists()
+    assert items.exclude(brand_authors(org.pk)).count() == 1
+
+
+def test_top_contributors_are_the_ten_with_most_comments_then_by_name(org, make_channel, ingest):
+    """Twelve contributors: the tenth and eleventh tie on their count, the name decides; the one
+    who wrote before the period is returning."""
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    at = datetime(2026, 6, 9, 10, tzinfo=PARIS)
+    ingest(blog, "old", text="Première visite", author="zélie", created_at=at - timedelta(days=30))
+    counts = {f"p{n:02d}": 13 - n for n in range(1, 10)}  # p01: 12 comments ... p09: 4
+    counts.update({"yann": 2, "xavier": 2, "zélie": 1})
+    for author, n in counts.items():
+        for k in range(n):
+            ingest(blog, f"{author}-{k}", text="Très bonne idée" if k else "👍", author=author, created_at=at)
+    quality = metrics.quality(org, Period(date(2026, 6, 8), date(2026, 6, 14), "Europe/Paris"), Filters())
+    assert [row["name"] for row in quality["top_contributors"]] == [
+        *(f"P{n:02d}" for n in range(1, 10)),
+        "Xavier",
+    ]
+    assert quality["top_contributors"][0]["items"] == 12 and quality["top_contributors"][-1]["items"] == 2
+    assert quality["comments"] == sum(counts.values())
+    # One "👍" each: the rest of their comments are substantive.
+    assert quality["substantive"] == sum(counts.values()) - len(counts)
+    assert (quality["contributors"], quality["returning_contributors"], quality["new_contributors"]) == (
+        12,
+        1,
+        11,
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_figures_are_read_without_jit_compilation():
+    """Off for the figures' transaction only (a request is not one transaction: the next
+    queries of the connection get the server's setting again)."""
+    from palabre.analytics.metrics.sql import read_figures
+
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    with read_figures():
+        assert jit() == "off"
+    assert jit() == before
+
+
+def test_a_threads_beginning_follows_its_root_through_replies_edits_and_status(
+    org, make_channel, make_member, ingest, clock, django_capture_on_commit_callbacks
+):
+    """`Conversation.began_at` (analytics finds the period's threads by it) is the root's
+    `created_at` when the thread is opened, answered, reassigned, closed, reopened by a new
+    message, when a reply is deleted and when the root comes again with another date."""
+    from palabre.inbox import services as inbox
+    from palabre.inbox.models import Conversation
+    from palabre.orgs.services import Actor
+
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    alice = make_member(org, "community_manager", username="alice").user
+    bruno = make_member(org, "community_manager", username="bruno").user
+    as_alice = Actor.for_user(alice, org)
+    asked = datetime(2026, 6, 8, 10, tzinfo=PARIS)
+
+    def take(external_id: str, at: datetime, **fields):
+        clock.move_to(at, tick=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            return ingest(blog, external_id, created_at=at, **fields)
+
+    def thread() -> Conversation:
+        return Conversation.objects.get(root__external_id="q1")
+
+    take("q1", asked, text="Où est ma commande ?")
+    assert thread().began_at == asked
+    follow_up = take("q2", asked + timedelta(minutes=5), text="Toujours rien.", parent="q1")
+    assert thread().began_at == asked
+    clock.move_to(asked + timedelta(minutes=30), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbox.send_reply(
+            actor=as_alice,
+            conversation=thread(),
+            text="Elle part demain.",
+            idempotency_key="reply-q1",
+            confirmed=True,
+        )
+    inbox.assign(actor=as_alice, conversation=thread(), assignee_id=bruno.pk)
+    inbox.set_status(actor=as_alice, conversation=thread(), status="closed")
+    assert (thread().began_at, thread().status) == (asked, "closed")
+    take("q3", asked + timedelta(days=1), text="Finalement pas reçue.", parent="q1")
+    assert (thread().began_at, thread().status) == (asked, "open")
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_up.delete()
+        inbox.refresh_conversation(org, thread().root_id)
+    assert thread().began_at == asked
+    # The platform gives the question another date (an edit): the thread's beginning follows.
+    earlier = asked - timedelta(hours=2)
+    take("q1", earlier, text="Où est ma commande 4512 ?")
+    assert thread().began_at == earlier
+    # What analytics counts in the period: the thread, by the moment it began.
+    care = metrics.care(
+        org,
+        Period(date(2026, 6, 8), date(2026, 6, 8), "Europe/Paris"),
+        Filters(),
+        now=asked + timedelta(days=2),
+    )
+    assert (care["conversations"], care["answered"]) == (1, 1)
+    assert care["first_response_median"] == 150.0  # 08:00 -> 10:30
