@@ -173,6 +173,8 @@ def test_page_in_french_and_another_organisations_alert_is_404(crisis, org, clie
     assert "10/06/2026 12:00" in body  # the first signal, in Paris time and the French format
     assert "Soldes d&#x27;été" in body or "Soldes d'été" in body
     assert "<svg" in body
+    # What the alert saw, in words and counts: 4 mentions in the hour where 1 was expected.
+    assert "Mentions par tranche de 60 minutes\u202f: 4 (attendu\u202f: 1)" in body
 
     other = make_org("Atelier Boréal", slug="atelier-boreal")
     stranger = make_member(other, "owner", username="stranger").user

@@ -311,18 +311,19 @@ def crisis_chart(timeline: Any, *, compact: bool = False) -> SafeString:
             marks: list[int | None] = [None] * len(totals)
             marks[index] = totals[index]
             marked.append((label, marks))
-    # pygal leaves room for one legend row: give each row of two entries its own line.
-    legend_rows = (2 + len(marked) + 1) // 2
+    legend_rows = 2 + len(marked) if compact else (2 + len(marked) + 1) // 2
     chart = pygal.Line(
         **_options(
             width=400 if compact else WIDTH,
             height=(340 if compact else HEIGHT) + 24 * legend_rows,
             x_label_rotation=-35,
             dots_size=2,
-            legend_at_bottom_columns=2,
+            # one entry a row on a phone: "Premier signal" ran into the next entry
+            legend_at_bottom_columns=1 if compact else 2,
             y_labels_major_count=5,
             show_minor_y_labels=False,
-            margin_bottom=24 * legend_rows,
+            # pygal makes room for the legend's rows itself: a margin of each row's height on top
+            # left an empty band under them.
         )
     )
     chart.x_labels = _moment_labels(
