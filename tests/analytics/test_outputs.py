@@ -171,3 +171,14 @@ def test_palabre_report_writes_csv_html_and_pdf(week, tmp_path):
                 str(tmp_path / "x.pdf"),
             ]
         )
+
+
+def test_members_are_named_as_their_colleagues_know_them(signed_in, week):
+    alice = week["alice"]
+    alice.first_name, alice.last_name = "Alice", "Moreau"
+    alice.save()
+    html = signed_in.get("/analytics/", WEEK, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    team = html[html.index('id="team-title"') : html.index('id="quality-title"')]
+    # Her 2 replies under her name (in the chart and the table), not her login; Bruno has none set.
+    assert "<td>Alice Moreau</td><td>2</td>" in team and ">Alice Moreau</text>" in team
+    assert ">alice<" not in team and "bruno" in team

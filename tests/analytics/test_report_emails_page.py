@@ -121,6 +121,17 @@ def test_a_member_without_analytics_is_refused(client, org, make_member):
     )
 
 
+def test_members_are_offered_and_listed_by_their_name(signed_in, org, analyst):
+    analyst.first_name, analyst.last_name = "Claire", "Dubois"
+    analyst.save()
+    html = signed_in.get("/analytics/emails/").content.decode()
+    assert "Claire Dubois &lt;claire@maison-dupont.fr&gt;" in html
+    signed_in.post("/analytics/emails/recipients/", {"member": analyst.pk, "language": "fr", "weekly": "on"})
+    listed = signed_in.get("/analytics/emails/").content.decode()
+    recipients = listed[listed.index('id="recipients-title"') : listed.index('id="add-title"')]
+    assert "Claire Dubois &lt;claire@maison-dupont.fr&gt;" in recipients
+
+
 def test_a_member_who_may_not_see_analytics_is_neither_offered_nor_accepted(signed_in, org, make_member):
     moderator = make_member(org, "moderator", username="thomas", email="thomas@maison-dupont.fr").user
     html = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()

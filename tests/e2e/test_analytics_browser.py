@@ -60,7 +60,7 @@ def test_the_demo_dashboard_tells_the_story(live_server, demo, new_page, width, 
     assert max(box["width"] for box in bands) > width / 6 and min(box["height"] for box in bands) > 40
     # The team: the demo's answers are its members' (the community manager's first), none unattributed.
     team = page.locator("#team-title ~ .table-scroll table")
-    expect(team.locator("tbody tr").first).to_contain_text("cm")
+    expect(team.locator("tbody tr").first).to_contain_text("Sarah Lemoine")
     expect(team).not_to_contain_text(
         "Réponses sans auteur identifié" if language == "fr" else "no known author"
     )

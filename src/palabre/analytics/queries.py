@@ -21,10 +21,15 @@ def member_choices(actor: Actor) -> list[tuple[int, str]]:
     rows = (
         Membership.objects.visible_to(actor)
         .order_by("user__username")
-        .values_list("user_id", "user__username")
+        .values_list("user_id", "user__username", "user__first_name", "user__last_name")
         .distinct()
     )
-    return list(rows)
+    return [(pk, _name(login, first, last)) for pk, login, first, last in rows]
+
+
+def _name(login: str, first: str, last: str) -> str:
+    """A member as colleagues know them: their name, else their login."""
+    return f"{first} {last}".strip() or login
 
 
 def campaign_choices(actor: Actor) -> list[tuple[int, str]]:
@@ -41,9 +46,12 @@ def active_member_choices(actor: Actor) -> list[tuple[int, str]]:
         .visible_to(actor)
         .filter(role__in=roles_with(Perm.ANALYTICS_VIEW))
         .order_by("user__username")
-        .values_list("user_id", "user__username", "user__email")
+        .values_list("user_id", "user__username", "user__first_name", "user__last_name", "user__email")
     )
-    return [(pk, f"{name} <{email}>" if email else name) for pk, name, email in rows]
+    return [
+        (pk, f"{_name(login, first, last)} <{email}>" if email else _name(login, first, last))
+        for pk, login, first, last, email in rows
+    ]
 
 
 def report_recipients(actor: Actor) -> list[ReportRecipient]:

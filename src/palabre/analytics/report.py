@@ -7,6 +7,7 @@ import csv
 from datetime import date, datetime, timedelta
 from typing import IO, Any
 
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,16 @@ def build(
         }
         for block, name, higher_is_better in HEADLINES
     ]
+    # The members by the name their colleagues know them by (the account's name, else its login).
+    rows = [
+        row
+        for block in (current, previous)
+        for row in (*block["team"]["members"], *block["care"]["by_member"])
+    ]
+    names = member_names({row["key"] for row in rows if row["key"] is not None})
+    for row in rows:
+        if row["key"] in names:
+            row["label"] = names[row["key"]]
     intents = dict(Intent.choices)
     for block in (current, previous):
         for row in block["care"]["by_intent"]:
@@ -96,6 +107,14 @@ def build(
             "team_compact": charts.team_chart(current["team"]["members"], compact=True),
         }
     return data
+
+
+def member_names(user_ids: set[int]) -> dict[int, str]:
+    """Each user's full name, or their login where the account has none (one query)."""
+    if not user_ids:
+        return {}
+    people = get_user_model().objects.filter(pk__in=user_ids)
+    return {person.pk: person.get_full_name() or person.get_username() for person in people}
 
 
 def _trend(value: float | None, previous: float | None, higher_is_better: bool) -> str:
