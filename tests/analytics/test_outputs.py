@@ -182,3 +182,4 @@ def test_members_are_named_as_their_colleagues_know_them(signed_in, week):
     # Her 2 replies under her name (in the chart and the table), not her login; Bruno has none set.
     assert "<td>Alice Moreau</td><td>2</td>" in team and ">Alice Moreau</text>" in team
     assert ">alice<" not in team and "bruno" in team
+    assert "Du 8 juin 2026 au 14 juin 2026, comparé à la période du 1 juin 2026 au 7 juin 2026." in html
