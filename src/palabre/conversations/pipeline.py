@@ -31,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
-from palabre import hooks
+from palabre import bulk, hooks
 from palabre.conversations.models import Contact, ContactHandle, Item
 from palabre.conversations.services import (
     ATTEMPTS,
@@ -245,7 +245,7 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
     _link_to_stored(new, parent_of)
     if new:
         # In key order, as concurrent batches lock and insert: fewer deadlocks between them.
-        Item.objects.bulk_create(sorted(new, key=lambda item: item.external_id))
+        bulk.insert(sorted(new, key=lambda item: item.external_id))
     if changed:
         languages = {one.external_id for one in batch if one.language}
         with_language = [i for i in changed if i.external_id in languages]
@@ -276,7 +276,7 @@ def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> d
     if missing:
         # A concurrent ingestion creating one of them makes this raise IntegrityError: the whole
         # batch is then tried again, and finds it.
-        contacts = Contact.objects.bulk_create(
+        contacts = bulk.insert(
             [
                 Contact(
                     organisation_id=channel.organisation_id,
@@ -296,7 +296,7 @@ def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> d
         ]
         for row in created:
             _take_profile(row, wanted[row.handle])  # inserted with it: no update afterwards
-        ContactHandle.objects.bulk_create(created)
+        bulk.insert(created)
         found.update({handle.handle: handle for handle in created})
     changed: dict[str, set[str]] = {}
     for handle, delivered in wanted.items():

@@ -12,6 +12,7 @@ from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from palabre import bulk
 from palabre.conversations.models import Item
 from palabre.inbox.models import (
     Conversation,
@@ -261,7 +262,7 @@ def refresh_conversations(
             reopen.append(conversation.pk)
         done[root_id] = conversation
     if to_create:
-        Conversation.objects.bulk_create(to_create)
+        bulk.insert(to_create)
     _update_rows(to_update)
     if reopen:
         Conversation.objects.filter(pk__in=reopen).update(status=Status.OPEN, status_changed_at=now)

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from palabre import bulk
 from palabre.listening.models import (
     ListeningQuery,
     ListeningSource,
@@ -100,8 +101,8 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     try:
         # The batch in two inserts (mentions, then their matches).
         with transaction.atomic():
-            Mention.objects.bulk_create([mention for mention, _c, _m in rows])
-            MentionMatch.objects.bulk_create(
+            bulk.insert([mention for mention, _c, _m in rows])
+            bulk.insert(
                 [
                     match
                     for mention, candidate, matches in rows

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from palabre import bulk
 from palabre.conversations.models import Item
 from palabre.moderation import engine, hooks, platform
 from palabre.moderation.models import (
@@ -84,7 +85,7 @@ def record_decided(decided: list[tuple[Item, engine.Decision]]) -> list[Moderati
         ):
             continue
         todo.append((item, decision))
-    rows = ModerationDecision.objects.bulk_create(
+    rows = bulk.insert(
         [
             ModerationDecision(
                 organisation_id=item.organisation_id,
@@ -114,7 +115,7 @@ def record_decided(decided: list[tuple[Item, engine.Decision]]) -> list[Moderati
     if known:
         ItemModeration.objects.bulk_update(known, ["status", "last_decision", "updated_at", "is_spam"])
     if fresh:
-        ItemModeration.objects.bulk_create([state for pk, state in fresh.items() if pk in stored])
+        bulk.insert([state for pk, state in fresh.items() if pk in stored], model=ItemModeration)
     for item, _decision in decided:
         item.moderation = states[item.pk]
     return [stored.get(item.pk) for item, _decision in decided]
@@ -196,7 +197,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
         contexts = _contexts_for(open_items)
         decisions = engine.moderate_many([item.text for item in open_items], contexts)
         now = timezone.now()
-        rows = ModerationDecision.objects.bulk_create(
+        rows = bulk.insert(
             [
                 ModerationDecision(
                     organisation_id=item.organisation_id,
@@ -229,7 +230,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
         if fresh:
             # A concurrent analysis creating one of them makes this raise IntegrityError: the
             # pipeline then moderates the batch item by item.
-            ItemModeration.objects.bulk_create(fresh)
+            bulk.insert(fresh)
         hooks.decisions_recorded.send(sender=ModerationDecision, decisions=rows)  # the metrics count them
         platform.decided_many(rows)  # rejections sent to the platforms, as each channel's policy asks
     for item in items:

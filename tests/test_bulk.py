@@ -1,0 +1,118 @@
+"""`palabre.bulk.insert`: what bulk_create writes, through COPY on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from palabre import bulk
+from palabre.conversations.models import Contact, ContactHandle, Item
+from palabre.moderation.models import ItemModeration, ModerationDecision
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TEXT = "Ligne 1\nTab\there, \\ antislash, guillemets \" et ', « chevrons », emoji 🎉, \u00a0espace"
+
+
+def _items(channel, prefix: str) -> list[Item]:
+    return [
+        Item(
+            organisation_id=channel.organisation_id,
+            channel=channel,
+            external_id=f"{prefix}{n}",
+            kind="reply" if n else "comment",
+            text=f"{TEXT} {n}",
+            created_at=AT,
+            metrics={"likes": n, "nested": {"list": [1, 2.5, None, "é"]}},
+            raw={} if n else {"palabre_signals": ["a"], "author": {"ip": "203.0.113.7"}},
+            parent_external_id=f"{prefix}0" if n else "",
+        )
+        for n in range(3)
+    ]
+
+
+def _written(
+    model, objs, exclude=("id", "external_id", "parent_external_id", "item", "updated_at", "received_at")
+) -> list[dict]:
+    rows = model.objects.filter(pk__in=[obj.pk for obj in objs]).order_by("pk").values()
+    return [
+        {k: v for k, v in row.items() if k not in exclude and k.removesuffix("_id") not in exclude}
+        for row in rows
+    ]
+
+
+def test_the_rows_written_are_those_bulk_create_writes(db, channel):
+    by_django = Item.objects.bulk_create(_items(channel, "django-"))
+    ours = bulk.insert(_items(channel, "copy-"))
+    assert all(item.pk and not item._state.adding and item._state.db == "default" for item in ours)
+    assert len({item.pk for item in ours + by_django}) == 6
+    assert _written(Item, ours) == _written(Item, by_django)
+    assert [i.text for i in Item.objects.filter(pk__in=[i.pk for i in ours]).order_by("pk")] == [
+        f"{TEXT} {n}" for n in range(3)
+    ]
+
+    # JSON lists and dicts, choices, a foreign key given as an object saved after it was assigned.
+    decisions = []
+    for items in (by_django, ours):
+        contact = Contact(organisation_id=channel.organisation_id, display_name="Camille")
+        handle = ContactHandle(
+            organisation_id=channel.organisation_id, contact=contact, platform="site", handle="c"
+        )
+        contact.save()
+        handle.handle = f"camille-{items[0].pk}"
+        decisions.append(
+            [
+                ModerationDecision(
+                    organisation_id=item.organisation_id,
+                    item=item,
+                    source=ModerationDecision.Source.AUTOMATIC,
+                    action="hold",
+                    status_after="pending",
+                    scores={"spam": 0.25, "toxicity": 1e-9},
+                    reasons=[{"code": "link", "detail": "« lien »"}],
+                    rules_fired=["r1"],
+                    spans=[[0, 4]],
+                    model_version="v1",
+                    created_at=AT,
+                )
+                for item in items
+            ]
+        )
+        (ContactHandle.objects.bulk_create if items is by_django else bulk.insert)([handle])
+    ModerationDecision.objects.bulk_create(decisions[0])
+    bulk.insert(decisions[1])
+    assert _written(ModerationDecision, decisions[1]) == _written(ModerationDecision, decisions[0])
+    assert ContactHandle.objects.filter(contact__display_name="Camille").count() == 2
+    # auto_now fields are stamped as bulk_create stamps them.
+    states = bulk.insert([ItemModeration(item=item, organisation_id=item.organisation_id) for item in ours])
+    assert all(
+        state.updated_at is not None for state in ItemModeration.objects.filter(pk__in=[s.pk for s in states])
+    )
+
+
+def test_a_key_that_does_not_hold_writes_nothing_of_the_batch(db, channel):
+    bulk.insert(_items(channel, "a-"))
+    clash = _items(channel, "b-")
+    clash[2].external_id = "a-1"  # (channel, external id) is unique
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert(clash)
+    assert not Item.objects.filter(external_id__startswith="b-").exists()
+
+
+def test_an_unsaved_related_object_is_refused(db, channel):
+    contact = Contact(organisation_id=channel.organisation_id, display_name="Camille")
+    handle = ContactHandle(
+        organisation_id=channel.organisation_id, contact=contact, platform="site", handle="c"
+    )
+    with pytest.raises(ValueError, match="unsaved related object"):
+        bulk.insert([handle])
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_copy_counts_as_one_query(db, channel):
+    bulk.insert(_items(channel, "warm-"))  # the sequence's name, read once per process
+    with CaptureQueriesContext(connection) as queries:
+        bulk.insert(_items(channel, "counted-"))
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "COPY"]  # the ids, then the rows
