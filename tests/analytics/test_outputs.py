@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -183,3 +184,8 @@ def test_members_are_named_as_their_colleagues_know_them(signed_in, week):
     assert "<td>Alice Moreau</td><td>2</td>" in team and ">Alice Moreau</text>" in team
     assert ">alice<" not in team and "bruno" in team
     assert "Du 8 juin 2026 au 14 juin 2026, comparé à la période du 1 juin 2026 au 7 juin 2026." in html
+    # Counts after their label, so that one reads right in French as well as none or many.
+    assert re.search(r"Contributeurs\u202f: \d+ \(déjà venus\u202f: \d+\u202f; nouveaux\u202f: \d+\)\.", html)
+    assert re.search(
+        r"Décisions automatiques revues par les modérateurs\u202f: \d+, dont inversées\u202f: \d+\.", html
+    )
