@@ -189,3 +189,11 @@ def test_members_are_named_as_their_colleagues_know_them(signed_in, week):
     assert re.search(
         r"Décisions automatiques revues par les modérateurs\u202f: \d+, dont inversées\u202f: \d+\.", html
     )
+
+
+def test_a_period_with_nothing_says_so_instead_of_drawing_flat_charts(signed_in):
+    page = signed_in.get("/analytics/", {"from": "2020-01-01", "to": "2020-01-31"}, HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Aucune mention, publication ni campagne sur cette période\u202f: rien à tracer." in html
+    assert 'class="pygal-chart"' not in html
