@@ -114,8 +114,13 @@ class Item(models.Model):
             models.Index(
                 fields=["received_at"], condition=models.Q(analysed_at__isnull=True), name="item_unanalysed"
             ),
-            # Analytics' returning contributors: has this contact written before the period?
-            models.Index(fields=["contact", "created_at"], name="item_contact_created"),
+            # Analytics' returning contributors: has this contact written before the period (and
+            # not as the brand)? On PostgreSQL the probe reads the index alone (no row fetched).
+            models.Index(
+                fields=["contact", "created_at"],
+                include=["organisation", "author", "channel"],
+                name="item_contact_created",
+            ),
             # Analytics: the brand's answers of a period (by its handles), its posts of a period.
             models.Index(fields=["author", "created_at"], name="item_author_created"),
             models.Index(
