@@ -130,6 +130,9 @@ def test_members_are_offered_and_listed_by_their_name(signed_in, org, analyst):
     listed = signed_in.get("/analytics/emails/").content.decode()
     recipients = listed[listed.index('id="recipients-title"') : listed.index('id="add-title"')]
     assert "Claire Dubois &lt;claire@maison-dupont.fr&gt;" in recipients
+    # French typography and the section's own name.
+    french = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Rapport mensuel (le 1ᵉʳ du mois)" in french and "Retour aux analyses" in french
 
 
 def test_a_member_who_may_not_see_analytics_is_neither_offered_nor_accepted(signed_in, org, make_member):
