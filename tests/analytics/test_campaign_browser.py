@@ -58,7 +58,8 @@ def test_campaign_annotations_and_report_emails_in_french(live_server, browser, 
     expect(marks).to_contain_text("Campagne Lampes\u202f: du 8 juin au 11 juin")
     expect(marks).to_contain_text("Publications\u202f: 8 juin (1), 10 juin (1)")
     # The phone gets the narrow drawing of the time chart, the desktop the wide one.
-    chart = page.locator("figure.chart-compact svg" if width < 600 else "figure.chart-wide svg")
+    shown = "figure.chart-compact" if width < 600 else "figure.chart-wide"
+    chart = page.locator(f"#listening-title ~ {shown} svg")
     expect(chart).to_be_visible()
     expect(chart).to_contain_text("Campagne\u202f: Soldes")
     page.screenshot(path=str(SHOTS / f"analytics-campaigns-fr-{width}.png"), full_page=True)
