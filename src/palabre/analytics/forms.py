@@ -54,7 +54,9 @@ class RecipientForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        error_messages={"invalid_choice": _("Choose a member whose role allows seeing analytics and reports.")},
+        error_messages={
+            "invalid_choice": _("Choose a member whose role allows seeing analytics and reports.")
+        },
     )
     email = forms.EmailField(label=_("or an address"), required=False, max_length=254)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
