@@ -222,6 +222,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_LEFT_TO_SQLITE] = len(once)
     if hasattr(config, "workeroutput"):  # an xdist worker: its controller prints the count
         config.workeroutput["left_to_sqlite"] = len(once)
+        _processes_first(items)
     instants = {instant: name for name, instant in clock_instants(config).items()}
     if len(instants) > 1:
         # With several instants, `--dist loadgroup` sends a file's tests at one instant to a worker
@@ -232,6 +233,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             file = item.nodeid.split("::")[0]
             group = f"{file}:{instants[instant]}" if instant in instants else file
             item.add_marker(pytest.mark.xdist_group(group.replace("@", "_")))
+
+
+def _processes_first(items: list[pytest.Item]) -> None:
+    """xdist hands the files out in this order (pytest_configure turns its own order off): the files
+    whose tests start processes (a few tests of tens of seconds each: servers, workers, migrations)
+    first, then the others by number of tests, as xdist orders them. Sorted by number of tests alone,
+    those slow files of two or three tests came last, and one worker ran them while the other waited.
+    Every worker sorts the same collection the same way, as xdist requires."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def order(tests: list[pytest.Item]) -> tuple[bool, int]:
+        return (not hasattr(getattr(tests[0], "module", None), "subprocess"), -len(tests))
+
+    items[:] = [item for tests in sorted(files.values(), key=order) for item in tests]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") in {"loadfile", "loadgroup"}:
+        config.option.loadscopereorder = False  # the workers' order stands (_processes_first)
 
 
 _LEFT_TO_SQLITE = pytest.StashKey[int]()

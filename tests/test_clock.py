@@ -11,9 +11,13 @@ from subprocess import run
 
 import pytest
 
-from conftest import CLOCK_INSTANTS, DEFAULT_TEST_NOW, clock_instants
-
 TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def shared(pytestconfig):
+    """tests/conftest.py (`from conftest import` finds whichever folder's conftest came last)."""
+    return pytestconfig.pluginmanager.get_plugin(str(TESTS / "conftest.py"))
 
 
 class Options:
@@ -28,30 +32,31 @@ class Options:
 
 
 @pytest.mark.clock
-def test_a_test_and_the_processes_it_starts_begin_at_the_instant_of_the_run(clock_instant, pytestconfig):
-    assert clock_instant in clock_instants(pytestconfig).values()
+def test_a_test_and_the_processes_it_starts_begin_at_the_instant_of_the_run(
+    clock_instant, pytestconfig, shared
+):
+    assert clock_instant in shared.clock_instants(pytestconfig).values()
     assert abs(datetime.now(UTC) - clock_instant) < timedelta(minutes=1)
     child = run([sys.executable, "-c", "import time; print(time.time())"], capture_output=True, text=True)
     assert abs(float(child.stdout) - clock_instant.timestamp()) < 60, child.stderr
 
 
-def test_instants_are_names_or_dates_with_their_offset_separated_by_commas():
-    assert clock_instants(Options("sunday-night, 2026-01-01T00:30:00+01:00")) == {
-        "sunday-night": datetime.fromisoformat(CLOCK_INSTANTS["sunday-night"]),
+def test_instants_are_names_or_dates_with_their_offset_separated_by_commas(shared):
+    assert shared.clock_instants(Options("sunday-night, 2026-01-01T00:30:00+01:00")) == {
+        "sunday-night": datetime.fromisoformat(shared.CLOCK_INSTANTS["sunday-night"]),
         "2026-01-01T00:30:00+01:00": datetime(2025, 12, 31, 23, 30, tzinfo=UTC),
     }
-    assert list(clock_instants(Options(DEFAULT_TEST_NOW)).values()) == [
-        datetime.fromisoformat(DEFAULT_TEST_NOW)
-    ]
+    default = shared.DEFAULT_TEST_NOW
+    assert list(shared.clock_instants(Options(default)).values()) == [datetime.fromisoformat(default)]
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [("2026-01-01T00:30:00", "give the offset"), ("lundi", "not an instant"), (" , ", "at least one")],
 )
-def test_a_clock_without_offset_or_unknown_is_refused(value, message):
+def test_a_clock_without_offset_or_unknown_is_refused(value, message, shared):
     with pytest.raises(pytest.UsageError, match=message):
-        clock_instants(Options(value))
+        shared.clock_instants(Options(value))
 
 
 def test_one_run_at_several_instants_runs_each_clock_test_once_at_each_and_the_others_once():
