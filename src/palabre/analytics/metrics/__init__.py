@@ -28,6 +28,8 @@ from palabre.analytics.metrics.sql import (
     read_figures,
 )
 from palabre.analytics.metrics.team import team
+from palabre.inbox.models import InboxSettings
+from palabre.inbox.services import settings_for
 from palabre.orgs.models import Organisation
 
 __all__ = [
@@ -50,16 +52,23 @@ __all__ = [
 
 
 def figures(
-    organisation: Organisation, period: Period, filters: Filters | None = None, *, now: datetime
+    organisation: Organisation,
+    period: Period,
+    filters: Filters | None = None,
+    *,
+    now: datetime,
+    inbox_settings: InboxSettings | None = None,
 ) -> dict[str, Any]:
-    """Every block for one period."""
+    """Every block for one period (the inbox settings, business hours and response target, read
+    once when the caller has them)."""
     filters = filters or Filters()
+    inbox_settings = inbox_settings or settings_for(organisation)
     return {
-        "care": care(organisation, period, filters, now=now),
+        "care": care(organisation, period, filters, now=now, inbox_settings=inbox_settings),
         "quality": quality(organisation, period, filters),
         "health": health(organisation, period, filters),
         "listening": listening(organisation, period),
-        "team": team(organisation, period, filters),
+        "team": team(organisation, period, filters, inbox_settings=inbox_settings),
     }
 
 
@@ -69,9 +78,10 @@ def report(
     """The period's figures and the previous period's, for comparison."""
     previous = period.previous()
     with read_figures():
+        inbox_settings = settings_for(organisation)
         current, before = (
-            figures(organisation, period, filters, now=now),
-            figures(organisation, previous, filters, now=now),
+            figures(organisation, period, filters, now=now, inbox_settings=inbox_settings),
+            figures(organisation, previous, filters, now=now, inbox_settings=inbox_settings),
         )
     return {
         "organisation": organisation.slug,

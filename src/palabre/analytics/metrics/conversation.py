@@ -42,14 +42,21 @@ from palabre.analytics.metrics.sql import (
     grouping_sets,
 )
 from palabre.conversations.models import Contact, Item, ItemKind
-from palabre.inbox.models import Conversation, Status
+from palabre.inbox.models import Conversation, InboxSettings, Status
 from palabre.inbox.services import business_hours, settings_for
 from palabre.orgs.models import Organisation
 
 
-def care(organisation: Organisation, period: Period, filters: Filters, *, now: datetime) -> dict[str, Any]:
+def care(
+    organisation: Organisation,
+    period: Period,
+    filters: Filters,
+    *,
+    now: datetime,
+    inbox_settings: InboxSettings | None = None,
+) -> dict[str, Any]:
     """Response rate, first response and resolution times, out-of-hours answers, SLA breaches."""
-    settings = settings_for(organisation)
+    settings = inbox_settings or settings_for(organisation)
     calendar = Calendar(business_hours(organisation, settings), period.start, period.end + BUSINESS_HORIZON)
     # `began_at` is the root's `created_at`, kept on the thread's row (indexed): no join to the roots.
     rows = Conversation.objects.for_org(organisation).filter(

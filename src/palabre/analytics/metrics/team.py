@@ -24,18 +24,24 @@ from palabre.analytics.metrics.sql import (
     brand_authors,
 )
 from palabre.conversations.models import Item, ItemKind
-from palabre.inbox.models import Conversation, Reply
+from palabre.inbox.models import Conversation, InboxSettings, Reply
 from palabre.inbox.services import business_hours
 from palabre.orgs.models import Membership, Organisation
 
 
-def team(organisation: Organisation, period: Period, filters: Filters) -> dict[str, Any]:
+def team(
+    organisation: Organisation,
+    period: Period,
+    filters: Filters,
+    *,
+    inbox_settings: InboxSettings | None = None,
+) -> dict[str, Any]:
     """The brand's answers per member and the share written out of business hours.
 
     An answer is an item the brand wrote on its channel in a thread (not a post), whether it left
     from Palabre's inbox or from the platform itself; it counts for the member the inbox reply was
     written by when there is one for that thread, else for the thread's assignee."""
-    calendar = Calendar(business_hours(organisation), period.start, period.end)
+    calendar = Calendar(business_hours(organisation, inbox_settings), period.start, period.end)
     answers = (
         Item.objects.for_org(organisation)
         .filter(created_at__gte=period.start, created_at__lt=period.end)
