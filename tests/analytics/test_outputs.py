@@ -197,3 +197,19 @@ def test_a_period_with_nothing_says_so_instead_of_drawing_flat_charts(signed_in)
     assert page.status_code == 200
     assert "Aucune mention, publication ni campagne sur cette période\u202f: rien à tracer." in html
     assert 'class="pygal-chart"' not in html
+
+
+def test_the_api_names_members_as_the_screens_do(client, week):
+    from palabre.orgs.permissions import Perm
+    from palabre.orgs.services import Actor, create_api_token
+
+    week["alice"].first_name, week["alice"].last_name = "Alice", "Martin"
+    week["alice"].save(update_fields=["first_name", "last_name"])
+    _token, raw = create_api_token(
+        actor=Actor.palabre(week["org"]), name="reports", scopes=[Perm.ANALYTICS_VIEW.value]
+    )
+    data = client.get("/api/analytics/report", WEEK, HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    rows = [*data["current"]["team"]["members"], *data["current"]["care"]["by_member"]]
+    labels = {row["key"]: row["label"] for row in rows}
+    assert labels[week["alice"].pk] == "Alice Martin"
+    assert labels[week["bruno"].pk] == "bruno"  # no name on the account: its login

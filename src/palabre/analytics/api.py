@@ -74,7 +74,9 @@ def analytics_report(request, query: Query[ReportQuery]):
     actor = request.auth
     actor.require(Perm.ANALYTICS_VIEW)
     period, filters = _period_and_filters(actor, query)
-    return _jsonable(cached.report(actor.organisation, period, filters, now=timezone.now()))
+    return _jsonable(
+        report.name_members(cached.report(actor.organisation, period, filters, now=timezone.now()))
+    )
 
 
 @router.get(

@@ -77,16 +77,7 @@ def build(
         }
         for block, name, higher_is_better in HEADLINES
     ]
-    # The members by the name their colleagues know them by (the account's name, else its login).
-    rows = [
-        row
-        for block in (current, previous)
-        for row in (*block["team"]["members"], *block["care"]["by_member"])
-    ]
-    names = member_names({row["key"] for row in rows if row["key"] is not None})
-    for row in rows:
-        if row["key"] in names:
-            row["label"] = names[row["key"]]
+    name_members(data)
     intents = dict(Intent.choices)
     for block in (current, previous):
         for row in block["care"]["by_intent"]:
@@ -106,6 +97,21 @@ def build(
             "team": charts.team_chart(current["team"]["members"]),
             "team_compact": charts.team_chart(current["team"]["members"], compact=True),
         }
+    return data
+
+
+def name_members(data: dict[str, Any]) -> dict[str, Any]:
+    """Labels the members' rows of both periods (team, care per member) with the name their
+    colleagues know them by (the account's name, else its login), as the screens and the API show."""
+    rows = [
+        row
+        for block in (data["current"], data["previous"])
+        for row in (*block["team"]["members"], *block["care"]["by_member"])
+    ]
+    names = member_names({row["key"] for row in rows if row["key"] is not None})
+    for row in rows:
+        if row["key"] in names:
+            row["label"] = names[row["key"]]
     return data
 
 
