@@ -136,6 +136,17 @@ def test_a_form_in_the_blogs_charset_is_read_in_that_charset(key):
     assert Item.objects.get(text=latin).author.contact.display_name == "Anaïs"
 
 
+@pytest.mark.parametrize("sent", ["0\r0", "a\nX-Injected: 1", "gü", "x" * 65, " "])
+def test_a_guid_that_cannot_be_one_is_not_echoed_and_the_comment_keeps_its_own(key, sent):
+    """The `guid` a client sends back goes into the X-akismet-guid header: a line break there was a
+    500 (found by the property test below); a guid Palabre could not have given is not used."""
+    own = call(urlencode(fields(key, comment_content="Merci pour la recette")).encode())
+    answer = call(urlencode(fields(key, comment_content="Merci pour la recette", guid=sent)).encode())
+    assert answer.status == 200 and answer.body in (b"true", b"false")
+    assert answer.headers["X-akismet-guid"] == own.headers["X-akismet-guid"]
+    assert "\n" not in answer.headers["X-akismet-guid"] and "\r" not in answer.headers["X-akismet-guid"]
+
+
 def test_the_content_types_charset_is_read_instead_of_djangos_html_400(key):
     text = "Très bien expliqué, merci."
     raw = urlencode(fields(key)).encode() + b"&comment_content=" + text.encode("latin-1")

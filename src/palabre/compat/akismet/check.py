@@ -17,6 +17,7 @@ from palabre.compat.akismet.comments import (
     STORED_PARAMS,
     Verdict,
     author_handle,
+    client_guid,
     comment_guid,
     created_at_of,
     external_id_of,
@@ -88,7 +89,7 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     (`compat.journal`; in the request itself with the immediate task backend), so a burst of
     comments costs the site a few milliseconds each.
     """
-    guid = params.get("guid", "").strip()[:64] or stored_guid(site, params)
+    guid = client_guid(params) or stored_guid(site, params)
     author = params.get("comment_author", "").strip().lower()
     email = params.get("comment_author_email", "").strip().lower()
     if author in GUARANTEED_SPAM_AUTHORS or email == GUARANTEED_SPAM_EMAIL:
@@ -209,7 +210,7 @@ def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool)
     is stored here."""
     if is_true(params.get("is_test")):
         return None
-    guid = params.get("guid", "").strip()[:64]
+    guid = client_guid(params)
     item = None
     if guid:
         item = Item.objects.filter(channel=site.channel, external_id=external_id_of(guid)).first()

@@ -225,6 +225,18 @@ def comment_guid(params: dict[str, str]) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
+# A guid a client sends back is one Akismet or Palabre gave it: visible ASCII, at most 64 characters.
+# Anything else is not one (it is echoed in the X-akismet-guid header, where a line break or a
+# character beyond latin-1 would break the answer): the comment's own guid is used instead.
+_CLIENT_GUID = re.compile(r"[!-~]{1,64}")
+
+
+def client_guid(params: dict[str, str]) -> str:
+    """The `guid` parameter when it can be a guid Akismet or Palabre answered, else ""."""
+    guid = params.get("guid", "").strip()
+    return guid if _CLIENT_GUID.fullmatch(guid) else ""
+
+
 def external_id_of(guid: str) -> str:
     return f"akismet-{guid}"
 
