@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import django
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("PALABRE_TASKS_BACKEND", "immediate")
 # Never the person's real data folder: the secret key and any file the tests write go here.
@@ -64,6 +65,14 @@ _import_the_late_plugin_modules()
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "Palabre-tests-2024!"
+
+# --- property tests ----------------------------------------------------------------------------
+# Hypothesis (and schemathesis through it) draws the same examples on every run, derived from each
+# test's code, so that no run fails on one day and passes the next. `HYPOTHESIS_PROFILE=explore`
+# draws new ones each run to look for what the fixed ones miss; what it finds gets a test of its own.
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 # --- the clock ---------------------------------------------------------------------------------
