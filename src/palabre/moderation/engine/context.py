@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from palabre.moderation.patterns import WORD_REGEX_PREFIX, PatternRefused, compile_rule_pattern
+from palabre.nlp.classifiers import VIDEO_COMMENT
 from palabre.nlp.inflection import word_forms
 from palabre.nlp.lexicon import Lexicon
 
@@ -19,6 +20,9 @@ PUBLISH, HOLD, REJECT = "publish", "hold", "reject"
 # Reasons that make a rejection blatant spam (not a rude message from a real person).
 BLATANT_SPAM_REASONS = frozenset({"score_spam", "known_spam", "known_spammer", "blocked_domain"})
 SEVERITY = {PUBLISH: 0, HOLD: 1, REJECT: 2}
+# What a message is known to be from its channel's platform, for the classifiers (nlp.classifiers
+# KINDS): a YouTube message is a video's comment, never a text message.
+PLATFORM_KINDS = {"youtube": VIDEO_COMMENT}
 
 DEFAULT_HOLD = {
     "spam": 0.6,
@@ -247,6 +251,10 @@ class ModerationContext:
     # Set when the message arrived outside the organisation's business hours and its policy is
     # stricter then (see `OffHours`).
     off_hours: OffHours | None = None
+    # The channel's platform (orgs.Platform's value), "" when unknown: what the message is known to
+    # be from where it was posted (`PLATFORM_KINDS`) tells the spam classifier which of its experts
+    # apply.
+    platform: str = ""
 
 
 @dataclass

@@ -11,6 +11,7 @@ from palabre.moderation.engine.context import (
     GROUP_HOSTILE_SCORES,
     HOLD,
     MIN_HOLD,
+    PLATFORM_KINDS,
     PUBLISH,
     REJECT,
     SEVERITY,
@@ -35,7 +36,8 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
     models = load_models()
     clean = [_clean(t) for t in texts]
     langs = [c.lang for c in contexts]
-    assessments = models.assess_many(clean, langs)
+    kinds = [PLATFORM_KINDS.get(c.platform) for c in contexts]
+    assessments = models.assess_many(clean, langs, kinds)
     readings = []
     lowest_of: dict[int, tuple[dict[str, float], float]] = {}  # a batch often shares one context
     for assessment, context in zip(assessments, contexts, strict=True):
@@ -58,7 +60,7 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
         if reading.masked and max(scores.values(), default=0.0) < lowest_any:
             reading = replace(reading, masked=())  # scoring again could only lower low scores
         readings.append(reading)
-    assessments = _in_context(models, clean, langs, assessments, readings)
+    assessments = _in_context(models, clean, langs, kinds, assessments, readings)
     return [
         _decide(text, assessment, reading, context, models.version)
         for text, assessment, reading, context in zip(clean, assessments, readings, contexts, strict=True)
@@ -77,7 +79,7 @@ def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
     return lowest, min(lowest.values(), default=1.0)
 
 
-def _in_context(models, texts, langs, assessments, readings: list[ContextReading]) -> list[Assessment]:
+def _in_context(models, texts, langs, kinds, assessments, readings: list[ContextReading]) -> list[Assessment]:
     """Scores of the words that are the author's own: a text with words its context excuses
     (a quoted or reported insult, "en retard", counter-speech, an order number) is scored again
     without them, and each label keeps the lower score; a hostile statement about a group
@@ -86,7 +88,9 @@ def _in_context(models, texts, langs, assessments, readings: list[ContextReading
     again = [i for i, reading in enumerate(readings) if reading.masked]
     if again:
         rescored = models.assess_many(
-            [masked_text(texts[i], readings[i].masked) for i in again], [langs[i] for i in again]
+            [masked_text(texts[i], readings[i].masked) for i in again],
+            [langs[i] for i in again],
+            [kinds[i] for i in again],
         )
         for i, second in zip(again, rescored, strict=True):
             first = out[i]

@@ -180,4 +180,5 @@ def context_for_item(item: Item, base: engine.ModerationContext) -> engine.Moder
         author=_author_for(item),
         private=item.kind == "direct_message",
         signals=engine.signal_reasons(item.raw.get("palabre_signals")),
+        platform=item.channel.platform,
     )

@@ -256,6 +256,7 @@ def _contexts_for(items: list[Item]) -> list[engine.ModerationContext]:
                 private=item.kind == "direct_message",
                 signals=engine.signal_reasons(item.raw.get("palabre_signals")),
                 off_hours=off_hours_policy(policy, item.created_at),
+                platform=item.channel.platform,
             )
     return [contexts[item.pk] for item in items]
 

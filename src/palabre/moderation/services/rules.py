@@ -235,7 +235,7 @@ def simulate_rule(
     items = list(
         Item.objects.visible_to(actor)
         .filter(created_at__gte=since)
-        .select_related("author", "contact", "moderation__last_decision")
+        .select_related("author", "contact", "channel", "moderation__last_decision")
         .order_by("-created_at")[:5000]
     )
     candidate = engine.Rule(
