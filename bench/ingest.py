@@ -7,7 +7,8 @@ Needs a THROWAWAY database (migrated, filled, nothing cleaned up): PostgreSQL wh
 PALABRE_DATABASE_URL names one, else a fresh SQLite file in a temporary folder. Builds one
 organisation with a site channel and a listening query, then feeds a realistic mix (comments,
 replies in threads, direct messages, French and English, some spam and insults) through
-`conversations.pipeline.ingest_items` and `analyse_items`, batch after batch, as a worker does.
+`conversations.pipeline.ingest_items` and `analyse_items_or_each` (the stages in one transaction),
+batch after batch, as a worker does.
 Prints a JSON object (items/s stored, items/s stored and analysed, items per CPU-second, queries
 and CPU time per item, per stage and in the garbage collector, the machine's load) and a
 one-line summary with the CPU of each stage. Target of issue 15:
@@ -166,7 +167,7 @@ def main() -> None:
     pipeline.stages = lambda: measured  # the bench's process only: each stage timed, the skipped left out
     # A first small batch warms the caches a worker keeps (policy, rules, models, the source row).
     warm = pipeline.ingest_items(channel=channel, incoming=mix(20, 10_000_000, rng, at), analyse=False)
-    pipeline.analyse_items([i.pk for i, _c in warm.items], warm.created_ids)
+    pipeline.analyse_items_or_each([i.pk for i, _c in warm.items], warm.created_ids)
     # As `palabre serve` does before it starts its processes: what is loaded for good (models,
     # lexicons, Django) is kept out of the collector's sight, so that full collections do not walk it.
     gc.collect()
@@ -192,7 +193,8 @@ def main() -> None:
             wall1, cpu1 = time.perf_counter(), time.process_time()
             queries["store"] += len(captured)
             before = len(captured)
-            pipeline.analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
+            # As the worker's `analyse_batch` task does: the stages in one transaction.
+            pipeline.analyse_items_or_each([i.pk for i, _c in stored.items], stored.created_ids)
             wall2, cpu2 = time.perf_counter(), time.process_time()
             queries["analyse"] += len(captured) - before
         wall["store"] += wall1 - wall0

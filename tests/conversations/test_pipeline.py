@@ -234,3 +234,28 @@ def test_the_stages_of_a_batch_store_the_language_and_a_decision_for_each_item(c
     assert ItemModeration.objects.filter(item__channel=channel).count() == 8
     spam = ItemModeration.objects.get(item__channel=channel, item__external_id="q3")
     assert spam.status != "published"
+
+
+def test_a_text_the_batch_holds_several_times_is_detected_once_with_the_same_answer(
+    channel, incoming_item, monkeypatch
+):
+    from palabre.nlp import language
+
+    detect = language.detect_language
+    asked: list[str] = []
+
+    def counting(text: str) -> str:
+        asked.append(text)
+        return detect(text)
+
+    monkeypatch.setattr(language, "detect_language", counting)
+    wave = "Gagnez mille euros par jour depuis chez vous, cliquez ici sans attendre"
+    batch = [incoming_item(f"w{n}", text=wave, author=f"bot{n}") for n in range(5)]
+    batch.append(incoming_item("q1", text="Where is my parcel? I ordered it two weeks ago.", author="sam"))
+    stored = ingest_items(channel=channel, incoming=batch, analyse=False)
+    Item.objects.filter(channel=channel).update(language="")
+    analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
+    assert sorted(asked) == sorted([wave, "Where is my parcel? I ordered it two weeks ago."])
+    languages = dict(Item.objects.filter(channel=channel).values_list("external_id", "language"))
+    assert languages == {**{f"w{n}": detect(wave) for n in range(5)}, "q1": "en"}
+    assert detect(wave) == "fr"

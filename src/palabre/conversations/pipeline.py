@@ -439,9 +439,15 @@ def _write_links(linked: list[Item]) -> None:
 def _detect_languages(items: list[Item], created: frozenset[int]) -> None:
     from palabre.nlp.language import detect_language
 
+    # The detector answers from the text alone: a text the batch holds several times (a spam wave,
+    # a re-delivery, a "Merci !") is detected once.
+    detected: dict[str, str] = {}
     for item in items:
         if not item.language and item.text:
-            item.language = detect_language(item.text)
+            language = detected.get(item.text)
+            if language is None:
+                language = detected[item.text] = detect_language(item.text)
+            item.language = language
             item._detected_language = True  # written with the analysis time, by mark_batch_analysed
 
 
