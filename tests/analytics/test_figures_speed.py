@@ -163,3 +163,48 @@ def test_a_threads_beginning_follows_its_root_through_replies_edits_and_status(
     )
     assert (care["conversations"], care["answered"]) == (1, 1)
     assert care["first_response_median"] == 150.0  # 08:00 -> 10:30
+
+
+def test_the_substantive_indexes_test_what_the_figures_test():
+    """The partial indexes (conversations migration 0008) are used only when the query's condition
+    is theirs: the migration writes the figures' regular expression."""
+    from importlib import import_module
+
+    from palabre.analytics.metrics.sql import SUBSTANTIVE
+
+    migration = import_module("palabre.conversations.migrations.0008_item_substantive_indexes")
+    assert migration.SUBSTANTIVE == SUBSTANTIVE
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partial indexes on a regex are PostgreSQL's")
+def test_the_comments_figures_come_from_the_substantive_indexes(org, make_channel, ingest):
+    """Substantive and other comments are counted from their two partial indexes (the regular
+    expression is not run at read time), with the same figures: an emoji alone and a single word
+    are not substantive, the brand's answer is not a comment."""
+    from django.test.utils import CaptureQueriesContext
+
+    from palabre.conversations.services import IncomingAuthor
+
+    blog = make_channel(org, "site", handle="blog.example", name="Blog")
+    at = datetime(2026, 6, 9, 10, tzinfo=PARIS)
+    ingest(blog, "old", text="Déjà venue", author="zélie", created_at=at - timedelta(days=10))
+    ingest(blog, "c1", text="Très bonne idée", author="zélie", created_at=at)
+    ingest(blog, "c2", text="👍", author="zélie", created_at=at)
+    ingest(blog, "c3", text="Merci", author="yann", created_at=at)
+    ingest(blog, "c4", text="Et la livraison ?", author="yann", created_at=at)
+    ingest(blog, "a1", text="Merci à vous", author=IncomingAuthor(handle="blog.example"), created_at=at)
+    period = Period(date(2026, 6, 8), date(2026, 6, 14), "Europe/Paris")
+    with CaptureQueriesContext(connection) as queries:
+        quality = metrics.quality(org, period, Filters())
+    assert (quality["comments"], quality["substantive"]) == (4, 2)
+    assert (quality["contributors"], quality["returning_contributors"]) == (2, 1)
+    (comments_sql,) = [q["sql"] for q in queries.captured_queries if "per_item" in q["sql"]]
+    with connection.cursor() as cursor:
+        # A handful of rows: the planner would read the table; the point is that it can use the indexes.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {comments_sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "item_substantive" in plan and "item_not_substantive" in plan
+    # The regular expression is the indexes' condition, never a filter run on the rows read.
+    assert not [line for line in plan.splitlines() if "Filter" in line and "~" in line]

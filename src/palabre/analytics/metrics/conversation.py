@@ -297,14 +297,34 @@ def _comments(comments: QuerySet, earlier: QuerySet) -> dict[str, Any]:
     The comments are first counted per contact; the returning contributors are then one probe each
     for an earlier item (index on items by contact and date), so that the work follows the
     period's contributors, not the organisation's whole history or every contact it ever had; the
-    names are read for the top contributors only."""
-    per_item = (
-        comments.order_by()
-        .annotate(
-            _substantive=Case(When(text__regex=SUBSTANTIVE, then=Value(1)), default=Value(0)),
+    names are read for the top contributors only.
+
+    On PostgreSQL the comments are read as two halves, the substantive ones and the others, each
+    from its partial index (conversations migration 0008: the test is run once per item when it is
+    written, and the index carries what is read here), instead of running the regular expression on
+    every comment's text fetched from the table (about half the block's cost on 1M items). Each half
+    is read in the indexes' order: without it, over a period that holds most of the table, the
+    planner costs the regular expression as a mere comparison and scans the table instead (0.88 s
+    instead of 0.35 s of CPU on 1M items, 90 days)."""
+    comments = comments.order_by()
+    if connection.vendor == "postgresql":
+        per_item = (
+            comments.filter(text__regex=SUBSTANTIVE)
+            .order_by("created_at")
+            .annotate(_substantive=Value(1))
+            .values("contact_id", "_substantive")
+            .union(
+                comments.exclude(text__regex=SUBSTANTIVE)
+                .order_by("created_at")
+                .annotate(_substantive=Value(0))
+                .values("contact_id", "_substantive"),
+                all=True,
+            )
         )
-        .values("contact_id", "_substantive")
-    )
+    else:
+        per_item = comments.annotate(
+            _substantive=Case(When(text__regex=SUBSTANTIVE, then=Value(1)), default=Value(0)),
+        ).values("contact_id", "_substantive")
     probe = earlier.filter(contact_id=RawSQL("per_contact.contact_id", ())).order_by().values("pk")
     per_item_sql, per_item_params = per_item.query.sql_with_params()
     probe_sql, probe_params = probe.query.sql_with_params()
