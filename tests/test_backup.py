@@ -136,12 +136,10 @@ def snapshot(env: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fresh_sqlite(tmp_path_factory) -> Path:
-    """A migrated, empty SQLite database, copied for each installation that needs one."""
-    folder = tmp_path_factory.mktemp("template")
-    migrated = palabre("migrate", env=installation(folder))
-    assert migrated.returncode == 0, migrated.stderr
-    return folder / "palabre.sqlite3"
+def fresh_sqlite(tmp_path_factory, migrated_sqlite) -> Path:
+    """A migrated, empty SQLite database, copied for each installation that needs one (`palabre
+    migrate` on a fresh file: test_migrate_check_lists_what_is_pending_and_applies_nothing)."""
+    return migrated_sqlite(tmp_path_factory.mktemp("template") / "palabre.sqlite3")
 
 
 def empty_installation(folder: Path, fresh_sqlite: Path, **kwargs) -> dict:

@@ -32,8 +32,6 @@ SITE_URL = "https://blog.serve.example/"
 SETUP = f"""
 import django
 django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_organisation
@@ -91,8 +89,8 @@ def _wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_serve_answers_stores_through_its_worker_and_stops_cleanly(tmp_path: Path):
-    database = tmp_path / "palabre.sqlite3"
+def test_serve_answers_stores_through_its_worker_and_stops_cleanly(tmp_path: Path, migrated_sqlite):
+    database = migrated_sqlite(tmp_path / "palabre.sqlite3")
     env = {
         **os.environ,
         "PALABRE_DATA_DIR": str(tmp_path / "data"),

@@ -247,7 +247,7 @@ def test_asking_now_gives_a_worker_a_task_it_can_run_at_once(db, database_tasks)
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses its own SQLite file: once per suite is enough"
 )
-def test_a_starting_worker_stores_what_a_stopped_one_left(tmp_path: Path):
+def test_a_starting_worker_stores_what_a_stopped_one_left(tmp_path: Path, migrated_sqlite):
     env = {
         **os.environ,
         "PALABRE_DATA_DIR": str(tmp_path / "data"),
@@ -260,7 +260,7 @@ def test_a_starting_worker_stores_what_a_stopped_one_left(tmp_path: Path):
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    run("-m", "palabre", "migrate")
+    migrated_sqlite(tmp_path / "palabre.sqlite3")
     run("-c", textwrap.dedent(SETUP))
     assert run("-c", COUNT).split() == ["3", "0"]
     run("-m", "palabre", "worker", "--batch", "--interval", "0.1")

@@ -21,8 +21,6 @@ from palabre.compat.models import SiteRequestCount
 SETUP = """
 import django
 django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_organisation
@@ -99,7 +97,7 @@ def shared_database(request, tmp_path: Path):
         return env, site.pk, counts
     import sqlite3
 
-    database = tmp_path / "palabre.sqlite3"
+    database = request.getfixturevalue("migrated_sqlite")(tmp_path / "palabre.sqlite3")
     env["PALABRE_DATABASE_URL"] = f"sqlite:///{database}"
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SETUP)], env=env, capture_output=True, text=True, timeout=180

@@ -39,14 +39,39 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
+_RUNNING: list = []  # the browser of the module under way
+
+
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium for a file's tests (starting Playwright and the browser costs about 1.5 s); each
+    test works in browser contexts of its own (fresh profiles: cookies, storage, cache), all closed
+    when it ends (`_close_contexts`). The Playwright loop ends with the file, before the next
+    file's tests, which may not run beside an event loop."""
     # Playwright's sync API runs an event loop in this thread; Django's ORM must allow it.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with playwright.sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+        _RUNNING.append(launched)
+        try:
+            yield launched
+        finally:
+            _RUNNING.remove(launched)
+            launched.close()
+
+
+def _close_every_context() -> None:
+    for launched in _RUNNING:
+        for context in list(launched.contexts):
+            context.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_contexts():
+    """No page of a test outlives it, even a test that failed before closing its own: the next test
+    of the file shares the browser."""
+    yield
+    _close_every_context()
 
 
 def _new_page(browser, *, width: int = 1280):
@@ -59,7 +84,9 @@ def _new_page(browser, *, width: int = 1280):
 @pytest.fixture
 def new_page(browser):
     """`new_page(width=...)`: a fresh profile (its own cookies and localStorage) with one page."""
-    return lambda width=1280: _new_page(browser, width=width)
+    yield lambda width=1280: _new_page(browser, width=width)
+    # Before the live server's database is emptied (fixtures set up earlier end later).
+    _close_every_context()
 
 
 def _sign_in(page, url: str, username: str, password: str, *, lang: str | None = None) -> None:

@@ -66,13 +66,13 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 @pytest.mark.own_sqlite
-def test_tasks_enqueued_through_django_run_in_two_palabre_workers_on_redis(tmp_path, rq_url):
+def test_tasks_enqueued_through_django_run_in_two_palabre_workers_on_redis(tmp_path, rq_url, migrated_sqlite):
     from palabre import health, worker
     from palabre.schedule.jobs import JOBS
     from worker_tasks import note_run
 
     data = tmp_path / "data"
-    database = tmp_path / "palabre.sqlite3"
+    database = migrated_sqlite(tmp_path / "palabre.sqlite3")
     env = {
         **os.environ,
         "PALABRE_DATA_DIR": str(data),
@@ -86,11 +86,6 @@ def test_tasks_enqueued_through_django_run_in_two_palabre_workers_on_redis(tmp_p
         "PALABRE_PUBLISHING_TICK_SECONDS": "3600",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
     }
-    migrated = subprocess.run(
-        [sys.executable, "-m", "palabre", "migrate"], env=env, capture_output=True, text=True, timeout=180
-    )
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-
     runs = tmp_path / "runs.txt"
     with on_redis(rq_url):
         results = [note_run.enqueue(number, str(runs)) for number in range(20)]

@@ -35,7 +35,8 @@ def _free_port() -> int:
 
 
 class World:
-    def __init__(self, tmp_path: Path, database_url: str):
+    def __init__(self, tmp_path: Path, database_url: str, *, migrated: bool = False):
+        self.migrated = migrated  # the database has its tables already (a copy of `migrated_sqlite`)
         self.calls = tmp_path / "calls.log"
         self.logs = tmp_path
         self.env = {
@@ -117,7 +118,8 @@ TEXTS = [
 
 
 def start_world(world: World) -> tuple[dict, httpx.Client]:
-    world.run("palabre", "migrate")
+    if not world.migrated:
+        world.run("palabre", "migrate")
     setup = json.loads(world.run("setup").strip().splitlines()[-1])
     port = _free_port()
     world.start(
@@ -202,8 +204,8 @@ def scenario(world: World) -> None:
 
 
 @pytest.mark.own_sqlite
-def test_exactly_once_on_sqlite(tmp_path):
-    world = World(tmp_path, f"sqlite:///{tmp_path / 'kill.sqlite3'}")
+def test_exactly_once_on_sqlite(tmp_path, migrated_sqlite):
+    world = World(tmp_path, f"sqlite:///{migrated_sqlite(tmp_path / 'kill.sqlite3')}", migrated=True)
     try:
         scenario(world)
     finally:
@@ -229,7 +231,7 @@ def test_exactly_once_on_postgresql(tmp_path):
 
 
 @pytest.mark.own_sqlite
-def test_end_to_end_through_mastodon_on_loopback(tmp_path):
+def test_end_to_end_through_mastodon_on_loopback(tmp_path, migrated_sqlite):
     """The real Mastodon connector (Mastodon.py) against a loopback server answering with the
     documented payloads: the worker is killed just before the time, another one publishes."""
     sys.path.insert(0, str(CONNECTOR_TESTS))
@@ -238,7 +240,7 @@ def test_end_to_end_through_mastodon_on_loopback(tmp_path):
     mastodon = PlatformServer().start()
     created = load_fixture(CONNECTOR_TESTS / "mastodon" / "fixtures", "status_created.json")
     mastodon.on("POST", "/api/v1/statuses", Answer(body=created))
-    world = World(tmp_path, f"sqlite:///{tmp_path / 'mastodon.sqlite3'}")
+    world = World(tmp_path, f"sqlite:///{migrated_sqlite(tmp_path / 'mastodon.sqlite3')}", migrated=True)
     world.env["PALABRE_TEST_MASTODON_URL"] = mastodon.url
     world.env["PALABRE_OUTBOUND_ALLOWED_HOSTS"] = "127.0.0.1"  # the fake Mastodon, on loopback
     try:

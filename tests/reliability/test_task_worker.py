@@ -78,8 +78,6 @@ def test_the_sweep_analyses_what_a_killed_worker_left_each_item_once(org, make_c
 SETUP = """
 import django
 django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
 from django_tasks_db.models import DBTaskResult
 from palabre.compat.akismet import check
@@ -116,7 +114,9 @@ def _wait_for(condition, timeout: float, what: str):
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="uses its own SQLite files: once per suite is enough"
 )
-def test_a_worker_waits_for_a_database_that_refuses_then_stores_what_was_left(tmp_path: Path):
+def test_a_worker_waits_for_a_database_that_refuses_then_stores_what_was_left(
+    tmp_path: Path, migrated_sqlite
+):
     data = tmp_path / "data"
     database = tmp_path / "palabre.sqlite3"
     env = {
@@ -126,7 +126,7 @@ def test_a_worker_waits_for_a_database_that_refuses_then_stores_what_was_left(tm
         "PALABRE_WORKER_HEARTBEAT_SECONDS": "0.5",
     }
     # A database in working order, with three comments answered for and not stored...
-    ready = tmp_path / "ready.sqlite3"
+    ready = migrated_sqlite(tmp_path / "ready.sqlite3")
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SETUP)],
         env={**env, "PALABRE_DATABASE_URL": f"sqlite:///{ready}"},
