@@ -208,3 +208,34 @@ def test_the_comments_figures_come_from_the_substantive_indexes(org, make_channe
     assert "item_substantive" in plan and "item_not_substantive" in plan
     # The regular expression is the indexes' condition, never a filter run on the rows read.
     assert not [line for line in plan.splitlines() if "Filter" in line and "~" in line]
+
+
+def test_an_answer_counts_for_the_threads_first_inbox_reply_author_else_its_assignee(week, period, ingest):
+    """The team's attribution read from the thread's row (one probe per answer): c1, answered by
+    Alice from the inbox then given to Bruno, stays Alice's; c4, given to Bruno and answered from
+    the shop's platform (no inbox reply), is Bruno's."""
+    from palabre.conversations.services import IncomingAuthor
+    from palabre.inbox import services as inbox
+    from palabre.inbox.models import Conversation
+    from palabre.orgs.services import Actor
+
+    org, alice, bruno, shop = week["org"], week["alice"], week["bruno"], week["shop"]
+    as_alice = Actor.for_user(alice, org)
+    for name in ("c1", "c4"):
+        thread = Conversation.objects.get(root=week["items"][name])
+        inbox.assign(actor=as_alice, conversation=thread, assignee_id=bruno.pk)
+    ingest(
+        shop,
+        "c4-answer",
+        text="Depuis votre compte, rubrique Adresses.",
+        author=IncomingAuthor(handle=shop.handle),
+        parent="c4",
+        created_at=datetime(2026, 6, 10, 11, tzinfo=PARIS),
+    )
+    team = metrics.team(org, period, Filters())
+    # Alice: c1, c2; Bruno: c3 (Saturday, after hours) and the shop's answer to c4 (Wednesday 11:00).
+    assert [(m["label"], m["replies"], m["after_hours"], m["conversations"]) for m in team["members"]] == [
+        ("alice", 2, 0, 2),
+        ("bruno", 2, 1, 2),
+    ]
+    assert (team["replies"], team["after_hours"]) == (4, 1)

@@ -52,20 +52,21 @@ def team(
     if filters.channel_id:
         answers = answers.filter(channel_id=filters.channel_id)
     answers = in_campaign(answers, organisation, filters)
-    written_by = (
+    # One probe per answer for its thread's row (unique by root, no ordering), which then looks for
+    # its own first reply: the reply's author, else the row's assignee. Looking the reply up by the
+    # thread's root joined the replies to the threads for every answer, then probed the thread again.
+    first_reply = (
         Reply.objects.for_org(organisation)
-        .filter(conversation__root_id=OuterRef("thread_root_id"))
+        .filter(conversation_id=OuterRef("pk"))
         .order_by("created_at", "pk")
+        .values("author_id")[:1]
     )
-    answers = answers.annotate(
-        member=Coalesce(
-            Subquery(written_by.values("author_id")[:1]),
-            Subquery(
-                Conversation.objects.filter(root_id=OuterRef("thread_root_id")).values("assignee_id")[:1]
-            ),
-            output_field=IntegerField(),
-        )
+    thread_member = (
+        Conversation.objects.filter(root_id=OuterRef("thread_root_id"))
+        .order_by()
+        .values(member=Coalesce(Subquery(first_reply), F("assignee_id"), output_field=IntegerField()))[:1]
     )
+    answers = answers.annotate(member=Subquery(thread_member, output_field=IntegerField()))
     if filters.member_id:
         answers = answers.filter(member=filters.member_id)
     rows = list(
