@@ -241,21 +241,27 @@ def test_a_text_the_batch_holds_several_times_is_detected_once_with_the_same_ans
 ):
     from palabre.nlp import language
 
-    detect = language.detect_language
-    asked: list[str] = []
+    detect = language._detect
+    read: list[str] = []
 
     def counting(text: str) -> str:
-        asked.append(text)
+        read.append(text)
         return detect(text)
 
-    monkeypatch.setattr(language, "detect_language", counting)
+    monkeypatch.setattr(language, "_detect", counting)
     wave = "Gagnez mille euros par jour depuis chez vous, cliquez ici sans attendre"
-    batch = [incoming_item(f"w{n}", text=wave, author=f"bot{n}") for n in range(5)]
+    # The same message, then with other links and mentions: the detector reads it once.
+    batch = [incoming_item(f"w{n}", text=wave, author=f"bot{n}") for n in range(3)]
+    batch += [
+        incoming_item(f"l{n}", text=f"{wave} https://gain{n}.example/x @cible{n}", author=f"bot{n}")
+        for n in range(3)
+    ]
     batch.append(incoming_item("q1", text="Where is my parcel? I ordered it two weeks ago.", author="sam"))
     stored = ingest_items(channel=channel, incoming=batch, analyse=False)
     Item.objects.filter(channel=channel).update(language="")
     analyse_items([i.pk for i, _c in stored.items], stored.created_ids)
-    assert sorted(asked) == sorted([wave, "Where is my parcel? I ordered it two weeks ago."])
+    assert len(read) == 3  # the wave, the wave with its link and mention blanked, the question
     languages = dict(Item.objects.filter(channel=channel).values_list("external_id", "language"))
-    assert languages == {**{f"w{n}": detect(wave) for n in range(5)}, "q1": "en"}
-    assert detect(wave) == "fr"
+    alone = {one.external_id: language.detect_language(one.text) for one in batch}
+    assert languages == alone
+    assert set(alone.values()) == {"fr", "en"}

@@ -56,6 +56,28 @@ def test_ingestion_is_idempotent(org, make_query, make_source):
     assert Mention.objects.count() == 2
 
 
+def test_a_poll_detects_each_reading_once_and_a_given_language_is_kept(
+    org, make_query, make_source, monkeypatch
+):
+    from palabre.nlp import language
+
+    detect = language._detect
+    read: list[str] = []
+    monkeypatch.setattr(language, "_detect", lambda text: read.append(text) or detect(text))
+    make_query(org, "lumiere")
+    source = make_source(org, "rss", {"url": "https://example.org/feed"})
+    wave = "Maison Lumière rembourse tout le monde ce soir, inscrivez-vous vite"
+    batch = [candidate(f"w{n}", f"{wave} https://promo{n}.example #lumiere{n}") for n in range(4)]
+    batch += [
+        candidate("en", "Maison Lumière lamps look great in our new flat, thanks"),
+        candidate("given", "Maison Lumière, the lamps look great", language="de"),
+    ]
+    assert ingest_candidates(source=source, candidates=batch).created == 6
+    assert len(read) == 2  # the wave once, the English text; the given language is not detected
+    languages = dict(Mention.objects.values_list("external_id", "language"))
+    assert languages == {**{f"w{n}": "fr" for n in range(4)}, "en": "en", "given": "de"}
+
+
 def test_source_filters_in_queries_see_the_platform(org, make_query, make_source):
     make_query(org, "lumiere source:reddit")
     rss = make_source(org, "rss", {"url": "https://example.org/feed"})

@@ -437,18 +437,14 @@ def _write_links(linked: list[Item]) -> None:
 
 
 def _detect_languages(items: list[Item], created: frozenset[int]) -> None:
-    from palabre.nlp.language import detect_language
+    from palabre.nlp.language import detect_languages
 
-    # The detector answers from the text alone: a text the batch holds several times (a spam wave,
-    # a re-delivery, a "Merci !") is detected once.
-    detected: dict[str, str] = {}
-    for item in items:
-        if not item.language and item.text:
-            language = detected.get(item.text)
-            if language is None:
-                language = detected[item.text] = detect_language(item.text)
-            item.language = language
-            item._detected_language = True  # written with the analysis time, by mark_batch_analysed
+    # At once for the batch: a text it holds several times, or differing only by its links,
+    # mentions or hashtags (a spam wave, a re-delivery), is detected once.
+    unknown = [item for item in items if not item.language and item.text]
+    for item, language in zip(unknown, detect_languages([item.text for item in unknown]), strict=True):
+        item.language = language
+        item._detected_language = True  # written with the analysis time, by mark_batch_analysed
 
 
 LANGUAGE_STAGE = Stage(name="language", order=ORDER["language"], run=_detect_languages)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["detect_language", "SUPPORTED"]
+__all__ = ["detect_language", "detect_languages", "SUPPORTED"]
 
 SUPPORTED = ("fr", "en", "es", "de", "it", "pt", "nl", "ar", "tr", "ru", "pl")
 
@@ -179,11 +179,38 @@ def _get_detector():
     return _detector
 
 
+def _read(text: str) -> str:
+    """What the detection reads of a text: its first 2,000 characters, links, addresses, mentions
+    and hashtags blanked."""
+    return _NOISE.sub(" ", text[:2000])
+
+
 def detect_language(text: str) -> str:
     """Best guess among SUPPORTED, "und" when the text is too short or ambiguous."""
     if not isinstance(text, str) or not text:
         return "und"
-    text = _NOISE.sub(" ", text[:2000])
+    return _detect(_read(text))
+
+
+def detect_languages(texts: list[str]) -> list[str]:
+    """`detect_language` of each text, each distinct reading detected once: texts that differ only
+    by their links, mentions or hashtags (a spam wave, a re-delivery) get one answer, the one each
+    would get alone."""
+    found: dict[str, str] = {}
+    out = []
+    for text in texts:
+        if not isinstance(text, str) or not text:
+            out.append("und")
+            continue
+        read = _read(text)
+        language = found.get(read)
+        if language is None:
+            language = found[read] = _detect(read)
+        out.append(language)
+    return out
+
+
+def _detect(text: str) -> str:
     words = [w.lower() for w in _WORD.findall(text)]
     letters = sum(len(w) for w in words)
     if letters < 3:

@@ -58,7 +58,7 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     """Store the candidates that match at least one active query. Idempotent: a candidate already
     stored for this source (same external id) is skipped, so polls and retries never duplicate."""
     from palabre.nlp.classifiers import load_models
-    from palabre.nlp.language import detect_language
+    from palabre.nlp.language import detect_languages
 
     result = IngestResult(seen=len(candidates))
     if not candidates:
@@ -77,9 +77,12 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     if matcher is None:
         result.unmatched = len(fresh)
         return result
+    # The languages the source did not give, at once: a text that comes again (a spam wave, a
+    # repost differing by its links) is detected once.
+    detected = iter(detect_languages([c.text for c in fresh if not c.language and c.text]))
     matched = []
     for candidate in fresh:
-        language = candidate.language or (detect_language(candidate.text) if candidate.text else "")
+        language = candidate.language or (next(detected) if candidate.text else "")
         domain = candidate.domain or _domain_of(candidate.url)
         matches = matcher.match(
             candidate.text,
