@@ -18,23 +18,10 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
-from atproto import Client, models
-from atproto_client.client.session import Session
-from atproto_client.exceptions import (
-    AtProtocolError,
-    BadRequestError,
-    ModelError,
-    NetworkError,
-    RateLimitExceededError,
-    RequestException,
-    UnauthorizedError,
-)
-from atproto_client.request import Request
-from atproto_server.auth.jwt import TokenDecodeError, get_jwt_payload
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +45,13 @@ from palabre.connectors.base import (
 from palabre.connectors.explain import network_reason
 from palabre.connectors.search import Candidate, SearchError, SearchMalformed, SearchPage
 from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+# The atproto SDK is imported where it is used: importing it takes most of a second of CPU, which
+# every Palabre process (each web and worker process, every command) would pay at start-up.
+if TYPE_CHECKING:
+    from atproto import Client
+    from atproto_client.client.session import Session
+    from atproto_client.exceptions import AtProtocolError
 
 DEFAULT_SERVICE = "https://bsky.social"
 PAGE_SIZE = 50
@@ -91,6 +85,15 @@ def _parse_time(value: str) -> datetime:
 
 def translate(error: AtProtocolError, *, sending: bool = False) -> Exception:
     """The SDK's error as the connector framework's."""
+    from atproto_client.exceptions import (
+        BadRequestError,
+        ModelError,
+        NetworkError,
+        RateLimitExceededError,
+        RequestException,
+        UnauthorizedError,
+    )
+
     response = getattr(error, "response", None)
     content = getattr(response, "content", None)
     code = getattr(content, "error", "") or ""
@@ -168,6 +171,10 @@ class BlueskyConnector(Connector):
         return [("credentials", str(credentials["service"]))] if credentials.get("service") else []
 
     def client(self, channel) -> Client:
+        from atproto import Client
+        from atproto_client.exceptions import AtProtocolError, BadRequestError, UnauthorizedError
+        from atproto_client.request import Request
+
         from palabre.connectors.services import connector_state, save_connector_state
 
         credentials = channel.read_credentials()
@@ -201,6 +208,8 @@ class BlueskyConnector(Connector):
         return client
 
     def _call(self, function, *args, sending: bool = False, **kwargs):
+        from atproto_client.exceptions import AtProtocolError
+
         try:
             return function(*args, **kwargs)
         except AtProtocolError as error:
@@ -214,11 +223,15 @@ class BlueskyConnector(Connector):
 
     @staticmethod
     def session_of(client: Client) -> Session:
+        from atproto_client.client.session import Session
+
         return Session.decode(client.export_session_string())
 
     # --- in -------------------------------------------------------------------------------------
 
     def pull(self, channel, cursor: str) -> PullResult:
+        from atproto import models
+
         client = self.client(channel)
         web = web_of(channel)
         seen = _parse_time(cursor) if cursor else None
@@ -303,6 +316,8 @@ class BlueskyConnector(Connector):
         )
 
     def reply(self, channel, *, in_reply_to, text: str, idempotency_key: str) -> Delivered:
+        from atproto import models
+
         raw = in_reply_to.raw or {}
         if not raw.get("cid"):
             raise PermanentError(
@@ -322,6 +337,8 @@ class BlueskyConnector(Connector):
         )
 
     def publish(self, channel, *, text: str, media: Sequence[Media] = (), idempotency_key: str) -> Delivered:
+        from atproto import models
+
         client = self.client(channel)
         embed = None
         if media:
@@ -335,6 +352,8 @@ class BlueskyConnector(Connector):
     def find_delivered(self, channel, idempotency_key: str) -> Delivered | None:
         """An interrupted attempt's post, found among the account's latest records by its text and
         parent, created since the action was queued and no other action's."""
+        from atproto import models
+
         from palabre.connectors.models import OutboundAction
 
         action = (
@@ -462,6 +481,8 @@ def asked_permissions(connector: Connector) -> list[str]:
 
 def session_scope(access_jwt: str) -> str | None:
     """The `scope` claim of a session's access token (None when it cannot be read)."""
+    from atproto_server.auth.jwt import TokenDecodeError, get_jwt_payload
+
     try:
         return get_jwt_payload(access_jwt).scope or None
     except (TokenDecodeError, ValueError):

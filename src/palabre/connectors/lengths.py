@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import regex
-from twitter_text import parse_tweet
 
 from palabre.orgs.models import Channel, Platform
 
@@ -51,6 +50,10 @@ def graphemes(text: str) -> int:
 
 def length(text: str, counting: str) -> int:
     if counting == "x":
+        # Imported here: its patterns take a fifth of a second to build, which every Palabre
+        # process would pay at start-up.
+        from twitter_text import parse_tweet
+
         return parse_tweet(text).weightedLength
     if counting == "mastodon":
         text = _URL.sub("x" * LINK_LENGTH, text)

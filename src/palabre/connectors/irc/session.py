@@ -14,9 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import irc.client
-import irc.connection
-import irc.modes
 from django.utils import timezone
 
 from palabre.connectors import outbound
@@ -154,6 +151,9 @@ class IrcSession:
         self.settings, self.now, self.clock = settings, now, clock
         self.bucket = TokenBucket(rate=settings.rate, burst=settings.burst, clock=clock)
         self.reconnect_delays = tuple(reconnect_delays) or (0.0,)
+        # The `irc` library is imported where it is used, not by every Palabre process at start-up.
+        import irc.client
+
         self.reactor = irc.client.Reactor()
         self.connection = self.reactor.server()
         self.nick = settings.nick + ("_" if alternative_nick else "")
@@ -203,6 +203,9 @@ class IrcSession:
     # --- the connection -------------------------------------------------------------------------
 
     def connect(self) -> None:
+        import irc.client
+        import irc.connection
+
         s = self.settings
         try:  # the address guard: the bot connects to the checked address, TLS checks the name
             address = outbound.check_url(f"irc://{s.server}:{s.port}")
@@ -316,6 +319,8 @@ class IrcSession:
         connection.join(s.channel, s.channel_key)
 
     def _on_join(self, connection, event) -> None:
+        import irc.client
+
         if irc.client.NickMask(event.source).nick == connection.get_nickname():
             self.joined, self.names_known = True, False
             self._failed_attempts = 0
@@ -331,6 +336,8 @@ class IrcSession:
         self.names_known = True
 
     def _on_mode(self, connection, event) -> None:
+        import irc.modes
+
         modes = irc.modes.parse_channel_modes(" ".join(event.arguments))
         for sign, mode, argument in modes:
             if mode == "o" and argument == connection.get_nickname():
@@ -345,6 +352,8 @@ class IrcSession:
             connection.join(self.settings.channel, self.settings.channel_key)
 
     def _on_pubmsg(self, connection, event) -> None:
+        import irc.client
+
         source = irc.client.NickMask(event.source)
         text = event.arguments[0] if event.arguments else ""
         created = self.now()
