@@ -168,10 +168,12 @@ def main() -> None:
     # A first small batch warms the caches a worker keeps (policy, rules, models, the source row).
     warm = pipeline.ingest_items(channel=channel, incoming=mix(20, 10_000_000, rng, at), analyse=False)
     pipeline.analyse_items_or_each([i.pk for i, _c in warm.items], warm.created_ids)
-    # As `palabre serve` does before it starts its processes: what is loaded for good (models,
-    # lexicons, Django) is kept out of the collector's sight, so that full collections do not walk it.
-    gc.collect()
-    gc.freeze()
+    # As `palabre serve` and `palabre worker` do before their first request or task: what is loaded
+    # for good (models, lexicons, Django) is kept out of the collector's sight, so that full
+    # collections do not walk it, and the youngest generation is collected less often.
+    from palabre.operations.serving import load_for_good
+
+    load_for_good()
     stage_cpu.clear()
     collecting = {"cpu": 0.0, "started": 0.0}
 

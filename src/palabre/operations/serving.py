@@ -58,11 +58,17 @@ def default_threads() -> int:
 SERVE_WORKER_NICENESS = 10
 
 
+# Objects allocated (less those freed) between two collections of the youngest generation: Python's
+# 700 had the collector run every few dozen items of a batch (0.052 ms of CPU an item in bench
+# ingest); at 50,000 it costs 0.017 ms, for a few megabytes more held between collections.
+YOUNG_GENERATION_THRESHOLD = 50_000
+
+
 def load_for_good() -> None:
     """Load the models, then put what is loaded out of the garbage collector's sight: it lives as
     long as the process, so it is neither walked by every full collection (about 0.15 ms of CPU an
     item in a worker, measured by bench ingest) nor copied into forked processes when the collector
-    touches it."""
+    touches it. The youngest generation is collected less often (YOUNG_GENERATION_THRESHOLD)."""
     import gc
 
     from palabre.nlp.classifiers import load_models
@@ -70,6 +76,7 @@ def load_for_good() -> None:
     load_models()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def serve(host: str, port: int, *, processes: int, workers: int, threads: int, banner: str = "") -> None:
