@@ -13,6 +13,11 @@ it (the anchors' convention: a row's timestamp is the start of its 5 minutes). A
 printed beside it: to the event of the window nearest the label, the convention that gives the
 README's own delays of the two anchors whose recall and false alarms it reproduces exactly
 (ARTime +5 min, contextOSE 0 min; the first event gives -40 and 0).
+
+`--false-alarms dev|test|all` lists Palabre's false alarms of that split, one line each (the row that
+completes it, the hour and day, the warm-up, the run's length and its ratio to the usual count, the
+score), then counts them by class: what a rule meant to remove a class of them would remove.
+Listing `test` or `all` is a look at the held-out split (docs/listening-alerts.md counts them).
 """
 
 from __future__ import annotations
@@ -47,12 +52,23 @@ def read_series(path: Path) -> list[tuple[datetime, int]]:
         return [(_time(row["timestamp"]), int(float(row["value"]))) for row in csv.DictReader(handle)]
 
 
-def palabre_alarms(rows: list[tuple[datetime, int]]) -> list[datetime]:
+def palabre_details(rows: list[tuple[datetime, int]]) -> list[tuple[datetime, detection.Alarm, str]]:
+    """Each alarm as (the row that completes it, the alarm, the warm-up stage)."""
     detector = detection.StreamingDetector()
     found = []
     for moment, value in rows:
-        found += [moment for _known, _alarm, _warmup in detector.push(moment, value)]
+        found += [(moment, alarm, warmup) for _known, alarm, warmup in detector.push(moment, value)]
     return found
+
+
+def event_starts(moments: list[datetime]) -> list[datetime]:
+    """The alarms that start an event: the first, and each after at least `SILENCE` without one."""
+    events, last = [], None
+    for moment in sorted(moments):
+        if last is None or moment - last >= SILENCE:
+            events.append(moment)
+        last = moment
+    return events
 
 
 def score(
@@ -64,11 +80,7 @@ def score(
     caught, events_in, false_alarms, delays, nearest = 0, 0, 0, [], []
     total_windows = sum(len(w) for w in windows.values())
     for name, series_windows in windows.items():
-        events, last = [], None
-        for moment in sorted(alarms.get(name, [])):
-            if last is None or moment - last >= SILENCE:
-                events.append(moment)
-            last = moment
+        events = event_starts(alarms.get(name, []))
         first_in, all_in = {}, {}
         for event in events:
             hit = next((i for i, (a, b) in enumerate(series_windows) if a <= event <= b), None)
@@ -100,7 +112,57 @@ def score(
     }
 
 
-def evaluate(data: Path) -> dict:
+def false_alarm_rows(
+    details: dict[str, list[tuple[datetime, detection.Alarm, str]]],
+    windows: dict[str, list[tuple[datetime, datetime]]],
+) -> list[dict]:
+    """Palabre's events outside every window of their series, with what tells them apart; `at` is
+    the row that completes the alarm, as the scoring dates it."""
+    rows = []
+    for name in sorted(details):
+        by_moment = {}
+        for moment, alarm, warmup in details[name]:
+            by_moment.setdefault(moment, (alarm, warmup))
+        for event in event_starts(list(by_moment)):
+            if any(a <= event <= b for a, b in windows[name]):
+                continue
+            alarm, warmup = by_moment[event]
+            rows.append(
+                {
+                    "series": name,
+                    "at": event.isoformat(sep=" "),
+                    "weekday": event.strftime("%a"),
+                    "hour": event.hour,
+                    "warmup": warmup,
+                    "minutes": int(alarm.width / timedelta(minutes=1)),
+                    "observed": alarm.observed,
+                    "usual": alarm.expected,
+                    "ratio": round(alarm.observed / max(alarm.expected, 0.01), 1),
+                    "score": alarm.score,
+                }
+            )
+    return rows
+
+
+def false_alarm_classes(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """How many false alarms fall in each class: warm-up stage, run length, night (0 to 6 h in the
+    series' clock) or day, weekend or weekday, ratio to the usual count."""
+    classes: dict[str, dict[str, int]] = {}
+
+    def add(kind: str, value: str) -> None:
+        counts = classes.setdefault(kind, {})
+        counts[value] = counts.get(value, 0) + 1
+
+    for row in rows:
+        add("warmup", row["warmup"])
+        add("minutes", str(row["minutes"]))
+        add("time", "night 0-6 h" if row["hour"] < 6 else "day")
+        add("day", "weekend" if row["weekday"] in ("Sat", "Sun") else "weekday")
+        add("ratio", "under 5x" if row["ratio"] < 5 else "5x to 20x" if row["ratio"] < 20 else "20x or more")
+    return classes
+
+
+def evaluate(data: Path, *, false_alarms: str | None = None) -> dict:
     """Palabre and every anchor detector on the series of `data`; exits with one line when absent."""
     if not (data / "windows.json").is_file():
         sys.exit(
@@ -110,7 +172,7 @@ def evaluate(data: Path) -> dict:
     raw_labels = json.loads((data / "labels.json").read_text(encoding="utf-8"))
     anchors_path = data / "anchor_alarms.json"
     raw_anchors = json.loads(anchors_path.read_text(encoding="utf-8")) if anchors_path.is_file() else {}
-    windows, labels, spans, ours = {}, {}, {}, {}
+    windows, labels, spans, ours, details = {}, {}, {}, {}, {}
     for name in sorted(raw_windows):
         path = data / name
         if not path.is_file():
@@ -119,7 +181,8 @@ def evaluate(data: Path) -> dict:
         windows[name] = [(_time(a), _time(b)) for a, b in raw_windows[name]]
         labels[name] = [_time(t) for t in raw_labels.get(name, [])]
         spans[name] = rows[-1][0] - rows[0][0] + timedelta(minutes=5) if rows else timedelta()
-        ours[name] = palabre_alarms(rows)
+        details[name] = palabre_details(rows)
+        ours[name] = [moment for moment, _alarm, _warmup in details[name]]
     result = {"series": len(windows), "weeks": round(sum(spans.values(), timedelta()) / WEEK, 2)}
     result["palabre"] = score(ours, windows, labels, spans)
     # The held-out split of docs/listening-alerts.md: settings were chosen looking at `dev` only.
@@ -134,6 +197,10 @@ def evaluate(data: Path) -> dict:
         )
         for detector, alarms in sorted(raw_anchors.items())
     }
+    if false_alarms:
+        names = windows.keys() if false_alarms == "all" else SPLIT[false_alarms] & windows.keys()
+        rows = false_alarm_rows({n: details[n] for n in names}, windows)
+        result["false_alarms"] = {"split": false_alarms, "rows": rows, "classes": false_alarm_classes(rows)}
     return result
 
 
@@ -154,13 +221,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json-out")
+    parser.add_argument(
+        "--false-alarms",
+        choices=["dev", "test", "all"],
+        help="list Palabre's false alarms of this split and count them by class",
+    )
     args = parser.parse_args()
-    result = {"benchmark": "crisis_nab", **evaluate(args.data)}
+    result = {"benchmark": "crisis_nab", **evaluate(args.data, false_alarms=args.false_alarms)}
     text = json.dumps(result, indent=2)
     print(text)
     if args.json_out:
         Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+    if args.false_alarms:
+        print(false_alarm_lines(result["false_alarms"]))
     print(summary_line(result))
+
+
+def false_alarm_lines(listing: dict) -> str:
+    lines = [f"false alarms, {listing['split']}: {len(listing['rows'])}"]
+    lines += [
+        f"  {r['series']} {r['at']} {r['weekday']} {r['warmup']} {r['minutes']} min "
+        f"{r['observed']:g} where {r['usual']:g} usual ({r['ratio']}x) score {r['score']}"
+        for r in listing["rows"]
+    ]
+    lines += [
+        f"  by {kind}: " + ", ".join(f"{value} {n}" for value, n in sorted(counts.items()))
+        for kind, counts in listing["classes"].items()
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

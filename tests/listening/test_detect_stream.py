@@ -271,6 +271,36 @@ def test_the_bench_scores_palabre_and_the_anchors_on_a_tiny_series(tmp_path):
     assert "palabre 1/1 windows" in bench.summary_line(result)
 
 
+def test_the_bench_lists_palabre_s_false_alarms_by_class(tmp_path):
+    """The first spike of the fixture lies outside the only window: it is listed as a false alarm,
+    dated by its row as the scoring dates it; the spike inside the window is not."""
+    bench = load_bench()
+    write_csv(tmp_path / "tiny.csv", BASE)
+    spike = START + (8 * 288 + 170) * FIVE
+    fmt = "%Y-%m-%d %H:%M:%S"
+    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
+    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
+    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
+    assert "false_alarms" not in bench.evaluate(tmp_path)
+    listing = bench.evaluate(tmp_path, false_alarms="all")["false_alarms"]
+    outside = [(known, alarm, warmup) for known, alarm, warmup in FULL if known < spike - timedelta(hours=6)]
+    assert len(listing["rows"]) == len(outside) == 1
+    (row,) = listing["rows"]
+    known, alarm, warmup = outside[0]
+    assert row["at"] == (known - FIVE).isoformat(sep=" ")  # the row that completes the alarm
+    assert (row["warmup"], row["minutes"], row["observed"]) == (
+        warmup,
+        alarm.width // timedelta(minutes=1),
+        alarm.observed,
+    )
+    assert row["ratio"] == round(alarm.observed / alarm.expected, 1) > 3
+    assert listing["classes"]["warmup"] == {warmup: 1}
+    assert sum(listing["classes"]["time"].values()) == sum(listing["classes"]["day"].values()) == 1
+    assert "false alarms, all: 1" in bench.false_alarm_lines(listing)
+    # a split lists only its own series (the fixture's series is in neither)
+    assert bench.evaluate(tmp_path, false_alarms="dev")["false_alarms"]["rows"] == []
+
+
 def test_the_bench_says_in_one_line_that_the_data_set_is_missing(tmp_path):
     with pytest.raises(SystemExit) as stop:
         load_bench().evaluate(tmp_path / "nowhere")
