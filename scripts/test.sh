@@ -87,20 +87,50 @@ unset PYTHONDONTWRITEBYTECODE
 failures=()
 failed_tests=()
 PART_LOG=$(mktemp /tmp/palabre-test-part.XXXXXX.log)
+note_failure() {
+    # The failing tests' names are repeated at the very end, where a CI log that keeps only its tail
+    # still shows them.
+    local name=$1 log=$2 line
+    failures+=("$name")
+    while IFS= read -r line; do
+        failed_tests+=("$name: $line")
+    done < <(grep -E '^(FAILED|ERROR) |^INTERNALERROR> [A-Za-z.]*Error|^[A-Za-z.]*Error: ' "$log" | tail -n 20 | cut -c1-300)
+}
 run_part() {
     local name=$1
     shift
     say "$name"
-    # The output is kept so that the failing tests' names can be repeated at the very end, where a
-    # CI log that keeps only its tail still shows them.
     if "$@" 2>&1 | tee "$PART_LOG"; then
         return 0
     fi
-    failures+=("$name")
-    local line
-    while IFS= read -r line; do
-        failed_tests+=("$name: $line")
-    done < <(grep -E '^(FAILED|ERROR) |^INTERNALERROR> [A-Za-z.]*Error|^[A-Za-z.]*Error: ' "$PART_LOG" | tail -n 20 | cut -c1-300)
+    note_failure "$name" "$PART_LOG"
+}
+# Parts may run in the background, beside the next ones (start_beside, then end_beside): the output
+# of each is shown when they have all ended, in the order they started.
+beside_pids=()
+beside_names=()
+beside_logs=()
+start_beside() {
+    local log
+    log=$(mktemp /tmp/palabre-test-beside.XXXXXX.log)
+    beside_names+=("$1")
+    beside_logs+=("$log")
+    say "$1: started beside the next parts (its output comes when it ends)"
+    shift
+    "$@" >"$log" 2>&1 &
+    beside_pids+=($!)
+}
+end_beside() {
+    local i status
+    for i in "${!beside_pids[@]}"; do
+        status=0
+        wait "${beside_pids[$i]}" || status=$?
+        say "${beside_names[$i]}"
+        cat "${beside_logs[$i]}"
+        [ "$status" -eq 0 ] || note_failure "${beside_names[$i]}" "${beside_logs[$i]}"
+        rm -f "${beside_logs[$i]}"
+    done
+    beside_pids=()
 }
 
 # --- 3. Lint ---------------------------------------------------------------------------------
@@ -132,6 +162,11 @@ else
 fi
 
 stop_postgres() {
+    # Interrupted (Ctrl-C, a `die`): pytest stops its browser, servers and workers on SIGINT.
+    local pid
+    for pid in "${beside_pids[@]}"; do
+        kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     if [ -n "${REDIS_TMP:-}" ] && [ -f "$REDIS_TMP/redis.pid" ]; then
         kill "$(cat "$REDIS_TMP/redis.pid")" 2>/dev/null
     fi
@@ -140,7 +175,7 @@ stop_postgres() {
         as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1
     fi
     rm -rf "$PGTMP"
-    rm -f "$PART_LOG"
+    rm -f "$PART_LOG" "${beside_logs[@]}"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT TERM
@@ -150,8 +185,10 @@ if ! as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U palabre -A trust -E UTF8 --locale
     cat "$PGTMP/initdb.log" >&2
     die "initdb failed"
 fi
-# Durability is worthless for a throwaway test server; speed is not.
-if ! as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
+# Durability is worthless for a throwaway test server; speed is not. It serves the PostgreSQL pass,
+# which runs niced beside the browser tests (section 5): so does the server.
+NICE=${PALABRE_TEST_NICE:-10}
+if ! as_pg nice -n "$NICE" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
     -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null; then
     cat "$PGTMP/server.log" >&2
@@ -167,7 +204,7 @@ while "$PYTHON" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(
     REDIS_PORT=$((REDIS_PORT + 1))
 done
 say "Starting Redis on 127.0.0.1:$REDIS_PORT"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+nice -n "$NICE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --dir "$REDIS_TMP" --pidfile "$REDIS_TMP/redis.pid" --logfile "$REDIS_TMP/redis.log" || die "Redis did not start"
 for _ in $(seq 50); do
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
@@ -177,25 +214,38 @@ export PALABRE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 # --- 5. The suite, on SQLite then on PostgreSQL ----------------------------------------------
 # Tests run in one process per core (pytest-xdist, a test file per process at a time), but
-# browser tests and the real WordPress run alone: they time pages, and starve on a busy machine.
+# browser tests and the real WordPress run in one process of their own: they time pages, and
+# starve on a busy machine.
+# After the SQLite pass, three parts run at once: the browser tests, the date-sensitive pass and
+# the PostgreSQL pass. Each alone leaves a core idle for long stretches (a browser test keeps about
+# one busy; the passes wait for the servers and workers their tests start, and for their last
+# file); together they keep both busy. The two passes run niced (PALABRE_TEST_NICE, 10), so that
+# the browser tests get the processor whenever they want it and the passes take what they leave.
+# With PALABRE_TEST_PROCESSES=1 they run one after the other.
 PROCESSES=${PALABRE_TEST_PROCESSES:-auto}
 run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES processes)" \
     env -u PALABRE_DATABASE_URL pytest -q --durations=10 -n "$PROCESSES" --dist loadfile -m "not e2e and not wordpress"
-run_part "browser and WordPress tests on SQLite" \
-    env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress"
+browser_tests=(env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress")
 # Date code breaks on some days only: the tests marked `clock` run again at the instants that
 # have broken it before (tests/conftest.py names them), so a Friday never blocks anyone.
 # Only the files that hold such tests are collected, in one run for the four instants (each test
 # once per instant, `test_x[fall-back]`; a file's tests at one instant go to a worker together),
 # in one process per core as the main pass (four runs cost three more start-ups and databases).
 mapfile -t clock_files < <(grep -rlE --include='*.py' 'mark\.clock' tests | sort)
-run_part "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" \
-    env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadgroup -m clock \
-    --clock sunday-night,spring-forward,fall-back,new-year-eve "${clock_files[@]}"
+clock_tests=(nice -n "$NICE" env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadgroup -m clock
+    --clock sunday-night,spring-forward,fall-back,new-year-eve "${clock_files[@]}")
+if [ "$PROCESSES" = 1 ]; then
+    run_part "browser and WordPress tests on SQLite" "${browser_tests[@]}"
+    run_part "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
+else
+    start_beside "browser and WordPress tests on SQLite" "${browser_tests[@]}"
+    start_beside "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
+fi
 run_part "pytest on PostgreSQL and Redis (all but browser and WordPress tests, $PROCESSES processes)" \
-    env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" PALABRE_REDIS_URL="$PALABRE_TEST_REDIS_URL" \
+    nice -n "$NICE" env PALABRE_DATABASE_URL="$PALABRE_TEST_POSTGRES_URL" PALABRE_REDIS_URL="$PALABRE_TEST_REDIS_URL" \
     pytest -q --durations=10 -n "$PROCESSES" --dist loadfile \
     -m "not e2e and not wordpress"
+end_beside
 
 if [ ${#failures[@]} -gt 0 ]; then
     printf '\nFAILED:\n' >&2
