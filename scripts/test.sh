@@ -186,7 +186,7 @@ if ! as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U palabre -A trust -E UTF8 --locale
     die "initdb failed"
 fi
 # Durability is worthless for a throwaway test server; speed is not. It serves the PostgreSQL pass,
-# which runs niced beside the browser tests (section 5): so does the server.
+# which runs niced beside other parts (section 5): so does the server.
 NICE=${PALABRE_TEST_NICE:-10}
 if ! as_pg nice -n "$NICE" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
     -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
@@ -216,16 +216,19 @@ export PALABRE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 # Tests run in one process per core (pytest-xdist, a test file per process at a time), but
 # browser tests and the real WordPress run in one process of their own: they time pages, and
 # starve on a busy machine.
-# After the SQLite pass, three parts run at once: the browser tests, the date-sensitive pass and
-# the PostgreSQL pass. Each alone leaves a core idle for long stretches (a browser test keeps about
-# one busy; the passes wait for the servers and workers their tests start, and for their last
-# file); together they keep both busy. The two passes run niced (PALABRE_TEST_NICE, 10), so that
-# the browser tests get the processor whenever they want it and the passes take what they leave.
-# With PALABRE_TEST_PROCESSES=1 they run one after the other.
+# Each part alone leaves a core idle for long stretches (a browser test keeps about one busy; the
+# passes wait for the servers and workers their tests start, and for their last file), so they run
+# side by side: the browser tests beside the SQLite pass (and the next ones if they outlast it),
+# the date-sensitive pass beside the PostgreSQL pass. The passes run niced (PALABRE_TEST_NICE, 10),
+# so that the browser tests get the processor whenever they want it and the passes take what they
+# leave. The SQLite and PostgreSQL passes do not run at once: their Redis tests share databases.
+# With PALABRE_TEST_PROCESSES=1 the parts run one after the other.
 PROCESSES=${PALABRE_TEST_PROCESSES:-auto}
-run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES processes)" \
-    env -u PALABRE_DATABASE_URL pytest -q --durations=10 -n "$PROCESSES" --dist loadfile -m "not e2e and not wordpress"
 browser_tests=(env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress")
+[ "$PROCESSES" = 1 ] || start_beside "browser and WordPress tests on SQLite" "${browser_tests[@]}"
+run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES processes)" \
+    nice -n "$NICE" env -u PALABRE_DATABASE_URL pytest -q --durations=10 -n "$PROCESSES" --dist loadfile \
+    -m "not e2e and not wordpress"
 # Date code breaks on some days only: the tests marked `clock` run again at the instants that
 # have broken it before (tests/conftest.py names them), so a Friday never blocks anyone.
 # Only the files that hold such tests are collected, in one run for the four instants (each test
@@ -238,7 +241,6 @@ if [ "$PROCESSES" = 1 ]; then
     run_part "browser and WordPress tests on SQLite" "${browser_tests[@]}"
     run_part "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
 else
-    start_beside "browser and WordPress tests on SQLite" "${browser_tests[@]}"
     start_beside "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
 fi
 run_part "pytest on PostgreSQL and Redis (all but browser and WordPress tests, $PROCESSES processes)" \
