@@ -7,6 +7,7 @@ Replies and notes sent with an API token have no author account: the thread page
 from __future__ import annotations
 
 import json
+
 import pytest
 from django.urls import reverse
 
@@ -16,7 +17,9 @@ from palabre.orgs.services import create_api_token
 pytestmark = pytest.mark.django_db
 
 
-def test_a_thread_answered_with_a_token_opens_in_the_inbox(client, owner, owner_actor, channel, post, conversation_of):
+def test_a_thread_answered_with_a_token_opens_in_the_inbox(
+    client, owner, owner_actor, channel, post, conversation_of
+):
     thread = conversation_of(post(channel, "La table Bergen existe-t-elle en 220 cm ?"))
     _token, secret = create_api_token(actor=owner_actor, name="Helpdesk", scopes=[p.value for p in Perm])
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
