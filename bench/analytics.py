@@ -213,10 +213,16 @@ def main() -> None:
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as stream:
             stream.write(text + "\n")
-    summary = ", ".join(
+    summary = "; ".join(
         f"{k}: p95 {v['page_cold']['p95_ms']} ms cold (CPU {v['page_cold']['cpu_p95_ms']} ms, "
         f"{'OK' if v['page_cold']['cpu_p95_ms'] < 1000 else 'ABOVE TARGET'}), "
-        f"{v['page_warm']['p95_ms']} ms warm (CPU {v['page_warm']['cpu_p95_ms']} ms)"
+        f"{v['page_warm']['p95_ms']} ms warm (CPU {v['page_warm']['cpu_p95_ms']} ms), "
+        # Where a cold page's CPU goes: each costly panel's p50 CPU, both periods.
+        "panels' CPU p50 "
+        + ", ".join(
+            f"{panel} {v['panels'][panel]['cpu_p50_ms']:.0f}" for panel in ("care", "quality", "team")
+        )
+        + " ms"
         for k, v in results.items()
     )
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
