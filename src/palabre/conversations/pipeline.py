@@ -481,12 +481,16 @@ def analyse_items(
 def _read_batch(pks: list[int]) -> dict[int, Item]:
     """The items, with their author, and their channel and organisation read once for
     the batch and shared (a batch comes from one channel: joining them to every row cost more CPU
-    than any other read of the analysis)."""
-    rows = Item.objects.select_related("author").in_bulk(pks)
+    than any other read of the analysis). The authors are read by their ids, not joined: for 200
+    items PostgreSQL's planner hashed the whole handles table (15,000 handles: 9.5 ms of the
+    server's time a batch, 0.5 ms by two index reads)."""
+    rows = Item.objects.in_bulk(pks)
+    authors = ContactHandle.objects.in_bulk({item.author_id for item in rows.values()} - {None})
     channels = Channel.objects.select_related("organisation").in_bulk(
         {item.channel_id for item in rows.values()}
     )
     for item in rows.values():
+        Item.author.field.set_cached_value(item, authors.get(item.author_id))
         channel = channels[item.channel_id]
         Item.channel.field.set_cached_value(item, channel)
         if item.organisation_id == channel.organisation_id:
