@@ -265,3 +265,20 @@ def test_a_text_the_batch_holds_several_times_is_detected_once_with_the_same_ans
     alone = {one.external_id: language.detect_language(one.text) for one in batch}
     assert languages == alone
     assert set(alone.values()) == {"fr", "en"}
+
+
+def test_the_batch_is_read_with_its_authors_without_joining_the_handles_table(channel, incoming_item):
+    from palabre.conversations import pipeline
+
+    batch = [incoming_item(f"r{n}", author=f"person{n % 3}") for n in range(6)]
+    batch.append(incoming_item("anonymous", author=None))
+    stored = ingest_items(channel=channel, incoming=batch, analyse=False)
+    with CaptureQueriesContext(connection) as read:
+        items = pipeline._read_batch([item.pk for item, _c in stored.items])
+    assert not [q["sql"] for q in read if "JOIN" in q["sql"] and "conversations_contacthandle" in q["sql"]]
+    with CaptureQueriesContext(connection) as after:
+        handles = {item.external_id: item.author.handle if item.author else None for item in items.values()}
+        organisations = {item.organisation.pk for item in items.values()}
+    assert len(after) == 0
+    assert handles == {**{f"r{n}": f"person{n % 3}" for n in range(6)}, "anonymous": None}
+    assert organisations == {channel.organisation_id}
