@@ -97,12 +97,14 @@ note_failure() {
     done < <(grep -E '^(FAILED|ERROR) |^INTERNALERROR> [A-Za-z.]*Error|^[A-Za-z.]*Error: ' "$log" | tail -n 20 | cut -c1-300)
 }
 run_part() {
-    local name=$1
+    local name=$1 start=$SECONDS
     shift
     say "$name"
     if "$@" 2>&1 | tee "$PART_LOG"; then
+        say "$name: passed in $((SECONDS - start)) s"
         return 0
     fi
+    say "$name: failed after $((SECONDS - start)) s"
     note_failure "$name" "$PART_LOG"
 }
 # Parts may run in the background, beside the next ones (start_beside, then end_beside): the output
@@ -117,18 +119,30 @@ start_beside() {
     beside_logs+=("$log")
     say "$1: started beside the next parts (its output comes when it ends)"
     shift
-    "$@" >"$log" 2>&1 &
+    # Its exit status and how long it took go to a file of their own, read by end_beside.
+    (
+        start=$SECONDS
+        status=0
+        "$@" || status=$?
+        printf '%s %s\n' "$status" "$((SECONDS - start))" >"$log.status"
+        exit "$status"
+    ) >"$log" 2>&1 &
     beside_pids+=($!)
 }
 end_beside() {
-    local i status
+    local i status seconds
     for i in "${!beside_pids[@]}"; do
-        status=0
-        wait "${beside_pids[$i]}" || status=$?
+        wait "${beside_pids[$i]}"
+        read -r status seconds <"${beside_logs[$i]}.status" || status=1
         say "${beside_names[$i]}"
         cat "${beside_logs[$i]}"
-        [ "$status" -eq 0 ] || note_failure "${beside_names[$i]}" "${beside_logs[$i]}"
-        rm -f "${beside_logs[$i]}"
+        if [ "$status" -eq 0 ]; then
+            say "${beside_names[$i]}: passed in $seconds s"
+        else
+            say "${beside_names[$i]}: failed after ${seconds:-?} s"
+            note_failure "${beside_names[$i]}" "${beside_logs[$i]}"
+        fi
+        rm -f "${beside_logs[$i]}" "${beside_logs[$i]}.status"
     done
     beside_pids=()
 }
@@ -162,10 +176,15 @@ else
 fi
 
 stop_postgres() {
-    # Interrupted (Ctrl-C, a `die`): pytest stops its browser, servers and workers on SIGINT.
-    local pid
+    # Interrupted: a part still running beside is stopped as Ctrl-C stops one (SIGINT to its pytest,
+    # which stops its browser, servers and workers).
+    local pid log
     for pid in "${beside_pids[@]}"; do
-        kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        pkill -INT -P "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    for log in "${beside_logs[@]}"; do
+        rm -f "$log" "$log.status"
     done
     if [ -n "${REDIS_TMP:-}" ] && [ -f "$REDIS_TMP/redis.pid" ]; then
         kill "$(cat "$REDIS_TMP/redis.pid")" 2>/dev/null
@@ -175,7 +194,7 @@ stop_postgres() {
         as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1
     fi
     rm -rf "$PGTMP"
-    rm -f "$PART_LOG" "${beside_logs[@]}"
+    rm -f "$PART_LOG"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT TERM
