@@ -93,10 +93,11 @@ def _victim(organisation, owner) -> dict[str, int]:
         Mention,
     )
     from palabre.moderation.models import ModerationRule, ModerationSite
+    from palabre.moderation.services import review_item
     from palabre.orgs.models import Invitation
     from palabre.orgs.services import add_member, create_channel
     from palabre.programmes.models import Contest, ContestEntry, Idea, Poll
-    from palabre.publishing.models import Post, PostMedia, PostVariant
+    from palabre.publishing.models import Campaign, Post, PostMedia, PostVariant
 
     palabre = Actor.palabre(organisation)
     now = timezone.now()
@@ -227,6 +228,15 @@ def _victim(organisation, owner) -> dict[str, int]:
             closes_at=now + timedelta(days=1),
         ).pk,
         "idea_id": Idea.objects.create(organisation=organisation, title="Victim idea").pk,
+        # Named in bodies and query strings rather than paths:
+        "contact_id": root.contact_id,
+        "user_id": member.user_id,
+        "campaign_id": Campaign.objects.create(
+            organisation=organisation, name="Victim campaign", kind="promotion"
+        ).pk,
+        "decision_id": review_item(
+            actor=Actor.for_user(owner, organisation), item_id=root.pk, action="reject"
+        ).pk,
     }
 
 
@@ -401,3 +411,124 @@ def test_no_route_reaches_another_organisations_objects(attack):
     assert AuditEvent.objects.filter(organisation=victim_org).count() == before_audit
     assert vacuous == [], "probes that never reached B's own object either"
     assert probed > 150 and not_found > 90, (probed, not_found)
+
+
+# Ids of A's objects written in a body or a query string: (method, path with B's own ids, the body
+# or query with the ids tried). The answer must be the one a made-up id gets.
+BODY_IDS = [
+    ("GET", lambda b: "/api/items", lambda v: {"channel": v["channel_id"]}),
+    ("GET", lambda b: "/api/items", lambda v: {"contact": v["contact_id"]}),
+    ("GET", lambda b: "/api/items", lambda v: {"thread": v["item_id"]}),
+    ("GET", lambda b: "/api/moderation/queue", lambda v: {"channel": v["channel_id"]}),
+    ("GET", lambda b: "/api/listening/mentions", lambda v: {"query": v["query_id"]}),
+    ("GET", lambda b: "/api/listening/mentions", lambda v: {"source": v["source_id"]}),
+    ("GET", lambda b: "/api/connectors/outbox", lambda v: {"channel": v["channel_id"]}),
+    (
+        "POST",
+        lambda b: "/api/items/ingest",
+        lambda v: {
+            "channel_id": v["channel_id"],
+            "items": [
+                {
+                    "external_id": "x-1",
+                    "kind": "comment",
+                    "text": "Injected",
+                    "created_at": "2024-05-06T10:00:00Z",
+                }
+            ],
+        },
+    ),
+    (
+        "POST",
+        lambda b: "/api/contacts/merge",
+        lambda v: {"target": v["contact_id"], "sources": [v["contact_id"]]},
+    ),
+    (
+        "POST",
+        lambda b: "/api/contacts/merge",
+        lambda v: {"target": v["own_contact"], "sources": [v["contact_id"]]},
+    ),
+    (
+        "POST",
+        lambda b: "/api/publishing/posts",
+        lambda v: {"title": "Mine", "variants": [{"channel": v["channel_id"], "text": "Hello"}]},
+    ),
+    (
+        "POST",
+        lambda b: "/api/publishing/posts",
+        lambda v: {
+            "title": "Mine",
+            "campaign": v["campaign_id"],
+            "variants": [{"channel": v["own_channel"]}],
+        },
+    ),
+    ("POST", lambda b: "/api/publishing/check", lambda v: {"text": "Bonjour", "channel": v["channel_id"]}),
+    ("POST", lambda b: "/api/inbox/threads/bulk", lambda v: {"action": "close", "ids": [v["thread_id"]]}),
+    (
+        "POST",
+        lambda b: "/api/inbox/threads/bulk",
+        lambda v: {"action": "assign", "ids": [v["own_thread"]], "value": v["user_id"]},
+    ),
+    (
+        "POST",
+        lambda b: "/api/inbox/threads/bulk/restore",
+        lambda v: {"field": "status", "values": {str(v["thread_id"]): "closed"}},
+    ),
+    ("POST", lambda b: f"/api/inbox/threads/{b['thread_id']}/assign", lambda v: {"assignee": v["user_id"]}),
+    (
+        "POST",
+        lambda b: f"/api/inbox/threads/{b['thread_id']}/replies",
+        lambda v: {"text": "Bonjour Victime, voici la réponse précise.", "saved_reply_id": v["saved_id"]},
+    ),
+    (
+        "POST",
+        lambda b: "/api/analytics/report-recipients",
+        lambda v: {"member": v["user_id"], "language": "fr"},
+    ),
+    ("POST", lambda b: "/api/listening/crisis", lambda v: {"on": True, "alert_id": v["alert_id"]}),
+    (
+        "POST",
+        lambda b: f"/api/moderation/items/{b['item_id']}/undo",
+        lambda v: {"decision_id": v["decision_id"]},
+    ),
+    ("DELETE", lambda b: f"/api/members/{b['membership_id']}", lambda v: {"successor": v["membership_id"]}),
+]
+
+
+def test_ids_in_bodies_and_queries_reach_nothing_of_another_organisation(attack):
+    victim_org, victim, own, client, token = attack
+    missing = dict.fromkeys(victim, MISSING_ID)
+    mine = {
+        "own_contact": own["contact_id"],
+        "own_channel": own["channel_id"],
+        "own_thread": own["thread_id"],
+    }
+    before_rows = _organisation_rows(victim_org)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    vacuous = []
+    for method, path, data in BODY_IDS:
+        answers = []
+        for ids in (victim | mine, missing | mine, own | mine):
+            with transaction.atomic():
+                if method == "GET":
+                    response = client.get(path(own), data(ids), **bearer)
+                elif method == "DELETE":
+                    response = client.delete(f"{path(own)}?successor={data(ids)['successor']}", **bearer)
+                else:
+                    body = json.dumps(data(ids))
+                    response = client.generic(
+                        method, path(own), body, content_type="application/json", **bearer
+                    )
+                answers.append((response.status_code, response.json()))
+                transaction.set_rollback(True)
+        foreign, made_up, on_own = answers
+        where = (method, path(own), data(victim | mine))
+        assert foreign == made_up, (where, foreign, made_up)
+        assert foreign[0] >= 400 or method == "GET", (where, foreign)
+        if method == "GET":
+            listed = foreign[1]["items"] if isinstance(foreign[1], dict) else foreign[1]
+            assert foreign[0] == 200 and listed == [], (where, foreign)
+        elif on_own == made_up:
+            vacuous.append((where, on_own))
+    assert _organisation_rows(victim_org) == before_rows
+    assert vacuous == [], "cases that never reached B's own objects either"
