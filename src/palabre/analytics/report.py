@@ -16,6 +16,7 @@ from palabre.analytics import annotations, charts, crisis
 from palabre.analytics.metrics import Filters, Period, cached
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
+from palabre.spreadsheet import safe_cell
 
 DEFAULT_DAYS = 28
 # The tiles compare these figures with the previous period: (block, figure, higher is better).
@@ -173,7 +174,7 @@ def csv_rows(data: dict[str, Any]) -> list[list[Any]]:
                         rows.append(
                             [
                                 f"{block}.{name}",
-                                key,
+                                safe_cell(key),
                                 field,
                                 _cell(cell),
                                 _cell(before.get(key, {}).get(field)),
@@ -197,7 +198,7 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, float):
         return round(value, 4)
-    return value
+    return safe_cell(value)
 
 
 def write_csv(data: dict[str, Any], stream: IO[str]) -> None:

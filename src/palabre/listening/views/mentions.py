@@ -21,6 +21,7 @@ from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view, wants_partial
 from palabre.pagination import keyset_page
+from palabre.spreadsheet import safe_cell
 
 
 @member_view(Perm.ITEMS_VIEW)
@@ -104,13 +105,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_cell(value: Any) -> Any:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @member_view(Perm.ITEMS_VIEW)
 def mentions_csv(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
     _form, where = _filter_form(request, actor)
@@ -123,7 +117,7 @@ def mentions_csv(request: HttpRequest, actor: Actor) -> StreamingHttpResponse:
         for mention in rows.iterator(chunk_size=500):
             yield writer.writerow(
                 [
-                    _csv_cell(v)
+                    safe_cell(v)
                     for v in (
                         mention.published_at.isoformat(),
                         mention.source.name,
