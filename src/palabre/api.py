@@ -7,12 +7,23 @@ bodies, 422 with the fields named for invalid input.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import logging
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -180,6 +191,50 @@ def database_unavailable(request, error: OperationalError | InterfaceError | Int
     )
     response["Retry-After"] = "30"
     return response
+
+
+def _nul_fields(value: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """The paths (`variants.0.text`) of the strings, keys included, that hold a NUL character."""
+    if isinstance(value, str):
+        return [".".join(path) or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            where = (*path, str(key))
+            if "\x00" in str(key):
+                found.append(".".join(where))
+            found.extend(_nul_fields(inner, where))
+        return found
+    if isinstance(value, list):
+        return [field for i, inner in enumerate(value) for field in _nul_fields(inner, (*path, str(i)))]
+    return []
+
+
+def refuse_nul_characters(run):
+    """Every operation: a NUL character in the query string, the form fields or the JSON body is
+    refused (422, the field named) before anything reads it. PostgreSQL cannot store NUL in text
+    (psycopg raises DataError, which would be a server error) and SQLite would keep it silently;
+    Django's forms refuse it on the pages the same way."""
+
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args, **kwargs):
+        found = [key for key, values in request.GET.lists() if _nul_fields([key, *values])]
+        # Too large or unreadable: the operation answers that itself (413, 400).
+        with contextlib.suppress(SuspiciousOperation, MultiPartParserError, ValueError):
+            if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                found += [key for key, values in request.POST.lists() if _nul_fields([key, *values])]
+            elif request.content_type == "application/json" and b"\\u0000" in request.body:
+                # A NUL in JSON text is always written \u0000: only such a body is parsed again.
+                found += _nul_fields(json.loads(request.body))
+        if found:
+            message = "Remove the NUL character (\\u0000): it cannot be stored."
+            return django_validation_error(request, ValidationError({field: [message] for field in found}))
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(refuse_nul_characters, mode="view")
 
 
 def _register_routers() -> None:
