@@ -28,7 +28,10 @@ from palabre.pagination import keyset_page
 
 @member_view(Perm.ITEMS_VIEW)
 def alert_list(request: HttpRequest, actor: Actor) -> HttpResponse:
-    page = keyset_page(queries.alerts(actor), cursor=request.GET.get("cursor"), limit=PER_PAGE)
+    try:
+        page = keyset_page(queries.alerts(actor), cursor=request.GET.get("cursor"), limit=PER_PAGE)
+    except ValidationError:  # a cursor Palabre did not write (an edited or truncated link)
+        page = keyset_page(queries.alerts(actor), cursor=None, limit=PER_PAGE)
     return render(request, "listening/alerts.html", {"page": page})
 
 
