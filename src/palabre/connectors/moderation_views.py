@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +20,7 @@ from palabre.connectors.forms import PlatformModerationForm
 from palabre.conversations.models import Item
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
-from palabre.orgs.views import member_view
+from palabre.orgs.views import member_view, safe_next
 
 # The outbox service behind each item action (`connection.ITEM_ACTIONS` says what each needs).
 QUEUE = {
@@ -77,7 +76,4 @@ def item_action(request: HttpRequest, actor: Actor, item_id: int, action: str) -
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Asked of the platform: follow it in the outbox."))
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(reverse("connectors:outbox"))
+    return redirect(safe_next(request, reverse("connectors:outbox")))

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -29,7 +28,7 @@ from palabre.connectors.registry import connector_for
 from palabre.connectors.sync import store_webhook
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view
+from palabre.orgs.views import member_view, safe_next
 from palabre.pagination import keyset_page
 
 logger = logging.getLogger(__name__)
@@ -162,10 +161,7 @@ def outbox(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next(request, fallback))
 
 
 def _action_change(request: HttpRequest, actor: Actor, action_id: int, change, done: str) -> HttpResponse:

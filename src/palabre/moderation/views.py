@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -30,7 +30,7 @@ from palabre.moderation.templatetags.moderation_tags import label_name
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
-from palabre.orgs.views import member_view, paginate, wants_partial
+from palabre.orgs.views import member_view, paginate, safe_next, wants_partial
 
 PER_PAGE = 25
 DEFAULT_TAB = ModerationStatus.HELD
@@ -104,13 +104,6 @@ def bulk_actions_for(tab: str) -> list[dict[str, str]]:
     return [
         {"action": name, "label": _BULK_BUTTONS[name][0], "style": _BULK_BUTTONS[name][1]} for name in names
     ]
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
 
 
 def _tab(request: HttpRequest) -> str:
@@ -265,7 +258,7 @@ def review(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
             "tab": tab,
             "tabs": _tabs(actor, tab, _filter_query(*_filters(request))),
             "attention": queries.attention_count(actor.organisation),
-            "here": _safe_next(request, reverse("moderation:queue")),
+            "here": safe_next(request, reverse("moderation:queue")),
         }
         return render(request, "moderation/_entry_done.html", context)
     if error:
@@ -273,7 +266,7 @@ def review(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
     else:
         messages.success(request, DONE_MESSAGES[action])
         request.session[UNDO_SESSION_KEY] = {"item": item_id, "decision": decision.pk}
-    return redirect(_safe_next(request, reverse("moderation:queue")))
+    return redirect(safe_next(request, reverse("moderation:queue")))
 
 
 @require_POST
@@ -303,21 +296,21 @@ def undo(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
             "tab": tab,
             "tabs": _tabs(actor, tab, _filter_query(*_filters(request))),
             "attention": queries.attention_count(actor.organisation),
-            "here": _safe_next(request, reverse("moderation:queue")),
+            "here": safe_next(request, reverse("moderation:queue")),
         }
         return render(request, "moderation/_entry_undone.html", context)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, _("Undone: the item is back where it stood."))
-    return redirect(_safe_next(request, reverse("moderation:entry", args=[item_id])))
+    return redirect(safe_next(request, reverse("moderation:entry", args=[item_id])))
 
 
 @require_POST
 @member_view(Perm.MODERATION_ACT)
 def bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
     form = BulkForm(request.POST)
-    back = _safe_next(request, reverse("moderation:queue"))
+    back = safe_next(request, reverse("moderation:queue"))
     if not form.is_valid():
         if "items" in form.errors and form.data.getlist("items"):
             messages.error(request, " ".join(form.errors["items"]))

@@ -43,6 +43,7 @@ from palabre.orgs.views.pages import (
     member_view,
     no_store,
     paginate,
+    safe_next,
     target_labels,
     wants_partial,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "no_organisation",
     "no_store",
     "paginate",
+    "safe_next",
     "permission_matrix",
     "action_labels",
     "audit_sentences",

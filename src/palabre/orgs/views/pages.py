@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
@@ -54,6 +55,18 @@ def wants_partial(request: HttpRequest) -> bool:
     """An htmx swap gets the fragment; a boosted, restored or plain request gets the page."""
     htmx = request.htmx
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where a form sends the person back: its `next` when that is a path of this site, else
+    `fallback`. Only a path is taken: redirect() would look a bare word up as a URL pattern's name
+    (a server error, or another page), and an address elsewhere is an open redirect."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
+        return target
+    return fallback
 
 
 def paginate(request: HttpRequest, rows, per_page: int) -> Page:
