@@ -15,6 +15,7 @@ from palabre import hooks
 from palabre.orgs.models import Channel, Platform
 from palabre.orgs.permissions import PERM_LABELS, ROLE_LABELS, Perm, Role
 from palabre.orgs.queries import AuditFilter
+from palabre.storable import MAX_ROW_ID
 
 
 def apply_service_errors(
@@ -31,6 +32,20 @@ def apply_service_errors(
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class RowIdsChoiceField(forms.ModelMultipleChoiceField):
+    """Several rows chosen by id; an id beyond a row id's 64 bits is an unknown choice (Django's
+    field would hand it to the database, which cannot bind it: a server error)."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            text = str(pk).strip()
+            if text.isdigit() and int(text) > MAX_ROW_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 def role_choices(roles: list[str]) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from palabre.orgs.forms import RowIdsChoiceField
 from palabre.publishing.forms import LocalDateTimeField
 
 MAX_OPTION_LENGTH = 120
@@ -15,7 +16,7 @@ def post_label(item) -> str:
     return f"{item.channel.name} · {item.text[:80]}"
 
 
-class PostChoiceField(forms.ModelMultipleChoiceField):
+class PostChoiceField(RowIdsChoiceField):
     def label_from_instance(self, item) -> str:
         return post_label(item)
 

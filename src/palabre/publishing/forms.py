@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from palabre.orgs.forms import RowIdsChoiceField
 from palabre.orgs.models import Channel
 from palabre.publishing.models import Campaign
 
@@ -34,7 +35,7 @@ def local_input(value, zone: str) -> str:
 class PostForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200, help_text=_("For the team; not published."))
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 6}), max_length=63_206)
-    channels = forms.ModelMultipleChoiceField(
+    channels = RowIdsChoiceField(
         label=_("Channels"), queryset=Channel.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)

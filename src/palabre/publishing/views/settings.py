@@ -24,6 +24,7 @@ from palabre.publishing.forms import (
 )
 from palabre.publishing.models import PostStatus, PostVariant, VariantState
 from palabre.publishing.views.common import _can_see
+from palabre.storable import MAX_ROW_ID
 
 
 @require_POST
@@ -46,7 +47,7 @@ def check(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The editor's live check (htmx): the guardrails on the text being typed."""
     _can_see(actor)
     text = request.POST.get("text", "")[:63_206]
-    channel_ids = [int(c) for c in request.POST.getlist("channels") if c.isdigit()]
+    channel_ids = [int(c) for c in request.POST.getlist("channels") if c.isdigit() and int(c) <= MAX_ROW_ID]
     channels = list(Channel.objects.visible_to(actor).filter(pk__in=channel_ids)) or [None]
     promotional = {"yes": True, "no": False}.get(request.POST.get("promotional", ""))
     results = []
