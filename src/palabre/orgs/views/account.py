@@ -22,6 +22,7 @@ from palabre.orgs.permissions import Perm
 from palabre.orgs.services.actors import Actor
 from palabre.orgs.views.audit import _audit_row
 from palabre.orgs.views.pages import dashboard_panels, member_view
+from palabre.storable import MAX_ROW_ID
 
 
 @require_POST
@@ -36,8 +37,10 @@ def language(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def switch_organisation(request: HttpRequest) -> HttpResponse:
-    chosen = services.memberships_of(request.user).for_org(request.POST.get("organisation") or 0)
-    membership = chosen.first()
+    raw = request.POST.get("organisation", "").strip()
+    if not raw.isdigit() or int(raw) > MAX_ROW_ID:  # no organisation's id: as one not the person's
+        raise Http404
+    membership = services.memberships_of(request.user).for_org(int(raw)).first()
     if membership is None:
         raise Http404
     services.set_active_organisation(user=request.user, organisation=membership.organisation)
