@@ -293,7 +293,7 @@ def tls_server(tmp_path, allow_loopback):
     context.sni_callback = lambda sock, server_name, _context: names.append(server_name)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield httpd.server_address[1], cert_file, names
     httpd.shutdown()

@@ -36,7 +36,7 @@ def blog_server():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Blog)
     server.html = ""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
