@@ -546,3 +546,32 @@ def test_ids_in_bodies_and_queries_reach_nothing_of_another_organisation(attack)
             vacuous.append((where, on_own))
     assert _organisation_rows(victim_org) == before_rows
     assert vacuous == [], "cases that never reached B's own objects either"
+
+
+def test_no_list_shows_another_organisations_objects(attack):
+    """Every page and API path without an id (lists, dashboards, exports), read by B's owner,
+    names none of A's objects."""
+    from palabre.api import api
+
+    victim_org, _victim_ids, _own, client, token = attack
+    schema = api.get_openapi_schema()
+    marks = ("alpha-victime", "Alpha Victime", f"victim-cm-{victim_org.pk}", f"victim{victim_org.pk}")
+    read, leaks = 0, []
+    for route, _name, _entry in _routes():
+        if "<" in route or route.startswith(("logout", "1.", "v1alpha1", "$", "^v1", "i18n")):
+            continue
+        if route.startswith("api/"):
+            if "get" not in schema["paths"].get("/" + route, {}):
+                continue
+            answer = client.get("/" + route, HTTP_AUTHORIZATION=f"Bearer {token}")
+        else:
+            answer = client.get("/" + route.replace("^", "").replace("$", "").replace("\\.", "."))
+        read += 1
+        content = b"".join(answer.streaming_content) if answer.streaming else answer.content
+        text = content.decode(errors="replace")
+        leaks += [(route, mark) for mark in marks if mark in text]
+    for fmt in ("csv", "html"):
+        text = client.get(f"/analytics/report.{fmt}").content.decode(errors="replace")
+        leaks += [(f"report.{fmt}", mark) for mark in marks if mark in text]
+    assert leaks == []
+    assert read > 60
