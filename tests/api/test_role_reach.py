@@ -48,6 +48,11 @@ REACH = {
 }
 
 
+# The schema's smallest example of an assignee is the user id 1, a member or nobody depending on
+# which tests ran before in the process: the role assigns the thread to itself instead.
+BODIES = {**API_BODIES, ("POST", "api/inbox/threads/<int:thread_id>/assign"): {"assignee": "me"}}
+
+
 @pytest.mark.parametrize("role", list(REACH), ids=str)
 def test_the_role_changes_only_what_is_listed(make_org, owner_of, make_member, client, settings, role):
     from palabre.api import api
@@ -70,7 +75,7 @@ def test_the_role_changes_only_what_is_listed(make_org, owner_of, make_member, c
             if method == "get":
                 continue
             content = operation.get("requestBody", {}).get("content", {})
-            body = API_BODIES.get((method.upper(), route)) or (
+            body = BODIES.get((method.upper(), route)) or (
                 _example(content["application/json"]["schema"], components)
                 if "application/json" in content
                 else {}
