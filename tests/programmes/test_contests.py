@@ -177,6 +177,16 @@ def test_an_exclusion_needs_a_reason_and_a_closed_contest_is_frozen(owner_actor,
         services.collect_entries(actor=owner_actor, contest=contest)
 
 
+def test_an_exclusion_note_with_a_nul_character_is_refused_and_the_entry_unchanged(owner_actor, contest):
+    services.collect_entries(actor=owner_actor, contest=contest)
+    entry = contest.entries.get(reference="site:nouveau")
+    with pytest.raises(ValidationError) as refused:
+        services.review_entry(actor=owner_actor, entry=entry, keep=False, note="x\x00y")
+    assert "review_note" in refused.value.message_dict
+    entry.refresh_from_db()
+    assert entry.review_note == ""
+
+
 def test_entries_changed_behind_the_services_back_stop_the_draw(owner_actor, contest, clock):
     services.collect_entries(actor=owner_actor, contest=contest)
     clock.shift(timedelta(days=2))

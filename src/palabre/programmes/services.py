@@ -202,6 +202,9 @@ def review_entry(*, actor: Actor, entry: ContestEntry, keep: bool, note: str = "
         raise ValidationError(_("The entries of a closed contest are frozen."))
     if not keep and not note.strip():
         raise ValidationError({"review_note": _("Say why the entry is excluded: the entrant may ask.")})
+    if "\x00" in note:
+        # PostgreSQL cannot store it in text (a server error there; SQLite kept it).
+        raise ValidationError({"review_note": _("The note holds a character that cannot be stored.")})
     entry.review = EntryReview.KEPT if keep else EntryReview.EXCLUDED
     entry.review_note = note.strip()[:300]
     entry.reviewed_by_label = actor.label
