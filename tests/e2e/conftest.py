@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -64,6 +65,42 @@ def _close_every_context() -> None:
     for launched in _RUNNING:
         for context in list(launched.contexts):
             context.close()
+
+
+class _OneRequestAtATime:
+    """The live server's application behind a lock, its body read inside it. With SQLite in memory
+    the live server's threads share the test's one connection: a page's background call (the
+    thread's presence, every few seconds) answered while the page itself loads mixed their
+    savepoints, and the broken transaction then failed every later test of the run."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+
+@pytest.fixture(autouse=True)
+def _one_request_at_a_time(request):
+    """For a browser test only (the live server is the session's, shared with API tests that want
+    their requests side by side), and put back after it."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("live_server").thread.httpd
+    app = server.get_app()
+    server.set_app(_OneRequestAtATime(app))
+    try:
+        yield
+    finally:
+        server.set_app(app)
 
 
 @pytest.fixture(autouse=True)
