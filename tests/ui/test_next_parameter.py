@@ -8,23 +8,17 @@ for any word Palabre has no pattern of, and a jump to the pattern's page when it
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
-from palabre.orgs.services import Actor, create_channel, create_organisation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner_and_item(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    owner = get_user_model().objects.create_user("boss", password="Palabre-test-2024!")
-    organisation = create_organisation(name="Maison Next", owner=owner)
-    channel = create_channel(
-        actor=Actor.for_user(owner, organisation), platform="site", handle="blog.next.fr", name="Blog"
-    )
+def owner_and_item(make_org, owner_of, make_channel):
+    organisation = make_org("Maison Next")
+    channel = make_channel(organisation, handle="blog.next.fr", name="Blog")
     item, _created = ingest_item(
         channel=channel,
         incoming=IncomingItem(
@@ -35,7 +29,7 @@ def owner_and_item(settings):
             author=IncomingAuthor(handle="lea", display_name="Léa"),
         ),
     )
-    return owner, item
+    return owner_of(organisation), item
 
 
 ROUTES = [

@@ -5,9 +5,7 @@ PostgreSQL refuses them out of range)."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from palabre.orgs.services import Actor, create_channel, create_organisation
 from palabre.storable import MAX_ROW_ID
 
 pytestmark = pytest.mark.django_db
@@ -15,14 +13,9 @@ HUGE = str(MAX_ROW_ID + 1)
 
 
 @pytest.fixture
-def owner_and_channel(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    owner = get_user_model().objects.create_user("boss", password="Palabre-test-2024!")
-    organisation = create_organisation(name="Maison Ids", owner=owner)
-    channel = create_channel(
-        actor=Actor.for_user(owner, organisation), platform="site", handle="blog.ids.fr", name="Blog"
-    )
-    return owner, channel
+def owner_and_channel(make_org, owner_of, make_channel):
+    organisation = make_org("Maison Ids")
+    return owner_of(organisation), make_channel(organisation, handle="blog.ids.fr", name="Blog")
 
 
 def test_a_new_post_for_a_channel_id_beyond_64_bits(client, owner_and_channel):
