@@ -29,7 +29,8 @@ CHECKS = {
 REACH = {
     # analytics.view: the report e-mails' recipients (docs/analytics.md)
     Role.ANALYST: CHECKS | {("DELETE", "api/analytics/report-recipients/<int:recipient_id>")},
-    # inbox.reply and posts.draft: answering, the team's replies library, drafts' comments
+    # inbox.reply and posts.draft: answering (taking threads for itself), drafts' comments; the
+    # replies library is inbox.manage's (a guest uses it, the team manages it)
     Role.AGENCY_GUEST: CHECKS
     | {
         ("POST", "api/publishing/check"),
@@ -38,12 +39,6 @@ REACH = {
         ("POST", "api/inbox/threads/<int:thread_id>/assign"),
         ("POST", "api/inbox/threads/<int:thread_id>/status"),
         ("POST", "api/inbox/threads/<int:thread_id>/notes"),
-        ("POST", "api/inbox/saved-replies"),
-        ("PUT", "api/inbox/saved-replies/<int:saved_id>"),
-        ("DELETE", "api/inbox/saved-replies/<int:saved_id>"),
-        ("POST", "api/inbox/knowledge"),
-        ("PUT", "api/inbox/knowledge/<int:article_id>"),
-        ("DELETE", "api/inbox/knowledge/<int:article_id>"),
     },
 }
 

@@ -44,6 +44,7 @@ class Perm(StrEnum):
     MODERATION_ACT = "moderation.act"
     MODERATION_RULES = "moderation.rules"
     INBOX_REPLY = "inbox.reply"
+    INBOX_MANAGE = "inbox.manage"
     POSTS_DRAFT = "posts.draft"
     POSTS_APPROVE = "posts.approve"
     LISTENING_MANAGE = "listening.manage"
@@ -67,6 +68,7 @@ PERM_LABELS = {
     Perm.MODERATION_ACT: _("Moderate (approve, hide, reject)"),
     Perm.MODERATION_RULES: _("Edit moderation rules"),
     Perm.INBOX_REPLY: _("Reply in the inbox"),
+    Perm.INBOX_MANAGE: _("Manage saved replies and the knowledge base, hand threads to others"),
     Perm.POSTS_DRAFT: _("Draft posts"),
     Perm.POSTS_APPROVE: _("Approve and schedule posts"),
     Perm.LISTENING_MANAGE: _("Edit listening queries"),
@@ -91,6 +93,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
             Perm.MODERATION_ACT,
             Perm.MODERATION_RULES,
             Perm.INBOX_REPLY,
+            Perm.INBOX_MANAGE,
             Perm.POSTS_DRAFT,
             Perm.POSTS_APPROVE,
             Perm.LISTENING_MANAGE,
@@ -103,7 +106,8 @@ MATRIX: dict[Role, frozenset[Perm]] = {
     ),
     Role.CONTRIBUTOR: frozenset({Perm.CHANNELS_VIEW, Perm.ITEMS_VIEW, Perm.POSTS_DRAFT}),
     Role.ANALYST: frozenset({Perm.CHANNELS_VIEW, Perm.ITEMS_VIEW, Perm.ANALYTICS_VIEW}),
-    # An agency working for the brand: answers and drafts, sees no members, no audit, no credentials.
+    # An agency working for the brand: answers (with the team's library, on threads it takes itself)
+    # and drafts; sees no members, no audit, no credentials; the library is the team's to manage.
     Role.AGENCY_GUEST: frozenset({Perm.CHANNELS_VIEW, Perm.ITEMS_VIEW, Perm.INBOX_REPLY, Perm.POSTS_DRAFT}),
 }
 

@@ -30,6 +30,10 @@ PRESENCE_SECONDS = 20
 def assign(*, actor: Actor, conversation: Conversation, assignee_id: int | None) -> Conversation:
     actor.require(Perm.INBOX_REPLY)
     _own(actor, conversation)
+    # Taking a free thread or letting go of one's own is answering; handing a thread to someone
+    # else, or taking it from them, is managing the team's inbox.
+    if {conversation.assignee_id, assignee_id} - {None, actor.user_id}:
+        actor.require(Perm.INBOX_MANAGE)
     assignee = None
     if assignee_id is not None:
         membership = next((m for m in _repliers(actor.organisation) if m.user_id == assignee_id), None)
@@ -63,7 +67,7 @@ def assign(*, actor: Actor, conversation: Conversation, assignee_id: int | None)
 
 def auto_assign(*, actor: Actor, conversation: Conversation) -> Conversation | None:
     """Round robin among the members who handle the thread's language and intent."""
-    actor.require(Perm.INBOX_REPLY)
+    actor.require(Perm.INBOX_MANAGE)
     _own(actor, conversation)
     with transaction.atomic():
         repliers = {m.user_id: m for m in _repliers(actor.organisation)}

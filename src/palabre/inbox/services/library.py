@@ -31,7 +31,7 @@ def _require_text(errors: dict, name: str, value: str, limit: int, message: str)
 def save_saved_reply(
     *, actor: Actor, title: str, text: str, language: str = "", saved: SavedReply | None = None
 ) -> SavedReply:
-    actor.require(Perm.INBOX_REPLY)
+    actor.require(Perm.INBOX_MANAGE)
     if saved is not None:
         _own(actor, saved)
     errors: dict[str, str] = {}
@@ -51,7 +51,7 @@ def save_saved_reply(
 
 @transaction.atomic
 def delete_saved_reply(*, actor: Actor, saved: SavedReply) -> None:
-    actor.require(Perm.INBOX_REPLY)
+    actor.require(Perm.INBOX_MANAGE)
     _own(actor, saved)
     record(actor, "inbox.saved_reply_deleted", saved)
     saved.delete()
@@ -67,7 +67,7 @@ def save_article(
     language: str = "",
     article: KnowledgeArticle | None = None,
 ) -> KnowledgeArticle:
-    actor.require(Perm.INBOX_REPLY)
+    actor.require(Perm.INBOX_MANAGE)
     if article is not None:
         _own(actor, article)
     errors: dict[str, str] = {}
@@ -90,7 +90,7 @@ def save_article(
 
 @transaction.atomic
 def delete_article(*, actor: Actor, article: KnowledgeArticle) -> None:
-    actor.require(Perm.INBOX_REPLY)
+    actor.require(Perm.INBOX_MANAGE)
     _own(actor, article)
     record(actor, "inbox.article_deleted", article)
     article.delete()

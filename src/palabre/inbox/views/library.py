@@ -22,6 +22,10 @@ from palabre.orgs.views import member_view
 
 @member_view(Perm.INBOX_REPLY)
 def saved_replies(request: HttpRequest, actor: Actor, saved_id: int | None = None) -> HttpResponse:
+    # Those who answer read the library; changing it is inbox.manage (the form is not shown).
+    can_edit = actor.can(Perm.INBOX_MANAGE)
+    if request.method == "POST" or saved_id:
+        actor.require(Perm.INBOX_MANAGE)
     saved = queries.saved_reply(actor, saved_id) if saved_id else None
     initial = {"title": saved.title, "text": saved.text, "language": saved.language} if saved else None
     form = SavedReplyForm(request.POST or None, initial=initial)
@@ -32,12 +36,12 @@ def saved_replies(request: HttpRequest, actor: Actor, saved_id: int | None = Non
             return redirect("inbox:saved_replies")
         except ValidationError as failure:
             apply_service_errors(form, failure)
-    context = {"form": form, "editing": saved, "rows": queries.saved_replies(actor)}
+    context = {"form": form, "editing": saved, "rows": queries.saved_replies(actor), "can_edit": can_edit}
     return render(request, "inbox/saved_replies.html", context, status=422 if form.errors else 200)
 
 
 @require_POST
-@member_view(Perm.INBOX_REPLY)
+@member_view(Perm.INBOX_MANAGE)
 def saved_reply_delete(request: HttpRequest, actor: Actor, saved_id: int) -> HttpResponse:
     services.delete_saved_reply(actor=actor, saved=queries.saved_reply(actor, saved_id))
     messages.success(request, _("Saved reply deleted."))
@@ -46,6 +50,8 @@ def saved_reply_delete(request: HttpRequest, actor: Actor, saved_id: int) -> Htt
 
 @member_view(Perm.ITEMS_VIEW)
 def articles(request: HttpRequest, actor: Actor, article_id: int | None = None) -> HttpResponse:
+    if request.method == "POST" or article_id:
+        actor.require(Perm.INBOX_MANAGE)
     article = queries.article(actor, article_id) if article_id else None
     initial = (
         {
@@ -58,26 +64,24 @@ def articles(request: HttpRequest, actor: Actor, article_id: int | None = None) 
         else None
     )
     form = ArticleForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        actor.require(Perm.INBOX_REPLY)
-        if form.is_valid():
-            try:
-                services.save_article(actor=actor, article=article, **form.cleaned_data)
-                messages.success(request, _("Article saved."))
-                return redirect("inbox:articles")
-            except ValidationError as failure:
-                apply_service_errors(form, failure)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_article(actor=actor, article=article, **form.cleaned_data)
+            messages.success(request, _("Article saved."))
+            return redirect("inbox:articles")
+        except ValidationError as failure:
+            apply_service_errors(form, failure)
     context = {
         "form": form,
         "editing": article,
         "rows": queries.articles(actor),
-        "can_edit": actor.can(Perm.INBOX_REPLY),
+        "can_edit": actor.can(Perm.INBOX_MANAGE),
     }
     return render(request, "inbox/articles.html", context, status=422 if form.errors else 200)
 
 
 @require_POST
-@member_view(Perm.INBOX_REPLY)
+@member_view(Perm.INBOX_MANAGE)
 def article_delete(request: HttpRequest, actor: Actor, article_id: int) -> HttpResponse:
     services.delete_article(actor=actor, article=queries.article(actor, article_id))
     messages.success(request, _("Article deleted."))
