@@ -23,7 +23,7 @@ def signed_in(client, analyst):
     return client
 
 
-def test_a_member_and_an_address_are_added_then_removed(signed_in, org, analyst):
+def test_a_member_and_an_address_are_added_then_removed(signed_in, org, analyst, owner_of):
     page = signed_in.get("/analytics/emails/", HTTP_ACCEPT_LANGUAGE="fr")
     html = page.content.decode()
     assert page.status_code == 200
@@ -35,6 +35,8 @@ def test_a_member_and_an_address_are_added_then_removed(signed_in, org, analyst)
         HTTP_ACCEPT_LANGUAGE="fr",
     )
     assert added.status_code == 302
+    # An address outside the organisation: the owner adds it (org.manage).
+    signed_in.force_login(owner_of(org))
     signed_in.post(
         "/analytics/emails/recipients/",
         {"email": "direction@maison-dupont.fr", "language": "en", "weekly": "on", "monthly": "on"},
@@ -175,7 +177,9 @@ def test_the_service_refuses_a_member_without_analytics_naming_the_field(org, an
 def _token(org):
     from palabre.orgs.services import create_api_token
 
-    _token, raw = create_api_token(actor=Actor.palabre(org), name="reports", scopes=["analytics.view"])
+    _token, raw = create_api_token(
+        actor=Actor.palabre(org), name="reports", scopes=["analytics.view", "org.manage"]
+    )
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 

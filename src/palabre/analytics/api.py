@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from palabre.analytics import crisis, queries, report, services
 from palabre.analytics.forms import MAX_DAYS
 from palabre.analytics.metrics import Filters, Period, cached
+from palabre.analytics.models import ReportRecipient
 from palabre.orgs.models import Channel, Membership
 from palabre.orgs.permissions import Perm
 from palabre.publishing.models import Campaign
@@ -93,7 +94,12 @@ def crisis_timeline(request, alert_id: RowId):
 
 class RecipientIn(Schema):
     member: RowId | None = Field(None, description="a member's user id (their role must allow analytics)")
-    email: str = Field("", max_length=254, description="or an address outside Palabre")
+    email: str = Field(
+        "",
+        max_length=254,
+        description="or an address outside the organisation (needs `org.manage`; removed when the "
+        "person who added it leaves)",
+    )
     language: str = Field(..., description="the language of the mails and reports: `fr` or `en`")
     weekly: bool = True
     monthly: bool = False
@@ -106,6 +112,11 @@ class RecipientOut(Schema):
     language: str
     weekly: bool
     monthly: bool
+    added_by: str | None = Field(None, description="who added the recipient (their login)")
+
+    @staticmethod
+    def resolve_added_by(recipient: ReportRecipient) -> str | None:
+        return recipient.created_by.get_username() if recipient.created_by_id else None
 
 
 @router.get(

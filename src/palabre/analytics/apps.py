@@ -8,5 +8,8 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.analytics.metrics import cached
+        from palabre.analytics.services import remove_outside_recipients_of
+        from palabre.orgs.signals import member_leaving
 
         cached.connect_signals()
+        member_leaving.connect(remove_outside_recipients_of, dispatch_uid="analytics.outside_recipients")

@@ -58,7 +58,15 @@ class RecipientForm(forms.Form):
             "invalid_choice": _("Choose a member whose role allows seeing analytics and reports.")
         },
     )
-    email = forms.EmailField(label=_("or an address"), required=False, max_length=254)
+    email = forms.EmailField(
+        label=_("or an address"),
+        required=False,
+        max_length=254,
+        help_text=_(
+            "An address outside the organisation needs the permission to change its settings, and "
+            "stops receiving the reports when the person who added it leaves."
+        ),
+    )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     weekly = forms.BooleanField(label=_("Weekly report (on Monday)"), required=False, initial=True)
     monthly = forms.BooleanField(label=_("Monthly report (on the 1st)"), required=False)

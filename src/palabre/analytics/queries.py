@@ -56,7 +56,11 @@ def active_member_choices(actor: Actor) -> list[tuple[int, str]]:
 
 def report_recipients(actor: Actor) -> list[ReportRecipient]:
     actor.require(Perm.ANALYTICS_VIEW)
-    return list(ReportRecipient.objects.visible_to(actor).select_related("user").order_by("created_at", "pk"))
+    return list(
+        ReportRecipient.objects.visible_to(actor)
+        .select_related("user", "created_by")
+        .order_by("created_at", "pk")
+    )
 
 
 def report_recipient(actor: Actor, recipient_id: int) -> ReportRecipient:

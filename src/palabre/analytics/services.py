@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from palabre.analytics.models import ReportRecipient
 from palabre.orgs.models import Membership
 from palabre.orgs.permissions import Perm, role_has
 from palabre.orgs.services import Actor, NotInOrganisation, record
+
+
+def outside_address_refusal() -> str:
+    """Why this person cannot add an address outside the organisation (in the active language)."""
+    return _(
+        "Only a member who may change the organisation's settings adds an address outside it; "
+        "choose a member."
+    )
 
 
 def add_recipient(
@@ -35,6 +46,11 @@ def add_recipient(
             EmailValidator()(email)
         except ValidationError:
             errors["email"] = [_("Enter a valid e-mail address.")]
+        else:
+            if not actor.can(Perm.ORG_MANAGE):
+                # An address outside the organisation is a standing export of its figures; it goes
+                # when the person who added it leaves (see remove_outside_recipients_of).
+                errors["email"] = [outside_address_refusal()]
     if member_id:
         role = (
             Membership.objects.active()
@@ -68,7 +84,8 @@ def add_recipient(
             language=language,
             weekly=weekly,
             monthly=monthly,
-            created_by=actor.user,
+            # The person behind a token too: what they add leaves with them.
+            created_by_id=actor.human_id,
         )
         record(
             actor,
@@ -97,3 +114,35 @@ def remove_recipient(*, actor: Actor, recipient: ReportRecipient) -> None:
             before={"member": recipient.user_id, "email": recipient.email},
         )
         recipient.delete()
+
+
+def remove_outside_recipients_of(
+    *, actor: Actor, membership: Membership, **_kwargs: Any
+) -> list[dict[str, Any]]:
+    """A member leaves: the outside addresses they added stop receiving the organisation's figures
+    (orgs sends `member_leaving`; the answer is listed in the offboarding report)."""
+    removed = []
+    recipients = (
+        ReportRecipient.objects.for_org(membership.organisation)
+        .filter(user__isnull=True, created_by=membership.user)
+        .order_by("created_at", "pk")
+    )
+    for recipient in recipients:
+        record(
+            actor,
+            "analytics.report_recipient_removed",
+            recipient,
+            before={"member": None, "email": recipient.email},
+            after={"reason": "added_by_member_left", "added_by": membership.user.get_username()},
+        )
+        removed.append(
+            {
+                "kind": "report_recipient",
+                "id": recipient.pk,
+                "label": recipient.email,
+                "url": reverse("analytics:emails"),
+                "to": None,
+            }
+        )
+        recipient.delete()
+    return removed

@@ -221,6 +221,7 @@ def member_report(request: HttpRequest, actor: Actor, membership_id: int) -> Htt
         "handover_to": handover.get("to"),
         "threads": [w for w in handover.get("work", []) if w.get("kind") == "thread"],
         "drafts": [w for w in handover.get("work", []) if w.get("kind") == "draft"],
+        "outside_recipients": [w for w in handover.get("work", []) if w.get("kind") == "report_recipient"],
     }
     return render(request, "orgs/member_report.html", context)
 
