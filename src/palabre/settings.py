@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outermost but one: every answer is counted, the other middlewares' refusals too (/metrics).
     "palabre.metrics.middleware.RequestMetricsMiddleware",
+    # Outside every middleware that writes a page: bidirectional controls out of all of them.
+    "palabre.bidi.BidiControlsMiddleware",
     # Outside the rest: whatever answers an error under /api/ (resolver, middleware, 500 page), JSON.
     "palabre.api_errors.JsonApiErrorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -261,7 +263,10 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_HOST = config.EMAIL_HOST.raw()
 EMAIL_PORT = int(config.EMAIL_PORT.raw())
 DEFAULT_FROM_EMAIL = config.EMAIL_FROM.raw()
-EMAIL_BACKEND = (
+# Every mail goes through palabre.bidi's backend (bidirectional controls out of names and texts),
+# which sends with the backend chosen here.
+EMAIL_BACKEND = "palabre.bidi.EmailBackend"
+INNER_EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
     else "django.core.mail.backends.filebased.EmailBackend"

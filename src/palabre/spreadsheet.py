@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from palabre.bidi import strip_controls
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """The value, with a text that a spreadsheet would run as a formula written as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """The value, with a text that a spreadsheet would run as a formula written as text, and
+    without bidirectional controls (palabre.bidi: a name must not turn the row around)."""
+    if isinstance(value, str):
+        value = strip_controls(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.analytics import annotations, charts, crisis
 from palabre.analytics.metrics import Filters, Period, cached
+from palabre.bidi import strip_controls
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
 from palabre.spreadsheet import safe_cell
@@ -149,7 +150,8 @@ def render_html(data: dict[str, Any], organisation: Organisation) -> str:
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html).write_pdf()
+    # The PDF is drawn from the HTML, not from a page answer: palabre.bidi's middleware is not on its way.
+    return HTML(string=strip_controls(html)).write_pdf()
 
 
 # --- CSV: every table of the report, one line per figure --------------------------------------------
