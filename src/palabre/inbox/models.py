@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Contact, Item
+from palabre.inbox.hours import BusinessHours
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.scoping import OrgScopedQuerySet
 
@@ -32,6 +33,16 @@ class Intent(models.TextChoices):
     LEAD = "lead", _("Lead")
     CRISIS = "crisis", _("Crisis")
     OTHER = "other", _("Other")
+
+
+# The row's moments analytics' stored durations are counted from, and those durations.
+DURATION_MOMENTS = ("began_at", "first_responded_at", "status_changed_at")
+DURATION_FIELDS = (
+    "business_to_first_response",
+    "business_to_status_change",
+    "first_response_out_of_hours",
+    "hours_key",
+)
 
 
 class Conversation(models.Model):
@@ -77,6 +88,14 @@ class Conversation(models.Model):
     # When the thread began: its root's `created_at`, kept here so that analytics finds the threads
     # begun in a period through an index instead of joining every thread to its root.
     began_at = models.DateTimeField(null=True, blank=True)
+    # Analytics' business time, counted when the moments below change (`keep_durations`) instead of
+    # at every report: business seconds from `began_at` to the first response and to the last
+    # status change, whether the first response came out of hours, and the calendar they were
+    # counted with (`BusinessHours.key`; analytics counts again where it is not the current one).
+    business_to_first_response = models.FloatField(null=True, blank=True)
+    business_to_status_change = models.FloatField(null=True, blank=True)
+    first_response_out_of_hours = models.BooleanField(null=True, blank=True)
+    hours_key = models.BigIntegerField(null=True, blank=True)
     objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
@@ -104,7 +123,23 @@ class Conversation(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.began_at is None and self.root_id:
             self.began_at = self.root.created_at
+        fields = kwargs.get("update_fields")
+        if fields is None or set(fields) & set(DURATION_MOMENTS):
+            from palabre.inbox.durations import organisation_hours
+
+            self.keep_durations(organisation_hours(InboxSettings, Organisation, self.organisation_id))
+            if fields is not None:
+                kwargs["update_fields"] = list({*fields, *DURATION_FIELDS})
         super().save(*args, **kwargs)
+
+    def keep_durations(self, hours: BusinessHours) -> None:
+        """Count the stored business durations from the row's moments with these hours."""
+        began = self.began_at
+        first, changed = self.first_responded_at, self.status_changed_at
+        self.business_to_first_response = hours.business_seconds(began, first) if began and first else None
+        self.business_to_status_change = hours.business_seconds(began, changed) if began and changed else None
+        self.first_response_out_of_hours = hours.closed_at(first) if first else None
+        self.hours_key = hours.key
 
     def sla_breached(self, now=None) -> bool:
         now = now or timezone.now()

@@ -24,3 +24,11 @@ def morning_digest(organisation_id: int) -> dict:
     if organisation is None:
         return {"skipped": "gone"}
     return {"sent": services.send_digest(organisation)}
+
+
+@task()
+def recount_durations(organisation_id: int) -> dict:
+    """The threads' stored business durations counted again after a change of business hours."""
+    from palabre.inbox.durations import recount_organisation
+
+    return {"written": recount_organisation(organisation_id)}

@@ -9,10 +9,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     FloatField,
+    IntegerField,
     Q,
     QuerySet,
     Sum,
@@ -20,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from palabre.analytics.metrics.campaigns import in_campaign
 from palabre.analytics.metrics.sql import (
@@ -164,25 +168,37 @@ def _care_figures_postgresql(
     groups: list[str | None],
     labels: dict[str, str],
 ) -> GroupedFigures:
-    """The care figures of SQLite's `grouped_figures` (same values, counts and totals), each
-    thread's moments placed in the calendar once: an inner query gives each moment's epoch and
-    business ordinal (a fence, `OFFSET 0`, keeps PostgreSQL from pasting their expressions into
-    every value that uses them), the next one the durations and flags, then one aggregate over the
-    grouping sets. The business ordinals were most of the block's cost, computed up to six
-    times each."""
+    """The care figures of SQLite's `grouped_figures` (same values, counts and totals): an inner
+    query gives each thread's moments as epoch seconds and its business durations, the stored ones
+    where they hold (see below) and otherwise placed in the calendar, inside a fence (`OFFSET 0`)
+    that keeps PostgreSQL from pasting their expressions into every value that uses them; the next
+    one the durations and flags, then one aggregate over the grouping sets. Placing the moments in
+    the calendar was most of the block's cost; it is now done for the waiting threads only (and
+    for rows counted with other hours)."""
+    # A row's stored business durations (counted by the inbox when its moments change) are this
+    # calendar's values when they were counted with the organisation's current hours and the moment
+    # lies inside the calendar's span (a first answer given after the horizon counts as given then):
+    # read as they are; the other rows' moments are placed in the calendar here, as are the waiting
+    # threads' beginnings (their clock runs until now). The inner query reads the columns only: the
+    # placing, rare, is written above it (costed in the scan, the calendar's expressions had the
+    # planner scan the whole table in parallel instead of the period's rows by their index).
+    start, end = calendar.span
+
+    def holds(moment: str) -> ExpressionWrapper:
+        inside = Q(hours_key=calendar.hours.key, **{f"{moment}__gte": start, f"{moment}__lt": end})
+        return ExpressionWrapper(inside, output_field=BooleanField())
+
     moments = (
         rows.order_by()
         .annotate(
             _asked=EpochSeconds(F("began_at")),
             _answered=EpochSeconds(F("first_responded_at")),
             _resolved=EpochSeconds(F("status_changed_at")),
-        )
-        .annotate(
-            _asked_at=calendar.ordinal(F("_asked")),
-            _answered_at=calendar.ordinal(F("_answered")),
-            _resolved_at=calendar.ordinal(F("_resolved")),
-            _now_at=calendar.ordinal(Value(_epoch(now))),
-            _answered_shut=calendar.closed(F("_answered")),
+            _first_kept=F("business_to_first_response"),
+            _change_kept=F("business_to_status_change"),
+            _shut_kept=Cast("first_response_out_of_hours", IntegerField()),
+            _first_holds=holds("first_responded_at"),
+            _change_holds=holds("status_changed_at"),
             _closed=Case(
                 When(Q(status=Status.CLOSED, status_changed_at__isnull=False), then=Value(1)),
                 default=Value(0),
@@ -194,36 +210,55 @@ def _care_figures_postgresql(
             "_asked",
             "_answered",
             "_resolved",
-            "_asked_at",
-            "_answered_at",
-            "_resolved_at",
-            "_now_at",
-            "_answered_shut",
+            "_first_kept",
+            "_change_kept",
+            "_shut_kept",
+            "_first_holds",
+            "_change_holds",
             "_closed",
             "_question",
         )
     )
     moments_sql, params = moments.query.sql_with_params()
+    compiler = moments.query.get_compiler(connection=connection)
+
+    def placed(expression) -> str:
+        sql, placed_params = compiler.compile(expression)
+        assert not placed_params  # the calendar's boundaries are written in the statement
+        return sql
+
+    if calendar.intervals:
+        asked_at, answered_at, resolved_at = (
+            placed(calendar.ordinal(RawSQL(column, ()))) for column in ("_asked", "_answered", "_resolved")
+        )
+        answered_shut = placed(calendar.closed(RawSQL("_answered", ())))
+    else:  # never open: no business time, every moment out of hours
+        asked_at = answered_at = resolved_at = "0.0"
+        answered_shut = "1"
+    first_business = f"(CASE WHEN _first_holds THEN _first_kept ELSE {answered_at} - {asked_at} END)"
     quote = connection.ops.quote_name
-    kept = ", ".join(quote(c) for c in [group for group in groups if group])
+    kept_groups = ", ".join(quote(c) for c in [group for group in groups if group])
     answered = "(_answered IS NOT NULL)"
     base = (
-        f"SELECT {kept}, "
+        f"SELECT {kept_groups}, "
         "_answered - _asked AS pv0, "
-        "_answered_at - _asked_at AS pv1, "
+        f"{first_business} AS pv1, "
         "CASE WHEN _closed = 1 THEN _resolved - _asked END AS pv2, "
-        "CASE WHEN _closed = 1 THEN _resolved_at - _asked_at END AS pv3, "
+        "CASE WHEN _closed = 1 THEN "
+        f"(CASE WHEN _change_holds THEN _change_kept ELSE {resolved_at} - {asked_at} END) END AS pv3, "
         "1 AS pc0, "
         f"CASE WHEN {answered} THEN 1 ELSE 0 END AS pc1, "
-        f"CASE WHEN {answered} AND _answered_shut = 1 THEN 1 ELSE 0 END AS pc2, "
-        f"CASE WHEN ({answered} AND _answered_at - _asked_at >= %s) "
-        f"OR (NOT {answered} AND _now_at - _asked_at >= %s) THEN 1 ELSE 0 END AS pc3, "
+        f"CASE WHEN {answered} AND (CASE WHEN _first_holds THEN _shut_kept ELSE {answered_shut} END) = 1 "
+        "THEN 1 ELSE 0 END AS pc2, "
+        f"CASE WHEN ({answered} AND {first_business} >= %s) "
+        f"OR (NOT {answered} AND %s - {asked_at} >= %s) THEN 1 ELSE 0 END AS pc3, "
         f"CASE WHEN _question = 1 AND NOT {answered} THEN 1 ELSE 0 END AS pc4 "
         f"FROM ({moments_sql} OFFSET 0) AS moments"
     )
     return grouping_sets(
         base,
-        (target, target, *params),  # the target's two placeholders come before the moments'
+        # The target's placeholders and now's ordinal come before the moments'.
+        (target, calendar.ordinal_of(_epoch(now)), target, *params),
         ["first_response", "first_response_business", "resolution", "resolution_business"],
         ["conversations", "answered"],
         ["answered_out_of_hours", "breached", "unanswered_questions"],

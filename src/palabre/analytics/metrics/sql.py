@@ -3,6 +3,7 @@ organisation's calendar as a bucketed ordinal), nearest-rank percentiles and sma
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -144,6 +145,9 @@ class Calendar:
 
     def __init__(self, hours: BusinessHours, start: datetime, end: datetime):
         self.hours = hours
+        # Moments in [start, end) are placed as in the whole calendar (intervals before or after
+        # the span change no difference between two of them): the inbox's stored durations hold.
+        self.span = (start, end)
         intervals: list[tuple[float, float]] = []
         day = start.astimezone(hours.zone).date() - timedelta(days=1)
         while datetime.combine(day, time(0), tzinfo=hours.zone) < end:
@@ -163,6 +167,17 @@ class Calendar:
             whens.append(When(_lt(moment, closes), then=moment - Value(opens) + Value(done)))
             done += closes - opens
         return Case(*whens, default=Value(done), output_field=FloatField())
+
+    def ordinal_of(self, epoch: float) -> float:
+        """`ordinal` of a moment known here (epoch seconds), the same float as the SQL's."""
+        bounds = [b for pair in self.intervals for b in pair]
+        k = bisect_right(bounds, epoch)  # width_bucket
+        if k == 0:
+            return 0.0
+        done = sum(closes - opens for opens, closes in self.intervals[: (k - 1) // 2])
+        opens, closes = self.intervals[(k - 1) // 2]
+        # Inside interval j (k odd): t + (done before j - opening j); after it: done after j.
+        return epoch * 1.0 + (done - opens) if k % 2 else epoch * 0.0 + (done + closes - opens)
 
     def closed(self, moment) -> Any:
         """1 when `moment` falls outside every opening interval, else 0."""

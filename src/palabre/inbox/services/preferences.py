@@ -14,7 +14,13 @@ from palabre.inbox.models import (
     Intent,
     MemberProfile,
 )
-from palabre.inbox.services.reading import _repliers, forget_cached_hours, profile_for, settings_for
+from palabre.inbox.services.reading import (
+    _repliers,
+    business_hours,
+    forget_cached_hours,
+    profile_for,
+    settings_for,
+)
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, record
 
@@ -80,6 +86,7 @@ def update_settings(
     if errors:
         raise ValidationError(errors)
     inbox_settings = settings_for(actor.organisation)
+    calendar_before = business_hours(actor.organisation, inbox_settings).key
     inbox_settings.time_zone = time_zone
     inbox_settings.weekly_hours = weekly_hours
     inbox_settings.holidays = sorted(set(holidays))
@@ -89,6 +96,13 @@ def update_settings(
     inbox_settings.acknowledgements = acknowledgements
     inbox_settings.save()
     forget_cached_hours(actor.organisation.pk)
+    if business_hours(actor.organisation, inbox_settings).key != calendar_before:
+        # The threads' stored business durations are counted again (analytics counts them at each
+        # report meanwhile: their calendar is no longer the organisation's).
+        from palabre.inbox.tasks import recount_durations
+
+        organisation_id = actor.organisation.pk
+        transaction.on_commit(lambda: recount_durations.enqueue(organisation_id))
     record(
         actor,
         "inbox.settings_updated",

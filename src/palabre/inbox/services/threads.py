@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from palabre import bulk
 from palabre.conversations.models import Item
 from palabre.inbox.models import (
+    DURATION_FIELDS,
     Conversation,
     InboxSettings,
     Intent,
@@ -138,6 +139,7 @@ _COMPUTED = [
     "first_response_due_at",
     "out_of_hours",
     "updated_at",
+    *DURATION_FIELDS,
 ]
 
 
@@ -377,6 +379,7 @@ def _compute(
         conversation.status = Status.OPEN  # the person wrote again: the thread needs someone
         conversation.status_changed_at = now
     conversation.updated_at = now
+    conversation.keep_durations(calendar)  # analytics' business times, from the moments above
     return reopen
 
 
