@@ -24,7 +24,7 @@ from palabre.analytics.metrics.sql import (
     brand_authors,
 )
 from palabre.conversations.models import Item, ItemKind
-from palabre.inbox.models import Conversation, InboxSettings, Reply
+from palabre.inbox.models import Conversation, InboxSettings
 from palabre.inbox.services import business_hours
 from palabre.orgs.models import Membership, Organisation
 
@@ -52,19 +52,12 @@ def team(
     if filters.channel_id:
         answers = answers.filter(channel_id=filters.channel_id)
     answers = in_campaign(answers, organisation, filters)
-    # One probe per answer for its thread's row (unique by root, no ordering), which then looks for
-    # its own first reply: the reply's author, else the row's assignee. Looking the reply up by the
-    # thread's root joined the replies to the threads for every answer, then probed the thread again.
-    first_reply = (
-        Reply.objects.for_org(organisation)
-        .filter(conversation_id=OuterRef("pk"))
-        .order_by("created_at", "pk")
-        .values("author_id")[:1]
-    )
+    # One probe per answer for its thread's row (unique by root, no ordering), which holds the
+    # author of its first inbox reply (kept by the inbox when a reply is written, moved or deleted):
+    # that author, else the row's assignee. The reply itself was looked up for every answer before.
+    member = Coalesce(F("first_reply_author_id"), F("assignee_id"), output_field=IntegerField())
     thread_member = (
-        Conversation.objects.filter(root_id=OuterRef("thread_root_id"))
-        .order_by()
-        .values(member=Coalesce(Subquery(first_reply), F("assignee_id"), output_field=IntegerField()))[:1]
+        Conversation.objects.filter(root_id=OuterRef("thread_root_id")).order_by().values(member=member)[:1]
     )
     answers = answers.annotate(member=Subquery(thread_member, output_field=IntegerField()))
     if filters.member_id:

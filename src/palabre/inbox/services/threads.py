@@ -23,6 +23,7 @@ from palabre.inbox.models import (
     Notification,
     Reply,
     Status,
+    keep_first_reply_authors,
 )
 from palabre.inbox.priority import URGENT, priority
 from palabre.inbox.services.assignment import auto_assign
@@ -274,6 +275,7 @@ def refresh_conversations(
         if moved and root_id in {r for r, _t, _c, _row in work}:
             InternalNote.objects.filter(conversation_id__in=moved).update(conversation=conversation)
             Reply.objects.filter(conversation_id__in=moved).update(conversation=conversation)
+            keep_first_reply_authors([conversation.pk])
             Conversation.objects.filter(pk__in=moved).delete()
     return done
 
