@@ -76,6 +76,9 @@ def build(n_items: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from palabre.inbox.durations import organisation_hours
+    from palabre.inbox.models import InboxSettings
+    from palabre.orgs.models import Organisation
     from palabre.orgs.services import Actor, add_member, create_channel, create_organisation
 
     User = get_user_model()
@@ -228,12 +231,19 @@ def build(n_items: int, rng: random.Random) -> dict:
                         start,
                     )
                 )
+        # Analytics' business durations, as the inbox stores them on each row (its upkeep).
+        hours = organisation_hours(InboxSettings, Organisation, organisation.pk)
+
+        def business(start, end):
+            return hours.business_seconds(start, end) if end else None
+
         with cur.copy(
             "COPY inbox_conversation (organisation_id, root_id, channel_id, contact_id, status, status_changed_at, "
             "assignee_id, priority, priority_reasons, sentiment, intent, language, author_label, followers, preview, "
             "item_count, awaiting_reply, last_customer_item_id, last_customer_message_at, last_activity_at, "
             "first_response_due_at, first_responded_at, out_of_hours, on_call_notified_at, acknowledged_at, "
-            "created_at, updated_at, tags, began_at) FROM STDIN"
+            "created_at, updated_at, tags, began_at, business_to_first_response, business_to_status_change, "
+            "first_response_out_of_hours, hours_key) FROM STDIN"
         ) as copy:
             for (
                 root_id,
@@ -248,6 +258,11 @@ def build(n_items: int, rng: random.Random) -> dict:
             ) in conversations:
                 status = rng.choice(STATUSES)
                 awaiting = status == "open" and rng.random() < 0.7
+                changed = last_at + timedelta(hours=rng.randrange(1, 72)) if status == "closed" else None
+                assignee = rng.choice(agents) if rng.random() < 0.6 else None
+                priority = rng.randrange(100)
+                sentiment, intent = rng.choice(SENTIMENTS), rng.choice(INTENTS)
+                first = None if awaiting else started_at + timedelta(minutes=rng.randrange(5, 48 * 60))
                 copy.write_row(
                     (
                         organisation.pk,
@@ -255,12 +270,12 @@ def build(n_items: int, rng: random.Random) -> dict:
                         channel,
                         contact_id,
                         status,
-                        last_at + timedelta(hours=rng.randrange(1, 72)) if status == "closed" else None,
-                        rng.choice(agents) if rng.random() < 0.6 else None,
-                        rng.randrange(100),
+                        changed,
+                        assignee,
+                        priority,
                         "[]",
-                        rng.choice(SENTIMENTS),
-                        rng.choice(INTENTS),
+                        sentiment,
+                        intent,
                         language,
                         f"Personne {contact_id - contact0}",
                         120,
@@ -271,7 +286,7 @@ def build(n_items: int, rng: random.Random) -> dict:
                         last_at,
                         last_at,
                         last_at + timedelta(hours=2) if awaiting else None,
-                        None if awaiting else started_at + timedelta(minutes=rng.randrange(5, 48 * 60)),
+                        first,
                         rng.random() < 0.3,
                         None,
                         None,
@@ -279,6 +294,10 @@ def build(n_items: int, rng: random.Random) -> dict:
                         last_at,
                         "[]",
                         started_at,  # began_at: the root's created_at
+                        business(started_at, first),
+                        business(started_at, changed),
+                        hours.closed_at(first) if first else None,
+                        hours.key,
                     )
                 )
         for table, _first in (
@@ -289,14 +308,21 @@ def build(n_items: int, rng: random.Random) -> dict:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )
-        for table in (
-            "conversations_contact",
-            "conversations_contacthandle",
-            "conversations_item",
-            "inbox_conversation",
-        ):
-            cur.execute(f"ANALYZE {table}")
     raw.commit()
+    # Vacuumed as well as analysed: without the visibility map, the figures' index-only reads fetch
+    # the rows (session 10: 20 % more CPU on the unvacuumed table). VACUUM runs outside a transaction.
+    autocommit, raw.autocommit = raw.autocommit, True
+    try:
+        with raw.cursor() as cur:
+            for table in (
+                "conversations_contact",
+                "conversations_contacthandle",
+                "conversations_item",
+                "inbox_conversation",
+            ):
+                cur.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        raw.autocommit = autocommit
     return {
         "organisation": organisation,
         "owner": owner,
