@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from palabre.bidi import strip_controls
 from palabre.conversations.models import Contact, ContactHandle, Item, ItemKind
 from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
@@ -29,6 +30,10 @@ class IncomingAuthor:
     display_name: str = ""
     profile_url: str = ""
     followers: int | None = None
+
+    def __post_init__(self) -> None:
+        # A name, not content: no bidirectional control may turn it (or what follows) around.
+        self.display_name = strip_controls(self.display_name or "")
 
 
 @dataclass
