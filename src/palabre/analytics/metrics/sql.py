@@ -477,6 +477,14 @@ def brand_authors(organisation_id: int) -> Q:
     named as the organisation's channels): the figures then compare two columns of the item
     instead of joining every row to its channel and author, and the index on (author,
     created_at) finds the brand's items of a period."""
+    found = Q(pk__in=[])
+    for author_id, channel_id in brand_pairs(organisation_id):
+        found |= Q(author_id=author_id, channel_id=channel_id)
+    return found
+
+
+def brand_pairs(organisation_id: int) -> list[tuple[int, int]]:
+    """The (author, channel) pairs of `brand_authors`, in order."""
     from palabre.conversations.models import ContactHandle
     from palabre.orgs.models import Channel
 
@@ -492,7 +500,4 @@ def brand_authors(organisation_id: int) -> Q:
             pairs = cursor.fetchall()
         if known is not None:
             known[organisation_id] = pairs
-    found = Q(pk__in=[])
-    for author_id, channel_id in sorted(pairs):
-        found |= Q(author_id=author_id, channel_id=channel_id)
-    return found
+    return sorted(pairs)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import (
+    Case,
     Count,
     F,
     IntegerField,
     OuterRef,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -22,6 +25,7 @@ from palabre.analytics.metrics.sql import (
     Period,
     _ratio,
     brand_authors,
+    brand_pairs,
 )
 from palabre.conversations.models import Item, ItemKind
 from palabre.inbox.models import Conversation, InboxSettings
@@ -42,10 +46,20 @@ def team(
     from Palabre's inbox or from the platform itself; it counts for the member the inbox reply was
     written by when there is one for that thread, else for the thread's assignee."""
     calendar = Calendar(business_hours(organisation, inbox_settings), period.start, period.end)
+    # The brand's items: found by their authors (index on author and date), each checked against
+    # its author's channels as a row's value (a CASE): compared as columns, the pairs had the
+    # planner intersect each author's entries with every item of its channel (184,000 index
+    # entries a channel on 1M items, a third of the statement's CPU).
+    pairs = brand_pairs(organisation.pk)
+    on_its_channel = Case(
+        When(brand_authors(organisation.pk), then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
     answers = (
         Item.objects.for_org(organisation)
         .filter(created_at__gte=period.start, created_at__lt=period.end)
-        .filter(brand_authors(organisation.pk))
+        .filter(author_id__in=sorted({author_id for author_id, _channel in pairs}))
+        .alias(_on_its_channel=on_its_channel)
+        .filter(_on_its_channel=1)
         .exclude(kind=ItemKind.POST)
         .exclude(thread_root__isnull=True)
     )
