@@ -190,6 +190,7 @@ stop_postgres() {
         kill "$(cat "$REDIS_TMP/redis.pid")" 2>/dev/null
     fi
     [ -n "${REDIS_TMP:-}" ] && rm -rf "$REDIS_TMP"
+    [ -n "${PALABRE_TEST_TEMPLATES:-}" ] && rm -rf "$PALABRE_TEST_TEMPLATES"
     if [ -f "$PGTMP/data/postmaster.pid" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1
     fi
@@ -232,6 +233,10 @@ done
 export PALABRE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 # --- 5. The suite, on SQLite then on PostgreSQL ----------------------------------------------
+# The first pytest process that needs a test database migrates it and keeps it as a template for
+# the other processes of every part (tests/conftest.py): one migration per database, not nine.
+PALABRE_TEST_TEMPLATES=$(mktemp -d /tmp/palabre-test-templates.XXXXXX)
+export PALABRE_TEST_TEMPLATES
 # Tests run in one process per core (pytest-xdist, a test file per process at a time), but
 # browser tests and the real WordPress run in one process of their own: they time pages, and
 # starve on a busy machine.

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -300,49 +301,178 @@ def _may_touch_the_database(item: pytest.Item) -> bool:
     return module is None or hasattr(module, "subprocess")
 
 
-# --- a migrated SQLite file for the processes the tests start ----------------------------------
-# Tests that run `palabre` processes on a SQLite file of their own start from a copy of one migrated
-# file instead of migrating each (about 6 s of CPU each, over twenty tests). `palabre migrate` on a
-# fresh file is still proven by the tests of the command itself (tests/test_cli.py, test_backup.py).
+# --- migrated test databases, built once per run ------------------------------------------------
+# Migrating Palabre's test database costs about 8 s of CPU, and every pytest process did it: each
+# xdist worker of each pass of scripts/test.sh (nine a run). Now the first process that needs one
+# migrates it as Django always does and keeps a copy, the template; the others start from the
+# template, then run Django's `migrate` all the same, which finds nothing to apply (0.35 s; a
+# template that missed a migration would get it there). The templates live in a folder shared by
+# the processes of a run (PALABRE_TEST_TEMPLATES: scripts/test.sh makes one for all its passes;
+# otherwise the first pytest process makes one for itself and its workers, removed at its exit),
+# named after the migrations they hold. Every run still migrates from nothing at least once, and
+# `palabre migrate` on a fresh file is proven by the tests of the command itself (test_cli.py,
+# test_backup.py). SQLite: the template is a file, copied into each process's in-memory database;
+# PostgreSQL: a database that the others are created from (CREATE DATABASE ... TEMPLATE).
 
-_MIGRATED_SQLITE: dict[str, object] = {}
+if not os.environ.get("PALABRE_TEST_TEMPLATES"):
+    os.environ["PALABRE_TEST_TEMPLATES"] = tempfile.mkdtemp(prefix="palabre-test-templates-")
+    _OWN_TEMPLATES = os.environ["PALABRE_TEST_TEMPLATES"]
+    atexit.register(shutil.rmtree, _OWN_TEMPLATES, ignore_errors=True)
+else:
+    _OWN_TEMPLATES = ""
+
+_TEMPLATE: dict[str, object] = {}
+
+
+def _migrations_key() -> str:
+    """A digest of every installed app's migration files and of Django's version: a template
+    is only ever used by processes that would have migrated to the same schema."""
+    import hashlib
+    from pathlib import Path
+
+    from django.apps import apps
+
+    digest = hashlib.sha256(django.get_version().encode())
+    for app in sorted(apps.get_app_configs(), key=lambda app: app.label):
+        for file in sorted((Path(app.path) / "migrations").glob("*.py")):
+            digest.update(f"{app.label}/{file.name}\0".encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _template_path(vendor: str) -> str:
+    """The SQLite template file, or the file naming the PostgreSQL template database."""
+    return os.path.join(os.environ["PALABRE_TEST_TEMPLATES"], f"{vendor}-{_migrations_key()}")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
-    """pytest-django's test database; on SQLite, copied at once to a file while it is as Django's
-    `migrate` left it (no test has written to it yet): `migrated_sqlite`'s template."""
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix, django_db_keepdb, django_db_use_migrations
+):
+    """Runs just before pytest-django creates the test database: starts it from the template when
+    there is one; otherwise this process builds the template (others wait for it meanwhile)."""
+    import fcntl
     import sqlite3
 
     from django.db import connection
 
+    test_name = connection.settings_dict["TEST"].get("NAME")
+    if django_db_keepdb or not django_db_use_migrations or connection.vendor not in {"sqlite", "postgresql"}:
+        return
+    if connection.vendor == "sqlite" and test_name not in (None, "", ":memory:"):
+        return  # a test database in a file of its own: left as Django makes it
+    path = _template_path(connection.vendor)
+    if not os.path.exists(path):
+        lock = open(path + ".lock", "w")  # noqa: SIM115  (held until the template is written)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            _TEMPLATE["building"] = (lock, path)  # django_db_setup writes it and lets the others in
+            return
+        lock.close()
     if connection.vendor == "sqlite":
-        path = tmp_path_factory.mktemp("migrated") / "palabre.sqlite3"
-        with django_db_blocker.unblock():
-            connection.ensure_connection()
-            with contextlib.closing(sqlite3.connect(path)) as copy:
-                connection.connection.backup(copy)
-        _MIGRATED_SQLITE["path"] = path
+        # The in-memory test database lives as long as one connection to it is open: this one, kept
+        # for the session; Django's connection opens the same database and finds the tables there.
+        keeper = sqlite3.connect(connection.creation._get_test_db_name(), uri=True, check_same_thread=False)
+        with contextlib.closing(sqlite3.connect(path)) as template:
+            template.backup(keeper)
+        _TEMPLATE["keeper"] = keeper
+    else:
+        with open(path) as named:
+            connection.settings_dict["TEST"]["TEMPLATE"] = named.read().strip()
 
 
 @pytest.fixture(scope="session")
-def _migrated_sqlite_template(request, tmp_path_factory):
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database; when this process migrated it, saved at once as the template
+    (no test has written to it yet)."""
+    import sqlite3
+
+    from django.db import connection
+
+    if "building" not in _TEMPLATE:
+        return
+    lock, path = _TEMPLATE.pop("building")
+    with lock:
+        with django_db_blocker.unblock():
+            if connection.vendor == "sqlite":
+                connection.ensure_connection()
+                with contextlib.closing(sqlite3.connect(path + ".part")) as copy:
+                    connection.connection.backup(copy)
+            else:
+                # A template database must have no session open on it while it is copied: this one is
+                # copied while its only connection, this process's, is closed.
+                name = f"{os.path.basename(os.environ['PALABRE_TEST_TEMPLATES'])}_{_migrations_key()}"
+                name = re.sub(r"[^a-z0-9_]", "_", name.lower())
+                connection.close()
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{connection.settings_dict["NAME"]}"')
+                with open(path + ".part", "w") as named:
+                    named.write(name)
+        os.replace(path + ".part", path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process that made the templates' folder drops the PostgreSQL template it names (a
+    throwaway server, as scripts/test.sh's, goes with its templates anyway)."""
+    if not _OWN_TEMPLATES or hasattr(config, "workerinput"):
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    for file in os.listdir(_OWN_TEMPLATES):
+        if file.startswith("postgresql-") and not file.endswith((".lock", ".part")):
+            with open(os.path.join(_OWN_TEMPLATES, file)) as named:
+                name = named.read().strip()
+            # Not through Django's connection: pytest-django refuses it outside the tests' fixtures.
+            params = {**connection.get_connection_params(), "dbname": "postgres"}
+            with psycopg.connect(**params, autocommit=True) as server:
+                server.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+# --- a migrated SQLite file for the processes the tests start ----------------------------------
+# Tests that run `palabre` processes on a SQLite file of their own start from a copy of one migrated
+# file instead of migrating each (about 6 s of CPU each, over twenty tests): the SQLite template
+# above. `palabre migrate` on a fresh file is still proven by the tests of the command itself
+# (tests/test_cli.py, test_backup.py).
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(request):
+    import fcntl
+
     from django.db import connection
 
     if connection.vendor == "sqlite":
         request.getfixturevalue("django_db_setup")
-        return _MIGRATED_SQLITE["path"]
-    # On another database the test database is no SQLite file to copy: `palabre migrate` makes one.
+        return _template_path("sqlite")
+    # On another database the test database is no SQLite file to copy: the SQLite pass's template
+    # when it ran first with the same folder (scripts/test.sh), else `palabre migrate` makes one.
     import subprocess
     import sys
 
-    folder = tmp_path_factory.mktemp("migrated")
-    path = folder / "palabre.sqlite3"
-    env = {**os.environ, "PALABRE_DATA_DIR": str(folder), "PALABRE_DATABASE_URL": f"sqlite:///{path}"}
-    done = subprocess.run(
-        [sys.executable, "-m", "palabre", "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    path = _template_path("sqlite")
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            folder = tempfile.mkdtemp(prefix="palabre-migrate-", dir=os.environ["PALABRE_TEST_TEMPLATES"])
+            env = {
+                **os.environ,
+                "PALABRE_DATA_DIR": folder,
+                "PALABRE_DATABASE_URL": f"sqlite:///{os.path.join(folder, 'palabre.sqlite3')}",
+            }
+            done = subprocess.run(
+                [sys.executable, "-m", "palabre", "migrate"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            os.replace(os.path.join(folder, "palabre.sqlite3"), path)
     return path
 
 
