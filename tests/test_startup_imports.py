@@ -3,7 +3,9 @@
 Every process pays its imports at start-up: each web and worker process, every `palabre` command,
 and the hundreds of processes the test command starts. The atproto SDK alone took about 0.8 s of
 CPU, twitter-text's patterns 0.2 s and the `irc` library 0.1 s, half of a process's start-up; they
-are imported where they are used (connectors/bluesky.py, lengths.py, irc/session.py)."""
+are imported where they are used (connectors/bluesky.py, lengths.py, irc/session.py). So are
+Mastodon.py, Google's client, PRAW and `requests` under them (0.25 s of the remaining 1.1 s:
+connectors/mastodon, youtube, reddit, outbound.py's `requests_session`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,19 @@ import os
 import subprocess
 import sys
 
-LAZY = ("atproto", "atproto_client", "atproto_server", "twitter_text", "irc")
+LAZY = (
+    "atproto",
+    "atproto_client",
+    "atproto_server",
+    "twitter_text",
+    "irc",
+    "mastodon",
+    "googleapiclient",
+    "httplib2",
+    "praw",
+    "prawcore",
+    "requests",
+)
 
 PROBE = f"""
 import json, sys

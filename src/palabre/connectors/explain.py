@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import ssl
+import sys
 
 import httpx
-import requests
 from django.utils.translation import gettext as _
 
 
@@ -28,12 +28,20 @@ def _chain(error: BaseException):
 
 def network_reason(error: BaseException) -> str:
     """Why a request did not get an answer, in a few words (never empty)."""
+    # `requests` (under Mastodon.py and PRAW) is imported only where those are used: before that,
+    # no error can be one of its own.
+    requests = sys.modules.get("requests")
+    tls, timeout, connection = (
+        (requests.exceptions.SSLError, requests.exceptions.Timeout, requests.exceptions.ConnectionError)
+        if requests is not None
+        else ((), (), ())
+    )
     for link in _chain(error):
-        if isinstance(link, ssl.SSLError | requests.exceptions.SSLError):
+        if isinstance(link, (ssl.SSLError, tls)):
             return "the server's TLS certificate could not be verified"
-        if isinstance(link, httpx.TimeoutException | requests.exceptions.Timeout | TimeoutError):
+        if isinstance(link, (httpx.TimeoutException, timeout, TimeoutError)):
             return "the server did not answer in time"
-        if isinstance(link, httpx.ConnectError | requests.exceptions.ConnectionError | ConnectionError):
+        if isinstance(link, (httpx.ConnectError, connection, ConnectionError)):
             return "the connection to the server failed (refused, reset, or the name is not found)"
         if isinstance(link, httpx.RemoteProtocolError):
             return "the server closed the connection without a valid answer"

@@ -22,19 +22,22 @@ or networks (`10.1.2.0/24`, `127.0.0.1`).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import requests
-import requests.adapters
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from palabre import config
+
+if TYPE_CHECKING:
+    import requests
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 5
@@ -282,40 +285,52 @@ class GuardedTransport(httpx.HTTPTransport):
         raise failure
 
 
-class GuardedAdapter(requests.adapters.HTTPAdapter):
-    """The `requests` counterpart of GuardedTransport, for Mastodon.py: each request, each redirect
-    included, goes to a checked address; the name stays in the Host header, SNI and certificate check."""
+@functools.cache
+def _guarded_adapter() -> type:
+    """`GuardedAdapter`, defined on first use: `requests` is imported only by the connectors whose
+    SDK needs it (Mastodon.py, PRAW), not by every Palabre process at start-up."""
+    import requests.adapters
 
-    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-        parts = urlsplit(request.url)
-        host = parts.hostname or ""
-        address = resolve(host, parts.port or _default_port(parts.scheme))[0]
-        if _literal(host) is not None:
-            return super().send(request, **kwargs)
-        port = f":{parts.port}" if parts.port else ""
-        pinned = request.copy()
-        pinned.url = urlunsplit(parts._replace(netloc=(f"[{address}]" if ":" in address else address) + port))
-        pinned.headers["Host"] = host + port
-        pinned.palabre_server_name = host
-        response = super().send(pinned, **kwargs)
-        response.url, response.request = request.url, request  # redirects resolve against the name
-        return response
+    class GuardedAdapter(requests.adapters.HTTPAdapter):
+        """The `requests` counterpart of GuardedTransport, for Mastodon.py: each request, each redirect
+        included, goes to a checked address; the name stays in the Host header, SNI and certificate check."""
 
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        name = getattr(request, "palabre_server_name", None)
-        if name and host_params.get("scheme") == "https":
-            pool_kwargs["server_hostname"] = name
-            pool_kwargs["assert_hostname"] = name
-        return host_params, pool_kwargs
+        def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+            parts = urlsplit(request.url)
+            host = parts.hostname or ""
+            address = resolve(host, parts.port or _default_port(parts.scheme))[0]
+            if _literal(host) is not None:
+                return super().send(request, **kwargs)
+            port = f":{parts.port}" if parts.port else ""
+            pinned = request.copy()
+            pinned.url = urlunsplit(
+                parts._replace(netloc=(f"[{address}]" if ":" in address else address) + port)
+            )
+            pinned.headers["Host"] = host + port
+            pinned.palabre_server_name = host
+            response = super().send(pinned, **kwargs)
+            response.url, response.request = request.url, request  # redirects resolve against the name
+            return response
+
+        def build_connection_pool_key_attributes(self, request, verify, cert=None):
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+            name = getattr(request, "palabre_server_name", None)
+            if name and host_params.get("scheme") == "https":
+                pool_kwargs["server_hostname"] = name
+                pool_kwargs["assert_hostname"] = name
+            return host_params, pool_kwargs
+
+    return GuardedAdapter
 
 
 def requests_session() -> requests.Session:
     """A `requests` session that only reaches checked addresses (environment proxies ignored)."""
+    import requests
+
     session = requests.Session()
     session.trust_env = False
     session.max_redirects = MAX_REDIRECTS
-    adapter = GuardedAdapter()
+    adapter = _guarded_adapter()()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

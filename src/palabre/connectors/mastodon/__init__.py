@@ -19,21 +19,11 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 from django.utils.translation import gettext_lazy as _
-from mastodon import Mastodon
-from mastodon.errors import (
-    MastodonAPIError,
-    MastodonError,
-    MastodonNetworkError,
-    MastodonNotFoundError,
-    MastodonRatelimitError,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
 
 from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
@@ -56,6 +46,10 @@ from palabre.connectors.mastodon.permissions import MastodonConnection, missing_
 from palabre.connectors.mastodon.searching import search, status_candidate
 from palabre.connectors.text import aware, html_to_text
 from palabre.conversations.services import IncomingAuthor, IncomingItem
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+    from mastodon.errors import MastodonError
 
 __all__ = ["MastodonConnector", "api_client", "missing_scopes", "search", "status_candidate"]
 
@@ -80,6 +74,8 @@ def _plain(value: Any) -> Any:
 def api_client(base: str, token: str | None, *, version: str = DEFAULT_VERSION) -> Mastodon:
     """A Mastodon.py client whose every request, redirects included, reaches only a checked address
     (`base` was checked by the caller, for a clear refusal first)."""
+    from mastodon import Mastodon  # here, not at start-up: Mastodon.py and requests cost 0.18 s of CPU
+
     return Mastodon(
         access_token=token,
         api_base_url=base,
@@ -160,6 +156,16 @@ class MastodonConnector(MastodonConnection, Connector):
         return api_client(base, token, version=str(credentials.get("mastodon_version") or DEFAULT_VERSION))
 
     def _call(self, api: Mastodon, method: str, *args, sending: bool = False, **kwargs):
+        from mastodon.errors import (
+            MastodonAPIError,
+            MastodonError,
+            MastodonNetworkError,
+            MastodonNotFoundError,
+            MastodonRatelimitError,
+            MastodonServerError,
+            MastodonUnauthorizedError,
+        )
+
         try:
             return getattr(api, method)(*args, **kwargs)
         except MastodonRatelimitError as error:

@@ -4,11 +4,8 @@ against what the channel will be asked to do when its credentials are saved."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
-from mastodon import Mastodon
 
 from palabre.connectors import http_client
 from palabre.connectors.base import (
@@ -22,9 +19,11 @@ from palabre.connectors.base import (
 )
 from palabre.connectors.explain import network_reason
 
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
 TOKEN = "token"
 APPLICATION = "application"
-
 
 # What the channel is asked to do, and the scope each needs: reading mentions, naming the
 # account, replying and posting.
@@ -124,6 +123,8 @@ class MastodonConnection:
         return (scopes, APPLICATION) if scopes is not None else (None, "")
 
     def _token_info_scopes(self, api: Mastodon) -> list[str] | None:
+        import requests  # loaded with Mastodon.py's client by then; not at start-up
+
         url = api.api_base_url.rstrip("/") + "/oauth/token/info"
         try:
             response = api.session.get(

@@ -37,12 +37,10 @@ import contextlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-import praw
-import praw.exceptions
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -67,6 +65,9 @@ from palabre.connectors.reddit.listing import _children, _id36, _read_cursor, pa
 from palabre.connectors.reddit.session import DEFAULT_BASE, DEFAULT_OAUTH, RedditClient, user_agent
 from palabre.connectors.search import SearchMalformed, SearchPage
 from palabre.conversations.services import IncomingItem
+
+if TYPE_CHECKING:
+    import praw
 
 # Sorted by "new": remembering the latest ids is enough to skip what is already known.
 __all__ = ["DEFAULT_BASE", "RedditConnector", "search", "setting", "user_agent"]

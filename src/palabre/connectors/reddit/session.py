@@ -5,12 +5,9 @@ instead of being retried by prawcore."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import httpx
-import praw
-import praw.exceptions
-import prawcore
-import requests
 
 from palabre.connectors import http_client, outbound
 from palabre.connectors.base import (
@@ -21,6 +18,10 @@ from palabre.connectors.base import (
     TokenExpired,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    import praw
+    import requests
 
 # Answers prawcore would retry by itself (a write among them could post twice).
 _RETRIED_STATUSES = {408, 500, 502, 503, 504, 520, 522}
@@ -51,6 +52,8 @@ def reddit_session() -> requests.Session:
     prawcore would retry (a timeout, a 5xx) or sleep on (no requests left) raises here, so the
     outbox decides, and a write is never sent twice blindly. The last rate-limit headers are kept
     on the session (`palabre_ratelimit`) for the channel's health."""
+    import requests  # PRAW's, loaded with it when Reddit is called: not at start-up
+
     session = outbound.requests_session()
     session.palabre_ratelimit = {}
     send = session.request
@@ -132,6 +135,8 @@ class RedditClient:
                 "a refresh token (web app): connect it."
             )
         session = reddit_session()
+        import praw  # PRAW and prawcore cost 0.14 s of CPU to import: when Reddit is called only
+
         api = praw.Reddit(
             client_id=str(client_id),
             client_secret=str(secret),
@@ -148,6 +153,9 @@ class RedditClient:
 
     def _call(self, function, *args, sending: bool = False, scope: str = "", **kwargs):
         """`function(*args, **kwargs)` (a PRAW call), its failures as ConnectorErrors."""
+        import praw.exceptions
+        import prawcore
+
         try:
             return function(*args, **kwargs)
         except prawcore.TooManyRequests as error:

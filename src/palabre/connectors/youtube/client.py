@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httplib2
-
 from palabre.connectors import http_client
 
 
@@ -21,6 +19,8 @@ class GuardedHttp:
         if hasattr(body, "read"):  # an upload's bytes come as a stream (or a slice of one)
             body = body.read()
         response = http_client.request(method, uri, content=body, headers=sent)
+        import httplib2  # with Google's client, when YouTube is called: not at start-up
+
         info = {name.lower(): value for name, value in response.headers.items()}
         info["status"] = str(response.status_code)
         return httplib2.Response(info), response.content

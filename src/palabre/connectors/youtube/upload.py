@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 
-from googleapiclient.http import MediaInMemoryUpload
-
 from palabre.connectors.base import (
     Delivered,
     MalformedPayload,
@@ -85,6 +83,8 @@ class VideoPublishing:
             "status": {"privacyStatus": privacy},
         }
         api = self.service(channel)
+        from googleapiclient.http import MediaInMemoryUpload
+
         upload = MediaInMemoryUpload(video.content, mimetype=video.mime_type, resumable=True)
         request = api.videos().insert(part="snippet,status", body=body, media_body=upload)
         answer = self._call(channel, request, "videos.insert", sending=True)
