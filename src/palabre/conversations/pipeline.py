@@ -32,7 +32,7 @@ from django.db import IntegrityError, OperationalError, connections, router, tra
 from django.utils import timezone
 
 from palabre import bulk, hooks
-from palabre.conversations.models import Contact, ContactHandle, Item
+from palabre.conversations.models import Contact, ContactHandle, Item, PendingAnalysis
 from palabre.conversations.services import (
     ATTEMPTS,
     IncomingAuthor,
@@ -246,6 +246,8 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
     if new:
         # In key order, as concurrent batches lock and insert: fewer deadlocks between them.
         bulk.insert(sorted(new, key=lambda item: item.external_id))
+        # Listed as waiting for their analysis, in the same transaction (the workers' sweep).
+        bulk.insert([PendingAnalysis(item_id=item.pk, received_at=item.received_at) for item in new])
     if changed:
         languages = {one.external_id for one in batch if one.language}
         with_language = [i for i in changed if i.external_id in languages]
@@ -499,7 +501,8 @@ def _read_batch(pks: list[int]) -> dict[int, Item]:
 
 
 def mark_batch_analysed(items: list[Item]) -> None:
-    """The analysis time, and the languages detected, in one query per language."""
+    """The analysis time, and the languages detected, in one query per language (a HOT update on
+    PostgreSQL: neither is in an index), and the items no longer listed as waiting for it."""
     now = timezone.now()
     by_language: dict[str, list[int]] = {}
     for item in items:
@@ -511,6 +514,7 @@ def mark_batch_analysed(items: list[Item]) -> None:
     rest = [item.pk for item in items if not getattr(item, "_detected_language", False)]
     if rest:
         Item.objects.filter(pk__in=rest).update(analysed_at=now)
+    PendingAnalysis.objects.filter(item_id__in=[item.pk for item in items]).delete()
 
 
 def analyse_items_or_each(item_ids: list[int], created_ids: Iterable[int] = (), **options) -> dict:

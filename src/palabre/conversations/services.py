@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from palabre.bidi import strip_controls
-from palabre.conversations.models import Contact, ContactHandle, Item, ItemKind
+from palabre.conversations.models import Contact, ContactHandle, Item, ItemKind, PendingAnalysis
 from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation, record
@@ -170,6 +170,7 @@ def _write(channel: Channel, incoming: IncomingItem) -> tuple[Item, bool]:
     created = item is None
     if created:
         item = Item.objects.create(channel=channel, external_id=incoming.external_id, **values)
+        PendingAnalysis.objects.create(item=item, received_at=item.received_at)
     else:
         for name, value in values.items():
             setattr(item, name, value)
@@ -231,16 +232,18 @@ def mark_analysed(item: Item, *, language: str = "") -> None:
     if language:
         fields["language"] = language
     Item.objects.filter(pk=item.pk).update(**fields)
+    PendingAnalysis.objects.filter(item_id=item.pk).delete()
 
 
 def unanalysed_item_ids(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Items stored more than `older_than` ago and never analysed: a worker died between storing
-    them and analysing them (or their analysis failed). Oldest first."""
+    them and analysing them (or their analysis failed). Oldest first. Read from `PendingAnalysis`
+    (a row an item stored, deleted when it is marked analysed), not from the items themselves."""
     before = (now or timezone.now()) - older_than
     return list(
-        Item.objects.filter(analysed_at__isnull=True, received_at__lte=before)
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        PendingAnalysis.objects.filter(received_at__lte=before)
+        .order_by("received_at", "item_id")
+        .values_list("item_id", flat=True)[:limit]
     )
 
 
