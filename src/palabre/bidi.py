@@ -5,9 +5,10 @@ item's text can hold the invisible characters that steer the Unicode bidirection
 embeddings and overrides (U+202A to U+202E), isolates (U+2066 to U+2069) and the marks (U+200E,
 U+200F, U+061C). Shown as they are, "\u202egpj.exe" reads "exe.jpg", and a name that opens an override
 without closing it turns the rest of the line around: who did what in the audit log, whose post an
-approval is for. Stored text keeps them (an item is content, the API gives it back as received);
-what Palabre shows and sends loses them, in one place each so that no template, export or e-mail
-has to remember:
+approval is for. Names are saved without them (`clean_names`, a pre_save receiver for the name,
+title and first/last name fields of every model; an author's display name at ingest); other stored
+text keeps them (an item is content, the API gives it back as received). What Palabre shows and
+sends loses them, in one place each so that no template, export or e-mail has to remember:
 
 - every HTML page and partial: `BidiControlsMiddleware` (the last change to a page's bytes);
 - every e-mail: `EmailBackend`, around the backend the settings choose;
@@ -41,6 +42,33 @@ def strip_controls(text: str) -> str:
 
 def has_controls(text: str) -> bool:
     return bool(_FOUND.search(text))
+
+
+# Fields that hold a name a person or a platform gives (never content, never an identifier that
+# a lookup compares with what was received): cleaned whenever a row is saved.
+NAME_FIELDS = frozenset({"name", "title", "display_name", "first_name", "last_name"})
+_named_fields: dict[type, tuple[str, ...]] = {}
+
+
+def clean_names(sender: type, instance: Any, **_kwargs: Any) -> None:
+    """pre_save receiver (connected by the orgs app for every model of Palabre and the user):
+    takes the bidirectional controls out of the instance's name fields."""
+    fields = _named_fields.get(sender)
+    if fields is None:
+        label = sender._meta.app_label
+        ours = sender.__module__.startswith("palabre.") or sender._meta.label == settings.AUTH_USER_MODEL
+        fields = _named_fields[sender] = tuple(
+            f.attname
+            for f in sender._meta.concrete_fields
+            if ours
+            and label
+            and f.name in NAME_FIELDS
+            and f.get_internal_type() in ("CharField", "TextField")
+        )
+    for name in fields:
+        value = getattr(instance, name)
+        if isinstance(value, str):
+            setattr(instance, name, strip_controls(value))
 
 
 class BidiControlsMiddleware:

@@ -30,10 +30,13 @@ def _hostile(value: str) -> str:
 
 def _poison(organisation, owner) -> None:
     """Every named field of every row of the organisation gets an override and an open isolate."""
-    owner.first_name, owner.last_name = _hostile("Sarah"), _hostile("Lemoine")
-    owner.save()
-    organisation.name = _hostile(organisation.name)
-    organisation.save()
+    # As rows written before names were cleaned on save (update() runs no signal).
+    type(owner).objects.filter(pk=owner.pk).update(
+        first_name=_hostile("Sarah"), last_name=_hostile("Lemoine")
+    )
+    type(organisation).objects.filter(pk=organisation.pk).update(name=_hostile(organisation.name))
+    owner.refresh_from_db()
+    organisation.refresh_from_db()
     for model in apps.get_models():
         if not model.__module__.startswith("palabre"):
             continue
@@ -113,3 +116,35 @@ def test_no_e_mail_carries_a_bidirectional_control(poisoned, settings, owner_of)
     sent = message.subject + message.body + "".join(str(a[0]) for a in getattr(message, "alternatives", []))
     assert "gpj.Maison Bidi" in sent
     assert [c for c in CONTROLS if c in sent] == []
+
+
+def test_names_typed_in_come_in_without_bidi_controls(client, org, owner, owner_actor, channel):
+    """Names (an organisation, a channel, a query, a saved reply, a person) are names, not content:
+    saved without their bidirectional controls, through the pages, the API and the services alike;
+    the text of a saved reply keeps what was typed."""
+    from palabre.inbox.models import SavedReply
+    from palabre.inbox.services import save_saved_reply
+    from palabre.listening.models import ListeningQuery
+
+    client.force_login(owner)
+    answer = client.post(
+        "/api/listening/queries",
+        {"name": f"{RLO}gpj.exe", "query": "bergen"},
+        content_type="application/json",
+    )
+    assert answer.status_code in (200, 201), answer.content
+    assert ListeningQuery.objects.get(organisation=org).name == "gpj.exe"
+    save_saved_reply(actor=owner_actor, title=f"D\u00e9lais{LRI}", text=f"Six semaines{RLM}")
+    saved = SavedReply.objects.get(organisation=org)
+    assert (saved.title, saved.text) == ("D\u00e9lais", f"Six semaines{RLM}")
+    owner.first_name = f"{RLO}Sarah"
+    owner.save()
+    owner.refresh_from_db()
+    assert owner.first_name == "Sarah"
+    channel.name = f"Blog{RLO}"
+    channel.save()
+    org.name = f"{LRI}Maison"
+    org.save()
+    channel.refresh_from_db()
+    org.refresh_from_db()
+    assert (channel.name, org.name) == ("Blog", "Maison")
