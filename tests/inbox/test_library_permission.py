@@ -164,3 +164,21 @@ def test_tokens_that_answered_keep_managing_the_library_after_the_migration(owne
         client.post("/api/inbox/saved-replies", body, content_type="application/json", **headers).status_code
         == 201
     )
+
+
+def test_a_remover_without_inbox_manage_still_offboards_a_member_holding_threads(
+    org, owner_actor, make_member, question
+):
+    """A token with members.manage and inbox.reply but not inbox.manage removes a member: their
+    threads are handed over as Palabre's own work rather than refused."""
+    from palabre.orgs.models import ApiToken
+    from palabre.orgs.services import Actor, create_api_token, offboard_member
+
+    leaving = make_member(org, Role.COMMUNITY_MANAGER, username="partant")
+    services.assign(actor=owner_actor, conversation=question, assignee_id=leaving.user_id)
+    token, _raw = create_api_token(actor=owner_actor, name="rh", scopes=["members.manage", "inbox.reply"])
+    remover = Actor.for_token(ApiToken.objects.select_related("on_behalf_of").get(pk=token.pk))
+    report = offboard_member(actor=remover, membership=leaving)
+    question.refresh_from_db()
+    assert question.assignee_id is None
+    assert [w["id"] for w in report["handover"]["work"] if w["kind"] == "thread"] == [question.pk]

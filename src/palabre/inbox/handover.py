@@ -22,9 +22,9 @@ def hand_over_threads(
     `assign` (audited, the successor notified). A successor who may not reply in the inbox gets
     none: the threads are left unassigned and listed."""
     organisation = membership.organisation
-    # The remover may lack the inbox's reply permission (an admin of members only): the handover
-    # is then Palabre's own work, recorded as such in the audit log.
-    acting = actor if actor.can(Perm.INBOX_REPLY) else Actor.palabre(organisation)
+    # The remover may lack the permission to hand threads to others (an admin of members only, a
+    # token without inbox.manage): the handover is then Palabre's own work, recorded as such.
+    acting = actor if actor.can(Perm.INBOX_MANAGE) else Actor.palabre(organisation)
     may_reply = successor is not None and any(m.pk == successor.pk for m in _repliers(organisation))
     to = successor.user if may_reply else None
     handed = []
