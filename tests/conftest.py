@@ -370,8 +370,8 @@ def django_db_modify_db_settings(
             return
         lock.close()
     if connection.vendor == "sqlite":
-        # The in-memory test database lives as long as one connection to it is open: this one, kept
-        # for the session; Django's connection opens the same database and finds the tables there.
+        # The in-memory test database lives as long as one connection to it is open: this one, until
+        # Django's connection has opened the same database and found the tables there.
         keeper = sqlite3.connect(connection.creation._get_test_db_name(), uri=True, check_same_thread=False)
         with contextlib.closing(sqlite3.connect(path)) as template:
             template.backup(keeper)
@@ -389,6 +389,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     from django.db import connection
 
+    if keeper := _TEMPLATE.pop("keeper", None):
+        # Django's connection holds the in-memory database now (it never closes such a one): this
+        # process's tests use that one connection only, as without a template.
+        with django_db_blocker.unblock():
+            connection.ensure_connection()
+        keeper.close()
     if "building" not in _TEMPLATE:
         return
     lock, path = _TEMPLATE.pop("building")
