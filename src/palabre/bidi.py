@@ -87,6 +87,8 @@ class BidiControlsMiddleware:
         ):
             charset = getattr(response, "charset", None) or "utf-8"
             response.content = strip_controls(response.content.decode(charset)).encode(charset)
+            if response.has_header("Content-Length"):  # set inside (CommonMiddleware) for the old body
+                response["Content-Length"] = str(len(response.content))
         return response
 
 

@@ -92,8 +92,10 @@ def test_no_page_shows_a_bidirectional_control(poisoned):
         shown += [(export, c) for c in CONTROLS if c in content.decode(errors="replace")]
     assert shown == []
     assert read > 60, read
-    # The names are still there, letters in their order.
-    assert "gpj.Maison Bidi" in client.get("/members/").content.decode()
+    # The names are still there, letters in their order, and the length said is the body's.
+    members = client.get("/members/")
+    assert "gpj.Maison Bidi" in members.content.decode()
+    assert int(members["Content-Length"]) == len(members.content)
 
 
 def test_no_e_mail_carries_a_bidirectional_control(poisoned, settings, owner_of):
