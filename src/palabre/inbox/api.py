@@ -169,7 +169,11 @@ class ThreadDetail(ThreadOut):
 
 
 class AssignIn(Schema):
-    assignee: RowId | Literal["me", "auto"] | None = Field(..., description="A user id, `me`, `auto` or null")
+    assignee: RowId | Literal["me", "auto"] | None = Field(
+        ...,
+        description="A user id, `me`, `auto` or null; handing the thread to someone else (`auto` "
+        "included) or taking it from them needs `inbox.manage`",
+    )
 
 
 class StatusIn(Schema):
