@@ -139,8 +139,9 @@ class BusinessHours:
         as analytics' SQL gives (metrics.sql.Calendar): each moment's epoch seconds t placed among
         the boundaries, its ordinal t - opening + seconds open before (or the seconds open before
         it, outside the hours), then the difference. Every step is exact in binary floating point
-        (whole-second boundaries, moments below 2^31 s), so the value does not depend on where the
-        calendar begins."""
+        (whole-second boundaries; each intermediate value is a multiple of the moment's own float
+        precision and no larger than it), so the value does not depend on where the calendar
+        begins."""
         first, last = (start, end) if start <= end else (end, start)
         bounds = self._boundaries(first, last)
         if not bounds:

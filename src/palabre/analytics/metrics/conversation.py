@@ -169,12 +169,11 @@ def _care_figures_postgresql(
     labels: dict[str, str],
 ) -> GroupedFigures:
     """The care figures of SQLite's `grouped_figures` (same values, counts and totals): an inner
-    query gives each thread's moments as epoch seconds and its business durations, the stored ones
-    where they hold (see below) and otherwise placed in the calendar, inside a fence (`OFFSET 0`)
-    that keeps PostgreSQL from pasting their expressions into every value that uses them; the next
-    one the durations and flags, then one aggregate over the grouping sets. Placing the moments in
-    the calendar was most of the block's cost; it is now done for the waiting threads only (and
-    for rows counted with other hours)."""
+    query, fenced (`OFFSET 0`), reads each thread's moments as epoch seconds and its stored business
+    durations; the next one gives the durations and flags, the stored durations where they hold
+    (see below), else the moments placed in the calendar; then one aggregate over the grouping
+    sets. Placing every moment in the calendar was most of the block's cost; it is now done for
+    the waiting threads' beginnings only (and for rows counted with other hours)."""
     # A row's stored business durations (counted by the inbox when its moments change) are this
     # calendar's values when they were counted with the organisation's current hours and the moment
     # lies inside the calendar's span (a first answer given after the horizon counts as given then):
