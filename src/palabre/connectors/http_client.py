@@ -20,6 +20,7 @@ public search.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -42,6 +43,7 @@ from palabre.connectors.explain import network_reason
 
 USER_AGENT = "Palabre/0.1 (self-hosted community management; +https://palabre.invalid)"
 MAX_BYTES = 5 * 1024 * 1024
+_clock = time.monotonic  # what the exchange's deadline is read on (tests give theirs)
 # Headers that said how long to wait: the standard one, and Reddit's (seconds until the reset).
 _WAIT_HEADERS = ("retry-after", "x-ratelimit-reset")
 
@@ -114,7 +116,10 @@ def request(
     sent = {"User-Agent": USER_AGENT, **(headers or {})}
     follow = method.upper() in ("GET", "HEAD")
     # httpx drops the credentials when a redirect leaves the first host.
+    # The timeout bounds the whole exchange too (redirects and the answer's reading included): a
+    # server that drips its answer a byte at a time would never trip a per-read timeout.
     with (
+        outbound.deadline(timeout(), clock=_clock),
         outbound.client(timeout=timeout(), headers=sent, auth=auth, follow_redirects=follow) as client,
         client.stream(
             method, url, params=params, data=data, json=json, files=files, content=content

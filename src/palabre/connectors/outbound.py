@@ -13,7 +13,9 @@ back to that organisation. So every outbound connection:
   header and in TLS SNI and certificate checks): no second DNS answer (DNS rebinding) can slip
   between the check and the connection;
 - does it again at each redirect, itself (`MAX_REDIRECTS` at most), since each hop goes through
-  the same transport.
+  the same transport;
+- stops at a deadline for the whole exchange when the caller sets one (`deadline`): a per-read
+  timeout alone lets a server that sends one byte every few seconds hold a worker for days.
 
 `PALABRE_OUTBOUND_ALLOWED_HOSTS` names what is let through all the same (an intranet feed, a
 test server on loopback): host names (`feeds.intranet`, or `.intranet` for a domain), addresses
@@ -22,13 +24,18 @@ or networks (`10.1.2.0/24`, `127.0.0.1`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import socket
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -256,8 +263,71 @@ def refuse_addresses(urls: list[tuple[str, str]]) -> None:
         raise ValidationError(errors)
 
 
+# The end of the exchange under way in this thread (or task), and the clock it is read on.
+_deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar(
+    "outbound_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, *, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Every connection, TLS handshake, write and read made through `GuardedTransport` inside the
+    block ends by `seconds` from now (httpx's timeouts bound each operation, not their sum)."""
+    token = _deadline.set((clock() + seconds, clock))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _time_left(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    bound = _deadline.get()
+    if bound is None:
+        return timeout
+    end, clock = bound
+    left = end - clock()
+    if left <= 0:
+        raise expired("the time allowed for the exchange ran out")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation waits at most until the deadline in force."""
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(super().connect_tcp(host, port, left, local_address, socket_options))
+
+
 class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport that connects only to checked addresses, pinned for the connection."""
+    """An httpx transport that connects only to checked addresses, pinned for the connection, and
+    keeps to the `deadline` in force."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # httpx takes no network backend; httpcore's pool reads this one at each new connection.
+        self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
