@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from palabre.conversations.models import Item, PendingAnalysis
@@ -171,3 +172,17 @@ def test_the_migration_lists_the_items_left_unanalysed():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert _pending() == {waiting.pk: waiting.received_at}
+
+
+@pytest.mark.django_db
+def test_the_pending_list_is_written_in_statements_of_a_bounded_size(channel, incoming_item, monkeypatch):
+    from palabre.conversations import pipeline
+
+    monkeypatch.setattr(pipeline, "PENDING_PER_INSERT", 2)
+    with CaptureQueriesContext(connection) as queries:
+        stored = ingest_items(
+            channel=channel, incoming=[incoming_item(str(n)) for n in range(5)], analyse=False
+        )
+    inserts = [q for q in queries.captured_queries if 'INTO "conversations_pendinganalysis"' in q["sql"]]
+    assert len(inserts) == 3
+    assert _pending() == {item.pk: item.received_at for item, _created in stored.items}
