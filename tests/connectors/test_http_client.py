@@ -82,6 +82,36 @@ def test_an_answer_over_the_limit_is_cut_off_while_read_even_without_a_length(se
     assert http_client.get(server.url, max_bytes=100_000).content == b"x" * 64 * 1024
 
 
+@pytest.mark.parametrize("length", [True, False], ids=["declared", "chunked"])
+def test_the_sdks_that_read_whole_answers_are_cut_off_at_the_limit_too(serve, length):
+    """atproto (Bluesky) reads answers through the guard's httpx transport and Mastodon.py through
+    its requests adapter, each whole, outside `http_client`: a hostile instance answering without
+    end filled the worker's memory. Both stop at the limit, with or without a declared length."""
+
+    def answer(handler):
+        if not length:
+            _chunked(handler, chunks=8)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(8 * 1024))
+        handler.end_headers()
+        handler.wfile.write(b"x" * 8 * 1024)
+
+    url = serve(answer).url
+    with (
+        httpx.Client(transport=outbound.GuardedTransport(max_bytes=4000)) as client,
+        pytest.raises(outbound.TooLarge),
+    ):
+        client.get(url)
+    with outbound.requests_session(max_bytes=4000) as session, pytest.raises(outbound.TooLarge):
+        session.get(url)
+    # under the limit both read the answer as before
+    with httpx.Client(transport=outbound.GuardedTransport(max_bytes=10_000)) as client:
+        assert client.get(url).content == b"x" * 8 * 1024
+    with outbound.requests_session(max_bytes=10_000) as session:
+        assert session.get(url).content == b"x" * 8 * 1024
+
+
 def test_a_declared_length_over_the_limit_is_refused_before_reading(serve):
     def answer(handler):
         handler.send_response(200)

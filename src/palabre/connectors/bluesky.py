@@ -203,6 +203,8 @@ class BlueskyConnector(Connector):
             raise translate(error) from error
         except outbound.AddressRefused as error:
             raise PermanentError(str(error)) from error
+        except outbound.TooLarge as error:
+            raise MalformedPayload(f"Bluesky: {error}") from error
         except httpx.HTTPError as error:
             raise TransientError(f"Bluesky: {network_reason(error)}") from error
         return client
@@ -211,11 +213,14 @@ class BlueskyConnector(Connector):
         from atproto_client.exceptions import AtProtocolError
 
         try:
-            return function(*args, **kwargs)
+            with outbound.deadline(http_client.timeout()):  # atproto's timeouts bound each read only
+                return function(*args, **kwargs)
         except AtProtocolError as error:
             raise translate(error, sending=sending) from error
         except outbound.AddressRefused as error:  # nothing left: refused before any connection
             raise PermanentError(str(error)) from error
+        except outbound.TooLarge as error:
+            raise MalformedPayload(f"Bluesky: {error}") from error
         except httpx.HTTPError as error:  # one the SDK let through unwrapped
             raise TransientError(f"Bluesky: {network_reason(error)}", maybe_delivered=sending) from error
         except (KeyError, TypeError, ValueError) as error:

@@ -42,18 +42,13 @@ from palabre.connectors.base import (
 from palabre.connectors.explain import network_reason
 
 USER_AGENT = "Palabre/0.1 (self-hosted community management; +https://palabre.invalid)"
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = outbound.MAX_BYTES
 _clock = time.monotonic  # what the exchange's deadline is read on (tests give theirs)
 # Headers that said how long to wait: the standard one, and Reddit's (seconds until the reset).
 _WAIT_HEADERS = ("retry-after", "x-ratelimit-reset")
 
 
-class TooLarge(httpx.HTTPError):
-    """The answer is over the size limit; it was not read further."""
-
-    def __init__(self, url: str, limit: int):
-        self.limit = limit
-        super().__init__(f"{url}: the answer is larger than {limit} bytes")
+TooLarge = outbound.TooLarge  # the answer is over the size limit; it was not read further
 
 
 def timeout() -> float:
@@ -120,7 +115,9 @@ def request(
     # server that drips its answer a byte at a time would never trip a per-read timeout.
     with (
         outbound.deadline(timeout(), clock=_clock),
-        outbound.client(timeout=timeout(), headers=sent, auth=auth, follow_redirects=follow) as client,
+        outbound.client(
+            timeout=timeout(), headers=sent, auth=auth, follow_redirects=follow, max_bytes=max_bytes
+        ) as client,
         client.stream(
             method, url, params=params, data=data, json=json, files=files, content=content
         ) as response,

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 5
+# The most an answer may weigh as it comes over the network: SDKs that read whole answers
+# themselves (atproto, Mastodon.py) are cut off here instead of filling the worker's memory.
+MAX_BYTES = 5 * 1024 * 1024
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
@@ -85,6 +88,19 @@ class AddressRefused(httpx.TransportError):
             "host": self._where(),
             "why": REASONS[self.reason],
         }
+
+
+class TooLarge(httpx.HTTPError):
+    """The answer is over the size limit; it was not read further."""
+
+    def __init__(self, url: str, limit: int):
+        self.limit = limit
+        super().__init__(f"{url}: the answer is larger than {limit} bytes")
+
+
+def _declared_over(headers, limit: int) -> bool:
+    declared = str(headers.get("content-length") or "").strip()
+    return declared.isdigit() and int(declared) > limit
 
 
 @dataclass(frozen=True)
@@ -263,6 +279,24 @@ def refuse_addresses(urls: list[tuple[str, str]]) -> None:
         raise ValidationError(errors)
 
 
+class _CappedStream(httpx.SyncByteStream):
+    """An answer's bytes as they come over the network (before any decoding), up to a limit."""
+
+    def __init__(self, stream, limit: int, url: str):
+        self._stream, self._limit, self._url = stream, limit, url
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._stream:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise TooLarge(self._url, self._limit)
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 # The end of the exchange under way in this thread (or task), and the clock it is read on.
 _deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar(
     "outbound_deadline", default=None
@@ -324,12 +358,25 @@ class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport that connects only to checked addresses, pinned for the connection, and
     keeps to the `deadline` in force."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, max_bytes: int = MAX_BYTES, **kwargs):
         super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
         # httpx takes no network backend; httpcore's pool reads this one at each new connection.
         self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._pinned(request)
+        if _declared_over(response.headers, self.max_bytes):
+            response.close()
+            raise TooLarge(str(request.url), self.max_bytes)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_CappedStream(response.stream, self.max_bytes, str(request.url)),
+            extensions=response.extensions,
+        )
+
+    def _pinned(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         addresses = resolve(host, request.url.port or _default_port(request.url.scheme))
         if _literal(host) is not None:
@@ -363,9 +410,30 @@ def _guarded_adapter() -> type:
 
     class GuardedAdapter(requests.adapters.HTTPAdapter):
         """The `requests` counterpart of GuardedTransport, for Mastodon.py: each request, each redirect
-        included, goes to a checked address; the name stays in the Host header, SNI and certificate check."""
+        included, goes to a checked address; the name stays in the Host header, SNI and certificate check;
+        an answer is read up to `max_bytes`."""
+
+        def __init__(self, *args, max_bytes: int = MAX_BYTES, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.max_bytes = max_bytes
 
         def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+            streamed = kwargs.get("stream", False)
+            response = self._pinned(request, **{**kwargs, "stream": True})
+            if _declared_over(response.headers, self.max_bytes):
+                response.close()
+                raise TooLarge(request.url, self.max_bytes)
+            if not streamed:  # read here, up to the limit, what requests would read whole
+                body = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    body.extend(chunk)
+                    if len(body) > self.max_bytes:
+                        response.close()
+                        raise TooLarge(request.url, self.max_bytes)
+                response._content = bytes(body)  # what `Response.content` keeps once read
+            return response
+
+        def _pinned(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
             parts = urlsplit(request.url)
             host = parts.hostname or ""
             address = resolve(host, parts.port or _default_port(parts.scheme))[0]
@@ -393,24 +461,25 @@ def _guarded_adapter() -> type:
     return GuardedAdapter
 
 
-def requests_session() -> requests.Session:
-    """A `requests` session that only reaches checked addresses (environment proxies ignored)."""
+def requests_session(*, max_bytes: int = MAX_BYTES) -> requests.Session:
+    """A `requests` session that only reaches checked addresses (environment proxies ignored) and
+    reads an answer up to `max_bytes`."""
     import requests
 
     session = requests.Session()
     session.trust_env = False
     session.max_redirects = MAX_REDIRECTS
-    adapter = _guarded_adapter()()
+    adapter = _guarded_adapter()(max_bytes=max_bytes)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
-def client(*, follow_redirects: bool = True, **options) -> httpx.Client:
+def client(*, follow_redirects: bool = True, max_bytes: int = MAX_BYTES, **options) -> httpx.Client:
     """An httpx client whose every request, redirects included, goes through the address guard."""
     verify = options.pop("verify", True)
     return httpx.Client(
-        transport=GuardedTransport(verify=verify),
+        transport=GuardedTransport(verify=verify, max_bytes=max_bytes),
         follow_redirects=follow_redirects,
         max_redirects=MAX_REDIRECTS,
         **options,

@@ -202,6 +202,14 @@ def test_malformed_payload(toots, platform_server, body):
     assert ChannelSync.objects.get(channel=toots).cursor == ""  # nothing skipped silently
 
 
+def test_an_instance_answering_without_end_is_cut_off_at_the_size_limit(toots, platform_server):
+    """Mastodon.py reads whole answers itself: the instance an organisation names could fill the
+    worker's memory; the guard's session stops at 5 MB and the pull fails as a malformed payload."""
+    platform_server.on("GET", NOTIFICATIONS, Answer(body=b"[" + b" " * (6 * 1024 * 1024) + b"]"))
+    with pytest.raises(MalformedPayload, match="larger than"):
+        MastodonConnector().pull(toots, "")
+
+
 def test_publish_with_a_picture(toots, platform_server, owner_actor):
     from palabre.connectors.base import Media
 
