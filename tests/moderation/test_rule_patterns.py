@@ -143,3 +143,34 @@ def test_an_organisation_rule_with_nested_quantifiers_checks_long_comments_at_on
         assert not any(reason.code == "regex" for reason in decision.reasons)
     decision = services.check_text(actor=owner_actor, text="Bravo pour cet article, aaaaa")
     assert any(reason.code == "regex" for reason in decision.reasons)
+
+
+def test_an_organisation_holds_a_bounded_number_of_pattern_rules(owner_actor, org, client):
+    """Each pattern costs a pass over every message (up to 20,000 characters) and its own RE2
+    memory: 300 heavy patterns took 0.65 s of CPU and 100 MB for one long message, so 10,000
+    would stall the workers every organisation shares. Words stay unbounded (one lookup each)."""
+    ModerationRule.objects.bulk_create(
+        ModerationRule(organisation=org, kind="regex", pattern=f"promo{n}", action="hold")
+        for n in range(services.MAX_PATTERN_RULES)
+    )
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        services.create_rule(actor=owner_actor, kind="regex", pattern="promo-de-trop")
+    assert str(services.MAX_PATTERN_RULES) in " ".join(error.value.message_dict["kind"])
+    word = services.create_rule(actor=owner_actor, kind="suspect_word", pattern="arnaque")
+    with pytest.raises(ValidationError) as error:
+        services.update_rule(actor=owner_actor, rule=word, kind="regex", pattern="arn[a4]que")
+    assert "kind" in error.value.message_dict
+    # a pattern already counted can still be rewritten
+    first = ModerationRule.objects.filter(organisation=org, kind="regex").first()
+    services.update_rule(actor=owner_actor, rule=first, pattern="promo[0-9]+")
+    _token, plain = create_api_token(
+        actor=Actor.palabre(org), name="ops", scopes=[Perm.MODERATION_RULES.value]
+    )
+    response = client.post(
+        "/api/moderation/rules",
+        {"kind": "regex", "pattern": "encore", "action": "hold"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plain}",
+    )
+    assert response.status_code == 422 and "kind" in response.json()["fields"]
+    assert ModerationRule.objects.filter(organisation=org, kind="regex").count() == services.MAX_PATTERN_RULES

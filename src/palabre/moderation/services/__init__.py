@@ -40,6 +40,7 @@ from palabre.moderation.services.review import (
 )
 from palabre.moderation.services.rules import (
     MAX_OFF_HOURS_TIGHTENING,
+    MAX_PATTERN_RULES,
     POLICY_FIELDS,
     RULE_FIELDS,
     create_rule,
@@ -64,6 +65,7 @@ __all__ = [
     "LEARNING_STEP",
     "MAX_ALLOWED_ORIGINS",
     "MAX_OFF_HOURS_TIGHTENING",
+    "MAX_PATTERN_RULES",
     "POLICY_FIELDS",
     "REVIEW_ACTIONS",
     "RULE_FIELDS",

@@ -84,6 +84,25 @@ def _validate_rule(kind: str, pattern: str, action: str) -> None:
         raise ValidationError(errors)
 
 
+# Each pattern rule is one more pass of RE2 over every message (up to 20,000 characters) with its
+# own memory, on workers every organisation shares; words are one lookup each and stay unbounded.
+MAX_PATTERN_RULES = 100
+
+
+def _refuse_pattern_beyond_limit(organisation: Organisation, rule_pk: int | None = None) -> None:
+    held = ModerationRule.objects.for_org(organisation).filter(kind="regex").exclude(pk=rule_pk)
+    if held.count() >= MAX_PATTERN_RULES:
+        raise ValidationError(
+            {
+                "kind": _(
+                    "An organisation has at most %(n)s regular-expression rules: each one reads every "
+                    "message. Delete one, or write words (they have no limit)."
+                )
+                % {"n": MAX_PATTERN_RULES}
+            }
+        )
+
+
 def _bump_rules_version(organisation: Organisation) -> None:
     policy = policy_for(organisation)
     forget_cached_policy(organisation.pk)
@@ -112,6 +131,8 @@ def create_rule(
     if kind == "banned_word":
         action = engine.REJECT
     _validate_rule(kind, pattern, action)
+    if kind == "regex":
+        _refuse_pattern_beyond_limit(actor.organisation)
     rule = ModerationRule.objects.create(
         organisation=actor.organisation,
         kind=kind,
@@ -134,6 +155,8 @@ def update_rule(*, actor: Actor, rule: ModerationRule, **changes: Any) -> Modera
     if rule.organisation_id != actor.organisation.pk:
         raise NotInOrganisation
     before = snapshot(rule, RULE_FIELDS)
+    if changes.get("kind") == "regex" and rule.kind != "regex":
+        _refuse_pattern_beyond_limit(actor.organisation, rule.pk)
     for name, value in changes.items():
         if name not in RULE_FIELDS:
             raise ValidationError({name: _("This field cannot be changed.")})
