@@ -225,6 +225,12 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(config.MAX_BODY_BYTES.raw())
+# Files are not counted in the above: a body carrying them is bounded by this handler, before it is read.
+FILE_UPLOAD_HANDLERS = [
+    "palabre.publishing.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

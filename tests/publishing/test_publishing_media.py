@@ -520,6 +520,39 @@ def test_api_files_drop_and_delete_name_fields_and_keep_organisations_apart(
     assert not Post.objects.filter(pk=post.pk).exists()
 
 
+def test_an_upload_over_the_limit_is_refused_413_before_it_is_read(client, api, org, contributor, forum):
+    """Django leaves the files of a multipart body out of PALABRE_MAX_BODY_BYTES and writes them to
+    a temporary file before any view runs: a member allowed to draft could fill the disk with one
+    endless upload, checked only once stored. A body larger than the largest file kept plus the
+    usual body is refused on its declared length, with nothing written; a picture near 8 MB, over
+    the usual body limit, still goes through."""
+    import os
+
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    post = draft(contributor, forum)
+    url = f"/api/publishing/posts/{post.pk}/media"
+    written = []
+    real = TemporaryFileUploadHandler.receive_data_chunk
+
+    def spy(self, raw_data, start):
+        written.append(len(raw_data))
+        return real(self, raw_data, start)
+
+    huge = io.BytesIO(b"\0" * (post_media.MAX_BYTES + 4 * 1024 * 1024))
+    huge.name = "huge.png"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", spy)
+        refused = client.post(url, {"file": huge}, **api(org))
+    assert refused.status_code == 413 and not written
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3)).save(noise, "PNG")
+    assert 2.5 * 1024 * 1024 < noise.tell() < post_media.MAX_BYTES
+    noise.seek(0)
+    noise.name = "bruit.png"
+    assert client.post(url, {"file": noise}, **api(org)).status_code == 201
+
+
 def test_the_calendar_asks_before_a_move_sends_an_approved_post_back(client, contributor, cm, forum, soon):
     post = _approved(contributor, cm, forum, soon)
     client.force_login(cm.user)
