@@ -282,7 +282,11 @@ def test_webhook_not_about_the_brand_stores_nothing(client, own_server, django_c
     assert not Item.objects.filter(channel=channel).exists()
 
 
-@pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "sha1=abc", None])
+# A header's bytes reach Django as latin-1 characters: "sha256=é…" is what a client sending
+# UTF-8 or latin-1 there gets, and hmac.compare_digest refuses non-ASCII str with a TypeError (500).
+@pytest.mark.parametrize(
+    "signature", ["", "sha256=" + "0" * 64, "sha1=abc", None, "sha256=\u00e9" + "0" * 63]
+)
 def test_bad_signature_is_refused_and_nothing_stored(client, own_server, signature):
     channel, sync = own_server
     body = _event(_status())
@@ -369,3 +373,39 @@ def test_the_tick_checks_connections_now_and_then(counting, forum):
     tasks.check_channel_health.call(forum.pk)
     assert forum.pk not in due_health_ids()
     assert forum.pk in due_health_ids(now=timezone.now() + timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    ("platform", "credentials"),
+    [
+        (
+            "discourse",
+            {
+                "base_url": "https://forum.example.com",
+                "api_key": "k",
+                "api_username": "marque",
+                "webhook_secret": SECRET,
+            },
+        ),
+        ("facebook", {"client_id": "1", "client_secret": SECRET, "page_id": "2", "access_token": "t"}),
+        (
+            "instagram",
+            {
+                "client_id": "1",
+                "client_secret": SECRET,
+                "ig_user_id": "3",
+                "page_id": "2",
+                "access_token": "t",
+            },
+        ),
+    ],
+)
+def test_a_signature_with_other_than_ascii_is_refused_by_every_webhook(
+    org, make_channel, platform, credentials
+):
+    from palabre.connectors.registry import connector_for
+
+    channel = make_channel(org, platform, handle="maison", credentials=credentials)
+    sent = "sha256=\u00e9" + "0" * 63
+    headers = {"X-Discourse-Event-Signature": sent, "X-Hub-Signature-256": sent}
+    assert connector_for(channel).verify_webhook(channel, headers, b"{}") is False

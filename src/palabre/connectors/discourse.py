@@ -273,7 +273,9 @@ class DiscourseConnector(Connector):
         if not secret or not signature.startswith("sha256="):
             return False
         expected = hmac.new(str(secret).encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature.removeprefix("sha256=").strip().lower())
+        # As bytes: compare_digest raises TypeError on a str with other than ASCII (a forged header).
+        sent = signature.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+        return hmac.compare_digest(expected.encode(), sent)
 
     def parse_webhook(self, channel, body: bytes) -> list[IncomingItem]:
         """Post events (`post_created`, `post_edited`: `{"post": {...}}`); other events bring

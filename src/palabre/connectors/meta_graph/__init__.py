@@ -246,7 +246,10 @@ def signature_ok(app_secret: str, headers: Mapping[str, str], body: bytes) -> bo
     if not sent.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(sent.removeprefix("sha256=").strip().lower(), expected)
+    # As bytes: compare_digest raises TypeError on a str with other than ASCII (a forged header).
+    return hmac.compare_digest(
+        sent.removeprefix("sha256=").strip().lower().encode("utf-8", "replace"), expected.encode()
+    )
 
 
 def subscription_challenge(verify_token: str, query: Mapping[str, str]) -> str | None:
