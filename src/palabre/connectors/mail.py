@@ -108,12 +108,22 @@ def _pinned_socket(protocol: str, host: str, port: int, timeout: float | None) -
         raise ConnectionRefusedError(str(error)) from error
 
 
-class _PinnedIMAP4(imaplib.IMAP4):
+class _BoundedLiterals:
+    """imaplib reads a literal (a fetched message) whole into memory, whatever size the server
+    announces: one larger than Palabre ever asks for is refused before it is read."""
+
+    def read(self, size: int) -> bytes:
+        if size > MAX_MESSAGE_BYTES + 1:
+            raise imaplib.IMAP4.abort(f"the server announced {size} bytes, more than was asked")
+        return super().read(size)
+
+
+class _PinnedIMAP4(_BoundedLiterals, imaplib.IMAP4):
     def _create_socket(self, timeout):
         return _pinned_socket("imap", self.host, self.port, timeout)
 
 
-class _PinnedIMAP4SSL(imaplib.IMAP4_SSL):
+class _PinnedIMAP4SSL(_BoundedLiterals, imaplib.IMAP4_SSL):
     def _create_socket(self, timeout):
         sock = _pinned_socket("imap", self.host, self.port, timeout)
         return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
@@ -271,7 +281,8 @@ class EmailConnector(Connector):
         return PullResult(items=items, cursor=json.dumps(cursor))
 
     def _fetch(self, client: imaplib.IMAP4, uid: int) -> bytes | None:
-        status, data = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        # At most one byte more than is kept: that byte tells a message too large, never read whole.
+        status, data = client.uid("FETCH", str(uid), f"(BODY.PEEK[]<0.{MAX_MESSAGE_BYTES + 1}>)")
         if status != "OK":
             raise MalformedPayload(f"IMAP fetch of {uid} failed")
         for part in data:

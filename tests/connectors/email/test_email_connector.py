@@ -168,3 +168,27 @@ def test_smtp_server_down_is_retried(mail_channel, owner_actor, ingest):
     assert services.deliver(action.pk).outcome == "retry"
     action.refresh_from_db()
     assert action.status == ActionStatus.QUEUED
+
+
+def test_a_message_over_the_limit_is_skipped_without_being_read_whole(mailbox, mail_channel, monkeypatch):
+    """imaplib reads a fetched message whole into memory: a 2 GB attachment, or a hostile server
+    announcing one, filled the worker before the size was checked. Palabre asks for at most one
+    byte more than it keeps, and refuses a server that sends more than it asked."""
+    import imaplib
+
+    from palabre.connectors import mail
+
+    monkeypatch.setattr(mail, "MAX_MESSAGE_BYTES", 50_000)
+    literals = []
+    real = imaplib.IMAP4.read
+
+    def spy(self, size):
+        literals.append(size)
+        return real(self, size)
+
+    monkeypatch.setattr(imaplib.IMAP4, "read", spy)
+    attachment = b"Content-Type: text/plain\r\n\r\n" + b"x" * 76 + b"\r\n"
+    mailbox.deliver(QUESTION.replace(b"\r\n\r\n", b"\r\n\r\n" + attachment * 3000, 1))
+    mailbox.deliver(QUESTION.replace(b"Message-ID: <", b"Message-ID: <second-", 1))
+    assert pull_channel(mail_channel.pk)["items"] == 1  # the small one; the large one stays on the server
+    assert max(literals) <= 50_001
