@@ -172,6 +172,33 @@ def test_a_compressed_answer_is_handed_back_decoded_once(serve):
     assert "content-encoding" not in response.headers
 
 
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+def test_an_answer_in_an_encoding_without_an_output_bound_is_refused_before_decoding(serve, encoding):
+    """httpx (and urllib3) inflate brotli and zstd with no bound on the output: 809 bytes of brotli
+    became 512 MB in the worker before the size limit could see them. Palabre asks for gzip or
+    deflate only and refuses another encoding, undecoded, whoever sends it."""
+    import brotli
+    import zstandard
+
+    body = (
+        brotli.compress(b"bonjour") if encoding == "br" else zstandard.ZstdCompressor().compress(b"bonjour")
+    )
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = serve(answer)
+    with pytest.raises(outbound.RefusedEncoding):
+        http_client.get(server.url)
+    with outbound.requests_session() as session, pytest.raises(outbound.RefusedEncoding):
+        session.get(server.url)
+    assert all(h["Accept-Encoding"] == "gzip, deflate" for h in server.headers)
+
+
 def test_the_address_guard_applies(monkeypatch):
     monkeypatch.setenv("PALABRE_OUTBOUND_ALLOWED_HOSTS", "")
     with pytest.raises(outbound.AddressRefused):

@@ -203,7 +203,7 @@ class BlueskyConnector(Connector):
             raise translate(error) from error
         except outbound.AddressRefused as error:
             raise PermanentError(str(error)) from error
-        except outbound.TooLarge as error:
+        except (outbound.TooLarge, outbound.RefusedEncoding) as error:
             raise MalformedPayload(f"Bluesky: {error}") from error
         except httpx.HTTPError as error:
             raise TransientError(f"Bluesky: {network_reason(error)}") from error
@@ -219,7 +219,7 @@ class BlueskyConnector(Connector):
             raise translate(error, sending=sending) from error
         except outbound.AddressRefused as error:  # nothing left: refused before any connection
             raise PermanentError(str(error)) from error
-        except outbound.TooLarge as error:
+        except (outbound.TooLarge, outbound.RefusedEncoding) as error:
             raise MalformedPayload(f"Bluesky: {error}") from error
         except httpx.HTTPError as error:  # one the SDK let through unwrapped
             raise TransientError(f"Bluesky: {network_reason(error)}", maybe_delivered=sending) from error

@@ -148,7 +148,7 @@ def send(method: str, url: str, *, label: str, sending: bool = False, **kwargs: 
         return request(method, url, **kwargs)
     except outbound.AddressRefused as error:
         raise PermanentError(str(error)) from error
-    except TooLarge as error:
+    except (TooLarge, outbound.RefusedEncoding) as error:
         raise MalformedPayload(f"{label}: {error}") from error
     except httpx.ConnectError as error:  # nothing reached the platform
         raise TransientError(f"{label}: {network_reason(error)}") from error

@@ -98,6 +98,26 @@ class TooLarge(httpx.HTTPError):
         super().__init__(f"{url}: the answer is larger than {limit} bytes")
 
 
+class RefusedEncoding(httpx.DecodingError):
+    """The answer is compressed in an encoding whose decoders have no bound on their output
+    (brotli, zstd: a few hundred bytes can inflate to gigabytes); it was not decoded."""
+
+    def __init__(self, url: str, encoding: str):
+        self.encoding = encoding
+        super().__init__(f"{url}: the answer is compressed as {encoding!r}, which Palabre does not read")
+
+
+# What Palabre asks for and reads: gzip and deflate inflate at most about 1,000 times a chunk.
+ACCEPT_ENCODING = "gzip, deflate"
+_READABLE_ENCODINGS = {"", "identity", "gzip", "x-gzip", "deflate"}
+
+
+def _unreadable_encoding(headers) -> str:
+    """The first content coding of the answer Palabre does not decode, or ""."""
+    codings = [c.strip().lower() for c in str(headers.get("content-encoding") or "").split(",")]
+    return next((c for c in codings if c not in _READABLE_ENCODINGS), "")
+
+
 def _declared_over(headers, limit: int) -> bool:
     declared = str(headers.get("content-length") or "").strip()
     return declared.isdigit() and int(declared) > limit
@@ -365,7 +385,12 @@ class GuardedTransport(httpx.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # httpx offers br and zstd when installed
         response = self._pinned(request)
+        refused = _unreadable_encoding(response.headers)
+        if refused:
+            response.close()
+            raise RefusedEncoding(str(request.url), refused)
         if _declared_over(response.headers, self.max_bytes):
             response.close()
             raise TooLarge(str(request.url), self.max_bytes)
@@ -419,7 +444,12 @@ def _guarded_adapter() -> type:
 
         def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
             streamed = kwargs.get("stream", False)
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # urllib3 offers br and zstd when installed
             response = self._pinned(request, **{**kwargs, "stream": True})
+            refused = _unreadable_encoding(response.headers)
+            if refused:
+                response.close()
+                raise RefusedEncoding(request.url, refused)
             if _declared_over(response.headers, self.max_bytes):
                 response.close()
                 raise TooLarge(request.url, self.max_bytes)

@@ -181,7 +181,9 @@ class MastodonConnector(MastodonConnection, Connector):
         except MastodonNetworkError as error:
             # Not Mastodon.py's text (a urllib3 dump): the host and the cause in a few words.
             host = urlsplit(api.api_base_url).hostname or api.api_base_url
-            if isinstance(error.__context__, outbound.TooLarge):  # Mastodon.py raises it without `from`
+            if isinstance(
+                error.__context__, (outbound.TooLarge, outbound.RefusedEncoding)
+            ):  # Mastodon.py raises it without `from`
                 raise MalformedPayload(f"Mastodon {host}: {error.__context__}") from error
             raise TransientError(
                 f"Mastodon {host}: {network_reason(error)}", maybe_delivered=sending
