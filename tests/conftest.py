@@ -302,7 +302,7 @@ def _may_touch_the_database(item: pytest.Item) -> bool:
 
 
 # --- migrated test databases, built once per run ------------------------------------------------
-# Migrating Palabre's test database costs about 8 s of CPU, and every pytest process did it: each
+# Migrating Palabre's test database costs about 5 s of CPU, and every pytest process did it: each
 # xdist worker of each pass of scripts/test.sh (nine a run). Now the first process that needs one
 # migrates it as Django always does and keeps a copy, the template; the others start from the
 # template, then run Django's `migrate` all the same, which finds nothing to apply (0.35 s; a
