@@ -145,3 +145,37 @@ def test_the_health_and_channel_pages_say_since_when_and_how_to_start_it(channel
             page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
             assert 'data-connection="bot_not_running"' in page
             assert f"palabre irc-bot --channel {channel.pk}" in page and "has not been running since" in page
+
+
+def test_a_server_that_never_ends_a_line_cannot_grow_the_bots_memory(channel):
+    """The irc library keeps what the server sent until a newline comes: a server (the one an
+    organisation names) sending a line without end grew the bot without end. IRC lines are at
+    most 8,191 bytes with tags: beyond that, the unfinished line is dropped."""
+    import socket
+    import threading
+
+    from palabre.connectors.irc import session as irc_session
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent = threading.Event()
+
+    def serve():
+        peer, _address = listener.accept()
+        with peer:
+            peer.sendall(b"x" * (256 * 1024))
+            sent.set()
+            peer.recv(1)  # held open until the bot leaves
+
+    threading.Thread(target=serve, daemon=True).start()
+    settings = IrcSettings.of(channel)
+    settings = type(settings)(**{**settings.__dict__, "port": listener.getsockname()[1]})
+    bot = IrcSession(settings)
+    try:
+        bot.connect()
+        bot.run_until(sent.is_set, seconds=10)
+        for _ in range(5):
+            bot.step(0)
+        assert len(bot.connection.buffer) <= irc_session.MAX_INCOMING_LINE
+    finally:
+        bot.connection.close()
+        listener.close()

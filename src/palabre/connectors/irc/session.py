@@ -4,6 +4,7 @@ moderation modes (ban, quiet, kick)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import ssl
 import time
@@ -37,6 +38,8 @@ RECONNECT_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0)
 # How long a delivery outside the bot waits for the server (connect, register, join, send).
 SHORT_SESSION_SECONDS = 30.0
 MAX_LINE = 400  # bytes of text per PRIVMSG, leaving room for the prefix within IRC's 512
+# The longest line a server may send (IRCv3 message tags included): what is longer is not IRC.
+MAX_INCOMING_LINE = 8191
 
 
 BAN_MODES = ("ban", "quiet", "kick")
@@ -134,6 +137,22 @@ def moderation_lines(settings: IrcSettings, nick: str, reason: str) -> list[str]
     return [f"MODE {settings.channel} +b {mask}", kick]
 
 
+@functools.cache
+def _bounded_line_buffer() -> type:
+    """The irc library's line buffer, but an unfinished line longer than any IRC line is dropped:
+    the library keeps what a server sends until a newline comes, without end."""
+    from jaraco.stream import buffer
+
+    class BoundedLineBuffer(buffer.DecodingLineBuffer):
+        def feed(self, data: bytes) -> None:
+            super().feed(data)
+            head, newline, tail = self.buffer.rpartition(b"\n")
+            if len(tail) > MAX_INCOMING_LINE:
+                self.buffer = head + newline
+
+    return BoundedLineBuffer
+
+
 class IrcSession:
     """One connection to the server, joined to the channel: what is said is buffered as items
     (`drain`), lines to send wait in a queue paced by a token bucket. Single-threaded: call `step`
@@ -156,6 +175,7 @@ class IrcSession:
 
         self.reactor = irc.client.Reactor()
         self.connection = self.reactor.server()
+        self.connection.buffer_class = _bounded_line_buffer()
         self.nick = settings.nick + ("_" if alternative_nick else "")
         self.joined = False
         self.registered = False
