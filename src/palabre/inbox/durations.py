@@ -19,31 +19,24 @@ from palabre.inbox.hours import DEFAULT_WEEK, BusinessHours
 CHUNK = 5000
 
 
-def organisation_hours(settings_model: Any, organisation_model: Any, organisation_id: int) -> BusinessHours:
+def organisation_hours(settings_rows: Any, organisation_model: Any, organisation_id: int) -> BusinessHours:
     """The calendar analytics counts the organisation's business time with (`business_hours` of
-    its inbox settings; without them, the defaults `settings_for` would create: its time zone,
-    Monday to Friday 9:00 to 18:00), read now, with the models given (the migration's are
-    historical)."""
-    row = (
-        settings_model.objects.filter(organisation_id=organisation_id)
-        .values_list("time_zone", "weekly_hours", "holidays")
-        .first()
-    )
+    its inbox settings, `settings_rows` being the organisation's settings rows; without them, the
+    defaults `settings_for` would create: its time zone, Monday to Friday 9:00 to 18:00), read now,
+    with the model given (the migration's is historical)."""
+    row = settings_rows.values_list("time_zone", "weekly_hours", "holidays").first()
     if row is not None:
         return BusinessHours.of(*row)
     zone = organisation_model.objects.filter(pk=organisation_id).values_list("time_zone", flat=True).first()
     return BusinessHours.of(zone or "UTC", DEFAULT_WEEK, [])
 
 
-def recount(conversation_model: Any, organisation_id: int, hours: BusinessHours) -> int:
-    """Count the stored durations of the organisation's rows not counted with `hours`; returns how
-    many rows were written."""
+def recount(conversations: Any, hours: BusinessHours) -> int:
+    """Count the stored durations of `conversations` (one organisation's thread rows) not counted
+    with `hours`; returns how many rows were written."""
+    conversation_model = conversations.model
     table = connection.ops.quote_name(conversation_model._meta.db_table)
-    stale = (
-        conversation_model.objects.filter(organisation_id=organisation_id)
-        .filter(Q(hours_key__isnull=True) | ~Q(hours_key=hours.key))
-        .order_by("pk")
-    )
+    stale = conversations.filter(Q(hours_key__isnull=True) | ~Q(hours_key=hours.key)).order_by("pk")
     written, after = 0, 0
     while True:
         with transaction.atomic():
@@ -75,8 +68,8 @@ def recount_organisation(organisation_id: int) -> int:
     from palabre.inbox.models import Conversation, InboxSettings
     from palabre.orgs.models import Organisation
 
-    hours = organisation_hours(InboxSettings, Organisation, organisation_id)
-    return recount(Conversation, organisation_id, hours)
+    hours = organisation_hours(InboxSettings.objects.for_org(organisation_id), Organisation, organisation_id)
+    return recount(Conversation.objects.for_org(organisation_id), hours)
 
 
 def _write(table: str, values: list[tuple], key: int) -> None:

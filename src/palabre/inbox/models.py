@@ -135,7 +135,11 @@ class Conversation(models.Model):
         if fields is None or set(fields) & set(DURATION_MOMENTS):
             from palabre.inbox.durations import organisation_hours
 
-            self.keep_durations(organisation_hours(InboxSettings, Organisation, self.organisation_id))
+            self.keep_durations(
+                organisation_hours(
+                    InboxSettings.objects.for_org(self.organisation_id), Organisation, self.organisation_id
+                )
+            )
             if fields is not None:
                 kwargs["update_fields"] = list({*fields, *DURATION_FIELDS})
         super().save(*args, **kwargs)

@@ -11,9 +11,13 @@ def count_durations(apps, schema_editor):
     conversation = apps.get_model("inbox", "Conversation")
     settings = apps.get_model("inbox", "InboxSettings")
     organisation = apps.get_model("orgs", "Organisation")
-    for organisation_id in conversation.objects.order_by().values_list("organisation_id", flat=True).distinct():
-        hours = durations.organisation_hours(settings, organisation, organisation_id)
-        durations.recount(conversation, organisation_id, hours)
+    for organisation_id in (
+        conversation.objects.order_by().values_list("organisation_id", flat=True).distinct()
+    ):
+        hours = durations.organisation_hours(
+            settings.objects.filter(organisation_id=organisation_id), organisation, organisation_id
+        )
+        durations.recount(conversation.objects.filter(organisation_id=organisation_id), hours)
 
 
 class Migration(migrations.Migration):
