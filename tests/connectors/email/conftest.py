@@ -5,10 +5,8 @@ from __future__ import annotations
 import imaplib
 
 import pytest
-from mail_servers import DOVECOT, start_dovecot, start_smtp
+from mail_servers import BRAND, BRAND_PASSWORD, DOVECOT, start_dovecot, start_smtp
 
-BRAND = "contact@maison-dupont.fr"
-BRAND_PASSWORD = "imap-secret-2024"
 SMTP_USER = "relay-user"
 SMTP_PASSWORD = "smtp-secret-2024"
 

@@ -17,6 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The brand's mailbox on the test IMAP server (tests import it from here: `from conftest import`
+# finds whichever folder's conftest came first).
+BRAND = "contact@maison-dupont.fr"
+BRAND_PASSWORD = "imap-secret-2024"
+
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
 
 CONFIG = """

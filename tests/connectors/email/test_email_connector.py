@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from mail_servers import BRAND
 
-from conftest import BRAND
 from palabre.connectors import services
 from palabre.connectors.base import TokenExpired, TransientError
 from palabre.connectors.mail import EmailConnector
