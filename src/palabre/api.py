@@ -32,6 +32,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from palabre.orgs.models import Organisation
 from palabre.orgs.services import Actor, authenticate_token
 from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
+from palabre.publishing.media import MAX_BYTES
+from palabre.publishing.uploads import UploadTooBig, megabytes
 
 logger = logging.getLogger(__name__)
 
@@ -151,13 +153,45 @@ def unauthenticated(request, error: AuthenticationError):
     )
 
 
+def _file_fields(request: HttpRequest) -> list[str]:
+    """The file parameters (`file`) of the operation asked for: ninja offers no public way from a
+    request to its operation, so it is found by its URL name (the view's name) and the method."""
+    match = request.resolver_match
+    found = []
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            if match is None or all(op.view_func.__name__ != match.url_name for op in path_view.operations):
+                continue
+            for operation in path_view.operations:
+                if request.method in operation.methods:
+                    found += [
+                        name
+                        for model in operation.models
+                        if getattr(model, "__ninja_param_source__", "") == "file"
+                        for name in model.model_fields
+                    ]
+    return found
+
+
 @api.exception_handler(RequestDataTooBig)
 def too_big(request, error: RequestDataTooBig):
+    """413 with the limit hit: a body carrying files (UploadTooBig) may weigh the largest file kept
+    plus PALABRE_MAX_BODY_BYTES, any other body PALABRE_MAX_BODY_BYTES alone."""
+    body = f"{megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} MB (PALABRE_MAX_BODY_BYTES)"
+    if not isinstance(error, UploadTooBig):
+        message = f"The body is larger than {body}."
+        return api.create_response(request, {"error": "too_large", "message": message}, status=413)
+    fields = _file_fields(request) or ["body"]
+    message = (
+        f"The body is larger than {megabytes(error.limit)} MB: a file may weigh at most "
+        f"{megabytes(MAX_BYTES)} MB, the other fields {body}. Send a lighter file."
+    )
     return api.create_response(
         request,
         {
             "error": "too_large",
-            "message": f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            "message": "; ".join(f"{field}: {message}" for field in fields),
+            "fields": {field: [message] for field in fields},
         },
         status=413,
     )

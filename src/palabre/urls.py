@@ -4,6 +4,10 @@ from palabre import health, storable  # noqa: F401  (storable registers the <id:
 from palabre.api import api
 from palabre.metrics import views as metrics_views
 
+# A body too large for a page (a file over the limit) is refused while the CSRF check reads it:
+# a 413 page naming the limit, not Django's bare 400.
+handler400 = "palabre.publishing.uploads.bad_request"
+
 urlpatterns = [
     # For load balancers and monitoring (docs/operations.md).
     path("healthz", health.healthz, name="healthz"),

@@ -553,6 +553,70 @@ def test_an_upload_over_the_limit_is_refused_413_before_it_is_read(client, api, 
     assert client.post(url, {"file": noise}, **api(org)).status_code == 201
 
 
+def test_the_413_names_the_limit_hit_and_the_field(client, api, org, contributor, forum, settings):
+    """The refusal used to quote PALABRE_MAX_BODY_BYTES in bytes, not the limit the upload hit (the
+    largest file kept plus that body) nor the field; a body without files still names its own."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    post = draft(contributor, forum)
+    huge = io.BytesIO(b"\0" * (post_media.MAX_BYTES + 1024 * 1024))
+    huge.name = "huge.png"
+    refused = client.post(f"/api/publishing/posts/{post.pk}/media", {"file": huge}, **api(org))
+    assert refused.status_code == 413
+    body = refused.json()
+    assert list(body["fields"]) == ["file"] and body["message"].startswith("file: ")
+    assert "9 MB" in body["message"] and "8 MB" in body["message"]
+    assert "1 MB (PALABRE_MAX_BODY_BYTES)" in body["message"]
+    plain = client.patch(
+        f"/api/publishing/posts/{post.pk}",
+        data=b'{"title": "' + b"x" * (1024 * 1024) + b'"}',
+        content_type="application/json",
+        **api(org),
+    )
+    assert plain.status_code == 413 and "fields" not in plain.json()
+    assert plain.json()["message"] == "The body is larger than 1 MB (PALABRE_MAX_BODY_BYTES)."
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", ["Too large to be sent", "“Picture or video”", "at most 8 MB", "the whole form 10.5 MB"]),
+        (
+            "fr",
+            [
+                "Trop lourd pour être envoyé",
+                "«\u202fImage ou vidéo\u202f»",
+                "au plus 8\u00a0Mo",
+                "10,5\u00a0Mo",
+            ],
+        ),
+    ],
+)
+def test_an_upload_over_the_limit_through_the_page_is_a_413_page(contributor, forum, language, said):
+    """The page's CSRF check reads the body first: the refusal was Django's bare 400. It is a 413
+    page in the reader's language naming the field and the limits, with the way back to the post."""
+    from django.test import Client
+
+    post = draft(contributor, forum)
+    variant = post.variants.get()
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    browser.force_login(contributor.user)
+    assert browser.get(f"/publishing/posts/{post.pk}/").status_code == 200
+    huge = io.BytesIO(b"\0" * (post_media.MAX_BYTES + 4 * 1024 * 1024))
+    huge.name = "huge.png"
+    answer = browser.post(
+        f"/publishing/posts/{post.pk}/variants/{variant.pk}/media/",
+        {
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+            f"m{variant.pk}-file": huge,
+            f"m{variant.pk}-scope": "post",
+        },
+    )
+    page = answer.content.decode()
+    assert answer.status_code == 413 and all(words in page for words in said), page
+    assert f'href="/publishing/posts/{post.pk}/#variant-{variant.pk}"' in page
+    assert not PostMedia.objects.exists()
+
+
 def test_the_calendar_asks_before_a_move_sends_an_approved_post_back(client, contributor, cm, forum, soon):
     post = _approved(contributor, cm, forum, soon)
     client.force_login(cm.user)
