@@ -109,6 +109,62 @@ class PlatformServer:
         self.httpd.server_close()
 
 
+class DrippingServer:
+    """Answers every GET or POST with a declared body of `size` bytes, sent one byte at a time, each
+    only once the client looked at its clock. Patch `clock` in for the client's: it moves one second
+    at each look (`now`), so a deadline over the whole exchange stops the answer while a per-read
+    timeout never does, and no test waits on the wall clock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.now = 0.0
+        self.looked = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _drip(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", str(server.size))
+                self.end_headers()
+                try:
+                    for _ in range(server.size):
+                        server.looked.wait(0.05)  # only reached in full when nothing looks (the bug)
+                        server.looked.clear()
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up
+
+            do_GET = do_POST = _drip
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+
+    def clock(self) -> float:
+        self.now += 1.0
+        self.looked.set()
+        return self.now
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> DrippingServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def load_fixture(folder: Path, name: str):
     text = (folder / name).read_text(encoding="utf-8")
     return json.loads(text) if name.endswith(".json") else text

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from platform_server import DrippingServer
 
 from palabre.connectors import http_client, outbound, rss
 from palabre.connectors.base import MalformedPayload
@@ -123,37 +124,16 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(serve):
         http_client.get(server.url)
 
 
-def test_an_answer_dripped_a_byte_at_a_time_ends_at_the_timeout_of_the_whole_exchange(serve, monkeypatch):
+def test_an_answer_dripped_a_byte_at_a_time_ends_at_the_timeout_of_the_whole_exchange(
+    allow_loopback, monkeypatch
+):
     """Each byte arrives well within the per-read timeout, so only a deadline over the whole
-    exchange stops it (at 1 byte every 19 s, a 5 MB answer would hold a worker for three years).
-    The clock moves one second at each look, and the server sends its next byte only once the
-    client looked: no waiting on the wall clock."""
-    looked = threading.Event()
-    now = [0.0]
-
-    def clock():
-        now[0] += 1.0
-        looked.set()
-        return now[0]
-
-    def answer(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Length", "60")
-        handler.end_headers()
-        try:
-            for _ in range(60):
-                looked.wait(0.05)  # only reached in full when nothing looks (the bug)
-                looked.clear()
-                handler.wfile.write(b"x")
-                handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up
-
-    monkeypatch.setattr(http_client, "_clock", clock)
-    server = serve(answer)
-    with pytest.raises(httpx.TimeoutException):
-        http_client.get(server.url)
-    assert now[0] <= 22  # stopped at the deadline (20 s), not after the 60 bytes
+    exchange stops it (at 1 byte every 19 s, a 5 MB answer would hold a worker for three years)."""
+    with DrippingServer(60) as server:
+        monkeypatch.setattr(http_client, "_clock", server.clock)
+        with pytest.raises(httpx.TimeoutException):
+            http_client.get(server.url)
+    assert server.now <= 22  # stopped at the deadline (20 s), not after the 60 bytes
 
 
 def test_a_compressed_answer_is_handed_back_decoded_once(serve):

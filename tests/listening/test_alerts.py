@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import json
 import random
+import sys
 from datetime import timedelta
 from email.header import decode_header, make_header
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,6 +21,9 @@ from palabre.listening.crisis import detect_for_query, recent_competitor_texts, 
 from palabre.listening.models import AlertDelivery, CrisisAlert
 from palabre.listening.services import add_subscription, ingest_candidates
 from palabre.orgs.services import Actor
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
+from platform_server import DrippingServer  # noqa: E402
 
 pytestmark = pytest.mark.clock
 
@@ -201,52 +206,11 @@ def test_a_webhook_receiver_dripping_its_answer_is_given_up_at_the_timeout(
     org, storm, allow_loopback, monkeypatch
 ):
     """httpx's timeout bounds each read: a receiver sending one byte every few seconds held the
-    alert worker for as long as it liked. The whole exchange now ends at WEBHOOK_TIMEOUT. The clock
-    moves a second at each look, and the receiver sends its next byte only once the client looked."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    looked = threading.Event()
-    now = [0.0]
-
-    def clock():
-        now[0] += 1.0
-        looked.set()
-        return now[0]
-
-    class Dripping(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "40")
-            self.end_headers()
-            try:
-                for _ in range(40):
-                    looked.wait(0.05)  # only reached in full when nothing looks (the bug)
-                    looked.clear()
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    try:
-        monkeypatch.setattr(delivery, "_clock", clock)
-        add_subscription(
-            actor=Actor.palabre(org),
-            kind="webhook",
-            target=f"http://127.0.0.1:{server.server_address[1]}/hook",
-        )
+    alert worker for as long as it liked. The whole exchange now ends at WEBHOOK_TIMEOUT."""
+    with DrippingServer(40) as server:
+        monkeypatch.setattr(delivery, "_clock", server.clock)
+        add_subscription(actor=Actor.palabre(org), kind="webhook", target=f"{server.url}/hook")
         (alert, *_rest) = detect_for_query(storm)
         outcome = delivery.deliver_alert(alert.pk, pause=0)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert outcome["sent"] == 0 and outcome["retry"] == 1
     assert "Timeout" in AlertDelivery.objects.get(alert=alert).last_error
