@@ -116,3 +116,35 @@ def test_on_postgresql_the_copy_counts_as_one_query(db, channel):
     with CaptureQueriesContext(connection) as queries:
         bulk.insert(_items(channel, "counted-"))
     assert [q["sql"].split()[0] for q in queries] == ["SELECT", "COPY"]  # the ids, then the rows
+
+
+def test_any_finds_the_rows_in_finds(db, channel):
+    items = bulk.insert(_items(channel, "any-"))
+    pks = [item.pk for item in items]
+    wanted = [pks[2], None, pks[0], pks[2], 10**12]  # a repeat, a None and a missing id, as `__in` takes them
+    assert list(Item.objects.filter(pk__any=wanted)) == list(Item.objects.filter(pk__in=wanted))
+    assert {row.pk for row in Item.objects.filter(pk__any=wanted)} == {pks[0], pks[2]}
+    assert list(Item.objects.exclude(pk__any=pks[:1]).filter(pk__in=pks)) == list(
+        Item.objects.filter(pk__in=pks[1:])
+    )
+    # A relation by its id, and across a join.
+    assert {i.pk for i in Item.objects.filter(channel_id__any=[channel.pk], pk__in=pks)} == set(pks)
+    assert set(
+        Item.objects.filter(channel__organisation_id__any=[channel.organisation_id], pk__in=pks)
+    ) == set(items)
+    assert set(Item.objects.exclude(pk__any=[]).filter(pk__in=pks)) == set(items)  # excluding nothing
+    with CaptureQueriesContext(connection) as queries:
+        assert list(Item.objects.filter(pk__any=[])) == []
+        assert list(Item.objects.filter(pk__any=[None])) == []
+    assert len(queries) == 0  # as `__in`: no value, no query
+
+
+@pytest.mark.postgres
+def test_on_postgresql_any_is_one_array_parameter(db, channel):
+    pks = [item.pk for item in bulk.insert(_items(channel, "array-"))]
+    compiled = [Item.objects.filter(pk__any=pks[:size]).query.sql_with_params() for size in (1, 2, 3)]
+    assert len({sql for sql, _params in compiled}) == 1  # the same text whatever the batch's size
+    assert '"id" = ANY(%s)' in compiled[0][0]
+    assert [params for _sql, params in compiled] == [([pks[0]],), (pks[:2],), (pks,)]
+    Item.objects.filter(pk__any=pks).update(language="fr")
+    assert Item.objects.filter(pk__in=pks, language="fr").count() == 3

@@ -10,6 +10,12 @@ the ids come first, from the table's sequence, in one query.
 Only models whose fields are all of the plain kinds below take that path (others, other databases,
 values that are expressions, naive datetimes: `bulk_create`). The COPY counts as one query for
 Django's query log (`assertNumQueries`, the benches' queries per item), as it is one.
+
+`field__any=values` (the `AnyOf` lookup, registered on every field when this module is imported)
+is `field__in=values` written `field = ANY(%s)` on PostgreSQL: one array parameter instead of
+one placeholder a value, so the statement's text does not depend on the batch's size (psycopg
+parses each new text again: a text over 4,096 bytes is never kept) and Django prepares no
+placeholder a value. On other databases it is `__in` itself.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from functools import partial
 from operator import attrgetter
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router
+from django.db.models.lookups import In
 
-__all__ = ["insert"]
+__all__ = ["AnyOf", "insert"]
 
 # Fields whose value goes to COPY as the object holds it (after pre_save for auto_now ones).
 _PLAIN = frozenset(
@@ -203,3 +211,26 @@ def _sequence(cursor, model: type[models.Model]) -> str:
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", list(key))
         _sequences[key] = cursor.fetchone()[0]
     return _sequences[key]
+
+
+class AnyOf(In):
+    """`field__any=values`: the rows whose field is one of `values` (see the module's docstring)."""
+
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler, connection):
+        if not self.rhs_is_direct_value() or isinstance(self.rhs, models.expressions.ExpressionList):
+            return self.as_sql(compiler, connection)  # a subquery or expressions: IN, as `__in`
+        # As `__in`: NULL is never equal to anything; no value, no row (and no query).
+        values = list(dict.fromkeys(value for value in self.rhs if value is not None))
+        if not values:
+            raise EmptyResultSet
+        field = self.lhs.output_field
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [field.get_db_prep_value(value, connection, prepared=True) for value in values]
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+
+
+# Relations list only their own lookups, not those of Field: an id given as `item_id__any` too.
+models.Field.register_lookup(AnyOf)
+models.ForeignObject.register_lookup(AnyOf)

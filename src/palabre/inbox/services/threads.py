@@ -63,7 +63,7 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
     prefetch_related_objects(items, "moderation__last_decision")
     spam_roots = {item.pk for item in items if not item.thread_root_id and _spam(item)}
     known = (
-        set(Conversation.objects.filter(root_id__in=spam_roots).values_list("root_id", flat=True))
+        set(Conversation.objects.filter(root_id__any=list(spam_roots)).values_list("root_id", flat=True))
         if spam_roots
         else set()
     )
@@ -168,8 +168,8 @@ def refresh_conversations(
     ]
     stored = (
         Item.objects.for_org(organisation)
-        .filter(Q(pk__in=root_ids) | Q(thread_root_id__in=root_ids))
-        .exclude(pk__in=[item.pk for item in held])
+        .filter(Q(pk__any=root_ids) | Q(thread_root_id__any=root_ids))
+        .exclude(pk__any=[item.pk for item in held])
         .select_related("author", "moderation__last_decision")
     )
     stored = list(stored)
@@ -177,12 +177,12 @@ def refresh_conversations(
     for item in sorted([*stored, *held], key=lambda item: (item.created_at, item.pk)):
         root_id = item.pk if item.pk in threads else item.thread_root_id
         threads[root_id].append(item)
-    existing = {c.root_id: c for c in Conversation.objects.select_for_update().filter(root_id__in=root_ids)}
+    existing = {c.root_id: c for c in Conversation.objects.select_for_update().filter(root_id__any=root_ids)}
     # A reply that arrived before its parent had a row of its own: fold it into the real thread.
     stale: dict[int, list[Conversation]] = {}
     for old in (
         Conversation.objects.select_for_update(of=("self",))
-        .filter(root__thread_root_id__in=root_ids)
+        .filter(root__thread_root_id__any=root_ids)
         .annotate(thread_root=F("root__thread_root_id"))
         .order_by("pk")
     ):
@@ -231,7 +231,7 @@ def refresh_conversations(
     replies_sent: dict[int, list] = {}
     saved_ids = [c.pk for _r, _t, _c, c in work if c.pk]
     if saved_ids:
-        for conversation_id, created_at in Reply.objects.filter(conversation_id__in=saved_ids).values_list(
+        for conversation_id, created_at in Reply.objects.filter(conversation_id__any=saved_ids).values_list(
             "conversation_id", "created_at"
         ):
             replies_sent.setdefault(conversation_id, []).append(created_at)

@@ -165,7 +165,9 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
     if not items:
         return
     decided = set(
-        ModerationDecision.objects.filter(item__in=items).values_list("item_id", "created_at").order_by()
+        ModerationDecision.objects.filter(item_id__any=[item.pk for item in items])
+        .values_list("item_id", "created_at")
+        .order_by()
     )
     latest: dict[int, datetime] = {}
     for item_id, at in decided:
@@ -179,7 +181,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
             state.item_id: state
             for state in ItemModeration.objects.select_for_update(of=("self",))
             .select_related("last_decision")
-            .filter(item__in=items)
+            .filter(item_id__any=[item.pk for item in items])
             .order_by("item_id")
         }
         open_items = [
@@ -269,7 +271,7 @@ def _authors_for(items: list[Item]) -> dict[int, engine.Author]:
     trust = {
         contact_id: (approved, rejected + spam)
         for contact_id, approved, rejected, spam in AuthorTrust.objects.filter(
-            contact_id__in=contact_ids
+            contact_id__any=list(contact_ids)
         ).values_list("contact_id", "approved", "rejected", "spam")
     }
     written: dict[int, list[tuple[datetime, int]]] = {}
@@ -277,7 +279,7 @@ def _authors_for(items: list[Item]) -> dict[int, engine.Author]:
         earliest = min(item.created_at for item in with_author) - timedelta(hours=1)
         latest = max(item.created_at for item in with_author)
         for author_id, at, pk in Item.objects.filter(
-            author_id__in={item.author_id for item in with_author},
+            author_id__any=list({item.author_id for item in with_author}),
             created_at__gte=earliest,
             created_at__lte=latest,
         ).values_list("author_id", "created_at", "pk"):
