@@ -148,3 +148,13 @@ def test_on_postgresql_any_is_one_array_parameter(db, channel):
     assert [params for _sql, params in compiled] == [([pks[0]],), (pks[:2],), (pks,)]
     Item.objects.filter(pk__any=pks).update(language="fr")
     assert Item.objects.filter(pk__in=pks, language="fr").count() == 3
+
+
+def test_any_takes_texts_as_they_are(db, channel):
+    odd = ["a,b", "{x}", 'quote " and \\ backslash', "l'apostrophe", "NULL", "", "é 🎉"]
+    items = _items(channel, "text-")
+    for item, external_id in zip(items, odd, strict=False):
+        item.external_id = external_id
+    bulk.insert(items)
+    found = Item.objects.filter(channel=channel, external_id__any=[*odd, "missing"])
+    assert sorted(found.values_list("external_id", flat=True)) == sorted(odd[: len(items)])

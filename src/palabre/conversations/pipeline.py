@@ -183,15 +183,15 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
     existing = {
         item.external_id: item
         for item in Item.objects.select_for_update()
-        .filter(channel=channel, external_id__in=external_ids)
+        .filter(channel=channel, external_id__any=external_ids)
         .order_by("external_id")
     }
     # Replies stored before these items, waiting for them as their parent: rare (a reply delivered
     # before what it answers, or a re-delivered item whose thread is still open), and re-rooting
     # their subtrees is what the one-at-a-time path does best. So is a known item still unlinked.
     waiting_orphans = (
-        Item.objects.filter(channel=channel, parent_external_id__in=external_ids, parent__isnull=True)
-        .exclude(external_id__in=list(existing))
+        Item.objects.filter(channel=channel, parent_external_id__any=external_ids, parent__isnull=True)
+        .exclude(external_id__any=list(existing))
         .exists()
     )
     if waiting_orphans or any(i.parent_external_id and i.parent_id is None for i in existing.values()):
@@ -292,7 +292,7 @@ def _author_handles(channel: Channel, authors: list[IncomingAuthor | None]) -> d
     found = {
         handle.handle: handle
         for handle in ContactHandle.objects.select_related("contact").filter(
-            organisation_id=channel.organisation_id, platform=channel.platform, handle__in=list(wanted)
+            organisation_id=channel.organisation_id, platform=channel.platform, handle__any=list(wanted)
         )
     }
     missing = sorted(handle for handle in wanted if handle not in found)
@@ -362,7 +362,7 @@ def _plan_threads(channel: Channel, new: list[Item]) -> dict[str, Item]:
         {
             parent.external_id: parent
             for parent in Item.objects.select_for_update()
-            .filter(channel=channel, external_id__in=outside)
+            .filter(channel=channel, external_id__any=list(outside))
             .order_by("external_id")
             .only("pk", "external_id", "thread_root_id")
         }

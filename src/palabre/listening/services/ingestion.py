@@ -67,7 +67,7 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     for candidate in candidates:
         unique.setdefault(candidate.external_id, candidate)
     known = set(
-        Mention.objects.filter(source=source, external_id__in=list(unique)).values_list(
+        Mention.objects.filter(source=source, external_id__any=list(unique)).values_list(
             "external_id", flat=True
         )
     )
