@@ -27,18 +27,6 @@ CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u
 
 
 @pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM must allow it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
 def threads(org, owner, channel, ingest, django_capture_on_commit_callbacks):
     from django.utils import timezone
 
