@@ -55,15 +55,11 @@ def clean_names(sender: type, instance: Any, **_kwargs: Any) -> None:
     takes the bidirectional controls out of the instance's name fields."""
     fields = _named_fields.get(sender)
     if fields is None:
-        label = sender._meta.app_label
         ours = sender.__module__.startswith("palabre.") or sender._meta.label == settings.AUTH_USER_MODEL
         fields = _named_fields[sender] = tuple(
             f.attname
             for f in sender._meta.concrete_fields
-            if ours
-            and label
-            and f.name in NAME_FIELDS
-            and f.get_internal_type() in ("CharField", "TextField")
+            if ours and f.name in NAME_FIELDS and f.get_internal_type() in ("CharField", "TextField")
         )
     for name in fields:
         value = getattr(instance, name)
