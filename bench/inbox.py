@@ -232,7 +232,7 @@ def build(n_items: int, rng: random.Random) -> dict:
                     )
                 )
         # Analytics' business durations, as the inbox stores them on each row (its upkeep).
-        hours = organisation_hours(InboxSettings, Organisation, organisation.pk)
+        hours = organisation_hours(InboxSettings.objects.for_org(organisation), Organisation, organisation.pk)
 
         def business(start, end):
             return hours.business_seconds(start, end) if end else None
