@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import threading
+import tracemalloc
+import zlib
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -150,6 +152,95 @@ def test_a_compressed_answer_is_handed_back_decoded_once(serve):
     response = http_client.get(serve(answer).url)
     assert response.text == FEED and response.status_code == 200
     assert "content-encoding" not in response.headers
+
+
+def _deflated(data: bytes, *, wrapped: bool) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_a_compression_bomb_is_cut_off_while_inflated_by_every_way_out(serve, encoding):
+    """64 MB of zeros weigh 64 KB in gzip or deflate: httpx and urllib3 inflate a whole network chunk
+    at once, so the size limit saw each chunk only once inflated (about 64 MB in the worker), and
+    atproto's reading through the guard's transport had no limit on the decoded size at all. The
+    guard inflates itself, never past the limit: the worker holds about the limit, not the bomb."""
+    inflated = b"\0" * (64 * 1024 * 1024)
+    if encoding == "gzip":
+        body = gzip.compress(inflated, compresslevel=9)
+    else:
+        body = _deflated(inflated, wrapped=encoding == "deflate")
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip" if encoding == "gzip" else "deflate")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    url = serve(answer).url
+    limit = 1024 * 1024
+
+    def read_with_httpx():
+        with httpx.Client(transport=outbound.GuardedTransport(max_bytes=limit)) as client:
+            client.get(url)
+
+    def read_with_requests():
+        with outbound.requests_session(max_bytes=limit) as session:
+            session.get(url)
+
+    for read in (lambda: http_client.get(url, max_bytes=limit), read_with_httpx, read_with_requests):
+        tracemalloc.start()
+        try:
+            with pytest.raises(outbound.TooLarge):
+                read()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 * limit, f"{peak / 1e6:.0f} MB held while reading"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_a_compressed_answer_under_the_limit_reads_the_same_by_every_way_out(serve, encoding):
+    text = (FEED * 200).encode()
+    if encoding == "gzip":
+        body = gzip.compress(text)
+    else:
+        body = _deflated(text, wrapped=encoding == "deflate")
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip" if encoding == "gzip" else "deflate")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(body), 700):  # a few bytes at a time: the coding spans chunks
+            piece = body[start : start + 700]
+            handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+
+    url = serve(answer).url
+    assert http_client.get(url).content == text
+    with httpx.Client(transport=outbound.GuardedTransport()) as client:
+        response = client.get(url)
+        assert response.content == text and "content-encoding" not in response.headers
+    with outbound.requests_session() as session:
+        assert session.get(url).content == text
+        streamed = session.get(url, stream=True)
+        assert b"".join(streamed.iter_content(1000)) == text
+
+
+def test_a_damaged_compressed_answer_is_a_decoding_error(serve):
+    body = gzip.compress(b"bonjour " * 1000)[:-30] + b"\xff" * 30
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with pytest.raises(httpx.DecodingError):
+        http_client.get(serve(answer).url)
 
 
 @pytest.mark.parametrize("encoding", ["br", "zstd"])

@@ -29,6 +29,7 @@ import functools
 import ipaddress
 import socket
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -299,11 +300,92 @@ def refuse_addresses(urls: list[tuple[str, str]]) -> None:
         raise ValidationError(errors)
 
 
-class _CappedStream(httpx.SyncByteStream):
-    """An answer's bytes as they come over the network (before any decoding), up to a limit."""
+class _Inflater:
+    """The content codings of an answer (gzip, deflate, in the order applied) undone with zlib's
+    `max_length`, so that no more than `limit` decoded bytes ever exist: httpx and urllib3 inflate a
+    whole network chunk at once (64 KB of gzip can hold 64 MB), then the size check comes too late."""
 
-    def __init__(self, stream, limit: int, url: str):
+    def __init__(self, codings: list[str], limit: int, url: str):
+        self._limit, self._url, self._out = limit, url, 0
+        self._layers = [_ZlibLayer(coding) for coding in reversed(codings)]
+
+    def feed(self, data: bytes) -> bytes:
+        for layer in self._layers:
+            data = layer.feed(data, self._room())
+        return self._count(data)
+
+    def flush(self) -> bytes:
+        data = b""
+        for layer in self._layers:
+            data = layer.feed(data, self._room()) + layer.flush(self._room())
+        return self._count(data)
+
+    def _room(self) -> int:
+        # One byte past the limit is enough to know it is passed.
+        return self._limit - self._out + 1
+
+    def _count(self, data: bytes) -> bytes:
+        self._out += len(data)
+        if self._out > self._limit:
+            raise TooLarge(self._url, self._limit)
+        return data
+
+
+class _ZlibLayer:
+    """One gzip or deflate coding. "deflate" is zlib-wrapped by the standard, raw from some servers:
+    the first bytes tell which."""
+
+    def __init__(self, coding: str):
+        self._coding = coding
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if "gzip" in coding else None
+        self._pending = b""
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        if self._zlib is None:
+            self._pending += data
+            if len(self._pending) < 2:
+                return b""
+            wrapped = (self._pending[0] & 0x0F) == 8 and int.from_bytes(self._pending[:2], "big") % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self._pending = self._pending, b""
+        out = bytearray()
+        while data:
+            try:
+                out += self._zlib.decompress(data, max(room - len(out), 1))
+            except zlib.error as error:
+                raise httpx.DecodingError(f"the answer's {self._coding} coding is damaged: {error}") from error
+            if len(out) >= room:
+                break  # past the limit already: the caller raises TooLarge
+            data = self._zlib.unconsumed_tail
+        return bytes(out)
+
+    def flush(self, room: int) -> bytes:
+        if self._zlib is None:
+            return self.feed(b"", room) if len(self._pending) >= 2 else b""
+        return self._zlib.flush()[:room]
+
+
+def _content_codings(headers) -> list[str]:
+    codings = [c.strip().lower() for c in str(headers.get("content-encoding") or "").split(",")]
+    return [c for c in codings if c not in ("", "identity")]
+
+
+def _without_codings(headers) -> list[tuple[str, str]]:
+    """The answer's headers once its body is decoded here: no coding left, its length unknown."""
+    return [
+        (name, value)
+        for name, value in headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length")
+    ]
+
+
+class _CappedStream(httpx.SyncByteStream):
+    """An answer's bytes, up to a limit as they come over the network and, when they are
+    compressed, decoded here up to the same limit (httpx then sees them as plain)."""
+
+    def __init__(self, stream, limit: int, url: str, codings: list[str] | None = None):
         self._stream, self._limit, self._url = stream, limit, url
+        self._inflater = _Inflater(codings, limit, url) if codings else None
 
     def __iter__(self) -> Iterator[bytes]:
         seen = 0
@@ -311,7 +393,9 @@ class _CappedStream(httpx.SyncByteStream):
             seen += len(chunk)
             if seen > self._limit:
                 raise TooLarge(self._url, self._limit)
-            yield chunk
+            yield self._inflater.feed(chunk) if self._inflater else chunk
+        if self._inflater:
+            yield self._inflater.flush()
 
     def close(self) -> None:
         self._stream.close()
@@ -394,10 +478,11 @@ class GuardedTransport(httpx.HTTPTransport):
         if _declared_over(response.headers, self.max_bytes):
             response.close()
             raise TooLarge(str(request.url), self.max_bytes)
+        codings = _content_codings(response.headers)
         return httpx.Response(
             response.status_code,
-            headers=response.headers,
-            stream=_CappedStream(response.stream, self.max_bytes, str(request.url)),
+            headers=_without_codings(response.headers) if codings else response.headers,
+            stream=_CappedStream(response.stream, self.max_bytes, str(request.url), codings),
             extensions=response.extensions,
         )
 
@@ -443,7 +528,6 @@ def _guarded_adapter() -> type:
             self.max_bytes = max_bytes
 
         def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-            streamed = kwargs.get("stream", False)
             request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # urllib3 offers br and zstd when installed
             response = self._pinned(request, **{**kwargs, "stream": True})
             refused = _unreadable_encoding(response.headers)
@@ -453,14 +537,29 @@ def _guarded_adapter() -> type:
             if _declared_over(response.headers, self.max_bytes):
                 response.close()
                 raise TooLarge(request.url, self.max_bytes)
-            if not streamed:  # read here, up to the limit, what requests would read whole
-                body = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
-                        response.close()
+            # Read here, up to the limit, and decoded here (urllib3 would inflate a whole network
+            # chunk at once): at most `max_bytes`, so a streamed answer is read now too.
+            codings = _content_codings(response.headers)
+            inflater = _Inflater(codings, self.max_bytes, request.url) if codings else None
+            body, seen = bytearray(), 0
+            try:
+                for chunk in response.raw.stream(64 * 1024, decode_content=False):
+                    seen += len(chunk)
+                    if seen > self.max_bytes:
                         raise TooLarge(request.url, self.max_bytes)
-                response._content = bytes(body)  # what `Response.content` keeps once read
+                    body += inflater.feed(chunk) if inflater else chunk
+                    if len(body) > self.max_bytes:
+                        raise TooLarge(request.url, self.max_bytes)
+                if inflater:
+                    body += inflater.flush()
+            except TooLarge:
+                response.close()
+                raise
+            if codings:
+                for name in ("Content-Encoding", "Content-Length"):
+                    response.headers.pop(name, None)
+            response._content = bytes(body)  # what `Response.content` keeps once read
+            response._content_consumed = True  # iter_content() then slices it (stream=True too)
             return response
 
         def _pinned(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
