@@ -353,7 +353,9 @@ class _ZlibLayer:
             try:
                 out += self._zlib.decompress(data, max(room - len(out), 1))
             except zlib.error as error:
-                raise httpx.DecodingError(f"the answer's {self._coding} coding is damaged: {error}") from error
+                raise httpx.DecodingError(
+                    f"the answer's {self._coding} coding is damaged: {error}"
+                ) from error
             if len(out) >= room:
                 break  # past the limit already: the caller raises TooLarge
             data = self._zlib.unconsumed_tail
