@@ -28,6 +28,10 @@ from palabre.publishing.models import Post, PostMedia, PostVariant, VariantState
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 8192  # per side: X and Mastodon refuse larger; Instagram resizes above 1080
 MIN_PIXELS = 32
+# A thumbnail decodes the picture: a JPEG at an eighth of its size (draft), any other format whole,
+# about 4 to 15 bytes a pixel while it is made (an 8192 x 8192 WebP of 111 KB took 980 MB). Beyond
+# this, every platform here shrinks the picture anyway.
+MAX_DECODED_PIXELS = 16_000_000
 MAX_FILES_PER_POST = 10  # Instagram's carousel, the most any platform here takes
 MAX_DESCRIPTION = 1500  # Mastodon's alt-text limit; Bluesky and X take 1,000-2,000
 THUMBNAIL = (320, 320)
@@ -90,6 +94,21 @@ def _check(content: bytes) -> tuple[str, int | None, int | None]:
                     % {"w": width, "h": height, "max": MAX_PIXELS}
                 }
             )
+        if mime != "image/jpeg" and width * height > MAX_DECODED_PIXELS:
+            raise ValidationError(
+                {
+                    "file": _(
+                        "%(w)s × %(h)s pixels: a PNG, GIF or WebP picture may hold at most %(max)s million"
+                        " pixels (a JPEG up to %(side)s pixels a side). Make it smaller or save it as JPEG."
+                    )
+                    % {
+                        "w": width,
+                        "h": height,
+                        "max": MAX_DECODED_PIXELS // 1_000_000,
+                        "side": MAX_PIXELS,
+                    }
+                }
+            )
         if min(width, height) < MIN_PIXELS:
             raise ValidationError(
                 {
@@ -103,8 +122,10 @@ def _check(content: bytes) -> tuple[str, int | None, int | None]:
 def _thumbnail(content: bytes) -> bytes:
     with Image.open(io.BytesIO(content)) as image:
         image.seek(0)
+        # Made small before any copy: a JPEG is decoded at an eighth of its size at most (draft),
+        # the others once, at full size; converting first held two or three full copies.
+        image.thumbnail(THUMBNAIL)
         small = image.convert("RGB")
-        small.thumbnail(THUMBNAIL)
         out = io.BytesIO()
         small.save(out, "JPEG", quality=80)
     return out.getvalue()
