@@ -12,7 +12,7 @@ from palabre.analytics import services
 from palabre.analytics.models import ReportRecipient
 from palabre.orgs.models import AuditEvent
 from palabre.orgs.permissions import Role
-from palabre.orgs.services import Actor, create_api_token, offboard_member
+from palabre.orgs.services import Actor, change_role, create_api_token, offboard_member
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +119,24 @@ def test_a_leaving_member_takes_the_outside_addresses_they_added_with_them(clien
     client.force_login(owner)
     page = client.get(f"/members/{admin.pk}/report/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Adresses extérieures retirées des rapports" in page and "agence@ailleurs.example" in page
+
+
+def test_a_member_demoted_below_org_manage_no_longer_keeps_the_outside_addresses_they_added(
+    org, admin, owner_of, make_member
+):
+    """A demotion would otherwise leave a standing export that its author could not set up any more."""
+    owner = Actor.for_user(owner_of(org), org)
+    other_admin = make_member(org, Role.ADMIN, username="lea")
+    theirs = _outside(Actor.for_user(admin.user, org))
+    kept = _outside(Actor.for_user(other_admin.user, org), email="conseil@ailleurs.example")
+
+    change_role(actor=owner, membership=other_admin, role=Role.OWNER)  # still org.manage: nothing goes
+    change_role(actor=owner, membership=admin, role=Role.ANALYST)
+
+    assert list(ReportRecipient.objects.for_org(org).values_list("pk", flat=True)) == [kept.pk]
+    removed = AuditEvent.objects.get(organisation=org, action="analytics.report_recipient_removed")
+    assert removed.before["email"] == theirs.email
+    assert removed.after == {"reason": "added_by_lost_permission", "added_by": "marc"}
+    # Made admin again, the person adds what they need again: nothing comes back by itself.
+    change_role(actor=owner, membership=admin, role=Role.ADMIN)
+    assert ReportRecipient.objects.for_org(org).count() == 1

@@ -8,8 +8,14 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from palabre.analytics.metrics import cached
-        from palabre.analytics.services import remove_outside_recipients_of
-        from palabre.orgs.signals import member_leaving
+        from palabre.analytics.services import (
+            remove_outside_recipients_of,
+            remove_outside_recipients_on_demotion,
+        )
+        from palabre.orgs.signals import member_leaving, member_role_changed
 
         cached.connect_signals()
         member_leaving.connect(remove_outside_recipients_of, dispatch_uid="analytics.outside_recipients")
+        member_role_changed.connect(
+            remove_outside_recipients_on_demotion, dispatch_uid="analytics.outside_recipients_demotion"
+        )

@@ -117,7 +117,7 @@ def remove_recipient(*, actor: Actor, recipient: ReportRecipient) -> None:
 
 
 def remove_outside_recipients_of(
-    *, actor: Actor, membership: Membership, **_kwargs: Any
+    *, actor: Actor, membership: Membership, reason: str = "added_by_member_left", **_kwargs: Any
 ) -> list[dict[str, Any]]:
     """A member leaves: the outside addresses they added stop receiving the organisation's figures
     (orgs sends `member_leaving`; the answer is listed in the offboarding report)."""
@@ -133,7 +133,7 @@ def remove_outside_recipients_of(
             "analytics.report_recipient_removed",
             recipient,
             before={"member": None, "email": recipient.email},
-            after={"reason": "added_by_member_left", "added_by": membership.user.get_username()},
+            after={"reason": reason, "added_by": membership.user.get_username()},
         )
         removed.append(
             {
@@ -146,3 +146,14 @@ def remove_outside_recipients_of(
         )
         recipient.delete()
     return removed
+
+
+def remove_outside_recipients_on_demotion(
+    *, actor: Actor, membership: Membership, before: str, **_kwargs: Any
+) -> None:
+    """A member whose new role may no longer name outside addresses (`org.manage`) no longer keeps
+    the ones they named: otherwise a demotion would leave a standing export that its author could not
+    set up any more (orgs sends `member_role_changed`)."""
+    if role_has(membership.role, Perm.ORG_MANAGE) or not role_has(before, Perm.ORG_MANAGE):
+        return
+    remove_outside_recipients_of(actor=actor, membership=membership, reason="added_by_lost_permission")

@@ -34,3 +34,8 @@ connection_check = Signal()
 # list of {"kind", "id", "label", "to"} dicts (`to`: the successor's user name, or None when left
 # unassigned), which the offboarding report lists.
 member_leaving = Signal()
+
+# Sent with `actor`, `membership` (its new role saved) and `before` (the former role) when a member's
+# role changes, inside the change's transaction: what the former role allowed them to set up and the
+# new one does not is undone by its app (analytics: the outside report recipients they added).
+member_role_changed = Signal()

@@ -25,7 +25,7 @@ from palabre.orgs.models import (
 from palabre.orgs.permissions import MATRIX, Perm, Role
 from palabre.orgs.services.actors import Actor, _require_same_organisation
 from palabre.orgs.services.audit import record
-from palabre.orgs.signals import member_leaving
+from palabre.orgs.signals import member_leaving, member_role_changed
 
 User = get_user_model()
 
@@ -114,6 +114,7 @@ def change_role(*, actor: Actor, membership: Membership, role: str) -> Membershi
     membership.role = role
     membership.save(update_fields=["role"])
     record(actor, "member.role_changed", membership.user, before=before, after={"role": role})
+    member_role_changed.send(sender=Membership, actor=actor, membership=membership, before=before["role"])
     return membership
 
 
