@@ -140,3 +140,18 @@ def test_a_member_demoted_below_org_manage_no_longer_keeps_the_outside_addresses
     # Made admin again, the person adds what they need again: nothing comes back by itself.
     change_role(actor=owner, membership=admin, role=Role.ADMIN)
     assert ReportRecipient.objects.for_org(org).count() == 1
+
+
+def test_an_account_deleted_outright_takes_the_outside_addresses_it_added(org, admin, owner_of):
+    """Deleted from Django's admin or a shell, the account never left: its outside addresses would
+    stay with no one behind them (created_by emptied)."""
+    owner = Actor.for_user(owner_of(org), org)
+    theirs = _outside(Actor.for_user(admin.user, org))
+    kept = _outside(owner, email="conseil@ailleurs.example")
+
+    admin.user.delete()
+
+    assert list(ReportRecipient.objects.for_org(org).values_list("pk", flat=True)) == [kept.pk]
+    removed = AuditEvent.objects.get(organisation=org, action="analytics.report_recipient_removed")
+    assert removed.before["email"] == theirs.email
+    assert removed.after == {"reason": "added_by_account_deleted", "added_by": "marc"}

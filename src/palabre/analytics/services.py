@@ -148,6 +148,24 @@ def remove_outside_recipients_of(
     return removed
 
 
+def remove_outside_recipients_of_deleted_account(*, instance, **_kwargs: Any) -> None:
+    """An account deleted outright (Django's admin, a shell) never left its organisations: the outside
+    addresses it added would stay with no one accountable for them (`created_by` emptied). They go
+    first, each written in its organisation's audit log as Palabre's own work."""
+    recipients = ReportRecipient.objects.filter(user__isnull=True, created_by=instance).select_related(
+        "organisation"
+    )
+    for recipient in recipients.order_by("organisation_id", "created_at", "pk"):
+        record(
+            Actor.palabre(recipient.organisation),
+            "analytics.report_recipient_removed",
+            recipient,
+            before={"member": None, "email": recipient.email},
+            after={"reason": "added_by_account_deleted", "added_by": instance.get_username()},
+        )
+        recipient.delete()
+
+
 def remove_outside_recipients_on_demotion(
     *, actor: Actor, membership: Membership, before: str, **_kwargs: Any
 ) -> None:
