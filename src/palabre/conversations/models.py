@@ -126,7 +126,13 @@ class Item(models.Model):
                 name="item_contact_created",
             ),
             # Analytics: the brand's answers of a period (by its handles), its posts of a period.
-            models.Index(fields=["author", "created_at"], name="item_author_created"),
+            # The team's figures read the answers from this index alone on PostgreSQL (no row
+            # fetched): it carries what they test and count (conversations migration 0010).
+            models.Index(
+                fields=["author", "created_at"],
+                include=["organisation", "channel", "kind", "thread_root"],
+                name="item_author_created",
+            ),
             models.Index(
                 fields=["organisation", "created_at"],
                 condition=models.Q(kind="post"),

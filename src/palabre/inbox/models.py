@@ -123,6 +123,11 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["organisation", "-last_activity_at", "-id"], name="inbox_conv_recent"),
             models.Index(fields=["organisation", "began_at"], name="inbox_conv_began"),
+            # Analytics' team: each answer's thread row found by its root, its member read from
+            # the index alone on PostgreSQL (inbox migration 0006).
+            models.Index(
+                fields=["root"], include=["first_reply_author", "assignee"], name="inbox_conv_root_member"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -69,6 +69,10 @@ def team(
     # One probe per answer for its thread's row (unique by root, no ordering), which holds the
     # author of its first inbox reply (kept by the inbox when a reply is written, moved or deleted):
     # that author, else the row's assignee. The reply itself was looked up for every answer before.
+    # On PostgreSQL both reads come from indexes alone: the answers from (author, created_at),
+    # which carries their organisation, channel, kind and thread (conversations migration 0010),
+    # the member from the thread rows' index by root, which carries both columns (inbox migration
+    # 0006). Replies are counted as rows (COUNT(*)): counting their ids would fetch each row.
     member = Coalesce(F("first_reply_author_id"), F("assignee_id"), output_field=IntegerField())
     thread_member = (
         Conversation.objects.filter(root_id=OuterRef("thread_root_id")).order_by().values(member=member)[:1]
@@ -79,7 +83,7 @@ def team(
     rows = list(
         answers.values("member")
         .annotate(
-            replies=Count("pk"),
+            replies=Count("*"),
             after_hours=Sum(calendar.closed(EpochSeconds(F("created_at")))),
             conversations=Count("thread_root", distinct=True),
         )
