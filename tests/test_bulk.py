@@ -145,9 +145,22 @@ def test_on_postgresql_any_is_one_array_parameter(db, channel):
     compiled = [Item.objects.filter(pk__any=pks[:size]).query.sql_with_params() for size in (1, 2, 3)]
     assert len({sql for sql, _params in compiled}) == 1  # the same text whatever the batch's size
     assert '"id" = ANY(%s)' in compiled[0][0]
-    assert [params for _sql, params in compiled] == [([pks[0]],), (pks[:2],), (pks,)]
+    # Whole numbers for a whole-number column: the array as one text, which the server reads as
+    # an array of the column's type (psycopg would quote a list value by value).
+    assert [params for _sql, params in compiled] == [
+        ("{" + ",".join(map(str, pks[:size])) + "}",) for size in (1, 2, 3)
+    ]
     Item.objects.filter(pk__any=pks).update(language="fr")
     assert Item.objects.filter(pk__in=pks, language="fr").count() == 3
+
+
+def test_any_prepares_what_is_not_given_as_the_column_holds_it(db, channel):
+    items = bulk.insert(_items(channel, "prepared-"))
+    pks = [item.pk for item in items]
+    assert {i.pk for i in Item.objects.filter(pk__any=[str(pk) for pk in pks])} == set(pks)
+    assert {i.pk for i in Item.objects.filter(pk__any=[*pks[:1], str(pks[1])])} == set(pks[:2])
+    assert {i.pk for i in Item.objects.filter(pk__any=(pk for pk in pks[1:]))} == set(pks[1:])
+    assert {i.pk for i in Item.objects.filter(pk__any={pks[0], None})} == {pks[0]}
 
 
 def test_any_takes_texts_as_they_are(db, channel):

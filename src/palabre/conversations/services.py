@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000
 ATTEMPTS = 5
+# The kinds an item may have: `ItemKind.values` builds its list anew on each read, and storing
+# reads it for every item of a batch.
+_KINDS = frozenset(ItemKind.values)
 
 
 @dataclass
@@ -58,7 +61,7 @@ def _validate(channel: Channel, incoming: IncomingItem) -> None:
         errors["external_id"] = _("An item needs an external id of at most 300 characters.")
     if incoming.parent_external_id and incoming.parent_external_id == incoming.external_id:
         errors["parent_external_id"] = _("An item cannot reply to itself.")
-    if incoming.kind not in ItemKind.values:
+    if incoming.kind not in _KINDS:
         errors["kind"] = _("Unknown kind: %(kind)s") % {"kind": incoming.kind}
     if len(incoming.text) > MAX_TEXT_CHARS:
         errors["text"] = _("The text is longer than %(n)s characters.") % {"n": MAX_TEXT_CHARS}
