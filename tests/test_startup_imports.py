@@ -5,7 +5,7 @@ and the hundreds of processes the test command starts. The atproto SDK alone too
 CPU, twitter-text's patterns 0.2 s and the `irc` library 0.1 s, half of a process's start-up; they
 are imported where they are used (connectors/bluesky.py, lengths.py, irc/session.py). So are
 Mastodon.py, Google's client, PRAW and `requests` under them (0.25 s of the remaining 1.1 s:
-connectors/mastodon, youtube, reddit, outbound.py's `requests_session`)."""
+connectors/mastodon, youtube, reddit, guarded_requests.py)."""
 
 from __future__ import annotations
 

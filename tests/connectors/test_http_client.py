@@ -15,7 +15,7 @@ import httpx
 import pytest
 from platform_server import DrippingServer
 
-from palabre.connectors import http_client, outbound, rss
+from palabre.connectors import guarded_requests, http_client, outbound, rss
 from palabre.connectors.base import MalformedPayload
 
 FEED = (
@@ -106,12 +106,12 @@ def test_the_sdks_that_read_whole_answers_are_cut_off_at_the_limit_too(serve, le
         pytest.raises(outbound.TooLarge),
     ):
         client.get(url)
-    with outbound.requests_session(max_bytes=4000) as session, pytest.raises(outbound.TooLarge):
+    with guarded_requests.requests_session(max_bytes=4000) as session, pytest.raises(outbound.TooLarge):
         session.get(url)
     # under the limit both read the answer as before
     with httpx.Client(transport=outbound.GuardedTransport(max_bytes=10_000)) as client:
         assert client.get(url).content == b"x" * 8 * 1024
-    with outbound.requests_session(max_bytes=10_000) as session:
+    with guarded_requests.requests_session(max_bytes=10_000) as session:
         assert session.get(url).content == b"x" * 8 * 1024
 
 
@@ -136,6 +136,29 @@ def test_an_answer_dripped_a_byte_at_a_time_ends_at_the_timeout_of_the_whole_exc
         with pytest.raises(httpx.TimeoutException):
             http_client.get(server.url)
     assert server.now <= 22  # stopped at the deadline (20 s), not after the 60 bytes
+
+
+@pytest.mark.parametrize("bound", ["timeout", "deadline"])
+def test_the_requests_session_ends_a_dripped_answer_at_its_timeout(serve, bound):
+    """requests and urllib3 bound each read: a byte every 50 ms under a timeout of half a second
+    went on for the whole answer (10 s here, as long as the server likes in the wild), holding
+    Mastodon.py's or PRAW's worker. The session's watchdog ends the exchange at its timeout, or at
+    the deadline in force."""
+    import requests
+
+    with DrippingServer(200) as server, guarded_requests.requests_session() as session:
+        with pytest.raises(requests.Timeout):
+            if bound == "timeout":
+                session.get(server.url, timeout=0.5)
+            else:
+                with outbound.deadline(0.5):
+                    session.get(server.url, timeout=30)
+        # The session serves the next exchange as before, and the watchdog of a finished one is gone.
+        quick = serve(lambda handler: _chunked(handler, chunks=2))
+        assert session.get(quick.url, timeout=5).content == b"x" * 2048
+    for timer in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
+        timer.join(5)  # a cancelled timer ends at once, not before it is told
+        assert not timer.is_alive()
 
 
 def test_a_compressed_answer_is_handed_back_decoded_once(serve):
@@ -185,7 +208,7 @@ def test_a_compression_bomb_is_cut_off_while_inflated_by_every_way_out(serve, en
             client.get(url)
 
     def read_with_requests():
-        with outbound.requests_session(max_bytes=limit) as session:
+        with guarded_requests.requests_session(max_bytes=limit) as session:
             session.get(url)
 
     for read in (lambda: http_client.get(url, max_bytes=limit), read_with_httpx, read_with_requests):
@@ -219,7 +242,7 @@ def test_a_compressed_answer_under_the_limit_reads_the_same_by_every_way_out(ser
     with httpx.Client(transport=outbound.GuardedTransport()) as client:
         response = client.get(url)
         assert response.content == text and "content-encoding" not in response.headers
-    with outbound.requests_session() as session:
+    with guarded_requests.requests_session() as session:
         assert session.get(url).content == text
         streamed = session.get(url, stream=True)
         assert b"".join(streamed.iter_content(1000)) == text
@@ -261,7 +284,7 @@ def test_an_answer_in_an_encoding_without_an_output_bound_is_refused_before_deco
     server = serve(answer)
     with pytest.raises(outbound.RefusedEncoding):
         http_client.get(server.url)
-    with outbound.requests_session() as session, pytest.raises(outbound.RefusedEncoding):
+    with guarded_requests.requests_session() as session, pytest.raises(outbound.RefusedEncoding):
         session.get(server.url)
     assert all(h["Accept-Encoding"] == "gzip, deflate" for h in server.headers)
 

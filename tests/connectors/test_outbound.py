@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from platform_server import Answer
 
-from palabre.connectors import outbound
+from palabre.connectors import guarded_requests, outbound
 from palabre.connectors.base import PermanentError
 from palabre.connectors.bluesky import BlueskyConnector
 from palabre.connectors.mail import EmailConnector
@@ -231,7 +231,7 @@ def test_the_requests_session_of_mastodon_py_is_guarded_the_same_way(platform_se
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", spy)
-    with outbound.requests_session() as session:
+    with guarded_requests.requests_session() as session:
         response = session.get(f"http://localhost:{port}/relative")
         assert response.text == "bonjour" and response.url == f"http://localhost:{port}/hello"
         with pytest.raises(outbound.AddressRefused):
@@ -307,7 +307,7 @@ def test_tls_checks_the_name_while_connecting_to_the_checked_address(tls_server)
     url = f"https://localhost:{port}/"
     with outbound.client(verify=ssl.create_default_context(cafile=str(cert_file))) as client:
         assert client.get(url).text == "bonjour"
-    with outbound.requests_session() as session:
+    with guarded_requests.requests_session() as session:
         assert session.get(url, verify=str(cert_file)).text == "bonjour"
     assert names == ["localhost", "localhost"]
 

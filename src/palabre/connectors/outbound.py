@@ -9,7 +9,7 @@ back to that organisation. So every outbound connection:
   shared (CGNAT), reserved, multicast or unspecified, IPv4 or IPv6, including IPv4 addresses
   embedded in IPv6 (IPv4-mapped `::ffff:127.0.0.1`, IPv4-compatible, 6to4, Teredo, NAT64);
 - connects to the very address it checked (`GuardedTransport` for httpx, `GuardedAdapter` for
-  requests, `open_socket` for the rest put it in place of the name, and keep the name in the Host
+  requests in `guarded_requests`, `open_socket` for the rest put it in place of the name, and keep the name in the Host
   header and in TLS SNI and certificate checks): no second DNS answer (DNS rebinding) can slip
   between the check and the connection;
 - does it again at each redirect, itself (`MAX_REDIRECTS` at most), since each hop goes through
@@ -25,7 +25,6 @@ or networks (`10.1.2.0/24`, `127.0.0.1`).
 from __future__ import annotations
 
 import contextlib
-import functools
 import ipaddress
 import socket
 import time
@@ -33,8 +32,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -43,9 +41,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from palabre import config
-
-if TYPE_CHECKING:
-    import requests
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 5
@@ -265,7 +260,7 @@ def checked_base_url(url: str) -> str:
     Alone it would leave a window: a client that connects by itself resolves the name again (a
     DNS answer that changes in between, rebinding, could reach a refused address) and follows
     redirects unchecked. So clients get the guard too: httpx ones `GuardedTransport` (atproto),
-    requests ones `requests_session()` (Mastodon.py), websockets, imaplib and smtplib a socket
+    requests ones `guarded_requests.requests_session()` (Mastodon.py, PRAW), websockets, imaplib and smtplib a socket
     from `open_socket`."""
     check_url(url)
     return url
@@ -512,98 +507,6 @@ class GuardedTransport(httpx.HTTPTransport):
             except httpx.ConnectError as error:
                 failure = error
         raise failure
-
-
-@functools.cache
-def _guarded_adapter() -> type:
-    """`GuardedAdapter`, defined on first use: `requests` is imported only by the connectors whose
-    SDK needs it (Mastodon.py, PRAW), not by every Palabre process at start-up."""
-    import requests.adapters
-
-    class GuardedAdapter(requests.adapters.HTTPAdapter):
-        """The `requests` counterpart of GuardedTransport, for Mastodon.py: each request, each redirect
-        included, goes to a checked address; the name stays in the Host header, SNI and certificate check;
-        an answer is read up to `max_bytes`."""
-
-        def __init__(self, *args, max_bytes: int = MAX_BYTES, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.max_bytes = max_bytes
-
-        def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # urllib3 offers br and zstd when installed
-            response = self._pinned(request, **{**kwargs, "stream": True})
-            refused = _unreadable_encoding(response.headers)
-            if refused:
-                response.close()
-                raise RefusedEncoding(request.url, refused)
-            if _declared_over(response.headers, self.max_bytes):
-                response.close()
-                raise TooLarge(request.url, self.max_bytes)
-            # Read here, up to the limit, and decoded here (urllib3 would inflate a whole network
-            # chunk at once): at most `max_bytes`, so a streamed answer is read now too.
-            codings = _content_codings(response.headers)
-            inflater = _Inflater(codings, self.max_bytes, request.url) if codings else None
-            body, seen = bytearray(), 0
-            try:
-                for chunk in response.raw.stream(64 * 1024, decode_content=False):
-                    seen += len(chunk)
-                    if seen > self.max_bytes:
-                        raise TooLarge(request.url, self.max_bytes)
-                    body += inflater.feed(chunk) if inflater else chunk
-                    if len(body) > self.max_bytes:
-                        raise TooLarge(request.url, self.max_bytes)
-                if inflater:
-                    body += inflater.flush()
-            except TooLarge:
-                response.close()
-                raise
-            if codings:
-                for name in ("Content-Encoding", "Content-Length"):
-                    response.headers.pop(name, None)
-            response._content = bytes(body)  # what `Response.content` keeps once read
-            response._content_consumed = True  # iter_content() then slices it (stream=True too)
-            return response
-
-        def _pinned(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-            parts = urlsplit(request.url)
-            host = parts.hostname or ""
-            address = resolve(host, parts.port or _default_port(parts.scheme))[0]
-            if _literal(host) is not None:
-                return super().send(request, **kwargs)
-            port = f":{parts.port}" if parts.port else ""
-            pinned = request.copy()
-            pinned.url = urlunsplit(
-                parts._replace(netloc=(f"[{address}]" if ":" in address else address) + port)
-            )
-            pinned.headers["Host"] = host + port
-            pinned.palabre_server_name = host
-            response = super().send(pinned, **kwargs)
-            response.url, response.request = request.url, request  # redirects resolve against the name
-            return response
-
-        def build_connection_pool_key_attributes(self, request, verify, cert=None):
-            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-            name = getattr(request, "palabre_server_name", None)
-            if name and host_params.get("scheme") == "https":
-                pool_kwargs["server_hostname"] = name
-                pool_kwargs["assert_hostname"] = name
-            return host_params, pool_kwargs
-
-    return GuardedAdapter
-
-
-def requests_session(*, max_bytes: int = MAX_BYTES) -> requests.Session:
-    """A `requests` session that only reaches checked addresses (environment proxies ignored) and
-    reads an answer up to `max_bytes`."""
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False
-    session.max_redirects = MAX_REDIRECTS
-    adapter = _guarded_adapter()(max_bytes=max_bytes)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def client(*, follow_redirects: bool = True, max_bytes: int = MAX_BYTES, **options) -> httpx.Client:

@@ -76,6 +76,8 @@ def api_client(base: str, token: str | None, *, version: str = DEFAULT_VERSION) 
     (`base` was checked by the caller, for a clear refusal first)."""
     from mastodon import Mastodon  # here, not at start-up: Mastodon.py and requests cost 0.18 s of CPU
 
+    from palabre.connectors.guarded_requests import requests_session
+
     return Mastodon(
         access_token=token,
         api_base_url=base,
@@ -85,7 +87,7 @@ def api_client(base: str, token: str | None, *, version: str = DEFAULT_VERSION) 
         mastodon_version=version,
         version_check_mode="created",
         user_agent=http_client.USER_AGENT,
-        session=outbound.requests_session(),
+        session=requests_session(),
     )
 
 

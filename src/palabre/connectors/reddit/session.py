@@ -54,7 +54,9 @@ def reddit_session() -> requests.Session:
     on the session (`palabre_ratelimit`) for the channel's health."""
     import requests  # PRAW's, loaded with it when Reddit is called: not at start-up
 
-    session = outbound.requests_session()
+    from palabre.connectors.guarded_requests import requests_session
+
+    session = requests_session()
     session.palabre_ratelimit = {}
     send = session.request
 
