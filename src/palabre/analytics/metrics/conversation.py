@@ -245,13 +245,11 @@ def _care_figures_postgresql(
         "CASE WHEN _closed = 1 THEN _resolved - _asked END AS pv2, "
         "CASE WHEN _closed = 1 THEN "
         f"(CASE WHEN _change_holds THEN _change_kept ELSE {resolved_at} - {asked_at} END) END AS pv3, "
-        "1 AS pc0, "
-        f"CASE WHEN {answered} THEN 1 ELSE 0 END AS pc1, "
         f"CASE WHEN {answered} AND (CASE WHEN _first_holds THEN _shut_kept ELSE {answered_shut} END) = 1 "
-        "THEN 1 ELSE 0 END AS pc2, "
+        "THEN 1 ELSE 0 END AS pc0, "
         f"CASE WHEN ({answered} AND {first_business} >= %s) "
-        f"OR (NOT {answered} AND %s - {asked_at} >= %s) THEN 1 ELSE 0 END AS pc3, "
-        f"CASE WHEN _question = 1 AND NOT {answered} THEN 1 ELSE 0 END AS pc4 "
+        f"OR (NOT {answered} AND %s - {asked_at} >= %s) THEN 1 ELSE 0 END AS pc1, "
+        f"CASE WHEN _question = 1 AND NOT {answered} THEN 1 ELSE 0 END AS pc2 "
         f"FROM ({moments_sql} OFFSET 0) AS moments"
     )
     return grouping_sets(
@@ -269,6 +267,10 @@ def _care_figures_postgresql(
             "channel_id": (Channel._meta.db_table, "name"),
             "assignee_id": (get_user_model()._meta.db_table, "username"),
         },
+        # Every thread, and the answered ones (those whose first response time, pv0, is known:
+        # every row has its beginning): counted by COUNT, not summed from a flag on each row
+        # (care's CPU, 1M items, 90 days: 540 -> 520 ms).
+        counted_as={"conversations": "COUNT(*)", "answered": 'COUNT("pv0")'},
     )
 
 

@@ -206,7 +206,12 @@ class _Bucketed(Func):
 
     @staticmethod
     def _array(numbers: list[float]) -> str:
-        return "ARRAY[" + ",".join(repr(float(n)) for n in numbers) + "]::float8[]"
+        # One array literal, read by float8's input function, rather than ARRAY[...] of numeric
+        # constants that the parser makes a node of and the planner converts one by one: the same
+        # doubles (repr gives the shortest text that reads back as the same float), and planning
+        # care's statement (a calendar of hundreds of boundaries, written several times) takes
+        # 1.6 instead of 10.8 ms (1M items, 28 days).
+        return "'{" + ",".join(repr(float(n)) for n in numbers) + "}'::float8[]"
 
     def bucket(self, moment_sql: str) -> str:
         return f"width_bucket({moment_sql}, {self._array([b for pair in self.intervals for b in pair])})"
@@ -359,17 +364,25 @@ def grouping_sets(
     groups: list[str | None],
     labels: dict[str, str],
     label_tables: dict[str, tuple[str, str]] | None = None,
+    counted_as: dict[str, str] | None = None,
 ) -> GroupedFigures:
     """PostgreSQL: `grouped_figures` over a base query written by the caller, whose rows hold the
     group and label columns, the value of each of `values` in `pv0`, `pv1`... (NULL where the row
     does not count) and, for each of `counts` then `totals`, 1 or 0 in `pc0`, `pc1`...
+
+    `counted_as` ({count name: aggregate}) counts some of them with an aggregate of their own
+    instead (`COUNT(*)` for every row, `COUNT("pv0")` for the rows holding a value): the base
+    rows then carry no flag for them, and the other flags are numbered without them.
 
     With `label_tables` ({group: (table, column)}), the base rows hold no label: the groups are
     formed on their keys alone and each group's label is read from its table's row afterwards (a
     handful of result rows joined, instead of every base row carrying and sorting its labels)."""
     columns = [group for group in groups if group]
     aliases = {name: f"pv{index}" for index, name in enumerate(values)}
-    flags = {name: f"pc{index}" for index, name in enumerate([*counts, *totals])}
+    counted_as = counted_as or {}
+    flags = {
+        name: f"pc{index}" for index, name in enumerate(n for n in [*counts, *totals] if n not in counted_as)
+    }
     label_columns = [labels[group] for group in columns if group in labels]
     quote = connection.ops.quote_name
     joined = label_tables or {}
@@ -381,7 +394,7 @@ def grouping_sets(
     for alias in aliases.values():
         selected.append(f"COUNT({quote(alias)})")
         selected.append(f"percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY {quote(alias)})")
-    selected += [f"SUM({quote(flag)})" for flag in flags.values()]
+    selected += [counted_as.get(name) or f"SUM({quote(flags[name])})" for name in [*counts, *totals]]
     sets = ", ".join(
         "("
         + ", ".join(quote(c) for c in [group] + ([labels[group]] if group in labels and not joined else []))
@@ -435,7 +448,9 @@ def grouping_sets(
                 median, p90 = found_percentiles or (None, None)
                 if n:
                     found[name][group][key] = {"n": n, "median": median, "p90": p90}
-            sums = dict(zip(flags, (int(n or 0) for n in figures[2 * len(values) :]), strict=True))
+            sums = dict(
+                zip([*counts, *totals], (int(n or 0) for n in figures[2 * len(values) :]), strict=True)
+            )
             if group is None:
                 overall = sums
             else:
