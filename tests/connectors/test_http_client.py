@@ -15,7 +15,7 @@ import httpx
 import pytest
 from platform_server import DrippingServer
 
-from palabre.connectors import guarded_requests, http_client, outbound, rss
+from palabre.connectors import guarded_requests, http_client, outbound, rss, search
 from palabre.connectors.base import MalformedPayload
 
 FEED = (
@@ -335,6 +335,28 @@ def test_a_feed_over_the_limit_is_a_malformed_payload_for_the_channel(serve, org
     channel = make_channel(org, "rss", handle=f"{server.url}/feed")
     with pytest.raises(MalformedPayload, match="larger than"):
         rss.FeedConnector().pull(channel, "")
+
+
+def test_a_feed_in_an_encoding_palabre_does_not_read_is_malformed_not_retried(serve, org, make_channel):
+    """The server's choice: retrying every few minutes as after a network failure changes nothing,
+    the channel's health says what is wrong instead."""
+    import brotli
+
+    body = brotli.compress(FEED.encode())
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "br")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = serve(answer)
+    channel = make_channel(org, "rss", handle=f"{server.url}/feed")
+    with pytest.raises(MalformedPayload, match="'br'"):
+        rss.FeedConnector().pull(channel, "")
+    with pytest.raises(search.SearchMalformed, match="br"):
+        search.get(f"{server.url}/feed")
 
 
 def test_request_sends_a_form_and_does_not_follow_a_redirected_write(platform_server):

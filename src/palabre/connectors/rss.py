@@ -145,6 +145,8 @@ class FeedConnector(Connector):
             raise PermanentError(f"{url}: {error}") from error
         except http_client.TooLarge as error:
             raise MalformedPayload(f"{url}: the feed is larger than {MAX_FEED_BYTES} bytes") from error
+        except outbound.RefusedEncoding as error:  # the server's choice: trying again changes nothing
+            raise MalformedPayload(str(error)) from error
         except httpx.HTTPError as error:
             raise TransientError(f"{url}: {error}") from error
         status = response.status_code

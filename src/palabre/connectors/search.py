@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.utils.translation import gettext as _
 
-from palabre.connectors import http_client
+from palabre.connectors import http_client, outbound
 from palabre.connectors.base import ConnectorError, PermanentError, RateLimited, TransientError
 from palabre.connectors.base import MalformedPayload as ConnectorMalformed
 
@@ -93,6 +93,11 @@ def get(url: str, *, params: dict | None = None, headers: dict | None = None) ->
         response = http_client.get(url, params=params, headers=headers)
     except http_client.TooLarge as error:
         raise SearchMalformed(_("The answer is larger than %(n)s bytes.") % {"n": error.limit}) from error
+    except outbound.RefusedEncoding as error:
+        raise SearchMalformed(
+            _("The answer is compressed as %(encoding)s, which Palabre does not read.")
+            % {"encoding": error.encoding}
+        ) from error
     except httpx.HTTPError as error:
         raise SearchError(_("Could not reach %(url)s: %(error)s") % {"url": url, "error": error}) from error
     host = urlsplit(url).hostname

@@ -213,7 +213,7 @@ class YouTubeConnector(VideoPublishing, Connector):
             raise TransientError(f"YouTube: {network_reason(error)}", maybe_delivered=sending) from error
         except outbound.AddressRefused as error:
             raise PermanentError(str(error)) from error
-        except http_client.TooLarge as error:
+        except (http_client.TooLarge, outbound.RefusedEncoding) as error:
             raise MalformedPayload(f"YouTube: {error}") from error
         except (httpx.HTTPError, OSError) as error:
             # Not sent at all when the connection could not be made.
