@@ -136,8 +136,8 @@ MAX_BODY_BYTES = declare(
 AKISMET_RATE_LIMIT = declare(
     "PALABRE_AKISMET_RATE_LIMIT",
     "600",
-    "Requests per minute accepted from one key of the Akismet-compatible API (0: no limit); "
-    "more are answered 429 with Retry-After.",
+    "Requests per minute accepted from one site's keys, Akismet-compatible and Perspective-compatible "
+    "APIs together (0: no limit); more are answered 429 with Retry-After.",
 )
 
 # --- accounts and security settings ---

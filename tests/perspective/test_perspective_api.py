@@ -418,8 +418,31 @@ def test_analysis_without_storing_reads_only_the_key(site_and_key, django_assert
     from django.test import Client
 
     _site, key = site_and_key
-    with django_assert_num_queries(1):
-        answer = Client().post(
-            f"{ANALYZE}?key={key}", data=coral("Tu es un connard.", "fr"), content_type="application/json"
-        )
+    body = coral("Tu es un connard.", "fr")
+    assert (
+        Client().post(f"{ANALYZE}?key={key}", data=body, content_type="application/json").status_code == 200
+    )
+    # The key, and a claim of this minute's requests for it (the per-key limit; the minute's first
+    # request also forgets the minutes before).
+    with django_assert_num_queries(2):
+        answer = Client().post(f"{ANALYZE}?key={key}", data=body, content_type="application/json")
     assert answer.status_code == 200
+
+
+def test_a_key_has_the_sites_per_minute_limit(client, make_org, make_site, monkeypatch):
+    """A key holder (or whoever read it off the site's pages) cannot make the shared server analyse
+    and store comments without bound: the site's per-minute limit holds here as on the Akismet
+    paths, answered in Google's shape for a quota."""
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "2")
+    _site, key = make_site(make_org())
+    _other, other_key = make_site(make_org(), url="https://forum.example.org")
+    for _ in range(2):
+        assert analyze(client, key, coral("Merci pour cet article.", "fr")).status_code == 200
+    refused = analyze(client, key, coral("Merci pour cet article.", "fr"))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    assert refused.json()["error"]["details"][0]["retryDelay"] == f"{wait}s"
+    # Each site its own count: another organisation's key is untouched.
+    assert analyze(client, other_key, coral("Merci pour cet article.", "fr")).status_code == 200

@@ -15,6 +15,7 @@ from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from palabre.compat.akismet.limits import rate_limit, take_request
 from palabre.compat.perspective import analysis, parsing
 from palabre.compat.perspective.discovery import discovery_document
 from palabre.moderation.models import ModerationSite
@@ -48,20 +49,29 @@ def _site(request: HttpRequest) -> ModerationSite:
         raise parsing.missing_key_error()
     guessing = key_guess_wait(request)
     if guessing:
-        # Google's shape for a quota refusal: RESOURCE_EXHAUSTED with a RetryInfo detail.
-        error = parsing.PerspectiveError(
-            key_guess_message(guessing),
-            code=429,
-            status="RESOURCE_EXHAUSTED",
-            details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{guessing}s"}],
-        )
-        error.retry_after = guessing
-        raise error
+        raise _quota_error(key_guess_message(guessing), guessing)
     site = site_for_key(key)
     if site is None:
         key_guess_failed(request)
         raise parsing.invalid_key_error()
+    # The site's per-minute limit, counted with its Akismet requests: analysing and storing a
+    # comment costs the shared server's CPU, so a key cannot ask without bound.
+    wait = take_request(site)
+    if wait:
+        raise _quota_error(f"Too many requests for this key: at most {rate_limit()} a minute.", wait)
     return site
+
+
+def _quota_error(message: str, wait: int) -> parsing.PerspectiveError:
+    """Google's shape for a quota refusal: RESOURCE_EXHAUSTED with a RetryInfo detail."""
+    error = parsing.PerspectiveError(
+        message,
+        code=429,
+        status="RESOURCE_EXHAUSTED",
+        details=[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{wait}s"}],
+    )
+    error.retry_after = wait
+    return error
 
 
 def _payload(request: HttpRequest) -> object:
