@@ -248,3 +248,50 @@ def test_an_answer_counts_for_the_threads_first_inbox_reply_author_else_its_assi
         ("bruno", 2, 1, 2),
     ]
     assert (team["replies"], team["after_hours"]) == (4, 1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="INCLUDE columns are PostgreSQL's")
+def test_care_and_team_read_their_rows_from_indexes_alone(week, period, after_the_week):
+    """Care reads the period's threads from the (organisation, began_at) index, the team its
+    answers from the (author, created_at) index and each answer's member from the thread rows'
+    index by root, without visiting a row: each index carries every column its statement reads
+    (inbox migrations 0006 and 0007, conversations migration 0010). A column read that the index
+    lacks turns its scan into a plain index scan."""
+    from django.test.utils import CaptureQueriesContext
+
+    from palabre.analytics.metrics.sql import read_figures
+
+    with CaptureQueriesContext(connection) as queries, read_figures():
+        care = metrics.care(week["org"], period, Filters(), now=after_the_week)
+        team = metrics.team(week["org"], period, Filters())
+    assert care["answered"] == 3 and team["replies"] == 3
+    (care_sql,) = [q["sql"] for q in queries.captured_queries if "GROUPING SETS" in q["sql"]]
+    (team_sql,) = [q["sql"] for q in queries.captured_queries if "COUNT(DISTINCT" in q["sql"]]
+    kept = ("inbox_conv_began", "inbox_conv_root_member", "item_author_created")
+    with connection.cursor() as cursor:
+        # A handful of rows: the planner is left the indexes under test (the others dropped, and
+        # the unique key on the threads' root, inside the test's transaction, which rolls back)
+        # and no sequential or bitmap scan.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes i WHERE tablename IN ('conversations_item', "
+            "'inbox_conversation') AND indexname <> ALL(%s) AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            [list(kept)],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the foreign keys' checks, before ALTER
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'inbox_conversation'::regclass AND contype = 'u'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'ALTER TABLE inbox_conversation DROP CONSTRAINT "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plans = {}
+        for name, sql in (("care", care_sql), ("team", team_sql)):
+            cursor.execute(f"EXPLAIN {sql}")
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using inbox_conv_began" in plans["care"], plans["care"]
+    assert "Index Only Scan using item_author_created" in plans["team"], plans["team"]
+    assert "Index Only Scan using inbox_conv_root_member" in plans["team"], plans["team"]
