@@ -107,7 +107,7 @@ def run(backfill_id: int) -> QueryBackfill | None:
     """Match the query over the window, batch by batch, saving progress after each batch.
     Idempotent: a match already stored is kept, an item already a mention is skipped."""
     from palabre.connectors.search import Candidate
-    from palabre.listening.services import ingest_candidates, own_channels_source
+    from palabre.listening.services import MAX_MATCHED_CHARS, ingest_candidates, own_channels_source
     from palabre.nlp.matcher import QueryMatcher
 
     row = QueryBackfill.objects.select_related("query", "organisation").filter(pk=backfill_id).first()
@@ -139,7 +139,7 @@ def run(backfill_id: int) -> QueryBackfill | None:
                 if mention.pk in already:
                     continue
                 hits = matcher.match(
-                    mention.text,
+                    mention.text[:MAX_MATCHED_CHARS],
                     lang=mention.language or None,
                     source=_source_name(mention),
                     domain=mention.domain if "." in mention.domain else None,
@@ -240,7 +240,7 @@ def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> list[dict[str
 def preview(*, actor: Actor, text: str, days: Any = DEFAULT_DAYS, now: datetime | None = None) -> Preview:
     """How many of the recent stored posts the query would match, with a few examples. Raises the
     same ValidationError (with the position) as saving the query."""
-    from palabre.listening.services import validate_query_text
+    from palabre.listening.services import MAX_MATCHED_CHARS, validate_query_text
     from palabre.nlp.matcher import QueryMatcher
 
     actor.require(Perm.ITEMS_VIEW)
@@ -270,7 +270,10 @@ def preview(*, actor: Actor, text: str, days: Any = DEFAULT_DAYS, now: datetime 
     for body, language, source, domain, published, url in rows:
         result.scanned += 1
         hits = matcher.match(
-            body, lang=language or None, source=source, domain=domain if domain and "." in domain else None
+            body[:MAX_MATCHED_CHARS],
+            lang=language or None,
+            source=source,
+            domain=domain if domain and "." in domain else None,
         )
         if not hits:
             continue

@@ -40,6 +40,7 @@ from palabre.listening.services.ingestion import (
 )
 from palabre.listening.services.scope import _require_same_organisation
 from palabre.listening.services.search_queries import (
+    MAX_MATCHED_CHARS,
     MAX_QUERY_CHARS,
     QUERY_FIELDS,
     QueryTextError,
@@ -66,6 +67,7 @@ __all__ = [
     "EMERGING_TERM_MIN_SCORE",
     "IngestResult",
     "MAX_BACKOFF",
+    "MAX_MATCHED_CHARS",
     "MAX_QUERY_CHARS",
     "OpenAlert",
     "QUERY_FIELDS",

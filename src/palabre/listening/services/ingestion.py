@@ -21,7 +21,7 @@ from palabre.listening.models import (
     MentionMatch,
     SourceKind,
 )
-from palabre.listening.services.search_queries import matcher_for
+from palabre.listening.services.search_queries import MAX_MATCHED_CHARS, matcher_for
 from palabre.listening.services.sources import own_channels_source
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
         language = candidate.language or (next(detected) if candidate.text else "")
         domain = candidate.domain or _domain_of(candidate.url)
         matches = matcher.match(
-            candidate.text,
+            candidate.text[:MAX_MATCHED_CHARS],
             lang=language or None,
             source=candidate.source_name or SOURCE_NAMES.get(source.kind, source.kind),
             domain=domain if "." in domain else None,

@@ -22,6 +22,11 @@ from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, record, snapshot
 
 MAX_QUERY_CHARS = 4000
+# The query matcher reads this much of a post, wherever it matches (a poll, the pipeline, a backfill,
+# a preview): matching costs time in the text's length for each NEAR of a query, and a feed entry
+# can hold megabytes of a query's words (minutes of a shared worker for one entry). The post is
+# stored whole; what lies beyond is not searched, as moderation patterns see 20,000 characters.
+MAX_MATCHED_CHARS = 20_000
 
 
 class QueryTextError(ValidationError):

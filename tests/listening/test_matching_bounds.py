@@ -1,0 +1,77 @@
+"""What one organisation's listening costs the shared server is bounded: the query matcher reads at
+most the first MAX_MATCHED_CHARS characters of a post (a feed entry of megabytes stuffed with a
+query's words held a worker for minutes per NEAR), whatever path matches it (a poll, a backfill,
+a preview), and the post is kept whole."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from palabre.connectors.search import Candidate
+from palabre.listening import backfill
+from palabre.listening.models import Mention, MentionMatch
+from palabre.listening.services import ingest_candidates
+from palabre.listening.services.search_queries import MAX_MATCHED_CHARS
+from palabre.nlp.matcher import QueryMatcher
+from palabre.orgs.services import Actor
+
+pytestmark = pytest.mark.clock
+
+FILLER = "rien à signaler ici " * (MAX_MATCHED_CHARS // 20 + 50)  # past the bound
+
+
+@pytest.fixture
+def seen(monkeypatch):
+    """The length of every text the matcher is given."""
+    lengths: list[int] = []
+    match = QueryMatcher.match
+
+    def recording(self, text, **kwargs):
+        lengths.append(len(text))
+        return match(self, text, **kwargs)
+
+    monkeypatch.setattr(QueryMatcher, "match", recording)
+    return lengths
+
+
+def _candidate(n: int, text: str) -> Candidate:
+    return Candidate(
+        external_id=f"entry-{n}",
+        text=text,
+        published_at=timezone.now() - timedelta(hours=n + 1),
+        url=f"https://blog.example.fr/{n}",
+    )
+
+
+def test_ingestion_matches_the_start_of_a_post_and_keeps_it_whole(org, make_query, make_source, seen):
+    query = make_query(org, "lumiere NEAR/3 livraison", name="Livraison")
+    source = make_source(org, "rss", {"url": "https://blog.example.fr/feed"}, name="Blog")
+    early = "Maison Lumière : livraison en retard. " + FILLER
+    late = FILLER + " Maison Lumière : livraison en retard."
+    result = ingest_candidates(source=source, candidates=[_candidate(1, early), _candidate(2, late)])
+    assert result.created == 1 and result.unmatched == 1
+    stored = Mention.objects.get(external_id="entry-1")
+    assert stored.text == early  # stored whole, only the matching stops at the bound
+    assert MentionMatch.objects.get(mention=stored).query == query
+    assert seen and max(seen) <= MAX_MATCHED_CHARS
+
+
+def test_backfill_and_preview_match_the_same_start(org, make_query, make_source, seen):
+    make_query(org, "lumiere", name="Marque")
+    source = make_source(org, "rss", {"url": "https://blog.example.fr/feed"}, name="Blog")
+    early = "Maison Lumière : livraison en retard. " + FILLER
+    late = "Maison Lumière, " + FILLER + " livraison en retard."
+    ingest_candidates(source=source, candidates=[_candidate(1, early), _candidate(2, late)])
+    actor = Actor.palabre(org)
+    found = backfill.preview(actor=actor, text="livraison")
+    assert (found.count, found.scanned) == (1, 2)
+    query = make_query(org, "livraison", name="Livraison")
+    row = backfill.run(backfill.start(actor=actor, listening_query=query).pk)
+    assert (row.scanned, row.matched) == (2, 1)
+    assert list(MentionMatch.objects.filter(query=query).values_list("mention__external_id", flat=True)) == [
+        "entry-1"
+    ]
+    assert max(seen) <= MAX_MATCHED_CHARS
