@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from palabre.connectors.search import Candidate
@@ -75,3 +76,25 @@ def test_backfill_and_preview_match_the_same_start(org, make_query, make_source,
         "entry-1"
     ]
     assert max(seen) <= MAX_MATCHED_CHARS
+
+
+def test_a_preview_stops_after_its_time_and_says_so(
+    org, owner, make_query, make_source, client, settings, monkeypatch
+):
+    """Any member may ask for a preview, as a query is typed: it used to match the 3,000 latest
+    posts whatever it cost (a query of dozens of NEAR over long posts held a web worker for hours).
+    It stops after PREVIEW_SECONDS, here none, and says how far it read."""
+    make_query(org, "lumiere", name="Marque")
+    source = make_source(org, "rss", {"url": "https://blog.example.fr/feed"}, name="Blog")
+    texts = ["Maison Lumière : livraison en retard", "Maison Lumière, livraison rapide", "Lumière livraison"]
+    ingest_candidates(source=source, candidates=[_candidate(n, text) for n, text in enumerate(texts)])
+    actor = Actor.palabre(org)
+    whole = backfill.preview(actor=actor, text="livraison")
+    assert (whole.count, whole.scanned, whole.complete) == (3, 3, True)
+    monkeypatch.setattr(backfill, "PREVIEW_SECONDS", 0.0)
+    cut = backfill.preview(actor=actor, text="livraison")
+    assert (cut.count, cut.scanned, cut.complete) == (1, 1, False)
+    settings.LANGUAGE_CODE = "fr"
+    client.force_login(owner)
+    page = client.post(reverse("listening:query_preview"), {"query": "livraison"}).content.decode()
+    assert "L’aperçu s’arrête là\u202f: cette requête est longue à appliquer." in page

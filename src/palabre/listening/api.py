@@ -227,6 +227,10 @@ class PreviewOut(Schema):
     count: int
     scanned: int
     days: int
+    complete: bool = Field(
+        True,
+        description="False when the preview stopped matching after its time budget: `scanned` says how far",
+    )
     samples: list[PreviewSampleOut]
 
 

@@ -11,12 +11,14 @@ Listening keeps only what matched some query, so a new query starts at 0. Two re
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +34,10 @@ MAX_DAYS = 90
 BATCH = 500
 PREVIEW_ROWS = 3000  # the most recent stored posts a preview reads
 PREVIEW_SAMPLES = 5
+# A preview answers a page as it is typed (any member may ask): it stops matching after this long
+# and says how many posts it read, so a query slow to match (dozens of NEAR over long posts) never
+# holds a web worker for minutes; the backfill, in the background, reads them all.
+PREVIEW_SECONDS = 2.0
 
 
 def _clean_days(days: Any) -> int:
@@ -129,6 +135,8 @@ def run(backfill_id: int) -> QueryBackfill | None:
                 _mentions(row.organisation_id, since, until)
                 .filter(pk__gt=last)
                 .select_related("source", "item__channel")
+                .defer("text", "item__text")
+                .annotate(head=Left("text", MAX_MATCHED_CHARS))
                 .order_by("pk")[:BATCH]
             )
             if not batch:
@@ -139,7 +147,7 @@ def run(backfill_id: int) -> QueryBackfill | None:
                 if mention.pk in already:
                     continue
                 hits = matcher.match(
-                    mention.text[:MAX_MATCHED_CHARS],
+                    mention.head,
                     lang=mention.language or None,
                     source=_source_name(mention),
                     domain=mention.domain if "." in mention.domain else None,
@@ -219,6 +227,7 @@ class Preview:
     count: int = 0
     scanned: int = 0
     days: int = DEFAULT_DAYS
+    complete: bool = True  # False: stopped after PREVIEW_SECONDS, `scanned` says how far
     samples: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -250,27 +259,37 @@ def preview(*, actor: Actor, text: str, days: Any = DEFAULT_DAYS, now: datetime 
     since = now - timedelta(days=days)
     matcher = QueryMatcher({"preview": text})
     result = Preview(days=days)
+    # Only the part of a post that is matched is read (a feed entry may be megabytes long).
+    head = Left("text", MAX_MATCHED_CHARS)
     mentions = list(
         _mentions(actor.organisation.pk, since, now)
         .select_related("source", "item__channel")
+        .defer("text", "item__text")
+        .annotate(head=head)
         .order_by("-published_at", "-pk")[:PREVIEW_ROWS]
     )
     rows: list[tuple[str, str, str, str | None, datetime, str]] = [
-        (m.text, m.language, _source_name(m), m.domain or None, m.published_at, m.url) for m in mentions
+        (m.head, m.language, _source_name(m), m.domain or None, m.published_at, m.url) for m in mentions
     ]
     room = PREVIEW_ROWS - len(rows)
     if room > 0:
         rows += [
-            (i.text, i.language, i.channel.platform, None, i.created_at, i.url)
+            (i.head, i.language, i.channel.platform, None, i.created_at, i.url)
             for i in _items(actor.organisation.pk, since, now)
             .select_related("channel")
+            .defer("text")
+            .annotate(head=head)
             .order_by("-created_at", "-pk")[:room]
         ]
     rows.sort(key=lambda r: r[4], reverse=True)
+    deadline = time.monotonic() + PREVIEW_SECONDS
     for body, language, source, domain, published, url in rows:
+        if result.scanned and time.monotonic() >= deadline:
+            result.complete = False
+            break
         result.scanned += 1
         hits = matcher.match(
-            body[:MAX_MATCHED_CHARS],
+            body,
             lang=language or None,
             source=source,
             domain=domain if domain and "." in domain else None,
