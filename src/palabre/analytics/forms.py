@@ -64,7 +64,7 @@ class RecipientForm(forms.Form):
         max_length=254,
         help_text=_(
             "An address outside the organisation needs the permission to change its settings, and "
-            "stops receiving the reports when the person who added it leaves."
+            "stops receiving the reports when the person who added it leaves or loses that permission."
         ),
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
