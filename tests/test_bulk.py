@@ -1,4 +1,5 @@
-"""`palabre.bulk.insert`: what bulk_create writes, through COPY on PostgreSQL."""
+"""`palabre.bulk`: `insert` writes what bulk_create writes (through COPY on PostgreSQL), `field__any`
+finds what `field__in` finds, and `Prepared` reads what its queryset reads."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from palabre import bulk
@@ -171,3 +174,85 @@ def test_any_takes_texts_as_they_are(db, channel):
     bulk.insert(items)
     found = Item.objects.filter(channel=channel, external_id__any=[*odd, "missing"])
     assert sorted(found.values_list("external_id", flat=True)) == sorted(odd[: len(items)])
+
+
+def _prepared_reads():
+    def thread(organisation_id, roots, held):
+        return (
+            Item.objects.filter(organisation_id=organisation_id)
+            .filter(Q(pk__any=roots) | Q(thread_root_id__any=roots))
+            .exclude(pk__any=held)
+            .select_related("author", "moderation__last_decision")
+            .order_by("pk")
+        )
+
+    return {
+        "items": bulk.Prepared(lambda pks: Item.objects.filter(pk__any=pks).order_by("pk")),
+        "thread": bulk.Prepared(thread),
+        "values": bulk.Prepared(
+            lambda pks, kind: Item.objects.filter(pk__any=pks, kind=kind).values_list("pk", "external_id")
+        ),
+        "flat": bulk.Prepared(
+            lambda texts: Item.objects.filter(external_id__any=texts).values_list("pk", flat=True)
+        ),
+    }
+
+
+def _seen(rows) -> list:
+    """Rows as comparable values: a model's fields and the related objects loaded with it."""
+    out = []
+    for row in rows:
+        if isinstance(row, Item):
+            author = row._state.fields_cache.get("author")
+            out.append(
+                (row.pk, row.external_id, row.text, row.metrics, row.created_at, getattr(author, "pk", None))
+            )
+        else:
+            out.append(row)
+    return out
+
+
+def test_prepared_reads_give_the_rows_of_their_queryset(db, channel):
+    items = bulk.insert(_items(channel, "prepared-rows-"))
+    items += bulk.insert(_items(channel, "prepared-more-"))
+    pks = [item.pk for item in items]
+    Item.objects.filter(pk__in=pks[1:3]).update(thread_root_id=pks[0])
+    reads = _prepared_reads()
+    calls = [
+        ("items", (pks[:2],)),
+        ("items", (pks[3:],)),  # other values, the same statement: their own rows
+        ("thread", (channel.organisation_id, [pks[0]], [pks[2]])),
+        ("thread", (channel.organisation_id, pks[3:4], pks[:1])),
+        ("values", (pks, "reply")),
+        ("values", (tuple(pks), "comment")),
+        ("flat", (["prepared-rows-1", "prepared-more-2"],)),
+        ("flat", ({"prepared-more-0"},)),
+        ("items", ([],)),  # nothing to prepare: the queryset itself
+        ("values", (pks, None)),
+    ]
+    for name, values in calls:
+        with transaction.atomic():
+            assert _seen(reads[name](*values)) == _seen(reads[name].build(*values)), (name, values)
+    thread = reads["thread"](channel.organisation_id, [pks[0]], [pks[2]])
+    assert [row.pk for row in thread] == [pks[0], pks[1]]
+    assert "moderation" in thread[1]._state.fields_cache  # loaded with the row (none: no query to find it)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_prepared_read_is_compiled_once(db, channel, monkeypatch):
+    pks = [item.pk for item in bulk.insert(_items(channel, "prepared-once-"))]
+    read = bulk.Prepared(lambda pks: Item.objects.filter(pk__any=pks).order_by("pk"))
+    assert [item.pk for item in read(pks[:1])] == pks[:1]
+    compiled = []
+    real = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or real(self, *a, **k)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert [item.pk for item in read(pks)] == pks
+        assert [item.pk for item in read(pks[1:])] == pks[1:]
+    assert compiled == []
+    assert len(captured) == 2
+    locked = bulk.Prepared(lambda pks: Item.objects.select_for_update().filter(pk__any=pks))
+    with transaction.atomic():
+        assert {item.pk for item in locked(pks)} == set(pks)

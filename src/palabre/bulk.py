@@ -24,6 +24,7 @@ value in Python, and Django's preparation of each value cost 0.2 ms of the clien
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -36,8 +37,9 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router
 from django.db.models.lookups import In
+from django.db.transaction import TransactionManagementError
 
-__all__ = ["AnyOf", "insert"]
+__all__ = ["AnyOf", "Prepared", "array_text", "insert"]
 
 # Fields whose value goes to COPY as the object holds it (after pre_save for auto_now ones).
 _PLAIN = frozenset(
@@ -276,11 +278,150 @@ def _plain_kind(field: models.Field | None) -> type | None:
     return None
 
 
+def array_text(values: Sequence[int]) -> str:
+    """These ids as one PostgreSQL array literal, for `column = ANY(%s)` in a statement of one's own."""
+    return _array_text(list(values), int)
+
+
 def _array_text(values: list, kind: type) -> str:
     """A PostgreSQL array literal of these whole numbers or texts (each text quoted)."""
     if kind is int:
         return "{" + ",".join(map(str, values)) + "}"
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+class Prepared:
+    """A read made for every batch, its SQL compiled once: `Prepared(build)`, where `build(*values)`
+    returns a queryset; calling it with values returns that queryset's rows (a list), as
+    `list(build(*values))` does.
+
+    Building and compiling a queryset cost Django 0.2 to 1.2 ms of CPU a query, whatever the
+    batch's size (0.06 to 0.1 ms an item of the pipeline's analysis, for a few dozen reads a batch).
+    On PostgreSQL the queryset is built and compiled once per kind of values, with stand-ins for
+    them; each call puts its values in the compiled statement's parameters and lets the queryset's
+    own iterable read the rows (model instances, `select_related` objects, `values_list` tuples).
+
+    The values a call may give: lists (or tuples, sets) of whole numbers or of texts, given to
+    `field__any`, and single whole numbers or texts given as they are (`field=value`). `build` must
+    give the same statement for any such values: no branch on them, nothing else that changes
+    (read a setting or the clock inside `build`, not around it). Any other call (other values, an
+    empty list, another database) is `list(build(*values))` itself.
+    """
+
+    def __init__(self, build: Callable[..., models.QuerySet]) -> None:
+        self.build = build
+        self._compiled: dict[tuple, _Compiled | None] = {}
+
+    def __call__(self, *values: Any) -> list:
+        kinds = tuple(map(_kind_of, values))
+        if None in kinds:
+            return list(self.build(*values))
+        compiled = self._compiled.get(kinds, _MISSING)
+        if compiled is _MISSING:
+            compiled = self._compiled[kinds] = _compile(self.build, kinds)
+        if compiled is None or connections[compiled.alias].vendor != "postgresql":
+            return list(self.build(*values))
+        return compiled.rows(values)
+
+
+_MISSING: Any = object()
+
+
+def _kind_of(value: Any) -> str | None:
+    """What a value is for `Prepared`: "ints" or "texts" (a non-empty collection of whole numbers or
+    of texts), "int" or "text" (one), None (anything else: the call is not prepared)."""
+    kind = type(value)
+    if kind is int:
+        return "int"
+    if kind is str:
+        return "text"
+    if kind in (list, tuple, set, frozenset) and value:
+        if all(type(one) is int for one in value):
+            return "ints"
+        if all(type(one) is str for one in value):
+            return "texts"
+    return None
+
+
+def _stand_in(kind: str, index: int) -> Any:
+    """A value no call gives, for the value at `index` (a whole number within PostgreSQL's integer
+    range, so that no lookup refuses it as out of range)."""
+    number = -1_987_654_321 - index
+    text = f"\x1epalabre-prepared-{index}\x1e"
+    return {"int": number, "text": text, "ints": [number], "texts": [text]}[kind]
+
+
+def _as_parameter(kind: str, value: Any) -> Any:
+    """How a value of this kind appears among a compiled statement's parameters."""
+    if kind == "ints":
+        return _array_text(list(value), int)
+    if kind == "texts":
+        return _array_text(list(value), str)
+    return value
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    alias: str
+    queryset: models.QuerySet
+    compiler: Any  # the compiler that compiled it (its select, related objects and columns)
+    sql: str
+    params: tuple
+    slots: tuple[tuple[int, int, str, type], ...]  # (parameter's index, value's index, kind, type)
+
+    def rows(self, values: tuple) -> list:
+        params = list(self.params)
+        for index, which, kind, wrap in self.slots:
+            value = _as_parameter(kind, values[which])
+            params[index] = value if wrap in (int, str) else wrap(value)  # psycopg's Int4, Int8
+        connection = connections[self.alias]
+        if self.queryset.query.select_for_update and connection.get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        queryset = self.queryset.all()
+        compiler = copy.copy(self.compiler)
+        compiler.connection = connection  # this thread's (the compiler kept the compiling thread's)
+        sql = self.sql
+        compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler
+        return list(queryset)
+
+
+def _compile(build: Callable[..., models.QuerySet], kinds: tuple[str, ...]) -> _Compiled | None:
+    """The statement `build` gives for stand-ins of these kinds, with where each value goes
+    among its parameters; None when it cannot be prepared (another database, a value changed on
+    its way, or not found)."""
+    stand_ins = [_stand_in(kind, index) for index, kind in enumerate(kinds)]
+    queryset = build(*stand_ins)
+    alias = queryset.db
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return None
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    if not sql:
+        return None
+    expected = [_as_parameter(kind, stand_in) for kind, stand_in in zip(kinds, stand_ins, strict=True)]
+    slots = []
+    for index, param in enumerate(params):
+        for which, wanted in enumerate(expected):
+            if type(param) in (int, str) or isinstance(param, int):
+                if param == wanted and type(param) is not bool:
+                    slots.append((index, which, kinds[which], type(param)))
+                    break
+            elif isinstance(param, (list, tuple)) and any(wanted == one for one in param):
+                return None  # a value in a list of its own: not a parameter of its own
+    found = {which for _index, which, _kind, _type in slots}
+    visible = [str(stand_in[0] if isinstance(stand_in, list) else stand_in) for stand_in in stand_ins]
+    embedded = any(
+        isinstance(param, str) and param not in expected and any(text in param for text in visible)
+        for param in params
+    )
+    if len(found) != len(kinds) or embedded or any(text in sql for text in visible):
+        return None
+    return _Compiled(alias, queryset, compiler, sql, tuple(params), tuple(slots))
 
 
 # Relations list only their own lookups, not those of Field: an id given as `item_id__any` too.
