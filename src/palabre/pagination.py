@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -22,13 +22,37 @@ def encode_cursor(created_at: datetime, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_ROW_ID = 2**63 - 1  # the databases' bigint
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The cursor's instant and row id; ValidationError naming `cursor` for anything Palabre could
+    not have given: a client may send any text, and an instant a year 1 or 9999 away from UTC
+    overflowed when the database adapter turned it to UTC (a server error on SQLite)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created_at), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError) as error:
+        instant, row_id = cursor_instant(created_at), cursor_row_id(pk)
+        return instant, row_id
+    except (ValueError, TypeError, OverflowError) as error:
         raise ValidationError({"cursor": "This cursor is not one Palabre gave."}) from error
+
+
+def cursor_instant(value: str) -> datetime:
+    """An instant read from a cursor: with its offset, and one that UTC can hold (ValueError or
+    OverflowError otherwise)."""
+    instant = datetime.fromisoformat(value)
+    if instant.utcoffset() is None:
+        raise ValueError(value)
+    instant.astimezone(UTC)
+    return instant
+
+
+def cursor_row_id(value: object) -> int:
+    row_id = int(value)  # type: ignore[call-overload]
+    if not 0 < row_id <= MAX_ROW_ID:
+        raise ValueError(value)
+    return row_id
 
 
 def keyset_page(

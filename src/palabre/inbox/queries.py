@@ -33,7 +33,7 @@ from palabre.inbox.models import (
 from palabre.inbox.priority import URGENT
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
-from palabre.pagination import Page, keyset_page
+from palabre.pagination import MAX_ROW_ID, Page, cursor_instant, cursor_row_id, keyset_page
 
 PRIORITY_LEVELS = {"urgent": URGENT, "high": 40, "normal": 0}
 
@@ -147,13 +147,18 @@ def _decode_keys(cursor: str, keys: tuple[tuple[str, bool], ...], sample: dict[s
         for (name, _desc), value in zip(keys, values, strict=True):
             kind = sample[name]
             if kind is datetime:
-                decoded.append(datetime.fromisoformat(value))
+                decoded.append(cursor_instant(value))
             elif kind is bool:
                 decoded.append(bool(value))
+            elif name == "pk":
+                decoded.append(cursor_row_id(value))
             else:
-                decoded.append(int(value))
+                number = int(value)
+                if abs(number) > MAX_ROW_ID:
+                    raise ValueError(value)
+                decoded.append(number)
         return decoded
-    except (ValueError, TypeError, json.JSONDecodeError, binascii.Error) as error:
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, binascii.Error) as error:
         raise ValidationError({"cursor": _("This cursor is not one Palabre gave.")}) from error
 
 
