@@ -29,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from operator import attrgetter
 from typing import Any
@@ -302,7 +302,8 @@ class Prepared:
     own iterable read the rows (model instances, `select_related` objects, `values_list` tuples).
 
     The values a call may give: lists (or tuples, sets) of whole numbers or of texts, given to
-    `field__any`, and single whole numbers or texts given as they are (`field=value`). `build` must
+    `field__any`, and single whole numbers, texts or aware datetimes given as they are
+    (`field=value`, `field__gte=moment`). `build` must
     give the same statement for any such values: no branch on them, nothing else that changes
     (read a setting or the clock inside `build`, not around it). Any other call (other values, an
     empty list, another database) is `list(build(*values))` itself.
@@ -329,12 +330,15 @@ _MISSING: Any = object()
 
 def _kind_of(value: Any) -> str | None:
     """What a value is for `Prepared`: "ints" or "texts" (a non-empty collection of whole numbers or
-    of texts), "int" or "text" (one), None (anything else: the call is not prepared)."""
+    of texts), "int" or "text" (one), "moment" (a datetime with its time zone), None (anything
+    else: the call is not prepared)."""
     kind = type(value)
     if kind is int:
         return "int"
     if kind is str:
         return "text"
+    if kind is datetime and value.tzinfo is not None:
+        return "moment"
     if kind in (list, tuple, set, frozenset) and value:
         if all(type(one) is int for one in value):
             return "ints"
@@ -348,6 +352,8 @@ def _stand_in(kind: str, index: int) -> Any:
     range, so that no lookup refuses it as out of range)."""
     number = -1_987_654_321 - index
     text = f"\x1epalabre-prepared-{index}\x1e"
+    if kind == "moment":
+        return datetime(1901, 2, 3, 4, 5, 6, 789_012 - index, tzinfo=UTC)
     return {"int": number, "text": text, "ints": [number], "texts": [text]}[kind]
 
 
@@ -373,7 +379,7 @@ class _Compiled:
         params = list(self.params)
         for index, which, kind, wrap in self.slots:
             value = _as_parameter(kind, values[which])
-            params[index] = value if wrap in (int, str) else wrap(value)  # psycopg's Int4, Int8
+            params[index] = value if wrap in (int, str, datetime) else wrap(value)  # psycopg's Int4, Int8
         connection = connections[self.alias]
         if self.queryset.query.select_for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
@@ -407,14 +413,18 @@ def _compile(build: Callable[..., models.QuerySet], kinds: tuple[str, ...]) -> _
     slots = []
     for index, param in enumerate(params):
         for which, wanted in enumerate(expected):
-            if type(param) in (int, str) or isinstance(param, int):
+            if type(param) in (int, str, datetime) or isinstance(param, int):
                 if param == wanted and type(param) is not bool:
                     slots.append((index, which, kinds[which], type(param)))
                     break
             elif isinstance(param, (list, tuple)) and any(wanted == one for one in param):
                 return None  # a value in a list of its own: not a parameter of its own
     found = {which for _index, which, _kind, _type in slots}
-    visible = [str(stand_in[0] if isinstance(stand_in, list) else stand_in) for stand_in in stand_ins]
+    visible = [
+        str(stand_in[0] if isinstance(stand_in, list) else stand_in)
+        for stand_in in stand_ins
+        if not isinstance(stand_in, datetime)
+    ]
     embedded = any(
         isinstance(param, str) and param not in expected and any(text in param for text in visible)
         for param in params

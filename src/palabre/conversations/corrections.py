@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from palabre import bulk
 from palabre.conversations.models import CorrectedField, Correction
 from palabre.nlp.classifiers import SENTIMENTS
 from palabre.nlp.intent import INTENTS
@@ -167,16 +168,22 @@ def correct(
     return correction
 
 
+# The pipeline's inbox stage reads them for every batch: compiled once (palabre.bulk.Prepared).
+_latest_rows = bulk.Prepared(
+    lambda content_type_id, object_ids: (
+        Correction.objects.filter(content_type_id=content_type_id, object_id__any=object_ids)
+        .select_related("corrected_by")
+        .order_by("object_id", "field", "-corrected_at", "-id")
+    )
+)
+
+
 def latest(subjects: list[models.Model]) -> dict[tuple[int, str], Correction]:
     """The latest correction of each field of each subject (all of one model), by (pk, field)."""
     if not subjects:
         return {}
     content_type = ContentType.objects.get_for_model(subjects[0])
-    rows = (
-        Correction.objects.filter(content_type=content_type, object_id__in=[s.pk for s in subjects])
-        .select_related("corrected_by")
-        .order_by("object_id", "field", "-corrected_at", "-id")
-    )
+    rows = _latest_rows(content_type.pk, [s.pk for s in subjects])
     found: dict[tuple[int, str], Correction] = {}
     for row in rows:
         key = (row.object_id, row.field)

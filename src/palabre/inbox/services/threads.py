@@ -62,11 +62,7 @@ def analyse_batch_for_inbox(items: list[Item], created: frozenset[int]) -> None:
     # Moderation's states, with their last decision, for the items the moderation stage left unread.
     prefetch_related_objects(items, "moderation__last_decision")
     spam_roots = {item.pk for item in items if not item.thread_root_id and _spam(item)}
-    known = (
-        set(Conversation.objects.filter(root_id__any=list(spam_roots)).values_list("root_id", flat=True))
-        if spam_roots
-        else set()
-    )
+    known = set(_rows_of_roots(list(spam_roots))) if spam_roots else set()
     threads: dict[int, list[Item]] = {}
     for item in items:
         root_id = item.thread_root_id or item.pk
@@ -144,6 +140,38 @@ _COMPUTED = [
 ]
 
 
+# The reads of every batch, compiled once (palabre.bulk.Prepared): the rows of these roots; the
+# threads' items not held by the caller, with their author and moderation; the rows, locked; the
+# rows of replies that arrived before their parent; the brand's replies sent from the inbox.
+_rows_of_roots = bulk.Prepared(
+    lambda root_ids: Conversation.objects.filter(root_id__any=root_ids).values_list("root_id", flat=True)
+)
+_thread_items = bulk.Prepared(
+    lambda organisation_id, root_ids, held_ids: (
+        Item.objects.for_org(organisation_id)
+        .filter(Q(pk__any=root_ids) | Q(thread_root_id__any=root_ids))
+        .exclude(pk__any=held_ids)
+        .select_related("author", "moderation__last_decision")
+    )
+)
+_rows_locked = bulk.Prepared(
+    lambda root_ids: Conversation.objects.select_for_update().filter(root_id__any=root_ids)
+)
+_stale_rows = bulk.Prepared(
+    lambda root_ids: (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(root__thread_root_id__any=root_ids)
+        .annotate(thread_root=F("root__thread_root_id"))
+        .order_by("pk")
+    )
+)
+_replies_sent = bulk.Prepared(
+    lambda conversation_ids: Reply.objects.filter(conversation_id__any=conversation_ids).values_list(
+        "conversation_id", "created_at"
+    )
+)
+
+
 def refresh_conversations(
     organisation: Organisation,
     new_items: dict[int, Item | None],
@@ -166,26 +194,15 @@ def refresh_conversations(
         for item in loaded
         if item.organisation_id == organisation.pk and (item.pk in threads or item.thread_root_id in threads)
     ]
-    stored = (
-        Item.objects.for_org(organisation)
-        .filter(Q(pk__any=root_ids) | Q(thread_root_id__any=root_ids))
-        .exclude(pk__any=[item.pk for item in held])
-        .select_related("author", "moderation__last_decision")
-    )
-    stored = list(stored)
+    stored = _thread_items(organisation.pk, root_ids, [item.pk for item in held])
     _share_channels(stored, held)
     for item in sorted([*stored, *held], key=lambda item: (item.created_at, item.pk)):
         root_id = item.pk if item.pk in threads else item.thread_root_id
         threads[root_id].append(item)
-    existing = {c.root_id: c for c in Conversation.objects.select_for_update().filter(root_id__any=root_ids)}
+    existing = {c.root_id: c for c in _rows_locked(root_ids)}
     # A reply that arrived before its parent had a row of its own: fold it into the real thread.
     stale: dict[int, list[Conversation]] = {}
-    for old in (
-        Conversation.objects.select_for_update(of=("self",))
-        .filter(root__thread_root_id__any=root_ids)
-        .annotate(thread_root=F("root__thread_root_id"))
-        .order_by("pk")
-    ):
+    for old in _stale_rows(root_ids):
         stale.setdefault(old.thread_root, []).append(old)
     now = timezone.now()
     done: dict[int, Conversation] = {}
@@ -231,9 +248,7 @@ def refresh_conversations(
     replies_sent: dict[int, list] = {}
     saved_ids = [c.pk for _r, _t, _c, c in work if c.pk]
     if saved_ids:
-        for conversation_id, created_at in Reply.objects.filter(conversation_id__any=saved_ids).values_list(
-            "conversation_id", "created_at"
-        ):
+        for conversation_id, created_at in _replies_sent(saved_ids):
             replies_sent.setdefault(conversation_id, []).append(created_at)
     last_customers = [customer[-1] for _r, _t, customer, _c in work]
     scores = dict(triaged or {})

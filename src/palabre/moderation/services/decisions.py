@@ -155,6 +155,36 @@ def analyse_for_moderation(item: Item, created: bool) -> None:
     moderate_item(item)
 
 
+# The reads of every batch, compiled once (palabre.bulk.Prepared): the decisions already made on
+# these items, their states (locked, with their last decision), their authors' trust and the
+# authors' messages of the hour before.
+_decided = bulk.Prepared(
+    lambda item_ids: (
+        ModerationDecision.objects.filter(item_id__any=item_ids)
+        .values_list("item_id", "created_at")
+        .order_by()
+    )
+)
+_states = bulk.Prepared(
+    lambda item_ids: (
+        ItemModeration.objects.select_for_update(of=("self",))
+        .select_related("last_decision")
+        .filter(item_id__any=item_ids)
+        .order_by("item_id")
+    )
+)
+_trust = bulk.Prepared(
+    lambda contact_ids: AuthorTrust.objects.filter(contact_id__any=contact_ids).values_list(
+        "contact_id", "approved", "rejected", "spam"
+    )
+)
+_written = bulk.Prepared(
+    lambda author_ids, earliest, latest: Item.objects.filter(
+        author_id__any=author_ids, created_at__gte=earliest, created_at__lte=latest
+    ).values_list("author_id", "created_at", "pk")
+)
+
+
 def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
     """The pipeline's moderation stage: `analyse_for_moderation` on a batch, in a few queries for
     the whole batch (the organisation's context, the authors' records, the states and decisions
@@ -164,11 +194,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
     ]
     if not items:
         return
-    decided = set(
-        ModerationDecision.objects.filter(item_id__any=[item.pk for item in items])
-        .values_list("item_id", "created_at")
-        .order_by()
-    )
+    decided = set(_decided([item.pk for item in items]))
     latest: dict[int, datetime] = {}
     for item_id, at in decided:
         latest[item_id] = max(at, latest.get(item_id, at))
@@ -177,13 +203,7 @@ def moderate_batch(items: list[Item], created: frozenset[int]) -> None:
     if not items:
         return
     with transaction.atomic():
-        states = {
-            state.item_id: state
-            for state in ItemModeration.objects.select_for_update(of=("self",))
-            .select_related("last_decision")
-            .filter(item_id__any=[item.pk for item in items])
-            .order_by("item_id")
-        }
+        states = {state.item_id: state for state in _states([item.pk for item in items])}
         open_items = [
             item
             for item in items
@@ -270,19 +290,13 @@ def _authors_for(items: list[Item]) -> dict[int, engine.Author]:
     contact_ids = {item.contact_id for item in with_author if item.contact_id}
     trust = {
         contact_id: (approved, rejected + spam)
-        for contact_id, approved, rejected, spam in AuthorTrust.objects.filter(
-            contact_id__any=list(contact_ids)
-        ).values_list("contact_id", "approved", "rejected", "spam")
+        for contact_id, approved, rejected, spam in (_trust(list(contact_ids)) if contact_ids else ())
     }
     written: dict[int, list[tuple[datetime, int]]] = {}
     if with_author:
         earliest = min(item.created_at for item in with_author) - timedelta(hours=1)
         latest = max(item.created_at for item in with_author)
-        for author_id, at, pk in Item.objects.filter(
-            author_id__any=list({item.author_id for item in with_author}),
-            created_at__gte=earliest,
-            created_at__lte=latest,
-        ).values_list("author_id", "created_at", "pk"):
+        for author_id, at, pk in _written(list({item.author_id for item in with_author}), earliest, latest):
             written.setdefault(author_id, []).append((at, pk))
     authors: dict[int, engine.Author] = {}
     for item in items:
