@@ -26,6 +26,39 @@ logger = logging.getLogger(__name__)
 
 SOURCE_FIELDS = ("name", "kind", "config", "interval_minutes", "active")
 
+# Each poll of an active source takes a worker every organisation shares (up to the HTTP timeout,
+# 20 s, or a Jetstream read's 20 s): an organisation's sources together are polled at most this many
+# times an hour (150 feeds every 15 minutes, or 10 every minute); paused ones do not count.
+MAX_POLLS_PER_HOUR = 600
+
+
+def _polls_per_hour(interval_minutes: int) -> float:
+    return 60 / interval_minutes
+
+
+def _refuse_polls_beyond_limit(actor: Actor, interval: int, source_pk: int | None = None) -> None:
+    others = (
+        ListeningSource.objects.visible_to(actor)
+        .filter(active=True)
+        .exclude(kind=SourceKind.OWN_CHANNELS)
+        .exclude(pk=source_pk)
+        .values_list("interval_minutes", flat=True)
+    )
+    asked = _polls_per_hour(interval) + sum(_polls_per_hour(minutes) for minutes in others)
+    if asked > MAX_POLLS_PER_HOUR:
+        raise ValidationError(
+            {
+                "interval_minutes": [
+                    _(
+                        "An organisation's sources are polled at most %(n)s times an hour, and each "
+                        "poll takes a worker every organisation shares: with this one, yours would be "
+                        "polled %(asked)s times. Poll less often, or pause another source."
+                    )
+                    % {"n": MAX_POLLS_PER_HOUR, "asked": round(asked)}
+                ]
+            }
+        )
+
 
 def _clean_source(name: str, kind: str, config: Any, interval_minutes: Any) -> tuple[str, str, dict, int]:
     from palabre.listening.sources import validate_config
@@ -59,6 +92,8 @@ def create_source(
     name, kind, config, interval = _clean_source(name, kind, config or {}, interval_minutes)
     if ListeningSource.objects.visible_to(actor).filter(name=name).exists():
         raise ValidationError({"name": [_("Another source already has this name.")]})
+    if kind != SourceKind.OWN_CHANNELS:
+        _refuse_polls_beyond_limit(actor, interval)
     with transaction.atomic():
         source = ListeningSource.objects.create(
             organisation=actor.organisation, name=name, kind=kind, config=config, interval_minutes=interval
@@ -82,6 +117,9 @@ def update_source(*, actor: Actor, source: ListeningSource, **changes: Any) -> L
     )
     if ListeningSource.objects.visible_to(actor).filter(name=name).exclude(pk=source.pk).exists():
         raise ValidationError({"name": [_("Another source already has this name.")]})
+    polled_more = not source.active or interval < source.interval_minutes
+    if bool(changes.get("active", source.active)) and polled_more and source.kind != SourceKind.OWN_CHANNELS:
+        _refuse_polls_beyond_limit(actor, interval, source.pk)
     before = snapshot(source, SOURCE_FIELDS)
     if config != source.config:
         source.cursor = {}  # another feed or search: start afresh (ingestion stays idempotent)

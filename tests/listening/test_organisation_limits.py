@@ -1,0 +1,54 @@
+"""One organisation's listening sources cannot fill the workers every organisation shares: each
+poll takes one (up to the HTTP timeout), so an organisation's active sources together are polled
+at most MAX_POLLS_PER_HOUR times an hour. Paused sources do not count, another organisation has
+its own count, and the refusal names the field to change."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from palabre.listening.models import ListeningSource
+from palabre.listening.services import sources, update_source
+from palabre.orgs.services import Actor
+
+FEED = {"url": "https://blog.example.fr/feed"}
+
+
+@pytest.fixture
+def budget(monkeypatch):
+    monkeypatch.setattr(sources, "MAX_POLLS_PER_HOUR", 10, raising=False)
+
+
+def test_polls_an_hour_are_counted_over_the_active_sources(org, make_org, make_source, budget):
+    every_ten = make_source(org, "rss", FEED, name="Un", interval=10)  # 6 an hour
+    make_source(org, "rss", FEED, name="Deux", interval=15)  # 4 an hour: 10 in all
+    with pytest.raises(ValidationError) as refused:
+        make_source(org, "rss", FEED, name="Trois", interval=60)
+    assert "interval_minutes" in refused.value.message_dict
+    assert "11" in refused.value.message_dict["interval_minutes"][0]
+    assert not ListeningSource.objects.filter(organisation=org, name="Trois").exists()
+    # Once a minute, as one source could ask: refused just the same.
+    with pytest.raises(ValidationError):
+        make_source(org, "rss", FEED, name="Trois", interval=1)
+    # Another organisation has its own count.
+    make_source(make_org("Autre"), "rss", FEED, name="Trois", interval=60)
+    actor = Actor.palabre(org)
+    # Polling an active source more often is counted; less often always allowed.
+    with pytest.raises(ValidationError) as refused:
+        update_source(actor=actor, source=every_ten, interval_minutes=5)
+    assert "interval_minutes" in refused.value.message_dict
+    every_ten.refresh_from_db()
+    assert every_ten.interval_minutes == 10
+    update_source(actor=actor, source=every_ten, interval_minutes=20)  # 3 an hour: 7 in all
+    make_source(org, "rss", FEED, name="Trois", interval=30)  # 9
+    # A paused source makes room; switching it back on beyond the budget is refused.
+    update_source(actor=actor, source=every_ten, active=False)  # 6
+    make_source(org, "rss", FEED, name="Quatre", interval=15)  # 10
+    with pytest.raises(ValidationError) as refused:
+        update_source(actor=actor, source=every_ten, active=True)
+    assert "interval_minutes" in refused.value.message_dict
+    every_ten.refresh_from_db()
+    assert not every_ten.active
+    # Renaming a source changes nothing to the polls: allowed at the budget.
+    update_source(actor=actor, source=ListeningSource.objects.get(organisation=org, name="Quatre"), name="4")
