@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
 
@@ -213,3 +214,37 @@ def test_the_api_names_members_as_the_screens_do(client, week):
     labels = {row["key"]: row["label"] for row in rows}
     assert labels[week["alice"].pk] == "Alice Martin"
     assert labels[week["bruno"].pk] == "bruno"  # no name on the account: its login
+
+
+def test_a_chart_is_drawn_only_where_a_page_shows_it(signed_in, week, monkeypatch):
+    """The dashboard draws each chart it shows once, and its phone drawing; the HTML file draws
+    no phone drawing; a period with nothing to draw on the time chart does not draw it."""
+    from palabre.analytics import charts, report
+    from palabre.analytics.metrics import Period
+
+    drawn: list[str] = []
+
+    def counting(name: str):
+        draw = getattr(charts, name)
+
+        def counted(*args, **kwargs):
+            drawn.append(name + (" compact" if kwargs.get("compact") else ""))
+            return draw(*args, **kwargs)
+
+        return counted
+
+    for name in ("mentions_chart", "response_chart", "team_chart"):
+        monkeypatch.setattr(charts, name, counting(name))
+    assert signed_in.get("/analytics/", WEEK).status_code == 200
+    assert sorted(drawn) == sorted(
+        f"{name}{size}"
+        for name in ("mentions_chart", "response_chart", "team_chart")
+        for size in ("", " compact")
+    )
+    drawn.clear()
+    data = report.build(week["org"], Period(date(2026, 6, 8), date(2026, 6, 14), week["org"].time_zone))
+    report.render_html(data, week["org"])
+    assert sorted(drawn) == ["mentions_chart", "response_chart", "team_chart"]
+    drawn.clear()
+    assert signed_in.get("/analytics/", {"from": "2020-01-01", "to": "2020-01-31"}).status_code == 200
+    assert drawn == []  # no mention, post or campaign, no thread, no answer: nothing drawn

@@ -4,12 +4,14 @@ and the same report as HTML, PDF (WeasyPrint) and CSV (every table, one row per 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from palabre.analytics import annotations, charts, crisis
@@ -88,18 +90,34 @@ def build(
         organisation, period, filters or Filters(), current["listening"]["alert_list"]
     )
     if with_charts:
+        per_day, marks = current["listening"]["per_day"], data["annotations"]
+        by_channel, members = current["care"]["by_channel"], current["team"]["members"]
+        # Each drawn when a template shows it: a period without mentions, posts or campaigns shows
+        # no time chart, and the files show no phone drawing (pygal's SVG of 90 days costs
+        # milliseconds of a cold page's CPU).
         data["charts"] = {
-            "mentions": charts.mentions_chart(current["listening"]["per_day"], data["annotations"]),
+            "mentions": Drawing(lambda: charts.mentions_chart(per_day, marks)),
             # the same for a phone, shown on the dashboard only (the files are read at a page's width)
-            "mentions_compact": charts.mentions_chart(
-                current["listening"]["per_day"], data["annotations"], compact=True
-            ),
-            "response": charts.response_chart(current["care"]["by_channel"]),
-            "response_compact": charts.response_chart(current["care"]["by_channel"], compact=True),
-            "team": charts.team_chart(current["team"]["members"]),
-            "team_compact": charts.team_chart(current["team"]["members"], compact=True),
+            "mentions_compact": Drawing(lambda: charts.mentions_chart(per_day, marks, compact=True)),
+            "response": Drawing(lambda: charts.response_chart(by_channel)),
+            "response_compact": Drawing(lambda: charts.response_chart(by_channel, compact=True)),
+            "team": Drawing(lambda: charts.team_chart(members)),
+            "team_compact": Drawing(lambda: charts.team_chart(members, compact=True)),
         }
     return data
+
+
+class Drawing:
+    """A chart drawn the first time it is asked for (a template calls what it is given), then kept."""
+
+    def __init__(self, draw: Callable[[], SafeString]):
+        self._draw = draw
+        self._svg: SafeString | None = None
+
+    def __call__(self) -> SafeString:
+        if self._svg is None:
+            self._svg = self._draw()
+        return self._svg
 
 
 def name_members(data: dict[str, Any]) -> dict[str, Any]:
