@@ -279,3 +279,17 @@ def test_a_token_is_claimed_once_per_site_and_old_claims_are_forgotten(blog, mak
     UsedFormToken.objects.update(used_at=timezone.now() - timedelta(seconds=widget.FORM_TOKEN_MAX_AGE + 1))
     assert widget.claim_form_token(blog.site, blog.token()) is True
     assert UsedFormToken.objects.filter(site=blog.site).count() == 1
+
+
+def test_the_commenters_address_is_the_clients_behind_the_proxies(client, blog, settings):
+    """Behind a reverse proxy every comment used to carry the proxy's address: one address listed as
+    a spammer's would reject every reader of the site. The address is the one the trusted proxies
+    saw (PALABRE_PROXY_COUNT), never one the client wrote further left."""
+    settings.CLIENT_PROXY_COUNT = 1
+    forwarded = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.9"}
+    assert _send(client, blog, blog.comment(), **forwarded).status_code == 201
+    settings.CLIENT_PROXY_COUNT = 0
+    direct = {"REMOTE_ADDR": "192.0.2.7", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    assert _send(client, blog, blog.comment(text="Livré en vert, merci !"), **direct).status_code == 201
+    addresses = {item.text: item.raw["author"]["ip"] for item in _items()}
+    assert addresses == {FINE_TEXT: "203.0.113.9", "Livré en vert, merci !": "192.0.2.7"}

@@ -65,6 +65,7 @@ from palabre.compat.widget.comments import (
 from palabre.compat.widget.forms import MAX_TEXT_CHARS, WidgetCommentForm
 from palabre.moderation.models import ModerationSite
 from palabre.moderation.services import origin_of
+from palabre.orgs.throttle import client_address
 
 
 def _request_origin(request: HttpRequest) -> str | None:
@@ -82,7 +83,9 @@ def _own_host(request: HttpRequest, origin: str) -> bool:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")[:64]
+    # The reader's address, not the reverse proxy's: a spammer's address listed by a moderator
+    # must not reject every reader of the site.
+    return client_address(request)
 
 
 def _cors(site: ModerationSite, request: HttpRequest, response: HttpResponse) -> HttpResponse:
