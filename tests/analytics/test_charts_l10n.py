@@ -145,3 +145,32 @@ def test_the_bar_charts_have_a_narrow_drawing_for_phones():
     assert "Julien Morel, co-fondateur (compte personnel)" not in _texts(
         charts.response_chart(rows, compact=True)
     )
+
+
+@pytest.mark.parametrize(("compact"), [False, True])
+def test_bar_charts_say_their_unit_and_keep_it_and_the_legend_inside_the_drawing(compact):
+    """A bare 2 000 under a bar says nothing to a manager: minutes, hours or replies? The unit sits
+    under the values, above the legend, and the legend is not cut off by the drawing's edge."""
+    rows = [
+        {
+            "label": f"Canal {n}",
+            "first_response_business_median": 20 * n,
+            "first_response_business_p90": 400 * n,
+        }
+        for n in range(1, 10)
+    ]
+    members = [{"key": n, "label": f"membre {n}", "replies": 10 * n, "after_hours": n} for n in range(1, 6)]
+    with translation.override("fr"):
+        drawn = {
+            "Minutes ouvrées": charts.response_chart(rows, compact=compact),
+            "Réponses": charts.team_chart(members, compact=compact),
+        }
+    for unit, svg in drawn.items():
+        height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))
+        title = re.search(rf'<text[^>]*y="([\d.]+)"[^>]*class="title"[^>]*>{unit}</text>', svg)
+        legends = re.search(r'<g transform="translate\([\d.]+, ([\d.]+)\)" class="legends">', svg)
+        rows_y = [float(y) for y in re.findall(r'class="legend[^"]*"><rect x="[\d.]+" y="([\d.]+)"', svg)]
+        assert title and legends and rows_y, unit
+        top, bottom = float(legends.group(1)) + min(rows_y), float(legends.group(1)) + max(rows_y)
+        assert float(title.group(1)) < top, unit
+        assert bottom + charts.STYLE.legend_font_size <= height, unit

@@ -27,6 +27,7 @@ STYLE = Style(
     label_font_size=15,
     major_label_font_size=15,
     legend_font_size=15,
+    title_font_size=15,
     value_font_size=12,
     tooltip_font_size=13,
     colors=("#2f6f8f", "#c2703d", "#6b8e23", "#9b59b6", "#b03a2e", "#7f8c8d"),
@@ -38,6 +39,9 @@ SENTIMENT_STYLE = Style(
     colors=("#b03a2e", "#9aa5ab", "#3c8d5a"),
 )
 WIDTH, HEIGHT = 720, 320
+# A bar chart's unit under its values, above the legend: the room it takes, and the bottom margin
+# that keeps the legend's last row inside the drawing below it.
+AXIS_TITLE_HEIGHT, AXIS_TITLE_MARGIN = 32, 40
 # The campaigns on the time chart (series 5 to 8, after the mentions, their tone, the posts and
 # the alerts): a light band from the time axis up to the campaign's lane over its days, so that the
 # curve stays readable through it; the lane's edge keeps the campaign's colour.
@@ -236,9 +240,12 @@ def response_chart(rows: list[dict[str, Any]], *, compact: bool = False) -> Safe
     chart = pygal.HorizontalBar(
         # A right margin for the last value label, centred on the plot's edge.
         **_options(
-            height=_rows_height(len(rows)),
+            height=_rows_height(len(rows)) + AXIS_TITLE_HEIGHT,
             y_labels=_value_labels(values),
             margin_right=28,
+            # The unit under the values (horizontal bars: pygal's x axis is the vertical one).
+            x_title=_("Business minutes"),
+            margin_bottom=AXIS_TITLE_MARGIN,
             **_compact_bars(compact),
         )
     )
@@ -258,10 +265,12 @@ def team_chart(members: list[dict[str, Any]], *, compact: bool = False) -> SafeS
     # One legend entry a row: "Pendant les heures ouvrées" is wider than a column of three.
     chart = pygal.HorizontalStackedBar(
         **_options(
-            height=_rows_height(len(members)) + 24,
+            height=_rows_height(len(members)) + 24 + AXIS_TITLE_HEIGHT,
             **{
                 "y_labels": _value_labels([row["replies"] for row in members]),
                 "margin_right": 28,
+                "x_title": _("Replies"),
+                "margin_bottom": AXIS_TITLE_MARGIN,
                 "legend_at_bottom_columns": 1,
                 **_compact_bars(compact),
             },
