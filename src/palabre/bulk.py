@@ -168,7 +168,11 @@ def _rows(objs: list[models.Model], plan: _Plan, connection) -> list[list[Any]] 
                 row[index] = _related_pk(obj, fields[index])
         for index, dumps in plan.json:
             value = row[index]
-            if value is not None:
+            kind = type(value)
+            if kind is dict or kind is list:
+                # Many are empty (raw, metrics, rules fired, tags): their text without the encoder.
+                row[index] = dumps(value) if value else "{}" if kind is dict else "[]"
+            elif value is not None:
                 if hasattr(value, "resolve_expression"):
                     return None
                 row[index] = dumps(value)
