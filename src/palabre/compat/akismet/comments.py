@@ -54,6 +54,7 @@ from palabre.moderation.models import (
     ToxicAnswer,
 )
 from palabre.orgs.services import Actor
+from palabre.storable import FIRST_YEAR, LAST_YEAR
 
 THANKS = "Thanks for making the web a better place."
 # Seconds a client waits before it sends again a call the database could not keep.
@@ -246,7 +247,10 @@ def created_at_of(value: str, *, default: datetime | None = None) -> datetime:
     if value:
         try:
             parsed = datetime.fromisoformat(value.replace(" ", "T", 1).replace("Z", "+00:00"))
-            return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+            # A date the API would refuse (year 1 or 9999 overflowed when stored in UTC: a server
+            # error) is taken as no date, as an unreadable one is.
+            if FIRST_YEAR <= parsed.year <= LAST_YEAR:
+                return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
         except ValueError:
             pass
     return default or timezone.now()
