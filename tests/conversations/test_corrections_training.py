@@ -70,6 +70,18 @@ def tiny_datasets(tmp_path) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def one_value_grids(monkeypatch):
+    """One value per regularisation grid: what is tested is what the corrections change, not the
+    choice of C (each value of each grid is a fit over 2 x 2^18 hashed columns, a third of a second
+    even on a dozen rows: the grids took most of this file's minute)."""
+    from palabre.nlp.training import spam
+
+    for name in ("SPAM_C_GRID", "EXPERT_C_GRID", "ROUTER_C_GRID"):
+        monkeypatch.setattr(spam, name, (4.0,))
+    monkeypatch.setattr(spam, "EXPERT_SHIFT_GRID", (0.0,))
+
+
 def _train(datasets: Path, out: Path, capsys, *extra: str) -> dict:
     main(["train", "--datasets", str(datasets), "--out", str(out), "--include-feedback", *extra])
     captured = capsys.readouterr()
