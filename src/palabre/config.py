@@ -137,7 +137,7 @@ AKISMET_RATE_LIMIT = declare(
     "PALABRE_AKISMET_RATE_LIMIT",
     "600",
     "Requests per minute accepted from one site's keys, Akismet-compatible and Perspective-compatible "
-    "APIs together (0: no limit); more are answered 429 with Retry-After.",
+    "APIs and the site's widget comments together (0: no limit); more are answered 429 with Retry-After.",
 )
 
 # --- accounts and security settings ---

@@ -293,3 +293,39 @@ def test_the_commenters_address_is_the_clients_behind_the_proxies(client, blog, 
     assert _send(client, blog, blog.comment(text="Livré en vert, merci !"), **direct).status_code == 201
     addresses = {item.text: item.raw["author"]["ip"] for item in _items()}
     assert addresses == {FINE_TEXT: "203.0.113.9", "Livré en vert, merci !": "192.0.2.7"}
+
+
+def test_one_address_sends_a_few_comments_a_minute_to_a_site(client, blog, make_blog, make_org, monkeypatch):
+    """Anyone may post through the widget: one client used to store (and have moderated on the
+    shared workers) as many comments as it could send. An address now sends a few a minute to a
+    site; the refusal names the text, which the reader keeps, and says when to send again."""
+    from palabre.compat.widget import comments as widget
+
+    monkeypatch.setattr(widget, "POSTS_PER_ADDRESS_A_MINUTE", 2)
+    here = {"REMOTE_ADDR": "203.0.113.9"}
+    for n in range(2):
+        assert _send(client, blog, blog.comment(text=f"{FINE_TEXT} {n}"), **here).status_code == 201
+    refused = _send(client, blog, blog.comment(text=f"{FINE_TEXT} 2"), **here)
+    assert refused.status_code == 429
+    wait = int(refused["Retry-After"])
+    assert 1 <= wait <= 60
+    assert f"send yours again in {wait} seconds" in refused.json()["errors"]["text"][0]
+    assert refused.json()["form_token"]
+    assert len(_items()) == 2
+    # Another reader, and the same reader on another organisation's site, are not held back.
+    assert _send(client, blog, blog.comment(), REMOTE_ADDR="198.51.100.4").status_code == 201
+    other = make_blog(make_org("Autre"), "http://127.0.0.1:8765/")
+    assert (
+        _send(
+            client, other, other.comment(page="http://127.0.0.1:8765/a"), origin=OTHER_BLOG, **here
+        ).status_code
+        == 201
+    )
+
+
+def test_a_sites_comments_count_in_its_per_minute_limit(client, blog, monkeypatch):
+    monkeypatch.setenv("PALABRE_AKISMET_RATE_LIMIT", "2")
+    for n in range(2):
+        sent = _send(client, blog, blog.comment(text=f"{FINE_TEXT} {n}"), REMOTE_ADDR=f"203.0.113.{n + 1}")
+        assert sent.status_code == 201
+    assert _send(client, blog, blog.comment(), REMOTE_ADDR="203.0.113.50").status_code == 429

@@ -199,3 +199,16 @@ def test_a_post_saying_neither_origin_nor_referer_is_refused_with_the_text_kept(
         client.post(f"{blog.form_url}?page={PAGE}", blog.comment(), HTTP_REFERER=referer).status_code == 303
     )
     assert len(_items()) == 2
+
+
+def test_too_many_comments_from_one_address_keep_the_text(client, blog, monkeypatch):
+    from palabre.compat.widget import comments as widget
+
+    monkeypatch.setattr(widget, "POSTS_PER_ADDRESS_A_MINUTE", 1)
+    assert _post(client, blog, blog.comment()).status_code == 303
+    response = _post(client, blog, blog.comment(text="Mon second\ncommentaire"))
+    assert response.status_code == 429
+    content = response.content.decode()
+    assert "Too many comments sent from here" in content
+    assert re.search(r"<textarea[^>]*>\s*Mon second\s+commentaire</textarea>", content)
+    assert len(_items()) == 1

@@ -83,6 +83,11 @@ def _guesser(address: str) -> str:
         return address
 
 
+def client_group(address: str) -> str:
+    """Who is counted as one client by the brakes: the address, or for IPv6 its /64."""
+    return _guesser(address)
+
+
 def _keys(address: str) -> tuple[str, str]:
     return f"{_PREFIX}:count:{address}", f"{_PREFIX}:until:{address}"
 

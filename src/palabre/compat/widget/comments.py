@@ -50,6 +50,45 @@ _SHOWN = (ModerationStatus.PUBLISHED, ModerationStatus.APPROVED)
 _AWAITING = (ModerationStatus.PENDING, ModerationStatus.HELD, ModerationStatus.REPORTED)
 
 
+# --- how often ---------------------------------------------------------------------------------
+
+# Anyone may post through a site's widget (a script sends any Origin): without a brake, one client
+# could store comments, and have them moderated on the shared workers, as fast as it can send them.
+# A reader writes one comment in a minute, rarely a few: one address (an IPv6 /64) may send this
+# many to one site in a minute; all of a site's posts also count in the site's per-minute limit
+# (PALABRE_AKISMET_RATE_LIMIT, with its Akismet and Perspective requests).
+POSTS_PER_ADDRESS_A_MINUTE = 10
+_POSTS_PREFIX = "palabre:widget-posts"
+
+
+def post_wait(site: ModerationSite, address: str, *, now: float | None = None) -> int:
+    """Count one comment from this address to this site; 0 if it may be taken, else the seconds
+    to wait. Counted in the `throttle` cache, shared by the processes (and machines, on Redis)."""
+    from django.core.cache import caches
+
+    from palabre.compat.akismet.limits import take_request
+    from palabre.orgs.throttle import client_group
+
+    now = time.time() if now is None else now
+    minute = int(now // 60)
+    wait = max(1, int((minute + 1) * 60 - now + 0.999))
+    cache = caches["throttle"]
+    key = f"{_POSTS_PREFIX}:{site.pk}:{client_group(address)}:{minute}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 0, timeout=120)
+        count = cache.incr(key)
+    if count > POSTS_PER_ADDRESS_A_MINUTE:
+        return wait
+    return take_request(site, now=now)
+
+
+def too_many_message(wait: int) -> str:
+    return _("Too many comments sent from here: send yours again in %(n)s seconds, it is kept.") % {"n": wait}
+
+
 # --- sites and origins ------------------------------------------------------------------------
 
 

@@ -57,9 +57,11 @@ from palabre.compat.widget.comments import (
     comments_for_page,
     issue_form_token,
     outcome_message,
+    post_wait,
     reader_language,
     site_origins,
     submit_comment,
+    too_many_message,
     widget_strings,
 )
 from palabre.compat.widget.forms import MAX_TEXT_CHARS, WidgetCommentForm
@@ -172,6 +174,11 @@ def _post(request: HttpRequest, site: ModerationSite) -> JsonResponse:
     request_origin = _request_origin(request)
     if request_origin not in site_origins(site):
         return _origin_refused()
+    wait = post_wait(site, _client_ip(request))
+    if wait:
+        response = _json_error({"text": [too_many_message(wait)]}, 429, form_token=issue_form_token(site))
+        response["Retry-After"] = str(wait)
+        return response
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             raise RequestDataTooBig
@@ -304,6 +311,10 @@ def _comment_form(request: HttpRequest, site: ModerationSite, language: str) -> 
             form.add_error(None, _("Your browser did not say which page sent this comment. Send it again."))
             data["form_token"] = issue_form_token(site)
             status = 403
+        elif form.is_valid() and (wait := post_wait(site, _client_ip(request))):
+            # Too many from here: the text stays in the form, to be sent again later.
+            form.add_error("text", too_many_message(wait))
+            status = 429
         elif form.is_valid() and form.claim_token():
             outcome = _submit(request, site, form, author_token)
             if outcome.status != REJECTED:
