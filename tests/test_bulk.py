@@ -256,3 +256,31 @@ def test_on_postgresql_a_prepared_read_is_compiled_once(db, channel, monkeypatch
     locked = bulk.Prepared(lambda pks: Item.objects.select_for_update().filter(pk__any=pks))
     with transaction.atomic():
         assert {item.pk for item in locked(pks)} == set(pks)
+
+
+def test_update_writes_the_fields_as_bulk_update_does(db, channel):
+    items = bulk.insert(_items(channel, "update-"))
+    twins = bulk.insert(_items(channel, "update-twin-"))
+    handle = ContactHandle.objects.create(
+        organisation_id=channel.organisation_id,
+        contact=Contact.objects.create(organisation_id=channel.organisation_id, display_name="x"),
+        platform="site",
+        handle="update-author",
+    )
+    fields = ["text", "metrics", "raw", "author", "analysed_at", "language", "parent"]
+    for n, (item, twin) in enumerate(zip(items, twins, strict=True)):
+        for row in (item, twin):
+            row.text = f"{TEXT} changé {n}"
+            row.metrics = {"n": n, "quote": 'a "b" \\ c'} if n else {}
+            row.raw = [] if n == 2 else {"é": [1.5, None, True]}
+            row.author = handle if n != 1 else None
+            row.analysed_at = AT if n else None
+            row.language = "fr" if n else ""
+            row.parent_id = None
+            row.text_not_written = "ignored"
+    bulk.update(items, fields)
+    Item.objects.bulk_update(twins, fields)
+    exclude = ("id", "external_id", "parent_external_id", "item", "received_at", "updated_at")
+    assert _written(Item, items, exclude) == _written(Item, twins, exclude)
+    assert [row["text"] for row in _written(Item, items, exclude)] == [f"{TEXT} changé {n}" for n in range(3)]
+    bulk.update([], fields)  # nothing to write

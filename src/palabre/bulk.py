@@ -39,7 +39,7 @@ from django.db import connections, models, router
 from django.db.models.lookups import In
 from django.db.transaction import TransactionManagementError
 
-__all__ = ["AnyOf", "Prepared", "array_text", "insert"]
+__all__ = ["AnyOf", "Prepared", "array_text", "insert", "update"]
 
 # Fields whose value goes to COPY as the object holds it (after pre_save for auto_now ones).
 _PLAIN = frozenset(
@@ -104,6 +104,57 @@ def insert(objs: Sequence[models.Model], *, model: type[models.Model] | None = N
     return objs
 
 
+# Parameters of one UPDATE ... FROM (VALUES ...): under PostgreSQL's limit of 65,535 a statement.
+UPDATE_PARAMETERS = 30_000
+
+
+def update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Write these fields of these saved objects, rows that exist (locked by the caller), as they
+    are held (no auto_now stamp). On PostgreSQL one `UPDATE ... FROM (VALUES ...)` of their values
+    prepared as `insert` prepares them; elsewhere, or when a value needs Django's preparation,
+    `bulk_create(update_conflicts=True)` on the primary key (an upsert of rows that exist is their
+    update). Django compiled that upsert value by value and psycopg quoted each column as an array,
+    in Python: 0.014 ms of the client's CPU an item of the pipeline's inbox stage."""
+    objs = list(objs)
+    if not objs:
+        return
+    model = type(objs[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    plan = _plan(model) if connection.vendor == "postgresql" else None
+    rows = _rows(objs, plan, connection, stamp=False) if plan is not None else None
+    if rows is None or any(obj.pk is None for obj in objs):
+        model._default_manager.using(alias).bulk_create(
+            objs, update_conflicts=True, unique_fields=["pk"], update_fields=list(fields)
+        )
+        return
+    chosen = [model._meta.pk, *(model._meta.get_field(name) for name in fields)]
+    where = [plan.fields.index(field) for field in chosen]
+    quote = connection.ops.quote_name
+    columns = [quote(field.column) for field in chosen]
+    # The first row states each column's type (its base type: a length is checked by the column).
+    first = ", ".join(f"%s::{_base_type(field, connection)}" for field in chosen)
+    other = ", ".join(["%s"] * len(chosen))
+    per_statement = max(UPDATE_PARAMETERS // len(chosen), 1)
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join([f"({first})", *[f"({other})"] * (len(chunk) - 1)])
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v({', '.join(columns)}) "
+                f"WHERE {table}.{columns[0]} = v.{columns[0]}",
+                [row[index] for row in chunk for index in where],
+            )
+
+
+def _base_type(field: models.Field, connection) -> str:
+    """The column's type without its length or precision ("varchar(200)": "varchar")."""
+    db_type = field.target_field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+    return db_type.split("(", 1)[0].strip()
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How a model's rows are written by COPY: its columns (the primary key first), one getter of
@@ -154,13 +205,14 @@ def _plan(model: type[models.Model]) -> _Plan | None:
     return plan
 
 
-def _rows(objs: list[models.Model], plan: _Plan, connection) -> list[list[Any]] | None:
+def _rows(objs: list[models.Model], plan: _Plan, connection, *, stamp: bool = True) -> list[list[Any]] | None:
     """Each object's values as COPY takes them (the primary key first), or None when one needs
-    Django's preparation (an expression)."""
+    Django's preparation (an expression). `stamp`: auto_now fields stamped, as an insert does."""
     fields = plan.fields
+    stamped = plan.stamped if stamp else ()
     rows = []
     for obj in objs:
-        for field in plan.stamped:
+        for field in stamped:
             field.pre_save(obj, True)
         row = list(plan.values(obj))
         for index in plan.relations:

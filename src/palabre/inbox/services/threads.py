@@ -308,13 +308,10 @@ def _share_channels(items: list[Item], held: list[Item]) -> None:
 
 
 def _update_rows(rows: list[Conversation]) -> None:
-    """Write the computed fields of these rows (locked by the caller): one INSERT ... ON CONFLICT
-    (id) DO UPDATE of those fields, on PostgreSQL and SQLite. bulk_update's CASE per field and row
-    cost more CPU than the rest of the stage."""
-    if rows:
-        Conversation.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["pk"], update_fields=_COMPUTED
-        )
+    """Write the computed fields of these rows (locked by the caller): one UPDATE ... FROM (VALUES
+    ...) on PostgreSQL, an INSERT ... ON CONFLICT (id) DO UPDATE elsewhere (palabre.bulk.update).
+    bulk_update's CASE per field and row cost more CPU than the rest of the stage."""
+    bulk.update(rows, _COMPUTED)
 
 
 def _compute(
