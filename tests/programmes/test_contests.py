@@ -225,3 +225,33 @@ def test_bad_contest_fields_are_named(owner_actor, contest_post):
             actor=owner_actor, title=" ", rules="", post_ids=[], closes_at=timezone.now(), winners=0
         )
     assert set(refused.value.message_dict) == {"title", "winners_wanted", "posts", "closes_at"}
+
+
+def test_the_public_record_never_shows_an_entrants_address(
+    owner_actor, contest, ingest, brand, clock, client
+):
+    """On the site and e-mail channels a commenter's handle is their e-mail address (the widget's,
+    Akismet's) or, for Akismet without one, their IP address: published as the entry's reference,
+    the public draw page (for anyone with its link) listed them. Such an entrant is listed as their
+    contact number instead; a public handle stays as it is."""
+    _comment(ingest, brand, "Lea.Martin@example.org", "Je participe, merci !", minutes=50)
+    _comment(ingest, brand, "203.0.113.7", "Moi aussi je participe", minutes=51)
+    _comment(ingest, brand, "2001:db8::7", "Et moi !", minutes=52)
+    services.collect_entries(actor=owner_actor, contest=contest)
+    drawn = _close_and_draw(owner_actor, contest, clock)
+    record = services.published_record(drawn)
+    hidden = ("Lea.Martin@example.org", "lea.martin@example.org", "203.0.113.7", "2001:db8::7")
+    published = str(record) + client.get(f"/programmes/draws/{drawn.commitment}/").content.decode()
+    assert not [value for value in hidden if value in published]
+    lea = Contact.objects.get(
+        organisation=contest.organisation, handles__handle__iexact="lea.martin@example.org"
+    )
+    assert f"site:contact-{lea.pk}" in record["entries"]
+    assert "site:camille" in record["entries"]
+    assert verify(
+        commitment_published=record["commitment"],
+        digest_published=record["entries_digest"],
+        seed=record["seed"],
+        entries=record["entries"],
+        winners_announced=record["winners"],
+    ).ok

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -85,8 +87,27 @@ def _locked(actor: Actor, contest: Contest) -> Contest:
     return locked
 
 
+# On the site and e-mail channels a handle is the person's e-mail address (the widget's, Akismet's)
+# or, from Akismet without one, their IP address: the public draw page must not list them.
+_EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _private(handle: str) -> bool:
+    if _EMAIL_ADDRESS.fullmatch(handle):
+        return True
+    try:
+        ipaddress.ip_address(handle)
+    except ValueError:
+        return False
+    return True
+
+
 def _reference(item: Item) -> str:
-    handle = item.author.handle if item.author_id else f"contact-{item.contact_id}"
+    """An entry as the public draw page lists it: `platform:handle`, or `platform:contact-N` for an
+    entrant known by no public handle."""
+    handle = item.author.handle if item.author_id else ""
+    if not handle or _private(handle):
+        handle = f"contact-{item.contact_id}"
     return f"{item.channel.platform}:{handle}"
 
 
