@@ -5,6 +5,7 @@ a preview), and the post is kept whole."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,37 @@ def test_a_preview_stops_after_its_time_and_says_so(
     client.force_login(owner)
     page = client.post(reverse("listening:query_preview"), {"query": "livraison"}).content.decode()
     assert "L’aperçu s’arrête là\u202f: cette requête est longue à appliquer." in page
+
+
+def _whole_text_reads(queries_run) -> list[str]:
+    """The statements that read a mention's whole text (not its head)."""
+    column = '"listening_mention"."text"'
+    heads = re.compile(r'(SUBSTR|SUBSTRING|LEFT)\("listening_mention"\."text"', re.IGNORECASE)
+    return [q["sql"] for q in queries_run if column in heads.sub("", q["sql"])]
+
+
+def test_pages_read_the_head_of_each_mention(org, owner, make_query, make_source, client):
+    """A feed entry may be megabytes long: the mentions page (50 of them) and the dashboard (the
+    2,000 latest, for their words) read whole held a web worker for minutes. They read the head
+    that is matched; what they show is unchanged."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_query(org, "lumiere", name="Marque")
+    source = make_source(org, "rss", {"url": "https://blog.example.fr/feed"}, name="Blog")
+    long = "Maison Lumière : livraison en retard. " + FILLER + " fauteuil"
+    ingest_candidates(
+        source=source, candidates=[_candidate(1, long), _candidate(2, "Lumière, canapé superbe")]
+    )
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as page_queries:
+        page = client.get(reverse("listening:mentions"))
+    assert page.status_code == 200
+    assert "Maison Lumière : livraison en retard." in page.content.decode()
+    with CaptureQueriesContext(connection) as dashboard_queries:
+        assert client.get(reverse("listening:overview")).status_code == 200
+    assert _whole_text_reads(page_queries.captured_queries) == []
+    assert _whole_text_reads(dashboard_queries.captured_queries) == []
+    # The export and the API still give the text whole.
+    export = b"".join(client.get(reverse("listening:mentions_csv")).streaming_content).decode()
+    assert "fauteuil" in export

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Max, Q
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models.functions import Left, TruncDay, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -159,6 +159,20 @@ def mentions(actor: Actor, where: MentionFilter | None = None) -> models.QuerySe
     return rows.select_related("source").prefetch_related("queries")
 
 
+def text_head():
+    """The part of a mention's text that pages read: a feed entry may be megabytes long, and a page
+    of 50 mentions, or the dashboard's 2,000, read whole held a web worker for minutes and gigabytes
+    (the API and the CSV export give the text whole)."""
+    from palabre.listening.services.search_queries import MAX_MATCHED_CHARS
+
+    return Left("text", MAX_MATCHED_CHARS)
+
+
+def with_text_heads(rows: models.QuerySet[Mention]) -> models.QuerySet[Mention]:
+    """The mentions with `text` holding only its head (see `text_head`)."""
+    return rows.defer("text").annotate(text_head=text_head())
+
+
 def mention_languages(actor: Actor) -> list[str]:
     actor.require(VIEW)
     return list(
@@ -171,6 +185,8 @@ def mention_languages(actor: Actor) -> list[str]:
 
 
 # --- dashboards -------------------------------------------------------------------------------
+
+DASHBOARD_TEXTS = 2000  # the latest mentions whose words make the top terms
 
 
 def _period(where: MentionFilter) -> tuple[datetime, datetime]:
@@ -238,7 +254,11 @@ def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
         .annotate(n=Count("id", distinct=True))
         .order_by("-n")[:10]
     )
-    texts = list(rows.order_by("-published_at").values_list("text", flat=True)[:2000])
+    texts = list(
+        rows.order_by("-published_at")
+        .annotate(head=text_head())
+        .values_list("head", flat=True)[:DASHBOARD_TEXTS]
+    )
     term_counts = Counter(term for text in texts for term in detection.terms_of(text))
     return {
         "start": start,

@@ -27,17 +27,13 @@ from palabre.spreadsheet import safe_cell
 @member_view(Perm.ITEMS_VIEW)
 def mentions(request: HttpRequest, actor: Actor) -> HttpResponse:
     form, where = _filter_form(request, actor)
+    rows = queries.with_text_heads(queries.mentions(actor, where))
     try:
-        page = keyset_page(
-            queries.mentions(actor, where),
-            cursor=request.GET.get("cursor"),
-            limit=PER_PAGE,
-            time_field="published_at",
-        )
+        page = keyset_page(rows, cursor=request.GET.get("cursor"), limit=PER_PAGE, time_field="published_at")
     except ValidationError:
-        page = keyset_page(
-            queries.mentions(actor, where), cursor=None, limit=PER_PAGE, time_field="published_at"
-        )
+        page = keyset_page(rows, cursor=None, limit=PER_PAGE, time_field="published_at")
+    for mention in page.rows:
+        mention.text = mention.text_head  # what the page shows and reads the intent of
     params = request.GET.copy()
     params.pop("cursor", None)
     context = {
