@@ -54,6 +54,7 @@ from palabre.conversations.services import MAX_TEXT_CHARS
 from palabre.moderation import services
 from palabre.moderation.models import ModerationSite
 from palabre.orgs.throttle import key_guess_failed, key_guess_message, key_guess_wait
+from palabre.spreadsheet import safe_cell
 
 logger = logging.getLogger(__name__)
 
@@ -366,7 +367,7 @@ def key_sites(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
         for row in rows:
             writer.writerow(
                 [
-                    row["site"],
+                    safe_cell(row["site"]),
                     row["api_calls"],
                     row["spam"],
                     row["ham"],

@@ -1,6 +1,7 @@
-"""A comment's date is the blog's to send, and anything may come: a date the API would refuse
-(before 1970, after 2999) is taken as no date, the comment dated when it arrived, never a server
-error (year 9999 at UTC-14 overflowed when stored in UTC)."""
+"""What a key holder or a site's editor sends is hostile until checked: a comment's date the API
+would refuse (before 1970, after 2999) is taken as no date, the comment dated when it arrived,
+never a server error (year 9999 at UTC-14 overflowed when stored in UTC); a site's host name is
+written in the key-sites CSV as text, never as a spreadsheet formula."""
 
 from __future__ import annotations
 
@@ -42,3 +43,13 @@ def test_a_date_out_of_range_is_no_date(blog, path):
             assert abs(item.created_at - timezone.now()) < timedelta(days=1)
         else:
             assert item.created_at == kept
+
+
+def test_the_key_sites_csv_writes_a_formula_as_text(org, register_site):
+    """A site's address is written by a member who edits the rules; the key-sites CSV is opened in
+    a spreadsheet by whoever holds the key: a host name like `=1+1` must stay text there."""
+    hostile = register_site(org, url="https://=HYPERLINK(1)/", name="Piège")
+    answer = Client().get("/1.2/key-sites", {"api_key": hostile.key, "format": "csv"})
+    assert answer.status_code == 200
+    rows = answer.content.decode().splitlines()
+    assert rows[2].startswith("'=hyperlink(1)")
