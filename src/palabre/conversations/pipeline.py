@@ -519,6 +519,9 @@ def analyse_items(
 
 _items_by_id = bulk.Prepared(lambda pks: Item.objects.filter(pk__any=pks).order_by())
 _handles_by_id = bulk.Prepared(lambda pks: ContactHandle.objects.filter(pk__any=pks).order_by())
+_channels_by_id = bulk.Prepared(
+    lambda pks: Channel.objects.select_related("organisation").filter(pk__any=pks).order_by()
+)
 
 
 def _read_batch(pks: list[int]) -> dict[int, Item]:
@@ -531,9 +534,8 @@ def _read_batch(pks: list[int]) -> dict[int, Item]:
     rows = {item.pk: item for item in _items_by_id(pks)} if pks else {}
     author_ids = list({item.author_id for item in rows.values() if item.author_id is not None})
     authors = {handle.pk: handle for handle in _handles_by_id(author_ids)} if author_ids else {}
-    channels = Channel.objects.select_related("organisation").in_bulk(
-        {item.channel_id for item in rows.values()}
-    )
+    channel_ids = list({item.channel_id for item in rows.values()})
+    channels = {channel.pk: channel for channel in _channels_by_id(channel_ids)} if channel_ids else {}
     for item in rows.values():
         Item.author.field.set_cached_value(item, authors.get(item.author_id))
         channel = channels[item.channel_id]

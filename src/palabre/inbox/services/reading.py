@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from palabre import bulk
 from palabre.conversations.models import Item
 from palabre.inbox import hours
 from palabre.inbox.models import (
@@ -25,8 +26,14 @@ User = get_user_model()
 # --- reading helpers ---------------------------------------------------------------------------
 
 
+# Read twice for every batch of the pipeline's inbox stage: compiled once (palabre.bulk.Prepared).
+_settings_rows = bulk.Prepared(
+    lambda organisation_id: InboxSettings.objects.for_org(organisation_id).order_by("pk")[:1]
+)
+
+
 def settings_for(organisation: Organisation) -> InboxSettings:
-    found = InboxSettings.objects.for_org(organisation).first()
+    found = next(iter(_settings_rows(organisation.pk)), None)
     if found is None:
         found, _created = InboxSettings.objects.get_or_create(
             organisation=organisation,

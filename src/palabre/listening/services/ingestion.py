@@ -54,6 +54,14 @@ def _domain_of(url: str) -> str:
     return host.removeprefix("www.").lower()[:255]
 
 
+# Read for every batch of the pipeline's listening stage: compiled once (palabre.bulk.Prepared).
+_known_mentions = bulk.Prepared(
+    lambda source_id, external_ids: Mention.objects.filter(
+        source_id=source_id, external_id__any=external_ids
+    ).values_list("external_id", flat=True)
+)
+
+
 def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestResult:
     """Store the candidates that match at least one active query. Idempotent: a candidate already
     stored for this source (same external id) is skipped, so polls and retries never duplicate."""
@@ -66,11 +74,7 @@ def ingest_candidates(*, source: ListeningSource, candidates: list) -> IngestRes
     unique = {}
     for candidate in candidates:
         unique.setdefault(candidate.external_id, candidate)
-    known = set(
-        Mention.objects.filter(source=source, external_id__any=list(unique)).values_list(
-            "external_id", flat=True
-        )
-    )
+    known = set(_known_mentions(source.pk, list(unique)))
     result.already_known = len(candidates) - len(unique) + len(known)
     fresh = [c for eid, c in unique.items() if eid not in known]
     matcher, queries = matcher_for(source.organisation_id)

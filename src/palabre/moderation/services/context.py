@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from palabre import bulk
 from palabre.conversations.models import ContactHandle, Item
 from palabre.conversations.services import surviving_contact
 from palabre.moderation import engine, hooks, lookups
@@ -19,8 +20,16 @@ from palabre.moderation.models import (
 from palabre.orgs.models import Channel, Organisation
 from palabre.recent import RecentReads
 
+# Read for every batch of the pipeline's moderation stage: compiled once (palabre.bulk.Prepared).
+_policy_rows = bulk.Prepared(
+    lambda organisation_id: ModerationPolicy.objects.filter(organisation_id=organisation_id)[:2]
+)
+
 
 def policy_for(organisation: Organisation) -> ModerationPolicy:
+    found = _policy_rows(organisation.pk)
+    if len(found) == 1:
+        return found[0]
     policy, _created = ModerationPolicy.objects.get_or_create(organisation=organisation)
     return policy
 
