@@ -5,6 +5,8 @@ its own count, and the refusal names the field to change."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -52,3 +54,47 @@ def test_polls_an_hour_are_counted_over_the_active_sources(org, make_org, make_s
     assert not every_ten.active
     # Renaming a source changes nothing to the polls: allowed at the budget.
     update_source(actor=actor, source=ListeningSource.objects.get(organisation=org, name="Quatre"), name="4")
+
+
+def test_asking_again_for_a_backfill_waiting_for_a_worker_queues_no_other(
+    org, make_query, django_capture_on_commit_callbacks
+):
+    """Each backfill reads up to 90 days of the organisation's posts on a shared worker: a script
+    asking a thousand times for one query queued a thousand of them. A query has at most one
+    backfill waiting (a second ask updates it: its days, the query's text) besides one running."""
+    from palabre.listening import backfill
+    from palabre.listening.models import QueryBackfill
+
+    actor = Actor.palabre(org)
+    with django_capture_on_commit_callbacks(execute=False):
+        query = make_query(org, "lumiere", name="Marque")
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        rows = [backfill.start(actor=actor, listening_query=query, days=days) for days in (7, 30, 90)]
+    assert len(enqueued) == 0  # the one queued when the query was created serves them all
+    assert QueryBackfill.objects.filter(query=query).count() == 1
+    assert {row.pk for row in rows} == {QueryBackfill.objects.get(query=query).pk}
+    assert QueryBackfill.objects.get(query=query).days == 90
+    # Once it runs, one more may wait behind it.
+    QueryBackfill.objects.filter(query=query).update(status=QueryBackfill.Status.RUNNING)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        for _ in range(3):
+            backfill.start(actor=actor, listening_query=query, days=30)
+    assert len(enqueued) == 1
+    assert QueryBackfill.objects.filter(query=query, status=QueryBackfill.Status.QUEUED).count() == 1
+
+
+def test_a_backfill_waiting_for_long_is_queued_again(
+    org, make_query, clock, django_capture_on_commit_callbacks
+):
+    """A backfill whose task was lost (a queue emptied) would wait for ever: asked again after ten
+    minutes, it is queued again (once each ten minutes at most)."""
+    from palabre.listening import backfill
+
+    actor = Actor.palabre(org)
+    with django_capture_on_commit_callbacks(execute=False):
+        query = make_query(org, "lumiere", name="Marque")
+    clock.shift(timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        backfill.start(actor=actor, listening_query=query)
+        backfill.start(actor=actor, listening_query=query)
+    assert len(enqueued) == 1

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_DAYS = 30
 MAX_DAYS = 90
 BATCH = 500
+QUEUED_FOR_LONG = timedelta(minutes=10)
 PREVIEW_ROWS = 3000  # the most recent stored posts a preview reads
 PREVIEW_SAMPLES = 5
 # A preview answers a page as it is typed (any member may ask): it stops matching after this long
@@ -85,13 +86,28 @@ def start(*, actor: Actor, listening_query: ListeningQuery, days: Any = DEFAULT_
     now = timezone.now()
     since = now - timedelta(days=days)
     with transaction.atomic():
+        # One backfill of a query waits for a worker at most (besides one running): asked again,
+        # it reads the latest text over the latest days. Each reads up to 90 days of posts on a
+        # shared worker, and a script asking a thousand times queued a thousand.
+        ListeningQuery.objects.select_for_update().filter(pk=listening_query.pk).first()
+        total = (
+            _mentions(actor.organisation.pk, since, now).count()
+            + _items(actor.organisation.pk, since, now).count()
+        )
+        row = QueryBackfill.objects.filter(query=listening_query, status=QueryBackfill.Status.QUEUED).first()
+        if row is not None:
+            lost = row.created_at < now - QUEUED_FOR_LONG  # its task lost (a queue emptied): again
+            row.query_text, row.days, row.total, row.created_at = listening_query.query, days, total, now
+            row.save(update_fields=["query_text", "days", "total", "created_at"])
+            if lost:
+                transaction.on_commit(lambda: _enqueue(row.pk))
+            return row
         row = QueryBackfill.objects.create(
             organisation=actor.organisation,
             query=listening_query,
             query_text=listening_query.query,
             days=days,
-            total=_mentions(actor.organisation.pk, since, now).count()
-            + _items(actor.organisation.pk, since, now).count(),
+            total=total,
             created_at=now,
         )
         record(actor, "listening.backfill_started", listening_query, after={"days": days, "backfill": row.pk})
