@@ -5,6 +5,7 @@ its own count, and the refusal names the field to change."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,33 @@ def test_a_backfill_waiting_for_long_is_queued_again(
         backfill.start(actor=actor, listening_query=query)
         backfill.start(actor=actor, listening_query=query)
     assert len(enqueued) == 1
+
+
+def test_a_source_is_polled_at_most_once_a_minute_however_asked(org, make_source, clock):
+    """ "Poll now", or switching a source off and on, set its next poll to now, even while a poll
+    held its lease: a script could have one source fetched as often as it asked. Now a source is
+    polled at most once a minute; the refusal names the source and says when to ask again."""
+    from django.utils import timezone
+
+    from palabre.listening.services import request_poll
+
+    actor = Actor.palabre(org)
+    source = make_source(org, "rss", FEED, name="Un", interval=15)
+    request_poll(actor=actor, source=source)  # never polled: at once
+    # A worker claims the poll (as poll_source does): its lease runs to the next interval.
+    lease = timezone.now() + timedelta(minutes=15)
+    ListeningSource.objects.filter(pk=source.pk).update(last_polled_at=timezone.now(), next_poll_at=lease)
+    source.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        request_poll(actor=actor, source=source)
+    assert "source" in refused.value.message_dict
+    [wait] = re.findall(r"\d+", refused.value.message_dict["source"][0])
+    assert 1 <= int(wait) <= 60
+    update_source(actor=actor, source=source, active=False)
+    update_source(actor=actor, source=source, active=True)
+    source.refresh_from_db()
+    assert source.next_poll_at >= source.last_polled_at + timedelta(minutes=1)
+    clock.shift(timedelta(seconds=61))
+    request_poll(actor=actor, source=source)
+    source.refresh_from_db()
+    assert source.next_poll_at <= timezone.now()

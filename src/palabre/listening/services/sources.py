@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -127,7 +127,7 @@ def update_source(*, actor: Actor, source: ListeningSource, **changes: Any) -> L
     if "active" in changes:
         source.active = bool(changes["active"])
         if source.active:
-            source.next_poll_at = timezone.now()
+            source.next_poll_at = _soonest_poll(source, timezone.now())
     with transaction.atomic():
         source.save()
         record(
@@ -138,13 +138,38 @@ def update_source(*, actor: Actor, source: ListeningSource, **changes: Any) -> L
     return source
 
 
+# A source is polled at most once a minute, however it is asked: "poll now" and switching it off
+# and on again used to set the next poll to now, even while a poll held its lease, so a script
+# could have one source fetched as often as it asked, beside the organisation's polls an hour.
+MIN_POLL_GAP = timedelta(minutes=1)
+
+
+def _soonest_poll(source: ListeningSource, now: datetime) -> datetime:
+    if source.last_polled_at is None:
+        return now
+    return max(now, source.last_polled_at + MIN_POLL_GAP)
+
+
 def request_poll(*, actor: Actor, source: ListeningSource) -> None:
     """Poll the source as soon as a worker is free (a Jetstream read may take its 20 seconds)."""
     actor.require(Perm.LISTENING_MANAGE)
     _require_same_organisation(actor, source.organisation_id)
     if not source.active or source.kind == SourceKind.OWN_CHANNELS:
         raise ValidationError({"source": [_("This source is paused.")]})
-    ListeningSource.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
+    now = timezone.now()
+    source.refresh_from_db(fields=["last_polled_at"])
+    soonest = _soonest_poll(source, now)
+    if soonest > now:
+        wait = int((soonest - now).total_seconds() + 0.999)
+        raise ValidationError(
+            {
+                "source": [
+                    _("This source was polled less than a minute ago: ask again in %(n)s seconds.")
+                    % {"n": wait}
+                ]
+            }
+        )
+    ListeningSource.objects.filter(pk=source.pk).update(next_poll_at=now)
     source.refresh_from_db(fields=["next_poll_at"])
     _schedule_poll(source)
 
