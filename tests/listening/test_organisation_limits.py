@@ -129,3 +129,19 @@ def test_a_source_is_polled_at_most_once_a_minute_however_asked(org, make_source
     request_poll(actor=actor, source=source)
     source.refresh_from_db()
     assert source.next_poll_at <= timezone.now()
+
+
+def test_an_organisation_has_a_few_alert_subscriptions(org, make_org, monkeypatch):
+    """Each crisis alert is sent to every subscription, one after the other on a shared worker, a
+    webhook taking up to 10 s three times: a thousand subscriptions to a host that answers slowly
+    held a worker for hours per alert. Their number is bounded; the refusal names the target."""
+    from palabre.listening.services import add_subscription, alerts
+
+    monkeypatch.setattr(alerts, "MAX_SUBSCRIPTIONS", 2, raising=False)
+    actor = Actor.palabre(org)
+    add_subscription(actor=actor, kind="email", target="cm@maison.example")
+    add_subscription(actor=actor, kind="webhook", target="https://hooks.example.com/a")
+    with pytest.raises(ValidationError) as refused:
+        add_subscription(actor=actor, kind="webhook", target="https://hooks.example.com/b")
+    assert "target" in refused.value.message_dict
+    add_subscription(actor=Actor.palabre(make_org("Autre")), kind="email", target="cm@autre.example")

@@ -26,10 +26,23 @@ from palabre.orgs.models import Organisation
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, record
 
+# Each crisis alert goes to every subscription, one after the other on a worker every organisation
+# shares (a webhook up to 10 s, three times): their number is bounded.
+MAX_SUBSCRIPTIONS = 20
+
 
 def add_subscription(*, actor: Actor, kind: str, target: str) -> AlertSubscription:
     actor.require(Perm.LISTENING_MANAGE)
     target = (target or "").strip()
+    if AlertSubscription.objects.visible_to(actor).count() >= MAX_SUBSCRIPTIONS:
+        raise ValidationError(
+            {
+                "target": [
+                    _("An organisation sends its alerts to at most %(n)s addresses: remove one first.")
+                    % {"n": MAX_SUBSCRIPTIONS}
+                ]
+            }
+        )
     if kind == AlertSubscription.Kind.EMAIL:
         try:
             EmailValidator()(target)
