@@ -145,3 +145,51 @@ def test_an_organisation_has_a_few_alert_subscriptions(org, make_org, monkeypatc
         add_subscription(actor=actor, kind="webhook", target="https://hooks.example.com/b")
     assert "target" in refused.value.message_dict
     add_subscription(actor=Actor.palabre(make_org("Autre")), kind="email", target="cm@autre.example")
+
+
+def test_the_delivery_job_queues_a_task_per_alert(org, make_org, make_query, monkeypatch):
+    """The `listening.deliver` job sent every pending alert itself, one after the other, in the
+    scheduler's pass: one organisation's slow webhooks held the job, and the worker running it, for
+    all. It now queues a delivery task per alert, as the other jobs do."""
+    from django.utils import timezone
+
+    from palabre.listening import delivery, tasks
+    from palabre.listening.models import AlertDelivery, CrisisAlert
+    from palabre.listening.services import add_subscription
+    from palabre.schedule.jobs import job_named
+
+    alert_ids = []
+    for organisation in (org, make_org("Autre")):
+        query = make_query(organisation, "lumiere", name="Marque")
+        subscription = add_subscription(
+            actor=Actor.palabre(organisation), kind="webhook", target="https://hooks.example.com/a"
+        )
+        now = timezone.now()
+        alert = CrisisAlert.objects.create(
+            organisation=organisation,
+            query=query,
+            metric="volume",
+            bucket_minutes=60,
+            window_start=now - timedelta(hours=1),
+            window_end=now,
+            observed=50,
+            expected=5,
+            score=9,
+        )
+        AlertDelivery.objects.create(organisation=organisation, alert=alert, subscription=subscription)
+        alert_ids.append(alert.pk)
+
+    def inline(*args, **kwargs):
+        raise AssertionError("delivered inside the job")
+
+    queued = []
+
+    class Recording:
+        def enqueue(self, alert_id):
+            queued.append(alert_id)
+
+    monkeypatch.setattr(delivery, "deliver_alert", inline)
+    monkeypatch.setattr(tasks, "deliver_alert_task", Recording())
+    result = job_named("listening.deliver").run(timezone.now())
+    assert sorted(queued) == sorted(alert_ids)
+    assert result == {"alerts": 2}

@@ -158,10 +158,26 @@ def _schedule_retry(alert_id: int, *, minutes: int) -> None:
         logger.info("Alert %s waits for the next sweep to be retried", alert_id)
 
 
-def retry_pending_deliveries() -> int:
-    ids = set(
+def _pending_alert_ids() -> set[int]:
+    return set(
         AlertDelivery.objects.filter(status=AlertDelivery.Status.PENDING).values_list("alert_id", flat=True)
     )
+
+
+def queue_pending_deliveries() -> int:
+    """A delivery task for each alert with deliveries still pending (the schedule's pass: sending
+    them there, one organisation's slow webhooks held the pass for every organisation)."""
+    from palabre.listening.tasks import deliver_alert_task
+
+    ids = _pending_alert_ids()
+    for alert_id in ids:
+        deliver_alert_task.enqueue(alert_id)
+    return len(ids)
+
+
+def retry_pending_deliveries() -> int:
+    """Send the pending deliveries now (`palabre listening run`, whose caller waits for them)."""
+    ids = _pending_alert_ids()
     for alert_id in ids:
         deliver_alert(alert_id)
     return len(ids)

@@ -16,7 +16,8 @@ connectors.tick       PALABRE_CONNECTORS_POLL_SECONDS (60 s)   enqueues due deli
 publishing.tick       PALABRE_PUBLISHING_TICK_SECONDS (60 s)   hands over the variants due that no task took care of
 listening.poll        60 s                                     enqueues a poll of each listening source that is due
 listening.detect      300 s                                    crisis detection of every organisation (a task each)
-listening.deliver     300 s                                    retries the alert deliveries still pending
+listening.deliver     300 s                                    enqueues a delivery of each alert still pending
+                                                               (a task per alert)
 inbox.tick            300 s                                    re-ranks waiting threads and warns of overdue
                                                                responses (a task per organisation)
 analytics.reports     600 s                                    enqueues the weekly and monthly report e-mails
@@ -100,9 +101,9 @@ def listening_detect(now: datetime) -> dict[str, Any]:
 
 
 def listening_deliver(now: datetime) -> dict[str, Any]:
-    from palabre.listening.delivery import retry_pending_deliveries
+    from palabre.listening.delivery import queue_pending_deliveries
 
-    return {"retried": retry_pending_deliveries()}
+    return {"alerts": queue_pending_deliveries()}
 
 
 def inbox_tick(now: datetime) -> dict[str, Any]:
@@ -144,7 +145,12 @@ JOBS: tuple[Job, ...] = (
         "listening.poll", _fixed(60.0), listening_poll, "enqueues a poll of each listening source that is due"
     ),
     Job("listening.detect", _fixed(300.0), listening_detect, "crisis detection of every organisation"),
-    Job("listening.deliver", _fixed(300.0), listening_deliver, "retries the alert deliveries still pending"),
+    Job(
+        "listening.deliver",
+        _fixed(300.0),
+        listening_deliver,
+        "enqueues a delivery of each alert still pending (a task per alert)",
+    ),
     Job("inbox.tick", _fixed(300.0), inbox_tick, "re-ranks waiting threads and warns of overdue responses"),
     Job(
         "analytics.reports",
