@@ -53,3 +53,14 @@ def test_the_key_sites_csv_writes_a_formula_as_text(org, register_site):
     assert answer.status_code == 200
     rows = answer.content.decode().splitlines()
     assert rows[2].startswith("'=hyperlink(1)")
+
+
+@pytest.mark.parametrize("path", ["/1.2/key-sites", "/1.2/usage-limit"])
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1969-12", "2024-13"])
+def test_a_month_out_of_range_is_refused_naming_it(blog, path, month):
+    """December 9999 has no month after it: key-sites answered a server error. It answers as
+    Akismet does to a bad value: `invalid`, the help naming the field."""
+    answer = Client().post(path, {"api_key": blog.key, "month": month})
+    assert answer.status_code == 200
+    if path == "/1.2/key-sites":
+        assert answer.content == b"invalid" and '"month"' in answer["X-akismet-debug-help"]

@@ -19,6 +19,7 @@ from palabre.compat.models import SiteRequestCount
 from palabre.conversations.models import Item
 from palabre.moderation import lookups
 from palabre.moderation.models import ModerationDecision, ModerationSite, ModerationStatus
+from palabre.storable import FIRST_YEAR, LAST_YEAR
 
 
 def month_stats(site: ModerationSite, month_start: datetime, month_end: datetime) -> dict[str, int]:
@@ -54,6 +55,8 @@ def month_bounds(month: str) -> tuple[str, datetime, datetime] | None:
         year, number = (int(part) for part in month.split("-")) if month else (now.year, now.month)
         start = datetime(year, number, 1, tzinfo=UTC)
     except ValueError:
+        return None
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # December 9999 has no month after it: a server error
         return None
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
     return f"{year:04d}-{number:02d}", start, end
