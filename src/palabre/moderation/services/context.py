@@ -22,7 +22,7 @@ from palabre.recent import RecentReads
 
 # Read for every batch of the pipeline's moderation stage: compiled once (palabre.bulk.Prepared).
 _policy_rows = bulk.Prepared(
-    lambda organisation_id: ModerationPolicy.objects.filter(organisation_id=organisation_id)[:2]
+    lambda organisation_id: ModerationPolicy.objects.for_org(organisation_id)[:2]
 )
 
 
