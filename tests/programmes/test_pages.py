@@ -136,3 +136,33 @@ def test_another_organisation_gets_404_and_a_moderator_403(
     assert client.get(f"/programmes/contests/{contest.pk}/").status_code == 200
     assert client.post(f"/programmes/contests/{contest.pk}/collect/").status_code == 403
     assert client.get("/programmes/draws/not-a-commitment/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("zone", "when"),
+    [
+        ("Europe/Paris", "0001-01-01T00:30"),
+        ("America/Los_Angeles", "9999-12-31T23:59"),
+        ("UTC", "3500-01-01T00:00"),
+    ],
+)
+def test_a_closing_time_beyond_the_years_is_refused_naming_it(french, org, post, zone, when):
+    """Year 1 just after midnight in Paris is year 0 in UTC, December 9999 in Los Angeles year
+    10000: a server error when stored. Refused with the field named, what was typed kept."""
+    org.time_zone = zone
+    org.save(update_fields=["time_zone"])
+    answer = french.post(
+        "/programmes/",
+        {
+            "form": "contest",
+            "contest-title": "L'Oslo à gagner",
+            "contest-posts": [post.pk],
+            "contest-closes_at": when,
+            "contest-winners": "1",
+        },
+    )
+    assert answer.status_code == 400
+    content = answer.content.decode()
+    assert "Donnez un moment entre les années 1970 et 2999." in content
+    assert "L&#x27;Oslo à gagner" in content or "L'Oslo à gagner" in content
+    assert not Contest.objects.exists()

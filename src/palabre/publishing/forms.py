@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from palabre.orgs.forms import RowIdsChoiceField
 from palabre.orgs.models import Channel
 from palabre.publishing.models import Campaign
+from palabre.storable import FIRST_YEAR, LAST_YEAR
 
 
 class LocalDateTimeField(forms.DateTimeField):
@@ -23,9 +24,18 @@ class LocalDateTimeField(forms.DateTimeField):
 
     def to_python(self, value):
         result = super().to_python(value)
-        if result is not None and timezone.is_aware(result):
+        if result is None:
+            return None
+        if timezone.is_aware(result):
             result = result.replace(tzinfo=None)
-        return result.replace(tzinfo=self.zone) if result is not None else None
+        # The years the API accepts too: a moment of year 1 or 9999 overflowed when stored in UTC.
+        if not FIRST_YEAR <= result.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("Give a moment between the years %(first)s and %(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                code="invalid",
+            )
+        return result.replace(tzinfo=self.zone)
 
 
 def local_input(value, zone: str) -> str:
