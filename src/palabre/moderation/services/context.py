@@ -21,9 +21,7 @@ from palabre.orgs.models import Channel, Organisation
 from palabre.recent import RecentReads
 
 # Read for every batch of the pipeline's moderation stage: compiled once (palabre.bulk.Prepared).
-_policy_rows = bulk.Prepared(
-    lambda organisation_id: ModerationPolicy.objects.for_org(organisation_id)[:2]
-)
+_policy_rows = bulk.Prepared(lambda organisation_id: ModerationPolicy.objects.for_org(organisation_id)[:2])
 
 
 def policy_for(organisation: Organisation) -> ModerationPolicy:
