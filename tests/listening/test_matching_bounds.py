@@ -133,3 +133,24 @@ def test_pages_read_the_head_of_each_mention(org, owner, make_query, make_source
     # The export and the API still give the text whole.
     export = b"".join(client.get(reverse("listening:mentions_csv")).streaming_content).decode()
     assert "fauteuil" in export
+
+
+def test_trending_terms_read_the_head_of_each_mention(org, make_query, make_source):
+    """Publishing's checks read the trending terms (10,000 mentions) and the competitors' recent
+    texts as a post is written: they read the head of each mention too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from palabre.listening.services import recent_competitor_texts, trending_terms
+
+    make_query(org, "lumiere", name="Marque")
+    make_query(org, "concurrent", name="Concurrent", kind="competitor")
+    source = make_source(org, "rss", {"url": "https://blog.example.fr/feed"}, name="Blog")
+    texts = ["Lumière, canapé superbe " + FILLER, "Le concurrent livre en retard " + FILLER]
+    ingest_candidates(source=source, candidates=[_candidate(n, text) for n, text in enumerate(texts)])
+    since = timezone.now() - timedelta(days=1)
+    with CaptureQueriesContext(connection) as reads:
+        trending_terms(org, since=since)
+        competitor = recent_competitor_texts(org, since=since)
+    assert _whole_text_reads(reads.captured_queries) == []
+    assert [len(text) for text in competitor] == [MAX_MATCHED_CHARS]

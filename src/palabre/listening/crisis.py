@@ -22,6 +22,7 @@ from palabre.listening.models import (
     QueryKind,
     Sentiment,
 )
+from palabre.listening.queries import text_head, with_text_heads
 from palabre.orgs.models import Organisation
 
 CONFIG = detection.DetectorConfig()
@@ -154,7 +155,9 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
     window = Mention.objects.filter(
         matches__query=query, published_at__gte=alarm.start, published_at__lt=alarm.end
     ).select_related("source")
-    mentions = list(window[:500])
+    mentions = list(with_text_heads(window)[:500])
+    for mention in mentions:
+        mention.text = mention.text_head  # the words of the start of a long post are its words here
     baseline = list(
         Mention.objects.filter(
             matches__query=query,
@@ -162,7 +165,8 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
             published_at__lt=alarm.start,
         )
         .order_by("-published_at")
-        .values_list("text", "sentiment")[:2000]
+        .annotate(head=text_head())
+        .values_list("head", "sentiment")[:2000]
     )
     baseline_texts = [text for text, _sentiment in baseline]
     negative_first = alarm.metric == AlertMetric.NEGATIVE_SHARE
@@ -278,7 +282,8 @@ def trending_terms(organisation: Organisation, *, since: datetime, top: int = 20
         Mention.objects.for_org(organisation)
         .filter(published_at__gte=since)
         .order_by("-published_at")
-        .values_list("text", "sentiment")[:5000]
+        .annotate(head=text_head())
+        .values_list("head", "sentiment")[:5000]
     )
     if not recent:
         return []
@@ -286,7 +291,8 @@ def trending_terms(organisation: Organisation, *, since: datetime, top: int = 20
         Mention.objects.for_org(organisation)
         .filter(published_at__lt=since, published_at__gte=since - timedelta(weeks=4))
         .order_by("-published_at")
-        .values_list("text", flat=True)[:5000]
+        .annotate(head=text_head())
+        .values_list("head", flat=True)[:5000]
     )
     terms = detection.emerging_terms([text for text, _s in recent], baseline, top=top)
     found = []
@@ -318,5 +324,6 @@ def recent_competitor_texts(organisation: Organisation, *, since: datetime, limi
         )
         .distinct()
         .order_by("-published_at")
-        .values_list("text", flat=True)[:limit]
+        .annotate(head=text_head())
+        .values_list("head", flat=True)[:limit]
     )
