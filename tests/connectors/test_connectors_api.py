@@ -3,6 +3,8 @@ organisation never sees or touches another's."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
@@ -119,3 +121,29 @@ def test_isolation(world):
     assert b.get("/connectors/outbox").json()["items"] == []
     assert [r["name"] for r in b.get("/connectors/channels").json()] == ["Forum beta"]
     assert OutboundAction.objects.get(pk=action.pk).status == ActionStatus.SENT  # B cancelled nothing
+
+
+def test_pull_now_is_not_a_loop(world, counting, clock):
+    """Each "pull now" queued a task: a script could fill the queue every organisation shares. A
+    channel is pulled at most once a minute however it is asked (422 naming the channel and the wait),
+    and a pull already waiting for a worker is not queued again."""
+    from palabre.connectors.models import ChannelSync
+
+    url = f"/connectors/channels/{world['channel_a'].pk}/pull"
+    assert world["a"].post(url).status_code == 202  # pulled at once (tasks run at once here)
+    pulls = len(counting.calls)
+    again = world["a"].post(url)
+    assert again.status_code == 422 and "channel" in again.json()["fields"]
+    assert "seconds" in str(again.json()["fields"]["channel"])
+    assert len(counting.calls) == pulls
+    clock.shift(timedelta(minutes=2))
+    # Due already (the schedule's next pull has come): the worker's round takes it, nothing queued.
+    ChannelSync.objects.filter(channel=world["channel_a"]).update(next_poll_at=timezone.now())
+    assert world["a"].post(url).status_code == 202
+    assert len(counting.calls) == pulls
+    # Not due: queued, and pulled at once here.
+    ChannelSync.objects.filter(channel=world["channel_a"]).update(
+        next_poll_at=timezone.now() + timedelta(hours=1)
+    )
+    assert world["a"].post(url).status_code == 202
+    assert len(counting.calls) > pulls

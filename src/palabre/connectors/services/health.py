@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -150,6 +152,12 @@ def try_credentials(*, actor: Actor, channel: Channel) -> dict[str, str] | None:
     return connection_result(check_channel(actor=actor, channel=channel))
 
 
+# "Pull now" is for a person who wants what just arrived, not for a loop: a channel is pulled at
+# most once a minute however it is asked, and a pull already waiting for a worker is not queued
+# again (each request queued a task: a script could fill the queue every organisation shares).
+MIN_PULL_GAP = timedelta(minutes=1)
+
+
 @transaction.atomic
 def request_pull(*, actor: Actor, channel: Channel) -> ChannelSync:
     """Pull the channel as soon as a worker is free, whatever its schedule."""
@@ -160,10 +168,21 @@ def request_pull(*, actor: Actor, channel: Channel) -> ChannelSync:
         raise ValidationError({"channel": _("This channel has nothing to pull.")})
     require_connected(channel)
     sync = sync_for(channel)
-    ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=timezone.now())
+    now = timezone.now()
+    if sync.last_polled_at is not None and sync.last_polled_at + MIN_PULL_GAP > now:
+        wait = math.ceil((sync.last_polled_at + MIN_PULL_GAP - now).total_seconds())
+        raise ValidationError(
+            {
+                "channel": _("This channel was pulled less than a minute ago: ask again in %(n)s seconds.")
+                % {"n": wait}
+            }
+        )
+    waiting = sync.poll_enabled and sync.next_poll_at is not None and sync.next_poll_at <= now
+    ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=now)
     record(actor, "connectors.pull_requested", channel)
-    from palabre.connectors.tasks import poll_channel
+    if not waiting:  # else a worker takes the pull already due at its next round
+        from palabre.connectors.tasks import poll_channel
 
-    channel_id = channel.pk
-    transaction.on_commit(lambda: poll_channel.enqueue(channel_id))
+        channel_id = channel.pk
+        transaction.on_commit(lambda: poll_channel.enqueue(channel_id))
     return sync
