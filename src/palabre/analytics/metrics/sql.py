@@ -397,8 +397,9 @@ def grouping_sets(
     # instead of two). Each row goes into one group instead of one for each grouping, and no row is
     # sorted but for the percentiles: an ordered-set aggregate in the grouping itself would have
     # every row sorted again for each grouping of the sets, the whole row carried (care's
-    # statement, backend CPU, 1M items, 90 days: 540 -> 470 ms with the arrays gathered over the
-    # grouping sets, -> 440 ms with the combinations first; 28 days: 140 -> 110 -> 100 to 110 ms).
+    # statement, backend CPU, 1M items, 90 days: 530 to 540 -> 460 to 470 ms with the arrays
+    # gathered over the grouping sets, -> 430 ms with the combinations first; 28 days: 130 to 140
+    # -> 110 -> 100 ms).
     fractions = ", ".join(repr(numerator / denominator) for numerator, denominator in (MEDIAN, P90))
     gathered = [quote(alias) for alias in aliases.values()]
     summed = [counted_as.get(name) or f"SUM({quote(flags[name])})" for name in [*counts, *totals]]
