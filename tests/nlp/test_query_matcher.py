@@ -409,3 +409,32 @@ def test_canonical_forms_of_random_queries_parse_back_to_the_same_tree():
         except QuerySyntaxError:
             continue
         assert parse_query(str(query)) == query, text
+
+
+def test_near_on_many_intervals_keeps_exactly_the_neighbours_of_the_plain_definition():
+    """`_near_many` reads the union of each left's neighbour ranges once (it copied every
+    neighbour of every left: n times the distance); it keeps the same intervals as the definition."""
+    from palabre.nlp.matcher import _near_many
+
+    rng = random.Random(5)
+    for _ in range(300):
+
+        def intervals(count):
+            found = []
+            for _ in range(count):
+                start = rng.randint(0, 120)
+                found.append((start, start + rng.randint(0, 3)))
+            return found
+
+        lefts, rights, distance = (
+            intervals(rng.randint(1, 40)),
+            intervals(rng.randint(1, 40)),
+            rng.randint(0, 60),
+        )
+        plain = set()
+        for a in lefts:
+            for b in rights:
+                if (0 <= b[0] - a[1] - 1 <= distance) or (0 <= a[0] - b[1] - 1 <= distance):
+                    plain.update((a, b))
+        got = _near_many(lefts, rights, distance)
+        assert (set(got) if got else set()) == plain, (lefts, rights, distance)

@@ -394,21 +394,42 @@ def _near(left: Evaluator, right: Evaluator, distance: int) -> Evaluator:
 
 def _near_many(lefts: list[Interval], rights: list[Interval], distance: int) -> list[Interval] | None:
     """NEAR on long texts: for each left interval, the right ones that start within ``distance``
-    words after it or end within ``distance`` words before it, found by bisection, so that a
-    text repeating both terms thousands of times costs n log n, not n squared."""
+    words after it or end within ``distance`` words before it, found by bisection as two index
+    ranges, whose union is then read once: a text repeating both terms thousands of times costs
+    n log n, not n squared, nor n times the distance (each left's neighbours copied one by one: a
+    query of 180 NEAR/50 held a worker 2.6 s on a post of 23,000 characters)."""
     by_start = sorted(set(rights))
     starts = [b[0] for b in by_start]
     by_end = sorted(by_start, key=lambda b: b[1])
     ends = [b[1] for b in by_end]
     used: set[Interval] = set()
+    after: list[tuple[int, int]] = []
+    before: list[tuple[int, int]] = []
     for a in set(lefts):
-        after = by_start[bisect_left(starts, a[1] + 1) : bisect_right(starts, a[1] + 1 + distance)]
-        before = by_end[bisect_left(ends, a[0] - 1 - distance) : bisect_right(ends, a[0] - 1)]
-        if after or before:
+        first_after, past_after = bisect_left(starts, a[1] + 1), bisect_right(starts, a[1] + 1 + distance)
+        first_before, past_before = bisect_left(ends, a[0] - 1 - distance), bisect_right(ends, a[0] - 1)
+        if first_after < past_after or first_before < past_before:
             used.add(a)
-            used.update(after)
-            used.update(before)
+            after.append((first_after, past_after))
+            before.append((first_before, past_before))
+    used.update(_in_ranges(by_start, after))
+    used.update(_in_ranges(by_end, before))
     return list(used) or None
+
+
+def _in_ranges(rows: list[Interval], ranges: list[tuple[int, int]]) -> list[Interval]:
+    """The rows whose index lies in any of the half-open ranges, each read once."""
+    opened = [0] * (len(rows) + 1)
+    for first, past in ranges:
+        if first < past:
+            opened[first] += 1
+            opened[past] -= 1
+    inside, found = 0, []
+    for index, row in enumerate(rows):
+        inside += opened[index]
+        if inside:
+            found.append(row)
+    return found
 
 
 def _all(children: list[Evaluator]) -> Evaluator:
@@ -430,7 +451,10 @@ def _any(children: list[Evaluator]) -> Evaluator:
         for child in children:
             found = child(occurrences, keys_at, meta)
             if found is not None:
-                out = found if out is None else out + found
+                if out is None:
+                    out = list(found)  # a copy: the children's lists are not extended in place
+                else:
+                    out.extend(found)  # not `out + found`: a copy per child, quadratic in a long OR
         return out
 
     return evaluate

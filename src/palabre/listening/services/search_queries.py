@@ -88,6 +88,7 @@ _QUERY_MESSAGES = {
     "dangling_operator": gettext_lazy("%(operator)s has no term on its %(side)s."),
     "bad_near:no_distance": gettext_lazy("NEAR needs a distance, as in NEAR/5."),
     "bad_near:too_far": gettext_lazy("The distance of NEAR is over %(limit)s words."),
+    "bad_near:too_many": gettext_lazy("This NEAR is one too many: a query holds at most %(limit)s."),
     "bad_near:chained": gettext_lazy(
         "This NEAR follows another NEAR: join two NEAR with AND, as in (a NEAR/3 b) AND (b NEAR/3 c)."
     ),

@@ -11,6 +11,7 @@ from palabre.nlp.query.syntax import (
     FIELDS,
     MAX_DEPTH,
     MAX_NEAR,
+    MAX_NEARS,
     MAX_QUERY_LENGTH,
     And,
     Filter,
@@ -52,6 +53,7 @@ class _Lex:
 class _Parser:
     def __init__(self, text: str):
         self.text = text
+        self.nears = 0
         self.items = list(self._lex())
         self.index = 0
         self.depth = 0
@@ -126,6 +128,9 @@ class _Parser:
             distance = int(digits)
             if distance > MAX_NEAR:
                 raise self.error("bad_near", position, problem="too_far", limit=MAX_NEAR)
+            self.nears += 1
+            if self.nears > MAX_NEARS:
+                raise self.error("bad_near", position, problem="too_many", limit=MAX_NEARS)
             return _Lex("NEAR", position, chunk, distance=distance)
         fielded = _FIELD.fullmatch(chunk)
         if fielded and fielded.group(1).lower() not in ("http", "https"):

@@ -10,6 +10,9 @@ from palabre.nlp.query.tokens import HASHTAG, MENTION, PREFIX, WORD, singular
 MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 64
 MAX_NEAR = 100
+# Matching a NEAR costs about the text's length (a NEAR/50 over 20,000 characters of its own words:
+# 20 ms): a query of 180 held a shared worker 4 s on one post. Brand queries use a handful.
+MAX_NEARS = 20
 FIELDS = ("lang", "source", "domain")
 
 # --- syntax tree ----------------------------------------------------------------------------
@@ -172,6 +175,7 @@ ERROR_MESSAGES = {
     "dangling_operator": "{operator} at position {position} has no term on its {side}",
     "bad_near:no_distance": "NEAR at position {position} needs a distance, as in NEAR/5",
     "bad_near:too_far": "The distance of NEAR at position {position} is over {limit} words",
+    "bad_near:too_many": "The NEAR at position {position} is one too many: a query holds at most {limit}",
     "bad_near:chained": (
         "NEAR at position {position} follows another NEAR: join two NEAR with AND, "
         "as in (a NEAR/3 b) AND (b NEAR/3 c)"
