@@ -9,14 +9,15 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from palabre.connectors.search import Candidate
 from palabre.listening import backfill
-from palabre.listening.models import Mention, MentionMatch
+from palabre.listening.models import ListeningQuery, Mention, MentionMatch
 from palabre.listening.services import ingest_candidates
-from palabre.listening.services.search_queries import MAX_MATCHED_CHARS
+from palabre.listening.services.search_queries import MAX_MATCHED_CHARS, update_query
 from palabre.nlp.matcher import QueryMatcher
 from palabre.orgs.services import Actor
 
@@ -154,3 +155,20 @@ def test_trending_terms_read_the_head_of_each_mention(org, make_query, make_sour
         competitor = recent_competitor_texts(org, since=since)
     assert _whole_text_reads(reads.captured_queries) == []
     assert [len(text) for text in competitor] == [MAX_MATCHED_CHARS]
+
+
+def test_a_query_saved_before_near_were_counted_keeps_matching(org, make_query):
+    """At most 20 NEAR holds for what is typed (saving, previews); a query saved before the limit
+    keeps matching rather than stopping the organisation's whole listening."""
+    from palabre.listening.services.search_queries import matcher_for
+
+    many = " OR ".join(f"(lumiere NEAR/3 livraison{n})" for n in range(25))
+    query = make_query(org, "lumiere", name="Ancienne")
+    ListeningQuery.objects.filter(pk=query.pk).update(query=many)
+    matcher, rows = matcher_for(org.pk)
+    assert [m.query_id for m in matcher.match("Lumière : livraison7 en retard")] == [query.pk]
+    with pytest.raises(ValidationError) as refused:
+        update_query(
+            actor=Actor.palabre(org), listening_query=ListeningQuery.objects.get(pk=query.pk), query=many
+        )
+    assert "query" in refused.value.message_dict

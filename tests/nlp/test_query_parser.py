@@ -235,6 +235,8 @@ def test_a_query_holds_at_most_twenty_near():
     with pytest.raises(QuerySyntaxError) as caught:
         parse_query(f"{twenty} OR (c NEAR/5 d)")
     assert caught.value.params == {"position": len(twenty) + 7, "problem": "too_many", "limit": 20}
+    # A query saved before NEAR were counted is read as it was (it keeps matching).
+    assert parse_query(f"{twenty} OR (c NEAR/5 d)", max_nears=None)
 
 
 def test_a_very_long_query_is_refused():

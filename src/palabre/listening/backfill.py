@@ -130,6 +130,7 @@ def run(backfill_id: int) -> QueryBackfill | None:
     Idempotent: a match already stored is kept, an item already a mention is skipped."""
     from palabre.connectors.search import Candidate
     from palabre.listening.services import MAX_MATCHED_CHARS, ingest_candidates, own_channels_source
+    from palabre.listening.services.search_queries import saved_query
     from palabre.nlp.matcher import QueryMatcher
 
     row = QueryBackfill.objects.select_related("query", "organisation").filter(pk=backfill_id).first()
@@ -143,7 +144,7 @@ def run(backfill_id: int) -> QueryBackfill | None:
     )
     scanned = matched = 0
     try:
-        matcher = QueryMatcher({query.pk: row.query_text})
+        matcher = QueryMatcher({query.pk: saved_query(row.query_text)})
         already = set(MentionMatch.objects.filter(query=query).values_list("mention_id", flat=True))
         last = 0
         while True:

@@ -54,6 +54,14 @@ def validate_query_text(text: str) -> str:
     return text
 
 
+def saved_query(text: str):
+    """A saved query, parsed: one saved before a limit came in (at most 20 NEAR) keeps matching;
+    what is typed now is held to the limits (`validate_query_text`, previews)."""
+    from palabre.nlp.query import parse_query
+
+    return parse_query(text, max_nears=None)
+
+
 def query_error_message(error) -> str:
     """The parser's error in the reader's language, positions counted from 1 as people do."""
     params = dict(error.params)
@@ -187,7 +195,7 @@ def matcher_for(organisation_id: int):
     key = tuple(sorted((row.pk, row.updated_at.isoformat()) for row in rows))
     cached = _matcher_cache.get(organisation_id)
     if cached is None or cached[0] != key:
-        matcher = QueryMatcher({row.pk: row.query for row in rows}) if rows else None
+        matcher = QueryMatcher({row.pk: saved_query(row.query) for row in rows}) if rows else None
         with _matcher_lock:
             _matcher_cache[organisation_id] = cached = (key, matcher)
     return cached[1], {row.pk: row for row in rows}

@@ -51,9 +51,10 @@ class _Lex:
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, max_nears: int | None = MAX_NEARS):
         self.text = text
         self.nears = 0
+        self.max_nears = max_nears
         self.items = list(self._lex())
         self.index = 0
         self.depth = 0
@@ -129,8 +130,8 @@ class _Parser:
             if distance > MAX_NEAR:
                 raise self.error("bad_near", position, problem="too_far", limit=MAX_NEAR)
             self.nears += 1
-            if self.nears > MAX_NEARS:
-                raise self.error("bad_near", position, problem="too_many", limit=MAX_NEARS)
+            if self.max_nears is not None and self.nears > self.max_nears:
+                raise self.error("bad_near", position, problem="too_many", limit=self.max_nears)
             return _Lex("NEAR", position, chunk, distance=distance)
         fielded = _FIELD.fullmatch(chunk)
         if fielded and fielded.group(1).lower() not in ("http", "https"):
@@ -282,11 +283,14 @@ def _at(node: Node, position: int) -> Node:
     return type(node)(**fields, position=position)
 
 
-def parse_query(text: str) -> Query:
-    """Parse ``text``; raise :class:`QuerySyntaxError` when it is not a usable query."""
+def parse_query(text: str, *, max_nears: int | None = MAX_NEARS) -> Query:
+    """Parse ``text``; raise :class:`QuerySyntaxError` when it is not a usable query.
+
+    ``max_nears=None`` reads a query saved before NEAR were counted (a saved query keeps
+    matching; a new or changed one is held to ``MAX_NEARS``)."""
     if len(text) > MAX_QUERY_LENGTH:
         raise QuerySyntaxError("too_long", MAX_QUERY_LENGTH, text, limit=MAX_QUERY_LENGTH)
-    root = _Parser(text).parse()
+    root = _Parser(text, max_nears).parse()
     if anchors(root) is None:
         raise QuerySyntaxError("no_positive_term", _unanchored(root).position, text)
     return Query(root, text)
