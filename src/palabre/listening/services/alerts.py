@@ -190,7 +190,7 @@ def open_alerts(organisation: Organisation) -> list[OpenAlert]:
             ][:EMERGING_TERMS_FOR_GUARDRAILS]
         else:
             try:
-                candidates = [str(term) for term in parse_query(alert.query.query).terms]
+                candidates = [str(term) for term in parse_query(alert.query.query, max_nears=None).terms]
             except QuerySyntaxError:
                 candidates = []
         terms = tuple(t for t in candidates if valid(t))
