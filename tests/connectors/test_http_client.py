@@ -78,6 +78,19 @@ def _chunked(handler, chunks: int, size: int = 1024):
         pass  # the client stopped reading
 
 
+def _encoded(body: bytes, encoding: str):
+    """A handler answering `body` as compressed with `encoding`, with its length."""
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
 def test_an_answer_over_the_limit_is_cut_off_while_read_even_without_a_length(serve):
     server = serve(lambda handler: _chunked(handler, chunks=64))
     with pytest.raises(http_client.TooLarge):
@@ -193,13 +206,7 @@ def test_a_compression_bomb_is_cut_off_while_inflated_by_every_way_out(serve, en
     guard inflates itself, never past the limit: the worker holds about the limit, not the bomb."""
     body = _compressed(b"\0" * (64 * 1024 * 1024), encoding)
 
-    def answer(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", "gzip" if encoding == "gzip" else "deflate")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
+    answer = _encoded(body, "gzip" if encoding == "gzip" else "deflate")
     url = serve(answer).url
     limit = 1024 * 1024
 
@@ -251,13 +258,7 @@ def test_a_compressed_answer_under_the_limit_reads_the_same_by_every_way_out(ser
 def test_a_damaged_compressed_answer_is_a_decoding_error(serve):
     body = gzip.compress(b"bonjour " * 1000)[:-30] + b"\xff" * 30
 
-    def answer(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", "gzip")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
+    answer = _encoded(body, "gzip")
     with pytest.raises(httpx.DecodingError):
         http_client.get(serve(answer).url)
 
@@ -274,13 +275,7 @@ def test_an_answer_in_an_encoding_without_an_output_bound_is_refused_before_deco
         brotli.compress(b"bonjour") if encoding == "br" else zstandard.ZstdCompressor().compress(b"bonjour")
     )
 
-    def answer(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", encoding)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
+    answer = _encoded(body, encoding)
     server = serve(answer)
     with pytest.raises(outbound.RefusedEncoding):
         http_client.get(server.url)
@@ -344,13 +339,7 @@ def test_a_feed_in_an_encoding_palabre_does_not_read_is_malformed_not_retried(se
 
     body = brotli.compress(FEED.encode())
 
-    def answer(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Encoding", "br")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
+    answer = _encoded(body, "br")
     server = serve(answer)
     channel = make_channel(org, "rss", handle=f"{server.url}/feed")
     with pytest.raises(MalformedPayload, match="'br'"):
