@@ -173,10 +173,10 @@ def test_storing_and_every_stage_of_a_batch_cost_queries_that_do_not_grow_with_i
 def test_replies_within_a_batch_are_linked_whatever_the_number_of_updates(
     channel, incoming_item, monkeypatch
 ):
-    from palabre.conversations import pipeline
+    from palabre.conversations import thread_links
 
     # Each reply answers the one before: one chain, its links written two rows per statement.
-    monkeypatch.setattr(pipeline, "LINKS_PER_UPDATE", 2)
+    monkeypatch.setattr(thread_links, "LINKS_PER_UPDATE", 2)
     batch = [incoming_item("r0", text="Bonjour, ma commande ?")] + [
         incoming_item(f"r{n}", text=f"Réponse {n}", parent=f"r{n - 1}", kind="reply") for n in range(1, 8)
     ]

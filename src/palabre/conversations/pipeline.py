@@ -32,6 +32,7 @@ from django.db import IntegrityError, OperationalError, connections, router, tra
 from django.utils import timezone
 
 from palabre import bulk, hooks
+from palabre.conversations import thread_links
 from palabre.conversations.models import Contact, ContactHandle, Item, PendingAnalysis
 from palabre.conversations.services import (
     ATTEMPTS,
@@ -198,14 +199,6 @@ _known_handles = bulk.Prepared(
         organisation_id=organisation_id, platform=platform, handle__any=handles
     )
 )
-_stored_parents = bulk.Prepared(
-    lambda channel_id, external_ids: (
-        Item.objects.select_for_update()
-        .filter(channel_id=channel_id, external_id__any=external_ids)
-        .order_by("external_id")
-        .only("pk", "external_id", "thread_root_id")
-    )
-)
 
 
 def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item, bool]]:
@@ -264,8 +257,8 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
                 setattr(item, name, value)
             changed.append(item)
             result.append((item, False))
-    parent_of = _plan_threads(channel, new) if new else {}
-    _link_to_stored(new, parent_of)
+    parent_of = thread_links.plan(channel, new) if new else {}
+    thread_links.link_to_stored(new, parent_of)
     if new:
         # In key order, as concurrent batches lock and insert: fewer deadlocks between them.
         bulk.insert(sorted(new, key=lambda item: item.external_id))
@@ -276,7 +269,7 @@ def _write_batch(channel: Channel, batch: list[IncomingItem]) -> list[tuple[Item
         Item.objects.bulk_update(changed, fields)
         if with_language:
             Item.objects.bulk_update(with_language, ["language"])
-    _link_within(new, parent_of)
+    thread_links.link_within(new, parent_of)
     return result
 
 
@@ -367,109 +360,6 @@ def _take_profile(row: ContactHandle, delivered: list[IncomingAuthor]) -> set[st
                 setattr(row, name, value)
                 changed.add(name)
     return changed
-
-
-def _plan_threads(channel: Channel, new: list[Item]) -> dict[str, Item]:
-    """The parent of each item created in this batch (by the child's external id), as storing them
-    one after the other would leave it: a reply finds its parent (stored before, or earlier in the
-    batch), an earlier reply of the batch finds the parent that comes later in it, and two items
-    naming each other as parent stay unlinked where linking would close a loop. The items stored
-    before that the batch names are read once."""
-    position = {item.external_id: index for index, item in enumerate(new)}
-    outside = {
-        i.parent_external_id for i in new if i.parent_external_id and i.parent_external_id not in position
-    }
-    stored = (
-        {parent.external_id: parent for parent in _stored_parents(channel.pk, sorted(outside))}
-        if outside
-        else {}
-    )
-    parent_of: dict[str, Item] = {}  # external ids are unique in a channel
-
-    def below(candidate: Item, ancestor: Item) -> bool:
-        # Items stored before this batch never sit under one of its new items: only links made
-        # here can put them there, and those are in `parent_of`.
-        seen: set[str] = set()
-        current: Item | None = candidate
-        while current is not None and current.external_id not in seen:
-            if current.external_id == ancestor.external_id:
-                return True
-            seen.add(current.external_id)
-            current = parent_of.get(current.external_id)
-        return False
-
-    waiting: dict[str, list[Item]] = {}  # earlier items of the batch, by the parent they name
-    for index, item in enumerate(new):
-        wanted = item.parent_external_id
-        if wanted:
-            if wanted in stored:
-                parent_of[item.external_id] = stored[wanted]
-            elif wanted in position and position[wanted] < index:
-                parent = new[position[wanted]]
-                if not below(parent, item):
-                    parent_of[item.external_id] = parent
-            else:
-                waiting.setdefault(wanted, []).append(item)
-        for orphan in waiting.pop(item.external_id, []):
-            if orphan.external_id not in parent_of and not below(item, orphan):
-                parent_of[orphan.external_id] = item
-    return parent_of
-
-
-def _root_of(item: Item, parent_of: dict[str, Item]) -> int:
-    seen: set[str] = set()
-    current = item
-    while current.external_id in parent_of and current.external_id not in seen:
-        seen.add(current.external_id)
-        current = parent_of[current.external_id]
-    # The top of the batch's links: an item stored before keeps its thread's root.
-    return current.thread_root_id or current.pk
-
-
-def _link_to_stored(new: list[Item], parent_of: dict[str, Item]) -> None:
-    """Before the insert: replies to items stored before get their parent and thread root in the
-    row itself (no update afterwards)."""
-    for item in new:
-        parent = parent_of.get(item.external_id)
-        if parent is not None and parent.pk is not None:
-            item.parent = parent
-            item.thread_root_id = parent.thread_root_id or parent.pk
-
-
-def _link_within(new: list[Item], parent_of: dict[str, Item]) -> None:
-    """After the insert: replies to items of the batch, now that those have an id."""
-    linked = [item for item in new if item.external_id in parent_of and item.parent_id is None]
-    for item in linked:
-        item.parent = parent_of[item.external_id]
-        item.thread_root_id = _root_of(item, parent_of)
-    _write_links(linked)
-
-
-# Rows per UPDATE of the links: 5 parameters a row, under SQLite's oldest limit of 999 a statement.
-LINKS_PER_UPDATE = 150
-
-
-def _write_links(linked: list[Item]) -> None:
-    """The parent and thread root of these items, in one UPDATE per LINKS_PER_UPDATE rows.
-    bulk_update() compiles a CASE expression per row and field through the ORM: for the quarter of
-    a batch that replies within it, that cost half as much CPU as inserting the whole batch."""
-    if not linked:
-        return
-    connection = connections[router.db_for_write(Item)]
-    quote = connection.ops.quote_name
-    table = quote(Item._meta.db_table)
-    pk, parent, root = (quote(Item._meta.get_field(name).column) for name in ("id", "parent", "thread_root"))
-    with connection.cursor() as cursor:
-        for start in range(0, len(linked), LINKS_PER_UPDATE):
-            rows = linked[start : start + LINKS_PER_UPDATE]
-            whens = " ".join(["WHEN %s THEN %s"] * len(rows))
-            cursor.execute(
-                f"UPDATE {table} SET {parent} = CASE {pk} {whens} END, {root} = CASE {pk} {whens} END "
-                f"WHERE {pk} IN ({', '.join(['%s'] * len(rows))})",
-                [value for item in rows for value in (item.pk, item.parent_id)]
-                + [value for item in rows for value in (item.pk, item.thread_root_id)]
-                + [item.pk for item in rows],
-            )
 
 
 # --- analysing -------------------------------------------------------------------------------
