@@ -180,7 +180,10 @@ def test_prepare_a_post_with_a_picture_through_approval_to_the_schedule(
     textarea.fill("Le canapé Oslo arrive en vert sapin 🌲 : à découvrir samedi à l'atelier de Nantes.")
     expect(sky_section.locator(".counter")).to_contain_text(words["left"])
     shot(writer, "draft", lang, width)
-    sky_section.locator("form.variant-form button[type=submit]").click()
+    # Saved before the next click: a save still under way when the post is submitted would land
+    # after it and send the post back to draft (a change after approval is asked does that).
+    with writer.expect_navigation():
+        sky_section.locator("form.variant-form button[type=submit]").click()
 
     # Instagram is dropped (with a confirmation); the post can then go to the approvers.
     writer.locator("section.variant", has_text="Instagram").first.locator("form.drop-form button").click()
