@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from palabre.cli import main
@@ -66,6 +67,21 @@ def test_the_form_keeps_what_was_typed_and_names_the_problem(owner, client):
     assert 'value="Mon forum"' in page and 'value="forum sans adresse"' in page
     assert response.context["form"].errors["url"]
     assert not ModerationSite.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["https://=HYPERLINK(1)/", "https://blog_test/", "https://-x.example/"])
+def test_a_site_whose_address_names_no_host_is_refused_naming_url(org, url):
+    """The host becomes the site channel's handle and goes into the key's CSV and the audit log:
+    `https://=HYPERLINK(1)/` was taken as a site."""
+    with pytest.raises(ValidationError) as refused:
+        moderation.create_moderation_site(actor=Actor.palabre(org), name="Blog", url=url)
+    assert list(refused.value.message_dict) == ["url"]
+    assert not ModerationSite.objects.exists()
+    # An accented domain is a site's address (written in its ASCII form by browsers).
+    site, _key = moderation.create_moderation_site(
+        actor=Actor.palabre(org), name="Café", url="https://café.fr/"
+    )
+    assert site.channel.handle == "café.fr"
 
 
 def test_revoking_a_key_makes_it_invalid(org, owner, client):

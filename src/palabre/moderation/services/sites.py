@@ -44,6 +44,11 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     parts = urlsplit(url.strip())
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         errors["url"] = _("Give the site's address, starting with https://")
+    elif not _host_name(parts.hostname):
+        # The host becomes the channel's handle and goes into the key's CSV and the audit log:
+        # `https://=HYPERLINK(...)/` named no site.
+        errors["url"] = _("“%(host)s” is not a site's address; give it as https://blog.example.fr/")
+        errors["url"] %= {"host": parts.hostname}
     if errors:
         raise ValidationError(errors)
     handle = parts.hostname.removeprefix("www.")
@@ -63,6 +68,17 @@ def create_moderation_site(*, actor: Actor, name: str, url: str) -> tuple[Modera
     )
     record(actor, "moderation.site_created", site, after={"name": site.name, "url": site.url})
     return site, key
+
+
+def _host_name(host: str) -> bool:
+    """A DNS name (accented ones too, as their ASCII form) or an IP address."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(
+        re.fullmatch(r"[a-z0-9]([a-z0-9\-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]*[a-z0-9])?)*", ascii_host)
+    ) or (bool(re.fullmatch(r"[0-9a-f:.]+", host)) and (host.count(".") == 3 or ":" in host))
 
 
 def origin_of(url: str) -> str | None:
