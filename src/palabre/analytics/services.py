@@ -116,36 +116,40 @@ def remove_recipient(*, actor: Actor, recipient: ReportRecipient) -> None:
         recipient.delete()
 
 
+def _remove_outside(recipients, *, actor_of, reason: str, added_by: str) -> list[tuple[int, str]]:
+    """Remove these outside recipients, each written in its organisation's audit log; their (id,
+    address) as they were."""
+    removed = []
+    for recipient in recipients:
+        record(
+            actor_of(recipient),
+            "analytics.report_recipient_removed",
+            recipient,
+            before={"member": None, "email": recipient.email},
+            after={"reason": reason, "added_by": added_by},
+        )
+        removed.append((recipient.pk, recipient.email))
+        recipient.delete()
+    return removed
+
+
 def remove_outside_recipients_of(
     *, actor: Actor, membership: Membership, reason: str = "added_by_member_left", **_kwargs: Any
 ) -> list[dict[str, Any]]:
     """A member leaves: the outside addresses they added stop receiving the organisation's figures
     (orgs sends `member_leaving`; the answer is listed in the offboarding report)."""
-    removed = []
     recipients = (
         ReportRecipient.objects.for_org(membership.organisation)
         .filter(user__isnull=True, created_by=membership.user)
         .order_by("created_at", "pk")
     )
-    for recipient in recipients:
-        record(
-            actor,
-            "analytics.report_recipient_removed",
-            recipient,
-            before={"member": None, "email": recipient.email},
-            after={"reason": reason, "added_by": membership.user.get_username()},
-        )
-        removed.append(
-            {
-                "kind": "report_recipient",
-                "id": recipient.pk,
-                "label": recipient.email,
-                "url": reverse("analytics:emails"),
-                "to": None,
-            }
-        )
-        recipient.delete()
-    return removed
+    removed = _remove_outside(
+        recipients, actor_of=lambda _r: actor, reason=reason, added_by=membership.user.get_username()
+    )
+    return [
+        {"kind": "report_recipient", "id": pk, "label": email, "url": reverse("analytics:emails"), "to": None}
+        for pk, email in removed
+    ]
 
 
 def remove_outside_recipients_of_deleted_account(*, instance, **_kwargs: Any) -> None:
@@ -155,15 +159,12 @@ def remove_outside_recipients_of_deleted_account(*, instance, **_kwargs: Any) ->
     recipients = ReportRecipient.objects.filter(user__isnull=True, created_by=instance).select_related(
         "organisation"
     )
-    for recipient in recipients.order_by("organisation_id", "created_at", "pk"):
-        record(
-            Actor.palabre(recipient.organisation),
-            "analytics.report_recipient_removed",
-            recipient,
-            before={"member": None, "email": recipient.email},
-            after={"reason": "added_by_account_deleted", "added_by": instance.get_username()},
-        )
-        recipient.delete()
+    _remove_outside(
+        recipients.order_by("organisation_id", "created_at", "pk"),
+        actor_of=lambda recipient: Actor.palabre(recipient.organisation),
+        reason="added_by_account_deleted",
+        added_by=instance.get_username(),
+    )
 
 
 def remove_outside_recipients_on_demotion(

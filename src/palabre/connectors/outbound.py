@@ -357,8 +357,8 @@ class _ZlibLayer:
         return bytes(out)
 
     def flush(self, room: int) -> bytes:
-        if self._zlib is None:
-            return self.feed(b"", room) if len(self._pending) >= 2 else b""
+        if self._zlib is None:  # fewer than two bytes came: nothing to inflate
+            return b""
         return self._zlib.flush()[:room]
 
 
