@@ -248,3 +248,17 @@ def test_a_chart_is_drawn_only_where_a_page_shows_it(signed_in, week, monkeypatc
     drawn.clear()
     assert signed_in.get("/analytics/", {"from": "2020-01-01", "to": "2020-01-31"}).status_code == 200
     assert drawn == []  # no mention, post or campaign, no thread, no answer: nothing drawn
+
+
+def test_a_tile_is_coloured_only_when_the_figure_it_shows_moved():
+    """99.7 % after 100 % both read "100 %": the tile stays neutral instead of turning red beside
+    two equal figures (the demo's substantive comments did)."""
+    from palabre.analytics.report import _trend
+
+    assert _trend("substantive_share", 0.9969, 1.0, True) == "same"
+    assert _trend("substantive_share", 0.98, 1.0, True) == "worse"
+    assert _trend("first_response_business_median", 40.2, 39.8, False) == "same"
+    assert _trend("first_response_business_median", 38, 40, False) == "better"
+    assert _trend("replies_per_post", 4.74, 4.66, True) == "same"
+    assert _trend("sla_breaches", 99, 2, False) == "worse"
+    assert _trend("sla_breaches", 3, None, False) == "same"

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.analytics import annotations, charts, crisis
 from palabre.analytics.metrics import Filters, Period, cached
+from palabre.analytics.templatetags.analytics_format import headline
 from palabre.bidi import strip_controls
 from palabre.inbox.models import Intent
 from palabre.orgs.models import Organisation
@@ -77,7 +78,7 @@ def build(
             "label": HEADLINE_LABELS[name],
             "value": current[block][name],
             "previous": previous[block][name],
-            "trend": _trend(current[block][name], previous[block][name], higher_is_better),
+            "trend": _trend(name, current[block][name], previous[block][name], higher_is_better),
         }
         for block, name, higher_is_better in HEADLINES
     ]
@@ -143,9 +144,12 @@ def member_names(user_ids: set[int]) -> dict[int, str]:
     return {person.pk: person.get_full_name() or person.get_username() for person in people}
 
 
-def _trend(value: float | None, previous: float | None, higher_is_better: bool) -> str:
-    """better, worse or same: how the figure moved since the previous period."""
-    if value is None or previous is None or value == previous:
+def _trend(name: str, value: float | None, previous: float | None, higher_is_better: bool) -> str:
+    """better, worse or same: how the figure moved since the previous period, as the tile shows it
+    (99.7 % after 100 % both read "100 %": a red tile between two equal figures reads as a fault)."""
+    if value is None or previous is None:
+        return "same"
+    if headline({"name": name, "value": value}) == headline({"name": name, "value": previous}):
         return "same"
     return "better" if (value > previous) == higher_is_better else "worse"
 
