@@ -18,6 +18,12 @@ RUN python -m venv /opt/palabre \
 
 # --- run: the virtual environment only, no compiler, no pip cache -----------------------------
 FROM python:3.11-slim-bookworm
+# The PDF report: WeasyPrint loads Pango when imported (the slim image has neither it nor a font);
+# DejaVu for the text, Noto Color Emoji for the emoji of contributors' names and posts.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 palabre \
     && useradd --system --uid 10001 --gid palabre --home-dir /data --shell /usr/sbin/nologin palabre \
     && mkdir -p /data /run/palabre-metrics \

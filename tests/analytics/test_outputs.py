@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from datetime import date
 
 import pytest
@@ -69,6 +70,16 @@ def test_the_pdf_and_html_reports(signed_in):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     html = signed_in.get("/analytics/report.html", WEEK, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "<svg" in html and "Conversations answered: 3 of 5 (60%)" in html
+
+
+def test_without_pango_the_pdf_is_refused_with_what_to_install(signed_in, monkeypatch):
+    """WeasyPrint loads Pango when imported: a server without it answers 503 and says what to
+    install instead of a server error (the HTML and CSV reports still work)."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `from weasyprint import HTML` fails
+    pdf = signed_in.get("/analytics/report.pdf", WEEK, HTTP_ACCEPT_LANGUAGE="fr")
+    assert pdf.status_code == 503
+    assert "libpango-1.0-0" in pdf.content.decode() and "Pango est absent" in pdf.content.decode()
+    assert signed_in.get("/analytics/report.csv", WEEK).status_code == 200
 
 
 def test_a_member_without_analytics_is_refused(client, week, make_member):

@@ -8,6 +8,7 @@ Django's locmem outbox.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -220,3 +221,15 @@ def test_a_member_whose_role_no_longer_allows_analytics_is_skipped_with_a_log_li
     assert [r.getMessage() for r in caplog.records if r.name == "palabre.analytics.emails"] == [
         f"report mail of maison-dupont not sent to member {claire.user_id}: their role no longer allows analytics"
     ]
+
+
+def test_without_pango_the_report_mail_goes_without_its_pdf(subscribed, clock, monkeypatch, caplog):
+    """A server without Pango (WeasyPrint cannot load it) still mails the figures, with a log line."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `from weasyprint import HTML` fails
+    org = subscribed["org"]
+    clock.move_to(paris(6, 15, 8), tick=False)
+    week = Period(date(2026, 6, 8), date(2026, 6, 14), "Europe/Paris")
+    assert emails.send_period_report(org, "weekly", week, now=paris(6, 15, 8)) == {"sent": 2, "failed": 0}
+    assert sorted(m.to[0] for m in mail.outbox) == ["claire@maison-dupont.fr", "direction@maison-dupont.fr"]
+    assert all(m.attachments == [] and m.alternatives for m in mail.outbox)
+    assert "sent without its PDF" in caplog.text

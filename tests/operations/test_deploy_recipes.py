@@ -123,6 +123,18 @@ def test_the_image_runs_as_an_unprivileged_user_with_palabre_commands():
     assert "*" in ignored and "!src/" in ignored
 
 
+def test_the_image_can_draw_the_pdf_report():
+    """WeasyPrint loads Pango when imported and the slim image has neither Pango nor a font: without
+    them every PDF download and every report mail's attachment failed in the container."""
+    instructions = dockerfile_instructions()
+    final_stage = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
+    installed = " ".join(value for op, value in final_stage if op == "RUN" and "apt-get install" in value)
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core", "fonts-noto-color-emoji"):
+        assert package in installed.split(), package
+    systemd_recipe = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert re.search(r"apt install [^\n]*libpango-1\.0-0 libpangoft2-1\.0-0", systemd_recipe)
+
+
 def unit_values(path: Path, key: str) -> list[str]:
     return [
         line.split("=", 1)[1].strip()

@@ -190,7 +190,8 @@ def send_period_report(
         parts = messages[language]
         message = EmailMultiAlternatives(parts["subject"], parts["text"], to=[address])
         message.attach_alternative(parts["html"], "text/html")
-        message.attach(parts["filename"], parts["pdf"], "application/pdf")
+        if parts["pdf"] is not None:
+            message.attach(parts["filename"], parts["pdf"], "application/pdf")
         try:
             message.send(fail_silently=False)
         except OSError as error:
@@ -225,10 +226,16 @@ def compose(
         context = {"report": data, "organisation": organisation, "subject": subject, "frequency": frequency}
         text = render_to_string("analytics/email/report.txt", context)
         html = render_to_string("analytics/email/report.html", context)
+    try:
+        pdf: bytes | None = report.render_pdf(html_report)
+    except report.PdfUnavailable:
+        # The figures are in the mail itself: it goes without its attachment rather than not at all.
+        logger.exception("report mail of %s sent without its PDF", organisation.slug)
+        pdf = None
     return {
         "subject": subject,
         "text": text,
         "html": html,
-        "pdf": report.render_pdf(html_report),
+        "pdf": pdf,
         "filename": f"palabre-{organisation.slug}-{period.first.isoformat()}-{period.last.isoformat()}.pdf",
     }

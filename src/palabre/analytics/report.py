@@ -169,9 +169,16 @@ def render_html(data: dict[str, Any], organisation: Organisation) -> str:
     )
 
 
-def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint cannot draw on this server: Pango, the text layout library it loads when
+    imported, is not installed (Debian: libpango-1.0-0 and libpangoft2-1.0-0)."""
 
+
+def render_pdf(html: str) -> bytes:
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as error:  # cffi's "cannot load library 'libpango-1.0-0'"
+        raise PdfUnavailable(str(error)) from error
     # The PDF is drawn from the HTML, not from a page answer: palabre.bidi's middleware is not on its way.
     return HTML(string=strip_controls(html)).write_pdf()
 

@@ -4,6 +4,7 @@ timeline, and who receives the report e-mails."""
 from __future__ import annotations
 
 import io
+import logging
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,6 +21,8 @@ from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor
 from palabre.orgs.views import member_view
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -77,7 +80,18 @@ def download(request: HttpRequest, actor: Actor, fmt: str) -> HttpResponse:
     else:
         body = report.render_html(data, organisation)
         if fmt == "pdf":
-            body = report.render_pdf(body)
+            try:
+                body = report.render_pdf(body)
+            except report.PdfUnavailable:
+                logger.exception("PDF report unavailable")
+                return HttpResponse(
+                    _(
+                        "The PDF report cannot be drawn on this server: Pango is missing (on Debian: "
+                        "apt install libpango-1.0-0 libpangoft2-1.0-0). The HTML and CSV reports work."
+                    ),
+                    status=503,
+                    content_type="text/plain; charset=utf-8",
+                )
     response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
     name = f"palabre-{organisation.slug}-{period.first.isoformat()}-{period.last.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'{"inline" if fmt == "html" else "attachment"}; filename="{name}"'
