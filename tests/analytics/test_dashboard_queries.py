@@ -92,8 +92,9 @@ def test_a_write_that_bypasses_the_models_is_seen_when_the_entry_expires(client,
 
 def test_nearest_rank_over_and_inside_the_groups(org, make_channel):
     """70 threads answered after 1, 2, ... 70 minutes: the median is the 35th value and the p90 the
-    63rd (ceil(0.9 x 70)), on PostgreSQL's percentile_disc as on SQLite's window ranks. By channel,
-    35 threads each: ranks 18 and 32 (ceil(31.5)), where an interpolating percentile would differ."""
+    63rd (ceil(0.9 x 70)), on PostgreSQL (picked from the gathered values) as on SQLite (window
+    ranks). By channel, 35 threads each: ranks 18 and 32 (ceil(31.5)), where an interpolating
+    percentile would differ."""
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 

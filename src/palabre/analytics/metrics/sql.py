@@ -309,11 +309,9 @@ def grouped_figures(
 
     PostgreSQL computes all of them in one query, each row's values computed once (the
     business-time expression is the costly part): counts, sums and each value's values gathered
-    into arrays per combination of the keys, the combinations added up over `GROUPING SETS`, and
-    the ordered-set aggregate `percentile_disc` over each group's arrays (see `grouping_sets`).
-    `percentile_disc(f)` picks the value at rank ceil(f x n), the nearest rank (for f = 0.5 and
-    0.9, ceil(f x n) in floating point equals the integer ceil(n x a / b) for every n below
-    2,000,000: checked when this was written). SQLite runs `percentiles` per value and group, one
+    into arrays per combination of the keys; the combinations are then added up per group here,
+    and each group's percentiles picked from its combinations' values, at the nearest rank
+    ceil(n x a / b) (see `grouping_sets`). SQLite runs `percentiles` per value and group, one
     count query per group and one for the totals."""
     columns = [group for group in groups if group]
     if connection.vendor != "postgresql":
@@ -368,7 +366,8 @@ def grouping_sets(
     label_tables: dict[str, tuple[str, str]] | None = None,
     counted_as: dict[str, str] | None = None,
 ) -> GroupedFigures:
-    """PostgreSQL: `grouped_figures` over a base query written by the caller, whose rows hold the
+    """PostgreSQL: `grouped_figures` over a base query written by the caller (one statement, its
+    groupings added up here: the name is that of the `GROUPING SETS` it once ran), whose rows hold the
     group and label columns, the value of each of `values` in `pv0`, `pv1`... (NULL where the row
     does not count) and, for each of `counts` then `totals`, 1 or 0 in `pc0`, `pc1`...
 
@@ -390,17 +389,13 @@ def grouping_sets(
     joined = label_tables or {}
     inline = [] if joined else label_columns  # with `label_tables`, every label is joined afterwards
     keys = [quote(column) for column in columns + inline]
-    # Two steps. The rows are first gathered by every key at once (a few hundred combinations):
-    # their counts and sums, and each value's values in an array. The groupings then add up those
-    # combinations, and each group's percentiles are read from the arrays of its combinations,
-    # both from one ordered-set aggregate (an array of fractions: one sort of the group's values
-    # instead of two). Each row goes into one group instead of one for each grouping, and no row is
-    # sorted but for the percentiles: an ordered-set aggregate in the grouping itself would have
-    # every row sorted again for each grouping of the sets, the whole row carried (care's
-    # statement, backend CPU, 1M items, 90 days: 530 to 540 -> 460 to 470 ms with the arrays
-    # gathered over the grouping sets, -> 430 ms with the combinations first; 28 days: 130 to 140
-    # -> 110 -> 100 ms).
-    fractions = ", ".join(repr(numerator / denominator) for numerator, denominator in (MEDIAN, P90))
+    # The rows are gathered by every key at once (a few hundred combinations): their counts and
+    # sums, and each value's values in an array. Each row goes into one combination, none is
+    # sorted. The groupings then add up those combinations here, and each group's percentiles are
+    # picked from its combinations' values by numpy's selection (`_ranked`): an ordered-set
+    # aggregate per group sorted each value once for each grouping (four for care), 200 of the
+    # 430 ms of care's statement on 1M items at 90 days. The arrays travel in their binary form
+    # (`array_send`: each double's 8 bytes, exact), 12 bytes a value.
     gathered = [quote(alias) for alias in aliases.values()]
     summed = [counted_as.get(name) or f"SUM({quote(flags[name])})" for name in [*counts, *totals]]
     combined = ", ".join(
@@ -414,102 +409,83 @@ def grouping_sets(
             *(f"{sql} AS s{index}" for index, sql in enumerate(summed)),
         ]
     )
-    combinations = (
-        f"SELECT {combined} FROM ({base_sql}) AS base GROUP BY {', '.join(keys)}"
-        if keys
-        else f"SELECT {combined} FROM ({base_sql}) AS base"
+    combinations = f"SELECT {combined} FROM ({base_sql}) AS base" + (
+        f" GROUP BY {', '.join(keys)}" if keys else ""
     )
-    # GROUPING(a, b, c) sets the bit of each column left out of the row's set, the first the highest.
-    bits = {column: 1 << (len(columns) - 1 - index) for index, column in enumerate(columns)}
-    grouping = f"GROUPING({', '.join(quote(c) for c in columns)})" if columns else "0"
-
-    def percentiles_of(index: int) -> str:
-        """The percentiles of value `index` in the group of the row `figures`: over the arrays of
-        the combinations whose keys are the group's (a key left out of the grouping matches all)."""
-        same = (
-            " AND ".join(
-                f"(figures.g & {bits[column]} <> 0 OR c.{quote(column)} IS NOT DISTINCT FROM figures.f{position})"
-                for position, column in enumerate(columns)
-            )
-            or "TRUE"
-        )
-        return (
-            f"(SELECT percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY v) "
-            f"FROM (SELECT unnest(c.a{index}) AS v FROM combinations AS c WHERE {same}) AS gathered)"
-        )
-
-    selected = [*keys, *(f"SUM(n{index})::bigint" for index in range(len(gathered)))]
-    selected += [f"SUM(s{index})::bigint" for index in range(len(summed))]
-    names = [f"f{index}" for index in range(len(selected))]
-    inner = ", ".join(f"{sql} AS {name}" for sql, name in zip(selected, names, strict=True))
-    sets = ", ".join(
-        "("
-        + ", ".join(quote(c) for c in [group] + ([labels[group]] if group in labels and not joined else []))
-        + ")"
-        if group
-        else "()"
-        for group in groups
+    # The labels joined to the combinations (a few hundred rows), after their keys.
+    tables = {group: f"l{index}" for index, group in enumerate(columns) if group in labels and joined}
+    read = [
+        *(f"c.{key}" for key in keys),
+        *(f"{alias}.{quote(joined[group][1])}" for group, alias in tables.items()),
+        *(f"c.n{index}" for index in range(len(gathered))),
+        *(f"array_send(c.a{index})" for index in range(len(gathered))),
+        *(f"c.s{index}" for index in range(len(summed))),
+    ]
+    joins = " ".join(
+        f"LEFT JOIN {quote(joined[group][0])} {alias} ON {alias}.id = c.{quote(group)}"
+        for group, alias in tables.items()
     )
-    figures = (
-        f"(SELECT {grouping} AS g, {inner} FROM combinations GROUP BY GROUPING SETS ({sets})) AS figures"
-    )
-    # The figures' columns as the rows below read them: the keys, the labels, then for each value
-    # its count and percentiles, then the sums.
-    first = len(keys)
-    read_values = []
-    for index in range(len(gathered)):
-        read_values += [f"figures.f{first + index}", percentiles_of(index)]
-    read_sums = [f"figures.f{first + len(gathered) + index}" for index in range(len(summed))]
-    if joined:
-        # The labels joined to the few result rows, in the place the rows below read them (after
-        # the keys, before the figures).
-        tables = {group: f"l{index}" for index, group in enumerate(columns) if group in labels}
-        read_keys = [
-            *(f"figures.f{index}" for index in range(len(columns))),
-            *(f"{tables[group]}.{quote(joined[group][1])}" for group in tables),
-        ]
-        joins = " ".join(
-            f"LEFT JOIN {quote(joined[group][0])} {alias} ON {alias}.id = figures.f{columns.index(group)}"
-            for group, alias in tables.items()
-        )
-    else:
-        read_keys = [f"figures.f{index}" for index in range(len(keys))]
-        joins = ""
-    sql = (
-        f"WITH combinations AS ({combinations}) "
-        f"SELECT figures.g, {', '.join([*read_keys, *read_values, *read_sums])} FROM {figures} {joins}"
-    )
-    masks = {(sum(bit for column, bit in bits.items() if column != group)): group for group in groups}
-    found = {name: {group: {} for group in groups} for name in values}
-    counted = {group: [] for group in columns}
-    overall: dict[str, int] = {}
-    width = len(columns) + len(label_columns)
+    sql = f"SELECT {', '.join(read)} FROM ({combinations}) AS c {joins}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            group = masks[row[0]]
-            key = row[1 + columns.index(group)] if group else None
-            figures = row[1 + width :]
-            for index, name in enumerate(values):
-                n, found_percentiles = figures[2 * index : 2 * index + 2]
-                median, p90 = found_percentiles or (None, None)
-                if n:
-                    found[name][group][key] = {"n": n, "median": median, "p90": p90}
-            sums = dict(
-                zip([*counts, *totals], (int(n or 0) for n in figures[2 * len(values) :]), strict=True)
+        rows = cursor.fetchall()
+    width = len(columns) + len(label_columns)
+    # Per group: (key, label, value counts, value arrays, sums), added up from its combinations.
+    added: dict[str | None, dict[Any, list[Any]]] = {group: {} for group in groups}
+    for row in rows:
+        numbers = row[width + 2 * len(gathered) :]
+        for group in groups:
+            key = row[columns.index(group)] if group else None
+            label = row[len(columns) + label_columns.index(labels[group])] if group in labels else key
+            entry = added[group].setdefault(
+                key, [label, [0] * len(gathered), [[] for _ in gathered], [0] * len(summed)]
             )
+            for index in range(len(gathered)):
+                entry[1][index] += row[width + index] or 0
+                if row[width + len(gathered) + index] is not None:
+                    entry[2][index].append(row[width + len(gathered) + index])
+            for index, number in enumerate(numbers):
+                entry[3][index] += int(number or 0)
+    if None in groups and not added[None]:  # no row: the whole's counts are zeros
+        added[None][None] = [None, [0] * len(gathered), [[] for _ in gathered], [0] * len(summed)]
+    found: dict[str, dict[str | None, dict[Any, dict[str, float | int]]]] = {
+        name: {group: {} for group in groups} for name in values
+    }
+    counted: dict[str, list[dict[str, Any]]] = {group: [] for group in columns}
+    overall: dict[str, int] = {}
+    for group in groups:
+        for key, (label, ns, arrays, sums) in added[group].items():
+            for index, name in enumerate(values):
+                if ns[index]:
+                    median, p90 = _ranked(arrays[index], ns[index])
+                    found[name][group][key] = {"n": ns[index], "median": median, "p90": p90}
+            named = dict(zip([*counts, *totals], sums, strict=True))
             if group is None:
-                overall = sums
+                overall = named
             else:
-                label = (
-                    row[1 + width - len(label_columns) + label_columns.index(labels[group])]
-                    if group in labels
-                    else key
-                )
-                counted[group].append({"key": key, "label": label, **{name: sums[name] for name in counts}})
+                counted[group].append({"key": key, "label": label, **{name: named[name] for name in counts}})
     for group in columns:  # by key, nulls last, as PostgreSQL's ORDER BY sorts them
         counted[group].sort(key=_key_order)
     return GroupedFigures(found, counted, overall)
+
+
+# `array_send` of a one-dimensional float8[] without NULLs: a 20-byte header, then each value's
+# length (4 bytes) and its 8 bytes, big-endian.
+_SENT_HEADER = 20
+
+
+def _ranked(sent: list[bytes], n: int) -> tuple[float, float]:
+    """The median and p90 (nearest rank: the values at ranks ceil(n x a / b)) of the `n` values of
+    arrays sent by `array_send`: numpy's selection (introselect, no full sort) over them all."""
+    import numpy as np
+
+    layout = np.dtype([("size", ">i4"), ("value", ">f8")])
+    numbers = np.concatenate(
+        [np.frombuffer(data, dtype=layout, offset=_SENT_HEADER)["value"] for data in sent]
+    ).astype(np.float64)
+    ranks = [-(-n * numerator // denominator) - 1 for numerator, denominator in (MEDIAN, P90)]
+    picked = np.partition(numbers, ranks)
+    return float(picked[ranks[0]]), float(picked[ranks[1]])
 
 
 def _key_order(entry: dict[str, Any]) -> tuple[bool, Any, str]:
