@@ -53,6 +53,44 @@ def test_storing_a_batch_costs_queries_that_do_not_grow_with_it(db, blog, settin
         assert (decision.action == "reject") == verdict.spam
 
 
+def test_the_rejections_of_a_batch_go_to_their_platforms_in_one_send(
+    db, blog, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Once committed, a batch's rejected comments are handed to their platforms at once: a send
+    per rejected comment read each one's item again (150 queries in a batch of 300)."""
+    from palabre.moderation import platform
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    sent: list[tuple[list[int], str]] = []
+    real_send = platform._send
+
+    def send(item_ids, outcome, user):
+        sent.append((sorted(item_ids), outcome))
+        real_send(item_ids, outcome, user)
+
+    monkeypatch.setattr(platform, "_send", send)
+    _store(blog, range(0, 3))  # the first comments create the site's contacts and rows
+
+    def stored_with_sends(numbers) -> int:
+        verdicts = [check.check_comment(blog.site, comment(n)) for n in numbers]
+        sent.clear()
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            assert journal.store_waiting() == {"stored": len(verdicts), "failed": 0}
+        rejected = sorted(
+            Item.objects.filter(
+                channel=blog.site.channel,
+                external_id__in=[f"akismet-{v.guid}" for v in verdicts if v.spam],
+            ).values_list("pk", flat=True)
+        )
+        assert len(rejected) >= len(numbers) // 3
+        assert sent == [(rejected, "rejected")]
+        return len(queries)
+
+    small = stored_with_sends(range(3, 6))
+    large = stored_with_sends(range(6, 6 + 20))  # one batch on SQLite too (25)
+    assert large <= small + 2
+
+
 def test_a_batch_of_answered_decisions_is_what_storing_them_one_by_one_gives(
     db, channel, incoming_item, django_capture_on_commit_callbacks
 ):

@@ -104,13 +104,15 @@ def record_decided(decided: list[tuple[Item, engine.Decision]]) -> list[Moderati
     )
     now = timezone.now()
     stored: dict[int, ModerationDecision] = {}
+    changes: list[tuple[int, str, str]] = []
     for (item, _decision), row in zip(todo, rows, strict=True):
         state = states[item.pk]
-        platform.decided(item.pk, status_before=state.status, status_after=row.status_after)
+        changes.append((item.pk, state.status, row.status_after))
         state.status = row.status_after
         state.last_decision = row
         state.updated_at = now
         stored[item.pk] = row
+    platform.decided_each(changes)  # one send for the batch's rejections, not one per item
     known = [state for pk, state in states.items() if pk in stored and pk not in fresh]
     if known:
         ItemModeration.objects.bulk_update(known, ["status", "last_decision", "updated_at", "is_spam"])
