@@ -320,3 +320,40 @@ def test_a_kept_connection_the_server_closed_is_opened_again_by_the_next_request
 def test_the_hot_statements_are_counted_as_djangos_cursor_counts_them(blog, django_assert_num_queries):
     with django_assert_num_queries(1):
         lookups.run("SELECT 1", [])
+
+
+def test_the_authors_hour_is_counted_only_where_a_per_hour_limit_reads_it(blog):
+    """Counting an author's messages of the hour costs the database more as they write more; only
+    the policy's per-hour limit reads that count, so a check counts them only when it is on."""
+    from palabre.moderation.models import ItemModeration, ModerationPolicy
+    from palabre.moderation.services import forget_cached_policy, policy_for
+
+    site = blog.site
+    for n in range(2):
+        check(blog, f"{HAM} ({n})")
+    both = [
+        lookups.check_reads(
+            channel_id=site.channel_id,
+            external_id="akismet-new",
+            organisation_id=site.organisation_id,
+            platform=site.channel.platform,
+            handle="camille@example.org",
+            at=timezone.now(),
+            fingerprint=engine.fingerprint(HAM),
+            count_recent=counted,
+        )
+        for counted in (True, False)
+    ]
+    assert [reads.author.recent_count for reads in both] == [2, 0]
+    assert both[0].author.approved == both[1].author.approved and both[0].state == both[1].state
+    assert policy_for(site.organisation).rate_limit_per_hour == 0  # off: the third is not held for it
+    third = item_of(blog, check(blog, f"{HAM} (2)"))
+    codes = [r["code"] for r in ItemModeration.objects.get(item=third).last_decision.reasons]
+    assert "rate_limited" not in codes
+
+    ModerationPolicy.objects.filter(organisation=site.organisation).update(rate_limit_per_hour=3)
+    forget_cached_policy(site.organisation_id)
+    fourth = item_of(blog, check(blog, f"{HAM} (3)"))
+    decision = ItemModeration.objects.get(item=fourth).last_decision
+    (reason,) = [r for r in decision.reasons if r["code"] == "rate_limited"]
+    assert reason["params"] == {"count": 4, "limit": 3}
