@@ -148,6 +148,41 @@ class Backend:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def window_report(
+    window: dict, done: int, cpu: dict, stage_cpu: dict, backend: float | None, queries: dict
+) -> dict:
+    """The CPU an item of the items stored since `window` was taken (its counters then), printed as
+    it goes: a cost that grows with the table shows as a column growing from window to window."""
+    count = done - window["done"]
+    row = {
+        "items_stored_before": window["done"],
+        "items": count,
+        "cpu_ms_per_item": {k: round(1000 * (v - window["cpu"][k]) / count, 3) for k, v in cpu.items()},
+        "stage_cpu_ms_per_item": {
+            k: round(1000 * (v - window["stages"].get(k, 0.0)) / count, 3) for k, v in stage_cpu.items()
+        },
+        "backend_cpu_ms_per_item": (
+            None
+            if backend is None or window["backend"] is None
+            else round(1000 * (backend - window["backend"]) / count, 3)
+        ),
+        "queries_per_item": round((sum(queries.values()) - window["queries"]) / count, 2),
+    }
+    print(
+        f"items {window['done']:>8}-{done:<8} client store {row['cpu_ms_per_item']['store']:.3f} "
+        + " ".join(f"{k} {v:.3f}" for k, v in row["stage_cpu_ms_per_item"].items())
+        + (
+            f" backend {row['backend_cpu_ms_per_item']:.3f}"
+            if row["backend_cpu_ms_per_item"] is not None
+            else ""
+        )
+        + f" ms/item, {row['queries_per_item']} queries/item",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
@@ -155,6 +190,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument(
         "--skip", default="", help="stages left out, comma-separated (to see what the others cost)"
+    )
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        default=0,
+        help="print the CPU an item of each window of this many items (does a cost grow with the table?)",
     )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
@@ -213,6 +254,8 @@ def main() -> None:
     backend = Backend(connection)
     backend_before = backend.cpu()
     done = 0
+    windows: list[dict] = []
+    window = {"done": 0, "cpu": dict(cpu), "stages": dict(stage_cpu), "backend": backend_before, "queries": 0}
     while done < args.items:
         size = min(args.batch, args.items - done)
         batch = mix(size, done, rng, at)
@@ -232,6 +275,15 @@ def main() -> None:
         cpu["store"] += cpu1 - cpu0
         cpu["analyse"] += cpu2 - cpu1
         done += size
+        if args.report_every and (done - window["done"] >= args.report_every or done == args.items):
+            windows.append(window_report(window, done, cpu, stage_cpu, backend.cpu(), queries))
+            window = {
+                "done": done,
+                "cpu": dict(cpu),
+                "stages": dict(stage_cpu),
+                "backend": backend.cpu(),
+                "queries": sum(queries.values()),
+            }
 
     backend_after = backend.cpu()
     backend_cpu = None if backend_before is None or backend_after is None else backend_after - backend_before
@@ -265,6 +317,7 @@ def main() -> None:
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "cpus": os.cpu_count(),
         "target_items_per_second": 1000,
+        "windows": windows,
     }
     text = json.dumps(result, indent=2)
     print(text)
