@@ -265,7 +265,7 @@ def test_care_and_team_read_their_rows_from_indexes_alone(week, period, after_th
         care = metrics.care(week["org"], period, Filters(), now=after_the_week)
         team = metrics.team(week["org"], period, Filters())
     assert care["answered"] == 3 and team["replies"] == 3
-    (care_sql,) = [q["sql"] for q in queries.captured_queries if "array_send" in q["sql"]]
+    (care_sql,) = [q["sql"] for q in queries.captured_queries if "float8send" in q["sql"]]
     (team_sql,) = [q["sql"] for q in queries.captured_queries if "COUNT(DISTINCT" in q["sql"]]
     kept = ("inbox_conv_began", "inbox_conv_root_member", "item_author_created")
     with connection.cursor() as cursor:
