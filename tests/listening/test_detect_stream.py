@@ -190,6 +190,22 @@ def test_one_alarm_per_episode_re_armed_once_the_level_is_back():
     assert second < known[1] <= second + 6
 
 
+def test_one_alert_a_news_day_the_same_hour_the_next_day_is_news_again():
+    counts = series(9, seed=12, level=60.0)
+    first = 6 * 288 + 110
+    # 8 hours later, the level back in between; then the next day
+    bursts = [first, first + 8 * 12, first + 23 * 12]
+    for at in bursts:
+        for j in range(at, at + 6):
+            counts[j] *= 10
+    known = [(moment - START) // FIVE for moment, _a, _w in run(counts) if moment >= START + first * FIVE]
+    alone = _known(counts, StreamConfig(alert_gap=timedelta(0)))
+    assert [k for k in alone if first + 8 * 12 < k <= first + 8 * 12 + 6]  # re-armed, it would alarm
+    assert len(known) == 2  # the second burst of the day is the same news
+    assert first < known[0] <= first + 6
+    assert bursts[2] < known[1] <= bursts[2] + 6
+
+
 def test_slow_growth_over_days_raises_no_alarm():
     rng = random.Random(6)
     grown = [round(c * (1 + 0.08 * (j // 288)) + rng.random()) for j, c in enumerate(series(14, seed=6))]

@@ -45,6 +45,10 @@ class StreamConfig:
     # One alarm per episode: after an alarm the detector is re-armed only once a complete hour has
     # fallen back to at most `rearm_ratio` times its baseline (a long bad buzz is one alert).
     rearm_ratio: float = 1.5
+    # One alert a news day (session 13): no alarm within `alert_gap` of the last one raised, re-armed
+    # or not. A day of news comes in bursts hours apart (AAPL's news days on nab_tweets); under a
+    # day, so the same hour the next day is news again.
+    alert_gap: timedelta = timedelta(hours=20)
     # Calibration per series (extreme values, peaks over threshold): a run's log ratio to its usual
     # must also pass the level that this series' own runs of that length exceed with probability
     # `risk` per 5 minutes: a generalised Pareto tail fitted on the last `calibration_days` of them
@@ -84,7 +88,8 @@ class StreamingDetector:
     usual, and past the limit calibrated on this series' own runs of that length (extreme values:
     a news-driven series needs a larger spike than a steady one). A bucket alone alarms only at
     twice the largest ratio any bucket of the series reached in the last two weeks, blips included.
-    One alarm per episode: the next needs a complete hour back near its usual count first. Two
+    One alarm per episode: the next needs a complete hour back near its usual count first, and
+    20 hours since the last alarm (one alert a news day). Two
     stages: a first pass opens a watch, and the alarm comes when the test passes again 10 minutes
     to an hour later (at once for an overwhelming run or a bucket past the record).
     """
@@ -97,6 +102,7 @@ class StreamingDetector:
         self.hourly: list[int] = []
         self._baseline: tuple[float, float, str] | None = None
         self._last_alarm: datetime | None = None
+        self._raised: datetime | None = None  # the last alarm raised
         self._raw: float | None = None
         self._centres: list[float | None] = []
         self._bursts: list[float] = []  # each hour's baseline, for the level of the last day
@@ -264,15 +270,17 @@ class StreamingDetector:
         known = self.start + (j + 1) * config.fine
         previous, self._last_alarm = self._last_alarm, known
         armed, self._armed = self._armed, False
+        same_day = self._raised is not None and known - self._raised < config.alert_gap
         if self._watch is not None:
             if j - self._watch[0] < config.confirm_after:
                 return []
             self._watch = None  # the episode goes on: the alarm is raised now
-        elif not armed or (previous is not None and known - previous < config.silence):
+        elif not armed or (previous is not None and known - previous < config.silence) or same_day:
             return []
         elif length > 1 and score < config.strong_factor * config.surprise:
             self._watch = (j, previous)
             return []
+        self._raised = known
         alarm = Alarm(
             j, begins, config.fine * length, "volume", run, round(expected, 2), round(score, 2), "run"
         )
