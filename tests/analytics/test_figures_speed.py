@@ -253,9 +253,10 @@ def test_an_answer_counts_for_the_threads_first_inbox_reply_author_else_its_assi
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="INCLUDE columns are PostgreSQL's")
 def test_care_and_team_read_their_rows_from_indexes_alone(week, period, after_the_week):
     """Care reads the period's threads from the (organisation, began_at) index, the team its
-    answers from the (author, created_at) index and each answer's member from the thread rows'
-    index by root, without visiting a row: each index carries every column its statement reads
-    (inbox migrations 0006 and 0007, conversations migration 0010). A column read that the index
+    answers from the (author, created_at) index and each answer's member from the thread rows
+    begun around the period (the (organisation, began_at) index) or else the thread rows' index by
+    root, without visiting a row: each index carries every column its statement reads
+    (inbox migrations 0006 to 0008, conversations migration 0010). A column read that the index
     lacks turns its scan into a plain index scan."""
     from django.test.utils import CaptureQueriesContext
 
@@ -295,3 +296,5 @@ def test_care_and_team_read_their_rows_from_indexes_alone(week, period, after_th
     assert "Index Only Scan using inbox_conv_began" in plans["care"], plans["care"]
     assert "Index Only Scan using item_author_created" in plans["team"], plans["team"]
     assert "Index Only Scan using inbox_conv_root_member" in plans["team"], plans["team"]
+    # The members of the threads begun around the period, hashed (inbox migration 0008).
+    assert "Index Only Scan using inbox_conv_began" in plans["team"], plans["team"]

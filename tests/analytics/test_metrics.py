@@ -166,6 +166,28 @@ def test_team_workload_and_after_hours(figures):
     ]
 
 
+@pytest.mark.parametrize("threads_before", [14, -30], ids=["hashed", "probed"])
+def test_team_members_found_for_each_answer_and_filtered(week, period, monkeypatch, threads_before):
+    """Each answer counts for its thread's member whether the thread rows begun around the period
+    are hashed (PostgreSQL) or the thread row is probed by root (a thread begun before that window,
+    and SQLite): the window is moved past the whole week to probe every answer. The member filter
+    keeps that member's answers."""
+    import importlib
+    from datetime import timedelta
+
+    # The module (the package's `team` is its function).
+    team_module = importlib.import_module("palabre.analytics.metrics.team")
+    monkeypatch.setattr(team_module, "THREADS_BEFORE", timedelta(days=threads_before))
+
+    def members(filters: Filters) -> list[tuple[str, int, int, int]]:
+        found = metrics.team(week["org"], period, filters)
+        return [(m["label"], m["replies"], m["after_hours"], m["conversations"]) for m in found["members"]]
+
+    # Replies: Alice c1 (Mon 10:30), c2 (Tue 10:00); Bruno c3 (Sat 12:00, after hours).
+    assert members(Filters()) == [("alice", 2, 0, 2), ("bruno", 1, 1, 1)]
+    assert members(Filters(member_id=week["bruno"].pk)) == [("bruno", 1, 1, 1)]
+
+
 def test_previous_period_is_compared(week, period, after_the_week):
     report = metrics.report(week["org"], period, now=after_the_week)
     # The week before (1 to 7 June) holds only Louis's first message: one thread, unanswered.

@@ -123,7 +123,9 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["organisation", "-last_activity_at", "-id"], name="inbox_conv_recent"),
             # Analytics' care: the period's threads by when they began, read from the index alone
-            # on PostgreSQL (it carries every column care reads; inbox migration 0007).
+            # on PostgreSQL (it carries every column care reads; inbox migration 0007), and the
+            # team's: the members of the threads begun around the period (root, first reply
+            # author and assignee; inbox migration 0008).
             models.Index(
                 fields=["organisation", "began_at"],
                 include=[
@@ -134,6 +136,8 @@ class Conversation(models.Model):
                     "first_responded_at",
                     "status_changed_at",
                     *DURATION_FIELDS,
+                    "root",
+                    "first_reply_author",
                 ],
                 name="inbox_conv_began",
             ),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     F,
     IntegerField,
     OuterRef,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -66,29 +70,17 @@ def team(
     if filters.channel_id:
         answers = answers.filter(channel_id=filters.channel_id)
     answers = in_campaign(answers, organisation, filters)
-    # One probe per answer for its thread's row (unique by root, no ordering), which holds the
-    # author of its first inbox reply (kept by the inbox when a reply is written, moved or deleted):
-    # that author, else the row's assignee. The reply itself was looked up for every answer before.
-    # On PostgreSQL both reads come from indexes alone: the answers from (author, created_at),
-    # which carries their organisation, channel, kind and thread (conversations migration 0010),
-    # the member from the thread rows' index by root, which carries both columns (inbox migration
-    # 0006). Replies are counted as rows (COUNT(*)): counting their ids would fetch each row.
-    member = Coalesce(F("first_reply_author_id"), F("assignee_id"), output_field=IntegerField())
-    thread_member = (
-        Conversation.objects.filter(root_id=OuterRef("thread_root_id")).order_by().values(member=member)[:1]
-    )
-    answers = answers.annotate(member=Subquery(thread_member, output_field=IntegerField()))
-    if filters.member_id:
-        answers = answers.filter(member=filters.member_id)
-    rows = list(
-        answers.values("member")
-        .annotate(
-            replies=Count("*"),
-            after_hours=Sum(calendar.closed(EpochSeconds(F("created_at")))),
-            conversations=Count("thread_root", distinct=True),
-        )
-        .order_by("-replies", "member")
-    )
+    # Each answer counts for its thread row's member: the author of the thread's first inbox reply
+    # (kept by the inbox when a reply is written, moved or deleted), else the row's assignee. On
+    # PostgreSQL the answers are read from the index on (author, created_at) alone, which carries
+    # their organisation, channel, kind and thread (conversations migration 0010); see
+    # `_members_postgresql` for their members. Replies are counted as rows (COUNT(*)): counting
+    # their ids would fetch each row.
+    shut = calendar.closed(EpochSeconds(F("created_at")))
+    if connection.vendor == "postgresql":
+        rows = _members_postgresql(answers, shut, organisation, period, filters)
+    else:
+        rows = _members(answers, shut, filters)
     names = dict(
         Membership.objects.for_org(organisation)
         .filter(user_id__in=[r["member"] for r in rows if r["member"]])
@@ -114,3 +106,66 @@ def team(
         "after_hours_share": _ratio(after, total),
         "members": members,
     }
+
+
+def _member() -> Coalesce:
+    return Coalesce(F("first_reply_author_id"), F("assignee_id"), output_field=IntegerField())
+
+
+def _members(answers: QuerySet, shut: Any, filters: Filters) -> list[dict[str, Any]]:
+    """Per member: the answers, those written out of hours and their threads; one probe per answer
+    for its thread's row (unique by root, no ordering)."""
+    thread_member = (
+        Conversation.objects.filter(root_id=OuterRef("thread_root_id"))
+        .order_by()
+        .values(member=_member())[:1]
+    )
+    answers = answers.annotate(member=Subquery(thread_member, output_field=IntegerField()))
+    if filters.member_id:
+        answers = answers.filter(member=filters.member_id)
+    return list(
+        answers.values("member")
+        .annotate(
+            replies=Count("*"), after_hours=Sum(shut), conversations=Count("thread_root", distinct=True)
+        )
+        .order_by("-replies", "member")
+    )
+
+
+# The thread rows hashed for the team's answers: those begun in the period or this long before it.
+# An answer to an older thread finds its member by a probe instead: the same member either way.
+THREADS_BEFORE = timedelta(days=14)
+
+
+def _members_postgresql(
+    answers: QuerySet, shut: Any, organisation: Organisation, period: Period, filters: Filters
+) -> list[dict[str, Any]]:
+    """`_members` on PostgreSQL: the thread rows begun from `THREADS_BEFORE` before the period to
+    its end are read from their index by beginning alone (which carries their root and members,
+    inbox migration 0008) and hashed, the answers joined to them; only an answer whose thread began
+    earlier probes the thread rows' index by root, as every answer did before."""
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    try:
+        answers_sql, params = answers.order_by().values("thread_root_id", shut=shut).query.sql_with_params()
+    except EmptyResultSet:  # no brand handle: no answer
+        return []
+    probe = (
+        f"(SELECT COALESCE(p.first_reply_author_id, p.assignee_id) FROM {table} p "
+        "WHERE p.root_id = a.thread_root_id LIMIT 1)"
+    )
+    kept = "WHERE member = %s" if filters.member_id else ""
+    sql = (
+        "SELECT member, COUNT(*), SUM(shut), COUNT(DISTINCT thread_root_id) FROM ("
+        f"SELECT a.thread_root_id, a.shut, CASE WHEN t.root_id IS NULL THEN {probe} ELSE t.member END AS member "
+        f"FROM ({answers_sql}) a LEFT JOIN (SELECT root_id, COALESCE(first_reply_author_id, assignee_id) AS member "
+        f"FROM {table} WHERE organisation_id = %s AND began_at >= %s AND began_at < %s OFFSET 0) t "
+        f"ON t.root_id = a.thread_root_id) AS answered {kept} "
+        "GROUP BY member ORDER BY COUNT(*) DESC, member"
+    )
+    arguments = [*params, organisation.pk, period.start - THREADS_BEFORE, period.end]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*arguments, *([filters.member_id] if filters.member_id else [])])
+        return [
+            {"member": member, "replies": replies, "after_hours": after, "conversations": threads}
+            for member, replies, after, threads in cursor.fetchall()
+        ]
