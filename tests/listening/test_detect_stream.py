@@ -206,6 +206,19 @@ def test_one_alert_a_news_day_the_same_hour_the_next_day_is_news_again():
     assert bursts[2] < known[1] <= bursts[2] + 6
 
 
+def test_a_bucket_alone_does_not_open_a_news_day():
+    counts = series(9, seed=12, level=60.0)
+    burst = 6 * 288 + 110
+    counts[burst - 4 * 12] += 600  # 5 minutes of a viral post, 4 hours before...
+    for j in range(burst, burst + 6):  # ...a burst that goes on: it still alarms
+        counts[j] *= 10
+    known = [
+        (moment - START) // FIVE for moment, _a, _w in run(counts) if moment >= START + (burst - 60) * FIVE
+    ]
+    assert len(known) == 2
+    assert burst < known[1] <= burst + 6
+
+
 def test_slow_growth_over_days_raises_no_alarm():
     rng = random.Random(6)
     grown = [round(c * (1 + 0.08 * (j // 288)) + rng.random()) for j, c in enumerate(series(14, seed=6))]

@@ -102,7 +102,8 @@ class StreamingDetector:
         self.hourly: list[int] = []
         self._baseline: tuple[float, float, str] | None = None
         self._last_alarm: datetime | None = None
-        self._raised: datetime | None = None  # the last alarm raised
+        self._raised: datetime | None = None  # the last alarm that opened a news day
+        self._single: datetime | None = None  # the last alarm of a bucket alone
         self._raw: float | None = None
         self._centres: list[float | None] = []
         self._bursts: list[float] = []  # each hour's baseline, for the level of the last day
@@ -270,6 +271,11 @@ class StreamingDetector:
         known = self.start + (j + 1) * config.fine
         previous, self._last_alarm = self._last_alarm, known
         armed, self._armed = self._armed, False
+        if length > 1 and self._single is not None:
+            # a bucket alone opens a news day only when a run follows it within the hour
+            if known - self._single <= config.confirm_within * config.fine:
+                self._raised = self._single
+            self._single = None
         same_day = self._raised is not None and known - self._raised < config.alert_gap
         if self._watch is not None:
             if j - self._watch[0] < config.confirm_after:
@@ -280,7 +286,10 @@ class StreamingDetector:
         elif length > 1 and score < config.strong_factor * config.surprise:
             self._watch = (j, previous)
             return []
-        self._raised = known
+        if length > 1:
+            self._raised = known
+        else:
+            self._single = known
         alarm = Alarm(
             j, begins, config.fine * length, "volume", run, round(expected, 2), round(score, 2), "run"
         )
