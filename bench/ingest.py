@@ -95,9 +95,10 @@ def build():
     return channel
 
 
-def mix(count: int, start: int, rng: random.Random, at: datetime) -> list:
+def mix(count: int, start: int, rng: random.Random, at: datetime, apart: float = 1.0) -> list:
     """Comments (60 %), replies in their threads (25 %), direct messages (10 %), spam (5 %);
-    about two thirds French; 400 people, some writing several times."""
+    about two thirds French; 400 people, some writing several times; written `apart` seconds
+    apart."""
     from palabre.conversations.services import IncomingAuthor, IncomingItem
 
     items = []
@@ -117,7 +118,7 @@ def mix(count: int, start: int, rng: random.Random, at: datetime) -> list:
                 external_id=f"c{n}",
                 kind=kind,
                 text=f"{text} ({n})",
-                created_at=at + timedelta(seconds=n),
+                created_at=at + timedelta(seconds=n * apart),
                 author=IncomingAuthor(handle=f"person{person}", display_name=f"Person {person}"),
                 parent_external_id=parent,
             )
@@ -197,6 +198,12 @@ def main() -> None:
         default=0,
         help="print the CPU an item of each window of this many items (does a cost grow with the table?)",
     )
+    parser.add_argument(
+        "--seconds-apart",
+        type=float,
+        default=1.0,
+        help="between two items' dates (0.002: 500 a second, as a busy site; each author's hour fills up)",
+    )
     parser.add_argument("--json-out", default="")
     args = parser.parse_args()
 
@@ -258,7 +265,7 @@ def main() -> None:
     window = {"done": 0, "cpu": dict(cpu), "stages": dict(stage_cpu), "backend": backend_before, "queries": 0}
     while done < args.items:
         size = min(args.batch, args.items - done)
-        batch = mix(size, done, rng, at)
+        batch = mix(size, done, rng, at, args.seconds_apart)
         reset_queries()
         with CaptureQueriesContext(connection) as captured:
             wall0, cpu0 = time.perf_counter(), time.process_time()
