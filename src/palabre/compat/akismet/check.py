@@ -40,6 +40,7 @@ from palabre.moderation import engine, lookups, services
 from palabre.moderation.models import (
     ItemModeration,
     ModerationDecision,
+    ModerationPolicy,
     ModerationSite,
     ModerationStatus,
 )
@@ -52,6 +53,7 @@ def _context(
     checked_at: datetime,
     reads: lookups.CheckReads | None = None,
     at: datetime | None = None,
+    policy: ModerationPolicy | None = None,
 ) -> engine.ModerationContext:
     """The organisation's rules and marked messages for this text, and what `reads` found of its
     author (written `at`; nothing for a test call, which reads nothing). Checked outside business
@@ -76,6 +78,7 @@ def _context(
             marks=reads.marks if reads is not None else None,
             cached=True,
             at=checked_at,
+            policy=policy,
         ),
         author=author,
     )
@@ -110,6 +113,7 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     checked_at = timezone.now()
     at = created_at_of(params.get("comment_date_gmt", ""), default=checked_at)
     text = params.get("comment_content", "")
+    policy = services.cached_policy(site.organisation)  # read once: the reads and the decision
     reads = lookups.check_reads(
         channel_id=site.channel_id,
         external_id=external_id_of(guid),
@@ -120,7 +124,7 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
         fingerprint=engine.fingerprint(text),
         # The author's messages of the hour are read only by the per-hour limit: counting them
         # costs the database more as the author writes more (a flood, a busy site).
-        count_recent=bool(services.cached_policy(site.organisation).rate_limit_per_hour),
+        count_recent=bool(policy.rate_limit_per_hour),
     )
     # The same comment checked again (a retry, `recheck_reason`): a moderator's word stands.
     state = reads.state
@@ -130,7 +134,9 @@ def check_comment(site: ModerationSite, params: dict[str, str]) -> Verdict:
     decision = None
     verdict = None
     if not person_decided:
-        decision = batcher.decide(text, _context(site, params, checked_at=checked_at, reads=reads, at=at))
+        decision = batcher.decide(
+            text, _context(site, params, checked_at=checked_at, reads=reads, at=at, policy=policy)
+        )
         verdict = verdict_for(
             decision.action, [(r.code, r.action) for r in decision.reasons], site.toxic_answer
         )

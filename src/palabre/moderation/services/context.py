@@ -73,13 +73,16 @@ def organisation_context(
     cached: bool = False,
     at: datetime | None = None,
     marks: list[tuple[str, bool]] | None = None,
+    policy: ModerationPolicy | None = None,
 ) -> engine.ModerationContext:
     """The organisation's rules, thresholds and marked messages. With `texts`, only the marks
     those texts could match are loaded (one indexed query, however many messages were marked);
     `marks`, those marks already read, as (fingerprint, is_spam).
     `cached`: the policy as this process saw it at most 2 seconds ago.
-    `at`: when the message arrived; outside business hours, the policy's night thresholds apply."""
-    policy = cached_policy(organisation) if cached else policy_for(organisation)
+    `at`: when the message arrived; outside business hours, the policy's night thresholds apply.
+    `policy`: the organisation's policy, when the caller read it already."""
+    if policy is None:
+        policy = cached_policy(organisation) if cached else policy_for(organisation)
     rules = ruleset_for(organisation, policy)
     if extra_rules:
         rules = engine.RuleSet([*rules.rules, *extra_rules])
