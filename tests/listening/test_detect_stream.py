@@ -206,6 +206,25 @@ def test_one_alert_a_news_day_the_same_hour_the_next_day_is_news_again():
     assert bursts[2] < known[1] <= bursts[2] + 6
 
 
+def test_news_that_escalates_the_same_day_alarms_again():
+    """A bad buzz that grows far past the alarm that opened the day is not the same news: the
+    community manager hears of the escalation, not only of its first sign."""
+    counts = series(9, seed=12, level=60.0)
+    first = 6 * 288 + 110
+    later = first + 8 * 12
+    for j in range(first, first + 6):
+        counts[j] *= 10
+    for j in range(later, later + 6):  # 8 hours later, eight times the first burst's rise
+        counts[j] *= 80
+    known = [(moment - START) // FIVE for moment, _a, _w in run(counts) if moment >= START + first * FIVE]
+    assert len(known) == 2
+    assert first < known[0] <= first + 6
+    assert later < known[1] <= later + 6
+    # without the exception the gap would have kept it silent
+    gap_only = _known(counts, StreamConfig(escalation=math.inf))
+    assert [k for k in gap_only if k > first + 6] == []
+
+
 def test_a_bucket_alone_does_not_open_a_news_day():
     counts = series(9, seed=12, level=60.0)
     burst = 6 * 288 + 110
