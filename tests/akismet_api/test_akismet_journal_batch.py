@@ -157,3 +157,32 @@ def test_on_postgresql_three_hundred_waiting_comments_are_stored_in_one_transact
     assert len(claims) == 2  # the 300 waiting, then none
     assert Item.objects.filter(channel=blog.site.channel).count() == 300
     assert json.loads(row.decision)["action"] in {"publish", "hold", "reject"}
+
+
+def test_a_task_stops_once_a_batch_finds_fewer_than_it_could_take_and_asks_for_the_rest(
+    db, blog, settings, monkeypatch
+):
+    """Rows that come in while a task stores wait for the next task, to be stored in one batch:
+    taken at once, a worker fed 200 comments a second stored them a few at a time (1,094 batches
+    for 6,300 comments), each batch paying its queries."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    for n in range(3):
+        check.check_comment(blog.site, comment(n))
+    (decision,) = set(CheckedComment.objects.values_list("decision", flat=True)[:1])
+    DBTaskResult.objects.all().delete()
+    real = journal._store_rows
+
+    def storing(site, rows, errors):
+        if not CheckedComment.objects.filter(guid="late").exists():  # comes in meanwhile
+            journal.record(blog.site.pk, comment(99), "late", decision, timezone.now())
+            DBTaskResult.objects.all().delete()  # as if its writer's task were this one
+        return real(site, rows, errors)
+
+    monkeypatch.setattr(journal, "_store_rows", storing)
+    assert journal.store_waiting() == {"stored": 3, "failed": 0}
+    assert list(CheckedComment.objects.values_list("guid", flat=True)) == ["late"]
+    asked = DBTaskResult.objects.filter(task_path="palabre.compat.tasks.store_checked_comments")
+    assert asked.filter(status="READY").count() == 1

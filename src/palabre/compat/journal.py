@@ -8,9 +8,11 @@ new items (language, inbox, listening) itself.
 Asking for that task costs a task row, so each server process asks at most once every
 `ASK_EVERY` seconds, for a task that starts `STORE_DELAY` seconds later, and only when the last
 task asked for (its id kept in Django's default cache, shared by the processes when it is Redis) no
-longer waits in the queue: a row written while a task waits was committed before that task starts,
-and the task stores until nothing waits. A task worker that starts asks for one too, for rows a
-crashed worker left.
+longer waits in the queue: a row written while a task waits was committed before that task starts.
+A task stores in full batches until one finds fewer rows than it could take; what comes in after
+that waits for the next task (asked for by its writers, and by the task itself when rows wait as it
+ends), to be stored in one batch rather than in many of a few comments. A task worker that starts
+asks for one too, for rows a crashed worker left.
 """
 
 from __future__ import annotations
@@ -132,8 +134,9 @@ def _batch_size() -> int:
 
 
 def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
-    """Store waiting checked comments, a batch per transaction, until none waits or `limit` were
-    handled; then, if some still wait, ask for another task. Several workers share the rows
+    """Store waiting checked comments, a batch per transaction, until a batch finds fewer than it
+    could take (none waited beyond it) or `limit` were handled; then, if some still wait, ask for
+    another task. Several workers share the rows
     (locked, skipped by the others). A row that fails keeps its error and is not tried again.
     Each batch goes through the pipeline (`ingest_items`, one site's comments at once) and is
     analysed as one batch once committed."""
@@ -141,13 +144,20 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
 
     stored = failed = 0
     sites: dict[int, ModerationSite | None] = {}
-    while stored + failed < limit:
+    drained = False
+    while stored + failed < limit and not drained:
         with transaction.atomic():
+            size = min(_batch_size(), limit - stored - failed)
             rows = list(
                 CheckedComment.objects.select_for_update(skip_locked=True)
                 .filter(error="")
-                .order_by("pk")[: min(_batch_size(), limit - stored - failed)]
+                .order_by("pk")[:size]
             )
+            # Fewer than asked: none waited beyond these. What comes in meanwhile waits for the
+            # next task (its writers ask for one, `ask_for_storing`): taken at once, it came in
+            # batches of a few comments, each paying a batch's queries and their planning (at 200
+            # a second, 1,094 batches for 6,300 comments, 1.75 ms of PostgreSQL's CPU a comment).
+            drained = len(rows) < size
             if not rows:
                 break
             missing = {row.site_id for row in rows} - sites.keys()
@@ -182,7 +192,18 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
             analyse_items_or_each(list(to_analyse), {pk for pk, created in to_analyse.items() if created})
     if stored + failed >= limit:
         ask_for_storing(now=True)
+    elif _deferred() and CheckedComment.objects.filter(error="").exists():
+        # Came in since the last batch: their writers asked for a task, or asked less than
+        # ASK_EVERY seconds before for one that had not started; this asks too (one cheap read a
+        # task), in case that one was this very task.
+        ask_for_storing()
     return {"stored": stored, "failed": failed}
+
+
+def _deferred() -> bool:
+    from palabre.compat.tasks import store_checked_comments
+
+    return store_checked_comments.get_backend().supports_defer
 
 
 def _store_rows(
