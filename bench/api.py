@@ -111,8 +111,25 @@ def process_tree_cpu_seconds(root: int) -> dict[int, float]:
     return found
 
 
-def database_cpu_seconds() -> float:
-    """CPU seconds of the local PostgreSQL server's processes (0 when there is none here)."""
+def _postmaster(env: dict[str, str]) -> int | None:
+    """The pid of the PostgreSQL server holding the bench's database, when it runs on this machine
+    (the parent of a backend): its processes alone are counted, not every PostgreSQL server here."""
+    url = env["PALABRE_DATABASE_URL"]
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as db:
+            backend = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, psycopg.Error, ValueError):
+        return None
+
+
+def database_cpu_seconds(postmaster: int | None = None) -> float:
+    """CPU seconds of the local PostgreSQL server's processes (0 when there is none here): those of
+    `postmaster` and its children when given, else of every PostgreSQL process of the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -121,6 +138,8 @@ def database_cpu_seconds() -> float:
         except OSError:
             continue
         name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if postmaster is not None and postmaster not in {int(stat.parent.name), int(fields[1])}:
+            continue
         if name in {"postgres", "postmaster"}:
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
@@ -395,7 +414,8 @@ def main() -> None:
                 time.sleep(0.2)
             baseline["stored"], baseline["analysed"] = stored_in_database(env, channel_id)
             server_cpu_before = process_tree_cpu_seconds(server.pid)
-            database_cpu_before = database_cpu_seconds()
+            postmaster = _postmaster(env)
+            database_cpu_before = database_cpu_seconds(postmaster)
             client_cpu_before = time.process_time()
             started = schedule["start"] = time.perf_counter() + 0.05
             watcher = threading.Thread(target=sampler, daemon=True)
@@ -407,7 +427,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             client_cpu = time.process_time() - client_cpu_before
             server_cpu_after = process_tree_cpu_seconds(server.pid)
-            database_cpu = database_cpu_seconds() - database_cpu_before
+            database_cpu = database_cpu_seconds(postmaster) - database_cpu_before
             at_burst_end = sample()
             # Then the task worker catches up: every comment answered is stored.
             left_after_burst = waiting_to_store(env)
@@ -417,7 +437,7 @@ def main() -> None:
             watcher.join()
             at_end = sample()
             stored_cpu_after = process_tree_cpu_seconds(server.pid)
-            database_cpu_all = database_cpu_seconds() - database_cpu_before
+            database_cpu_all = database_cpu_seconds(postmaster) - database_cpu_before
             spent = {pid: cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in server_cpu_after.items()}
             server_cpu = sum(cpu for pid, cpu in spent.items() if pid > 0)
             task_cpu = sum(
