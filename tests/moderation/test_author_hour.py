@@ -47,3 +47,28 @@ def test_an_authors_hour_is_counted_only_with_a_per_hour_limit(channel, incoming
     ModerationPolicy.objects.filter(organisation=channel.organisation).update(rate_limit_per_hour=3)
     (later,) = _moderated(channel, incoming_item, [3], start).values()
     assert "rate_limited" in later  # three messages in the hour before it: the limit holds
+
+
+def test_an_items_context_counts_its_authors_hour_only_with_a_per_hour_limit(channel, incoming_item):
+    """`context_for_item` (a widget's comment decided at once, a rule's preview over 5,000 items):
+    one count of the author's hour per item, made only where the policy's limit reads it."""
+    from palabre.moderation.services import context_for_item, organisation_context
+
+    start = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+    _moderated(channel, incoming_item, range(3), start)
+    (last,) = [
+        item
+        for item, _created in ingest_items(
+            channel=channel,
+            incoming=[
+                incoming_item("h9", text=TEXT, author="camille", created_at=start + timedelta(minutes=9))
+            ],
+            analyse=False,
+        ).items
+    ]
+    organisation = channel.organisation
+    off = context_for_item(last, organisation_context(organisation))
+    assert off.author.recent_count == 0 and off.author.handle == "camille"
+    ModerationPolicy.objects.filter(organisation=organisation).update(rate_limit_per_hour=3)
+    on = context_for_item(last, organisation_context(organisation))
+    assert on.author.recent_count == 3

@@ -113,9 +113,15 @@ def off_hours_policy(policy: ModerationPolicy, at: datetime | None) -> engine.Of
 
 
 def _author_record(
-    *, handle_id: int, contact_id: int | None, at, exclude_item_id: int | None = None
+    *,
+    handle_id: int,
+    contact_id: int | None,
+    at,
+    exclude_item_id: int | None = None,
+    count_recent: bool = True,
 ) -> tuple[int, int, int]:
-    """(approved, rejected, messages in the hour before `at`) of an author known by their handle."""
+    """(approved, rejected, messages in the hour before `at`) of an author known by their handle;
+    0 messages without `count_recent` (nothing counted)."""
     trust = (
         AuthorTrust.objects.filter(contact_id=contact_id).values_list("approved", "rejected", "spam").first()
         if contact_id
@@ -127,15 +133,19 @@ def _author_record(
     if exclude_item_id is not None:
         recent = recent.exclude(pk=exclude_item_id)
     approved, rejected, spam = trust or (0, 0, 0)
-    return approved, rejected + spam, recent.count()
+    return approved, rejected + spam, recent.count() if count_recent else 0
 
 
-def _author_for(item: Item) -> engine.Author:
+def _author_for(item: Item, *, count_recent: bool = True) -> engine.Author:
     handle = item.author
     if handle is None:
         return engine.Author()
     approved, rejected, recent = _author_record(
-        handle_id=handle.pk, contact_id=item.contact_id, at=item.created_at, exclude_item_id=item.pk
+        handle_id=handle.pk,
+        contact_id=item.contact_id,
+        at=item.created_at,
+        exclude_item_id=item.pk,
+        count_recent=count_recent,
     )
     raw_author = item.raw.get("author") if isinstance(item.raw.get("author"), dict) else {}
     return engine.Author(
@@ -187,7 +197,9 @@ def context_for_item(item: Item, base: engine.ModerationContext) -> engine.Moder
     return replace(
         base,
         lang=item.language or None,
-        author=_author_for(item),
+        # The author's messages of the hour: read by the per-hour limit alone, counted only with it
+        # (the count costs more as the author writes more).
+        author=_author_for(item, count_recent=bool(base.thresholds.rate_limit_per_hour)),
         private=item.kind == "direct_message",
         signals=engine.signal_reasons(item.raw.get("palabre_signals")),
         platform=item.channel.platform,
