@@ -127,11 +127,12 @@ def _postmaster(env: dict[str, str]) -> int | None:
         return None
 
 
-def database_cpu_seconds(postmaster: int | None = None) -> float:
-    """CPU seconds of the local PostgreSQL server's processes (0 when there is none here): those of
-    `postmaster` and its children when given, else of every PostgreSQL process of the machine."""
+def database_cpu_seconds(postmaster: int | None = None) -> dict[int, float]:
+    """CPU seconds of the local PostgreSQL server's processes, per pid (none when there is no server
+    here): those of `postmaster` and its children when given, else every PostgreSQL process of the
+    machine. Compare two readings with `cpu_since`."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    total: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -141,8 +142,14 @@ def database_cpu_seconds(postmaster: int | None = None) -> float:
         if postmaster is not None and postmaster not in {int(stat.parent.name), int(fields[1])}:
             continue
         if name in {"postgres", "postmaster"}:
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            total[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU seconds the processes of `after` used since `before`: a process that ended in between
+    (an autovacuum worker, a short connection) is left out rather than subtracted."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _count(env: dict[str, str], query: str, params: tuple = ()) -> tuple:
@@ -427,7 +434,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             client_cpu = time.process_time() - client_cpu_before
             server_cpu_after = process_tree_cpu_seconds(server.pid)
-            database_cpu = database_cpu_seconds(postmaster) - database_cpu_before
+            database_cpu = cpu_since(database_cpu_before, database_cpu_seconds(postmaster))
             at_burst_end = sample()
             # Then the task worker catches up: every comment answered is stored.
             left_after_burst = waiting_to_store(env)
@@ -437,7 +444,7 @@ def main() -> None:
             watcher.join()
             at_end = sample()
             stored_cpu_after = process_tree_cpu_seconds(server.pid)
-            database_cpu_all = database_cpu_seconds(postmaster) - database_cpu_before
+            database_cpu_all = cpu_since(database_cpu_before, database_cpu_seconds(postmaster))
             spent = {pid: cpu - server_cpu_before.get(pid, 0.0) for pid, cpu in server_cpu_after.items()}
             server_cpu = sum(cpu for pid, cpu in spent.items() if pid > 0)
             task_cpu = sum(
