@@ -41,6 +41,9 @@ class ThreadOut(Schema):
     last_customer_message_at: datetime | None
     first_response_due_at: datetime | None
     first_responded_at: datetime | None
+    waiting_since: datetime | None = Field(
+        None, description="The first customer message since the brand's last answer; null when nothing waits"
+    )
     sla_breached: bool
 
     @staticmethod
@@ -150,6 +153,11 @@ class AnsweredPostOut(Schema):
 
 class ThreadDetail(ThreadOut):
     priority_reasons: list[dict[str, Any]]
+
+    @staticmethod
+    def resolve_priority_reasons(c: Conversation) -> list[dict[str, Any]]:
+        return c.reasons_now()  # the wait counted until now
+
     items: list[ThreadItemOut]
     notes: list[NoteOut]
     replies: list[ReplyOut]

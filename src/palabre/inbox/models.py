@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Contact, Item
 from palabre.inbox.hours import BusinessHours
+from palabre.inbox.priority import waiting_reason
 from palabre.orgs.models import Channel, Organisation
 from palabre.orgs.scoping import OrgScopedQuerySet
 
@@ -81,6 +82,12 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField()
     first_response_due_at = models.DateTimeField(null=True, blank=True)
+    # Since when the thread waits: its first customer message after the brand's last answer (None
+    # when nothing waits). The periodic re-ranking reads it to touch only the threads whose waiting
+    # points have moved since the row was computed (`updated_at`), not every waiting thread.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # When the team was told this wait's answer is overdue (`warn_breaches`); a new wait clears it.
+    sla_warned_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     out_of_hours = models.BooleanField(default=False)
     on_call_notified_at = models.DateTimeField(null=True, blank=True)
@@ -122,6 +129,13 @@ class Conversation(models.Model):
                 name="inbox_conv_sla",
             ),
             models.Index(fields=["organisation", "-last_activity_at", "-id"], name="inbox_conv_recent"),
+            # The breaches nobody was told of yet: the tick reads these, not every thread that has
+            # waited past its target (a busy site's comments may wait forever; inbox migration 0010).
+            models.Index(
+                fields=["organisation", "first_response_due_at"],
+                condition=Q(awaiting_reply=True, sla_warned_at=None),
+                name="inbox_conv_unwarned",
+            ),
             # Analytics' care: the period's threads by when they began, read from the index alone
             # on PostgreSQL (it carries every column care reads; inbox migration 0007), and the
             # team's: the members of the threads begun around the period (root, first reply
@@ -175,6 +189,18 @@ class Conversation(models.Model):
         self.business_to_status_change = hours.business_seconds(began, changed) if began and changed else None
         self.first_response_out_of_hours = hours.closed_at(first) if first else None
         self.hours_key = hours.key
+
+    def reasons_now(self, now=None) -> list[dict]:
+        """The priority's reasons with the wait counted until now: the row keeps those of its last
+        computation, and the periodic re-ranking computes it again only when the points move."""
+        if not (self.awaiting_reply and self.waiting_since):
+            return self.priority_reasons
+        minutes = ((now or timezone.now()) - self.waiting_since).total_seconds() / 60
+        waited = waiting_reason(minutes)
+        return [
+            waited.as_dict() if reason["code"] == "waiting" and waited is not None else reason
+            for reason in self.priority_reasons
+        ]
 
     def sla_breached(self, now=None) -> bool:
         now = now or timezone.now()

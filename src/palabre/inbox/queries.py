@@ -122,7 +122,7 @@ def filtered(actor: Actor, f: InboxFilter, *, now: datetime | None = None) -> Qu
 SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
     "recent": (("last_activity_at", True), ("pk", True)),
     "priority": (("priority", True), ("last_activity_at", True), ("pk", True)),
-    "oldest": (("waiting", True), ("waiting_since", False), ("pk", False)),
+    "oldest": (("waiting", True), ("waited_from", False), ("pk", False)),
 }
 
 
@@ -164,7 +164,7 @@ def _decode_keys(cursor: str, keys: tuple[tuple[str, bool], ...], sample: dict[s
 
 _KEY_TYPES = {
     "last_activity_at": datetime,
-    "waiting_since": datetime,
+    "waited_from": datetime,
     "priority": int,
     "waiting": bool,
     "pk": int,
@@ -186,7 +186,7 @@ def conversation_page(actor: Actor, f: InboxFilter, *, cursor: str | None, limit
     if sort == "oldest":
         rows = rows.annotate(
             waiting=F("awaiting_reply"),
-            waiting_since=Coalesce("last_customer_message_at", "last_activity_at"),
+            waited_from=Coalesce("last_customer_message_at", "last_activity_at"),
         )
     rows = rows.order_by(*[f"-{name}" if desc else name for name, desc in keys])
     if cursor:

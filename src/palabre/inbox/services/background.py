@@ -8,17 +8,19 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from palabre import bulk
 from palabre.inbox.models import (
     Conversation,
     Intent,
     Notification,
     Status,
 )
-from palabre.inbox.priority import URGENT
+from palabre.inbox.priority import URGENT, WAITING_FULL_AFTER, waiting_points, with_wait
 from palabre.inbox.services.reading import _repliers, business_hours
 from palabre.inbox.services.threads import refresh_conversation, refresh_conversations
 from palabre.orgs.models import Organisation
@@ -32,61 +34,130 @@ logger = logging.getLogger(__name__)
 REFRESH_BATCH = 200
 
 
-def refresh_open(organisation: Organisation) -> int:
-    """Re-rank the threads waiting for an answer: priority rises with waiting time. In batches of
-    `REFRESH_BATCH` (`refresh_conversations`: its queries do not grow with the batch); a batch that
-    fails (a deadlock with the pipeline writing the same rows) is done again a thread at a time."""
-    ids = list(
-        Conversation.objects.for_org(organisation)
-        .filter(awaiting_reply=True)
-        .exclude(status=Status.CLOSED)
-        .order_by("root_id")
-        .values_list("root_id", flat=True)
+def refresh_open(organisation: Organisation, *, now: datetime | None = None) -> int:
+    """Re-rank the threads waiting for an answer whose priority rose with the wait since their row
+    was computed; returns how many threads wait (each now ranked for its wait). A wait's points move at most 16 times, in its first 4 hours
+    (`priority.waiting_points`), so a tick touches the threads that crossed a step since the last
+    one, not every thread waiting: at 107,000 threads waiting, recomputing them all from their
+    messages every 5 minutes took a minute of the only task worker's CPU.
+
+    Only the waiting reason and the score change (`priority.with_wait`), under the rows' lock, the
+    rest as the analyser computed it; rows written before `waiting_since` was kept are computed
+    once from their messages (`refresh_conversations`)."""
+    now = now or timezone.now()
+    waiting = (
+        Conversation.objects.for_org(organisation).filter(awaiting_reply=True).exclude(status=Status.CLOSED)
     )
+    unknown = list(waiting.filter(waiting_since=None).order_by("root_id").values_list("root_id", flat=True))
+    for batch in _batches(unknown):
+        _recompute(organisation, batch)
+    rising = waiting.filter(
+        waiting_since__isnull=False, updated_at__lt=F("waiting_since") + WAITING_FULL_AFTER
+    )
+    moved = [
+        pk
+        for pk, since, computed in rising.order_by("pk").values_list("pk", "waiting_since", "updated_at")
+        if waiting_points(_minutes(since, computed)) != waiting_points(_minutes(since, now))
+    ]
+    for batch in _batches(moved):
+        with transaction.atomic():
+            rows = list(
+                Conversation.objects.select_for_update()
+                .filter(pk__in=batch, awaiting_reply=True, waiting_since__isnull=False)
+                .order_by("pk")
+            )
+            for row in rows:
+                score, row.priority_reasons = with_wait(
+                    row.priority_reasons, _minutes(row.waiting_since, now)
+                )
+                row.priority = score if row.manual_priority is None else row.manual_priority
+                row.updated_at = now
+            bulk.update(rows, ["priority", "priority_reasons", "updated_at"])
+    logger.debug("re-ranked %d threads, computed %d", len(moved), len(unknown))
+    return waiting.count()
+
+
+def _batches(ids: list[int]):
     for start in range(0, len(ids), REFRESH_BATCH):
-        batch = ids[start : start + REFRESH_BATCH]
-        try:
+        yield ids[start : start + REFRESH_BATCH]
+
+
+def _minutes(since: datetime, until: datetime) -> float:
+    return (until - since).total_seconds() / 60
+
+
+def _recompute(organisation: Organisation, root_ids: list[int]) -> None:
+    """These threads' rows computed from their messages, in one transaction (`refresh_conversations`:
+    its queries do not grow with the batch); a batch that fails (a deadlock with the pipeline
+    writing the same rows) is done again a thread at a time."""
+    try:
+        with transaction.atomic():
+            refresh_conversations(organisation, dict.fromkeys(root_ids))
+    except DatabaseError:
+        logger.warning("re-ranking %d threads at once failed; one at a time", len(root_ids), exc_info=True)
+        for root_id in root_ids:
             with transaction.atomic():
-                refresh_conversations(organisation, dict.fromkeys(batch))
-        except DatabaseError:
-            logger.warning("re-ranking %d threads at once failed; one at a time", len(batch), exc_info=True)
-            for root_id in batch:
-                with transaction.atomic():
-                    refresh_conversation(organisation, root_id)
-    return len(ids)
+                refresh_conversation(organisation, root_id)
+
+
+# More overdue threads than this for one person in one tick (a busy site's comments crossing
+# their target together): one notification that counts them, not one each.
+WARN_ONE_BY_ONE = 5
 
 
 def warn_breaches(organisation: Organisation, *, now: datetime | None = None) -> int:
-    """Tell the assignee (or the repliers when nobody holds it) that a response is overdue. Once."""
+    """Tell the assignee (or the repliers when nobody holds it) that a response is overdue, once a
+    wait. Reads only the breaches nobody was told of (`sla_warned_at`, partial index): the threads
+    that have waited past their target for long are not read again at every tick. Returns how many
+    threads were told of."""
     now = now or timezone.now()
-    breached = (
+    breached = list(
         Conversation.objects.for_org(organisation)
-        .filter(awaiting_reply=True, first_response_due_at__lt=now)
+        .filter(awaiting_reply=True, sla_warned_at=None, first_response_due_at__lt=now)
         .exclude(status=Status.CLOSED)
+        .order_by("first_response_due_at", "pk")
+        .only("pk", "assignee_id", "author_label", "preview", "first_response_due_at")
     )
-    warned = 0
-    already = set(
-        Notification.objects.for_org(organisation)
-        .filter(kind=Notification.Kind.SLA, conversation__in=breached)
-        .values_list("conversation_id", flat=True)
+    if not breached:
+        return 0
+    everyone = [m.user_id for m in _repliers(organisation)]
+    told: dict[int, list[Conversation]] = {}
+    for conversation in breached:
+        for user_id in [conversation.assignee_id] if conversation.assignee_id else everyone:
+            told.setdefault(user_id, []).append(conversation)
+    notifications = []
+    for user_id, overdue in told.items():
+        if len(overdue) > WARN_ONE_BY_ONE:
+            # The longest overdue named; the list's "overdue" filter shows them all.
+            notifications.append(_overdue_notification(organisation, user_id, overdue[0], count=len(overdue)))
+        else:
+            notifications += [_overdue_notification(organisation, user_id, c) for c in overdue]
+    with transaction.atomic():
+        Notification.objects.bulk_create(notifications)
+        Conversation.objects.filter(pk__in=[c.pk for c in breached]).update(sla_warned_at=now)
+    return len(breached)
+
+
+def _overdue_notification(
+    organisation: Organisation, user_id: int, conversation: Conversation, *, count: int = 1
+) -> Notification:
+    said = {"author": conversation.author_label, "text": conversation.preview[:200]}
+    if count == 1:
+        text = _("Response overdue: %(author)s: %(text)s") % said
+    else:
+        text = ngettext(
+            "%(count)s response overdue, the longest: %(author)s: %(text)s",
+            "%(count)s responses overdue, the longest: %(author)s: %(text)s",
+            count,
+        ) % {"count": count, **said}
+    return Notification(
+        organisation=organisation,
+        user_id=user_id,
+        kind=Notification.Kind.SLA,
+        text=text[:500],
+        # One thread: its page; several: the inbox's overdue threads (notifications.html).
+        conversation=conversation if count == 1 else None,
     )
-    everyone = [m.user for m in _repliers(organisation)]
-    for conversation in breached.select_related("assignee"):
-        if conversation.pk in already:
-            continue
-        for person in [conversation.assignee] if conversation.assignee else everyone:
-            Notification.objects.create(
-                organisation=organisation,
-                user=person,
-                kind=Notification.Kind.SLA,
-                text=(
-                    _("Response overdue: %(author)s: %(text)s")
-                    % {"author": conversation.author_label, "text": conversation.preview[:200]}
-                )[:500],
-                conversation=conversation,
-            )
-        warned += 1
-    return warned
 
 
 def overnight(organisation: Organisation, *, now: datetime | None = None) -> dict[str, Any]:

@@ -218,6 +218,7 @@ def send_reply(
         now = timezone.now()
         conversation.awaiting_reply = False
         conversation.first_response_due_at = None
+        conversation.waiting_since = None
         conversation.first_responded_at = conversation.first_responded_at or now
         if conversation.status == Status.OPEN:
             conversation.status = Status.PENDING  # the ball is in the person's court

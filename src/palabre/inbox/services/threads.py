@@ -134,6 +134,8 @@ _COMPUTED = [
     "awaiting_reply",
     "first_responded_at",
     "first_response_due_at",
+    "waiting_since",
+    "sla_warned_at",
     "out_of_hours",
     "updated_at",
     *DURATION_FIELDS,
@@ -224,6 +226,7 @@ def refresh_conversations(
                     # Every message of the thread was rejected as spam since: nothing waits for an answer.
                     conversation.awaiting_reply = False
                     conversation.first_response_due_at = None
+                    conversation.waiting_since = None
                     conversation.priority = 0
                     conversation.priority_reasons = []
                     conversation.updated_at = now
@@ -370,6 +373,8 @@ def _compute(
     conversation.last_customer_item = last_customer
     conversation.last_customer_message_at = last_customer.created_at
     conversation.last_activity_at = thread[-1].created_at
+    if awaiting and not conversation.awaiting_reply:
+        conversation.sla_warned_at = None  # answered before, waiting again: a new wait, a new warning
     conversation.awaiting_reply = awaiting
     conversation.first_responded_at = next(
         (t for t in answered_times if t >= first_customer.created_at), None
@@ -379,6 +384,7 @@ def _compute(
         if awaiting
         else None
     )
+    conversation.waiting_since = first_unanswered.created_at if awaiting else None
     conversation.out_of_hours = not calendar.is_open(last_customer.created_at)
     reopen = (
         new_item is not None

@@ -96,7 +96,7 @@ def _thread_context(request: HttpRequest, actor: Actor, conversation, **extra) -
             queries.saved_replies(actor), key=lambda r: (r.language not in ("", language), r.title)
         ),
         "members": _members(actor),
-        "reasons": reason_texts(conversation.priority_reasons),
+        "reasons": reason_texts(conversation.reasons_now()),
         "breached": conversation.sla_breached(),
         "can_reply": actor.can(Perm.INBOX_REPLY),
         "channel_replies": queries.can_reply_on(conversation.channel),
@@ -158,7 +158,7 @@ def correct(request: HttpRequest, actor: Actor, conversation_id: int, item_id: i
             "errors": errors,
             "oob": True,
             "head_triage": shown.get(conversation.last_customer_item_id),
-            "reasons": reason_texts(conversation.priority_reasons),
+            "reasons": reason_texts(conversation.reasons_now()),
             **_correction_choices(actor),
         }
         return render(request, "inbox/_item_triage.html", context, status=422 if errors else 200)
