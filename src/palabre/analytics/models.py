@@ -85,3 +85,29 @@ class ReportDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.frequency} report {self.first}..{self.last} of {self.organisation_id}"
+
+
+class CommentDay(models.Model):
+    """The customers' items (the comment kinds of the figures) of one UTC day, counted per
+    channel, author and contact: the conversation quality's comments, substantive comments and
+    contributors read from these rows for the whole UTC days of a period instead of from one index
+    entry per comment (metrics/conversation.py).
+
+    Kept by the database itself, on PostgreSQL only: triggers on the items' table (analytics
+    migration 0002) count each item inserted, moved (contact, author, channel, day, kind or text
+    changed, as a contacts' merge does) and deleted, whatever wrote it (the pipeline, a bulk
+    update, a cascade). Plain integers, no foreign keys: the rows follow the items, not the
+    deletion of what they name. The brand's items are counted too (under their author and channel)
+    and left out when read, so that a change of the brand's handles needs no recount. SQLite keeps
+    no rows: its figures are read from the items."""
+
+    organisation_id = models.BigIntegerField()
+    day = models.DateField()
+    channel_id = models.BigIntegerField()
+    author_id = models.BigIntegerField(null=True)
+    contact_id = models.BigIntegerField(null=True)
+    comments = models.IntegerField()
+    substantive = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day} contact {self.contact_id}: {self.comments}"

@@ -3,7 +3,7 @@ rates, sentiment."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -46,6 +46,7 @@ from palabre.analytics.metrics.sql import (
     grouped_figures,
     grouping_sets,
 )
+from palabre.analytics.models import CommentDay
 from palabre.conversations.models import Contact, Item, ItemKind
 from palabre.inbox.models import Conversation, InboxSettings, Status
 from palabre.inbox.services import business_hours, settings_for
@@ -308,9 +309,27 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         .exclude(pk=F("thread_root_id"))
         .count()
     )
-    comments = items.filter(in_period, kind__in=CUSTOMER_KINDS).exclude(brand)
+    comments = items.filter(kind__in=CUSTOMER_KINDS).exclude(brand)
     earlier = Item.objects.for_org(organisation).filter(created_at__lt=period.start).exclude(brand)
-    found = _comments(comments, earlier)
+    days = _whole_utc_days(period) if connection.vendor == "postgresql" and not filters.campaign_id else None
+    if days is None:
+        found = _comments([comments.filter(in_period)], earlier)
+    else:
+        # The whole UTC days from the kept counts (one row per channel, author and contact of a
+        # day), the hours before the first and after the last from the items.
+        first, last = days
+        counted = CommentDay.objects.filter(organisation_id=organisation.pk, day__gte=first, day__lt=last)
+        if filters.channel_id:
+            counted = counted.filter(channel_id=filters.channel_id)
+        # In the index's order, as the halves: the rows are then read from the index alone (the
+        # planner otherwise scans the whole table in parallel where the period holds most of it:
+        # 1M items, 90 days, the block's CPU 240 -> 170 ms).
+        counted = counted.exclude(brand).order_by("day").values("contact_id", "comments", "substantive")
+        edges = [
+            comments.filter(created_at__gte=period.start, created_at__lt=_utc_midnight(first)),
+            comments.filter(created_at__gte=_utc_midnight(last), created_at__lt=period.end),
+        ]
+        found = _comments(edges, earlier, counted)
     n_posts = post_totals["posts"]
     return {
         "posts": n_posts,
@@ -331,10 +350,24 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
     }
 
 
-def _comments(comments: QuerySet, earlier: QuerySet) -> dict[str, Any]:
+def _whole_utc_days(period: Period) -> tuple[date, date] | None:
+    """[first, last): the UTC days that lie wholly inside the period, or None if there are none."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    first = start.date() + timedelta(days=1) if start.time() != time(0) else start.date()
+    last = end.date()
+    return (first, last) if first < last else None
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _comments(parts: list[QuerySet], earlier: QuerySet, counted: QuerySet | None = None) -> dict[str, Any]:
     """The comments' figures in one statement that reads the period's comments once: their count,
     the substantive ones, the distinct contributors, the returning ones among them (who wrote one
-    of the `earlier` items) and the `TOP` contributors by comments.
+    of the `earlier` items) and the `TOP` contributors by comments. `parts`: the comments, in
+    querysets of items that cover the period without overlap; `counted`: the kept counts of the
+    rest of the period (analytics.CommentDay: contact, comments, substantive), if any.
 
     The comments are first counted per contact; the returning contributors are then one probe each
     for an earlier item (index on items by contact and date), so that the work follows the
@@ -347,33 +380,39 @@ def _comments(comments: QuerySet, earlier: QuerySet) -> dict[str, Any]:
     every comment's text fetched from the table (about half the block's cost on 1M items). Each half
     is read in the indexes' order: without it, over a period that holds most of the table, the
     planner costs the regular expression as a mere comparison and scans the table instead (0.88 s
-    instead of 0.35 s of CPU on 1M items, 90 days)."""
-    comments = comments.order_by()
-    if connection.vendor == "postgresql":
-        per_item = (
-            comments.filter(text__regex=SUBSTANTIVE)
-            .order_by("created_at")
-            .annotate(_substantive=Value(1))
-            .values("contact_id", "_substantive")
-            .union(
+    instead of 0.35 s of CPU on 1M items, 90 days). The kept counts of the whole UTC days hold one
+    row per channel, author and contact of a day (243,000 instead of 913,000 index entries on 1M
+    items, 90 days: the statement's CPU 320 -> 200 ms)."""
+    halves: list[QuerySet] = []
+    for comments in parts:
+        comments = comments.order_by().annotate(_n=Value(1))
+        if connection.vendor == "postgresql":
+            halves += [
+                comments.filter(text__regex=SUBSTANTIVE)
+                .order_by("created_at")
+                .annotate(_substantive=Value(1))
+                .values("contact_id", "_n", "_substantive"),
                 comments.exclude(text__regex=SUBSTANTIVE)
                 .order_by("created_at")
                 .annotate(_substantive=Value(0))
-                .values("contact_id", "_substantive"),
-                all=True,
+                .values("contact_id", "_n", "_substantive"),
+            ]
+        else:
+            halves.append(
+                comments.annotate(
+                    _substantive=Case(When(text__regex=SUBSTANTIVE, then=Value(1)), default=Value(0)),
+                ).values("contact_id", "_n", "_substantive")
             )
-        )
-    else:
-        per_item = comments.annotate(
-            _substantive=Case(When(text__regex=SUBSTANTIVE, then=Value(1)), default=Value(0)),
-        ).values("contact_id", "_substantive")
+    if counted is not None:
+        halves.append(counted)
+    per_item = halves[0].union(*halves[1:], all=True) if len(halves) > 1 else halves[0]
     probe = earlier.filter(contact_id=RawSQL("earlier_writer.contact_id", ())).order_by().values("pk")
     per_item_sql, per_item_params = per_item.query.sql_with_params()
     probe_sql, probe_params = probe.query.sql_with_params()
     contact = connection.ops.quote_name(Contact._meta.db_table)
     sql = (
-        f"WITH per_item (contact_id, substantive) AS ({per_item_sql}), "
-        "per_contact AS (SELECT contact_id, COUNT(*) AS n, SUM(substantive) AS s FROM per_item "
+        f"WITH per_item (contact_id, n, substantive) AS ({per_item_sql}), "
+        "per_contact AS (SELECT contact_id, SUM(n) AS n, SUM(substantive) AS s FROM per_item "
         "GROUP BY contact_id), "
         "totals AS (SELECT COALESCE(SUM(n), 0) AS comments, COALESCE(SUM(s), 0) AS substantive, "
         "COUNT(contact_id) AS contributors, "
