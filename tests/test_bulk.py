@@ -284,3 +284,23 @@ def test_update_writes_the_fields_as_bulk_update_does(db, channel):
     assert _written(Item, items, exclude) == _written(Item, twins, exclude)
     assert [row["text"] for row in _written(Item, items, exclude)] == [f"{TEXT} changé {n}" for n in range(3)]
     bulk.update([], fields)  # nothing to write
+
+
+def test_update_values_writes_the_columns_given_as_update_does(db, channel):
+    items = bulk.insert(_items(channel, "values-"))
+    twins = bulk.insert(_items(channel, "values-twin-"))
+    fields = ["text", "metrics", "analysed_at"]
+    changes = [
+        (f"{TEXT} écrit {n}", {"n": n, "quote": 'a "b" \\ c'} if n else {}, AT if n else None)
+        for n in range(3)
+    ]
+    for twin, values in zip(twins, changes, strict=True):
+        twin.text, twin.metrics, twin.analysed_at = values
+    bulk.update_values(
+        Item, fields, [(item.pk, *values) for item, values in zip(items, changes, strict=True)]
+    )
+    bulk.update(twins, fields)
+    exclude = ("id", "external_id", "parent_external_id", "item", "received_at", "updated_at")
+    assert _written(Item, items, exclude) == _written(Item, twins, exclude)
+    assert [row["metrics"] for row in _written(Item, items, exclude)][1] == {"n": 1, "quote": 'a "b" \\ c'}
+    bulk.update_values(Item, fields, [])  # nothing to write

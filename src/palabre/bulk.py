@@ -149,6 +149,57 @@ def update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
             )
 
 
+def update_values(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Write these fields of the rows each given as `(primary key, *values)`, values as the model's
+    fields hold them (a JSON field's list or dict), rows that exist (locked by the caller): `update`
+    without loading whole objects, for a write of a few columns over many rows. PostgreSQL: one
+    `UPDATE ... FROM unnest(...)` of an array a column; elsewhere `bulk_update`."""
+    if not rows:
+        return
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    names = list(fields)
+    if connection.vendor != "postgresql":
+        objs = [model(pk=row[0], **dict(zip(names, row[1:], strict=True))) for row in rows]
+        model._default_manager.using(alias).bulk_update(objs, names)
+        return
+    chosen = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
+    # One array a column, bound by the server: the statement's parameters do not grow with its
+    # rows (UPDATE ... FROM VALUES, as `update` writes, cost psycopg more CPU splitting and quoting
+    # them than the rest of the write).
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = [quote(field.column) for field in chosen]
+    arrays, assignments = [], []
+    for index, field in enumerate(chosen):
+        is_json = field.get_internal_type() == "JSONField"
+        arrays.append([json.dumps(row[index], cls=field.encoder) if is_json else row[index] for row in rows])
+        if index:
+            cast = "::jsonb" if is_json else ""
+            assignments.append(f"{columns[index]} = v.{columns[index]}{cast}")
+    types = ", ".join(
+        f"%b::{'text' if field.get_internal_type() == 'JSONField' else _base_type(field, connection)}[]"
+        for field in chosen
+    )
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(assignments)} FROM unnest({types}) AS v({', '.join(columns)}) "
+            f"WHERE {table}.{columns[0]} = v.{columns[0]}",
+            arrays,
+        )
+
+
+def _server_binding_cursor(connection):
+    """A cursor whose parameters PostgreSQL binds (`%b`: sent in binary), wrapped as Django wraps
+    its own (logged, execute wrappers): Django's binds on the client, quoting every text of an
+    array as a literal, half the CPU of writing 190,000 rows of JSON."""
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
 def _base_type(field: models.Field, connection) -> str:
     """The column's type without its length or precision ("varchar(200)": "varchar")."""
     db_type = field.target_field.rel_db_type(connection) if field.is_relation else field.db_type(connection)

@@ -61,18 +61,18 @@ def refresh_open(organisation: Organisation, *, now: datetime | None = None) -> 
     ]
     for batch in _batches(moved):
         with transaction.atomic():
-            rows = list(
+            rows = (
                 Conversation.objects.select_for_update()
                 .filter(pk__in=batch, awaiting_reply=True, waiting_since__isnull=False)
                 .order_by("pk")
+                .values_list("pk", "priority_reasons", "manual_priority", "waiting_since")
             )
-            for row in rows:
-                score, row.priority_reasons = with_wait(
-                    row.priority_reasons, _minutes(row.waiting_since, now)
-                )
-                row.priority = score if row.manual_priority is None else row.manual_priority
-                row.updated_at = now
-            bulk.update(rows, ["priority", "priority_reasons", "updated_at"])
+            ranked = []
+            for pk, reasons, manual, since in rows:
+                score, reasons = with_wait(reasons, _minutes(since, now))
+                ranked.append((pk, score if manual is None else manual, reasons, now))
+            # A few columns of many rows: their values written, no whole row read or written.
+            bulk.update_values(Conversation, ["priority", "priority_reasons", "updated_at"], ranked)
     logger.debug("re-ranked %d threads, computed %d", len(moved), len(unknown))
     return waiting.count()
 
