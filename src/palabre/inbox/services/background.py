@@ -36,10 +36,11 @@ REFRESH_BATCH = 200
 
 def refresh_open(organisation: Organisation, *, now: datetime | None = None) -> int:
     """Re-rank the threads waiting for an answer whose priority rose with the wait since their row
-    was computed; returns how many threads wait (each now ranked for its wait). A wait's points move at most 16 times, in its first 4 hours
-    (`priority.waiting_points`), so a tick touches the threads that crossed a step since the last
-    one, not every thread waiting: at 107,000 threads waiting, recomputing them all from their
-    messages every 5 minutes took a minute of the only task worker's CPU.
+    was computed; returns how many threads wait (each now ranked for its wait). A wait's points
+    move at most 16 times, in its first 4 hours (`priority.waiting_points`), so a tick touches the
+    threads that crossed a step since the last one, not every thread waiting: at 107,000 threads
+    waiting, recomputing them all from their messages every 5 minutes took a minute of the only
+    task worker's CPU.
 
     Only the waiting reason and the score change (`priority.with_wait`), under the rows' lock, the
     rest as the analyser computed it; rows written before `waiting_since` was kept are computed
@@ -111,15 +112,26 @@ def warn_breaches(organisation: Organisation, *, now: datetime | None = None) ->
     that have waited past their target for long are not read again at every tick. Returns how many
     threads were told of."""
     now = now or timezone.now()
-    breached = list(
-        Conversation.objects.for_org(organisation)
-        .filter(awaiting_reply=True, sla_warned_at=None, first_response_due_at__lt=now)
-        .exclude(status=Status.CLOSED)
-        .order_by("first_response_due_at", "pk")
-        .only("pk", "assignee_id", "author_label", "preview", "first_response_due_at")
-    )
+    with transaction.atomic():
+        # Claimed under the rows' lock (a row another tick or the pipeline holds is left for the
+        # next tick): two ticks running together tell nobody twice.
+        breached = list(
+            Conversation.objects.for_org(organisation)
+            .filter(awaiting_reply=True, sla_warned_at=None, first_response_due_at__lt=now)
+            .exclude(status=Status.CLOSED)
+            .order_by("first_response_due_at", "pk")
+            .select_for_update(skip_locked=True)
+            .only("pk", "assignee_id", "author_label", "preview", "first_response_due_at")
+        )
+        Conversation.objects.filter(pk__in=[c.pk for c in breached]).update(sla_warned_at=now)
+        _tell_overdue(organisation, breached)
+    return len(breached)
+
+
+def _tell_overdue(organisation: Organisation, breached: list[Conversation]) -> None:
+    """One notification a thread and person, or one that counts them past `WARN_ONE_BY_ONE`."""
     if not breached:
-        return 0
+        return
     everyone = [m.user_id for m in _repliers(organisation)]
     told: dict[int, list[Conversation]] = {}
     for conversation in breached:
@@ -132,10 +144,7 @@ def warn_breaches(organisation: Organisation, *, now: datetime | None = None) ->
             notifications.append(_overdue_notification(organisation, user_id, overdue[0], count=len(overdue)))
         else:
             notifications += [_overdue_notification(organisation, user_id, c) for c in overdue]
-    with transaction.atomic():
-        Notification.objects.bulk_create(notifications)
-        Conversation.objects.filter(pk__in=[c.pk for c in breached]).update(sla_warned_at=now)
-    return len(breached)
+    Notification.objects.bulk_create(notifications)
 
 
 def _overdue_notification(
