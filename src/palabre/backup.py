@@ -5,8 +5,9 @@ The archive is a tar.gz holding:
   migrations applied per app, the rows per model, the checksum of the data, the id of the key the
   channel credentials are encrypted with (an id, not the key) and whether the secret key is inside;
 - `database.jsonl`: every row of every model in Django's JSON lines serialisation (natural keys for
-  content types and permissions, which `palabre migrate` recreates), so a backup made on SQLite
-  restores on PostgreSQL and the other way round;
+  content types and permissions, which `palabre migrate` recreates; not the per-day comment counts
+  the database derives from the items, `EXCLUDED`), so a backup made on SQLite restores on
+  PostgreSQL and the other way round;
 - `media/`: the uploaded files;
 - `secret_key`, only with `--with-secret-key`: without it, the channel credentials in the backup
   can only be read by an installation that has the same secret key.
@@ -42,7 +43,9 @@ SECRET_KEY = "secret_key"
 MEDIA = "media"
 
 # Recreated by `palabre migrate` (content types, permissions) or only worth a sign-in (sessions).
-EXCLUDED = ("contenttypes", "auth.permission", "sessions")
+# analytics.commentday: counts PostgreSQL's triggers keep from the items; loading the items counts
+# them again, so restoring the backup's rows too would count every comment twice.
+EXCLUDED = ("contenttypes", "auth.permission", "sessions", "analytics.commentday")
 
 
 # The data's serialisation: Django's JSON lines, but with times to the microsecond (Django's JSON
