@@ -398,6 +398,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if "building" not in _TEMPLATE:
         return
     lock, path = _TEMPLATE.pop("building")
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        # No test collected uses the database (test_backup.py run alone: processes of their own):
+        # pytest-django made none, and copying the settings' own file would leave an empty template.
+        lock.close()
+        return
     with lock:
         with django_db_blocker.unblock():
             if connection.vendor == "sqlite":
@@ -454,9 +459,11 @@ def _migrated_sqlite_template(request):
 
     if connection.vendor == "sqlite":
         request.getfixturevalue("django_db_setup")
-        return _template_path("sqlite")
-    # On another database the test database is no SQLite file to copy: the SQLite pass's template
-    # when it ran first with the same folder (scripts/test.sh), else `palabre migrate` makes one.
+        if os.path.exists(_template_path("sqlite")):
+            return _template_path("sqlite")
+    # On another database the test database is no SQLite file to copy (nor on SQLite when no test
+    # collected uses the database): the SQLite pass's template when it ran first with the same
+    # folder (scripts/test.sh), else `palabre migrate` makes one.
     import subprocess
     import sys
 
