@@ -72,3 +72,20 @@ def cm_actor(cm, org, actor_for):
 def english(settings):
     """Pages read in English here (the French ones are checked by the translation tests)."""
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def round_the_clock(owner_actor):
+    """Open every hour, a 30-minute target: a thread is overdue 30 minutes after it came."""
+    from palabre.inbox import services
+
+    services.update_settings(
+        actor=owner_actor,
+        time_zone="UTC",
+        weekly_hours={str(d): [["00:00", "24:00"]] for d in range(7)},
+        holidays=[],
+        first_response_minutes=30,
+        on_call_id=None,
+        auto_assign=False,
+        acknowledgements={},
+    )

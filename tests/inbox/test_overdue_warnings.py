@@ -18,21 +18,6 @@ from palabre.inbox.services import background
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def round_the_clock(owner_actor):
-    """Open every hour, a 30-minute target: a thread is overdue 30 minutes after it came."""
-    services.update_settings(
-        actor=owner_actor,
-        time_zone="UTC",
-        weekly_hours={str(d): [["00:00", "24:00"]] for d in range(7)},
-        holidays=[],
-        first_response_minutes=30,
-        on_call_id=None,
-        auto_assign=False,
-        acknowledgements={},
-    )
-
-
 def _warnings(user=None):
     rows = Notification.objects.filter(kind=Notification.Kind.SLA)
     return list(rows.filter(user=user) if user else rows)

@@ -103,19 +103,9 @@ def test_open_and_closed_moments():
     assert PARIS.last_opening_before(paris(7, 8)) == paris(6, 18)
 
 
-def test_the_sla_filter_finds_overdue_threads(channel, post, conversation_of, owner_actor):
+def test_the_sla_filter_finds_overdue_threads(channel, post, conversation_of, owner_actor, round_the_clock):
     from palabre.inbox.queries import InboxFilter, filtered
 
-    services.update_settings(
-        actor=owner_actor,
-        time_zone="UTC",
-        weekly_hours={str(d): [["00:00", "24:00"]] for d in range(7)},
-        holidays=[],
-        first_response_minutes=30,
-        on_call_id=None,
-        auto_assign=False,
-        acknowledgements={},
-    )
     late = post(channel, "Quelqu'un peut m'aider ?", ago=timedelta(hours=3))
     post(channel, "Vous avez la table en 220 ?", ago=timedelta(minutes=5))
     overdue = list(filtered(owner_actor, InboxFilter(sla="breached")))
