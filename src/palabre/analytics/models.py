@@ -108,6 +108,9 @@ class CommentDay(models.Model):
     contact_id = models.BigIntegerField(null=True)
     comments = models.IntegerField()
     substantive = models.IntegerField()
+    # The organisation by its id (no foreign key): `for_org(organisation.pk)`.
+    organisation_path = "organisation_id"
+    objects = OrgScopedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.day} contact {self.contact_id}: {self.comments}"

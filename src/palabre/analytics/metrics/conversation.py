@@ -318,7 +318,7 @@ def quality(organisation: Organisation, period: Period, filters: Filters) -> dic
         # The whole UTC days from the kept counts (one row per channel, author and contact of a
         # day), the hours before the first and after the last from the items.
         first, last = days
-        counted = CommentDay.objects.filter(organisation_id=organisation.pk, day__gte=first, day__lt=last)
+        counted = CommentDay.objects.for_org(organisation.pk).filter(day__gte=first, day__lt=last)
         if filters.channel_id:
             counted = counted.filter(channel_id=filters.channel_id)
         # In the index's order, as the halves: the rows are then read from the index alone (the
