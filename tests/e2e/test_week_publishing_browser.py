@@ -185,8 +185,11 @@ def test_prepare_a_post_with_a_picture_through_approval_to_the_schedule(
     with writer.expect_navigation():
         sky_section.locator("form.variant-form button[type=submit]").click()
 
-    # Instagram is dropped (with a confirmation); the post can then go to the approvers.
-    writer.locator("section.variant", has_text="Instagram").first.locator("form.drop-form button").click()
+    # Instagram is dropped (with a confirmation); the post can then go to the approvers. The drop is
+    # a form's round trip: its page waited for whole (on a loaded machine it outlasted the count's
+    # 15 seconds once).
+    with writer.expect_navigation(timeout=60_000):
+        writer.locator("section.variant", has_text="Instagram").first.locator("form.drop-form button").click()
     expect(writer.locator("section.variant")).to_have_count(1)
     writer.click(f"text={words['submit']}")
     expect(writer.locator("#post-status")).to_have_text(words["pending"])
