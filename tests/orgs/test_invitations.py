@@ -83,6 +83,32 @@ def test_without_mail_the_code_is_still_given(org, owner_actor, settings):
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 
 
+def test_a_mail_server_that_refuses_the_address_leaves_the_code_to_hand_over(org, owner_actor, settings):
+    """smtplib's own errors (here the recipient refused, 550) are caught as the unreachable server
+    is: the invitation stands, not mailed."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class RefuseEveryone:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            return "550 5.1.1 No such mailbox"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(RefuseEveryone(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        issued = invite_member(actor=owner_actor, email="lea@example.com", role=Role.ANALYST, site_url=SITE)
+    finally:
+        controller.stop()
+    assert not issued.mailed and not Invitation.objects.get().mailed
+    assert Invitation.objects.get().status == Invitation.Status.PENDING
+
+
 def test_accepting_makes_the_member_once(org, owner_actor, make_user):
     issued = invite_member(actor=owner_actor, email="lea@example.com", role=Role.MODERATOR, site_url=SITE)
     lea = make_user("lea")

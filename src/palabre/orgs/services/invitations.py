@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import smtplib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
@@ -108,7 +107,7 @@ def invite_member(*, actor: Actor, email: str, role: str, site_url: str) -> Invi
     subject, body = _invitation_mail(invitation, link, actor.label)
     try:
         send_mail(subject, body, None, [email])
-    except (OSError, smtplib.SMTPException):
+    except OSError:  # smtplib's errors and TLS's are OSErrors, as the mail backends raise them
         # The invitation stands: the inviter hands the code over instead.
         logger.warning("The invitation mail to %s could not be sent.", email, exc_info=True)
         mailed = False
