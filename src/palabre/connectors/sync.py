@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from palabre.connectors import polling
 from palabre.connectors.base import Capability, ConnectorError, RateLimited, TransientError
 from palabre.connectors.models import ChannelSync, WebhookDelivery
 from palabre.connectors.oauth import fresh_credentials
@@ -52,18 +53,9 @@ def due_channel_ids(*, now: datetime | None = None) -> list[int]:
     return list(due.values_list("pk", flat=True)[:1000])
 
 
-def _claim(sync: ChannelSync, now: datetime, until: datetime) -> bool:
-    """Only one worker pulls a channel at a time: the one that moves next_poll_at first."""
-    claimed = ChannelSync.objects.filter(pk=sync.pk).filter(
-        models.Q(next_poll_at__isnull=True) | models.Q(next_poll_at__lte=now)
-    )
-    if sync.next_poll_at is not None:
-        claimed = claimed.filter(next_poll_at=sync.next_poll_at)
-    return claimed.update(next_poll_at=until) == 1
-
-
 def pull_channel(channel_id: int, *, force: bool = False) -> dict:
-    """Pull the channel's new items since its cursor, ingest them, save the new cursor."""
+    """Pull the channel's new items since its cursor, ingest them, save the new cursor: the polling
+    routine of `connectors.polling` on the channel's record."""
     channel = Channel.objects.select_related("organisation").filter(pk=channel_id).first()
     if channel is None:
         return {"channel": channel_id, "outcome": "gone"}
@@ -71,16 +63,14 @@ def pull_channel(channel_id: int, *, force: bool = False) -> dict:
     if not connector.supports(Capability.PULL):
         return {"channel": channel_id, "outcome": "not_pullable"}
     sync = sync_for(channel)
+    record = ChannelSync.objects.filter(pk=sync.pk)
     now = timezone.now()
     interval = _interval(sync, channel)
-    if force:
-        ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=None)
-        sync.next_poll_at = None
-    if not _claim(sync, now, now + timedelta(seconds=interval)):
+    if not polling.claim(record, now=now, until=now + timedelta(seconds=interval), force=force):
         return {"channel": channel_id, "outcome": "not_due"}
     wait = take_call_slot(channel, now=now)
     if wait > 0:
-        ChannelSync.objects.filter(pk=sync.pk).update(next_poll_at=now + timedelta(seconds=wait))
+        record.update(next_poll_at=now + timedelta(seconds=wait))
         return {"channel": channel_id, "outcome": "rate_limited_locally"}
     try:
         fresh_credentials(channel)
@@ -101,8 +91,7 @@ def pull_channel(channel_id: int, *, force: bool = False) -> dict:
             refused.error,
         )
     stored, rejected = len(result.items) - len(batch.refused), len(batch.refused)
-    ChannelSync.objects.filter(pk=sync.pk).update(cursor=result.cursor, last_polled_at=timezone.now())
-    record_success(channel)
+    record_success(channel, cursor=result.cursor, last_polled_at=timezone.now())
     return {"channel": channel_id, "outcome": "pulled", "items": stored, "rejected": rejected}
 
 

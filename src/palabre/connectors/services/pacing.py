@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from palabre import config
+from palabre.connectors import polling
 from palabre.connectors.base import (
     TokenExpired,
 )
@@ -26,7 +26,7 @@ from palabre.orgs.services import Actor, NotInOrganisation, record
 logger = logging.getLogger(__name__)
 
 
-MAX_ERROR_CHARS = 2000
+MAX_ERROR_CHARS = polling.MAX_ERROR_CHARS
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -56,11 +56,13 @@ def max_attempts() -> int:
 
 
 def backoff_seconds(attempts: int) -> float:
-    """Exponential, capped, with ±20% jitter so failed deliveries do not come back together."""
-    base = _float(config.CONNECTORS_RETRY_BASE_SECONDS)
-    cap = _float(config.CONNECTORS_RETRY_MAX_SECONDS)
-    delay = min(base * (2 ** max(attempts - 1, 0)), cap)
-    return delay * random.uniform(0.8, 1.2)
+    """Exponential from the configured first delay, capped, with ±20% jitter so failed deliveries
+    and pulls do not come back together."""
+    return polling.retry_delay(
+        attempts,
+        first=_float(config.CONNECTORS_RETRY_BASE_SECONDS),
+        cap=_float(config.CONNECTORS_RETRY_MAX_SECONDS),
+    )
 
 
 def lease_seconds() -> float:
@@ -145,11 +147,16 @@ def hold_calls(channel: Channel, seconds: float) -> None:
     ).update(next_call_at=until)
 
 
-def record_success(channel: Channel) -> None:
+def record_success(channel: Channel, *, next_poll_at: datetime | None = None, **also) -> None:
+    """A call or a poll worked (`also`: columns of the channel's record set with it)."""
     sync = sync_for(channel)
     now = timezone.now()
-    ChannelSync.objects.filter(pk=sync.pk).update(
-        last_success_at=now, consecutive_failures=0, failing_alert_sent_at=None
+    polling.record_success(
+        ChannelSync.objects.filter(pk=sync.pk),
+        now=now,
+        next_poll_at=next_poll_at,
+        failing_alert_sent_at=None,
+        **also,
     )
     # It works: a token marked expired has been replaced.
     ChannelSync.objects.filter(pk=sync.pk, token_expires_at__lte=now).update(token_expires_at=None)
@@ -158,18 +165,11 @@ def record_success(channel: Channel) -> None:
 def record_failure(channel: Channel, error: Exception, *, counts: bool = True) -> ChannelSync:
     """Note what went wrong. `counts`: a real failure (a rate limit is not the channel failing)."""
     sync = sync_for(channel)
-    code = getattr(error, "code", "error")
-    fields: dict[str, Any] = {
-        "last_error_at": timezone.now(),
-        "last_error": str(error)[:MAX_ERROR_CHARS],
-        "last_error_code": code,
-    }
-    if counts:
-        fields["consecutive_failures"] = models.F("consecutive_failures") + 1
-    if isinstance(error, TokenExpired):
-        # Shown as an expired token, and alerted as one, until the channel works again.
-        fields["token_expires_at"] = fields["last_error_at"]
-    ChannelSync.objects.filter(pk=sync.pk).update(**fields)
+    now = timezone.now()
+    failure = polling.PollFailure(message=str(error), code=getattr(error, "code", "error"), counts=counts)
+    # An expired token is shown, and alerted, as one until the channel works again.
+    also: dict[str, Any] = {"token_expires_at": now} if isinstance(error, TokenExpired) else {}
+    polling.record_failure(ChannelSync.objects.filter(pk=sync.pk), failure, now=now, **also)
     sync.refresh_from_db()
     if counts:
         from palabre.connectors.alerts import alert_if_failing

@@ -248,21 +248,18 @@ def analyse_items_for_listening(items: list, created: frozenset[int]) -> None:
 def poll_source(
     source: ListeningSource, *, now: datetime | None = None, force: bool = False
 ) -> dict[str, Any]:
-    """Search a due source from its cursor (its connector fetches) and ingest what it brings; record
-    its health.
-
-    Claims the poll first (a conditional update), so two workers never poll one source at once.
-    """
-    from palabre.connectors import search
+    """Search a due source from its cursor (its connector fetches) and ingest what it brings: the
+    polling routine of `connectors.polling` on the source's row (claimed first, so two workers never
+    poll one source at once; its health recorded; backed off when it fails)."""
+    from palabre.connectors import polling, search
 
     now = now or timezone.now()
-    claim = ListeningSource.objects.filter(pk=source.pk, active=True)
-    if not force:
-        claim = claim.filter(next_poll_at__lte=now)
+    row = ListeningSource.objects.filter(pk=source.pk, active=True)
     lease = now + timedelta(minutes=max(source.interval_minutes, 5))
-    if not claim.update(next_poll_at=lease, last_polled_at=now):
+    if not polling.claim(row, now=now, until=lease, force=force, last_polled_at=now):
         return {"source": source.pk, "skipped": "not due"}
     source.refresh_from_db()
+    interval = timedelta(minutes=source.interval_minutes)
     try:
         if source.kind == SourceKind.OWN_CHANNELS:  # its items arrive through analysis
             fetched = search.SearchPage([], source.cursor or {})
@@ -270,29 +267,27 @@ def poll_source(
             fetched = search.search(source.kind, source.config or {}, source.cursor or {})
     except search.SearchError as error:
         failures = source.consecutive_failures + 1
-        wait = (
-            timedelta(seconds=error.retry_after)
-            if error.retry_after
-            else min(timedelta(minutes=source.interval_minutes) * (2 ** min(failures, 10)), MAX_BACKOFF)
+        # Twice the interval after the first failure, doubling, at most MAX_BACKOFF.
+        wait = polling.retry_delay(
+            failures + 1,
+            first=interval.total_seconds(),
+            cap=MAX_BACKOFF.total_seconds(),
+            retry_after=error.retry_after,
+            jitter=0,
         )
-        ListeningSource.objects.filter(pk=source.pk).update(
-            consecutive_failures=failures,
-            last_error=str(error)[:2000],
-            last_error_code=error.code,
-            last_error_at=now,
-            next_poll_at=now + wait,
-        )
+        failure = polling.PollFailure(message=str(error), code=error.code, retry_after=error.retry_after)
+        polling.record_failure(row, failure, now=now, next_poll_at=now + timedelta(seconds=wait))
         logger.warning("Listening source %s failed (%s): %s", source.pk, failures, error)
         return {"source": source.pk, "error": str(error), "failures": failures}
     with transaction.atomic():
         result = ingest_candidates(source=source, candidates=fetched.candidates)
-        ListeningSource.objects.filter(pk=source.pk).update(
+        polling.record_success(
+            row,
+            now=now,
+            next_poll_at=now + interval,
             cursor=fetched.cursor,
-            consecutive_failures=0,
-            last_success_at=now,
             last_error="",
             last_error_code="",
-            next_poll_at=now + timedelta(minutes=source.interval_minutes),
         )
     return {
         "source": source.pk,
