@@ -173,6 +173,46 @@ def test_no_raw_http_outside_connectors():
     assert found == []
 
 
+STORING = {"ingest_item", "ingest_items", "analyse_items", "analyse_items_or_each"}
+
+
+def storing_calls(path: Path) -> list[str]:
+    """The pipeline's storing and analysing functions a module imports or calls by name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found += [alias.name for alias in node.names if alias.name in STORING]
+        elif isinstance(node, ast.Attribute) and node.attr in STORING:
+            found.append(node.attr)
+    return found
+
+
+def test_items_come_in_through_connectors_only():
+    """One door: platforms' pulls and webhooks, listening's own channels and the site's endpoints
+    (the drop-in protocols hand what they accepted to the site connector) all store items through
+    `connectors`; only it and `conversations` (the pipeline, its ingest API) call the pipeline's
+    storing and analysing functions. The demo loader plays the platforms: it stores what their
+    connectors would have brought the demo's channels (it stands beside connectors, not above)."""
+    door = {"connectors", "conversations", "demo"}
+    found = {
+        str(path.relative_to(PACKAGE)): calls
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in door and (calls := storing_calls(path))
+    }
+    assert found == {}
+
+
+def test_a_second_door_would_be_seen(tmp_path):
+    module = tmp_path / "comments.py"
+    module.write_text(
+        "from palabre.conversations.services import ingest_item\n"
+        "def store(pipeline, site, batch):\n"
+        "    pipeline.ingest_items(channel=site.channel, incoming=batch)\n",
+        encoding="utf-8",
+    )
+    assert storing_calls(module) == ["ingest_item", "ingest_items"]
+
+
 def test_the_architecture_docs_name_every_app_package():
     docs = ARCHITECTURE.read_text(encoding="utf-8")
     missing = sorted(app for app in app_packages() if f"`{app}/`" not in docs)

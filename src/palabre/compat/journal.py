@@ -140,7 +140,7 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     (locked, skipped by the others). A row that fails keeps its error and is not tried again.
     Each batch goes through the pipeline (`ingest_items`, one site's comments at once) and is
     analysed as one batch once committed."""
-    from palabre.conversations.pipeline import analyse_items_or_each
+    from palabre.connectors.site import analyse_received
 
     stored = failed = 0
     sites: dict[int, ModerationSite | None] = {}
@@ -189,7 +189,7 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
         # Analysed here, once committed, as one batch of the pipeline: same work, less queue. An
         # item that breaks the batch is left unanalysed (the workers' sweep tries it again).
         if to_analyse:
-            analyse_items_or_each(list(to_analyse), {pk for pk, created in to_analyse.items() if created})
+            analyse_received(list(to_analyse), {pk for pk, created in to_analyse.items() if created})
     if stored + failed >= limit:
         ask_for_storing(now=True)
     elif _deferred() and CheckedComment.objects.filter(error="").exists():
@@ -219,7 +219,7 @@ def _store_rows(
         parent_external_id,
         site_actor,
     )
-    from palabre.conversations.pipeline import ingest_items
+    from palabre.connectors.site import receive_comments
     from palabre.moderation import services
     from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationStatus
 
@@ -257,7 +257,7 @@ def _store_rows(
     if not incoming:
         return done, {}
     try:
-        result = ingest_items(channel=site.channel, incoming=incoming, analyse=False, skip_invalid=True)
+        result = receive_comments(site.channel, incoming, analyse=False, skip_invalid=True)
     except (OperationalError, InterfaceError, InternalError):
         # The database refuses (read-only, disk full, gone): not these rows' fault. The batch is
         # rolled back and waits; the worker asks again once the database answers.

@@ -34,8 +34,8 @@ from palabre.compat.akismet.comments import (
     verdict_for,
 )
 from palabre.compat.batching import batcher
+from palabre.connectors.site import receive_comment
 from palabre.conversations.models import Item
-from palabre.conversations.services import ingest_item
 from palabre.moderation import engine, lookups, services
 from palabre.moderation.models import (
     ItemModeration,
@@ -180,9 +180,9 @@ def store_checked_comment(
     ).first()
     if stored is not None:
         return stored.item, None  # this task ran already
-    item, created = ingest_item(
-        channel=site.channel,
-        incoming=incoming_item(params, guid, now=checked_at, parent=parent_external_id(site, params)),
+    item, created = receive_comment(
+        site.channel,
+        incoming_item(params, guid, now=checked_at, parent=parent_external_id(site, params)),
         analyse=analyse,
     )
     if decision is not None:
@@ -229,9 +229,8 @@ def submit_feedback(site: ModerationSite, params: dict[str, str], *, spam: bool)
     if item is None:
         item = reported_item(site, params)
     if item is None:
-        item, _created = ingest_item(
-            channel=site.channel,
-            incoming=incoming_item(params, guid, parent=parent_external_id(site, params)),
+        item, _created = receive_comment(
+            site.channel, incoming_item(params, guid, parent=parent_external_id(site, params))
         )
     remember_wordpress_id(item, params)
     action = "spam" if spam else "ham"

@@ -67,8 +67,9 @@ from palabre.compat.perspective.parsing import (
     analysis_error,
     resolve_attribute,
 )
+from palabre.connectors.site import receive_comment
 from palabre.conversations.models import Item
-from palabre.conversations.services import IncomingItem, ingest_item
+from palabre.conversations.services import IncomingItem
 from palabre.moderation import engine, services
 from palabre.moderation.models import ItemModeration, ModerationDecision, ModerationSite
 from palabre.nlp.classifiers import load_models
@@ -272,7 +273,7 @@ def _incoming(request: AnalyzeCommentRequest, language: str) -> IncomingItem:
 def record_comment(request: AnalyzeCommentRequest, *, site: ModerationSite, language: str) -> None:
     """The analysed comment as an item of the site's channel; the analysis task moderates it."""
     try:
-        ingest_item(channel=site.channel, incoming=_incoming(request, language))
+        receive_comment(site.channel, _incoming(request, language))
     except ValidationError as error:
         # Storing is a courtesy of this API: the scores are answered anyway. No text in the log.
         logger.warning("Perspective analysis of site %s not stored: %s", site.pk, sorted(error.message_dict))
@@ -341,7 +342,7 @@ def _suggested_item(request: SuggestCommentScoreRequest, *, site: ModerationSite
         item = Item.objects.filter(channel=site.channel, external_id=external_id).first()
         if item is not None:
             return item
-    item, _created = ingest_item(channel=site.channel, incoming=_incoming(_as_analyze(request), language))
+    item, _created = receive_comment(site.channel, _incoming(_as_analyze(request), language))
     return item
 
 

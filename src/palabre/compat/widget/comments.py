@@ -25,8 +25,9 @@ from django.utils.translation import gettext_lazy
 
 from palabre.compat.models import UsedFormToken
 from palabre.compat.widget.forms import MAX_PAGE_CHARS
+from palabre.connectors.site import receive_comment
 from palabre.conversations.models import Item
-from palabre.conversations.services import IncomingAuthor, IncomingItem, ingest_item
+from palabre.conversations.services import IncomingAuthor, IncomingItem
 from palabre.moderation import engine
 from palabre.moderation.models import ItemModeration, ModerationSite, ModerationStatus
 from palabre.moderation.services import origin_of
@@ -216,7 +217,7 @@ def submit_comment(
             "palabre_signals": signals,
         },
     )
-    item, _created = ingest_item(channel=site.channel, incoming=incoming)
+    item, _created = receive_comment(site.channel, incoming)
     state = ItemModeration.objects.filter(item=item).select_related("last_decision").first()
     if state is None or state.status == ModerationStatus.PENDING:
         from palabre.moderation.services import moderate_item
