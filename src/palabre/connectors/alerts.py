@@ -46,7 +46,8 @@ def token_alert_days() -> int:
 def recipients(organisation_id: int) -> list[str]:
     emails = (
         Membership.objects.active()
-        .filter(organisation_id=organisation_id, role__in=[Role.OWNER, Role.ADMIN])
+        .for_org(organisation_id)
+        .filter(role__in=[Role.OWNER, Role.ADMIN])
         .exclude(user__email="")
         .values_list("user__email", flat=True)
     )

@@ -361,11 +361,7 @@ class BlueskyConnector(Connector):
 
         from palabre.connectors.models import OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None:
             return None
         client = self.client(channel)

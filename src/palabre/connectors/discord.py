@@ -233,11 +233,7 @@ class DiscordConnector(Connector):
         same message answered, created since the action was queued, no other action's."""
         from palabre.connectors.models import ActionKind, OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None:
             return None
         answered = action.item.external_id if action.kind == ActionKind.REPLY and action.item else None

@@ -335,11 +335,7 @@ class DiscourseConnector(Connector):
         was queued, and no other action's."""
         from palabre.connectors.models import ActionKind, OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None:
             return None
         _base, headers = self._login(channel)

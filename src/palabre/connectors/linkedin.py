@@ -247,11 +247,7 @@ class LinkedInConnector(Connector):
         since the action was queued, no other action's."""
         from palabre.connectors.models import ActionKind, OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None:
             return None
         org = self._org(channel)

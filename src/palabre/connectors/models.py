@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from palabre.conversations.models import Item
 from palabre.orgs.models import Channel, Organisation
+from palabre.orgs.scoping import OrgScopedQuerySet
 
 
 def new_public_id() -> str:
@@ -56,6 +57,8 @@ class ChannelSync(models.Model):
     # What a connector keeps between calls that is a secret (a session, a refreshed token): encrypted.
     state_ciphertext = models.TextField(blank=True, editable=False)
 
+    objects = OrgScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("channel connection")
 
@@ -84,6 +87,13 @@ class ActionStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     NEEDS_CHECK = "needs_check", _("To check")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class OutboundActionQuerySet(OrgScopedQuerySet):
+    def for_key(self, channel: Channel, idempotency_key: str) -> OutboundActionQuerySet:
+        """The action asked with this key in the channel's organisation (keys are unique there): an
+        interrupted delivery's connector finds what it was sending by it."""
+        return self.for_org(channel.organisation_id).filter(idempotency_key=idempotency_key)
 
 
 class OutboundAction(models.Model):
@@ -118,6 +128,8 @@ class OutboundAction(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OutboundActionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -149,6 +161,8 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     items = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

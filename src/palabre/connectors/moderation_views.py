@@ -67,7 +67,7 @@ def channel_moderation(request: HttpRequest, actor: Actor, channel_id: int) -> H
 @require_POST
 @member_view(Perm.MODERATION_ACT)
 def item_action(request: HttpRequest, actor: Actor, item_id: int, action: str) -> HttpResponse:
-    item = Item.objects.select_related("channel").filter(pk=item_id, organisation=actor.organisation).first()
+    item = Item.objects.select_related("channel").visible_to(actor).filter(pk=item_id).first()
     if item is None or action not in QUEUE:
         raise NotInOrganisation
     try:

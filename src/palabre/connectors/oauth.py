@@ -190,7 +190,7 @@ def channel_of_state(*, actor: Actor, state: str, session: MutableMapping[str, A
     session[SESSION_KEY] = pending
     if kept is None or kept.get("channel") != data.get("c"):
         raise _refused_state()
-    channel = Channel.objects.filter(pk=data["c"], organisation=actor.organisation).first()
+    channel = Channel.objects.visible_to(actor).filter(pk=data["c"]).first()
     if channel is None:
         raise _refused_state()
     return channel, str(kept.get("verifier") or "")

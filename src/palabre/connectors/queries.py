@@ -120,7 +120,7 @@ class ChannelHealth:
 
 
 def _waiting_counts(actor: Actor, channel_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    rows = OutboundAction.objects.filter(organisation=actor.organisation, status__in=WAITING)
+    rows = OutboundAction.objects.visible_to(actor).filter(status__in=WAITING)
     if channel_ids is not None:
         rows = rows.filter(channel_id__in=channel_ids)
     counts: dict[int, dict[str, int]] = {}
@@ -147,7 +147,7 @@ def channel_health(actor: Actor) -> list[ChannelHealth]:
     """Every channel of the organisation (archived ones left out), with its connection's health."""
     actor.require(Perm.CHANNELS_VIEW)
     channels = list(
-        Channel.objects.filter(organisation=actor.organisation)
+        Channel.objects.visible_to(actor)
         .exclude(status=Channel.Status.ARCHIVED)
         .select_related("sync")
         .order_by("platform", "name", "pk")
@@ -158,13 +158,13 @@ def channel_health(actor: Actor) -> list[ChannelHealth]:
 
 def health_of(actor: Actor, channel: Channel) -> ChannelHealth:
     actor.require(Perm.CHANNELS_VIEW)
-    channel = Channel.objects.select_related("sync").get(pk=channel.pk, organisation=actor.organisation)
+    channel = Channel.objects.select_related("sync").visible_to(actor).get(pk=channel.pk)
     return _health(channel, _waiting_counts(actor, [channel.pk]).get(channel.pk, {}))
 
 
 def outbox(actor: Actor, *, status: str = "", channel_id: int | None = None) -> QuerySet[OutboundAction]:
     actor.require(Perm.CHANNELS_VIEW)
-    rows = OutboundAction.objects.filter(organisation=actor.organisation).select_related(
+    rows = OutboundAction.objects.visible_to(actor).select_related(
         "channel", "item", "item__author", "created_by"
     )
     if status:

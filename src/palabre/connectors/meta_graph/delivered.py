@@ -22,7 +22,7 @@ def pending_action(channel, idempotency_key: str):
 
     return (
         OutboundAction.objects.select_related("item", "item__parent")
-        .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
+        .for_key(channel, idempotency_key)
         .first()
     )
 

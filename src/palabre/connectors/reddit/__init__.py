@@ -363,11 +363,7 @@ class RedditConnector(RedditClient, Connector):
         and text, created since the action was queued, and no other action's."""
         from palabre.connectors.models import OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None or action.item is None:
             return None
         api = self.client(channel)

@@ -31,7 +31,7 @@ from palabre.orgs.services import Actor, NotInOrganisation, record
 
 
 def _channel_in_org(actor: Actor, channel_id: int) -> Channel:
-    channel = Channel.objects.filter(pk=channel_id, organisation=actor.organisation).first()
+    channel = Channel.objects.visible_to(actor).filter(pk=channel_id).first()
     if channel is None:
         raise NotInOrganisation
     return channel

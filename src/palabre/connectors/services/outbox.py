@@ -144,7 +144,7 @@ def _create(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 200:
         raise ValidationError({"idempotency_key": _("Give a key of 1 to 200 characters.")})
-    existing = OutboundAction.objects.filter(organisation=actor.organisation, idempotency_key=key).first()
+    existing = OutboundAction.objects.visible_to(actor).filter(idempotency_key=key).first()
     if existing is not None:
         return _same_request(existing, channel=channel, kind=kind, item=item), False
     try:
@@ -161,7 +161,7 @@ def _create(
                 created_by=actor.user,
             )
     except IntegrityError:  # the same key, queued concurrently
-        existing = OutboundAction.objects.get(organisation=actor.organisation, idempotency_key=key)
+        existing = OutboundAction.objects.visible_to(actor).get(idempotency_key=key)
         return _same_request(existing, channel=channel, kind=kind, item=item), False
     record(
         actor,
@@ -235,9 +235,11 @@ def queue_publication(
     the same action, never a second one."""
     actor.require(Perm.POSTS_APPROVE)
     _same_org(actor, channel.organisation_id)
-    existing = OutboundAction.objects.filter(
-        organisation=actor.organisation, idempotency_key=(idempotency_key or "").strip()
-    ).first()
+    existing = (
+        OutboundAction.objects.visible_to(actor)
+        .filter(idempotency_key=(idempotency_key or "").strip())
+        .first()
+    )
     if existing is not None:
         return _same_request(existing, channel=channel, kind=ActionKind.PUBLISH)
     _check_channel(channel, ActionKind.PUBLISH)
@@ -362,7 +364,7 @@ def confirm_delivered(*, actor: Actor, action: OutboundAction, url: str = "") ->
 
 def actions_for(actor: Actor) -> models.QuerySet[OutboundAction]:
     actor.require(Perm.CHANNELS_VIEW)
-    return OutboundAction.objects.filter(organisation=actor.organisation).select_related("channel", "item")
+    return OutboundAction.objects.visible_to(actor).select_related("channel", "item")
 
 
 def get_action(*, actor: Actor, action_id: int) -> OutboundAction:

@@ -302,11 +302,7 @@ class XConnector(XClient, XReading, Connector):
         no idempotency key, so this look comes before anything is sent again."""
         from palabre.connectors.models import ActionKind, OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is None:
             return None
         self.require(channel, "own_posts")

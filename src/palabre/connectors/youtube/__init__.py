@@ -403,11 +403,7 @@ class YouTubeConnector(VideoPublishing, Connector):
         idempotency key, so this look comes before anything is sent again."""
         from palabre.connectors.models import ActionKind, OutboundAction
 
-        action = (
-            OutboundAction.objects.select_related("item")
-            .filter(organisation_id=channel.organisation_id, idempotency_key=idempotency_key)
-            .first()
-        )
+        action = OutboundAction.objects.select_related("item").for_key(channel, idempotency_key).first()
         if action is not None and action.kind == ActionKind.PUBLISH:
             return self._find_upload(channel, action)
         if action is None or action.kind != ActionKind.REPLY or action.item is None:
