@@ -9,116 +9,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from palabre.nlp.normalize import fold
+from palabre.nlp.terms import APOSTROPHES, ELIDED, STOP_WORDS
 
 _WORD = re.compile(r"#?[a-z0-9][a-z0-9_-]{2,}")
-_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]")
+# Elisions anywhere in a text (nlp's French rule cuts them at the start of a word).
+_ELISION = re.compile(rf"\b(?:{ELIDED})[{APOSTROPHES}]")
 _URL = re.compile(r"https?://\S+|www\.\S+")
-STOPWORDS = frozenset(
-    [
-        "les",
-        "des",
-        "une",
-        "est",
-        "pas",
-        "que",
-        "qui",
-        "pour",
-        "dans",
-        "sur",
-        "avec",
-        "par",
-        "plus",
-        "tout",
-        "tous",
-        "mais",
-        "son",
-        "ses",
-        "aux",
-        "ete",
-        "etre",
-        "avoir",
-        "fait",
-        "faire",
-        "elle",
-        "ils",
-        "nous",
-        "vous",
-        "leur",
-        "leurs",
-        "cette",
-        "ces",
-        "comme",
-        "ont",
-        "sont",
-        "sans",
-        "tres",
-        "bien",
-        "deja",
-        "encore",
-        "aussi",
-        "alors",
-        "donc",
-        "car",
-        "quand",
-        "meme",
-        "apres",
-        "avant",
-        "chez",
-        "entre",
-        "rien",
-        "peu",
-        "trop",
-        "moins",
-        "lui",
-        "oui",
-        "non",
-        "ici",
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "are",
-        "was",
-        "were",
-        "you",
-        "your",
-        "our",
-        "they",
-        "their",
-        "from",
-        "have",
-        "has",
-        "had",
-        "not",
-        "but",
-        "all",
-        "just",
-        "can",
-        "will",
-        "would",
-        "about",
-        "what",
-        "when",
-        "there",
-        "been",
-        "more",
-        "some",
-        "than",
-        "them",
-        "then",
-        "out",
-        "get",
-        "got",
-        "its",
-    ]
-)
+# nlp's stop words, and a few words that the inbox keeps when it compares replies (a "non" changes
+# an answer) but that never name what a spike is about.
+STOPWORDS = STOP_WORDS | frozenset(["apres", "moins", "non", "oui", "rien", "trop"])
 
 
 def terms_of(text: str) -> set[str]:
     """The distinct terms of a text: folded, elisions cut, hashtags kept, stop words left out."""
-    folded = _ELISION.sub(" ", _URL.sub(" ", fold(text).replace("’", "'")))
+    folded = _ELISION.sub(" ", _URL.sub(" ", fold(text)))
     return {
         word for word in _WORD.findall(folded) if word.lstrip("#") not in STOPWORDS and not word.isdigit()
     }
