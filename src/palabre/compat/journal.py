@@ -138,8 +138,8 @@ def store_waiting(*, limit: int = MAX_PER_TASK) -> dict[str, int]:
     could take (none waited beyond it) or `limit` were handled; then, if some still wait, ask for
     another task. Several workers share the rows
     (locked, skipped by the others). A row that fails keeps its error and is not tried again.
-    Each batch goes through the pipeline (`ingest_items`, one site's comments at once) and is
-    analysed as one batch once committed."""
+    Each batch is handed to the site connector (`receive_comments`, one site's comments at once,
+    through the pipeline) and analysed as one batch once committed (`analyse_received`)."""
     from palabre.connectors.site import analyse_received
 
     stored = failed = 0

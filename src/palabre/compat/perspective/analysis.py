@@ -39,7 +39,7 @@ UTF-16 code units (what JavaScript's string indexes count).
 
 ``doNotStore`` (Perspective's default is false, storing allowed): when false, the comment becomes an
 item of the site's channel (kind comment, external id ``perspective:<clientToken>``, or a hash of the
-text without one) through ``ingest_item``, so the analysis task moderates it with the organisation's
+text without one) handed to the site connector (``receive_comment``), so the analysis task moderates it with the organisation's
 rules and it shows in the queue and the inbox; a second request with the same token updates it. When
 true, nothing is written: no item, no decision, no audit entry, no log line with the text.
 """

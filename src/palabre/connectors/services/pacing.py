@@ -147,16 +147,12 @@ def hold_calls(channel: Channel, seconds: float) -> None:
     ).update(next_call_at=until)
 
 
-def record_success(channel: Channel, *, next_poll_at: datetime | None = None, **also) -> None:
+def record_success(channel: Channel, **also) -> None:
     """A call or a poll worked (`also`: columns of the channel's record set with it)."""
     sync = sync_for(channel)
     now = timezone.now()
     polling.record_success(
-        ChannelSync.objects.filter(pk=sync.pk),
-        now=now,
-        next_poll_at=next_poll_at,
-        failing_alert_sent_at=None,
-        **also,
+        ChannelSync.objects.filter(pk=sync.pk), now=now, failing_alert_sent_at=None, **also
     )
     # It works: a token marked expired has been replaced.
     ChannelSync.objects.filter(pk=sync.pk, token_expires_at__lte=now).update(token_expires_at=None)

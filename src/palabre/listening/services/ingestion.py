@@ -254,9 +254,9 @@ def poll_source(
     from palabre.connectors import polling, search
 
     now = now or timezone.now()
-    row = ListeningSource.objects.filter(pk=source.pk, active=True)
+    row = ListeningSource.objects.filter(pk=source.pk)
     lease = now + timedelta(minutes=max(source.interval_minutes, 5))
-    if not polling.claim(row, now=now, until=lease, force=force, last_polled_at=now):
+    if not polling.claim(row.filter(active=True), now=now, until=lease, force=force, last_polled_at=now):
         return {"source": source.pk, "skipped": "not due"}
     source.refresh_from_db()
     interval = timedelta(minutes=source.interval_minutes)
@@ -269,8 +269,8 @@ def poll_source(
         failures = source.consecutive_failures + 1
         # Twice the interval after the first failure, doubling, at most MAX_BACKOFF.
         wait = polling.retry_delay(
-            failures + 1,
-            first=interval.total_seconds(),
+            failures,
+            first=2 * interval.total_seconds(),
             cap=MAX_BACKOFF.total_seconds(),
             retry_after=error.retry_after,
             jitter=0,
