@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # intcomma: counts grouped the reader's way in templates ("15 400 abonnés").
+    "django.contrib.humanize",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",

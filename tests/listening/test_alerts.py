@@ -214,3 +214,21 @@ def test_a_webhook_receiver_dripping_its_answer_is_given_up_at_the_timeout(
         outcome = delivery.deliver_alert(alert.pk, pause=0)
     assert outcome["sent"] == 0 and outcome["retry"] == 1
     assert "Timeout" in AlertDelivery.objects.get(alert=alert).last_error
+
+
+def test_the_alert_page_reads_in_french(storm, owner, client):
+    """The messages behind the spike show their tone in the reader's words and their authors'
+    reach grouped the French way; the heading's colon has its space."""
+    from django.urls import reverse
+
+    from palabre.orgs.services import set_language
+
+    (alert,) = detect_for_query(storm)
+    alert.explanation["driving"][0]["reach"] = 48215  # an author followed by many
+    alert.save(update_fields=["explanation"])
+    set_language(user=owner, language="fr")
+    client.force_login(owner)
+    page = client.get(reverse("listening:alert", args=[alert.pk])).content.decode()
+    assert "Alerte de crise\u202f: Marque" in page
+    assert ">Négatif</span>" in page and ">negative</span>" not in page
+    assert " · 48\u00a0215</span>" in page or " · 48\u202f215</span>" in page

@@ -176,3 +176,34 @@ def test_french_entries_use_the_typographic_apostrophe():
         f"line {entry.line}: {text}" for entry in parse_po(PO) for text in entry.strings if "'" in text
     ]
     assert straight == []
+
+
+TEMPLATES = PACKAGE / "templates"
+# A colon written in the template right after a translated string or a shown value: French wants a
+# space before it (“Alerte ouverte : …”), which only the translation can give. The colon belongs in
+# the message (`{% translate "Open alert:" %}`, `{% blocktranslate %}{{ label }}:{% endblocktranslate %}`).
+COLON_OUTSIDE_THE_MESSAGE = re.compile(r"(%\}|\}\}):(\s|$)", re.MULTILINE)
+
+
+def test_no_template_writes_a_colon_outside_its_message():
+    found = [
+        f"{path.relative_to(TEMPLATES)}:{text[: match.start()].count(chr(10)) + 1}"
+        for path in sorted(TEMPLATES.rglob("*"))
+        if path.suffix in {".html", ".txt"}
+        for text in [path.read_text(encoding="utf-8")]
+        for match in COLON_OUTSIDE_THE_MESSAGE.finditer(text)
+    ]
+    assert found == []
+
+
+def test_french_puts_a_no_break_space_before_a_colon_it_adds():
+    """Where an English message ends with a colon, the French one ends with a no-break space
+    (U+00A0 or the narrow U+202F) and the colon: never a line that starts with the colon."""
+    wrong = [
+        f"line {entry.line}: {text!r}"
+        for entry in parse_po(PO)
+        if entry.msgid.endswith(":")
+        for text in entry.strings
+        if not text.endswith(("\xa0:", "\u202f:"))
+    ]
+    assert wrong == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from palabre.inbox import services
 from palabre.orgs.services import Actor
@@ -49,14 +49,23 @@ def _localised(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Past two days a wait reads in days: "en attente depuis 28 jours", not "669,5 h".
+WAITING_IN_DAYS_FROM_HOURS = 48
+
+
+def _reason_text(reason: dict[str, Any]) -> str:
+    params = reason.get("params", {})
+    hours = params.get("hours")
+    if reason["code"] == "waiting" and isinstance(hours, int | float) and hours >= WAITING_IN_DAYS_FROM_HOURS:
+        days = round(hours / 24)
+        return ngettext("waiting for %(days)s day", "waiting for %(days)s days", days) % _localised(
+            {"days": days}
+        )
+    return str(REASON_TEXTS.get(reason["code"], reason["code"])) % _localised(params)
+
+
 def reason_texts(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "text": str(REASON_TEXTS.get(r["code"], r["code"])) % _localised(r.get("params", {})),
-            "points": r["points"],
-        }
-        for r in reasons
-    ]
+    return [{"text": _reason_text(r), "points": r["points"]} for r in reasons]
 
 
 def _members(actor: Actor):

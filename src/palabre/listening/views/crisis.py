@@ -18,6 +18,7 @@ from palabre.listening.forms import (
     PlaybookForm,
     SubscriptionForm,
 )
+from palabre.listening.models import Sentiment
 from palabre.listening.views.common import PER_PAGE
 from palabre.orgs.forms import apply_service_errors
 from palabre.orgs.permissions import Perm
@@ -38,9 +39,14 @@ def alert_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @member_view(Perm.ITEMS_VIEW)
 def alert_detail(request: HttpRequest, actor: Actor, alert_id: int) -> HttpResponse:
     alert = queries.alert(actor, alert_id)
+    sentiments = dict(Sentiment.choices)
+    driving = [
+        {**message, "sentiment_label": sentiments.get(message.get("sentiment"), "")}
+        for message in alert.explanation.get("driving", [])
+    ]
     context = {
         "alert": alert,
-        "why": alert.explanation,
+        "why": {**alert.explanation, "driving": driving},
         # a young query's baseline: what history it stood on, in the reader's language
         "warmup": warmup_sentence(alert.explanation["warmup"]) if alert.explanation.get("warmup") else "",
         # crisis or launch, from the negative share, influential authors and emerging terms
