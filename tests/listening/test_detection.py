@@ -149,6 +149,15 @@ def test_emerging_terms_explain_the_spike():
     assert "de" not in detection.terms_of("l'avis de Léa") and "avis" in detection.terms_of("l'avis de Léa")
 
 
+def test_counts_durations_and_answers_are_never_a_trend():
+    """“Livré en retard de trois semaines” is about the delay, not about weeks: the top and emerging
+    terms leave counts, durations, days and answers out (nlp/lexicons/not_trends.txt), in French and
+    English, elided or not."""
+    text = "Livraison en retard de trois semaines, toujours rien après 2 jours ! Depuis lundi, 3 weeks late"
+    assert detection.terms_of(text) == {"livraison", "retard", "late"}
+    assert detection.terms_of("Aujourd'hui encore, l'heure de livraison change") == {"livraison", "change"}
+
+
 def test_bucket_counts():
     events = [(START + timedelta(minutes=m), m % 2 == 0) for m in (0, 4, 5, 59, 60)]
     volume, negative = detection.bucket_counts(

@@ -22,6 +22,8 @@ def _read_words(name: str) -> frozenset[str]:
 STOP_WORDS_FR = _read_words("stopwords_fr.txt")
 STOP_WORDS_EN = _read_words("stopwords_en.txt")
 STOP_WORDS = STOP_WORDS_FR | STOP_WORDS_EN
+# Counts, durations and answers: kept by the inbox's comparison, never what a trend is about.
+NOT_TRENDS = _read_words("not_trends.txt")
 
 # The apostrophes people type (straight, typographic, modifier letter, opening quote).
 APOSTROPHES = "'’ʼ‘"

@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from palabre.nlp.normalize import fold
-from palabre.nlp.terms import APOSTROPHES, ELIDED, STOP_WORDS
+from palabre.nlp.terms import APOSTROPHES, ELIDED, NOT_TRENDS, STOP_WORDS
 
 _WORD = re.compile(r"#?[a-z0-9][a-z0-9_-]{2,}")
 # Elisions anywhere in a text (nlp's French rule cuts them at the start of a word).
 _ELISION = re.compile(rf"\b(?:{ELIDED})[{APOSTROPHES}]")
 _URL = re.compile(r"https?://\S+|www\.\S+")
-# nlp's stop words, and a few words that the inbox keeps when it compares replies (a "non" changes
-# an answer) but that never name what a spike is about.
-STOPWORDS = STOP_WORDS | frozenset(["apres", "moins", "non", "oui", "rien", "trop"])
+# nlp's stop words, and the words that never name what a spike is about (counts, durations,
+# answers: nlp/lexicons/not_trends.txt).
+STOPWORDS = STOP_WORDS | NOT_TRENDS
 
 
 def terms_of(text: str) -> set[str]:
