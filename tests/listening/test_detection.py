@@ -158,6 +158,25 @@ def test_counts_durations_and_answers_are_never_a_trend():
     assert detection.terms_of("Aujourd'hui encore, l'heure de livraison change") == {"livraison", "change"}
 
 
+def test_terms_show_as_people_wrote_them():
+    """Terms are counted folded ("delai" for délai, DÉLAI and delai) and shown as written most often,
+    in lower case with their accents."""
+    texts = [
+        "Un délai de livraison inadmissible",
+        "DÉLAI dépassé, Maison Lumière",
+        "delai enfin tenu #RappelNova",
+    ]
+    terms = set().union(*(detection.terms_of(text) for text in texts))
+    assert {"delai", "lumiere", "#rappelnova"} <= terms
+    spelled = detection.spelled_as(texts, ["delai", "lumiere", "#rappelnova", "absent"])
+    assert spelled == {
+        "delai": "délai",
+        "lumiere": "lumière",
+        "#rappelnova": "#rappelnova",
+        "absent": "absent",
+    }
+
+
 def test_bucket_counts():
     events = [(START + timedelta(minutes=m), m % 2 == 0) for m in (0, 4, 5, 59, 60)]
     volume, negative = detection.bucket_counts(

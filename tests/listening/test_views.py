@@ -60,7 +60,7 @@ def test_dashboard_shows_volume_sentiment_authors_terms_and_share_of_voice(org, 
     assert "<svg" in page and "<rect" in page
     assert "Marque" in page and "Boréal" in page  # share of voice
     assert "sam" in page and "Blog déco" in page and "blog.example.fr" in page
-    assert "boreal" in page  # top terms, folded
+    assert '<span class="name">boréal</span>' in page  # top terms, counted folded, shown as written
 
 
 def test_mentions_list_filters_and_keyset_pagination(

@@ -179,6 +179,7 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
         ),
     )[:MAX_EXAMPLES]
     terms = detection.emerging_terms([m.text for m in mentions], baseline_texts, top=8)
+    spelled = detection.spelled_as([m.text for m in mentions], [t.term for t in terms])
     sources = Counter(m.source.name for m in mentions)
     domains = Counter(m.domain for m in mentions if m.domain)
     negatives = sum(m.sentiment == Sentiment.NEGATIVE for m in mentions)
@@ -210,7 +211,14 @@ def explain(query: ListeningQuery, alarm: detection.Alarm, *, rule: str = "") ->
             for m in driving
         ],
         "terms": [
-            {"term": t.term, "score": t.score, "recent": t.recent, "baseline": t.baseline} for t in terms
+            {
+                "term": t.term,  # folded: what matching reads (publishing's guardrails)
+                "shown": spelled[t.term],  # as people wrote it
+                "score": t.score,
+                "recent": t.recent,
+                "baseline": t.baseline,
+            }
+            for t in terms
         ],
         "sources": [{"name": name, "count": count} for name, count in sources.most_common(5)],
         "domains": [{"name": name, "count": count} for name, count in domains.most_common(5)],

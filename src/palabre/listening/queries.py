@@ -260,6 +260,8 @@ def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
         .values_list("head", flat=True)[:DASHBOARD_TEXTS]
     )
     term_counts = Counter(term for text in texts for term in detection.terms_of(text))
+    top_terms = term_counts.most_common(15)
+    spelled = detection.spelled_as(texts, [term for term, _n in top_terms])
     return {
         "start": start,
         "end": end,
@@ -270,7 +272,7 @@ def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
         "top_authors": top_authors,
         "top_sources": top_sources,
         "top_domains": top_domains,
-        "top_terms": term_counts.most_common(15),
+        "top_terms": [(spelled[term], n) for term, n in top_terms],
         "share_of_voice": share_of_voice(actor, start=start, end=end),
     }
 

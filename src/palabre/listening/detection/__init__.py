@@ -29,7 +29,7 @@ from palabre.listening.detection.baseline import (
 from palabre.listening.detection.batch import apply_cooldown, negative_alarms, volume_alarms
 from palabre.listening.detection.nature import SpikeNature, spike_nature
 from palabre.listening.detection.streaming import StreamConfig, StreamingDetector
-from palabre.listening.detection.terms import STOPWORDS, EmergingTerm, emerging_terms, terms_of
+from palabre.listening.detection.terms import STOPWORDS, EmergingTerm, emerging_terms, spelled_as, terms_of
 
 __all__ = [
     "HOURS_PER_WEEK",
@@ -51,6 +51,7 @@ __all__ = [
     "spike_nature",
     "surprise",
     "tail_limit",
+    "spelled_as",
     "terms_of",
     "volume_alarms",
 ]

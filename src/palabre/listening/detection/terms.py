@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from palabre.nlp.normalize import fold
@@ -26,6 +26,24 @@ def terms_of(text: str) -> set[str]:
     return {
         word for word in _WORD.findall(folded) if word.lstrip("#") not in STOPWORDS and not word.isdigit()
     }
+
+
+# A word as written, lower-cased, accents kept: what a term shows as.
+_WRITTEN_WORD = re.compile(r"#?\w[\w-]{2,}")
+
+
+def spelled_as(texts: Iterable[str], terms: Iterable[str]) -> dict[str, str]:
+    """Each term (folded, as `terms_of` gives it) as people wrote it most often in `texts`, in
+    lower case with its accents ("lumière", "délai", "#rappelnova"); the term itself where no text
+    spells it."""
+    wanted = set(terms)
+    written: dict[str, Counter[str]] = {}
+    for text in texts:
+        for word in _WRITTEN_WORD.findall(text.lower()):
+            key = fold(word)
+            if key in wanted:
+                written.setdefault(key, Counter())[word] += 1
+    return {term: written[term].most_common(1)[0][0] if term in written else term for term in wanted}
 
 
 @dataclass(frozen=True)
