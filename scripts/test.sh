@@ -248,8 +248,19 @@ export PALABRE_TEST_TEMPLATES
 # leave. The SQLite and PostgreSQL passes do not run at once: their Redis tests share databases.
 # With PALABRE_TEST_PROCESSES=1 the parts run one after the other.
 PROCESSES=${PALABRE_TEST_PROCESSES:-auto}
-browser_tests=(env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress")
-[ "$PROCESSES" = 1 ] || start_beside "browser and WordPress tests on SQLite" "${browser_tests[@]}"
+CLOCK_INSTANTS=sunday-night,spring-forward,fall-back,new-year-eve
+mapfile -t clock_files < <(grep -rlE --include='*.py' 'mark\.clock' tests | sort)
+# The browser tests marked `clock` run again at the four instants here, in the browser part's own
+# process and not niced, not in the date-sensitive pass: niced beside the PostgreSQL pass, their
+# pages starved (a post's drop or submission not answered in 15 to 60 s) on a loaded machine.
+browser_tests() {
+    local status=0
+    env -u PALABRE_DATABASE_URL pytest -q --durations=10 -m "e2e or wordpress" || status=$?
+    env -u PALABRE_DATABASE_URL pytest -q -m "clock and (e2e or wordpress)" --clock "$CLOCK_INSTANTS" \
+        "${clock_files[@]}" || status=$?
+    return "$status"
+}
+[ "$PROCESSES" = 1 ] || start_beside "browser and WordPress tests on SQLite (the clock's too)" browser_tests
 run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES processes)" \
     nice -n "$NICE" env -u PALABRE_DATABASE_URL pytest -q --durations=10 -n "$PROCESSES" --dist loadfile \
     -m "not e2e and not wordpress"
@@ -258,11 +269,10 @@ run_part "pytest on SQLite (all but browser and WordPress tests, $PROCESSES proc
 # Only the files that hold such tests are collected, in one run for the four instants (each test
 # once per instant, `test_x[fall-back]`; a file's tests at one instant go to a worker together),
 # in one process per core as the main pass (four runs cost three more start-ups and databases).
-mapfile -t clock_files < <(grep -rlE --include='*.py' 'mark\.clock' tests | sort)
-clock_tests=(nice -n "$NICE" env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadgroup -m clock
-    --clock sunday-night,spring-forward,fall-back,new-year-eve "${clock_files[@]}")
+clock_tests=(nice -n "$NICE" env -u PALABRE_DATABASE_URL pytest -q -n "$PROCESSES" --dist loadgroup
+    -m "clock and not e2e and not wordpress" --clock "$CLOCK_INSTANTS" "${clock_files[@]}")
 if [ "$PROCESSES" = 1 ]; then
-    run_part "browser and WordPress tests on SQLite" "${browser_tests[@]}"
+    run_part "browser and WordPress tests on SQLite (the clock's too)" browser_tests
     run_part "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
 else
     start_beside "date-sensitive tests at four instants (SQLite, $PROCESSES processes)" "${clock_tests[@]}"
