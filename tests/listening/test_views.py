@@ -63,6 +63,29 @@ def test_dashboard_shows_volume_sentiment_authors_terms_and_share_of_voice(org, 
     assert '<span class="name">boréal</span>' in page  # top terms, counted folded, shown as written
 
 
+def test_the_brands_own_accounts_are_not_a_top_term(org, owner, listened, client_of, make_channel, make_org):
+    """@MaisonDupontFR is in most of the brand's mentions: the dashboard's top terms leave out the
+    organisation's own channels' handles, not another organisation's."""
+    brand, source = listened
+    make_channel(org, "mastodon", handle="@MaisonDupontFR@piaille.fr")
+    make_channel(org, "x", handle="MaisonDupontFR")
+    make_channel(make_org("Autre maison"), "x", handle="Lumiere")
+    ingest_candidates(
+        source=source,
+        candidates=[
+            Candidate(
+                external_id=f"own-{k}",
+                text=f"Maison Lumière @MaisonDupontFR avis {k}",
+                published_at=timezone.now(),
+            )
+            for k in range(5)
+        ],
+    )
+    page = client_of(owner).get(reverse("listening:overview")).content.decode()
+    assert '<span class="name">maisondupontfr</span>' not in page
+    assert '<span class="name">lumière</span>' in page  # another organisation's handle is only a word here
+
+
 def test_mentions_list_filters_and_keyset_pagination(
     org, owner, listened, client_of, django_assert_max_num_queries
 ):

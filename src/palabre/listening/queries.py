@@ -25,6 +25,8 @@ from palabre.listening.models import (
     QueryKind,
     Sentiment,
 )
+from palabre.nlp.normalize import fold
+from palabre.orgs.models import Channel
 from palabre.orgs.permissions import Perm
 from palabre.orgs.services import Actor, NotInOrganisation
 
@@ -259,7 +261,15 @@ def dashboard(actor: Actor, where: MentionFilter) -> dict[str, Any]:
         .annotate(head=text_head())
         .values_list("head", flat=True)[:DASHBOARD_TEXTS]
     )
-    term_counts = Counter(term for text in texts for term in detection.terms_of(text))
+    # The brand's own accounts (@MaisonLumiereFR, @maisonlumiere@piaille.fr,
+    # maisonlumiere.bsky.social) are in most of its mentions: never a subject.
+    own = {
+        fold(handle).lstrip("@").split("@")[0].removesuffix(".bsky.social")
+        for handle in Channel.objects.visible_to(actor).values_list("handle", flat=True)
+    }
+    term_counts = Counter(
+        term for text in texts for term in detection.terms_of(text) if term.lstrip("#") not in own
+    )
     top_terms = term_counts.most_common(15)
     spelled = detection.spelled_as(texts, [term for term, _n in top_terms])
     return {
