@@ -4,7 +4,8 @@ In: the drop-in protocols (`compat`: the comment widget's form, Akismet's commen
 submit-spam/ham, Perspective's analyze and suggestscore) answer the site from the moderation engine
 and hand what they accepted to this connector (`receive_comment`, `receive_comments`), which stores
 it as items of the site's channel through the pipeline: the site's way in, as pulls and webhooks
-are the platforms'. Only `connectors` and `conversations` store items (tests/test_architecture.py).
+are the platforms'. Only `connectors`, `conversations` and the demo loader store items
+(tests/test_architecture.py).
 
 Out: the platform here is Palabre itself, so:
 - reply: the brand's answer is stored in the thread (by the outbox) and the widget shows it under
