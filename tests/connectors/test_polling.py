@@ -3,10 +3,9 @@ back off and keep their health through it, in columns of the same names."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from palabre.connectors import polling
 from palabre.connectors.models import ChannelSync
@@ -14,6 +13,9 @@ from palabre.connectors.services import sync_for
 from palabre.listening.models import ListeningSource
 from palabre.listening.services import create_source
 from palabre.orgs.services import Actor
+
+# The instant polls are asked at, passed to the routine (it never reads the clock itself).
+NOW = datetime(2026, 3, 29, 0, 45, tzinfo=UTC)
 
 HEALTH_COLUMNS = (
     "next_poll_at",
@@ -40,7 +42,7 @@ def polled(request, org, make_channel):
             interval_minutes=15,
         )
     rows = type(record).objects.filter(pk=record.pk)
-    rows.update(next_poll_at=timezone.now())
+    rows.update(next_poll_at=NOW)
     return rows
 
 
@@ -51,7 +53,7 @@ def test_both_records_keep_schedule_and_health_in_the_same_columns():
 
 
 def test_of_two_claims_at_once_only_one_polls_until_its_lease_ends(polled):
-    now = timezone.now()
+    now = NOW
     lease = now + timedelta(minutes=5)
     assert polling.claim(polled, now=now, until=lease)
     assert not polling.claim(polled, now=now, until=lease)  # the second worker
@@ -64,7 +66,7 @@ def test_of_two_claims_at_once_only_one_polls_until_its_lease_ends(polled):
 
 
 def test_failures_count_in_a_row_and_a_success_resets_them(polled):
-    now = timezone.now()
+    now = NOW
     failure = polling.PollFailure(message="HTTP 503 from example.org", code="http_error")
     polling.record_failure(polled, failure, now=now, next_poll_at=now + timedelta(minutes=30))
     polling.record_failure(polled, failure, now=now, next_poll_at=now + timedelta(minutes=60))
@@ -84,9 +86,7 @@ def test_failures_count_in_a_row_and_a_success_resets_them(polled):
 
 
 def test_the_error_kept_is_bounded(polled):
-    polling.record_failure(
-        polled, polling.PollFailure(message="x" * 10_000, code="malformed"), now=timezone.now()
-    )
+    polling.record_failure(polled, polling.PollFailure(message="x" * 10_000, code="malformed"), now=NOW)
     assert len(polled.get().last_error) == polling.MAX_ERROR_CHARS
 
 
