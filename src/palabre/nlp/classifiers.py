@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from palabre.nlp.features import DENSE_FEATURES, Analysis, FeatureConfig, Featurizer
+from palabre.nlp.intent import sentiment_cues
 from palabre.nlp.lexicon import Span
 from palabre.nlp.normalize import NormalizedText
 from palabre.nlp.tfidf import VocabularyTfidf
@@ -136,6 +137,12 @@ RECENT_TEXTS = 2048
 RECENT_MAX_CHARS = 4000
 
 
+def sentiment_cue_features(analyses: list[Analysis]) -> np.ndarray:
+    """The sentiment model's cue columns: log(1 + count) of each of intent.SENTIMENT_CUES."""
+    counts = [sentiment_cues(a.hits.normalized.original, a.hits.normalized.text) for a in analyses]
+    return np.log1p(np.asarray(counts, np.float64).reshape(len(analyses), -1))
+
+
 class Classifiers:
     """Loaded models; thread-safe for reading (no state changes after load)."""
 
@@ -147,6 +154,8 @@ class Classifiers:
             self._platt = z["platt"].astype(np.float64)  # heads x 2 (a, c); NaN rows unused
             self._S = z["S"].astype(np.float32)  # n_features x 3
             self._sb = z["sb"].astype(np.float64)
+            # The weights of the intent cues (intent.SENTIMENT_CUES x 3); none before they existed.
+            self._S_cues = z["S_cues"].astype(np.float64) if "S_cues" in z.files else None
             idf = z["idf"].astype(np.float64) if "idf" in z.files else None
             self._comment = None
             if "comment_coef" in z.files:
@@ -186,7 +195,7 @@ class Classifiers:
             X, analyses = self.featurizer.transform(missing)
             experts: dict[str, np.ndarray] = {}
             scores = self._head_scores(X, analyses, experts)
-            sentiments = self._sentiments(X)
+            sentiments = self._sentiments(X, analyses)
             known = experts.get(VIDEO_COMMENT)
             video_comment = [None] * len(missing) if known is None else known.tolist()
             fresh = {
@@ -300,8 +309,10 @@ class Classifiers:
             (reading.sentiment, dict(reading.sentiment_scores)) for reading in self._read_many(list(texts))
         ]
 
-    def _sentiments(self, X) -> list[tuple[str, dict[str, float]]]:
+    def _sentiments(self, X, analyses: list[Analysis]) -> list[tuple[str, dict[str, float]]]:
         Z = X.dot(self._S) + self._sb
+        if self._S_cues is not None:
+            Z += sentiment_cue_features(analyses) @ self._S_cues
         Z -= Z.max(axis=1, keepdims=True)
         P = np.exp(Z)
         P /= P.sum(axis=1, keepdims=True)

@@ -12,8 +12,9 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import f1_score
 
-from palabre.nlp.classifiers import LEARNED, SENTIMENTS, Classifiers
+from palabre.nlp.classifiers import LEARNED, SENTIMENTS, Classifiers, sentiment_cue_features
 from palabre.nlp.features import DENSE_FEATURES, FeatureConfig, Featurizer
+from palabre.nlp.intent import SENTIMENT_CUES
 from palabre.nlp.training.card import model_card
 from palabre.nlp.training.data import (
     CALIBRATE_ON,
@@ -147,10 +148,14 @@ def train(
 
     t_heads = time.time() - t_fit
 
-    # Sentiment: one multinomial model over French and English tweets.
+    # Sentiment: one multinomial model over French and English tweets, reading the intent cues
+    # (complaint, crisis, praise) beside the features of the heads.
     def sent_xy(split):
         keys = [(n, split) for n in ("sentiment_fr", "sentiment_en", "corrections") if (n, split) in parts]
-        Xs = sp.vstack([sparse[k] for k in keys], format="csr")
+        Xs = sp.vstack(
+            [sp.hstack([sparse[k], sentiment_cue_features(analyses[k])], format="csr") for k in keys],
+            format="csr",
+        )
         ys = np.concatenate([[SENTIMENTS.index(r["label"]) for r in parts[k]] for k in keys])
         french = np.concatenate([np.full(len(parts[k]), k[0] == "sentiment_fr") for k in keys])
         weight = np.concatenate(
@@ -179,7 +184,8 @@ def train(
         W=W.astype(np.float16),
         b=b,
         platt=platt_ab,
-        S=sm.coef_.T.astype(np.float16),
+        S=sm.coef_[:, :n_feat].T.astype(np.float16),
+        S_cues=sm.coef_[:, n_feat:].T,
         sb=sm.intercept_,
         idf=idf.astype(np.float16),
         **extra_arrays,
@@ -193,6 +199,7 @@ def train(
         "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "feedback_rows": len(parts.get(("feedback", "train"), [])),
         "sentiment_train_rows": int(len(ys)),
+        "sentiment_cues": list(SENTIMENT_CUES),
         "correction_rows": len(parts.get(("corrections", "train"), [])),
     }
     (out_dir / "config.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
