@@ -302,6 +302,7 @@ CRISIS = _cues(
     r"danger(?:eux|euse|s)?",
     r"brul(?:e|ee|es|er|ure|ures|ait|e la)",
     r"(?:pris|prend|mis le|mettre le) feu",
+    r"(?:a|ont|avait|avaient) fait fondre",
     r"incendi(?:e|ee|ie)",
     r"alarme incendie",
     r"explos(?:e|ion|er|ee)",
