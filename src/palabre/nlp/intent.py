@@ -227,6 +227,8 @@ PRAISE = _cues(
     r"mort(?:e)? de rire",
     r"sauve",
     r"belle initiative",
+    r"bien gere(?:e|s|es)?",
+    r"reacti(?:f|fs|ve|ves)",
     r"thank(?:s| you)",
     r"love (?:it|this|your|the)",
     r"great",
