@@ -17,7 +17,11 @@ def models():
 
 
 def cues(text: str) -> dict[str, int]:
-    return dict(zip(SENTIMENT_CUES, sentiment_cues(text, normalize(text).text), strict=True))
+    return dict(zip(SENTIMENT_CUES, sentiment_cues(text, normalize(text).text).counts, strict=True))
+
+
+def plain_question(text: str) -> bool:
+    return sentiment_cues(text, normalize(text).text).plain_question
 
 
 def test_cues_are_counted_on_the_folded_text_without_harmless_idioms():
@@ -30,6 +34,36 @@ def test_cues_are_counted_on_the_folded_text_without_harmless_idioms():
     assert cues("Génial, merci ❤") == {"complaint": 0, "crisis": 0, "praise": 3}
     # "Jamais déçue" is praise, not a complaint; "tuer le temps" no crisis.
     assert cues("Jamais déçue, je viens tuer le temps chez vous")["complaint"] == 0
+
+
+def test_a_plain_question_is_one_without_complaint_or_crisis_cue():
+    assert plain_question("Quelles sont vos horaires pendant les fêtes ?")
+    assert plain_question("Est-ce que le canapé existe en vert")
+    assert not plain_question("Pourquoi personne ne répond au service client ?")
+    assert not plain_question("Why is my order still not here?")
+    assert not plain_question("La lampe a pris feu, que faire ?")
+    assert not plain_question("Merci pour la livraison.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Y a-t-il un parking près de votre boutique de Lille ?",
+        "Quelle est la différence entre le modèle Pro et le modèle Plus ?",
+        "Combien de temps dure la batterie de l'aspirateur V8 ?",
+    ],
+)
+def test_a_plain_question_is_not_read_negative(models, text):
+    label, probabilities = models.sentiment(text, "fr")
+    assert label != "negative"
+    # The probabilities stay the model's: only the label says it is not sure enough.
+    assert abs(sum(probabilities.values()) - 1) < 1e-3
+
+
+def test_a_question_asked_in_anger_stays_negative(models):
+    assert models.sentiment("Pourquoi personne ne répond au service client ? C'est honteux", "fr")[0] == (
+        "negative"
+    )
 
 
 @pytest.mark.parametrize(

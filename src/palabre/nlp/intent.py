@@ -441,15 +441,24 @@ def _cue_texts(normalized: str) -> tuple[str, str]:
 SENTIMENT_CUES = ("complaint", "crisis", "praise")
 
 
-def sentiment_cues(original: str, normalized: str) -> tuple[int, int, int]:
-    """How many complaint, crisis and praise cues a text holds (``normalized``: its normalised
-    form, which the featurizer has already made)."""
+@dataclass(frozen=True, slots=True)
+class SentimentCues:
+    """What the sentiment model reads of a text beside its words."""
+
+    counts: tuple[int, int, int]  # SENTIMENT_CUES, in order
+    # A question with no complaint or crisis cue (English complaint words count here too).
+    plain_question: bool
+
+
+def sentiment_cues(original: str, normalized: str) -> SentimentCues:
+    """The complaint, crisis and praise cues of a text, and whether it is a plain question
+    (``normalized``: its normalised form, which the featurizer has already made)."""
     folded, plain = _cue_texts(normalized)
-    return (
-        len(COMPLAINT.findall(plain)),
-        len(CRISIS.findall(plain)),
-        len(PRAISE.findall(folded)) + len(PRAISE_EMOJI.findall(original)),
-    )
+    complaint, crisis = len(COMPLAINT.findall(plain)), len(CRISIS.findall(plain))
+    praise = len(PRAISE.findall(folded)) + len(PRAISE_EMOJI.findall(original))
+    asked = "?" in original or QUESTION.search(folded) is not None
+    plain_question = asked and not (complaint or crisis or SOFT_COMPLAINT.search(plain))
+    return SentimentCues((complaint, crisis, praise), plain_question)
 
 
 # A question with no complaint cue is a complaint only when the sentiment model is this sure that

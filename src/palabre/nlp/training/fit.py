@@ -12,7 +12,13 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import f1_score
 
-from palabre.nlp.classifiers import LEARNED, SENTIMENTS, Classifiers, sentiment_cue_features
+from palabre.nlp.classifiers import (
+    LEARNED,
+    SENTIMENTS,
+    Classifiers,
+    read_sentiment_cues,
+    sentiment_cue_features,
+)
 from palabre.nlp.features import DENSE_FEATURES, FeatureConfig, Featurizer
 from palabre.nlp.intent import SENTIMENT_CUES
 from palabre.nlp.training.card import model_card
@@ -153,7 +159,10 @@ def train(
     def sent_xy(split):
         keys = [(n, split) for n in ("sentiment_fr", "sentiment_en", "corrections") if (n, split) in parts]
         Xs = sp.vstack(
-            [sp.hstack([sparse[k], sentiment_cue_features(analyses[k])], format="csr") for k in keys],
+            [
+                sp.hstack([sparse[k], sentiment_cue_features(read_sentiment_cues(analyses[k]))], format="csr")
+                for k in keys
+            ],
             format="csr",
         )
         ys = np.concatenate([[SENTIMENTS.index(r["label"]) for r in parts[k]] for k in keys])
