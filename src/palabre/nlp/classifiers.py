@@ -329,6 +329,14 @@ class Classifiers:
             (reading.sentiment, dict(reading.sentiment_scores)) for reading in self._read_many(list(texts))
         ]
 
+    def triage_readings(self, texts: list[str]) -> list[tuple[str, dict[str, float], str]]:
+        """Each text's sentiment (label, probabilities) and its normalised form, which intent reads
+        too: one normalisation a text, not two."""
+        return [
+            (reading.sentiment, dict(reading.sentiment_scores), reading.analysis.hits.normalized.text)
+            for reading in self._read_many(list(texts))
+        ]
+
     def _sentiments(self, X, analyses: list[Analysis]) -> list[tuple[str, dict[str, float]]]:
         Z = X.dot(self._S) + self._sb
         cues = read_sentiment_cues(analyses)

@@ -469,9 +469,14 @@ ANGRY_QUESTION = 0.9
 
 
 def detect_intent(
-    text: str, sentiment: str = "neutral", sentiment_scores: dict[str, float] | None = None
+    text: str,
+    sentiment: str = "neutral",
+    sentiment_scores: dict[str, float] | None = None,
+    normalized: str | None = None,
 ) -> Intent:
-    folded, plain = _cue_texts(normalize(text).text)
+    """``normalized``: the text's normalised form where the caller has it already (the models
+    read it: `Classifiers.triage_readings`)."""
+    folded, plain = _cue_texts(normalize(text).text if normalized is None else normalized)
     asked = "?" in text
     n_question = len(QUESTION.findall(folded))
     n_complaint = len(COMPLAINT.findall(plain))

@@ -26,10 +26,10 @@ class Triage:
 
 def triage_many(texts: list[str], langs: list[str | None] | None = None) -> list[Triage]:
     langs = langs or [None] * len(texts)
-    sentiments = load_models().sentiment_many(texts)
+    readings = load_models().triage_readings(texts)
     found = []
-    for text, lang, (label, scores) in zip(texts, langs, sentiments, strict=True):
-        intent = detect_intent(text, label, scores)
+    for text, lang, (label, scores, normalized) in zip(texts, langs, readings, strict=True):
+        intent = detect_intent(text, label, scores, normalized)
         if label == "negative" and intent.label in ("lead", "praise"):
             # "😭 would love to order": a wish to buy or a compliment is not a negative message,
             # whatever the emoji taught the model; it must not page anyone at night.
