@@ -83,3 +83,33 @@ def test_french_brand_messages_figures():
     )
     assert min(support) >= 50
     assert min(f1) >= 0.8, dict(zip(labels, f1, strict=True))
+
+
+def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
+    """lexicons/intent.tsv holds every category intent reads; each line compiles alone and never
+    matches an empty text, and a line without its tab is refused with its number."""
+    import re
+
+    import pytest
+
+    from palabre.nlp.intent import CUE_FILE, _load_cues
+
+    cues = _load_cues(CUE_FILE)
+    assert set(cues) == {
+        "idiom",
+        "question",
+        "complaint",
+        "praise",
+        "lead",
+        "crisis",
+        "soft_complaint",
+        "weak_crisis",
+    }
+    for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            _category, pattern = line.split("\t")
+            assert re.fullmatch(pattern, "") is None, line
+    broken = tmp_path / "intent.tsv"
+    broken.write_text("# cues\ncomplaint\tinadmissible\ncomplaint inacceptable\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="intent.tsv:3"):
+        _load_cues(broken)
