@@ -232,14 +232,21 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_analyses_each_comment_once(
         _wait_for(
             lambda: [pid for pid in _worker_pids(server) if pid != first_worker], 60, "a new worker", log_path
         )
-        text = log_path.read_text()
-        assert "exited (code -9)" in text and "started again" in text, text[-3000:]
+        # The supervisor logs the restart just after it launched the process the line above saw.
+        _wait_for(lambda: "started again" in log_path.read_text(), 10, "the restart logged", log_path)
+        assert "exited (code -9)" in log_path.read_text()
         # The storing task it was running is taken back by the new worker.
         if left_running[0]:
             _wait_for(lambda: "made ready again" in log_path.read_text(), 60, "the task taken back", log_path)
-        (state_file,) = (tmp_path / "data" / "workers").glob("supervisor-*.json")
-        state = json.loads(state_file.read_text())
-        assert state["workers"][0]["restarts"] == 1 and state["workers"][0]["last_exit_code"] == -9
+
+        def restart_in_state() -> dict | None:
+            # Written (atomically) at the end of the supervisor's look that logged the restart.
+            (state_file,) = (tmp_path / "data" / "workers").glob("supervisor-*.json")
+            state = json.loads(state_file.read_text())
+            return state if state["workers"][0]["restarts"] == 1 else None
+
+        state = _wait_for(restart_in_state, 10, "the restart in the supervisor's state", log_path)
+        assert state["workers"][0]["last_exit_code"] == -9
 
         def all_done() -> bool:
             assert server.poll() is None, log_path.read_text()[-3000:]
