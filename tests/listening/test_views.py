@@ -63,7 +63,9 @@ def test_dashboard_shows_volume_sentiment_authors_terms_and_share_of_voice(org, 
     assert '<span class="name">boréal</span>' in page  # top terms, counted folded, shown as written
 
 
-def test_the_brands_own_accounts_are_not_a_top_term(org, owner, listened, client_of, make_channel, make_org):
+def test_the_brands_own_accounts_are_not_a_top_term(
+    org, owner, listened, client_of, make_channel, make_org, clock_instant
+):
     """@MaisonDupontFR is in most of the brand's mentions: the dashboard's top terms leave out the
     organisation's own channels' handles, not another organisation's."""
     brand, source = listened
@@ -76,7 +78,7 @@ def test_the_brands_own_accounts_are_not_a_top_term(org, owner, listened, client
             Candidate(
                 external_id=f"own-{k}",
                 text=f"Maison Lumière @MaisonDupontFR avis {k}",
-                published_at=timezone.now(),
+                published_at=clock_instant,
             )
             for k in range(5)
         ],
