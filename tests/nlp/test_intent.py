@@ -62,6 +62,40 @@ def test_known_defects(text, sentiment, intent):
     assert detect_intent(text, sentiment).label == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "sentiment", "intent"),
+    [
+        # A problem told as solved is thanks, whatever word names the problem.
+        ("Service client au top, problème réglé en 5 minutes", "neutral", "praise"),
+        ("Merci pour le remboursement rapide", "neutral", "praise"),
+        ("Colis abîmé mais remplacé en deux jours, c'est parfait", "neutral", "praise"),
+        ("Thanks for the quick refund, all sorted!", "neutral", "praise"),
+        # ... but not where the customer says it is not.
+        ("Merci pour le remboursement que je n'ai jamais reçu", "negative", "complaint"),
+        ("Problème réglé ? Toujours pas de remboursement depuis trois semaines", "negative", "complaint"),
+        # Asking what a warranty covers is a question, not a complaint about the damage named.
+        ("Est-ce que l'assurance prend en charge la casse ?", "neutral", "question"),
+        ("La garantie ne couvre pas la casse, c'est inadmissible", "negative", "complaint"),
+    ],
+)
+def test_a_solved_problem_and_a_coverage_question(text, sentiment, intent):
+    assert detect_intent(text, sentiment).label == intent
+
+
+def test_a_solved_problem_reads_positive_through_triage():
+    """The sentiment model reads the same cues: a solved problem is no longer a complaint cue."""
+    from palabre.nlp.triage import triage_many
+
+    found = triage_many(
+        [
+            "Service client au top, problème réglé en 5 minutes",
+            "Lampe récupérée en magasin, remboursement déjà sur mon compte. Bien géré finalement",
+        ],
+        ["fr", "fr"],
+    )
+    assert [(t.intent.label, t.sentiment) for t in found] == [("praise", "positive")] * 2
+
+
 def test_french_brand_messages_figures():
     """The French set written and labelled for Palabre (tests/data/intent_fr.csv): every intent
     keeps an F1 of at least 0.8 through the real triage (sentiment model included). The rules
@@ -104,6 +138,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "crisis",
         "soft_complaint",
         "weak_crisis",
+        "resolved",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):

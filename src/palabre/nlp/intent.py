@@ -50,6 +50,7 @@ CRISIS = _CUES["crisis"]
 # English complaint cues that count only when the tone is not positive ("still love it")
 SOFT_COMPLAINT = _CUES["soft_complaint"]
 WEAK_CRISIS = _CUES["weak_crisis"]  # crisis cues that weigh half
+RESOLVED = _CUES["resolved"]  # a problem told as solved: a complaint cue cancelled, praise added
 # Praise emoji, matched on the original text.
 PRAISE_EMOJI = re.compile(
     "[\u2764\U0001f60d\U0001f44f\U0001f970\U0001f929\U0001f64f\U0001f602\U0001f923\U0001f604]"
@@ -72,6 +73,18 @@ def _cue_texts(normalized: str) -> tuple[str, str]:
     return folded, IDIOMS.sub(" ", folded)
 
 
+def _complaint_and_praise(original: str, folded: str, plain: str, soft: bool) -> tuple[int, int]:
+    """How many complaint cues (English soft ones too where ``soft``) and praise cues a text holds,
+    once a problem told as solved has turned a complaint into thanks: "problème réglé en 5 minutes",
+    "merci pour le remboursement rapide" name the problem to say it is gone."""
+    complaint = len(COMPLAINT.findall(plain))
+    if soft:
+        complaint += len(SOFT_COMPLAINT.findall(plain))
+    praise = len(PRAISE.findall(folded)) + len(PRAISE_EMOJI.findall(original))
+    resolved = len(RESOLVED.findall(plain))
+    return max(0, complaint - resolved), praise + resolved
+
+
 # The cues the sentiment model reads beside its words (training.fit, Classifiers): tweets, its
 # training data, seldom speak of a scratched table or a parcel that never came.
 SENTIMENT_CUES = ("complaint", "crisis", "praise")
@@ -90,8 +103,8 @@ def sentiment_cues(original: str, normalized: str) -> SentimentCues:
     """The complaint, crisis and praise cues of a text, and whether it is a plain question
     (``normalized``: its normalised form, which the featurizer has already made)."""
     folded, plain = _cue_texts(normalized)
-    complaint, crisis = len(COMPLAINT.findall(plain)), len(CRISIS.findall(plain))
-    praise = len(PRAISE.findall(folded)) + len(PRAISE_EMOJI.findall(original))
+    complaint, praise = _complaint_and_praise(original, folded, plain, soft=False)
+    crisis = len(CRISIS.findall(plain))
     asked = "?" in original or QUESTION.search(folded) is not None
     plain_question = asked and not (complaint or crisis or SOFT_COMPLAINT.search(plain))
     return SentimentCues((complaint, crisis, praise), plain_question)
@@ -115,10 +128,9 @@ def detect_intent(
     folded, plain = _cue_texts(normalize(text).text if normalized is None else normalized)
     asked = "?" in text
     n_question = len(QUESTION.findall(folded))
-    n_complaint = len(COMPLAINT.findall(plain))
-    if sentiment != "positive":
-        n_complaint += len(SOFT_COMPLAINT.findall(plain))
-    n_praise = len(PRAISE.findall(folded)) + len(PRAISE_EMOJI.findall(text))
+    n_complaint, n_praise = _complaint_and_praise(
+        text, folded, plain, soft=sentiment != "positive"
+    )
     n_lead = len(LEAD.findall(folded))
     crisis_hits = CRISIS.findall(plain)
     n_weak = sum(1 for h in crisis_hits if WEAK_CRISIS.fullmatch(h))
