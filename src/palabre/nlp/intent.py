@@ -128,9 +128,7 @@ def detect_intent(
     folded, plain = _cue_texts(normalize(text).text if normalized is None else normalized)
     asked = "?" in text
     n_question = len(QUESTION.findall(folded))
-    n_complaint, n_praise = _complaint_and_praise(
-        text, folded, plain, soft=sentiment != "positive"
-    )
+    n_complaint, n_praise = _complaint_and_praise(text, folded, plain, soft=sentiment != "positive")
     n_lead = len(LEAD.findall(folded))
     crisis_hits = CRISIS.findall(plain)
     n_weak = sum(1 for h in crisis_hits if WEAK_CRISIS.fullmatch(h))
