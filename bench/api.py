@@ -53,16 +53,21 @@ SAMPLES = [
     "Buy cheap viagra online now!!! Best price http://cheap-pills.example.xyz",
 ]
 SITE_URL = "https://blog.bench.example/"
+SUPPORT = str(Path(__file__).resolve().parent / "support")  # throwaway.py: the database guard
 SETUP = """
+import secrets
 import django
 django.setup()
+from throwaway import refuse_a_database_in_use
+refuse_a_database_in_use()
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from django.contrib.auth import get_user_model
 from palabre.moderation.services import create_moderation_site
 from palabre.orgs.services import Actor, create_organisation
-owner = get_user_model().objects.create_user(username="bench", password="bench-password-2024")
-organisation = create_organisation(name="Maison Bench", owner=owner)
+suffix = secrets.token_hex(4)
+owner = get_user_model().objects.create_user(username=f"bench-api-{suffix}", password="bench-password-2024")
+organisation = create_organisation(name="Maison Bench", owner=owner, slug=f"bench-api-{suffix}")
 site, key = create_moderation_site(actor=Actor.palabre(organisation), name="Blog", url=%r)
 print(key, site.channel_id)
 """
@@ -293,9 +298,17 @@ def main() -> None:
         "PALABRE_AKISMET_RATE_LIMIT": "1000000",
         "PALABRE_TASKS_BACKEND": "database",
     }
-    key, channel_id = subprocess.run(
-        [sys.executable, "-c", SETUP % SITE_URL], env=env, check=True, capture_output=True, text=True
-    ).stdout.split()
+    setup = subprocess.run(
+        [sys.executable, "-c", SETUP % SITE_URL],
+        env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [SUPPORT, os.environ.get("PYTHONPATH")]))},
+        capture_output=True,
+        text=True,
+    )
+    if setup.returncode:
+        sys.exit(
+            setup.stderr.strip().splitlines()[-1] if setup.stderr.strip() else "the bench's setup failed"
+        )
+    key, channel_id = setup.stdout.split()
     channel_id = int(channel_id)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -424,7 +437,9 @@ def main() -> None:
             postmaster = _postmaster(env)
             database_cpu_before = database_cpu_seconds(postmaster)
             client_cpu_before = time.process_time()
-            started = schedule["start"] = time.perf_counter() + 0.05
+            # A paced run's schedule starts a moment ahead, so its first requests are not late; an
+            # unpaced one starts now (its rate was understated by those 50 ms: negative on a tiny run).
+            started = schedule["start"] = time.perf_counter() + (0.05 if args.rate else 0.0)
             watcher = threading.Thread(target=sampler, daemon=True)
             watcher.start()
             results: list[tuple[float, int, str]] = []

@@ -69,6 +69,10 @@ def setup_django() -> None:
     django.setup()
     from django.core.management import call_command
 
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+    from throwaway import refuse_a_database_in_use
+
+    refuse_a_database_in_use()
     call_command("migrate", interactive=False, verbosity=0)
 
 

@@ -32,6 +32,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from throwaway import refuse_a_database_in_use  # noqa: E402
+
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
@@ -68,6 +71,7 @@ def setup_django() -> str:
     django.setup()
     from django.core.management import call_command
 
+    refuse_a_database_in_use()
     call_command("migrate", interactive=False, verbosity=0)
     from django.db import connection
 
