@@ -70,6 +70,8 @@ def test_known_defects(text, sentiment, intent):
         ("Merci pour le remboursement rapide", "neutral", "praise"),
         ("Colis abîmé mais remplacé en deux jours, c'est parfait", "neutral", "praise"),
         ("Thanks for the quick refund, all sorted!", "neutral", "praise"),
+        ("Remboursement demandé sur la page, ça a marché cette fois.", "neutral", "praise"),
+        ("Ça a marché deux jours puis la lampe est tombée en panne", "negative", "complaint"),
         # ... but not where the customer says it is not.
         ("Merci pour le remboursement que je n'ai jamais reçu", "negative", "complaint"),
         ("Problème réglé ? Toujours pas de remboursement depuis trois semaines", "negative", "complaint"),
