@@ -84,6 +84,33 @@ def test_a_solved_problem_and_a_coverage_question(text, sentiment, intent):
     assert detect_intent(text, sentiment).label == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "sentiment", "intent"),
+    [
+        # After "mais" / "but" the clause carries the point: a complaint there wins a tie with the
+        # thanks or the solved problem before it...
+        (
+            "Problème réglé en 5 minutes mais le technicien a cassé le pied de la table",
+            "neutral",
+            "complaint",
+        ),
+        (
+            "C'est réglé pour la facture, par contre la livraison est toujours en retard",
+            "neutral",
+            "complaint",
+        ),
+        ("Merci pour le remboursement partiel, mais il manque 20 €", "neutral", "complaint"),
+        # ... English soft complaint cues count there whatever the tone...
+        ("Thanks for the refund, but my second order still hasn't arrived", "positive", "complaint"),
+        # ... unless the clause praises too.
+        ("Great lamp, but I still love the old one", "positive", "praise"),
+        ("Livraison en retard, mais le canapé est magnifique", "neutral", "praise"),
+    ],
+)
+def test_the_clause_after_a_contrast_carries_the_point(text, sentiment, intent):
+    assert detect_intent(text, sentiment).label == intent
+
+
 def test_a_solved_problem_reads_positive_through_triage():
     """The sentiment model reads the same cues: a solved problem is no longer a complaint cue."""
     from palabre.nlp.triage import triage_many
@@ -141,6 +168,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "soft_complaint",
         "weak_crisis",
         "resolved",
+        "contrast",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
