@@ -83,20 +83,21 @@ class _Tone:
     complaint_last: bool
 
 
-def _part_tone(original: str, folded: str, soft: bool) -> tuple[int, int]:
-    """Complaint cues and praise cues of one part of a text (``folded``).
+def _part_tone(original: str, folded: str, plain: str, soft: bool) -> tuple[int, int]:
+    """Complaint cues and praise cues of one part of a text (``folded``; ``plain``: the same
+    without harmless idioms).
     A problem told as solved ("problème réglé en 5 minutes", "merci pour le remboursement
     rapide", "ça a marché cette fois") is praise, and cancels a complaint cue of its part: it
     names the problem to say it is gone."""
-    plain = IDIOMS.sub(" ", folded)
     resolved = len(RESOLVED.findall(plain))
     complaint = len(COMPLAINT.findall(plain)) + (len(SOFT_COMPLAINT.findall(plain)) if soft else 0)
-    thanks = RESOLVED.sub(" ", folded)  # "merci pour le remboursement" is one praise, not two
+    # "merci pour le remboursement" is one praise, not two
+    thanks = RESOLVED.sub(" ", folded) if resolved else folded
     praise = len(PRAISE.findall(thanks)) + len(PRAISE_EMOJI.findall(original)) + resolved
     return max(0, complaint - resolved), praise
 
 
-def _tone(original: str, folded: str, soft: bool, soft_after_contrast: bool = True) -> _Tone:
+def _tone(original: str, folded: str, plain: str, soft: bool, soft_after_contrast: bool = True) -> _Tone:
     """The complaint and praise cues of a text. After its last contrast ("mais", "par contre",
     "but") the clause carries the point, as readers take it: a complaint there wins a tie, and
     English soft complaint cues count there whatever the tone ("...but it still hasn't arrived"),
@@ -105,13 +106,14 @@ def _tone(original: str, folded: str, soft: bool, soft_after_contrast: bool = Tr
     against 0.605)."""
     contrasts = list(CONTRAST.finditer(folded))
     if not contrasts:
-        complaint, praise = _part_tone(original, folded, soft)
+        complaint, praise = _part_tone(original, folded, plain, soft)
         return _Tone(complaint, praise, complaint_last=False)
     head, tail = folded[: contrasts[-1].end()], folded[contrasts[-1].end() :]
-    head_complaint, head_praise = _part_tone(original, head, soft)
-    tail_complaint, tail_praise = _part_tone("", tail, soft=soft or soft_after_contrast)
-    if tail_praise:
-        tail_complaint = _part_tone("", tail, soft)[0]
+    tail_plain = IDIOMS.sub(" ", tail)
+    head_complaint, head_praise = _part_tone(original, head, IDIOMS.sub(" ", head), soft)
+    tail_complaint, tail_praise = _part_tone("", tail, tail_plain, soft=soft or soft_after_contrast)
+    if tail_praise and not soft and soft_after_contrast:
+        tail_complaint = _part_tone("", tail, tail_plain, soft)[0]
     return _Tone(
         head_complaint + tail_complaint,
         head_praise + tail_praise,
@@ -137,7 +139,7 @@ def sentiment_cues(original: str, normalized: str) -> SentimentCues:
     """The complaint, crisis and praise cues of a text, and whether it is a plain question
     (``normalized``: its normalised form, which the featurizer has already made)."""
     folded, plain = _cue_texts(normalized)
-    tone = _tone(original, folded, soft=False, soft_after_contrast=False)
+    tone = _tone(original, folded, plain, soft=False, soft_after_contrast=False)
     crisis = len(CRISIS.findall(plain))
     asked = "?" in original or QUESTION.search(folded) is not None
     plain_question = asked and not (tone.complaint or crisis or SOFT_COMPLAINT.search(plain))
@@ -162,7 +164,7 @@ def detect_intent(
     folded, plain = _cue_texts(normalize(text).text if normalized is None else normalized)
     asked = "?" in text
     n_question = len(QUESTION.findall(folded))
-    tone = _tone(text, folded, soft=sentiment != "positive")
+    tone = _tone(text, folded, plain, soft=sentiment != "positive")
     n_complaint, n_praise = tone.complaint, tone.praise
     n_lead = len(LEAD.findall(folded))
     crisis_hits = CRISIS.findall(plain)
