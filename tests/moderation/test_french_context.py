@@ -80,6 +80,14 @@ BRAND_MESSAGES = [
     "Your delivery is late again, order #4821930, please help.",
     "Mon vol est retardé de deux heures, je serai en retard au retrait.",
     "Je ne déteste pas les immigrés, mon mari en est un.",
+    # Session 17, tried as a community manager: "retards" plural read as the English slur by the
+    # models, "une honte" as dehumanising, "pris pour une idiote" as the author's insult.
+    "J'en ai marre de vos retards, c'est la troisième fois ce mois-ci.",
+    "Vos retards à répétition me font perdre des clients.",
+    "C'est une honte de traiter les clients comme ça.",
+    "C'est une honte que personne ne réponde.",
+    "Le vendeur m'a pris pour une idiote, inadmissible.",
+    "On nous prend pour des pigeons avec ces frais de port.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -121,6 +129,9 @@ HARMFUL_MESSAGES = [
     "Arrêtez de dire que je suis raciste, sales bougnoules",
     "Le racisme est normal, les noirs sont des singes",
     "Il m'a traité de menteur, mais toi t'es un vrai connard",
+    "Vous êtes des retardés ou quoi ?",
+    "Vous êtes une honte pour la profession",
+    "Les immigrés sont une honte pour ce pays.",
 ]
 
 
