@@ -88,6 +88,8 @@ BRAND_MESSAGES = [
     "C'est une honte que personne ne réponde.",
     "Le vendeur m'a pris pour une idiote, inadmissible.",
     "On nous prend pour des pigeons avec ces frais de port.",
+    "J'ai été traitée comme une moins que rien à l'accueil.",
+    "Vous traitez vos clients comme des moins que rien, je ne reviendrai pas.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -132,6 +134,11 @@ HARMFUL_MESSAGES = [
     "Vous êtes des retardés ou quoi ?",
     "Vous êtes une honte pour la profession",
     "Les immigrés sont une honte pour ce pays.",
+    "T'es qu'une moins que rien.",
+    # ... nor do the phrases excused above, where they are said of a group.
+    "Les juifs, c'est une honte de les laisser entrer.",
+    "C'est une honte que les immigrés touchent des aides.",
+    "Il faut traiter les juifs comme des chiens.",
 ]
 
 

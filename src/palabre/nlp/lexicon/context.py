@@ -12,6 +12,7 @@ from palabre.nlp.normalize import NormalizedText
 CONTEXT_KINDS = (
     "ordinary",
     "harmless",
+    "impersonal",
     "reported",
     "direct",
     "counter",
@@ -45,7 +46,7 @@ NEUTRAL_REACH = 0
 class ContextReading:
     """What the context of a text says of its lexicon hits, in original-text offsets.
 
-    `excused`: hits that are mentions, not uses (span, why: other_language, harmless, quoted,
+    `excused`: hits that are mentions, not uses (span, why: other_language, harmless, impersonal, quoted,
     reported, counter_speech, negated, neutral_mention); `masked`: ranges of the text that classifiers
     should not read as the author's own words (excused hits, harmless expressions, counter-speech,
     self-descriptions, order references); `group_hostile`: hostile statements about a group
@@ -186,6 +187,10 @@ def read_context(
             # "je vais le tuer de rire": the phrase reaches past the hit; "poser une bombe" is
             # a threat around the harmless "une bombe", not in it.
             why = "harmless"
+        elif not targets and any(_inside(hit, i) for i in kinds["impersonal"]):
+            # "c'est une honte de traiter les clients comme ça" says a deed is shameful; said where
+            # a group is named ("les X, c'est une honte de les laisser entrer") it is not excused.
+            why = "impersonal"
         elif hit.category in COUNTER_EXCUSES and any(_inside(hit, c) for c in kinds["counter"]):
             why = "counter_speech"
         elif hit.category == "insult" and any(said_of_group(hit, c) for c in kinds["counter"]):
@@ -221,6 +226,8 @@ def read_context(
                 masked.append((target.start, target.end))
                 break
     masked += [(h.start, h.end) for h in kinds["harmless"]]
+    if not targets:
+        masked += [(i.start, i.end) for i in kinds["impersonal"]]
     masked += [(r.start, r.end) for r in kinds["reference"]]
     group_hostile = []
     for predicate in kinds["group_hostile"]:
