@@ -90,6 +90,10 @@ BRAND_MESSAGES = [
     "On nous prend pour des pigeons avec ces frais de port.",
     "J'ai été traitée comme une moins que rien à l'accueil.",
     "Vous traitez vos clients comme des moins que rien, je ne reviendrai pas.",
+    "Franchement c'est chiant de devoir créer un compte pour commander.",
+    "C'est vraiment dégueulasse, la viande était avariée.",
+    "Ma chatte a adoré le griffoir, merci !",
+    "Les bonbons à sucer ont un goût de plastique.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -139,6 +143,9 @@ HARMFUL_MESSAGES = [
     "Les juifs, c'est une honte de les laisser entrer.",
     "C'est une honte que les immigrés touchent des aides.",
     "Il faut traiter les juifs comme des chiens.",
+    "Les arabes c'est dégueulasse.",
+    "T'es chiant avec tes questions.",
+    "Montre-moi ta chatte.",
 ]
 
 
