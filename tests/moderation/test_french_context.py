@@ -94,6 +94,7 @@ BRAND_MESSAGES = [
     "C'est vraiment dégueulasse, la viande était avariée.",
     "Ma chatte a adoré le griffoir, merci !",
     "Les bonbons à sucer ont un goût de plastique.",
+    "Your app is garbage, it crashes every time.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -146,6 +147,8 @@ HARMFUL_MESSAGES = [
     "Les arabes c'est dégueulasse.",
     "T'es chiant avec tes questions.",
     "Montre-moi ta chatte.",
+    "Immigrants are garbage.",
+    "This is garbage, women should not vote.",
 ]
 
 
