@@ -22,6 +22,9 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from throwaway import refuse_a_database_in_use  # noqa: E402
+
 WORDS_FR = [
     "commande",
     "livraison",
@@ -68,9 +71,6 @@ def setup_django() -> None:
 
     django.setup()
     from django.core.management import call_command
-
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
-    from throwaway import refuse_a_database_in_use
 
     refuse_a_database_in_use()
     call_command("migrate", interactive=False, verbosity=0)
