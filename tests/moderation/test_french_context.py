@@ -95,6 +95,27 @@ BRAND_MESSAGES = [
     "Ma chatte a adoré le griffoir, merci !",
     "Les bonbons à sucer ont un goût de plastique.",
     "Your app is garbage, it crashes every time.",
+    # Session 18: words that hurt only when said of people, said of things (they held the message
+    # as "dehumanising language" or "an insult" whatever the scores).
+    "Je déteste attendre 40 minutes au téléphone pour rien.",
+    "Votre nouveau chargeur est dangereux, il a chauffé au point de fondre.",
+    "Les frais de port sont une honte.",
+    "Cette mise à jour est une invasion de publicités.",
+    "Que des bons produits chez vous, merci !",
+    "La qualité est inférieure à l'ancienne version.",
+    "Il y avait des cafards dans la cuisine de l'hôtel.",
+    "J'ai vu un rat dans le rayon frais de votre magasin.",
+    "Votre croquette a rendu mon animal malade.",
+    "Vos promos ne valent rien, c'est plus cher qu'ailleurs.",
+    "Les retards de la ligne 13 sont un fléau.",
+    "Une salade au thon délicieuse, merci.",
+    "J'ai été victime d'une arnaque sur votre site.",
+    "Cette pub est débile.",
+    "Votre appli est naze depuis la mise à jour.",
+    "Ce parfum dégage une odeur bizarre.",
+    "On a mangé dehors sur la terrasse, super accueil.",
+    "Le colis a été laissé dehors sous la pluie.",
+    "I hate waiting on hold for an hour.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -149,6 +170,15 @@ HARMFUL_MESSAGES = [
     "Montre-moi ta chatte.",
     "Immigrants are garbage.",
     "This is garbage, women should not vote.",
+    # ... nor the words above that hurt only when said of people, said of people.
+    "Tu es dangereux, je vais porter plainte.",
+    "Espèce de thon.",
+    "Le livreur est un porc.",
+    "Ces gens sont des cafards.",
+    "Je déteste les femmes.",
+    "Dehors les étrangers !",
+    "Dégage.",
+    "You are useless.",
 ]
 
 

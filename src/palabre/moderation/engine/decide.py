@@ -238,6 +238,8 @@ def _decide(
             continue  # features for the model, too noisy to show as a reason
         if reading.is_excused(span):
             continue  # quoted, reported, harmless in this phrase or an ordinary word of this language
+        if reading.is_unaimed(span):
+            continue  # a word that hurts only when said of people, said of none: the scores decide
         add_span(span.start, span.end, span.category, "lexicon")
         if span.category in FLAGGED_CATEGORIES and span.category not in flagged:
             flagged.add(span.category)

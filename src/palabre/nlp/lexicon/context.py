@@ -20,6 +20,8 @@ CONTEXT_KINDS = (
     "neutral",
     "group_hostile",
     "reference",
+    "needs_person",
+    "person",
 )
 # Lexicon categories that a context may excuse: a mention of the word, not a use of it.
 HOSTILE_CATEGORIES = frozenset(
@@ -37,6 +39,12 @@ _CLAUSE_END = re.compile(r"[.;!?:\n]")
 # Words after which a negated claim goes on to assert something ("pas des X mais des Y").
 _CONTRAST = re.compile(r"\b(?:mais|plut[oô]t|juste|seulement|sinon|que|qu|but|just|only|rather|than)\b", re.I)
 _TEXT_WORD = re.compile(r"[^\W_]+")
+# An identity word used of people: plural ("les noirs", "femmes") or after an article or a
+# determiner ("une femme", "un black"); not an adjective of a thing ("le boudin blanc").
+_PEOPLE_BEFORE = re.compile(
+    r"\b(?:un|une|le|la|l|les|des|ces|aux|tous|toutes|vos|nos|leurs|sales?|a|an|the|all|these|those|dirty)\W+$",
+    re.I,
+)
 # How far a reported-speech frame ("il m'a traité de") reaches, and a self-description ("je suis").
 REPORTED_REACH = 4
 NEUTRAL_REACH = 0
@@ -51,18 +59,27 @@ class ContextReading:
     should not read as the author's own words (excused hits, harmless expressions, counter-speech,
     self-descriptions, order references); `group_hostile`: hostile statements about a group
     that need no slur ("contrôlent tout", "il faudrait tous les virer"), to be combined with a
-    group target; `language`: the language whose context entries applied ("und" when unknown).
+    group target; `unaimed`: hits of words that hurt only when said of people ("dangereux",
+    "je déteste", "thon", "victime") in a text that names no group and points at no person: no
+    reason to hold, still scored; `language`: the language whose context entries applied ("und"
+    when unknown).
     """
 
     language: str
     excused: tuple[tuple[Span, str], ...] = ()
     masked: tuple[tuple[int, int], ...] = ()
     group_hostile: tuple[Span, ...] = ()
+    unaimed: tuple[Span, ...] = ()
 
     def is_excused(self, span: Span) -> bool:
         return any(
             s.start == span.start and s.end == span.end and s.category == span.category
             for s, _ in self.excused
+        )
+
+    def is_unaimed(self, span: Span) -> bool:
+        return any(
+            s.start == span.start and s.end == span.end and s.category == span.category for s in self.unaimed
         )
 
 
@@ -79,6 +96,15 @@ def _overlaps(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> bool:
 def _inside(inner: Span, outer: Span | tuple[int, int]) -> bool:
     o0, o1 = (outer.start, outer.end) if isinstance(outer, Span) else outer
     return o0 <= inner.start and inner.end <= o1
+
+
+def _of_people(text: str, target: Span) -> bool:
+    end = target.end
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[end - 1 : end] in ("s", "x") or bool(
+        _PEOPLE_BEFORE.search(text, max(0, target.start - 16), target.start)
+    )
 
 
 def _merged(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -238,6 +264,12 @@ def read_context(
             group_hostile.append(predicate)
     excused_at = {(span.start, span.end, span.category) for span, _why in excused}
     used = [h for h in hostile if (h.start, h.end, h.category) not in excused_at]
+    # "Une salade au thon", "votre chargeur est dangereux": a word that hurts only when said of
+    # people, in a text that names no group and points at no one, is no reason to hold; the models
+    # still read it (their scores decide), so nothing is masked.
+    unaimed = []
+    if not kinds["person"] and not any(_of_people(text, t) for t in targets):
+        unaimed = [h for h in used if any(_inside(h, n) for n in kinds["needs_person"])]
     # A word ordinary in the text's language is left out of scoring too, lexicon hit or not: the
     # models learnt it from the other language ("vos retards" read 0.90 toxic from English tweets'
     # "retards"). Not where a hit of the text's own language uses it ("bande de retardés").
@@ -256,7 +288,7 @@ def read_context(
         inside = [h for h in hostile if _overlaps(region, h)]
         if inside and not any(_overlaps(region, h) for h in used):
             masked.append((region.start, region.end))
-    return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile))
+    return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile), tuple(unaimed))
 
 
 def masked_text(text: str, ranges: tuple[tuple[int, int], ...]) -> str:
