@@ -116,6 +116,10 @@ BRAND_MESSAGES = [
     "On a mangé dehors sur la terrasse, super accueil.",
     "Le colis a été laissé dehors sous la pluie.",
     "I hate waiting on hold for an hour.",
+    # ... and the words of the group statements below, said of no group.
+    "Je ne supporte plus les retards de livraison.",
+    "Le canapé est resté à sa place, merci les livreurs.",
+    "Remettez les prix à leur place.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -179,6 +183,11 @@ HARMFUL_MESSAGES = [
     "Dehors les étrangers !",
     "Dégage.",
     "You are useless.",
+    # Hate without a slur, session 18 (published before).
+    "Traitez les femmes comme des objets, c'est tout ce qu'elles méritent.",
+    "Les femmes devraient rester à leur place.",
+    "Les handicapés coûtent trop cher à la société.",
+    "Les noirs, je ne peux pas les supporter.",
 ]
 
 
