@@ -1,0 +1,54 @@
+"""Lexicon entries that were prefixes matched ordinary words ("cocktail" was sexual, "randonnée
+pédestre" a slur): they are whole forms now, and the words they are meant for still match."""
+
+from __future__ import annotations
+
+import pytest
+
+from palabre.nlp.lexicon import load_lexicon
+
+
+def categories(text: str) -> set[str]:
+    return {span.category for span in load_lexicon().match(text).spans()}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Un cocktail offert pour toute commande", "sexual"),
+        ("There was a cockroach in my hotel room", "sexual"),  # dehumanising when said of people
+        ("Randonnée pédestre dimanche, départ du magasin", "slur"),
+        ("A pedestrian crossing in front of the store", "slur"),
+        ("Réservé sur Traveloka, livré à l'hôtel", "slur"),
+        ("Des godets de fleurs pour le balcon", "sexual"),
+        ("Our shop in Pornic opens on Saturday", "sexual"),
+        ("That's freaking awesome", "insult"),
+        ("The ad was a bit creepy", "insult"),
+        ("My cuckoo clock stopped", "insult"),
+        ("The pussycat doll costume is sold out", "sexual"),
+        ("Singer and songwriter, I loved your concert", "dehumanizing"),
+    ],
+)
+def test_ordinary_words_are_not_listed(text, category):
+    assert category not in categories(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("suck my cock", "sexual"),
+        ("cocksucker", "sexual"),
+        ("sale pédé", "slur"),
+        ("les pédés", "slur"),
+        ("un travelo", "slur"),
+        ("un gode", "sexual"),
+        ("free porn here", "sexual"),
+        ("pornographie", "sexual"),
+        ("you freak", "insult"),
+        ("what a creep", "insult"),
+        ("cucks", "insult"),
+        ("les singes", "dehumanizing"),
+    ],
+)
+def test_the_words_meant_still_match(text, category):
+    assert category in categories(text)
