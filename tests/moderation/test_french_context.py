@@ -120,6 +120,15 @@ BRAND_MESSAGES = [
     "Je ne supporte plus les retards de livraison.",
     "Le canapé est resté à sa place, merci les livreurs.",
     "Remettez les prix à leur place.",
+    # Pets, cleaning, gardening, shaving, cosmetics, a kiss (session 18: held or rejected before).
+    "Ma chienne adore vos croquettes.",
+    "Il y a des traînées sur l'écran après le nettoyage.",
+    "Des parasites sur mes tomates, quel traitement conseillez-vous ?",
+    "Un blaireau de rasage en poils naturels, vous en vendez ?",
+    "Il y a de la vermine dans le grenier, vous avez un produit ?",
+    "Le rouge à lèvres nude est en rupture ?",
+    "Un baiser à toute l'équipe, merci !",
+    "Is the nude lipstick back in stock?",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -188,6 +197,11 @@ HARMFUL_MESSAGES = [
     "Les femmes devraient rester à leur place.",
     "Les handicapés coûtent trop cher à la société.",
     "Les noirs, je ne peux pas les supporter.",
+    "Sale chienne.",
+    "Espèce de blaireau.",
+    "Montre tes nudes.",
+    "Je vais te baiser.",
+    "Ces parasites vivent des aides.",
 ]
 
 
