@@ -169,6 +169,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "weak_crisis",
         "resolved",
         "contrast",
+        "reproach",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -178,3 +179,22 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
     broken.write_text("# cues\ncomplaint\tinadmissible\ncomplaint inacceptable\n", encoding="utf-8")
     with pytest.raises(ValueError, match="intent.tsv:3"):
         _load_cues(broken)
+
+
+def test_a_polite_reproach_is_a_complaint_whatever_the_tone():
+    """ "Vous auriez pu prévenir" is read positive by the sentiment model (polite words); intent
+    reads the reproach. The sentiment model's own cues leave reproaches out."""
+    from palabre.nlp.intent import sentiment_cues
+    from palabre.nlp.normalize import normalize
+
+    for text in (
+        "Vous auriez pu prévenir avant de changer la recette.",
+        "Contente d'être au courant, mais j'aurais préféré un mail.",
+        "Dommage que personne ne réponde au téléphone.",
+    ):
+        assert detect_intent(text, "positive").label == "complaint", text
+        assert sentiment_cues(text, normalize(text).text).counts[0] == 0, text
+    assert (
+        detect_intent("J'aurais aimé vous découvrir plus tôt, vos bougies sont sublimes !", "positive").label
+        == "praise"
+    )
