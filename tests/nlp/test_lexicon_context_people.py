@@ -67,3 +67,8 @@ def test_unaimed_words_are_not_excused_nor_masked():
     assert unaimed(text, "fr") == {"débile"}
     assert not read.excused
     assert not read.masked
+
+
+def test_a_group_shouted_in_capitals_is_still_a_group():
+    assert not reading("JE DÉTESTE LES FEMMES").unaimed
+    assert not reading("IMMIGRÉS DANGEREUX").unaimed  # plural, no determiner

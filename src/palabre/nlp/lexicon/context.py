@@ -102,7 +102,7 @@ def _of_people(text: str, target: Span) -> bool:
     end = target.end
     while end < len(text) and text[end].isalnum():
         end += 1
-    return text[end - 1 : end] in ("s", "x") or bool(
+    return text[end - 1 : end].lower() in ("s", "x") or bool(
         _PEOPLE_BEFORE.search(text, max(0, target.start - 16), target.start)
     )
 
