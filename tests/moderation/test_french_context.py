@@ -129,6 +129,7 @@ BRAND_MESSAGES = [
     "Le rouge à lèvres nude est en rupture ?",
     "Un baiser à toute l'équipe, merci !",
     "Is the nude lipstick back in stock?",
+    "Ce sont des animaux de compagnie très calmes, vos croquettes leur plaisent.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -202,6 +203,7 @@ HARMFUL_MESSAGES = [
     "Montre tes nudes.",
     "Je vais te baiser.",
     "Ces parasites vivent des aides.",
+    "Ce ne sont que des animaux.",
 ]
 
 
