@@ -198,3 +198,13 @@ def test_a_polite_reproach_is_a_complaint_whatever_the_tone():
         detect_intent("J'aurais aimé vous découvrir plus tôt, vos bougies sont sublimes !", "positive").label
         == "praise"
     )
+
+
+def test_praise_after_the_last_contrast_carries_the_point():
+    """The clause after "mais" carries the point both ways: praise there wins a tie even where
+    the sentiment model reads the whole as negative; a complaint there still wins."""
+    assert detect_intent("Colis en retard, mais le livreur a été adorable.", "negative").label == "praise"
+    assert (
+        detect_intent("Le vendeur était adorable mais le canapé est arrivé cassé.", "negative").label
+        == "complaint"
+    )

@@ -83,6 +83,9 @@ class _Tone:
     # A complaint cue and no praise after the last "mais" / "but": the clause after a contrast
     # carries the point ("Problème réglé, mais le technicien a cassé le pied de la table").
     complaint_last: bool
+    # Praise and no complaint after the last contrast ("Colis en retard, mais le livreur a été
+    # adorable"): the point is the praise, whatever the sentiment model reads of the whole.
+    praise_last: bool = False
 
 
 def _part_tone(original: str, folded: str, plain: str, soft: bool, reproach: bool = False) -> tuple[int, int]:
@@ -129,6 +132,7 @@ def _tone(
         head_complaint + tail_complaint,
         head_praise + tail_praise,
         complaint_last=bool(tail_complaint) and not tail_praise,
+        praise_last=bool(tail_praise) and not tail_complaint,
     )
 
 
@@ -193,7 +197,9 @@ def detect_intent(
         best = "crisis"
     elif n_lead and n_complaint < 2:
         best = "lead"  # a lead asked as a question, or with a sigh, is a lead
-    elif n_complaint and not (n_praise >= n_complaint and not negative and not tone.complaint_last):
+    elif n_complaint and not (
+        n_praise >= n_complaint and (not negative or tone.praise_last) and not tone.complaint_last
+    ):
         best = "complaint"  # a complaint asked as a question is a complaint
     elif (asked or n_question) and negative and p_negative >= ANGRY_QUESTION:
         best = "complaint"  # "why does nobody answer?": a question asked in anger
