@@ -130,6 +130,9 @@ BRAND_MESSAGES = [
     "Un baiser à toute l'équipe, merci !",
     "Is the nude lipstick back in stock?",
     "Ce sont des animaux de compagnie très calmes, vos croquettes leur plaisent.",
+    "Ce gel douche sent la mort, c'est quoi ce parfum ?",
+    "La douchette fuit depuis le premier jour.",
+    "Ça pue la mort dans le rayon poissonnerie.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -204,6 +207,8 @@ HARMFUL_MESSAGES = [
     "Je vais te baiser.",
     "Ces parasites vivent des aides.",
     "Ce ne sont que des animaux.",
+    "Je vais te donner la mort.",
+    "Tu sens la mort, je vais te tuer.",
 ]
 
 
