@@ -133,6 +133,8 @@ BRAND_MESSAGES = [
     "Ce gel douche sent la mort, c'est quoi ce parfum ?",
     "La douchette fuit depuis le premier jour.",
     "Ça pue la mort dans le rayon poissonnerie.",
+    "Je vais te saigner de questions, désolée !",
+    "Le prix va me saigner à blanc.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -209,6 +211,9 @@ HARMFUL_MESSAGES = [
     "Ce ne sont que des animaux.",
     "Je vais te donner la mort.",
     "Tu sens la mort, je vais te tuer.",
+    "Je vais te saigner.",
+    "Je vais te briser les jambes.",
+    "Tu vas finir six pieds sous terre.",
 ]
 
 
