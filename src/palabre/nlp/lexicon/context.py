@@ -72,15 +72,15 @@ class ContextReading:
     unaimed: tuple[Span, ...] = ()
 
     def is_excused(self, span: Span) -> bool:
-        return any(
-            s.start == span.start and s.end == span.end and s.category == span.category
-            for s, _ in self.excused
-        )
+        return any(_hit(s) == _hit(span) for s, _ in self.excused)
 
     def is_unaimed(self, span: Span) -> bool:
-        return any(
-            s.start == span.start and s.end == span.end and s.category == span.category for s in self.unaimed
-        )
+        return any(_hit(s) == _hit(span) for s in self.unaimed)
+
+
+def _hit(span: Span) -> tuple[int, int, str]:
+    """What identifies a lexicon hit: where it is and what it is listed as."""
+    return span.start, span.end, span.category
 
 
 def _words_between(text: str, start: int, end: int) -> int:
@@ -262,8 +262,8 @@ def read_context(
             masked.append((predicate.start, predicate.end))
         else:
             group_hostile.append(predicate)
-    excused_at = {(span.start, span.end, span.category) for span, _why in excused}
-    used = [h for h in hostile if (h.start, h.end, h.category) not in excused_at]
+    excused_at = {_hit(span) for span, _why in excused}
+    used = [h for h in hostile if _hit(h) not in excused_at]
     # "Une salade au thon", "votre chargeur est dangereux": a word that hurts only when said of
     # people, in a text that names no group and points at no one, is no reason to hold; the models
     # still read it (their scores decide), so nothing is masked.
