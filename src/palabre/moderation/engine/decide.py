@@ -21,10 +21,15 @@ from palabre.moderation.engine.context import (
     ModerationContext,
     Reason,
 )
-from palabre.moderation.engine.links import _author_reasons, _link_reasons, fingerprint
+from palabre.moderation.engine.links import (
+    _author_reasons,
+    _link_reasons,
+    fingerprint,
+    links_to_allowed_sites,
+)
 from palabre.nlp.classifiers import LABELS, Assessment, load_models
 from palabre.nlp.features import group_targets
-from palabre.nlp.lexicon import ContextReading, load_lexicon, masked_text, read_context
+from palabre.nlp.lexicon import ContextReading, load_lexicon, masked_text, merged_ranges, read_context
 
 
 def moderate(text: str, context: ModerationContext | None = None) -> Decision:
@@ -49,12 +54,17 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
             any(s.category in FLAGGED_CATEGORIES or s.category == "target" for s in assessment.spans)
             or max(scores.values(), default=0.0) >= lowest_any
         ):
+            spam_could_hold = scores.get("spam", 0.0) >= lowest.get("spam", 1.0)
             reading = read_context(
-                assessment.normalized,
-                assessment.spans,
-                context.lang,
-                references=scores.get("spam", 0.0) >= lowest.get("spam", 1.0),
+                assessment.normalized, assessment.spans, context.lang, references=spam_could_hold
             )
+            own_links = (
+                links_to_allowed_sites(assessment.normalized.original, context.rules)
+                if spam_could_hold
+                else []
+            )
+            if own_links:
+                reading = replace(reading, masked=merged_ranges([*reading.masked, *own_links]))
         else:
             reading = _NOTHING_TO_READ
         if reading.masked and max(scores.values(), default=0.0) < lowest_any:
@@ -81,7 +91,8 @@ def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
 
 def _in_context(models, texts, langs, kinds, assessments, readings: list[ContextReading]) -> list[Assessment]:
     """Scores of the words that are the author's own: a text with words its context excuses
-    (a quoted or reported insult, "en retard", counter-speech, an order number) is scored again
+    (a quoted or reported insult, "en retard", counter-speech, an order number, a carrier's
+    tracking link, a link to one of the organisation's allowed sites) is scored again
     without them, and each label keeps the lower score; a hostile statement about a group
     scores at least GROUP_HOSTILE_SCORES."""
     out = list(assessments)

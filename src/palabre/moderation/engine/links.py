@@ -45,6 +45,16 @@ def links_in(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), domain_key(m.group(0))) for m in _URL.finditer(text)]
 
 
+def links_to_allowed_sites(text: str, rules: RuleSet) -> list[tuple[int, int]]:
+    """Where the text links to a site the organisation allows (its own shop, its help pages):
+    a customer pasting the brand's link is no spam cue."""
+    if not rules.allowed_domains or "." not in text:
+        return []
+    return [
+        (start, end) for start, end, host in links_in(text) if _matches_domain(host, rules.allowed_domains)
+    ]
+
+
 @lru_cache(maxsize=4096)
 def name_looks_commercial(name: str) -> bool:
     folded = normalize(name).text

@@ -16,6 +16,7 @@ from palabre.nlp.lexicon.context import (
     ContextReading,
     context_language,
     masked_text,
+    merged_ranges,
     read_context,
 )
 from palabre.nlp.lexicon.entries import (
@@ -46,6 +47,7 @@ __all__ = [
     "context_language",
     "load_lexicon",
     "masked_text",
+    "merged_ranges",
     "read_context",
     "skeleton",
 ]

@@ -107,7 +107,8 @@ def _of_people(text: str, target: Span) -> bool:
     )
 
 
-def _merged(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def merged_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Ranges sorted and joined where they touch or overlap, as `masked_text` takes them."""
     out: list[list[int]] = []
     for a, b in sorted(ranges):
         if out and a <= out[-1][1]:
@@ -288,7 +289,7 @@ def read_context(
         inside = [h for h in hostile if _overlaps(region, h)]
         if inside and not any(_overlaps(region, h) for h in used):
             masked.append((region.start, region.end))
-    return ContextReading(language, tuple(excused), _merged(masked), tuple(group_hostile), tuple(unaimed))
+    return ContextReading(language, tuple(excused), merged_ranges(masked), tuple(group_hostile), tuple(unaimed))
 
 
 def masked_text(text: str, ranges: tuple[tuple[int, int], ...]) -> str:
