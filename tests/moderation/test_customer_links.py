@@ -8,7 +8,7 @@ import pytest
 
 from palabre.moderation.engine import PUBLISH, ModerationContext, Rule, RuleSet, moderate_many
 
-# Each was rejected or held for spam (0.71 to 0.99) before the reference entries of context_fr.tsv.
+# Each was rejected or held for spam (0.66 to 0.99) before the reference entries of context_fr.tsv.
 CUSTOMER_MESSAGES = [
     "Mon colis est bloqué, voici le suivi : https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901",
     "Le livreur DPD a laissé un avis de passage, suivi ici https://www.dpd.fr/trace/123456789 , alors que j'étais là",
@@ -21,6 +21,10 @@ CUSTOMER_MESSAGES = [
     "Le SAV au 01 40 20 30 40 sonne dans le vide depuis ce matin",
     "Le numéro vert 0 800 123 456 ne répond pas le dimanche",
     "This link doesn't work: https://shop.example.com/returns/start",
+    # The brand's own offer asked about: free delivery from an amount, a gift card refused, an idiom.
+    "Livraison gratuite dès 50 € ou 100 € ?",
+    "Carte cadeau de 50 € refusée en caisse, pourquoi ?",
+    "Gagnez du temps : commandez en ligne, retirez en magasin, c'est top !",
 ]
 
 # Scams dressed as a carrier or a service: the lookalike site is not the carrier's, the premium
@@ -33,6 +37,9 @@ SCAMS = [
     "Voyance gratuite et immédiate, notre service client au 08 99 00 11 22",
     "Gagnez 500 € par jour sur www.gains-faciles.fr ne marche pas ? essayez www.gains-faciles2.fr",
     "Crédit rapide sans justificatif, contactez notre service client au 07 55 44 33 22",
+    "Livraison gratuite dès 1 € d'achat et -70 % sur tous nos parfums 👉 www.parfum-discount.shop",
+    "Carte cadeau refusée ? Recevez-en une de 100 € offerte, cliquez vite : http://cadeau-amazon.xyz",
+    "Gagnez du temps et de l'argent : 500 € par jour depuis chez vous, écrivez-moi sur WhatsApp",
 ]
 
 
