@@ -231,7 +231,10 @@ def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
 class Lexicon:
     """Whole-word matcher over token skeletons, plus regular-expression entries."""
 
-    def __init__(self, entries: list[tuple[str, str, str]]):
+    def __init__(self, entries: list[tuple[str, str, str]], spellings: frozenset[str] = frozenset()):
+        # Ordinary words whose doubled letter is their spelling ("baisse", "salle", "food"): they
+        # share a listed word's skeleton but are not an elongation of it, so they match nothing.
+        self._spellings = spellings
         self._exact: dict[str, list[_Entry]] = {}
         self._prefix: dict[str, list[_Entry]] = {}
         self._prefix_lengths: set[int] = set()
@@ -322,6 +325,8 @@ class Lexicon:
             found = seen.get(sk)
             if found is None:
                 found = self._candidates(sk)
+            if found and self._spellings and s[start:end] in self._spellings:
+                continue
             for e in found:
                 toks = e.tokens
                 if i + len(toks) > n or end - start < e.lengths[0]:
@@ -335,6 +340,7 @@ class Lexicon:
                     if (
                         not (got.startswith(want) if is_prefix else got == want)
                         or w_end - w_start < e.lengths[j]
+                        or s[w_start:w_end] in self._spellings
                     ):
                         ok = False
                         break
@@ -368,6 +374,11 @@ def _read_ldnoobw(path: Path, source: str) -> list[tuple[str, str, str]]:
             continue
         out.append(("profanity", word.replace("*", ""), source))
     return out
+
+
+def _read_spellings() -> frozenset[str]:
+    lines = (LEXICON_DIR / "spellings.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(normalize(line.strip()).text for line in lines if line.strip() and not line.startswith("#"))
 
 
 _lock = threading.Lock()
@@ -412,7 +423,7 @@ def load_lexicon(name: str = "moderation") -> Lexicon:
                 )
             else:
                 raise ValueError(f"unknown lexicon {name!r}")
-            lex = Lexicon(entries)
+            lex = Lexicon(entries, _read_spellings() if name == "moderation" else frozenset())
             _cache[name] = lex
     return lex
 
