@@ -52,7 +52,7 @@ def test_links_and_numbers_customers_give_are_published(lang):
     decisions = decide(CUSTOMER_MESSAGES, ModerationContext(lang=lang))
     wrong = [
         (t, d.action, round(d.scores["spam"], 2))
-        for t, d in zip(CUSTOMER_MESSAGES, decisions)
+        for t, d in zip(CUSTOMER_MESSAGES, decisions, strict=True)
         if d.action != PUBLISH
     ]
     assert not wrong
@@ -60,7 +60,7 @@ def test_links_and_numbers_customers_give_are_published(lang):
 
 def test_scams_dressed_as_a_carrier_or_a_service_are_not_published():
     decisions = decide(SCAMS, ModerationContext(lang="fr"))
-    published = [t for t, d in zip(SCAMS, decisions) if d.action == PUBLISH]
+    published = [t for t, d in zip(SCAMS, decisions, strict=True) if d.action == PUBLISH]
     assert not published
 
 

@@ -289,7 +289,9 @@ def read_context(
         inside = [h for h in hostile if _overlaps(region, h)]
         if inside and not any(_overlaps(region, h) for h in used):
             masked.append((region.start, region.end))
-    return ContextReading(language, tuple(excused), merged_ranges(masked), tuple(group_hostile), tuple(unaimed))
+    return ContextReading(
+        language, tuple(excused), merged_ranges(masked), tuple(group_hostile), tuple(unaimed)
+    )
 
 
 def masked_text(text: str, ranges: tuple[tuple[int, int], ...]) -> str:

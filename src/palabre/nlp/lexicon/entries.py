@@ -378,7 +378,9 @@ def _read_ldnoobw(path: Path, source: str) -> list[tuple[str, str, str]]:
 
 def _read_spellings() -> frozenset[str]:
     lines = (LEXICON_DIR / "spellings.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(normalize(line.strip()).text for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(
+        normalize(line.strip()).text for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 _lock = threading.Lock()
