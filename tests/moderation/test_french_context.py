@@ -135,6 +135,18 @@ BRAND_MESSAGES = [
     "Ça pue la mort dans le rayon poissonnerie.",
     "Je vais te saigner de questions, désolée !",
     "Le prix va me saigner à blanc.",
+    # Counterparts of session 19's threats and hate: a fee, a visit, a price that falls, a room.
+    "On va vous faire payer les frais de port ?",
+    "Je vais vous faire payer la différence en magasin ?",
+    "On va venir vous rendre visite au magasin samedi avec les enfants",
+    "Vous allez comprendre pourquoi je râle : trois semaines sans colis",
+    "La mosquée du quartier organise une collecte pour les sinistrés",
+    "Il faudrait interdire les trottinettes sur les trottoirs",
+    "Je crève de chaud dans ce magasin",
+    "Mon pneu a crevé sur le parking",
+    "Ma place est à la cuisine, j'adore cuisiner vos recettes",
+    "Vous remboursez la différence si le prix baisse après l'achat ?",
+    "La salle de bain de l'hôtel était propre",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -214,6 +226,17 @@ HARMFUL_MESSAGES = [
     "Je vais te saigner.",
     "Je vais te briser les jambes.",
     "Tu vas finir six pieds sous terre.",
+    # Threats without a weapon and hate without a slur, session 19 (published before).
+    "On va venir vous rendre visite au magasin, vous allez comprendre",
+    "Un jour quelqu'un va vous faire payer",
+    "On aura ta peau",
+    "Crève",
+    "Crève en enfer",
+    "Une femme, ça se tait et ça obéit.",
+    "Ta place est à la cuisine",
+    "On devrait interdire les mosquées.",
+    "Les musulmans ne s'intègreront jamais",
+    "Les gays devraient se faire soigner",
 ]
 
 
