@@ -177,6 +177,13 @@ _CARD_TAIL = """
   the other templates, YouTube test F1 0.964 -> 0.960 and dev mlma_fr 0.665 -> 0.658; drawn
   apart, mlma_fr test 0.682 -> 0.678 and tweeteval_offensive test 0.814 -> 0.811 (under the
   plain baseline's 0.813).
+  What a customer quotes about an order is left out of the spam score by the moderation engine,
+  not learned: order numbers, a carrier's own tracking link, a link reported broken, the customer
+  service's number, free delivery from an amount, a gift card refused (the `reference` entries of
+  `lexicons/context_fr.tsv`), and links to the organisation's allowed sites. Session 19: 30
+  customer messages written apart from those entries, 6 held or rejected before (3 carrier
+  tracking links rejected at 0.97-0.99) and 0 after; 20 French scams written beside them, 20
+  held or rejected before and after.
 - French hate speech remains hard: the superset's sources differ in what they call hateful, and
   hostile-but-not-hateful rows (MLMA) score high. Counter-speech that quotes or names hate
   (hatecheck counter_quote/counter_ref) and negated hate are still flagged by the models alone
