@@ -147,6 +147,15 @@ BRAND_MESSAGES = [
     "Ma place est à la cuisine, j'adore cuisiner vos recettes",
     "Vous remboursez la différence si le prix baisse après l'achat ?",
     "La salle de bain de l'hôtel était propre",
+    # Disgust at a thing, frustration, a product asked about, Mongolia (held before, session 19).
+    "La chambre était dégueulasse",
+    "Le repas était vraiment dégueulasse et froid",
+    "Ça me fait chier de devoir rappeler tous les jours",
+    "J'ai acheté un kit de tir à l'arc pour mon fils, c'est dangereux ?",
+    "Ce jouet est dangereux pour vos enfants",
+    "Un barbecue mongol au menu ce soir ?",
+    "Voyage en Mongolie : vous livrez là-bas ?",
+    "Ta mère a adoré le gâteau, merci",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -237,6 +246,11 @@ HARMFUL_MESSAGES = [
     "On devrait interdire les mosquées.",
     "Les musulmans ne s'intègreront jamais",
     "Les gays devraient se faire soigner",
+    "Espèce de mongol !",
+    "T'es dégueulasse",
+    "Ta mère est dégueulasse",
+    "Le livreur est un gros dégueulasse",
+    "Les arabes sont dégueulasses",
 ]
 
 
