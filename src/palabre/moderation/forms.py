@@ -22,7 +22,8 @@ class RuleForm(forms.Form):
         max_length=500,
         help_text=_(
             "A word matches its accented, upper-case and disguised forms (l3tt3rs, spaced l e t t e r s); "
-            "a regular expression is matched as written, ignoring case."
+            "a regular expression is matched as written, ignoring case. A site is a domain "
+            "(maisonlumiere.fr): links to an allowed site are neither counted nor read as spam."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
