@@ -3,6 +3,7 @@
 import pytest
 
 from palabre.nlp.intent import detect_intent
+from palabre.nlp.triage import triage_many
 
 
 @pytest.mark.parametrize(
@@ -170,6 +171,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "resolved",
         "contrast",
         "reproach",
+        "problem",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -208,3 +210,32 @@ def test_praise_after_the_last_contrast_carries_the_point():
         detect_intent("Le vendeur était adorable mais le canapé est arrivé cassé.", "negative").label
         == "complaint"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On a attendu 1h30 pour être servis, le plat était froid",
+        "La pizza est arrivée écrasée, le livreur s'en fichait complètement",
+        "Le vendeur a été super désagréable avec ma mère âgée",
+        "La chambre sentait le tabac froid, on a dû changer",
+        "Le mot de passe ne se réinitialise pas, je suis bloquée",
+        "La musique du magasin est beaucoup trop forte",
+        "Mon chat a vomi après vos croquettes, je veux des explications",
+        "Mon code promo BIENVENUE10 a été refusé alors que c'est ma première commande",
+        "Le livreur DPD a laissé un avis de passage alors que j'étais chez moi",
+        "Votre hotline au 3949 m'a fait attendre 45 minutes",
+        "Le bon de réduction de 5 € n'apparaît pas dans mon compte fidélité",
+    ],
+)
+def test_a_problem_told_as_a_fact_is_a_complaint_through_triage(text):
+    """Session 19: no complaint word, a problem all the same (each was "other" or "praise")."""
+    (found,) = triage_many([text], ["fr"])
+    assert found.intent.label == "complaint", (found.intent, found.sentiment)
+
+
+def test_an_intensifier_of_a_complaint_is_not_praise():
+    (found,) = triage_many(["Le vendeur a été super désagréable"], ["fr"])
+    assert found.intent.label == "complaint"
+    (found,) = triage_many(["Votre pub avec le chien est trop mignonne"], ["fr"])
+    assert found.intent.label == "praise"

@@ -47,6 +47,8 @@ def test_tricks_are_undone(raw, expected):
         "1.5.3",
         "il y a un mec",
         "@user42",
+        "5 € n'apparaît pas",  # a price before a word, not the spaced letters "sen"
+        "10 $ a day",
     ],
 )
 def test_numbers_and_ordinary_words_survive(raw):

@@ -52,8 +52,10 @@ SOFT_COMPLAINT = _CUES["soft_complaint"]
 WEAK_CRISIS = _CUES["weak_crisis"]  # crisis cues that weigh half
 RESOLVED = _CUES["resolved"]  # a problem told as solved: praise, and no complaint inside it
 CONTRAST = _CUES["contrast"]  # "mais", "par contre", "but": what follows carries the point
-# "vous auriez pu prévenir": a complaint in intent, not a cue of the sentiment model
+# "vous auriez pu prévenir", "le plat était froid": complaints in intent, not cues of the
+# sentiment model (polite reproaches, problems told as facts)
 REPROACH = _CUES["reproach"]
+PROBLEM = _CUES["problem"]
 # Praise emoji, matched on the original text.
 PRAISE_EMOJI = re.compile(
     "[\u2764\U0001f60d\U0001f44f\U0001f970\U0001f929\U0001f64f\U0001f602\U0001f923\U0001f604]"
@@ -88,7 +90,9 @@ class _Tone:
     praise_last: bool = False
 
 
-def _part_tone(original: str, folded: str, plain: str, soft: bool, reproach: bool = False) -> tuple[int, int]:
+def _part_tone(
+    original: str, folded: str, plain: str, soft: bool, intent_only: bool = False
+) -> tuple[int, int]:
     """Complaint cues and praise cues of one part of a text (``folded``; ``plain``: the same
     without harmless idioms).
     A problem told as solved ("problème réglé en 5 minutes", "merci pour le remboursement
@@ -96,8 +100,8 @@ def _part_tone(original: str, folded: str, plain: str, soft: bool, reproach: boo
     names the problem to say it is gone."""
     resolved = len(RESOLVED.findall(plain))
     complaint = len(COMPLAINT.findall(plain)) + (len(SOFT_COMPLAINT.findall(plain)) if soft else 0)
-    if reproach:
-        complaint += len(REPROACH.findall(plain))
+    if intent_only:
+        complaint += len(REPROACH.findall(plain)) + len(PROBLEM.findall(plain))
     # "merci pour le remboursement" is one praise, not two
     thanks = RESOLVED.sub(" ", folded) if resolved else folded
     praise = len(PRAISE.findall(thanks)) + len(PRAISE_EMOJI.findall(original)) + resolved
@@ -110,24 +114,25 @@ def _tone(
     plain: str,
     soft: bool,
     soft_after_contrast: bool = True,
-    reproach: bool = False,
+    intent_only: bool = False,
 ) -> _Tone:
     """The complaint and praise cues of a text. After its last contrast ("mais", "par contre",
     "but") the clause carries the point, as readers take it: a complaint there wins a tie, and
     English soft complaint cues count there whatever the tone ("...but it still hasn't arrived"),
     unless the clause praises too ("but I still love the old one"), or ``soft_after_contrast`` is
     false (the sentiment model's cues: it was better without them, dev English macro-F1 0.611
-    against 0.605). ``reproach``: polite reproaches count as complaint cues (intent only)."""
+    against 0.605). ``intent_only``: polite reproaches and problems told as facts count as complaint cues
+    (intent only)."""
     contrasts = list(CONTRAST.finditer(folded))
     if not contrasts:
-        complaint, praise = _part_tone(original, folded, plain, soft, reproach)
+        complaint, praise = _part_tone(original, folded, plain, soft, intent_only)
         return _Tone(complaint, praise, complaint_last=False)
     head, tail = folded[: contrasts[-1].end()], folded[contrasts[-1].end() :]
     tail_plain = IDIOMS.sub(" ", tail)
-    head_complaint, head_praise = _part_tone(original, head, IDIOMS.sub(" ", head), soft, reproach)
-    tail_complaint, tail_praise = _part_tone("", tail, tail_plain, soft or soft_after_contrast, reproach)
+    head_complaint, head_praise = _part_tone(original, head, IDIOMS.sub(" ", head), soft, intent_only)
+    tail_complaint, tail_praise = _part_tone("", tail, tail_plain, soft or soft_after_contrast, intent_only)
     if tail_praise and not soft and soft_after_contrast:
-        tail_complaint = _part_tone("", tail, tail_plain, soft, reproach)[0]
+        tail_complaint = _part_tone("", tail, tail_plain, soft, intent_only)[0]
     return _Tone(
         head_complaint + tail_complaint,
         head_praise + tail_praise,
@@ -179,7 +184,7 @@ def detect_intent(
     folded, plain = _cue_texts(normalize(text).text if normalized is None else normalized)
     asked = "?" in text
     n_question = len(QUESTION.findall(folded))
-    tone = _tone(text, folded, plain, soft=sentiment != "positive", reproach=True)
+    tone = _tone(text, folded, plain, soft=sentiment != "positive", intent_only=True)
     n_complaint, n_praise = tone.complaint, tone.praise
     n_lead = len(LEAD.findall(folded))
     crisis_hits = CRISIS.findall(plain)

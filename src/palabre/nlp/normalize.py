@@ -173,6 +173,7 @@ class NormalizedText:
 _SPACED = re.compile(
     r"(?<![^\W_])([a-z0-9@$€!])((?:\s|[.\-_*·/+~|,]))(?:[a-z0-9@$€!]\2){1,}[a-z0-9@$€!](?![^\W_])"
 )
+_PRICE = re.compile(r"\d\s?[€$]|[€$]\s?\d")
 # Step 3: word-like tokens that may hide leetspeak.
 # Only tokens holding a digit or symbol can hide leetspeak; anchored at token starts so a long
 # run of letters is scanned once.
@@ -234,6 +235,8 @@ def _join_spaced(m: re.Match[str]):
     sep = m.group(2)
     if not any(c.isalpha() for c in chunk):
         return None  # "1 2 3", "1.5.3": numbers, not a hidden word
+    if _PRICE.search(chunk):
+        return None  # "5 € n'apparaît pas": a price before a word, not "sen"
     positions = [i for i, c in enumerate(chunk) if i % (1 + len(sep)) == 0]
     return "".join(chunk[i] for i in positions), positions
 
