@@ -25,6 +25,11 @@ CUSTOMER_MESSAGES = [
     "Livraison gratuite dès 50 € ou 100 € ?",
     "Carte cadeau de 50 € refusée en caisse, pourquoi ?",
     "Gagnez du temps : commandez en ligne, retirez en magasin, c'est top !",
+    # The same in English.
+    "Is shipping free over $50 or $100?",
+    "The promo code XMAS20 doesn't work on the website",
+    "Your customer service on 0800 123 4567 never picks up",
+    "My parcel is stuck, tracking here: https://www.ups.com/track?tracknum=1Z999AA10123456784",
 ]
 
 # Scams dressed as a carrier or a service: the lookalike site is not the carrier's, the premium
@@ -40,6 +45,9 @@ SCAMS = [
     "Livraison gratuite dès 1 € d'achat et -70 % sur tous nos parfums 👉 www.parfum-discount.shop",
     "Carte cadeau refusée ? Recevez-en une de 100 € offerte, cliquez vite : http://cadeau-amazon.xyz",
     "Gagnez du temps et de l'argent : 500 € par jour depuis chez vous, écrivez-moi sur WhatsApp",
+    "Your gift card was declined? Get a new $100 gift card free at http://gift-cards-free.xyz",
+    "Free shipping over $1 on all replica watches, order now www.replica-watches.xyz",
+    "Call our customer service on 0906 123 4567 now to claim your £500 prize",
 ]
 
 
