@@ -244,3 +244,21 @@ def test_the_undo_says_what_a_site_already_answered_cannot_take_back(brand, clie
     assert moderation.undo_limits(item) and decision.pk
     other = brand.other_item
     assert moderation.undo_limits(other) == [], "another organisation's site says nothing here"
+
+
+def test_the_reason_filter_tells_a_score_from_a_listed_word_in_french(brand, client_for, ingest_moderated):
+    """Session 19: "Insulte" came twice in the filter (a model's score and a listed word) and a
+    hostile statement about a group read "group hostile", untranslated."""
+    ingest_moderated(brand.channel, "i1", "T'es vraiment un blaireau", author="@rex")
+    ingest_moderated(brand.channel, "g1", "Les musulmans ne s'intègreront jamais", author="@max")
+    client = client_for(brand.users[Role.MODERATOR])
+    client.post(reverse("language"), {"language": "fr", "next": "/"})
+    page = client.get(reverse("moderation:queue"), {"status": "held"}).content.decode()
+    assert ">Insulte (mot de la liste) (" in page
+    assert ">Insulte (score) (" in page
+    assert ">Propos hostile envers un groupe (" in page
+    assert "group hostile" not in page
+    labels = [
+        line.split(">", 1)[1].rsplit(" (", 1)[0] for line in page.split("<option")[1:] if 'value="' in line
+    ]
+    assert len(labels) == len(set(labels)), labels

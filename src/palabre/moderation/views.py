@@ -72,6 +72,7 @@ REASON_CODE_NAMES = {
     "too_fast": gettext_lazy("Sent too fast"),
     "off_hours": gettext_lazy("Outside business hours"),
     "off_hours_first_message": gettext_lazy("First message outside business hours"),
+    "lexicon_group_hostile": gettext_lazy("Hostile statement about a group"),
 }
 DONE_MESSAGES = {
     "approve": gettext_lazy("Approved."),
@@ -142,9 +143,14 @@ def _reason_label(key: str, patterns: dict[str, str]) -> str:
     if key.startswith("rule:"):
         pattern = patterns.get(key)
         return _("Rule “%(pattern)s”") % {"pattern": pattern} if pattern else _("A deleted rule")
+    if key in REASON_CODE_NAMES:
+        return str(REASON_CODE_NAMES[key])
+    # A model's score and a listed word of the same category ("Insulte" twice) are told apart.
     if key.startswith("score_"):
-        return label_name(key[6:])
-    return str(REASON_CODE_NAMES.get(key) or label_name(key.removeprefix("lexicon_")))
+        return _("%(label)s (score)") % {"label": label_name(key[6:])}
+    if key.startswith("lexicon_"):
+        return _("%(label)s (listed word)") % {"label": label_name(key[8:])}
+    return label_name(key)
 
 
 def _facets(actor: Actor, tab: str, channel: int | None, reason: str) -> dict[str, Any]:
