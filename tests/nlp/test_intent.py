@@ -239,3 +239,16 @@ def test_an_intensifier_of_a_complaint_is_not_praise():
     assert found.intent.label == "complaint"
     (found,) = triage_many(["Votre pub avec le chien est trop mignonne"], ["fr"])
     assert found.intent.label == "praise"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Est-ce que je peux avoir une taille M au lieu d'une L ?",
+        "Combien de temps faut-il attendre 2 jours ou 3 jours pour la livraison ?",
+        "Vous pouvez me rappeler, je suis bloquée au travail jusqu'à 18h ?",
+    ],
+)
+def test_a_question_with_the_words_of_a_problem_stays_a_question(text):
+    (found,) = triage_many([text], ["fr"])
+    assert found.intent.label == "question", (found.intent, found.sentiment)
