@@ -84,3 +84,9 @@ def test_a_doubled_letter_that_is_spelling_is_no_elongation(text, category):
 )
 def test_elongations_of_listed_words_still_match(text, category):
     assert category in categories(text)
+
+
+def test_french_chats_greeting_is_no_profanity():
+    """LDNOOBW's "sl^t" folds to "slt", French chat's "salut" (and the TV show #SLT)."""
+    assert "profanity" not in categories("slt ça va ? Retrouvez-les ce soir dans #SLT")
+    assert "insult" in categories("what a slut")

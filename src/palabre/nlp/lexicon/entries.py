@@ -133,6 +133,7 @@ _LDNOOBW_SKIP = {
     "sacre",
     "arsenal",
     "folle",
+    "slt",  # "sl^t" folded: French chat's "salut", and the TV show #SLT
 }
 _EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff"
 # Words, and each pictograph as a word of its own.
