@@ -252,3 +252,23 @@ def test_an_intensifier_of_a_complaint_is_not_praise():
 def test_a_question_with_the_words_of_a_problem_stays_a_question(text):
     (found,) = triage_many([text], ["fr"])
     assert found.intent.label == "question", (found.intent, found.sentiment)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Ma carte bancaire a été avalée par le distributeur, je fais comment ?", "complaint"),
+        ("Votre application bancaire me déconnecte toutes les 2 minutes", "complaint"),
+        ("On m'a prélevé 3 fois 29,99 € pour un abonnement que je n'ai jamais souscrit", "complaint"),
+        ("Coupure de gaz sans préavis, j'ai deux enfants en bas âge", "complaint"),
+        ("Les frais de résiliation de 49 € sont abusifs", "complaint"),
+        ("Je cherche une offre pro pour 15 lignes mobiles, qui contacter ?", "lead"),
+        ("Nous aimerions devenir distributeur de vos bougies en Belgique", "lead"),
+        ("Vous avez un distributeur de billets dans le magasin ?", "question"),
+        ("On peut venir sans prévenir ?", "question"),
+    ],
+)
+def test_banks_telecom_and_energy_customers(text, intent):
+    """Session 19: a cash machine was a lead ("distributeur"), the rest "other"."""
+    (found,) = triage_many([text], ["fr"])
+    assert found.intent.label == intent, (found.intent, found.sentiment)
