@@ -272,3 +272,26 @@ def test_banks_telecom_and_energy_customers(text, intent):
     """Session 19: a cash machine was a lead ("distributeur"), the rest "other"."""
     (found,) = triage_many([text], ["fr"])
     assert found.intent.label == intent, (found.intent, found.sentiment)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The food was cold when it arrived",
+        "We waited 45 minutes to be served",
+        "The app logs me out every two minutes",
+        "My card was declined but the money left my account",
+        "The hotel room smelled of smoke",
+        "I received a size M instead of an L",
+        "The box was empty",
+    ],
+)
+def test_an_english_problem_told_as_a_fact_is_a_complaint(text):
+    """Session 19: each was "other"; complaints_en (tweets, never read for the cues) unchanged."""
+    (found,) = triage_many([text], ["en"])
+    assert found.intent.label == "complaint", (found.intent, found.sentiment)
+
+
+def test_an_english_question_with_the_words_of_a_problem_stays_a_question():
+    (found,) = triage_many(["Can I swap a size M for an L?"], ["en"])
+    assert found.intent.label == "question"
