@@ -212,6 +212,12 @@ def test_praise_after_the_last_contrast_carries_the_point():
     )
 
 
+def triaged(text: str, lang: str):
+    """One message through `palabre triage`'s models and rules."""
+    (found,) = triage_many([text], [lang])
+    return found
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -230,14 +236,14 @@ def test_praise_after_the_last_contrast_carries_the_point():
 )
 def test_a_problem_told_as_a_fact_is_a_complaint_through_triage(text):
     """Session 19: no complaint word, a problem all the same (each was "other" or "praise")."""
-    (found,) = triage_many([text], ["fr"])
+    found = triaged(text, "fr")
     assert found.intent.label == "complaint", (found.intent, found.sentiment)
 
 
 def test_an_intensifier_of_a_complaint_is_not_praise():
-    (found,) = triage_many(["Le vendeur a été super désagréable"], ["fr"])
+    found = triaged("Le vendeur a été super désagréable", "fr")
     assert found.intent.label == "complaint"
-    (found,) = triage_many(["Votre pub avec le chien est trop mignonne"], ["fr"])
+    found = triaged("Votre pub avec le chien est trop mignonne", "fr")
     assert found.intent.label == "praise"
 
 
@@ -250,7 +256,7 @@ def test_an_intensifier_of_a_complaint_is_not_praise():
     ],
 )
 def test_a_question_with_the_words_of_a_problem_stays_a_question(text):
-    (found,) = triage_many([text], ["fr"])
+    found = triaged(text, "fr")
     assert found.intent.label == "question", (found.intent, found.sentiment)
 
 
@@ -270,7 +276,7 @@ def test_a_question_with_the_words_of_a_problem_stays_a_question(text):
 )
 def test_banks_telecom_and_energy_customers(text, intent):
     """Session 19: a cash machine was a lead ("distributeur"), the rest "other"."""
-    (found,) = triage_many([text], ["fr"])
+    found = triaged(text, "fr")
     assert found.intent.label == intent, (found.intent, found.sentiment)
 
 
@@ -288,10 +294,10 @@ def test_banks_telecom_and_energy_customers(text, intent):
 )
 def test_an_english_problem_told_as_a_fact_is_a_complaint(text):
     """Session 19: each was "other"; complaints_en (tweets, never read for the cues) unchanged."""
-    (found,) = triage_many([text], ["en"])
+    found = triaged(text, "en")
     assert found.intent.label == "complaint", (found.intent, found.sentiment)
 
 
 def test_an_english_question_with_the_words_of_a_problem_stays_a_question():
-    (found,) = triage_many(["Can I swap a size M for an L?"], ["en"])
+    found = triaged("Can I swap a size M for an L?", "en")
     assert found.intent.label == "question"
