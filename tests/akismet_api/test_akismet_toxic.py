@@ -116,6 +116,9 @@ def test_test_calls_answer_the_same_and_store_nothing(blog, sync_client):
         (engine.HOLD, [("lexicon_threat", engine.HOLD)], ToxicAnswer.HOLD, (False, False, "toxic")),
         (engine.HOLD, [("banned_word", engine.HOLD)], ToxicAnswer.SPAM, (True, False, "")),
         (engine.HOLD, [("first_time_author", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),
+        # Held as spam by its links alone (a customer's photo of the damage): no claim of spam.
+        (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.HOLD, (False, False, "review")),
+        (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),
         (
             engine.REJECT,
             [("score_spam", engine.REJECT), ("score_insult", engine.HOLD)],

@@ -62,6 +62,7 @@ UNDO_SESSION_KEY = "moderation_undo"
 REASON_CODE_NAMES = {
     "too_many_links": gettext_lazy("Too many links"),
     "compliment_with_link": gettext_lazy("Compliment with a link"),
+    "spam_by_links": gettext_lazy("Spam by its links alone"),
     "known_spammer": gettext_lazy("Known spammer"),
     "url_in_name": gettext_lazy("Address as a name"),
     "commercial_name": gettext_lazy("Commercial name"),

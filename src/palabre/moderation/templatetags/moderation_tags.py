@@ -122,6 +122,10 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         if action == engine.REJECT:
             return _("%(label)s: very likely (score %(score)s).") % values
         return _("%(label)s: possible (score %(score)s).") % values
+    if code == "spam_by_links":
+        return _(
+            "Spam by its links alone (score %(score)s): without them the words read as an ordinary message."
+        ) % {"score": _score(params["score"])}
     if code == "banned_word":
         return _("Contains the banned word “%(word)s”.") % {"word": params["word"]}
     if code == "suspect_word":
