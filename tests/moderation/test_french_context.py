@@ -156,6 +156,13 @@ BRAND_MESSAGES = [
     "Un barbecue mongol au menu ce soir ?",
     "Voyage en Mongolie : vous livrez là-bas ?",
     "Ta mère a adoré le gâteau, merci",
+    # Ordinary words of the LDNOOBW lists ("envoyer", "sac", "mai", "pdg"): held or near it before
+    # (identity attack 0.50, 0.38, 0.50; session 20).
+    "Je viens d'apprendre par Alerte Conso que la lampe Nova est rappelée. Pas un mail de "
+    "@MaisonLumiereFR alors que je l'ai achetée en ligne chez eux. Ils ont mon adresse pour "
+    "m'envoyer des promos tous les deux jours, pourtant.",
+    "J'ai acheté le sac cabas en mai, la anse s'est décousue au bout de trois semaines.",
+    "Le pdg de votre enseigne était à la radio ce matin, il parlait de relocaliser la fabrication.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.

@@ -90,3 +90,27 @@ def test_french_chats_greeting_is_no_profanity():
     """LDNOOBW's "sl^t" folds to "slt", French chat's "salut" (and the TV show #SLT)."""
     assert "profanity" not in categories("slt ça va ? Retrouvez-les ce soir dans #SLT")
     assert "insult" in categories("what a slut")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pouvez-vous m'envoyer la notice ? Je l'ai mise dans un coin et perdue",
+        "J'ai acheté le sac cabas en mai, la anse s'est décousue",
+        "Le pdg de votre enseigne était à la radio ce matin",
+        "Vendu 89 € en magasin, mon panier affiche 79 €",
+        "C'était le calvaire pour monter l'armoire, trop cher pour ce que c'est",
+        "Des punaises de lit à l'hôtel, votre housse protège aussi de ça ?",
+        "Is this sad lamp for a kid's room? Sit it by the bed, food for thought",
+    ],
+)
+def test_ordinary_words_of_the_ldnoobw_lists_are_no_profanity(text):
+    """LDNOOBW entries that are ordinary words (lexicons/ldnoobw_skip.txt): "coin", "envoyer",
+    "panier", "sac", "mai", "pdg", "cher" raised the toxicity and identity-attack scores of
+    ordinary French messages."""
+    assert "profanity" not in categories(text)
+
+
+@pytest.mark.parametrize("text", ["espèce de connard", "quelle salope", "fuck off", "nique ta mère"])
+def test_the_lists_profanity_still_counts(text):
+    assert categories(text) & {"profanity", "insult", "sexual"}

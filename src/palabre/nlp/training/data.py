@@ -25,7 +25,6 @@ TRAIN_SETS = (
 EVAL_SETS = ("fr_hate_superset", "hatecheck_fr", "cyberagressionado_fr", "allocine_tvseries_fr")
 FRENCH = {"mlma_fr", "sentiment_fr", "synthetic_fr"}
 IDENTITY_TARGETS = {"origin", "religion", "gender", "sexual_orientation", "disability"}
-ALPHA_GRID = (2e-6, 1e-5, 5e-5)
 # Sources whose dev rows calibrate a head (the realistic distribution for that label).
 SPAM_OTHER_ROWS = 800
 INTENTS_SCORED = ("question", "complaint", "praise", "lead", "crisis", "other")
