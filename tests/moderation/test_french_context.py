@@ -163,6 +163,11 @@ BRAND_MESSAGES = [
     "m'envoyer des promos tous les deux jours, pourtant.",
     "J'ai acheté le sac cabas en mai, la anse s'est décousue au bout de trois semaines.",
     "Le pdg de votre enseigne était à la radio ce matin, il parlait de relocaliser la fabrication.",
+    # The baby's sex, to linger, to give off (held as sexual or insulting before; session 20).
+    "On ne connaît pas encore le sexe du bébé, vous avez des bodies mixtes ?",
+    "Liste de naissance : sexe du bébé surprise, on préfère des couleurs neutres.",
+    "Je ne m'attarde pas, mais merci pour la livraison rapide !",
+    "Votre nouvelle collection dégage une vraie élégance.",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -258,6 +263,11 @@ HARMFUL_MESSAGES = [
     "Ta mère est dégueulasse",
     "Le livreur est un gros dégueulasse",
     "Les arabes sont dégueulasses",
+    # The insults and the sexual request beside the harmless phrases above.
+    "t'es attardé ou quoi ?",
+    "vous êtes des attardés",
+    "dégage connard",
+    "montre-moi ton sexe",
 ]
 
 
