@@ -139,3 +139,15 @@ def test_denials_of_worth_about_a_group_are_hostile():
         assert reading(text).group_hostile, text
     # Saying nobody deserves harm is no hostility.
     assert reading("Aucun réfugié ne mérite de mourir en mer").group_hostile == ()
+
+
+def test_a_word_inside_an_accounts_handle_is_a_name_not_a_word_said():
+    # DICK'S Sporting Goods on X; a fediverse and a Bluesky handle.
+    assert excused("@DICKS why you messing with me", "en") == {"DICKS": "handle"}
+    assert excused("Merci @connard_du_69@piaille.example pour le lien", "fr") == {"connard": "handle"}
+    assert excused("cc @salope.bsky.social", "fr") == {"salope": "handle"}
+    # The same word said beside the handle, or in an e-mail address, is still the author's.
+    assert excused("@DICKS you are dicks", "en") == {"DICKS": "handle"}
+    assert "connard" not in excused("écris à marc@connard.fr, connard", "fr")
+    masked = reading("@DICKS why you messing with me", "en").masked
+    assert masked_text("@DICKS why you messing with me", masked).strip() == "why you messing with me"

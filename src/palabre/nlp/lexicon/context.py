@@ -39,6 +39,9 @@ _CLAUSE_END = re.compile(r"[.;!?:\n]")
 # Words after which a negated claim goes on to assert something ("pas des X mais des Y").
 _CONTRAST = re.compile(r"\b(?:mais|plut[oô]t|juste|seulement|sinon|que|qu|but|just|only|rather|than)\b", re.I)
 _TEXT_WORD = re.compile(r"[^\W_]+")
+# An account's handle: @name on X, Instagram and Threads, @name@server on the fediverse,
+# @name.bsky.social on Bluesky (not an e-mail address: no word character before the "@").
+_HANDLE = re.compile(r"(?<![\w.@])@[\w-]+(?:[.@][\w-]+)*")
 # An identity word used of people: plural ("les noirs", "femmes") or after an article or a
 # determiner ("une femme", "un black"); not an adjective of a thing ("le boudin blanc").
 _PEOPLE_BEFORE = re.compile(
@@ -54,8 +57,8 @@ NEUTRAL_REACH = 0
 class ContextReading:
     """What the context of a text says of its lexicon hits, in original-text offsets.
 
-    `excused`: hits that are mentions, not uses (span, why: other_language, harmless, impersonal, quoted,
-    reported, counter_speech, negated, neutral_mention); `masked`: ranges of the text that classifiers
+    `excused`: hits that are mentions, not uses (span, why: handle, other_language, harmless, impersonal,
+    quoted, reported, counter_speech, negated, neutral_mention); `masked`: ranges of the text that classifiers
     should not read as the author's own words (excused hits, harmless expressions, counter-speech,
     self-descriptions, order references); `group_hostile`: hostile statements about a group
     that need no slur ("contrôlent tout", "il faudrait tous les virer"), to be combined with a
@@ -206,9 +209,16 @@ def read_context(
         before it in the region (not said to someone: 'arrête d'insulter les gens, connard')."""
         return _inside(hit, region) and any(region.start <= t.start and t.end <= hit.start for t in targets)
 
+    handles = [(m.start(), m.end()) for m in _HANDLE.finditer(text)] if "@" in text else []
     for hit in hostile:
         why = ""
-        if hit.source in other_sources and any(_inside(hit, o) for o in kinds["ordinary"]):
+        handle = next(((a, b) for a, b in handles if a <= hit.start and hit.end <= b), None)
+        if handle:
+            # "@DICKS why you messing with me": an account's name (the sports shop), chosen by its
+            # owner, is no word the author says; the whole handle is left out of scoring.
+            why = "handle"
+            masked.append(handle)
+        elif hit.source in other_sources and any(_inside(hit, o) for o in kinds["ordinary"]):
             why = "other_language"
         elif any(_overlaps(hit, h) and (h.start < hit.start or h.end > hit.end) for h in kinds["harmless"]):
             # "je vais le tuer de rire": the phrase reaches past the hit; "poser une bombe" is
