@@ -141,17 +141,17 @@ def _spam_by_links_alone(models, texts, langs, kinds, assessments, contexts) -> 
     no proof of spam: customers link a photo of the damage, an article, a forum thread, a shop's
     page. Such a text is held for a person, never rejected; so is the spam that hides behind a
     bland "I really love this video"."""
-    again = [
-        i
+    links = {
+        i: found
         for i, (assessment, context) in enumerate(zip(assessments, contexts, strict=True))
         if not context.private
         and assessment.scores.get("spam", 0.0) >= context.thresholds.reject.get("spam", 1.01)
-        and links_in(texts[i])
-    ]
-    without_links = {
-        i: masked_text(texts[i], [(start, end) for start, end, _ in links_in(texts[i])]) for i in again
+        and (found := links_in(texts[i]))
     }
-    again = [i for i in again if len(_WORD.findall(without_links[i])) >= LINKS_ALONE_WORDS]
+    without_links = {
+        i: masked_text(texts[i], [(start, end) for start, end, _ in found]) for i, found in links.items()
+    }
+    again = [i for i, words in without_links.items() if len(_WORD.findall(words)) >= LINKS_ALONE_WORDS]
     by_links = [False] * len(texts)
     if not again:
         return by_links
