@@ -1,6 +1,6 @@
 import pytest
 
-from palabre.nlp.normalize import fold, normalize
+from palabre.nlp.normalize import _fold_any, _fold_plain, fold, normalize
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,25 @@ def test_non_string_input():
 
 def test_genuine_cyrillic_is_left_alone():
     assert normalize("Привет, как дела").text == "привет, как дела"
+
+
+@pytest.mark.parametrize(
+    ("text", "one_for_one"),
+    [
+        ("Ma commande est en retard", True),
+        ("  Ma commande\test\n\nen   retard  ", True),  # spaces collapsed and trimmed
+        ("Élodie à Besançon, ÇA VA ?", True),
+        ("Not all men ¯\\_(ツ)_/¯ ", False),  # "¯" folds to a space that is kept as a sign
+        ("Attendez… la suite", False),  # "…" folds to three characters
+        ("Straße", False),
+        ("Merci 👍🏻", False),  # the skin tone is dropped
+        ("сourrier", False),  # a Cyrillic look-alike
+        ("\u200bbonjour", False),
+        (" ", True),
+    ],
+)
+def test_the_one_for_one_folding_gives_the_offsets_of_the_full_one(text, one_for_one):
+    folded, index = _fold_plain(text)
+    assert (folded is not None) == one_for_one
+    if folded is not None:
+        assert (folded, list(index)) == _fold_any(text)

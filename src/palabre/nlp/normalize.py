@@ -293,6 +293,71 @@ def _normalize(text: str) -> NormalizedText:
     if not text:
         return NormalizedText(text, "", ())
 
+    norm, index = _fold_plain(text)
+    if norm is None:
+        norm, index = _fold_any(text)
+
+    if not norm.isalpha():
+        protected = [m.span() for m in _URLISH.finditer(norm)] if ("." in norm or "@" in norm) else None
+        norm, index = _rewrite(norm, index, _SPACED, _join_spaced, protected)
+        if protected:
+            protected = [m.span() for m in _URLISH.finditer(norm)]
+        norm, index = _rewrite(norm, index, _TOKEN, _unleet, protected)
+        if protected:
+            protected = [m.span() for m in _URLISH.finditer(norm)]
+    else:
+        protected = None
+    norm, index = _rewrite(norm, index, _ELONGATED, _shorten, protected)
+    return NormalizedText(text, norm, tuple(index))
+
+
+class _PlainFolds(dict):
+    """``str.translate`` table of the code points that fold to one character, one for one (a
+    letter, a digit, an accented letter), or to a space (any space). Any other code point (dropped,
+    expanded like "ß", a look-alike, a foreign letter) maps to NUL, which sends the text the slow
+    way. Filled as code points are met, and bounded: odd input cannot grow it."""
+
+    def __missing__(self, code: int) -> str:
+        out, kind, _ = _fold_char(chr(code))
+        # A sign that folds to a space ("¯") is kept as a character, not collapsed as a space.
+        one_for_one = kind == _PLAIN and len(out) == 1 and not out.isspace()
+        plain = " " if kind == _SPACE else out if one_for_one else "\0"
+        if len(self) < 8192:
+            self[code] = plain
+        return plain
+
+
+_PLAIN_FOLDS = _PlainFolds()
+
+
+def _fold_plain(text: str) -> tuple[str | None, range | list[int]]:
+    """The folded text where every character folds one for one (most texts), spaces collapsed and
+    trimmed as :func:`_fold_any` does, with each character's source offset; otherwise None."""
+    folded = text.translate(_PLAIN_FOLDS)
+    if "\0" in folded:
+        return None, range(0)
+    inner = folded.strip(" ")
+    lead = len(folded) - len(folded.lstrip(" "))
+    if "  " not in inner:
+        return inner, range(lead, lead + len(inner))
+    parts: list[str] = []
+    index: list[int] = []
+    kept = 0  # the first space of each run stays
+    for run in _SPACE_RUN.finditer(inner):
+        parts.append(inner[kept : run.start() + 1])
+        index.extend(range(lead + kept, lead + run.start() + 1))
+        kept = run.end()
+    parts.append(inner[kept:])
+    index.extend(range(lead + kept, lead + len(inner)))
+    return "".join(parts), index
+
+
+_SPACE_RUN = re.compile(" {2,}")
+
+
+def _fold_any(text: str) -> tuple[str, list[int]]:
+    """Fold every character (:func:`_fold_char`): spaces collapsed, look-alikes read as the Latin
+    letters they imitate in a mostly Latin text; with each character's source offset."""
     chars: list[str] = []
     index: list[int] = []
     confusable_at: list[tuple[int, str]] = []
@@ -325,20 +390,7 @@ def _normalize(text: str) -> NormalizedText:
     if confusable_at and latin >= foreign:
         for pos, lookalike in confusable_at:
             chars[pos] = lookalike
-    norm = "".join(chars)
-
-    if not norm.isalpha():
-        protected = [m.span() for m in _URLISH.finditer(norm)] if ("." in norm or "@" in norm) else None
-        norm, index = _rewrite(norm, index, _SPACED, _join_spaced, protected)
-        if protected:
-            protected = [m.span() for m in _URLISH.finditer(norm)]
-        norm, index = _rewrite(norm, index, _TOKEN, _unleet, protected)
-        if protected:
-            protected = [m.span() for m in _URLISH.finditer(norm)]
-    else:
-        protected = None
-    norm, index = _rewrite(norm, index, _ELONGATED, _shorten, protected)
-    return NormalizedText(text, norm, tuple(index))
+    return "".join(chars), index
 
 
 # NormalizedText is immutable: the one kept is the one computed again.
