@@ -1,9 +1,11 @@
-"""The featurizer keeps the character n-grams of the words it has seen: the n-grams of a text are
-the ones computed again, word by word, in the same order."""
+"""The featurizer keeps the character n-gram columns of the words it has seen: the columns of a text
+are those of its n-grams computed again, word by word, in the same order."""
 
 from __future__ import annotations
 
 import re
+import zlib
+from array import array
 
 from palabre.nlp.classifiers import load_models
 
@@ -28,10 +30,14 @@ def test_a_texts_character_ngrams_are_those_computed_again_word_by_word():
         f"{long_word}",
         "",
     ]
+    mask = (1 << featurizer.config.char_bits) - 1
     for text in texts:
         words, chars = featurizer._grams(text)
         assert chars == _computed_again(text, lo, hi)
         tokens = re.findall(r"\w+", text)
         assert words == tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        columns = array("q")
+        assert featurizer._char_columns(text, columns) == len(chars)
+        assert list(columns) == [zlib.crc32(gram.encode()) & mask for gram in chars]
     assert long_word not in featurizer._chars_of
     assert "commande" in featurizer._chars_of

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,6 +182,16 @@ class SparseRows:
 _TOKEN = re.compile(r"\w+")
 
 
+# The character n-gram columns kept of the words seen (``Featurizer._char_columns``).
+CHAR_COLUMNS_KEPT = 1_000_000
+
+
+def _hashed(grams: list[str], mask: int) -> list[int]:
+    """Each n-gram's column: its CRC-32 (stable across runs and platforms) within ``mask``.
+    Normalised text holds no surrogates, so strict UTF-8 encoding cannot fail."""
+    return [crc & mask for crc in map(zlib.crc32, map(str.encode, grams))]
+
+
 @dataclass(slots=True)
 class Analysis:
     """What the featurizer saw in one text; kept for explanations."""
@@ -204,7 +215,7 @@ class Featurizer:
         self._lexicon = load_lexicon("moderation")
         self._targets = load_lexicon("targets")
         self._polarity = load_lexicon("sentiment")
-        self._chars_of: dict[str, list[str]] = {}
+        self._chars_of: dict[str, array] = {}
         self._chars_kept = 0
 
     def analyse(self, text: str) -> Analysis:
@@ -277,42 +288,50 @@ class Featurizer:
 
     def _grams(self, text: str) -> tuple[list[str], list[str]]:
         """Word 1-2-grams and character n-grams within words (padded by spaces)."""
-        words = _TOKEN.findall(text)
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
         chars: list[str] = []
         for w in text.split():
             chars += self._word_chars(w)
-        return grams, chars
+        return self._word_grams(text), chars
+
+    @staticmethod
+    def _word_grams(text: str) -> list[str]:
+        words = _TOKEN.findall(text)
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
     def _word_chars(self, word: str) -> list[str]:
-        """A word's character n-grams (padded by spaces). Words repeat across texts: those seen are
-        kept (words of at most 20 characters, about 200,000 n-grams in all: odd input cannot grow
-        it, it starts again empty)."""
-        found = self._chars_of.get(word)
-        if found is None:
-            lo, hi = self.config.char_ngrams
-            w = f" {word} "
-            n_w = len(w)
-            found = [w[i : i + n] for n in range(lo, min(hi, n_w) + 1) for i in range(n_w - n + 1)]
-            if len(word) <= 20:
-                if self._chars_kept > 200_000:
-                    self._chars_of.clear()
-                    self._chars_kept = 0
-                self._chars_of[word] = found
-                self._chars_kept += len(found)
-        return found
+        """A word's character n-grams (padded by spaces)."""
+        lo, hi = self.config.char_ngrams
+        w = f" {word} "
+        n_w = len(w)
+        return [w[i : i + n] for n in range(lo, min(hi, n_w) + 1) for i in range(n_w - n + 1)]
 
-    def _block(self, grams: list[str], lengths: list[int], mask: int, offset: int):
-        """Hashed counts per row (CRC-32: stable across runs and platforms), L2-normalised
-        per row. Vectorised over the whole batch: the only Python-level work is listing
-        the n-grams."""
+    def _char_columns(self, text: str, into: array) -> int:
+        """Append the hashed columns of the text's character n-grams, word by word, to ``into``;
+        return how many. Words repeat across texts: the columns of those seen are kept (words of
+        at most 20 characters, up to a million columns, 8 MB: odd input cannot grow it, it starts
+        again empty)."""
+        before = len(into)
+        for word in text.split():
+            found = self._chars_of.get(word)
+            if found is None:
+                found = array("q", _hashed(self._word_chars(word), self._char_mask))
+                if len(word) <= 20:
+                    if self._chars_kept > CHAR_COLUMNS_KEPT:
+                        self._chars_of.clear()
+                        self._chars_kept = 0
+                    self._chars_of[word] = found
+                    self._chars_kept += len(found)
+            into.extend(found)
+        return len(into) - before
+
+    def _block(self, hashed: np.ndarray, lengths: list[int], mask: int, offset: int):
+        """Counts per row of the hashed columns (``hashed``: each row's, in turn), L2-normalised
+        per row. Vectorised over the whole batch."""
         n_rows = len(lengths)
-        if not grams:
+        if not len(hashed):
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-        # Normalised text holds no surrogates, so strict UTF-8 encoding cannot fail.
-        h = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.int64, count=len(grams))
         rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
-        keys, counts = np.unique(rows * (mask + 1) + (h & mask), return_counts=True)
+        keys, counts = np.unique(rows * (mask + 1) + hashed, return_counts=True)
         r = keys // (mask + 1)
         cols = keys % (mask + 1) + offset
         c = counts.astype(np.float64)
@@ -327,17 +346,18 @@ class Featurizer:
         analyses = [self.analyse(t) for t in texts]
         n = len(analyses)
         words: list[str] = []
-        chars: list[str] = []
+        chars = array("q")
         n_words: list[int] = []
         n_chars: list[int] = []
         for a in analyses:
-            w, c = self._grams(a.hits.normalized.text)
+            w = self._word_grams(a.hits.normalized.text)
             words += w
-            chars += c
             n_words.append(len(w))
-            n_chars.append(len(c))
-        wr, wc, wv = self._block(words, n_words, self._word_mask, 0)
-        cr, cc, cv = self._block(chars, n_chars, self._char_mask, self._char_offset)
+            n_chars.append(self._char_columns(a.hits.normalized.text, chars))
+        hashed_words = np.fromiter(_hashed(words, self._word_mask), dtype=np.int64, count=len(words))
+        wr, wc, wv = self._block(hashed_words, n_words, self._word_mask, 0)
+        hashed_chars = np.frombuffer(chars, dtype=np.int64)
+        cr, cc, cv = self._block(hashed_chars, n_chars, self._char_mask, self._char_offset)
         n_dense = len(DENSE_FEATURES)
         dense = np.vstack([a.dense for a in analyses]) if analyses else np.zeros((0, n_dense), np.float32)
         dr = np.repeat(np.arange(n, dtype=np.int64), n_dense)
