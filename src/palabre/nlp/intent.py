@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from palabre.nlp.normalize import normalize
+from palabre.nlp.patterns import CuePattern
 
 INTENTS = ("question", "complaint", "praise", "lead", "crisis", "other")
 
 
-def _cues(*phrases: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(phrases) + r")\b")
+def _cues(*phrases: str) -> CuePattern:
+    return CuePattern(r"\b(?:" + "|".join(phrases) + r")\b")
 
 
 # The cue phrases are data (lexicons/intent.tsv): regular expressions run on the normalised text
@@ -28,7 +29,7 @@ def _cues(*phrases: str) -> re.Pattern[str]:
 CUE_FILE = Path(__file__).with_name("lexicons") / "intent.tsv"
 
 
-def _load_cues(path: Path) -> dict[str, re.Pattern[str]]:
+def _load_cues(path: Path) -> dict[str, CuePattern]:
     phrases: dict[str, list[str]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):

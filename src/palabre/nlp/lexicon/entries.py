@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from palabre.nlp.normalize import NormalizedText, normalize
+from palabre.nlp.patterns import CuePattern
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 CATEGORIES = ("insult", "slur", "dehumanizing", "neg_attribute", "threat", "sexual", "spam", "profanity")
@@ -66,6 +67,29 @@ class _Entry:
 
 
 @dataclass(slots=True)
+class _Keyed:
+    """The entries that begin with one token: by their second token where it is an exact word
+    (``by_second``), the others (one word, or a prefix or any word next) in ``others``."""
+
+    others: list[_Entry] = field(default_factory=list)
+    by_second: dict[str, list[_Entry]] = field(default_factory=dict)
+
+    def add(self, entry: _Entry) -> None:
+        if len(entry.tokens) > 1 and entry.tokens[1][0] and not entry.tokens[1][1]:
+            self.by_second.setdefault(entry.tokens[1][0], []).append(entry)
+        else:
+            self.others.append(entry)
+
+    def __bool__(self) -> bool:
+        return bool(self.others or self.by_second)
+
+
+# What a word may begin: the entries to check whatever follows, and those by the next word.
+_Candidates = tuple[tuple[_Entry, ...], dict[str, tuple[_Entry, ...]]]
+_NO_CANDIDATES: _Candidates = ((), {})
+
+
+@dataclass(slots=True)
 class LexiconHits:
     """Hits of one text, in normalised offsets, with the normalisation to map them back."""
 
@@ -119,8 +143,11 @@ class Lexicon:
         # Ordinary words whose doubled letter is their spelling ("baisse", "salle", "food"): they
         # share a listed word's skeleton but are not an elongation of it, so they match nothing.
         self._spellings = spellings
-        self._exact: dict[str, list[_Entry]] = {}
-        self._prefix: dict[str, list[_Entry]] = {}
+        # Entries by their first token: an exact word or a prefix. An entry whose second token is an
+        # exact word is filed under it too (``_Keyed``): "a", "you", "the" begin hundreds of
+        # entries, and only those that go on with the next word are worth checking.
+        self._exact: dict[str, _Keyed] = {}
+        self._prefix: dict[str, _Keyed] = {}
         self._prefix_lengths: set[int] = set()
         regexes: dict[tuple[str, str], list[str]] = {}
         self.size = 0
@@ -156,12 +183,12 @@ class Lexicon:
             self.size += 1
             first, is_prefix = toks[0]
             if is_prefix:
-                self._prefix.setdefault(first, []).append(e)
+                self._prefix.setdefault(first, _Keyed()).add(e)
                 self._prefix_lengths.add(len(first))
             else:
-                self._exact.setdefault(first, []).append(e)
+                self._exact.setdefault(first, _Keyed()).add(e)
         self._regexes = [
-            (cat, src, re.compile("|".join(f"(?:{p})" for p in pats))) for (cat, src), pats in regexes.items()
+            (cat, src, CuePattern("|".join(f"(?:{p})" for p in pats))) for (cat, src), pats in regexes.items()
         ]
         self._lengths = sorted(self._prefix_lengths)
         self._seen: dict[str, tuple[_Entry, ...]] = {}
@@ -180,18 +207,23 @@ class Lexicon:
             parts.append(folded + ("*" if star else ""))
         return " ".join(parts)
 
-    def _candidates(self, sk: str) -> tuple[_Entry, ...]:
+    def _candidates(self, sk: str) -> _Candidates:
         found = self._seen.get(sk)
         if found is not None:
             return found
-        out = list(self._exact.get(sk, ()))
-        for n in self._lengths:
-            if n > len(sk):
-                break
-            more = self._prefix.get(sk[:n])
-            if more:
-                out += more
-        found = tuple(out)
+        keyed = [
+            k
+            for k in (self._exact.get(sk), *(self._prefix.get(sk[:n]) for n in self._lengths if n <= len(sk)))
+            if k
+        ]
+        if not keyed:
+            found = _NO_CANDIDATES
+        else:
+            by_next: dict[str, tuple[_Entry, ...]] = {}
+            for k in keyed:
+                for second, entries in k.by_second.items():
+                    by_next[second] = by_next.get(second, ()) + tuple(entries)
+            found = (tuple(e for k in keyed for e in k.others), by_next)
         if len(self._seen) < 200_000:  # words repeat; bounded so odd input cannot grow it
             self._seen[sk] = found
         return found
@@ -209,9 +241,14 @@ class Lexicon:
             found = seen.get(sk)
             if found is None:
                 found = self._candidates(sk)
-            if found and self._spellings and s[start:end] in self._spellings:
+            if found is _NO_CANDIDATES or (self._spellings and s[start:end] in self._spellings):
                 continue
-            for e in found:
+            entries, by_next = found
+            if by_next and i + 1 < n:
+                going_on = by_next.get(words[i + 1][2])
+                if going_on:
+                    entries = entries + going_on
+            for e in entries:
                 toks = e.tokens
                 if i + len(toks) > n or end - start < e.lengths[0]:
                     continue
