@@ -52,6 +52,16 @@ FLAGGED_CATEGORIES = {
 # group_hostile, with a group of targets.tsv) scores at least this much as an identity attack and
 # as toxicity: over the hold thresholds, under the reject ones (a person reads it).
 GROUP_HOSTILE_SCORES = {"identity_attack": 0.75, "toxicity": 0.7}
+# An identity attack is said of people for what they are. Where a text names no group (no word of
+# targets.tsv, no slur, no dehumanising word), its identity-attack score alone holds it only from
+# this score: the model takes words of its hateful French tweets for hints ("fenêtre", "série",
+# "match"), and held "Mon coin lecture près de la fenêtre !" at 0.54. Such holds (score alone, no
+# group named) were all under 0.65. Published now: on dev, 3 of 391 TV-series reviews and 2 of the
+# demo's 477 messages, against 1 of 254 hostile MLMA tweets and 1 of 427 hateful English ones; on
+# test, 8 of 782 reviews and 24 of 5,145 non-hateful tweets of the hate superset, against 6 of
+# 3,067 hateful French tweets (superset and MLMA; none of HateCheck's or TweetEval's).
+UNNAMED_GROUP_IDENTITY_HOLD = 0.7
+GROUP_CATEGORIES = frozenset({"target", "slur", "dehumanizing"})
 # The lowest a hold threshold may go, out of business hours included.
 MIN_HOLD = 0.05
 # How far a trusted author (many approved comments, none rejected) moves the hold thresholds up,

@@ -9,6 +9,7 @@ from typing import Any
 from palabre.moderation.engine.context import (
     BLATANT_SPAM_REASONS,
     FLAGGED_CATEGORIES,
+    GROUP_CATEGORIES,
     GROUP_HOSTILE_SCORES,
     HOLD,
     MIN_HOLD,
@@ -17,6 +18,7 @@ from palabre.moderation.engine.context import (
     REJECT,
     SEVERITY,
     TRUST_SHIFT,
+    UNNAMED_GROUP_IDENTITY_HOLD,
     Author,
     Decision,
     ModerationContext,
@@ -244,10 +246,13 @@ def _decide(
     shift = _trust_shift(author)
     tightening = off_hours.tightening if off_hours else 0.0
     tightened: list[str] = []  # labels held only because of the stricter out-of-hours thresholds
+    names_a_group = any(span.category in GROUP_CATEGORIES for span in assessment.spans)
     for label in LABELS:
         score = scores.get(label, 0.0)
         reject_at = thresholds.reject.get(label, 1.01)
         usual_hold = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
+        if label == "identity_attack" and not names_a_group:
+            usual_hold = min(max(usual_hold, UNNAMED_GROUP_IDENTITY_HOLD), reject_at)
         hold_at = min(usual_hold, max(usual_hold - tightening, MIN_HOLD))
         if hold_at <= score < usual_hold and score < reject_at and not ham:
             tightened.append(label)
