@@ -168,6 +168,15 @@ BRAND_MESSAGES = [
     "Liste de naissance : sexe du bébé surprise, on préfère des couleurs neutres.",
     "Je ne m'attarde pas, mais merci pour la livraison rapide !",
     "Votre nouvelle collection dégage une vraie élégance.",
+    # Reviews that speak of sex as a subject, that give off, a TV series, a thief (held before,
+    # session 21; TV-series reviews of allociné in the same words).
+    "Cette série allie tout : suspense, sexe, humour, intrigues... vivement la saison 2 !",
+    "Une série géniale mêlant drame, humour et sexe.",
+    "Les scènes de sexe ne m'ont pas choquée, c'est bien écrit.",
+    "Cette série dégage de plus beaucoup d'émotion et de suspense.",
+    "L'acteur principal ne dégage rien, dommage.",
+    "Esprits criminels a quelque chose que les autres séries policières n'ont pas.",
+    "Des délinquants ont volé ma voiture sur le parking de votre magasin, vos caméras ont filmé ?",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -267,7 +276,11 @@ HARMFUL_MESSAGES = [
     "t'es attardé ou quoi ?",
     "vous êtes des attardés",
     "dégage connard",
+    "dégage de là, connard",
     "montre-moi ton sexe",
+    "envoie moi une photo de ton sexe",
+    "Les immigrés sont tous des criminels",
+    "ces envahisseurs doivent partir",
 ]
 
 
