@@ -99,21 +99,22 @@ def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
 def _in_context(models, texts, langs, kinds, assessments, readings: list[ContextReading]) -> list[Assessment]:
     """Scores of the words that are the author's own: a text with words its context excuses
     (a quoted or reported insult, "en retard", counter-speech, an order number, a carrier's
-    tracking link, a link to one of the organisation's allowed sites) is scored again
-    without them, and each label keeps the lower score; a hostile statement about a group
-    scores at least GROUP_HOSTILE_SCORES."""
+    tracking link, Twitter's t.co link, a photo host's link, a link to one of the organisation's
+    allowed sites) is scored again without them, and each label keeps the lower score; a hostile
+    statement about a group scores at least GROUP_HOSTILE_SCORES."""
     out = list(assessments)
     again = [i for i, reading in enumerate(readings) if reading.masked]
     if again:
-        rescored = models.assess_many(
-            [masked_text(texts[i], readings[i].masked) for i in again],
-            [langs[i] for i in again],
-            [kinds[i] for i in again],
-        )
-        for i, second in zip(again, rescored, strict=True):
+        without = [masked_text(texts[i], readings[i].masked) for i in again]
+        rescored = models.assess_many(without, [langs[i] for i in again], [kinds[i] for i in again])
+        for i, words, second in zip(again, without, rescored, strict=True):
             first = out[i]
+            # A text that is nothing but what its context excuses (a bare link to a photo host)
+            # has no words of the author's own to tell it from spam: its spam score stands.
+            kept = () if _WORD.search(words) else ("spam",)
             scores = {
-                label: min(value, second.scores.get(label, value)) for label, value in first.scores.items()
+                label: value if label in kept else min(value, second.scores.get(label, value))
+                for label, value in first.scores.items()
             }
             out[i] = Assessment(scores, first.spans, first.normalized)
     for i, reading in enumerate(readings):
