@@ -177,6 +177,13 @@ BRAND_MESSAGES = [
     "L'acteur principal ne dégage rien, dommage.",
     "Esprits criminels a quelque chose que les autres séries policières n'ont pas.",
     "Des délinquants ont volé ma voiture sur le parking de votre magasin, vos caméras ont filmé ?",
+    # Cleared or given off, the country of Niger, walls knocked down (held before, session 21).
+    "La route était dégagée ce matin, le livreur est arrivé à l'heure.",
+    "La chaleur dégagée par la lampe est énorme, c'est normal ?",
+    "Au Niger, vous livrez ?",
+    "Ma collègue nigériane adore vos lampes.",
+    "On va abattre la cloison entre la cuisine et le salon, vous avez des idées de luminaires ?",
+    "Il faut abattre un mur porteur pour poser votre verrière ?",
 ]
 
 # Insults, threats and hate, as people write them to a brand: held or rejected.
@@ -281,6 +288,9 @@ HARMFUL_MESSAGES = [
     "envoie moi une photo de ton sexe",
     "Les immigrés sont tous des criminels",
     "ces envahisseurs doivent partir",
+    "Dégage !",
+    "je vais t'abattre",
+    "il faut abattre ces gens",
 ]
 
 
