@@ -1,8 +1,9 @@
-"""Links that are no sign of spam: Twitter's own t.co address, which wraps every link of a tweet,
-the photo it attaches and the tweet it quotes (English complaints to brands were held or rejected
-as spam for it, 402 of 2,586 in complaints_en), and a photo host's link, where a customer shows
-the damage (issue 13). The words decide, as if the link were not there; a text that is nothing but
-such a link keeps its spam score. Real engine, shipped models."""
+"""What is no sign of spam: Twitter's own t.co address, which wraps every link of a tweet, the
+photo it attaches and the tweet it quotes (English complaints to brands were held or rejected as
+spam for it, 402 of 2,586 in complaints_en); a photo host's link, where a customer shows the
+damage; a price the customer paid or complains of (issue 13). The words decide, as if these were
+not there; a text that is nothing but such a link keeps its spam score. Real engine, shipped
+models."""
 
 from __future__ import annotations
 
@@ -79,3 +80,21 @@ def test_a_customer_who_shows_a_photo_is_published():
 def test_spam_and_bare_links_are_not_published(text):
     [decision] = decide([text])
     assert decision.action != PUBLISH, decision.as_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your prices are a rip-off, 200 dollars for a plastic lamp.",
+        "I was charged $45 twice for the same order",
+        "I paid 300 euros for this sofa and it broke after a week",
+    ],
+)
+def test_a_price_the_customer_paid_or_complains_of_is_no_spam(text):
+    [decision] = decide([text])
+    assert decision.action == PUBLISH, decision.as_dict()
+
+
+def test_an_amount_to_win_is_still_spam():
+    [decision] = decide(["WIN 1000 dollars now, click here"])
+    assert decision.action == REJECT
