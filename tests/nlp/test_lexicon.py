@@ -1,3 +1,5 @@
+import pytest
+
 from palabre.nlp.lexicon import load_lexicon
 
 
@@ -54,3 +56,29 @@ def test_bad_input():
     lex = load_lexicon()
     for text in ("", "😂", "\ud800", "a" * 100_000):
         lex.match(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Trop deconnasses dans ce pays.", "connasse*"),
+        ("une espececonnard de vendeur", "connard"),
+        ("sale debougnoules", "bougnoul*"),
+    ],
+)
+def test_a_hostile_word_glued_to_the_word_before_it_is_read(text, term):
+    assert term in [hit[3] for hit in load_lexicon("moderation").match(text).hits]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Les députés ont voté la loi.",
+        "une bonne leçon",
+        "Cespedes hit third",
+        "le déconfinement",
+        "Desperados",
+    ],
+)
+def test_an_ordinary_word_that_begins_like_a_glued_insult_is_not_one(text):
+    assert load_lexicon("moderation").match(text).hits == []

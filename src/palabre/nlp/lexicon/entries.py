@@ -128,6 +128,34 @@ def _scan(s: str) -> tuple[tuple[int, int, str], ...]:
 # context, after the whole batch (up to 256 texts) is scored. Short texts are kept for a batch;
 # a long one is scanned again (bounded memory: 256 texts of at most 1,000 characters).
 _cached_scan = lru_cache(maxsize=256)(_scan)
+# A hostile word glued to the word before it is read only from this many letters and in these
+# categories: "leçon" is not "le con", "députés" is not "de putes", "Cespedes" not "ces pedes".
+GLUED_MIN_CHARS = 6
+GLUED_CATEGORIES = frozenset({"slur", "insult", "dehumanizing"})
+GLUED_TO = frozenset(
+    [
+        "de",
+        "des",
+        "du",
+        "les",
+        "ces",
+        "la",
+        "le",
+        "un",
+        "une",
+        "sale",
+        "sales",
+        "tous",
+        "toutes",
+        "juste",
+        "trop",
+        "bande",
+        "espece",
+        "sont",
+        "etes",
+        "que",
+    ]
+)
 _CACHED_CHARS = 1000
 
 
@@ -139,7 +167,15 @@ def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
 class Lexicon:
     """Whole-word matcher over token skeletons, plus regular-expression entries."""
 
-    def __init__(self, entries: list[tuple[str, str, str]], spellings: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        entries: list[tuple[str, str, str]],
+        spellings: frozenset[str] = frozenset(),
+        glued: frozenset[str] = frozenset(),
+    ):
+        # Words that a hostile word may be glued to, its space left out ("trop debougnoules", "une
+        # espececonnard"): the word is read as the listed one.
+        self._glued = sorted((skeleton(w) for w in glued), key=len, reverse=True)
         # Ordinary words whose doubled letter is their spelling ("baisse", "salle", "food"): they
         # share a listed word's skeleton but are not an elongation of it, so they match nothing.
         self._spellings = spellings
@@ -216,7 +252,10 @@ class Lexicon:
             for k in (self._exact.get(sk), *(self._prefix.get(sk[:n]) for n in self._lengths if n <= len(sk)))
             if k
         ]
-        if not keyed:
+        if not keyed and self._glued:
+            glued = self._glued_candidates(sk)
+            found = (glued, {}) if glued else _NO_CANDIDATES
+        elif not keyed:
             found = _NO_CANDIDATES
         else:
             by_next: dict[str, tuple[_Entry, ...]] = {}
@@ -227,6 +266,28 @@ class Lexicon:
         if len(self._seen) < 200_000:  # words repeat; bounded so odd input cannot grow it
             self._seen[sk] = found
         return found
+
+    def _glued_candidates(self, sk: str) -> tuple[_Entry, ...]:
+        """The one-word hostile entries of a word glued to one of ``glued`` (its space left out), where
+        what follows is long enough to be no ordinary word's end ("leçon" is not "le con")."""
+        for glue in self._glued:
+            rest = sk[len(glue) :]
+            if not sk.startswith(glue) or len(rest) < GLUED_MIN_CHARS:
+                continue
+            keyed = [
+                k
+                for k in (
+                    self._exact.get(rest),
+                    *(self._prefix.get(rest[:n]) for n in self._lengths if n <= len(rest)),
+                )
+                if k
+            ]
+            found = tuple(
+                e for k in keyed for e in k.others if len(e.tokens) == 1 and e.category in GLUED_CATEGORIES
+            )
+            if found:
+                return found
+        return ()
 
     def match(self, text: str | NormalizedText) -> LexiconHits:
         norm = text if isinstance(text, NormalizedText) else normalize(text)
@@ -346,7 +407,12 @@ def load_lexicon(name: str = "moderation") -> Lexicon:
                 )
             else:
                 raise ValueError(f"unknown lexicon {name!r}")
-            lex = Lexicon(entries, _read_spellings() if name == "moderation" else frozenset())
+            moderation = name == "moderation"
+            lex = Lexicon(
+                entries,
+                _read_spellings() if moderation else frozenset(),
+                GLUED_TO if moderation else frozenset(),
+            )
             _cache[name] = lex
     return lex
 
