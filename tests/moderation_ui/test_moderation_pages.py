@@ -387,3 +387,9 @@ def test_the_home_page_counts_what_waits_for_moderation(brand, client_for):
     assert "En attente de modération" in tiles
     content = client_for(brand.users[Role.ANALYST]).get(reverse("home")).content.decode()
     assert "En attente de modération" not in content
+
+
+def test_the_policy_page_says_when_an_identity_attack_alone_holds(brand, client_for):
+    content = client_for(brand.users[Role.OWNER]).get(reverse("moderation:policy")).content.decode()
+    assert "quand un message ne nomme aucun groupe" in content
+    assert "retient qu’à partir de 0,70." in content

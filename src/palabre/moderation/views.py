@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from palabre.conversations.services import get_item
 from palabre.moderation import queries, services
+from palabre.moderation.engine import UNNAMED_GROUP_IDENTITY_HOLD
 from palabre.moderation.forms import BulkForm, PolicyForm, ReviewForm, RuleForm
 from palabre.moderation.models import ItemModeration, ModerationRule, ModerationStatus
 from palabre.moderation.queries import QUEUE_TABS
@@ -515,7 +516,12 @@ def policy(request: HttpRequest, actor: Actor) -> HttpResponse:
         offset = float(current.learned_offsets.get(row["label"], 0.0))
         signed = f"{'+' if offset > 0 else '−' if offset < 0 else ''}{number_format(abs(offset), 2)}"
         rows.append({**row, "offset": offset, "signed_offset": signed, "effective": effective[row["label"]]})
-    context = {"form": form, "rows": rows, "has_learned": any(r["offset"] for r in rows)}
+    context = {
+        "form": form,
+        "rows": rows,
+        "has_learned": any(r["offset"] for r in rows),
+        "unnamed_group_identity_hold": UNNAMED_GROUP_IDENTITY_HOLD,
+    }
     return render(request, "moderation/policy.html", context)
 
 
