@@ -98,10 +98,10 @@ threat_norm_h 0.54 accuracy as `palabre check` answered). The verbs and construc
 French, not the rows' words, but the hatecheck_fr threat figures after them (0.94 and 0.96 by the
 models' scores alone) are development figures. The check not looked at while writing them: twenty
 threats and twenty-two ordinary sentences with the same verbs written for Palabre
-(`tests/moderation/test_french_threats.py`): 15 of the 20 threats were published before, none after;
+(`tests/moderation/test_threats.py`): 15 of the 20 threats were published before, none after;
 the ordinary ones all published. The English ones (`lexicons/en.tsv`, said of people only, as
 English kills bugs and shoots videos) were written from no shared set: 6 of 12 threats written for
-`tests/moderation/test_english_threats.py` were published before, none after.
+`tests/moderation/test_threats.py` were published before, none after.
 """
 
 _CARD_TAIL = """
