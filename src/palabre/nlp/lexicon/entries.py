@@ -227,7 +227,7 @@ class Lexicon:
             (cat, src, CuePattern("|".join(f"(?:{p})" for p in pats))) for (cat, src), pats in regexes.items()
         ]
         self._lengths = sorted(self._prefix_lengths)
-        self._seen: dict[str, tuple[_Entry, ...]] = {}
+        self._seen: dict[str, _Candidates] = {}
 
     @staticmethod
     def _fold_entry(entry: str) -> str:
@@ -243,15 +243,16 @@ class Lexicon:
             parts.append(folded + ("*" if star else ""))
         return " ".join(parts)
 
+    def _keyed(self, sk: str) -> list[_Keyed]:
+        """The entries a word of this skeleton begins: listed as it is, or by a prefix of it."""
+        first = (self._exact.get(sk), *(self._prefix.get(sk[:n]) for n in self._lengths if n <= len(sk)))
+        return [k for k in first if k]
+
     def _candidates(self, sk: str) -> _Candidates:
         found = self._seen.get(sk)
         if found is not None:
             return found
-        keyed = [
-            k
-            for k in (self._exact.get(sk), *(self._prefix.get(sk[:n]) for n in self._lengths if n <= len(sk)))
-            if k
-        ]
+        keyed = self._keyed(sk)
         if not keyed and self._glued:
             glued = self._glued_candidates(sk)
             found = (glued, {}) if glued else _NO_CANDIDATES
@@ -274,16 +275,11 @@ class Lexicon:
             rest = sk[len(glue) :]
             if not sk.startswith(glue) or len(rest) < GLUED_MIN_CHARS:
                 continue
-            keyed = [
-                k
-                for k in (
-                    self._exact.get(rest),
-                    *(self._prefix.get(rest[:n]) for n in self._lengths if n <= len(rest)),
-                )
-                if k
-            ]
             found = tuple(
-                e for k in keyed for e in k.others if len(e.tokens) == 1 and e.category in GLUED_CATEGORIES
+                e
+                for k in self._keyed(rest)
+                for e in k.others
+                if len(e.tokens) == 1 and e.category in GLUED_CATEGORIES
             )
             if found:
                 return found
