@@ -32,7 +32,8 @@ def test_a_texts_character_ngrams_are_those_computed_again_word_by_word():
     ]
     mask = (1 << featurizer.config.char_bits) - 1
     for text in texts:
-        words, chars = featurizer._grams(text)
+        words = featurizer._word_grams(text)
+        chars = [gram for word in text.split() for gram in featurizer._word_chars(word)]
         assert chars == _computed_again(text, lo, hi)
         tokens = re.findall(r"\w+", text)
         assert words == tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]

@@ -23,8 +23,8 @@ def test_idf_weighs_rare_columns_more_and_leaves_dense_alone():
     assert idf.shape == (config.n_features,)
     assert np.all(idf[-len(DENSE_FEATURES) :] == 1.0)
     plain = Featurizer(config)
-    word = plain._grams("le")[0][0]
-    rare = plain._grams("bonjour")[0][0]
+    word = plain._word_grams("le")[0]
+    rare = plain._word_grams("bonjour")[0]
     import zlib
 
     col = lambda g: zlib.crc32(g.encode()) & ((1 << config.word_bits) - 1)  # noqa: E731

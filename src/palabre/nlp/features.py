@@ -286,15 +286,9 @@ class Featurizer:
         ]
         return np.asarray(v, dtype=np.float32) * self.config.dense_scale
 
-    def _grams(self, text: str) -> tuple[list[str], list[str]]:
-        """Word 1-2-grams and character n-grams within words (padded by spaces)."""
-        chars: list[str] = []
-        for w in text.split():
-            chars += self._word_chars(w)
-        return self._word_grams(text), chars
-
     @staticmethod
     def _word_grams(text: str) -> list[str]:
+        """Word 1-2-grams."""
         words = _TOKEN.findall(text)
         return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
