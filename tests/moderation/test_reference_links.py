@@ -53,7 +53,7 @@ def test_another_link_is_still_read():
     assert decision.action != PUBLISH
 
 
-# Written for this test; each was held as spam by its link alone before (0.93 to 0.99).
+# Written for this test; the first, second and last were held as spam before (0.72 to 0.96).
 PHOTO_LINKS = [
     "Voici la photo du carton écrasé à la livraison : https://imgur.com/a/R7tLm2q",
     "Regardez la rayure sur l'écran, c'est inadmissible https://i.imgur.com/Lp0aX3v.jpg",
