@@ -232,6 +232,9 @@ def triaged(text: str, lang: str):
         ("Le livreur DPD a laissé un avis de passage alors que j'étais chez moi", "fr"),
         ("Votre hotline au 3949 m'a fait attendre 45 minutes", "fr"),
         ("Le bon de réduction de 5 € n'apparaît pas dans mon compte fidélité", "fr"),
+        # A parcel arrived "explosé" is smashed, no explosion (session 21: a crisis, 80 points).
+        ("Le meuble est arrivé explosé, le carton était défoncé.", "fr"),
+        ("Mon colis est arrivé éclaté", "fr"),
         # English (each was "other"; complaints_en, tweets never read for the cues, unchanged).
         ("The food was cold when it arrived", "en"),
         ("We waited 45 minutes to be served", "en"),
@@ -291,3 +294,16 @@ def test_banks_telecom_and_energy_customers(text, intent):
 def test_an_english_question_with_the_words_of_a_problem_stays_a_question():
     found = triaged("Can I swap a size M for an L?", "en")
     assert found.intent.label == "question"
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        # Knocking at a door is no assault (session 21: paged as a crisis, 82 points).
+        ("J'ai frappé à la porte du dépôt, personne.", False),
+        ("Le livreur m'a frappé", True),
+        ("La batterie a explosé dans ma poche", True),
+    ],
+)
+def test_a_door_knocked_at_is_no_crisis_and_a_blow_is_one(text, crisis):
+    assert (triaged(text, "fr").intent.label == "crisis") == crisis
