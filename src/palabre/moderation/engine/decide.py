@@ -85,6 +85,9 @@ def moderate_many(texts: list[str], contexts: list[ModerationContext]) -> list[D
 
 
 _NOTHING_TO_READ = ContextReading("und")
+# A word of the author's own, two letters or more: what is left of a text once its links or its
+# excused parts are taken out.
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _lowest_hold(context: ModerationContext) -> tuple[dict[str, float], float]:
@@ -134,7 +137,6 @@ def _in_context(models, texts, langs, kinds, assessments, readings: list[Context
 # dev), no SMS spam; 40 customer messages with a link written for issue 13 score under 0.07.
 LINKS_ALONE_WORDS = 4
 LINKS_ALONE_SPAM = 0.1
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _spam_by_links_alone(models, texts, langs, kinds, assessments, contexts) -> list[bool]:
@@ -247,12 +249,13 @@ def _decide(
     shift = _trust_shift(author)
     tightening = off_hours.tightening if off_hours else 0.0
     tightened: list[str] = []  # labels held only because of the stricter out-of-hours thresholds
-    names_a_group = any(span.category in GROUP_CATEGORIES for span in assessment.spans)
+    # Any word of a group (not only one used of the group, as _names_a_group asks).
+    any_group_word = any(span.category in GROUP_CATEGORIES for span in assessment.spans)
     for label in LABELS:
         score = scores.get(label, 0.0)
         reject_at = thresholds.reject.get(label, 1.01)
         usual_hold = min(thresholds.hold.get(label, 1.01) + shift, reject_at)
-        if label == "identity_attack" and not names_a_group:
+        if label == "identity_attack" and not any_group_word:
             usual_hold = min(max(usual_hold, UNNAMED_GROUP_IDENTITY_HOLD), reject_at)
         hold_at = min(usual_hold, max(usual_hold - tightening, MIN_HOLD))
         if hold_at <= score < usual_hold and score < reject_at and not ham:
