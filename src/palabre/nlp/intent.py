@@ -29,7 +29,7 @@ def _cues(*phrases: str) -> CuePattern:
 CUE_FILE = Path(__file__).with_name("lexicons") / "intent.tsv"
 
 
-def _load_cues(path: Path) -> dict[str, CuePattern]:
+def _load_cues(path: Path) -> dict[str, list[str]]:
     phrases: dict[str, list[str]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
@@ -38,11 +38,15 @@ def _load_cues(path: Path) -> dict[str, CuePattern]:
         if not tab or not pattern:
             raise ValueError(f"{path.name}:{number}: expected category<TAB>pattern")
         phrases.setdefault(category, []).append(pattern)
-    return {category: _cues(*patterns) for category, patterns in phrases.items()}
+    return phrases
 
 
-_CUES = _load_cues(CUE_FILE)
-IDIOMS = _CUES["idiom"]  # harmless idioms that carry crisis or complaint words, removed first
+_PHRASES = _load_cues(CUE_FILE)
+_CUES = {category: _cues(*patterns) for category, patterns in _PHRASES.items()}
+# Asking whether a thing is safe ("Le produit est-il sans danger ?"): no report of harm.
+ASKED_SAFETY = _CUES["asked_safety"]
+# Harmless idioms that carry crisis or complaint words, and safety asked about: removed first.
+IDIOMS = _cues(*_PHRASES["idiom"], *_PHRASES["asked_safety"])
 QUESTION = _CUES["question"]
 COMPLAINT = _CUES["complaint"]
 PRAISE = _CUES["praise"]
@@ -207,8 +211,15 @@ def detect_intent(
         n_praise >= n_complaint and (not negative or tone.praise_last) and not tone.complaint_last
     ):
         best = "complaint"  # a complaint asked as a question is a complaint
-    elif (asked or n_question) and negative and p_negative >= ANGRY_QUESTION:
-        best = "complaint"  # "why does nobody answer?": a question asked in anger
+    elif (
+        (asked or n_question)
+        and negative
+        and p_negative >= ANGRY_QUESTION
+        and not ASKED_SAFETY.search(folded)
+    ):
+        # "why does nobody answer?": a question asked in anger; the sentiment model reads the
+        # danger word of "is it safe for a child?" as anger, and it is not.
+        best = "complaint"
     elif asked or n_question:
         best = "question"  # "Super ! Vous livrez en Suisse ?" is a question, not praise
     elif n_praise:

@@ -339,6 +339,16 @@ def model_card(report: dict) -> str:
         for label in INTENTS_SCORED:
             m = d[label]
             out.append(f"| {label} | {m['n']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
+    if "intent_fr_hard" in intent:
+        d = intent["intent_fr_hard"]
+        out.append(
+            "\nHarder French messages (tests/data/intent_fr_hard.csv, session 22: a group named in "
+            "passing, thanks in a verb, complaints and crises without the usual words, safety asked "
+            f"about): dev half {d['dev']['right']} of {d['dev']['n']}, test half {d['test']['right']} of "
+            f"{d['test']['n']} right. Before that session's cue lines: 42 of 66 and 43 of 64; the test "
+            "half, scored once after the lines chosen on the dev half, 52 of 64; its errors were then "
+            "read and a few general lines added, so both halves are development figures now.\n"
+        )
     if "complaints_en" in intent:
         m = intent["complaints_en"]
         out.append("\n## Complaints to brands (complaints_en, eval only, English)\n")
