@@ -65,3 +65,20 @@ def test_the_score_alone_holds_where_no_group_is_named_only_from_its_own_bar():
     held = _decision(UNNAMED_GROUP_IDENTITY_HOLD, [])
     assert held.action == HOLD
     assert [reason.code for reason in held.reasons] == ["score_identity_attack"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Held before session 22 (identity attack 0.86 and 0.73): the identity head had kept
+        # weights on the French words of a few hateful tweets.
+        "je le pensais mais bon",
+        "Bon, je pensais que c'était mieux.",
+        "Ah bon ? Je pensais que vous livriez le dimanche.",
+        "Moi je dis que c'est pas mal mais bon, c'est cher.",
+    ],
+)
+def test_ordinary_french_words_are_no_identity_attack(text):
+    decision = moderate_many([text], [ModerationContext()])[0]
+    assert decision.action == PUBLISH
+    assert decision.scores["identity_attack"] < 0.5, decision.scores

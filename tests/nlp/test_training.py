@@ -154,3 +154,21 @@ def test_the_comment_expert_does_not_dilute_a_confident_general_spam_head():
     spam = models.score_many([text])[0]["spam"]
     assert spam == pytest.approx(expected, abs=1e-4)
     assert spam >= 0.99
+
+
+def test_regularisation_is_chosen_against_ordinary_talk_of_the_same_language():
+    """A head that ranks a labelled set's positives above its own negatives but also above ordinary
+    talk of that language scores lower: the French tweets that hold no positive join mlma_fr's
+    negatives, the English comments join the English set's (session 22)."""
+    from palabre.nlp.training.fit import mean_auc_against_ordinary_talk
+
+    sources = np.array(["mlma_fr"] * 4 + ["sentiment_fr"] * 2 + ["mlma_en"] * 4 + ["youtube_spam_en"] * 2)
+    y = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0])
+    within = np.array([0.9, 0.8, 0.1, 0.2, 0.1, 0.1, 0.9, 0.8, 0.1, 0.2, 0.1, 0.1])
+    assert mean_auc_against_ordinary_talk(y, within, sources) == 1.0
+    # Ordinary French read above mlma_fr's positives costs the French set alone.
+    french_noise = within.copy()
+    french_noise[4:6] = 0.95
+    assert mean_auc_against_ordinary_talk(y, french_noise, sources) == pytest.approx((0.5 + 1.0) / 2)
+    # A set with no positive is never scored alone (its AUC does not exist).
+    assert mean_auc_against_ordinary_talk(np.zeros(2, int), np.array([0.1, 0.2]), sources[4:6]) == 0.0
