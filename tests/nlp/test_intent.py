@@ -173,6 +173,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "contrast",
         "reproach",
         "problem",
+        "ironic",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -359,7 +360,8 @@ def test_hard_french_brand_messages_figures():
     any rule they led to (identity named in passing, thanks in a verb, complaints and crises
     without the usual words, safety asked about). Through the real triage: dev half 42/66 and
     test half 43/64 before; after the rules chosen on the dev half, test 52/64 (measured once),
-    then its errors were read and a few general lines added: from then on development figures."""
+    then its errors were read and a few general lines added, and the ironic lines: from then on
+    development figures (63/66 and 59/64)."""
     import csv
     from pathlib import Path
 
@@ -368,4 +370,27 @@ def test_hard_french_brand_messages_figures():
     assert len(rows) == 130
     found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
     right = sum(t.intent.label == r["intent"] for t, r in zip(found, rows, strict=True))
-    assert right >= 115, right
+    assert right >= 118, right
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "sentiment"),
+    [
+        # Kind words said of a problem are a complaint (session 22: five of seven were praise, read
+        # positive, so the inbox put them last).
+        ("Merci la SNCF pour ce retard de 2 heures, vraiment top.", "complaint", "negative"),
+        ("Bravo pour la troisième panne de la semaine.", "complaint", "negative"),
+        ("Super, encore une coupure de courant.", "complaint", "negative"),
+        ("Merci de m'avoir raccroché au nez.", "complaint", "negative"),
+        ("Thanks for the 3 hour delay, great service", "complaint", "negative"),
+        # Thanks for what put a problem right, or for news of it, stay thanks.
+        ("Merci pour le remboursement rapide malgré le retard.", "praise", "positive"),
+        ("Bravo à l'équipe qui a réparé la panne en une heure.", "praise", "positive"),
+        ("Super, merci d'avoir réglé la coupure si vite.", "praise", "positive"),
+        ("Merci pour le suivi du retard, c'est rassurant.", "praise", "positive"),
+        ("Merci pour votre patience malgré la panne, tout remarche.", "praise", "positive"),
+    ],
+)
+def test_kind_words_said_of_a_problem_are_a_complaint(text, intent, sentiment):
+    found = triaged(text, "fr")
+    assert (found.intent.label, found.sentiment) == (intent, sentiment), found

@@ -61,6 +61,7 @@ CONTRAST = _CUES["contrast"]  # "mais", "par contre", "but": what follows carrie
 # sentiment model (polite reproaches, problems told as facts)
 REPROACH = _CUES["reproach"]
 PROBLEM = _CUES["problem"]
+IRONIC = _CUES["ironic"]  # kind words said of a problem: a complaint
 # Praise emoji, matched on the original text.
 PRAISE_EMOJI = re.compile(
     "[\u2764\U0001f60d\U0001f44f\U0001f970\U0001f929\U0001f64f\U0001f602\U0001f923\U0001f604]"
@@ -74,6 +75,9 @@ _APOSTROPHES = re.compile(r"['\u2019\u02bc-]")
 class Intent:
     label: str
     scores: dict[str, float]
+    # Kind words said of a problem ("Merci pour ce retard"): the sentiment model reads them as
+    # praise, triage does not.
+    ironic: bool = False
 
 
 def _cue_texts(normalized: str) -> tuple[str, str]:
@@ -93,13 +97,14 @@ class _Tone:
     # Praise and no complaint after the last contrast ("Colis en retard, mais le livreur a été
     # adorable"): the point is the praise, whatever the sentiment model reads of the whole.
     praise_last: bool = False
+    ironic: int = 0  # kind words said of a problem, counted in ``complaint``
 
 
 def _part_tone(
     original: str, folded: str, plain: str, soft: bool, intent_only: bool = False
-) -> tuple[int, int]:
-    """Complaint cues and praise cues of one part of a text (``folded``; ``plain``: the same
-    without harmless idioms).
+) -> tuple[int, int, int]:
+    """Complaint cues, praise cues and kind words said of a problem (counted as complaints too) of
+    one part of a text (``folded``; ``plain``: the same without harmless idioms).
     A problem told as solved ("problème réglé en 5 minutes", "merci pour le remboursement
     rapide", "ça a marché cette fois") is praise, and cancels a complaint cue of its part: it
     names the problem to say it is gone."""
@@ -109,8 +114,12 @@ def _part_tone(
         complaint += len(REPROACH.findall(plain)) + len(PROBLEM.findall(plain))
     # "merci pour le remboursement" is one praise, not two
     thanks = RESOLVED.sub(" ", folded) if resolved else folded
+    # "Merci pour ce retard": the kind word is no praise, the whole is a complaint.
+    ironic = len(IRONIC.findall(thanks))
+    if ironic:
+        thanks = IRONIC.sub(" ", thanks)
     praise = len(PRAISE.findall(thanks)) + len(PRAISE_EMOJI.findall(original)) + resolved
-    return max(0, complaint - resolved), praise
+    return max(0, complaint - resolved) + ironic, praise, ironic
 
 
 def _tone(
@@ -130,12 +139,16 @@ def _tone(
     (intent only)."""
     contrasts = list(CONTRAST.finditer(folded))
     if not contrasts:
-        complaint, praise = _part_tone(original, folded, plain, soft, intent_only)
-        return _Tone(complaint, praise, complaint_last=False)
+        complaint, praise, ironic = _part_tone(original, folded, plain, soft, intent_only)
+        return _Tone(complaint, praise, complaint_last=False, ironic=ironic)
     head, tail = folded[: contrasts[-1].end()], folded[contrasts[-1].end() :]
     tail_plain = IDIOMS.sub(" ", tail)
-    head_complaint, head_praise = _part_tone(original, head, IDIOMS.sub(" ", head), soft, intent_only)
-    tail_complaint, tail_praise = _part_tone("", tail, tail_plain, soft or soft_after_contrast, intent_only)
+    head_complaint, head_praise, head_ironic = _part_tone(
+        original, head, IDIOMS.sub(" ", head), soft, intent_only
+    )
+    tail_complaint, tail_praise, tail_ironic = _part_tone(
+        "", tail, tail_plain, soft or soft_after_contrast, intent_only
+    )
     if tail_praise and not soft and soft_after_contrast:
         tail_complaint = _part_tone("", tail, tail_plain, soft, intent_only)[0]
     return _Tone(
@@ -143,6 +156,7 @@ def _tone(
         head_praise + tail_praise,
         complaint_last=bool(tail_complaint) and not tail_praise,
         praise_last=bool(tail_praise) and not tail_complaint,
+        ironic=head_ironic + tail_ironic,
     )
 
 
@@ -205,6 +219,8 @@ def detect_intent(
     }
     if scores["crisis"] >= 2.0 or (scores["crisis"] >= 1.0 and (negative or n_complaint)):
         best = "crisis"
+    elif tone.ironic:
+        best = "complaint"  # "Merci pour ce retard": kind words said of a problem
     elif n_lead and n_complaint < 2:
         best = "lead"  # a lead asked as a question, or with a sigh, is a lead
     elif n_complaint and not (
@@ -229,4 +245,6 @@ def detect_intent(
     else:
         best = "other"
     total = sum(scores.values()) or 1.0
-    return Intent(best, {name: round(value / total, 3) for name, value in scores.items()})
+    return Intent(
+        best, {name: round(value / total, 3) for name, value in scores.items()}, ironic=bool(tone.ironic)
+    )

@@ -34,5 +34,8 @@ def triage_many(texts: list[str], langs: list[str | None] | None = None) -> list
             # "😭 would love to order": a wish to buy or a compliment is not a negative message,
             # whatever the emoji taught the model; it must not page anyone at night.
             label = "positive" if scores.get("positive", 0.0) >= scores.get("neutral", 0.0) else "neutral"
+        elif label == "positive" and intent.ironic:
+            # "Merci la SNCF pour ce retard, vraiment top": the model reads the kind words.
+            label = "negative"
         found.append(Triage(lang or detect_language(text), label, scores, intent))
     return found
