@@ -394,3 +394,24 @@ def test_hard_french_brand_messages_figures():
 def test_kind_words_said_of_a_problem_are_a_complaint(text, intent, sentiment):
     found = triaged(text, "fr")
     assert (found.intent.label, found.sentiment) == (intent, sentiment), found
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Asking how to reach the customer service is a question about it (session 22: every one
+        # was a complaint read negative, "service client" being a complaint cue).
+        ("Comment joindre votre service client ?", "question"),
+        ("Quel est le numéro du service client ?", "question"),
+        ("Le service client est ouvert le dimanche ?", "question"),
+        ("How do I contact customer service?", "question"),
+        # Failing to reach it, or what it did, stays a complaint.
+        ("Impossible de joindre le service client depuis lundi.", "complaint"),
+        ("Comment joindre votre SAV ? Ça fait 3 jours que j'appelle sans réponse.", "complaint"),
+        ("Votre SAV répond quand il veut.", "complaint"),
+        ("I've been trying to contact customer service for 3 days", "complaint"),
+    ],
+)
+def test_asking_how_to_reach_the_customer_service_is_a_question(text, intent):
+    found = triaged(text, "fr")
+    assert found.intent.label == intent, (found.intent, found.sentiment)

@@ -197,6 +197,13 @@ _CARD_TAIL = """
   the other templates, YouTube test F1 0.964 -> 0.960 and dev mlma_fr 0.665 -> 0.658; drawn
   apart, mlma_fr test 0.682 -> 0.678 and tweeteval_offensive test 0.814 -> 0.811 (under the
   plain baseline's 0.813).
+  Session 22, tried and not shipped: ten templates of spam that sends elsewhere without a link (a
+  channel or a profile to follow, "lien en bio", followers for sale, a private investment group)
+  and six of customers using the same words. Of 10 such French comments written apart from them,
+  9 were published before and 5 after (of 12 written first, 5 -> 1); but the shared IDF and the
+  spam head moved 23 tests of French brand messages over their bars ("Commande #47002 : code promo
+  BIENVENUE10 non appliqué" spam 0.37 -> 0.53, "Des parasites sur mes tomates" toxicity 0.59 ->
+  0.62), 14 without the two promotion templates.
   What a customer quotes about an order is left out of the spam score by the moderation engine,
   not learned: order numbers, a carrier's own tracking link, a link reported broken, the customer
   service's number, free delivery from an amount, a gift card refused (the `reference` entries of
