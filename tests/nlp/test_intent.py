@@ -415,3 +415,24 @@ def test_kind_words_said_of_a_problem_are_a_complaint(text, intent, sentiment):
 def test_asking_how_to_reach_the_customer_service_is_a_question(text, intent):
     found = triaged(text, "fr")
     assert found.intent.label == intent, (found.intent, found.sentiment)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Customers' data seen where it should not be is a crisis (session 22: "other" or a
+        # complaint, so nobody was paged).
+        ("Les adresses mail de vos clients circulent sur Telegram.", "crisis"),
+        ("On trouve les numéros de téléphone de vos clients en ligne.", "crisis"),
+        ("Votre base clients a fuité, j'ai reçu un SMS d'arnaque avec le détail de ma commande.", "crisis"),
+        ("Toutes les commandes de vos clients sont visibles sans mot de passe sur votre site.", "crisis"),
+        ("Your customers' emails are being sold on a forum.", "crisis"),
+        # Customers' own orders and details asked about are not.
+        ("Vos clients peuvent-ils voir leurs anciennes commandes en ligne ?", "question"),
+        ("Les commandes de vos clients en ligne arrivent quand ?", "question"),
+        ("How do I update my customer details?", "question"),
+    ],
+)
+def test_customers_data_seen_where_it_should_not_be_is_a_crisis(text, intent):
+    found = triaged(text, "fr")
+    assert found.intent.label == intent, (found.intent, found.sentiment)
