@@ -361,7 +361,7 @@ def test_hard_french_brand_messages_figures():
     without the usual words, safety asked about). Through the real triage: dev half 42/66 and
     test half 43/64 before; after the rules chosen on the dev half, test 52/64 (measured once),
     then its errors were read and a few general lines added, and the ironic lines: from then on
-    development figures (63/66 and 59/64)."""
+    development figures (63/66 and 60/64 at session 22's end)."""
     import csv
     from pathlib import Path
 
