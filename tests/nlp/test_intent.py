@@ -174,6 +174,7 @@ def test_the_cue_phrases_are_data_each_a_valid_pattern(tmp_path):
         "reproach",
         "problem",
         "ironic",
+        "negation",
     }
     for line in CUE_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -434,5 +435,27 @@ def test_asking_how_to_reach_the_customer_service_is_a_question(text, intent):
     ],
 )
 def test_customers_data_seen_where_it_should_not_be_is_a_crisis(text, intent):
+    found = triaged(text, "fr")
+    assert found.intent.label == intent, (found.intent, found.sentiment)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Praise denied is a complaint (session 22: every one was praise, read positive).
+        ("Le repas n'était pas très bon.", "complaint"),
+        ("Le vendeur n'était pas très aimable.", "complaint"),
+        ("Pas top du tout.", "complaint"),
+        ("Pas génial le service.", "complaint"),
+        ("Je ne recommande pas ce magasin.", "complaint"),
+        ("Not great, the order came late.", "complaint"),
+        # Praise that denies a problem stays praise.
+        ("Jamais déçue, je recommande.", "praise"),
+        ("Je recommande, je ne suis pas déçue.", "praise"),
+        ("Pas de souci, c'est parfait.", "praise"),
+        ("Je n'ai jamais vu un service aussi efficace !", "praise"),
+    ],
+)
+def test_praise_denied_is_a_complaint(text, intent):
     found = triaged(text, "fr")
     assert found.intent.label == intent, (found.intent, found.sentiment)

@@ -62,6 +62,13 @@ CONTRAST = _CUES["contrast"]  # "mais", "par contre", "but": what follows carrie
 REPROACH = _CUES["reproach"]
 PROBLEM = _CUES["problem"]
 IRONIC = _CUES["ironic"]  # kind words said of a problem: a complaint
+# Praise denied ("pas top", "n'était pas très aimable", "je ne recommande pas", "not great"): a
+# complaint, not praise.
+_PRAISE_PHRASES = "|".join(_PHRASES["praise"])
+NEGATED_PRAISE = CuePattern(
+    r"\b(?:(?:" + "|".join(_PHRASES["negation"]) + r") (?:" + _PRAISE_PHRASES + r")"
+    r"|(?:ne|n) (?:" + _PRAISE_PHRASES + r") (?:pas|plus|jamais|guere))\b"
+)
 # Praise emoji, matched on the original text.
 PRAISE_EMOJI = re.compile(
     "[\u2764\U0001f60d\U0001f44f\U0001f970\U0001f929\U0001f64f\U0001f602\U0001f923\U0001f604]"
@@ -118,8 +125,11 @@ def _part_tone(
     ironic = len(IRONIC.findall(thanks))
     if ironic:
         thanks = IRONIC.sub(" ", thanks)
+    denied = len(NEGATED_PRAISE.findall(thanks))  # "pas top": a complaint
+    if denied:
+        thanks = NEGATED_PRAISE.sub(" ", thanks)
     praise = len(PRAISE.findall(thanks)) + len(PRAISE_EMOJI.findall(original)) + resolved
-    return max(0, complaint - resolved) + ironic, praise, ironic
+    return max(0, complaint - resolved) + ironic + denied, praise, ironic
 
 
 def _tone(
