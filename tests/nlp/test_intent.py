@@ -348,6 +348,40 @@ def test_a_door_knocked_at_is_no_crisis_and_a_blow_is_one(text, crisis):
         # Questions in words ("je voulais savoir", "une question sur").
         ("J'ai une question concernant la livraison express.", "question"),
         ("Je voulais savoir si le magasin est ouvert demain.", "question"),
+        # Asking how to reach the customer service is a question about it (session 22: every one
+        # was a complaint read negative, "service client" being a complaint cue).
+        ("Comment joindre votre service client ?", "question"),
+        ("Quel est le numéro du service client ?", "question"),
+        ("Le service client est ouvert le dimanche ?", "question"),
+        ("How do I contact customer service?", "question"),
+        # Failing to reach it, or what it did, stays a complaint.
+        ("Impossible de joindre le service client depuis lundi.", "complaint"),
+        ("Comment joindre votre SAV ? Ça fait 3 jours que j'appelle sans réponse.", "complaint"),
+        ("Votre SAV répond quand il veut.", "complaint"),
+        ("I've been trying to contact customer service for 3 days", "complaint"),
+        # Customers' data seen where it should not be is a crisis (session 22: "other" or a
+        # complaint, so nobody was paged).
+        ("Les adresses mail de vos clients circulent sur Telegram.", "crisis"),
+        ("On trouve les numéros de téléphone de vos clients en ligne.", "crisis"),
+        ("Votre base clients a fuité, j'ai reçu un SMS d'arnaque avec le détail de ma commande.", "crisis"),
+        ("Toutes les commandes de vos clients sont visibles sans mot de passe sur votre site.", "crisis"),
+        ("Your customers' emails are being sold on a forum.", "crisis"),
+        # Customers' own orders and details asked about are not.
+        ("Vos clients peuvent-ils voir leurs anciennes commandes en ligne ?", "question"),
+        ("Les commandes de vos clients en ligne arrivent quand ?", "question"),
+        ("How do I update my customer details?", "question"),
+        # Praise denied is a complaint (session 22: every one was praise, read positive).
+        ("Le repas n'était pas très bon.", "complaint"),
+        ("Le vendeur n'était pas très aimable.", "complaint"),
+        ("Pas top du tout.", "complaint"),
+        ("Pas génial le service.", "complaint"),
+        ("Je ne recommande pas ce magasin.", "complaint"),
+        ("Not great, the order came late.", "complaint"),
+        # Praise that denies a problem stays praise.
+        ("Jamais déçue, je recommande.", "praise"),
+        ("Je recommande, je ne suis pas déçue.", "praise"),
+        ("Pas de souci, c'est parfait.", "praise"),
+        ("Je n'ai jamais vu un service aussi efficace !", "praise"),
     ],
 )
 def test_french_messages_without_the_usual_cue_words(text, intent):
@@ -395,67 +429,3 @@ def test_hard_french_brand_messages_figures():
 def test_kind_words_said_of_a_problem_are_a_complaint(text, intent, sentiment):
     found = triaged(text, "fr")
     assert (found.intent.label, found.sentiment) == (intent, sentiment), found
-
-
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        # Asking how to reach the customer service is a question about it (session 22: every one
-        # was a complaint read negative, "service client" being a complaint cue).
-        ("Comment joindre votre service client ?", "question"),
-        ("Quel est le numéro du service client ?", "question"),
-        ("Le service client est ouvert le dimanche ?", "question"),
-        ("How do I contact customer service?", "question"),
-        # Failing to reach it, or what it did, stays a complaint.
-        ("Impossible de joindre le service client depuis lundi.", "complaint"),
-        ("Comment joindre votre SAV ? Ça fait 3 jours que j'appelle sans réponse.", "complaint"),
-        ("Votre SAV répond quand il veut.", "complaint"),
-        ("I've been trying to contact customer service for 3 days", "complaint"),
-    ],
-)
-def test_asking_how_to_reach_the_customer_service_is_a_question(text, intent):
-    found = triaged(text, "fr")
-    assert found.intent.label == intent, (found.intent, found.sentiment)
-
-
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        # Customers' data seen where it should not be is a crisis (session 22: "other" or a
-        # complaint, so nobody was paged).
-        ("Les adresses mail de vos clients circulent sur Telegram.", "crisis"),
-        ("On trouve les numéros de téléphone de vos clients en ligne.", "crisis"),
-        ("Votre base clients a fuité, j'ai reçu un SMS d'arnaque avec le détail de ma commande.", "crisis"),
-        ("Toutes les commandes de vos clients sont visibles sans mot de passe sur votre site.", "crisis"),
-        ("Your customers' emails are being sold on a forum.", "crisis"),
-        # Customers' own orders and details asked about are not.
-        ("Vos clients peuvent-ils voir leurs anciennes commandes en ligne ?", "question"),
-        ("Les commandes de vos clients en ligne arrivent quand ?", "question"),
-        ("How do I update my customer details?", "question"),
-    ],
-)
-def test_customers_data_seen_where_it_should_not_be_is_a_crisis(text, intent):
-    found = triaged(text, "fr")
-    assert found.intent.label == intent, (found.intent, found.sentiment)
-
-
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        # Praise denied is a complaint (session 22: every one was praise, read positive).
-        ("Le repas n'était pas très bon.", "complaint"),
-        ("Le vendeur n'était pas très aimable.", "complaint"),
-        ("Pas top du tout.", "complaint"),
-        ("Pas génial le service.", "complaint"),
-        ("Je ne recommande pas ce magasin.", "complaint"),
-        ("Not great, the order came late.", "complaint"),
-        # Praise that denies a problem stays praise.
-        ("Jamais déçue, je recommande.", "praise"),
-        ("Je recommande, je ne suis pas déçue.", "praise"),
-        ("Pas de souci, c'est parfait.", "praise"),
-        ("Je n'ai jamais vu un service aussi efficace !", "praise"),
-    ],
-)
-def test_praise_denied_is_a_complaint(text, intent):
-    found = triaged(text, "fr")
-    assert found.intent.label == intent, (found.intent, found.sentiment)
