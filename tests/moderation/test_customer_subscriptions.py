@@ -27,6 +27,10 @@ CUSTOMERS = [
     "@nytimes I'm a print subscriber and my paper hasn't arrived in 4 days",
     "@DisneyPlus how do I move my subscription to a new email address?",
     "@virginmedia check your DMs, still no internet since Monday",
+    # Session 23: subscribed to the brand's own channel, and what goes wrong with it.
+    "I subscribed to your channel but I stopped getting notifications",
+    "I've been subscribed to your channel for years and the last video won't play",
+    "I subscribed to your page but your posts never show up in my feed",
 ]
 
 SPAM = [
@@ -38,6 +42,8 @@ SPAM = [
     "Check out my new video and subscribe!!",
     "I will subscribe to anyone who subscribes to me",
     "I subscribed it",
+    "I subscribed to your channel, please subscribe back",
+    "I subscribed to your channel and you should subscribe to mine",
 ]
 
 
