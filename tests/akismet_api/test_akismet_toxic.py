@@ -73,6 +73,16 @@ def test_twenty_toxic_comments_are_not_spam_and_wait_in_palabre(blog, sync_clien
     assert client.comment_check(IP, **comment(HAM, 98)) == akismet.CheckResponse.HAM
 
 
+def test_self_promotion_is_spam_held_not_discarded(blog, sync_client):
+    # A reader sent to the author's own channel, no link: spam (true), kept in Palabre for a person.
+    client = sync_client(blog)
+    promotion = "Super recette ! Venez voir mes vidéos de cuisine, abonnez-vous à ma chaîne"
+    assert client.comment_check(IP, **comment(promotion, 7)) == akismet.CheckResponse.SPAM
+    state = ItemModeration.objects.get(item__channel=blog.site.channel)
+    assert state.status == ModerationStatus.HELD
+    assert "lexicon_self_promotion" in {reason["code"] for reason in state.last_decision.reasons}
+
+
 def test_the_held_header_says_why(blog, http):
     base = {"api_key": blog.key, "blog": blog.site.url, "user_ip": IP}
     toxic = http.post("/1.1/comment-check", data={**base, **comment(TOXIC[0])})
@@ -116,6 +126,7 @@ def test_test_calls_answer_the_same_and_store_nothing(blog, sync_client):
         (engine.HOLD, [("lexicon_threat", engine.HOLD)], ToxicAnswer.HOLD, (False, False, "toxic")),
         (engine.HOLD, [("banned_word", engine.HOLD)], ToxicAnswer.SPAM, (True, False, "")),
         (engine.HOLD, [("first_time_author", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),
+        (engine.HOLD, [("lexicon_self_promotion", engine.HOLD)], ToxicAnswer.HOLD, (True, False, "")),
         # Held as spam by its links alone (a customer's photo of the damage): no claim of spam.
         (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.HOLD, (False, False, "review")),
         (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),

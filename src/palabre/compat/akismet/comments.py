@@ -71,6 +71,7 @@ SPAM_REASONS = {
     "compliment_with_link",
     "url_in_name",
     "commercial_name",
+    "lexicon_self_promotion",
 }
 KIND_FOR_TYPE = {
     "": "comment",

@@ -37,6 +37,7 @@ LABEL_NAMES = {
     "profanity": gettext_lazy("Profanity"),
     "neg_attribute": gettext_lazy("Derogatory attribute"),
     "target": gettext_lazy("Identity group"),
+    "self_promotion": gettext_lazy("Self-promotion"),
 }
 
 # What a decision did, automatic (publish/hold/reject) or by a person.
@@ -177,6 +178,10 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         }
     if code == "off_hours_first_message":
         return _("Outside business hours: a first message from this author waits for a person.")
+    if code == "lexicon_self_promotion":
+        return _(
+            "“%(word)s” sends readers to the author's own channel, page or offer, as comment spam does."
+        ) % {"word": params["word"]}
     if code.startswith("lexicon_"):
         category = params.get("category") or code[8:]
         return _("Contains “%(word)s” (%(category)s).") % {
