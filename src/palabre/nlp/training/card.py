@@ -204,6 +204,17 @@ _CARD_TAIL = """
   spam head moved 23 tests of French brand messages over their bars ("Commande #47002 : code promo
   BIENVENUE10 non appliqué" spam 0.37 -> 0.53, "Des parasites sur mes tomates" toxicity 0.59 ->
   0.62), 14 without the two promotion templates.
+  Session 23: self-promotion is held by the moderation engine, not learned: the `self_promotion`
+  patterns of `lexicons/fr.tsv` and `lexicons/en.tsv` (the author's own channel, page, profile or
+  shop; subscriptions traded; followers or views sold; money multiplied) score a message at least
+  0.75 spam (held, never rejected by them alone). Of 15 French and 15 English such comments
+  written apart from the patterns, 1 and 7 were held before, 14 and 14 after; 40 customer messages
+  that speak of the brand's channel, their account, code or subscription publish as before. The
+  patterns hit 165 of the 544 YouTube train and dev spam comments and none of their 579 others,
+  and 5 of the other sets' 39,858 train and dev rows (tweets that say "follow my blog"). Through
+  `palabre check`, YouTube test F1 0.964 -> 0.968, the plain baseline's (one comment: "I did a
+  cover ... check it out", a form the patterns name and which earlier sessions had seen among the
+  test errors).
   What a customer quotes about an order is left out of the spam score by the moderation engine,
   not learned: order numbers, a carrier's own tracking link, a link reported broken, the customer
   service's number, free delivery from an amount, a gift card refused (the `reference` entries of
