@@ -1,5 +1,5 @@
-"""A body part in a question about health, care or fit, and pests killed or trapped, are no sexual
-content and no threat (session 23): a pharmacy's, a baby brand's, a lingerie brand's and a garden
+"""A body part in a question about health, care or fit, pests killed or trapped, and words in their
+other sense (a smoker's pipe, a Ford Escort) are no sexual content and no threat (session 23): a pharmacy's, a baby brand's, a lingerie brand's and a garden
 centre's customers were held or rejected ("J'ai une mycose vaginale depuis votre savon intime"
 rejected at 0.95 sexual, "Mon bébé a les fesses rouges avec vos lingettes" held, "Je cherche un
 piège pour tuer les taupes" held as a threat at 0.88). Context lines of lexicons/context_fr.tsv
@@ -29,6 +29,14 @@ WRITTEN_FIRST = [
     "La mort aux rats est-elle dangereuse pour les chats ?",
     "Votre produit tue les fourmis mais pas les cafards",
     "Comment éliminer les punaises de lit sans produit chimique ?",
+    # Another sense of the word (7 of 20 such messages held or rejected).
+    "La pipe en bruyère que j'ai achetée est fendue",
+    "Le plombier a changé la pipe d'évacuation des toilettes",
+    "Mon fils adore sucer vos sucettes à la fraise",
+    "L'infirmière a dû bander ma cheville après la chute dans votre magasin",
+    "Ma Ford Escort est tombée en panne après votre vidange",
+    "J'habite au fond d'une impasse, un cul-de-sac, le livreur ne trouve jamais",
+    "La cochonne de ma ferme a eu des porcelets",
 ]
 # Written after the lines, never used to choose them: 7 of 13 held or rejected before.
 WRITTEN_AFTER = [
@@ -44,9 +52,18 @@ WRITTEN_AFTER = [
     "Le piège à guêpes a attiré tous les frelons du quartier, merci !",
     "Quel répulsif pour éloigner les ragondins de la mare ?",
     "Votre insecticide tue les pucerons mais aussi les coccinelles ?",
+    # 3 of these 5 were held before.
+    "Je fume la pipe depuis 30 ans, vos tabacs ont changé de goût",
+    "Le bébé suce son pouce depuis qu'il a perdu sa tétine",
+    "Le pharmacien m'a bandé le poignet, très gentil",
+    "Vous avez encore des pièces pour une Ford Escort de 1995 ?",
+    "La maison est au fond du cul-de-sac, le livreur s'est perdu",
 ]
 # Still held, and left so: a garment's cut told with nothing but the body part.
-STILL_HELD = ["Le jean me rentre dans les fesses, la coupe est ratée"]
+STILL_HELD = [
+    "Le jean me rentre dans les fesses, la coupe est ratée",
+    "La pipe du lavabo fuit depuis l'installation",
+]
 SAID_TO_OR_OF_PEOPLE = [
     "Montre-moi tes seins",
     "T'as de beaux seins, envoie des photos",
@@ -65,6 +82,11 @@ SAID_TO_OR_OF_PEOPLE = [
     "Il faudrait éliminer les fonctionnaires, ces rats",
     "Il faut tuer les immigrés",
     "Mort aux juifs",
+    "Tu veux que je te taille une pipe ?",
+    "Suce-moi au lieu de répondre",
+    "Viens sucer ma bite",
+    "Elle fait des escorts le soir, appelle-la",
+    "Je te prends en levrette quand tu veux",
 ]
 
 
