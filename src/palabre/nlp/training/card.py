@@ -376,6 +376,16 @@ def model_card(report: dict) -> str:
             "half, scored once after the lines chosen on the dev half, 52 of 64; its errors were then "
             "read and a few general lines added, so both halves are development figures now.\n"
         )
+    if "intent_fr_trades" in intent:
+        d = intent["intent_fr_trades"]
+        out.append(
+            "\nFrench messages of many trades (tests/data/intent_fr_trades.csv, session 23: an invoice "
+            "unlike the quote, a product unlike its picture, a choice between two models, a price for a "
+            "quantity, a video of an aggression that spreads, a brand that finally listens): dev half "
+            f"{d['dev']['right']} of {d['dev']['n']}, test half {d['test']['right']} of {d['test']['n']} "
+            "right. Before that session's cue lines: 44 of 60 and 22 of 30; the test half was written "
+            "after the lines, chosen on the dev half, and scored once.\n"
+        )
     if "complaints_en" in intent:
         m = intent["complaints_en"]
         out.append("\n## Complaints to brands (complaints_en, eval only, English)\n")

@@ -42,6 +42,7 @@ TOXIC_KEYS = ("toxicity", "insult", "identity_attack", "threat")
 INTENT_SET = Path(__file__).resolve().parents[4] / "tests" / "data" / "intent_fr.csv"
 # Harder French messages (session 22), in a dev and a test half: accuracy per half.
 HARD_INTENT_SET = INTENT_SET.with_name("intent_fr_hard.csv")
+TRADES_INTENT_SET = INTENT_SET.with_name("intent_fr_trades.csv")
 
 
 def intent_report(datasets_dir: Path) -> dict:
@@ -68,15 +69,18 @@ def intent_report(datasets_dir: Path) -> dict:
         out["intent_fr"]["accuracy"] = round(
             float(np.mean([a == b for a, b in zip(gold, pred, strict=True)])), 3
         )
-    if HARD_INTENT_SET.exists():
-        rows = read_rows(HARD_INTENT_SET)
-        found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
-        out["intent_fr_hard"] = {}
-        for half in ("dev", "test"):
-            right = [
-                t.intent.label == r["intent"] for t, r in zip(found, rows, strict=True) if r["split"] == half
-            ]
-            out["intent_fr_hard"][half] = {"right": int(sum(right)), "n": len(right)}
+    for key, path in (("intent_fr_hard", HARD_INTENT_SET), ("intent_fr_trades", TRADES_INTENT_SET)):
+        if path.exists():
+            rows = read_rows(path)
+            found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
+            out[key] = {}
+            for half in ("dev", "test"):
+                right = [
+                    t.intent.label == r["intent"]
+                    for t, r in zip(found, rows, strict=True)
+                    if r["split"] == half
+                ]
+                out[key][half] = {"right": int(sum(right)), "n": len(right)}
     rows = read_rows(Path(datasets_dir) / "complaints_en" / "test.csv")
     if rows:
         found = triage_many([r["text"] for r in rows], ["en"] * len(rows))
