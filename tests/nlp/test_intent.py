@@ -422,7 +422,9 @@ def test_french_messages_of_many_trades_figures():
     assert [sum(r["split"] == half for r in rows) for half in ("dev", "test")] == [60, 30]
     found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
     right = {
-        half: sum(t.intent.label == r["intent"] for t, r in zip(found, rows, strict=True) if r["split"] == half)
+        half: sum(
+            t.intent.label == r["intent"] for t, r in zip(found, rows, strict=True) if r["split"] == half
+        )
         for half in ("dev", "test")
     }
     assert right["dev"] >= 58 and right["test"] >= 28, right
