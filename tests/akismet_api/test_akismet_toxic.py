@@ -127,6 +127,7 @@ def test_test_calls_answer_the_same_and_store_nothing(blog, sync_client):
         (engine.HOLD, [("banned_word", engine.HOLD)], ToxicAnswer.SPAM, (True, False, "")),
         (engine.HOLD, [("first_time_author", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),
         (engine.HOLD, [("lexicon_self_promotion", engine.HOLD)], ToxicAnswer.HOLD, (True, False, "")),
+        (engine.HOLD, [("lexicon_phishing", engine.HOLD)], ToxicAnswer.HOLD, (True, False, "")),
         # Held as spam by its links alone (a customer's photo of the damage): no claim of spam.
         (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.HOLD, (False, False, "review")),
         (engine.HOLD, [("spam_by_links", engine.HOLD)], ToxicAnswer.SPAM, (False, False, "review")),

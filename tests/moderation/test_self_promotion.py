@@ -13,7 +13,7 @@ from palabre.moderation.engine import (
     HOLD,
     PUBLISH,
     REJECT,
-    SELF_PROMOTION_SPAM,
+    SPAM_PHRASE_SCORE,
     ModerationContext,
     fingerprint,
     moderate_many,
@@ -113,7 +113,7 @@ def codes(decision):
 def test_self_promotion_without_a_link_waits_for_a_person(texts, lang):
     for text, decision in zip(texts, decide(texts, lang), strict=True):
         assert decision.action in (HOLD, REJECT), (text, decision.scores)
-        assert decision.scores["spam"] >= SELF_PROMOTION_SPAM, text
+        assert decision.scores["spam"] >= SPAM_PHRASE_SCORE, text
         assert "lexicon_self_promotion" in codes(decision), text
 
 
@@ -122,7 +122,7 @@ def test_the_reason_quotes_the_words_and_the_score_is_spam_not_abuse():
     assert decision.action == HOLD
     reason = next(r for r in decision.reasons if r.code == "lexicon_self_promotion")
     assert reason.params == {"word": "venez voir mes vidéos", "category": "self_promotion"}
-    assert decision.scores["spam"] == SELF_PROMOTION_SPAM
+    assert decision.scores["spam"] == SPAM_PHRASE_SCORE
     assert "score_spam" in codes(decision) and not codes(decision) & {"score_toxicity", "score_insult"}
     assert any(span["label"] == "self_promotion" for span in decision.spans)
 

@@ -76,6 +76,7 @@ REASON_CODE_NAMES = {
     "off_hours_first_message": gettext_lazy("First message outside business hours"),
     "lexicon_group_hostile": gettext_lazy("Hostile statement about a group"),
     "lexicon_self_promotion": gettext_lazy("Self-promotion"),
+    "lexicon_phishing": gettext_lazy("Phishing"),
 }
 DONE_MESSAGES = {
     "approve": gettext_lazy("Approved."),

@@ -72,6 +72,7 @@ SPAM_REASONS = {
     "url_in_name",
     "commercial_name",
     "lexicon_self_promotion",
+    "lexicon_phishing",
 }
 KIND_FOR_TYPE = {
     "": "comment",

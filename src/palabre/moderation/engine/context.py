@@ -52,13 +52,19 @@ FLAGGED_CATEGORIES = {
 # group_hostile, with a group of targets.tsv) scores at least this much as an identity attack and
 # as toxicity: over the hold thresholds, under the reject ones (a person reads it).
 GROUP_HOSTILE_SCORES = {"identity_attack": 0.75, "toxicity": 0.7}
-# A message that sends readers to its author's own channel, page, profile or shop, trades
-# subscriptions, sells followers or views (lexicons fr.tsv and en.tsv, category self_promotion)
-# scores at least this much as spam: over the hold threshold, under the reject one (a person reads
-# it). The models miss it where it carries no link and no word of the spam list ("Venez voir mes
-# vidéos de gaming, je débute !" 0.02): French comment spam is all but absent from their data.
-SELF_PROMOTION = "self_promotion"
-SELF_PROMOTION_SPAM = 0.75
+# Spam the models miss, told by its phrases (lexicons fr.tsv and en.tsv, one category each): a
+# message that sends readers to its author's own channel, page, profile or shop, trades
+# subscriptions or sells followers ("Venez voir mes vidéos de gaming, je débute !" 0.02 spam), or
+# that asks for the reader's bank details or a small fee in the words of a bank, an agency or a
+# carrier ("confirmez vos coordonnées bancaires sur …" 0.21): French comment spam and French
+# phishing are all but absent from the models' data. Such a message scores at least
+# SPAM_PHRASE_SCORE as spam: over the hold threshold, under the reject one (a person reads it). The
+# reason's words, after the quoted phrase.
+SPAM_PHRASES = {
+    "self_promotion": "sends readers to the author's own channel, page or offer, as comment spam does",
+    "phishing": "asks for the reader's details or a payment, as phishing does",
+}
+SPAM_PHRASE_SCORE = 0.75
 # An identity attack is said of people for what they are. Where a text names no group (no word of
 # targets.tsv, no slur, no dehumanising word), its identity-attack score alone holds it only from
 # this score: the model takes words of its hateful French tweets for hints ("fenêtre", "série",

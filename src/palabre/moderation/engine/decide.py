@@ -16,9 +16,9 @@ from palabre.moderation.engine.context import (
     PLATFORM_KINDS,
     PUBLISH,
     REJECT,
-    SELF_PROMOTION,
-    SELF_PROMOTION_SPAM,
     SEVERITY,
+    SPAM_PHRASE_SCORE,
+    SPAM_PHRASES,
     TRUST_SHIFT,
     UNNAMED_GROUP_IDENTITY_HOLD,
     Author,
@@ -106,8 +106,8 @@ def _in_context(models, texts, langs, kinds, assessments, readings: list[Context
     (a quoted or reported insult, "en retard", counter-speech, an order number, a carrier's
     tracking link, Twitter's t.co link, a photo host's link, a link to one of the organisation's
     allowed sites) is scored again without them, and each label keeps the lower score; a hostile
-    statement about a group scores at least GROUP_HOSTILE_SCORES, self-promotion at least
-    SELF_PROMOTION_SPAM as spam."""
+    statement about a group scores at least GROUP_HOSTILE_SCORES, a spam phrase (self-promotion,
+    phishing) at least SPAM_PHRASE_SCORE as spam."""
     out = list(assessments)
     again = [i for i, reading in enumerate(readings) if reading.masked]
     if again:
@@ -130,10 +130,10 @@ def _in_context(models, texts, langs, kinds, assessments, readings: list[Context
                 scores[label] = max(scores.get(label, 0.0), floor)
             out[i] = Assessment(scores, out[i].spans, out[i].normalized)
     for i, assessment in enumerate(out):
-        if assessment.scores.get("spam", 0.0) < SELF_PROMOTION_SPAM and any(
-            span.category == SELF_PROMOTION for span in assessment.spans
+        if assessment.scores.get("spam", 0.0) < SPAM_PHRASE_SCORE and any(
+            span.category in SPAM_PHRASES for span in assessment.spans
         ):
-            scores = assessment.scores | {"spam": SELF_PROMOTION_SPAM}
+            scores = assessment.scores | {"spam": SPAM_PHRASE_SCORE}
             out[i] = Assessment(scores, assessment.spans, assessment.normalized)
     return out
 
@@ -345,17 +345,15 @@ def _decide(
             )
 
     # A message moderators marked as not spam is not held for its words either.
-    promotion = next((span for span in assessment.spans if span.category == SELF_PROMOTION), None)
-    if promotion is not None and not ham:
-        words = text[promotion.start : promotion.end]
-        reasons.append(
-            Reason(
-                "lexicon_self_promotion",
-                HOLD,
-                f"“{words}” sends readers to the author's own channel, page or offer, as comment spam does.",
-                {"word": words, "category": SELF_PROMOTION},
+    for category, why in SPAM_PHRASES.items():
+        phrase = next((span for span in assessment.spans if span.category == category), None)
+        if phrase is not None and not ham:
+            words = text[phrase.start : phrase.end]
+            reasons.append(
+                Reason(
+                    f"lexicon_{category}", HOLD, f"“{words}” {why}.", {"word": words, "category": category}
+                )
             )
-        )
 
     if reading.group_hostile and _names_a_group(assessment):
         predicate = reading.group_hostile[0]

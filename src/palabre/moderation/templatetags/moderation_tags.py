@@ -38,6 +38,7 @@ LABEL_NAMES = {
     "neg_attribute": gettext_lazy("Derogatory attribute"),
     "target": gettext_lazy("Identity group"),
     "self_promotion": gettext_lazy("Self-promotion"),
+    "phishing": gettext_lazy("Phishing"),
 }
 
 # What a decision did, automatic (publish/hold/reject) or by a person.
@@ -182,6 +183,10 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         return _(
             "“%(word)s” sends readers to the author's own channel, page or offer, as comment spam does."
         ) % {"word": params["word"]}
+    if code == "lexicon_phishing":
+        return _("“%(word)s” asks for the reader's details or a payment, as phishing does.") % {
+            "word": params["word"]
+        }
     if code.startswith("lexicon_"):
         category = params.get("category") or code[8:]
         return _("Contains “%(word)s” (%(category)s).") % {

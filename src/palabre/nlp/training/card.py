@@ -214,7 +214,11 @@ _CARD_TAIL = """
   and 5 of the other sets' 39,858 train and dev rows (tweets that say "follow my blog"). Through
   `palabre check`, YouTube test F1 0.964 -> 0.968, the plain baseline's (one comment: "I did a
   cover ... check it out", a form the patterns name and which earlier sessions had seen among the
-  test errors).
+  test errors). The same for phishing in the words of a bank, an agency or a carrier (`phishing`:
+  "confirmez vos coordonnées bancaires", "des frais de 1,45 € sont à régler"): 1 of 8 French
+  messages held before, 6 after; written after the patterns, 0 of 5 before and 5 after; 15
+  customers asking about their account or a fee published before and after; no row of the shared
+  sets matches.
   What a customer quotes about an order is left out of the spam score by the moderation engine,
   not learned: order numbers, a carrier's own tracking link, a link reported broken, the customer
   service's number, free delivery from an amount, a gift card refused (the `reference` entries of
