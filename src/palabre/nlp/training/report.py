@@ -42,6 +42,7 @@ TOXIC_KEYS = ("toxicity", "insult", "identity_attack", "threat")
 INTENT_SET = Path(__file__).resolve().parents[4] / "tests" / "data" / "intent_fr.csv"
 # Harder French messages (session 22), in a dev and a test half: accuracy per half.
 HARD_INTENT_SET = INTENT_SET.with_name("intent_fr_hard.csv")
+# French messages of many trades (session 23), in the same two halves.
 TRADES_INTENT_SET = INTENT_SET.with_name("intent_fr_trades.csv")
 
 
