@@ -151,6 +151,11 @@ BRAND_MESSAGES = [
     "La chambre était dégueulasse",
     "Le repas était vraiment dégueulasse et froid",
     "Ça me fait chier de devoir rappeler tous les jours",
+    # A thing worthless in vulgar words (rejected or held before, session 23).
+    "Le service est nul à chier",
+    "Votre appli est à chier, elle plante tout le temps",
+    "La livraison était vraiment nulle à chier",
+    "Ce film est nul à chier, remboursez-moi",
     "J'ai acheté un kit de tir à l'arc pour mon fils, c'est dangereux ?",
     "Ce jouet est dangereux pour vos enfants",
     "Un barbecue mongol au menu ce soir ?",
@@ -278,6 +283,9 @@ HARMFUL_MESSAGES = [
     "T'es dégueulasse",
     "Ta mère est dégueulasse",
     "Le livreur est un gros dégueulasse",
+    "Tu es nul à chier",
+    "T'es vraiment nul à chier comme vendeur",
+    "Ton vendeur est nul à chier",
     "Les arabes sont dégueulasses",
     # The insults and the sexual request beside the harmless phrases above.
     "t'es attardé ou quoi ?",
