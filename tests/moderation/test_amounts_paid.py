@@ -6,7 +6,9 @@ and fees to unlock a parcel, are still spam. Real engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH, ModerationContext, moderate_many
+from palabre.moderation.engine import PUBLISH
+
+from .conftest import decide
 
 CUSTOMERS = [
     "800 euros débités sur ma carte",
@@ -37,16 +39,12 @@ SPAM = [
 ]
 
 
-def decide(texts):
-    return moderate_many(texts, [ModerationContext(lang="fr")] * len(texts))
-
-
 def test_amounts_customers_paid_or_are_owed_are_published():
-    for text, decision in zip(CUSTOMERS, decide(CUSTOMERS), strict=True):
+    for text, decision in zip(CUSTOMERS, decide(CUSTOMERS, "fr"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores)
 
 
 def test_amounts_to_win_earn_or_invest_are_still_spam():
-    for text, decision in zip(SPAM, decide(SPAM), strict=True):
+    for text, decision in zip(SPAM, decide(SPAM, "fr"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)
         assert decision.scores["spam"] >= 0.6, text

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from palabre.moderation.engine import PUBLISH, ModerationContext, moderate_many
+from palabre.moderation.engine import PUBLISH
+
+from .conftest import decide
 
 # Written first; the context lines were chosen on them.
 WRITTEN_FIRST = [
@@ -53,16 +55,12 @@ SAID_OF_PEOPLE = [
 ]
 
 
-def decide(texts):
-    return moderate_many(texts, [ModerationContext(lang="fr")] * len(texts))
-
-
 @pytest.mark.parametrize("texts", [WRITTEN_FIRST, WRITTEN_AFTER], ids=["first", "after"])
 def test_pests_and_animals_of_customers_are_published(texts):
-    for text, decision in zip(texts, decide(texts), strict=True):
+    for text, decision in zip(texts, decide(texts, "fr"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores)
 
 
 def test_the_same_words_said_of_people_are_still_held():
-    for text, decision in zip(SAID_OF_PEOPLE, decide(SAID_OF_PEOPLE), strict=True):
+    for text, decision in zip(SAID_OF_PEOPLE, decide(SAID_OF_PEOPLE, "fr"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from palabre.moderation.engine import PUBLISH, ModerationContext, moderate_many
+from palabre.moderation.engine import PUBLISH
+
+from .conftest import decide
 
 # Written first (10 of 12 held or rejected, and 2 of 40 messages of other trades); the lines were
 # chosen on them.
@@ -90,17 +92,13 @@ SAID_TO_OR_OF_PEOPLE = [
 ]
 
 
-def decide(texts):
-    return moderate_many(texts, [ModerationContext(lang="fr")] * len(texts))
-
-
 @pytest.mark.parametrize("texts", [WRITTEN_FIRST, WRITTEN_AFTER], ids=["first", "after"])
 def test_health_care_fit_and_pests_are_published(texts):
-    for text, decision in zip(texts, decide(texts), strict=True):
+    for text, decision in zip(texts, decide(texts, "fr"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
 
 
 def test_what_is_left_and_what_is_said_to_or_of_people_is_held():
     texts = STILL_HELD + SAID_TO_OR_OF_PEOPLE
-    for text, decision in zip(texts, decide(texts), strict=True):
+    for text, decision in zip(texts, decide(texts, "fr"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)

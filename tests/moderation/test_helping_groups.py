@@ -6,7 +6,9 @@ refuses the help, the models and the hostile lines decide as before. Real engine
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH, ModerationContext, moderate_many
+from palabre.moderation.engine import PUBLISH
+
+from .conftest import decide
 
 HELPING = [
     "Vous embauchez des réfugiés ? Mon ami syrien cherche du travail",
@@ -30,15 +32,11 @@ HOSTILE = [
 ]
 
 
-def decide(texts):
-    return moderate_many(texts, [ModerationContext(lang="fr")] * len(texts))
-
-
 def test_helping_hiring_or_welcoming_a_group_is_published():
-    for text, decision in zip(HELPING, decide(HELPING), strict=True):
+    for text, decision in zip(HELPING, decide(HELPING, "fr"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores)
 
 
 def test_setting_the_group_against_others_or_refusing_the_help_is_still_held():
-    for text, decision in zip(HOSTILE, decide(HOSTILE), strict=True):
+    for text, decision in zip(HOSTILE, decide(HOSTILE, "fr"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)

@@ -13,9 +13,9 @@ from palabre.moderation.engine import (
     PUBLISH,
     REJECT,
     SPAM_PHRASE_SCORE,
-    ModerationContext,
-    moderate_many,
 )
+
+from .conftest import decide
 
 PHISHING = [
     "Remboursement de 320 € en attente : confirmez vos coordonnées bancaires sur impots-remb.fr",
@@ -58,10 +58,6 @@ CUSTOMERS = [
     "How do I update my payment method in the app?",
     "Why is there a delivery fee of $4.99 on my order?",
 ]
-
-
-def decide(texts, lang=None):
-    return moderate_many(texts, [ModerationContext(lang=lang)] * len(texts))
 
 
 @pytest.mark.parametrize(("texts", "lang"), [(PHISHING, "fr"), (ENGLISH_PHISHING, "en")])

@@ -19,6 +19,8 @@ from palabre.moderation.engine import (
     moderate_many,
 )
 
+from .conftest import decide
+
 FRENCH_PROMOTION = [
     "Rejoignez ma page Facebook, je partage des astuces beauté tous les jours",
     "Je viens de sortir mon premier clip, allez l'écouter sur ma chaîne",
@@ -99,10 +101,6 @@ CUSTOMERS = [
     # Held by the spam model alone (0.91) before a context line of its own (test_customer_subscriptions).
     "I subscribed to your channel but I stopped getting notifications",
 ]
-
-
-def decide(texts, lang=None):
-    return moderate_many(texts, [ModerationContext(lang=lang)] * len(texts))
 
 
 def codes(decision):

@@ -123,17 +123,14 @@ def _in_context(models, texts, langs, kinds, assessments, readings: list[Context
                 for label, value in first.scores.items()
             }
             out[i] = Assessment(scores, first.spans, first.normalized)
-    for i, reading in enumerate(readings):
-        if reading.group_hostile and _names_a_group(out[i]):
-            scores = dict(out[i].scores)
-            for label, floor in GROUP_HOSTILE_SCORES.items():
+    for i, (assessment, reading) in enumerate(zip(out, readings, strict=True)):
+        floors = dict(GROUP_HOSTILE_SCORES) if reading.group_hostile and _names_a_group(assessment) else {}
+        if any(span.category in SPAM_PHRASES for span in assessment.spans):
+            floors["spam"] = SPAM_PHRASE_SCORE
+        if floors:
+            scores = dict(assessment.scores)
+            for label, floor in floors.items():
                 scores[label] = max(scores.get(label, 0.0), floor)
-            out[i] = Assessment(scores, out[i].spans, out[i].normalized)
-    for i, assessment in enumerate(out):
-        if assessment.scores.get("spam", 0.0) < SPAM_PHRASE_SCORE and any(
-            span.category in SPAM_PHRASES for span in assessment.spans
-        ):
-            scores = assessment.scores | {"spam": SPAM_PHRASE_SCORE}
             out[i] = Assessment(scores, assessment.spans, assessment.normalized)
     return out
 

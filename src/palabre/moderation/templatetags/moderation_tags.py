@@ -41,6 +41,14 @@ LABEL_NAMES = {
     "phishing": gettext_lazy("Phishing"),
 }
 
+# The reason of a spam phrase of the engine (engine.SPAM_PHRASES), one per category.
+SPAM_PHRASE_TEXTS = {
+    "self_promotion": gettext_lazy(
+        "“%(word)s” sends readers to the author's own channel, page or offer, as comment spam does."
+    ),
+    "phishing": gettext_lazy("“%(word)s” asks for the reader's details or a payment, as phishing does."),
+}
+
 # What a decision did, automatic (publish/hold/reject) or by a person.
 ACTION_NAMES = {
     engine.PUBLISH: gettext_lazy("Published"),
@@ -179,14 +187,8 @@ def _reason_text(code: str, action: str, params: dict[str, Any]) -> str | None:
         }
     if code == "off_hours_first_message":
         return _("Outside business hours: a first message from this author waits for a person.")
-    if code == "lexicon_self_promotion":
-        return _(
-            "“%(word)s” sends readers to the author's own channel, page or offer, as comment spam does."
-        ) % {"word": params["word"]}
-    if code == "lexicon_phishing":
-        return _("“%(word)s” asks for the reader's details or a payment, as phishing does.") % {
-            "word": params["word"]
-        }
+    if code.startswith("lexicon_") and code[8:] in SPAM_PHRASE_TEXTS:
+        return str(SPAM_PHRASE_TEXTS[code[8:]]) % {"word": params["word"]}
     if code.startswith("lexicon_"):
         category = params.get("category") or code[8:]
         return _("Contains “%(word)s” (%(category)s).") % {
