@@ -319,6 +319,50 @@ def test_the_bench_scores_palabre_and_the_anchors_on_a_tiny_series(tmp_path):
     assert "palabre 1/1 windows" in bench.summary_line(result)
 
 
+def test_an_event_lasts_three_hours_from_its_first_alarm():
+    """Counted from the event's start, as the README's published false alarms are: alarms every two
+    hours make an event every four, where three hours without any alarm would make one in all."""
+    bench = load_bench()
+    alarms = [START + timedelta(hours=2 * k) for k in range(5)]
+    assert bench.event_starts(list(reversed(alarms))) == [alarms[0], alarms[2], alarms[4]]
+
+
+def tiny_data_set(tmp_path) -> datetime:
+    """The fixture series with one window of 12 hours around its second spike; returns the label."""
+    write_csv(tmp_path / "tiny.csv", BASE)
+    spike = START + (8 * 288 + 170) * FIVE
+    fmt = "%Y-%m-%d %H:%M:%S"
+    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
+    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
+    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
+    late = [(spike + timedelta(minutes=20)).strftime(fmt)]
+    (tmp_path / "anchor_alarms.json").write_text(json.dumps({"late": {"tiny.csv": late}, "deaf": {}}))
+    return spike
+
+
+def test_the_bench_lists_every_window_and_who_catches_it(tmp_path):
+    label = tiny_data_set(tmp_path)
+    bench = load_bench()
+    (row,) = bench.evaluate(tmp_path, windows_listing=True)["windows_listing"]
+    assert row["label"] == label.isoformat(sep=" ")
+    assert row["peak"] == max(BASE[8 * 288 + 164 : 8 * 288 + 177]) and row["usual"] is not None
+    assert row["delays"]["late"] == 20 and row["delays"]["deaf"] is None
+    assert 0 <= row["delays"]["palabre"] <= 15
+    lines = bench.window_lines([row])
+    assert "late +20" in lines and "deaf -" in lines
+
+
+def test_the_bench_scores_looser_settings_beside_the_shipped_one(tmp_path):
+    tiny_data_set(tmp_path)
+    bench = load_bench()
+    result = bench.evaluate(tmp_path, sensitivity=True)
+    assert result["sensitivity"].keys() == bench.SENSITIVITY.keys()
+    loosest = result["sensitivity"]["a bucket alone at 0.4 times its record"]
+    assert loosest["windows_caught"] == 1
+    # on this series each looser setting raises at least the shipped detector's events
+    assert all(s["events"] >= result["palabre"]["events"] for s in result["sensitivity"].values())
+
+
 def test_the_bench_lists_palabre_s_false_alarms_by_class(tmp_path):
     """The first spike of the fixture lies outside the only window: it is listed as a false alarm,
     dated by its row as the scoring dates it; the spike inside the window is not."""
