@@ -61,8 +61,8 @@ WRITTEN_AFTER = [
     "Vous avez encore des pièces pour une Ford Escort de 1995 ?",
     "La maison est au fond du cul-de-sac, le livreur s'est perdu",
 ]
-# Still held, and left so: a garment's cut told with nothing but the body part.
-STILL_HELD = [
+# Held until session 24 (a garment's cut, a sink's pipe): published since (test_sexual_advances.py).
+NO_LONGER_HELD = [
     "Le jean me rentre dans les fesses, la coupe est ratée",
     "La pipe du lavabo fuit depuis l'installation",
 ]
@@ -92,13 +92,15 @@ SAID_TO_OR_OF_PEOPLE = [
 ]
 
 
-@pytest.mark.parametrize("texts", [WRITTEN_FIRST, WRITTEN_AFTER], ids=["first", "after"])
+@pytest.mark.parametrize(
+    "texts", [WRITTEN_FIRST, WRITTEN_AFTER, NO_LONGER_HELD], ids=["first", "after", "no-longer-held"]
+)
 def test_health_care_fit_and_pests_are_published(texts):
     for text, decision in zip(texts, decide(texts, "fr"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
 
 
-def test_what_is_left_and_what_is_said_to_or_of_people_is_held():
-    texts = STILL_HELD + SAID_TO_OR_OF_PEOPLE
+def test_what_is_said_to_or_of_people_is_held():
+    texts = SAID_TO_OR_OF_PEOPLE
     for text, decision in zip(texts, decide(texts, "fr"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)

@@ -108,6 +108,14 @@ BRAND_MESSAGES = [
     "Votre croquette a rendu mon animal malade.",
     "Vos promos ne valent rien, c'est plus cher qu'ailleurs.",
     "Les retards de la ligne 13 sont un fléau.",
+    # Session 24: "une honte" closing a complaint, after a comma or alone ("le plat froid, une honte"
+    # was held as dehumanising language, the waiter being a person named).
+    "Le serveur était désagréable et le plat froid, une honte",
+    "Trois semaines sans livraison, une honte !",
+    "C'est une honte !",
+    "Le SAV ne répond jamais, franchement une honte",
+    "Deux heures d'attente au téléphone, une vraie honte.",
+    "Facture doublée sans explication : une honte absolue",
     "Une salade au thon délicieuse, merci.",
     "J'ai été victime d'une arnaque sur votre site.",
     "Cette pub est débile.",
@@ -232,6 +240,9 @@ HARMFUL_MESSAGES = [
     "Il m'a traité de menteur, mais toi t'es un vrai connard",
     "Vous êtes des retardés ou quoi ?",
     "Vous êtes une honte pour la profession",
+    "Tu es une honte",
+    "Vous êtes une honte, bande de nuls",
+    "Les juifs, une honte.",
     "Les immigrés sont une honte pour ce pays.",
     "T'es qu'une moins que rien.",
     # ... nor do the phrases excused above, where they are said of a group.

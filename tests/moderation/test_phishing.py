@@ -34,11 +34,6 @@ ENGLISH_PHISHING = [
     "Your account has been locked. Please verify your bank details at secure-login-help.com",
     "Royal Mail: a redelivery fee of £1.99 is due, pay at royalmail-redelivery.info",
 ]
-# Missed, and left so: no request for details or a fee in their words.
-STILL_PUBLISHED = [
-    "Votre compte CPF expire demain, utilisez vos 1500 € de droits formation ici : cpf-droits.fr",
-    "Votre vignette Crit'Air doit être renouvelée avant le 15, commandez-la sur critair-officiel.net",
-]
 CUSTOMERS = [
     "Mon compte est bloqué depuis hier, pouvez-vous m'aider ?",
     "On me demande de confirmer mes coordonnées bancaires à chaque commande, c'est normal ?",
@@ -66,11 +61,6 @@ def test_phishing_waits_for_a_person_as_spam(texts, lang):
         assert decision.action in (HOLD, REJECT), (text, decision.scores)
         assert decision.scores["spam"] >= SPAM_PHRASE_SCORE, text
         assert "lexicon_phishing" in {reason.code for reason in decision.reasons}, text
-
-
-def test_what_the_patterns_leave_is_said():
-    for text, decision in zip(STILL_PUBLISHED, decide(STILL_PUBLISHED, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores)
 
 
 def test_customers_asking_about_their_account_or_a_fee_are_published():
