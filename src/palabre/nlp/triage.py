@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from palabre.nlp.classifiers import load_models
+from palabre.nlp.classifiers import Classifiers, load_models
 from palabre.nlp.intent import Intent, detect_intent
 from palabre.nlp.language import detect_language
 
@@ -24,9 +24,13 @@ class Triage:
         }
 
 
-def triage_many(texts: list[str], langs: list[str | None] | None = None) -> list[Triage]:
+def triage_many(
+    texts: list[str], langs: list[str | None] | None = None, *, models: Classifiers | None = None
+) -> list[Triage]:
+    """Triage of each text, with the shipped models unless others are given (`palabre train`
+    reports with the models it has just written)."""
     langs = langs or [None] * len(texts)
-    readings = load_models().triage_readings(texts)
+    readings = (models or load_models()).triage_readings(texts)
     found = []
     for text, lang, (label, scores, normalized) in zip(texts, langs, readings, strict=True):
         intent = detect_intent(text, label, scores, normalized)

@@ -233,8 +233,8 @@ def train(
     # Report with the shipped artifacts, through the inference code path.
     model = Classifiers(out_dir)
     report = metrics_report(model, parts, X, analyses)
-    report["intent"] = intent_report(datasets_dir)
-    report["corrections"] = corrections_report(parts.get(("corrections", "train"), []), corrections)
+    report["intent"] = intent_report(datasets_dir, model)
+    report["corrections"] = corrections_report(parts.get(("corrections", "train"), []), corrections, model)
     report["model"] = {
         "version": model.version,
         **meta,

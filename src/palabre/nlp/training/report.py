@@ -46,15 +46,15 @@ HARD_INTENT_SET = INTENT_SET.with_name("intent_fr_hard.csv")
 TRADES_INTENT_SET = INTENT_SET.with_name("intent_fr_trades.csv")
 
 
-def intent_report(datasets_dir: Path) -> dict:
-    """Intent figures through the real triage (rules over the sentiment model just written):
-    the French brand messages written for Palabre (in a source checkout), and complaints_en."""
+def intent_report(datasets_dir: Path, models: Classifiers) -> dict:
+    """Intent figures through the real triage (rules over `models`, the sentiment model just
+    written): the French brand messages written for Palabre (in a source checkout), and complaints_en."""
     from palabre.nlp.triage import triage_many
 
     out: dict = {}
     if INTENT_SET.exists():
         rows = read_rows(INTENT_SET)
-        found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
+        found = triage_many([r["text"] for r in rows], ["fr"] * len(rows), models=models)
         gold = [r["intent"] for r in rows]
         pred = [t.intent.label for t in found]
         p, r, f, n = precision_recall_fscore_support(gold, pred, labels=list(INTENTS_SCORED), zero_division=0)
@@ -73,7 +73,7 @@ def intent_report(datasets_dir: Path) -> dict:
     for key, path in (("intent_fr_hard", HARD_INTENT_SET), ("intent_fr_trades", TRADES_INTENT_SET)):
         if path.exists():
             rows = read_rows(path)
-            found = triage_many([r["text"] for r in rows], ["fr"] * len(rows))
+            found = triage_many([r["text"] for r in rows], ["fr"] * len(rows), models=models)
             out[key] = {}
             for half in ("dev", "test"):
                 right = [
@@ -84,7 +84,7 @@ def intent_report(datasets_dir: Path) -> dict:
                 out[key][half] = {"right": int(sum(right)), "n": len(right)}
     rows = read_rows(Path(datasets_dir) / "complaints_en" / "test.csv")
     if rows:
-        found = triage_many([r["text"] for r in rows], ["en"] * len(rows))
+        found = triage_many([r["text"] for r in rows], ["en"] * len(rows), models=models)
         y = np.array([r["label"] == "complaint" for r in rows])
         pred = np.array([t.intent.label == "complaint" for t in found])
         negative = np.array(
@@ -97,9 +97,11 @@ def intent_report(datasets_dir: Path) -> dict:
     return out
 
 
-def corrections_report(sentiment_rows: list[dict], corrections: list[dict] | None) -> dict:
-    """How many corrections the run used, and how the intent rules fare on the corrected messages
-    (precision and recall per intent, the corrected intent as the truth)."""
+def corrections_report(
+    sentiment_rows: list[dict], corrections: list[dict] | None, models: Classifiers
+) -> dict:
+    """How many corrections the run used, and how the intent rules over `models` fare on the
+    corrected messages (precision and recall per intent, the corrected intent as the truth)."""
     from palabre.nlp.triage import triage_many
 
     labels: dict[str, int] = defaultdict(int)
@@ -115,7 +117,7 @@ def corrections_report(sentiment_rows: list[dict], corrections: list[dict] | Non
     rows = correction_rows(corrections, "intent")
     intent: dict = {"rows": len(rows)}
     if rows:
-        found = triage_many([r["text"] for r in rows], [r["language"] or None for r in rows])
+        found = triage_many([r["text"] for r in rows], [r["language"] or None for r in rows], models=models)
         gold = [r["label"] for r in rows]
         pred = [t.intent.label for t in found]
         p, r_, f, n = precision_recall_fscore_support(
