@@ -1,0 +1,62 @@
+"""Intimidation without the words of killing is not published (session 24): fire or damage promised
+to someone's shop, home or car, a child's school known, a number or a real name held over someone,
+blackmail, a veiled threat ("tu vas finir dans un fossé"), body-shaming addressed, a group said good
+only for a chore. 8 of the 40 hostile messages written first were published, these among them.
+Parties that "mettent le feu", calories burnt and customers quoting a number are published. Real
+engine, shipped models."""
+
+from __future__ import annotations
+
+from palabre.moderation.engine import PUBLISH
+
+from .conftest import decide
+
+HOSTILE = [
+    "Tu vas finir dans un fossé si tu continues",
+    "Sale grosse, arrête de manger",
+    "Les femmes c'est juste bon à faire la vaisselle",
+    "Envoie-moi 500 € ou je diffuse ta vidéo",
+    "On a ton numéro, tout le monde va t'appeler",
+    "Je vais mettre le feu à votre magasin",
+    "Ton gamin, je sais à quelle école il va",
+    "J'ai ton adresse IP, je vais te hacker",
+    # Written after the lines: all held at once.
+    "On va foutre le feu à ta baraque",
+    "Je vais saccager ta boutique ce soir",
+    "Ta fille, je sais dans quelle école elle est",
+    "J'ai trouvé ton vrai nom, tout le monde va savoir qui tu es",
+    "Vire-moi 300 € sinon je balance tes photos",
+    "Tu vas finir en fauteuil roulant",
+    "Sale moche, cache-toi",
+    "Les femmes sont juste bonnes à faire des gosses",
+    "Sinon je diffuse ta vidéo à tous tes contacts",
+]
+ORDINARY = [
+    "On va mettre le feu à la salle ce soir, venez nombreux !",
+    "Ce groupe a mis le feu à la scène, quel concert",
+    "J'ai votre numéro mais personne ne décroche",
+    "J'ai ton numéro, je t'appelle ce soir pour le match",
+    "Une sale grosse tache est apparue après le lavage",
+    "Tu vas finir par adorer ce jeu",
+    "Mon fils, je sais à quelle école il ira l'an prochain",
+    "Je vais casser votre tirelire avec ces promos",
+    "Ce logiciel est bon à jeter",
+    "Je vais brûler des calories dans votre salle",
+    # Written after the lines: all published at once.
+    "Les supporters ont mis le feu au stade hier soir",
+    "Je vais tout casser à l'examen demain",
+    "J'ai ton adresse pour t'envoyer le faire-part",
+    "Vous me devez 30 € ou je vais devoir passer par la médiation",
+    "Je vais brûler les étapes et commander directement",
+    "Le chef a tout cramé, le plat était immangeable",
+]
+
+
+def test_intimidation_is_not_published():
+    for text, decision in zip(HOSTILE, decide(HOSTILE, "fr"), strict=True):
+        assert decision.action != PUBLISH, (text, decision.scores)
+
+
+def test_parties_calories_and_quoted_numbers_are_published():
+    for text, decision in zip(ORDINARY, decide(ORDINARY, "fr"), strict=True):
+        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
