@@ -157,6 +157,11 @@ GLUED_TO = frozenset(
     ]
 )
 _CACHED_CHARS = 1000
+# A listed word with letters hidden by asterisks ("b*tard", "enc*lé", "fils de p***"), one asterisk a
+# letter, is read as the listed word of that length: the asterisks keep the offsets. Not a word that
+# begins with one ("*offert*") nor one with a single asterisk after it (a footnote: "cons*").
+MASKABLE_CATEGORIES = ("insult", "slur", "profanity", "sexual", "dehumanizing")
+_MASKED_WORD = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
 
 
 def _tokens(s: str) -> tuple[tuple[int, int, str], ...]:
@@ -226,6 +231,17 @@ class Lexicon:
         self._regexes = [
             (cat, src, CuePattern("|".join(f"(?:{p})" for p in pats))) for (cat, src), pats in regexes.items()
         ]
+        # The words a masked word may stand for (entries of one word), most hurtful categories
+        # first, by length.
+        self._maskable: dict[int, list[str]] = {}
+        for category in MASKABLE_CATEGORIES:
+            for category_, entry, _source in entries:
+                words = _ENTRY_TOKEN.findall(self._fold_entry(entry)) if category_ == category else ()
+                if len(words) != 1 or entry.startswith("re:"):
+                    continue
+                word = words[0].rstrip("*")
+                if word.isalpha() and word.isascii() and word not in self._maskable.get(len(word), ()):
+                    self._maskable.setdefault(len(word), []).append(word)
         self._lengths = sorted(self._prefix_lengths)
         self._seen: dict[str, _Candidates] = {}
 
@@ -285,9 +301,22 @@ class Lexicon:
                 return found
         return ()
 
+    def _unmask(self, s: str) -> str:
+        """The text with each masked word that stands for exactly one length of listed word read as
+        the first such word (same length: offsets are kept)."""
+
+        def fill(m: re.Match) -> str:
+            word = m.group(0)
+            if word.endswith("*") and not word.endswith("**") and "*" not in word[:-1]:
+                return word  # a footnote's asterisk
+            shape = re.compile(word.replace("*", "[a-z]"))
+            return next((w for w in self._maskable.get(len(word), ()) if shape.fullmatch(w)), word)
+
+        return _MASKED_WORD.sub(fill, s) if "*" in s else s
+
     def match(self, text: str | NormalizedText) -> LexiconHits:
         norm = text if isinstance(text, NormalizedText) else normalize(text)
-        s = norm.text
+        s = self._unmask(norm.text)
         hits: list[tuple[int, int, str, str, str]] = []
         counts: Counter = Counter()
         words = _tokens(s) if self._exact or self._prefix else ()
