@@ -1,7 +1,8 @@
 """Intimidation without the words of killing is not published (session 24): fire or damage promised
 to someone's shop, home or car, a child's school known, a number or a real name held over someone,
 blackmail, a veiled threat ("tu vas finir dans un fossé"), body-shaming addressed, a group said good
-only for a chore. 8 of the 40 hostile messages written first were published, these among them.
+only for a chore. 8 of the 40 French hostile messages written first were published, these among
+them, and 3 of 10 English ones (blackmail, a child's school, a chore).
 Parties that "mettent le feu", calories burnt and customers quoting a number are published. Real
 engine, shipped models."""
 
@@ -52,11 +53,35 @@ ORDINARY = [
 ]
 
 
+ENGLISH_HOSTILE = [
+    "Send me $500 or I leak your video",
+    "Your kid goes to Lincoln Elementary, right? Be careful",
+    "Women are only good for cooking",
+    # Written after the lines: all held at once.
+    "Women are just good for making babies",
+    "Your daughter walks home alone at 4, would be a shame if something happened",
+    "Pay 300 bucks or we post your pics everywhere",
+    "I know which school your son goes to",
+]
+ENGLISH_ORDINARY = [
+    "Send me 5 dollars or I can't buy the ticket lol",
+    "Your son goes to the same school as mine, small world!",
+    "My kid goes to your daycare and loves it",
+    "This pan is only good for cooking eggs",
+    "I will post your order tomorrow",
+    "Pay $20 or we can't ship it, per our policy",
+]
+
+
 def test_intimidation_is_not_published():
     for text, decision in zip(HOSTILE, decide(HOSTILE, "fr"), strict=True):
+        assert decision.action != PUBLISH, (text, decision.scores)
+    for text, decision in zip(ENGLISH_HOSTILE, decide(ENGLISH_HOSTILE, "en"), strict=True):
         assert decision.action != PUBLISH, (text, decision.scores)
 
 
 def test_parties_calories_and_quoted_numbers_are_published():
     for text, decision in zip(ORDINARY, decide(ORDINARY, "fr"), strict=True):
+        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    for text, decision in zip(ENGLISH_ORDINARY, decide(ENGLISH_ORDINARY, "en"), strict=True):
         assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
