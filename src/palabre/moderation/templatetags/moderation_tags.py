@@ -46,7 +46,9 @@ SPAM_PHRASE_TEXTS = {
     "self_promotion": gettext_lazy(
         "“%(word)s” sends readers to the author's own channel, page or offer, as comment spam does."
     ),
-    "phishing": gettext_lazy("“%(word)s” presses the reader to give their details, to pay or to act before a false deadline, as phishing does."),
+    "phishing": gettext_lazy(
+        "“%(word)s” presses the reader to give their details, to pay or to act before a false deadline, as phishing does."
+    ),
 }
 
 # What a decision did, automatic (publish/hold/reject) or by a person.
