@@ -18,6 +18,9 @@ EXCLUSION = [
     "Les Tsiganes, on n'en veut plus chez nous",
     "On ne veut plus de musulmans dans ce quartier",
     "On ne voudra jamais de migrants dans notre village",
+    # The abuse refused, then the group: the counter-speech ends at the comma.
+    "On ne veut plus de migrants abandonnés ici, qu'ils rentrent chez eux",
+    "On ne veut plus de racisme contre les Noirs, ils n'ont rien à faire ici",
 ]
 NOT_OF_A_GROUP = [
     "Des pubs comme ça, on n'en veut plus",
@@ -33,6 +36,8 @@ NOT_OF_A_GROUP = [
     "Les violences faites aux femmes, on n'en veut plus",
     "On ne veut plus de propos racistes envers les Arabes sur ce forum",
     "On ne veut pas de personnes handicapées abandonnées sans aide",
+    # A fact, not a wish that a group go home.
+    "Les Syriens rentrent chez eux pour les fêtes, c'est émouvant",
 ]
 
 

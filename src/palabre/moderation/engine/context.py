@@ -56,8 +56,8 @@ GROUP_HOSTILE_SCORES = {"identity_attack": 0.75, "toxicity": 0.7}
 # message that sends readers to its author's own channel, page, profile or shop, trades
 # subscriptions or sells followers ("Venez voir mes vidéos de gaming, je débute !" 0.02 spam), or
 # that asks for the reader's bank details or a small fee in the words of a bank, an agency or a
-# carrier ("confirmez vos coordonnées bancaires sur …" 0.21), or to act before a false deadline ("vos
-# droits CPF expirent, appelez le …", session 24): French comment spam and French
+# carrier ("confirmez vos coordonnées bancaires sur …" 0.21) or presses them to act before a false
+# deadline ("vos droits CPF expirent, appelez le …", session 24): French comment spam and French
 # phishing are all but absent from the models' data. Such a message scores at least
 # SPAM_PHRASE_SCORE as spam: over the hold threshold, under the reject one (a person reads it). The
 # reason's words, after the quoted phrase.
