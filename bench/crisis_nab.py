@@ -47,6 +47,7 @@ from palabre.listening.detection import StreamConfig  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "nab_tweets"
 SILENCE = timedelta(hours=3)
+FIVE = timedelta(minutes=5)
 SPLIT = {
     "dev": {"Twitter_volume_AAPL.csv", "Twitter_volume_CRM.csv", "Twitter_volume_FB.csv"},
     "test": {"Twitter_volume_AMZN.csv", "Twitter_volume_CVS.csv", "Twitter_volume_GOOG.csv"},
@@ -181,10 +182,10 @@ def window_rows(
             near = [(t, v) for t, v in counts.items() if abs(t - label) <= timedelta(minutes=30)]
             peak_at, peak = max(near, key=lambda tv: tv[1], default=(label, 0))
             same_hour = [
-                v
+                counts[t]
                 for d in range(1, 8)
-                for t, v in counts.items()
-                if timedelta(days=d, minutes=-30) <= peak_at - t <= timedelta(days=d, minutes=30)
+                for k in range(-6, 7)
+                if (t := peak_at - timedelta(days=d) + k * FIVE) in counts
             ]
             usual = statistics.median(same_hour) if same_hour else None
             rows.append(

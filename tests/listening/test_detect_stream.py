@@ -297,17 +297,26 @@ def load_bench():
     return module
 
 
+SPIKE = START + (8 * 288 + 170) * FIVE  # the fixture's second spike
+FMT = "%Y-%m-%d %H:%M:%S"
+
+
+def tiny_data_set(tmp_path, anchors: dict | None = None) -> datetime:
+    """The fixture series with one window of 12 hours around its second spike, and the anchors'
+    alarms when given; returns the label."""
+    write_csv(tmp_path / "tiny.csv", BASE)
+    window = [(SPIKE - timedelta(hours=6)).strftime(FMT), (SPIKE + timedelta(hours=6)).strftime(FMT)]
+    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
+    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [SPIKE.strftime(FMT)]}))
+    if anchors is not None:
+        (tmp_path / "anchor_alarms.json").write_text(json.dumps(anchors))
+    return SPIKE
+
+
 def test_the_bench_scores_palabre_and_the_anchors_on_a_tiny_series(tmp_path):
     bench = load_bench()
-    write_csv(tmp_path / "tiny.csv", BASE)
-    spike = START + (8 * 288 + 170) * FIVE
-    fmt = "%Y-%m-%d %H:%M:%S"
-    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
-    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
-    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
-    late_alarms = [(spike + timedelta(minutes=m)).strftime(fmt) for m in (-300, 20)]  # two events
-    anchors = {"late": {"tiny.csv": [*late_alarms, START.strftime(fmt)]}}
-    (tmp_path / "anchor_alarms.json").write_text(json.dumps(anchors))
+    late_alarms = [(SPIKE + timedelta(minutes=m)).strftime(FMT) for m in (-300, 20)]  # two events
+    tiny_data_set(tmp_path, {"late": {"tiny.csv": [*late_alarms, START.strftime(FMT)]}})
     result = bench.evaluate(tmp_path)
     late = result["anchors"]["late"]
     assert (late["windows_caught"], late["false_alarms"], late["median_delay_minutes"]) == (1, 1, -300.0)
@@ -327,21 +336,9 @@ def test_an_event_lasts_three_hours_from_its_first_alarm():
     assert bench.event_starts(list(reversed(alarms))) == [alarms[0], alarms[2], alarms[4]]
 
 
-def tiny_data_set(tmp_path) -> datetime:
-    """The fixture series with one window of 12 hours around its second spike; returns the label."""
-    write_csv(tmp_path / "tiny.csv", BASE)
-    spike = START + (8 * 288 + 170) * FIVE
-    fmt = "%Y-%m-%d %H:%M:%S"
-    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
-    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
-    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
-    late = [(spike + timedelta(minutes=20)).strftime(fmt)]
-    (tmp_path / "anchor_alarms.json").write_text(json.dumps({"late": {"tiny.csv": late}, "deaf": {}}))
-    return spike
-
-
 def test_the_bench_lists_every_window_and_who_catches_it(tmp_path):
-    label = tiny_data_set(tmp_path)
+    late = [(SPIKE + timedelta(minutes=20)).strftime(FMT)]
+    label = tiny_data_set(tmp_path, {"late": {"tiny.csv": late}, "deaf": {}})
     bench = load_bench()
     (row,) = bench.evaluate(tmp_path, windows_listing=True)["windows_listing"]
     assert row["label"] == label.isoformat(sep=" ")
@@ -367,12 +364,7 @@ def test_the_bench_lists_palabre_s_false_alarms_by_class(tmp_path):
     """The first spike of the fixture lies outside the only window: it is listed as a false alarm,
     dated by its row as the scoring dates it; the spike inside the window is not."""
     bench = load_bench()
-    write_csv(tmp_path / "tiny.csv", BASE)
-    spike = START + (8 * 288 + 170) * FIVE
-    fmt = "%Y-%m-%d %H:%M:%S"
-    window = [(spike - timedelta(hours=6)).strftime(fmt), (spike + timedelta(hours=6)).strftime(fmt)]
-    (tmp_path / "windows.json").write_text(json.dumps({"tiny.csv": [window]}))
-    (tmp_path / "labels.json").write_text(json.dumps({"tiny.csv": [spike.strftime(fmt)]}))
+    spike = tiny_data_set(tmp_path)
     assert "false_alarms" not in bench.evaluate(tmp_path)
     listing = bench.evaluate(tmp_path, false_alarms="all")["false_alarms"]
     outside = [(known, alarm, warmup) for known, alarm, warmup in FULL if known < spike - timedelta(hours=6)]

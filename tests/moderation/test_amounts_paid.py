@@ -6,9 +6,7 @@ and fees to unlock a parcel, are still spam. Real engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 CUSTOMERS = [
     "800 euros débités sur ma carte",
@@ -40,11 +38,9 @@ SPAM = [
 
 
 def test_amounts_customers_paid_or_are_owed_are_published():
-    for text, decision in zip(CUSTOMERS, decide(CUSTOMERS, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores)
+    assert_published(CUSTOMERS, "fr")
 
 
 def test_amounts_to_win_earn_or_invest_are_still_spam():
-    for text, decision in zip(SPAM, decide(SPAM, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    for text, decision in not_published(SPAM, "fr"):
         assert decision.scores["spam"] >= 0.6, text

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 # Written first (10 of 12 held or rejected, and 2 of 40 messages of other trades); the lines were
 # chosen on them.
@@ -96,11 +94,9 @@ SAID_TO_OR_OF_PEOPLE = [
     "texts", [WRITTEN_FIRST, WRITTEN_AFTER, NO_LONGER_HELD], ids=["first", "after", "no-longer-held"]
 )
 def test_health_care_fit_and_pests_are_published(texts):
-    for text, decision in zip(texts, decide(texts, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    assert_published(texts, "fr")
 
 
 def test_what_is_said_to_or_of_people_is_held():
     texts = SAID_TO_OR_OF_PEOPLE
-    for text, decision in zip(texts, decide(texts, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    not_published(texts, "fr")

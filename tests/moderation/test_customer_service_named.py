@@ -4,9 +4,9 @@ prize spam that says them keeps its score. Real engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH, REJECT
+from palabre.moderation.engine import REJECT
 
-from .conftest import decide
+from .conftest import assert_published, decide
 
 COMPLAINTS = [
     "Your customer service is a joke",
@@ -22,8 +22,7 @@ SPAM = [
 
 
 def test_complaints_about_the_customer_service_are_published():
-    for text, decision in zip(COMPLAINTS, decide(COMPLAINTS, "en"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores)
+    assert_published(COMPLAINTS, "en")
 
 
 def test_prize_spam_that_names_a_customer_service_is_still_rejected():

@@ -7,9 +7,9 @@ card are published. Real engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import HOLD, PUBLISH, REJECT, SPAM_PHRASE_SCORE
+from palabre.moderation.engine import HOLD, REJECT, SPAM_PHRASE_SCORE
 
-from .conftest import decide
+from .conftest import assert_published, decide
 
 SCAMS = [
     "Votre compte CPF va expirer, utilisez vos 500 euros de formation ici avant la fin du mois",
@@ -64,5 +64,4 @@ def test_the_scams_wait_for_a_person_as_phishing():
 
 
 def test_people_asking_about_their_own_credit_sticker_fine_or_card_are_published():
-    for text, decision in zip(PEOPLE_ASKING, decide(PEOPLE_ASKING, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    assert_published(PEOPLE_ASKING, "fr")

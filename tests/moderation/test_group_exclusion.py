@@ -5,9 +5,7 @@ wanting ads or delays says nothing of anyone. Real engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 EXCLUSION = [
     "Arrêtez d'accueillir des migrants, on n'en veut plus",
@@ -42,11 +40,9 @@ NOT_OF_A_GROUP = [
 
 
 def test_not_wanting_a_group_is_held_with_the_reason():
-    for text, decision in zip(EXCLUSION, decide(EXCLUSION, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    for text, decision in not_published(EXCLUSION, "fr"):
         assert decision.scores["identity_attack"] >= 0.75, text
 
 
 def test_not_wanting_abuse_or_ads_is_published():
-    for text, decision in zip(NOT_OF_A_GROUP, decide(NOT_OF_A_GROUP, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    assert_published(NOT_OF_A_GROUP, "fr")

@@ -6,9 +6,7 @@ refuses the help, the models and the hostile lines decide as before. Real engine
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 HELPING = [
     "Vous embauchez des réfugiés ? Mon ami syrien cherche du travail",
@@ -33,10 +31,8 @@ HOSTILE = [
 
 
 def test_helping_hiring_or_welcoming_a_group_is_published():
-    for text, decision in zip(HELPING, decide(HELPING, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores)
+    assert_published(HELPING, "fr")
 
 
 def test_setting_the_group_against_others_or_refusing_the_help_is_still_held():
-    for text, decision in zip(HOSTILE, decide(HOSTILE, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    not_published(HOSTILE, "fr")

@@ -8,9 +8,7 @@ engine, shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 HOSTILE = [
     "Tu vas finir dans un fossé si tu continues",
@@ -74,14 +72,10 @@ ENGLISH_ORDINARY = [
 
 
 def test_intimidation_is_not_published():
-    for text, decision in zip(HOSTILE, decide(HOSTILE, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
-    for text, decision in zip(ENGLISH_HOSTILE, decide(ENGLISH_HOSTILE, "en"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    not_published(HOSTILE, "fr")
+    not_published(ENGLISH_HOSTILE, "en")
 
 
 def test_parties_calories_and_quoted_numbers_are_published():
-    for text, decision in zip(ORDINARY, decide(ORDINARY, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
-    for text, decision in zip(ENGLISH_ORDINARY, decide(ENGLISH_ORDINARY, "en"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    assert_published(ORDINARY, "fr")
+    assert_published(ENGLISH_ORDINARY, "en")

@@ -6,9 +6,7 @@ shipped models."""
 
 from __future__ import annotations
 
-from palabre.moderation.engine import PUBLISH
-
-from .conftest import decide
+from .conftest import assert_published, not_published
 
 ADVANCES = [
     "Je bande rien qu'à voir ta photo",
@@ -48,11 +46,9 @@ STILL_HELD = ["Ce jean moule bien tes fesses, t'es bonne", "Ce legging moule bie
 
 
 def test_advances_are_not_published():
-    for text, decision in zip(ADVANCES + STILL_HELD, decide(ADVANCES + STILL_HELD, "fr"), strict=True):
-        assert decision.action != PUBLISH, (text, decision.scores)
+    for text, decision in not_published(ADVANCES + STILL_HELD, "fr"):
         assert decision.scores["sexual"] >= 0.5, text
 
 
 def test_garments_rashes_bandages_and_pipes_are_published():
-    for text, decision in zip(ORDINARY, decide(ORDINARY, "fr"), strict=True):
-        assert decision.action == PUBLISH, (text, decision.scores, decision.reasons)
+    assert_published(ORDINARY, "fr")

@@ -234,14 +234,14 @@ class Lexicon:
         # The words a masked word may stand for (entries of one word), most hurtful categories
         # first, by length.
         self._maskable: dict[int, list[str]] = {}
-        for category in MASKABLE_CATEGORIES:
-            for category_, entry, _source in entries:
-                words = _ENTRY_TOKEN.findall(self._fold_entry(entry)) if category_ == category else ()
-                if len(words) != 1 or entry.startswith("re:"):
-                    continue
-                word = words[0].rstrip("*")
-                if word.isalpha() and word.isascii() and word not in self._maskable.get(len(word), ()):
-                    self._maskable.setdefault(len(word), []).append(word)
+        rank = {category: i for i, category in enumerate(MASKABLE_CATEGORIES)}
+        for _category, entry, _source in sorted(
+            (e for e in entries if e[0] in rank), key=lambda e: rank[e[0]]
+        ):
+            words = () if entry.startswith("re:") else _ENTRY_TOKEN.findall(self._fold_entry(entry))
+            word = words[0].rstrip("*") if len(words) == 1 else ""
+            if word.isalpha() and word.isascii() and word not in self._maskable.get(len(word), ()):
+                self._maskable.setdefault(len(word), []).append(word)
         self._lengths = sorted(self._prefix_lengths)
         self._seen: dict[str, _Candidates] = {}
 
